@@ -1,0 +1,6 @@
+"""`python -m perpcli` behaves exactly like the `perp` console script."""
+
+from perpcli.cli.main import run
+
+if __name__ == "__main__":
+    run()

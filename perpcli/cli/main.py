@@ -1,0 +1,138 @@
+"""The `perp` entry point: global options, command registration and the error contract.
+
+Command modules in perpcli/cli/commands/ import only typer (and cheap stdlib) at top level;
+anything heavy is imported inside the command that needs it, so `perp --help` stays fast.
+Each module exposes `register(app)`, listed once in COMMAND_MODULES below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Optional
+
+import typer
+
+from perpcli import __version__
+from perpcli.cli import context
+from perpcli.domain.errors import ExitCode, PerpError
+
+# Modules that add commands to the root app, in help order.
+COMMAND_MODULES: list[str] = [
+    # "perpcli.cli.commands.config_cmd",
+    # "perpcli.cli.commands.keys",
+    "perpcli.cli.commands.demo",
+]
+
+app = typer.Typer(
+    name="perp",
+    help="perpcli: trade on-chain perpetual futures from the terminal with your own key.\n\n"
+    "Global options may be given before or after the command.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"perp {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    venue: Optional[str] = typer.Option(None, "--venue", help="Venue to use (default from config)."),
+    account: Optional[str] = typer.Option(
+        None, "--account", help="Key name (or address) to act as (default from config)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be signed and sent; send nothing."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    config: Optional[str] = typer.Option(None, "--config", help="Config file to use instead of the default."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    context.set_current(
+        context.GlobalOptions(
+            venue=venue, account=account, config=config, json=json_out, yes=yes, dry_run=dry_run, debug=debug
+        )
+    )
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def fail(message: str, code: int) -> int:
+    """Write the one-line error every failure path ends in."""
+    message = " ".join(str(message).split())  # one line, always
+    sys.stderr.write(f"perp: error: {message}\n")
+    return int(code)
+
+
+def _click_exceptions():
+    """Typer >= 0.22 vendors click as typer._click; older releases use click itself."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions
+    return exceptions
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (never raises, except SystemExit from run())."""
+    cx = _click_exceptions()
+    args = context.hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="perp", standalone_mode=False)
+        return int(rv) if isinstance(rv, int) else 0
+    except PerpError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        return fail(e.message, e.exit_code)
+    except typer.Exit as e:
+        return int(e.exit_code)
+    except typer.Abort:
+        return fail("aborted", ExitCode.INTERRUPTED)
+    except cx.NoArgsIsHelpError as e:
+        # `perp` or `perp keys` alone: show the help (for people, so on stderr); it is a usage error.
+        sys.stderr.write(e.ctx.get_help() + "\n")
+        return int(ExitCode.USAGE)
+    except cx.ClickException as e:
+        # Usage errors: unknown flag, missing argument, bad value.
+        return fail(e.format_message(), ExitCode.USAGE)
+    except KeyboardInterrupt:
+        sys.stderr.write("perp: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (e.g. `perp ... | head`): not an error worth a traceback.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        except Exception:
+            pass
+        return int(ExitCode.OK)
+    except Exception as e:  # a bug: one line unless --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+            return int(ExitCode.INTERNAL)
+        return fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", ExitCode.INTERNAL)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    raise SystemExit(code)

@@ -1,0 +1,123 @@
+"""Everything a command prints goes through here.
+
+stdout is data, stderr is for people. With --json a command prints exactly one JSON document
+(or NDJSON lines for streams) and nothing else on stdout. Decimals are written as strings,
+never floats. Human output is a rich table on a terminal and plain tab-separated text when
+piped; NO_COLOR is honoured (rich reads it). rich is imported only when a human table is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert domain values into JSON-ready ones: Decimal -> str, Enum -> value, dataclass -> dict."""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, Enum):
+        return value.value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        # Floats never carry money here; this guards non-money values (e.g. seconds).
+        return value
+    return value
+
+
+def format_decimal(d: Decimal) -> str:
+    """Plain positional notation, no exponent, no trailing zeros ("1E+1" -> "10")."""
+    if d.is_nan() or d.is_infinite():
+        return str(d)
+    if d == 0:
+        return "0"
+    s = format(d.normalize(), "f")
+    return s
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def emit_json(value: Any, stream=None) -> None:
+    """Print one JSON document on stdout."""
+    out = stream or sys.stdout
+    out.write(dumps(value) + "\n")
+    out.flush()
+
+
+def emit_ndjson(value: Any, stream=None) -> None:
+    """Print one NDJSON line and flush, so a reader sees it at once."""
+    emit_json(value, stream)
+
+
+def info(message: str) -> None:
+    """A note for people, on stderr."""
+    sys.stderr.write(message + "\n")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"perp: warning: {message}\n")
+
+
+def _cell(v: Any) -> str:
+    v = to_jsonable(v)
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def emit_table(
+    rows: Sequence[Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    stream=None,
+) -> None:
+    """Human output: a rich table on a terminal, tab-separated lines when piped."""
+    out = stream or sys.stdout
+    rows = list(rows)
+    if columns is None:
+        columns = list(rows[0].keys()) if rows else []
+    names = [(headers or {}).get(c, c) for c in columns]
+    if not out.isatty():
+        out.write("\t".join(names) + "\n")
+        for r in rows:
+            out.write("\t".join(_cell(r.get(c)) for c in columns) + "\n")
+        out.flush()
+        return
+    from rich.console import Console  # only drawn on a terminal
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for n in names:
+        table.add_column(n)
+    for r in rows:
+        table.add_row(*(_cell(r.get(c)) for c in columns))
+    Console(file=out).print(table)
+
+
+def emit_kv(pairs: Mapping[str, Any], *, title: str | None = None, stream=None) -> None:
+    """Human output for one record: `key  value` lines."""
+    out = stream or sys.stdout
+    width = max((len(k) for k in pairs), default=0)
+    if title and out.isatty():
+        out.write(title + "\n")
+    for k, v in pairs.items():
+        out.write(f"{k.ljust(width)}  {_cell(v)}\n")
+    out.flush()

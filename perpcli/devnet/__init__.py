@@ -1,0 +1,1 @@
+"""devnet layer (see ../shared/DESIGN.md, Layers)."""

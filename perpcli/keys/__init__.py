@@ -1,0 +1,1 @@
+"""keys layer (see ../shared/DESIGN.md, Layers)."""

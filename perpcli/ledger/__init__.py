@@ -1,0 +1,1 @@
+"""ledger layer (see ../shared/DESIGN.md, Layers)."""

@@ -1,0 +1,1 @@
+"""venues layer (see ../shared/DESIGN.md, Layers)."""

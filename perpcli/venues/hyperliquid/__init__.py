@@ -1,0 +1,1 @@
+"""venues/hyperliquid layer (see ../shared/DESIGN.md, Layers)."""

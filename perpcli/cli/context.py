@@ -21,6 +21,7 @@ GLOBAL_FLAGS: dict[str, bool] = {
     "-y": False,
     "--dry-run": False,
     "--debug": False,
+    "--passphrase-file": True,
 }
 
 
@@ -35,6 +36,7 @@ class GlobalOptions:
     yes: bool = False
     dry_run: bool = False
     debug: bool = False
+    passphrase_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

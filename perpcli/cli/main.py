@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Optional
 
 import typer
 
@@ -22,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     # "perpcli.cli.commands.config_cmd",
     # "perpcli.cli.commands.keys",
     "perpcli.cli.commands.demo",
+    "perpcli.cli.commands.venues",
 ]
 
 app = typer.Typer(
@@ -44,24 +44,37 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    venue: Optional[str] = typer.Option(None, "--venue", help="Venue to use (default from config)."),
-    account: Optional[str] = typer.Option(
+    venue: str | None = typer.Option(None, "--venue", help="Venue to use (default from config)."),
+    account: str | None = typer.Option(
         None, "--account", help="Key name (or address) to act as (default from config)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be signed and sent; send nothing."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-    config: Optional[str] = typer.Option(None, "--config", help="Config file to use instead of the default."),
+    config: str | None = typer.Option(None, "--config", help="Config file to use instead of the default."),
+    passphrase_file: str | None = typer.Option(
+        None, "--passphrase-file", help="Read the keystore passphrase from this file (first line)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
+    from perpcli.config import settings
+
     context.set_current(
         context.GlobalOptions(
-            venue=venue, account=account, config=config, json=json_out, yes=yes, dry_run=dry_run, debug=debug
+            venue=venue,
+            account=account,
+            config=config,
+            json=json_out,
+            yes=yes,
+            dry_run=dry_run,
+            debug=debug,
+            passphrase_file=passphrase_file,
         )
     )
+    settings.configure(config_path=config, flags={"default.venue": venue, "default.account": account})
 
 
 for _name in COMMAND_MODULES:

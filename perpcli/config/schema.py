@@ -1,0 +1,70 @@
+"""Every setting perpcli reads, defined once: key, type, default, and what it is for.
+
+config.example.toml is rendered from this table (a test keeps the two in step), `perp config
+show` walks it, and the loader validates against it, so a setting cannot exist in one place only.
+Environment overrides are PERPCLI_<SECTION>_<KEY> in upper case, dots and dashes as underscores
+(risk.max_leverage -> PERPCLI_RISK_MAX_LEVERAGE; venues.devnet.url -> PERPCLI_VENUES_DEVNET_URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted: "risk.max_leverage"
+    kind: str  # "str" | "int" | "bool" | "decimal" | "address" | "url"
+    default: Any
+    doc: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def env_var(self) -> str:
+        return "PERPCLI_" + self.key.upper().replace(".", "_").replace("-", "_")
+
+
+VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("default.venue", "str", "devnet",
+            "Venue used when --venue is not given. 'devnet' is the local practice exchange; "
+            "'hyperliquid' trades real money on mainnet. `perp venues` lists them all."),
+    Setting("default.account", "str", "",
+            "Key name (see `perp keys list`) used when --account is not given. Empty: the only key, if there is one."),
+    Setting("keys.scrypt_n", "int", 262144,
+            "scrypt work factor for new keystores (a power of two; geth's standard is 262144). "
+            "Lower unlocks faster and resists guessing less."),
+    Setting("venues.devnet.url", "url", "http://127.0.0.1:8787", "Base URL of the local devnet (perp devnet)."),
+    Setting("venues.devnet.mainnet", "bool", False,
+            "Sign for mainnet semantics on the devnet (the devnet defaults to testnet semantics)."),
+    Setting("venues.hyperliquid.url", "url", "https://api.hyperliquid.xyz", "Hyperliquid mainnet API."),
+    Setting("venues.hyperliquid.vault_address", "address", "",
+            "Trade for this vault or sub-account (signed by your key). Empty: your own account."),
+    Setting("venues.hyperliquid.builder", "address", "",
+            "Builder code address to attach to orders. Empty (default): none. perpcli never adds one itself."),
+    Setting("venues.hyperliquid.builder_fee_tenths_bp", "int", 0,
+            "Builder fee in tenths of a basis point, used only when a builder is set."),
+    Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
+    Setting("risk.max_order_notional", "decimal", Decimal("100000"),
+            "Refuse any single order above this notional in USD (exit 7). 0 disables the guard."),
+    Setting("risk.max_leverage", "int", 20, "Refuse orders or leverage changes above this leverage (exit 7)."),
+    Setting("risk.price_band_pct", "decimal", Decimal("5"),
+            "Refuse limit orders priced further than this % from mark (fat-finger guard, exit 7). 0 disables."),
+    Setting("risk.confirm_above_notional", "decimal", Decimal("1000"),
+            "On a terminal, ask for confirmation above this notional in USD (off a terminal --yes is always needed)."),
+    Setting("stream.stale_after_seconds", "decimal", Decimal("10"),
+            "A stream silent this long is shown STALE and its book is never used to price an order."),
+    Setting("stream.ping_interval_seconds", "int", 30,
+            "Application ping interval on websockets (Hyperliquid closes sockets idle for 60 s)."),
+    Setting("devnet.host", "str", "127.0.0.1", "Address `perp devnet` listens on (anything but loopback needs --public)."),
+    Setting("devnet.port", "int", 8787, "Port `perp devnet` listens on."),
+    Setting("devnet.initial_balance", "decimal", Decimal("100000"),
+            "USDC credited to a new address on first use of the devnet."),
+    Setting("devnet.auto_fund", "bool", True, "Credit any new address on first use (off: unknown signers are rejected)."),
+)
+
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -1,0 +1,177 @@
+"""Effective settings, and where each value came from.
+
+Precedence: defaults < config file < PERPCLI_* environment < command-line flags. Every value is
+validated against perpcli/config/schema.py; a bad one raises ConfigError naming the file (or
+variable), the key and what was expected, which the CLI turns into exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from perpcli.config import paths
+from perpcli.config.schema import BY_KEY, SETTINGS, Setting
+from perpcli.domain.errors import ConfigError
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    source: str  # "default" | "file:<path>" | "env:<VAR>" | "flag:<--name>"
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def coerce(setting: Setting, raw: Any, where: str) -> Any:
+    """Turn a TOML or environment value into the setting's type, or raise ConfigError."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {raw!r}")
+
+    kind = setting.kind
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        raise bad("true or false")
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise bad("a whole number")
+        if isinstance(raw, int):
+            value = raw
+        elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+            value = int(raw)
+        else:
+            raise bad("a whole number")
+        if value < 0:
+            raise bad("a number >= 0")
+        return value
+    if kind == "decimal":
+        if isinstance(raw, bool) or isinstance(raw, float):
+            # TOML floats are binary: ask for a string so the value stays exact.
+            if isinstance(raw, float):
+                raise ConfigError(
+                    f"{where}: {setting.key}: write decimals as strings (e.g. \"{raw}\") so they stay exact"
+                )
+            raise bad("a decimal number")
+        try:
+            value = Decimal(str(raw).strip())
+        except InvalidOperation:
+            raise bad("a decimal number") from None
+        if not value.is_finite() or value < 0:
+            raise bad("a finite decimal number >= 0")
+        return value
+    if not isinstance(raw, str):
+        raise bad("a string")
+    if setting.choices and raw not in setting.choices:
+        raise bad("one of " + ", ".join(setting.choices))
+    if kind == "address" and raw and not _ADDRESS.match(raw):
+        raise bad("an address (0x followed by 40 hex digits) or an empty string")
+    if kind == "url" and not re.match(r"^(https?|wss?)://[^\s/]+", raw):
+        raise bad("an http(s) URL")
+    return raw.lower() if kind == "address" else raw
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Read and flatten a TOML config file; a syntax error names the file and line."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path}: invalid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path}: cannot read: {e.strerror}") from None
+    return _flatten(data)
+
+
+class Settings:
+    """Resolved settings with provenance. Build with `Settings.load()`."""
+
+    def __init__(self, values: dict[str, Value], file: Path) -> None:
+        self._values = values
+        self.file = file
+
+    @classmethod
+    def load(cls, *, config_path: str | os.PathLike | None = None, flags: dict[str, Any] | None = None,
+             environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        explicit = config_path or env.get("PERPCLI_CONFIG")
+        file = Path(explicit).expanduser() if explicit else paths.config_file()
+        if explicit and not file.exists():
+            raise ConfigError(f"config file {file}: does not exist")
+        values = {s.key: Value(s.default, "default") for s in SETTINGS}
+        for key, raw in load_file(file).items():
+            setting = BY_KEY.get(key)
+            if setting is None:
+                raise ConfigError(f"config file {file}: unknown setting {key!r} (see config.example.toml)")
+            values[key] = Value(coerce(setting, raw, f"config file {file}"), f"file:{file}")
+        for setting in SETTINGS:
+            if setting.env_var in env:
+                raw = env[setting.env_var]
+                values[setting.key] = Value(coerce(setting, raw, f"environment {setting.env_var}"),
+                                            f"env:{setting.env_var}")
+        for key, raw in (flags or {}).items():
+            if raw is None:
+                continue
+            setting = BY_KEY[key]
+            values[key] = Value(coerce(setting, raw, f"option for {key}"), f"flag:{key}")
+        return cls(values, file)
+
+    def get(self, key: str) -> Any:
+        return self._values[key].value
+
+    def source(self, key: str) -> str:
+        return self._values[key].source
+
+    def items(self):
+        for s in SETTINGS:
+            yield s, self._values[s.key]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.get(key)
+
+
+_cached: Settings | None = None
+_config_path: str | None = None
+_flags: dict[str, Any] = {}
+
+
+def configure(*, config_path: str | None = None, flags: dict[str, Any] | None = None) -> None:
+    """Record the command line's --config and flag overrides; loading stays lazy.
+
+    Called by the CLI's root callback, so a command that never reads settings never pays for
+    (or fails on) the config file.
+    """
+    global _config_path, _flags, _cached
+    _config_path = config_path
+    _flags = dict(flags or {})
+    _cached = None
+
+
+def current() -> Settings:
+    """Settings for this process (loaded once, on first use)."""
+    global _cached
+    if _cached is None:
+        _cached = Settings.load(config_path=_config_path, flags=_flags)
+    return _cached

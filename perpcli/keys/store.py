@@ -1,0 +1,125 @@
+"""Named keys on disk: one keystore v3 file per key under <data dir>/keys, files 0600 in a 0700 folder.
+
+Listing reads only the address each file declares (no decryption, no crypto imports), so
+`perp keys list` stays instant. Reading a key file that others can read is refused: a leaked
+keystore is only as safe as its passphrase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from perpcli.config import paths
+from perpcli.domain.errors import AuthError, UsageError
+from perpcli.keys import keystore
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    name: str
+    address: str | None
+    path: Path
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name or ""):
+        raise UsageError(
+            f"bad key name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def keys_dir(create: bool = False) -> Path:
+    d = paths.keys_dir()
+    if create:
+        paths.ensure_private_dir(d.parent)
+        paths.ensure_private_dir(d)
+    return d
+
+
+def path_for(name: str) -> Path:
+    return keys_dir() / f"{check_name(name)}.json"
+
+
+def check_private(path: Path) -> None:
+    """Refuse a key file whose permissions let group or others read or write it."""
+    st = path.stat()
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(st.st_mode)
+        raise AuthError(
+            f"key file {path} is accessible by other users (mode {mode:04o}); refusing to use it. "
+            f"Fix with: chmod 600 {path}"
+        )
+
+
+def list_keys() -> list[KeyEntry]:
+    d = keys_dir()
+    if not d.is_dir():
+        return []
+    out = []
+    for p in sorted(d.glob("*.json")):
+        try:
+            doc = json.loads(p.read_text())
+            addr = keystore.address_of(doc) if isinstance(doc, dict) else None
+        except (OSError, ValueError):
+            addr = None
+        out.append(KeyEntry(p.stem, addr, p))
+    return out
+
+
+def exists(name: str) -> bool:
+    return path_for(name).exists()
+
+
+def write(name: str, doc: dict, *, overwrite: bool = False) -> Path:
+    """Write a keystore document atomically with mode 0600."""
+    path = path_for(name)
+    keys_dir(create=True)
+    if path.exists() and not overwrite:
+        raise UsageError(f"a key named {name!r} already exists ({path}); choose another name or remove it first")
+    tmp = path.with_suffix(".json.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def read(name: str) -> dict:
+    """Read a named keystore, refusing a missing or world-readable file."""
+    path = path_for(name)
+    if not path.exists():
+        raise AuthError(f"no key named {name!r} (see `perp keys list`)")
+    check_private(path)
+    return keystore.parse(path.read_text(), source=f"key {name!r} ({path})")
+
+
+def find_by_address(address: str) -> KeyEntry | None:
+    a = address.lower()
+    for e in list_keys():
+        if e.address == a:
+            return e
+    return None
+
+
+def remove(name: str) -> Path:
+    """Move a key to keys/.removed/ (not deleted: a lost key can mean lost funds). Returns the new path."""
+    path = path_for(name)
+    if not path.exists():
+        raise UsageError(f"no key named {name!r} (see `perp keys list`)")
+    trash = paths.ensure_private_dir(keys_dir() / ".removed")
+    dest = trash / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    os.replace(path, dest)
+    return dest

@@ -1,0 +1,168 @@
+"""The venue protocol: what every adapter offers, in domain terms only.
+
+A venue has two sides. The market-data side needs no key: instruments, snapshots of books,
+trades, marks and funding, and live streams of the same. The trading side exists only once
+built with a Signer: account snapshots and stream, submit, cancel, modify, leverage and
+transfers. Keeping them apart means `perp price` never touches key material, and an adapter
+for a venue without an order book (Ostium: transactions filled later by a keeper) or with
+diff books and per-request signing (Aster) fits the same shape: the differences live in the
+frozen `Capabilities` record, which scripts read through `perp venues --json`.
+
+`submit` never raises for "no answer": it returns an `Ack` whose status may be UNKNOWN, because
+a request that left the machine may have executed. The session settles UNKNOWN by client order
+id (`order_status`) before telling the user anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class AckStatus(StrEnum):
+    """What the venue said about one submitted order."""
+
+    RESTING = "resting"  # accepted, resting on the book (or a trigger waiting)
+    FILLED = "filled"  # fully filled at once
+    PARTIALLY_FILLED = "partially_filled"  # filled in part; the rest rests or was cancelled
+    REJECTED = "rejected"  # the venue refused it; `error` says why
+    ACCEPTED = "accepted"  # accepted but not yet settled (keeper venues; grouped children)
+    UNKNOWN = "unknown"  # the request left and no answer came; settle by cloid
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The venue's answer to one order (or the lack of one)."""
+
+    status: AckStatus
+    cloid: str | None = None
+    oid: int | None = None
+    filled: Decimal = Decimal(0)
+    avg_price: Decimal | None = None
+    error: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status is not AckStatus.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    ok: bool
+    oid: int | None = None
+    cloid: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """Answer to a non-order action (leverage, margin, transfer, agent approval...)."""
+
+    ok: bool
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a venue supports; cheap to build, so the registry holds one per venue without
+    importing the adapter. Every field is plain data so `perp venues --json` can print it."""
+
+    name: str
+    title: str
+    kind: str  # "orderbook" | "oracle" (no book; fills at an oracle price)
+    settlement: str  # "immediate" (answer carries the outcome) | "keeper" (filled in a later step)
+    networks: tuple[str, ...]
+    default_network: str
+    collateral: str = "USDC"
+    order_types: tuple[str, ...] = ("limit", "market")
+    time_in_force: tuple[str, ...] = ()
+    trigger_orders: bool = False
+    bracket_orders: bool = False
+    reduce_only: bool = False
+    post_only: bool = False
+    modify: bool = False
+    cancel_by_cloid: bool = False
+    batch_orders: bool = False
+    client_order_ids: bool = False
+    margin_modes: tuple[str, ...] = ("cross",)
+    leverage_update: bool = False
+    isolated_margin_transfer: bool = False
+    transfers: tuple[str, ...] = ()  # e.g. "usd_class", "usd_send", "withdraw"
+    agent_keys: bool = False
+    dead_man_switch: bool = False
+    twap: bool = False
+    book_stream: str = "none"  # "snapshot" | "diff" | "none"
+    account_stream: bool = False
+    builder_markets: bool = False  # HIP-3 style dex-prefixed markets
+    signing: str = ""  # short human note, e.g. "EIP-712 phantom agent"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSpec:
+    """A fully resolved order, already rounded to the market's rules, ready for one venue.
+
+    `kind` is "limit", "market" (aggressive IOC bounded by `price`) or "stop"/"take_profit"
+    (a trigger at `trigger_price`; `price` is the limit or worst price once triggered).
+    """
+
+    market: str
+    is_buy: bool
+    size: Decimal
+    price: Decimal
+    kind: str = "limit"
+    tif: str = "gtc"  # gtc | ioc | alo
+    reduce_only: bool = False
+    cloid: str | None = None
+    trigger_price: Decimal | None = None
+    trigger_is_market: bool = True
+
+
+@runtime_checkable
+class MarketData(Protocol):
+    """The keyless side of a venue."""
+
+    capabilities: Capabilities
+
+    def instruments(self) -> Sequence[Any]: ...
+    def instrument(self, market: str) -> Any: ...
+    def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]: ...
+    def book(self, market: str, depth: int = 20) -> Any: ...
+    def recent_trades(self, market: str) -> Sequence[Any]: ...
+    def candles(self, market: str, interval: str, start_ms: int, end_ms: int) -> Sequence[Any]: ...
+    def funding(self, markets: Sequence[str] | None = None) -> Sequence[Any]: ...
+    def stream_book(self, market: str) -> AsyncIterator[Any]: ...
+    def stream_trades(self, market: str) -> AsyncIterator[Any]: ...
+
+
+@runtime_checkable
+class Trading(Protocol):
+    """The keyed side of a venue; constructed only with a Signer."""
+
+    capabilities: Capabilities
+
+    @property
+    def account_address(self) -> str: ...
+    @property
+    def signer_address(self) -> str: ...
+    def resolve_account(self) -> Any: ...
+    def account(self) -> Any: ...
+    def open_orders(self) -> Sequence[Any]: ...
+    def fills(self, since_ms: int | None = None) -> Sequence[Any]: ...
+    def submit(self, orders: Sequence[OrderSpec], *, grouping: str = "na") -> list[Ack]: ...
+    def order_status(self, *, oid: int | None = None, cloid: str | None = None) -> Ack | None: ...
+    def cancel(self, market: str, *, oid: int | None = None, cloid: str | None = None) -> CancelResult: ...
+    def modify(self, oid: int, order: OrderSpec) -> Ack: ...
+    def set_leverage(self, market: str, leverage: int, *, cross: bool) -> ActionResult: ...
+    def transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> ActionResult: ...
+    def stream_account(self) -> AsyncIterator[Any]: ...

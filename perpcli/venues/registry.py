@@ -1,0 +1,156 @@
+"""Which venues exist, without importing them.
+
+Each venue is registered as a name, a "module:factory" string, network defaults and a
+function that builds its `Capabilities` from a small module. Nothing heavy is imported until a
+command asks for that venue's adapter (`open_venue`), so `perp venues` and `perp --help` stay
+cheap.
+
+Third-party adapters register through the entry-point group `perpcli.venues`. The entry point
+must name a *cheap* object (no network, no heavy imports at module level): either a
+`VenueEntry` or a zero-argument callable returning one. Entry points are only looked at when
+a name is not built in, or when every venue is listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from perpcli.domain.errors import UsageError
+from perpcli.venues.base import Capabilities
+
+ENTRY_POINT_GROUP = "perpcli.venues"
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """How to reach one venue: the network is explicit, never guessed from a URL."""
+
+    name: str
+    network: str  # "mainnet" | "testnet"
+    url: str
+    ws_url: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_mainnet(self) -> bool:
+        return self.network == "mainnet"
+
+
+@dataclass(frozen=True)
+class VenueEntry:
+    name: str
+    factory: str  # "package.module:callable" taking a VenueConfig
+    capabilities: str  # "package.module:callable" returning Capabilities (cheap module)
+    network: str
+    url: str
+    ws_url: str = ""
+    description: str = ""
+    builtin: bool = True
+    capability_args: tuple[Any, ...] = ()
+
+    def load_capabilities(self) -> Capabilities:
+        fn = _resolve(self.capabilities)
+        return fn(*self.capability_args) if self.capability_args else fn()
+
+    def config(self, *, url: str | None = None, network: str | None = None, **options: Any) -> VenueConfig:
+        base_url = (url or self.url).rstrip("/")
+        ws = self.ws_url if url is None and self.ws_url else _ws_from_http(base_url)
+        return VenueConfig(name=self.name, network=network or self.network, url=base_url, ws_url=ws, options=options)
+
+
+def _ws_from_http(url: str) -> str:
+    """Hyperliquid's own rule: replace the leading http with ws and append /ws."""
+    if url.startswith("https://"):
+        return "wss://" + url[len("https://") :] + "/ws"
+    if url.startswith("http://"):
+        return "ws://" + url[len("http://") :] + "/ws"
+    return url + "/ws"
+
+
+_HL_CAPS = "perpcli.venues.hyperliquid.capabilities:hyperliquid_capabilities"
+_HL_FACTORY = "perpcli.venues.hyperliquid.adapter:open_venue"
+
+DEVNET_DEFAULT_URL = "http://127.0.0.1:8787"
+
+BUILTIN: dict[str, VenueEntry] = {
+    "hyperliquid": VenueEntry(
+        name="hyperliquid",
+        factory=_HL_FACTORY,
+        capabilities=_HL_CAPS,
+        network="mainnet",
+        url="https://api.hyperliquid.xyz",
+        ws_url="wss://api.hyperliquid.xyz/ws",
+        description="Hyperliquid mainnet (real money)",
+        capability_args=("hyperliquid", "Hyperliquid", "mainnet"),
+    ),
+    "hyperliquid-testnet": VenueEntry(
+        name="hyperliquid-testnet",
+        factory=_HL_FACTORY,
+        capabilities=_HL_CAPS,
+        network="testnet",
+        url="https://api.hyperliquid-testnet.xyz",
+        ws_url="wss://api.hyperliquid-testnet.xyz/ws",
+        description="Hyperliquid testnet (test funds)",
+        capability_args=("hyperliquid-testnet", "Hyperliquid testnet", "testnet"),
+    ),
+    "devnet": VenueEntry(
+        name="devnet",
+        factory=_HL_FACTORY,
+        capabilities=_HL_CAPS,
+        network="testnet",
+        url=DEVNET_DEFAULT_URL,
+        description="local perp devnet (Hyperliquid protocol, testnet semantics)",
+        capability_args=("devnet", "perp devnet (local)", "testnet"),
+    ),
+}
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _entry_point_venues() -> dict[str, VenueEntry]:
+    from importlib.metadata import entry_points  # only when a non-built-in name is needed
+
+    found: dict[str, VenueEntry] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            entry = obj() if callable(obj) and not isinstance(obj, VenueEntry) else obj
+        except Exception as e:  # a broken plugin must not break `perp venues`
+            from perpcli.cli import output
+
+            output.warn(f"venue plugin {ep.name!r} failed to load: {type(e).__name__}: {e}")
+            continue
+        if isinstance(entry, VenueEntry) and entry.name not in BUILTIN:
+            found[entry.name] = replace(entry, builtin=False)
+    return found
+
+
+def all_venues() -> dict[str, VenueEntry]:
+    out = dict(BUILTIN)
+    out.update(_entry_point_venues())
+    return out
+
+
+def get_entry(name: str) -> VenueEntry:
+    if name in BUILTIN:
+        return BUILTIN[name]
+    plugins = _entry_point_venues()
+    if name in plugins:
+        return plugins[name]
+    known = ", ".join(sorted({*BUILTIN, *plugins}))
+    raise UsageError(f"unknown venue {name!r} (known: {known})")
+
+
+def open_venue(config: VenueConfig, entry: VenueEntry | None = None) -> Any:
+    """Import the adapter for `config.name` and build its keyless side."""
+    entry = entry or get_entry(config.name)
+    return _resolve(entry.factory)(config)

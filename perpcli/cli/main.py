@@ -18,8 +18,8 @@ from perpcli.domain.errors import ExitCode, PerpError
 
 # Modules that add commands to the root app, in help order.
 COMMAND_MODULES: list[str] = [
-    # "perpcli.cli.commands.config_cmd",
-    # "perpcli.cli.commands.keys",
+    "perpcli.cli.commands.config_cmd",
+    "perpcli.cli.commands.keys",
     "perpcli.cli.commands.demo",
     "perpcli.cli.commands.venues",
 ]

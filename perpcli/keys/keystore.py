@@ -16,7 +16,7 @@ import os
 import uuid
 from typing import Any
 
-from perpcli.domain.errors import AuthError
+from perpcli.domain.errors import AuthError, UsageError
 from perpcli.keys.hashing import keccak256
 
 DEFAULT_SCRYPT_N = 262144  # geth's "standard" work factor
@@ -52,6 +52,8 @@ def _derive(passphrase: str, kdf: str, params: dict[str, Any]) -> bytes:
 
 def encrypt(private_key: bytes, passphrase: str, *, address: str, scrypt_n: int = DEFAULT_SCRYPT_N) -> dict:
     """Return a keystore v3 document for `private_key` (32 bytes) under `passphrase`."""
+    if scrypt_n < 2 or scrypt_n & (scrypt_n - 1):
+        raise UsageError(f"keys.scrypt_n must be a power of two >= 2, got {scrypt_n}")
     salt = os.urandom(32)
     iv = os.urandom(16)
     params = {"dklen": DKLEN, "n": scrypt_n, "p": SCRYPT_P, "r": SCRYPT_R, "salt": salt.hex()}

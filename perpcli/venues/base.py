@@ -21,6 +21,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from perpcli.domain.orders import OrderIntent
+
 
 class AckStatus(StrEnum):
     """What the venue said about one submitted order."""
@@ -28,6 +30,7 @@ class AckStatus(StrEnum):
     RESTING = "resting"  # accepted, resting on the book (or a trigger waiting)
     FILLED = "filled"  # fully filled at once
     PARTIALLY_FILLED = "partially_filled"  # filled in part; the rest rests or was cancelled
+    CANCELED = "canceled"  # accepted, then cancelled with nothing filled (IOC remainder, margin...)
     REJECTED = "rejected"  # the venue refused it; `error` says why
     ACCEPTED = "accepted"  # accepted but not yet settled (keeper venues; grouped children)
     UNKNOWN = "unknown"  # the request left and no answer came; settle by cloid
@@ -109,23 +112,63 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
-class OrderSpec:
-    """A fully resolved order, already rounded to the market's rules, ready for one venue.
+class Candle:
+    """One OHLCV bar (the domain has no candle type; venues produce these directly)."""
 
-    `kind` is "limit", "market" (aggressive IOC bounded by `price`) or "stop"/"take_profit"
-    (a trigger at `trigger_price`; `price` is the limit or worst price once triggered).
+    symbol: str
+    interval: str
+    open_ms: int
+    close_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal  # base units
+    trades: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRate:
+    """Current (and, where the venue predicts it, next) funding for one market.
+
+    `rate` is per `interval_hours` as the venue quotes it; `apr` annualises it (rate x periods
+    per year) so venues with different intervals compare.
     """
 
-    market: str
-    is_buy: bool
-    size: Decimal
-    price: Decimal
-    kind: str = "limit"
-    tif: str = "gtc"  # gtc | ioc | alo
-    reduce_only: bool = False
-    cloid: str | None = None
-    trigger_price: Decimal | None = None
-    trigger_is_market: bool = True
+    symbol: str
+    rate: Decimal
+    interval_hours: int
+    predicted_rate: Decimal | None = None
+    next_time_ms: int | None = None
+
+    @property
+    def apr(self) -> Decimal:
+        return self.rate * (Decimal(24 * 365) / self.interval_hours)
+
+    @property
+    def predicted_apr(self) -> Decimal | None:
+        if self.predicted_rate is None:
+            return None
+        return self.predicted_rate * (Decimal(24 * 365) / self.interval_hours)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRole:
+    """Whom a signing key acts for on a venue.
+
+    `role` is "user" (the key's own account), "agent" (an approved API key trading for
+    `account`), "vault"/"subAccount" (not signers), or "missing" (unknown to the venue).
+    """
+
+    signer: str
+    role: str
+    account: str | None
+    agent_name: str | None = None
+    valid_until_ms: int | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.role in ("user", "agent") and self.account is not None
 
 
 @runtime_checkable
@@ -139,8 +182,8 @@ class MarketData(Protocol):
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]: ...
     def book(self, market: str, depth: int = 20) -> Any: ...
     def recent_trades(self, market: str) -> Sequence[Any]: ...
-    def candles(self, market: str, interval: str, start_ms: int, end_ms: int) -> Sequence[Any]: ...
-    def funding(self, markets: Sequence[str] | None = None) -> Sequence[Any]: ...
+    def candles(self, market: str, interval: str, start_ms: int, end_ms: int) -> Sequence[Candle]: ...
+    def funding(self, markets: Sequence[str] | None = None) -> Sequence[FundingRate]: ...
     def stream_book(self, market: str) -> AsyncIterator[Any]: ...
     def stream_trades(self, market: str) -> AsyncIterator[Any]: ...
 
@@ -155,14 +198,14 @@ class Trading(Protocol):
     def account_address(self) -> str: ...
     @property
     def signer_address(self) -> str: ...
-    def resolve_account(self) -> Any: ...
+    def resolve_account(self) -> KeyRole: ...
     def account(self) -> Any: ...
     def open_orders(self) -> Sequence[Any]: ...
     def fills(self, since_ms: int | None = None) -> Sequence[Any]: ...
-    def submit(self, orders: Sequence[OrderSpec], *, grouping: str = "na") -> list[Ack]: ...
+    def submit(self, orders: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]: ...
     def order_status(self, *, oid: int | None = None, cloid: str | None = None) -> Ack | None: ...
     def cancel(self, market: str, *, oid: int | None = None, cloid: str | None = None) -> CancelResult: ...
-    def modify(self, oid: int, order: OrderSpec) -> Ack: ...
+    def modify(self, oid: int, order: OrderIntent) -> Ack: ...
     def set_leverage(self, market: str, leverage: int, *, cross: bool) -> ActionResult: ...
     def transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> ActionResult: ...
     def stream_account(self) -> AsyncIterator[Any]: ...

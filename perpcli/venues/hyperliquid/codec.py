@@ -1,0 +1,536 @@
+"""Hyperliquid JSON -> domain types, and domain orders -> action items. Pure: no I/O, no clock.
+
+Venue dicts stop here. Everything the rest of perpcli sees is an Instrument, a BookSnapshot,
+a Fill, an Order, an AccountSnapshot, an Ack... Times come from the venue's own fields or
+are passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.events import (
+    AccountSnapshot,
+    Balance,
+    BookSnapshot,
+    Fill,
+    FundingPayment,
+    MarkPrice,
+    OrderUpdate,
+    PositionSnapshot,
+    Trade,
+)
+from perpcli.domain.instrument import Instrument, MarginMode, MarginTable, MarginTier
+from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from perpcli.venues.base import Ack, AckStatus, Candle, FundingRate, KeyRole
+
+ZERO = Decimal(0)
+MIN_ORDER_VALUE = Decimal(10)
+HIP3_BASE = 100_000
+HIP3_DEX_STRIDE = 10_000
+SPOT_BASE = 10_000
+
+
+def D(value: Any) -> Decimal:
+    """Decimal from a venue string (or int); the venue never sends floats for money."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):  # pragma: no cover - defensive: json is parsed with parse_float=Decimal
+        return Decimal(str(value))
+    return Decimal(value)
+
+
+def D_or_none(value: Any) -> Decimal | None:
+    return None if value is None else D(value)
+
+
+def side_of(wire_side: str) -> Side:
+    return Side.BUY if wire_side == "B" else Side.SELL
+
+
+# ----- instruments ---------------------------------------------------------------------------
+
+
+def asset_id(dex_index: int, index_in_dex: int) -> int:
+    """Default dex: the index; builder dex i (i >= 1): 100000 + i*10000 + index."""
+    if dex_index == 0:
+        return index_in_dex
+    return HIP3_BASE + dex_index * HIP3_DEX_STRIDE + index_in_dex
+
+
+def margin_tables(meta: dict) -> dict[int, MarginTable]:
+    out: dict[int, MarginTable] = {}
+    for entry in meta.get("marginTables") or []:
+        table_id, body = entry[0], entry[1]
+        tiers = tuple(
+            MarginTier(D(t["lowerBound"]), int(t["maxLeverage"])) for t in body.get("marginTiers") or []
+        )
+        if tiers:
+            try:
+                out[int(table_id)] = MarginTable(tiers)
+            except ValueError:
+                continue  # a malformed table: fall back to the asset's max leverage
+    return out
+
+
+def instruments_from_meta(
+    meta: dict, *, venue: str, dex_index: int = 0
+) -> tuple[list[Instrument], frozenset[str]]:
+    """Every perp of one dex, keeping delisted ones (array index = asset id), and their names."""
+    tables = margin_tables(meta)
+    out: list[Instrument] = []
+    delisted: set[str] = set()
+    for i, a in enumerate(meta.get("universe") or []):
+        name = a["name"]
+        sz_dec = int(a["szDecimals"])
+        max_lev = int(a["maxLeverage"])
+        table_id = a.get("marginTableId")
+        table = tables.get(int(table_id)) if table_id is not None else None
+        out.append(
+            Instrument(
+                venue=venue,
+                symbol=name,
+                underlying=name.split(":", 1)[1] if ":" in name else name,
+                asset_id=asset_id(dex_index, i),
+                lot_size=Decimal(1).scaleb(-sz_dec),
+                max_leverage=max_lev,
+                price_sig_figs=5,
+                price_max_decimals=6 - sz_dec,
+                min_notional=MIN_ORDER_VALUE,
+                margin_table=table,
+                only_isolated=bool(a.get("onlyIsolated")) or a.get("marginMode") in ("strictIsolated", "noCross"),
+            )
+        )
+        if a.get("isDelisted"):
+            delisted.add(name)
+    return out, frozenset(delisted)
+
+
+def perp_dex_names(perp_dexs: Sequence[Any] | None) -> list[str]:
+    """Names by dex index; index 0 (the default dex, sent as null) is ""."""
+    names = [""]
+    for entry in list(perp_dexs or [])[1:]:
+        names.append(entry["name"] if isinstance(entry, dict) else "")
+    return names
+
+
+def size_decimals(inst: Instrument) -> int:
+    return inst.size_decimals
+
+
+# ----- market data ---------------------------------------------------------------------------
+
+
+def _levels(side: Iterable[dict]) -> tuple[tuple[Decimal, Decimal], ...]:
+    return tuple((D(lv["px"]), D(lv["sz"])) for lv in side)
+
+
+def book_snapshot(data: dict, *, venue: str) -> BookSnapshot:
+    levels = data.get("levels") or [[], []]
+    bids = levels[0] if len(levels) > 0 else []
+    asks = levels[1] if len(levels) > 1 else []
+    return BookSnapshot(
+        venue=venue, symbol=data["coin"], bids=_levels(bids), asks=_levels(asks), time_ms=int(data.get("time", 0))
+    )
+
+
+def trades(rows: Iterable[dict], *, venue: str) -> list[Trade]:
+    return [
+        Trade(
+            venue=venue,
+            symbol=r["coin"],
+            side=side_of(r["side"]),
+            price=D(r["px"]),
+            size=D(r["sz"]),
+            time_ms=int(r["time"]),
+            trade_id=int(r["tid"]),
+        )
+        for r in rows
+    ]
+
+
+def mids(data: dict) -> dict[str, Decimal]:
+    src = data.get("mids", data) if isinstance(data, dict) else {}
+    return {k: D(v) for k, v in src.items()}
+
+
+def mark_prices(meta: dict, ctxs: Sequence[dict], *, venue: str, time_ms: int) -> list[MarkPrice]:
+    out = []
+    for a, c in zip(meta.get("universe") or [], ctxs, strict=False):
+        out.append(
+            MarkPrice(
+                venue=venue,
+                symbol=a["name"],
+                mark_price=D(c["markPx"]),
+                time_ms=time_ms,
+                oracle_price=D_or_none(c.get("oraclePx")),
+                mid_price=D_or_none(c.get("midPx")),
+                funding_rate=D_or_none(c.get("funding")),
+                open_interest=D_or_none(c.get("openInterest")),
+            )
+        )
+    return out
+
+
+def funding_rates(
+    meta: dict, ctxs: Sequence[dict], predicted: Sequence[Any] | None = None
+) -> list[FundingRate]:
+    """Current hourly funding from asset contexts; the predicted rate from predictedFundings
+    (its "HlPerp" venue entry), when the venue answered it."""
+    pred: dict[str, tuple[Decimal, int | None]] = {}
+    for row in predicted or []:
+        try:
+            coin, venues = row[0], row[1]
+        except (IndexError, TypeError, KeyError):
+            continue
+        for venue_row in venues or []:
+            if venue_row and venue_row[0] == "HlPerp" and venue_row[1]:
+                info = venue_row[1]
+                nxt = info.get("nextFundingTime")
+                pred[coin] = (D(info["fundingRate"]), int(nxt) if nxt is not None else None)
+    out = []
+    for a, c in zip(meta.get("universe") or [], ctxs, strict=False):
+        if a.get("isDelisted"):
+            continue
+        p = pred.get(a["name"])
+        out.append(
+            FundingRate(
+                symbol=a["name"],
+                rate=D(c.get("funding") or 0),
+                interval_hours=1,
+                predicted_rate=p[0] if p else None,
+                next_time_ms=p[1] if p else None,
+            )
+        )
+    return out
+
+
+def candles(rows: Iterable[dict]) -> list[Candle]:
+    return [
+        Candle(
+            symbol=r["s"],
+            interval=r["i"],
+            open_ms=int(r["t"]),
+            close_ms=int(r["T"]),
+            open=D(r["o"]),
+            high=D(r["h"]),
+            low=D(r["l"]),
+            close=D(r["c"]),
+            volume=D(r["v"]),
+            trades=int(r.get("n", 0)),
+        )
+        for r in rows
+    ]
+
+
+# ----- orders, fills, account ----------------------------------------------------------------
+
+_ORDER_TYPES = {
+    "Limit": OrderType.LIMIT,
+    "Market": OrderType.MARKET,
+    "Stop Market": OrderType.STOP_MARKET,
+    "Stop Limit": OrderType.STOP_LIMIT,
+    "Take Profit Market": OrderType.TAKE_PROFIT_MARKET,
+    "Take Profit Limit": OrderType.TAKE_PROFIT_LIMIT,
+}
+_TIFS = {"Gtc": TimeInForce.GTC, "Ioc": TimeInForce.IOC, "Alo": TimeInForce.ALO, "FrontendMarket": TimeInForce.IOC}
+
+
+def order_status(word: str) -> OrderStatus:
+    """The venue's status word (orderStatus, historicalOrders, orderUpdates) -> lifecycle status."""
+    if word == "open":
+        return OrderStatus.OPEN
+    if word == "filled":
+        return OrderStatus.FILLED
+    if word == "triggered":
+        return OrderStatus.TRIGGERED
+    if word == "rejected" or word.endswith("Rejected"):
+        return OrderStatus.REJECTED
+    # canceled, marginCanceled, scheduledCancel, internalCancel, ... : all cancellations
+    return OrderStatus.CANCELED
+
+
+def order(row: dict, *, venue: str, status: OrderStatus = OrderStatus.OPEN, time_ms: int | None = None) -> Order:
+    size = D(row.get("sz", "0"))
+    orig = D(row.get("origSz", row.get("sz", "0")))
+    if status is OrderStatus.OPEN and size < orig:
+        status = OrderStatus.PARTIALLY_FILLED
+    trigger = row.get("triggerPx")
+    is_trigger = bool(row.get("isTrigger"))
+    return Order(
+        venue=venue,
+        symbol=row["coin"],
+        side=side_of(row["side"]),
+        price=D(row["limitPx"]),
+        size=size,
+        orig_size=orig,
+        status=status,
+        oid=int(row["oid"]),
+        cloid=row.get("cloid") or None,
+        order_type=_ORDER_TYPES.get(row.get("orderType", "Limit"), OrderType.LIMIT),
+        tif=_TIFS.get(row.get("tif") or "", None if is_trigger else TimeInForce.GTC),
+        reduce_only=bool(row.get("reduceOnly")),
+        trigger_price=D(trigger) if is_trigger and trigger not in (None, "0", "0.0") else None,
+        time_ms=int(row.get("timestamp", 0)) if time_ms is None else time_ms,
+    )
+
+
+def open_orders(rows: Iterable[dict], *, venue: str) -> list[Order]:
+    return [order(r, venue=venue) for r in rows]
+
+
+def fill(row: dict, *, venue: str, account: str) -> Fill:
+    return Fill(
+        venue=venue,
+        account=account,
+        symbol=row["coin"],
+        trade_id=int(row["tid"]),
+        oid=int(row["oid"]) if row.get("oid") is not None else None,
+        side=side_of(row["side"]),
+        price=D(row["px"]),
+        size=D(row["sz"]),
+        fee=D(row.get("fee", "0")),
+        time_ms=int(row["time"]),
+        cloid=row.get("cloid") or None,
+        closed_pnl=D_or_none(row.get("closedPnl")),
+        fee_token=row.get("feeToken", "USDC"),
+        liquidation=bool(row.get("liquidation")),
+        is_taker=bool(row.get("crossed", True)),
+    )
+
+
+def fills(rows: Iterable[dict], *, venue: str, account: str) -> list[Fill]:
+    return [fill(r, venue=venue, account=account) for r in rows]
+
+
+def funding_payments(rows: Iterable[dict], *, venue: str, account: str) -> list[FundingPayment]:
+    out = []
+    for r in rows:
+        delta = r.get("delta", r)
+        if delta.get("type", "funding") != "funding":
+            continue
+        out.append(
+            FundingPayment(
+                venue=venue,
+                account=account,
+                symbol=delta["coin"],
+                amount=D(delta["usdc"]),
+                rate=D(delta["fundingRate"]),
+                position_size=D(delta["szi"]),
+                time_ms=int(r.get("time", delta.get("time", 0))),
+            )
+        )
+    return out
+
+
+def position(p: dict) -> PositionSnapshot:
+    lev = p.get("leverage") or {}
+    mode = MarginMode.ISOLATED if lev.get("type") == "isolated" else MarginMode.CROSS
+    cum = p.get("cumFunding") or {}
+    return PositionSnapshot(
+        symbol=p["coin"],
+        size=D(p["szi"]),
+        entry_price=D(p.get("entryPx") or 0),
+        margin_mode=mode,
+        leverage=int(lev["value"]) if "value" in lev else None,
+        isolated_margin=D(p["marginUsed"]) if mode is MarginMode.ISOLATED else None,
+        unrealized_pnl=D_or_none(p.get("unrealizedPnl")),
+        liquidation_price=D_or_none(p.get("liquidationPx")),
+        funding_since_open=D_or_none(cum.get("sinceOpen")),
+    )
+
+
+def account_snapshot(
+    state: dict,
+    *,
+    venue: str,
+    account: str,
+    orders: Sequence[Order] = (),
+    spot_balances: Sequence[dict] = (),
+) -> AccountSnapshot:
+    """clearinghouseState (+ open orders, spot balances) -> AccountSnapshot.
+
+    Cash USDC in the perp account = account value - unrealised PnL of every position.
+    """
+    positions = tuple(position(ap["position"]) for ap in state.get("assetPositions") or [])
+    summary = state.get("marginSummary") or {}
+    account_value = D(summary.get("accountValue", "0"))
+    upnl = sum((p.unrealized_pnl or ZERO for p in positions), ZERO)
+    balances = [Balance("USDC", account_value - upnl)]
+    for b in spot_balances:
+        balances.append(Balance(f"spot:{b['coin']}", D(b["total"]), D(b.get("hold", "0"))))
+    return AccountSnapshot(
+        venue=venue,
+        account=account,
+        time_ms=int(state.get("time", 0)),
+        balances=tuple(balances),
+        positions=positions,
+        open_orders=tuple(orders),
+        account_value=account_value,
+        withdrawable=D_or_none(state.get("withdrawable")),
+        margin_used=D_or_none(summary.get("totalMarginUsed")),
+    )
+
+
+def key_role(signer: str, role: dict, extra_agents: Sequence[dict] | None = None) -> KeyRole:
+    """userRole (+ the master's extraAgents, for names and expiry) -> KeyRole."""
+    kind = role.get("role", "missing") if isinstance(role, dict) else "missing"
+    data = role.get("data") or {} if isinstance(role, dict) else {}
+    signer = signer.lower()
+    if kind == "user":
+        return KeyRole(signer=signer, role="user", account=signer)
+    if kind == "agent":
+        master = str(data.get("user", "")).lower() or None
+        name = None
+        valid = None
+        for a in extra_agents or []:
+            if str(a.get("address", "")).lower() == signer:
+                name = a.get("name") or None
+                valid = int(a["validUntil"]) if a.get("validUntil") is not None else None
+        return KeyRole(signer=signer, role="agent", account=master, agent_name=name, valid_until_ms=valid)
+    if kind == "subAccount":
+        return KeyRole(signer=signer, role="subAccount", account=None)
+    if kind == "vault":
+        return KeyRole(signer=signer, role="vault", account=None)
+    return KeyRole(signer=signer, role="missing", account=None)
+
+
+# ----- /exchange answers ---------------------------------------------------------------------
+
+
+def exchange_error(resp: dict) -> str | None:
+    """The action-level error text, or None when the venue said ok."""
+    if resp.get("status") == "ok":
+        return None
+    msg = resp.get("response")
+    return str(msg) if msg is not None else "the venue refused the action"
+
+
+def order_acks(resp: dict, requests: Sequence[tuple[str | None, Decimal]]) -> list[Ack]:
+    """Per-order acks for an order/batchModify answer. `requests` = (cloid, size) per order sent.
+
+    One error for a whole batch (pre-validation) is applied to every order.
+    """
+    err = exchange_error(resp)
+    if err is not None:
+        return [Ack(AckStatus.REJECTED, cloid=c, error=err) for c, _ in requests]
+    body = resp.get("response") or {}
+    statuses = ((body.get("data") or {}).get("statuses")) if isinstance(body, dict) else None
+    statuses = list(statuses or [])
+    if len(statuses) != len(requests):
+        only = statuses[0] if len(statuses) == 1 else {"error": f"venue returned {len(statuses)} statuses"}
+        text = only.get("error") if isinstance(only, dict) else str(only)
+        if text:
+            return [Ack(AckStatus.REJECTED, cloid=c, error=text) for c, _ in requests]
+        statuses = statuses + [None] * (len(requests) - len(statuses))
+    return [_ack(s, cloid, size) for s, (cloid, size) in zip(statuses, requests, strict=False)]
+
+
+def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
+    if s is None:
+        return Ack(AckStatus.UNKNOWN, cloid=cloid)
+    if isinstance(s, str):  # "waitingForFill" / "waitingForTrigger" (grouped TP/SL children)
+        return Ack(AckStatus.ACCEPTED, cloid=cloid)
+    if "resting" in s:
+        r = s["resting"]
+        return Ack(AckStatus.RESTING, cloid=r.get("cloid", cloid), oid=int(r["oid"]))
+    if "filled" in s:
+        f = s["filled"]
+        total = D(f["totalSz"])
+        status = AckStatus.FILLED if total >= size else AckStatus.PARTIALLY_FILLED
+        return Ack(status, cloid=f.get("cloid", cloid), oid=int(f["oid"]), filled=total, avg_price=D(f["avgPx"]))
+    if "error" in s:
+        return Ack(AckStatus.REJECTED, cloid=cloid, error=str(s["error"]))
+    return Ack(AckStatus.UNKNOWN, cloid=cloid, error=f"unrecognised status {s!r}")
+
+
+def cancel_errors(resp: dict, count: int) -> list[str | None]:
+    """Per-cancel error (None = success)."""
+    err = exchange_error(resp)
+    if err is not None:
+        return [err] * count
+    body = resp.get("response") or {}
+    statuses = list(((body.get("data") or {}).get("statuses")) or []) if isinstance(body, dict) else []
+    out: list[str | None] = []
+    for i in range(count):
+        s = statuses[i] if i < len(statuses) else (statuses[0] if statuses else "success")
+        out.append(None if s == "success" else (s.get("error") if isinstance(s, dict) else str(s)))
+    return out
+
+
+def status_ack(resp: dict, *, cloid: str | None = None) -> Ack | None:
+    """orderStatus answer -> the order's settled state; None when the venue never saw it."""
+    if not isinstance(resp, dict) or resp.get("status") != "order":
+        return None
+    inner = resp.get("order") or {}
+    row = inner.get("order") or {}
+    word = inner.get("status", "")
+    st = order_status(word)
+    orig = D(row.get("origSz", row.get("sz", "0")))
+    remaining = D(row.get("sz", "0"))
+    filled = orig - remaining if st is not OrderStatus.FILLED else orig
+    oid = int(row["oid"]) if row.get("oid") is not None else None
+    cl = row.get("cloid") or cloid
+    if st is OrderStatus.FILLED:
+        return Ack(AckStatus.FILLED, cloid=cl, oid=oid, filled=filled)
+    if st in (OrderStatus.OPEN, OrderStatus.TRIGGERED):
+        return Ack(AckStatus.PARTIALLY_FILLED if filled > 0 else AckStatus.RESTING, cloid=cl, oid=oid, filled=filled)
+    if st is OrderStatus.REJECTED:
+        return Ack(AckStatus.REJECTED, cloid=cl, oid=oid, error=word)
+    if filled > 0:
+        return Ack(AckStatus.PARTIALLY_FILLED, cloid=cl, oid=oid, filled=filled, error=word)
+    return Ack(AckStatus.CANCELED, cloid=cl, oid=oid, error=word)
+
+
+# ----- websocket frames ----------------------------------------------------------------------
+
+
+def order_updates(rows: Iterable[dict], *, venue: str, account: str) -> list[OrderUpdate]:
+    out = []
+    for r in rows:
+        word = r.get("status", "open")
+        st = order_status(word)
+        ts = int(r.get("statusTimestamp", 0))
+        out.append(
+            OrderUpdate(
+                venue=venue,
+                account=account,
+                order=order(r["order"], venue=venue, status=st),
+                time_ms=ts,
+                reason=word if word not in ("open", "filled", "canceled", "triggered", "rejected") else "",
+            )
+        )
+    return out
+
+
+def ws_events(msg: dict, *, venue: str, account: str = "") -> tuple[str, list[Any], bool]:
+    """One websocket message -> (channel, domain events, is_snapshot).
+
+    Unknown channels return no events; `subscriptionResponse` and `pong` are control messages.
+    """
+    channel = msg.get("channel", "")
+    data = msg.get("data")
+    if channel == "l2Book":
+        return channel, [book_snapshot(data, venue=venue)], True
+    if channel == "trades":
+        return channel, trades(data or [], venue=venue), False
+    if channel == "userFills":
+        user = str(data.get("user", account)).lower()
+        return channel, fills(data.get("fills") or [], venue=venue, account=user), bool(data.get("isSnapshot"))
+    if channel == "orderUpdates":
+        return channel, order_updates(data or [], venue=venue, account=account), False
+    if channel == "user":
+        if "fills" in data:
+            return channel, fills(data["fills"], venue=venue, account=account), False
+        if "funding" in data:
+            f = data["funding"]
+            return channel, funding_payments([{"delta": {"type": "funding", **f}, "time": f.get("time", 0)}],
+                                             venue=venue, account=account), False
+        return channel, [], False
+    if channel == "userFundings":
+        user = str(data.get("user", account)).lower()
+        rows = [{"delta": {"type": "funding", **f}, "time": f.get("time", 0)} for f in data.get("fundings") or []]
+        return channel, funding_payments(rows, venue=venue, account=user), bool(data.get("isSnapshot"))
+    return channel, [], False

@@ -1,0 +1,241 @@
+"""HTTP to Hyperliquid's two endpoints, /info and /exchange, with the standard library only.
+
+WHY http.client and not requests/httpx: `perp buy` is a short-lived process and its cold start
+is most of its latency; http.client is already loaded by the interpreter's stdlib and costs a
+few milliseconds, one keep-alive connection serves every request of the process.
+
+Retry policy, the part that moves money:
+- /info reads are idempotent: retried after connection errors, 429 and 5xx, with backoff.
+- /exchange is never retried here. A failure before the request was fully written raises
+  NetworkError (nothing executed; exit 5). A failure after it was written (timeout, reset,
+  5xx from a gateway) raises `SentNoAnswer`: the action may have executed, and only the
+  caller, who knows the client order id, can settle it.
+- A client-side token bucket spends the venue's per-IP weights (1200 per minute) so a busy
+  script backs off before the venue answers 429.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.errors import NetworkError, OutcomeUnknown, RateLimited, VenueRejected
+from perpcli.venues.hyperliquid.endpoints import Endpoint
+
+# Request weights per /info type (docs §d.6); everything else weighs 20.
+INFO_WEIGHTS: dict[str, int] = {
+    "l2Book": 2,
+    "allMids": 2,
+    "clearinghouseState": 2,
+    "orderStatus": 2,
+    "spotClearinghouseState": 2,
+    "exchangeStatus": 2,
+    "userRole": 60,
+}
+DEFAULT_INFO_WEIGHT = 20
+WEIGHT_PER_MINUTE = 1200
+
+
+def info_weight(payload: dict) -> int:
+    return INFO_WEIGHTS.get(str(payload.get("type")), DEFAULT_INFO_WEIGHT)
+
+
+def exchange_weight(action: dict) -> int:
+    """1 + floor(n / 40) where n is the number of orders or cancels in the batch."""
+    n = 0
+    for key in ("orders", "cancels", "modifies"):
+        items = action.get(key)
+        if isinstance(items, list):
+            n = len(items)
+    return 1 + n // 40
+
+
+class SentNoAnswer(OutcomeUnknown):
+    """The request was written to the socket but no usable answer came back."""
+
+
+class TokenBucket:
+    """Weight budget refilled continuously; `acquire` sleeps when the budget is spent."""
+
+    def __init__(
+        self,
+        capacity: int = WEIGHT_PER_MINUTE,
+        per_second: float = WEIGHT_PER_MINUTE / 60,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.capacity = float(capacity)
+        self.per_second = per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(capacity)
+        self._stamp = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.per_second)
+        self._stamp = now
+
+    def acquire(self, weight: int) -> float:
+        """Take `weight` tokens, sleeping as needed; returns the seconds slept."""
+        weight = min(float(weight), self.capacity)
+        slept = 0.0
+        self._refill()
+        while self._tokens < weight:
+            wait = (weight - self._tokens) / self.per_second
+            self._sleep(wait)
+            slept += wait
+            self._refill()
+        self._tokens -= weight
+        return slept
+
+    @property
+    def available(self) -> float:
+        self._refill()
+        return self._tokens
+
+
+class RestClient:
+    """One keep-alive connection to one Hyperliquid-protocol server."""
+
+    # A keep-alive socket idle longer than this is replaced before an /exchange POST, so a
+    # server-side idle close cannot turn an order into an unknown outcome.
+    EXCHANGE_MAX_IDLE_S = 2.0
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout: float = 10.0,
+        info_retries: int = 3,
+        bucket: TokenBucket | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.info_retries = info_retries
+        self.bucket = bucket or TokenBucket(sleep=sleep, clock=clock)
+        self._sleep = sleep
+        self._clock = clock
+        self._conn: http.client.HTTPConnection | None = None
+        self._last_used = 0.0
+        self.requests_sent = 0  # for tests and --debug
+
+    # ----- connection -------------------------------------------------------------------
+
+    def _new_connection(self) -> http.client.HTTPConnection:
+        ep = self.endpoint
+        if ep.tls:
+            import ssl  # only for real venues; loopback devnet is plain http
+
+            return http.client.HTTPSConnection(
+                ep.host, ep.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(ep.host, ep.port, timeout=self.timeout)
+
+    def _connection(self, *, fresh: bool) -> http.client.HTTPConnection:
+        if self._conn is not None and fresh:
+            self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            conn = self._new_connection()
+            try:
+                conn.connect()
+            except OSError as e:
+                conn.close()
+                raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}") from None
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _post(self, path: str, body: bytes, *, fresh: bool) -> tuple[int, bytes]:
+        """Send one POST; NetworkError if it could not be written, SentNoAnswer after."""
+        conn = self._connection(fresh=fresh)
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        try:
+            conn.request("POST", self.endpoint.path_prefix + path, body=body, headers=headers)
+        except OSError as e:
+            self.close()
+            raise NetworkError(f"could not send to {self.endpoint.url}: {_reason(e)}") from None
+        self.requests_sent += 1
+        try:
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as e:
+            self.close()
+            raise SentNoAnswer(f"no answer from {self.endpoint.url}{path}: {_reason(e)}") from None
+        self._last_used = self._clock()
+        if resp.will_close:
+            self.close()
+        return resp.status, data
+
+    # ----- /info ------------------------------------------------------------------------
+
+    def info(self, payload: dict) -> Any:
+        """POST /info; retried on transient failures (reads are safe to repeat)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        attempt = 0
+        while True:
+            self.bucket.acquire(info_weight(payload))
+            try:
+                status, data = self._post("/info", body, fresh=False)
+                if status == 200:
+                    return _loads(data)
+                if status == 429:
+                    raise RateLimited(f"rate limited by {self.endpoint.url} (HTTP 429)")
+                if status >= 500:
+                    raise NetworkError(f"{self.endpoint.url} answered HTTP {status}")
+                raise VenueRejected(f"/info {payload.get('type')}: HTTP {status}: {_text(data)}")
+            except (NetworkError, SentNoAnswer) as e:
+                attempt += 1
+                if attempt > self.info_retries:
+                    if isinstance(e, SentNoAnswer):
+                        raise NetworkError(e.message) from None
+                    raise
+                self._sleep(min(4.0, 0.2 * 2 ** (attempt - 1)) * (5 if isinstance(e, RateLimited) else 1))
+
+    # ----- /exchange --------------------------------------------------------------------
+
+    def exchange(self, envelope: dict) -> dict:
+        """POST /exchange exactly once. Never retried: see the module docstring."""
+        body = json.dumps(envelope, separators=(",", ":")).encode()
+        return self.exchange_raw(body, weight=exchange_weight(envelope.get("action", {})))
+
+    def exchange_raw(self, body: bytes, *, weight: int = 1) -> dict:
+        self.bucket.acquire(weight)
+        idle = self._clock() - self._last_used
+        status, data = self._post("/exchange", body, fresh=idle > self.EXCHANGE_MAX_IDLE_S)
+        if status == 200:
+            out = _loads(data)
+            if not isinstance(out, dict):
+                raise SentNoAnswer(f"unexpected /exchange answer: {_text(data)}")
+            return out
+        if status == 429:
+            # The venue refused before executing: nothing happened, safe to try later.
+            raise RateLimited(f"rate limited by {self.endpoint.url} (HTTP 429); nothing was executed")
+        if 400 <= status < 500:
+            raise VenueRejected(f"/exchange refused the request: HTTP {status}: {_text(data)}")
+        raise SentNoAnswer(f"/exchange answered HTTP {status}; the action may or may not have executed")
+
+
+def _loads(data: bytes) -> Any:
+    return json.loads(data, parse_float=Decimal)
+
+
+def _text(data: bytes) -> str:
+    return " ".join(data.decode("utf-8", "replace").split())[:300]
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    return " ".join(text.split())

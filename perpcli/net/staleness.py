@@ -1,0 +1,86 @@
+"""How old is the last message of each feed, and which feeds just went stale or came back.
+
+WHY a separate, pure tracker: "staleness is a state" (DESIGN.md). A book whose feed has gone
+quiet must be flagged before anyone prices an order from it. Keeping the bookkeeping free of
+sockets and clock reads (time is an argument) lets tests walk time forward by hand and check
+every transition without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FreshnessChange:
+    """One feed crossed the staleness line (`stale=True`) or came back (`stale=False`)."""
+
+    key: Hashable
+    stale: bool
+    age: float  # seconds since its last message at the time of the check (inf if none yet)
+
+
+class StalenessTracker:
+    """Per-feed last-message times and a silence threshold.
+
+    A feed that has been registered but never heard from counts its age from registration,
+    so "subscribed but the snapshot never came" also turns stale.
+    """
+
+    def __init__(self, stale_after: float) -> None:
+        if stale_after <= 0:
+            raise ValueError("stale_after must be positive")
+        self.stale_after = stale_after
+        self._last: dict[Hashable, float] = {}
+        self._stale: set[Hashable] = set()
+
+    def watch(self, key: Hashable, now: float) -> None:
+        """Start (or restart, e.g. after a reconnect) the silence timer of `key`."""
+        self._last[key] = now
+
+    def forget(self, key: Hashable) -> None:
+        self._last.pop(key, None)
+        self._stale.discard(key)
+
+    def touch(self, key: Hashable, now: float) -> FreshnessChange | None:
+        """Record a message for `key`; returns the change if the feed was stale until now."""
+        self._last[key] = now
+        if key in self._stale:
+            self._stale.discard(key)
+            return FreshnessChange(key, stale=False, age=0.0)
+        return None
+
+    def age(self, key: Hashable, now: float) -> float:
+        last = self._last.get(key)
+        return float("inf") if last is None else max(0.0, now - last)
+
+    def is_stale(self, key: Hashable) -> bool:
+        return key in self._stale
+
+    def keys(self) -> Iterable[Hashable]:
+        return self._last.keys()
+
+    def check(self, now: float) -> list[FreshnessChange]:
+        """Mark feeds silent for longer than `stale_after`; returns only the new transitions."""
+        changes = []
+        for key, last in self._last.items():
+            age = now - last
+            if age > self.stale_after and key not in self._stale:
+                self._stale.add(key)
+                changes.append(FreshnessChange(key, stale=True, age=age))
+        return changes
+
+    def mark_all_stale(self, now: float) -> list[FreshnessChange]:
+        """The connection dropped: every feed is stale at once, whatever its age."""
+        changes = []
+        for key, last in self._last.items():
+            if key not in self._stale:
+                self._stale.add(key)
+                changes.append(FreshnessChange(key, stale=True, age=now - last))
+        return changes
+
+    def next_deadline(self) -> float | None:
+        """The earliest monotonic time at which a fresh feed could turn stale (for a timer)."""
+        fresh = [last for key, last in self._last.items() if key not in self._stale]
+        return min(fresh) + self.stale_after if fresh else None

@@ -17,7 +17,6 @@ import uuid
 from typing import Any
 
 from perpcli.domain.errors import AuthError, UsageError
-from perpcli.keys.hashing import keccak256
 
 DEFAULT_SCRYPT_N = 262144  # geth's "standard" work factor
 SCRYPT_R = 8
@@ -54,6 +53,8 @@ def encrypt(private_key: bytes, passphrase: str, *, address: str, scrypt_n: int 
     """Return a keystore v3 document for `private_key` (32 bytes) under `passphrase`."""
     if scrypt_n < 2 or scrypt_n & (scrypt_n - 1):
         raise UsageError(f"keys.scrypt_n must be a power of two >= 2, got {scrypt_n}")
+    from perpcli.keys.hashing import keccak256
+
     salt = os.urandom(32)
     iv = os.urandom(16)
     params = {"dklen": DKLEN, "n": scrypt_n, "p": SCRYPT_P, "r": SCRYPT_R, "salt": salt.hex()}
@@ -105,6 +106,8 @@ def address_of(doc: dict) -> str | None:
 
 def decrypt(doc: dict, passphrase: str, *, source: str = "keystore") -> bytes:
     """Return the 32-byte secret; a wrong passphrase raises AuthError (MAC mismatch)."""
+    from perpcli.keys.hashing import keccak256
+
     crypto = doc.get("crypto", doc.get("Crypto"))
     try:
         ciphertext = bytes.fromhex(crypto["ciphertext"])

@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perpcli.domain.errors import AuthError, UsageError
 from perpcli.keys import keystore, store
-from perpcli.keys.signer import Signer
+
+if TYPE_CHECKING:  # the signer pulls keccak and libsecp256k1: load it only when a key is used
+    from perpcli.keys.signer import Signer
 
 ENV_KEY = "PERPCLI_PRIVATE_KEY"
 ENV_PASSPHRASE = "PERPCLI_PASSPHRASE"
@@ -61,6 +64,8 @@ def _default_passphrase_file() -> str | None:
 
 def unlock(name: str, *, passphrase_file: str | None = None) -> Signer:
     """Decrypt a named keystore into a Signer."""
+    from perpcli.keys.signer import Signer
+
     doc = store.read(name)
     pf = passphrase_file if passphrase_file is not None else _default_passphrase_file()
     passphrase = get_passphrase(purpose=f"unlock key {name!r}", passphrase_file=pf)
@@ -77,6 +82,8 @@ def env_signer() -> Signer | None:
     raw = os.environ.get(ENV_KEY)
     if raw is None:
         return None
+    from perpcli.keys.signer import Signer
+
     try:
         return Signer.from_hex(raw, name=ENV_KEY)
     except AuthError as e:

@@ -58,7 +58,7 @@ def server():
             self.wfile.write(data)
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
     yield script, f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()

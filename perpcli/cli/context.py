@@ -22,6 +22,10 @@ GLOBAL_FLAGS: dict[str, bool] = {
     "--dry-run": False,
     "--debug": False,
     "--passphrase-file": True,
+    # venue reach (used by venue commands; stored in GlobalOptions.extra)
+    "--url": True,
+    "--network": True,
+    "--vault-address": True,
 }
 
 

@@ -59,6 +59,11 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    url: str | None = typer.Option(None, "--url", help="Venue base URL (needs --network)."),
+    network: str | None = typer.Option(None, "--network", help="mainnet or testnet: what signatures are for."),
+    vault_address: str | None = typer.Option(
+        None, "--vault-address", help="Trade for this vault or sub-account (signed by your key)."
+    ),
 ) -> None:
     from perpcli.config import settings
 
@@ -72,6 +77,7 @@ def root(
             dry_run=dry_run,
             debug=debug,
             passphrase_file=passphrase_file,
+            extra={"url": url, "network": network, "vault_address": vault_address},
         )
     )
     settings.configure(config_path=config, flags={"default.venue": venue, "default.account": account})

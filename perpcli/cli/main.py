@@ -20,6 +20,7 @@ from perpcli.domain.errors import ExitCode, PerpError
 COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.config_cmd",
     "perpcli.cli.commands.keys",
+    "perpcli.cli.commands.devnet",
     "perpcli.cli.commands.demo",
     "perpcli.cli.commands.venues",
 ]

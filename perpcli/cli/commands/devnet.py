@@ -1,0 +1,216 @@
+"""`perp devnet`: run the local Hyperliquid-compatible exchange; `perp devnet fund` credits an address.
+
+The server runs in the foreground until Ctrl-C (or SIGTERM), printing its URL on stdout (data)
+and notes on stderr. It listens on loopback only unless `--public` is given. `fund` talks to a
+running devnet through its loopback-only control endpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+DEFAULT_URL = "http://127.0.0.1:8787"
+
+
+def _is_loopback_host(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+
+
+def register(app: typer.Typer) -> None:
+    devnet_app = typer.Typer(
+        help="A local Hyperliquid-compatible exchange: the offline default and the ground for tests.",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+
+    @devnet_app.callback(invoke_without_command=True)
+    def devnet(
+        ctx: typer.Context,
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback unless --public)."),
+        port: int = typer.Option(8787, "--port", help="Port to listen on (0 = any free port)."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the synthetic market and fault patterns."),
+        initial_balance: str = typer.Option(
+            "100000", "--initial-balance", help="USDC credited to a new address on first use."
+        ),
+        state: Path | None = typer.Option(
+            None, "--state", help="Load exchange state from FILE at start; save it there on shutdown."
+        ),
+        no_auto_fund: bool = typer.Option(False, "--no-auto-fund", help="Unknown signers are refused, as on the venue."),
+        mainnet: bool = typer.Option(False, "--mainnet", help="Verify signatures as mainnet (default: testnet)."),
+        public: bool = typer.Option(False, "--public", help="Allow listening on a non-loopback address."),
+        market_interval: float = typer.Option(
+            0.5, "--market-interval", help="Seconds between synthetic market steps (0 = no synthetic flow)."
+        ),
+        ws_idle_timeout: float = typer.Option(60.0, "--ws-idle-timeout", help="Close websockets silent this long (s)."),
+        drop_ws_every: float = typer.Option(0.0, "--drop-ws-every", help="Fault: drop every websocket each N seconds."),
+        delay_ms: float = typer.Option(0.0, "--delay-ms", help="Fault: delay every response by N ms."),
+        rate_429: float = typer.Option(0.0, "--rate-429", help="Fault: answer this fraction of requests with 429."),
+        rate_5xx: float = typer.Option(0.0, "--rate-5xx", help="Fault: answer this fraction of requests with 502."),
+        rate_timeout: float = typer.Option(
+            0.0, "--rate-timeout", help="Fault: execute this fraction of actions, then never answer."
+        ),
+        ws_duplicate: float = typer.Option(0.0, "--ws-duplicate", help="Fault: send this fraction of ws pushes twice."),
+        ws_reorder: float = typer.Option(0.0, "--ws-reorder", help="Fault: delay this fraction of ws pushes by one."),
+    ) -> None:
+        if ctx.invoked_subcommand is not None:
+            return
+        from decimal import Decimal, InvalidOperation
+
+        from perpcli.cli import context, output
+        from perpcli.domain.errors import UsageError
+
+        if not _is_loopback_host(host) and not public:
+            raise UsageError(f"refusing to listen on {host}: the devnet is for loopback; add --public to expose it")
+        try:
+            balance = Decimal(initial_balance)
+        except InvalidOperation:
+            raise UsageError(f"--initial-balance {initial_balance!r} is not a number") from None
+        if not balance.is_finite() or balance < 0:
+            raise UsageError("--initial-balance must be a non-negative number")
+        if not 0 <= port <= 65535:
+            raise UsageError("--port must be between 0 and 65535")
+
+        # The server pulls in asyncio, websockets, coincurve and the engine: only when it runs.
+        from perpcli.devnet.faults import FaultConfig
+
+        try:
+            faults = FaultConfig().update(
+                {
+                    "drop_ws_every": drop_ws_every,
+                    "delay_ms": delay_ms,
+                    "rate_429": rate_429,
+                    "rate_5xx": rate_5xx,
+                    "rate_timeout": rate_timeout,
+                    "ws_duplicate": ws_duplicate,
+                    "ws_reorder": ws_reorder,
+                }
+            )
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if not _is_loopback_host(host):
+            output.warn(f"listening on {host}: anyone who can reach this address can use the devnet")
+        if faults.any_active():
+            output.warn(f"faults enabled: { {k: v for k, v in faults.to_json().items() if v} }")
+        _run_foreground(
+            host=host,
+            port=port,
+            seed=seed,
+            balance=balance,
+            state=state,
+            auto_fund=not no_auto_fund,
+            mainnet=mainnet,
+            market_interval=market_interval,
+            ws_idle_timeout=ws_idle_timeout,
+            faults=faults,
+            json_out=context.current().json,
+        )
+
+    @devnet_app.command("fund", help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint).")
+    def fund(
+        address: str = typer.Argument(..., help="0x-address to credit."),
+        amount: str = typer.Argument(..., help="USDC amount."),
+        url: str = typer.Option(DEFAULT_URL, "--url", help="Base URL of the running devnet."),
+    ) -> None:
+        from decimal import Decimal, InvalidOperation
+
+        from perpcli.cli import context, output
+        from perpcli.domain.errors import UsageError
+
+        a = address.strip().lower()
+        if len(a) != 42 or not a.startswith("0x"):
+            raise UsageError(f"{address!r} is not a 0x-address")
+        try:
+            int(a[2:], 16)
+            amt = Decimal(amount)
+        except (ValueError, InvalidOperation):
+            raise UsageError(f"bad address or amount: {address} {amount}") from None
+        if not amt.is_finite() or amt <= 0:
+            raise UsageError("AMOUNT must be a positive number")
+        answer = _control(url, "fund", {"user": a, "amount": str(amt)})
+        if context.current().json:
+            output.emit_json(answer)
+        else:
+            output.info(f"credited {amt} USDC to {a} on {url}")
+
+    app.add_typer(devnet_app, name="devnet")
+
+
+def _control(url: str, command: str, body: dict) -> dict:
+    """POST {url}/devnet/{command} and return the JSON answer (stdlib only: a one-shot call)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from perpcli.domain.errors import NetworkError, UsageError
+
+    req = urllib.request.Request(
+        url.rstrip("/") + "/devnet/" + command,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        detail = e.read().decode(errors="replace")[:200]
+        raise UsageError(f"devnet refused {command}: HTTP {e.code} {detail}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise NetworkError(f"cannot reach the devnet at {url}: {getattr(e, 'reason', e)}") from None
+
+
+def _run_foreground(*, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, faults, json_out):
+    import asyncio
+    import signal
+    import sys
+
+    from perpcli.cli import output
+    from perpcli.devnet.server import DevnetConfig, serve
+
+    config = DevnetConfig(
+        host=host,
+        port=port,
+        seed=seed,
+        initial_balance=balance,
+        auto_fund=auto_fund,
+        state_file=state,
+        is_mainnet=mainnet,
+        market_interval=market_interval,
+        ws_idle_timeout=ws_idle_timeout,
+        faults=faults,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix
+                pass
+
+        def ready(devnet) -> None:
+            ws = "ws" + devnet.url[len("http") :] + "/ws"
+            if json_out:
+                output.emit_json({"url": devnet.url, "ws": ws, "network": "mainnet" if mainnet else "testnet"})
+            else:
+                sys.stdout.write(devnet.url + "\n")
+                sys.stdout.flush()
+                output.info(
+                    f"perp devnet: {'mainnet' if mainnet else 'testnet'} semantics, websocket {ws}, "
+                    f"auto-fund {'on (' + str(balance) + ' USDC)' if auto_fund else 'off'}"
+                    + (f", state {state}" if state else "")
+                    + "; Ctrl-C to stop"
+                )
+
+        await serve(config, ready=ready, stop_event=stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as e:
+        from perpcli.domain.errors import UsageError
+
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    output.info("perp devnet: stopped" + (f"; state saved to {state}" if state else ""))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from perpcli.tui.keys import KEYS as _TUI_KEYS
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -65,6 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("devnet.initial_balance", "decimal", Decimal("100000"),
             "USDC credited to a new address on first use of the devnet."),
     Setting("devnet.auto_fund", "bool", True, "Credit any new address on first use (off: unknown signers are rejected)."),
+    Setting("tui.refresh_hz", "int", 20,
+            "Most screen repaints per second in `perp watch`; book updates in between are merged (coalesced)."),
+    Setting("tui.chart_interval", "str", "1m", "Candle interval the `perp watch` chart opens with.",
+            choices=("1m", "5m", "15m", "1h", "4h", "1d")),
+    # One remappable key per `perp watch` binding (the table lives in perpcli/tui/keys.py,
+    # which is plain data and imports no UI).
+    *(Setting(f"tui.keys.{_k.id}", "str", _k.key, f"perp watch key: {_k.doc}") for _k in _TUI_KEYS),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

@@ -96,17 +96,18 @@ class HyperliquidMarketData:
         return self._dex_names
 
     def _load_dex(self, dex: str) -> dict[str, Instrument]:
+        """Instruments of one dex. One metaAndAssetCtxs call gives the rules and the current
+        mark/mid/funding together, so an order needs one metadata round trip, not three."""
         if dex not in self._instruments:
             if dex == "":
                 index = 0
             else:
                 names = self.dex_names()
                 if dex not in names:
-                    raise UsageError(f"unknown perp dex {dex!r} on {self.venue} (dexes: {', '.join(n for n in names if n)})")
+                    known = ", ".join(n for n in names if n) or "none"
+                    raise UsageError(f"unknown perp dex {dex!r} on {self.venue} (builder dexes: {known})")
                 index = names.index(dex)
-            meta = self.rest.info({"type": "meta", "dex": dex})
-            if meta is None:
-                raise UsageError(f"unknown perp dex {dex!r} on {self.venue}")
+            meta, _ = self.meta_and_ctxs(dex)
             insts, delisted = codec.instruments_from_meta(meta, venue=self.venue, dex_index=index)
             self._instruments[dex] = {i.symbol: i for i in insts}
             self._delisted[dex] = delisted
@@ -188,6 +189,15 @@ class HyperliquidMarketData:
             if mp.symbol == inst.symbol:
                 return mp
         raise UsageError(f"no mark price for {market} on {self.venue}")
+
+    def reference_prices(self, market: str) -> tuple[Decimal, Decimal]:
+        """(mid, mark) from the cached asset context; mid falls back to allMids, then mark."""
+        mp = self.mark_price(market)
+        mid = mp.mid_price
+        if mid is None:
+            mid = codec.mids(self.rest.info({"type": "allMids", **({"dex": d} if (d := self._dex_of(mp.symbol)) else {})})
+                             or {}).get(mp.symbol, mp.mark_price)
+        return mid, mp.mark_price
 
     def book(self, market: str, depth: int = 20) -> BookSnapshot:
         inst = self.instrument(market)
@@ -353,6 +363,15 @@ class HyperliquidTrading:
         key: int | str = oid if oid is not None else A.check_cloid(cloid)
         resp = self.rest.info({"type": "orderStatus", "user": self.account_address, "oid": key})
         return codec.status_ack(resp, cloid=cloid)
+
+    def asset_leverage(self, market: str) -> tuple[int | None, bool]:
+        """(leverage, is_cross) the account has set for a market (activeAssetData)."""
+        inst = self.market.instrument(market)
+        try:
+            data = self.rest.info({"type": "activeAssetData", "user": self.account_address, "coin": inst.symbol})
+        except VenueRejected:
+            return None, True
+        return codec.leverage_setting(data)
 
     def extra_agents(self) -> list[dict[str, Any]]:
         rows = self.rest.info({"type": "extraAgents", "user": self.account_address}) or []

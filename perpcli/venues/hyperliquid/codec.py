@@ -374,6 +374,14 @@ def account_snapshot(
     )
 
 
+def leverage_setting(data: Any) -> tuple[int | None, bool]:
+    """activeAssetData -> (leverage, is_cross); (None, True) when absent."""
+    lev = (data or {}).get("leverage") if isinstance(data, dict) else None
+    if not isinstance(lev, dict) or "value" not in lev:
+        return None, True
+    return int(lev["value"]), lev.get("type") != "isolated"
+
+
 def key_role(signer: str, role: dict, extra_agents: Sequence[dict] | None = None) -> KeyRole:
     """userRole (+ the master's extraAgents, for names and expiry) -> KeyRole."""
     kind = role.get("role", "missing") if isinstance(role, dict) else "missing"

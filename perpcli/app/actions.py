@@ -1,0 +1,348 @@
+"""Use cases that change an account: place, cancel, modify, close, flatten, leverage, margin,
+transfers, dead man's switch, agents. Each returns typed results; none prints.
+
+Every keyed action goes through `prepare_*` (build + sign) and then either `send` or, for
+--dry-run, nothing: the caller prints `Prepared.body`, the exact request that would be posted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from perpcli.app import order_plan
+from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest
+from perpcli.app.risk import OrderCheck, RiskLimits, check_leverage, check_order
+from perpcli.domain.errors import ExitCode, UsageError
+from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.venues.base import Ack, AckStatus
+
+ZERO = Decimal(0)
+TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier; the preview says it is an estimate
+
+
+@dataclass
+class OrderResult:
+    """One order's outcome, in the documented JSON shape (docs/json.md)."""
+
+    venue: str
+    market: str
+    side: str
+    size: Decimal
+    price: Decimal | None
+    type: str
+    status: str  # resting | filled | partially_filled | canceled | rejected | accepted | unknown | dry_run
+    oid: int | None = None
+    cloid: str | None = None
+    filled: Decimal = ZERO
+    avg_price: Decimal | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str) -> OrderResult:
+    status = ack.status.value if ack is not None else "dry_run"
+    return OrderResult(
+        venue=venue, market=intent.symbol, side=intent.side.value, size=intent.size, price=intent.price,
+        type=label, status=status, oid=ack.oid if ack else None,
+        cloid=(ack.cloid if ack and ack.cloid else intent.cloid), filled=ack.filled if ack else ZERO,
+        avg_price=ack.avg_price if ack else None, error=ack.error if ack else None,
+    )
+
+
+def exit_code_for(results: Sequence[OrderResult]) -> ExitCode:
+    """6 if any outcome is still unknown, else 3 if the venue rejected any, else 0."""
+    if any(r.status == AckStatus.UNKNOWN.value for r in results):
+        return ExitCode.UNKNOWN_OUTCOME
+    if any(r.status == AckStatus.REJECTED.value for r in results):
+        return ExitCode.REJECTED
+    return ExitCode.OK
+
+
+# ----- reading what a plan needs -----------------------------------------------------------
+
+
+def market_context(session: Any, market: str, *, need_account: bool, trading: Any = None) -> MarketContext:
+    md = session.market
+    inst = md.instrument(market)
+    mid, mark = md.reference_prices(inst.symbol)
+    free = equity = ZERO
+    lev = None
+    if need_account and trading is not None:
+        snap = trading.account()
+        free = snap.withdrawable or ZERO
+        equity = snap.account_value or ZERO
+        lev, _ = trading.asset_leverage(inst.symbol)
+    return MarketContext(instrument=inst, mid=mid, mark=mark, free_collateral=free, equity=equity,
+                         current_leverage=lev)
+
+
+def plan(session: Any, trading: Any, req: OrderRequest) -> OrderPlan:
+    from perpcli.venues.hyperliquid.adapter import new_cloid
+
+    need_account = req.size.kind in ("pct", "risk")
+    ctx = market_context(session, req.market, need_account=need_account, trading=trading)
+    return order_plan.plan_order(session.venue, req, ctx, new_cloid=new_cloid)
+
+
+def check_risk(limits: RiskLimits, p: OrderPlan) -> None:
+    main = p.main
+    price = main.price if main.order_type in (OrderType.LIMIT, OrderType.MARKET) else None
+    check_order(limits, OrderCheck(market=p.market, notional=p.notional, price=price, mark=p.mark,
+                                   leverage=p.leverage, reduce_only=main.reduce_only))
+
+
+# ----- preview -----------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    venue: str
+    market: str
+    side: str
+    size: Decimal
+    price: Decimal
+    notional: Decimal
+    leverage: int
+    margin_mode: str
+    initial_margin: Decimal
+    est_fee: Decimal
+    free_collateral: Decimal
+    free_collateral_after: Decimal
+    position_after: Decimal
+    est_liquidation_price: Decimal | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def preview(session: Any, trading: Any, p: OrderPlan) -> Preview:
+    """What the order would do to the account: margin, fee, free collateral, position.
+
+    Initial margin = notional / leverage (Hyperliquid's rule); a reduce-only order or one that
+    shrinks the position frees margin instead. Nothing is sent.
+    """
+    snap = trading.account()
+    lev_set, is_cross = trading.asset_leverage(p.market)
+    lev = p.leverage or lev_set or 1
+    isolated = p.isolated or not is_cross
+    current = next((pos.size for pos in snap.positions if pos.symbol == p.market), ZERO)
+    signed = p.main.size if p.side is Side.BUY else -p.main.size
+    after = current + signed
+    price = p.reference_price
+    grows = abs(after) > abs(current)
+    added_exposure = (abs(after) - abs(current)) if grows else ZERO
+    initial_margin = added_exposure * price / lev
+    fee = p.notional * TAKER_FEE
+    free = snap.withdrawable or ZERO
+    notes = []
+    if not grows:
+        notes.append("reduces the position: frees margin")
+    liq = _liquidation_estimate(snap, p, after, price, lev, isolated)
+    return Preview(
+        venue=session.venue, market=p.market, side=p.side.value, size=p.main.size, price=price,
+        notional=p.notional, leverage=lev, margin_mode="isolated" if isolated else "cross",
+        initial_margin=initial_margin, est_fee=fee, free_collateral=free,
+        free_collateral_after=free - initial_margin - fee, position_after=after,
+        est_liquidation_price=liq, notes=notes,
+    )
+
+
+def _liquidation_estimate(snap: Any, p: OrderPlan, after: Decimal, price: Decimal, lev: int, isolated: bool
+                          ) -> Decimal | None:
+    """liq_px = px - side x margin_available / |size| / (1 - l x side), l = 1/(2 x max leverage)."""
+    if after == 0:
+        return None
+    try:
+        from perpcli.ledger import margin as ledger_margin  # the ledger's model, when present
+    except ImportError:
+        ledger_margin = None
+    if ledger_margin is not None and hasattr(ledger_margin, "liquidation_price_estimate"):
+        try:
+            return ledger_margin.liquidation_price_estimate(snap, p.market, after, price, lev, isolated)
+        except Exception:  # noqa: BLE001 - fall back to the venue formula below
+            pass
+    side = Decimal(1) if after > 0 else Decimal(-1)
+    size = abs(after)
+    inst_max_lev = Decimal(max(lev, 1))
+    maint_rate = Decimal(1) / (2 * inst_max_lev)
+    if isolated:
+        margin_available = size * price / lev - size * price * maint_rate
+    else:
+        equity = snap.account_value or ZERO
+        margin_available = equity - size * price * maint_rate
+    denom = 1 - maint_rate * side
+    liq = price - side * margin_available / size / denom
+    return liq if liq > 0 else None
+
+
+# ----- placing -----------------------------------------------------------------------------
+
+
+@dataclass
+class PlaceOutcome:
+    results: list[OrderResult]
+    requests: list[dict]  # the exact /exchange bodies (for --dry-run)
+
+
+def prepare_place(trading: Any, p: OrderPlan) -> list[Any]:
+    """Signed requests for a plan: an updateLeverage first when asked, then the orders."""
+    prepared = []
+    if p.leverage is not None:
+        prepared.append(trading.prepare_leverage(p.market, p.leverage, cross=not p.isolated))
+    prepared.append(trading.prepare_orders(p.intents, grouping=p.grouping))
+    return prepared
+
+
+def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool) -> PlaceOutcome:
+    prepared = prepare_place(trading, p)
+    if dry_run:
+        return PlaceOutcome([result_of(i, lbl, None, venue=session.venue) for i, lbl in zip(p.intents, p.labels,
+                                                                                           strict=True)],
+                            [x.body for x in prepared])
+    acks: list[Ack] = []
+    for prep in prepared:
+        if prep.kind == "leverage":
+            res = trading.send(prep)
+            if not res.ok:
+                acks = [Ack(AckStatus.REJECTED, cloid=i.cloid, error=f"leverage update refused: {res.error}")
+                        for i in p.intents]
+                break
+            continue
+        acks = trading.send_orders(prep)
+    return PlaceOutcome([result_of(i, lbl, a, venue=session.venue) for i, lbl, a in zip(p.intents, p.labels, acks,
+                                                                                        strict=True)], [])
+
+
+def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start: Decimal, end: Decimal,
+               count: int, *, reduce_only: bool = False, post_only: bool = False) -> OrderPlan:
+    """`count` limit orders from `start` to `end`, the total split evenly (rounded toward zero)."""
+    from perpcli.venues.hyperliquid import numbers
+    from perpcli.venues.hyperliquid.adapter import new_cloid
+
+    md = session.market
+    inst = md.instrument(market)
+    mid, mark = md.reference_prices(inst.symbol)
+    prices = order_plan.scale_prices(inst, start, end, count, is_buy=req_side is Side.BUY)
+    each = numbers.round_size(total / count, inst.size_decimals, what="size per order")
+    intents = [
+        OrderIntent(venue=session.venue, symbol=inst.symbol, side=req_side, size=each, price=px,
+                    tif=TimeInForce.ALO if post_only else TimeInForce.GTC, reduce_only=reduce_only,
+                    cloid=new_cloid())
+        for px in prices
+    ]
+    avg = sum(prices, ZERO) / len(prices)
+    return OrderPlan(venue=session.venue, market=inst.symbol, side=req_side, intents=intents, grouping="na",
+                     reference_price=avg, mark=mark, leverage=None, isolated=False,
+                     labels=["limit"] * len(intents))
+
+
+def scale_notional(p: OrderPlan) -> Decimal:
+    return sum((i.size * (i.price or ZERO) for i in p.intents), ZERO)
+
+
+def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None, limit: Decimal | None,
+               slippage_pct: Decimal) -> OrderPlan:
+    """A reduce-only order against the open position (all of it unless --size)."""
+    from perpcli.venues.hyperliquid.adapter import new_cloid
+
+    inst = session.market.instrument(market)
+    snap = trading.account()
+    pos = next((x for x in snap.positions if x.symbol == inst.symbol and x.size != 0), None)
+    if pos is None:
+        raise UsageError(f"no open position on {inst.symbol}")
+    side = Side.SELL if pos.size > 0 else Side.BUY
+    amount = abs(pos.size) if size is None else min(size, abs(pos.size))
+    req = OrderRequest(
+        market=inst.symbol, side=side, size=order_plan.SizeSpec("base", amount),
+        price=order_plan.PriceSpec("limit", limit=limit) if limit is not None
+        else order_plan.PriceSpec("market", slippage_pct=slippage_pct),
+        reduce_only=True,
+    )
+    ctx = market_context(session, inst.symbol, need_account=False)
+    return order_plan.plan_order(session.venue, req, ctx, new_cloid=new_cloid)
+
+
+def open_positions(trading: Any) -> list[Any]:
+    return [p for p in trading.account().positions if p.size != 0]
+
+
+# ----- cancel ------------------------------------------------------------------------------
+
+
+@dataclass
+class CancelOutcome:
+    market: str
+    oid: int | None
+    cloid: str | None
+    status: str  # canceled | rejected | dry_run
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def cancel_targets(trading: Any, *, oid: int | None, cloid: str | None, market: str | None,
+                   everything: bool) -> list[tuple[str, int | None, str | None]]:
+    """Which (market, oid, cloid) to cancel; open orders tell each oid's market."""
+    chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of OID, --cloid C, --market M or --all")
+    orders = trading.open_orders()
+    if oid is not None:
+        match = [o for o in orders if o.oid == oid]
+        if not match:
+            raise UsageError(f"no open order with oid {oid} (see `perp orders`)")
+        return [(match[0].symbol, oid, None)]
+    if cloid is not None:
+        match = [o for o in orders if (o.cloid or "").lower() == cloid.lower()]
+        if not match:
+            raise UsageError(f"no open order with cloid {cloid} (see `perp orders`)")
+        return [(match[0].symbol, None, cloid.lower())]
+    if market is not None:
+        sym = trading.market.instrument(market).symbol
+        return [(o.symbol, o.oid, None) for o in orders if o.symbol == sym]
+    return [(o.symbol, o.oid, None) for o in orders]
+
+
+def cancel(trading: Any, targets: list[tuple[str, int | None, str | None]], *, dry_run: bool
+           ) -> tuple[list[CancelOutcome], list[dict]]:
+    if not targets:
+        return [], []
+    prepared = trading.prepare_cancel(targets)
+    if dry_run:
+        return [CancelOutcome(m, o, c, "dry_run") for m, o, c in targets], [prepared.body]
+    results = trading.send_cancel(prepared, targets)
+    return [CancelOutcome(m, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error)
+            for (m, _, _), r in zip(targets, results, strict=True)], []
+
+
+# ----- other actions -----------------------------------------------------------------------
+
+
+@dataclass
+class ActionOutcome:
+    action: str
+    status: str  # ok | rejected | dry_run
+    error: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def run_prepared(trading: Any, prepared: Any, *, dry_run: bool, detail: dict[str, Any] | None = None
+                 ) -> tuple[ActionOutcome, list[dict]]:
+    if dry_run:
+        return ActionOutcome(prepared.kind, "dry_run", detail=detail or {}), [prepared.body]
+    res = trading.send(prepared)
+    return ActionOutcome(prepared.kind, "ok" if res.ok else "rejected", res.error, detail or {}), []
+
+
+def leverage_guard(limits: RiskLimits, market: str, leverage: int) -> None:
+    check_leverage(limits, market, leverage)

@@ -1,0 +1,86 @@
+"""Pre-trade guards from the [risk] settings. A refusal names the guard and sends nothing (exit 7).
+
+The guards catch what a tired person or a buggy script does: a notional with an extra zero, a
+leverage far above what was meant, a limit price typed 10x away from the market (fat finger).
+They run after the order is fully resolved (size, price, leverage) and before it is signed.
+Pure: the caller supplies the mark price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.errors import RiskRefused
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    max_order_notional: Decimal = Decimal(100_000)  # 0 disables
+    max_leverage: int = 20  # 0 disables
+    price_band_pct: Decimal = Decimal(5)  # 0 disables
+    confirm_above_notional: Decimal = Decimal(1000)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RiskLimits:
+        return cls(
+            max_order_notional=Decimal(settings.get("risk.max_order_notional")),
+            max_leverage=int(settings.get("risk.max_leverage")),
+            price_band_pct=Decimal(settings.get("risk.price_band_pct")),
+            confirm_above_notional=Decimal(settings.get("risk.confirm_above_notional")),
+        )
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    """What the guards look at for one order."""
+
+    market: str
+    notional: Decimal  # |size| x price
+    price: Decimal | None  # the limit (or worst) price; None for a trigger-market order
+    mark: Decimal | None
+    leverage: int | None = None
+    reduce_only: bool = False
+
+
+def check_order(limits: RiskLimits, order: OrderCheck) -> None:
+    """Raise RiskRefused(guard=...) when an order breaks a guard."""
+    if limits.max_order_notional > 0 and order.notional > limits.max_order_notional and not order.reduce_only:
+        raise RiskRefused(
+            f"order notional {_fmt(order.notional)} USD on {order.market} is above risk.max_order_notional"
+            f" {_fmt(limits.max_order_notional)} (guard max_order_notional)",
+            guard="max_order_notional",
+        )
+    if order.leverage is not None:
+        check_leverage(limits, order.market, order.leverage)
+    if limits.price_band_pct > 0 and order.price is not None and order.mark:
+        away = abs(order.price - order.mark) / order.mark * HUNDRED
+        if away > limits.price_band_pct:
+            raise RiskRefused(
+                f"price {_fmt(order.price)} is {_fmt(away.quantize(Decimal('0.01')))}% from mark {_fmt(order.mark)}"
+                f" on {order.market}, beyond risk.price_band_pct {_fmt(limits.price_band_pct)}% (guard price_band)",
+                guard="price_band",
+            )
+
+
+def check_leverage(limits: RiskLimits, market: str, leverage: int) -> None:
+    if limits.max_leverage > 0 and leverage > limits.max_leverage:
+        raise RiskRefused(
+            f"leverage {leverage}x on {market} is above risk.max_leverage {limits.max_leverage}x (guard max_leverage)",
+            guard="max_leverage",
+        )
+
+
+def needs_confirmation(limits: RiskLimits, notional: Decimal) -> bool:
+    """On a terminal, ask before orders above this notional (off a terminal --yes is needed anyway)."""
+    return notional > limits.confirm_above_notional
+
+
+def _fmt(d: Decimal) -> str:
+    if d == 0:
+        return "0"
+    return format(d.normalize(), "f")

@@ -1,0 +1,178 @@
+"""Read models: domain objects -> flat rows for CLI tables, JSON documents and TUI widgets.
+
+One function per row kind, so the CLI's --json schema (docs/json.md) is defined in one place.
+Values stay Decimal here; the output layer writes them as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.events import AccountSnapshot, BookSnapshot, Fill, FundingPayment, PositionSnapshot, Trade
+from perpcli.domain.instrument import Instrument, MarginMode
+from perpcli.domain.orders import Order
+
+ZERO = Decimal(0)
+
+
+def market_row(inst: Instrument, *, venue: str, mark: Decimal | None = None, mid: Decimal | None = None,
+               funding: Decimal | None = None, open_interest: Decimal | None = None) -> dict[str, Any]:
+    return {
+        "venue": venue,
+        "market": inst.symbol,
+        "underlying": inst.underlying,
+        "asset_id": inst.asset_id,
+        "size_decimals": inst.size_decimals,
+        "max_leverage": inst.max_leverage,
+        "min_notional": inst.min_notional,
+        "only_isolated": inst.only_isolated,
+        "mark_price": mark,
+        "mid_price": mid,
+        "funding_rate": funding,
+        "open_interest": open_interest,
+    }
+
+
+def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None) -> dict[str, Any]:
+    """size is signed (+ long, - short). margin_used: isolated margin, or |size| x mark / leverage
+    for cross (Hyperliquid's initial-margin rule)."""
+    if p.margin_mode is MarginMode.ISOLATED and p.isolated_margin is not None:
+        used = p.isolated_margin
+    elif mark is not None and p.leverage:
+        used = abs(p.size) * mark / p.leverage
+    else:
+        used = None
+    return {
+        "venue": venue,
+        "market": p.symbol,
+        "size": p.size,
+        "entry_price": p.entry_price,
+        "mark_price": mark,
+        "unrealized_pnl": p.unrealized_pnl,
+        "liquidation_price": p.liquidation_price,
+        "leverage": p.leverage,
+        "margin_mode": p.margin_mode.value,
+        "margin_used": used,
+    }
+
+
+def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
+                marks: Mapping[str, Decimal]) -> dict[str, Any]:
+    equity = s.account_value or ZERO
+    notional = sum((abs(p.size) * marks.get(p.symbol, p.entry_price) for p in s.positions), ZERO)
+    used = s.margin_used or ZERO
+    return {
+        "venue": venue,
+        "account": s.account,
+        "signer": signer,
+        "signer_role": role,
+        "equity": equity,
+        "margin_used": used,
+        "withdrawable": s.withdrawable,
+        "notional": notional,
+        "leverage": (notional / equity) if equity > 0 else None,
+        "margin_ratio": (used / equity) if equity > 0 else None,
+        "positions": len([p for p in s.positions if p.size != 0]),
+        "open_orders": len(s.open_orders),
+    }
+
+
+def order_row(o: Order, *, venue: str) -> dict[str, Any]:
+    return {
+        "venue": venue,
+        "market": o.symbol,
+        "side": o.side.value,
+        "size": o.size,
+        "orig_size": o.orig_size,
+        "price": o.price,
+        "type": o.order_type.value,
+        "trigger_price": o.trigger_price,
+        "reduce_only": o.reduce_only,
+        "tif": o.tif.value if o.tif else None,
+        "status": o.status.value,
+        "oid": o.oid,
+        "cloid": o.cloid,
+        "time": o.time_ms,
+    }
+
+
+def fill_row(f: Fill) -> dict[str, Any]:
+    return {
+        "venue": f.venue,
+        "market": f.symbol,
+        "side": f.side.value,
+        "size": f.size,
+        "price": f.price,
+        "fee": f.fee,
+        "fee_token": f.fee_token,
+        "closed_pnl": f.closed_pnl,
+        "taker": f.is_taker,
+        "liquidation": f.liquidation,
+        "oid": f.oid,
+        "cloid": f.cloid,
+        "trade_id": f.trade_id,
+        "time": f.time_ms,
+    }
+
+
+def funding_payment_row(f: FundingPayment) -> dict[str, Any]:
+    return {
+        "venue": f.venue,
+        "market": f.symbol,
+        "amount": f.amount,
+        "rate": f.rate,
+        "position_size": f.position_size,
+        "time": f.time_ms,
+    }
+
+
+def trade_row(t: Trade) -> dict[str, Any]:
+    return {"venue": t.venue, "market": t.symbol, "side": t.side.value, "price": t.price, "size": t.size,
+            "time": t.time_ms, "trade_id": t.trade_id}
+
+
+def book_doc(b: BookSnapshot, depth: int) -> dict[str, Any]:
+    bids = [{"price": px, "size": sz} for px, sz in b.bids[:depth]]
+    asks = [{"price": px, "size": sz} for px, sz in b.asks[:depth]]
+    best_bid = b.bids[0][0] if b.bids else None
+    best_ask = b.asks[0][0] if b.asks else None
+    spread = (best_ask - best_bid) if best_bid is not None and best_ask is not None else None
+    mid = (best_ask + best_bid) / 2 if spread is not None else None
+    return {"venue": b.venue, "market": b.symbol, "time": b.time_ms, "bids": bids, "asks": asks,
+            "mid": mid, "spread": spread}
+
+
+def book_rows(b: BookSnapshot, depth: int) -> list[dict[str, Any]]:
+    """Side by side: bid size, bid, ask, ask size."""
+    rows = []
+    for i in range(min(depth, max(len(b.bids), len(b.asks)))):
+        bid = b.bids[i] if i < len(b.bids) else None
+        ask = b.asks[i] if i < len(b.asks) else None
+        rows.append({"bid_size": bid[1] if bid else None, "bid": bid[0] if bid else None,
+                     "ask": ask[0] if ask else None, "ask_size": ask[1] if ask else None})
+    return rows
+
+
+def funding_row(r: Any, *, venue: str) -> dict[str, Any]:
+    return {
+        "venue": venue,
+        "market": r.symbol,
+        "rate": r.rate,
+        "interval_hours": r.interval_hours,
+        "apr": r.apr,
+        "predicted_rate": r.predicted_rate,
+        "predicted_apr": r.predicted_apr,
+        "next_time": r.next_time_ms,
+    }
+
+
+def candle_row(c: Any) -> dict[str, Any]:
+    return {"market": c.symbol, "interval": c.interval, "open_time": c.open_ms, "close_time": c.close_ms,
+            "open": c.open, "high": c.high, "low": c.low, "close": c.close, "volume": c.volume,
+            "trades": c.trades}
+
+
+def rows(items: Sequence[Any], fn: Any, **kw: Any) -> list[dict[str, Any]]:
+    return [fn(x, **kw) for x in items]

@@ -83,16 +83,15 @@ class FaultInjector:
         if not (c.ws_duplicate or c.ws_reorder or held):
             return frames, []
         out: list[bytes] = []
-        hold: list[bytes] = []
         pending = list(held)
         for frame in frames:
             if c.ws_reorder and not pending and self._rng.random() < c.ws_reorder:
-                hold.append(frame)
+                pending.append(frame)  # goes out right after the next frame
                 continue
             out.append(frame)
             if c.ws_duplicate and self._rng.random() < c.ws_duplicate:
                 out.append(frame)
             out.extend(pending)
             pending = []
-        # Frames still held (nothing followed them in this batch) wait for the next push.
-        return out, pending + hold
+        # A frame still held (nothing followed it in this batch) waits for the next push.
+        return out, pending

@@ -29,6 +29,7 @@ from perpcli.devnet.exchange import BadBody, ExchangeDesk
 from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
 from perpcli.devnet.transport import HttpRequest, HttpResponse, HttpWsServer, is_loopback
+from perpcli.devnet.twap import TwapBook
 from perpcli.devnet.ws import WsHub
 
 log = logging.getLogger("perpcli.devnet")
@@ -66,7 +67,7 @@ class Devnet:
         self.config = config
         self.faults = FaultInjector(config.faults, seed=config.seed)
         self.engine = self._new_or_loaded_engine()
-        self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet)
+        self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet, twaps=TwapBook())
         self.info = InfoDesk(self.engine, self.desk, self.now_ms)
         self.hub = WsHub(self)
         self.server = HttpWsServer(self.handle_http, self.hub)
@@ -75,6 +76,7 @@ class Devnet:
         self._tasks: list[asyncio.Task] = []
         if self._state_payload is not None:
             self.desk.load_json(self._state_payload.get("desk", {}))
+            self.desk.twaps.load_json(self._state_payload.get("twaps", {}))
 
     # -- construction --------------------------------------------------------------------------
 
@@ -205,7 +207,12 @@ class Devnet:
     # -- state ---------------------------------------------------------------------------------
 
     def state_json(self) -> dict:
-        return {"version": STATE_VERSION, "engine": self.engine.to_json(), "desk": self.desk.to_json()}
+        return {
+            "version": STATE_VERSION,
+            "engine": self.engine.to_json(),
+            "desk": self.desk.to_json(),
+            "twaps": self.desk.twaps.to_json(),
+        }
 
     def save_state(self, path: Path | None = None) -> Path:
         path = Path(path or self.config.state_file or "")

@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.devnet",
     "perpcli.cli.commands.demo",
     "perpcli.cli.commands.venues",
+    "perpcli.cli.commands.sign",
 ]
 
 app = typer.Typer(

@@ -15,38 +15,84 @@ pushes websocket channels from them.
 Margin math (initial/maintenance margin, account value, withdrawable, liquidation price) is
 the client's own model in `perpcli.ledger.margin`, so the devnet and the terminal cannot
 disagree about the venue's rules.
+
+Simplifications (documented, deliberate): one perp USDC balance backs every perp dex (as with
+the venue's dex abstraction enabled); the mark price is the median of oracle, best bid and
+best ask (oracle alone when a side is empty); liquidations close the whole position at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+import json
+from dataclasses import dataclass, fields, is_dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from hashlib import blake2b
 from pathlib import Path
 
-from perpcli.devnet.markets import MarketSet, PerpMarket, default_markets
+from perpcli.devnet import margin_rules as mr
+from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.markets import (
+    MarginTable,
+    MarginTier,
+    MarketSet,
+    PerpDex,
+    PerpMarket,
+    SpotPair,
+    SpotToken,
+    default_markets,
+)
+from perpcli.devnet.matching import BookOrder, OrderBook
 from perpcli.devnet.records import (
+    CANCEL_SUCCESS,
+    WAITING_FOR_FILL,
+    WAITING_FOR_TRIGGER,
+    AccountChanged,
     ActionError,
     ActiveAssetData,
     AgentRecord,
     AssetCtx,
+    BookChanged,
+    BookLevel,
     CancelResult,
     Candle,
+    CandleUpdated,
     ClearinghouseView,
     Event,
     Fill,
+    Filled,
     FundingPayment,
     FundingRate,
     L2Snapshot,
     LedgerUpdate,
+    Liquidated,
+    LiquidationInfo,
+    MarginSummaryView,
+    NonUserCancel,
+    OrderError,
     OrderRecord,
     OrderResult,
     OrderSpec,
     OrderStatusRecord,
+    OrderUpdates,
+    PositionView,
+    PricesChanged,
+    Resting,
     SpotBalance,
     Trade,
+    TradesPrinted,
+    TriggerSpec,
+    UserFills,
+    UserFunding,
+    UserLedger,
 )
+from perpcli.venues.hyperliquid.numbers import Rounding, price_violation, round_price
 
-__all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS"]
+__all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+USD_QUANTUM = Decimal("0.000001")
+RATE_QUANTUM = Decimal("0.00000001")
 
 # Intervals the engine aggregates candles for, with their length in ms.
 CANDLE_INTERVALS: dict[str, int] = {
@@ -57,6 +103,48 @@ CANDLE_INTERVALS: dict[str, int] = {
     "4h": 14_400_000,
     "1d": 86_400_000,
 }
+_HOUR = 3_600_000
+_DAY = 86_400_000
+
+
+class Errors:
+    """The venue's error texts (protocol notes §a.2.2). Texts marked [devnet] were not found in
+    any source; they are this emulator's best wording, kept in one place to fix later."""
+
+    TICK = "Price must be divisible by tick size."
+    INVALID_PRICE = "Order has invalid price."
+    INVALID_SIZE = "Order has invalid size."
+    ZERO_SIZE = "Order has zero size."
+    MIN_VALUE = "Order must have minimum value of $10."
+    MARGIN = "Insufficient margin to place order."
+    REDUCE_ONLY = "Reduce only order would increase position."
+    ALO_CROSS = "Post only order would have immediately matched, bbo was {bid}@{ask}."
+    IOC_NO_MATCH = "Order could not immediately match against any resting orders."
+    TPSL_PRICE = "Invalid TP/SL price."
+    NO_LIQUIDITY = "No liquidity available for market order."
+    PRICE_BAND = "Order price cannot be more than 80% away from the reference price"
+    TIER_LIMIT = "Order would cause position to exceed margin tier limit at current leverage"
+    CANCEL_MISSING = "Order was never placed, already canceled, or filled."
+    LEVERAGE = "Invalid leverage value"
+    SCHEDULE_VOLUME = "Cannot set scheduled cancel time until enough volume traded. Required: ${req}."
+    WITHDRAW_BALANCE = "Insufficient balance for withdrawal"
+    TRANSFER_BALANCE = "Insufficient balance for token transfer"
+    # [devnet] wording below
+    INVALID_ASSET = "Invalid asset."
+    DUPLICATE_CLOID = "Duplicate cloid."
+    TOO_MANY_ORDERS = "Too many open orders."
+    SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."
+    SCHEDULE_TOO_MANY = "Too many scheduled cancel triggers today."
+    EMPTY_BATCH = "Empty batch."
+    TPSL_NOT_TRIGGER = "TP/SL orders must be trigger orders."
+    TPSL_NOT_REDUCE_ONLY = "TP/SL orders must be reduce only."
+    CROSS_NOT_ALLOWED = "Cross margin is not allowed for this asset."
+    SWITCH_WITH_POSITION = "Cannot switch leverage type with open position."
+    NO_ISOLATED_POSITION = "No isolated position to update."
+    ISOLATED_MARGIN = "Insufficient margin to remove from isolated position."
+    LEVERAGE_MARGIN = "Insufficient margin for leverage update."
+    AGENT_LIMIT = "Too many named agents."
+    AMOUNT = "Invalid amount."
 
 
 @dataclass(slots=True)
@@ -71,8 +159,9 @@ class EngineConfig:
     interest_rate_8h: Decimal = Decimal("0.0001")
     min_order_notional: Decimal = Decimal(10)
     price_band: Decimal = Decimal("0.8")  # limit px may be at most 80% away from the reference
-    market_slippage: Decimal = Decimal("0.05")  # bound used by market_order() helpers
+    market_slippage: Decimal = Decimal("0.05")  # bound used by market_order()
     trigger_market_slippage: Decimal = Decimal("0.10")
+    liquidation_slippage: Decimal = Decimal("0.10")
     withdraw_fee: Decimal = Decimal(1)
     schedule_cancel_min_volume: Decimal = Decimal(0)  # the venue requires $1,000,000
     schedule_cancel_daily_max: int = 10
@@ -82,9 +171,44 @@ class EngineConfig:
     candles_kept: int = 5_000  # per coin and interval
     liquidator: str = "0x2e3d94f0562703b25c83308a05046ddaf9a8dd14"
 
+    def to_json(self) -> dict:
+        return {f.name: _enc(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> EngineConfig:
+        out = cls()
+        for f in fields(cls):
+            if f.name in d:
+                default = getattr(out, f.name)
+                v = d[f.name]
+                setattr(out, f.name, Decimal(v) if isinstance(default, Decimal) else v)
+        return out
+
+
+def _usd(x: Decimal) -> Decimal:
+    return x.quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def _median3(a: Decimal, b: Decimal, c: Decimal) -> Decimal:
+    if a > b:
+        a, b = b, a
+    if b > c:
+        b = c
+    return a if a > b else b
+
+
+def _side(is_buy: bool) -> str:
+    return "B" if is_buy else "A"
+
+
+def _sign(x: Decimal) -> int:
+    return 1 if x > 0 else (-1 if x < 0 else 0)
+
 
 class Engine:
     """One exchange: every market's book plus every account. See the module docstring."""
+
+    OID_START = 40_000_000_000  # above 2^32, as on the venue: clients must use 64-bit ids
 
     def __init__(
         self,
@@ -96,192 +220,1992 @@ class Engine:
         self.markets = markets or default_markets()
         self.config = config or EngineConfig()
         self.now_ms = start_ms
-        raise NotImplementedError
+        self._books: dict[str, OrderBook] = {}
+        self._oracle: dict[str, Decimal] = {}
+        self._mark: dict[str, Decimal] = {}
+        self._last_px: dict[str, Decimal] = {}
+        self._triggers: dict[str, dict[int, BookOrder]] = {}
+        self._holders: dict[str, dict[str, None]] = {}  # coin -> users with a position
+        self._oi: dict[str, Decimal] = {}
+        for m in self.markets.perps:
+            self._books[m.name] = OrderBook(m.name)
+            self._oracle[m.name] = m.start_px
+            self._mark[m.name] = m.start_px
+            self._triggers[m.name] = {}
+            self._holders[m.name] = {}
+            self._oi[m.name] = ZERO
+        self._accounts: dict[str, Account] = {}
+        self._orders: dict[int, BookOrder] = {}  # live: resting, untriggered, waiting children
+        self._status: dict[int, OrderStatusRecord] = {}
+        self._owner: dict[int, str] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._trades: dict[str, list[Trade]] = {m.name: [] for m in self.markets.perps}
+        self._candles: dict[str, dict[str, list[Candle]]] = {
+            m.name: {iv: [] for iv in CANDLE_INTERVALS} for m in self.markets.perps
+        }
+        self._hour_volume: dict[str, dict[int, list[Decimal]]] = {m.name: {} for m in self.markets.perps}
+        self._funding_hist: dict[str, list[FundingRate]] = {m.name: [] for m in self.markets.perps}
+        self._premium: dict[str, list[Decimal]] = {m.name: [ZERO, ZERO] for m in self.markets.perps}
+        self._last_sample_ms = start_ms
+        interval = self.config.funding_interval_ms
+        self._next_funding_ms = (start_ms // interval + 1) * interval
+        self._next_oid = self.OID_START
+        self._seq = 0  # feeds hashes and trade ids
+        self._lid = 0
+        self._scheduled: dict[str, None] = {}  # users with a dead-man switch set
+        self._events: list[Event] = []
+        # per-call buffers, flushed into _events at the end of every public mutating call
+        self._buf_fills: dict[str, list[Fill]] = {}
+        self._buf_updates: dict[str, list[OrderStatusRecord]] = {}
+        self._buf_trades: dict[str, list[Trade]] = {}
+        self._buf_books: dict[str, None] = {}
+        self._buf_accounts: dict[str, None] = {}
+        self._buf_candles: dict[tuple[str, str], Candle] = {}
+        self._buf_prices = False
+        self._buf_nonuser: dict[str, list[tuple[str, int]]] = {}
 
-    # -- time and prices ---------------------------------------------------------------------
+    # ================================================================ time and prices
 
     def advance(self, now_ms: int) -> None:
         """Move the clock to `now_ms` (never backwards) and run everything that became due:
-        scheduled cancels, funding payments, trigger and liquidation checks."""
-        raise NotImplementedError
+        scheduled cancels, funding payments, premium sampling."""
+        self._advance(now_ms)
+        self._flush()
+
+    def _advance(self, now_ms: int) -> None:
+        if now_ms < self.now_ms:
+            return
+        while self._next_funding_ms <= now_ms:
+            t = self._next_funding_ms
+            self._run_scheduled_cancels(t)
+            self.now_ms = t
+            self._pay_funding(t)
+            self._next_funding_ms = t + self.config.funding_interval_ms
+        self._run_scheduled_cancels(now_ms)
+        self.now_ms = now_ms
+        if now_ms - self._last_sample_ms >= 5000:
+            self._sample_premiums()
+            self._last_sample_ms = now_ms
 
     def set_oracle_price(self, coin: str, px: Decimal, now_ms: int) -> None:
         """Set a perp's oracle price (test hook / synthetic market). Mark follows; triggers and
         liquidations are then checked."""
-        raise NotImplementedError
+        self._advance(now_ms)
+        if coin not in self._oracle:
+            raise ActionError(Errors.INVALID_ASSET)
+        if px <= 0:
+            raise ActionError(Errors.INVALID_PRICE)
+        self._oracle[coin] = px
+        self._buf_prices = True
+        self._after_price_moves((coin,))
+        self._flush()
 
     def oracle_price(self, coin: str) -> Decimal:
-        raise NotImplementedError
+        return self._oracle[coin]
 
     def mark_price(self, coin: str) -> Decimal:
-        """Median of (oracle, best bid, best ask) style mark; see `_recompute_mark`."""
-        raise NotImplementedError
+        """Median of oracle, best bid and best ask; the oracle alone when a side is empty."""
+        return self._mark[coin]
 
     def mid_price(self, coin: str) -> Decimal | None:
         """(best bid + best ask) / 2, or the last trade price when a side is empty, or None."""
-        raise NotImplementedError
+        bid, ask = self._books[coin].bbo()
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+        return self._last_px.get(coin)
 
-    # -- accounts ----------------------------------------------------------------------------
+    def _recompute_mark(self, coin: str) -> bool:
+        bid, ask = self._books[coin].bbo()
+        oracle = self._oracle[coin]
+        mark = oracle if bid is None or ask is None else _median3(oracle, bid, ask)
+        if mark != self._mark[coin]:
+            self._mark[coin] = mark
+            return True
+        return False
+
+    def _after_price_moves(self, coins) -> None:
+        """Marks may have moved: fire triggers, then liquidate whoever fell below maintenance."""
+        moved = [c for c in coins if self._recompute_mark(c)]
+        if not moved:
+            return
+        self._buf_prices = True
+        for _ in range(8):  # triggers can move the book, which can move the mark again
+            for coin in moved:
+                self._check_triggers(coin)
+            for coin in moved:
+                self._check_liquidations(coin)
+            moved = [c for c in moved if self._recompute_mark(c)]
+            if not moved:
+                break
+
+    # ================================================================ accounts and agents
 
     def fund(self, user: str, usdc: Decimal, now_ms: int) -> None:
         """Credit `usdc` to the user's perp balance (a devnet deposit, recorded as such)."""
-        raise NotImplementedError
+        self._advance(now_ms)
+        if usdc <= 0:
+            raise ActionError(Errors.AMOUNT)
+        acct = self._account(user, now_ms, auto=False)
+        self._deposit(acct, usdc)
+        self._flush()
+
+    def _deposit(self, acct: Account, usdc: Decimal) -> None:
+        acct.usdc += usdc
+        self._ledger(acct, "deposit", usdc, ())
 
     def ensure_account(self, user: str, now_ms: int) -> bool:
         """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on."""
-        raise NotImplementedError
+        user = user.lower()
+        if user in self._accounts:
+            return True
+        if not self.config.auto_fund:
+            return False
+        self._account(user, now_ms)
+        self._flush()
+        return True
 
     def account_exists(self, user: str) -> bool:
-        raise NotImplementedError
+        return user.lower() in self._accounts
+
+    def _account(self, user: str, now_ms: int, auto: bool = True) -> Account:
+        acct = self._accounts.get(user)
+        if acct is None:
+            user = user.lower()
+            acct = self._accounts.get(user)
+            if acct is None:
+                acct = Account(user, now_ms)
+                self._accounts[user] = acct
+                if auto and self.config.auto_fund and self.config.auto_fund_usdc > 0:
+                    self._deposit(acct, self.config.auto_fund_usdc)
+        return acct
 
     def approve_agent(self, master: str, agent: str, name: str, now_ms: int) -> None:
         """Register `agent` for `master`. `name` may end in " valid_until <ms>". An unnamed
         approval replaces the previous unnamed agent; a known name replaces that named agent;
         at most 3 named agents."""
-        raise NotImplementedError
+        self._advance(now_ms)
+        master, agent = master.lower(), agent.lower()
+        self._account(master, now_ms)
+        valid_until = None
+        marker = " valid_until "
+        if marker in name:
+            name, _, tail = name.rpartition(marker)
+            valid_until = int(tail)
+        mine = [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
+        for a in mine:
+            if a.name == name:
+                del self._agents[a.address]
+        if name and len([a for a in mine if a.name and a.name != name]) >= 3:
+            raise ActionError(Errors.AGENT_LIMIT)
+        self._agents[agent] = AgentRecord(master, agent, name, valid_until)
+        self._flush()
+
+    @staticmethod
+    def _agent_live(a: AgentRecord, now_ms: int) -> bool:
+        return a.valid_until is None or now_ms < a.valid_until
 
     def resolve_signer(self, signer: str, now_ms: int) -> str | None:
         """The account a recovered signer acts for: its master if it is a live agent, itself if
-        it is a known (or auto-funded) user, else None."""
-        raise NotImplementedError
+        it is a known user (created and auto-funded now when auto_fund is on), else None."""
+        signer = signer.lower()
+        a = self._agents.get(signer)
+        if a is not None and self._agent_live(a, now_ms):
+            return a.master
+        if signer in self._accounts:
+            return signer
+        if self.config.auto_fund:
+            self._advance(now_ms)
+            self._account(signer, now_ms)
+            self._flush()
+            return signer
+        return None
 
     def is_agent(self, address: str, now_ms: int) -> bool:
-        raise NotImplementedError
+        a = self._agents.get(address.lower())
+        return a is not None and self._agent_live(a, now_ms)
 
     def agents_of(self, master: str, now_ms: int) -> list[AgentRecord]:
-        raise NotImplementedError
+        master = master.lower()
+        return [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
 
     def user_role(self, address: str, now_ms: int) -> tuple[str, str | None]:
         """("user"|"agent"|"missing", master for agents)."""
-        raise NotImplementedError
+        address = address.lower()
+        a = self._agents.get(address)
+        if a is not None and self._agent_live(a, now_ms):
+            return "agent", a.master
+        if address in self._accounts:
+            return "user", None
+        return "missing", None
 
-    # -- trading actions (user = the account acted for, never an agent) ----------------------
+    # ================================================================ orders
 
     def place_orders(
         self, user: str, orders: list[OrderSpec], grouping: str, now_ms: int
     ) -> list[OrderResult]:
-        """The `order` action. One result per order, in order; a payload-level rejection of
-        the whole batch raises ActionError."""
-        raise NotImplementedError
+        """The `order` action. One result per order, in order. Payload-level errors (empty
+        batch, TP/SL children that are not reduce-only triggers) come back as a single error,
+        as the venue's pre-validation does."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if not orders:
+            return [OrderError(Errors.EMPTY_BATCH)]
+        touched: set[str] = set()
+        if grouping == "normalTpsl" and len(orders) > 1:
+            bad = self._tpsl_prevalidate(orders[1:])
+            if bad:
+                return [OrderError(bad)]
+            results = self._place_normal_tpsl(acct, orders, now_ms, touched)
+        elif grouping == "positionTpsl":
+            bad = self._tpsl_prevalidate(orders)
+            if bad:
+                return [OrderError(bad)]
+            results = []
+            group = self._new_group()
+            for spec in orders:
+                r = self._place_one(acct, spec, now_ms, touched, position_tpsl=True, group=group)
+                results.append(WAITING_FOR_TRIGGER if isinstance(r, Resting) else r)
+        else:
+            results = [self._place_one(acct, spec, now_ms, touched) for spec in orders]
+        self._after_price_moves(touched)
+        self._flush()
+        return results
+
+    @staticmethod
+    def _tpsl_prevalidate(specs: list[OrderSpec]) -> str | None:
+        for s in specs:
+            if s.trigger is None:
+                return Errors.TPSL_NOT_TRIGGER
+            if not s.reduce_only:
+                return Errors.TPSL_NOT_REDUCE_ONLY
+        return None
+
+    def _new_group(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _place_normal_tpsl(self, acct: Account, orders, now_ms, touched) -> list[OrderResult]:
+        parent_spec, child_specs = orders[0], orders[1:]
+        # Children are validated like any order but held, not live, until the parent fills.
+        children: list[BookOrder] = []
+        child_results: list[OrderResult] = []
+        group = self._new_group()
+        for spec in child_specs:
+            checked = self._validate(acct, spec, now_ms)
+            if isinstance(checked, OrderError):
+                child_results.append(checked)
+                continue
+            child = self._new_order(acct, spec, checked, now_ms)
+            child.group = group
+            children.append(child)
+            child_results.append(WAITING_FOR_FILL)
+        parent_result = self._place_one(acct, parent_spec, now_ms, touched, held_children=children)
+        if isinstance(parent_result, OrderError):
+            for c in children:
+                self._forget(c)
+                self._set_status(c, "rejected", now_ms)
+            return [parent_result] + [parent_result for _ in child_specs]
+        if isinstance(parent_result, Filled):
+            child_results = [WAITING_FOR_TRIGGER if r == WAITING_FOR_FILL else r for r in child_results]
+        return [parent_result, *child_results]
+
+    def _validate(self, acct: Account, spec: OrderSpec, now_ms: int):
+        """Static checks of one order: returns (market, status-on-reject) or OrderError."""
+        m = self.markets.perp_by_asset(spec.asset)
+        if m is None or m.is_delisted:
+            return OrderError(Errors.INVALID_ASSET)
+        px, sz = spec.px, spec.sz
+        if px <= 0:
+            return OrderError(Errors.INVALID_PRICE)
+        rule = price_violation(px, m.sz_decimals, spot=False)
+        if rule is not None:
+            return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
+        if spec.trigger is not None:
+            tpx = spec.trigger.trigger_px
+            if tpx <= 0:
+                return OrderError(Errors.INVALID_PRICE)
+            rule = price_violation(tpx, m.sz_decimals, spot=False)
+            if rule is not None:
+                return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
+        if sz <= 0:
+            return OrderError(Errors.ZERO_SIZE)
+        if sz % Decimal(1).scaleb(-m.sz_decimals) != 0:
+            return OrderError(Errors.INVALID_SIZE)
+        if spec.cloid is not None and self._cloid_taken(acct, spec.cloid):
+            return OrderError(Errors.DUPLICATE_CLOID)
+        ref = self._oracle[m.name]
+        if spec.trigger is None and abs(px - ref) > self.config.price_band * ref:
+            return OrderError(Errors.PRICE_BAND)
+        if spec.trigger is not None:
+            t = spec.trigger
+            if abs(t.trigger_px - ref) > self.config.price_band * ref:
+                return OrderError(Errors.PRICE_BAND)
+            if t.tpsl not in ("tp", "sl"):
+                return OrderError(Errors.TPSL_PRICE)
+            if t.tpsl == "sl" and ((not spec.is_buy and px > t.trigger_px) or (spec.is_buy and px < t.trigger_px)):
+                return OrderError(Errors.TPSL_PRICE)
+        if not spec.reduce_only and px * sz < self.config.min_order_notional:
+            return OrderError(Errors.MIN_VALUE)
+        if len(acct.open_oids) >= self.config.max_open_orders:
+            return OrderError(Errors.TOO_MANY_ORDERS)
+        return m
+
+    def _cloid_taken(self, acct: Account, cloid: str) -> bool:
+        """A cloid names one order per account for good; only a rejected order frees it."""
+        oid = acct.cloids.get(cloid)
+        if oid is None:
+            return False
+        if oid in self._orders:
+            return True
+        rec = self._status.get(oid)
+        return rec is None or not rec.status.endswith("ejected")
+
+    def _new_order(self, acct: Account, spec: OrderSpec, m: PerpMarket, now_ms: int) -> BookOrder:
+        oid = self._next_oid
+        self._next_oid += 1
+        t = spec.trigger
+        if t is None:
+            order_type, tif = "Limit", spec.tif
+        else:
+            kind = "Take Profit" if t.tpsl == "tp" else "Stop"
+            order_type, tif = f"{kind} {'Market' if t.is_market else 'Limit'}", None
+        o = BookOrder(
+            oid,
+            acct.address,
+            m.name,
+            spec.is_buy,
+            spec.px,
+            spec.sz,
+            now_ms,
+            spec.cloid,
+            spec.reduce_only,
+            tif,
+            t,
+            order_type,
+        )
+        self._orders[oid] = o
+        self._owner[oid] = acct.address
+        if spec.cloid is not None:
+            acct.cloids[spec.cloid] = oid
+        acct.order_history.append(oid)
+        if len(acct.order_history) > self.config.history_limit:
+            old = acct.order_history.pop(0)
+            if old not in self._orders:
+                self._status.pop(old, None)
+                self._owner.pop(old, None)
+        return o
+
+    def _forget(self, o: BookOrder) -> None:
+        self._orders.pop(o.oid, None)
+
+    def _place_one(
+        self,
+        acct: Account,
+        spec: OrderSpec,
+        now_ms: int,
+        touched: set[str],
+        *,
+        position_tpsl: bool = False,
+        group: int | None = None,
+        held_children: list[BookOrder] | None = None,
+    ) -> OrderResult:
+        checked = self._validate(acct, spec, now_ms)
+        if isinstance(checked, OrderError):
+            return checked
+        m = checked
+        coin = m.name
+        if spec.trigger is not None:
+            o = self._new_order(acct, spec, m, now_ms)
+            o.is_position_tpsl = position_tpsl
+            o.group = group
+            self._triggers[coin][o.oid] = o
+            acct.open_oids[o.oid] = None
+            self._set_status(o, "open", now_ms)
+            touched.add(coin)
+            if self._trigger_due(o, self._mark[coin]):
+                self._fire_trigger(o, now_ms, touched)
+            return Resting(o.oid, o.cloid)
+
+        pos = acct.positions.get(coin)
+        szi = pos.szi if pos is not None else ZERO
+        sz = spec.sz
+        if spec.reduce_only:
+            if szi == 0 or (szi > 0) == spec.is_buy:
+                return self._reject(acct, spec, m, now_ms, Errors.REDUCE_ONLY, "reduceOnlyRejected")
+            if sz > abs(szi):
+                sz = abs(szi)
+        book = self._books[coin]
+        if spec.tif == "Alo" and book.opposite(spec.is_buy).crosses(spec.px, spec.is_buy):
+            bid, ask = book.bbo()
+            msg = Errors.ALO_CROSS.format(bid=_plain(bid), ask=_plain(ask))
+            return self._reject(acct, spec, m, now_ms, msg, "badAloPxRejected")
+        if not spec.reduce_only:
+            err = self._margin_check(acct, m, spec.is_buy, sz, spec.px, szi)
+            if err is not None:
+                status = "perpMarginRejected"
+                return self._reject(acct, spec, m, now_ms, err, status)
+        o = self._new_order(acct, spec, m, now_ms)
+        o.sz = o.orig_sz = sz
+        if held_children:
+            o.children = [c.oid for c in held_children]
+            for c in held_children:
+                c.parent = o.oid
+        touched.add(coin)
+        return self._execute(acct, o, now_ms, touched)
+
+    def _reject(self, acct, spec: OrderSpec, m: PerpMarket, now_ms: int, msg: str, status: str) -> OrderError:
+        """A rejected order still gets an oid and a history row with the reject status."""
+        o = self._new_order(acct, spec, m, now_ms)
+        self._forget(o)
+        self._set_status(o, status, now_ms)
+        return OrderError(msg)
+
+    def _margin_check(self, acct: Account, m: PerpMarket, is_buy: bool, sz: Decimal, px: Decimal, szi: Decimal):
+        closing = min(sz, abs(szi)) if szi != 0 and (szi > 0) != is_buy else ZERO
+        increase = sz - closing
+        if increase <= 0:
+            return None
+        is_cross, lev = self._leverage_of(acct, m)
+        new_ntl = (abs(szi) - closing + increase) * px if closing == 0 else increase * px
+        table = self._table(m)
+        if lev > mr.max_leverage_at(table, new_ntl):
+            return Errors.TIER_LIMIT
+        need = mr.initial_margin(increase * px, lev)
+        if need > self._available(acct):
+            return Errors.MARGIN
+        return None
+
+    def _leverage_of(self, acct: Account, m: PerpMarket) -> tuple[bool, int]:
+        setting = acct.leverage.get(m.name)
+        if setting is None:
+            # The venue's default: cross at the market's max leverage (isolated-only markets: isolated).
+            return (not m.only_isolated, m.max_leverage)
+        return setting
+
+    def _table(self, m: PerpMarket):
+        return self.markets.margin_table_of(m)
+
+    # ---------------------------------------------------------------- matching
+
+    def _execute(self, acct: Account, o: BookOrder, now_ms: int, touched: set[str]) -> OrderResult:
+        """Match `o` (already validated and numbered) against the book; rest or cancel the rest."""
+        book = self._books[o.coin]
+        opposite = book.opposite(o.is_buy)
+        is_buy = o.is_buy
+        limit = o.px
+        filled = ZERO
+        notional = ZERO
+        coin = o.coin
+        while o.sz > 0:
+            level = opposite.best()
+            if level is None or (level.px > limit if is_buy else level.px < limit):
+                break
+            for maker in list(level.orders.values()):
+                if o.sz <= 0:
+                    break
+                if maker.oid not in level.orders:
+                    continue  # canceled while this level was being matched
+                if maker.user == o.user:
+                    # Self-trade prevention: the venue expires the resting (maker) order.
+                    self._cancel_order(maker, "selfTradeCanceled", now_ms)
+                    continue
+                qty = o.sz if o.sz < maker.sz else maker.sz
+                if o.reduce_only:
+                    tpos = acct.positions.get(coin)
+                    tszi = tpos.szi if tpos is not None else ZERO
+                    if tszi == 0 or (tszi > 0) == is_buy:
+                        o.sz = ZERO
+                        break
+                    if qty > abs(tszi):
+                        qty = abs(tszi)
+                macct = self._accounts[maker.user]
+                mpos = macct.positions.get(coin)
+                mszi = mpos.szi if mpos is not None else ZERO
+                if maker.reduce_only:
+                    if mszi == 0 or (mszi > 0) == maker.is_buy:
+                        self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
+                        continue
+                    if qty > abs(mszi):
+                        qty = abs(mszi)
+                elif not self._maker_margin_ok(macct, maker, qty, mszi):
+                    self._cancel_order(maker, "marginCanceled", now_ms)
+                    continue
+                self._match(o, maker, qty, now_ms)
+                filled += qty
+                notional += qty * maker.px
+                if maker.sz == 0:
+                    self._maker_done(macct, maker, now_ms, touched)
+            if o.reduce_only and o.sz > 0:
+                tpos = acct.positions.get(coin)
+                if tpos is None or tpos.szi == 0:
+                    break
+        avg = _canon((notional / filled).quantize(RATE_QUANTUM)) if filled else ZERO
+        if filled:
+            self._buf_books[coin] = None
+        if o.sz <= 0 or (o.reduce_only and filled and not self._has_position(acct, coin)):
+            o.sz = ZERO
+            self._orders.pop(o.oid, None)
+            self._set_status(o, "filled", now_ms)
+            self._activate_children(o, now_ms, touched)
+            return Filled(filled, avg, o.oid, o.cloid)
+        tif = o.tif
+        if tif == "Gtc" or tif == "Alo":
+            if o.reduce_only:
+                pass
+            else:
+                pos = acct.positions.get(coin)
+                szi = pos.szi if pos is not None else ZERO
+                o.reserved = self._reserve_for(acct, o, szi)
+                acct.reserved += o.reserved
+            book.add(o)
+            acct.open_oids[o.oid] = None
+            self._buf_books[coin] = None
+            self._set_status(o, "open", now_ms)
+            return Resting(o.oid, o.cloid)
+        # Ioc / FrontendMarket / LiquidationMarket: cancel what is left.
+        self._orders.pop(o.oid, None)
+        if filled:
+            self._set_status(o, "canceled", now_ms)
+            self._activate_children(o, now_ms, touched, partial=True)
+            return Filled(filled, avg, o.oid, o.cloid)
+        self._cancel_children(o, now_ms)
+        if tif == "Ioc":
+            self._set_status(o, "iocCancelRejected", now_ms)
+            return OrderError(Errors.IOC_NO_MATCH)
+        self._set_status(o, "marketOrderNoLiquidityRejected", now_ms)
+        return OrderError(Errors.NO_LIQUIDITY)
+
+    def _maker_done(self, macct: Account, maker: BookOrder, now_ms: int, touched: set[str]) -> None:
+        """A resting order filled completely: off the book, margin released, children live."""
+        side = self._books[maker.coin].side(maker.is_buy)
+        lvl = side.levels.get(maker.px)
+        if lvl is not None and maker.oid in lvl.orders:
+            side.remove(maker)
+        self._release(macct, maker)
+        if maker.oid in macct.open_oids:
+            del macct.open_oids[maker.oid]
+            self._set_status(maker, "filled", now_ms)
+        self._orders.pop(maker.oid, None)
+        self._activate_children(maker, now_ms, touched)
+
+    def _has_position(self, acct: Account, coin: str) -> bool:
+        p = acct.positions.get(coin)
+        return p is not None and p.szi != 0
+
+    def _reserve_for(self, acct: Account, o: BookOrder, szi: Decimal) -> Decimal:
+        closing = min(o.sz, abs(szi)) if szi != 0 and (szi > 0) != o.is_buy else ZERO
+        inc = o.sz - closing
+        if inc <= 0:
+            return ZERO
+        m = self.markets.perp_by_name(o.coin)
+        _, lev = self._leverage_of(acct, m)
+        return mr.initial_margin(inc * o.px, lev)
+
+    def _release(self, acct: Account, o: BookOrder) -> None:
+        if o.reserved:
+            acct.reserved -= o.reserved
+            o.reserved = ZERO
+
+    def _maker_margin_ok(self, macct: Account, maker: BookOrder, qty: Decimal, mszi: Decimal) -> bool:
+        """The venue re-checks the resting side's margin at match time."""
+        closing = min(qty, abs(mszi)) if mszi != 0 and (mszi > 0) != maker.is_buy else ZERO
+        inc = qty - closing
+        if inc <= 0:
+            return True
+        m = self.markets.perp_by_name(maker.coin)
+        _, lev = self._leverage_of(macct, m)
+        need = mr.initial_margin(inc * maker.px, lev)
+        share = maker.reserved * qty / maker.sz if maker.sz else ZERO
+        return need <= self._available(macct) + share
+
+    def _match(self, taker: BookOrder, maker: BookOrder, qty: Decimal, now_ms: int, liquidation=None) -> None:
+        px = maker.px
+        coin = maker.coin
+        taker.sz -= qty
+        old_maker_sz = maker.sz
+        self._books[coin].side(maker.is_buy).reduce(maker, qty)
+        if maker.reserved and old_maker_sz:
+            macct = self._accounts[maker.user]
+            new_res = maker.reserved * maker.sz / old_maker_sz
+            macct.reserved -= maker.reserved - new_res
+            maker.reserved = new_res
+        self._seq += 1
+        seq = self._seq
+        h = blake2b(b"tx%d" % seq, digest_size=32).hexdigest()
+        txhash = "0x" + h
+        buy_oid, sell_oid = (taker.oid, maker.oid) if taker.is_buy else (maker.oid, taker.oid)
+        tid = int.from_bytes(blake2b(b"%d:%d:%d" % (buy_oid, sell_oid, seq), digest_size=8).digest(), "big") & (
+            (1 << 50) - 1
+        )
+        ntl = px * qty
+        taker_fee = _usd(ntl * self.config.taker_fee)
+        maker_fee = _usd(ntl * self.config.maker_fee)
+        tinfo = minfo = None
+        if liquidation is not None:
+            tinfo = liquidation
+        self._apply_fill(taker.user, taker, px, qty, taker_fee, True, txhash, tid, now_ms, tinfo)
+        self._apply_fill(maker.user, maker, px, qty, maker_fee, False, txhash, tid, now_ms, minfo)
+        buyer, seller = (taker.user, maker.user) if taker.is_buy else (maker.user, taker.user)
+        trade = Trade(coin, _side(taker.is_buy), px, qty, now_ms, txhash, tid, buyer, seller)
+        self._record_trade(trade)
+
+    def _apply_fill(
+        self,
+        user: str,
+        o: BookOrder,
+        px: Decimal,
+        qty: Decimal,
+        fee: Decimal,
+        crossed: bool,
+        txhash: str,
+        tid: int,
+        now_ms: int,
+        liquidation: LiquidationInfo | None,
+    ) -> None:
+        acct = self._accounts[user]
+        coin = o.coin
+        pos = acct.positions.get(coin)
+        if pos is None:
+            m = self.markets.perp_by_name(coin)
+            is_cross, lev = self._leverage_of(acct, m)
+            pos = Position(coin, is_cross, lev)
+            acct.positions[coin] = pos
+        old = pos.szi
+        delta = qty if o.is_buy else -qty
+        new = old + delta
+        closing = min(qty, abs(old)) if old != 0 and (old > 0) != o.is_buy else ZERO
+        opening = qty - closing
+        realized = ZERO
+        if closing:
+            realized = closing * (px - pos.entry_px) * (1 if old > 0 else -1)
+        # Entry price: size-weighted average of opening fills; a flip re-enters at px.
+        if opening:
+            if closing or old == 0:
+                pos.entry_px = px
+            else:
+                pos.entry_px = (abs(old) * pos.entry_px + opening * px) / (abs(old) + opening)
+        if pos.is_cross:
+            acct.usdc += realized - fee
+        else:
+            if closing:
+                released = pos.iso_margin * closing / abs(old)
+                pos.iso_margin -= released
+                acct.usdc += released + realized
+            if opening:
+                need = mr.initial_margin(opening * px, pos.leverage)
+                acct.usdc -= need
+                pos.iso_margin += need
+            acct.usdc -= fee
+        if old == 0 or (new != 0 and (old > 0) != (new > 0)):
+            pos.cum_funding_since_open = ZERO
+        pos.cum_funding_since_change = ZERO
+        pos.szi = new
+        # open interest counts the long side
+        self._oi[coin] += (new if new > 0 else ZERO) - (old if old > 0 else ZERO)
+        holders = self._holders[coin]
+        if new == 0:
+            pos.entry_px = ZERO
+            if not pos.is_cross:
+                acct.usdc += pos.iso_margin
+                pos.iso_margin = ZERO
+            del acct.positions[coin]
+            holders.pop(user, None)
+            self._on_position_closed(acct, coin, now_ms)
+        else:
+            holders[user] = None
+        acct.cum_volume += px * qty
+        if old == 0 or (old > 0) == o.is_buy:
+            direction = "Open Long" if o.is_buy else "Open Short"
+        elif new == 0 or (new > 0) == (old > 0):
+            direction = "Close Short" if o.is_buy else "Close Long"
+        else:
+            direction = "Short > Long" if o.is_buy else "Long > Short"
+        fill = Fill(
+            user,
+            coin,
+            px,
+            qty,
+            _side(o.is_buy),
+            now_ms,
+            old,
+            direction,
+            (realized - fee) if closing else ZERO,
+            txhash,
+            o.oid,
+            crossed,
+            fee,
+            tid,
+            o.cloid,
+            "USDC",
+            liquidation,
+        )
+        acct.fills.append(fill)
+        if len(acct.fills) > self.config.history_limit:
+            del acct.fills[0]
+        self._buf_fills.setdefault(user, []).append(fill)
+        self._buf_accounts[user] = None
+
+    def _on_position_closed(self, acct: Account, coin: str, now_ms: int) -> None:
+        """A flat position takes its position-TP/SL and now-pointless reduce-only orders with it."""
+        for oid in list(acct.open_oids):
+            o = self._orders.get(oid)
+            if o is None or o.coin != coin or not o.reduce_only or o.sz == 0:
+                continue
+            if o.is_position_tpsl or o.trigger is None:
+                self._cancel_order(o, "reduceOnlyCanceled" if o.trigger is None else "canceled", now_ms)
+
+    def _record_trade(self, trade: Trade) -> None:
+        coin = trade.coin
+        tape = self._trades[coin]
+        tape.append(trade)
+        if len(tape) > self.config.trades_kept:
+            del tape[0]
+        self._buf_trades.setdefault(coin, []).append(trade)
+        self._last_px[coin] = trade.px
+        for iv, length in CANDLE_INTERVALS.items():
+            series = self._candles[coin][iv]
+            t0 = trade.time - trade.time % length
+            if series and series[-1].t == t0:
+                c = series[-1]
+                if trade.px > c.h:
+                    c.h = trade.px
+                if trade.px < c.l:
+                    c.l = trade.px
+                c.c = trade.px
+                c.v += trade.sz
+                c.n += 1
+            else:
+                c = Candle(coin, iv, t0, t0 + length - 1, trade.px, trade.px, trade.px, trade.px, trade.sz, 1)
+                series.append(c)
+                if len(series) > self.config.candles_kept:
+                    del series[0]
+            self._buf_candles[(coin, iv)] = c
+        hour = trade.time - trade.time % _HOUR
+        bucket = self._hour_volume[coin].get(hour)
+        if bucket is None:
+            bucket = self._hour_volume[coin][hour] = [ZERO, ZERO]
+            for old in [h for h in self._hour_volume[coin] if h <= hour - _DAY]:
+                del self._hour_volume[coin][old]
+        bucket[0] += trade.sz
+        bucket[1] += trade.sz * trade.px
+
+    # ---------------------------------------------------------------- statuses and children
+
+    def _set_status(self, o: BookOrder, status: str, now_ms: int) -> None:
+        rec = OrderStatusRecord(self._order_record(o), status, now_ms)
+        self._status[o.oid] = rec
+        self._buf_updates.setdefault(o.user, []).append(rec)
+
+    def _order_record(self, o: BookOrder, with_children: bool = False) -> OrderRecord:
+        t = o.trigger
+        if t is not None:
+            above = (t.tpsl == "tp") != o.is_buy  # sell TP / buy SL fire on a rise
+            cond = f"Price {'above' if above else 'below'} {_plain(t.trigger_px)}"
+            if o.triggered:
+                cond = "Triggered"
+        else:
+            cond = "N/A"
+        children = []
+        if with_children and o.children:
+            children = [self._order_record(self._orders[c]) for c in o.children if c in self._orders]
+        return OrderRecord(
+            o.coin,
+            _side(o.is_buy),
+            o.px,
+            o.sz,
+            o.oid,
+            o.timestamp,
+            o.orig_sz,
+            o.cloid,
+            o.reduce_only,
+            o.order_type,
+            o.tif,
+            t is not None,
+            t.trigger_px if t is not None else ZERO,
+            cond,
+            o.is_position_tpsl,
+            children,
+        )
+
+    def _cancel_order(self, o: BookOrder, status: str, now_ms: int) -> None:
+        acct = self._accounts[o.user]
+        if o.trigger is not None and not o.triggered:
+            self._triggers[o.coin].pop(o.oid, None)
+        else:
+            side = self._books[o.coin].side(o.is_buy)
+            lvl = side.levels.get(o.px)
+            if lvl is not None and o.oid in lvl.orders:
+                side.remove(o)
+                self._buf_books[o.coin] = None
+        self._release(acct, o)
+        acct.open_oids.pop(o.oid, None)
+        self._orders.pop(o.oid, None)
+        self._set_status(o, status, now_ms)
+        if status not in ("canceled",):
+            self._buf_nonuser.setdefault(o.user, []).append((o.coin, o.oid))
+        self._cancel_children(o, now_ms)
+
+    def _cancel_children(self, parent: BookOrder, now_ms: int) -> None:
+        for cid in parent.children:
+            c = self._orders.pop(cid, None)
+            if c is not None:
+                self._set_status(c, "canceled", now_ms)
+        parent.children = []
+
+    def _activate_children(self, parent: BookOrder, now_ms: int, touched: set[str], partial: bool = False) -> None:
+        """normalTpsl: the parent filled, so its TP/SL children become live trigger orders."""
+        if not parent.children:
+            return
+        if partial:
+            # The venue places children after a partial fill only when the parent was canceled
+            # for insufficient margin; an IOC remainder cancel takes them away.
+            self._cancel_children(parent, now_ms)
+            return
+        acct = self._accounts[parent.user]
+        for cid in parent.children:
+            c = self._orders.get(cid)
+            if c is None:
+                continue
+            c.parent = None
+            c.timestamp = now_ms
+            self._triggers[c.coin][c.oid] = c
+            acct.open_oids[c.oid] = None
+            self._set_status(c, "open", now_ms)
+            touched.add(c.coin)
+        parent.children = []
+
+    # ---------------------------------------------------------------- triggers
+
+    @staticmethod
+    def _trigger_due(o: BookOrder, mark: Decimal) -> bool:
+        t = o.trigger
+        fire_on_rise = (t.tpsl == "tp") != o.is_buy
+        return mark >= t.trigger_px if fire_on_rise else mark <= t.trigger_px
+
+    def _check_triggers(self, coin: str) -> None:
+        pending = self._triggers[coin]
+        if not pending:
+            return
+        mark = self._mark[coin]
+        due = [o for o in pending.values() if self._trigger_due(o, mark)]
+        touched: set[str] = set()
+        for o in due:
+            if o.oid in pending:
+                self._fire_trigger(o, self.now_ms, touched)
+
+    def _fire_trigger(self, o: BookOrder, now_ms: int, touched: set[str]) -> None:
+        acct = self._accounts[o.user]
+        self._triggers[o.coin].pop(o.oid, None)
+        o.triggered = True
+        # TP and SL of one group are alternatives: the first to fire cancels the others.
+        if o.group is not None:
+            for oid in list(acct.open_oids):
+                s = self._orders.get(oid)
+                if s is not None and s is not o and s.group == o.group and s.trigger is not None and not s.triggered:
+                    self._cancel_order(s, "siblingFilledCanceled", now_ms)
+        acct.open_oids.pop(o.oid, None)
+        self._set_status(o, "triggered", now_ms)
+        pos = acct.positions.get(o.coin)
+        szi = pos.szi if pos is not None else ZERO
+        if o.reduce_only:
+            if szi == 0 or (szi > 0) == o.is_buy:
+                self._orders.pop(o.oid, None)
+                self._set_status(o, "reduceOnlyCanceled", now_ms)
+                return
+            if o.is_position_tpsl or o.sz > abs(szi):
+                o.sz = abs(szi)
+        o.orig_sz = o.sz
+        o.tif = "Ioc" if o.trigger.is_market else "Gtc"
+        if o.trigger.is_market:
+            o.tif = "FrontendMarket"
+        touched.add(o.coin)
+        self._execute(acct, o, now_ms, touched)
+
+    # ---------------------------------------------------------------- cancels and modifies
 
     def cancel(self, user: str, cancels: list[tuple[int, int]], now_ms: int) -> list[CancelResult]:
         """The `cancel` action: (asset, oid) pairs → "success" or OrderError each."""
-        raise NotImplementedError
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        out: list[CancelResult] = []
+        touched: set[str] = set()
+        for asset, oid in cancels:
+            o = self._orders.get(oid)
+            m = self.markets.perp_by_asset(asset)
+            if o is None or o.user != acct.address or m is None or o.coin != m.name or oid not in acct.open_oids:
+                out.append(OrderError(Errors.CANCEL_MISSING))
+                continue
+            self._cancel_order(o, "canceled", now_ms)
+            touched.add(o.coin)
+            out.append(CANCEL_SUCCESS)
+        self._after_price_moves(touched)
+        self._flush()
+        return out
 
-    def cancel_by_cloid(
-        self, user: str, cancels: list[tuple[int, str]], now_ms: int
-    ) -> list[CancelResult]:
+    def cancel_by_cloid(self, user: str, cancels: list[tuple[int, str]], now_ms: int) -> list[CancelResult]:
         """The `cancelByCloid` action: (asset, cloid) pairs."""
-        raise NotImplementedError
+        acct = self._account(user, now_ms)
+        pairs = [(asset, acct.cloids.get(cloid.lower(), -1)) for asset, cloid in cancels]
+        return self.cancel(user, pairs, now_ms)
+
+    def _find_open(self, acct: Account, target: int | str) -> BookOrder | None:
+        oid = acct.cloids.get(target.lower(), -1) if isinstance(target, str) else target
+        o = self._orders.get(oid)
+        if o is None or oid not in acct.open_oids:
+            return None
+        return o
 
     def modify(self, user: str, target: int | str, order: OrderSpec, now_ms: int) -> OrderResult:
         """The `modify` action: cancel `target` (oid or cloid) and place `order` under a new oid.
-        Raises ActionError when the target is unknown."""
-        raise NotImplementedError
+        Raises ActionError when the target is not an open order of the user."""
+        result = self.batch_modify(user, [(target, order)], now_ms)[0]
+        if isinstance(result, OrderError) and result.error == Errors.CANCEL_MISSING:
+            raise ActionError(result.error)
+        return result
 
-    def batch_modify(
-        self, user: str, modifies: list[tuple[int | str, OrderSpec]], now_ms: int
-    ) -> list[OrderResult]:
-        """The `batchModify` action: one status per modify."""
-        raise NotImplementedError
+    def batch_modify(self, user: str, modifies: list[tuple[int | str, OrderSpec]], now_ms: int) -> list[OrderResult]:
+        """The `batchModify` action: one status per modify. The replacement gets a new oid (as
+        observed on the venue) and may keep the old order's cloid."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        out: list[OrderResult] = []
+        touched: set[str] = set()
+        for target, spec in modifies:
+            old = self._find_open(acct, target)
+            if old is None:
+                out.append(OrderError(Errors.CANCEL_MISSING))
+                continue
+            self._cancel_order(old, "canceled", now_ms)
+            touched.add(old.coin)
+            if spec.cloid is not None and acct.cloids.get(spec.cloid) == old.oid:
+                del acct.cloids[spec.cloid]  # the replacement inherits the cloid
+            out.append(self._place_one(acct, spec, now_ms, touched))
+        self._after_price_moves(touched)
+        self._flush()
+        return out
 
     def schedule_cancel(self, user: str, time_ms: int | None, now_ms: int) -> None:
         """Set (or clear with None) the dead-man switch. Raises ActionError with the venue's
-        text when too soon or volume is insufficient."""
-        raise NotImplementedError
+        text when too soon, volume is insufficient, or today's triggers are used up."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if time_ms is None:
+            acct.schedule_cancel_ms = None
+            self._flush()
+            return
+        need = self.config.schedule_cancel_min_volume
+        if acct.cum_volume < need:
+            raise ActionError(Errors.SCHEDULE_VOLUME.format(req=_plain(need)))
+        if time_ms < now_ms + 5000:
+            raise ActionError(Errors.SCHEDULE_TOO_EARLY)
+        if acct.schedule_cancel_day == now_ms // _DAY and acct.schedule_cancel_count >= self.config.schedule_cancel_daily_max:
+            raise ActionError(Errors.SCHEDULE_TOO_MANY)
+        acct.schedule_cancel_ms = time_ms
+        self._scheduled[acct.address] = None
+        self._flush()
+
+    def _run_scheduled_cancels(self, now_ms: int) -> None:
+        if not self._scheduled:
+            return
+        for user in list(self._scheduled):
+            acct = self._accounts[user]
+            t = acct.schedule_cancel_ms
+            if t is None:
+                self._scheduled.pop(user, None)
+                continue
+            if t > now_ms:
+                continue
+            acct.schedule_cancel_ms = None
+            self._scheduled.pop(user, None)
+            day = t // _DAY
+            if acct.schedule_cancel_day != day:
+                acct.schedule_cancel_day, acct.schedule_cancel_count = day, 0
+            acct.schedule_cancel_count += 1
+            for oid in list(acct.open_oids):
+                o = self._orders.get(oid)
+                if o is not None:
+                    self._cancel_order(o, "scheduledCancel", t)
+
+    # ================================================================ leverage and margin
 
     def update_leverage(self, user: str, asset: int, is_cross: bool, leverage: int, now_ms: int) -> None:
-        raise NotImplementedError
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        m = self.markets.perp_by_asset(asset)
+        if m is None:
+            raise ActionError(Errors.INVALID_ASSET)
+        if not isinstance(leverage, int) or leverage < 1 or leverage > m.max_leverage:
+            raise ActionError(Errors.LEVERAGE)
+        if is_cross and m.only_isolated:
+            raise ActionError(Errors.CROSS_NOT_ALLOWED)
+        pos = acct.positions.get(m.name)
+        if pos is not None:
+            if pos.is_cross != is_cross:
+                raise ActionError(Errors.SWITCH_WITH_POSITION)
+            ntl = abs(pos.szi) * self._mark[m.name]
+            if leverage > mr.max_leverage_at(self._table(m), ntl):
+                raise ActionError(Errors.LEVERAGE)
+            old_lev = pos.leverage
+            pos.leverage = leverage
+            if is_cross:
+                if leverage < old_lev and self._available(acct) < 0:
+                    pos.leverage = old_lev
+                    raise ActionError(Errors.LEVERAGE_MARGIN)
+            else:
+                # Isolated: the pot must hold the new initial margin; top up from the balance.
+                need = mr.initial_margin(ntl, leverage) - (pos.iso_margin + self._upnl(pos))
+                if need > 0:
+                    if need > self._available(acct):
+                        pos.leverage = old_lev
+                        raise ActionError(Errors.LEVERAGE_MARGIN)
+                    acct.usdc -= need
+                    pos.iso_margin += need
+        acct.leverage[m.name] = (is_cross, leverage)
+        self._rereserve(acct)
+        self._buf_accounts[acct.address] = None
+        self._flush()
+
+    def _rereserve(self, acct: Account) -> None:
+        total = ZERO
+        for oid in acct.open_oids:
+            o = self._orders.get(oid)
+            if o is None or o.trigger is not None and not o.triggered or o.reduce_only:
+                continue
+            pos = acct.positions.get(o.coin)
+            o.reserved = self._reserve_for(acct, o, pos.szi if pos else ZERO)
+            total += o.reserved
+        acct.reserved = total
 
     def update_isolated_margin(self, user: str, asset: int, usdc: Decimal, now_ms: int) -> None:
         """Add (positive) or remove (negative) isolated margin of the user's position."""
-        raise NotImplementedError
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        m = self.markets.perp_by_asset(asset)
+        if m is None:
+            raise ActionError(Errors.INVALID_ASSET)
+        pos = acct.positions.get(m.name)
+        if pos is None or pos.is_cross:
+            raise ActionError(Errors.NO_ISOLATED_POSITION)
+        if usdc > 0:
+            if usdc > self._available(acct):
+                raise ActionError(Errors.MARGIN)
+        elif usdc < 0:
+            if m.margin_mode == "strictIsolated":
+                raise ActionError(Errors.ISOLATED_MARGIN)
+            ntl = abs(pos.szi) * self._mark[m.name]
+            keep = max(mr.initial_margin(ntl, pos.leverage), ntl / 10)
+            if pos.iso_margin + self._upnl(pos) + usdc < keep:
+                raise ActionError(Errors.ISOLATED_MARGIN)
+        acct.usdc -= usdc
+        pos.iso_margin += usdc
+        self._buf_accounts[acct.address] = None
+        self._after_price_moves(())
+        self._check_liquidations(m.name)
+        self._flush()
 
-    # -- transfers ---------------------------------------------------------------------------
+    # -- the margin model (perpcli.ledger.margin rules via margin_rules) --------------------
+
+    def _upnl(self, pos: Position) -> Decimal:
+        return mr.unrealized_pnl(pos.szi, pos.entry_px, self._mark[pos.coin])
+
+    def _cross_totals(self, acct: Account) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(cross account value, cross initial margin, cross maintenance margin, cross notional)."""
+        upnl = ZERO
+        im = ZERO
+        mm = ZERO
+        ntl_total = ZERO
+        for pos in acct.positions.values():
+            if not pos.is_cross:
+                continue
+            mark = self._mark[pos.coin]
+            ntl = abs(pos.szi) * mark
+            upnl += mr.unrealized_pnl(pos.szi, pos.entry_px, mark)
+            im += mr.initial_margin(ntl, pos.leverage)
+            mm += mr.maintenance_margin(self._table(self.markets.perp_by_name(pos.coin)), ntl)
+            ntl_total += ntl
+        return acct.usdc + upnl, im, mm, ntl_total
+
+    def _available(self, acct: Account) -> Decimal:
+        """Collateral free for new orders: cross value − cross initial margin − resting orders."""
+        av, im, _, _ = self._cross_totals(acct)
+        return av - im - acct.reserved
+
+    def margin_available(self, user: str) -> Decimal:
+        """What a new order's initial margin must fit in (the engine's pre-trade check)."""
+        acct = self._accounts.get(user.lower())
+        return self._available(acct) if acct else ZERO
+
+    # ================================================================ liquidation
+
+    def _check_liquidations(self, coin: str) -> None:
+        for user in list(self._holders[coin]):
+            acct = self._accounts[user]
+            pos = acct.positions.get(coin)
+            if pos is None:
+                continue
+            if pos.is_cross:
+                av, _, mm, _ = self._cross_totals(acct)
+                if mr.is_liquidatable(av, mm):
+                    self._liquidate(acct, [p.coin for p in acct.positions.values() if p.is_cross], True, av)
+            else:
+                m = self.markets.perp_by_name(coin)
+                equity = pos.iso_margin + self._upnl(pos)
+                mm = mr.maintenance_margin(self._table(m), abs(pos.szi) * self._mark[coin])
+                if mr.is_liquidatable(equity, mm):
+                    self._liquidate(acct, [coin], False, equity)
+
+    def _liquidate(self, acct: Account, coins: list[str], cross: bool, account_value: Decimal) -> None:
+        now = self.now_ms
+        self._lid += 1
+        ntl_total = sum((abs(acct.positions[c].szi) * self._mark[c] for c in coins), ZERO)
+        for oid in list(acct.open_oids):
+            o = self._orders.get(oid)
+            if o is not None and (cross or o.coin in coins):
+                self._cancel_order(o, "liquidatedCanceled", now)
+        touched: set[str] = set()
+        for coin in coins:
+            pos = acct.positions.get(coin)
+            if pos is None:
+                continue
+            mark = self._mark[coin]
+            info = LiquidationInfo(acct.address, mark, "market")
+            is_buy = pos.szi < 0
+            slip = self.config.liquidation_slippage
+            bound = mark * (1 + slip) if is_buy else mark * (1 - slip)
+            m = self.markets.perp_by_name(coin)
+            bound = round_price(bound, m.sz_decimals, rounding=Rounding.UP if is_buy else Rounding.DOWN)
+            o = BookOrder(self._next_oid, acct.address, coin, is_buy, bound, abs(pos.szi), now, None, True, "LiquidationMarket")
+            self._next_oid += 1
+            self._liquidation_sweep(acct, o, info, now)
+            pos = acct.positions.get(coin)
+            if pos is not None and pos.szi != 0:
+                self._backstop(acct, pos, now)
+            touched.add(coin)
+        if cross:
+            # Backstop rule: whatever is left of the account goes to the liquidator when equity
+            # fell below 2/3 of maintenance; otherwise the user keeps the remainder.
+            pass
+        self._events.append(Liquidated(acct.address, self._lid, self.config.liquidator, ntl_total, account_value))
+        self._ledger(
+            acct,
+            "liquidation",
+            ZERO,
+            (
+                ("liquidatedNtlPos", ntl_total),
+                ("accountValue", account_value),
+                ("leverageType", "Cross" if cross else "Isolated"),
+            ),
+        )
+        self._buf_accounts[acct.address] = None
+
+    def _liquidation_sweep(self, acct: Account, o: BookOrder, info: LiquidationInfo, now_ms: int) -> None:
+        book = self._books[o.coin]
+        opposite = book.opposite(o.is_buy)
+        while o.sz > 0:
+            level = opposite.best()
+            if level is None or (level.px > o.px if o.is_buy else level.px < o.px):
+                break
+            for maker in list(level.orders.values()):
+                if o.sz <= 0:
+                    break
+                if maker.oid not in level.orders:
+                    continue  # canceled while this level was being matched
+                if maker.user == o.user:
+                    self._cancel_order(maker, "selfTradeCanceled", now_ms)
+                    continue
+                macct = self._accounts[maker.user]
+                mpos = macct.positions.get(o.coin)
+                mszi = mpos.szi if mpos is not None else ZERO
+                qty = min(o.sz, maker.sz)
+                if maker.reduce_only:
+                    if mszi == 0 or (mszi > 0) == maker.is_buy:
+                        self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
+                        continue
+                    qty = min(qty, abs(mszi))
+                self._match(o, maker, qty, now_ms, liquidation=info)
+                self._buf_books[o.coin] = None
+                if maker.sz == 0:
+                    self._maker_done(macct, maker, now_ms, set())
+
+    def _backstop(self, acct: Account, pos: Position, now_ms: int) -> None:
+        """No book liquidity: the liquidator takes the position over at the mark price."""
+        liq = self._account(self.config.liquidator, now_ms, auto=False)
+        mark = self._mark[pos.coin]
+        is_buy = pos.szi < 0
+        qty = abs(pos.szi)
+        info = LiquidationInfo(acct.address, mark, "backstop")
+        taker = BookOrder(self._next_oid, acct.address, pos.coin, is_buy, mark, qty, now_ms, None, True, "LiquidationMarket")
+        maker = BookOrder(self._next_oid + 1, liq.address, pos.coin, not is_buy, mark, qty, now_ms, None, False, "Gtc")
+        self._next_oid += 2
+        self._seq += 1
+        txhash = "0x" + blake2b(b"tx%d" % self._seq, digest_size=32).hexdigest()
+        tid = int.from_bytes(blake2b(b"bs%d" % self._seq, digest_size=8).digest(), "big") & ((1 << 50) - 1)
+        self._apply_fill(acct.address, taker, mark, qty, ZERO, True, txhash, tid, now_ms, info)
+        self._apply_fill(liq.address, maker, mark, qty, ZERO, False, txhash, tid, now_ms, None)
+        # The user keeps nothing of a backstopped cross account (or isolated position).
+        remaining = acct.usdc
+        if remaining > 0 and pos.is_cross:
+            acct.usdc = ZERO
+            liq.usdc += remaining
+        elif remaining < 0:
+            liq.usdc += remaining
+            acct.usdc = ZERO
+
+    # ================================================================ funding
+
+    def _premium_sample(self, m: PerpMarket) -> Decimal:
+        book = self._books[m.name]
+        oracle = self._oracle[m.name]
+        impact_bid = book.vwap_for_notional(False, m.impact_notional)
+        impact_ask = book.vwap_for_notional(True, m.impact_notional)
+        if m.dex:
+            if impact_bid is None or impact_ask is None:
+                return ZERO
+            return (impact_bid + impact_ask) / 2 / oracle - 1
+        bid_term = max(impact_bid - oracle, ZERO) if impact_bid is not None else ZERO
+        ask_term = max(oracle - impact_ask, ZERO) if impact_ask is not None else ZERO
+        return (bid_term - ask_term) / oracle
+
+    def _sample_premiums(self) -> None:
+        for m in self.markets.perps:
+            acc = self._premium[m.name]
+            acc[0] += self._premium_sample(m)
+            acc[1] += 1
+
+    def _funding_rate(self, m: PerpMarket) -> tuple[Decimal, Decimal]:
+        """(rate for one funding interval, average premium) from the premium samples so far."""
+        s, n = self._premium[m.name]
+        premium = s / n if n else self._premium_sample(m)
+        r = self.config.interest_rate_8h
+        clamp = Decimal("0.0005")
+        f8 = premium + min(max(r - premium, -clamp), clamp)
+        hourly = f8 / 8 * m.funding_multiplier
+        hourly = min(max(hourly, Decimal("-0.04")), Decimal("0.04"))
+        rate = hourly * self.config.funding_interval_ms / _HOUR
+        return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN), premium.quantize(RATE_QUANTUM)
+
+    def _pay_funding(self, t: int) -> None:
+        for m in self.markets.perps:
+            coin = m.name
+            rate, premium = self._funding_rate(m)
+            self._premium[coin] = [ZERO, ZERO]
+            hist = self._funding_hist[coin]
+            hist.append(FundingRate(coin, rate, premium, t))
+            if len(hist) > self.config.candles_kept:
+                del hist[0]
+            oracle = self._oracle[coin]
+            for user in list(self._holders[coin]):
+                acct = self._accounts[user]
+                pos = acct.positions.get(coin)
+                if pos is None or pos.szi == 0:
+                    continue
+                usdc = _usd(-pos.szi * oracle * rate)
+                if pos.is_cross:
+                    acct.usdc += usdc
+                else:
+                    pos.iso_margin += usdc
+                pos.cum_funding_all_time -= usdc
+                pos.cum_funding_since_open -= usdc
+                pos.cum_funding_since_change -= usdc
+                self._seq += 1
+                h = "0x" + blake2b(b"fund%d" % self._seq, digest_size=32).hexdigest()
+                pay = FundingPayment(user, coin, usdc, pos.szi, rate, t, h)
+                acct.funding.append(pay)
+                if len(acct.funding) > self.config.history_limit:
+                    del acct.funding[0]
+                self._events.append(UserFunding(user, pay))
+                self._buf_accounts[user] = None
+        for m in self.markets.perps:
+            self._check_liquidations(m.name)
+
+    # ================================================================ transfers
 
     def usd_class_transfer(self, user: str, usdc: Decimal, to_perp: bool, now_ms: int) -> None:
-        raise NotImplementedError
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= 0:
+            raise ActionError(Errors.AMOUNT)
+        if to_perp:
+            if acct.spot.get("USDC", ZERO) < usdc:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) - usdc
+            acct.usdc += usdc
+        else:
+            if self._withdrawable(acct) < usdc:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+            acct.usdc -= usdc
+            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) + usdc
+        self._ledger(acct, "accountClassTransfer", usdc, (("toPerp", to_perp),))
+        self._flush()
 
     def usd_send(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
-        raise NotImplementedError
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= 0:
+            raise ActionError(Errors.AMOUNT)
+        if self._withdrawable(acct) < usdc:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms)
+        acct.usdc -= usdc
+        dest.usdc += usdc
+        details = (("user", acct.address), ("destination", dest.address), ("fee", ZERO))
+        self._ledger(acct, "internalTransfer", usdc, details)
+        self._ledger(dest, "internalTransfer", usdc, details)
+        self._flush()
 
     def withdraw(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
-        raise NotImplementedError
+        """withdraw3: the amount leaves the perp balance; the bridge fee is taken out of it."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= self.config.withdraw_fee:
+            raise ActionError(Errors.AMOUNT)
+        if self._withdrawable(acct) < usdc:
+            raise ActionError(Errors.WITHDRAW_BALANCE)
+        acct.usdc -= usdc
+        self._ledger(
+            acct, "withdraw", usdc, (("nonce", now_ms), ("fee", self.config.withdraw_fee), ("destination", destination.lower()))
+        )
+        self._flush()
 
-    # -- reads -------------------------------------------------------------------------------
+    def _withdrawable(self, acct: Account) -> Decimal:
+        av, im, _, ntl = self._cross_totals(acct)
+        return mr.withdrawable(av, im + acct.reserved, ntl)
+
+    def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
+        self._seq += 1
+        h = "0x" + blake2b(b"ledger%d" % self._seq, digest_size=32).hexdigest()
+        upd = LedgerUpdate(acct.address, self.now_ms, h, kind, usdc, tuple(details))
+        acct.ledger.append(upd)
+        if len(acct.ledger) > self.config.history_limit:
+            del acct.ledger[0]
+        self._events.append(UserLedger(acct.address, upd))
+        self._buf_accounts[acct.address] = None
+
+    # ================================================================ convenience for the market and tests
+
+    def market_order_px(self, coin: str, is_buy: bool, slippage: Decimal | None = None) -> Decimal:
+        """The worst price of a market order: mid (or mark) × (1 ± slippage), rounded outwards
+        to a valid price — what the official SDK sends for a market order."""
+        m = self.markets.perp_by_name(coin)
+        ref = self.mid_price(coin) or self._mark[coin]
+        slip = self.config.market_slippage if slippage is None else slippage
+        raw = ref * (1 + slip) if is_buy else ref * (1 - slip)
+        return round_price(raw, m.sz_decimals, rounding=Rounding.DOWN if is_buy else Rounding.UP)
+
+    def market_order(
+        self,
+        user: str,
+        coin: str,
+        is_buy: bool,
+        sz: Decimal,
+        now_ms: int,
+        *,
+        slippage: Decimal | None = None,
+        reduce_only: bool = False,
+        cloid: str | None = None,
+    ) -> OrderResult:
+        """An aggressive IOC bounded by `market_order_px`."""
+        m = self.markets.perp_by_name(coin)
+        px = self.market_order_px(coin, is_buy, slippage)
+        spec = OrderSpec(m.asset, is_buy, px, sz, reduce_only, "Ioc", None, cloid)
+        return self.place_orders(user, [spec], "na", now_ms)[0]
+
+    def market(self, coin_or_asset: str | int) -> PerpMarket | None:
+        if isinstance(coin_or_asset, int):
+            return self.markets.perp_by_asset(coin_or_asset)
+        return self.markets.perp_by_name(coin_or_asset)
+
+    # ================================================================ reads
 
     def l2_book(self, coin: str, depth: int = 20, n_sig_figs: int | None = None) -> L2Snapshot:
-        raise NotImplementedError
+        book = self._books[coin]
+        sides = []
+        for side in (book.bids, book.asks):
+            levels: list[BookLevel] = []
+            if n_sig_figs is None:
+                for lvl in side.levels_best_first():
+                    levels.append(BookLevel(lvl.px, lvl.total, len(lvl.orders)))
+                    if len(levels) >= depth:
+                        break
+            else:
+                levels = _aggregate(side, n_sig_figs, depth)
+            sides.append(tuple(levels))
+        return L2Snapshot(coin, self.now_ms, sides[0], sides[1])
 
     def asset_ctx(self, coin: str) -> AssetCtx:
-        raise NotImplementedError
+        m = self.markets.perp_by_name(coin)
+        book = self._books[coin]
+        bid, ask = book.bbo()
+        mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+        ib = book.vwap_for_notional(False, m.impact_notional)
+        ia = book.vwap_for_notional(True, m.impact_notional)
+        impact = (ib, ia) if ib is not None and ia is not None else None
+        rate, premium = self._funding_rate(m)
+        vol_base = vol_ntl = ZERO
+        for hour, (b, n) in self._hour_volume[coin].items():
+            if hour > self.now_ms - _DAY:
+                vol_base += b
+                vol_ntl += n
+        return AssetCtx(
+            coin,
+            rate,
+            self._oi[coin],
+            self._oracle[coin],
+            self._mark[coin],
+            mid,
+            impact,
+            premium if impact is not None else None,
+            self._prev_day_px(coin),
+            vol_ntl,
+            vol_base,
+        )
+
+    def _prev_day_px(self, coin: str) -> Decimal:
+        cutoff = self.now_ms - _DAY
+        prev = None
+        for c in self._candles[coin]["1h"]:
+            if c.t <= cutoff:
+                prev = c.c
+            else:
+                if prev is None:
+                    prev = c.o
+                break
+        if prev is None:
+            return self.markets.perp_by_name(coin).start_px
+        return prev
 
     def all_mids(self, dex: str = "") -> dict[str, Decimal]:
-        raise NotImplementedError
+        out: dict[str, Decimal] = {}
+        for m in self.markets.perps_of_dex(dex):
+            mid = self.mid_price(m.name)
+            if mid is not None:
+                out[m.name] = mid
+        return out
 
     def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
+            return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
+        av, im, mm, cross_ntl = self._cross_totals(acct)
+        views: list[PositionView] = []
+        iso_value = iso_used = iso_ntl = ZERO
+        signed_ntl_cross = ZERO
+        signed_ntl_all = ZERO
+        for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
+            pos = acct.positions[coin]
+            m = self.markets.perp_by_name(coin)
+            mark = self._mark[coin]
+            ntl = abs(pos.szi) * mark
+            upnl = self._upnl(pos)
+            if pos.is_cross:
+                used = mr.initial_margin(ntl, pos.leverage)
+                signed_ntl_cross += pos.szi * mark
+            else:
+                used = pos.iso_margin + upnl
+                iso_value += used
+                iso_used += used
+                iso_ntl += ntl
+            signed_ntl_all += pos.szi * mark
+            if m.dex != dex:
+                continue
+            liq = self._liquidation_px(acct, pos, av, mm)
+            entry_ntl = abs(pos.szi) * pos.entry_px
+            roe = upnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
+            views.append(
+                PositionView(
+                    coin,
+                    pos.szi,
+                    pos.entry_px,
+                    ntl,
+                    upnl,
+                    roe,
+                    liq,
+                    used,
+                    mr.max_leverage_at(self._table(m), ZERO),
+                    "cross" if pos.is_cross else "isolated",
+                    pos.leverage,
+                    None if pos.is_cross else pos.iso_margin - pos.szi * pos.entry_px,
+                    pos.cum_funding_all_time,
+                    pos.cum_funding_since_open,
+                    pos.cum_funding_since_change,
+                )
+            )
+        cross = MarginSummaryView(av, cross_ntl, av - signed_ntl_cross, im)
+        total_av = av + iso_value
+        total = MarginSummaryView(total_av, cross_ntl + iso_ntl, total_av - signed_ntl_all, im + iso_used)
+        return ClearinghouseView(tuple(views), total, cross, mm, self._withdrawable(acct), self.now_ms)
+
+    def _liquidation_px(self, acct: Account, pos: Position, cross_av: Decimal, cross_mm: Decimal) -> Decimal | None:
+        m = self.markets.perp_by_name(pos.coin)
+        mark = self._mark[pos.coin]
+        ntl = abs(pos.szi) * mark
+        table = self._table(m)
+        if pos.is_cross:
+            available = cross_av - cross_mm
+        else:
+            available = pos.iso_margin + self._upnl(pos) - mr.maintenance_margin(table, ntl)
+        px = mr.liquidation_price(pos.szi, mark, available, table, ntl)
+        return px
 
     def spot_balances(self, user: str) -> list[SpotBalance]:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for tok in self.markets.spot_tokens:
+            total = acct.spot.get(tok.name)
+            if total is None:
+                continue
+            out.append(SpotBalance(tok.name, tok.index, total, ZERO, ZERO))
+        return out
 
     def open_orders(self, user: str, dex: str = "") -> list[OrderRecord]:
         """Resting and untriggered trigger orders, newest first (frontendOpenOrders rows)."""
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for oid in reversed(acct.open_oids):
+            o = self._orders.get(oid)
+            if o is None:
+                continue
+            m = self.markets.perp_by_name(o.coin)
+            if m.dex != dex:
+                continue
+            out.append(self._order_record(o, with_children=True))
+        return out
 
     def order_status(self, user: str, oid_or_cloid: int | str) -> OrderStatusRecord | None:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return None
+        oid = acct.cloids.get(oid_or_cloid.lower()) if isinstance(oid_or_cloid, str) else oid_or_cloid
+        if oid is None or self._owner.get(oid) != acct.address:
+            return None
+        live = self._orders.get(oid)
+        rec = self._status.get(oid)
+        if rec is not None and live is not None and rec.status == "open":
+            return OrderStatusRecord(self._order_record(live, with_children=True), "open", rec.status_timestamp)
+        return rec
 
     def historical_orders(self, user: str, limit: int = 2000) -> list[OrderStatusRecord]:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for oid in reversed(acct.order_history):
+            rec = self._status.get(oid)
+            if rec is not None:
+                out.append(rec)
+                if len(out) >= limit:
+                    break
+        return out
 
-    def user_fills(
-        self, user: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 2000
-    ) -> list[Fill]:
-        """Newest first."""
-        raise NotImplementedError
+    def user_fills(self, user: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 2000) -> list[Fill]:
+        """Newest first (userFills); with start_ms, oldest first from start_ms (userFillsByTime)."""
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        if start_ms is None:
+            return list(reversed(acct.fills[-limit:]))
+        rows = [f for f in acct.fills if f.time >= start_ms and (end_ms is None or f.time <= end_ms)]
+        return rows[:limit]
 
     def recent_trades(self, coin: str, limit: int = 100) -> list[Trade]:
-        raise NotImplementedError
+        return list(reversed(self._trades[coin][-limit:]))
 
     def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
-        raise NotImplementedError
+        return [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)][:500]
 
     def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        return [p for p in acct.funding if p.time >= start_ms and (end_ms is None or p.time <= end_ms)][:500]
 
     def user_ledger(self, user: str, start_ms: int, end_ms: int | None = None) -> list[LedgerUpdate]:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        return [u for u in acct.ledger if u.time >= start_ms and (end_ms is None or u.time <= end_ms)][:500]
 
     def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
-        raise NotImplementedError
+        series = self._candles.get(coin, {}).get(interval)
+        if series is None:
+            return []
+        return [c for c in series if c.T >= start_ms and c.t <= end_ms]
 
     def active_asset_data(self, user: str, coin: str) -> ActiveAssetData:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        m = self.markets.perp_by_name(coin)
+        mark = self._mark[coin]
+        if acct is None:
+            lev_cross, lev = (not m.only_isolated, m.max_leverage)
+            return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
+        is_cross, lev = self._leverage_of(acct, m)
+        avail = max(self._available(acct), ZERO)
+        pos = acct.positions.get(coin)
+        szi = pos.szi if pos is not None else ZERO
+        lot = Decimal(1).scaleb(-m.sz_decimals)
+        base = (avail * lev / mark).quantize(lot, rounding=ROUND_DOWN)
+        buy = base + (abs(szi) if szi < 0 else ZERO)
+        sell = base + (szi if szi > 0 else ZERO)
+        raw = None if pos is None or pos.is_cross else pos.iso_margin - pos.szi * pos.entry_px
+        return ActiveAssetData(
+            acct.address,
+            coin,
+            "cross" if is_cross else "isolated",
+            lev,
+            raw,
+            (buy, sell),
+            (avail * lev, avail * lev),
+            mark,
+        )
 
     def cum_volume(self, user: str) -> Decimal:
-        raise NotImplementedError
+        acct = self._accounts.get(user.lower())
+        return acct.cum_volume if acct else ZERO
 
-    def market(self, coin_or_asset: str | int) -> PerpMarket | None:
-        raise NotImplementedError
+    def position(self, user: str, coin: str) -> Decimal:
+        """Signed size of the user's position in `coin` (0 when flat)."""
+        acct = self._accounts.get(user.lower())
+        pos = acct.positions.get(coin) if acct else None
+        return pos.szi if pos is not None else ZERO
 
-    # -- events and persistence --------------------------------------------------------------
+    def perp_balance(self, user: str) -> Decimal:
+        acct = self._accounts.get(user.lower())
+        return acct.usdc if acct else ZERO
+
+    # ================================================================ events
+
+    def _flush(self) -> None:
+        ev = self._events
+        for coin in self._buf_books:
+            ev.append(BookChanged(coin, self.now_ms))
+        for coin, trades in self._buf_trades.items():
+            ev.append(TradesPrinted(coin, tuple(trades)))
+        for user, fills in self._buf_fills.items():
+            ev.append(UserFills(user, tuple(fills)))
+        for user, updates in self._buf_updates.items():
+            ev.append(OrderUpdates(user, tuple(updates)))
+        for user, cancels in self._buf_nonuser.items():
+            ev.append(NonUserCancel(user, tuple(cancels)))
+        for c in self._buf_candles.values():
+            ev.append(CandleUpdated(c))
+        for user in self._buf_accounts:
+            ev.append(AccountChanged(user))
+        if self._buf_prices:
+            ev.append(PricesChanged(self.now_ms))
+        self._buf_books = {}
+        self._buf_trades = {}
+        self._buf_fills = {}
+        self._buf_updates = {}
+        self._buf_nonuser = {}
+        self._buf_candles = {}
+        self._buf_accounts = {}
+        self._buf_prices = False
 
     def drain_events(self) -> list[Event]:
         """Events queued since the last drain, oldest first."""
-        raise NotImplementedError
+        out = self._events
+        self._events = []
+        return out
+
+    # ================================================================ persistence
 
     def to_json(self) -> dict:
         """The whole exchange state as JSON-able data (Decimals as strings)."""
-        raise NotImplementedError
+        orders = []
+        for o in self._orders.values():
+            orders.append(_order_to_json(o))
+        books = {coin: [o.oid for o in book.orders_in_priority()] for coin, book in self._books.items()}
+        return {
+            "version": 1,
+            "now_ms": self.now_ms,
+            "config": self.config.to_json(),
+            "markets": _markets_to_json(self.markets),
+            "oracle": {k: str(v) for k, v in self._oracle.items()},
+            "mark": {k: str(v) for k, v in self._mark.items()},
+            "last_px": {k: str(v) for k, v in self._last_px.items()},
+            "orders": orders,
+            "books": books,
+            "triggers": {c: list(t) for c, t in self._triggers.items()},
+            "status": [[oid, _enc(rec)] for oid, rec in self._status.items()],
+            "owner": [[oid, u] for oid, u in self._owner.items()],
+            "accounts": [_account_to_json(a) for a in self._accounts.values()],
+            "agents": [_enc(a) for a in self._agents.values()],
+            "trades": {c: [_enc(t) for t in ts] for c, ts in self._trades.items()},
+            "candles": {c: {iv: [_enc(k) for k in s] for iv, s in ivs.items()} for c, ivs in self._candles.items()},
+            "hour_volume": {c: [[h, str(b), str(n)] for h, (b, n) in hv.items()] for c, hv in self._hour_volume.items()},
+            "funding_hist": {c: [_enc(r) for r in rs] for c, rs in self._funding_hist.items()},
+            "premium": {c: [str(s), str(n)] for c, (s, n) in self._premium.items()},
+            "oi": {c: str(v) for c, v in self._oi.items()},
+            "holders": {c: list(h) for c, h in self._holders.items()},
+            "last_sample_ms": self._last_sample_ms,
+            "next_funding_ms": self._next_funding_ms,
+            "next_oid": self._next_oid,
+            "seq": self._seq,
+            "lid": self._lid,
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Engine:
-        raise NotImplementedError
+        markets = _markets_from_json(data["markets"])
+        eng = cls(markets, EngineConfig.from_json(data["config"]), start_ms=data["now_ms"])
+        eng._oracle = {k: Decimal(v) for k, v in data["oracle"].items()}
+        eng._mark = {k: Decimal(v) for k, v in data["mark"].items()}
+        eng._last_px = {k: Decimal(v) for k, v in data["last_px"].items()}
+        eng._orders = {}
+        for od in data["orders"]:
+            o = _order_from_json(od)
+            eng._orders[o.oid] = o
+        for coin, oids in data["books"].items():
+            for oid in oids:
+                eng._books[coin].add(eng._orders[oid])
+        eng._triggers = {c: {oid: eng._orders[oid] for oid in oids} for c, oids in data["triggers"].items()}
+        eng._status = {oid: _dec(OrderStatusRecord, rec) for oid, rec in data["status"]}
+        eng._owner = {oid: u for oid, u in data["owner"]}
+        eng._accounts = {}
+        for ad in data["accounts"]:
+            a = _account_from_json(ad)
+            eng._accounts[a.address] = a
+            if a.schedule_cancel_ms is not None:
+                eng._scheduled[a.address] = None
+        eng._agents = {}
+        for ad in data["agents"]:
+            a = _dec(AgentRecord, ad)
+            eng._agents[a.address] = a
+        eng._trades = {c: [_dec(Trade, t) for t in ts] for c, ts in data["trades"].items()}
+        eng._candles = {c: {iv: [_dec(Candle, k) for k in s] for iv, s in ivs.items()} for c, ivs in data["candles"].items()}
+        eng._hour_volume = {c: {h: [Decimal(b), Decimal(n)] for h, b, n in hv} for c, hv in data["hour_volume"].items()}
+        eng._funding_hist = {c: [_dec(FundingRate, r) for r in rs] for c, rs in data["funding_hist"].items()}
+        eng._premium = {c: [Decimal(s), Decimal(n)] for c, (s, n) in data["premium"].items()}
+        eng._oi = {c: Decimal(v) for c, v in data["oi"].items()}
+        eng._holders = {c: dict.fromkeys(h) for c, h in data["holders"].items()}
+        eng._last_sample_ms = data["last_sample_ms"]
+        eng._next_funding_ms = data["next_funding_ms"]
+        eng._next_oid = data["next_oid"]
+        eng._seq = data["seq"]
+        eng._lid = data["lid"]
+        return eng
 
     def save(self, path: Path) -> None:
-        raise NotImplementedError
+        """Write the state atomically (temp file + rename) so a crash never leaves half a file."""
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), separators=(",", ":")))
+        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> Engine:
-        raise NotImplementedError
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+# ==================================================================== helpers
+
+
+def _canon(d: Decimal) -> Decimal:
+    """Same value, no trailing zeros, never exponent form (95100, not 9.51E+4)."""
+    return Decimal(format(d.normalize(), "f")) if d else ZERO
+
+
+def _plain(d: Decimal | None) -> str:
+    if d is None:
+        return "null"
+    if d == 0:
+        return "0"
+    return format(d.normalize(), "f")
+
+
+def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:
+    """Group levels to `n_sig_figs` significant figures (bids round down, asks up), as l2Book's
+    nSigFigs does; display only."""
+    from decimal import ROUND_CEILING, ROUND_FLOOR
+
+    out: list[BookLevel] = []
+    mode = ROUND_FLOOR if side.is_bid else ROUND_CEILING
+    for lvl in side.levels_best_first():
+        q = Decimal(1).scaleb(lvl.px.adjusted() - n_sig_figs + 1)
+        px = lvl.px.quantize(q, rounding=mode) if q < 1 or lvl.px.adjusted() >= n_sig_figs else lvl.px
+        if out and out[-1].px == px:
+            last = out[-1]
+            out[-1] = BookLevel(px, last.sz + lvl.total, last.n + len(lvl.orders))
+        else:
+            if len(out) >= depth:
+                break
+            out.append(BookLevel(px, lvl.total, len(lvl.orders)))
+    return out
+
+
+def _enc(v):
+    if isinstance(v, Decimal):
+        return str(v)
+    if is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _enc(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, list | tuple):
+        return [_enc(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _enc(x) for k, x in v.items()}
+    return v
+
+
+_NESTED = {
+    "OrderRecord": OrderRecord,
+    "LiquidationInfo": LiquidationInfo,
+    "TriggerSpec": TriggerSpec,
+    "MarginTier": MarginTier,
+}
+
+
+def _dec(cls, d: dict):
+    """Rebuild a record dataclass from `_enc` output using its field annotations."""
+    kwargs = {}
+    for f in fields(cls):
+        raw = d[f.name]
+        t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        kwargs[f.name] = _dec_value(t, raw)
+    return cls(**kwargs)
+
+
+def _dec_value(t: str, raw):
+    if raw is None:
+        return None
+    base = t.replace(" | None", "")
+    if base == "Decimal":
+        return Decimal(raw)
+    if base == "tuple[Decimal, Decimal]":
+        return (Decimal(raw[0]), Decimal(raw[1]))
+    if base == "list[OrderRecord]":
+        return [_dec(OrderRecord, x) for x in raw]
+    if base.startswith("tuple[MarginTier"):
+        return tuple(_dec(MarginTier, x) for x in raw)
+    if base.startswith("tuple[tuple[str, object]"):
+        return tuple((k, _dec_tagged(v)) for k, v in raw)
+    if base.startswith("tuple[tuple[str, Decimal]"):
+        return tuple((k, Decimal(v)) for k, v in raw)
+    if base in _NESTED:
+        return _dec(_NESTED[base], raw)
+    return raw
+
+
+def _dec_tagged(v):
+    if isinstance(v, dict) and "$d" in v:
+        return Decimal(v["$d"])
+    return v
+
+
+def _enc_details(details) -> list:
+    return [[k, {"$d": str(v)} if isinstance(v, Decimal) else v] for k, v in details]
+
+
+def _order_to_json(o: BookOrder) -> dict:
+    return {
+        "oid": o.oid,
+        "user": o.user,
+        "coin": o.coin,
+        "is_buy": o.is_buy,
+        "px": str(o.px),
+        "sz": str(o.sz),
+        "orig_sz": str(o.orig_sz),
+        "timestamp": o.timestamp,
+        "cloid": o.cloid,
+        "reduce_only": o.reduce_only,
+        "tif": o.tif,
+        "trigger": _enc(o.trigger) if o.trigger is not None else None,
+        "order_type": o.order_type,
+        "is_position_tpsl": o.is_position_tpsl,
+        "group": o.group,
+        "children": o.children,
+        "parent": o.parent,
+        "reserved": str(o.reserved),
+        "triggered": o.triggered,
+    }
+
+
+def _order_from_json(d: dict) -> BookOrder:
+    o = BookOrder(
+        d["oid"],
+        d["user"],
+        d["coin"],
+        d["is_buy"],
+        Decimal(d["px"]),
+        Decimal(d["sz"]),
+        d["timestamp"],
+        d["cloid"],
+        d["reduce_only"],
+        d["tif"],
+        _dec(TriggerSpec, d["trigger"]) if d["trigger"] is not None else None,
+        d["order_type"],
+        d["is_position_tpsl"],
+        Decimal(d["orig_sz"]),
+    )
+    o.group = d["group"]
+    o.children = list(d["children"])
+    o.parent = d["parent"]
+    o.reserved = Decimal(d["reserved"])
+    o.triggered = d["triggered"]
+    return o
+
+
+def _account_to_json(a: Account) -> dict:
+    return {
+        "address": a.address,
+        "usdc": str(a.usdc),
+        "spot": {k: str(v) for k, v in a.spot.items()},
+        "leverage": {k: [c, lev] for k, (c, lev) in a.leverage.items()},
+        "positions": [p.to_json() for p in a.positions.values()],
+        "open_oids": list(a.open_oids),
+        "cloids": a.cloids,
+        "reserved": str(a.reserved),
+        "cum_volume": str(a.cum_volume),
+        "schedule_cancel": [a.schedule_cancel_ms, a.schedule_cancel_day, a.schedule_cancel_count],
+        "order_history": a.order_history,
+        "fills": [_enc(f) for f in a.fills],
+        "funding": [_enc(f) for f in a.funding],
+        "ledger": [{**_enc(u), "details": _enc_details(u.details)} for u in a.ledger],
+        "created_ms": a.created_ms,
+    }
+
+
+def _account_from_json(d: dict) -> Account:
+    a = Account(d["address"], d["created_ms"])
+    a.usdc = Decimal(d["usdc"])
+    a.spot = {k: Decimal(v) for k, v in d["spot"].items()}
+    a.leverage = {k: (c, lev) for k, (c, lev) in d["leverage"].items()}
+    for pd in d["positions"]:
+        p = Position.from_json(pd)
+        a.positions[p.coin] = p
+    a.open_oids = dict.fromkeys(d["open_oids"])
+    a.cloids = dict(d["cloids"])
+    a.reserved = Decimal(d["reserved"])
+    a.cum_volume = Decimal(d["cum_volume"])
+    a.schedule_cancel_ms, a.schedule_cancel_day, a.schedule_cancel_count = d["schedule_cancel"]
+    a.order_history = list(d["order_history"])
+    a.fills = [_dec(Fill, f) for f in d["fills"]]
+    a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
+    a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
+    return a
+
+
+def _markets_to_json(ms: MarketSet) -> dict:
+    return {
+        "dexs": [_enc(d) for d in ms.dexs],
+        "perps": [_enc(p) for p in ms.perps],
+        "margin_tables": [_enc(t) for t in ms.margin_tables.values()],
+        "spot_tokens": [_enc(t) for t in ms.spot_tokens],
+        "spot_pairs": [_enc(p) for p in ms.spot_pairs],
+        "collateral_token": ms.collateral_token,
+    }
+
+
+def _markets_from_json(d: dict) -> MarketSet:
+    tables = [_dec(MarginTable, t) for t in d["margin_tables"]]
+    return MarketSet(
+        [_dec(PerpDex, x) for x in d["dexs"]],
+        [_dec(PerpMarket, x) for x in d["perps"]],
+        {t.id: t for t in tables},
+        [_dec(SpotToken, x) for x in d["spot_tokens"]],
+        [_dec(SpotPair, x) for x in d["spot_pairs"]],
+        d["collateral_token"],
+    )

@@ -143,11 +143,23 @@ def build_signed_body(
     return signing.exchange_request_body(prepared, nonce=own_nonce, signature=sig, vault_address=vault_address)
 
 
-def _network(mainnet: bool, testnet: bool) -> bool:
+def _with_rule(e):
+    """The same ValidationError, its message ending with the rule's name (scripts grep for it)."""
+    from perpcli.domain.errors import ValidationError
+
+    if not e.rule or f"rule {e.rule}" in e.message:
+        return e
+    return ValidationError(f"{e.message} (rule {e.rule})", rule=e.rule, nearest=e.nearest)
+
+
+def _network(mainnet: bool, testnet: bool, global_network: str | None) -> bool:
+    """Exactly one of --mainnet/--testnet; a global --network, if also given, must agree."""
     from perpcli.domain.errors import UsageError
 
     if mainnet == testnet:
         raise UsageError("say which network the signature is for: exactly one of --mainnet or --testnet")
+    if global_network is not None and global_network.lower() != ("mainnet" if mainnet else "testnet"):
+        raise UsageError(f"--network {global_network} contradicts --{'mainnet' if mainnet else 'testnet'}")
     return mainnet
 
 
@@ -200,14 +212,14 @@ def post_exchange(url: str, body: bytes, *, timeout: float) -> tuple[int, bytes]
 def register(app: typer.Typer) -> None:
     @app.command(
         "sign",
-        help="Sign a Hyperliquid action offline and print the exact /exchange body (key order kept as written).",
+        help="Sign a Hyperliquid action offline and print the exact /exchange body (key order kept as written). "
+        "The global --vault-address acts for a vault or sub-account.",
     )
     def sign(
         action_file: str = typer.Argument(..., metavar="ACTION_FILE|-", help="JSON action; - reads stdin."),
         nonce: int | None = typer.Option(
             None, "--nonce", min=0, help="L1 nonce (default: a fresh one); user-signed actions use their own."
         ),
-        vault_address: str | None = typer.Option(None, "--vault-address", help="Act for this vault/sub-account."),
         expires_after: int | None = typer.Option(
             None, "--expires-after", min=0, help="Reject the action after this time (ms)."
         ),
@@ -215,11 +227,14 @@ def register(app: typer.Typer) -> None:
         testnet: bool = typer.Option(False, "--testnet", help="Sign for testnet."),
     ) -> None:
         from perpcli.cli import context, output
+        from perpcli.domain.errors import ValidationError
         from perpcli.keys.sources import resolve_signer
 
-        is_mainnet = _network(mainnet, testnet)
+        opts = context.current()
+        is_mainnet = _network(mainnet, testnet, opts.extra.get("network"))
+        vault_address = opts.extra.get("vault_address")  # a global option, hoisted by the root
         action = _read_json(action_file, "action")
-        signer = resolve_signer(context.current().account)
+        signer = resolve_signer(opts.account)
 
         def next_nonce() -> int:
             try:
@@ -230,27 +245,37 @@ def register(app: typer.Typer) -> None:
                 return time.time_ns() // 1_000_000
             return NonceAllocator(signer.address).next()
 
-        body = build_signed_body(
-            action,
-            signer,
-            is_mainnet=is_mainnet,
-            nonce=nonce,
-            vault_address=vault_address,
-            expires_after=expires_after,
-            next_nonce=next_nonce,
-        )
+        try:
+            body = build_signed_body(
+                action,
+                signer,
+                is_mainnet=is_mainnet,
+                nonce=nonce,
+                vault_address=vault_address,
+                expires_after=expires_after,
+                next_nonce=next_nonce,
+            )
+        except ValidationError as e:
+            raise _with_rule(e) from None
         output.emit_json(body)
 
-    @app.command("submit", help="POST a signed body (from `perp sign`) to URL/exchange and print the answer.")
+    @app.command(
+        "submit",
+        help="POST a signed body (from `perp sign`) to URL/exchange and print the answer. "
+        "--url (global) is the venue base URL, e.g. https://api.hyperliquid.xyz",
+    )
     def submit(
         signed_file: str = typer.Argument(..., metavar="SIGNED_FILE|-", help="Body from `perp sign`; - reads stdin."),
-        url: str = typer.Option(..., "--url", help="Venue base URL, e.g. https://api.hyperliquid.xyz"),
         timeout: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", min=0.1, help="Seconds to wait for the answer."),
     ) -> None:
         import json
 
+        from perpcli.cli import context
         from perpcli.domain.errors import OutcomeUnknown, RateLimited, UsageError, VenueRejected
 
+        url = context.current().extra.get("url")  # a global option, hoisted by the root
+        if not url:
+            raise UsageError("--url is required: the venue base URL, e.g. https://api.hyperliquid.xyz")
         body = _read_json(signed_file, "signed body")
         if not isinstance(body, dict) or not {"action", "nonce", "signature"} <= set(body):
             raise UsageError('the signed body must be an object with "action", "nonce" and "signature"')

@@ -1553,6 +1553,32 @@ class Engine:
         self._ledger(dest, "internalTransfer", usdc, details)
         self._flush()
 
+    def spot_send(self, user: str, destination: str, token: str, amount: Decimal, now_ms: int) -> None:
+        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        if acct.spot.get(token, ZERO) < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms)
+        acct.spot[token] = acct.spot[token] - amount
+        dest.spot[token] = dest.spot.get(token, ZERO) + amount
+        details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))
+        self._ledger(acct, "spotTransfer", ZERO, details)
+        self._ledger(dest, "spotTransfer", ZERO, details)
+        self._flush()
+
+    def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
+        """Credit a spot token balance (devnet faucet for spot tokens)."""
+        self._advance(now_ms)
+        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        acct = self._account(user, now_ms, auto=False)
+        acct.spot[token] = acct.spot.get(token, ZERO) + amount
+        self._buf_accounts[acct.address] = None
+        self._flush()
+
     def withdraw(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
         """withdraw3: the amount leaves the perp balance; the bridge fee is taken out of it."""
         self._advance(now_ms)
@@ -1716,25 +1742,28 @@ class Engine:
                 PositionView(
                     coin,
                     pos.szi,
-                    pos.entry_px,
-                    ntl,
-                    upnl,
-                    roe,
-                    liq,
-                    used,
+                    _canon(pos.entry_px.quantize(RATE_QUANTUM)),
+                    _usd(ntl),
+                    _usd(upnl),
+                    _canon(roe.quantize(RATE_QUANTUM)),
+                    None if liq is None else _canon(liq.quantize(RATE_QUANTUM)),
+                    _usd(used),
                     mr.max_leverage_at(self._table(m), ZERO),
                     "cross" if pos.is_cross else "isolated",
                     pos.leverage,
-                    None if pos.is_cross else pos.iso_margin - pos.szi * pos.entry_px,
+                    None if pos.is_cross else _usd(pos.iso_margin - pos.szi * pos.entry_px),
                     pos.cum_funding_all_time,
                     pos.cum_funding_since_open,
                     pos.cum_funding_since_change,
                 )
             )
-        cross = MarginSummaryView(av, cross_ntl, av - signed_ntl_cross, im)
+        # Views show USDC to 6 decimals, as the venue does; the state itself stays exact.
+        cross = MarginSummaryView(_usd(av), _usd(cross_ntl), _usd(av - signed_ntl_cross), _usd(im))
         total_av = av + iso_value
-        total = MarginSummaryView(total_av, cross_ntl + iso_ntl, total_av - signed_ntl_all, im + iso_used)
-        return ClearinghouseView(tuple(views), total, cross, mm, self._withdrawable(acct), self.now_ms)
+        total = MarginSummaryView(
+            _usd(total_av), _usd(cross_ntl + iso_ntl), _usd(total_av - signed_ntl_all), _usd(im + iso_used)
+        )
+        return ClearinghouseView(tuple(views), total, cross, _usd(mm), _usd(self._withdrawable(acct)), self.now_ms)
 
     def _liquidation_px(self, acct: Account, pos: Position, cross_av: Decimal, cross_mm: Decimal) -> Decimal | None:
         m = self.markets.perp_by_name(pos.coin)

@@ -1,0 +1,183 @@
+"""Synthetic order flow that makes the devnet's books live.
+
+Each market has a fair price that follows a random walk (per-market volatility, occasional
+jumps). The oracle follows the fair price; maker accounts re-quote ladders of post-only
+orders around it (skewed against their inventory so they do not drift into huge positions);
+taker accounts send market orders now and then, so trades print, candles form and funding
+accrues. Everything is driven by one `random.Random(seed)` and the `now_ms` passed to
+`step`, so a seed plus a clock reproduces the exact same exchange.
+
+Randomness is drawn as floats (that is what `random` gives) and turned into Decimals at once,
+then rounded to the market's valid prices and sizes before anything reaches the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from perpcli.devnet.engine import Engine
+from perpcli.devnet.markets import PerpMarket
+from perpcli.devnet.records import OrderSpec
+from perpcli.venues.hyperliquid.numbers import Rounding, round_price, round_size
+
+_HOUR_MS = 3_600_000
+
+
+@dataclass(slots=True)
+class FlowConfig:
+    """How busy the synthetic market is."""
+
+    makers: int = 2  # maker accounts per market
+    levels: int = 5  # price levels per side per maker
+    half_spread: Decimal = Decimal("0.0003")  # of the fair price, innermost quote
+    level_gap: Decimal = Decimal("0.0004")  # between a maker's levels
+    level_notional: tuple[int, int] = (3_000, 30_000)  # USDC per level, uniform
+    taker_prob: float = 0.35  # per market per step
+    taker_notional: tuple[int, int] = (50, 15_000)
+    jump_prob: float = 0.002  # per market per step
+    jump_sigmas: float = 6.0
+    requote_prob: float = 0.7  # per maker per market per step
+    maker_funds: Decimal = Decimal(50_000_000)
+    taker_funds: Decimal = Decimal(5_000_000)
+    inventory_skew: Decimal = Decimal("0.000002")  # price skew per USDC of maker inventory
+
+
+def _address(role: str, seed: int, i: int) -> str:
+    """Stable, obviously synthetic addresses: 0x5ee d… (never a real key's address)."""
+    body = f"{role}{seed:x}{i:x}".encode().hex()
+    return "0x" + ("5eed" + body).ljust(40, "0")[:40]
+
+
+class SyntheticMarket:
+    """Drives an Engine with market-maker and taker flow. Call `step(now_ms)` repeatedly."""
+
+    def __init__(
+        self, engine: Engine, seed: int = 0, config: FlowConfig | None = None, coins: list[str] | None = None
+    ) -> None:
+        self.engine = engine
+        self.seed = seed
+        self.config = config or FlowConfig()
+        self.rng = random.Random(seed)
+        self.markets: list[PerpMarket] = [
+            m for m in engine.markets.perps if not m.is_delisted and (coins is None or m.name in coins)
+        ]
+        self.fair: dict[str, Decimal] = {m.name: engine.oracle_price(m.name) for m in self.markets}
+        self.makers = [_address("m", seed, i) for i in range(self.config.makers)]
+        self.takers = [_address("t", seed, i) for i in range(2)]
+        self.last_ms: int | None = None
+        self.started = False
+
+    # -- the one entry point -----------------------------------------------------------------
+
+    def step(self, now_ms: int) -> None:
+        """Advance fair prices to `now_ms`, move oracles, re-quote makers, maybe trade."""
+        eng = self.engine
+        if not self.started:
+            self._start(now_ms)
+        dt = 1000 if self.last_ms is None else max(0, now_ms - self.last_ms)
+        self.last_ms = now_ms
+        for m in self.markets:
+            self._walk(m, dt)
+            eng.set_oracle_price(m.name, self._valid_px(m, self.fair[m.name], Rounding.NEAREST), now_ms)
+        for m in self.markets:
+            for maker in self.makers:
+                if self.rng.random() < self.config.requote_prob:
+                    self._requote(maker, m, now_ms)
+            if self.rng.random() < self.config.taker_prob:
+                self._take(m, now_ms)
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def _start(self, now_ms: int) -> None:
+        eng = self.engine
+        for maker in self.makers:
+            eng.fund(maker, self.config.maker_funds, now_ms)
+            for m in self.markets:
+                # Modest leverage keeps the makers far from liquidation whatever the walk does.
+                eng.update_leverage(maker, m.asset, not m.only_isolated, min(5, m.max_leverage), now_ms)
+        for taker in self.takers:
+            eng.fund(taker, self.config.taker_funds, now_ms)
+            for m in self.markets:
+                eng.update_leverage(taker, m.asset, not m.only_isolated, min(3, m.max_leverage), now_ms)
+        self.started = True
+
+    def _walk(self, m: PerpMarket, dt_ms: int) -> None:
+        sigma = float(m.volatility) * math.sqrt(dt_ms / _HOUR_MS) if dt_ms else 0.0
+        ret = self.rng.gauss(0.0, 1.0) * sigma
+        if self.rng.random() < self.config.jump_prob:
+            ret += self.rng.choice((-1.0, 1.0)) * self.config.jump_sigmas * float(m.volatility) * 0.1
+        # Pull gently back toward the listing price so a long-running devnet stays plausible.
+        start = float(m.start_px)
+        fair = float(self.fair[m.name])
+        ret += 0.0005 * math.log(start / fair) * (dt_ms / 1000)
+        self.fair[m.name] = self.fair[m.name] * (Decimal(1) + Decimal(f"{ret:.12f}"))
+
+    def _valid_px(self, m: PerpMarket, px: Decimal, rounding: Rounding) -> Decimal:
+        return round_price(px, m.sz_decimals, rounding=rounding)
+
+    def _requote(self, maker: str, m: PerpMarket, now_ms: int) -> None:
+        eng = self.engine
+        cfg = self.config
+        mine = [o for o in eng.open_orders(maker, m.dex) if o.coin == m.name]
+        if mine:
+            eng.cancel(maker, [(m.asset, o.oid) for o in mine], now_ms)
+        fair = self.fair[m.name]
+        inventory = eng.position(maker, m.name) * fair
+        skew = -inventory * cfg.inventory_skew / 100
+        specs: list[OrderSpec] = []
+        lo, hi = cfg.level_notional
+        for i in range(cfg.levels):
+            off = cfg.half_spread + cfg.level_gap * i
+            jitter = Decimal(self.rng.randint(0, 9)) * cfg.level_gap / 20
+            for is_buy in (True, False):
+                raw = fair * (1 + skew - off - jitter) if is_buy else fair * (1 + skew + off + jitter)
+                px = self._valid_px(m, raw, Rounding.DOWN if is_buy else Rounding.UP)
+                ntl = Decimal(self.rng.randint(lo, hi))
+                sz = self._size(m, ntl / px)
+                if sz is None:
+                    continue
+                specs.append(OrderSpec(m.asset, is_buy, px, sz, False, "Alo"))
+        if specs:
+            eng.place_orders(maker, specs, "na", now_ms)
+
+    def _size(self, m: PerpMarket, raw: Decimal) -> Decimal | None:
+        lot = Decimal(1).scaleb(-m.sz_decimals)
+        if raw < lot:
+            return None
+        return round_size(raw, m.sz_decimals)
+
+    def _take(self, m: PerpMarket, now_ms: int) -> None:
+        eng = self.engine
+        taker = self.takers[self.rng.randrange(len(self.takers))]
+        lo, hi = self.config.taker_notional
+        ntl = Decimal(self.rng.randint(max(lo, 12), hi))
+        pos = eng.position(taker, m.name)
+        # Lean against the taker's inventory so its position stays bounded.
+        p_buy = 0.5 - max(-0.3, min(0.3, float(pos * self.fair[m.name]) / 200_000))
+        is_buy = self.rng.random() < p_buy
+        sz = self._size(m, ntl / self.fair[m.name])
+        if sz is None:
+            return
+        eng.market_order(taker, m.name, is_buy, sz, now_ms)
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict:
+        version, internal, gauss_next = self.rng.getstate()
+        return {
+            "seed": self.seed,
+            "rng": [version, list(internal), gauss_next],
+            "fair": {k: str(v) for k, v in self.fair.items()},
+            "last_ms": self.last_ms,
+            "started": self.started,
+        }
+
+    def load_json(self, data: dict) -> None:
+        version, internal, gauss_next = data["rng"]
+        self.rng.setstate((version, tuple(internal), gauss_next))
+        self.fair = {k: Decimal(v) for k, v in data["fair"].items()}
+        self.last_ms = data["last_ms"]
+        self.started = data["started"]

@@ -107,16 +107,21 @@ def register(app: typer.Typer) -> None:
             json_out=context.current().json,
         )
 
-    @devnet_app.command("fund", help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint).")
+    @devnet_app.command(
+        "fund",
+        help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint). "
+        f"The devnet is found at the global --url (default {DEFAULT_URL}).",
+    )
     def fund(
         address: str = typer.Argument(..., help="0x-address to credit."),
         amount: str = typer.Argument(..., help="USDC amount."),
-        url: str = typer.Option(DEFAULT_URL, "--url", help="Base URL of the running devnet."),
     ) -> None:
         from decimal import Decimal, InvalidOperation
 
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
+
+        url = context.current().extra.get("url") or DEFAULT_URL  # the global --url
 
         a = address.strip().lower()
         if len(a) != 42 or not a.startswith("0x"):

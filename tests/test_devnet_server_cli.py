@@ -1,0 +1,83 @@
+"""`perp devnet` as a user runs it: a foreground process that prints its URL and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from decimal import Decimal
+
+import pytest
+
+from perpcli.devnet.server import DevnetConfig, start_in_thread
+from tests.support import REPO, invoke
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _post(url: str, path: str, body: dict):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_devnet_starts_prints_url_serves_and_stops_on_sigint(tmp_path):
+    state = tmp_path / "state.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perpcli", "devnet", "--port", "0", "--market-interval", "0", "--state", str(state)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        meta = _post(url, "/info", {"type": "meta"})
+        assert meta["universe"][0]["name"] == "BTC"
+        user = "0x" + "77" * 20
+        _post(url, "/devnet/fund", {"user": user, "amount": "5"})
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert state.exists()  # saved on shutdown
+    saved = json.loads(state.read_text())
+    assert saved["version"] == 1 and "engine" in saved
+
+
+def test_devnet_refuses_non_loopback_without_public(capsys):
+    result = invoke(["devnet", "--host", "0.0.0.0", "--port", "0"], capsys)
+    assert result.code == 2
+    assert "--public" in result.err
+
+
+def test_devnet_rejects_bad_fault_rate(capsys):
+    result = invoke(["devnet", "--port", "0", "--rate-429", "3"], capsys)
+    assert result.code == 2
+
+
+def test_devnet_fund_command_credits_a_running_devnet(capsys):
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0))
+    try:
+        user = "0x" + "88" * 20
+        result = invoke(["devnet", "fund", user, "123.5", "--url", handle.url, "--json"], capsys)
+        assert result.code == 0, result.err
+        assert result.json()["status"] == "ok"
+        state = _post(handle.url, "/info", {"type": "clearinghouseState", "user": user})
+        assert Decimal(state["marginSummary"]["accountValue"]) >= Decimal("123.5")
+    finally:
+        handle.stop()
+
+
+def test_devnet_fund_reports_unreachable_devnet_as_network_error(capsys):
+    result = invoke(["devnet", "fund", "0x" + "88" * 20, "1", "--url", "http://127.0.0.1:9"], capsys)
+    assert result.code == 5

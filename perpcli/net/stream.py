@@ -1,0 +1,713 @@
+"""A venue-neutral websocket session: one connection, many subscriptions, never silently stale.
+
+WHY one module for the I/O and nothing venue-specific in it: every venue we support (Hyperliquid,
+Aster, Lighter, dYdX) needs the same machinery — connect, subscribe, keep the socket alive,
+notice silence, reconnect with jittered backoff, resubscribe everything, resynchronise books —
+and the official SDKs get it wrong in different ways (Hyperliquid's has no reconnect at all).
+What differs per venue is small and lives in a `StreamProtocol` the adapter supplies: how to
+write a subscribe/unsubscribe/ping frame, and how to turn an incoming frame into domain events
+routed to one subscription. The session hands those events to a `StreamSink` (the store) and
+asks it whether the feed is still in sync; a gap or crossed book makes the session resync that
+subscription (resubscribe, or fetch a REST snapshot through the adapter's hook).
+
+Design choices worth knowing:
+- Frame handling is synchronous and cheap (decode, apply, touch a timestamp): the receive loop
+  must keep up with the venue, and anything slow (a screen) reads coalesced state from the store.
+- Time comes from an injectable clock; `check_staleness()` is the whole staleness rule, called
+  by a timer task, so tests drive it with a manual clock.
+- Errors are never swallowed: a retryable failure reconnects (and is reported as a status with
+  its reason); anything else stops the session with `failure` set and re-raised by `run()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from perpcli.domain.events import ConnectionState, ConnectionStatus, Event
+from perpcli.net.backoff import Backoff, RetryDecision, classify_exception
+from perpcli.net.clock import SYSTEM_CLOCK, Clock, ManualClock
+from perpcli.net.recorder import FrameRecorder, RecordedFrame
+from perpcli.net.staleness import StalenessTracker
+
+log = logging.getLogger("perpcli.net.stream")
+
+
+class Resync(str, Enum):
+    """How a subscription's state is rebuilt after a gap or a reconnect."""
+
+    #: The venue's first message after (re)subscribing is a full snapshot (Lighter order_book,
+    #: Hyperliquid userFills isSnapshot). Heal a gap by unsubscribing and subscribing again.
+    RESUBSCRIBE = "resubscribe"
+    #: Diffs only on the socket; the snapshot comes from REST (Binance/Aster depth, U/u/pu).
+    REST_SNAPSHOT = "rest_snapshot"
+    #: Every message is the full state (Hyperliquid l2Book): just wait for the next one.
+    NEXT_MESSAGE = "next_message"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One feed on the connection.
+
+    `key` routes incoming frames to it (built by the protocol from the frame, and by the
+    adapter from the request, so both sides must agree); `params` is whatever the protocol
+    needs to write the subscribe frame (the venue's subscription object; opaque here).
+    `name` is a short label for statuses and logs, e.g. "l2Book:ETH".
+    """
+
+    key: Hashable
+    params: Any
+    name: str
+    resync: Resync = Resync.RESUBSCRIBE
+
+
+class FrameKind(str, Enum):
+    DATA = "data"  # events for one subscription
+    PONG = "pong"  # answer to our app-level ping
+    PING = "ping"  # the venue pings us at app level; send `reply`
+    ACK = "ack"  # subscription acknowledged
+    ERROR = "error"  # the venue reports an error, maybe for one subscription
+    IGNORE = "ignore"  # greetings, unknown channels: counted, not fatal
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What the protocol made of one incoming frame."""
+
+    kind: FrameKind
+    key: Hashable | None = None
+    events: tuple[Event, ...] = ()
+    reply: str | None = None
+    detail: str = ""
+
+
+class StreamProtocol(Protocol):
+    """The venue-specific half of a stream: frames in, frames out. Pure (no I/O, no clock)."""
+
+    venue: str
+
+    def subscribe_frames(self, sub: Subscription) -> Sequence[str]: ...
+
+    def unsubscribe_frames(self, sub: Subscription) -> Sequence[str]: ...
+
+    def ping_frame(self) -> str | None:
+        """The app-level ping text, or None when the venue relies on websocket-level pings."""
+        ...
+
+    def decode(self, text: str) -> Sequence[Inbound]: ...
+
+    def decode_snapshot(self, sub: Subscription, text: str) -> Sequence[Event]:
+        """Turn a REST snapshot body (for `Resync.REST_SNAPSHOT` feeds) into events."""
+        ...
+
+
+class SyncVerdict(str, Enum):
+    """What the sink says about a feed after applying events to it."""
+
+    IN_SYNC = "in_sync"  # applied; the state is usable
+    WAITING = "waiting"  # buffered or ignored while waiting for a snapshot: not an error
+    OUT_OF_SYNC = "out_of_sync"  # gap, crossed, or checksum mismatch: resync needed
+
+
+class StreamSink(Protocol):
+    """Where decoded events go (the store). Synchronous: it runs inside the receive loop."""
+
+    def begin_sync(self, key: Hashable) -> None:
+        """Forget continuity for `key` (new subscription, reconnect, resync): only a fresh
+        snapshot may make it usable again. Until then it must not be used to price anything."""
+        ...
+
+    def apply(self, key: Hashable, events: Sequence[Event]) -> SyncVerdict: ...
+
+    def status(self, key: Hashable | None, status: ConnectionStatus) -> None:
+        """Health of one feed (`key`) or of the whole connection (`key` is None)."""
+        ...
+
+
+SnapshotFetcher = Callable[[Subscription], Awaitable[str]]
+ReconnectHook = Callable[[], Awaitable[None]]
+Connector = Callable[[str], Any]  # returns an awaitable websocket client connection
+
+
+class FeedState(str, Enum):
+    SYNCING = "syncing"  # subscribed or resyncing; no usable state yet
+    LIVE = "live"
+    STALE = "stale"  # silent for too long, or the connection is down
+    CLOSED = "closed"
+
+
+_FEED_TO_CONNECTION = {
+    FeedState.SYNCING: ConnectionState.RECONNECTING,
+    FeedState.LIVE: ConnectionState.CONNECTED,
+    FeedState.STALE: ConnectionState.STALE,
+    FeedState.CLOSED: ConnectionState.DOWN,
+}
+
+
+class HeartbeatTimeout(TimeoutError):
+    """No pong arrived in time: the connection is dead even if TCP has not noticed."""
+
+
+class _Dropped(Exception):
+    """The server closed the connection (normal end of one connection, not of the session)."""
+
+
+_CONNECTION = object()  # staleness-tracker key of the connection itself
+
+
+@dataclass
+class StreamSettings:
+    """Timings. Defaults follow hyperliquid.md §c.2: ping ≤30 s, pong within 10 s."""
+
+    ping_interval: float = 20.0
+    pong_timeout: float = 10.0
+    stale_after: float = 10.0  # a feed silent this long is STALE (books: never used to price)
+    staleness_check_interval: float = 1.0
+    open_timeout: float = 10.0
+    close_timeout: float = 2.0
+    healthy_after: float = 5.0  # a connection alive this long resets the backoff
+    snapshot_retry_delay: float = 0.5
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=0.5, factor=2.0, cap=30.0))
+
+
+@dataclass
+class StreamStats:
+    connects: int = 0
+    disconnects: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+    ignored: int = 0
+    venue_errors: int = 0
+    resyncs: int = 0
+    snapshots_fetched: int = 0
+    last_error: str = ""
+
+
+def _default_connector(url: str, **kwargs: Any) -> Any:
+    # Imported here: websockets is only needed by sessions that really connect (not replays).
+    from websockets.asyncio.client import connect
+
+    return connect(url, **kwargs)
+
+
+class StreamSession:
+    """One websocket connection multiplexing many subscriptions, kept alive and in sync.
+
+    Use as `async with StreamSession(...) as s:` (starts in the background, closes cleanly),
+    or call `start()` / `aclose()`, or `await run()` to own the loop.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        protocol: StreamProtocol,
+        sink: StreamSink,
+        *,
+        name: str = "",
+        settings: StreamSettings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        snapshot_fetcher: SnapshotFetcher | None = None,
+        on_reconnect: ReconnectHook | None = None,
+        recorder: FrameRecorder | None = None,
+        connector: Callable[..., Any] = _default_connector,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.url = url
+        self.protocol = protocol
+        self.sink = sink
+        self.name = name or f"{protocol.venue}-ws"
+        self.settings = settings or StreamSettings()
+        self.clock = clock
+        self.snapshot_fetcher = snapshot_fetcher
+        self.on_reconnect = on_reconnect
+        self.recorder = recorder
+        self._connector = connector
+        self._sleep = sleep
+        self.stats = StreamStats()
+        self.subscriptions: dict[Hashable, Subscription] = {}
+        self.feed_states: dict[Hashable, FeedState] = {}
+        self.connection_state = ConnectionState.DOWN
+        self.tracker = StalenessTracker(self.settings.stale_after)
+        self.failure: BaseException | None = None
+        self._ws: Any = None
+        self._runner: asyncio.Task[None] | None = None
+        self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._snapshot_tasks: dict[Hashable, asyncio.Task[None]] = {}
+        self._closing = False
+        self._connected_event = asyncio.Event()
+        self._pong = asyncio.Event()
+        self._resync_pending: set[Hashable] = set()
+
+    # ----------------------------------------------------------------- subscriptions
+
+    async def subscribe(self, sub: Subscription) -> None:
+        """Add a feed. Sent now if connected, and again after every reconnect."""
+        if sub.key in self.subscriptions:
+            return
+        if sub.resync is Resync.REST_SNAPSHOT and self.snapshot_fetcher is None and self._runner is not None:
+            raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")
+        self.subscriptions[sub.key] = sub
+        self._set_feed_state(sub.key, FeedState.SYNCING, "waiting for the connection")
+        if self._ws is not None:
+            await self._start_feed(sub)
+
+    async def unsubscribe(self, key: Hashable) -> None:
+        sub = self.subscriptions.pop(key, None)
+        if sub is None:
+            return
+        self._cancel_snapshot(key)
+        self.tracker.forget(key)
+        self._set_feed_state(key, FeedState.CLOSED)
+        self.feed_states.pop(key, None)
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                for frame in self.protocol.unsubscribe_frames(sub):
+                    await self._send(frame)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> asyncio.Task[None]:
+        if self.snapshot_fetcher is None:
+            for sub in self.subscriptions.values():
+                if sub.resync is Resync.REST_SNAPSHOT:
+                    raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")
+        if self._runner is None:
+            self._runner = asyncio.create_task(self.run(), name=f"stream:{self.name}")
+        return self._runner
+
+    async def __aenter__(self) -> StreamSession:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected_event.wait(), timeout)
+
+    async def aclose(self) -> None:
+        """Stop reconnecting, cancel every task, close the socket. Safe to call twice."""
+        self._closing = True
+        runner, self._runner = self._runner, None
+        if runner is not None and not runner.done():
+            runner.cancel()
+        if runner is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await runner
+                except Exception:
+                    pass  # already stored in self.failure and logged by run()
+        await self._teardown_connection()
+        for key in list(self.subscriptions):
+            self._set_feed_state(key, FeedState.CLOSED)
+        self._set_connection_state(ConnectionState.DOWN, "closed")
+        if self.recorder is not None:
+            self.recorder.flush()
+
+    async def run(self) -> None:
+        """Connect, serve, and reconnect until closed or a non-retryable error."""
+        backoff = self.settings.backoff
+        try:
+            while not self._closing:
+                try:
+                    await self._serve_one_connection()
+                    reason = "closed by the server"
+                    decision = RetryDecision.RETRY
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # classified below; nothing is swallowed
+                    decision = classify_exception(exc)
+                    reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+                    if decision is RetryDecision.GIVE_UP:
+                        self.failure = exc
+                        self.stats.last_error = reason
+                        log.error("%s: giving up: %s", self.name, reason)
+                        raise
+                finally:
+                    await self._teardown_connection()
+                if self._closing:
+                    break
+                self.stats.last_error = reason
+                delay = backoff.cap if decision is RetryDecision.RETRY_SLOWLY else backoff.next_delay()
+                log.warning("%s: connection lost (%s); reconnecting in %.2fs", self.name, reason, delay)
+                self._set_connection_state(
+                    ConnectionState.RECONNECTING, f"{reason}; retry in {delay:.2f}s"
+                )
+                await self._sleep(delay)
+        finally:
+            if self.failure is not None:
+                self._set_connection_state(ConnectionState.DOWN, self.stats.last_error)
+
+    # ----------------------------------------------------------------- one connection
+
+    async def _serve_one_connection(self) -> None:
+        self._set_connection_state(ConnectionState.RECONNECTING, "connecting")
+        app_ping = self.protocol.ping_frame() is not None
+        ws = await self._connector(
+            self.url,
+            open_timeout=self.settings.open_timeout,
+            close_timeout=self.settings.close_timeout,
+            # The venue's app-level ping when it has one, else websocket-level pings.
+            ping_interval=None if app_ping else self.settings.ping_interval,
+            ping_timeout=None if app_ping else self.settings.pong_timeout,
+        )
+        self._ws = ws
+        self.stats.connects += 1
+        now = self.clock.monotonic()
+        self.tracker.watch(_CONNECTION, now)
+        if self.recorder is not None:
+            self.recorder.record("connect", self.url)
+        self._set_connection_state(ConnectionState.CONNECTED, "connected")
+        self._connected_event.set()
+        self._resync_pending.clear()
+        for sub in list(self.subscriptions.values()):
+            await self._start_feed(sub)
+        if self.on_reconnect is not None and self.stats.connects > 1:
+            self._spawn(self._run_reconnect_hook(), "reconcile")
+        vital = [self._spawn(self._receive(ws), "receive"), self._spawn(self._heartbeat(), "heartbeat")]
+        self._spawn(self._watchdog(now), "watchdog")
+        done, _ = await asyncio.wait(vital, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, _Dropped):
+                raise exc
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.name}:{name}")
+        self._conn_tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """Forget a finished connection task. Its exception, if any, is read here so asyncio
+        never warns about it: the receive loop or heartbeat that failed first already ended the
+        connection with that reason (see `_serve_one_connection`), later ones are consequences."""
+        self._conn_tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            if not isinstance(exc, _Dropped | HeartbeatTimeout | OSError):
+                log.debug("%s: task %s ended with %r", self.name, task.get_name(), exc)
+
+    async def _teardown_connection(self) -> None:
+        """Cancel this connection's tasks, close its socket, and mark every feed stale."""
+        ws, self._ws = self._ws, None
+        me = asyncio.current_task()
+        tasks = [t for t in (*self._conn_tasks, *self._snapshot_tasks.values()) if t is not me]
+        self._conn_tasks.clear()
+        self._snapshot_tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()  # retrieved on purpose: see _task_done
+        if ws is None:
+            return
+        self._connected_event.clear()
+        self.stats.disconnects += 1
+        with contextlib.suppress(Exception):
+            await ws.close()
+        if self.recorder is not None:
+            self.recorder.record("disconnect", self.stats.last_error)
+        self.tracker.mark_all_stale(self.clock.monotonic())
+        for key in self.subscriptions:
+            self._set_feed_state(key, FeedState.STALE, "connection lost")
+
+    async def _start_feed(self, sub: Subscription) -> None:
+        """(Re)subscribe one feed and begin its resync."""
+        self.sink.begin_sync(sub.key)
+        self.tracker.watch(sub.key, self.clock.monotonic())
+        self._set_feed_state(sub.key, FeedState.SYNCING, "subscribing")
+        for frame in self.protocol.subscribe_frames(sub):
+            await self._send(frame)
+        if sub.resync is Resync.REST_SNAPSHOT:
+            self._schedule_snapshot(sub)
+
+    async def _run_reconnect_hook(self) -> None:
+        assert self.on_reconnect is not None
+        try:
+            await self.on_reconnect()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The stream stays useful without the reconcile; report it loudly, do not drop data.
+            self.stats.last_error = f"reconcile failed: {type(exc).__name__}: {exc}"
+            log.warning("%s: %s", self.name, self.stats.last_error)
+
+    # ----------------------------------------------------------------- sending
+
+    async def _send(self, text: str) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        if self.recorder is not None:
+            self.recorder.record("out", text)
+        self.stats.frames_out += 1
+        await ws.send(text)
+
+    # ----------------------------------------------------------------- receiving
+
+    async def _receive(self, ws: Any) -> None:
+        from websockets.exceptions import ConnectionClosedOK
+
+        try:
+            async for message in ws:
+                text = message if isinstance(message, str) else message.decode("utf-8")
+                replies = self.handle_frame(text)
+                for reply in replies:
+                    await self._send(reply)
+        except ConnectionClosedOK as exc:
+            raise _Dropped(str(exc)) from None
+        raise _Dropped("closed")
+
+    def handle_frame(self, text: str) -> list[str]:
+        """Process one inbound frame; returns frames to send back (venue pings).
+
+        Synchronous and public: replays and tests drive the exact path the socket uses.
+        """
+        now = self.clock.monotonic()
+        if self.recorder is not None:
+            self.recorder.record("in", text)
+        self.stats.frames_in += 1
+        self._touch_connection(now)
+        replies: list[str] = []
+        for inbound in self.protocol.decode(text):
+            kind = inbound.kind
+            if kind is FrameKind.DATA:
+                self._deliver(inbound.key, inbound.events, now)
+            elif kind is FrameKind.PONG:
+                self._pong.set()
+            elif kind is FrameKind.PING:
+                if inbound.reply is not None:
+                    replies.append(inbound.reply)
+            elif kind is FrameKind.ERROR:
+                self.stats.venue_errors += 1
+                self.stats.last_error = f"venue error: {inbound.detail}"
+                log.warning("%s: venue error: %s", self.name, inbound.detail)
+                if inbound.key is not None and inbound.key in self.subscriptions:
+                    self._request_resync(inbound.key, f"venue error: {inbound.detail}")
+            elif kind is FrameKind.ACK:
+                pass
+            else:
+                self.stats.ignored += 1
+        return replies
+
+    def _touch_connection(self, now: float) -> None:
+        self.tracker.touch(_CONNECTION, now)
+        if self.connection_state is ConnectionState.STALE and self._ws is not None:
+            self._set_connection_state(ConnectionState.CONNECTED, "receiving again")
+
+    def _deliver(self, key: Hashable | None, events: Sequence[Event], now: float) -> None:
+        sub = self.subscriptions.get(key) if key is not None else None
+        if sub is None:
+            self.stats.ignored += 1  # an unsubscribed feed's last frames, or an unknown channel
+            return
+        self.tracker.touch(key, now)
+        verdict = self.sink.apply(key, events)
+        if verdict is SyncVerdict.IN_SYNC:
+            self._resync_pending.discard(key)
+            self._set_feed_state(key, FeedState.LIVE)
+        elif verdict is SyncVerdict.OUT_OF_SYNC:
+            self._request_resync(key, "out of sync")
+        elif self.feed_states.get(key) is FeedState.STALE:
+            self._set_feed_state(key, FeedState.SYNCING, "waiting for a snapshot")
+
+    # ----------------------------------------------------------------- resync
+
+    def _request_resync(self, key: Hashable, reason: str) -> None:
+        """Rebuild one feed's state. Idempotent while a resync is already under way, so a
+        burst of out-of-sync diffs causes one resubscribe or one snapshot fetch, not hundreds."""
+        sub = self.subscriptions[key]
+        self.sink.begin_sync(key)
+        self._set_feed_state(key, FeedState.SYNCING, reason)
+        if key in self._resync_pending:
+            return
+        self._resync_pending.add(key)
+        self.stats.resyncs += 1
+        log.info("%s: resync %s (%s)", self.name, sub.name, reason)
+        if sub.resync is Resync.REST_SNAPSHOT:
+            self._schedule_snapshot(sub)
+        elif sub.resync is Resync.RESUBSCRIBE and self._ws is not None:
+            self._spawn(self._resubscribe(sub), "resubscribe")
+        # NEXT_MESSAGE: the next full-state message heals it.
+
+    async def _resubscribe(self, sub: Subscription) -> None:
+        for frame in self.protocol.unsubscribe_frames(sub):
+            await self._send(frame)
+        for frame in self.protocol.subscribe_frames(sub):
+            await self._send(frame)
+
+    def _schedule_snapshot(self, sub: Subscription) -> None:
+        if sub.key in self._snapshot_tasks or self._ws is None:
+            return
+        task = asyncio.ensure_future(self._fetch_snapshot(sub))
+        task.set_name(f"{self.name}:snapshot:{sub.name}")
+        self._snapshot_tasks[sub.key] = task
+
+    def _cancel_snapshot(self, key: Hashable) -> None:
+        task = self._snapshot_tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+    async def _fetch_snapshot(self, sub: Subscription) -> None:
+        """Fetch REST snapshots until one is accepted; buffered diffs then bridge onto it."""
+        assert self.snapshot_fetcher is not None
+        try:
+            while sub.key in self.subscriptions and self._ws is not None:
+                try:
+                    text = await self.snapshot_fetcher(sub)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if classify_exception(exc) is RetryDecision.GIVE_UP:
+                        raise
+                    self.stats.last_error = f"snapshot {sub.name}: {type(exc).__name__}: {exc}"
+                    log.warning("%s: %s", self.name, self.stats.last_error)
+                    await self._sleep(self.settings.snapshot_retry_delay)
+                    continue
+                if sub.key not in self.subscriptions or self._ws is None:
+                    return
+                self.stats.snapshots_fetched += 1
+                if self.recorder is not None:
+                    self.recorder.record("snapshot", text, key=sub.key)
+                verdict = self.sink.apply(sub.key, self.protocol.decode_snapshot(sub, text))
+                if verdict is SyncVerdict.IN_SYNC:
+                    self.tracker.touch(sub.key, self.clock.monotonic())
+                    self._set_feed_state(sub.key, FeedState.LIVE)
+                    return
+                if verdict is SyncVerdict.WAITING:
+                    return  # loaded; the next diff bridges it (or reports a gap, which resyncs)
+                # Rejected (crossed, or the diffs we hold do not bridge it): fetch a newer one.
+                await self._sleep(self.settings.snapshot_retry_delay)
+        finally:
+            # Synchronously, so a gap reported right after this returns schedules a new fetch.
+            if self._snapshot_tasks.get(sub.key) is asyncio.current_task():
+                del self._snapshot_tasks[sub.key]
+            self._resync_pending.discard(sub.key)
+
+    # ----------------------------------------------------------------- replay
+
+    def replay(self, frames: Iterable[RecordedFrame], clock: ManualClock | None = None) -> int:
+        """Feed a recording through the same path the socket uses; returns frames replayed.
+
+        Use on a session that is not running, with the same subscriptions as the recorded one.
+        Connection boundaries restart every feed's sync exactly as a live reconnect does, and
+        recorded REST snapshots are applied where they were applied live, so the sink ends in
+        the same state. Nothing is sent; resync requests only flag the feeds. Pass the session's
+        ManualClock as `clock` to replay the recorded timing (staleness ages) as well.
+        """
+        if self._runner is not None:
+            raise RuntimeError("replay needs a session that is not connected")
+        count = 0
+        for frame in frames:
+            if clock is not None and frame.mono >= clock.monotonic():
+                clock.set(frame.mono)
+            direction = frame.direction
+            if direction == "in":
+                self.handle_frame(frame.text)
+            elif direction == "snapshot":
+                sub = self.subscriptions.get(frame.key)
+                if sub is not None:
+                    verdict = self.sink.apply(sub.key, self.protocol.decode_snapshot(sub, frame.text))
+                    if verdict is SyncVerdict.IN_SYNC:
+                        self._set_feed_state(sub.key, FeedState.LIVE)
+                    self._resync_pending.discard(sub.key)
+            elif direction == "connect":
+                self._resync_pending.clear()
+                now = self.clock.monotonic()
+                self.tracker.watch(_CONNECTION, now)
+                for sub in self.subscriptions.values():
+                    self.sink.begin_sync(sub.key)
+                    self.tracker.watch(sub.key, now)
+                    self._set_feed_state(sub.key, FeedState.SYNCING, "subscribing")
+            elif direction == "disconnect":
+                self.tracker.mark_all_stale(self.clock.monotonic())
+                for key in self.subscriptions:
+                    self._set_feed_state(key, FeedState.STALE, "connection lost")
+            count += 1
+        return count
+
+    # ----------------------------------------------------------------- liveness
+
+    async def _heartbeat(self) -> None:
+        """Ping every `ping_interval`; a pong missing after `pong_timeout` kills the connection.
+
+        WHY app-level: Hyperliquid closes a socket with no traffic for 60 s and can die without
+        a TCP reset; only an answered ping proves the venue is still listening to us.
+        """
+        ping = self.protocol.ping_frame()
+        if ping is None:
+            await asyncio.Event().wait()  # websocket-level pings (set up in connect) do the job
+            return
+        while True:
+            await self._sleep(self.settings.ping_interval)
+            self._pong.clear()
+            await self._send(ping)
+            try:
+                await asyncio.wait_for(self._pong.wait(), self.settings.pong_timeout)
+            except TimeoutError:
+                raise HeartbeatTimeout(f"no pong within {self.settings.pong_timeout:g}s") from None
+
+    async def _watchdog(self, connected_at: float) -> None:
+        """Run the staleness rule on a timer; reset the backoff once the link proved healthy."""
+        healthy = False
+        while True:
+            await self._sleep(self.settings.staleness_check_interval)
+            now = self.check_staleness()
+            if not healthy and now - connected_at >= self.settings.healthy_after:
+                healthy = True
+                self.settings.backoff.reset()
+
+    def check_staleness(self) -> float:
+        """Apply the staleness rule at the clock's current time; returns that time."""
+        now = self.clock.monotonic()
+        for change in self.tracker.check(now):
+            if change.key is _CONNECTION:
+                if self._ws is not None:
+                    self._set_connection_state(
+                        ConnectionState.STALE, f"no message for {change.age:.1f}s", age=change.age
+                    )
+            elif change.key in self.subscriptions:
+                self._set_feed_state(change.key, FeedState.STALE, f"no message for {change.age:.1f}s")
+        return now
+
+    def age(self, key: Hashable | None = None) -> float:
+        """Seconds since the last message of a feed (or of the connection when key is None)."""
+        return self.tracker.age(_CONNECTION if key is None else key, self.clock.monotonic())
+
+    # ----------------------------------------------------------------- statuses
+
+    def _status(self, stream: str, state: ConnectionState, detail: str, age: float | None) -> ConnectionStatus:
+        return ConnectionStatus(
+            venue=self.protocol.venue,
+            stream=stream,
+            state=state,
+            time_ms=int(self.clock.epoch() * 1000),
+            last_message_age_ms=None if age is None or age == float("inf") else int(age * 1000),
+            detail=detail,
+        )
+
+    def _set_connection_state(self, state: ConnectionState, detail: str = "", age: float | None = None) -> None:
+        """Record and report the connection's health; every reconnect attempt is reported."""
+        if state is self.connection_state and state is not ConnectionState.RECONNECTING:
+            return
+        self.connection_state = state
+        if age is None:
+            age = self.tracker.age(_CONNECTION, self.clock.monotonic())
+        self.sink.status(None, self._status(self.name, state, detail, age))
+
+    def _set_feed_state(self, key: Hashable, state: FeedState, detail: str = "") -> None:
+        if self.feed_states.get(key) is state:
+            return
+        self.feed_states[key] = state
+        sub = self.subscriptions.get(key)
+        name = sub.name if sub is not None else str(key)
+        age = self.tracker.age(key, self.clock.monotonic())
+        self.sink.status(key, self._status(name, _FEED_TO_CONNECTION[state], detail or state.value, age))
+

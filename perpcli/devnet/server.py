@@ -77,6 +77,8 @@ class Devnet:
         if self._state_payload is not None:
             self.desk.load_json(self._state_payload.get("desk", {}))
             self.desk.twaps.load_json(self._state_payload.get("twaps", {}))
+            if self.market is not None and self._state_payload.get("market"):
+                self.market.load_json(self._state_payload["market"])
 
     # -- construction --------------------------------------------------------------------------
 
@@ -212,6 +214,7 @@ class Devnet:
             "engine": self.engine.to_json(),
             "desk": self.desk.to_json(),
             "twaps": self.desk.twaps.to_json(),
+            "market": self.market.to_json() if self.market is not None else None,
         }
 
     def save_state(self, path: Path | None = None) -> Path:

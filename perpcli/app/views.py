@@ -72,11 +72,18 @@ def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
         "margin_used": used,
         "withdrawable": s.withdrawable,
         "notional": notional,
-        "leverage": (notional / equity) if equity > 0 else None,
-        "margin_ratio": (used / equity) if equity > 0 else None,
+        "leverage": _ratio(notional, equity),
+        "margin_ratio": _ratio(used, equity),
         "positions": len([p for p in s.positions if p.size != 0]),
         "open_orders": len(s.open_orders),
     }
+
+
+def _ratio(num: Decimal, den: Decimal) -> Decimal | None:
+    """A display ratio at 6 decimals (leverage, margin ratio); None when the denominator is 0."""
+    if den <= 0:
+        return None
+    return (num / den).quantize(Decimal("0.000001"))
 
 
 def order_row(o: Order, *, venue: str) -> dict[str, Any]:

@@ -23,6 +23,10 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.devnet",
     "perpcli.cli.commands.demo",
     "perpcli.cli.commands.venues",
+    "perpcli.cli.commands.market",
+    "perpcli.cli.commands.account",
+    "perpcli.cli.commands.trade",
+    "perpcli.cli.commands.funds",
     "perpcli.cli.commands.sign",
 ]
 

@@ -310,10 +310,9 @@ class HyperliquidTrading:
                 raise AuthError(
                     f"key {self.signer_address} is a {role.role} address on {self.venue}; it cannot sign"
                 )
-            raise AuthError(
-                f"key {self.signer_address} is not registered on {self.venue}"
-                " (deposit to it, or approve it as an agent with `perp agent approve`)"
-            )
+            hint = (f"fund it with `perp devnet fund {self.signer_address} 10000`" if self.venue == "devnet"
+                    else "deposit to it, or approve it as an agent with `perp agent approve`")
+            raise AuthError(f"key {self.signer_address} is not registered on {self.venue} ({hint})")
         return role
 
     @property

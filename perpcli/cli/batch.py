@@ -1,0 +1,116 @@
+"""`perp batch`: NDJSON orders on stdin, one NDJSON result per order on stdout.
+
+Each input line is an object such as
+  {"side":"buy","market":"BTC","size":"0.01","limit":"65000"}
+  {"side":"sell","market":"ETH","usd":"500","market_order":true,"slippage":"0.5%"}
+with the same fields as `perp buy/sell` flags (limit, market_order, stop, slippage, tp, sl,
+reduce_only, post_only, ioc, cloid, usd, risk). A malformed line gets {"line":n,"status":"invalid",
+"error":...} and the rest continue. The exit code is the worst outcome: 6 unknown, 3 rejected,
+2 invalid input, else 0. One session (one key check, one metadata fetch) serves every line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from perpcli.cli import context, output, venue_cmd
+from perpcli.domain.errors import ExitCode, PerpError, UsageError
+
+_FIELDS = {"side", "market", "size", "usd", "risk", "limit", "market_order", "stop", "slippage", "tp", "sl",
+           "reduce_only", "post_only", "ioc", "cloid"}
+
+
+def _text(v: Any, what: str) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or isinstance(v, float):
+        raise UsageError(f"{what} must be a decimal string (floats are inexact), got {v!r}")
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return v
+    raise UsageError(f"{what} must be a string, got {type(v).__name__}")
+
+
+def request_from_json(obj: Any) -> Any:
+    from perpcli.app import order_plan
+    from perpcli.domain.orders import Side
+    from perpcli.venues.hyperliquid.actions import check_cloid
+
+    if not isinstance(obj, dict):
+        raise UsageError("each line must be a JSON object")
+    unknown = set(obj) - _FIELDS
+    if unknown:
+        raise UsageError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    side = obj.get("side")
+    if side not in ("buy", "sell"):
+        raise UsageError("side must be buy or sell")
+    market = obj.get("market")
+    if not isinstance(market, str) or not market:
+        raise UsageError("market is required")
+    for flag in ("market_order", "reduce_only", "post_only", "ioc"):
+        if flag in obj and not isinstance(obj[flag], bool):
+            raise UsageError(f"{flag} must be true or false")
+    size = order_plan.parse_size(_text(obj.get("size"), "size"), usd=_text(obj.get("usd"), "usd"),
+                                 risk=_text(obj.get("risk"), "risk"))
+    price = order_plan.parse_price_flags(limit=_text(obj.get("limit"), "limit"), market=bool(obj.get("market_order")),
+                                         stop=_text(obj.get("stop"), "stop"), slippage=_text(obj.get("slippage"), "slippage"))
+    tp, sl = _text(obj.get("tp"), "tp"), _text(obj.get("sl"), "sl")
+    cloid = _text(obj.get("cloid"), "cloid")
+    return order_plan.OrderRequest(
+        market=market, side=Side(side), size=size, price=price,
+        tp=order_plan.parse_decimal(tp, what="tp") if tp else None,
+        sl=order_plan.parse_decimal(sl, what="sl") if sl else None,
+        reduce_only=bool(obj.get("reduce_only")), post_only=bool(obj.get("post_only")), ioc=bool(obj.get("ioc")),
+        cloid=check_cloid(cloid) if cloid else None,
+    )
+
+
+def run_batch() -> None:
+    from perpcli.app import actions
+    from perpcli.app.risk import RiskLimits
+    from perpcli.config import settings
+
+    opts = context.current()
+    if not opts.dry_run and not opts.yes:
+        raise UsageError("perp batch places orders: pass --yes (or --dry-run)")
+    limits = RiskLimits.from_settings(settings.current())
+    worst = ExitCode.OK
+    with venue_cmd.session() as s:
+        trading = s.trading()
+        for n, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                req = request_from_json(json.loads(line))
+                plan = actions.plan(s, trading, req)
+                actions.check_risk(limits, plan)
+                outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+            except json.JSONDecodeError as e:
+                output.emit_ndjson({"line": n, "status": "invalid", "error": f"not JSON: {e.msg}"})
+                worst = max(worst, ExitCode.USAGE, key=_severity)
+                continue
+            except PerpError as e:
+                status = "refused" if e.exit_code == ExitCode.RISK else "invalid"
+                output.emit_ndjson({"line": n, "status": status, "error": e.message})
+                worst = max(worst, e.exit_code, key=_severity)
+                continue
+            for r in outcome.results:
+                doc = r.to_json()
+                doc["line"] = n
+                output.emit_ndjson(doc)
+            if opts.dry_run:
+                output.emit_ndjson({"line": n, "dry_run": True, "requests": outcome.requests})
+            worst = max(worst, actions.exit_code_for(outcome.results), key=_severity)
+    if worst != ExitCode.OK:
+        venue_cmd.exit_with(int(worst), f"batch finished with failures (worst exit {int(worst)}); see the result lines")
+
+
+_ORDER = [ExitCode.OK, ExitCode.USAGE, ExitCode.RISK, ExitCode.REJECTED, ExitCode.AUTH, ExitCode.NETWORK,
+          ExitCode.UNKNOWN_OUTCOME]
+
+
+def _severity(code: int) -> int:
+    return _ORDER.index(code) if code in _ORDER else len(_ORDER)

@@ -1,0 +1,195 @@
+"""Money movements and API keys: transfer (perp <-> spot), send, withdraw, agent approve/list/revoke.
+
+These are user-signed actions: only the account's own key may sign them (an agent key is
+refused here, exit 4, before anything is signed). Each asks for confirmation (or --yes).
+"""
+
+from __future__ import annotations
+
+import typer
+
+agent_app = typer.Typer(help="Agent (API) keys that trade for your account.", no_args_is_help=True)
+
+
+def _master_trading():
+    """Session + trading side, refusing agent keys (they cannot sign transfers or approvals)."""
+    from perpcli.cli import venue_cmd
+    from perpcli.domain.errors import AuthError
+
+    s = venue_cmd.session()
+    trading = s.trading()
+    role = trading.resolve_account()
+    if role.role != "user":
+        s.close()
+        raise AuthError(
+            f"key {trading.signer_address} is an agent for {role.account} on {s.venue}; transfers, withdrawals"
+            " and agent approvals must be signed by the account's own key"
+        )
+    return s, trading
+
+
+def _run(what: str, build) -> None:
+    from perpcli.app import actions
+    from perpcli.cli import context, venue_cmd
+    from perpcli.cli.commands.trade import _emit_action
+
+    opts = context.current()
+    s, trading = _master_trading()
+    with s:
+        prepared, detail = build(s, trading)
+        if not opts.dry_run:
+            venue_cmd.require_yes_or_confirm(what)
+        out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail=detail)
+    _emit_action(out, reqs)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("transfer", help="Move USDC between your perp and spot balances.")
+    def transfer(
+        amount: str = typer.Argument(..., help="USDC amount."),
+        to: str = typer.Option(..., "--to", help="perp or spot"),
+    ) -> None:
+        from perpcli.app.order_plan import parse_decimal
+        from perpcli.domain.errors import UsageError
+
+        if to not in ("perp", "spot"):
+            raise UsageError("--to must be perp or spot")
+        amt = parse_decimal(amount, what="AMOUNT")
+
+        def build(s, t):
+            return t.prepare_transfer("usd_class", amt, to_perp=to == "perp"), {"amount": amt, "to": to}
+
+        _run(f"move {amt} USDC to {to} on {_venue_name()}", build)
+
+    @app.command("send", help="Send USDC from your perp balance to another address.")
+    def send(
+        destination: str = typer.Argument(..., help="0x address."),
+        amount: str = typer.Argument(..., help="USDC amount."),
+    ) -> None:
+        from perpcli.app.order_plan import parse_decimal
+        from perpcli.venues.hyperliquid.actions import check_address
+
+        dest = check_address(destination, what="destination")
+        amt = parse_decimal(amount, what="AMOUNT")
+
+        def build(s, t):
+            return t.prepare_transfer("usd_send", amt, destination=dest), {"amount": amt, "destination": dest}
+
+        _run(f"send {amt} USDC to {dest} on {_venue_name()}", build)
+
+    @app.command("withdraw", help="Withdraw USDC to Arbitrum (venue fee applies).")
+    def withdraw(
+        amount: str = typer.Argument(..., help="USDC amount."),
+        to: str = typer.Option(None, "--to", help="Destination address (default: your own)."),
+    ) -> None:
+        from perpcli.app.order_plan import parse_decimal
+        from perpcli.venues.hyperliquid.actions import check_address
+
+        amt = parse_decimal(amount, what="AMOUNT")
+        dest_opt = check_address(to, what="--to") if to else None
+
+        def build(s, t):
+            dest = dest_opt or t.account_address
+            return t.prepare_transfer("withdraw", amt, destination=dest), {"amount": amt, "destination": dest}
+
+        _run(f"withdraw {amt} USDC on {_venue_name()}", build)
+
+    app.add_typer(agent_app, name="agent")
+
+
+def _venue_name() -> str:
+    from perpcli.cli import context
+    from perpcli.config import settings
+
+    return context.current().venue or settings.current().get("default.venue")
+
+
+@agent_app.command("approve", help="Create a new agent key NAME, store it encrypted, approve it for your account.")
+def agent_approve(
+    name: str = typer.Argument(..., help="Name for the key and the venue-side agent."),
+    valid_days: int = typer.Option(None, "--valid-days", min=1, max=180, help="Expire after N days."),
+) -> None:
+    import secrets
+    import time
+
+    from perpcli.app import actions
+    from perpcli.cli import context, output, venue_cmd
+    from perpcli.cli.commands.trade import _emit_action
+    from perpcli.keys import store
+    from perpcli.keys.signer import Signer
+
+    store.check_name(name)
+    if store.exists(name):
+        from perpcli.domain.errors import UsageError
+
+        raise UsageError(f"a key named {name!r} already exists; choose another name")
+    opts = context.current()
+    agent = Signer(secrets.token_bytes(32), name=name)
+    until = time.time_ns() // 1_000_000 + valid_days * 86_400_000 if valid_days else None
+    s, trading = _master_trading()
+    with s:
+        prepared = trading.prepare_approve_agent(agent.address, name, until)
+        detail = {"name": name, "agent": agent.address, "account": trading.account_address, "valid_until": until}
+        if opts.dry_run:
+            _emit_action(*actions.run_prepared(trading, prepared, dry_run=True, detail=detail))
+            return
+        venue_cmd.require_yes_or_confirm(f"approve new agent {agent.address} ({name}) to trade for "
+                                         f"{trading.account_address}")
+        _save_agent_key(name, agent)
+        out, reqs = actions.run_prepared(trading, prepared, dry_run=False, detail=detail)
+    if out.status == "ok":
+        output.info(f"agent {name} ({agent.address}) approved; trade with --account {name}")
+    _emit_action(out, reqs)
+
+
+def _save_agent_key(name: str, agent) -> None:
+    """Encrypt the agent key before it is approved: an approved key that was never saved is lost."""
+    from perpcli.cli import context
+    from perpcli.config import settings
+    from perpcli.domain.errors import UsageError
+    from perpcli.keys import keystore, sources, store
+
+    pw = sources.get_passphrase(purpose=f"encrypt agent key {name!r}", confirm=True,
+                                passphrase_file=context.current().passphrase_file, missing_exit_auth=False)
+    if not pw:
+        raise UsageError("the passphrase must not be empty")
+    doc = keystore.encrypt(agent.export_private_key_bytes(), pw, address=agent.address,
+                           scrypt_n=settings.current().get("keys.scrypt_n"))
+    store.write(name, doc)
+
+
+@agent_app.command("list", help="Named agents approved for your account.")
+def agent_list() -> None:
+    from perpcli.cli import venue_cmd
+
+    with venue_cmd.session() as s:
+        t = s.trading()
+        rows = [{"venue": s.venue, "account": t.account_address, **a} for a in t.extra_agents()]
+    venue_cmd.emit_rows(rows, ["name", "address", "valid_until"])
+
+
+@agent_app.command("revoke", help="Revoke the agent NAME (replaces it on the venue with a key nobody holds).")
+def agent_revoke(name: str = typer.Argument(...)) -> None:
+    import secrets
+
+    from perpcli.cli import context, venue_cmd
+    from perpcli.cli.commands.trade import _emit_action
+    from perpcli.domain.errors import UsageError
+    from perpcli.keys.signer import Signer
+
+    opts = context.current()
+    s, trading = _master_trading()
+    with s:
+        names = {a["name"] for a in trading.extra_agents()}
+        if name not in names:
+            raise UsageError(f"no agent named {name!r} on {s.venue} (see `perp agent list`)")
+        # The venue has no revoke: approving a fresh address under the same name replaces the old agent.
+        burner = Signer(secrets.token_bytes(32)).address
+        prepared = trading.prepare_approve_agent(burner, name, None)
+        if not opts.dry_run:
+            venue_cmd.require_yes_or_confirm(f"revoke agent {name}")
+        from perpcli.app import actions
+
+        out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"name": name,
+                                                                                          "revoked": True})
+    _emit_action(out, reqs)

@@ -1,0 +1,472 @@
+"""Order commands: buy, sell, scale, twap, cancel, modify, close, flatten, leverage, margin, deadman.
+
+Every one of them: parses and validates locally first (exit 2 names the rule and the nearest
+valid value), asks the venue whom the key trades for (exit 4 if nobody), applies the risk
+guards (exit 7), refuses off a terminal without --yes (exit 2), and with --dry-run prints the
+exact signed request instead of sending it. Results: 0 ok, 3 rejected, 6 outcome unknown.
+"""
+
+from __future__ import annotations
+
+import typer
+
+SIDES = ("buy", "sell")
+
+
+def _order(
+    side: str,
+    market: str,
+    size: str | None,
+    limit: str | None,
+    market_order: bool,
+    stop: str | None,
+    slippage: str | None,
+    tp: str | None,
+    sl: str | None,
+    reduce_only: bool,
+    post_only: bool,
+    ioc: bool,
+    cloid: str | None,
+    leverage: int | None,
+    isolated: bool,
+    preview: bool,
+    usd: str | None,
+    risk: str | None,
+) -> None:
+    from perpcli.app import actions, order_plan
+    from perpcli.app.risk import RiskLimits
+    from perpcli.cli import context, output, venue_cmd
+    from perpcli.config import settings
+    from perpcli.domain.orders import Side
+    from perpcli.venues.hyperliquid.actions import check_cloid
+
+    # 1. Grammar first: nothing touches the network until the request is well formed.
+    size_spec = order_plan.parse_size(size, usd=usd, risk=risk)
+    price_spec = order_plan.parse_price_flags(limit=limit, market=market_order, stop=stop, slippage=slippage)
+    req = order_plan.OrderRequest(
+        market=market, side=Side(side), size=size_spec, price=price_spec,
+        tp=order_plan.parse_decimal(tp, what="--tp") if tp is not None else None,
+        sl=order_plan.parse_decimal(sl, what="--sl") if sl is not None else None,
+        reduce_only=reduce_only, post_only=post_only, ioc=ioc,
+        cloid=check_cloid(cloid, what="--cloid") if cloid is not None else None,
+        leverage=leverage, isolated=isolated,
+    )
+    if isolated and leverage is None:
+        raise_usage("--isolated needs --leverage N (the mode is set together with the leverage)")
+    opts = context.current()
+    limits = RiskLimits.from_settings(settings.current())
+    with venue_cmd.session() as s:
+        trading = s.trading()
+        plan = actions.plan(s, trading, req)
+        actions.check_risk(limits, plan)
+        if preview:
+            pv = actions.preview(s, trading, plan)
+            venue_cmd.emit_doc(pv.to_json())
+            output.info("preview: nothing was sent")
+            return
+        if not opts.dry_run:
+            venue_cmd.require_yes_or_confirm(
+                f"{side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
+                notional=plan.notional, threshold=limits.confirm_above_notional,
+            )
+        outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+    if opts.dry_run:
+        main, *children = outcome.results
+        venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
+        return
+    _emit_results(outcome.results)
+
+
+def raise_usage(message: str) -> None:
+    from perpcli.domain.errors import UsageError
+
+    raise UsageError(message)
+
+
+def _with_children(main, children) -> dict:
+    doc = main.to_json()
+    if children:
+        doc["children"] = [c.to_json() for c in children]
+    return doc
+
+
+def _emit_results(results, *, as_list: bool = False) -> None:
+    from perpcli.app import actions
+    from perpcli.cli import output, venue_cmd
+
+    if venue_cmd.json_mode():
+        if as_list:
+            output.emit_json([r.to_json() for r in results])
+        else:
+            main, *children = results
+            output.emit_json(_with_children(main, children))
+    else:
+        output.emit_table([r.to_json() for r in results],
+                          ["market", "side", "size", "price", "type", "status", "filled", "avg_price", "oid", "error"])
+    code = actions.exit_code_for(results)
+    if code:
+        bad = next((r for r in results if r.status in ("unknown", "rejected")), results[0])
+        what = "outcome unknown" if code == 6 else "rejected"
+        venue_cmd.exit_with(code, f"order {what} on {bad.venue}: {bad.error or bad.status}"
+                                  + (f" (cloid {bad.cloid}; check `perp orders`)" if code == 6 else ""))
+
+
+def _make_order_command(app: typer.Typer, side: str) -> None:
+    @app.command(side, help=f"{side.capitalize()} MARKET SIZE with exactly one of --limit, --market or --stop.")
+    def order_cmd(
+        market: str = typer.Argument(..., help="Market, e.g. BTC or xyz:GOLD."),
+        size: str = typer.Argument(None, help="Size in base units, or N% of free collateral."),
+        limit: str = typer.Option(None, "--limit", help="Limit price, absolute or relative to mid (-0.5%)."),
+        market_order: bool = typer.Option(False, "--market", help="Market order (IOC at mid +/- slippage)."),
+        stop: str = typer.Option(None, "--stop", help="Trigger price (stop or take-profit by side of mark)."),
+        slippage: str = typer.Option(None, "--slippage", help="Worst-price bound for --market/--stop (1%)."),
+        tp: str = typer.Option(None, "--tp", help="Take-profit trigger (bracket)."),
+        sl: str = typer.Option(None, "--sl", help="Stop-loss trigger (bracket; with --risk, the loss bound)."),
+        reduce_only: bool = typer.Option(False, "--reduce-only", help="Only reduce a position."),
+        post_only: bool = typer.Option(False, "--post-only", help="Add liquidity only (rejected if it would cross)."),
+        ioc: bool = typer.Option(False, "--ioc", help="Immediate or cancel."),
+        cloid: str = typer.Option(None, "--cloid", help="Client order id (0x + 32 hex); generated if absent."),
+        leverage: int = typer.Option(None, "--leverage", help="Set leverage for this market first."),
+        isolated: bool = typer.Option(False, "--isolated", help="With --leverage: isolated margin."),
+        preview: bool = typer.Option(False, "--preview", help="Show margin impact; send nothing."),
+        usd: str = typer.Option(None, "--usd", help="Size as USD notional."),
+        risk: str = typer.Option(None, "--risk", help="Size so that hitting --sl loses this % of equity."),
+    ) -> None:
+        _order(side, market, size, limit, market_order, stop, slippage, tp, sl, reduce_only, post_only, ioc,
+               cloid, leverage, isolated, preview, usd, risk)
+
+
+def register(app: typer.Typer) -> None:
+    for side in SIDES:
+        _make_order_command(app, side)
+
+    @app.command("scale", help="Ladder TOTAL into COUNT limit orders from --from to --to.")
+    def scale(
+        side: str = typer.Argument(..., help="buy or sell"),
+        market: str = typer.Argument(...),
+        total: str = typer.Argument(..., help="Total size in base units."),
+        start: str = typer.Option(..., "--from", help="First price."),
+        end: str = typer.Option(..., "--to", help="Last price."),
+        count: int = typer.Option(..., "--count", help="Number of orders (2..100)."),
+        reduce_only: bool = typer.Option(False, "--reduce-only"),
+        post_only: bool = typer.Option(False, "--post-only"),
+    ) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+        from perpcli.cli import context, venue_cmd
+        from perpcli.config import settings
+        from perpcli.domain.orders import Side
+
+        if side not in SIDES:
+            raise_usage(f"side must be buy or sell, got {side!r}")
+        total_d = order_plan.parse_decimal(total, what="TOTAL")
+        p_from = order_plan.parse_decimal(start, what="--from")
+        p_to = order_plan.parse_decimal(end, what="--to")
+        opts = context.current()
+        limits = RiskLimits.from_settings(settings.current())
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            plan = actions.scale_plan(s, Side(side), market, total_d, p_from, p_to, count,
+                                      reduce_only=reduce_only, post_only=post_only)
+            notional = actions.scale_notional(plan)
+            for intent in plan.intents:
+                check_order(limits, OrderCheck(plan.market, notional, intent.price, plan.mark,
+                                               reduce_only=reduce_only))
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"place {count} {side} orders on {plan.market} (~{notional.quantize(1)} USD)")
+            outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+        if opts.dry_run:
+            venue_cmd.emit_dry_run(outcome.requests, {"orders": [r.to_json() for r in outcome.results]})
+            return
+        _emit_results(outcome.results, as_list=True)
+
+    twap = typer.Typer(help="Time-weighted orders executed by the venue.", no_args_is_help=True)
+    app.add_typer(twap, name="twap")
+
+    def _twap(side: str, market: str, size: str, minutes: int, reduce_only: bool, randomize: bool) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+        from perpcli.cli import context, venue_cmd
+        from perpcli.config import settings
+
+        sz = order_plan.parse_decimal(size, what="SIZE")
+        if not 5 <= minutes <= 1440:
+            raise_usage("--minutes must be between 5 and 1440")
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            mid, mark = s.market.reference_prices(market)
+            check_order(RiskLimits.from_settings(settings.current()),
+                        OrderCheck(market, sz * mark, None, mark, reduce_only=reduce_only))
+            prepared = trading.prepare_twap(market, is_buy=side == "buy", size=sz, minutes=minutes,
+                                            reduce_only=reduce_only, randomize=randomize)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"start a {minutes}-minute TWAP to {side} {sz} {market}")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run,
+                                             detail={"market": market, "side": side, "size": sz, "minutes": minutes})
+        _emit_action(out, reqs)
+
+    @twap.command("buy", help="TWAP buy SIZE over --minutes.")
+    def twap_buy(market: str = typer.Argument(...), size: str = typer.Argument(...),
+                 minutes: int = typer.Option(..., "--minutes"), reduce_only: bool = typer.Option(False, "--reduce-only"),
+                 randomize: bool = typer.Option(False, "--randomize")) -> None:
+        _twap("buy", market, size, minutes, reduce_only, randomize)
+
+    @twap.command("sell", help="TWAP sell SIZE over --minutes.")
+    def twap_sell(market: str = typer.Argument(...), size: str = typer.Argument(...),
+                  minutes: int = typer.Option(..., "--minutes"), reduce_only: bool = typer.Option(False, "--reduce-only"),
+                  randomize: bool = typer.Option(False, "--randomize")) -> None:
+        _twap("sell", market, size, minutes, reduce_only, randomize)
+
+    @twap.command("cancel", help="Cancel a running TWAP.")
+    def twap_cancel(market: str = typer.Argument(...), twap_id: int = typer.Argument(...)) -> None:
+        from perpcli.app import actions
+        from perpcli.cli import context, venue_cmd
+
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            prepared = trading.prepare_twap_cancel(market, twap_id)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"cancel TWAP {twap_id}")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"twap_id": twap_id})
+        _emit_action(out, reqs)
+
+    @app.command("cancel", help="Cancel by OID, --cloid, every order of --market, or --all.")
+    def cancel(
+        oid: int = typer.Argument(None, help="Order id."),
+        cloid: str = typer.Option(None, "--cloid"),
+        market: str = typer.Option(None, "--market"),
+        everything: bool = typer.Option(False, "--all"),
+    ) -> None:
+        from perpcli.app import actions
+        from perpcli.cli import context, output, venue_cmd
+        from perpcli.venues.hyperliquid.actions import check_cloid
+
+        if cloid is not None:
+            cloid = check_cloid(cloid, what="--cloid")
+        chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
+        if len(chosen) != 1:
+            raise_usage("give exactly one of OID, --cloid C, --market M or --all")
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            targets = actions.cancel_targets(trading, oid=oid, cloid=cloid, market=market, everything=everything)
+            if targets and not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"cancel {len(targets)} order(s)")
+            results, reqs = actions.cancel(trading, targets, dry_run=opts.dry_run)
+        if opts.dry_run:
+            venue_cmd.emit_dry_run(reqs, {"cancels": [r.to_json() for r in results]})
+            return
+        rows = [r.to_json() for r in results]
+        if venue_cmd.json_mode():
+            output.emit_json(rows)
+        elif rows:
+            output.emit_table(rows, ["market", "oid", "cloid", "status", "error"])
+        else:
+            output.info("no open orders to cancel")
+        failed = [r for r in results if r.status != "canceled"]
+        if failed:
+            venue_cmd.exit_with(3, f"cancel rejected: {failed[0].error}")
+
+    @app.command("modify", help="Change the price and/or size of an open order (it gets a new oid).")
+    def modify(
+        oid: int = typer.Argument(...),
+        price: str = typer.Option(None, "--price"),
+        size: str = typer.Option(None, "--size"),
+    ) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+        from perpcli.cli import context, venue_cmd
+        from perpcli.config import settings
+        from perpcli.domain.orders import OrderIntent, OrderType, TimeInForce
+
+        if price is None and size is None:
+            raise_usage("give --price and/or --size")
+        new_px = order_plan.parse_decimal(price, what="--price") if price is not None else None
+        new_sz = order_plan.parse_decimal(size, what="--size") if size is not None else None
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            match = [o for o in trading.open_orders() if o.oid == oid]
+            if not match:
+                raise_usage(f"no open order with oid {oid} (see `perp orders`)")
+            o = match[0]
+            if o.order_type is not OrderType.LIMIT:
+                raise_usage("only limit orders can be modified; cancel and re-place trigger orders")
+            intent = OrderIntent(venue=s.venue, symbol=o.symbol, side=o.side, size=new_sz or o.size,
+                                 price=new_px or o.price, tif=o.tif or TimeInForce.GTC, reduce_only=o.reduce_only,
+                                 cloid=o.cloid)
+            _, mark = s.market.reference_prices(o.symbol)
+            check_order(RiskLimits.from_settings(settings.current()),
+                        OrderCheck(o.symbol, intent.size * intent.price, intent.price, mark,
+                                   reduce_only=o.reduce_only))
+            prepared = trading.prepare_modify(oid, intent)
+            if opts.dry_run:
+                venue_cmd.emit_dry_run([prepared.body])
+                return
+            venue_cmd.require_yes_or_confirm(f"modify order {oid}")
+            ack = trading.send_orders(prepared)[0]
+        _emit_results([actions.result_of(intent, "limit", ack, venue=s.venue)])
+
+    @app.command("close", help="Close a position (reduce-only; market unless --limit).")
+    def close(
+        market: str = typer.Argument(...),
+        size: str = typer.Option(None, "--size", help="Close only this much."),
+        limit: str = typer.Option(None, "--limit", help="Limit price instead of market."),
+        slippage: str = typer.Option("1%", "--slippage"),
+    ) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.cli import context, venue_cmd
+
+        sz = order_plan.parse_decimal(size, what="--size") if size is not None else None
+        px = order_plan.parse_decimal(limit, what="--limit") if limit is not None else None
+        slip = order_plan.parse_percent(slippage, what="--slippage")
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            plan = actions.close_plan(s, trading, market, size=sz, limit=px, slippage_pct=slip)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"close {plan.main.size} {plan.market}")
+            outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+        if opts.dry_run:
+            venue_cmd.emit_dry_run(outcome.requests, {"order": outcome.results[0].to_json()})
+            return
+        _emit_results(outcome.results)
+
+    @app.command("flatten", help="Cancel every open order and close every position at market.")
+    def flatten(slippage: str = typer.Option("1%", "--slippage")) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.cli import context, output, venue_cmd
+
+        slip = order_plan.parse_percent(slippage, what="--slippage")
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            targets = actions.cancel_targets(trading, oid=None, cloid=None, market=None, everything=True)
+            positions = actions.open_positions(trading)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(
+                    f"cancel {len(targets)} order(s) and close {len(positions)} position(s) on {s.venue}")
+            cancels, reqs = actions.cancel(trading, targets, dry_run=opts.dry_run)
+            results = []
+            for pos in positions:
+                plan = actions.close_plan(s, trading, pos.symbol, size=None, limit=None, slippage_pct=slip)
+                outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+                results.extend(outcome.results)
+                reqs.extend(outcome.requests)
+        doc = {"cancels": [c.to_json() for c in cancels], "closes": [r.to_json() for r in results]}
+        if opts.dry_run:
+            venue_cmd.emit_dry_run(reqs, doc)
+            return
+        if venue_cmd.json_mode():
+            output.emit_json(doc)
+        else:
+            output.info(f"canceled {sum(c.status == 'canceled' for c in cancels)} order(s)")
+            if results:
+                output.emit_table(doc["closes"], ["market", "side", "size", "status", "filled", "avg_price", "error"])
+        code = actions.exit_code_for(results)
+        if any(c.status != "canceled" for c in cancels) and not code:
+            code = 3
+        if code:
+            venue_cmd.exit_with(code, "flatten incomplete: see the results above")
+
+    @app.command("leverage", help="Set leverage (and cross/isolated) for a market.")
+    def leverage(
+        market: str = typer.Argument(...),
+        value: int = typer.Argument(..., help="Integer leverage."),
+        cross: bool = typer.Option(False, "--cross"),
+        isolated: bool = typer.Option(False, "--isolated"),
+    ) -> None:
+        from perpcli.app import actions
+        from perpcli.app.risk import RiskLimits
+        from perpcli.cli import context, venue_cmd
+        from perpcli.config import settings
+
+        if cross and isolated:
+            raise_usage("--cross and --isolated are exclusive")
+        if value < 1:
+            raise_usage("leverage must be at least 1")
+        opts = context.current()
+        actions.leverage_guard(RiskLimits.from_settings(settings.current()), market, value)
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            if not cross and not isolated:
+                _, cur_cross = trading.asset_leverage(market)
+                is_cross = cur_cross
+            else:
+                is_cross = cross
+            prepared = trading.prepare_leverage(market, value, cross=is_cross)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"set {market} leverage to {value}x")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={
+                "market": s.market.instrument(market).symbol, "leverage": value,
+                "margin_mode": "cross" if is_cross else "isolated"})
+        _emit_action(out, reqs)
+
+    @app.command("margin", help="Add or remove isolated margin: margin MARKET add|remove AMOUNT.")
+    def margin(
+        market: str = typer.Argument(...),
+        direction: str = typer.Argument(..., help="add or remove"),
+        amount: str = typer.Argument(..., help="USD amount."),
+    ) -> None:
+        from perpcli.app import actions, order_plan
+        from perpcli.cli import context, venue_cmd
+
+        if direction not in ("add", "remove"):
+            raise_usage("direction must be add or remove")
+        amt = order_plan.parse_decimal(amount, what="AMOUNT")
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            prepared = trading.prepare_margin(market, amt if direction == "add" else -amt)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm(f"{direction} {amt} USD isolated margin on {market}")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run,
+                                             detail={"market": market, "direction": direction, "amount": amt})
+        _emit_action(out, reqs)
+
+    @app.command("deadman", help="Cancel all orders after a delay unless renewed: deadman 60s | off.")
+    def deadman(delay: str = typer.Argument(..., help="e.g. 60s, 5m, or off")) -> None:
+        import re
+        import time
+
+        from perpcli.app import actions
+        from perpcli.cli import context, venue_cmd
+
+        if delay == "off":
+            at = None
+        else:
+            m = re.fullmatch(r"(\d+)([smh]?)", delay.strip())
+            if not m:
+                raise_usage("delay must look like 60s, 5m, 1h or off")
+            secs = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+            if secs < 5:
+                raise_usage("the venue needs at least 5 seconds")
+            at = time.time_ns() // 1_000_000 + secs * 1000
+        opts = context.current()
+        with venue_cmd.session() as s:
+            trading = s.trading()
+            prepared = trading.prepare_schedule_cancel(at)
+            if not opts.dry_run:
+                venue_cmd.require_yes_or_confirm("clear the dead man's switch" if at is None
+                                                 else f"cancel all orders at {at} unless renewed")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"cancel_at": at})
+        _emit_action(out, reqs)
+
+    @app.command("batch", help="Read NDJSON orders on stdin; write one result line per order.")
+    def batch() -> None:
+        from perpcli.cli.batch import run_batch
+
+        run_batch()
+
+
+def _emit_action(out, reqs) -> None:
+    from perpcli.cli import venue_cmd
+
+    if reqs:
+        venue_cmd.emit_dry_run(reqs, {"action": out.to_json()})
+        return
+    venue_cmd.emit_doc(out.to_json())
+    if out.status != "ok":
+        venue_cmd.exit_with(3, f"{out.action} rejected: {out.error}")

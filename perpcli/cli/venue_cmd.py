@@ -1,0 +1,105 @@
+"""Helpers shared by the venue commands (market data, account, trading): one way to open a
+session, print rows or a document, refuse without --yes, and print a dry run.
+
+Imported inside command functions only; it pulls in nothing heavier than the app layer.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from perpcli.cli import context, output
+from perpcli.domain.errors import ExitCode, UsageError
+
+
+def session() -> Any:
+    from perpcli.app.session import Session
+
+    return Session.from_cli()
+
+
+def json_mode() -> bool:
+    return context.current().json
+
+
+def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *,
+              title: str | None = None) -> None:
+    if json_mode():
+        output.emit_json(list(rows))
+    else:
+        output.emit_table(rows, columns, title=title)
+
+
+def emit_doc(doc: Any, *, human: Mapping[str, Any] | None = None) -> None:
+    if json_mode():
+        output.emit_json(doc)
+    else:
+        output.emit_kv(human if human is not None else doc)
+
+
+def require_yes_or_confirm(what: str, *, notional: Decimal | None = None, threshold: Decimal | None = None) -> None:
+    """Off a terminal: --yes or exit 2. On a terminal: ask when above the confirmation notional
+    (or always, when no threshold applies, e.g. transfers)."""
+    opts = context.current()
+    if opts.yes:
+        return
+    if not opts.interactive:
+        raise UsageError(f"refusing to {what} without --yes (no terminal to confirm on)")
+    if threshold is not None and notional is not None and notional <= threshold:
+        return
+    from perpcli.cli.prompts import confirm
+
+    confirm(f"{what[0].upper()}{what[1:]}?", action=what)
+
+
+def emit_dry_run(requests: list[dict], extra: Mapping[str, Any] | None = None) -> None:
+    """The exact signed request bodies, on stdout (they are the data); a note on stderr."""
+    doc = {"dry_run": True, "requests": requests}
+    if extra:
+        doc.update(extra)
+    if json_mode():
+        output.emit_json(doc)
+    else:
+        import json
+
+        sys.stdout.write(json.dumps(output.to_jsonable(doc), indent=2) + "\n")
+    output.info("dry run: signed but not sent")
+
+
+def exit_with(code: int, message: str | None = None) -> None:
+    """Finish a command with a non-zero contract code and one stderr line."""
+    import typer
+
+    if code == ExitCode.OK:
+        return
+    if message:
+        sys.stderr.write(f"perp: error: {' '.join(message.split())}\n")
+    raise typer.Exit(int(code))
+
+
+def parse_time_ms(text: str | None) -> int | None:
+    """'1h', '30m', '2d' ago, or an ISO date/time (UTC), or Unix ms."""
+    if text is None:
+        return None
+    import re
+    import time
+
+    t = text.strip()
+    m = re.fullmatch(r"(\d+)([smhdw])", t)
+    if m:
+        mult = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+        return time.time_ns() // 1_000_000 - int(m.group(1)) * mult * 1000
+    if t.isdigit():
+        return int(t)
+    from datetime import UTC, datetime
+
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        raise UsageError(f"--since {text!r}: use 1h / 2d, an ISO date (2026-01-31T12:00), or Unix ms") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)

@@ -437,3 +437,52 @@ def test_synthetic_market_moves_books():
     finally:
         http.close()
         handle.stop()
+
+
+def test_ws_state_channels_snapshot_and_update(devnet):
+    subs = [
+        {"type": "clearinghouseState", "user": A},
+        {"type": "openOrders", "user": A},
+        {"type": "webData2", "user": A},
+        {"type": "spotState", "user": A},
+        {"type": "activeAssetData", "user": A, "coin": "SOL"},
+        {"type": "activeAssetCtx", "coin": "SOL"},
+        {"type": "allMids"},
+        {"type": "bbo", "coin": "SOL"},
+        {"type": "candle", "coin": "SOL", "interval": "1m"},
+        {"type": "userFundings", "user": A},
+        {"type": "userNonFundingLedgerUpdates", "user": A},
+        {"type": "notification", "user": A},
+    ]
+    with connect(devnet.ws_url) as ws:
+        for s in subs:
+            ws.send(json.dumps({"method": "subscribe", "subscription": s}))
+        first: dict[str, dict] = {}
+        acks = 0
+        while acks < len(subs) or len(first) < 10:
+            m = ws_recv_json(ws)
+            if m["channel"] == "subscriptionResponse":
+                acks += 1
+            else:
+                first.setdefault(m["channel"], m)
+        assert first["clearinghouseState"]["data"]["user"] == A
+        assert "marginSummary" in first["clearinghouseState"]["data"]["clearinghouseState"]
+        assert first["openOrders"]["data"]["dex"] == "" and isinstance(first["openOrders"]["data"]["orders"], list)
+        assert first["webData2"]["data"]["user"] == A and "clearinghouseState" in first["webData2"]["data"]
+        assert "balances" in first["spotState"]["data"]["spotState"]
+        assert first["activeAssetData"]["data"]["coin"] == "SOL"
+        assert first["activeAssetCtx"]["data"]["coin"] == "SOL" and "markPx" in first["activeAssetCtx"]["data"]["ctx"]
+        assert isinstance(first["allMids"]["data"]["mids"], dict)
+        assert first["bbo"]["data"]["coin"] == "SOL" and len(first["bbo"]["data"]["bbo"]) == 2
+        assert first["userFundings"]["data"]["isSnapshot"] is True
+        assert first["userNonFundingLedgerUpdates"]["data"]["isSnapshot"] is True
+
+        # A new resting SOL bid changes A's open orders and the SOL bbo: both are pushed.
+        Http(devnet.url).post("/exchange", signed_l1(KEY_A, limit_order(2, True, "150", "1")))
+        got = set()
+        while not {"openOrders", "bbo"} <= got:
+            m = ws_recv_json(ws)
+            if m["channel"] == "openOrders" and any(o["limitPx"] == "150.0" for o in m["data"]["orders"]):
+                got.add("openOrders")
+            if m["channel"] == "bbo" and m["data"]["bbo"][0] and m["data"]["bbo"][0]["px"] == "150.0":
+                got.add("bbo")

@@ -214,6 +214,7 @@ class ToyServerSettings:
     answer_pings: bool = True
     send_data: bool = True
     greeting: str = "Websocket connection established."
+    reject_with: int | None = None  # answer every upgrade with this HTTP status (e.g. 403)
 
 
 @dataclass
@@ -262,6 +263,9 @@ class ToyServer:
         await self._server.wait_closed()
 
     def _gate(self, connection: ServerConnection, request: Any) -> Any:
+        if self.settings.reject_with is not None:
+            self.connections_refused += 1
+            return connection.respond(HTTPStatus(self.settings.reject_with), "no\n")
         loop = asyncio.get_running_loop()
         if loop.time() < self._refuse_until:
             self.connections_refused += 1

@@ -261,6 +261,7 @@ class StreamSession:
         if sub is None:
             return
         self._cancel_snapshot(key)
+        self._resync_pending.discard(key)
         self.tracker.forget(key)
         self._set_feed_state(key, FeedState.CLOSED)
         self.feed_states.pop(key, None)
@@ -310,38 +311,37 @@ class StreamSession:
             self.recorder.flush()
 
     async def run(self) -> None:
-        """Connect, serve, and reconnect until closed or a non-retryable error."""
+        """Connect, serve, and reconnect until closed or a non-retryable error (re-raised)."""
         backoff = self.settings.backoff
         try:
             while not self._closing:
+                failure: Exception | None = None
                 try:
                     await self._serve_one_connection()
-                    reason = "closed by the server"
-                    decision = RetryDecision.RETRY
+                    reason, decision = "closed by the server", RetryDecision.RETRY
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # classified below; nothing is swallowed
                     decision = classify_exception(exc)
                     reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                    if decision is RetryDecision.GIVE_UP:
-                        self.failure = exc
-                        self.stats.last_error = reason
-                        log.error("%s: giving up: %s", self.name, reason)
-                        raise
-                finally:
-                    await self._teardown_connection()
+                    failure = exc
+                self.stats.last_error = reason
+                await self._teardown_connection()
                 if self._closing:
                     break
-                self.stats.last_error = reason
+                if decision is RetryDecision.GIVE_UP:
+                    assert failure is not None
+                    self.failure = failure
+                    log.error("%s: giving up: %s", self.name, reason)
+                    self._set_connection_state(ConnectionState.DOWN, reason)
+                    raise failure
                 delay = backoff.cap if decision is RetryDecision.RETRY_SLOWLY else backoff.next_delay()
                 log.warning("%s: connection lost (%s); reconnecting in %.2fs", self.name, reason, delay)
-                self._set_connection_state(
-                    ConnectionState.RECONNECTING, f"{reason}; retry in {delay:.2f}s"
-                )
+                self._set_connection_state(ConnectionState.RECONNECTING, f"{reason}; retry in {delay:.2f}s")
                 await self._sleep(delay)
         finally:
-            if self.failure is not None:
-                self._set_connection_state(ConnectionState.DOWN, self.stats.last_error)
+            # Also on cancellation: leave no task or socket behind.
+            await self._teardown_connection()
 
     # ----------------------------------------------------------------- one connection
 

@@ -1,0 +1,443 @@
+"""Devnet engine: matching, order rules, triggers, margin, liquidation, funding, fees.
+
+Numbers in the margin tests are worked by hand in the comments; the engine must reproduce
+them exactly (Decimal arithmetic, no tolerance).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from perpcli.devnet.engine import Engine, EngineConfig, Errors
+from perpcli.devnet.records import (
+    WAITING_FOR_FILL,
+    WAITING_FOR_TRIGGER,
+    ActionError,
+    Filled,
+    OrderError,
+    OrderSpec,
+    Resting,
+    TriggerSpec,
+    UserFills,
+)
+
+T0 = 1_700_000_000_000  # an hour boundary minus nothing in particular; funding is at T0 // 1h + 1
+A = "0x" + "a" * 40
+B = "0x" + "b" * 40
+C = "0x" + "c" * 40
+BTC, TSLA = 0, 110003
+
+
+def eng(**cfg) -> Engine:
+    return Engine(config=EngineConfig(**cfg), start_ms=T0)
+
+
+def lim(asset, is_buy, px, sz, tif="Gtc", **kw) -> OrderSpec:
+    return OrderSpec(asset, is_buy, D(str(px)), D(str(sz)), tif=tif, **kw)
+
+
+def place(e, user, spec, t=T0, grouping="na"):
+    return e.place_orders(user, [spec], grouping, t)[0]
+
+
+def status_of(e, user, oid):
+    return e.order_status(user, oid).status
+
+
+# ---------------------------------------------------------------------------------------- matching
+
+
+def test_partial_fills_follow_price_then_time_priority():
+    e = eng()
+    a1 = place(e, A, lim(BTC, False, 95100, "0.1"))
+    c1 = place(e, C, lim(BTC, False, 95100, "0.1"), T0 + 1)
+    a2 = place(e, A, lim(BTC, False, 95050, "0.05"), T0 + 2)  # better price, later time
+    r = place(e, B, lim(BTC, True, 95150, "0.2", "Ioc"), T0 + 3)
+    assert r == Filled(D("0.2"), D("95087.5"), r.oid)  # 0.05@95050 + 0.1@95100 (A first) + 0.05@95100 (C)
+    fills = e.user_fills(B)[::-1]
+    assert [(f.px, f.sz) for f in fills] == [(D(95050), D("0.05")), (D(95100), D("0.1")), (D(95100), D("0.05"))]
+    makers = [f.oid for f in e.user_fills(A)[::-1]] + [f.oid for f in e.user_fills(C)]
+    assert makers == [a2.oid, a1.oid, c1.oid]
+    assert status_of(e, A, a1.oid) == "filled" and status_of(e, C, c1.oid) == "open"
+    book = e.l2_book("BTC")
+    assert [(lv.px, lv.sz, lv.n) for lv in book.asks] == [(D(95100), D("0.05"), 1)]
+    assert all(f.crossed for f in fills) and not any(f.crossed for f in e.user_fills(A))
+    assert e.position(B, "BTC") == D("0.2") and e.position(A, "BTC") == D("-0.15")
+
+
+def test_gtc_remainder_rests_and_reports_resting():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    r = place(e, B, lim(BTC, True, 95150, "0.3"), T0 + 1)
+    assert isinstance(r, Resting)
+    assert [(lv.px, lv.sz) for lv in e.l2_book("BTC").bids] == [(D(95150), D("0.2"))]
+    assert e.open_orders(B)[0].sz == D("0.2") and e.open_orders(B)[0].orig_sz == D("0.3")
+
+
+def test_alo_rejected_when_it_would_cross_with_the_venue_text():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    place(e, C, lim(BTC, True, 95000, "0.1"))
+    r = place(e, B, lim(BTC, True, 95100, "0.1", "Alo"))
+    assert r == OrderError("Post only order would have immediately matched, bbo was 95000@95100.")
+    assert isinstance(place(e, B, lim(BTC, True, 95099, "0.1", "Alo")), Resting)
+    rejected = e.historical_orders(B)[1]
+    assert rejected.status == "badAloPxRejected"
+
+
+def test_ioc_remainder_is_canceled_and_unmatched_ioc_is_an_error():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    r = place(e, B, lim(BTC, True, 95150, "0.3", "Ioc"))
+    assert r == Filled(D("0.1"), D(95100), r.oid)
+    assert status_of(e, B, r.oid) == "canceled"
+    assert e.l2_book("BTC").bids == () and e.open_orders(B) == []
+    r2 = place(e, B, lim(BTC, True, 95150, "0.1", "Ioc"))
+    assert r2 == OrderError("Order could not immediately match against any resting orders.")
+
+
+def test_market_order_stops_at_its_slippage_bound():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    place(e, A, lim(BTC, False, 97000, "0.1"))
+    # no bids: reference is the mark (95000); 1% bound = 95950 -> only the first level fills
+    assert e.market_order_px("BTC", True, D("0.01")) == D(95950)
+    r = e.market_order(B, "BTC", True, D("0.2"), T0 + 1, slippage=D("0.01"))
+    assert r == Filled(D("0.1"), D(95100), r.oid)
+    assert [(lv.px, lv.sz) for lv in e.l2_book("BTC").asks] == [(D(97000), D("0.1"))]
+
+
+def test_reduce_only_rejects_increase_and_clips_to_position():
+    e = eng()
+    assert place(e, B, lim(BTC, False, 95000, "0.1", "Ioc", reduce_only=True)) == OrderError(
+        "Reduce only order would increase position."
+    )
+    place(e, A, lim(BTC, False, 95000, "0.1"))
+    place(e, B, lim(BTC, True, 95000, "0.1", "Ioc"))
+    assert place(e, B, lim(BTC, True, 95000, "0.1", reduce_only=True)) == OrderError(Errors.REDUCE_ONLY)
+    place(e, C, lim(BTC, True, 94900, "1"))
+    r = place(e, B, lim(BTC, False, 94900, "0.5", "Ioc", reduce_only=True))
+    assert r == Filled(D("0.1"), D(94900), r.oid)
+    assert e.position(B, "BTC") == 0
+    assert e.l2_book("BTC").bids[0].sz == D("0.9")
+
+
+def test_self_trade_prevention_cancels_the_resting_order():
+    e = eng()
+    ask = place(e, A, lim(BTC, False, 95100, "0.1"))
+    place(e, C, lim(BTC, False, 95200, "0.1"))
+    r = place(e, A, lim(BTC, True, 95200, "0.05", "Ioc"), T0 + 1)
+    # A's own ask is expired (no trade with itself); the buy then takes C's ask.
+    assert r == Filled(D("0.05"), D(95200), r.oid)
+    assert status_of(e, A, ask.oid) == "selfTradeCanceled"
+    assert e.recent_trades("BTC")[0].seller == C and len(e.recent_trades("BTC")) == 1
+
+
+def test_cloid_is_unique_per_account_and_cancel_by_cloid_works():
+    e = eng()
+    cl = "0x" + "12" * 16
+    r = place(e, A, lim(BTC, True, 94000, "0.1", cloid=cl))
+    assert r == Resting(r.oid, cl)
+    assert place(e, A, lim(BTC, True, 94000, "0.1", cloid=cl)) == OrderError(Errors.DUPLICATE_CLOID)
+    assert isinstance(place(e, B, lim(BTC, True, 94000, "0.1", cloid=cl)), Resting)  # other account: fine
+    assert e.cancel_by_cloid(A, [(BTC, cl)], T0 + 1) == ["success"]
+    assert e.cancel_by_cloid(A, [(BTC, cl)], T0 + 2) == [OrderError(Errors.CANCEL_MISSING)]
+    assert e.order_status(A, cl).status == "canceled"
+    # even after cancel the cloid stays taken (it names that order in orderStatus)
+    assert place(e, A, lim(BTC, True, 94000, "0.1", cloid=cl)) == OrderError(Errors.DUPLICATE_CLOID)
+
+
+def test_modify_reissues_the_oid_and_keeps_the_cloid():
+    e = eng()
+    cl = "0x" + "ab" * 16
+    r = place(e, A, lim(BTC, True, 94000, "0.1", cloid=cl))
+    new = e.modify(A, cl, lim(BTC, True, 94500, "0.2", cloid=cl), T0 + 1)
+    assert isinstance(new, Resting) and new.oid != r.oid and new.cloid == cl
+    assert status_of(e, A, r.oid) == "canceled"
+    assert e.order_status(A, cl).order.oid == new.oid
+    assert [(lv.px, lv.sz) for lv in e.l2_book("BTC").bids] == [(D(94500), D("0.2"))]
+    out = e.batch_modify(A, [(new.oid, lim(BTC, True, 94600, "0.2")), (123, lim(BTC, True, 1, 1))], T0 + 2)
+    assert isinstance(out[0], Resting) and out[1] == OrderError(Errors.CANCEL_MISSING)
+    with pytest.raises(ActionError, match="never placed"):
+        e.modify(A, 999, lim(BTC, True, 94000, "0.1"), T0 + 3)
+
+
+def test_schedule_cancel_dead_man_switch():
+    e = eng()
+    r = place(e, A, lim(BTC, True, 94000, "0.1"))
+    with pytest.raises(ActionError, match="too early"):
+        e.schedule_cancel(A, T0 + 1000, T0)
+    e.schedule_cancel(A, T0 + 10_000, T0)
+    e.advance(T0 + 9_999)
+    assert status_of(e, A, r.oid) == "open"
+    e.advance(T0 + 10_000)
+    assert status_of(e, A, r.oid) == "scheduledCancel" and e.open_orders(A) == []
+    e2 = eng(schedule_cancel_min_volume=D(1_000_000))
+    with pytest.raises(ActionError) as err:
+        e2.schedule_cancel(A, T0 + 10_000, T0)
+    assert err.value.message == "Cannot set scheduled cancel time until enough volume traded. Required: $1000000."
+
+
+def test_clearing_the_schedule_keeps_orders():
+    e = eng()
+    r = place(e, A, lim(BTC, True, 94000, "0.1"))
+    e.schedule_cancel(A, T0 + 10_000, T0)
+    e.schedule_cancel(A, None, T0 + 1)
+    e.advance(T0 + 20_000)
+    assert status_of(e, A, r.oid) == "open"
+
+
+@pytest.mark.parametrize(
+    "spec,error",
+    [
+        (lim(BTC, True, "95000.5", "0.1"), "Price must be divisible by tick size."),
+        (lim(3, True, "0.0000001", "1000000"), "Order has invalid price."),  # kPEPE: 7 decimals > 6
+        (lim(BTC, True, 95000, "0.000001"), "Order has invalid size."),
+        (lim(BTC, True, 95000, "0"), "Order has zero size."),
+        (lim(BTC, True, 95000, "0.0001"), "Order must have minimum value of $10."),
+        (lim(BTC, True, 10000, "0.01"), "Order price cannot be more than 80% away from the reference price"),
+        (lim(99, True, 1, 1), Errors.INVALID_ASSET),
+    ],
+)
+def test_order_rule_rejections_use_venue_strings(spec, error):
+    assert place(eng(), A, spec) == OrderError(error)
+
+
+def test_insufficient_margin_to_place():
+    e = eng(auto_fund_usdc=D(1000))
+    # BTC at 40x: 0.5 BTC @ 95000 needs 1187.5 > 1000; 0.4 needs 950 which fits.
+    assert place(e, A, lim(BTC, True, 95000, "0.5")) == OrderError("Insufficient margin to place order.")
+    assert isinstance(place(e, A, lim(BTC, True, 95000, "0.4")), Resting)
+    # the resting order holds its margin: another 0.1 (237.5) no longer fits in the 50 left
+    assert place(e, A, lim(BTC, True, 95000, "0.1")) == OrderError(Errors.MARGIN)
+    assert e.historical_orders(A)[0].status == "perpMarginRejected"
+
+
+def test_events_carry_fills_per_user_and_book_changes():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    e.drain_events()
+    place(e, B, lim(BTC, True, 95100, "0.1", "Ioc"))
+    ev = e.drain_events()
+    kinds = {type(x).__name__ for x in ev}
+    assert {"BookChanged", "TradesPrinted", "UserFills", "OrderUpdates", "CandleUpdated", "AccountChanged"} <= kinds
+    assert {x.user for x in ev if isinstance(x, UserFills)} == {A, B}
+    assert e.drain_events() == []
+
+
+# ---------------------------------------------------------------------------------------- triggers
+
+
+def _long_b(e, sz="0.1", px=95000):
+    place(e, A, lim(BTC, False, px, sz))
+    place(e, B, lim(BTC, True, px, sz, "Ioc"))
+
+
+def test_stop_market_fires_on_mark_and_closes():
+    e = eng()
+    _long_b(e)
+    sl = place(e, B, lim(BTC, False, 90000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(94000), "sl")))
+    assert isinstance(sl, Resting)
+    row = e.open_orders(B)[0]
+    assert (row.order_type, row.trigger_condition, row.tif) == ("Stop Market", "Price below 94000", None)
+    place(e, C, lim(BTC, True, 93500, "0.2"))
+    e.set_oracle_price("BTC", D(94100), T0 + 1)
+    assert e.position(B, "BTC") == D("0.1")
+    e.set_oracle_price("BTC", D(93900), T0 + 2)
+    assert e.position(B, "BTC") == 0
+    assert [s.status for s in e.historical_orders(B) if s.order.oid == sl.oid] == ["filled"]
+    assert e.user_fills(B)[0].px == D(93500) and e.user_fills(B)[0].dir == "Close Long"
+
+
+def test_take_profit_limit_rests_after_trigger():
+    e = eng()
+    _long_b(e)
+    tp = place(e, B, lim(BTC, False, 97000, "0.1", reduce_only=True, trigger=TriggerSpec(False, D(96900), "tp")))
+    e.set_oracle_price("BTC", D(96800), T0 + 1)
+    assert status_of(e, B, tp.oid) == "open" and e.l2_book("BTC").asks == ()
+    e.set_oracle_price("BTC", D(96950), T0 + 2)
+    assert [(lv.px, lv.sz) for lv in e.l2_book("BTC").asks] == [(D(97000), D("0.1"))]
+    assert status_of(e, B, tp.oid) == "open" and e.order_status(B, tp.oid).order.trigger_condition == "Triggered"
+
+
+def test_sell_stop_with_limit_above_trigger_is_invalid():
+    e = eng()
+    _long_b(e)
+    bad = lim(BTC, False, 94500, "0.1", reduce_only=True, trigger=TriggerSpec(False, D(94000), "sl"))
+    assert place(e, B, bad) == OrderError("Invalid TP/SL price.")
+
+
+def test_normal_tpsl_children_wait_for_parent_fill_then_one_cancels_the_other():
+    e = eng()
+    parent = lim(BTC, True, 95000, "0.1")
+    tp = lim(BTC, False, 99000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(98000), "tp"))
+    sl = lim(BTC, False, 85000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(90000), "sl"))
+    res = e.place_orders(B, [parent, tp, sl], "normalTpsl", T0)
+    assert isinstance(res[0], Resting) and res[1:] == [WAITING_FOR_FILL, WAITING_FOR_FILL]
+    rows = e.open_orders(B)
+    assert len(rows) == 1 and len(rows[0].children) == 2
+    place(e, A, lim(BTC, False, 95000, "0.1", "Ioc"), T0 + 1)  # fills the parent
+    rows = e.open_orders(B)
+    assert sorted(r.order_type for r in rows) == ["Stop Market", "Take Profit Market"]
+    place(e, C, lim(BTC, True, 89000, "1"), T0 + 2)
+    e.set_oracle_price("BTC", D(89900), T0 + 3)
+    assert e.position(B, "BTC") == 0
+    statuses = {s.order.order_type: s.status for s in e.historical_orders(B)}
+    assert statuses["Take Profit Market"] == "siblingFilledCanceled"
+    assert statuses["Stop Market"] == "filled"
+
+
+def test_normal_tpsl_children_cancel_with_parent_and_go_live_on_immediate_fill():
+    e = eng()
+    tp = lim(BTC, False, 99000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(98000), "tp"))
+    res = e.place_orders(B, [lim(BTC, True, 95000, "0.1"), tp], "normalTpsl", T0)
+    e.cancel(B, [(BTC, res[0].oid)], T0 + 1)
+    assert e.open_orders(B) == []
+    place(e, A, lim(BTC, False, 95000, "0.1"))
+    res = e.place_orders(B, [lim(BTC, True, 95000, "0.1", "Ioc"), tp], "normalTpsl", T0 + 2)
+    assert isinstance(res[0], Filled) and res[1] == WAITING_FOR_TRIGGER
+    assert [r.order_type for r in e.open_orders(B)] == ["Take Profit Market"]
+
+
+def test_position_tpsl_follows_the_position_size():
+    e = eng()
+    _long_b(e, "0.3")
+    sl = lim(BTC, False, 80000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(90000), "sl"))
+    assert e.place_orders(B, [sl], "positionTpsl", T0 + 1) == [WAITING_FOR_TRIGGER]
+    assert e.open_orders(B)[0].is_position_tpsl
+    place(e, C, lim(BTC, True, 89000, "1"))
+    e.set_oracle_price("BTC", D(89500), T0 + 2)
+    assert e.position(B, "BTC") == 0  # the whole 0.3 closed, not the 0.1 written on the order
+
+
+def test_tpsl_grouping_prevalidation_is_one_error_for_the_batch():
+    e = eng()
+    not_ro = lim(BTC, False, 85000, "0.1", trigger=TriggerSpec(True, D(90000), "sl"))
+    assert e.place_orders(B, [lim(BTC, True, 95000, "0.1"), not_ro], "normalTpsl", T0) == [
+        OrderError(Errors.TPSL_NOT_REDUCE_ONLY)
+    ]
+
+
+# ---------------------------------------------------------------------------------------- margin
+
+
+def test_cross_margin_liquidation_price_withdrawable_and_liquidation():
+    e = eng(auto_fund_usdc=D(1000))
+    e.fund(A, D(100_000), T0)
+    place(e, A, lim(BTC, False, 95000, "0.1"))
+    e.update_leverage(B, BTC, True, 20, T0)
+    r = place(e, B, lim(BTC, True, 95000, "0.1", "Ioc"))
+    assert isinstance(r, Filled)
+    # taker fee 9500 * 0.00045 = 4.275 -> balance 995.725; mark 95000 (book empty)
+    cs = e.clearinghouse_state(B)
+    p = cs.asset_positions[0]
+    assert cs.margin_summary.account_value == D("995.725000")
+    assert p.margin_used == D("475.000000")  # 9500 / 20
+    assert cs.cross_maintenance_margin_used == D("118.750000")  # 9500 / (2 * 40)
+    # withdrawable keeps max(IM 475, 10% of notional 950): 995.725 - 950
+    assert cs.withdrawable == D("45.725000")
+    # liq = 95000 - (995.725 - 118.75) / 0.1 / (1 - 0.0125) = 86119.24050633 (8 dp)
+    assert p.liquidation_px == D("86119.24050633")
+    place(e, A, lim(BTC, True, 86000, "0.5"), T0 + 1)
+    e.set_oracle_price("BTC", D(86200), T0 + 2)
+    assert e.position(B, "BTC") == D("0.1")
+    e.set_oracle_price("BTC", D(86100), T0 + 3)
+    assert e.position(B, "BTC") == 0
+    f = e.user_fills(B)[0]
+    assert f.liquidation is not None and f.liquidation.method == "market" and f.px == D(86000)
+    # realised -900, fee 8600 * 0.00045 = 3.87: 995.725 - 900 - 3.87
+    assert e.perp_balance(B) == D("91.855")
+    assert f.closed_pnl == D("-903.870")
+
+
+def test_isolated_margin_liquidation_price_and_margin_update():
+    e = eng()
+    place(e, A, lim(TSLA, False, 430, 10))
+    r = place(e, B, lim(TSLA, True, 430, 10, "Ioc"))
+    assert isinstance(r, Filled)
+    p = e.clearinghouse_state(B, "xyz").asset_positions[0]
+    # xyz:TSLA is isolated-only at 10x: pot 4300/10 = 430; MM 4300/20 = 215
+    assert (p.leverage_type, p.leverage_value, p.margin_used) == ("isolated", 10, D("430.000000"))
+    # liq = 430 - (430 - 215) / 10 / (1 - 0.05) = 407.36842105
+    assert p.liquidation_px == D("407.36842105")
+    assert e.perp_balance(B) == D(100000) - D(430) - D("1.935")
+    e.update_isolated_margin(B, TSLA, D(100), T0 + 1)
+    p = e.clearinghouse_state(B, "xyz").asset_positions[0]
+    # liq = 430 - (530 - 215) / 10 / 0.95 = 396.84210526
+    assert p.liquidation_px == D("396.84210526")
+    with pytest.raises(ActionError):
+        e.update_isolated_margin(B, TSLA, D(-400), T0 + 2)  # would leave less than initial margin
+    with pytest.raises(ActionError, match="Cross margin is not allowed"):
+        e.update_leverage(B, TSLA, True, 5, T0 + 3)
+
+
+def test_update_leverage_bounds():
+    e = eng()
+    with pytest.raises(ActionError, match="Invalid leverage value"):
+        e.update_leverage(A, BTC, True, 41, T0)
+    with pytest.raises(ActionError, match="Invalid leverage value"):
+        e.update_leverage(A, BTC, True, 0, T0)
+    e.update_leverage(A, BTC, False, 3, T0)
+    assert e.active_asset_data(A, "BTC").leverage_type == "isolated"
+
+
+def test_funding_is_paid_hourly_from_longs_to_shorts_at_the_oracle():
+    e = eng()
+    _long_b(e)  # B long 0.1, A short 0.1; the book is empty so the premium is 0
+    before_a, before_b = e.perp_balance(A), e.perp_balance(B)
+    first = (T0 // 3_600_000 + 1) * 3_600_000
+    e.advance(first)
+    # hourly rate = (0 + clamp(0.0001 - 0)) / 8 = 0.0000125; 0.1 * 95000 * 0.0000125 = 0.11875
+    pay = e.user_funding(B, 0)
+    assert [(p.usdc, p.funding_rate, p.time) for p in pay] == [(D("-0.118750"), D("0.0000125"), first)]
+    assert e.perp_balance(B) == before_b - D("0.11875") and e.perp_balance(A) == before_a + D("0.11875")
+    assert e.funding_history("BTC", 0)[0].funding_rate == D("0.0000125")
+    assert e.clearinghouse_state(B).asset_positions[0].cum_funding_all_time == D("0.118750")
+
+
+def test_maker_and_taker_fees_and_rebates():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    place(e, B, lim(BTC, True, 95100, "0.1", "Ioc"))
+    assert e.user_fills(A)[0].fee == D("1.426500")  # 9510 * 0.00015
+    assert e.user_fills(B)[0].fee == D("4.279500")  # 9510 * 0.00045
+    e2 = eng(maker_fee=D("-0.0001"))
+    place(e2, A, lim(BTC, False, 95100, "0.1"))
+    place(e2, B, lim(BTC, True, 95100, "0.1", "Ioc"))
+    assert e2.user_fills(A)[0].fee == D("-0.951000")
+    assert e2.perp_balance(A) == D(100000) + D("0.951")
+
+
+def test_transfers_and_withdraw_bookkeeping():
+    e = eng()
+    e.usd_class_transfer(A, D(300), False, T0)
+    assert e.spot_balances(A)[0].total == D(300) and e.perp_balance(A) == D(99700)
+    e.usd_class_transfer(A, D(100), True, T0)
+    e.usd_send(A, B, D(50), T0)
+    assert e.perp_balance(B) == D(100050)
+    e.withdraw(A, A, D(10), T0)
+    assert e.perp_balance(A) == D(99740)
+    with pytest.raises(ActionError, match="Insufficient balance for withdrawal"):
+        e.withdraw(A, A, D(10**9), T0)
+    kinds = [u.kind for u in e.user_ledger(A, 0)]
+    assert kinds == ["deposit", "accountClassTransfer", "accountClassTransfer", "internalTransfer", "withdraw"]
+
+
+def test_agents_replace_by_name_and_expire():
+    e = eng()
+    ag1, ag2, ag3 = ("0x" + c * 40 for c in "123")
+    e.approve_agent(A, ag1, "", T0)
+    e.approve_agent(A, ag2, "", T0)  # a new unnamed agent replaces the old one
+    assert e.resolve_signer(ag2, T0) == A and not e.is_agent(ag1, T0)
+    e.approve_agent(A, ag3, f"bot valid_until {T0 + 1000}", T0)
+    assert e.user_role(ag3, T0) == ("agent", A)
+    assert e.user_role(ag3, T0 + 1000)[0] != "agent"
+
+
+def test_auto_fund_off_leaves_unknown_signers_unknown():
+    e = eng(auto_fund=False)
+    assert e.resolve_signer(A, T0) is None
+    e.fund(A, D(5), T0)
+    assert e.resolve_signer(A, T0) == A and e.perp_balance(A) == D(5)

@@ -1,0 +1,595 @@
+"""`perp watch`: the live trading terminal.
+
+Layout: account bar on top; market tabs (ladder | chart over tape) beside the order ticket;
+positions and open orders below; a status line per stream; the footer with the key bindings.
+
+How data flows (see bridge.py): workers run the venue feeds and write into the store; the
+store's change feed marks topics dirty in the Bridge; a timer at `tui.refresh_hz` posts one
+`StoreChanged` per tick and the panels re-read the store. Actions (place, cancel, close,
+flatten) call the app layer in thread workers, so a key press never waits on the network;
+their outcome comes back as a notification, and their effect as store changes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest, plan_order
+from perpcli.domain.errors import PerpError
+from perpcli.domain.orders import Order, Side
+from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
+from perpcli.tui.keys import KEYS
+from perpcli.tui.preview import OrderPreview, compute_preview, preview_text
+from perpcli.tui.screens.confirm import ConfirmScreen
+from perpcli.tui.screens.help import HelpScreen
+from perpcli.tui.ticket_model import TicketForm, to_request
+from perpcli.tui.viewmodel import (
+    INTERVAL_ORDER,
+    CandleSeries,
+    account_view,
+    position_view,
+)
+from perpcli.tui.widgets.account import AccountBar, StatusLine
+from perpcli.tui.widgets.chart import ChartWidget
+from perpcli.tui.widgets.ladder import LadderWidget
+from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
+from perpcli.tui.widgets.tape import TapeWidget
+from perpcli.tui.widgets.ticket import Ticket
+
+ZERO = Decimal(0)
+
+
+class Trader(Protocol):
+    """The app layer's order actions for one venue. Blocking: always called from a thread worker."""
+
+    def place(self, plan: OrderPlan) -> list[Any]: ...  # list of app.actions.OrderResult
+    def cancel(self, orders: Sequence[Order]) -> list[Any]: ...  # list of app.actions.CancelOutcome
+    def close(self, symbol: str) -> list[Any]: ...
+    def flatten(self) -> list[Any]: ...
+    def new_cloid(self) -> str: ...
+    def check_risk(self, plan: OrderPlan) -> None: ...  # raises RiskRefused
+    def needs_confirmation(self, notional: Decimal) -> bool: ...
+
+
+@dataclass
+class WatchConfig:
+    refresh_hz: int = 20
+    chart_interval: str = "1m"
+    coalesce: bool = True
+    keymap: dict[str, str] | None = None
+    title: str = "perp watch"
+
+
+def tab_id(venue: str, symbol: str) -> str:
+    return "m-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}-{symbol}")
+
+
+def _places(step: Decimal | None, default: int) -> int:
+    if step is None:
+        return default
+    exp = step.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else default
+
+
+class MarketView(Horizontal):
+    """One market: the ladder, and the chart above the tape."""
+
+    def __init__(self, venue: str, symbol: str, *, price_places: int, size_places: int, interval: str,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.venue = venue
+        self.symbol = symbol
+        self.series = CandleSeries(interval)
+        self.price_places = price_places
+        self.size_places = size_places
+        self._last_trade: tuple[int, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield LadderWidget(price_places=self.price_places, size_places=self.size_places, classes="ladder")
+        with Vertical(classes="chart-col"):
+            yield ChartWidget(self.series, price_places=self.price_places, classes="chart")
+            yield TapeWidget(price_places=self.price_places, size_places=self.size_places, classes="tape")
+
+    def ingest_trades(self, trades: list) -> None:
+        """Feed trades not seen before (newest-first list) into the candles, oldest first."""
+        fresh = []
+        for t in trades:
+            key = (t.time_ms, t.trade_id)
+            if self._last_trade is not None and key <= self._last_trade:
+                break
+            fresh.append(t)
+        for t in reversed(fresh):
+            self.series.add_trade(t.price, t.size, t.time_ms)
+        if fresh:
+            self._last_trade = (fresh[0].time_ms, fresh[0].trade_id)
+
+
+class MarketCommands(Provider):
+    """Command palette: open / switch to any market of any venue the app can reach."""
+
+    async def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app: WatchApp = self.app  # type: ignore[assignment]
+        out = []
+        for venue, symbols in app.catalogue().items():
+            for symbol in symbols:
+                out.append((f"{venue}: {symbol}", f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
+        for interval in INTERVAL_ORDER:
+            out.append((f"chart interval {interval}", "candle interval of the chart",
+                        partial(app.set_chart_interval, interval)))
+        return out
+
+    async def discover(self) -> Hits:
+        for text, help_text, cmd in await self._commands():
+            yield DiscoveryHit(text, cmd, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, cmd in await self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), cmd, help=help_text)
+
+
+class WatchApp(App):
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
+    TITLE = "perp watch"
+    BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id) for k in KEYS]
+    COMMANDS = App.COMMANDS | {MarketCommands}
+
+    def __init__(
+        self,
+        sources: dict[str, WatchSource],
+        markets: Sequence[tuple[str, str]],
+        *,
+        traders: dict[str, Trader] | None = None,
+        config: WatchConfig | None = None,
+        start_feeds: Callable[[WatchApp], None] | None = None,
+        open_venue: Callable[[str], WatchSource | None] | None = None,
+        venues: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.sources = dict(sources)
+        self.initial_markets = list(markets)
+        self.traders = dict(traders or {})
+        self.config = config or WatchConfig()
+        self._start_feeds = start_feeds
+        self._open_venue = open_venue
+        self.configured_venues = list(venues) or list(self.sources)
+        self.bridge = Bridge(self.post_message, coalesce=self.config.coalesce)
+        self.views: dict[str, MarketView] = {}
+        self.last_preview: OrderPreview | None = None
+        self.last_error: str = ""
+        self.repaints = 0  # StoreChanged messages handled (for tests and the benchmark)
+        self.last_action_result: Any = None
+        self._chart_interval = self.config.chart_interval
+
+    # ----- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield AccountBar(id="account")
+        with Horizontal(id="main"):
+            yield TabbedContent(id="markets")
+            yield Ticket(id="ticket")
+        with Horizontal(id="bottom"):
+            positions = PositionsTable(id="positions")
+            positions.border_title = "Positions"
+            yield positions
+            orders = OrdersTable(id="orders")
+            orders.border_title = "Open orders"
+            yield orders
+        yield StatusLine(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        for source in self.sources.values():
+            source.add_listener(self.bridge.notify)
+        for i, (venue, symbol) in enumerate(self.initial_markets):
+            await self.open_market(venue, symbol, activate=i == 0)
+        if self.config.coalesce:
+            self.set_interval(1 / max(1, self.config.refresh_hz), self.bridge.flush, name="repaint")
+        self.set_interval(1.0, self._tick_status, name="status-ages")
+        if self._start_feeds is not None:
+            self._start_feeds(self)
+        self._refresh_account()
+        self._tick_status()
+
+    # ----- markets and venues -------------------------------------------------------------------
+
+    def catalogue(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for venue in self.configured_venues:
+            source = self.sources.get(venue)
+            out[venue] = list(source.markets()) if source is not None else []
+        return out
+
+    @property
+    def active_view(self) -> MarketView | None:
+        tabs = self.query_one("#markets", TabbedContent)
+        return self.views.get(tabs.active) if tabs.active else None
+
+    async def open_market(self, venue: str, symbol: str, *, activate: bool = True) -> None:
+        tabs = self.query_one("#markets", TabbedContent)
+        pane_id = tab_id(venue, symbol)
+        if pane_id not in self.views:
+            source = self.sources.get(venue)
+            if source is None and self._open_venue is not None:
+                source = self._open_venue(venue)
+                if source is not None:
+                    self.sources[venue] = source
+                    source.add_listener(self.bridge.notify)
+            if source is None:
+                self.notify(f"{venue} is not connected", severity="error")
+                return
+            try:
+                inst = source.instrument(symbol)
+            except PerpError as e:
+                self.notify(str(e), severity="error")
+                return
+            symbol = inst.symbol
+            pane_id = tab_id(venue, symbol)
+            if pane_id not in self.views:
+                view = MarketView(
+                    venue, symbol,
+                    price_places=inst.price_decimals if inst.price_decimals < 8 else 2,
+                    size_places=inst.size_decimals,
+                    interval=self._chart_interval,
+                )
+                self.views[pane_id] = view
+                title = symbol if len(self.sources) < 2 else f"{venue}:{symbol}"
+                await tabs.add_pane(TabPane(title, view, id=pane_id))
+                ensure = getattr(source, "ensure_market", None)
+                if ensure is not None:
+                    ensure(symbol)
+        if activate or not tabs.active:
+            tabs.active = pane_id
+            self._on_active_market()
+
+    def _on_active_market(self) -> None:
+        view = self.active_view
+        if view is None:
+            return
+        self.query_one(Ticket).set_market(view.symbol)
+        self._refresh_market(view, force=True)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._on_active_market()
+
+    def action_next_market(self) -> None:
+        self._cycle_tab(1)
+
+    def action_prev_market(self) -> None:
+        self._cycle_tab(-1)
+
+    def _cycle_tab(self, step: int) -> None:
+        tabs = self.query_one("#markets", TabbedContent)
+        ids = list(self.views)
+        if not ids:
+            return
+        i = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(i + step) % len(ids)]
+
+    async def action_close_market(self) -> None:
+        tabs = self.query_one("#markets", TabbedContent)
+        if len(self.views) <= 1 or not tabs.active:
+            return
+        pane = tabs.active
+        self.views.pop(pane, None)
+        await tabs.remove_pane(pane)
+
+    def set_chart_interval(self, interval: str) -> None:
+        self._chart_interval = interval
+        for view in self.views.values():
+            view.series.set_interval(interval)
+            view.query_one(ChartWidget).refresh()
+
+    def action_chart_interval(self) -> None:
+        i = INTERVAL_ORDER.index(self._chart_interval) if self._chart_interval in INTERVAL_ORDER else 0
+        self.set_chart_interval(INTERVAL_ORDER[(i + 1) % len(INTERVAL_ORDER)])
+
+    # ----- repainting from the store ------------------------------------------------------------
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.repaints += 1
+        topics = message.topics
+        active = self.active_view
+        for view in self.views.values():
+            if f"trades:{view.symbol}" in topics:
+                source = self.sources[view.venue]
+                view.ingest_trades(source.trades(view.symbol, 200))
+            if view is active and (f"book:{view.symbol}" in topics or f"trades:{view.symbol}" in topics
+                                   or "status" in topics):
+                self._refresh_market(view)
+        if "account" in topics or any(t.startswith("mark:") for t in topics):
+            self._refresh_account()
+            self._refresh_preview()
+        elif active is not None and f"book:{active.symbol}" in topics and self.query_one("#ticket-type").value == "market":
+            self._refresh_preview()
+        if "status" in topics:
+            self._tick_status()
+
+    def _refresh_market(self, view: MarketView, force: bool = False) -> None:
+        source = self.sources[view.venue]
+        book = source.book(view.symbol)
+        ladder = view.query_one(LadderWidget)
+        bids, asks = top_levels(book, max(ladder.depth, 1))
+        note = ""
+        if book is not None and not book.is_usable:
+            note = f"book {book.state.value}"
+        ladder.set_book(bids, asks, stale=not source.book_usable(view.symbol), note=note)
+        if bids and asks:
+            view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
+        view.query_one(TapeWidget).set_trades(source.trades(view.symbol, 100))
+        chart = view.query_one(ChartWidget)
+        if force:
+            chart.refresh()
+        else:
+            chart.maybe_refresh()
+
+    def _refresh_account(self) -> None:
+        positions: list = []
+        orders: list[Order] = []
+        acct = None
+        label_parts = []
+        for venue, source in self.sources.items():
+            snap = source.account()
+            if snap is None:
+                continue
+            label_parts.append(venue)
+            notional = ZERO
+            for p in snap.positions:
+                if p.size == 0:
+                    continue
+                mark = source.mark(p.symbol)
+                mark_px = mark.mark_price if mark is not None else None
+                notional += abs(p.size) * (mark_px or p.entry_price)
+                positions.append(position_view(
+                    p.symbol, p.size, p.entry_price, mark_px, leverage=p.leverage,
+                    liq_price=p.liquidation_price, funding=p.funding_since_open, margin=p.isolated_margin,
+                ))
+            orders.extend(snap.open_orders)
+            equity = snap.account_value if snap.account_value is not None else sum(
+                (b.total for b in snap.balances), ZERO)
+            acct = account_view(
+                equity, snap.margin_used or ZERO, notional, free_collateral=snap.withdrawable,
+                maintenance=source.maintenance_margin(),  # type: ignore[arg-type]
+            )
+        self.query_one(AccountBar).set_view(acct, " ".join(label_parts))
+        self.query_one(PositionsTable).set_positions(positions)
+        self.query_one(OrdersTable).set_orders(orders)
+
+    def _tick_status(self) -> None:
+        streams = []
+        for source in self.sources.values():
+            streams.extend(source.streams())
+        self.query_one(StatusLine).set_streams(streams)
+
+    # ----- the ticket ---------------------------------------------------------------------------
+
+    def _plan(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, MarketContext]:
+        view = self.active_view
+        if view is None:
+            raise PerpError("no market open")
+        source = self.sources[view.venue]
+        inst = source.instrument(form.market or view.symbol)
+        book = source.book(inst.symbol)
+        mid = book.mid() if book is not None else None
+        mark = source.mark(inst.symbol)
+        mark_px = mark.mark_price if mark is not None else mid
+        if mid is None:
+            mid = mark_px
+        if mid is None or mark_px is None:
+            raise PerpError(f"no price for {inst.symbol} yet")
+        snap = source.account()
+        free = equity = ZERO
+        lev = None
+        if snap is not None:
+            free = snap.withdrawable or ZERO
+            equity = snap.account_value or ZERO
+            lev = next((p.leverage for p in snap.positions if p.symbol == inst.symbol and p.leverage), None)
+        ctx = MarketContext(instrument=inst, mid=mid, mark=mark_px, free_collateral=free, equity=equity,
+                            current_leverage=lev)
+        req: OrderRequest = to_request(replace(form, market=inst.symbol))
+        if ioc:
+            req = replace(req, ioc=True)
+        trader = self.traders.get(view.venue)
+        new_cloid = trader.new_cloid if trader is not None else (lambda: "0x" + "0" * 32)
+        return plan_order(view.venue, req, ctx, new_cloid=new_cloid), ctx
+
+    def _refresh_preview(self, form: TicketForm | None = None) -> None:
+        ticket = self.query_one(Ticket)
+        if not ticket.is_mounted:
+            return
+        form = form or ticket.form()
+        try:
+            plan, ctx = self._plan(form)
+            view = self.active_view
+            assert view is not None
+            source = self.sources[view.venue]
+            preview = compute_preview(plan, ctx, source.book(plan.market), source.account())
+        except PerpError as e:
+            self.last_preview = None
+            ticket.show_preview(Text(str(e), style="yellow"), ok=False)
+            return
+        self.last_preview = preview
+        ticket.show_preview(preview_text(preview), ok=view.venue in self.traders)
+
+    def on_ticket_changed(self, message: Ticket.Changed) -> None:
+        self._refresh_preview(message.form)
+
+    def on_ladder_widget_level_selected(self, message: LadderWidget.LevelSelected) -> None:
+        ticket = self.query_one(Ticket)
+        ticket.set_type("limit") if ticket.form().order_type == "market" else None
+        ticket.set_price(message.price)
+
+    def on_ticket_submitted(self, message: Ticket.Submitted) -> None:
+        self._submit(message.form)
+
+    def _submit(self, form: TicketForm, *, ioc: bool = False) -> None:
+        view = self.active_view
+        if view is None:
+            return
+        trader = self.traders.get(view.venue)
+        if trader is None:
+            self.notify(f"no key for {view.venue}: market data only", severity="error")
+            return
+        try:
+            plan, _ = self._plan(form, ioc=ioc)
+            trader.check_risk(plan)
+        except PerpError as e:
+            self.notify(str(e), severity="error", title="not sent")
+            return
+        if trader.needs_confirmation(plan.notional):
+            question = (f"{plan.side.value.upper()} {plan.main.size} {plan.market} at {plan.main.price} "
+                        f"(notional {plan.notional:.2f} USD)?")
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._send(trader, "place", plan)
+
+            self.push_screen(ConfirmScreen(question), answered)
+            return
+        self._send(trader, "place", plan)
+
+    def _send(self, trader: Trader, what: str, *args: Any) -> None:
+        """Run an app-layer action in a thread worker; report its outcome as a notification."""
+
+        def work() -> None:
+            try:
+                result = getattr(trader, what)(*args)
+            except PerpError as e:
+                self.call_from_thread(self._action_done, what, None, str(e))
+            except Exception as e:  # noqa: BLE001 - shown, never crashes the terminal
+                self.call_from_thread(self._action_done, what, None, f"{type(e).__name__}: {e}")
+            else:
+                self.call_from_thread(self._action_done, what, result, None)
+
+        self.run_worker(work, thread=True, group="actions", exclusive=False, name=what)
+
+    def _action_done(self, what: str, result: Any, error: str | None) -> None:
+        self.last_action_result = (what, result, error)
+        if error is not None:
+            self.notify(error, severity="error", title=f"{what} failed")
+            return
+        lines = []
+        bad = False
+        for r in result or []:
+            status = getattr(r, "status", "")
+            err = getattr(r, "error", None)
+            bad = bad or status in ("rejected", "unknown")
+            market = getattr(r, "market", "")
+            lines.append(f"{market} {status}" + (f": {err}" if err else ""))
+        self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
+
+    # ----- hotkeys ------------------------------------------------------------------------------
+
+    def _at_best(self, side: Side) -> None:
+        view = self.active_view
+        if view is None:
+            return
+        book = self.sources[view.venue].book(view.symbol)
+        level = None
+        if book is not None and book.is_usable:
+            level = book.best_ask() if side is Side.BUY else book.best_bid()
+        if level is None:
+            self.notify(f"{view.symbol}: no usable book to price from", severity="error")
+            return
+        form = replace(self.query_one(Ticket).form(), market=view.symbol, side=side, order_type="limit",
+                       price=str(level[0]), post_only=False, tp="", sl="")
+        self._submit(form, ioc=True)
+
+    def action_buy_best(self) -> None:
+        self._at_best(Side.BUY)
+
+    def action_sell_best(self) -> None:
+        self._at_best(Side.SELL)
+
+    def action_focus_ticket(self) -> None:
+        self.query_one("#ticket-size").focus()
+
+    def action_focus_book(self) -> None:
+        view = self.active_view
+        if view is not None:
+            view.query_one(LadderWidget).focus()
+
+    def action_focus_orders(self) -> None:
+        self.query_one(OrdersTable).focus()
+
+    def action_focus_positions(self) -> None:
+        self.query_one(PositionsTable).focus()
+
+    def _trader_for(self, venue: str | None = None) -> Trader | None:
+        view = self.active_view
+        venue = venue or (view.venue if view else None)
+        trader = self.traders.get(venue) if venue else None
+        if trader is None:
+            self.notify("no key loaded: market data only", severity="error")
+        return trader
+
+    def action_cancel_selected(self) -> None:
+        order = self.query_one(OrdersTable).selected_order()
+        if order is None:
+            self.notify("no order selected", severity="warning")
+            return
+        trader = self._trader_for(order.venue)
+        if trader is not None:
+            self._send(trader, "cancel", [order])
+
+    def action_cancel_all(self) -> None:
+        orders = list(self.query_one(OrdersTable).orders.values())
+        by_venue: dict[str, list[Order]] = {}
+        for o in orders:
+            by_venue.setdefault(o.venue, []).append(o)
+        if not by_venue:
+            self.notify("no open orders", severity="warning")
+        for venue, group in by_venue.items():
+            trader = self._trader_for(venue)
+            if trader is not None:
+                self._send(trader, "cancel", group)
+
+    def action_close_position(self) -> None:
+        table = self.query_one(PositionsTable)
+        symbol = table.selected_symbol() if self.focused is table else None
+        view = self.active_view
+        if symbol is None and view is not None and view.symbol in table.positions:
+            symbol = view.symbol
+        if symbol is None:
+            symbol = table.selected_symbol()
+        if symbol is None:
+            self.notify("no position to close", severity="warning")
+            return
+        trader = self._trader_for()
+        if trader is not None:
+            self._send(trader, "close", symbol)
+
+    def action_flatten(self) -> None:
+        trader = self._trader_for()
+        if trader is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send(trader, "flatten")
+
+        self.push_screen(ConfirmScreen("Flatten: cancel every open order and close every position at market?"),
+                         answered)
+
+    def action_help(self) -> None:
+        active = {k.id: k.key for k in KEYS}
+        active.update(self.config.keymap or {})
+        self.push_screen(HelpScreen(active))

@@ -1,0 +1,1 @@
+"""Modal screens of `perp watch`: help (key list) and confirmations."""

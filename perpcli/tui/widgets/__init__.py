@@ -1,0 +1,1 @@
+"""The panels of `perp watch`; each renders view-model values and posts messages, never fetches."""

@@ -1,0 +1,130 @@
+"""The order ticket: side, size (units / USD / % of free collateral / risk to a stop), type,
+price, TP/SL, reduce-only, post-only, and the live preview of what the order would do.
+
+The ticket owns no logic: every change posts `Ticket.Changed` with the whole form; the
+screen plans the order against the store (no network), and hands back the preview text or the
+reason the form is not valid yet. `Place` posts `Ticket.Submitted`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from perpcli.domain.orders import Side
+from perpcli.tui.ticket_model import ORDER_TYPES, SIZE_MODES, TicketForm
+
+SIZE_MODE_LABELS = {"units": "units", "usd": "USD", "pct": "% free", "risk": "% risk"}
+
+
+class Ticket(Vertical):
+    class Changed(Message):
+        def __init__(self, form: TicketForm) -> None:
+            super().__init__()
+            self.form = form
+
+    class Submitted(Message):
+        def __init__(self, form: TicketForm) -> None:
+            super().__init__()
+            self.form = form
+
+    def __init__(self, market: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.market = market
+        self.border_title = "Ticket"
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.market, id="ticket-market")
+        with Horizontal(classes="ticket-row"):
+            yield Select([("Buy", "buy"), ("Sell", "sell")], value="buy", allow_blank=False, compact=True,
+                         id="ticket-side")
+            yield Select([(t, t) for t in ORDER_TYPES], value="limit", allow_blank=False, compact=True,
+                         id="ticket-type")
+        with Horizontal(classes="ticket-row"):
+            yield Input(placeholder="size", compact=True, id="ticket-size")
+            yield Select([(SIZE_MODE_LABELS[m], m) for m in SIZE_MODES], value="units", allow_blank=False,
+                         compact=True, id="ticket-size-mode")
+        yield Input(placeholder="price (limit / trigger)", compact=True, id="ticket-price")
+        with Horizontal(classes="ticket-row"):
+            yield Input(placeholder="TP", compact=True, id="ticket-tp")
+            yield Input(placeholder="SL", compact=True, id="ticket-sl")
+        with Horizontal(classes="ticket-row"):
+            yield Checkbox("reduce", compact=True, id="ticket-reduce")
+            yield Checkbox("post", compact=True, id="ticket-post")
+        yield Static("", id="ticket-preview")
+        yield Button("Place", variant="primary", compact=True, id="ticket-place")
+
+    # ----- reading and writing the form ---------------------------------------------------------
+
+    def form(self) -> TicketForm:
+        q = self.query_one
+        return TicketForm(
+            market=self.market,
+            side=Side(q("#ticket-side", Select).value),
+            size=q("#ticket-size", Input).value,
+            size_mode=str(q("#ticket-size-mode", Select).value),
+            order_type=str(q("#ticket-type", Select).value),
+            price=q("#ticket-price", Input).value,
+            tp=q("#ticket-tp", Input).value,
+            sl=q("#ticket-sl", Input).value,
+            reduce_only=q("#ticket-reduce", Checkbox).value,
+            post_only=q("#ticket-post", Checkbox).value,
+        )
+
+    def set_market(self, market: str) -> None:
+        if market != self.market:
+            self.market = market
+            self.query_one("#ticket-market", Label).update(market)
+            self._changed()
+
+    def set_price(self, price: Decimal) -> None:
+        self.query_one("#ticket-price", Input).value = str(price)
+
+    def set_side(self, side: Side) -> None:
+        self.query_one("#ticket-side", Select).value = side.value
+
+    def set_size(self, size: str, mode: str = "units") -> None:
+        self.query_one("#ticket-size-mode", Select).value = mode
+        self.query_one("#ticket-size", Input).value = size
+
+    def set_type(self, order_type: str) -> None:
+        self.query_one("#ticket-type", Select).value = order_type
+
+    def show_preview(self, text: Text | str, *, ok: bool) -> None:
+        self.query_one("#ticket-preview", Static).update(text)
+        self.query_one("#ticket-place", Button).disabled = not ok
+
+    # ----- events -------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self.is_mounted:
+            self.post_message(self.Changed(self.form()))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        self._changed()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._changed()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "ticket-place":
+            self.submit()
+
+    def submit(self) -> None:
+        self.post_message(self.Submitted(self.form()))

@@ -341,7 +341,7 @@ def run_prepared(trading: Any, prepared: Any, *, dry_run: bool, detail: dict[str
     if dry_run:
         return ActionOutcome(prepared.kind, "dry_run", detail=detail or {}), [prepared.body]
     res = trading.send(prepared)
-    return ActionOutcome(prepared.kind, "ok" if res.ok else "rejected", res.error, detail or {}), []
+    return ActionOutcome(prepared.kind, "ok" if res.ok else "rejected", res.error, {**(detail or {}), **res.detail}), []
 
 
 def leverage_guard(limits: RiskLimits, market: str, leverage: int) -> None:

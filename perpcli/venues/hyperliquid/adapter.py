@@ -517,10 +517,8 @@ class HyperliquidTrading:
 
             raise OutcomeUnknown(f"{prepared.kind}: {e.message}") from None
         self._raise_auth(resp)
-        err = codec.exchange_error(resp)
-        if err is not None:
-            return ActionResult(ok=False, error=err)
-        return ActionResult(ok=True, detail={"response": _jsonable(resp.get("response"))})
+        ok, err, detail = codec.action_result(resp)
+        return ActionResult(ok=ok, error=err, detail=detail)
 
     # ----- cancel / modify ------------------------------------------------------------------
 
@@ -629,7 +627,3 @@ def _need(destination: str | None) -> str:
     if not destination:
         raise UsageError("a destination address is required")
     return destination
-
-
-def _jsonable(value: Any) -> Any:
-    return value

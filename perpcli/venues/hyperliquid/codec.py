@@ -454,6 +454,23 @@ def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
     return Ack(AckStatus.UNKNOWN, cloid=cloid, error=f"unrecognised status {s!r}")
 
 
+def action_result(resp: dict) -> tuple[bool, str | None, dict]:
+    """A non-order action's answer -> (ok, error, detail). twapOrder/twapCancel carry their own
+    per-action status inside an ok envelope."""
+    err = exchange_error(resp)
+    if err is not None:
+        return False, err, {}
+    body = resp.get("response")
+    if isinstance(body, dict) and body.get("type") in ("twapOrder", "twapCancel"):
+        status = (body.get("data") or {}).get("status")
+        if isinstance(status, dict):
+            if "error" in status:
+                return False, str(status["error"]), {}
+            if "running" in status:
+                return True, None, {"twap_id": int(status["running"]["twapId"])}
+    return True, None, {}
+
+
 def cancel_errors(resp: dict, count: int) -> list[str | None]:
     """Per-cancel error (None = success)."""
     err = exchange_error(resp)

@@ -73,6 +73,7 @@ class Devnet:
         self.server = HttpWsServer(self.handle_http, self.hub)
         self.market = self._new_market()
         self.port: int | None = None
+        self.clock_offset_ms = 0  # moved forward by the `advance` control hook
         self._tasks: list[asyncio.Task] = []
         if self._state_payload is not None:
             self.desk.load_json(self._state_payload.get("desk", {}))
@@ -113,7 +114,7 @@ class Devnet:
 
     def now_ms(self) -> int:
         # The engine clock never goes backwards (a loaded state may be ahead of this host).
-        return max(now_ms(), self.engine.now_ms)
+        return max(now_ms() + self.clock_offset_ms, self.engine.now_ms)
 
     # -- answers shared by HTTP and ws post ----------------------------------------------------
 
@@ -192,6 +193,14 @@ class Devnet:
             self.engine.set_oracle_price(coin, Decimal(str(body["px"])), now)
             self.publish()
             return {"status": "ok"}
+        if command == "advance":
+            ms = int(body["ms"])
+            if ms < 0:
+                raise ValueError("time only moves forward")
+            self.clock_offset_ms += ms
+            self.engine.advance(self.now_ms())
+            self.publish()
+            return {"status": "ok", "time": self.now_ms()}
         if command == "save":
             path = self.save_state(Path(body["path"]) if "path" in body else None)
             return {"status": "ok", "path": str(path)}

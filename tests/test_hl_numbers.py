@@ -131,6 +131,11 @@ def test_safe_price_rounding_directions():
     # BTC (szDecimals 5): 65000.5 is invalid; a resting buy goes to 65000, a resting sell to 65001.
     assert N.round_price(D("65000.5"), 5, rounding=N.safe_price_rounding(True)) == D("65000")
     assert N.round_price(D("65000.5"), 5, rounding=N.safe_price_rounding(False)) == D("65001")
+    assert N.round_order_price(D("65000.5"), 5, is_buy=True) == D("65000")
+    assert N.round_order_price(D("65000.5"), 5, is_buy=False) == D("65001")
+    assert N.round_order_price(D("65000.5"), 5, is_buy=True, passive=False) == D("65001")
+    assert N.round_order_price(D("0.0093917"), 0, is_buy=False, passive=False) == D("0.009391")
+    assert N.round_order_price(D("0.00012345"), 0, is_buy=True, spot=True) == D("0.00012345")
     assert N.round_price(D("1234.56"), 0, rounding=N.Rounding.DOWN) == D("1234.5")
     assert N.round_price(D("1234.56"), 0, rounding=N.Rounding.UP) == D("1234.6")
 

@@ -492,3 +492,24 @@ def test_check_order_prices_offline():
 
 def test_keccak_is_keccak_not_sha3():
     assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+
+
+def test_fast_keccak_matches_keccak256_across_threads():
+    import os
+    import threading
+
+    assert S._keccak is not keccak256  # the fast path is active in this environment
+    failures = []
+
+    def work():
+        for n in range(600):
+            data = os.urandom(n % 300)
+            if S._keccak(data) != keccak256(data):
+                failures.append(n)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

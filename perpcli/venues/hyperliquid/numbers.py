@@ -273,6 +273,18 @@ def round_price(
     return out
 
 
+def round_order_price(
+    value: Decimal | int | str,
+    sz_decimals: int,
+    *,
+    is_buy: bool,
+    passive: bool = True,
+    spot: bool = False,
+) -> Decimal:
+    """Round an order's limit price in the safe direction for its side (see safe_price_rounding)."""
+    return round_price(value, sz_decimals, spot=spot, rounding=safe_price_rounding(is_buy, passive=passive))
+
+
 def round_price_sdk_recipe(value: Decimal | int | str, sz_decimals: int, *, spot: bool = False) -> Decimal:
     """The official SDK's rounding, exactly: 5 significant figures (ties to even), then
     MAX - szDecimals decimals. It differs from `round_price` only above 99,999, where the SDK

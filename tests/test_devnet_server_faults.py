@@ -162,3 +162,15 @@ def next_channel(ws, channel: str, timeout: float = 3.0) -> dict:
 def place(http: Http, px: str) -> int:
     res = http.post("/exchange", signed_l1(KEY_A, limit_order(0, True, px, "0.001")))
     return res["response"]["data"]["statuses"][0]["resting"]["oid"]
+
+
+def test_ip_weight_limit_answers_429():
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, ip_weight_limit=10))
+    http = Http(handle.url)
+    try:
+        for _ in range(5):
+            assert http.post_raw("/info", b'{"type":"l2Book","coin":"BTC"}')[0] == 200
+        assert http.post_raw("/info", b'{"type":"l2Book","coin":"BTC"}')[0] == 429
+    finally:
+        http.close()
+        handle.stop()

@@ -153,3 +153,17 @@ def test_frame_duplication_and_reordering():
     inj.config.update({"ws_reorder": 0})
     out, held = inj.disturb_frames([b"5"], [b"x"])
     assert out == [b"5", b"x"] and held == []
+
+
+def test_weight_budget_per_ip_sliding_minute():
+    from perpcli.devnet.ratelimit import WeightBudget, exchange_weight, info_weight
+
+    assert info_weight("l2Book") == 2 and info_weight("userRole") == 60 and info_weight("meta") == 20
+    assert exchange_weight({"orders": [{}] * 39}) == 1 and exchange_weight({"orders": [{}] * 80}) == 3
+    assert exchange_weight({"type": "noop"}) == 1
+    budget = WeightBudget(10)
+    assert all(budget.allow("1.1.1.1", 2, NOW) for _ in range(5))
+    assert not budget.allow("1.1.1.1", 2, NOW + 1000)
+    assert budget.allow("2.2.2.2", 2, NOW + 1000)  # per IP
+    assert budget.allow("1.1.1.1", 2, NOW + 60_001)  # the first spend left the window
+    assert WeightBudget(0).allow("1.1.1.1", 10**6, NOW)  # 0 = unlimited

@@ -28,6 +28,7 @@ from perpcli.devnet.engine import Engine, EngineConfig
 from perpcli.devnet.exchange import BadBody, ExchangeDesk
 from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
+from perpcli.devnet.ratelimit import WeightBudget, exchange_weight, info_weight
 from perpcli.devnet.transport import HttpRequest, HttpResponse, HttpWsServer, is_loopback
 from perpcli.devnet.twap import TwapBook
 from perpcli.devnet.ws import WsHub
@@ -49,11 +50,22 @@ class DevnetConfig:
     market_interval: float = 0.5  # seconds between synthetic market steps; 0 = no synthetic flow
     tick_interval: float = 0.25  # seconds between engine clock advances (funding, triggers, pushes)
     ws_idle_timeout: float = 60.0  # close websockets silent this long
+    ip_weight_limit: int = 0  # REST weight per IP per minute (venue: 1200); 0 = unlimited
     faults: FaultConfig = field(default_factory=FaultConfig)
 
 
 def _json_bytes(value) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _request_weight(is_action: bool, body: bytes) -> int:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return 1 if is_action else 20
+    return exchange_weight(data.get("action")) if is_action else info_weight(data.get("type"))
 
 
 def now_ms() -> int:
@@ -66,6 +78,7 @@ class Devnet:
     def __init__(self, config: DevnetConfig) -> None:
         self.config = config
         self.faults = FaultInjector(config.faults, seed=config.seed)
+        self.weights = WeightBudget(config.ip_weight_limit)
         self.engine = self._new_or_loaded_engine()
         self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet, twaps=TwapBook())
         self.info = InfoDesk(self.engine, self.desk, self.now_ms)
@@ -147,6 +160,10 @@ class Devnet:
                 return HttpResponse(429, b"Too Many Requests", "text/plain")
             if fate == fault_kinds.REJECT_5XX:
                 return HttpResponse(502, b"Bad Gateway", "text/plain")
+            if self.weights.per_minute and not self.weights.allow(
+                req.peer_host, _request_weight(is_action, req.body), now_ms()
+            ):
+                return HttpResponse(429, b"Too Many Requests", "text/plain")
             try:
                 if is_action:
                     answer = self.exchange_answer(req.body)

@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
             0.5, "--market-interval", help="Seconds between synthetic market steps (0 = no synthetic flow)."
         ),
         ws_idle_timeout: float = typer.Option(60.0, "--ws-idle-timeout", help="Close websockets silent this long (s)."),
+        ip_weight_limit: int = typer.Option(
+            0, "--ip-weight-limit", help="REST weight per IP per minute, 429 above it (venue: 1200; 0 = off)."
+        ),
         drop_ws_every: float = typer.Option(0.0, "--drop-ws-every", help="Fault: drop every websocket each N seconds."),
         delay_ms: float = typer.Option(0.0, "--delay-ms", help="Fault: delay every response by N ms."),
         rate_429: float = typer.Option(0.0, "--rate-429", help="Fault: answer this fraction of requests with 429."),
@@ -103,6 +106,7 @@ def register(app: typer.Typer) -> None:
             mainnet=mainnet,
             market_interval=market_interval,
             ws_idle_timeout=ws_idle_timeout,
+            ip_weight_limit=ip_weight_limit,
             faults=faults,
             json_out=context.current().json,
         )
@@ -166,7 +170,10 @@ def _control(url: str, command: str, body: dict) -> dict:
         raise NetworkError(f"cannot reach the devnet at {url}: {getattr(e, 'reason', e)}") from None
 
 
-def _run_foreground(*, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, faults, json_out):
+def _run_foreground(
+    *, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, ip_weight_limit, faults,
+    json_out,
+):
     import asyncio
     import signal
     import sys
@@ -184,6 +191,7 @@ def _run_foreground(*, host, port, seed, balance, state, auto_fund, mainnet, mar
         is_mainnet=mainnet,
         market_interval=market_interval,
         ws_idle_timeout=ws_idle_timeout,
+        ip_weight_limit=ip_weight_limit,
         faults=faults,
     )
 

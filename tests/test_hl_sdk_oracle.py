@@ -271,3 +271,25 @@ def test_transfers_match_sdk(t, is_mainnet):
     assert prepared["hyperliquidChain"] == sdk_action["hyperliquidChain"]
     assert prepared["signatureChainId"] == sdk_action["signatureChainId"] == "0x66eee"
     assert V.recover_user_signed_signer(prepared, expected, is_mainnet=is_mainnet) == SIGNER.address
+
+
+@pytest.mark.parametrize(
+    "action, sdk_fn",
+    [
+        ({"type": "tokenDelegate", "validator": "0x" + "ab" * 20, "wei": 100, "isUndelegate": False, "nonce": 7},
+         "sign_token_delegate_action"),
+        ({"type": "userDexAbstraction", "user": "0x" + "ab" * 20, "enabled": True, "nonce": 7},
+         "sign_user_dex_abstraction_action"),
+        ({"type": "userSetAbstraction", "user": "0x" + "ab" * 20, "abstraction": "disabled", "nonce": 7},
+         "sign_user_set_abstraction_action"),
+        ({"type": "convertToMultiSigUser", "signers": '{"authorizedUsers":[],"threshold":1}', "nonce": 9},
+         "sign_convert_to_multi_sig_user_action"),
+    ],
+)
+@pytest.mark.parametrize("is_mainnet", [True, False])
+def test_other_user_signed_types_match_sdk(action, sdk_fn, is_mainnet):
+    """Every type in the scheme table signs as the SDK does, not just the ones perpcli builds."""
+    expected = getattr(sdk_signing, sdk_fn)(WALLET, dict(action), is_mainnet)
+    prepared, sig = S.sign_user_signed_action(SIGNER, action, is_mainnet=is_mainnet)
+    assert ours(sig) == sdk_sig(expected)
+    assert V.recover_user_signed_signer(prepared, expected) == SIGNER.address

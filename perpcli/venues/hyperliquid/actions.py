@@ -480,6 +480,9 @@ USER_SIGNED_TYPES: dict[str, UserSignedType] = {
     "userDexAbstraction": _ust(
         "UserDexAbstraction", "string hyperliquidChain,address user,bool enabled,uint64 nonce", "nonce"
     ),
+    "convertToMultiSigUser": _ust(
+        "ConvertToMultiSigUser", "string hyperliquidChain,string signers,uint64 nonce", "nonce"
+    ),
 }
 
 L1_ACTION_TYPES: frozenset[str] = frozenset(

@@ -143,7 +143,10 @@ class Devnet:
     def publish(self) -> None:
         events = self.engine.drain_events()
         if events:
-            self.hub.publish(events)
+            try:
+                self.hub.publish(events)
+            except Exception:  # a push bug must not turn an executed action into a 500
+                log.exception("devnet: publishing %d events failed", len(events))
 
     # -- HTTP ----------------------------------------------------------------------------------
 

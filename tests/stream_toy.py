@@ -43,6 +43,10 @@ def depth_sub(coin: str) -> Subscription:
     return Subscription(("depth", coin), {"type": "depth", "coin": coin}, f"depth:{coin}", Resync.REST_SNAPSHOT)
 
 
+def orderbook_sub(coin: str) -> Subscription:
+    return Subscription(("orderbook", coin), {"type": "orderbook", "coin": coin}, f"orderbook:{coin}", Resync.RESUBSCRIBE)
+
+
 def _levels(pairs: Sequence[Sequence[str]]) -> tuple[tuple[Decimal, Decimal], ...]:
     return tuple((Decimal(p), Decimal(q)) for p, q in pairs)
 
@@ -86,6 +90,13 @@ class ToyProtocol:
                 time_ms=data["time"],
             )
             return [Inbound(FrameKind.DATA, key=("l2Book", data["coin"]), events=(event,))]
+        if channel == "orderbook":  # Lighter-style: snapshot on subscribe, then begin/nonce chain
+            bids, asks = _levels(data["b"]), _levels(data["a"])
+            if data.get("snapshot"):
+                event: Event = BookSnapshot(VENUE, data["coin"], bids, asks, sequence=data["nonce"])
+            else:
+                event = BookDiff(VENUE, data["coin"], bids, asks, first_seq=data["begin"], last_seq=data["nonce"])
+            return [Inbound(FrameKind.DATA, key=("orderbook", data["coin"]), events=(event,))]
         if channel == "depth":
             event = BookDiff(
                 VENUE,

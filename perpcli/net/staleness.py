@@ -33,14 +33,24 @@ class StalenessTracker:
             raise ValueError("stale_after must be positive")
         self.stale_after = stale_after
         self._last: dict[Hashable, float] = {}
+        self._limits: dict[Hashable, float] = {}
         self._stale: set[Hashable] = set()
 
-    def watch(self, key: Hashable, now: float) -> None:
-        """Start (or restart, e.g. after a reconnect) the silence timer of `key`."""
+    def watch(self, key: Hashable, now: float, stale_after: float | None = None) -> None:
+        """Start (or restart, e.g. after a reconnect) the silence timer of `key`.
+
+        `stale_after` overrides the default for this feed: a fills channel is quiet for hours
+        and `math.inf` says its silence means nothing; a book feed may be judged tighter.
+        """
         self._last[key] = now
+        if stale_after is not None:
+            if stale_after <= 0:
+                raise ValueError("stale_after must be positive")
+            self._limits[key] = stale_after
 
     def forget(self, key: Hashable) -> None:
         self._last.pop(key, None)
+        self._limits.pop(key, None)
         self._stale.discard(key)
 
     def touch(self, key: Hashable, now: float) -> FreshnessChange | None:
@@ -64,9 +74,11 @@ class StalenessTracker:
     def check(self, now: float) -> list[FreshnessChange]:
         """Mark feeds silent for longer than `stale_after`; returns only the new transitions."""
         changes = []
+        default = self.stale_after
+        limits = self._limits
         for key, last in self._last.items():
             age = now - last
-            if age > self.stale_after and key not in self._stale:
+            if age > limits.get(key, default) and key not in self._stale:
                 self._stale.add(key)
                 changes.append(FreshnessChange(key, stale=True, age=age))
         return changes
@@ -82,5 +94,6 @@ class StalenessTracker:
 
     def next_deadline(self) -> float | None:
         """The earliest monotonic time at which a fresh feed could turn stale (for a timer)."""
-        fresh = [last for key, last in self._last.items() if key not in self._stale]
-        return min(fresh) + self.stale_after if fresh else None
+        default = self.stale_after
+        fresh = [last + self._limits.get(key, default) for key, last in self._last.items() if key not in self._stale]
+        return min(fresh) if fresh else None

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from perpcli.domain.errors import PerpError
 from perpcli.domain.events import ConnectionState, ConnectionStatus, Event
 from perpcli.net.backoff import Backoff, RetryDecision, classify_exception
 from perpcli.net.clock import SYSTEM_CLOCK, Clock, ManualClock
@@ -64,6 +65,9 @@ class Subscription:
     params: Any
     name: str
     resync: Resync = Resync.RESUBSCRIBE
+    #: Silence after which this feed is STALE; None = the session's default, math.inf = never
+    #: (account channels are quiet for hours; only the connection's health speaks for them).
+    stale_after: float | None = None
 
 
 class FrameKind(str, Enum):
@@ -153,6 +157,17 @@ class HeartbeatTimeout(TimeoutError):
     """No pong arrived in time: the connection is dead even if TCP has not noticed."""
 
 
+class StreamDecodeError(PerpError):
+    """A frame the venue protocol could not decode.
+
+    Retryable on purpose: after a frame we cannot read we cannot know which feed lost data, so
+    the connection is restarted and every feed resynced (the frame is in the recording, if one
+    is kept, for the bug report).
+    """
+
+    retryable = True
+
+
 class _Dropped(Exception):
     """The server closed the connection (normal end of one connection, not of the session)."""
 
@@ -185,6 +200,7 @@ class StreamStats:
     venue_errors: int = 0
     resyncs: int = 0
     snapshots_fetched: int = 0
+    decode_errors: int = 0
     last_error: str = ""
 
 
@@ -242,6 +258,12 @@ class StreamSession:
         self._connected_event = asyncio.Event()
         self._pong = asyncio.Event()
         self._resync_pending: set[Hashable] = set()
+        self._helper_failed: asyncio.Future[None] | None = None
+        # The connection is judged on any frame (pongs included), so its silence limit must
+        # leave room for one ping round trip.
+        self._connection_stale_after = max(
+            self.settings.stale_after, self.settings.ping_interval + self.settings.pong_timeout
+        )
 
     # ----------------------------------------------------------------- subscriptions
 
@@ -357,9 +379,10 @@ class StreamSession:
             ping_timeout=None if app_ping else self.settings.pong_timeout,
         )
         self._ws = ws
+        self._helper_failed = asyncio.get_running_loop().create_future()
         self.stats.connects += 1
         now = self.clock.monotonic()
-        self.tracker.watch(_CONNECTION, now)
+        self.tracker.watch(_CONNECTION, now, self._connection_stale_after)
         if self.recorder is not None:
             self.recorder.record("connect", self.url)
         self._set_connection_state(ConnectionState.CONNECTED, "connected")
@@ -371,7 +394,8 @@ class StreamSession:
             self._spawn(self._run_reconnect_hook(), "reconcile")
         vital = [self._spawn(self._receive(ws), "receive"), self._spawn(self._heartbeat(), "heartbeat")]
         self._spawn(self._watchdog(now), "watchdog")
-        done, _ = await asyncio.wait(vital, return_when=asyncio.FIRST_COMPLETED)
+        # A helper (snapshot fetch, resubscribe, watchdog) that fails ends the connection too.
+        done, _ = await asyncio.wait([*vital, self._helper_failed], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
             if exc is not None and not isinstance(exc, _Dropped):
@@ -389,9 +413,16 @@ class StreamSession:
         never warns about it: the receive loop or heartbeat that failed first already ended the
         connection with that reason (see `_serve_one_connection`), later ones are consequences."""
         self._conn_tasks.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            if not isinstance(exc, _Dropped | HeartbeatTimeout | OSError):
-                log.debug("%s: task %s ended with %r", self.name, task.get_name(), exc)
+        self._helper_done(task)
+
+    def _helper_done(self, task: asyncio.Task[Any]) -> None:
+        """Route a failed helper's exception to `_serve_one_connection` (never lost, never
+        an "exception was never retrieved" warning)."""
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        failed = self._helper_failed
+        if failed is not None and not failed.done():
+            failed.set_exception(exc)
 
     async def _teardown_connection(self) -> None:
         """Cancel this connection's tasks, close its socket, and mark every feed stale."""
@@ -406,7 +437,13 @@ class StreamSession:
             await asyncio.wait(tasks)
             for task in tasks:
                 if not task.cancelled():
-                    task.exception()  # retrieved on purpose: see _task_done
+                    task.exception()  # retrieved on purpose: the first failure was reported
+        failed, self._helper_failed = self._helper_failed, None
+        if failed is not None:
+            if failed.done():
+                failed.exception()
+            else:
+                failed.cancel()
         if ws is None:
             return
         self._connected_event.clear()
@@ -422,7 +459,7 @@ class StreamSession:
     async def _start_feed(self, sub: Subscription) -> None:
         """(Re)subscribe one feed and begin its resync."""
         self.sink.begin_sync(sub.key)
-        self.tracker.watch(sub.key, self.clock.monotonic())
+        self.tracker.watch(sub.key, self.clock.monotonic(), sub.stale_after)
         self._set_feed_state(sub.key, FeedState.SYNCING, "subscribing")
         for frame in self.protocol.subscribe_frames(sub):
             await self._send(frame)
@@ -477,7 +514,12 @@ class StreamSession:
         self.stats.frames_in += 1
         self._touch_connection(now)
         replies: list[str] = []
-        for inbound in self.protocol.decode(text):
+        try:
+            inbounds = self.protocol.decode(text)
+        except Exception as exc:
+            self.stats.decode_errors += 1
+            raise StreamDecodeError(f"cannot decode a frame: {type(exc).__name__}: {exc}") from exc
+        for inbound in inbounds:
             kind = inbound.kind
             if kind is FrameKind.DATA:
                 self._deliver(inbound.key, inbound.events, now)
@@ -548,6 +590,7 @@ class StreamSession:
             return
         task = asyncio.ensure_future(self._fetch_snapshot(sub))
         task.set_name(f"{self.name}:snapshot:{sub.name}")
+        task.add_done_callback(self._helper_done)
         self._snapshot_tasks[sub.key] = task
 
     def _cancel_snapshot(self, key: Hashable) -> None:
@@ -621,10 +664,10 @@ class StreamSession:
             elif direction == "connect":
                 self._resync_pending.clear()
                 now = self.clock.monotonic()
-                self.tracker.watch(_CONNECTION, now)
+                self.tracker.watch(_CONNECTION, now, self._connection_stale_after)
                 for sub in self.subscriptions.values():
                     self.sink.begin_sync(sub.key)
-                    self.tracker.watch(sub.key, now)
+                    self.tracker.watch(sub.key, now, sub.stale_after)
                     self._set_feed_state(sub.key, FeedState.SYNCING, "subscribing")
             elif direction == "disconnect":
                 self.tracker.mark_all_stale(self.clock.monotonic())

@@ -1,0 +1,218 @@
+"""Resync paths and failure routing, driven frame by frame through an in-memory connection.
+
+The connector is injectable, so these tests hand the session a fake socket and decide exactly
+which frame arrives when: no server, no timing luck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from decimal import Decimal
+
+import pytest
+from websockets.exceptions import ConnectionClosedError
+
+from perpcli.domain.errors import AuthError
+from perpcli.ledger.book import BookState, SyncRule
+from perpcli.net.sink import BookSink
+from perpcli.net.stream import FeedState, StreamDecodeError, StreamSession, Subscription
+from tests.stream_toy import ToyProtocol, depth_sub, orderbook_sub
+from tests.test_stream_session import eventually, fast_settings
+
+_END = object()
+
+
+class FakeConnection:
+    """Just enough of a websockets client connection: send, async iteration, close."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.inbox: asyncio.Queue[object] = asyncio.Queue()
+        self.closed = False
+
+    async def send(self, text: str) -> None:
+        if self.closed:
+            raise ConnectionClosedError(None, None)
+        self.sent.append(text)
+
+    def push(self, msg: dict | str) -> None:
+        self.inbox.put_nowait(msg if isinstance(msg, str) else json.dumps(msg))
+
+    def drop(self) -> None:
+        self.inbox.put_nowait(_END)
+
+    def __aiter__(self) -> FakeConnection:
+        return self
+
+    async def __anext__(self) -> str:
+        item = await self.inbox.get()
+        if item is _END:
+            self.closed = True
+            raise ConnectionClosedError(None, None)
+        return item  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def sent_methods(self) -> list[tuple[str, str]]:
+        out = []
+        for text in self.sent:
+            msg = json.loads(text)
+            if msg["method"] in ("subscribe", "unsubscribe"):
+                out.append((msg["method"], msg["subscription"]["type"]))
+        return out
+
+
+class FakeVenue:
+    """Hands out a fresh FakeConnection per connect and remembers them."""
+
+    def __init__(self) -> None:
+        self.connections: list[FakeConnection] = []
+        self.connected = asyncio.Event()
+
+    async def connect(self, url: str, **kwargs) -> FakeConnection:
+        conn = FakeConnection()
+        self.connections.append(conn)
+        self.connected.set()
+        return conn
+
+    @property
+    def current(self) -> FakeConnection:
+        return self.connections[-1]
+
+
+def book_frame(coin: str, *, nonce: int, begin: int | None = None, bid: str = "99", ask: str = "101") -> dict:
+    data = {"coin": coin, "nonce": nonce, "b": [[bid, "1"]], "a": [[ask, "2"]]}
+    if begin is None:
+        data["snapshot"] = True
+    else:
+        data["begin"] = begin
+    return {"channel": "orderbook", "data": data}
+
+
+async def test_a_gap_on_a_snapshot_on_subscribe_feed_resubscribes_once():
+    venue = FakeVenue()
+    sink = BookSink()
+    key = ("orderbook", "SOL")
+    sink.add_book(key, "toy", "SOL", SyncRule.BEGIN_CHAIN)
+    session = StreamSession("ws://fake", ToyProtocol(), sink, settings=fast_settings(1), connector=venue.connect)
+    await session.subscribe(orderbook_sub("SOL"))
+    async with session:
+        await eventually(lambda: venue.connections and venue.current.sent, what="subscribed")
+        conn = venue.current
+        assert conn.sent_methods() == [("subscribe", "orderbook")]
+        conn.push(book_frame("SOL", nonce=10))
+        conn.push(book_frame("SOL", begin=10, nonce=12, bid="99.5"))
+        await eventually(lambda: sink.books[key].sequence == 12, what="applied")
+        assert sink.usable(key)
+
+        conn.push(book_frame("SOL", begin=13, nonce=15))  # begin != 12: a gap
+        conn.push(book_frame("SOL", begin=15, nonce=16))  # more diffs while resyncing
+        conn.push(book_frame("SOL", begin=16, nonce=18))
+        await eventually(lambda: len(conn.sent) == 3, what="resubscribe")
+        await asyncio.sleep(0.01)
+        assert conn.sent_methods() == [("subscribe", "orderbook"), ("unsubscribe", "orderbook"), ("subscribe", "orderbook")]
+        assert session.stats.resyncs == 1
+        assert not sink.usable(key)
+        assert session.feed_states[key] is FeedState.SYNCING
+
+        conn.push(book_frame("SOL", nonce=30, bid="98"))  # the snapshot after resubscribing
+        conn.push(book_frame("SOL", begin=30, nonce=31, bid="98.5"))
+        await eventually(lambda: sink.books[key].sequence == 31, what="healed")
+        assert sink.usable(key)
+        assert sink.books[key].best_bid() == (Decimal("98.5"), Decimal(1))
+        assert session.stats.connects == 1
+
+
+async def test_reconnect_resubscribes_everything_and_the_old_book_is_not_trusted():
+    venue = FakeVenue()
+    sink = BookSink()
+    key = ("orderbook", "SOL")
+    sink.add_book(key, "toy", "SOL", SyncRule.BEGIN_CHAIN)
+    session = StreamSession("ws://fake", ToyProtocol(), sink, settings=fast_settings(2), connector=venue.connect)
+    await session.subscribe(orderbook_sub("SOL"))
+    async with session:
+        await eventually(lambda: venue.connections and venue.current.sent, what="subscribed")
+        first = venue.current
+        first.push(book_frame("SOL", nonce=10))
+        await eventually(lambda: sink.usable(key), what="live")
+        first.drop()
+        await eventually(lambda: len(venue.connections) == 2 and venue.current.sent, what="reconnected")
+        second = venue.current
+        assert second.sent_methods() == [("subscribe", "orderbook")]
+        # A diff that happens to chain onto the old book is still not trusted after a reconnect:
+        second.push(book_frame("SOL", begin=10, nonce=11))
+        await asyncio.sleep(0.01)
+        assert not sink.usable(key)
+        assert sink.books[key].state is BookState.RESYNC
+        second.push(book_frame("SOL", nonce=50))
+        await eventually(lambda: sink.usable(key), what="live again")
+
+
+async def test_an_undecodable_frame_restarts_the_connection():
+    venue = FakeVenue()
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=fast_settings(3), connector=venue.connect)
+    async with session:
+        await eventually(lambda: venue.connections, what="connected")
+        venue.current.push("{this is not json")
+        await eventually(lambda: len(venue.connections) == 2, what="reconnect")
+        assert session.stats.decode_errors == 1
+        assert "StreamDecodeError" in session.stats.last_error
+        assert session.failure is None
+
+
+def test_decode_errors_are_raised_not_swallowed_by_the_synchronous_path():
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink())
+    with pytest.raises(StreamDecodeError):
+        session.handle_frame("{broken")
+
+
+async def test_transient_snapshot_failures_are_retried_and_fatal_ones_stop_the_session():
+    venue = FakeVenue()
+    sink = BookSink()
+    sink.add_book(("depth", "BTC"), "toy", "BTC", SyncRule.PREV_CHAIN)
+    calls = 0
+
+    async def flaky(sub: Subscription) -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise ConnectionResetError("REST hiccup")
+        raise AuthError("REST says the key is not allowed")
+
+    session = StreamSession(
+        "ws://fake", ToyProtocol(), sink, settings=fast_settings(4), connector=venue.connect, snapshot_fetcher=flaky
+    )
+    await session.subscribe(depth_sub("BTC"))
+    with pytest.raises(AuthError):
+        await asyncio.wait_for(session.run(), 5)
+    assert calls == 3
+    assert isinstance(session.failure, AuthError)
+    assert len(venue.connections) == 1  # not retried: retrying cannot fix a refused key
+    assert venue.current.closed
+
+
+async def test_rest_feed_without_a_fetcher_is_refused_up_front():
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink())
+    await session.subscribe(depth_sub("BTC"))
+    with pytest.raises(ValueError, match="snapshot_fetcher"):
+        session.start()
+
+
+async def test_a_quiet_account_feed_can_opt_out_of_silence_staleness():
+    from perpcli.net.clock import ManualClock
+    from perpcli.net.recorder import RecordedFrame
+
+    clock = ManualClock()
+    sink = BookSink()
+    session = StreamSession("ws://fake", ToyProtocol(), sink, settings=fast_settings(5, stale_after=1.0), clock=clock)
+    fills = Subscription(("fills", "me"), {"type": "fills", "coin": "me"}, "fills", stale_after=math.inf)
+    await session.subscribe(fills)
+    await session.subscribe(orderbook_sub("SOL"))
+    session.replay([RecordedFrame(0, "connect", 0.0, 0.0, 1, None, "")], clock=clock)
+    clock.advance(3600)
+    session.check_staleness()
+    assert session.feed_states[("orderbook", "SOL")] is FeedState.STALE
+    assert session.feed_states[("fills", "me")] is FeedState.SYNCING  # not stale: silence is normal

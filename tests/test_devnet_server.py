@@ -486,3 +486,20 @@ def test_ws_state_channels_snapshot_and_update(devnet):
                 got.add("openOrders")
             if m["channel"] == "bbo" and m["data"]["bbo"][0] and m["data"]["bbo"][0]["px"] == "150.0":
                 got.add("bbo")
+
+
+def test_mainnet_setting_changes_what_signatures_mean():
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, auto_fund=False, is_mainnet=True))
+    http = Http(handle.url)
+    try:
+        http.control("fund", {"user": A, "amount": "1000"})
+        res = http.post("/exchange", signed_l1(KEY_A, actions.noop_action(), is_mainnet=False))
+        assert res["status"] == "err" and res["response"].endswith("does not exist.") and A not in res["response"]
+        assert http.post("/exchange", signed_l1(KEY_A, actions.noop_action(), is_mainnet=True))["status"] == "ok"
+        send = actions.usd_send_action(B, Decimal(1), time_ms=NONCES.next())
+        assert http.post("/exchange", signed_user(KEY_A, send, is_mainnet=False))["status"] == "err"
+        send = actions.usd_send_action(B, Decimal(1), time_ms=NONCES.next())
+        assert http.post("/exchange", signed_user(KEY_A, send, is_mainnet=True))["status"] == "ok"
+    finally:
+        http.close()
+        handle.stop()

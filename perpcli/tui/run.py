@@ -1,0 +1,72 @@
+"""Compose and run `perp watch`: a LiveSource per venue, a LiveTrader when a key is loaded.
+
+Kept apart from the command module so `perp watch` and `perp demo` share it, and so the
+command module itself imports only typer (textual is loaded here, when the app starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from perpcli.net.stream import StreamSettings
+from perpcli.tui.app import WatchApp, WatchConfig
+from perpcli.tui.keys import keymap_from_settings
+from perpcli.tui.live import LiveSource, LiveTrader
+
+DEFAULT_MARKET_COUNT = 3
+
+
+def stream_settings(settings: Any) -> StreamSettings:
+    return StreamSettings(
+        stale_after=float(settings.get("stream.stale_after_seconds")),
+        ping_interval=float(settings.get("stream.ping_interval_seconds")),
+    )
+
+
+def watch_config(settings: Any, **overrides: Any) -> WatchConfig:
+    cfg = WatchConfig(
+        refresh_hz=int(settings.get("tui.refresh_hz")),
+        chart_interval=str(settings.get("tui.chart_interval")),
+        keymap=keymap_from_settings(settings.get),
+    )
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def build_app(
+    market_data: Any,
+    *,
+    markets: Sequence[str],
+    trading: Any = None,
+    settings: Any,
+    limits: Any = None,
+    config: WatchConfig | None = None,
+    stream: StreamSettings | None = None,
+) -> tuple[WatchApp, LiveSource]:
+    """The app for one venue's market-data side (+ trading side when a key is loaded)."""
+    source = LiveSource(market_data, ws_url=market_data.endpoint.ws_url, trading=trading,
+                        settings=stream or stream_settings(settings))
+    if not markets:
+        markets = [i.symbol for i in market_data.instruments()[:DEFAULT_MARKET_COUNT]]
+    traders = {}
+    if trading is not None:
+        if limits is None:
+            from perpcli.app.risk import RiskLimits
+
+            limits = RiskLimits.from_settings(settings)
+        traders[source.venue] = LiveTrader(source, trading, limits)
+
+    def start_feeds(app: WatchApp) -> None:
+        app.run_worker(source.run(), name=f"feed:{source.venue}", group="feeds", exit_on_error=False)
+
+    app = WatchApp(
+        {source.venue: source},
+        [(source.venue, m) for m in markets],
+        traders=traders,
+        config=config or watch_config(settings),
+        start_feeds=start_feeds,
+        venues=[source.venue],
+    )
+    return app, source

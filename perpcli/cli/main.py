@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.keys",
     "perpcli.cli.commands.devnet",
     "perpcli.cli.commands.demo",
+    "perpcli.cli.commands.watch",
     "perpcli.cli.commands.venues",
     "perpcli.cli.commands.market",
     "perpcli.cli.commands.account",

@@ -234,6 +234,7 @@ class Engine:
             self._triggers[m.name] = {}
             self._holders[m.name] = {}
             self._oi[m.name] = ZERO
+        self._tables: dict = {}  # coin -> margin table (cache)
         self._accounts: dict[str, Account] = {}
         self._orders: dict[int, BookOrder] = {}  # live: resting, untriggered, waiting children
         self._status: dict[int, OrderStatusRecord] = {}
@@ -297,7 +298,7 @@ class Engine:
             raise ActionError(Errors.INVALID_PRICE)
         self._oracle[coin] = px
         self._buf_prices = True
-        self._after_price_moves((coin,))
+        self._after_price_moves((coin,), liquidations=True)
         self._flush()
 
     def oracle_price(self, coin: str) -> Decimal:
@@ -323,8 +324,14 @@ class Engine:
             return True
         return False
 
-    def _after_price_moves(self, coins) -> None:
-        """Marks may have moved: fire triggers, then liquidate whoever fell below maintenance."""
+    def _after_price_moves(self, coins, *, liquidations: bool = False) -> None:
+        """Marks may have moved: fire triggers (on every mark move, as the venue does).
+
+        Liquidation sweeps every holder of a coin, so it runs when the oracle moves (each
+        synthetic-market step, the test hook), at funding and on margin changes, not after
+        every trade: a trade moves the mark only within the spread, and the next oracle update
+        (at most one market step later) catches any account it pushed under maintenance.
+        """
         moved = [c for c in coins if self._recompute_mark(c)]
         if not moved:
             return
@@ -332,8 +339,9 @@ class Engine:
         for _ in range(8):  # triggers can move the book, which can move the mark again
             for coin in moved:
                 self._check_triggers(coin)
-            for coin in moved:
-                self._check_liquidations(coin)
+            if liquidations:
+                for coin in moved:
+                    self._check_liquidations(coin)
             moved = [c for c in moved if self._recompute_mark(c)]
             if not moved:
                 break
@@ -683,7 +691,10 @@ class Engine:
         return setting
 
     def _table(self, m: PerpMarket):
-        return self.markets.margin_table_of(m)
+        table = self._tables.get(m.name)
+        if table is None:
+            table = self._tables[m.name] = self.markets.margin_table_of(m)
+        return table
 
     # ---------------------------------------------------------------- matching
 
@@ -1321,14 +1332,19 @@ class Engine:
             ntl = abs(pos.szi) * mark
             upnl += mr.unrealized_pnl(pos.szi, pos.entry_px, mark)
             im += mr.initial_margin(ntl, pos.leverage)
-            mm += mr.maintenance_margin(self._table(self.markets.perp_by_name(pos.coin)), ntl)
+            mm += mr.maintenance_margin(self._tables.get(pos.coin) or self._table(self.markets.perp_by_name(pos.coin)), ntl)
             ntl_total += ntl
         return acct.usdc + upnl, im, mm, ntl_total
 
     def _available(self, acct: Account) -> Decimal:
         """Collateral free for new orders: cross value − cross initial margin − resting orders."""
-        av, im, _, _ = self._cross_totals(acct)
-        return av - im - acct.reserved
+        free = acct.usdc - acct.reserved
+        mark = self._mark
+        for pos in acct.positions.values():
+            if pos.is_cross:
+                m = mark[pos.coin]
+                free += mr.unrealized_pnl(pos.szi, pos.entry_px, m) - mr.initial_margin(abs(pos.szi) * m, pos.leverage)
+        return free
 
     def margin_available(self, user: str) -> Decimal:
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""
@@ -1909,6 +1925,8 @@ class Engine:
     # ================================================================ events
 
     def _flush(self) -> None:
+        if not (self._buf_books or self._buf_updates or self._buf_accounts or self._buf_prices):
+            return
         ev = self._events
         for coin in self._buf_books:
             ev.append(BookChanged(coin, self.now_ms))
@@ -1926,13 +1944,13 @@ class Engine:
             ev.append(AccountChanged(user))
         if self._buf_prices:
             ev.append(PricesChanged(self.now_ms))
-        self._buf_books = {}
-        self._buf_trades = {}
-        self._buf_fills = {}
-        self._buf_updates = {}
-        self._buf_nonuser = {}
-        self._buf_candles = {}
-        self._buf_accounts = {}
+        self._buf_books.clear()
+        self._buf_trades.clear()
+        self._buf_fills.clear()
+        self._buf_updates.clear()
+        self._buf_nonuser.clear()
+        self._buf_candles.clear()
+        self._buf_accounts.clear()
         self._buf_prices = False
 
     def drain_events(self) -> list[Event]:

@@ -217,7 +217,7 @@ class _Venue(BaseHTTPRequestHandler):
 def venue():
     handler = type("Handler", (_Venue,), {"seen": []})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     yield handler, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -284,3 +284,43 @@ def test_submit_rejects_non_bodies_and_bad_urls(tmp_path, capsys):
     f.write_text('{"type": "noop"}')
     assert _run(capsys, ["submit", str(f), "--url", "http://127.0.0.1:1"])[0] == 2
     assert _run(capsys, ["submit", str(_signed_file(tmp_path)), "--url", "ftp://x"])[0] == 2
+
+
+# --- sign offline, submit online: the devnet verifies what perp sign produced ---------------------
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    server = pytest.importorskip("perpcli.devnet.server")
+    handle = server.start_in_thread(server.DevnetConfig(port=0, market_interval=0, tick_interval=0.05))
+    yield handle
+    handle.stop()
+
+
+def test_sign_then_submit_to_the_devnet(devnet, tmp_path, capsys, monkeypatch):
+    import time
+
+    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", DEV_KEY)
+    action = tmp_path / "noop.json"
+    action.write_text('{"type": "noop"}')
+    code, out, err = _run(capsys, ["--json", "sign", str(action), "--testnet"])  # fresh nonce from the allocator
+    assert code == 0, err
+    signed = tmp_path / "signed.json"
+    signed.write_text(out)
+    code, out, err = _run(capsys, ["submit", str(signed), "--url", devnet.url])
+    assert code == 0, err
+    assert json.loads(out) == {"status": "ok", "response": {"type": "default"}}
+    # The same body again: its nonce is spent, the venue refuses (exit 3), nothing else happens.
+    code, out, err = _run(capsys, ["submit", str(signed), "--url", devnet.url])
+    assert code == 3 and "nonce" in err
+    # A user-signed transfer, its nonce inside the action.
+    transfer = tmp_path / "transfer.json"
+    transfer.write_text(json.dumps(
+        {"type": "usdClassTransfer", "amount": "1", "toPerp": False, "nonce": time.time_ns() // 1_000_000}
+    ))
+    code, out, err = _run(capsys, ["--json", "sign", str(transfer), "--testnet"])
+    assert code == 0, err
+    signed.write_text(out)
+    code, out, err = _run(capsys, ["submit", str(signed), "--url", devnet.url])
+    assert code == 0, err
+    assert json.loads(out)["status"] == "ok"

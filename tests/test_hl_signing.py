@@ -335,6 +335,12 @@ def test_asset_ids():
 
 
 def test_scheme_table():
+    assert not (A.L1_ACTION_TYPES & set(A.USER_SIGNED_TYPES))
+    assert set(A.ACTION_SCHEMES) == A.L1_ACTION_TYPES | set(A.USER_SIGNED_TYPES)
+    assert {t for t, s in A.ACTION_SCHEMES.items() if s == "user_signed"} == {
+        "usdSend", "spotSend", "withdraw3", "usdClassTransfer", "sendAsset", "approveAgent", "approveBuilderFee",
+        "tokenDelegate", "cDeposit", "cWithdraw", "userSetAbstraction", "userDexAbstraction", "convertToMultiSigUser",
+    }
     assert A.scheme_of("order") == "l1"
     assert A.scheme_of("usdClassTransfer") == "user_signed"
     assert A.scheme_of("vaultTransfer") == "l1"  # python-sdk#55: signing it user-signed gives 422

@@ -509,6 +509,12 @@ L1_ACTION_TYPES: frozenset[str] = frozenset(
         "agentEnableDexAbstraction",
         "claimRewards",
         "evmUserModify",
+        # Deployer / validator actions the SDK signs as L1 (perpcli never builds them).
+        "spotDeploy",
+        "perpDeploy",
+        "CSignerAction",
+        "CValidatorAction",
+        "gossipPriorityBid",
     }
 )
 
@@ -517,10 +523,16 @@ L1_ACTION_TYPES: frozenset[str] = frozenset(
 VAULT_FORCED_NULL: frozenset[str] = frozenset({"usdClassTransfer", "sendAsset"})
 
 
+# The one table: action type -> how it is signed.
+ACTION_SCHEMES: dict[str, Scheme] = {
+    **dict.fromkeys(sorted(L1_ACTION_TYPES), "l1"),
+    **dict.fromkeys(USER_SIGNED_TYPES, "user_signed"),
+}
+
+
 def scheme_of(action_type: str) -> Scheme:
     """"l1" or "user_signed" for a known action type; ValidationError for anything else."""
-    if action_type in USER_SIGNED_TYPES:
-        return "user_signed"
-    if action_type in L1_ACTION_TYPES:
-        return "l1"
+    scheme = ACTION_SCHEMES.get(action_type)
+    if scheme is not None:
+        return scheme
     raise ValidationError(f"unknown Hyperliquid action type {action_type!r}", rule="action-type")

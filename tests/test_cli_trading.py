@@ -1,0 +1,376 @@
+"""Every venue command against a devnet on a free port: human and --json forms, exit codes,
+dry runs that send nothing, agents, risk guards, unknown outcomes settled by cloid."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from perpcli.devnet.server import start_in_thread
+from tests.cli_devnet import control, new_key, run, wait_for_books
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    h = start_in_thread(port=0, seed=7, market_interval=0.2)
+    wait_for_books(h.url)
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def perp(devnet, monkeypatch):
+    def _run(*args, key=None, stdin=None):
+        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
+
+    return _run
+
+
+def exchange_count(devnet, address: str) -> int:
+    return devnet.call(lambda: devnet.devnet.desk.requests_used.get(address.lower(), 0))
+
+
+# ----- market data ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["markets"], ["markets", "--all"], ["price"], ["price", "BTC", "ETH"], ["book", "BTC", "--depth", "3"],
+    ["trades", "BTC"], ["candles", "BTC", "--interval", "1m", "--count", "5"], ["funding"], ["funding", "BTC"],
+])
+def test_market_data_commands_human_and_json(perp, args):
+    human = perp(*args)
+    assert human.code == 0, human.err
+    assert human.out.strip()
+    js = perp("--json", *args)
+    assert js.code == 0, js.err
+    doc = js.json()
+    if args[0] not in ("trades", "candles"):  # a fresh devnet may not have printed a trade yet
+        assert doc
+    if isinstance(doc, list):
+        assert all(isinstance(r, dict) for r in doc)
+
+
+def test_price_and_book_values_are_decimal_strings(perp):
+    rows = perp("--json", "price", "BTC").json()
+    assert rows[0]["market"] == "BTC" and Decimal(rows[0]["mid"]) > 0 and isinstance(rows[0]["mid"], str)
+    book = perp("--json", "book", "BTC", "--depth", "2").json()
+    assert len(book["bids"]) <= 2 and Decimal(book["bids"][0]["price"]) < Decimal(book["asks"][0]["price"])
+
+
+def test_hip3_market_by_name(perp):
+    markets = perp("--json", "markets", "--all").json()
+    hip3 = [m["market"] for m in markets if ":" in m["market"]]
+    assert hip3, "the devnet lists builder-dex markets"
+    rows = perp("--json", "price", hip3[0]).json()
+    assert rows[0]["market"] == hip3[0]
+    assert [m for m in markets if m["market"] == hip3[0]][0]["asset_id"] >= 110000
+
+
+def test_unknown_market_is_usage_error(perp):
+    r = perp("price", "NOPE")
+    assert r.code == 2 and "unknown market" in r.err and r.err.count("\n") == 1
+
+
+# ----- account -------------------------------------------------------------------------------
+
+
+def test_account_commands_on_a_fresh_key(perp, devnet):
+    key, addr = new_key(devnet.url)
+    acct = perp("--json", "account", key=key)
+    assert acct.code == 0, acct.err
+    doc = acct.json()
+    assert doc["account"] == addr and doc["signer_role"] == "user" and Decimal(doc["equity"]) == 10000
+    for cmd in (["positions"], ["orders"], ["fills"], ["fills", "--since", "1h"], ["funding-history"]):
+        r = perp("--json", *cmd, key=key)
+        assert r.code == 0, (cmd, r.err)
+        assert r.json() == []
+        assert perp(*cmd, key=key).code == 0
+
+
+def test_unknown_key_is_exit_4(perp):
+    key = "0x" + "42" * 32
+    r = perp("account", key=key)
+    assert r.code == 4
+    assert "is not registered on devnet" in r.err and r.err.strip().count("\n") <= 1
+    r = perp("buy", "BTC", "0.001", "--market", "--yes", key=key)
+    assert r.code == 4
+
+
+# ----- orders --------------------------------------------------------------------------------
+
+
+def test_market_buy_fills_and_position_shows(perp, devnet):
+    key, addr = new_key(devnet.url)
+    r = perp("--json", "buy", "BTC", "0.01", "--market", "--yes", key=key)
+    assert r.code == 0, r.err
+    doc = r.json()
+    for field in ("venue", "market", "side", "size", "price", "type", "status", "oid", "cloid", "filled",
+                  "avg_price", "error"):
+        assert field in doc
+    assert doc["status"] == "filled" and doc["filled"] == "0.01" and doc["cloid"].startswith("0x")
+    pos = perp("--json", "positions", key=key).json()
+    assert len(pos) == 1
+    p = pos[0]
+    assert p["market"] == "BTC" and p["size"] == "0.01" and p["margin_mode"] == "cross"
+    for field in ("venue", "entry_price", "mark_price", "unrealized_pnl", "liquidation_price", "leverage",
+                  "margin_used"):
+        assert field in p
+    fills = perp("--json", "fills", key=key).json()
+    assert len(fills) >= 1 and fills[0]["cloid"] == doc["cloid"]
+    close = perp("--json", "close", "BTC", "--yes", key=key)
+    assert close.code == 0 and close.json()["status"] == "filled"
+    assert perp("--json", "positions", key=key).json() == []
+
+
+def test_relative_limit_rests_and_cancel_by_cloid(perp, devnet):
+    key, _ = new_key(devnet.url)
+    cloid = "0x" + "ab" * 16
+    r = perp("--json", "buy", "ETH", "0.01", "--limit", "-2%", "--cloid", cloid, "--yes", key=key)
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["status"] == "resting" and doc["cloid"] == cloid
+    mid = Decimal(perp("--json", "price", "ETH").json()[0]["mid"])
+    assert Decimal(doc["price"]) < mid
+    orders = perp("--json", "orders", key=key).json()
+    assert [o["cloid"] for o in orders] == [cloid]
+    c = perp("--json", "cancel", "--cloid", cloid, "--yes", key=key)
+    assert c.code == 0 and c.json()[0]["status"] == "canceled"
+    assert perp("--json", "orders", key=key).json() == []
+
+
+def test_modify_keeps_cloid_and_cancel_all(perp, devnet):
+    key, _ = new_key(devnet.url)
+    first = perp("--json", "buy", "ETH", "0.01", "--limit", "-3%", "--yes", key=key).json()
+    m = perp("--json", "modify", str(first["oid"]), "--size", "0.02", "--yes", key=key)
+    assert m.code == 0, m.err
+    assert m.json()["size"] == "0.02" and m.json()["cloid"] == first["cloid"]
+    perp("--json", "sell", "ETH", "0.01", "--limit", "+3%", "--yes", key=key)
+    assert len(perp("--json", "orders", key=key).json()) == 2
+    c = perp("cancel", "--all", "--yes", key=key)
+    assert c.code == 0
+    assert perp("--json", "orders", key=key).json() == []
+
+
+def test_bracket_and_stop_orders(perp, devnet):
+    key, _ = new_key(devnet.url)
+    mid = Decimal(perp("--json", "price", "BTC").json()[0]["mid"])
+    tp, sl = str(int(mid * Decimal("1.03"))), str(int(mid * Decimal("0.97")))
+    r = perp("--json", "buy", "BTC", "0.01", "--limit", "-1%", "--tp", tp, "--sl", sl, "--yes", key=key)
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["status"] == "resting" and [c["type"] for c in doc["children"]] == ["take_profit_market", "stop_market"]
+    bad = perp("buy", "BTC", "0.01", "--limit", "-1%", "--tp", sl, "--yes", key=key)
+    assert bad.code == 2 and "--tp" in bad.err
+    stop = perp("--json", "sell", "BTC", "0.01", "--stop", sl, "--reduce-only", "--yes", key=key)
+    assert stop.code in (0, 3), stop.err
+    assert stop.json()["type"] == "stop_market"
+
+
+def test_sizes_by_usd_percent_and_risk(perp, devnet):
+    key, _ = new_key(devnet.url)
+    mid = Decimal(perp("--json", "price", "ETH").json()[0]["mid"])
+    usd = perp("--json", "buy", "ETH", "--usd", "500", "--limit", "-3%", "--dry-run", key=key).json()
+    size = Decimal(usd["order"]["size"])
+    assert Decimal(490) < size * Decimal(usd["order"]["price"]) <= 500  # notional at the limit, rounded down
+    pct = perp("--json", "buy", "ETH", "1%", "--limit", "-1%", "--leverage", "2", "--dry-run", key=key).json()
+    assert abs(Decimal(pct["order"]["size"]) * Decimal(pct["order"]["price"]) - 200) < 2  # 1% of 10000 x 2
+    assert [b["action"]["type"] for b in pct["requests"]] == ["updateLeverage", "order"]
+    sl = str(int(mid * Decimal("0.9")))
+    risk = perp("--json", "buy", "ETH", "--risk", "1%", "--sl", sl, "--limit", "-0.1%", "--dry-run", key=key)
+    assert risk.code == 0, risk.err
+    r = risk.json()["order"]
+    loss = Decimal(r["size"]) * (Decimal(r["price"]) - Decimal(sl))
+    assert Decimal(90) < loss <= Decimal(100)  # 1% of 10000 equity, sizes rounded down
+
+
+def test_scale_places_a_ladder(perp, devnet):
+    key, _ = new_key(devnet.url)
+    mid = Decimal(perp("--json", "price", "ETH").json()[0]["mid"])
+    lo, hi = str(int(mid * Decimal("0.97"))), str(int(mid * Decimal("0.99")))
+    r = perp("--json", "scale", "buy", "ETH", "0.05", "--from", hi, "--to", lo, "--count", "5", "--yes", key=key)
+    assert r.code == 0, r.err
+    rows = r.json()
+    assert len(rows) == 5 and all(x["status"] == "resting" and x["size"] == "0.01" for x in rows)
+    prices = [Decimal(x["price"]) for x in rows]
+    assert prices == sorted(prices, reverse=True)
+
+
+def test_leverage_margin_deadman_twap(perp, devnet):
+    key, _ = new_key(devnet.url)
+    r = perp("--json", "leverage", "ETH", "5", "--isolated", "--yes", key=key)
+    assert r.code == 0 and r.json()["detail"]["margin_mode"] == "isolated", r.err
+    perp("buy", "ETH", "0.02", "--market", "--yes", key=key)
+    m = perp("--json", "margin", "ETH", "add", "5", "--yes", key=key)
+    assert m.code == 0, m.out + m.err
+    pos = perp("--json", "positions", key=key).json()[0]
+    assert pos["margin_mode"] == "isolated" and pos["leverage"] == 5
+    assert perp("--json", "deadman", "60s", "--yes", key=key).code == 0
+    assert perp("--json", "deadman", "off", "--yes", key=key).code == 0
+    assert perp("deadman", "3s", "--yes", key=key).code == 2
+    t = perp("--json", "twap", "buy", "ETH", "1", "--minutes", "5", "--yes", key=key)
+    assert t.code == 0, t.err
+    twap_id = t.json()["detail"]["twap_id"]
+    assert perp("--json", "twap", "cancel", "ETH", str(twap_id), "--yes", key=key).code == 0
+
+
+def test_flatten_cancels_and_closes(perp, devnet):
+    key, _ = new_key(devnet.url)
+    perp("buy", "BTC", "0.01", "--market", "--yes", key=key)
+    perp("buy", "ETH", "0.01", "--limit", "-4%", "--yes", key=key)
+    r = perp("--json", "flatten", "--yes", key=key)
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert len(doc["cancels"]) == 1 and len(doc["closes"]) == 1
+    assert perp("--json", "positions", key=key).json() == []
+    assert perp("--json", "orders", key=key).json() == []
+
+
+def test_transfers_send_withdraw(perp, devnet):
+    key, _ = new_key(devnet.url)
+    assert perp("--json", "transfer", "5", "--to", "spot", "--yes", key=key).code == 0
+    assert perp("--json", "transfer", "5", "--to", "perp", "--yes", key=key).code == 0
+    _, other = new_key(devnet.url, fund=None)
+    s = perp("--json", "send", other, "3", "--yes", key=key)
+    assert s.code == 0, s.err
+    assert perp("--json", "withdraw", "2", "--yes", key=key).code == 0
+    equity = Decimal(perp("--json", "account", key=key).json()["equity"])
+    assert equity < Decimal(10000) - 4
+
+
+# ----- the contract: --yes, --dry-run, --preview, risk --------------------------------------
+
+
+def test_off_a_tty_orders_need_yes(perp, devnet):
+    key, addr = new_key(devnet.url)
+    before = exchange_count(devnet, addr)
+    for args in (["buy", "BTC", "0.001", "--market"], ["cancel", "--all"], ["leverage", "BTC", "3"],
+                 ["transfer", "1", "--to", "spot"], ["deadman", "60s"]):
+        perp("buy", "ETH", "0.01", "--limit", "-4%", "--yes", key=key) if args[0] == "cancel" else None
+        r = perp(*args, key=key)
+        assert r.code == 2 and "--yes" in r.err, (args, r.err)
+    after = exchange_count(devnet, addr)
+    assert after - before == 1  # only the order placed for the cancel case
+
+
+def test_bare_order_is_refused(perp, devnet):
+    key, _ = new_key(devnet.url)
+    r = perp("buy", "BTC", "0.01", "--yes", key=key)
+    assert r.code == 2 and "needs a price" in r.err and r.out == ""
+
+
+def test_dry_run_and_preview_send_nothing(perp, devnet):
+    key, addr = new_key(devnet.url)
+    before = exchange_count(devnet, addr)
+    dry = perp("--json", "buy", "BTC", "0.01", "--market", "--dry-run", key=key)
+    assert dry.code == 0, dry.err
+    body = dry.json()["requests"][0]
+    assert body["action"]["type"] == "order" and set(body) == {"action", "nonce", "signature", "vaultAddress",
+                                                               "expiresAfter"}
+    human = perp("sell", "BTC", "0.01", "--limit", "+1%", "--dry-run", key=key)
+    assert human.code == 0 and json.loads(human.out)["dry_run"] is True
+    pv = perp("--json", "buy", "BTC", "0.01", "--market", "--preview", key=key)
+    assert pv.code == 0, pv.err
+    p = pv.json()
+    assert Decimal(p["initial_margin"]) > 0 and Decimal(p["free_collateral_after"]) < Decimal(p["free_collateral"])
+    for args in (["cancel", "--all"], ["leverage", "BTC", "3"], ["transfer", "1", "--to", "spot"],
+                 ["withdraw", "1"], ["deadman", "60s"], ["flatten"]):
+        assert perp("--dry-run", *args, key=key).code == 0, args
+    assert exchange_count(devnet, addr) == before
+    assert perp("--json", "orders", key=key).json() == []
+
+
+def test_dry_run_signature_verifies_as_the_key(perp, devnet):
+    from perpcli.venues.hyperliquid import verify
+
+    key, addr = new_key(devnet.url)
+    body = perp("--json", "buy", "BTC", "0.01", "--limit", "-1%", "--dry-run", key=key).json()["requests"][0]
+    assert verify.recover_exchange_signer(body, is_mainnet=False).lower() == addr
+    assert verify.recover_exchange_signer(body, is_mainnet=True).lower() != addr  # bound to the network
+
+
+@pytest.mark.parametrize("args,guard", [
+    (["buy", "BTC", "5", "--market"], "max_order_notional"),
+    (["buy", "BTC", "0.01", "--limit", "-20%"], "price_band"),
+    (["buy", "BTC", "0.01", "--market", "--leverage", "30"], "max_leverage"),
+    (["leverage", "BTC", "30"], "max_leverage"),
+])
+def test_risk_guards_exit_7(perp, devnet, args, guard):
+    key, addr = new_key(devnet.url)
+    before = exchange_count(devnet, addr)
+    r = perp(*args, "--yes", key=key)
+    assert r.code == 7, r.err
+    assert f"guard {guard}" in r.err
+    assert exchange_count(devnet, addr) == before
+
+
+def test_validation_names_rule_and_nearest(perp, devnet):
+    key, _ = new_key(devnet.url)
+    r = perp("buy", "BTC", "0.000001", "--market", "--yes", key=key)
+    assert r.code == 2 and "size-decimals" in r.err and "nearest" in r.err
+    r = perp("buy", "ETH", "0.001", "--limit", "-1%", "--yes", key=key)
+    assert r.code == 2 and "min-notional" in r.err
+
+
+def test_rejected_by_venue_is_exit_3(perp, devnet):
+    key, _ = new_key(devnet.url, fund="50")
+    r = perp("--json", "buy", "BTC", "0.5", "--limit", "-1%", "--yes", key=key)
+    assert r.code == 3, r.err
+    assert r.json()["status"] == "rejected" and r.json()["error"]
+
+
+# ----- agents --------------------------------------------------------------------------------
+
+
+def test_agent_trades_for_master_and_cannot_withdraw(perp, devnet, monkeypatch):
+    monkeypatch.setenv("PERPCLI_PASSPHRASE", "test-pass")
+    key, master = new_key(devnet.url)
+    a = perp("--json", "agent", "approve", "bot", "--valid-days", "2", "--yes", key=key)
+    assert a.code == 0, a.err
+    agent = a.json()["detail"]["agent"]
+    listed = perp("--json", "agent", "list", key=key).json()
+    assert [x["address"] for x in listed] == [agent]
+    acct = perp("--json", "--account", "bot", "account").json()
+    assert acct["account"] == master and acct["signer"] == agent and acct["signer_role"] == "agent"
+    buy = perp("--json", "--account", "bot", "buy", "ETH", "0.01", "--market", "--yes")
+    assert buy.code == 0 and buy.json()["status"] == "filled", buy.err
+    assert perp("--json", "positions", key=key).json()[0]["market"] == "ETH"  # the master's position
+    w = perp("--account", "bot", "withdraw", "1", "--yes")
+    assert w.code == 4 and "agent" in w.err
+    rv = perp("--json", "agent", "revoke", "bot", "--yes", key=key)
+    assert rv.code == 0, rv.err
+    gone = perp("--account", "bot", "account")
+    assert gone.code == 4
+
+
+# ----- unknown outcomes ----------------------------------------------------------------------
+
+
+def test_timeout_after_execution_is_settled_by_cloid(perp, devnet):
+    key, _ = new_key(devnet.url)
+    control(devnet.url, "faults", {"rate_timeout": 1})
+    try:
+        r = perp("--json", "buy", "ETH", "0.01", "--limit", "-2%", "--yes", key=key)
+    finally:
+        control(devnet.url, "faults", {"rate_timeout": 0})
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["status"] == "resting" and doc["oid"]
+    orders = perp("--json", "orders", key=key).json()
+    assert [o["cloid"] for o in orders] == [doc["cloid"]]  # exactly once
+
+
+def test_batch_reads_ndjson(perp, devnet):
+    key, _ = new_key(devnet.url)
+    lines = "\n".join([
+        json.dumps({"side": "buy", "market": "ETH", "size": "0.01", "limit": "-3%"}),
+        "not json",
+        json.dumps({"side": "sell", "market": "ETH", "size": "0.01", "limit": "+3%", "post_only": True}),
+        json.dumps({"side": "buy", "market": "ETH", "size": 0.01, "limit": "-3%"}),
+    ]) + "\n"
+    r = perp("batch", "--yes", key=key, stdin=lines)
+    out = [json.loads(x) for x in r.out.splitlines()]
+    assert [o.get("status") for o in out] == ["resting", "invalid", "resting", "invalid"]
+    assert r.code == 2
+    assert len(perp("--json", "orders", key=key).json()) == 2

@@ -1,0 +1,148 @@
+"""Settling orders whose answer never came: query by cloid, then burn the nonce; never resend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from perpcli.domain.errors import AuthError
+from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.keys.nonces import NonceAllocator
+from perpcli.keys.signer import Signer
+from perpcli.venues.base import AckStatus
+from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+from perpcli.venues.hyperliquid.endpoints import endpoint
+from perpcli.venues.hyperliquid.rest import SentNoAnswer
+
+META = {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 50}]}
+CTX = [{"funding": "0.0000125", "markPx": "65000", "midPx": "65000", "oraclePx": "65000", "openInterest": "1",
+        "dayNtlVlm": "0", "prevDayPx": "65000", "premium": None, "impactPxs": None}]
+KEY = "0x" + "11" * 32
+
+
+class FakeRest:
+    """Scripted /info and /exchange; records every /exchange body."""
+
+    def __init__(self, exchange_script, status_script, role="user"):
+        self.exchange_script = list(exchange_script)
+        self.status_script = list(status_script)
+        self.sent: list[dict] = []
+        self.status_queries = 0
+        self.role = role
+
+    def info(self, body):
+        t = body["type"]
+        if t == "metaAndAssetCtxs":
+            return [META, CTX]
+        if t == "userRole":
+            return {"role": self.role}
+        if t == "orderStatus":
+            self.status_queries += 1
+            item = self.status_script.pop(0) if self.status_script else {"status": "unknownOid"}
+            if isinstance(item, Exception):
+                raise item
+            return item
+        raise AssertionError(f"unexpected info {t}")
+
+    def exchange(self, body):
+        self.sent.append(body)
+        item = self.exchange_script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self):
+        pass
+
+
+def trading(rest, tmp_path):
+    md = HyperliquidMarketData(endpoint("http://127.0.0.1:1", "testnet"), venue="devnet", rest=rest,
+                               sleep=lambda s: None)
+    signer = Signer.from_hex(KEY)
+    return md.trading(signer, nonces=NonceAllocator(signer.address, clock_ms=lambda: 1_000, directory=tmp_path))
+
+
+def intent(cloid="0x" + "cd" * 16):
+    return OrderIntent(venue="devnet", symbol="BTC", side=Side.BUY, size=Decimal("0.001"),
+                       order_type=OrderType.LIMIT, price=Decimal("64000"), tif=TimeInForce.GTC, cloid=cloid)
+
+
+def resting_status(cloid):
+    row = {"coin": "BTC", "side": "B", "limitPx": "64000", "sz": "0.001", "origSz": "0.001", "oid": 77,
+           "timestamp": 1, "cloid": cloid}
+    return {"status": "order", "order": {"order": row, "status": "open", "statusTimestamp": 2}}
+
+
+def test_answer_lost_but_order_landed_is_found_by_cloid(tmp_path):
+    cl = "0x" + "cd" * 16
+    rest = FakeRest([SentNoAnswer("timed out")], [resting_status(cl)])
+    acks = trading(rest, tmp_path).submit([intent(cl)])
+    assert acks[0].status is AckStatus.RESTING and acks[0].oid == 77
+    assert len(rest.sent) == 1  # never resent
+
+
+def test_order_never_seen_is_killed_with_a_noop_on_the_same_nonce(tmp_path):
+    rest = FakeRest([SentNoAnswer("timed out"), {"status": "ok", "response": {"type": "default"}}], [])
+    acks = trading(rest, tmp_path).submit([intent()])
+    assert acks[0].status is AckStatus.REJECTED and "nonce spent" in acks[0].error
+    order_body, noop_body = rest.sent
+    assert noop_body["action"] == {"type": "noop"}
+    assert noop_body["nonce"] == order_body["nonce"]
+    assert rest.status_queries == 3
+
+
+def test_noop_refused_as_duplicate_means_the_order_landed(tmp_path):
+    cl = "0x" + "cd" * 16
+    dup = {"status": "err", "response": "Invalid nonce: duplicate nonce 1000"}
+    rest = FakeRest([SentNoAnswer("timed out"), dup], [{"status": "unknownOid"}] * 3 + [resting_status(cl)])
+    acks = trading(rest, tmp_path).submit([intent(cl)])
+    assert acks[0].status is AckStatus.RESTING
+    assert [b["action"]["type"] for b in rest.sent] == ["order", "noop"]
+
+
+def test_still_unknown_after_everything(tmp_path):
+    rest = FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], [ConnectionError("x")] * 3)
+    acks = trading(rest, tmp_path).submit([intent()])
+    assert acks[0].status is AckStatus.UNKNOWN
+    assert [b["action"]["type"] for b in rest.sent] == ["order", "noop"]
+
+
+def test_unknown_signer_error_from_exchange_is_auth(tmp_path):
+    rest = FakeRest([{"status": "err", "response": "User or API Wallet 0xabc does not exist."}], [])
+    with pytest.raises(AuthError):
+        trading(rest, tmp_path).submit([intent()])
+
+
+def test_missing_role_is_refused_before_signing(tmp_path):
+    rest = FakeRest([], [], role="missing")
+    t = trading(rest, tmp_path)
+    with pytest.raises(AuthError, match="is not registered on devnet"):
+        t.require_registered()
+    assert rest.sent == []
+
+
+def test_cli_exit_6_when_outcome_stays_unknown(monkeypatch, tmp_path):
+    """The whole CLI path: the adapter reports UNKNOWN, the command exits 6 with one stderr line."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from perpcli.cli.main import main
+    from perpcli.venues.hyperliquid import adapter
+
+    rest = FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], [ConnectionError("x")] * 3)
+    real_init = adapter.HyperliquidMarketData.__init__
+
+    def init(self, ep, **kw):
+        kw["rest"] = rest
+        kw["sleep"] = lambda s: None
+        real_init(self, ep, **kw)
+
+    monkeypatch.setattr(adapter.HyperliquidMarketData, "__init__", init)
+    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", KEY)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--json", "--venue", "devnet", "buy", "BTC", "0.001", "--limit", "64000", "--yes"])
+    assert code == 6
+    assert '"status":"unknown"' in out.getvalue()
+    assert err.getvalue().count("perp: error:") == 1 and "outcome unknown" in err.getvalue()

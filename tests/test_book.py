@@ -173,8 +173,9 @@ def test_reads():
     assert book.best_ask() == (D(101), D(1))
     assert book.mid() == D("100.5") and book.spread() == D(1)
     bids, asks = book.top(2)
-    assert bids == [(D(100), D(1)), (D(99), D(2))]
-    assert asks == [(D(101), D(1)), (D(102), D(2))]
+    assert bids == ((D(100), D(1)), (D(99), D(2)))
+    assert asks == ((D(101), D(1)), (D(102), D(2)))
+    assert book.bbo() == ((D(100), D(1)), (D(101), D(1)))
     assert len(book) == 6
     depth = book.depth_within(Side.SELL, D("0.01"))  # asks within 1% of 101 -> 101, 102
     assert (depth.size, depth.notional, depth.levels) == (D(3), D(305), 2)
@@ -238,15 +239,19 @@ def test_applying_diffs_equals_rebuilding_from_the_final_snapshot(initial, diffs
     for n, (bids, asks, read_now) in enumerate(diffs):
         fold(bids, asks)
         assert book.apply_diff(BookDiff("v", "BTC", tuple(bids), tuple(asks), n, n + 1)) is SyncAction.APPLY
-        if read_now:  # interleave reads so the lazy sorting is exercised mid-stream
+        if read_now:  # interleave reads so the lazy sorting and the top-N cache are exercised
             best = book.best_bid()
             assert best == (max(model["b"].items()) if model["b"] else None)
             best = book.best_ask()
             assert best == (min(model["a"].items()) if model["a"] else None)
+            bids, asks = book.top(3)
+            assert bids == tuple(sorted(model["b"].items(), reverse=True)[:3])
+            assert asks == tuple(sorted(model["a"].items())[:3])
+            assert book.bbo() == (bids[0] if bids else None, asks[0] if asks else None)
     expected_bids = sorted(model["b"].items(), reverse=True)
     expected_asks = sorted(model["a"].items())
-    assert book.levels(Side.BUY) == expected_bids
-    assert book.levels(Side.SELL) == expected_asks
+    assert book.levels(Side.BUY) == tuple(expected_bids)
+    assert book.levels(Side.SELL) == tuple(expected_asks)
     rebuilt = OrderBook("hyperliquid", "BTC")
     rebuilt.apply_snapshot(BookSnapshot("v", "BTC", tuple(expected_bids), tuple(expected_asks)))
     assert rebuilt.checksum() == book.checksum()

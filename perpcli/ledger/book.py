@@ -77,6 +77,13 @@ class SyncAction(str, Enum):
     RESYNC = "resync"  # the book cannot be trusted; fetch a fresh snapshot
 
 
+_APPLY = SyncAction.APPLY
+_LIVE = BookState.LIVE
+_CONTIGUOUS = SyncRule.CONTIGUOUS
+_PREV_CHAIN = SyncRule.PREV_CHAIN
+_BEGIN_CHAIN = SyncRule.BEGIN_CHAIN
+
+
 class ResyncReason(str, Enum):
     GAP = "gap"
     CROSSED = "crossed"
@@ -91,7 +98,18 @@ class _Side:
     below it, for bids no live price is above it (it was the best before a deletion).
     """
 
-    __slots__ = ("levels", "keys", "added", "removed", "is_bid", "best", "best_exact", "version")
+    __slots__ = (
+        "levels",
+        "keys",
+        "added",
+        "removed",
+        "is_bid",
+        "best",
+        "best_exact",
+        "version",
+        "top_cache",
+        "top_edge",
+    )
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
@@ -102,6 +120,10 @@ class _Side:
         self.best: Decimal | None = None
         self.best_exact = True
         self.version = 0
+        # The last top-N answer and its worst price: an update beyond that price cannot
+        # change it, so reads after deep-book updates cost a slice, as in a sorted array.
+        self.top_cache: tuple[Level, ...] = ()
+        self.top_edge: Decimal | None = None
 
     def clear(self) -> None:
         self.levels = {}
@@ -110,22 +132,33 @@ class _Side:
         self.removed = []
         self.best = None
         self.best_exact = True
+        self.top_edge = None
         self.version += 1
 
     def load(self, levels: tuple[Level, ...] | list[Level], best_first: bool) -> None:
-        """Replace with venue-ordered levels (best first); falls back to sorting if unordered."""
-        book = {px: sz for px, sz in levels if sz}
-        prices = [px for px, sz in levels if sz]
-        # Venues send best first: bids descending, asks ascending. Our list is ascending.
-        if self.is_bid and best_first:
-            prices.reverse()
-        ordered = len(prices) == len(book) and all(a < b for a, b in zip(prices, prices[1:], strict=False))
+        """Replace with venue-ordered levels (best first); falls back to sorting if unordered.
+
+        The common case (distinct, non-zero, correctly ordered) runs in C: dict(), list(),
+        sorted() on already-sorted data is one pass of comparisons.
+        """
+        book = dict(levels)
+        if len(book) == len(levels) and all(book.values()):
+            prices = list(book)
+            if self.is_bid and best_first:
+                prices.reverse()  # venues send bids descending; our list is ascending
+            ordered = sorted(prices)
+            if ordered != prices:
+                prices = ordered
+        else:  # repeated prices or zero sizes: keep the last word per price, drop empties
+            book = {px: sz for px, sz in book.items() if sz}
+            prices = sorted(book)
         self.levels = book
-        self.keys = prices if ordered else sorted(book)
+        self.keys = prices
         self.added = []
         self.removed = []
-        self.best = (self.keys[-1] if self.is_bid else self.keys[0]) if self.keys else None
+        self.best = (prices[-1] if self.is_bid else prices[0]) if prices else None
         self.best_exact = True
+        self.top_edge = None
         self.version += 1
 
     def sync(self) -> list[Decimal]:
@@ -159,11 +192,17 @@ class _Side:
             self.sync()
         return self.best
 
-    def top(self, n: int) -> list[Level]:
+    def top(self, n: int) -> tuple[Level, ...]:
+        cache = self.top_cache
+        if self.top_edge is not None and len(cache) >= n:
+            return cache if len(cache) == n else cache[:n]
         keys = self.sync()
-        levels = self.levels
         chosen = keys[: -n - 1 : -1] if self.is_bid else keys[:n]
-        return [(px, levels[px]) for px in chosen]
+        out = tuple(zip(chosen, map(self.levels.__getitem__, chosen), strict=True))
+        if n and len(out) == n:  # a full answer: cache it, bounded by its worst price
+            self.top_cache = out
+            self.top_edge = out[-1][0]
+        return out
 
     def iter_best_first(self) -> list[Decimal]:
         keys = self.sync()
@@ -328,6 +367,23 @@ class OrderBook:
         return SyncAction.APPLY if diff.first_seq == seq + 1 else SyncAction.RESYNC
 
     def apply_diff(self, diff: BookDiff) -> SyncAction:
+        # Fast path: a live book and the diff that continues it (the overwhelmingly common case).
+        seq = self.sequence
+        if self.state is _LIVE and seq is not None:
+            last = diff.last_seq
+            if last > seq:
+                rule = self.rule
+                if (
+                    (rule is _CONTIGUOUS and diff.first_seq == seq + 1)
+                    or (rule is _PREV_CHAIN and diff.prev_seq == seq)
+                    or (rule is _BEGIN_CHAIN and diff.first_seq == seq)
+                ):
+                    self.sequence = last
+                    if diff.time_ms:
+                        self.time_ms = diff.time_ms
+                    if self.apply_levels(diff.bids, diff.asks):
+                        return self._resync(ResyncReason.CROSSED)
+                    return _APPLY
         action = self.check_diff(diff)
         if action is SyncAction.BUFFERED:
             if len(self._buffer) >= self.max_buffer:
@@ -354,86 +410,88 @@ class OrderBook:
 
         No sequencing here: `apply_diff` decides whether to call it. Returns True when the
         result is crossed (best bid >= best ask); the caller decides what that means.
-        This is the hot path: locals and an inlined loop per side on purpose.
+
+        This is the hot path, written for CPython: locals, one loop per side, one hash per
+        level (a dict set is detected as an insert by the dict growing), and no per-level
+        work for the crossed check (see `_bound_check`).
         """
-        hi_bid = None
-        lo_ask = None
-        side = self._bids
         if bids:
+            side = self._bids
             levels = side.levels
             added = side.added
             removed = side.removed
             best = side.best
-            best_exact = side.best_exact
+            edge = side.top_edge
+            n = len(levels)
             for px, sz in bids:
                 if sz:
-                    if px not in levels:
+                    levels[px] = sz
+                    if len(levels) != n:
+                        n += 1
                         added.append(px)
                         if best is None or px >= best:
-                            # nothing lives beyond the bound, so a level at or past it is
-                            # now exactly the best
+                            # nothing lives above the bound, so this level is now the best
                             best = px
-                            best_exact = True
-                    levels[px] = sz
-                    if hi_bid is None or px > hi_bid:
-                        hi_bid = px
-                elif px in levels:
-                    del levels[px]
+                            side.best_exact = True
+                elif levels.pop(px, None) is not None:
+                    n -= 1
                     removed.append(px)
                     if px == best:
-                        best_exact = False
-            if best is not None and not levels:
-                best, best_exact = None, True
+                        side.best_exact = False
+                if edge is not None and px >= edge:
+                    edge = None  # the cached top-N saw this price: recompute on next read
+            if not n:
+                best = None
+                side.best_exact = True
             side.best = best
-            side.best_exact = best_exact
+            side.top_edge = edge
             side.version += 1
-        side = self._asks
         if asks:
+            side = self._asks
             levels = side.levels
             added = side.added
             removed = side.removed
             best = side.best
-            best_exact = side.best_exact
+            edge = side.top_edge
+            n = len(levels)
             for px, sz in asks:
                 if sz:
-                    if px not in levels:
+                    levels[px] = sz
+                    if len(levels) != n:
+                        n += 1
                         added.append(px)
                         if best is None or px <= best:
-                            # nothing lives beyond the bound, so a level at or past it is
-                            # now exactly the best
                             best = px
-                            best_exact = True
-                    levels[px] = sz
-                    if lo_ask is None or px < lo_ask:
-                        lo_ask = px
-                elif px in levels:
-                    del levels[px]
+                            side.best_exact = True
+                elif levels.pop(px, None) is not None:
+                    n -= 1
                     removed.append(px)
                     if px == best:
-                        best_exact = False
-            if best is not None and not levels:
-                best, best_exact = None, True
+                        side.best_exact = False
+                if edge is not None and px <= edge:
+                    edge = None
+            if not n:
+                best = None
+                side.best_exact = True
             side.best = best
-            side.best_exact = best_exact
+            side.top_edge = edge
             side.version += 1
-        # Crossed only if a level set now reaches the other side. The other side's `best`
-        # bound is conservative (asks: nothing lives below it), so only resolve it exactly
-        # when the bound says a cross is possible.
-        if hi_bid is not None:
-            ask_bound = self._asks.best
-            if ask_bound is not None and hi_bid >= ask_bound:
-                ask = self._asks.best_price()
-                bid = self._bids.best_price()
-                if ask is not None and bid is not None and bid >= ask:
-                    return True
-        if lo_ask is not None:
-            bid_bound = self._bids.best
-            if bid_bound is not None and lo_ask <= bid_bound:
-                ask = self._asks.best_price()
-                bid = self._bids.best_price()
-                if ask is not None and bid is not None and bid >= ask:
-                    return True
+        bid = self._bids.best
+        ask = self._asks.best
+        if bid is not None and ask is not None and bid >= ask:
+            return self._bound_check()
         return False
+
+    def _bound_check(self) -> bool:
+        """The cheap test said "maybe crossed": resolve both best prices exactly.
+
+        Each side's `best` is exact or a conservative bound (no bid above the bid bound, no
+        ask below the ask bound), so bid bound < ask bound proves the book is not crossed;
+        only when it does not, both sides are brought up to date and compared.
+        """
+        bid = self._bids.best_price()
+        ask = self._asks.best_price()
+        return bid is not None and ask is not None and bid >= ask
 
     # ----- reads ----------------------------------------------------------------------------
 
@@ -462,11 +520,24 @@ class OrderBook:
         ask = self._asks.best_price()
         return bid is not None and ask is not None and bid >= ask
 
-    def top(self, n: int = 20) -> tuple[list[Level], list[Level]]:
-        """Best n levels per side, best first: (bids descending, asks ascending)."""
+    def top(self, n: int = 20) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """Best n levels per side, best first: (bids descending, asks ascending).
+
+        Immutable tuples, so the same answer can be handed out again (without copying)
+        until an update reaches the levels it covers.
+        """
         return self._bids.top(n), self._asks.top(n)
 
-    def levels(self, side: Side) -> list[Level]:
+    def bbo(self) -> tuple[Level | None, Level | None]:
+        """(best bid, best ask) in one call."""
+        bids, asks = self._bids, self._asks
+        cache = bids.top_cache
+        bid = cache[0] if bids.top_edge is not None and cache else self.best_bid()
+        cache = asks.top_cache
+        ask = cache[0] if asks.top_edge is not None and cache else self.best_ask()
+        return bid, ask
+
+    def levels(self, side: Side) -> tuple[Level, ...]:
         """All levels of one side, best first (BUY = bids)."""
         s = self._bids if side is Side.BUY else self._asks
         return s.top(len(s.levels))

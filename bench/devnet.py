@@ -120,8 +120,8 @@ def bench_engine(argv: list[str]) -> list[dict]:
         n = int(argv[argv.index("--orders") + 1])
     stream = _order_stream(n // 2)
     _run_engine(stream[:2000])  # warm-up
-    ours = len(stream) / min(_run_engine(stream) for _ in range(2))
-    naive = len(stream) / min(_run_naive(stream) for _ in range(2))
+    ours = len(stream) / min(_run_engine(stream) for _ in range(3))
+    naive = len(stream) / min(_run_naive(stream) for _ in range(3))
     return [
         metric("engine orders/s (50% rest, 50% match)", "orders/s", ours, naive, "naive list-scan matcher",
                higher_is_better=True),

@@ -441,3 +441,74 @@ def test_auto_fund_off_leaves_unknown_signers_unknown():
     assert e.resolve_signer(A, T0) is None
     e.fund(A, D(5), T0)
     assert e.resolve_signer(A, T0) == A and e.perp_balance(A) == D(5)
+
+
+# ---------------------------------------------------------------------------------------- market data
+
+
+def test_candles_aggregate_trades_per_interval():
+    e = eng()
+    minute = (T0 // 60_000 + 1) * 60_000
+    for i, (px, sz) in enumerate([(95100, "0.1"), (95300, "0.2"), (95000, "0.1")]):
+        place(e, A, lim(BTC, False, px, sz), minute + i)
+        place(e, B, lim(BTC, True, px, sz, "Ioc"), minute + i)
+    place(e, A, lim(BTC, False, 95200, "0.1"), minute + 60_000)
+    place(e, B, lim(BTC, True, 95200, "0.1", "Ioc"), minute + 60_000)
+    ones = e.candles("BTC", "1m", minute, minute + 120_000)
+    assert [(c.t, c.T, c.o, c.h, c.l, c.c, c.v, c.n) for c in ones] == [
+        (minute, minute + 59_999, D(95100), D(95300), D(95000), D(95000), D("0.4"), 3),
+        (minute + 60_000, minute + 119_999, D(95200), D(95200), D(95200), D(95200), D("0.1"), 1),
+    ]
+    day = e.candles("BTC", "1d", 0, minute + 120_000)
+    assert len(day) == 1 and day[0].n == 4 and day[0].h == D(95300)
+    ctx = e.asset_ctx("BTC")
+    assert ctx.day_base_vlm == D("0.5") and ctx.open_interest == D("0.5")
+    assert e.recent_trades("BTC")[0].px == D(95200) and e.recent_trades("BTC")[0].side == "B"
+
+
+def test_l2_book_levels_count_orders_and_aggregate_by_sig_figs():
+    e = eng()
+    for px in (95001, 95012, 95049, 95160):
+        place(e, A, lim(BTC, False, px, "0.1"))
+    place(e, C, lim(BTC, False, 95012, "0.2"))
+    full = e.l2_book("BTC")
+    assert [(lv.px, lv.sz, lv.n) for lv in full.asks][:2] == [(D(95001), D("0.1"), 1), (D(95012), D("0.3"), 2)]
+    agg = e.l2_book("BTC", n_sig_figs=3)  # asks round up to 100s
+    assert [(lv.px, lv.sz, lv.n) for lv in agg.asks] == [(D(95100), D("0.5"), 4), (D(95200), D("0.1"), 1)]
+    assert str(agg.asks[0].px) == "95100"
+
+
+def test_liquidation_without_book_liquidity_goes_to_the_backstop():
+    e = eng(auto_fund_usdc=D(1000))
+    e.fund(A, D(100_000), T0)
+    place(e, A, lim(BTC, False, 95000, "0.1"))
+    e.update_leverage(B, BTC, True, 20, T0)
+    place(e, B, lim(BTC, True, 95000, "0.1", "Ioc"))
+    e.drain_events()
+    e.set_oracle_price("BTC", D(86000), T0 + 1)  # below the liquidation price, empty book
+    assert e.position(B, "BTC") == 0
+    liq = e.config.liquidator
+    assert e.position(liq, "BTC") == D("0.1")
+    assert e.user_fills(B)[0].liquidation.method == "backstop"
+    assert e.perp_balance(B) == 0  # the user keeps nothing of a backstopped cross account
+    kinds = [type(x).__name__ for x in e.drain_events()]
+    assert "Liquidated" in kinds
+
+
+def test_spot_send_moves_spot_tokens():
+    e = eng()
+    e.fund_spot(A, "PURR", D(500), T0)
+    e.spot_send(A, B, "PURR", D(200), T0)
+    assert {b.coin: b.total for b in e.spot_balances(B)} == {"PURR": D(200)}
+    with pytest.raises(ActionError, match="Insufficient balance for token transfer"):
+        e.spot_send(A, B, "PURR", D(301), T0)
+
+
+def test_mids_and_mark_follow_the_book():
+    e = eng()
+    place(e, A, lim(BTC, False, 95100, "0.1"))
+    place(e, C, lim(BTC, True, 94900, "0.1"))
+    assert e.all_mids()["BTC"] == D(95000)
+    assert "xyz:GOLD" not in e.all_mids() and e.all_mids("xyz") == {}
+    e.set_oracle_price("BTC", D(96000), T0 + 1)
+    assert e.mark_price("BTC") == D(95100)  # median(oracle 96000, bid 94900, ask 95100)

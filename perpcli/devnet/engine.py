@@ -105,6 +105,8 @@ CANDLE_INTERVALS: dict[str, int] = {
 }
 _HOUR = 3_600_000
 _DAY = 86_400_000
+_TID_MASK = (1 << 50) - 1
+_LOTS = [Decimal(1).scaleb(-d) for d in range(12)]
 
 
 class Errors:
@@ -537,7 +539,7 @@ class Engine:
                 return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
         if sz <= 0:
             return OrderError(Errors.ZERO_SIZE)
-        if sz % Decimal(1).scaleb(-m.sz_decimals) != 0:
+        if sz % _LOTS[m.sz_decimals] != 0:
             return OrderError(Errors.INVALID_SIZE)
         if spec.cloid is not None and self._cloid_taken(acct, spec.cloid):
             return OrderError(Errors.DUPLICATE_CLOID)
@@ -841,13 +843,12 @@ class Engine:
             macct.reserved -= maker.reserved - new_res
             maker.reserved = new_res
         self._seq += 1
-        seq = self._seq
-        h = blake2b(b"tx%d" % seq, digest_size=32).hexdigest()
-        txhash = "0x" + h
+        # One digest gives the tx hash and the trade id: tid is 50 bits of a hash of
+        # (buyer oid, seller oid), as on the venue, salted with the sequence number.
         buy_oid, sell_oid = (taker.oid, maker.oid) if taker.is_buy else (maker.oid, taker.oid)
-        tid = int.from_bytes(blake2b(b"%d:%d:%d" % (buy_oid, sell_oid, seq), digest_size=8).digest(), "big") & (
-            (1 << 50) - 1
-        )
+        digest = blake2b(b"%d:%d:%d" % (buy_oid, sell_oid, self._seq), digest_size=32).digest()
+        txhash = "0x" + digest.hex()
+        tid = int.from_bytes(digest[:8], "big") & _TID_MASK
         ntl = px * qty
         taker_fee = _usd(ntl * self.config.taker_fee)
         maker_fee = _usd(ntl * self.config.maker_fee)
@@ -2074,7 +2075,7 @@ def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:
     mode = ROUND_FLOOR if side.is_bid else ROUND_CEILING
     for lvl in side.levels_best_first():
         q = Decimal(1).scaleb(lvl.px.adjusted() - n_sig_figs + 1)
-        px = lvl.px.quantize(q, rounding=mode) if q < 1 or lvl.px.adjusted() >= n_sig_figs else lvl.px
+        px = _canon(lvl.px.quantize(q, rounding=mode))
         if out and out[-1].px == px:
             last = out[-1]
             out[-1] = BookLevel(px, last.sz + lvl.total, last.n + len(lvl.orders))

@@ -500,17 +500,17 @@ def test_keccak_is_keccak_not_sha3():
     assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
 
 
-def test_fast_keccak_matches_keccak256_across_threads():
+def test_one_state_agent_digest_matches_the_portable_one_across_threads():
     import os
     import threading
 
-    assert S._keccak is not keccak256  # the fast path is active in this environment
+    assert S._agent_digest is not S._agent_digest_portable  # the fast path is active here
     failures = []
 
     def work():
-        for n in range(600):
-            data = os.urandom(n % 300)
-            if S._keccak(data) != keccak256(data):
+        for n in range(400):
+            data, prefix = os.urandom(n % 300), os.urandom(64)
+            if S._agent_digest(data, prefix) != S._agent_digest_portable(data, prefix):
                 failures.append(n)
 
     threads = [threading.Thread(target=work) for _ in range(4)]

@@ -28,56 +28,6 @@ from perpcli.keys.hashing import keccak256
 from perpcli.keys.signer import Signature, Signer
 from perpcli.venues.hyperliquid.actions import USER_SIGNED_TYPES, VAULT_FORCED_NULL, UserSignedType
 
-
-def _reusable_state_keccak():
-    """keccak-256 over pycryptodome's C core with one reusable state per thread, or None.
-
-    pycryptodome's public `keccak.new(...).digest()` spends ~10 µs of Python bookkeeping
-    (pointer wrappers, a destructor, buffers) around ~1 µs of hashing; a signature needs three.
-    This drives the same C functions directly (reset, absorb, digest on a thread-local state).
-    It touches pycryptodome internals, so it is used only if they are present in the expected
-    form AND it reproduces `keccak256` on a self-test; otherwise signing uses `keccak256`.
-    """
-    try:
-        import threading
-
-        from Crypto.Hash.keccak import _raw_keccak_lib as lib
-        from Crypto.Util import _raw_api
-
-        if getattr(_raw_api, "backend", None) != "cffi":
-            return None
-        ffi = _raw_api.ffi
-        reset, absorb, squeeze = lib.keccak_reset, lib.keccak_absorb, lib.keccak_digest
-        local = threading.local()
-
-        def new_state():
-            holder = ffi.new("void **")
-            if lib.keccak_init(holder, 64, 24):  # capacity 512 bits, 24 rounds: keccak-256
-                raise RuntimeError("keccak_init failed")
-            state = ffi.gc(holder[0], lib.keccak_destroy)
-            out = ffi.new("uint8_t[32]")
-            local.s = (state, out, ffi.buffer(out))
-            return local.s
-
-        def fast_keccak256(data: bytes) -> bytes:
-            try:
-                state, out, buf = local.s
-            except AttributeError:
-                state, out, buf = new_state()
-            if reset(state) or absorb(state, data, len(data)) or squeeze(state, out, 32, 1):
-                raise RuntimeError("keccak failed")
-            return buf[:]
-
-        for sample in (b"", b"abc", bytes(range(256)) * 3, b"\x19\x01" + bytes(64)):
-            if fast_keccak256(sample) != keccak256(sample):
-                return None
-        return fast_keccak256
-    except Exception:  # internals moved or differ: fall back to the public API
-        return None
-
-
-_keccak = _reusable_state_keccak() or keccak256
-
 DEFAULT_SIGNATURE_CHAIN_ID = "0x66eee"  # Arbitrum Sepolia, what the SDK always uses (§b.4)
 ZERO_ADDRESS_WORD = bytes(32)
 U64_MAX = 2**64 - 1
@@ -108,6 +58,64 @@ _AGENT_STRUCT_PREFIX = {
     False: AGENT_TYPEHASH + keccak256(b"b"),
 }
 _AGENT_DIGEST_PREFIX = b"\x19\x01" + AGENT_DOMAIN_SEPARATOR
+
+
+def _agent_digest_portable(preimage: bytes, struct_prefix: bytes) -> bytes:
+    """keccak(0x1901 ‖ domain ‖ keccak(typehash ‖ keccak(source) ‖ keccak(preimage)))."""
+    return keccak256(_AGENT_DIGEST_PREFIX + keccak256(struct_prefix + keccak256(preimage)))
+
+
+def _make_agent_digest_one_state():
+    """The same three keccaks on ONE keccak state driven through pycryptodome's C core, or None.
+
+    Why: pycryptodome's public `keccak.new(...).digest()` spends ~10 µs of Python bookkeeping
+    (pointer wrappers, a destructor, buffers) around ~1 µs of hashing, and an L1 signature
+    needs three. Initialising one state per signature and resetting it between the three
+    hashes cuts that to a third. The state is local to the call, so it is safe under threads.
+    It touches pycryptodome internals, so it is used only if they are present in the expected
+    form AND it reproduces the portable version on a self-test; otherwise the portable one is.
+    """
+    try:
+        from Crypto.Hash.keccak import _raw_keccak_lib as lib
+        from Crypto.Util import _raw_api
+
+        if getattr(_raw_api, "backend", None) != "cffi":
+            return None
+        ffi = _raw_api.ffi
+        init, reset, absorb = lib.keccak_init, lib.keccak_reset, lib.keccak_absorb
+        squeeze, destroy = lib.keccak_digest, lib.keccak_destroy
+        digest_prefix = _AGENT_DIGEST_PREFIX
+
+        def agent_digest(preimage: bytes, struct_prefix: bytes) -> bytes:
+            holder = ffi.new("void **")
+            if init(holder, 64, 24):  # capacity 512 bits, 24 rounds: keccak-256
+                raise RuntimeError("keccak_init failed")
+            state = holder[0]
+            out = ffi.new("uint8_t[32]")
+            buf = ffi.buffer(out)
+            try:
+                if absorb(state, preimage, len(preimage)) or squeeze(state, out, 32, 1):
+                    raise RuntimeError("keccak failed")
+                msg = struct_prefix + buf[:]
+                if reset(state) or absorb(state, msg, len(msg)) or squeeze(state, out, 32, 1):
+                    raise RuntimeError("keccak failed")
+                msg = digest_prefix + buf[:]
+                if reset(state) or absorb(state, msg, len(msg)) or squeeze(state, out, 32, 1):
+                    raise RuntimeError("keccak failed")
+                return buf[:]
+            finally:
+                destroy(state)
+
+        for sample in (b"", b"abc", bytes(range(256)) * 3):
+            for prefix in (bytes(64), b"\x01" * 64):
+                if agent_digest(sample, prefix) != _agent_digest_portable(sample, prefix):
+                    return None
+        return agent_digest
+    except Exception:  # internals moved or differ: use the public API
+        return None
+
+
+_agent_digest = _make_agent_digest_one_state() or _agent_digest_portable
 
 _packb = msgpack.packb
 
@@ -159,7 +167,7 @@ def agent_struct_hash(conn_id: bytes, *, is_mainnet: bool) -> bytes:
 
 def l1_digest_from_connection_id(conn_id: bytes, *, is_mainnet: bool) -> bytes:
     """The 32 bytes that are ECDSA-signed for an L1 action."""
-    return _keccak(_AGENT_DIGEST_PREFIX + _keccak(_AGENT_STRUCT_PREFIX[bool(is_mainnet)] + conn_id))
+    return keccak256(_AGENT_DIGEST_PREFIX + keccak256(_AGENT_STRUCT_PREFIX[bool(is_mainnet)] + conn_id))
 
 
 def l1_digest(
@@ -170,9 +178,7 @@ def l1_digest(
     expires_after: int | None = None,
     is_mainnet: bool,
 ) -> bytes:
-    return l1_digest_from_connection_id(
-        _keccak(l1_hash_preimage(action, nonce, vault_address, expires_after)), is_mainnet=is_mainnet
-    )
+    return _agent_digest(l1_hash_preimage(action, nonce, vault_address, expires_after), _AGENT_STRUCT_PREFIX[bool(is_mainnet)])
 
 
 def sign_l1_action(
@@ -204,8 +210,7 @@ def sign_l1_action(
         data += b"\x01" + address_bytes(vault_address, what="vault address")
     if expires_after is not None:
         data += b"\x00" + _u64(expires_after, "expiresAfter")
-    digest = _keccak(_AGENT_DIGEST_PREFIX + _keccak(prefix + _keccak(data)))
-    return signer.sign_digest(digest)
+    return signer.sign_digest(_agent_digest(data, prefix))
 
 
 # --- user-signed ---------------------------------------------------------------------------------
@@ -290,7 +295,7 @@ def user_signed_digest(action: Mapping[str, Any], action_type: str | None = None
             rule="field-missing",
         )
     chain_id = parse_signature_chain_id(action["signatureChainId"])
-    return _keccak(
+    return keccak256(
         b"\x19\x01" + user_signed_domain_separator(chain_id) + user_signed_struct_hash(action, action_type)
     )
 

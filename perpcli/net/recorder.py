@@ -27,6 +27,8 @@ from typing import IO, Any
 
 from perpcli.net.clock import SYSTEM_CLOCK, Clock
 
+_escape = json.encoder.encode_basestring  # the C escaper json.dumps uses for str (non-ASCII kept)
+
 DIRECTIONS = frozenset({"in", "out", "snapshot", "connect", "disconnect"})
 
 
@@ -75,18 +77,15 @@ class FrameRecorder:
             return
         if direction == "connect":
             self.conn += 1
-        line = {
-            "seq": self._seq,
-            "dir": direction,
-            "mono": self._clock.monotonic(),
-            "epoch": self._clock.epoch(),
-            "conn": self.conn,
-            "key": _key_to_json(key),
-            "text": text,
-        }
+        # Formatted by hand (one C string escape) rather than json.dumps of a dict: this runs
+        # for every frame while recording, and halved the receive rate the other way.
+        key_json = "null" if key is None else json.dumps(_key_to_json(key), separators=(",", ":"))
+        self._file.write(
+            f'{{"seq":{self._seq},"dir":"{direction}","mono":{self._clock.monotonic()!r},'
+            f'"epoch":{self._clock.epoch()!r},"conn":{self.conn},"key":{key_json},'
+            f'"text":{_escape(text)}}}\n'
+        )
         self._seq += 1
-        self._file.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False))
-        self._file.write("\n")
         self._unflushed += 1
         # A connection boundary is the moment a bug report is most likely to be cut: flush there.
         if self._unflushed >= self._flush_every or direction in ("connect", "disconnect"):

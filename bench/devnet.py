@@ -1,7 +1,8 @@
-"""Devnet benchmarks. Sections: engine (in-process matching); more sections (HTTP, websocket)
-are added by appending a `bench_<name>()` function and listing it in SECTIONS.
+"""Devnet benchmarks. Sections: engine (in-process matching), http and ws (the server faces:
+signed order round trips on loopback); more are added by appending a `bench_<name>()` function
+and listing it in SECTIONS.
 
-    .venv/bin/python bench/devnet.py [--json] [--section engine] [--orders N]
+    .venv/bin/python bench/devnet.py [--json] [--section engine|http|ws] [--orders N] [--requests N]
 
 Engine workload (deterministic): one BTC book with 200 resting orders per side kept far from
 the touch (depth a scan must walk past), 40 maker accounts and 40 taker accounts. Each round
@@ -17,6 +18,7 @@ price-time priority, no margin, fees or history). The 20,000 orders/s target is 
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from decimal import Decimal
@@ -130,7 +132,185 @@ def bench_engine(argv: list[str]) -> list[dict]:
     ]
 
 
-SECTIONS = {"engine": bench_engine}
+# ----- the server faces: HTTP and websocket round trips (devnet server engineer) ------------------
+
+
+def _pct(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(len(s) * q))]
+
+
+def _signed_order_bodies(n: int) -> list[bytes]:
+    """Pre-signed resting orders (so only the server is timed, not the client's signing)."""
+    import json as _json
+
+    from perpcli.keys.signer import Signer
+    from perpcli.venues.hyperliquid import actions, signing
+
+    signer = Signer.from_hex("0x" + "be" * 32)
+    base = time.time_ns() // 1_000_000
+    bodies = []
+    for i in range(n):
+        spec = actions.OrderSpec(0, True, Decimal(60000 + i), Decimal("0.001"))
+        action = actions.order_action([spec])
+        nonce = base + i
+        sig = signing.sign_l1_action(signer, action, nonce=nonce, is_mainnet=False)
+        bodies.append(_json.dumps(signing.exchange_request_body(action, nonce=nonce, signature=sig)).encode())
+    return bodies
+
+
+def _bare_http_floor():
+    """A minimal asyncio HTTP/1.1 responder (fixed answer) in a thread: the loopback floor."""
+    import asyncio
+    import threading
+
+    started = threading.Event()
+    box: dict = {}
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                body = b'{"status":"ok"}'
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        box["port"] = server.sockets[0].getsockname()[1]
+        box["loop"] = asyncio.get_running_loop()
+        box["stop"] = asyncio.Event()
+        started.set()
+        await box["stop"].wait()
+        server.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    started.wait(10)
+    return box["port"], lambda: (box["loop"].call_soon_threadsafe(box["stop"].set), thread.join(5))
+
+
+def bench_http(argv: list[str]) -> list[dict]:
+    """p50/p99 of a signed order round trip (verify + nonce + match + render) on loopback keep-alive.
+
+    Bodies are pre-signed, so only the server is timed; the baseline is a bare asyncio HTTP
+    responder (fixed answer) driven by the same client over the same kind of connection.
+    """
+    n = int(argv[argv.index("--requests") + 1]) if "--requests" in argv else 400
+    import http.client
+
+    from perpcli.devnet.server import DevnetConfig, start_in_thread
+
+    bodies = _signed_order_bodies(n)
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0))
+    port_floor, stop_floor = _bare_http_floor()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", int(handle.url.rsplit(":", 1)[1]))
+        ours = []
+        for body in bodies:
+            t = time.perf_counter()
+            conn.request("POST", "/exchange", body=body, headers={"Content-Type": "application/json"})
+            data = conn.getresponse().read()
+            ours.append((time.perf_counter() - t) * 1000)
+            assert b'"resting"' in data, data
+        floor_conn = http.client.HTTPConnection("127.0.0.1", port_floor)
+        floor = []
+        for body in bodies:
+            t = time.perf_counter()
+            floor_conn.request("POST", "/exchange", body=body, headers={"Content-Type": "application/json"})
+            floor_conn.getresponse().read()
+            floor.append((time.perf_counter() - t) * 1000)
+        info = []
+        for _ in range(n):
+            t = time.perf_counter()
+            conn.request("POST", "/info", body=b'{"type":"l2Book","coin":"BTC"}',
+                         headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+            info.append((time.perf_counter() - t) * 1000)
+        conn.close()
+        floor_conn.close()
+    finally:
+        stop_floor()
+        handle.stop()
+    floor_name = "bare asyncio HTTP responder, same client"
+    return [
+        metric("HTTP order round trip p50", "ms", statistics.median(ours), statistics.median(floor), floor_name),
+        metric("HTTP order round trip p99", "ms", _pct(ours, 0.99), _pct(floor, 0.99), floor_name),
+        metric("HTTP order round trip p50 vs target", "ms", statistics.median(ours), 3.0, "target p50 3 ms"),
+        metric("HTTP l2Book info p50", "ms", statistics.median(info), statistics.median(floor), floor_name),
+    ]
+
+
+def bench_ws(argv: list[str]) -> list[dict]:
+    """ws `post` action round trip on the devnet beside a raw `websockets` echo server's round trip."""
+    n = int(argv[argv.index("--requests") + 1]) if "--requests" in argv else 400
+    import asyncio
+    import json as _json
+    import threading
+
+    from websockets.asyncio.server import serve as ws_serve
+    from websockets.sync.client import connect
+
+    from perpcli.devnet.server import DevnetConfig, start_in_thread
+
+    bodies = _signed_order_bodies(n)
+    started = threading.Event()
+    box: dict = {}
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async def main():
+        async with ws_serve(echo, "127.0.0.1", 0) as server:
+            box["port"] = server.sockets[0].getsockname()[1] if hasattr(server, "sockets") else None
+            box["loop"] = asyncio.get_running_loop()
+            box["stop"] = asyncio.Event()
+            started.set()
+            await box["stop"].wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    started.wait(10)
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0))
+    try:
+        with connect(handle.ws_url) as ws:
+            ws.recv(timeout=5)  # greeting
+            ours = []
+            for i, body in enumerate(bodies):
+                msg = f'{{"method":"post","id":{i},"request":{{"type":"action","payload":{body.decode()}}}}}'
+                t = time.perf_counter()
+                ws.send(msg)
+                reply = ws.recv(timeout=5)
+                ours.append((time.perf_counter() - t) * 1000)
+                assert _json.loads(reply)["data"]["id"] == i
+        floor = []
+        with connect(f"ws://127.0.0.1:{box['port']}") as ws:
+            for body in bodies:
+                t = time.perf_counter()
+                ws.send(body.decode())
+                ws.recv(timeout=5)
+                floor.append((time.perf_counter() - t) * 1000)
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(5)
+        handle.stop()
+    name = "raw websockets echo server, same frames"
+    return [
+        metric("ws post order round trip p50", "ms", statistics.median(ours), statistics.median(floor), name),
+        metric("ws post order round trip p99", "ms", _pct(ours, 0.99), _pct(floor, 0.99), name),
+    ]
+
+
+SECTIONS = {"engine": bench_engine, "http": bench_http, "ws": bench_ws}
 
 
 def main(argv: list[str]) -> None:

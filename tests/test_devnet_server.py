@@ -503,3 +503,22 @@ def test_mainnet_setting_changes_what_signatures_mean():
     finally:
         http.close()
         handle.stop()
+
+
+def test_http_expect_continue_and_chunked_bodies(devnet):
+    import socket
+
+    host, port = devnet.url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=3) as s:
+        body = b'{"type":"perpDexs"}'
+        s.sendall(b"POST /info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        s.sendall(body)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        s.sendall(b"POST /info HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"8\r\n{\"type\":\r\nb\r\n\"perpDexs\"}\r\n0\r\n\r\n")
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.endswith(b"]"):
+            reply += s.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 200 OK") and b'"xyz"' in reply

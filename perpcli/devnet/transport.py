@@ -182,6 +182,8 @@ class HttpWsServer:
                         return
                     await self._serve_websocket(head, reader, writer, peer_host)
                     return
+                if headers.get("expect", "").lower() == "100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for this on big bodies
                 if headers.get("transfer-encoding", "").lower() == "chunked":
                     body = await _read_chunked(reader)
                     if body is None:

@@ -115,6 +115,7 @@ def test_orders_match_sdk(items, grouping, builder, nonce, vault, expires, is_ma
     sdk_builder = None if builder is None else {"b": builder[0].lower(), "f": builder[1]}
     sdk_action = sdk_signing.order_wires_to_order_action(wires, sdk_builder, grouping)
     assert json.dumps(ours_action) == json.dumps(sdk_action)
+    assert json.dumps(V.canonicalize_l1_action(ours_action, strict=True)) == json.dumps(ours_action)
     sig = S.sign_l1_action(
         SIGNER, ours_action, nonce=nonce, vault_address=vault, expires_after=expires, is_mainnet=is_mainnet
     )
@@ -144,6 +145,7 @@ def test_cancels_match_sdk(by_cloid, targets, nonce, vault, expires, is_mainnet)
         action = A.cancel_action([(a, o) for a, o, _ in targets])
         sdk_action = {"type": "cancel", "cancels": [{"a": a, "o": o} for a, o, _ in targets]}
     assert json.dumps(action) == json.dumps(sdk_action)
+    assert json.dumps(V.canonicalize_l1_action(action, strict=True)) == json.dumps(action)
     sig = S.sign_l1_action(SIGNER, action, nonce=nonce, vault_address=vault, expires_after=expires, is_mainnet=is_mainnet)
     assert ours(sig) == sdk_sig(sdk_signing.sign_l1_action(WALLET, sdk_action, vault, nonce, expires, is_mainnet))
 
@@ -169,6 +171,7 @@ def test_batch_modify_matches_sdk(mods, nonce, vault, expires, is_mainnet):
         ],
     }
     assert json.dumps(action) == json.dumps(sdk_action)
+    assert json.dumps(V.canonicalize_l1_action(action, strict=True)) == json.dumps(action)
     sig = S.sign_l1_action(SIGNER, action, nonce=nonce, vault_address=vault, expires_after=expires, is_mainnet=is_mainnet)
     assert ours(sig) == sdk_sig(sdk_signing.sign_l1_action(WALLET, sdk_action, vault, nonce, expires, is_mainnet))
 

@@ -81,3 +81,13 @@ def test_devnet_fund_command_credits_a_running_devnet(capsys):
 def test_devnet_fund_reports_unreachable_devnet_as_network_error(capsys):
     result = invoke(["devnet", "fund", "0x" + "88" * 20, "1", "--url", "http://127.0.0.1:9"], capsys)
     assert result.code == 5
+
+
+def test_devnet_refuses_a_state_file_that_is_not_a_devnet_state(tmp_path, capsys):
+    bad = tmp_path / "state.json"
+    bad.write_text('{"version": 99}')
+    result = invoke(["devnet", "--port", "0", "--state", str(bad)], capsys)
+    assert result.code == 2 and "state" in result.err
+    bad.write_text("not json")
+    result = invoke(["devnet", "--port", "0", "--state", str(bad)], capsys)
+    assert result.code == 2

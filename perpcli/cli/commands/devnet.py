@@ -220,10 +220,12 @@ def _run_foreground(
 
         await serve(config, ready=ready, stop_event=stop)
 
+    from perpcli.domain.errors import UsageError
+
     try:
         asyncio.run(main())
     except OSError as e:
-        from perpcli.domain.errors import UsageError
-
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    except (ValueError, KeyError, TypeError) as e:  # a state file that is not a devnet state
+        raise UsageError(f"cannot load devnet state from {state}: {e}") from None
     output.info("perp devnet: stopped" + (f"; state saved to {state}" if state else ""))

@@ -709,49 +709,42 @@ class Engine:
         filled = ZERO
         notional = ZERO
         coin = o.coin
+        # Each pass takes the oldest order at the best level; every pass either fills the
+        # taker completely or removes that maker (filled or canceled), so the loop ends.
         while o.sz > 0:
             level = opposite.best()
             if level is None or (level.px > limit if is_buy else level.px < limit):
                 break
-            for maker in list(level.orders.values()):
-                if o.sz <= 0:
-                    break
-                if maker.oid not in level.orders:
-                    continue  # canceled while this level was being matched
-                if maker.user == o.user:
-                    # Self-trade prevention: the venue expires the resting (maker) order.
-                    self._cancel_order(maker, "selfTradeCanceled", now_ms)
-                    continue
-                qty = o.sz if o.sz < maker.sz else maker.sz
-                if o.reduce_only:
-                    tpos = acct.positions.get(coin)
-                    tszi = tpos.szi if tpos is not None else ZERO
-                    if tszi == 0 or (tszi > 0) == is_buy:
-                        o.sz = ZERO
-                        break
-                    if qty > abs(tszi):
-                        qty = abs(tszi)
-                macct = self._accounts[maker.user]
-                mpos = macct.positions.get(coin)
-                mszi = mpos.szi if mpos is not None else ZERO
-                if maker.reduce_only:
-                    if mszi == 0 or (mszi > 0) == maker.is_buy:
-                        self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
-                        continue
-                    if qty > abs(mszi):
-                        qty = abs(mszi)
-                elif not self._maker_margin_ok(macct, maker, qty, mszi):
-                    self._cancel_order(maker, "marginCanceled", now_ms)
-                    continue
-                self._match(o, maker, qty, now_ms)
-                filled += qty
-                notional += qty * maker.px
-                if maker.sz == 0:
-                    self._maker_done(macct, maker, now_ms, touched)
-            if o.reduce_only and o.sz > 0:
+            maker = next(iter(level.orders.values()))
+            if maker.user == o.user:
+                # Self-trade prevention: the venue expires the resting (maker) order.
+                self._cancel_order(maker, "selfTradeCanceled", now_ms)
+                continue
+            qty = o.sz if o.sz < maker.sz else maker.sz
+            if o.reduce_only:
                 tpos = acct.positions.get(coin)
-                if tpos is None or tpos.szi == 0:
+                tszi = tpos.szi if tpos is not None else ZERO
+                if tszi == 0 or (tszi > 0) == is_buy:
                     break
+                if qty > abs(tszi):
+                    qty = abs(tszi)
+            macct = self._accounts[maker.user]
+            mpos = macct.positions.get(coin)
+            mszi = mpos.szi if mpos is not None else ZERO
+            if maker.reduce_only:
+                if mszi == 0 or (mszi > 0) == maker.is_buy:
+                    self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
+                    continue
+                if qty > abs(mszi):
+                    qty = abs(mszi)
+            elif not self._maker_margin_ok(macct, maker, qty, mszi):
+                self._cancel_order(maker, "marginCanceled", now_ms)
+                continue
+            self._match(o, maker, qty, now_ms)
+            filled += qty
+            notional += qty * maker.px
+            if maker.sz == 0:
+                self._maker_done(macct, maker, now_ms, touched)
         avg = _canon((notional / filled).quantize(RATE_QUANTUM)) if filled else ZERO
         if filled:
             self._buf_books[coin] = None
@@ -1422,27 +1415,23 @@ class Engine:
             level = opposite.best()
             if level is None or (level.px > o.px if o.is_buy else level.px < o.px):
                 break
-            for maker in list(level.orders.values()):
-                if o.sz <= 0:
-                    break
-                if maker.oid not in level.orders:
-                    continue  # canceled while this level was being matched
-                if maker.user == o.user:
-                    self._cancel_order(maker, "selfTradeCanceled", now_ms)
+            maker = next(iter(level.orders.values()))
+            if maker.user == o.user:
+                self._cancel_order(maker, "selfTradeCanceled", now_ms)
+                continue
+            macct = self._accounts[maker.user]
+            mpos = macct.positions.get(o.coin)
+            mszi = mpos.szi if mpos is not None else ZERO
+            qty = min(o.sz, maker.sz)
+            if maker.reduce_only:
+                if mszi == 0 or (mszi > 0) == maker.is_buy:
+                    self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
                     continue
-                macct = self._accounts[maker.user]
-                mpos = macct.positions.get(o.coin)
-                mszi = mpos.szi if mpos is not None else ZERO
-                qty = min(o.sz, maker.sz)
-                if maker.reduce_only:
-                    if mszi == 0 or (mszi > 0) == maker.is_buy:
-                        self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
-                        continue
-                    qty = min(qty, abs(mszi))
-                self._match(o, maker, qty, now_ms, liquidation=info)
-                self._buf_books[o.coin] = None
-                if maker.sz == 0:
-                    self._maker_done(macct, maker, now_ms, set())
+                qty = min(qty, abs(mszi))
+            self._match(o, maker, qty, now_ms, liquidation=info)
+            self._buf_books[o.coin] = None
+            if maker.sz == 0:
+                self._maker_done(macct, maker, now_ms, set())
 
     def _backstop(self, acct: Account, pos: Position, now_ms: int) -> None:
         """No book liquidity: the liquidator takes the position over at the mark price."""

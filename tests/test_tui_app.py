@@ -1,0 +1,286 @@
+"""The TUI driven with Textual's Pilot over an in-memory source (no network): rendering,
+coalescing, the ticket, hotkeys, confirmations, staleness, key remapping, tabs, help."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal as D
+
+from perpcli.domain.events import ConnectionState
+from perpcli.domain.orders import OrderType, Side, TimeInForce
+from perpcli.tui.app import WatchApp, WatchConfig
+from perpcli.tui.screens.confirm import ConfirmScreen
+from perpcli.tui.screens.help import HelpScreen
+from perpcli.tui.widgets.account import StatusLine
+from perpcli.tui.widgets.ladder import LadderWidget
+from perpcli.tui.widgets.tables import OrdersTable
+from perpcli.tui.widgets.ticket import Ticket
+from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text
+
+SIZE = (160, 48)
+BIDS = [("100", "1"), ("99.5", "2"), ("99", "4")]
+ASKS = [("100.5", "1.5"), ("101", "3"), ("101.5", "0.5")]
+
+
+def make_app(config: WatchConfig | None = None, trader_cls=FakeTrader):
+    src = FakeSource()
+    trader = trader_cls(src)
+    app = WatchApp({"fake": src}, [("fake", "BTC"), ("fake", "ETH")], traders={"fake": trader}, config=config)
+    return app, src, trader
+
+
+def ladder_text(app) -> str:
+    return app.active_view.query_one(LadderWidget).render().plain
+
+
+async def test_book_updates_render_with_depth_spread_and_mid():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.15)
+        text = ladder_text(app)
+        assert "mid 100.250" in text and "spread 0.50" in text
+        lines = text.splitlines()
+        row_101 = next(line for line in lines if line.strip().startswith("101.00"))
+        assert "4.5000" in row_101  # cumulative size through 101 (1.5 + 3)
+        assert lines.index(row_101) < next(i for i, ln in enumerate(lines) if "mid" in ln)  # asks above
+        src.push_book("BTC", [("200", "1")], [("201", "1")])
+        await pilot.pause(0.15)
+        assert "mid 200.500" in ladder_text(app)
+
+
+async def test_a_burst_of_updates_is_coalesced_into_few_repaints_showing_the_last():
+    app, src, _ = make_app(WatchConfig(refresh_hz=20))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        before = app.repaints
+        for i in range(2000):
+            src.push_book("BTC", [(str(100 + i), "1")], [(str(101 + i), "1")])
+        await pilot.pause(0.2)
+        assert app.bridge.notified >= 2000
+        assert app.repaints - before <= 3  # one message per 50 ms tick, whatever the feed did
+        assert "mid 2,099.500" in ladder_text(app)
+
+
+async def test_without_coalescing_every_update_is_a_message():
+    app, src, _ = make_app(WatchConfig(coalesce=False))
+    async with app.run_test(size=SIZE) as pilot:
+        for i in range(50):
+            src.push_book("BTC", [(str(100 + i), "1")], [(str(101 + i), "1")])
+        await pilot.pause(0.3)
+        assert app.bridge.posted >= 50 and app.repaints >= 50
+
+
+async def test_clicking_a_level_sets_the_ticket_price_and_the_preview_follows():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.2")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.15)
+        ladder = app.active_view.query_one(LadderWidget)
+        row = next(i for i, r in enumerate(ladder._rows) if r is not None and r[0] == D("99.5"))
+        await pilot.click(ladder, offset=(4, row))
+        await pilot.pause(0.05)
+        ticket = app.query_one(Ticket)
+        assert ticket.form().price == "99.5"
+        await pilot.press("t", "2")
+        await pilot.pause(0.1)
+        preview = app.last_preview
+        assert preview is not None and preview.size == D("2") and not preview.takes  # a bid below the ask rests
+        # no leverage set for the market: 1x, so the margin is the whole notional
+        assert preview.margin == D("199.00")
+        assert preview.leverage_after == D("0.02")  # 199 / 10,000 equity
+
+
+async def test_market_preview_walks_the_book_for_fill_and_slippage():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_type("market")
+        ticket.set_size("3")
+        await pilot.pause(0.1)
+        p = app.last_preview
+        assert p is not None and p.takes
+        assert p.fill_size == D("3")
+        assert p.avg_price == D("100.75")  # 1.5 @ 100.5 + 1.5 @ 101
+        assert p.slippage_pct == D("0.4988")  # (100.75 - 100.25) / 100.25, in %
+        assert p.fee == D("0.1360")  # 302.25 x 0.045% taker
+
+
+async def test_place_from_the_ticket_sends_the_planned_order():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_side(Side.SELL)
+        ticket.set_size("0.5")
+        ticket.set_price(D("102"))
+        await pilot.pause(0.05)
+        await pilot.click("#ticket-place")
+        await pilot.pause(0.2)
+        assert [c[0] for c in trader.calls] == ["place"]
+        plan = trader.calls[0][1]
+        main = plan.main
+        assert (main.symbol, main.side, main.size, main.price, main.order_type, main.tif) == (
+            "BTC", Side.SELL, D("0.5"), D("102"), OrderType.LIMIT, TimeInForce.GTC)
+        assert main.cloid and main.cloid.startswith("0x")
+
+
+async def test_large_orders_ask_for_confirmation_first():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_size("1")
+        ticket.set_price(D("99"))
+        await pilot.pause(0.05)
+        ticket.submit()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ConfirmScreen) and trader.calls == []
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert trader.calls == []
+        ticket.submit()
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert [c[0] for c in trader.calls] == ["place"]
+
+
+async def test_buy_at_best_is_an_ioc_at_the_best_ask_with_the_ticket_size():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("0.25")
+        await pilot.pause(0.05)
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        plan = trader.calls[-1][1]
+        assert (plan.main.side, plan.main.price, plan.main.size, plan.main.tif) == (
+            Side.BUY, D("100.5"), D("0.25"), TimeInForce.IOC)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert trader.calls[-1][1].main.price == D("100") and trader.calls[-1][1].main.side is Side.SELL
+
+
+async def test_cancel_selected_cancel_all_and_close_by_hotkey():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(orders=[order(7, price="99"), order(8, price="98")], positions=[position("ETH", "-2")])
+        await pilot.pause(0.15)
+        table = app.query_one(OrdersTable)
+        assert table.row_count == 2
+        await pilot.press("o", "down", "c")
+        await pilot.pause(0.2)
+        assert trader.calls[-1][0] == "cancel" and [o.oid for o in trader.calls[-1][1]] == [8]
+        await pilot.press("C")
+        await pilot.pause(0.2)
+        assert sorted(o.oid for o in trader.calls[-1][1]) == [7, 8]
+        await pilot.press("p", "x")
+        await pilot.pause(0.2)
+        assert trader.calls[-1] == ("close", "ETH")
+
+
+async def test_flatten_needs_an_explicit_yes():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("F")
+        await pilot.pause(0.05)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert trader.calls == []
+        await pilot.press("F", "y")
+        await pilot.pause(0.2)
+        assert trader.calls == [("flatten",)]
+
+
+async def test_keys_never_wait_for_a_slow_action():
+    release = threading.Event()
+
+    class SlowTrader(FakeTrader):
+        def flatten(self):
+            release.wait(5)
+            return super().flatten()
+
+    app, src, trader = make_app(trader_cls=SlowTrader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("F", "y")
+        await pilot.pause(0.05)
+        started = time.monotonic()
+        await pilot.press("]")
+        await pilot.pause(0.05)
+        assert app.active_view.symbol == "ETH"  # the tab switched while the action still runs
+        assert time.monotonic() - started < 1.0
+        release.set()
+        await pilot.pause(0.3)
+        assert trader.calls == [("flatten",)]
+
+
+async def test_stale_and_reconnecting_feeds_are_shown_and_cleared():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        src.set_health(ConnectionState.STALE, age_ms=12_000)
+        await pilot.pause(0.15)
+        status = app.query_one(StatusLine).render().plain
+        assert "STALE" in status and "12.0s" in status
+        assert "STALE" in ladder_text(app)  # the book itself is flagged too
+        src.set_health(ConnectionState.RECONNECTING)
+        await pilot.pause(0.15)
+        assert "RECONNECTING" in app.query_one(StatusLine).render().plain
+        src.set_health(ConnectionState.CONNECTED)
+        await pilot.pause(0.15)
+        assert "STALE" not in app.query_one(StatusLine).render().plain
+        assert "STALE" not in ladder_text(app)
+
+
+async def test_remapped_key_from_config_works_and_help_lists_ids():
+    app, src, trader = make_app(WatchConfig(keymap={"buy_best": "B", "help": "f1"}))
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        app.query_one(Ticket).set_size("1")
+        await pilot.pause(0.1)
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert trader.calls == []  # the old key no longer buys
+        await pilot.press("B")
+        await pilot.pause(0.2)
+        assert trader.calls and trader.calls[0][0] == "place"
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "tui.keys.buy_best" in text and "tui.keys.flatten" in text
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        assert not isinstance(app.screen, HelpScreen)
+        footer = screen_text(app).splitlines()[-1]
+        assert "B Buy" in footer
+
+
+async def test_tabs_switch_markets_and_the_ticket_follows():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.active_view.symbol == "BTC"
+        await pilot.press("]")
+        await pilot.pause(0.05)
+        assert app.active_view.symbol == "ETH" and app.query_one(Ticket).market == "ETH"
+        await pilot.press("[")
+        await pilot.pause(0.05)
+        assert app.active_view.symbol == "BTC"
+        await app.open_market("fake", "ETH")
+        await pilot.pause(0.05)
+        assert len(app.views) == 2 and app.active_view.symbol == "ETH"  # reused, not duplicated
+        assert "ETH" in src.ensured

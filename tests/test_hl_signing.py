@@ -171,6 +171,8 @@ def test_floats_and_bad_envelopes_are_refused():
         S.sign_l1_action(signer, {"type": "noop"}, nonce=-1, is_mainnet=True)
     with pytest.raises(ValidationError):
         S.sign_l1_action(signer, {"type": "noop"}, nonce=1, vault_address="0x1234", is_mainnet=True)
+    with pytest.raises(ValidationError):  # 42 chars, but whitespace inside
+        S.sign_l1_action(signer, {"type": "noop"}, nonce=1, vault_address="0x" + "ab " * 13 + "a", is_mainnet=True)
     with pytest.raises(ValidationError):
         S.sign_l1_action(signer, {"type": "noop"}, nonce=1, expires_after=2**64, is_mainnet=True)
     with pytest.raises(TypeError):
@@ -188,8 +190,9 @@ def test_user_signed_network_mismatch_and_defaults():
     with pytest.raises(ValidationError) as e:
         S.prepare_user_signed_action(prepared, is_mainnet=True)
     assert e.value.rule == "hyperliquid-chain"
-    with pytest.raises(ValidationError):
-        S.prepare_user_signed_action({**action, "signatureChainId": "66eee"}, is_mainnet=True)
+    for bad in ("66eee", "0x", "0x_1", "0x-5", 421614):
+        with pytest.raises(ValidationError):
+            S.prepare_user_signed_action({**action, "signatureChainId": bad}, is_mainnet=True)
     with pytest.raises(ValidationError):
         S.user_signed_digest(action)  # not prepared
 

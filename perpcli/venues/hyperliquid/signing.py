@@ -130,9 +130,11 @@ def address_bytes(address: object, *, what: str = "address") -> bytes:
     """20 raw bytes of a 0x-address (case-insensitive, as the venue parses it)."""
     if isinstance(address, str) and len(address) == 42 and address[:2] in ("0x", "0X"):
         try:
-            return bytes.fromhex(address[2:])
+            raw = bytes.fromhex(address[2:])
         except ValueError:
-            pass
+            raw = b""
+        if len(raw) == 20:  # fromhex skips whitespace: "0x ab ab…" must not pass as shorter
+            return raw
     raise ValidationError(f"{what} {address!r} is not a 0x-address of 40 hex digits", rule="address")
 
 
@@ -232,11 +234,13 @@ def user_signed_domain_separator(chain_id: int) -> bytes:
 
 def parse_signature_chain_id(value: object) -> int:
     """`signatureChainId` is a 0x-hex string ("0x66eee"); the SDK reads it with int(x, 16)."""
-    if isinstance(value, str) and value[:2] in ("0x", "0X") and 2 < len(value) <= 66:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
+    if (
+        isinstance(value, str)
+        and value[:2] in ("0x", "0X")
+        and 2 < len(value) <= 66
+        and all(c in "0123456789abcdefABCDEF" for c in value[2:])
+    ):
+        return int(value, 16)
     raise ValidationError(f"signatureChainId {value!r} is not a 0x-hex chain id", rule="signature-chain-id")
 
 

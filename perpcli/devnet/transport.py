@@ -25,6 +25,7 @@ log = logging.getLogger("perpcli.devnet")
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 4 * 1024 * 1024
+MAX_WS_BACKLOG = 16 * 1024 * 1024  # bytes queued for a websocket reader that stopped reading
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -93,6 +94,9 @@ class WsConnection:
         out = self.protocol.data_to_send()
         if out and not self.writer.is_closing():
             self.writer.write(b"".join(out))
+            transport = self.writer.transport
+            if transport is not None and transport.get_write_buffer_size() > MAX_WS_BACKLOG:
+                self.drop()  # a reader this far behind is gone; the venue disconnects it too
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """A clean close handshake (idle timeout, shutdown)."""

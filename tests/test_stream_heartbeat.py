@@ -83,8 +83,8 @@ async def test_a_failing_reconcile_hook_is_reported_not_fatal():
 
 async def test_venue_pings_are_answered():
     session = StreamSession("ws://unused", ToyProtocol(), BookSink())
-    assert session.handle_frame('{"channel":"ping"}') == ['{"method":"pong"}']
-    assert session.handle_frame("Websocket connection established.") == []
+    assert list(session.handle_frame('{"channel":"ping"}')) == ['{"method":"pong"}']
+    assert list(session.handle_frame("Websocket connection established.")) == []
     assert session.stats.ignored == 1
 
 

@@ -32,9 +32,11 @@ class StalenessTracker:
         if stale_after <= 0:
             raise ValueError("stale_after must be positive")
         self.stale_after = stale_after
-        self._last: dict[Hashable, float] = {}
+        # Public for the receive loop's hot path, which inlines `touch` (see StreamSession):
+        # last message time per feed, and the feeds currently reported stale.
+        self.last: dict[Hashable, float] = {}
         self._limits: dict[Hashable, float] = {}
-        self._stale: set[Hashable] = set()
+        self.stale: set[Hashable] = set()
 
     def watch(self, key: Hashable, now: float, stale_after: float | None = None) -> None:
         """Start (or restart, e.g. after a reconnect) the silence timer of `key`.
@@ -42,58 +44,58 @@ class StalenessTracker:
         `stale_after` overrides the default for this feed: a fills channel is quiet for hours
         and `math.inf` says its silence means nothing; a book feed may be judged tighter.
         """
-        self._last[key] = now
+        self.last[key] = now
         if stale_after is not None:
             if stale_after <= 0:
                 raise ValueError("stale_after must be positive")
             self._limits[key] = stale_after
 
     def forget(self, key: Hashable) -> None:
-        self._last.pop(key, None)
+        self.last.pop(key, None)
         self._limits.pop(key, None)
-        self._stale.discard(key)
+        self.stale.discard(key)
 
     def touch(self, key: Hashable, now: float) -> FreshnessChange | None:
         """Record a message for `key`; returns the change if the feed was stale until now."""
-        self._last[key] = now
-        if key in self._stale:
-            self._stale.discard(key)
+        self.last[key] = now
+        if key in self.stale:
+            self.stale.discard(key)
             return FreshnessChange(key, stale=False, age=0.0)
         return None
 
     def age(self, key: Hashable, now: float) -> float:
-        last = self._last.get(key)
+        last = self.last.get(key)
         return float("inf") if last is None else max(0.0, now - last)
 
     def is_stale(self, key: Hashable) -> bool:
-        return key in self._stale
+        return key in self.stale
 
     def keys(self) -> Iterable[Hashable]:
-        return self._last.keys()
+        return self.last.keys()
 
     def check(self, now: float) -> list[FreshnessChange]:
         """Mark feeds silent for longer than `stale_after`; returns only the new transitions."""
         changes = []
         default = self.stale_after
         limits = self._limits
-        for key, last in self._last.items():
+        for key, last in self.last.items():
             age = now - last
-            if age > limits.get(key, default) and key not in self._stale:
-                self._stale.add(key)
+            if age > limits.get(key, default) and key not in self.stale:
+                self.stale.add(key)
                 changes.append(FreshnessChange(key, stale=True, age=age))
         return changes
 
     def mark_all_stale(self, now: float) -> list[FreshnessChange]:
         """The connection dropped: every feed is stale at once, whatever its age."""
         changes = []
-        for key, last in self._last.items():
-            if key not in self._stale:
-                self._stale.add(key)
+        for key, last in self.last.items():
+            if key not in self.stale:
+                self.stale.add(key)
                 changes.append(FreshnessChange(key, stale=True, age=now - last))
         return changes
 
     def next_deadline(self) -> float | None:
         """The earliest monotonic time at which a fresh feed could turn stale (for a timer)."""
         default = self.stale_after
-        fresh = [last + self._limits.get(key, default) for key, last in self._last.items() if key not in self._stale]
+        fresh = [last + self._limits.get(key, default) for key, last in self.last.items() if key not in self.stale]
         return min(fresh) if fresh else None

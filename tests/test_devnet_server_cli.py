@@ -91,3 +91,24 @@ def test_devnet_refuses_a_state_file_that_is_not_a_devnet_state(tmp_path, capsys
     bad.write_text("not json")
     result = invoke(["devnet", "--port", "0", "--state", str(bad)], capsys)
     assert result.code == 2
+
+
+def test_devnet_public_listens_with_a_warning():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perpcli", "devnet", "--host", "0.0.0.0", "--public", "--port", "0",
+         "--market-interval", "0"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://0.0.0.0:")
+        port = url.rsplit(":", 1)[1]
+        assert _post(f"http://127.0.0.1:{port}", "/info", {"type": "perpDexs"})[0] is None
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert "warning" in err and "0.0.0.0" in err

@@ -11,7 +11,7 @@
   uses) and one libsecp256k1 sign of the 32-byte digest with a prebuilt coincurve key.
 Targets (DESIGN.md): ours within 1.5x of the floor (ratio >= 0.667) and >= 6x the SDK's rate.
 The same one-order action, nonce and key are used for all three, and all three signatures are
-checked equal before timing.
+checked equal before timing. A usdSend row compares the user-signed path with the SDK's.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ ACTION = {
     "grouping": "na",
 }
 NONCE = 1760000000000
+TRANSFER = {
+    "destination": "0xdaa080c5d91949ffe61b99bb7139e676b02ce2ff",
+    "amount": "12.5",
+    "time": NONCE,
+    "type": "usdSend",
+}
 
 
 def rates(fns: dict, seconds: float) -> dict:
@@ -115,6 +121,17 @@ def main(argv: list[str]) -> None:
         assert (int(expected["r"], 16), int(expected["s"], 16), expected["v"]) == (mine.r, mine.s, mine.v)
         fns["sdk"] = theirs
 
+        def ours_transfer():
+            return signing.sign_user_signed_action(signer, TRANSFER, is_mainnet=True)
+
+        def theirs_transfer():
+            return sdk.sign_usd_transfer_action(wallet, dict(TRANSFER), True)
+
+        got, want = ours_transfer()[1], theirs_transfer()
+        assert (int(want["r"], 16), int(want["s"], 16), want["v"]) == (got.r, got.s, got.v)
+        fns["ours_transfer"] = ours_transfer
+        fns["sdk_transfer"] = theirs_transfer
+
     measured = rates(fns, seconds)
     ours_rate, floor_rate = measured["ours"], measured["floor"]
     metrics = []
@@ -122,6 +139,11 @@ def main(argv: list[str]) -> None:
         metrics.append(
             metric("sign one order (L1), vs official SDK", "signatures/s", ours_rate, measured["sdk"],
                    "hyperliquid-python-sdk sign_l1_action", higher_is_better=True)
+        )
+    if "sdk_transfer" in measured:
+        metrics.append(
+            metric("sign usdSend (user-signed), vs official SDK", "signatures/s", measured["ours_transfer"],
+                   measured["sdk_transfer"], "hyperliquid-python-sdk sign_usd_transfer_action", higher_is_better=True)
         )
     metrics.append(
         metric("sign one order (L1), vs floor", "signatures/s", ours_rate, floor_rate,

@@ -158,7 +158,6 @@ class EngineConfig:
     taker_fee: Decimal = Decimal("0.00045")
     maker_fee: Decimal = Decimal("0.00015")  # negative = rebate
     funding_interval_ms: int = 3_600_000
-    interest_rate_8h: Decimal = Decimal("0.0001")
     min_order_notional: Decimal = Decimal(10)
     price_band: Decimal = Decimal("0.8")  # limit px may be at most 80% away from the reference
     market_slippage: Decimal = Decimal("0.05")  # bound used by market_order()
@@ -1310,35 +1309,25 @@ class Engine:
 
     # -- the margin model (perpcli.ledger.margin rules via margin_rules) --------------------
 
-    def _upnl(self, pos: Position) -> Decimal:
-        return mr.unrealized_pnl(pos.szi, pos.entry_px, self._mark[pos.coin])
+    def _risk_of(self, pos: Position) -> mr.PositionRisk:
+        m = self.markets.perp_by_name(pos.coin)
+        return mr.position_risk(
+            pos.coin, pos.szi, pos.entry_px, self._mark[pos.coin], pos.leverage, self._table(m), pos.is_cross, pos.iso_margin
+        )
 
-    def _cross_totals(self, acct: Account) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        """(cross account value, cross initial margin, cross maintenance margin, cross notional)."""
-        upnl = ZERO
-        im = ZERO
-        mm = ZERO
-        ntl_total = ZERO
-        for pos in acct.positions.values():
-            if not pos.is_cross:
-                continue
-            mark = self._mark[pos.coin]
-            ntl = abs(pos.szi) * mark
-            upnl += mr.unrealized_pnl(pos.szi, pos.entry_px, mark)
-            im += mr.initial_margin(ntl, pos.leverage)
-            mm += mr.maintenance_margin(self._tables.get(pos.coin) or self._table(self.markets.perp_by_name(pos.coin)), ntl)
-            ntl_total += ntl
-        return acct.usdc + upnl, im, mm, ntl_total
+    def _upnl(self, pos: Position) -> Decimal:
+        return self._risk_of(pos).unrealized_pnl
+
+    def _summary(self, acct: Account) -> mr.MarginSummary:
+        """The ledger's view of the account. Its `cash` includes isolated pots."""
+        risks = [self._risk_of(p) for p in acct.positions.values()]
+        cash = acct.usdc + sum((p.iso_margin for p in acct.positions.values() if not p.is_cross), ZERO)
+        return mr.summarize(cash, risks)
 
     def _available(self, acct: Account) -> Decimal:
         """Collateral free for new orders: cross value − cross initial margin − resting orders."""
-        free = acct.usdc - acct.reserved
-        mark = self._mark
-        for pos in acct.positions.values():
-            if pos.is_cross:
-                m = mark[pos.coin]
-                free += mr.unrealized_pnl(pos.szi, pos.entry_px, m) - mr.initial_margin(abs(pos.szi) * m, pos.leverage)
-        return free
+        cross = [self._risk_of(p) for p in acct.positions.values() if p.is_cross]
+        return mr.free_collateral(cross, acct.usdc) - acct.reserved
 
     def margin_available(self, user: str) -> Decimal:
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""
@@ -1353,16 +1342,15 @@ class Engine:
             pos = acct.positions.get(coin)
             if pos is None:
                 continue
+            summary = self._summary(acct)
             if pos.is_cross:
-                av, _, mm, _ = self._cross_totals(acct)
-                if mr.is_liquidatable(av, mm):
-                    self._liquidate(acct, [p.coin for p in acct.positions.values() if p.is_cross], True, av)
+                if summary.liquidatable:
+                    coins = [p.coin for p in acct.positions.values() if p.is_cross]
+                    self._liquidate(acct, coins, True, summary.cross_account_value)
             else:
-                m = self.markets.perp_by_name(coin)
-                equity = pos.iso_margin + self._upnl(pos)
-                mm = mr.maintenance_margin(self._table(m), abs(pos.szi) * self._mark[coin])
-                if mr.is_liquidatable(equity, mm):
-                    self._liquidate(acct, [coin], False, equity)
+                row = next(r for r in summary.positions if r.symbol == coin)
+                if row.margin_used < row.maintenance_margin:  # isolated equity below maintenance
+                    self._liquidate(acct, [coin], False, row.margin_used)
 
     def _liquidate(self, acct: Account, coins: list[str], cross: bool, account_value: Decimal) -> None:
         now = self.now_ms
@@ -1482,11 +1470,7 @@ class Engine:
         """(rate for one funding interval, average premium) from the premium samples so far."""
         s, n = self._premium[m.name]
         premium = s / n if n else self._premium_sample(m)
-        r = self.config.interest_rate_8h
-        clamp = Decimal("0.0005")
-        f8 = premium + min(max(r - premium, -clamp), clamp)
-        hourly = f8 / 8 * m.funding_multiplier
-        hourly = min(max(hourly, Decimal("-0.04")), Decimal("0.04"))
+        hourly = mr.hourly_funding_rate(premium, m.funding_multiplier)
         rate = hourly * self.config.funding_interval_ms / _HOUR
         return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN), premium.quantize(RATE_QUANTUM)
 
@@ -1505,7 +1489,7 @@ class Engine:
                 pos = acct.positions.get(coin)
                 if pos is None or pos.szi == 0:
                     continue
-                usdc = _usd(-pos.szi * oracle * rate)
+                usdc = _usd(mr.funding_payment(pos.szi, oracle, rate))
                 if pos.is_cross:
                     acct.usdc += usdc
                 else:
@@ -1600,8 +1584,7 @@ class Engine:
         self._flush()
 
     def _withdrawable(self, acct: Account) -> Decimal:
-        av, im, _, ntl = self._cross_totals(acct)
-        return mr.withdrawable(av, im + acct.reserved, ntl)
+        return mr.withdrawable(self._summary(acct), acct.reserved)
 
     def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
         self._seq += 1
@@ -1719,41 +1702,34 @@ class Engine:
         if acct is None:
             zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
             return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
-        av, im, mm, cross_ntl = self._cross_totals(acct)
+        summary = self._summary(acct)
+        rows = {r.symbol: r for r in summary.positions}
         views: list[PositionView] = []
-        iso_value = iso_used = iso_ntl = ZERO
-        signed_ntl_cross = ZERO
-        signed_ntl_all = ZERO
+        cross_ntl = signed_cross = signed_all = ZERO
         for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
             pos = acct.positions[coin]
             m = self.markets.perp_by_name(coin)
-            mark = self._mark[coin]
-            ntl = abs(pos.szi) * mark
-            upnl = self._upnl(pos)
+            row = rows[coin]
+            signed = pos.szi * self._mark[coin]
+            signed_all += signed
             if pos.is_cross:
-                used = mr.initial_margin(ntl, pos.leverage)
-                signed_ntl_cross += pos.szi * mark
-            else:
-                used = pos.iso_margin + upnl
-                iso_value += used
-                iso_used += used
-                iso_ntl += ntl
-            signed_ntl_all += pos.szi * mark
+                signed_cross += signed
+                cross_ntl += row.notional
             if m.dex != dex:
                 continue
-            liq = self._liquidation_px(acct, pos, av, mm)
             entry_ntl = abs(pos.szi) * pos.entry_px
-            roe = upnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
+            roe = row.unrealized_pnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
+            liq = row.liquidation_price
             views.append(
                 PositionView(
                     coin,
                     pos.szi,
                     _canon(pos.entry_px.quantize(RATE_QUANTUM)),
-                    _usd(ntl),
-                    _usd(upnl),
+                    _usd(row.notional),
+                    _usd(row.unrealized_pnl),
                     _canon(roe.quantize(RATE_QUANTUM)),
                     None if liq is None else _canon(liq.quantize(RATE_QUANTUM)),
-                    _usd(used),
+                    _usd(row.margin_used),
                     mr.max_leverage_at(self._table(m), ZERO),
                     "cross" if pos.is_cross else "isolated",
                     pos.leverage,
@@ -1764,24 +1740,14 @@ class Engine:
                 )
             )
         # Views show USDC to 6 decimals, as the venue does; the state itself stays exact.
-        cross = MarginSummaryView(_usd(av), _usd(cross_ntl), _usd(av - signed_ntl_cross), _usd(im))
-        total_av = av + iso_value
-        total = MarginSummaryView(
-            _usd(total_av), _usd(cross_ntl + iso_ntl), _usd(total_av - signed_ntl_all), _usd(im + iso_used)
+        cav = summary.cross_account_value
+        cross = MarginSummaryView(_usd(cav), _usd(cross_ntl), _usd(cav - signed_cross), _usd(summary.cross_margin_used))
+        av = summary.account_value
+        total = MarginSummaryView(_usd(av), _usd(summary.total_notional), _usd(av - signed_all), _usd(summary.margin_used))
+        withdrawable = mr.withdrawable(summary, acct.reserved)
+        return ClearinghouseView(
+            tuple(views), total, cross, _usd(summary.cross_maintenance_margin), _usd(withdrawable), self.now_ms
         )
-        return ClearinghouseView(tuple(views), total, cross, _usd(mm), _usd(self._withdrawable(acct)), self.now_ms)
-
-    def _liquidation_px(self, acct: Account, pos: Position, cross_av: Decimal, cross_mm: Decimal) -> Decimal | None:
-        m = self.markets.perp_by_name(pos.coin)
-        mark = self._mark[pos.coin]
-        ntl = abs(pos.szi) * mark
-        table = self._table(m)
-        if pos.is_cross:
-            available = cross_av - cross_mm
-        else:
-            available = pos.iso_margin + self._upnl(pos) - mr.maintenance_margin(table, ntl)
-        px = mr.liquidation_price(pos.szi, mark, available, table, ntl)
-        return px
 
     def spot_balances(self, user: str) -> list[SpotBalance]:
         acct = self._accounts.get(user.lower())

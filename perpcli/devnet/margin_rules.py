@@ -1,9 +1,9 @@
-"""The devnet's door to the venue's margin rules.
+"""The devnet's door to the venue's margin rules: `perpcli.ledger.margin`, nothing else.
 
-The engine must use the *same* margin math as the client's local model
-(`perpcli.ledger.margin`), so that a preview in the terminal and what the devnet then does
-cannot disagree. This module only adapts the devnet's market records (a margin table with an
-id and description) to the ledger's functions; it holds no rule of its own.
+The engine must use the *same* margin math as the client's local model so that a preview in
+the terminal and what the devnet then does cannot disagree. This module only adapts the
+devnet's records (a margin table with an id and a description; positions kept as mutable
+engine state) to the ledger's functions and holds no rule of its own.
 """
 
 from __future__ import annotations
@@ -11,69 +11,90 @@ from __future__ import annotations
 from decimal import Decimal
 
 from perpcli.devnet.markets import MarginTable
+from perpcli.domain.instrument import MarginMode
+from perpcli.domain.instrument import MarginTable as LedgerTable
+from perpcli.domain.instrument import MarginTier as LedgerTier
+from perpcli.ledger import margin as lm
 
 ZERO = Decimal(0)
 
+MarginSummary = lm.MarginSummary
+PositionRisk = lm.PositionRisk
+
+_converted: dict[tuple, LedgerTable] = {}
+
+
+def ledger_table(table: MarginTable) -> LedgerTable:
+    """The domain margin table the ledger takes (cached: tables never change)."""
+    key = (table.id, table.tiers)
+    out = _converted.get(key)
+    if out is None:
+        out = LedgerTable(tuple(LedgerTier(t.lower_bound, t.max_leverage) for t in table.tiers))
+        _converted[key] = out
+    return out
+
 
 def initial_margin(notional: Decimal, leverage: int) -> Decimal:
-    """|size| × price / leverage (§d.7)."""
-    return notional / leverage
-
-
-def max_leverage_at(table: MarginTable, notional: Decimal) -> int:
-    """Max leverage of the tier that applies to a position of this notional."""
-    tiers = table.tiers
-    best = tiers[0].max_leverage
-    for tier in tiers:
-        if notional >= tier.lower_bound:
-            best = tier.max_leverage
-        else:
-            break
-    return best
+    return lm.initial_margin(notional, leverage)
 
 
 def maintenance_margin(table: MarginTable, notional: Decimal) -> Decimal:
-    """notional × mmr(tier) − deduction(tier), mmr = 1 / (2 × tier max leverage) (§d.7)."""
-    deduction = ZERO
-    prev_rate = None
-    rate = ZERO
-    for tier in table.tiers:
-        if notional < tier.lower_bound and prev_rate is not None:
-            break
-        rate = Decimal(1) / (2 * tier.max_leverage)
-        if prev_rate is not None:
-            deduction += tier.lower_bound * (rate - prev_rate)
-        prev_rate = rate
-    return notional * rate - deduction
+    return lm.maintenance_margin(notional, ledger_table(table))
 
 
-def maintenance_rate(table: MarginTable, notional: Decimal) -> Decimal:
-    return Decimal(1) / (2 * max_leverage_at(table, notional))
+def max_leverage_at(table: MarginTable, notional: Decimal) -> int:
+    return lm.max_leverage(notional, ledger_table(table))
 
 
-def unrealized_pnl(szi: Decimal, entry_px: Decimal, mark_px: Decimal) -> Decimal:
-    return szi * (mark_px - entry_px)
+def position_risk(
+    coin: str,
+    szi: Decimal,
+    entry_px: Decimal,
+    mark_px: Decimal,
+    leverage: int,
+    table: MarginTable,
+    is_cross: bool,
+    isolated_margin: Decimal,
+) -> lm.PositionRisk:
+    return lm.PositionRisk(
+        coin,
+        szi,
+        entry_px,
+        mark_px,
+        leverage,
+        ledger_table(table),
+        MarginMode.CROSS if is_cross else MarginMode.ISOLATED,
+        ZERO if is_cross else isolated_margin,
+    )
 
 
-def is_liquidatable(equity: Decimal, maintenance: Decimal) -> bool:
-    """Liquidatable when equity falls below maintenance margin (and there is exposure)."""
-    return maintenance > 0 and equity < maintenance
+def summarize(cash: Decimal, positions: list[lm.PositionRisk]) -> lm.MarginSummary:
+    """Account value, cross value, margins, withdrawable, liquidation prices (the ledger's)."""
+    return lm.summarize(cash, positions)
 
 
-def withdrawable(account_value: Decimal, initial_margin_used: Decimal, total_notional: Decimal) -> Decimal:
-    """A margin-removing transfer must leave max(initial margin, 10% of notional) (§d.7)."""
-    keep = max(initial_margin_used, total_notional / 10)
-    return max(account_value - keep, ZERO)
+def free_collateral(cross_positions: list[lm.PositionRisk], cross_cash: Decimal) -> Decimal:
+    """Cross account value minus cross initial margin: what new orders may use.
+
+    `cross_cash` is the cash not allocated to isolated positions; the sum below is the
+    ledger's own definition of the cross account value (cash − isolated + cross uPnL).
+    """
+    free = cross_cash
+    for p in cross_positions:
+        free += p.unrealized_pnl - p.initial_margin
+    return free
 
 
-def liquidation_price(
-    szi: Decimal, mark_px: Decimal, margin_available: Decimal, table: MarginTable, notional: Decimal
-) -> Decimal | None:
-    """px − side × margin_available / |size| / (1 − l × side), l = maintenance rate (§d.8).
-    None when no positive price liquidates the position."""
-    if szi == 0:
-        return None
-    side = 1 if szi > 0 else -1
-    rate = maintenance_rate(table, notional)
-    px = mark_px - side * margin_available / abs(szi) / (1 - rate * side)
-    return px if px > 0 else None
+def withdrawable(summary: lm.MarginSummary, reserved_by_orders: Decimal) -> Decimal:
+    """The ledger's withdrawable, also holding the margin of resting orders:
+    cross value − max(cross IM + order margin, 10% of cross notional)."""
+    by_orders = summary.cross_account_value - summary.cross_margin_used - reserved_by_orders
+    return max(ZERO, min(summary.withdrawable, by_orders))
+
+
+def hourly_funding_rate(average_premium: Decimal, multiplier: Decimal) -> Decimal:
+    return lm.hourly_funding_rate(average_premium, multiplier)
+
+
+def funding_payment(szi: Decimal, oracle_px: Decimal, hourly_rate: Decimal) -> Decimal:
+    return lm.funding_payment(szi, oracle_px, hourly_rate)

@@ -28,6 +28,7 @@ from perpcli.devnet.engine import Engine, EngineConfig
 from perpcli.devnet.exchange import BadBody, ExchangeDesk
 from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
+from perpcli.devnet.market import SyntheticMarket
 from perpcli.devnet.ratelimit import WeightBudget, exchange_weight, info_weight
 from perpcli.devnet.transport import HttpRequest, HttpResponse, HttpWsServer, is_loopback
 from perpcli.devnet.twap import TwapBook
@@ -114,12 +115,8 @@ class Devnet:
             return engine
         return Engine(config=self._engine_config(), start_ms=now_ms())
 
-    def _new_market(self):
+    def _new_market(self) -> SyntheticMarket | None:
         if self.config.market_interval <= 0:
-            return None
-        try:
-            from perpcli.devnet.market import SyntheticMarket
-        except ImportError:  # the synthetic flow is optional for the server to work
             return None
         return SyntheticMarket(self.engine, seed=self.config.seed)
 

@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.account",
     "perpcli.cli.commands.trade",
     "perpcli.cli.commands.funds",
+    "perpcli.cli.commands.stream",
     "perpcli.cli.commands.sign",
 ]
 

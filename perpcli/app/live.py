@@ -1,0 +1,81 @@
+"""A live model fed by a stream session: books kept in sync, fills and order updates deduplicated.
+
+Websocket feeds repeat themselves: Hyperliquid re-sends recent fills as a snapshot after every
+(re)subscription, and a dropped connection may have delivered a frame twice. The model keeps
+each fill once (by `Fill.key`), each trade once, and each order status change once, and calls
+`on_new` only for what is new, so a printer or a ledger downstream sees every fact exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from perpcli.domain.events import ConnectionStatus, Event, Fill, OrderUpdate, Trade
+from perpcli.ledger.book import OrderBook, SyncRule
+from perpcli.net.sink import BookSink
+from perpcli.net.stream import SyncVerdict
+
+MAX_REMEMBERED = 100_000
+
+
+class LiveModel(BookSink):
+    """BookSink plus fact deduplication; `on_new(event)` for each new fact, `on_book(book)` per
+    applied book update, `on_status(status)` per health change."""
+
+    def __init__(
+        self,
+        *,
+        on_new: Callable[[Event], None] | None = None,
+        on_book: Callable[[Hashable, OrderBook], None] | None = None,
+        on_status: Callable[[ConnectionStatus], None] | None = None,
+    ) -> None:
+        super().__init__(on_event=self._fact)
+        self.fills: dict[Any, Fill] = {}
+        self.fill_deliveries = 0  # how many fill events arrived, duplicates included
+        self.order_updates: list[OrderUpdate] = []
+        self._seen_updates: set[tuple] = set()
+        self._seen_trades: set[tuple] = set()
+        self._on_new = on_new
+        self._on_book = on_book
+        self._on_status = on_status
+
+    def book(self, venue: str, symbol: str, key: Hashable) -> OrderBook:
+        return self.add_book(key, venue, symbol, SyncRule.SNAPSHOTS_ONLY)
+
+    def apply(self, key: Hashable, events: Sequence[Event]) -> SyncVerdict:
+        verdict = super().apply(key, events)
+        book = self.books.get(key)
+        if book is not None and self._on_book is not None and book.is_usable:
+            self._on_book(key, book)
+        return verdict
+
+    def status(self, key: Hashable | None, status: ConnectionStatus) -> None:
+        super().status(key, status)
+        if self._on_status is not None:
+            self._on_status(status)
+
+    def _fact(self, event: Event) -> None:
+        if isinstance(event, ConnectionStatus):
+            return  # reported through on_status
+        if isinstance(event, Fill):
+            self.fill_deliveries += 1
+            if event.key in self.fills:
+                return
+            self.fills[event.key] = event
+        elif isinstance(event, Trade):
+            k = (event.symbol, event.trade_id, event.time_ms)
+            if k in self._seen_trades:
+                return
+            if len(self._seen_trades) > MAX_REMEMBERED:
+                self._seen_trades.clear()
+            self._seen_trades.add(k)
+        elif isinstance(event, OrderUpdate):
+            o = event.order
+            k = (o.oid, o.status, o.size, event.time_ms)
+            if k in self._seen_updates:
+                return
+            self._seen_updates.add(k)
+            self.order_updates.append(event)
+        if self._on_new is not None:
+            self._on_new(event)

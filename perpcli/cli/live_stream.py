@@ -1,0 +1,66 @@
+"""The body of `perp stream`: a StreamSession on the venue's websocket, printing NDJSON."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from perpcli.app import views
+from perpcli.app.live import LiveModel
+from perpcli.cli import output, venue_cmd
+from perpcli.domain.events import ConnectionStatus, Fill, OrderUpdate, Trade
+from perpcli.net.stream import StreamSession
+from perpcli.venues.hyperliquid import stream as hl_stream
+
+
+def _status_line(s: ConnectionStatus) -> dict[str, Any]:
+    return {"event": "status", "venue": s.venue, "stream": s.stream, "state": s.state.value, "time": s.time_ms,
+            "detail": s.detail}
+
+
+async def run_stream(kind: str, market: str | None, *, depth: int, seconds: float) -> None:
+    session = venue_cmd.session()
+    md = session.market
+    venue = session.venue
+    symbol = md.instrument(market).symbol if market else None
+    account = ""
+    if kind in ("fills", "orders"):
+        account = session.trading().account_address
+
+    def emit(doc: dict[str, Any]) -> None:
+        output.emit_ndjson(doc)
+
+    def on_new(event: Any) -> None:
+        if isinstance(event, Trade) and kind == "trades":
+            emit({"event": "trade", **views.trade_row(event)})
+        elif isinstance(event, Fill) and kind == "fills" and (symbol is None or event.symbol == symbol):
+            emit({"event": "fill", **views.fill_row(event)})
+        elif isinstance(event, OrderUpdate) and kind == "orders" and (symbol is None or event.order.symbol == symbol):
+            emit({"event": "order", **views.order_row(event.order, venue=venue), "reason": event.reason})
+
+    def on_book(key: Any, book: Any) -> None:
+        bids, asks = book.top(depth)
+        emit({"event": "book", "venue": venue, "market": book.symbol, "time": book.time_ms,
+              "bids": [[px, sz] for px, sz in bids], "asks": [[px, sz] for px, sz in asks]})
+
+    model = LiveModel(on_new=on_new, on_book=on_book, on_status=lambda s: emit(_status_line(s)))
+    protocol = hl_stream.HyperliquidProtocol(venue, account)
+    if kind == "book":
+        sub = hl_stream.book_subscription(symbol)
+        model.book(venue, symbol, sub.key)
+    elif kind == "trades":
+        sub = hl_stream.trades_subscription(symbol)
+    elif kind == "fills":
+        sub = hl_stream.fills_subscription(account)
+    else:
+        sub = hl_stream.order_updates_subscription(account)
+    ws = StreamSession(session.choice.config.ws_url, protocol, model, name=f"{venue}-{kind}")
+    await ws.subscribe(sub)
+    try:
+        async with ws:
+            runner = ws.start()
+            await asyncio.wait({runner}, timeout=seconds if seconds > 0 else None)
+            if runner.done() and not runner.cancelled() and runner.exception() is not None:
+                raise runner.exception()  # a non-retryable stream failure (bad URL, protocol bug)
+    finally:
+        session.close()

@@ -1,0 +1,120 @@
+"""Hyperliquid over the venue-neutral websocket session: the protocol object and subscriptions.
+
+What is Hyperliquid-specific (hyperliquid.md §c): subscribe/unsubscribe frames carry the
+subscription object; `{"method":"ping"}` is answered by a `pong` channel; the server greets
+with a plain-text line; every message is `{"channel", "data"}`. Routing keys are built the same
+way from a subscription and from a frame so the session can deliver each frame to its feed:
+- l2Book:       ("l2Book", coin)        every message is the full book -> resync = next message
+- trades:       ("trades", coin)
+- userFills:    ("userFills", user)     first message isSnapshot -> resync = resubscribe
+- orderUpdates: ("orderUpdates",)       messages carry no user: one account per connection
+- userEvents:   ("user",)               channel name differs from the subscription type
+
+Pure apart from json: no I/O, no clock. Fills are re-delivered in snapshots after every
+reconnect; consumers dedupe by `Fill.key` (see perpcli/app/live.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Sequence
+
+from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
+from perpcli.venues.hyperliquid import codec
+from perpcli.venues.hyperliquid.codec_book import decode_l2book
+
+PING = '{"method":"ping"}'
+
+
+def book_subscription(coin: str) -> Subscription:
+    return Subscription(("l2Book", coin), {"type": "l2Book", "coin": coin}, f"l2Book:{coin}", Resync.NEXT_MESSAGE)
+
+
+def trades_subscription(coin: str) -> Subscription:
+    return Subscription(("trades", coin), {"type": "trades", "coin": coin}, f"trades:{coin}", Resync.NEXT_MESSAGE)
+
+
+def fills_subscription(user: str) -> Subscription:
+    user = user.lower()
+    return Subscription(("userFills", user), {"type": "userFills", "user": user}, "userFills", Resync.RESUBSCRIBE)
+
+
+def order_updates_subscription(user: str) -> Subscription:
+    return Subscription(("orderUpdates",), {"type": "orderUpdates", "user": user.lower()}, "orderUpdates",
+                        Resync.RESUBSCRIBE)
+
+
+class HyperliquidProtocol:
+    """The `StreamProtocol` for Hyperliquid-compatible servers (mainnet, testnet, devnet)."""
+
+    def __init__(self, venue: str = "hyperliquid", account: str = "") -> None:
+        self.venue = venue
+        self.account = account.lower()
+
+    def subscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        return [json.dumps({"method": "subscribe", "subscription": sub.params}, separators=(",", ":"))]
+
+    def unsubscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        return [json.dumps({"method": "unsubscribe", "subscription": sub.params}, separators=(",", ":"))]
+
+    def ping_frame(self) -> str | None:
+        return PING
+
+    def decode_snapshot(self, sub: Subscription, text: str) -> Sequence[object]:
+        return []  # no Hyperliquid feed needs a REST snapshot: books are full, fills re-snapshot
+
+    def decode(self, text: str) -> Sequence[Inbound]:
+        if not text.startswith("{"):
+            return [Inbound(FrameKind.IGNORE, detail=text[:80])]  # "Websocket connection established."
+        if text.startswith('{"channel":"l2Book"'):
+            snap = decode_l2book(text, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("l2Book", snap.symbol), (snap,))]
+        msg = json.loads(text)
+        channel = msg.get("channel")
+        if channel == "pong":
+            return [Inbound(FrameKind.PONG)]
+        if channel == "subscriptionResponse":
+            return [Inbound(FrameKind.ACK)]
+        if channel == "error":
+            return [Inbound(FrameKind.ERROR, key=_key_of_error(str(msg.get("data", ""))),
+                            detail=str(msg.get("data", "")))]
+        data = msg.get("data")
+        if channel == "l2Book":
+            snap = codec.book_snapshot(data, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("l2Book", snap.symbol), (snap,))]
+        if channel == "trades":
+            trades = codec.trades(data or [], venue=self.venue)
+            if not trades:
+                return [Inbound(FrameKind.IGNORE)]
+            return [Inbound(FrameKind.DATA, ("trades", trades[0].symbol), tuple(trades))]
+        if channel in ("userFills", "orderUpdates", "user"):
+            _, events, _ = codec.ws_events(msg, venue=self.venue, account=self.account)
+            if channel == "userFills":
+                key: Hashable = ("userFills", str(data.get("user", self.account)).lower())
+            elif channel == "orderUpdates":
+                key = ("orderUpdates",)
+            else:
+                key = ("user",)
+            return [Inbound(FrameKind.DATA, key, tuple(events))]
+        return [Inbound(FrameKind.IGNORE, detail=str(channel))]
+
+
+def _key_of_error(text: str) -> Hashable | None:
+    """The venue's errors echo the subscription object; find which feed it was, if any."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        sub = json.loads(text[start:])
+    except ValueError:
+        return None
+    if not isinstance(sub, dict):
+        return None
+    t = sub.get("type")
+    if t in ("l2Book", "trades"):
+        return (t, sub.get("coin"))
+    if t == "userFills":
+        return ("userFills", str(sub.get("user", "")).lower())
+    if t == "orderUpdates":
+        return ("orderUpdates",)
+    return None

@@ -75,6 +75,8 @@ class ToyProtocol:
             return [Inbound(FrameKind.PONG)]
         if channel == "ping":
             return [Inbound(FrameKind.PING, reply='{"method":"pong"}')]
+        if channel == "post":  # Hyperliquid-style request/response over the socket
+            return [Inbound(FrameKind.RESPONSE, request_id=data["id"], payload=data["response"])]
         if channel == "subscriptionResponse":
             s = data["subscription"]
             return [Inbound(FrameKind.ACK, key=(s["type"], s["coin"]))]

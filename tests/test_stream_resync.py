@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from websockets.exceptions import ConnectionClosedError
 
-from perpcli.domain.errors import AuthError
+from perpcli.domain.errors import AuthError, NetworkError, OutcomeUnknown
 from perpcli.ledger.book import BookState, SyncRule
 from perpcli.net.sink import BookSink
 from perpcli.net.stream import FeedState, StreamDecodeError, StreamSession, Subscription
@@ -216,3 +216,57 @@ async def test_a_quiet_account_feed_can_opt_out_of_silence_staleness():
     session.check_staleness()
     assert session.feed_states[("orderbook", "SOL")] is FeedState.STALE
     assert session.feed_states[("fills", "me")] is FeedState.SYNCING  # not stale: silence is normal
+
+
+def post_frame(request_id: int) -> str:
+    return json.dumps({"method": "post", "id": request_id, "request": {"type": "info", "payload": {"type": "meta"}}})
+
+
+async def test_requests_are_answered_by_id_and_late_answers_are_ignored():
+    venue = FakeVenue()
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=fast_settings(6), connector=venue.connect)
+    async with session:
+        first = asyncio.create_task(session.request(post_frame(1), 1, timeout=2))
+        second = asyncio.create_task(session.request(post_frame(2), 2, timeout=2))
+        await eventually(lambda: venue.connections and len(venue.current.sent) == 2, what="both sent")
+        venue.current.push({"channel": "post", "data": {"id": 2, "response": {"type": "info", "n": 2}}})
+        venue.current.push({"channel": "post", "data": {"id": 1, "response": {"type": "info", "n": 1}}})
+        assert await first == {"type": "info", "n": 1}
+        assert await second == {"type": "info", "n": 2}
+
+        with pytest.raises(OutcomeUnknown, match="no answer"):
+            await session.request(post_frame(3), 3, timeout=0.02)  # sent, never answered
+        ignored = session.stats.ignored
+        venue.current.push({"channel": "post", "data": {"id": 3, "response": {}}})
+        await eventually(lambda: session.stats.ignored == ignored + 1, what="late answer dropped")
+
+
+async def test_a_request_in_flight_when_the_connection_drops_has_an_unknown_outcome():
+    venue = FakeVenue()
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=fast_settings(7), connector=venue.connect)
+    async with session:
+        pending = asyncio.create_task(session.request(post_frame(9), 9, timeout=5))
+        await eventually(lambda: venue.connections and venue.current.sent, what="sent")
+        venue.current.drop()
+        with pytest.raises(OutcomeUnknown, match="connection lost"):
+            await asyncio.wait_for(pending, 2)
+
+
+async def test_a_request_that_could_not_leave_is_a_network_error():
+    never = asyncio.Event()
+
+    async def unreachable(url: str, **kwargs):
+        await never.wait()
+
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=fast_settings(8), connector=unreachable)
+    async with session:
+        with pytest.raises(NetworkError, match="nothing was sent"):
+            await session.request(post_frame(1), 1, timeout=0.02)
+
+    venue = FakeVenue()
+    session = StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=fast_settings(9), connector=venue.connect)
+    async with session:
+        await eventually(lambda: venue.connections, what="connected")
+        venue.current.closed = True  # the socket is closing: send raises before writing
+        with pytest.raises(NetworkError, match="send failed"):
+            await session.request(post_frame(2), 2, timeout=1)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from perpcli.domain.errors import PerpError
+from perpcli.domain.errors import NetworkError, OutcomeUnknown, PerpError
 from perpcli.domain.events import ConnectionState, ConnectionStatus, Event
 from perpcli.net.backoff import Backoff, RetryDecision, classify_exception
 from perpcli.net.clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
@@ -78,6 +78,7 @@ class FrameKind(str, Enum):
     ACK = "ack"  # subscription acknowledged
     ERROR = "error"  # the venue reports an error, maybe for one subscription
     IGNORE = "ignore"  # greetings, unknown channels: counted, not fatal
+    RESPONSE = "response"  # the answer to a `request` (Hyperliquid `post`), matched by request_id
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class Inbound:
     events: tuple[Event, ...] = ()
     reply: str | None = None
     detail: str = ""
+    request_id: Hashable | None = None  # RESPONSE: which request this answers
+    payload: Any = None  # RESPONSE: handed back, undecoded, to the adapter that asked
 
 
 class StreamProtocol(Protocol):
@@ -271,6 +274,7 @@ class StreamSession:
         self._pong = asyncio.Event()
         self._resync_pending: set[Hashable] = set()
         self._helper_failed: asyncio.Future[None] | None = None
+        self._requests: dict[Hashable, asyncio.Future[Any]] = {}
         # The connection is judged on any frame (pongs included), so its silence limit must
         # leave room for one ping round trip.
         self._connection_stale_after = max(
@@ -456,6 +460,7 @@ class StreamSession:
                 failed.exception()
             else:
                 failed.cancel()
+        self._fail_requests(OutcomeUnknown(f"{self.name}: connection lost before the answer came"))
         if ws is None:
             return
         self._connected_event.clear()
@@ -499,6 +504,53 @@ class StreamSession:
             self.recorder.record("out", text)
         self.stats.frames_out += 1
         await ws.send(text)
+
+    # ----------------------------------------------------------------- requests
+
+    async def request(self, frame: str, request_id: Hashable, *, timeout: float = 10.0) -> Any:
+        """Send a request over the socket (Hyperliquid `post`) and wait for its answer.
+
+        The error says whether the request left, because for an order that decides everything:
+        - NetworkError: not connected within `timeout`, or the send failed: nothing left.
+        - OutcomeUnknown: it was sent, but the connection dropped or `timeout` passed before the
+          answer; the caller must settle it (by client order id) before reporting.
+        """
+        if request_id in self._requests:
+            raise ValueError(f"request id {request_id!r} is already in flight")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._ws is None:
+            try:
+                await asyncio.wait_for(self._connected_event.wait(), timeout)
+            except TimeoutError:
+                raise NetworkError(f"{self.name}: not connected; nothing was sent") from None
+        ws = self._ws
+        if ws is None:
+            raise NetworkError(f"{self.name}: not connected; nothing was sent")
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._requests[request_id] = waiter
+        try:
+            if self.recorder is not None:
+                self.recorder.record("out", frame)
+            try:
+                # websockets raises before writing anything when the connection is closing.
+                await ws.send(frame)
+            except Exception as exc:
+                raise NetworkError(f"{self.name}: send failed ({type(exc).__name__}); nothing was sent") from exc
+            self.stats.frames_out += 1
+            try:
+                return await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise OutcomeUnknown(f"{self.name}: no answer within {timeout:g}s") from None
+        finally:
+            if self._requests.get(request_id) is waiter:
+                del self._requests[request_id]
+
+    def _fail_requests(self, exc: Exception) -> None:
+        requests, self._requests = self._requests, {}
+        for waiter in requests.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
 
     # ----------------------------------------------------------------- receiving
 
@@ -568,6 +620,12 @@ class StreamSession:
         kind = inbound.kind
         if kind is FrameKind.PONG:
             self._pong.set()
+        elif kind is FrameKind.RESPONSE:
+            waiter = self._requests.pop(inbound.request_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(inbound.payload)
+            else:
+                self.stats.ignored += 1  # an answer nobody waits for any more (timed out)
         elif kind is FrameKind.ERROR:
             self.stats.venue_errors += 1
             self.stats.last_error = f"venue error: {inbound.detail}"

@@ -94,7 +94,9 @@ def perpcli_home(monkeypatch):
     # Fresh per-process CLI state for in-process runs.
     from perpcli.cli import context
     from perpcli.config import settings
+    from perpcli.keys import sources
 
     context.set_current(context.GlobalOptions())
     settings.configure()
+    sources.configure()
     return home

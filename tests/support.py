@@ -95,9 +95,11 @@ def invoke(args: list[str], capsys, *, monkeypatch=None, stdin: str | None = Non
 
     from perpcli.cli import context, main
     from perpcli.config import settings
+    from perpcli.keys import sources
 
     context.set_current(context.GlobalOptions())
     settings.configure()
+    sources.configure()
     if stdin is not None:
         assert monkeypatch is not None, "stdin needs monkeypatch"
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))

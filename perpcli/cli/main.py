@@ -89,6 +89,9 @@ def root(
         )
     )
     settings.configure(config_path=config, flags={"default.venue": venue, "default.account": account})
+    from perpcli.keys import sources
+
+    sources.configure(passphrase_file=passphrase_file, human=not json_out)
 
 
 for _name in COMMAND_MODULES:

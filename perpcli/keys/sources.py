@@ -56,10 +56,18 @@ def get_passphrase(*, purpose: str, confirm: bool = False, passphrase_file: str 
     return first
 
 
-def _default_passphrase_file() -> str | None:
-    from perpcli.cli import context  # the global --passphrase-file, when the CLI is the caller
+# Set by the CLI's root callback (the keys layer never imports the CLI): the global
+# --passphrase-file, and whether a person reads stderr (human mode) or a script reads JSON.
+_defaults = {"passphrase_file": None, "human": True}
 
-    return context.current().passphrase_file
+
+def configure(*, passphrase_file: str | None = None, human: bool = True) -> None:
+    _defaults["passphrase_file"] = passphrase_file
+    _defaults["human"] = human
+
+
+def _default_passphrase_file() -> str | None:
+    return _defaults["passphrase_file"]
 
 
 def unlock(name: str, *, passphrase_file: str | None = None) -> Signer:
@@ -112,9 +120,7 @@ def resolve_signer(account: str | None = None, *, passphrase_file: str | None = 
     env = env_signer()
     if env is not None:
         if warn is None:
-            from perpcli.cli import context
-
-            warn = not context.current().json
+            warn = bool(_defaults["human"])
         if warn:
             sys.stderr.write(f"perp: warning: signing with the key in {ENV_KEY} ({env.address})\n")
         return env

@@ -670,16 +670,26 @@ class Engine:
         return OrderError(msg)
 
     def _margin_check(self, acct: Account, m: PerpMarket, is_buy: bool, sz: Decimal, px: Decimal, szi: Decimal):
+        """The pre-trade check, at the order's limit price (the venue reserves margin there).
+
+        The margin an order needs is the growth of initial margin it causes: the opening part
+        at `px`, minus, for a flip, the margin the closed position gives back — the same
+        `margin_change` the ledger's preview computes.
+        """
         closing = min(sz, abs(szi)) if szi != 0 and (szi > 0) != is_buy else ZERO
         increase = sz - closing
         if increase <= 0:
             return None
         is_cross, lev = self._leverage_of(acct, m)
-        new_ntl = (abs(szi) - closing + increase) * px if closing == 0 else increase * px
-        table = self._table(m)
-        if lev > mr.max_leverage_at(table, new_ntl):
-            return Errors.TIER_LIMIT
         need = mr.initial_margin(increase * px, lev)
+        if closing:  # a flip: the old position's margin is released
+            pos = acct.positions[m.name]
+            need -= mr.initial_margin(abs(szi) * self._mark[m.name], pos.leverage)
+            new_ntl = increase * px
+        else:
+            new_ntl = (abs(szi) + increase) * px
+        if lev > mr.max_leverage_at(self._table(m), new_ntl):
+            return Errors.TIER_LIMIT
         if need > self._available(acct):
             return Errors.MARGIN
         return None

@@ -38,7 +38,7 @@ def http(devnet):
     client = Http(devnet.url)
     yield client
     client.control("faults", {k: 0 for k in ("drop_ws_every", "delay_ms", "rate_429", "rate_5xx", "rate_timeout",
-                                             "ws_duplicate", "ws_reorder")})
+                                             "rate_silence", "ws_duplicate", "ws_reorder")})
     client.close()
 
 
@@ -74,6 +74,32 @@ def test_timeout_after_execute(http, devnet):
     http.control("faults", {"rate_timeout": 0})
     status = http.info({"type": "orderStatus", "user": address(KEY_B), "oid": "0x" + "cd" * 16})
     assert status["order"]["status"] == "open"  # it executed although no answer came
+
+
+def test_silence_after_execute(http, devnet):
+    http.control("faults", {"rate_silence": 1})
+    body = signed_l1(KEY_B, limit_order(0, True, "51500", "0.001", cloid="0x" + "ce" * 16))
+    slow = Http(devnet.url, timeout=0.3)
+    try:
+        with pytest.raises(TimeoutError):
+            slow.post_raw("/exchange", json.dumps(body).encode())
+    finally:
+        slow.close()
+    http.control("faults", {"rate_silence": 0})
+    status = http.info({"type": "orderStatus", "user": address(KEY_B), "oid": "0x" + "ce" * 16})
+    assert status["order"]["status"] == "open"  # it executed although the socket stayed silent
+
+
+def test_ws_post_action_executes_but_is_never_answered(http):
+    http.control("faults", {"rate_timeout": 1})
+    cloid = "0x" + "cf" * 16
+    body = signed_l1(KEY_B, limit_order(0, True, "51600", "0.001", cloid=cloid))
+    with connect(http_ws(http)) as ws:
+        ws.send(json.dumps({"method": "post", "id": 5, "request": {"type": "action", "payload": body}}))
+        with pytest.raises(TimeoutError):
+            next_channel(ws, "post", timeout=0.4)
+    http.control("faults", {"rate_timeout": 0})
+    assert http.info({"type": "orderStatus", "user": address(KEY_B), "oid": cloid})["order"]["status"] == "open"
 
 
 def test_ws_drop_every(http):

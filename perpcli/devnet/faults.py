@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, fields
 PASS = "pass"
 REJECT_429 = "429"
 REJECT_5XX = "5xx"
-EXECUTE_THEN_HANG = "execute_then_hang"
+EXECUTE_THEN_HANG = "execute_then_hang"  # executed, then the connection is closed unanswered
+EXECUTE_THEN_SILENCE = "execute_then_silence"  # executed, then no answer and the socket stays open
 
 
 @dataclass
@@ -26,7 +27,8 @@ class FaultConfig:
     delay_ms: float = 0.0  # added before every HTTP response and ws post answer
     rate_429: float = 0.0  # fraction of requests answered 429 without executing
     rate_5xx: float = 0.0  # fraction of requests answered 502 without executing
-    rate_timeout: float = 0.0  # fraction of /exchange requests executed, then never answered (closed)
+    rate_timeout: float = 0.0  # fraction of /exchange requests executed, then closed unanswered
+    rate_silence: float = 0.0  # fraction of /exchange requests executed, then never answered (socket open)
     ws_duplicate: float = 0.0  # fraction of pushed ws frames sent twice
     ws_reorder: float = 0.0  # fraction of pushed ws frames held back and sent after the next one
 
@@ -59,7 +61,7 @@ class FaultInjector:
         self._rng = random.Random(seed ^ 0x5EED_FA17)
 
     def request_fate(self, *, is_action: bool) -> str:
-        """PASS, REJECT_429, REJECT_5XX or (actions only) EXECUTE_THEN_HANG."""
+        """PASS, REJECT_429, REJECT_5XX or (actions only) EXECUTE_THEN_HANG / EXECUTE_THEN_SILENCE."""
         c = self.config
         if c.rate_429 and self._rng.random() < c.rate_429:
             return REJECT_429
@@ -67,6 +69,8 @@ class FaultInjector:
             return REJECT_5XX
         if is_action and c.rate_timeout and self._rng.random() < c.rate_timeout:
             return EXECUTE_THEN_HANG
+        if is_action and c.rate_silence and self._rng.random() < c.rate_silence:
+            return EXECUTE_THEN_SILENCE
         return PASS
 
     def delay_seconds(self) -> float:

@@ -37,6 +37,7 @@ from perpcli.devnet.ws import WsHub
 log = logging.getLogger("perpcli.devnet")
 
 STATE_VERSION = 1
+SILENCE_SECONDS = 3600.0  # how long a "silence" fault holds an executed request unanswered
 
 
 @dataclass
@@ -171,7 +172,9 @@ class Devnet:
                     answer = self.info.handle_body(req.body)
             except BadBody as e:
                 return HttpResponse(422, e.text.encode(), "text/plain; charset=utf-8")
-            return HttpResponse(200, _json_bytes(answer), hang=fate == fault_kinds.EXECUTE_THEN_HANG)
+            if fate == fault_kinds.EXECUTE_THEN_SILENCE:
+                await asyncio.sleep(SILENCE_SECONDS)  # executed; the answer never comes
+            return HttpResponse(200, _json_bytes(answer), hang=fate != fault_kinds.PASS)
         if req.path.startswith("/devnet/"):
             if not is_loopback(req.peer_host):
                 return HttpResponse(403, b"control endpoints answer loopback peers only", "text/plain")

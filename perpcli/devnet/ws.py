@@ -217,8 +217,8 @@ class WsHub(WsApp):
                 response = {"type": "action", "payload": answer}
             except BadBody as e:
                 response = {"type": "error", "payload": e.text}
-            if fate == fault_kinds.EXECUTE_THEN_HANG:
-                return  # executed; the answer never comes
+            if fate in (fault_kinds.EXECUTE_THEN_HANG, fault_kinds.EXECUTE_THEN_SILENCE):
+                return  # executed; the answer never comes (the socket stays open)
         else:
             response = {"type": "error", "payload": f"unknown post request type {kind!r}"}
         conn.send_text(frame("post", {"id": post_id, "response": response}))

@@ -52,7 +52,10 @@ def register(app: typer.Typer) -> None:
         rate_429: float = typer.Option(0.0, "--rate-429", help="Fault: answer this fraction of requests with 429."),
         rate_5xx: float = typer.Option(0.0, "--rate-5xx", help="Fault: answer this fraction of requests with 502."),
         rate_timeout: float = typer.Option(
-            0.0, "--rate-timeout", help="Fault: execute this fraction of actions, then never answer."
+            0.0, "--rate-timeout", help="Fault: execute this fraction of actions, then close unanswered."
+        ),
+        rate_silence: float = typer.Option(
+            0.0, "--rate-silence", help="Fault: execute this fraction of actions, then never answer (socket open)."
         ),
         ws_duplicate: float = typer.Option(0.0, "--ws-duplicate", help="Fault: send this fraction of ws pushes twice."),
         ws_reorder: float = typer.Option(0.0, "--ws-reorder", help="Fault: delay this fraction of ws pushes by one."),
@@ -86,6 +89,7 @@ def register(app: typer.Typer) -> None:
                     "rate_429": rate_429,
                     "rate_5xx": rate_5xx,
                     "rate_timeout": rate_timeout,
+                    "rate_silence": rate_silence,
                     "ws_duplicate": ws_duplicate,
                     "ws_reorder": ws_reorder,
                 }

@@ -21,16 +21,16 @@ ZERO = Decimal(0)
 MarginSummary = lm.MarginSummary
 PositionRisk = lm.PositionRisk
 
-_converted: dict[tuple, LedgerTable] = {}
+_converted: dict[int, tuple[MarginTable, LedgerTable]] = {}
 
 
 def ledger_table(table: MarginTable) -> LedgerTable:
-    """The domain margin table the ledger takes (cached: tables never change)."""
-    key = (table.id, table.tiers)
-    out = _converted.get(key)
-    if out is None:
-        out = LedgerTable(tuple(LedgerTier(t.lower_bound, t.max_leverage) for t in table.tiers))
-        _converted[key] = out
+    """The domain margin table the ledger takes (cached per table object: tables are frozen)."""
+    hit = _converted.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    out = LedgerTable(tuple(LedgerTier(t.lower_bound, t.max_leverage) for t in table.tiers))
+    _converted[id(table)] = (table, out)
     return out
 
 

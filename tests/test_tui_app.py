@@ -16,7 +16,7 @@ from perpcli.tui.widgets.account import StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.tables import OrdersTable
 from perpcli.tui.widgets.ticket import Ticket
-from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text
+from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text, wait_until
 
 SIZE = (160, 48)
 BIDS = [("100", "1"), ("99.5", "2"), ("99", "4")]
@@ -75,6 +75,7 @@ async def test_without_coalescing_every_update_is_a_message():
 async def test_clicking_a_level_sets_the_ticket_price_and_the_preview_follows():
     app, src, trader = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        src.leverages["BTC"] = (10, True)
         src.set_account(equity="10000")
         src.push_mark("BTC", "100.2")
         src.push_book("BTC", BIDS, ASKS)
@@ -89,9 +90,10 @@ async def test_clicking_a_level_sets_the_ticket_price_and_the_preview_follows():
         await pilot.pause(0.1)
         preview = app.last_preview
         assert preview is not None and preview.size == D("2") and not preview.takes  # a bid below the ask rests
-        # no leverage set for the market: 1x, so the margin is the whole notional
-        assert preview.margin == D("199.00")
-        assert preview.leverage_after == D("0.02")  # 199 / 10,000 equity
+        # the margin model: initial margin of the resulting position at the mark, at the 10x set
+        assert preview.leverage == 10 and preview.margin == D("20.04")  # 2 x 100.2 / 10
+        assert preview.model.resulting_size == D("2")
+        assert preview.leverage_after.quantize(D("0.0001")) == D("0.0200")  # 200.4 / ~10,000 equity
 
 
 async def test_market_preview_walks_the_book_for_fill_and_slippage():
@@ -107,10 +109,11 @@ async def test_market_preview_walks_the_book_for_fill_and_slippage():
         await pilot.pause(0.1)
         p = app.last_preview
         assert p is not None and p.takes
-        assert p.fill_size == D("3")
+        assert p.model.fillable
         assert p.avg_price == D("100.75")  # 1.5 @ 100.5 + 1.5 @ 101
         assert p.slippage_pct == D("0.4988")  # (100.75 - 100.25) / 100.25, in %
-        assert p.fee == D("0.1360")  # 302.25 x 0.045% taker
+        assert p.fee == D("0.1360125")  # 302.25 x 0.045% taker
+        assert p.leverage == 50  # no setting and no position: the venue default, max leverage
 
 
 async def test_place_from_the_ticket_sends_the_planned_order():
@@ -125,7 +128,7 @@ async def test_place_from_the_ticket_sends_the_planned_order():
         ticket.set_price(D("102"))
         await pilot.pause(0.05)
         await pilot.click("#ticket-place")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
         assert [c[0] for c in trader.calls] == ["place"]
         plan = trader.calls[0][1]
         main = plan.main
@@ -144,15 +147,16 @@ async def test_large_orders_ask_for_confirmation_first():
         ticket.set_price(D("99"))
         await pilot.pause(0.05)
         ticket.submit()
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, ConfirmScreen) and trader.calls == []
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert trader.calls == []
         await pilot.press("n")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause(0.1)
         assert trader.calls == []
         ticket.submit()
-        await pilot.pause(0.1)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
         assert [c[0] for c in trader.calls] == ["place"]
 
 
@@ -164,12 +168,12 @@ async def test_buy_at_best_is_an_ioc_at_the_best_ask_with_the_ticket_size():
         app.query_one(Ticket).set_size("0.25")
         await pilot.pause(0.05)
         await pilot.press("b")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
         plan = trader.calls[-1][1]
         assert (plan.main.side, plan.main.price, plan.main.size, plan.main.tif) == (
             Side.BUY, D("100.5"), D("0.25"), TimeInForce.IOC)
         await pilot.press("s")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 2)
         assert trader.calls[-1][1].main.price == D("100") and trader.calls[-1][1].main.side is Side.SELL
 
 
@@ -181,13 +185,13 @@ async def test_cancel_selected_cancel_all_and_close_by_hotkey():
         table = app.query_one(OrdersTable)
         assert table.row_count == 2
         await pilot.press("o", "down", "c")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
         assert trader.calls[-1][0] == "cancel" and [o.oid for o in trader.calls[-1][1]] == [8]
         await pilot.press("C")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 2)
         assert sorted(o.oid for o in trader.calls[-1][1]) == [7, 8]
         await pilot.press("p", "x")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 3)
         assert trader.calls[-1] == ("close", "ETH")
 
 
@@ -195,14 +199,13 @@ async def test_flatten_needs_an_explicit_yes():
     app, src, trader = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("F")
-        await pilot.pause(0.05)
-        assert isinstance(app.screen, ConfirmScreen)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause(0.1)
         assert trader.calls == []
         await pilot.press("F", "y")
-        await pilot.pause(0.2)
-        assert trader.calls == [("flatten",)]
+        assert await wait_until(pilot, lambda: trader.calls == [("flatten",)])
 
 
 async def test_keys_never_wait_for_a_slow_action():
@@ -223,8 +226,7 @@ async def test_keys_never_wait_for_a_slow_action():
         assert app.active_view.symbol == "ETH"  # the tab switched while the action still runs
         assert time.monotonic() - started < 1.0
         release.set()
-        await pilot.pause(0.3)
-        assert trader.calls == [("flatten",)]
+        assert await wait_until(pilot, lambda: trader.calls == [("flatten",)])
 
 
 async def test_stale_and_reconnecting_feeds_are_shown_and_cleared():
@@ -256,11 +258,10 @@ async def test_remapped_key_from_config_works_and_help_lists_ids():
         await pilot.pause(0.1)
         assert trader.calls == []  # the old key no longer buys
         await pilot.press("B")
-        await pilot.pause(0.2)
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
         assert trader.calls and trader.calls[0][0] == "place"
         await pilot.press("f1")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, HelpScreen)
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = screen_text(app)
         assert "tui.keys.buy_best" in text and "tui.keys.flatten" in text
         await pilot.press("escape")

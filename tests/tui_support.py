@@ -43,7 +43,7 @@ class FakeSource:
         self.snapshot: AccountSnapshot | None = None
         self.health = [StreamHealth("l2Book", ConnectionState.CONNECTED, 10)]
         self.listeners = []
-        self.maintenance = None
+        self.leverages: dict[str, tuple[int | None, bool]] = {}
         self.ensured: list[str] = []
 
     # WatchSource
@@ -68,8 +68,8 @@ class FakeSource:
     def account(self):
         return self.snapshot
 
-    def maintenance_margin(self):
-        return self.maintenance
+    def leverage(self, symbol):
+        return self.leverages.get(symbol, (None, True))
 
     def streams(self):
         return list(self.health)
@@ -175,3 +175,16 @@ def screen_text(app) -> str:
         row = lines.get(n, {})
         out.append("".join(row.get(c, " ") for c in range(max(row, default=-1) + 1)).rstrip())
     return "\n".join(out)
+
+
+async def wait_until(pilot, condition, timeout: float = 5.0, step: float = 0.02) -> bool:
+    """Let the app run until `condition()` holds (the machine may be busy: never a fixed sleep)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await pilot.pause(step)

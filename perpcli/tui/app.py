@@ -34,15 +34,11 @@ from perpcli.domain.orders import Order, Side
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.keys import KEYS
 from perpcli.tui.preview import OrderPreview, compute_preview, preview_text
+from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import (
-    INTERVAL_ORDER,
-    CandleSeries,
-    account_view,
-    position_view,
-)
+from perpcli.tui.viewmodel import INTERVAL_ORDER, CandleSeries
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.chart import ChartWidget
 from perpcli.tui.widgets.ladder import LadderWidget
@@ -341,6 +337,22 @@ class WatchApp(App):
         else:
             chart.maybe_refresh()
 
+    def _mark_of(self, source: WatchSource) -> Callable[[str], Decimal | None]:
+        def mark_of(symbol: str) -> Decimal | None:
+            m = source.mark(symbol)
+            return m.mark_price if m is not None else None
+
+        return mark_of
+
+    def _instrument_of(self, source: WatchSource) -> Callable[[str], Any]:
+        def instrument_of(symbol: str) -> Any:
+            try:
+                return source.instrument(symbol)
+            except PerpError:
+                return None
+
+        return instrument_of
+
     def _refresh_account(self) -> None:
         positions: list = []
         orders: list[Order] = []
@@ -351,24 +363,9 @@ class WatchApp(App):
             if snap is None:
                 continue
             label_parts.append(venue)
-            notional = ZERO
-            for p in snap.positions:
-                if p.size == 0:
-                    continue
-                mark = source.mark(p.symbol)
-                mark_px = mark.mark_price if mark is not None else None
-                notional += abs(p.size) * (mark_px or p.entry_price)
-                positions.append(position_view(
-                    p.symbol, p.size, p.entry_price, mark_px, leverage=p.leverage,
-                    liq_price=p.liquidation_price, funding=p.funding_since_open, margin=p.isolated_margin,
-                ))
+            acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source))
+            positions.extend(views)
             orders.extend(snap.open_orders)
-            equity = snap.account_value if snap.account_value is not None else sum(
-                (b.total for b in snap.balances), ZERO)
-            acct = account_view(
-                equity, snap.margin_used or ZERO, notional, free_collateral=snap.withdrawable,
-                maintenance=source.maintenance_margin(),  # type: ignore[arg-type]
-            )
         self.query_one(AccountBar).set_view(acct, " ".join(label_parts))
         self.query_one(PositionsTable).set_positions(positions)
         self.query_one(OrdersTable).set_orders(orders)
@@ -397,11 +394,11 @@ class WatchApp(App):
             raise PerpError(f"no price for {inst.symbol} yet")
         snap = source.account()
         free = equity = ZERO
-        lev = None
+        lev = next((p.leverage for p in snap.positions if p.symbol == inst.symbol and p.leverage), None) if snap else None
+        lev = lev or source.leverage(inst.symbol)[0] or inst.max_leverage
         if snap is not None:
-            free = snap.withdrawable or ZERO
-            equity = snap.account_value or ZERO
-            lev = next((p.leverage for p in snap.positions if p.symbol == inst.symbol and p.leverage), None)
+            _, _, summary = account_figures(snap, self._instrument_of(source), self._mark_of(source))
+            free, equity = summary.withdrawable, summary.account_value
         ctx = MarketContext(instrument=inst, mid=mid, mark=mark_px, free_collateral=free, equity=equity,
                             current_leverage=lev)
         req: OrderRequest = to_request(replace(form, market=inst.symbol))
@@ -421,7 +418,11 @@ class WatchApp(App):
             view = self.active_view
             assert view is not None
             source = self.sources[view.venue]
-            preview = compute_preview(plan, ctx, source.book(plan.market), source.account())
+            preview = compute_preview(
+                plan, ctx, source.book(plan.market), source.account(),
+                instrument_of=self._instrument_of(source), mark_of=self._mark_of(source),
+                leverage_setting=source.leverage(plan.market),
+            )
         except PerpError as e:
             self.last_preview = None
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)

@@ -15,11 +15,10 @@ All network work happens in `run()` (an asyncio task the app starts as a worker)
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,7 +37,7 @@ from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order
 from perpcli.ledger.book import OrderBook, SyncRule
 from perpcli.net.sink import BookSink
-from perpcli.net.stream import FrameKind, Inbound, Resync, StreamSession, StreamSettings, Subscription
+from perpcli.net.stream import StreamSession, StreamSettings, Subscription
 from perpcli.tui.widgets.account import StreamHealth
 
 log = logging.getLogger("perpcli.tui.live")
@@ -50,87 +49,24 @@ ACCOUNT_REFRESH_S = 10.0
 ACCOUNT_DEBOUNCE_S = 0.15
 
 
-# ----------------------------------------------------------------------------- venue stream protocol
+# ----------------------------------------------------------------------------- venue streams
 
 
-def hyperliquid_protocol(venue: str, account: str = "") -> Any:
-    """The venue's StreamProtocol (venues/hyperliquid/stream.py when present)."""
-    try:
-        from perpcli.venues.hyperliquid import stream as hl_stream  # the adapter's own protocol
-    except ImportError:
-        hl_stream = None
-    factory = getattr(hl_stream, "HyperliquidStreamProtocol", None) if hl_stream else None
-    if factory is not None:
-        return factory(venue=venue, account=account)
-    return _HyperliquidFrames(venue, account)
+def venue_streams(venue: str, account: str) -> tuple[Any, Callable[[str], list[Subscription]],
+                                                     Callable[[str], list[Subscription]]]:
+    """(protocol, market subscriptions, account subscriptions) from the venue's stream module.
 
-
-class _HyperliquidFrames:
-    """Hyperliquid websocket frames (protocol notes §c) through the venue's codec.
-
-    Stand-in until venues/hyperliquid/stream.py provides the protocol: every venue dict is
-    decoded by the venue's codec functions (codec.ws_events, codec_book), never here.
-    Routing key = (channel, coin) for market feeds, (channel,) for the account's feeds.
+    Every venue on the registry today speaks Hyperliquid's protocol (mainnet, testnet, devnet).
     """
+    from perpcli.venues.hyperliquid import stream as hl  # venue code: only when streaming
 
-    def __init__(self, venue: str, account: str) -> None:
-        from perpcli.venues.hyperliquid import codec, codec_book
+    def market(coin: str) -> list[Subscription]:
+        return [hl.book_subscription(coin), hl.trades_subscription(coin)]
 
-        self.venue = venue
-        self.account = account
-        self._codec = codec
-        self._book = codec_book.L2BookDecoder()
+    def user(address: str) -> list[Subscription]:
+        return [hl.order_updates_subscription(address), hl.fills_subscription(address)]
 
-    def subscribe_frames(self, sub: Subscription) -> Sequence[str]:
-        return [json.dumps({"method": "subscribe", "subscription": sub.params}, separators=(",", ":"))]
-
-    def unsubscribe_frames(self, sub: Subscription) -> Sequence[str]:
-        return [json.dumps({"method": "unsubscribe", "subscription": sub.params}, separators=(",", ":"))]
-
-    def ping_frame(self) -> str | None:
-        return '{"method":"ping"}'
-
-    def decode(self, text: str) -> Sequence[Inbound]:
-        if not text.startswith("{"):
-            return [Inbound(FrameKind.IGNORE, detail=text[:80])]
-        if text.startswith('{"channel":"l2Book"'):
-            snap = self._book.decode(text, venue=self.venue)
-            return [Inbound(FrameKind.DATA, key=("l2Book", snap.symbol), events=(snap,))]
-        msg = json.loads(text)
-        channel = msg.get("channel", "")
-        if channel == "pong":
-            return [Inbound(FrameKind.PONG)]
-        if channel == "subscriptionResponse":
-            return [Inbound(FrameKind.ACK)]
-        if channel == "error":
-            return [Inbound(FrameKind.ERROR, detail=str(msg.get("data")))]
-        channel, events, _ = self._codec.ws_events(msg, venue=self.venue, account=self.account)
-        if channel == "trades":
-            coin = events[0].symbol if events else None
-            if coin is None:
-                return [Inbound(FrameKind.IGNORE, detail="empty trades")]
-            return [Inbound(FrameKind.DATA, key=("trades", coin), events=tuple(events))]
-        if channel in ("orderUpdates", "userFills", "user", "userFundings"):
-            return [Inbound(FrameKind.DATA, key=(channel,), events=tuple(events))]
-        return [Inbound(FrameKind.IGNORE, detail=channel)]
-
-    def decode_snapshot(self, sub: Subscription, text: str) -> Sequence[Event]:
-        return []
-
-
-def book_sub(coin: str) -> Subscription:
-    return Subscription(("l2Book", coin), {"type": "l2Book", "coin": coin}, f"{coin} book", Resync.NEXT_MESSAGE)
-
-
-def trades_sub(coin: str) -> Subscription:
-    return Subscription(("trades", coin), {"type": "trades", "coin": coin}, f"{coin} trades", Resync.RESUBSCRIBE)
-
-
-def user_subs(user: str) -> list[Subscription]:
-    return [
-        Subscription(("orderUpdates",), {"type": "orderUpdates", "user": user}, "orders", Resync.RESUBSCRIBE),
-        Subscription(("userFills",), {"type": "userFills", "user": user}, "fills", Resync.RESUBSCRIBE),
-    ]
+    return hl.HyperliquidProtocol(venue=venue, account=account), market, user
 
 
 # ----------------------------------------------------------------------------- the source
@@ -154,7 +90,8 @@ class LiveSource:
         self.trading = trading
         self.ws_url = ws_url
         self.account_address = trading.account_address if trading is not None else ""
-        self.protocol = protocol or hyperliquid_protocol(self.venue, self.account_address)
+        default_protocol, self._market_subs, self._user_subs = venue_streams(self.venue, self.account_address)
+        self.protocol = protocol or default_protocol
         self.sink = BookSink(on_event=self._on_event)
         self.session = StreamSession(ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                      settings=settings, on_reconnect=self._on_reconnect)
@@ -163,6 +100,7 @@ class LiveSource:
         self._marks: dict[str, MarkPrice] = {}
         self._latency_ms: dict[str, int] = {}
         self._snapshot: AccountSnapshot | None = None
+        self._leverage: dict[str, tuple[int | None, bool]] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._wanted: list[str] = list(markets)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -204,24 +142,9 @@ class LiveSource:
     def account(self) -> AccountSnapshot | None:
         return self._snapshot
 
-    def maintenance_margin(self) -> Decimal | None:
-        snap = self._snapshot
-        if snap is None:
-            return None
-        total = ZERO
-        for p in snap.positions:
-            if p.size == 0:
-                continue
-            try:
-                inst = self.instrument(p.symbol)
-            except Exception:  # noqa: BLE001 - unknown market: leave it out rather than guess
-                continue
-            mark = self._marks.get(p.symbol)
-            px = mark.mark_price if mark is not None else p.entry_price
-            notional = abs(p.size) * px
-            # Maintenance margin rate = half the initial rate at the tier's max leverage (§d.7).
-            total += notional / (2 * inst.margin_tiers.tier_for(notional).max_leverage)
-        return total
+    def leverage(self, symbol: str) -> tuple[int | None, bool]:
+        """The account's leverage setting for a market (None: the venue default)."""
+        return self._leverage.get(symbol, (None, True))
 
     def streams(self) -> list[StreamHealth]:
         s = self.session
@@ -254,8 +177,8 @@ class LiveSource:
     async def _subscribe_market(self, symbol: str) -> None:
         self.sink.add_book(("l2Book", symbol), self.venue, symbol, SyncRule.SNAPSHOTS_ONLY)
         self._trades.setdefault(symbol, deque(maxlen=TRADES_KEPT))
-        await self.session.subscribe(book_sub(symbol))
-        await self.session.subscribe(trades_sub(symbol))
+        for sub in self._market_subs(symbol):
+            await self.session.subscribe(sub)
 
     # ----- the feed -----------------------------------------------------------------------------
 
@@ -266,7 +189,7 @@ class LiveSource:
         for symbol in list(self._wanted):
             await self._subscribe_market(symbol)
         if self.trading is not None and self.account_address:
-            for sub in user_subs(self.account_address):
+            for sub in self._user_subs(self.account_address):
                 await self.session.subscribe(sub)
             self._account_due.set()
         tasks = [
@@ -333,12 +256,20 @@ class LiveSource:
             await asyncio.sleep(ACCOUNT_DEBOUNCE_S)  # a burst of fills -> one snapshot
             try:
                 snap = await asyncio.to_thread(self.trading.account)
+                await asyncio.to_thread(self._fetch_leverage)
             except Exception as e:  # noqa: BLE001 - keep the last snapshot, say why
                 self.errors.append(f"account: {e}")
                 log.warning("%s account: %s", self.venue, e)
                 continue
             self._snapshot = snap
             self._notify("account")
+
+    def _fetch_leverage(self) -> None:
+        setting = getattr(self.trading, "asset_leverage", None)
+        if setting is None:
+            return
+        for symbol in list(self._wanted):
+            self._leverage[symbol] = setting(symbol)
 
     def request_account_refresh(self) -> None:
         """Reconcile the account soon (after an action, a fill, an order update)."""
@@ -465,6 +396,3 @@ class LiveTrader:
             self.source.request_account_refresh()
         return out
 
-
-def key_of(symbol: str) -> Hashable:
-    return ("l2Book", symbol)

@@ -1,0 +1,81 @@
+"""Account bar and positions table figures from the ledger's margin model at live marks.
+
+WHY recompute instead of showing the venue's last snapshot: the snapshot is seconds old; marks
+move every second. The margin model (ledger/margin.py) reproduces the venue's clearinghouse
+figures from cash and marked positions, so the equity, margin ratio, uPnL and liquidation
+prices shown move with the mark, and agree with what `perp` previews and the devnet enforces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from perpcli.domain.events import AccountSnapshot
+from perpcli.domain.instrument import Instrument, MarginMode
+from perpcli.ledger import margin
+from perpcli.tui.viewmodel import AccountView, PositionView, account_view
+
+ZERO = Decimal(0)
+
+
+def cash_of(snapshot: AccountSnapshot) -> Decimal:
+    """Collateral excluding unrealised PnL (the codec puts it in the USDC balance)."""
+    for b in snapshot.balances:
+        if b.asset == "USDC":
+            return b.total
+    upnl = sum((p.unrealized_pnl or ZERO for p in snapshot.positions), ZERO)
+    return (snapshot.account_value or ZERO) - upnl
+
+
+def position_risks(
+    snapshot: AccountSnapshot,
+    instrument_of: Callable[[str], Instrument | None],
+    mark_of: Callable[[str], Decimal | None],
+) -> list[margin.PositionRisk]:
+    out = []
+    for p in snapshot.positions:
+        if not p.size:
+            continue
+        inst = instrument_of(p.symbol)
+        if inst is None:
+            continue
+        mark = mark_of(p.symbol) or p.entry_price
+        out.append(margin.PositionRisk(
+            p.symbol, p.size, p.entry_price, mark, p.leverage or inst.max_leverage, inst.margin_tiers,
+            p.margin_mode, p.isolated_margin or ZERO if p.margin_mode is MarginMode.ISOLATED else ZERO,
+        ))
+    return out
+
+
+def account_figures(
+    snapshot: AccountSnapshot,
+    instrument_of: Callable[[str], Instrument | None],
+    mark_of: Callable[[str], Decimal | None],
+) -> tuple[AccountView, list[PositionView], margin.MarginSummary]:
+    risks = position_risks(snapshot, instrument_of, mark_of)
+    summary = margin.summarize(cash_of(snapshot), risks)
+    by_symbol = {r.symbol: r for r in summary.positions}
+    views = []
+    for p in snapshot.positions:
+        if not p.size:
+            continue
+        row = by_symbol.get(p.symbol)
+        mark = mark_of(p.symbol)
+        upnl = row.unrealized_pnl if row else (p.size * (mark - p.entry_price) if mark else None)
+        backing = (p.isolated_margin if p.margin_mode is MarginMode.ISOLATED and p.isolated_margin
+                   else row.initial_margin if row else None)
+        roe = (upnl / backing * 100).quantize(Decimal("0.01")) if upnl is not None and backing else None
+        liq = row.liquidation_price if row else p.liquidation_price
+        dist = (row.liquidation_distance * 100).quantize(Decimal("0.01")) if row and row.liquidation_distance is not None else None
+        views.append(PositionView(p.symbol, p.size, p.entry_price, mark, upnl, roe, liq, dist,
+                                  p.funding_since_open, p.leverage))
+    acct = account_view(
+        summary.account_value, summary.margin_used, summary.total_notional,
+        free_collateral=summary.withdrawable, maintenance=summary.cross_maintenance_margin,
+    )
+    if summary.cross_account_value > 0:
+        acct = AccountView(acct.equity, acct.margin_used, acct.free_collateral, acct.notional,
+                           summary.leverage.quantize(Decimal("0.01")), summary.cross_maintenance_margin,
+                           summary.cross_maintenance_margin / summary.cross_account_value)
+    return acct, views, summary

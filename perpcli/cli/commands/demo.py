@@ -1,24 +1,36 @@
 """`perp demo`: the product in one command (make demo).
 
-Until the devnet and the TUI land, it prints what is coming and how to try what exists.
+Starts a local devnet in this process, funds a demo key (created on first run, for the devnet
+only, kept under PERPCLI_HOME), and prints a short tour of commands to run against it from
+another terminal. It runs until Ctrl-C (or --seconds).
 """
 
 from __future__ import annotations
 
 import typer
 
+DEMO_FUNDS = "100000"
+
 
 def register(app: typer.Typer) -> None:
     @app.command("demo", help="Try perpcli against a local exchange, with no money at risk.")
-    def demo() -> None:
-        from perpcli.cli import output
+    def demo(
+        port: int = typer.Option(None, "--port", help="Devnet port (default from config; a free one if taken)."),
+        seconds: float = typer.Option(0, "--seconds", help="Stop after this many seconds (0 = until Ctrl-C)."),
+    ) -> None:
+        import time
 
-        output.info(
-            "perpcli demo\n"
-            "The local exchange (perp devnet) and the live terminal (perp watch) are being built.\n"
-            "What works today:\n"
-            "  perp --help                 all commands\n"
-            "  perp keys new trading       create an encrypted key\n"
-            "  perp keys list              your keys (names and addresses)\n"
-            "  perp config show            every setting and where it came from\n"
-        )
+        from perpcli.cli import output
+        from perpcli.cli.demo_setup import demo_key, start_devnet, tour
+
+        key_path, address = demo_key()
+        handle = start_devnet(port, address, DEMO_FUNDS)
+        try:
+            output.info(tour(handle.url, key_path, address))
+            if seconds > 0:
+                time.sleep(seconds)
+            else:
+                while True:
+                    time.sleep(3600)
+        finally:
+            handle.stop()

@@ -1,0 +1,95 @@
+"""What `perp demo` sets up: a devnet-only demo key and an in-process devnet with it funded.
+
+The demo key is a throwaway key for the local devnet, written once (0600, in a 0700 folder
+under PERPCLI_HOME's data dir). It is read by the tour through PERPCLI_PRIVATE_KEY from that
+file, never through argv. It must never hold real funds: it is stored unencrypted on purpose,
+and the file says so.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+from typing import Any
+
+from perpcli.config import paths
+
+WARNING = "# perpcli demo key: for the local devnet ONLY. Unencrypted. Never send real funds to it.\n"
+
+
+def demo_key_path() -> Path:
+    return paths.data_dir() / "demo" / "devnet-demo.key"
+
+
+def demo_key() -> tuple[Path, str]:
+    """(path, address) of the demo key, creating it on first use."""
+    from perpcli.keys.signer import Signer
+
+    path = demo_key_path()
+    if path.exists():
+        lines = [ln for ln in path.read_text().splitlines() if ln and not ln.startswith("#")]
+        signer = Signer.from_hex(lines[0])
+        return path, signer.address
+    paths.ensure_private_dir(path.parent)
+    hexkey = "0x" + secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(WARNING + hexkey + "\n")
+    return path, Signer.from_hex(hexkey).address
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start_devnet(port: int | None, address: str, funds: str) -> Any:
+    """An in-process devnet (the configured port, or a free one if taken) with `address` funded."""
+    from decimal import Decimal
+
+    from perpcli.config import settings
+    from perpcli.devnet.server import start_in_thread
+
+    cfg = settings.current()
+    host = "127.0.0.1"
+    wanted = port if port is not None else int(cfg.get("devnet.port"))
+    chosen = wanted if wanted and _port_free(host, wanted) else 0
+    handle = start_in_thread(host=host, port=chosen)
+    engine = handle.devnet.engine
+
+    def fund() -> None:
+        if not engine.account_exists(address):
+            engine.fund(address, Decimal(funds), handle.devnet.now_ms())
+
+    handle.call(fund)
+    return handle
+
+
+def tour(url: str, key_path: Path, address: str) -> str:
+    default = url.rstrip("/") == "http://127.0.0.1:8787"
+    reach = "" if default else f" --url {url} --network testnet"
+    p = f"perp{reach}"
+    return (
+        "perpcli demo: a local exchange is running (Hyperliquid protocol, testnet semantics, no real money).\n"
+        f"  devnet      {url}\n"
+        f"  demo key    {address} (funded; devnet only; stored at {key_path})\n"
+        "\n"
+        "In another terminal:\n"
+        f"  export PERPCLI_PRIVATE_KEY=$(grep -v '^#' {key_path})\n"
+        f"  {p} markets                              # what trades here\n"
+        f"  {p} book BTC --depth 5                   # the live order book\n"
+        f"  {p} buy BTC 0.01 --market --preview      # margin impact, nothing sent\n"
+        f"  {p} buy BTC 0.01 --market --yes          # a market order\n"
+        f"  {p} sell ETH 0.1 --limit +1% --tp 3000 --sl 3500 --dry-run   # the signed request, not sent\n"
+        f"  {p} positions                            # what you hold\n"
+        f"  {p} stream fills                         # NDJSON until Ctrl-C\n"
+        f"  {p} close BTC --yes                      # reduce-only close\n"
+        "\n"
+        "Ctrl-C here stops the devnet."
+    )

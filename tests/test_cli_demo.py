@@ -1,0 +1,48 @@
+"""`perp demo`: an in-process devnet with a funded demo key, and a tour that works as printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+
+def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
+    env = dict(os.environ, PERPCLI_HOME=str(perpcli_home))
+    env.pop("PERPCLI_PRIVATE_KEY", None)
+    proc = subprocess.Popen([sys.executable, "-m", "perpcli", "demo", "--port", "0", "--seconds", "60"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        text = "".join(lines)
+        url = re.search(r"devnet\s+(http://127\.0\.0\.1:\d+)", text).group(1)
+        key_path = re.search(r"stored at (\S+)\)", text).group(1)
+        address = re.search(r"demo key\s+(0x[0-9a-f]{40})", text).group(1)
+        assert f"--url {url} --network testnet" in text
+        assert oct(os.stat(key_path).st_mode & 0o777) == "0o600"
+        key = [ln for ln in open(key_path).read().splitlines() if not ln.startswith("#")][0]
+        assert key not in text  # the tour never prints the key itself
+        run_env = dict(env, PERPCLI_PRIVATE_KEY=key)
+        acct = subprocess.run([sys.executable, "-m", "perpcli", "--url", url, "--network", "testnet", "--json",
+                               "account"], capture_output=True, text=True, env=run_env, timeout=60)
+        assert acct.returncode == 0, acct.stderr
+        doc = json.loads(acct.stdout)
+        assert doc["account"] == address and doc["equity"] == "100000"
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        assert proc.returncode == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

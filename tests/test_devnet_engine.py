@@ -509,6 +509,18 @@ def test_mids_and_mark_follow_the_book():
     place(e, A, lim(BTC, False, 95100, "0.1"))
     place(e, C, lim(BTC, True, 94900, "0.1"))
     assert e.all_mids()["BTC"] == D(95000)
-    assert "xyz:GOLD" not in e.all_mids() and e.all_mids("xyz") == {}
+    assert "xyz:GOLD" not in e.all_mids() and e.all_mids("xyz")["xyz:GOLD"] == D(4000)  # never traded: mark
     e.set_oracle_price("BTC", D(96000), T0 + 1)
     assert e.mark_price("BTC") == D(95100)  # median(oracle 96000, bid 94900, ask 95100)
+
+
+def test_isolated_backstop_takes_only_the_isolated_pot():
+    e = eng()
+    place(e, A, lim(TSLA, False, 430, 10))
+    place(e, B, lim(TSLA, True, 430, 10, "Ioc"))
+    assert e.perp_balance(B) == D("99568.065")  # 100000 - 430 pot - 1.935 fee
+    e.set_oracle_price("xyz:TSLA", D(400), T0 + 1)  # liq px 407.37; no bids: backstop
+    assert e.position(B, "xyz:TSLA") == 0
+    # the pot (430 - 300 loss = 130) goes to the liquidator; the cross balance is untouched
+    assert e.perp_balance(B) == D("99568.065")
+    assert e.perp_balance(e.config.liquidator) == D(130)

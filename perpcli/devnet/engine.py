@@ -1442,18 +1442,20 @@ class Engine:
         maker = BookOrder(self._next_oid + 1, liq.address, pos.coin, not is_buy, mark, qty, now_ms, None, False, "Gtc")
         self._next_oid += 2
         self._seq += 1
-        txhash = "0x" + blake2b(b"tx%d" % self._seq, digest_size=32).hexdigest()
-        tid = int.from_bytes(blake2b(b"bs%d" % self._seq, digest_size=8).digest(), "big") & ((1 << 50) - 1)
+        digest = blake2b(b"backstop:%d" % self._seq, digest_size=32).digest()
+        txhash = "0x" + digest.hex()
+        tid = int.from_bytes(digest[:8], "big") & _TID_MASK
+        is_cross = pos.is_cross
+        pot = ZERO if is_cross else pos.iso_margin + self._upnl(pos)  # what is left of the isolated pot
         self._apply_fill(acct.address, taker, mark, qty, ZERO, True, txhash, tid, now_ms, info)
         self._apply_fill(liq.address, maker, mark, qty, ZERO, False, txhash, tid, now_ms, None)
-        # The user keeps nothing of a backstopped cross account (or isolated position).
-        remaining = acct.usdc
-        if remaining > 0 and pos.is_cross:
-            acct.usdc = ZERO
-            liq.usdc += remaining
-        elif remaining < 0:
-            liq.usdc += remaining
-            acct.usdc = ZERO
+        # The user keeps nothing of a backstopped cross account, or of the isolated position's
+        # margin; a negative balance (bad debt) is absorbed by the liquidator.
+        taken = acct.usdc if is_cross else min(pot, acct.usdc)
+        if taken > 0 or acct.usdc < 0:
+            taken = taken if taken > 0 else acct.usdc
+            acct.usdc -= taken
+            liq.usdc += taken
 
     # ================================================================ funding
 
@@ -1700,11 +1702,14 @@ class Engine:
         return prev
 
     def all_mids(self, dex: str = "") -> dict[str, Decimal]:
+        """Mid of the book, else the last trade, else (devnet: a market never traded) the mark,
+        so clients that price market orders from allMids work on a fresh devnet too."""
         out: dict[str, Decimal] = {}
         for m in self.markets.perps_of_dex(dex):
+            if m.is_delisted:
+                continue
             mid = self.mid_price(m.name)
-            if mid is not None:
-                out[m.name] = mid
+            out[m.name] = mid if mid is not None else self._mark[m.name]
         return out
 
     def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:

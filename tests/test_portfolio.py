@@ -1,0 +1,71 @@
+"""Cross-venue netting, totals and the position nearest liquidation."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from perpcli.domain.events import BalanceUpdate, Fill
+from perpcli.domain.instrument import Instrument, MarginTable
+from perpcli.domain.orders import Side
+from perpcli.ledger.account import Account
+from perpcli.ledger.portfolio import build_portfolio, underlying_of
+
+
+def _account(venue, acct, cash, fills):
+    a = Account(venue, acct)
+    a.apply(BalanceUpdate(venue, acct, "USDC", 0, total=D(cash)))
+    for i, (symbol, side, px, sz) in enumerate(fills):
+        a.apply(Fill(venue, acct, symbol, i, i, side, D(px), D(sz), D(0), i))
+    return a
+
+
+def _inst(venue, symbol, underlying, lev=50):
+    return Instrument(venue, symbol, underlying, 0, D("0.001"), lev, margin_table=MarginTable.single(lev))
+
+
+def test_underlying_guess():
+    assert underlying_of("BTC") == "BTC"
+    assert underlying_of("BTCUSDT") == "BTC"
+    assert underlying_of("xyz:GOLD") == "GOLD"
+    assert underlying_of("ETH-USD") == "ETH"
+    assert underlying_of("USD") == "USD"
+
+
+def test_net_exposure_equity_margin_and_closest_to_liquidation():
+    hl = _account("hyperliquid", "0xa", "10000", [("BTC", Side.BUY, "50000", "1"), ("xyz:GOLD", Side.BUY, "2000", "2")])
+    aster = _account("aster", "0xa", "2000", [("BTCUSDT", Side.SELL, "50100", "0.4")])
+    marks = {
+        ("hyperliquid", "BTC"): D(50_000),
+        ("hyperliquid", "xyz:GOLD"): D(2_100),
+        ("aster", "BTCUSDT"): D(50_050),
+    }
+    instruments = {
+        ("hyperliquid", "BTC"): _inst("hyperliquid", "BTC", "BTC"),
+        ("hyperliquid", "xyz:GOLD"): _inst("hyperliquid", "xyz:GOLD", "GOLD", 20),
+        ("aster", "BTCUSDT"): _inst("aster", "BTCUSDT", "BTC", 20),
+    }
+    p = build_portfolio([hl, aster], marks, instruments)
+    btc = next(e for e in p.exposures if e.underlying == "BTC")
+    assert btc.net_size == D("0.6")
+    assert btc.net_notional == D(50_000) - D("0.4") * D(50_050)
+    assert btc.gross_notional == D(50_000) + D("0.4") * D(50_050)
+    assert btc.venues == ("aster", "hyperliquid")
+    assert p.exposures[0].underlying == "BTC"  # largest gross first
+    gold = next(e for e in p.exposures if e.underlying == "GOLD")
+    assert gold.net_size == D(2) and gold.net_notional == D(4200)
+    # equity: cash + uPnL per account; margin: IM at each market's leverage (single tier = max)
+    assert p.total_equity == (D(10_000) + D(200)) + (D(2000) + D(20))
+    assert p.total_margin_used == D(50_000) / 50 + D(4200) / 20 + D("0.4") * D(50_050) / 20
+    # the aster short (2020 equity on 20020 notional) is nearer liquidation than the HL longs
+    c = p.closest_to_liquidation
+    assert (c.venue, c.symbol) == ("aster", "BTCUSDT")
+    assert all(c.liquidation_distance <= q.liquidation_distance for q in p.positions if q.liquidation_distance)
+    gold_row = next(q for q in p.positions if q.symbol == "xyz:GOLD")
+    assert gold_row.liquidation_price is None  # the account covers it to zero
+
+
+def test_positions_without_a_mark_are_listed_not_guessed():
+    hl = _account("hyperliquid", "0xa", "1000", [("ETH", Side.BUY, "2000", "1")])
+    p = build_portfolio([hl], {})
+    assert p.positions == () and p.accounts[0].unmarked == ("ETH",)
+    assert p.closest_to_liquidation is None and p.total_equity == D(1000)

@@ -523,4 +523,6 @@ def test_isolated_backstop_takes_only_the_isolated_pot():
     assert e.position(B, "xyz:TSLA") == 0
     # the pot (430 - 300 loss = 130) goes to the liquidator; the cross balance is untouched
     assert e.perp_balance(B) == D("99568.065")
-    assert e.perp_balance(e.config.liquidator) == D(130)
+    liq = e.clearinghouse_state(e.config.liquidator, "xyz")
+    assert liq.margin_summary.account_value == D(130)  # it now holds the position (its own pot)
+    assert liq.asset_positions[0].szi == D(10)

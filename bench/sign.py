@@ -7,7 +7,7 @@
 - SDK: hyperliquid.utils.signing.sign_l1_action (generic eth-account typed-data encoder; this
   venv has coincurve, so it is the SDK's *fast* configuration).
 - floor: the unavoidable work done inline with no abstraction at all: msgpack of the action,
-  the three keccaks (connection id, Agent struct, digest; the same one-state keccak chain ours
+  the three keccaks (connection id, Agent struct, digest; the same keccak ours
   uses) and one libsecp256k1 sign of the 32-byte digest with a prebuilt coincurve key.
 Targets (DESIGN.md): ours within 1.5x of the floor (ratio >= 0.667) and >= 6x the SDK's rate.
 The same one-order action, nonce and key are used for all three, and all three signatures are

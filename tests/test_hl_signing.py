@@ -501,24 +501,3 @@ def test_check_order_prices_offline():
 
 def test_keccak_is_keccak_not_sha3():
     assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-
-
-def test_one_state_agent_digest_matches_the_portable_one_across_threads():
-    import os
-    import threading
-
-    assert S._agent_digest is not S._agent_digest_portable  # the fast path is active here
-    failures = []
-
-    def work():
-        for n in range(400):
-            data, prefix = os.urandom(n % 300), os.urandom(64)
-            if S._agent_digest(data, prefix) != S._agent_digest_portable(data, prefix):
-                failures.append(n)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert failures == []

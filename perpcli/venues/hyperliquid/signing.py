@@ -60,62 +60,12 @@ _AGENT_STRUCT_PREFIX = {
 _AGENT_DIGEST_PREFIX = b"\x19\x01" + AGENT_DOMAIN_SEPARATOR
 
 
-def _agent_digest_portable(preimage: bytes, struct_prefix: bytes) -> bytes:
+def _agent_digest_portable(preimage: bytes, struct_prefix: bytes) -> bytes:  # three keccaks, ~1 µs each
     """keccak(0x1901 ‖ domain ‖ keccak(typehash ‖ keccak(source) ‖ keccak(preimage)))."""
     return keccak256(_AGENT_DIGEST_PREFIX + keccak256(struct_prefix + keccak256(preimage)))
 
 
-def _make_agent_digest_one_state():
-    """The same three keccaks on ONE keccak state driven through pycryptodome's C core, or None.
-
-    Why: pycryptodome's public `keccak.new(...).digest()` spends ~10 µs of Python bookkeeping
-    (pointer wrappers, a destructor, buffers) around ~1 µs of hashing, and an L1 signature
-    needs three. Initialising one state per signature and resetting it between the three
-    hashes cuts that to a third. The state is local to the call, so it is safe under threads.
-    It touches pycryptodome internals, so it is used only if they are present in the expected
-    form AND it reproduces the portable version on a self-test; otherwise the portable one is.
-    """
-    try:
-        from Crypto.Hash.keccak import _raw_keccak_lib as lib
-        from Crypto.Util import _raw_api
-
-        if getattr(_raw_api, "backend", None) != "cffi":
-            return None
-        ffi = _raw_api.ffi
-        init, reset, absorb = lib.keccak_init, lib.keccak_reset, lib.keccak_absorb
-        squeeze, destroy = lib.keccak_digest, lib.keccak_destroy
-        digest_prefix = _AGENT_DIGEST_PREFIX
-
-        def agent_digest(preimage: bytes, struct_prefix: bytes) -> bytes:
-            holder = ffi.new("void **")
-            if init(holder, 64, 24):  # capacity 512 bits, 24 rounds: keccak-256
-                raise RuntimeError("keccak_init failed")
-            state = holder[0]
-            out = ffi.new("uint8_t[32]")
-            buf = ffi.buffer(out)
-            try:
-                if absorb(state, preimage, len(preimage)) or squeeze(state, out, 32, 1):
-                    raise RuntimeError("keccak failed")
-                msg = struct_prefix + buf[:]
-                if reset(state) or absorb(state, msg, len(msg)) or squeeze(state, out, 32, 1):
-                    raise RuntimeError("keccak failed")
-                msg = digest_prefix + buf[:]
-                if reset(state) or absorb(state, msg, len(msg)) or squeeze(state, out, 32, 1):
-                    raise RuntimeError("keccak failed")
-                return buf[:]
-            finally:
-                destroy(state)
-
-        for sample in (b"", b"abc", bytes(range(256)) * 3):
-            for prefix in (bytes(64), b"\x01" * 64):
-                if agent_digest(sample, prefix) != _agent_digest_portable(sample, prefix):
-                    return None
-        return agent_digest
-    except Exception:  # internals moved or differ: use the public API
-        return None
-
-
-_agent_digest = _make_agent_digest_one_state() or _agent_digest_portable
+_agent_digest = _agent_digest_portable
 
 _packb = msgpack.packb
 

@@ -688,7 +688,10 @@ class Engine:
             new_ntl = increase * px
         else:
             new_ntl = (abs(szi) + increase) * px
-        if lev > mr.max_leverage_at(self._table(m), new_ntl):
+        tiers = self._table(m).tiers
+        # Below the second tier the first applies, whose max is the market's (enforced by
+        # updateLeverage); only bigger positions need the ledger's tier lookup.
+        if len(tiers) > 1 and new_ntl >= tiers[1].lower_bound and lev > mr.max_leverage_at(self._table(m), new_ntl):
             return Errors.TIER_LIMIT
         if need > self._available(acct):
             return Errors.MARGIN
@@ -1336,7 +1339,8 @@ class Engine:
 
     def _available(self, acct: Account) -> Decimal:
         """Collateral free for new orders: cross value − cross initial margin − resting orders."""
-        cross = [self._risk_of(p) for p in acct.positions.values() if p.is_cross]
+        mark = self._mark
+        cross = [(p.szi, p.entry_px, mark[p.coin], p.leverage) for p in acct.positions.values() if p.is_cross]
         return mr.free_collateral(cross, acct.usdc) - acct.reserved
 
     def margin_available(self, user: str) -> Decimal:

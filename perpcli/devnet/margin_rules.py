@@ -73,15 +73,18 @@ def summarize(cash: Decimal, positions: list[lm.PositionRisk]) -> lm.MarginSumma
     return lm.summarize(cash, positions)
 
 
-def free_collateral(cross_positions: list[lm.PositionRisk], cross_cash: Decimal) -> Decimal:
+def free_collateral(cross_positions, cross_cash: Decimal) -> Decimal:
     """Cross account value minus cross initial margin: what new orders may use.
 
-    `cross_cash` is the cash not allocated to isolated positions; the sum below is the
-    ledger's own definition of the cross account value (cash − isolated + cross uPnL).
+    `cross_positions` are (signed size, entry price, mark price, leverage) of the cross
+    positions and `cross_cash` the cash not allocated to isolated positions. This is the
+    ledger's cross account value (cash − isolated + cross uPnL, uPnL = size × (mark − entry))
+    less its initial margin; it runs on every order, so it takes plain tuples rather than
+    building a PositionRisk per position.
     """
     free = cross_cash
-    for p in cross_positions:
-        free += p.unrealized_pnl - p.initial_margin
+    for szi, entry, mark, leverage in cross_positions:
+        free += szi * (mark - entry) - lm.initial_margin(abs(szi) * mark, leverage)
     return free
 
 

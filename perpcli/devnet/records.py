@@ -95,6 +95,10 @@ class ActionError(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Outputs: orders, fills, trades, funding, ledger
+#
+# High-volume records and events are plain (not frozen) slotted dataclasses: a frozen
+# dataclass pays an object.__setattr__ per field on construction, which dominated the
+# matching hot path. Treat every record the engine hands out as read-only.
 
 
 @dataclass(slots=True)
@@ -140,7 +144,7 @@ class LiquidationInfo:
     method: str  # "market" | "backstop"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fill:
     """One user's side of one match (the userFills row)."""
 
@@ -163,7 +167,7 @@ class Fill:
     liquidation: LiquidationInfo | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Trade:
     """One print on the tape (trades channel / recentTrades). `side` is the taker's side."""
 
@@ -178,7 +182,7 @@ class Trade:
     seller: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FundingRate:
     """One row of fundingHistory (per coin, per funding interval)."""
 
@@ -188,7 +192,7 @@ class FundingRate:
     time: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FundingPayment:
     """One row of userFunding: `usdc` negative = the user paid."""
 
@@ -201,7 +205,7 @@ class FundingPayment:
     hash: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LedgerUpdate:
     """One row of userNonFundingLedgerUpdates.
 
@@ -238,14 +242,14 @@ class Candle:
 # Outputs: market data and account views
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookLevel:
     px: Decimal
     sz: Decimal
     n: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class L2Snapshot:
     coin: str
     time: int
@@ -346,7 +350,7 @@ class ActiveAssetData:
 # Events: what changed during one engine call, for websocket pushes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BookChanged:
     """The l2Book of `coin` changed (the server re-renders the snapshot, as the venue pushes)."""
 
@@ -354,31 +358,31 @@ class BookChanged:
     time: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TradesPrinted:
     coin: str
     trades: tuple[Trade, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserFills:
     user: str
     fills: tuple[Fill, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderUpdates:
     user: str
     updates: tuple[OrderStatusRecord, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserFunding:
     user: str
     payment: FundingPayment
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserLedger:
     user: str
     update: LedgerUpdate
@@ -395,7 +399,7 @@ class Liquidated:
     liquidated_account_value: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NonUserCancel:
     """`userEvents.nonUserCancel`: orders the engine (not the user) canceled."""
 
@@ -403,19 +407,19 @@ class NonUserCancel:
     cancels: tuple[tuple[str, int], ...]  # (coin, oid)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CandleUpdated:
     candle: Candle
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AccountChanged:
     """Balances/positions/margin of `user` may have changed (clearinghouseState, spotState pushes)."""
 
     user: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PricesChanged:
     """Oracle/mark/mid prices moved (allMids, activeAssetCtx pushes)."""
 

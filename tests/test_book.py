@@ -306,3 +306,69 @@ def test_crossed_books_are_always_flagged(bid, ask):
     assert (action is SyncAction.RESYNC) == crossed
     assert book.is_crossed() == crossed
     assert (book.resync_reason is ResyncReason.CROSSED) == crossed
+
+
+# ----- Hyperliquid l2Book fast decoder ------------------------------------------------------------
+
+from perpcli.venues.hyperliquid.codec_book import (  # noqa: E402
+    BookFrameError,
+    decode_l2book,
+    decode_l2book_levels,
+    encode_l2book_frame,
+)
+
+HL_FRAME = (
+    '{"channel":"l2Book","data":{"coin":"BTC","time":1754450974231,"levels":['
+    '[{"px":"113377.0","sz":"7.6699","n":17},{"px":"113376.0","sz":"0.5","n":2}],'
+    '[{"px":"113397.0","sz":"0.11543","n":3}]]}}'
+)
+
+
+def test_decoder_fast_path_matches_json_path():
+    snap = decode_l2book(HL_FRAME)
+    assert snap == decode_l2book(json.loads(HL_FRAME))  # the dict path
+    assert snap == decode_l2book(json.loads(HL_FRAME)["data"])  # /info l2Book answer shape
+    assert snap == decode_l2book(HL_FRAME.encode())
+    assert snap.symbol == "BTC" and snap.time_ms == 1754450974231
+    assert snap.bids == ((D("113377.0"), D("7.6699")), (D("113376.0"), D("0.5")))
+    assert snap.asks == ((D("113397.0"), D("0.11543")),)
+    assert decode_l2book_levels(HL_FRAME) is not None
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        # keys in another order, spaces, an extra key: the fast path declines, json decides
+        HL_FRAME.replace('{"px":"113376.0","sz":"0.5","n":2}', '{"sz":"0.5","px":"113376.0","n":2}'),
+        json.dumps(json.loads(HL_FRAME)),
+        HL_FRAME.replace('"n":3}', '"n":3,"x":"y"}'),
+        HL_FRAME.replace('"levels":[[{"px"', '"levels":[ [{"px"'),
+    ],
+)
+def test_decoder_falls_back_on_unexpected_shapes(frame):
+    assert decode_l2book(frame) == decode_l2book(json.loads(frame)) == decode_l2book(HL_FRAME)
+
+
+def test_decoder_empty_sides_and_hostile_numbers():
+    empty = '{"channel":"l2Book","data":{"coin":"ETH","time":5,"levels":[[],[]]}}'
+    assert decode_l2book(empty).bids == () and decode_l2book(empty).asks == ()
+    for bad in ("-1.0", "1e5", "NaN", "1_000", "1..2", ""):
+        frame = HL_FRAME.replace('"sz":"0.5"', f'"sz":"{bad}"')
+        assert decode_l2book_levels(frame) is None  # never silently accepted by the fast path
+    with pytest.raises(BookFrameError):
+        decode_l2book('{"channel":"trades","data":[]}')
+    with pytest.raises(BookFrameError):
+        decode_l2book("not json")
+    with pytest.raises(BookFrameError):
+        decode_l2book('{"channel":"l2Book","data":{"coin":"X","levels":[[{"px":"x","sz":"1","n":1}],[]]}}')
+
+
+def test_encode_then_decode_round_trips_and_applies():
+    snap = BookSnapshot("hyperliquid", "ETH", ((D("2397"), D("1.25")),), ((D("2397.5"), D("3")),), 42)
+    frame = encode_l2book_frame(snap)
+    assert '"px":"2397.0"' in frame  # server style: whole numbers keep ".0"
+    assert decode_l2book(frame) == snap
+    book = OrderBook("hyperliquid", "ETH")
+    _coin, t, bids, asks = decode_l2book_levels(frame)
+    assert book.load(bids, asks, time_ms=t) is SyncAction.APPLY
+    assert book.bbo() == ((D(2397), D("1.25")), (D("2397.5"), D(3)))

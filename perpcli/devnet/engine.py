@@ -202,10 +202,6 @@ def _side(is_buy: bool) -> str:
     return "B" if is_buy else "A"
 
 
-def _sign(x: Decimal) -> int:
-    return 1 if x > 0 else (-1 if x < 0 else 0)
-
-
 class Engine:
     """One exchange: every market's book plus every account. See the module docstring."""
 

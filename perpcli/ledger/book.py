@@ -250,6 +250,7 @@ class OrderBook:
         "_buffer",
         "_snapshot_seq",
         "max_buffer",
+        "stale",
     )
 
     def __init__(
@@ -267,13 +268,16 @@ class OrderBook:
         self._buffer: deque[BookDiff] = deque()
         self._snapshot_seq: int | None = None
         self.max_buffer = max_buffer
+        # Set by the stream layer (net/sink.py) while the feed is silent or disconnected: the
+        # levels may be right but nobody can tell, so the book must not price anything.
+        self.stale = False
 
     # ----- state ----------------------------------------------------------------------------
 
     @property
     def is_usable(self) -> bool:
-        """Safe to price from: synced and not crossed (staleness is the stream's to judge)."""
-        return self.state is BookState.LIVE
+        """Safe to price from: synced, not crossed, and not flagged stale by its stream."""
+        return self.state is BookState.LIVE and not self.stale
 
     def _resync(self, reason: ResyncReason) -> SyncAction:
         self.state = BookState.RESYNC

@@ -57,12 +57,18 @@ class BookSink:
         book = self.books.get(key)
         if book is None:
             book = self.books[key] = OrderBook(venue, symbol, rule)
+            # Not fresh until its stream says so: a book nobody has heard about is not priced.
+            book.stale = self.stream_states.get(key) is not ConnectionState.CONNECTED
         return book
 
     # ----------------------------------------------------------------- queries
 
     def usable(self, key: Hashable) -> bool:
-        """May this book price an order? Only when in sync, uncrossed and fresh."""
+        """May this book price an order? Only when in sync, uncrossed and fresh.
+
+        The same answer is on the book itself (`OrderBook.is_usable`, via its `stale` flag
+        kept here), so code handed only the book (margin previews, risk checks) is safe too.
+        """
         book = self.books.get(key)
         return (
             book is not None
@@ -126,6 +132,9 @@ class BookSink:
             self.connection = status
         else:
             self.stream_states[key] = status.state
+            book = self.books.get(key)
+            if book is not None:
+                book.stale = status.state is not ConnectionState.CONNECTED
             self._publish(key)
         if self.on_event is not None:
             self.on_event(status)

@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from perpcli.domain.events import ConnectionState
-from perpcli.ledger.book import SyncRule
+from perpcli.ledger.book import BookState, SyncRule
 from perpcli.net.clock import ManualClock
 from perpcli.net.recorder import RecordedFrame
 from perpcli.net.sink import BookSink
@@ -121,11 +121,14 @@ async def test_staleness_follows_a_manual_clock_without_sleeping():
     clock.advance(0.2)
     session.check_staleness()
     assert session.feed_states[key] is FeedState.STALE
-    assert not sink.usable(key)  # a stale book never prices an order
+    assert not sink.usable(key)  # a stale book never prices an order...
+    assert not sink.books[key].is_usable  # ...also for code that only holds the book
+    assert sink.books[key].state is BookState.LIVE  # its levels are intact, just not trusted
     stale = [s for s in sink.statuses if s.stream == "l2Book:ETH" and s.state is ConnectionState.STALE]
     assert stale and stale[-1].last_message_age_ms == 2100
     session.handle_frame(frame)
     assert session.feed_states[key] is FeedState.LIVE and sink.usable(key)
+    assert sink.books[key].is_usable
 
 
 async def test_shutdown_leaves_no_task_and_no_warning(caplog):

@@ -139,6 +139,7 @@ async def test_reconnect_resubscribes_everything_and_the_old_book_is_not_trusted
         first.push(book_frame("SOL", nonce=10))
         await eventually(lambda: sink.usable(key), what="live")
         first.drop()
+        await eventually(lambda: not sink.books[key].is_usable, what="flagged when the connection drops")
         await eventually(lambda: len(venue.connections) == 2 and venue.current.sent, what="reconnected")
         second = venue.current
         assert second.sent_methods() == [("subscribe", "orderbook")]
@@ -149,6 +150,7 @@ async def test_reconnect_resubscribes_everything_and_the_old_book_is_not_trusted
         assert sink.books[key].state is BookState.RESYNC
         second.push(book_frame("SOL", nonce=50))
         await eventually(lambda: sink.usable(key), what="live again")
+        assert sink.books[key].is_usable
 
 
 async def test_an_undecodable_frame_restarts_the_connection():

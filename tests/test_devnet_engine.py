@@ -526,3 +526,103 @@ def test_isolated_backstop_takes_only_the_isolated_pot():
     liq = e.clearinghouse_state(e.config.liquidator, "xyz")
     assert liq.margin_summary.account_value == D(130)  # it now holds the position (its own pot)
     assert liq.asset_positions[0].szi == D(10)
+
+
+# ---------------------------------------------------------------------------------------- more rules
+
+
+def test_named_agents_are_capped_at_three_and_replaced_by_name():
+    e = eng()
+    addrs = ["0x" + f"{i:040x}" for i in range(1, 6)]
+    for i, a in enumerate(addrs[:3]):
+        e.approve_agent(A, a, f"bot{i}", T0)
+    e.approve_agent(A, addrs[3], "bot0", T0)  # same name: replaces bot0
+    assert not e.is_agent(addrs[0], T0) and e.is_agent(addrs[3], T0)
+    with pytest.raises(ActionError, match="Too many named agents"):
+        e.approve_agent(A, addrs[4], "bot9", T0)
+    assert sorted(a.name for a in e.agents_of(A, T0)) == ["bot0", "bot1", "bot2"]
+
+
+def test_open_order_limit():
+    e = eng(max_open_orders=3)
+    for i in range(3):
+        assert isinstance(place(e, A, lim(BTC, True, 90000 + i, "0.01")), Resting)
+    assert place(e, A, lim(BTC, True, 90010, "0.01")) == OrderError(Errors.TOO_MANY_ORDERS)
+
+
+def test_cancel_needs_the_right_asset_and_owner():
+    e = eng()
+    r = place(e, A, lim(BTC, True, 94000, "0.1"))
+    assert e.cancel(A, [(1, r.oid)], T0) == [OrderError(Errors.CANCEL_MISSING)]  # ETH, not BTC
+    assert e.cancel(B, [(BTC, r.oid)], T0) == [OrderError(Errors.CANCEL_MISSING)]  # not B's
+    assert e.cancel(A, [(BTC, r.oid), (BTC, r.oid)], T0) == ["success", OrderError(Errors.CANCEL_MISSING)]
+
+
+def test_frontend_rows_for_limit_orders():
+    e = eng()
+    cl = "0x" + "cd" * 16
+    place(e, A, lim(BTC, True, 94000, "0.1", "Alo", cloid=cl, reduce_only=False))
+    row = e.open_orders(A)[0]
+    assert (row.coin, row.side, row.limit_px, row.tif, row.order_type, row.trigger_condition, row.cloid) == (
+        "BTC",
+        "B",
+        D(94000),
+        "Alo",
+        "Limit",
+        "N/A",
+        cl,
+    )
+    assert not row.is_trigger and row.children == []
+
+
+def test_position_tpsl_is_canceled_when_the_position_closes():
+    e = eng()
+    _long_b(e)
+    sl = lim(BTC, False, 80000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(90000), "sl"))
+    e.place_orders(B, [sl], "positionTpsl", T0 + 1)
+    place(e, C, lim(BTC, True, 95000, "1"))
+    place(e, B, lim(BTC, False, 95000, "0.1", "Ioc", reduce_only=True), T0 + 2)
+    assert e.open_orders(B) == []
+    assert e.historical_orders(B)[1].status == "canceled"
+
+
+def test_isolated_leverage_change_tops_up_the_pot():
+    e = eng()
+    e.update_leverage(B, 1, False, 10, T0)  # ETH isolated 10x
+    place(e, A, lim(1, False, 3200, 1))
+    place(e, B, lim(1, True, 3200, 1, "Ioc"))
+    before = e.perp_balance(B)
+    e.update_leverage(B, 1, False, 5, T0 + 1)  # needs 640 instead of 320: 320 more from the balance
+    assert e.perp_balance(B) == before - 320
+    p = e.clearinghouse_state(B).asset_positions[0]
+    assert (p.leverage_type, p.leverage_value, p.margin_used) == ("isolated", 5, D("640.000000"))
+    with pytest.raises(ActionError, match="Cannot switch leverage type"):
+        e.update_leverage(B, 1, True, 5, T0 + 2)
+
+
+def test_funding_rate_follows_the_book_premium():
+    e = eng()
+    place(e, A, lim(BTC, True, 95500, "1"))  # impact bid 95500 for 20k USDC
+    place(e, C, lim(BTC, False, 95600, "1"))  # impact ask 95600
+    first = (T0 // 3_600_000 + 1) * 3_600_000
+    e.advance(T0 + 5_000)
+    e.advance(first)
+    # premium = (95500 - 95000) / 95000; F8 = P + clamp(0.0001 - P, +-0.0005) = P - 0.0005; hourly = F8 / 8
+    premium = D(500) / D(95000)
+    expected = ((premium - D("0.0005")) / 8).quantize(D("0.00000001"))
+    row = e.funding_history("BTC", 0)[0]
+    assert row.funding_rate == expected == D("0.00059539")
+    assert row.premium == premium.quantize(D("0.00000001"))
+
+
+def test_scheduled_cancel_triggers_are_capped_per_day():
+    e = eng()
+    t = T0
+    for _ in range(10):
+        e.schedule_cancel(A, t + 5_000, t)
+        t += 5_000
+        e.advance(t)
+    with pytest.raises(ActionError, match="Too many scheduled cancel triggers today"):
+        e.schedule_cancel(A, t + 5_000, t)
+    nxt = (t // 86_400_000 + 1) * 86_400_000
+    e.schedule_cancel(A, nxt + 5_000, nxt)  # a new UTC day resets the count

@@ -13,7 +13,6 @@ from perpcli.tui.app import WatchApp, WatchConfig
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.widgets.account import StatusLine
-from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.tables import OrdersTable
 from perpcli.tui.widgets.ticket import Ticket
 from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text, wait_until
@@ -31,7 +30,7 @@ def make_app(config: WatchConfig | None = None, trader_cls=FakeTrader):
 
 
 def ladder_text(app) -> str:
-    return app.active_view.query_one(LadderWidget).render().plain
+    return app.active_view.ladder.render().plain
 
 
 async def test_book_updates_render_with_depth_spread_and_mid():
@@ -80,7 +79,7 @@ async def test_clicking_a_level_sets_the_ticket_price_and_the_preview_follows():
         src.push_mark("BTC", "100.2")
         src.push_book("BTC", BIDS, ASKS)
         await pilot.pause(0.15)
-        ladder = app.active_view.query_one(LadderWidget)
+        ladder = app.active_view.ladder
         row = next(i for i, r in enumerate(ladder._rows) if r is not None and r[0] == D("99.5"))
         await pilot.click(ladder, offset=(4, row))
         await pilot.pause(0.05)

@@ -93,12 +93,16 @@ class MarketView(Horizontal):
         self.price_places = price_places
         self.size_places = size_places
         self._last_trade: tuple[int, Any] | None = None
+        # Built here, not looked up: the feed may repaint a tab before it has been composed.
+        self.ladder = LadderWidget(price_places=price_places, size_places=size_places, classes="ladder")
+        self.chart = ChartWidget(self.series, price_places=price_places, classes="chart")
+        self.tape = TapeWidget(price_places=price_places, size_places=size_places, classes="tape")
 
     def compose(self) -> ComposeResult:
-        yield LadderWidget(price_places=self.price_places, size_places=self.size_places, classes="ladder")
+        yield self.ladder
         with Vertical(classes="chart-col"):
-            yield ChartWidget(self.series, price_places=self.price_places, classes="chart")
-            yield TapeWidget(price_places=self.price_places, size_places=self.size_places, classes="tape")
+            yield self.chart
+            yield self.tape
 
     def ingest_trades(self, trades: list) -> None:
         """Feed trades not seen before (newest-first list) into the candles, oldest first."""
@@ -205,6 +209,13 @@ class WatchApp(App):
         self._refresh_account()
         self._tick_status()
 
+    def _main(self, selector: Any, expect_type: Any = None) -> Any:
+        """A widget of the main screen, also while a modal (confirm, help) is on top."""
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        if expect_type is None:
+            return screen.query_one(selector)
+        return screen.query_one(selector, expect_type)
+
     # ----- markets and venues -------------------------------------------------------------------
 
     def catalogue(self) -> dict[str, list[str]]:
@@ -216,11 +227,11 @@ class WatchApp(App):
 
     @property
     def active_view(self) -> MarketView | None:
-        tabs = self.query_one("#markets", TabbedContent)
+        tabs = self._main("#markets", TabbedContent)
         return self.views.get(tabs.active) if tabs.active else None
 
     async def open_market(self, venue: str, symbol: str, *, activate: bool = True) -> None:
-        tabs = self.query_one("#markets", TabbedContent)
+        tabs = self._main("#markets", TabbedContent)
         pane_id = tab_id(venue, symbol)
         if pane_id not in self.views:
             source = self.sources.get(venue)
@@ -260,7 +271,7 @@ class WatchApp(App):
         view = self.active_view
         if view is None:
             return
-        self.query_one(Ticket).set_market(view.symbol)
+        self._main(Ticket).set_market(view.symbol)
         self._refresh_market(view, force=True)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -273,7 +284,7 @@ class WatchApp(App):
         self._cycle_tab(-1)
 
     def _cycle_tab(self, step: int) -> None:
-        tabs = self.query_one("#markets", TabbedContent)
+        tabs = self._main("#markets", TabbedContent)
         ids = list(self.views)
         if not ids:
             return
@@ -281,7 +292,7 @@ class WatchApp(App):
         tabs.active = ids[(i + step) % len(ids)]
 
     async def action_close_market(self) -> None:
-        tabs = self.query_one("#markets", TabbedContent)
+        tabs = self._main("#markets", TabbedContent)
         if len(self.views) <= 1 or not tabs.active:
             return
         pane = tabs.active
@@ -292,7 +303,7 @@ class WatchApp(App):
         self._chart_interval = interval
         for view in self.views.values():
             view.series.set_interval(interval)
-            view.query_one(ChartWidget).refresh()
+            view.chart.refresh()
 
     def action_chart_interval(self) -> None:
         i = INTERVAL_ORDER.index(self._chart_interval) if self._chart_interval in INTERVAL_ORDER else 0
@@ -314,15 +325,17 @@ class WatchApp(App):
         if "account" in topics or any(t.startswith("mark:") for t in topics):
             self._refresh_account()
             self._refresh_preview()
-        elif active is not None and f"book:{active.symbol}" in topics and self.query_one("#ticket-type").value == "market":
+        elif active is not None and f"book:{active.symbol}" in topics and self._main("#ticket-type").value == "market":
             self._refresh_preview()
         if "status" in topics:
             self._tick_status()
 
     def _refresh_market(self, view: MarketView, force: bool = False) -> None:
+        if not view.ladder.is_mounted:
+            return
         source = self.sources[view.venue]
         book = source.book(view.symbol)
-        ladder = view.query_one(LadderWidget)
+        ladder = view.ladder
         bids, asks = top_levels(book, max(ladder.depth, 1))
         note = ""
         if book is not None and not book.is_usable:
@@ -330,8 +343,8 @@ class WatchApp(App):
         ladder.set_book(bids, asks, stale=not source.book_usable(view.symbol), note=note)
         if bids and asks:
             view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
-        view.query_one(TapeWidget).set_trades(source.trades(view.symbol, 100))
-        chart = view.query_one(ChartWidget)
+        view.tape.set_trades(source.trades(view.symbol, 100))
+        chart = view.chart
         if force:
             chart.refresh()
         else:
@@ -366,15 +379,22 @@ class WatchApp(App):
             acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source))
             positions.extend(views)
             orders.extend(snap.open_orders)
-        self.query_one(AccountBar).set_view(acct, " ".join(label_parts))
-        self.query_one(PositionsTable).set_positions(positions)
-        self.query_one(OrdersTable).set_orders(orders)
+        self._main(AccountBar).set_view(acct, " ".join(label_parts))
+        self._main(PositionsTable).set_positions(positions)
+        self._main(OrdersTable).set_orders(orders)
 
     def _tick_status(self) -> None:
         streams = []
         for source in self.sources.values():
             streams.extend(source.streams())
-        self.query_one(StatusLine).set_streams(streams)
+        self._main(StatusLine).set_streams(streams)
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        """A feed that dies is shown, never silently lost (the status line turns DOWN too)."""
+        worker = event.worker
+        if worker.group == "feeds" and worker.error is not None:
+            self.notify(f"{worker.name}: {type(worker.error).__name__}: {worker.error}", severity="error",
+                        title="feed stopped", timeout=30)
 
     # ----- the ticket ---------------------------------------------------------------------------
 
@@ -409,7 +429,7 @@ class WatchApp(App):
         return plan_order(view.venue, req, ctx, new_cloid=new_cloid), ctx
 
     def _refresh_preview(self, form: TicketForm | None = None) -> None:
-        ticket = self.query_one(Ticket)
+        ticket = self._main(Ticket)
         if not ticket.is_mounted:
             return
         form = form or ticket.form()
@@ -434,7 +454,7 @@ class WatchApp(App):
         self._refresh_preview(message.form)
 
     def on_ladder_widget_level_selected(self, message: LadderWidget.LevelSelected) -> None:
-        ticket = self.query_one(Ticket)
+        ticket = self._main(Ticket)
         ticket.set_type("limit") if ticket.form().order_type == "market" else None
         ticket.set_price(message.price)
 
@@ -510,7 +530,7 @@ class WatchApp(App):
         if level is None:
             self.notify(f"{view.symbol}: no usable book to price from", severity="error")
             return
-        form = replace(self.query_one(Ticket).form(), market=view.symbol, side=side, order_type="limit",
+        form = replace(self._main(Ticket).form(), market=view.symbol, side=side, order_type="limit",
                        price=str(level[0]), post_only=False, tp="", sl="")
         self._submit(form, ioc=True)
 
@@ -521,18 +541,18 @@ class WatchApp(App):
         self._at_best(Side.SELL)
 
     def action_focus_ticket(self) -> None:
-        self.query_one("#ticket-size").focus()
+        self._main("#ticket-size").focus()
 
     def action_focus_book(self) -> None:
         view = self.active_view
         if view is not None:
-            view.query_one(LadderWidget).focus()
+            view.ladder.focus()
 
     def action_focus_orders(self) -> None:
-        self.query_one(OrdersTable).focus()
+        self._main(OrdersTable).focus()
 
     def action_focus_positions(self) -> None:
-        self.query_one(PositionsTable).focus()
+        self._main(PositionsTable).focus()
 
     def _trader_for(self, venue: str | None = None) -> Trader | None:
         view = self.active_view
@@ -543,7 +563,7 @@ class WatchApp(App):
         return trader
 
     def action_cancel_selected(self) -> None:
-        order = self.query_one(OrdersTable).selected_order()
+        order = self._main(OrdersTable).selected_order()
         if order is None:
             self.notify("no order selected", severity="warning")
             return
@@ -552,7 +572,7 @@ class WatchApp(App):
             self._send(trader, "cancel", [order])
 
     def action_cancel_all(self) -> None:
-        orders = list(self.query_one(OrdersTable).orders.values())
+        orders = list(self._main(OrdersTable).orders.values())
         by_venue: dict[str, list[Order]] = {}
         for o in orders:
             by_venue.setdefault(o.venue, []).append(o)
@@ -564,7 +584,7 @@ class WatchApp(App):
                 self._send(trader, "cancel", group)
 
     def action_close_position(self) -> None:
-        table = self.query_one(PositionsTable)
+        table = self._main(PositionsTable)
         symbol = table.selected_symbol() if self.focused is table else None
         view = self.active_view
         if symbol is None and view is not None and view.symbol in table.positions:

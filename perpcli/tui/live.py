@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -106,6 +107,9 @@ class LiveSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._account_due: asyncio.Event | None = None
         self.errors: deque[str] = deque(maxlen=20)
+        # The venue's REST client keeps one connection and is not thread-safe; marks, account
+        # reconciles and order actions run in different threads, so every REST call holds this.
+        self.rest_lock = threading.Lock()
 
     # ----- WatchSource (reads; cheap, no I/O) ---------------------------------------------------
 
@@ -210,10 +214,13 @@ class LiveSource:
         """Latest-wins book views from the sink -> "book:<symbol>" topics (plus feed latency)."""
         async for batch in self.sink.views:
             now_ms = time.time_ns() // 1_000_000
-            for key, view in batch.items():
-                if view.book is not None and view.book.time_ms:
-                    self._latency_ms[key[1]] = max(0, now_ms - view.book.time_ms)
-                self._notify(f"book:{key[1]}")
+            for view in batch.values():
+                if view.book is None:
+                    continue  # a feed without a book (orders, fills): its health goes via "status"
+                symbol = view.book.symbol
+                if view.book.time_ms:
+                    self._latency_ms[symbol] = max(0, now_ms - view.book.time_ms)
+                self._notify(f"book:{symbol}")
 
     async def _poll_marks(self) -> None:
         while True:
@@ -234,6 +241,10 @@ class LiveSource:
         return snap is not None and any(p.symbol == symbol and p.size for p in snap.positions)
 
     def _fetch_marks(self) -> list[MarkPrice]:
+        with self.rest_lock:
+            return self._fetch_marks_locked()
+
+    def _fetch_marks_locked(self) -> list[MarkPrice]:
         fresh = getattr(self.md, "fresh_mark_prices", None)
         if fresh is not None:
             return list(fresh())
@@ -255,8 +266,7 @@ class LiveSource:
             self._account_due.clear()
             await asyncio.sleep(ACCOUNT_DEBOUNCE_S)  # a burst of fills -> one snapshot
             try:
-                snap = await asyncio.to_thread(self.trading.account)
-                await asyncio.to_thread(self._fetch_leverage)
+                snap = await asyncio.to_thread(self._fetch_account)
             except Exception as e:  # noqa: BLE001 - keep the last snapshot, say why
                 self.errors.append(f"account: {e}")
                 log.warning("%s account: %s", self.venue, e)
@@ -264,12 +274,14 @@ class LiveSource:
             self._snapshot = snap
             self._notify("account")
 
-    def _fetch_leverage(self) -> None:
-        setting = getattr(self.trading, "asset_leverage", None)
-        if setting is None:
-            return
-        for symbol in list(self._wanted):
-            self._leverage[symbol] = setting(symbol)
+    def _fetch_account(self) -> AccountSnapshot:
+        with self.rest_lock:
+            snap = self.trading.account()
+            setting = getattr(self.trading, "asset_leverage", None)
+            if setting is not None:
+                for symbol in list(self._wanted):
+                    self._leverage[symbol] = setting(symbol)
+        return snap
 
     def request_account_refresh(self) -> None:
         """Reconcile the account soon (after an action, a fill, an order update)."""
@@ -349,7 +361,8 @@ class LiveTrader:
         from perpcli.app import actions
 
         try:
-            return actions.place(self.session, self.trading, plan, dry_run=False).results
+            with self.source.rest_lock:
+                return actions.place(self.session, self.trading, plan, dry_run=False).results
         finally:
             self.source.request_account_refresh()
 
@@ -361,10 +374,11 @@ class LiveTrader:
         by_cloid = [t for t in targets if t[1] is None]
         out: list[Any] = []
         try:
-            for group in (by_oid, by_cloid):
-                if group:
-                    results, _ = actions.cancel(self.trading, group, dry_run=False)
-                    out.extend(results)
+            with self.source.rest_lock:
+                for group in (by_oid, by_cloid):
+                    if group:
+                        results, _ = actions.cancel(self.trading, group, dry_run=False)
+                        out.extend(results)
         finally:
             self.source.request_account_refresh()
         return out
@@ -373,9 +387,10 @@ class LiveTrader:
         from perpcli.app import actions
 
         try:
-            plan = actions.close_plan(self.session, self.trading, symbol, size=None, limit=None,
-                                      slippage_pct=Decimal(1))
-            return actions.place(self.session, self.trading, plan, dry_run=False).results
+            with self.source.rest_lock:
+                plan = actions.close_plan(self.session, self.trading, symbol, size=None, limit=None,
+                                          slippage_pct=Decimal(1))
+                return actions.place(self.session, self.trading, plan, dry_run=False).results
         finally:
             self.source.request_account_refresh()
 
@@ -384,14 +399,15 @@ class LiveTrader:
 
         out: list[Any] = []
         try:
-            targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
-            if targets:
-                results, _ = actions.cancel(self.trading, targets, dry_run=False)
-                out.extend(results)
-            for pos in actions.open_positions(self.trading):
-                plan = actions.close_plan(self.session, self.trading, pos.symbol, size=None, limit=None,
-                                          slippage_pct=Decimal(1))
-                out.extend(actions.place(self.session, self.trading, plan, dry_run=False).results)
+            with self.source.rest_lock:
+                targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
+                if targets:
+                    results, _ = actions.cancel(self.trading, targets, dry_run=False)
+                    out.extend(results)
+                for pos in actions.open_positions(self.trading):
+                    plan = actions.close_plan(self.session, self.trading, pos.symbol, size=None, limit=None,
+                                              slippage_pct=Decimal(1))
+                    out.extend(actions.place(self.session, self.trading, plan, dry_run=False).results)
         finally:
             self.source.request_account_refresh()
         return out

@@ -48,8 +48,11 @@ def build_app(
     """The app for one venue's market-data side (+ trading side when a key is loaded)."""
     source = LiveSource(market_data, ws_url=market_data.endpoint.ws_url, trading=trading,
                         settings=stream or stream_settings(settings))
+    # Load the instruments now (REST), so the screen never waits for them later.
+    known = market_data.instruments()
     if not markets:
-        markets = [i.symbol for i in market_data.instruments()[:DEFAULT_MARKET_COUNT]]
+        markets = [i.symbol for i in known[:DEFAULT_MARKET_COUNT]]
+    markets = [market_data.instrument(m).symbol for m in markets]  # unknown market: UsageError now
     traders = {}
     if trading is not None:
         if limits is None:

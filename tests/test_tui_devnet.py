@@ -1,0 +1,139 @@
+"""`perp watch` end to end: the real app, live source and trader against a devnet on a free port.
+
+Markets load and books stream; an order placed from the ticket reaches the devnet and the
+orders table; the cancel hotkey removes it; a market order opens a position whose liquidation
+price is the margin model's; a dropped socket shows STALE, then recovers without a restart.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from perpcli.config import settings
+from perpcli.devnet.server import start_in_thread
+from perpcli.domain.events import ConnectionState
+from perpcli.domain.instrument import Rounding
+from perpcli.domain.orders import Side
+from perpcli.keys.signer import Signer
+from perpcli.ledger import margin
+from perpcli.net.backoff import Backoff
+from perpcli.net.stream import StreamSettings
+from perpcli.tui.risk_view import cash_of, position_risks
+from perpcli.tui.run import build_app
+from perpcli.tui.widgets.account import StatusLine
+from perpcli.tui.widgets.ladder import LadderWidget
+from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
+from perpcli.tui.widgets.ticket import Ticket
+from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+from perpcli.venues.hyperliquid.endpoints import endpoint
+from tests.support import register_secret
+from tests.tui_support import wait_until
+
+KEY = "0x" + "7e" * 32
+register_secret(KEY)
+SIZE = (160, 48)
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    handle = start_in_thread(market_interval=0.1, seed=7)
+    yield handle
+    handle.stop()
+
+
+def make(devnet, *, stream: StreamSettings | None = None):
+    settings.configure()
+    md = HyperliquidMarketData(endpoint(devnet.url, "testnet"), venue="devnet")
+    trading = md.trading(Signer.from_hex(KEY))
+    devnet.call(devnet.devnet.control, "fund", {"user": trading.signer_address, "amount": "50000"})
+    app, source = build_app(md, markets=["BTC", "ETH"], trading=trading, settings=settings.current(),
+                            stream=stream or StreamSettings(stale_after=2.0))
+    return app, source, md, trading
+
+
+def ladder_of(app) -> LadderWidget:
+    return app.active_view.ladder
+
+
+async def test_markets_load_books_stream_and_an_order_round_trips(devnet):
+    app, source, md, trading = make(devnet)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: "mid " in ladder_of(app).render().plain, timeout=10)
+        assert [v.symbol for v in app.views.values()] == ["BTC", "ETH"]
+        first = source.sink.view(("l2Book", "BTC")).updates
+        assert await wait_until(pilot, lambda: source.sink.view(("l2Book", "BTC")).updates > first + 2)
+        assert await wait_until(pilot, lambda: source.account() is not None, timeout=10)
+        # A resting sell 2% above the best ask, placed from the ticket.
+        book = source.book("BTC")
+        inst = source.instrument("BTC")
+        price = inst.round_price(book.best_ask()[0] * D("1.02"), Rounding.UP)
+        ticket = app.query_one(Ticket)
+        ticket.set_side(Side.SELL)
+        ticket.set_size("0.001")
+        ticket.set_price(price)
+        await pilot.pause(0.1)
+        ticket.submit()
+        table = app.query_one(OrdersTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, timeout=10), app.last_action_result
+        (order,) = table.orders.values()
+        assert order.price == price and order.size == D("0.001")
+        venue_orders = trading.open_orders()
+        assert [(o.oid, o.price) for o in venue_orders] == [(order.oid, price)]
+        # Cancel it with the hotkey.
+        await pilot.press("o", "c")
+        assert await wait_until(pilot, lambda: table.row_count == 0, timeout=10), app.last_action_result
+        assert trading.open_orders() == []
+
+
+async def test_a_market_order_opens_a_position_with_the_models_liquidation_price(devnet):
+    app, source, md, trading = make(devnet)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: source.book_usable("ETH") and source.account() is not None
+                                and source.mark("ETH") is not None, timeout=10)
+        await pilot.press("]")
+        ticket = app.query_one(Ticket)
+        assert await wait_until(pilot, lambda: ticket.market == "ETH")
+        ticket.set_side(Side.SELL)  # a short always has a liquidation price (a long this small has none)
+        ticket.set_type("market")
+        ticket.set_size("0.2")
+        assert await wait_until(pilot, lambda: app.last_preview is not None and app.last_preview.market == "ETH")
+        previewed = app.last_preview.liquidation_price
+        assert previewed is not None
+        ticket.submit()
+        positions = app.query_one(PositionsTable)
+        assert await wait_until(pilot, lambda: "ETH" in positions.positions, timeout=10), app.last_action_result
+        shown = positions.positions["ETH"]
+        assert shown.size == D("-0.2")
+        # What the table shows is the ledger model over the venue's snapshot...
+        snap = trading.account()
+        risks = position_risks(snap, source.instrument, lambda s: source.mark(s).mark_price)
+        model = margin.summarize(cash_of(snap), risks)
+        (row,) = [p for p in model.positions if p.symbol == "ETH"]
+        assert shown.liq_price == row.liquidation_price
+        # ...which agrees with the devnet's own figure and with the preview shown before sending.
+        (venue_pos,) = [p for p in snap.positions if p.symbol == "ETH"]
+        assert abs(shown.liq_price - venue_pos.liquidation_price) / venue_pos.liquidation_price < D("0.001")
+        assert abs(shown.liq_price - previewed) / previewed < D("0.01")
+        # close it again so other tests start flat
+        await pilot.press("x")
+        assert await wait_until(pilot, lambda: "ETH" not in positions.positions, timeout=10), app.last_action_result
+
+
+async def test_a_dropped_socket_shows_stale_then_recovers(devnet):
+    slow = Backoff(base=2.0, factor=1.0, cap=2.0, jitter=0.0, min_delay=2.0)
+    app, source, md, trading = make(devnet, stream=StreamSettings(stale_after=2.0, backoff=slow))
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one(StatusLine)
+        assert await wait_until(pilot, lambda: source.book_usable("BTC"), timeout=10)
+        connects = source.session.stats.connects
+        devnet.call(lambda: [c.drop() for c in list(devnet.devnet.server.ws_connections)])
+        assert await wait_until(pilot, lambda: "STALE" in status.render().plain, timeout=5)
+        assert "STALE" in ladder_of(app).render().plain  # the book is flagged, never used to price
+        assert not source.book_usable("BTC")
+        assert await wait_until(pilot, lambda: source.session.stats.connects > connects
+                                and source.book_usable("BTC"), timeout=10)
+        assert await wait_until(pilot, lambda: "STALE" not in status.render().plain, timeout=5)
+        assert source.session.connection_state is ConnectionState.CONNECTED
+        assert "mid " in ladder_of(app).render().plain

@@ -29,14 +29,8 @@ def register(app: typer.Typer) -> None:
         from perpcli.cli import venue_cmd
 
         with venue_cmd.session() as s:
-            t = s.trading()
-            snap = t.account()
-            dexes = sorted({p.symbol.split(":", 1)[0] if ":" in p.symbol else "" for p in snap.positions} | {""})
-            marks = {}
-            for dex in dexes:
-                marks.update({mp.symbol: mp.mark_price for mp in s.market.mark_prices(dex)})
-            rows = [views.position_row(p, venue=s.venue, mark=marks.get(p.symbol))
-                    for p in snap.positions if p.size != 0]
+            positions, marks = s.trading().positions()
+            rows = [views.position_row(p, venue=s.venue, mark=marks.get(p.symbol)) for p in positions]
         venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
                                    "liquidation_price", "leverage", "margin_mode", "margin_used"])
 

@@ -19,7 +19,7 @@ and the nonce allocator. What it decides on its own:
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +27,15 @@ from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import AuthError, UsageError, ValidationError, VenueRejected
-from perpcli.domain.events import AccountSnapshot, BookSnapshot, Fill, FundingPayment, MarkPrice, Trade
+from perpcli.domain.events import (
+    AccountSnapshot,
+    BookSnapshot,
+    Fill,
+    FundingPayment,
+    MarkPrice,
+    PositionSnapshot,
+    Trade,
+)
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
@@ -46,7 +54,7 @@ SETTLE_POLL_INTERVAL_S = 0.3
 
 def new_cloid() -> str:
     """A fresh client order id: 0x + 32 hex (16 random bytes)."""
-    return "0x" + secrets.token_hex(16)
+    return "0x" + os.urandom(16).hex()  # os.urandom, like `secrets`, without its import cost
 
 
 def open_venue(config: Any) -> HyperliquidMarketData:
@@ -335,6 +343,13 @@ class HyperliquidTrading:
         except VenueRejected:
             spot = []
         return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)
+
+    def positions(self) -> tuple[list[PositionSnapshot], dict[str, Decimal]]:
+        """Open positions and the mark each was valued at, from one clearinghouseState read
+        per dex holding positions (the default dex only, unless `dexes` grows)."""
+        state = self.rest.info({"type": "clearinghouseState", "user": self.account_address}) or {}
+        snap = codec.account_snapshot(state, venue=self.venue, account=self.account_address)
+        return [p for p in snap.positions if p.size != 0], codec.position_marks(state)
 
     def open_orders(self) -> list[Order]:
         rows = self.rest.info({"type": "frontendOpenOrders", "user": self.account_address}) or []

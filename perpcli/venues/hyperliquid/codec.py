@@ -342,6 +342,17 @@ def position(p: dict) -> PositionSnapshot:
     )
 
 
+def position_marks(state: dict) -> dict[str, Decimal]:
+    """Mark price per position as the venue valued it: positionValue / |szi| (exact by definition)."""
+    out: dict[str, Decimal] = {}
+    for ap in state.get("assetPositions") or []:
+        p = ap["position"]
+        size = abs(D(p["szi"]))
+        if size and p.get("positionValue") is not None:
+            out[p["coin"]] = D(p["positionValue"]) / size
+    return out
+
+
 def account_snapshot(
     state: dict,
     *,

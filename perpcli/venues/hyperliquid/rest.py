@@ -1,8 +1,8 @@
 """HTTP to Hyperliquid's two endpoints, /info and /exchange, with the standard library only.
 
-WHY http.client and not requests/httpx: `perp buy` is a short-lived process and its cold start
-is most of its latency; http.client is already loaded by the interpreter's stdlib and costs a
-few milliseconds, one keep-alive connection serves every request of the process.
+WHY not requests/httpx (or even http.client): `perp buy` is a short-lived process and its cold
+start is most of its latency; http1.py is a few dozen lines over the socket module, and one
+keep-alive connection serves every request of the process.
 
 Retry policy, the part that moves money:
 - /info reads are idempotent: retried after connection errors, 429 and 5xx, with backoff.
@@ -16,7 +16,6 @@ Retry policy, the part that moves money:
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 from perpcli.domain.errors import NetworkError, OutcomeUnknown, RateLimited, VenueRejected
 from perpcli.venues.hyperliquid.endpoints import Endpoint
+from perpcli.venues.hyperliquid.http1 import ConnectFailed, Http1Connection, ReceiveFailed, SendFailed
 
 # Request weights per /info type (docs §d.6); everything else weighs 20.
 INFO_WEIGHTS: dict[str, int] = {
@@ -123,32 +123,22 @@ class RestClient:
         self.bucket = bucket or TokenBucket(sleep=sleep, clock=clock)
         self._sleep = sleep
         self._clock = clock
-        self._conn: http.client.HTTPConnection | None = None
+        self._conn: Http1Connection | None = None
         self._last_used = 0.0
         self.requests_sent = 0  # for tests and --debug
 
     # ----- connection -------------------------------------------------------------------
 
-    def _new_connection(self) -> http.client.HTTPConnection:
-        ep = self.endpoint
-        if ep.tls:
-            import ssl  # only for real venues; loopback devnet is plain http
-
-            return http.client.HTTPSConnection(
-                ep.host, ep.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(ep.host, ep.port, timeout=self.timeout)
-
-    def _connection(self, *, fresh: bool) -> http.client.HTTPConnection:
+    def _connection(self, *, fresh: bool) -> Http1Connection:
         if self._conn is not None and fresh:
             self._conn.close()
             self._conn = None
         if self._conn is None:
-            conn = self._new_connection()
+            ep = self.endpoint
+            conn = Http1Connection(ep.host, ep.port, tls=ep.tls, timeout=self.timeout)
             try:
                 conn.connect()
-            except OSError as e:
-                conn.close()
+            except ConnectFailed as e:
                 raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}") from None
             self._conn = conn
         return self._conn
@@ -161,23 +151,20 @@ class RestClient:
     def _post(self, path: str, body: bytes, *, fresh: bool) -> tuple[int, bytes]:
         """Send one POST; NetworkError if it could not be written, SentNoAnswer after."""
         conn = self._connection(fresh=fresh)
-        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
         try:
-            conn.request("POST", self.endpoint.path_prefix + path, body=body, headers=headers)
-        except OSError as e:
+            status, data, will_close = conn.post(self.endpoint.path_prefix + path, body)
+        except SendFailed as e:
             self.close()
             raise NetworkError(f"could not send to {self.endpoint.url}: {_reason(e)}") from None
-        self.requests_sent += 1
-        try:
-            resp = conn.getresponse()
-            data = resp.read()
-        except (OSError, http.client.HTTPException) as e:
+        except ReceiveFailed as e:
+            self.requests_sent += 1
             self.close()
             raise SentNoAnswer(f"no answer from {self.endpoint.url}{path}: {_reason(e)}") from None
+        self.requests_sent += 1
         self._last_used = self._clock()
-        if resp.will_close:
+        if will_close:
             self.close()
-        return resp.status, data
+        return status, data
 
     # ----- /info ------------------------------------------------------------------------
 

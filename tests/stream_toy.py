@@ -54,7 +54,8 @@ def _levels(pairs: Sequence[Sequence[str]]) -> tuple[tuple[Decimal, Decimal], ..
 class ToyProtocol:
     """The client half of the toy venue: what an adapter's stream codec looks like."""
 
-    venue = VENUE
+    def __init__(self, venue: str = VENUE) -> None:
+        self.venue = venue  # one toy server can stand in for two venues feeding one store
 
     def subscribe_frames(self, sub: Subscription) -> Sequence[str]:
         return [json.dumps({"method": "subscribe", "subscription": sub.params})]
@@ -85,7 +86,7 @@ class ToyProtocol:
         if channel == "l2Book":
             bids, asks = data["levels"]
             event = BookSnapshot(
-                VENUE,
+                self.venue,
                 data["coin"],
                 tuple((Decimal(x["px"]), Decimal(x["sz"])) for x in bids),
                 tuple((Decimal(x["px"]), Decimal(x["sz"])) for x in asks),
@@ -95,13 +96,13 @@ class ToyProtocol:
         if channel == "orderbook":  # Lighter-style: snapshot on subscribe, then begin/nonce chain
             bids, asks = _levels(data["b"]), _levels(data["a"])
             if data.get("snapshot"):
-                event: Event = BookSnapshot(VENUE, data["coin"], bids, asks, sequence=data["nonce"])
+                event: Event = BookSnapshot(self.venue, data["coin"], bids, asks, sequence=data["nonce"])
             else:
-                event = BookDiff(VENUE, data["coin"], bids, asks, first_seq=data["begin"], last_seq=data["nonce"])
+                event = BookDiff(self.venue, data["coin"], bids, asks, first_seq=data["begin"], last_seq=data["nonce"])
             return [Inbound(FrameKind.DATA, key=("orderbook", data["coin"]), events=(event,))]
         if channel == "depth":
             event = BookDiff(
-                VENUE,
+                self.venue,
                 data["s"],
                 _levels(data["b"]),
                 _levels(data["a"]),
@@ -118,7 +119,7 @@ class ToyProtocol:
         coin = sub.params["coin"]
         return [
             BookSnapshot(
-                VENUE, coin, _levels(body["bids"]), _levels(body["asks"]), time_ms=body["T"],
+                self.venue, coin, _levels(body["bids"]), _levels(body["asks"]), time_ms=body["T"],
                 sequence=body["lastUpdateId"],
             )
         ]

@@ -10,6 +10,9 @@ readers (screens, scripts) get the newest state without ever queueing the histor
 
 Non-book events (trades, fills, order updates, funding...) go to `on_event` unchanged: the
 store folds them; they are facts, never coalesced here.
+
+`StoreSink` (below) is the same bridge onto the ledger's `Store`, the application's single
+mutable holder; `BookSink` serves readers that keep their own books (a TUI view, `perp stream`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 
 from perpcli.domain.events import BookDiff, BookSnapshot, ConnectionState, ConnectionStatus, Event
 from perpcli.ledger.book import BookState, OrderBook, SyncAction, SyncRule
+from perpcli.ledger.store import Store
 from perpcli.net.coalesce import LatestByKey
 from perpcli.net.stream import SyncVerdict
 
@@ -141,3 +145,72 @@ class BookSink:
 
     def _publish(self, key: Hashable) -> None:
         self.views.put(key, self.view(key))
+
+
+class StoreSink:
+    """A `StreamSink` writing into the ledger `Store` (the single mutable holder).
+
+    Every decoded event goes through `Store.apply`, so books, marks, trades and accounts change
+    in one place and readers learn about it from the store's coalescing change feed. Feed
+    health is kept where readers look for it: the connection's status in `store.connections`
+    (what `usable_book` and `venue_healthy` consult), and each book feed's freshness on the
+    book itself (`OrderBook.stale`, folded into `is_usable`), so one silent market does not
+    condemn the venue's other books, and a silent one is never used to price an order.
+
+    Declare each book feed with `track_book(key, symbol)`, so a resync can invalidate the right
+    book before any of its events has arrived. The venue's sequencing rule comes from the
+    store's `book_rules`.
+    """
+
+    def __init__(self, store: Store, venue: str) -> None:
+        self.store = store
+        self.venue = venue
+        self.feed_books: dict[Hashable, tuple[str, str]] = {}
+        self.feed_states: dict[Hashable, ConnectionState] = {}
+
+    def track_book(self, key: Hashable, symbol: str, venue: str | None = None) -> OrderBook:
+        where = (venue or self.venue, symbol)
+        self.feed_books[key] = where
+        book = self.store.book(*where)
+        book.stale = self.feed_states.get(key) is not ConnectionState.CONNECTED
+        return book
+
+    def book(self, key: Hashable) -> OrderBook | None:
+        where = self.feed_books.get(key)
+        return None if where is None else self.store.books.get(where)
+
+    def begin_sync(self, key: Hashable) -> None:
+        where = self.feed_books.get(key)
+        if where is None:
+            return
+        book = self.store.book(*where)
+        if book.state is not BookState.EMPTY and book.state is not BookState.RESYNC:
+            book.state = BookState.RESYNC  # keep the levels on screen; price nothing from them
+            self.store.mark_book_changed(*where)
+
+    def apply(self, key: Hashable, events: Sequence[Event]) -> SyncVerdict:
+        store_apply = self.store.apply
+        out_of_sync = False
+        for event in events:
+            if store_apply(event).book_action is SyncAction.RESYNC:
+                out_of_sync = True
+        if out_of_sync:
+            return SyncVerdict.OUT_OF_SYNC
+        where = self.feed_books.get(key)
+        if where is None:
+            return SyncVerdict.IN_SYNC
+        book = self.store.books.get(where)
+        return SyncVerdict.IN_SYNC if book is not None and book.state is BookState.LIVE else SyncVerdict.WAITING
+
+    def status(self, key: Hashable | None, status: ConnectionStatus) -> None:
+        if key is None:
+            self.store.apply(status)
+            return
+        self.feed_states[key] = status.state
+        where = self.feed_books.get(key)
+        if where is not None:
+            book = self.store.book(*where)
+            stale = status.state is not ConnectionState.CONNECTED
+            if book.stale is not stale:
+                book.stale = stale
+                self.store.mark_book_changed(*where)

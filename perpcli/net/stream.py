@@ -69,6 +69,9 @@ class Subscription:
     #: Silence after which this feed is STALE; None = the session's default, math.inf = never
     #: (account channels are quiet for hours; only the connection's health speaks for them).
     stale_after: float | None = None
+    #: True for pure event feeds with no initial snapshot (Hyperliquid orderUpdates): nothing
+    #: to wait for, so the feed is live as soon as it is subscribed on a live connection.
+    ready_on_subscribe: bool = False
 
 
 class FrameKind(str, Enum):
@@ -482,6 +485,8 @@ class StreamSession:
             await self._send(frame)
         if sub.resync is Resync.REST_SNAPSHOT:
             self._schedule_snapshot(sub)
+        elif sub.ready_on_subscribe:
+            self._set_feed_state(sub.key, FeedState.LIVE, "subscribed")
 
     async def _run_reconnect_hook(self) -> None:
         assert self.on_reconnect is not None
@@ -750,6 +755,8 @@ class StreamSession:
                     self.sink.begin_sync(sub.key)
                     self.tracker.watch(sub.key, now, sub.stale_after)
                     self._set_feed_state(sub.key, FeedState.SYNCING, "subscribing")
+                    if sub.ready_on_subscribe:
+                        self._set_feed_state(sub.key, FeedState.LIVE, "subscribed")
             elif direction == "disconnect":
                 self.tracker.mark_all_stale(self.clock.monotonic())
                 for key in self.subscriptions:

@@ -232,6 +232,8 @@ class Engine:
             self._holders[m.name] = {}
             self._oi[m.name] = ZERO
         self._tables: dict = {}  # coin -> margin table (cache)
+        self._by_name = {m.name: m for m in self.markets.perps}
+        self._by_asset = {m.asset: m for m in self.markets.perps}
         self._accounts: dict[str, Account] = {}
         self._orders: dict[int, BookOrder] = {}  # live: resting, untriggered, waiting children
         self._status: dict[int, OrderStatusRecord] = {}
@@ -261,6 +263,7 @@ class Engine:
         self._buf_candles: dict[tuple[str, str], Candle] = {}
         self._buf_prices = False
         self._buf_nonuser: dict[str, list[tuple[str, int]]] = {}
+        self._event_cache: dict = {}
 
     # ================================================================ time and prices
 
@@ -516,7 +519,7 @@ class Engine:
 
     def _validate(self, acct: Account, spec: OrderSpec, now_ms: int):
         """Static checks of one order: returns (market, status-on-reject) or OrderError."""
-        m = self.markets.perp_by_asset(spec.asset)
+        m = self._by_asset.get(spec.asset)
         if m is None or m.is_delisted:
             return OrderError(Errors.INVALID_ASSET)
         px, sz = spec.px, spec.sz
@@ -811,7 +814,7 @@ class Engine:
         inc = o.sz - closing
         if inc <= 0:
             return ZERO
-        m = self.markets.perp_by_name(o.coin)
+        m = self._by_name[o.coin]
         _, lev = self._leverage_of(acct, m)
         return mr.initial_margin(inc * o.px, lev)
 
@@ -826,7 +829,7 @@ class Engine:
         inc = qty - closing
         if inc <= 0:
             return True
-        m = self.markets.perp_by_name(maker.coin)
+        m = self._by_name[maker.coin]
         _, lev = self._leverage_of(macct, m)
         need = mr.initial_margin(inc * maker.px, lev)
         share = maker.reserved * qty / maker.sz if maker.sz else ZERO
@@ -1909,10 +1912,19 @@ class Engine:
             ev.append(OrderUpdates(user, tuple(updates)))
         for user, cancels in self._buf_nonuser.items():
             ev.append(NonUserCancel(user, tuple(cancels)))
-        for c in self._buf_candles.values():
-            ev.append(CandleUpdated(c))
+        # Events are read-only values, so the ones that only name a live object (a candle, a
+        # user) are made once and re-sent: this loop runs for every order.
+        cache = self._event_cache
+        for key, c in self._buf_candles.items():
+            e = cache.get(key)
+            if e is None or e.candle is not c:
+                e = cache[key] = CandleUpdated(c)
+            ev.append(e)
         for user in self._buf_accounts:
-            ev.append(AccountChanged(user))
+            e = cache.get(user)
+            if e is None:
+                e = cache[user] = AccountChanged(user)
+            ev.append(e)
         if self._buf_prices:
             ev.append(PricesChanged(self.now_ms))
         self._buf_books.clear()

@@ -34,8 +34,8 @@ def ledger_table(table: MarginTable) -> LedgerTable:
     return out
 
 
-def initial_margin(notional: Decimal, leverage: int) -> Decimal:
-    return lm.initial_margin(notional, leverage)
+# |size| × price / leverage — the ledger's function itself (no wrapper: it runs per order).
+initial_margin = lm.initial_margin
 
 
 def maintenance_margin(table: MarginTable, notional: Decimal) -> Decimal:

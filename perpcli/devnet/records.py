@@ -51,7 +51,7 @@ class OrderSpec:
 # Per-item results of order / batchModify / cancel
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resting:
     """`{"resting":{"oid":…, "cloid"?}}`."""
 
@@ -59,7 +59,7 @@ class Resting:
     cloid: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Filled:
     """`{"filled":{"totalSz","avgPx","oid","cloid"?}}` — the order filled completely at once."""
 
@@ -69,7 +69,7 @@ class Filled:
     cloid: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderError:
     """`{"error": "<venue text>"}` for one item of a batch."""
 

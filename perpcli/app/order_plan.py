@@ -51,7 +51,7 @@ def parse_percent(text: str, *, what: str) -> Decimal:
     return parse_decimal(t, what=what)
 
 
-@dataclass(frozen=True)
+@dataclass
 class SizeSpec:
     kind: str  # "base" | "usd" | "pct" (of free collateral) | "risk" (% of equity lost at the stop)
     value: Decimal
@@ -77,7 +77,7 @@ def parse_size(size: str | None, *, usd: str | None = None, risk: str | None = N
     return SizeSpec("base", parse_decimal(size, what="SIZE"))
 
 
-@dataclass(frozen=True)
+@dataclass
 class PriceSpec:
     kind: str  # "limit" | "market" | "stop"
     limit: Decimal | None = None  # absolute limit price
@@ -129,7 +129,7 @@ def parse_price_flags(
     raise UsageError("an order needs a price: --limit PX (or -0.5% from mid), --market [--slippage 1%], or --stop PX")
 
 
-@dataclass(frozen=True)
+@dataclass
 class OrderRequest:
     market: str
     side: Side
@@ -145,7 +145,7 @@ class OrderRequest:
     isolated: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass
 class MarketContext:
     """Reference data the plan needs, fetched by the caller (so planning stays pure)."""
 

@@ -18,7 +18,7 @@ ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RiskLimits:
     max_order_notional: Decimal = Decimal(100_000)  # 0 disables
     max_leverage: int = 20  # 0 disables
@@ -35,7 +35,7 @@ class RiskLimits:
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class OrderCheck:
     """What the guards look at for one order."""
 

@@ -8,6 +8,9 @@ for a venue without an order book (Ostium: transactions filled later by a keeper
 diff books and per-request signing (Aster) fits the same shape: the differences live in the
 frozen `Capabilities` record, which scripts read through `perp venues --json`.
 
+Records here are plain (not frozen) dataclasses on purpose: frozen ones cost several times
+more to create at import, and every `perp` process imports this module. Treat them as values.
+
 `submit` never raises for "no answer": it returns an `Ack` whose status may be UNKNOWN, because
 a request that left the machine may have executed. The session settles UNKNOWN by client order
 id (`order_status`) before telling the user anything.
@@ -19,9 +22,22 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from perpcli.domain.orders import OrderIntent
+
+if TYPE_CHECKING:
+    from perpcli.venues.capabilities import Capabilities
+
+
+def __getattr__(name: str) -> Any:
+    """`Capabilities` lives in its own module (a frozen record costs import time on every
+    command); it is still reachable here for code that expects it beside the protocols."""
+    if name == "Capabilities":
+        from perpcli.venues.capabilities import Capabilities
+
+        return Capabilities
+    raise AttributeError(name)
 
 
 class AckStatus(StrEnum):
@@ -36,7 +52,7 @@ class AckStatus(StrEnum):
     UNKNOWN = "unknown"  # the request left and no answer came; settle by cloid
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Ack:
     """The venue's answer to one order (or the lack of one)."""
 
@@ -52,7 +68,7 @@ class Ack:
         return self.status is not AckStatus.UNKNOWN
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class CancelResult:
     ok: bool
     oid: int | None = None
@@ -60,7 +76,7 @@ class CancelResult:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class ActionResult:
     """Answer to a non-order action (leverage, margin, transfer, agent approval...)."""
 
@@ -69,49 +85,7 @@ class ActionResult:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a venue supports; cheap to build, so the registry holds one per venue without
-    importing the adapter. Every field is plain data so `perp venues --json` can print it."""
-
-    name: str
-    title: str
-    kind: str  # "orderbook" | "oracle" (no book; fills at an oracle price)
-    settlement: str  # "immediate" (answer carries the outcome) | "keeper" (filled in a later step)
-    networks: tuple[str, ...]
-    default_network: str
-    collateral: str = "USDC"
-    order_types: tuple[str, ...] = ("limit", "market")
-    time_in_force: tuple[str, ...] = ()
-    trigger_orders: bool = False
-    bracket_orders: bool = False
-    reduce_only: bool = False
-    post_only: bool = False
-    modify: bool = False
-    cancel_by_cloid: bool = False
-    batch_orders: bool = False
-    client_order_ids: bool = False
-    margin_modes: tuple[str, ...] = ("cross",)
-    leverage_update: bool = False
-    isolated_margin_transfer: bool = False
-    transfers: tuple[str, ...] = ()  # e.g. "usd_class", "usd_send", "withdraw"
-    agent_keys: bool = False
-    dead_man_switch: bool = False
-    twap: bool = False
-    book_stream: str = "none"  # "snapshot" | "diff" | "none"
-    account_stream: bool = False
-    builder_markets: bool = False  # HIP-3 style dex-prefixed markets
-    signing: str = ""  # short human note, e.g. "EIP-712 phantom agent"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
-            value = getattr(self, name)
-            out[name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass
 class Candle:
     """One OHLCV bar (the domain has no candle type; venues produce these directly)."""
 
@@ -127,7 +101,7 @@ class Candle:
     trades: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class FundingRate:
     """Current (and, where the venue predicts it, next) funding for one market.
 
@@ -152,7 +126,7 @@ class FundingRate:
         return self.predicted_rate * (Decimal(24 * 365) / self.interval_hours)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass
 class KeyRole:
     """Whom a signing key acts for on a venue.
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perpcli.domain.errors import UsageError
-from perpcli.venues.base import Capabilities
+from perpcli.venues.capabilities import Capabilities
 
 ENTRY_POINT_GROUP = "perpcli.venues"
 
 
-@dataclass(frozen=True)
+@dataclass
 class VenueConfig:
     """How to reach one venue: the network is explicit, never guessed from a URL."""
 
@@ -39,7 +39,7 @@ class VenueConfig:
         return self.network == "mainnet"
 
 
-@dataclass(frozen=True)
+@dataclass
 class VenueEntry:
     name: str
     factory: str  # "package.module:callable" taking a VenueConfig

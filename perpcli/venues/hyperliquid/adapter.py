@@ -43,7 +43,6 @@ from perpcli.keys.signer import Signer
 from perpcli.venues.base import Ack, AckStatus, ActionResult, CancelResult, Candle, FundingRate, KeyRole
 from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
-from perpcli.venues.hyperliquid.capabilities import hyperliquid_capabilities
 from perpcli.venues.hyperliquid.endpoints import Endpoint, endpoint
 from perpcli.venues.hyperliquid.rest import RestClient, SentNoAnswer
 
@@ -77,7 +76,6 @@ class HyperliquidMarketData:
         self.endpoint = ep
         self.venue = venue
         self.rest = rest or RestClient(ep)
-        self.capabilities = hyperliquid_capabilities(venue, "Hyperliquid", ep.network)
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         self._sleep = sleep
         self._dex_names: list[str] | None = None
@@ -88,6 +86,13 @@ class HyperliquidMarketData:
     @property
     def network(self) -> str:
         return self.endpoint.network
+
+    @property
+    def capabilities(self) -> Any:
+        """Built on demand: most commands never ask (it is a frozen record, costly to import)."""
+        from perpcli.venues.hyperliquid.capabilities import hyperliquid_capabilities
+
+        return hyperliquid_capabilities(self.venue, "Hyperliquid", self.endpoint.network)
 
     def close(self) -> None:
         self.rest.close()
@@ -282,13 +287,16 @@ class HyperliquidTrading:
     ) -> None:
         self.market = market
         self.venue = market.venue
-        self.capabilities = market.capabilities
         self.rest = market.rest
         self._signer = signer
         self.vault_address = A.check_address(vault_address, what="vault address") if vault_address else None
         self.builder = builder
         self.nonces = nonces or NonceAllocator(signer.address)
         self._role: KeyRole | None = None
+
+    @property
+    def capabilities(self) -> Any:
+        return self.market.capabilities
 
     # ----- who is trading -------------------------------------------------------------------
 

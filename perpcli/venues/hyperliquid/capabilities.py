@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perpcli.venues.base import Capabilities
+from perpcli.venues.capabilities import Capabilities
 
 
 def hyperliquid_capabilities(name: str, title: str, default_network: str) -> Capabilities:

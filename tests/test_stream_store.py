@@ -16,7 +16,7 @@ from perpcli.domain.events import ConnectionState
 from perpcli.ledger.book import BookState, SyncRule
 from perpcli.ledger.store import Store
 from perpcli.net.clock import ManualClock
-from perpcli.net.recorder import RecordedFrame
+from perpcli.net.recorder import FrameRecorder, RecordedFrame, read_recording
 from perpcli.net.sink import StoreSink
 from perpcli.net.stream import FeedState, StreamSession, Subscription
 from tests.stream_toy import ToyMarket, ToyProtocol, ToyServer, ToyServerSettings, depth_sub, l2book_sub
@@ -37,7 +37,7 @@ def store_converged(store: Store, market: ToyMarket) -> bool:
     return True
 
 
-async def test_two_venues_feed_one_store_through_drops_and_gaps():
+async def test_two_venues_feed_one_store_through_drops_and_gaps(tmp_path):
     seed = 4242
     market = ToyMarket(COINS, random.Random(seed))
     settings = ToyServerSettings(tick=0.002, drop_after=(15, 60), refuse_for=0.02, lose_diff_probability=0.03)
@@ -51,8 +51,10 @@ async def test_two_venues_feed_one_store_through_drops_and_gaps():
     priced_while_down = 0
 
     async with ToyServer(market, settings, random.Random(seed + 1)) as server:
+        recorder = FrameRecorder(tmp_path / "aster.ndjson")
         aster = StreamSession(server.url, ToyProtocol(ASTER), aster_sink, name="aster-ws",
-                              settings=fast_settings(seed), snapshot_fetcher=server.fetch_snapshot)
+                              settings=fast_settings(seed), snapshot_fetcher=server.fetch_snapshot,
+                              recorder=recorder)
         hl = StreamSession(server.url, ToyProtocol(HL), hl_sink, name="hl-ws", settings=fast_settings(seed + 2))
         for coin in COINS:
             aster_sink.track_book(("depth", coin), coin)
@@ -116,6 +118,19 @@ async def test_two_venues_feed_one_store_through_drops_and_gaps():
     assert polls > 0
     assert store.connections[(ASTER, "aster-ws")].state is ConnectionState.DOWN  # closed at the end
     assert store.usable_book(ASTER, "BTC") is None
+
+    # The recording of the diff venue rebuilds the same books in a fresh store.
+    recorder.close()
+    replayed = Store(book_rules={ASTER: SyncRule.PREV_CHAIN})
+    again = StoreSink(replayed, ASTER)
+    offline = StreamSession("ws://unused", ToyProtocol(ASTER), again, settings=fast_settings(seed))
+    for coin in COINS:
+        again.track_book(("depth", coin), coin)
+        await offline.subscribe(depth_sub(coin))
+    offline.replay(read_recording(tmp_path / "aster.ndjson"))
+    for coin in COINS:
+        live_book, replayed_book = store.books[(ASTER, coin)], replayed.books[(ASTER, coin)]
+        assert (replayed_book.checksum(), replayed_book.sequence) == (live_book.checksum(), live_book.sequence)
 
 
 async def test_one_silent_market_does_not_condemn_the_venues_other_books():

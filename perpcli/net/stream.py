@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
@@ -263,6 +264,8 @@ class StreamSession:
         self._connector = connector
         self._sleep = sleep
         self.stats = StreamStats()
+        # Each session counts its own failures, even when several share one settings object.
+        self.backoff = dataclasses.replace(self.settings.backoff, attempt=0)
         self.subscriptions: dict[Hashable, Subscription] = {}
         self.feed_states: dict[Hashable, FeedState] = {}
         self.connection_state = ConnectionState.DOWN
@@ -353,7 +356,7 @@ class StreamSession:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect until closed or a non-retryable error (re-raised)."""
-        backoff = self.settings.backoff
+        backoff = self.backoff
         try:
             while not self._closing:
                 failure: Exception | None = None
@@ -793,7 +796,7 @@ class StreamSession:
             now = self.check_staleness()
             if not healthy and now - connected_at >= self.settings.healthy_after:
                 healthy = True
-                self.settings.backoff.reset()
+                self.backoff.reset()
 
     def check_staleness(self) -> float:
         """Apply the staleness rule at the clock's current time; returns that time."""

@@ -51,6 +51,27 @@ def test_mark_all_stale_reports_each_fresh_feed_once():
     assert set(t.keys()) == {"b", "c"}
 
 
+def test_watch_restarts_the_timer_so_a_new_silence_is_reported_again():
+    t = StalenessTracker(stale_after=1.0)
+    t.watch("book", 0.0)
+    assert [c.key for c in t.mark_all_stale(0.5)] == ["book"]  # the connection dropped
+    t.watch("book", 10.0)  # resubscribed after the reconnect; the snapshot never comes
+    assert not t.is_stale("book")
+    assert [c.key for c in t.check(11.5)] == ["book"]
+
+
+def test_per_feed_limits_override_the_default():
+    t = StalenessTracker(stale_after=1.0)
+    t.watch("book", 0.0)
+    t.watch("fills", 0.0, stale_after=float("inf"))
+    t.watch("slow", 0.0, stale_after=5.0)
+    assert [c.key for c in t.check(2.0)] == ["book"]
+    assert [c.key for c in t.check(6.0)] == ["slow"]
+    assert t.check(1e9) == []
+    with pytest.raises(ValueError):
+        t.watch("x", 0.0, stale_after=0)
+
+
 def test_next_deadline_is_the_earliest_fresh_feed():
     t = StalenessTracker(stale_after=3.0)
     assert t.next_deadline() is None

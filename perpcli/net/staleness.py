@@ -45,6 +45,7 @@ class StalenessTracker:
         and `math.inf` says its silence means nothing; a book feed may be judged tighter.
         """
         self.last[key] = now
+        self.stale.discard(key)  # a restarted timer reports a new silence again
         if stale_after is not None:
             if stale_after <= 0:
                 raise ValueError("stale_after must be positive")

@@ -276,6 +276,7 @@ class StreamSession:
         self._conn_tasks: set[asyncio.Task[Any]] = set()
         self._snapshot_tasks: dict[Hashable, asyncio.Task[None]] = {}
         self._closing = False
+        self._started = False
         self._connected_event = asyncio.Event()
         self._pong = asyncio.Event()
         self._resync_pending: set[Hashable] = set()
@@ -293,8 +294,8 @@ class StreamSession:
         """Add a feed. Sent now if connected, and again after every reconnect."""
         if sub.key in self.subscriptions:
             return
-        if sub.resync is Resync.REST_SNAPSHOT and self.snapshot_fetcher is None and self._runner is not None:
-            raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")
+        if self._started:
+            self._check_feed(sub)
         self.subscriptions[sub.key] = sub
         self._set_feed_state(sub.key, FeedState.SYNCING, "waiting for the connection")
         if self._ws is not None:
@@ -310,17 +311,24 @@ class StreamSession:
         self._set_feed_state(key, FeedState.CLOSED)
         self.feed_states.pop(key, None)
         if self._ws is not None:
-            with contextlib.suppress(Exception):
+            try:
                 for frame in self.protocol.unsubscribe_frames(sub):
                     await self._send(frame)
+            except Exception as exc:
+                if classify_exception(exc) is RetryDecision.GIVE_UP:
+                    raise
+                # The connection is going away; the feed is gone from the list either way.
+
+    def _check_feed(self, sub: Subscription) -> None:
+        if sub.resync is Resync.REST_SNAPSHOT and self.snapshot_fetcher is None:
+            raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> asyncio.Task[None]:
-        if self.snapshot_fetcher is None:
-            for sub in self.subscriptions.values():
-                if sub.resync is Resync.REST_SNAPSHOT:
-                    raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")
+        """Run the session in a background task (misconfigured feeds raise here, at once)."""
+        for sub in self.subscriptions.values():
+            self._check_feed(sub)
         if self._runner is None:
             self._runner = asyncio.create_task(self.run(), name=f"stream:{self.name}")
         return self._runner
@@ -357,6 +365,9 @@ class StreamSession:
     async def run(self) -> None:
         """Connect, serve, and reconnect until closed or a non-retryable error (re-raised)."""
         backoff = self.backoff
+        for sub in self.subscriptions.values():
+            self._check_feed(sub)
+        self._started = True
         try:
             while not self._closing:
                 failure: Exception | None = None

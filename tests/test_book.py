@@ -372,3 +372,17 @@ def test_encode_then_decode_round_trips_and_applies():
     _coin, t, bids, asks = decode_l2book_levels(frame)
     assert book.load(bids, asks, time_ms=t) is SyncAction.APPLY
     assert book.bbo() == ((D(2397), D("1.25")), (D("2397.5"), D(3)))
+
+
+def test_unread_changes_stay_bounded_and_reads_still_agree():
+    """Thousands of new levels and deletions with nobody reading: the pending change lists
+    are capped (the next read re-sorts), and the answer is the same as a fresh book's."""
+    book = OrderBook("lighter", "BTC", SyncRule.BEGIN_CHAIN)
+    book.apply_snapshot(_snap([("1", "1")], [("100000", "1")], seq=0))
+    prices = [D(2 + i) for i in range(6000)]
+    book.apply_diff(BookDiff("v", "BTC", tuple((p, D(1)) for p in prices), (), 0, 1))
+    book.apply_diff(BookDiff("v", "BTC", tuple((p, D(0)) for p in prices[::2]), (), 1, 2))
+    assert len(book._bids.added) + len(book._bids.removed) <= book._bids.pending_cap
+    expected = tuple((p, D(1)) for p in reversed(prices[1::2])) + ((D(1), D(1)),)
+    assert book.levels(Side.BUY) == expected
+    assert book.best_bid() == (D(6001), D(1))

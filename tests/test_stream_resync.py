@@ -272,3 +272,37 @@ async def test_a_request_that_could_not_leave_is_a_network_error():
         venue.current.closed = True  # the socket is closing: send raises before writing
         with pytest.raises(NetworkError, match="send failed"):
             await session.request(post_frame(2), 2, timeout=1)
+
+
+async def test_a_garbled_rest_snapshot_is_fetched_again():
+    venue = FakeVenue()
+    sink = BookSink()
+    key = ("depth", "BTC")
+    sink.add_book(key, "toy", "BTC", SyncRule.PREV_CHAIN)
+    answers = ["<html>502 Bad Gateway</html>",
+               json.dumps({"lastUpdateId": 100, "T": 1, "bids": [["99", "1"]], "asks": [["101", "1"]]})]
+
+    async def fetch(sub: Subscription) -> str:
+        return answers.pop(0)
+
+    session = StreamSession("ws://fake", ToyProtocol(), sink, settings=fast_settings(10),
+                            connector=venue.connect, snapshot_fetcher=fetch)
+    await session.subscribe(depth_sub("BTC"))
+    async with session:
+        await eventually(lambda: not answers, what="both answers used")
+        venue.current.push({"channel": "depth", "data": {"s": "BTC", "E": 2, "U": 99, "u": 101, "pu": 98,
+                                                          "b": [["99.5", "2"]], "a": []}})
+        await eventually(lambda: sink.usable(key), what="bridged")
+    assert session.stats.decode_errors == 1 and session.stats.snapshots_fetched == 2
+    assert "cannot decode" in session.stats.last_error and session.stats.connects == 1
+    assert session.failure is None
+
+
+async def test_keys_a_recording_cannot_hold_are_refused_at_subscribe_time(tmp_path):
+    from perpcli.net.recorder import FrameRecorder
+
+    with FrameRecorder(tmp_path / "r.ndjson") as rec:
+        session = StreamSession("ws://fake", ToyProtocol(), BookSink(), recorder=rec)
+        with pytest.raises(TypeError):
+            await session.subscribe(Subscription(frozenset({"x"}), {}, "odd"))
+        assert session.subscriptions == {}

@@ -51,6 +51,11 @@ def _key_to_json(key: Hashable | None) -> Any:
     raise TypeError(f"subscription keys must be str, int or tuples of them, not {type(key).__name__}")
 
 
+def check_key(key: Hashable | None) -> None:
+    """Raise TypeError now if `key` cannot be written to (and read back from) a recording."""
+    _key_to_json(key)
+
+
 def _key_from_json(value: Any) -> Hashable | None:
     if isinstance(value, list):
         return tuple(_key_from_json(part) for part in value)

@@ -35,7 +35,7 @@ from perpcli.domain.errors import NetworkError, OutcomeUnknown, PerpError
 from perpcli.domain.events import ConnectionState, ConnectionStatus, Event
 from perpcli.net.backoff import Backoff, RetryDecision, classify_exception
 from perpcli.net.clock import SYSTEM_CLOCK, Clock, ManualClock, SystemClock
-from perpcli.net.recorder import FrameRecorder, RecordedFrame
+from perpcli.net.recorder import FrameRecorder, RecordedFrame, check_key
 from perpcli.net.staleness import StalenessTracker
 
 log = logging.getLogger("perpcli.net.stream")
@@ -296,6 +296,8 @@ class StreamSession:
             return
         if self._started:
             self._check_feed(sub)
+        if self.recorder is not None:
+            check_key(sub.key)  # fail now, not in the middle of a resync, if it cannot be recorded
         self.subscriptions[sub.key] = sub
         self._set_feed_state(sub.key, FeedState.SYNCING, "waiting for the connection")
         if self._ws is not None:
@@ -719,7 +721,17 @@ class StreamSession:
                 self.stats.snapshots_fetched += 1
                 if self.recorder is not None:
                     self.recorder.record("snapshot", text, key=sub.key)
-                verdict = self.sink.apply(sub.key, self.protocol.decode_snapshot(sub, text))
+                try:
+                    events = self.protocol.decode_snapshot(sub, text)
+                except Exception as exc:
+                    # A garbled REST body (a proxy's error page, a truncated answer) is worth
+                    # another try; it is counted, logged and left in the recording.
+                    self.stats.decode_errors += 1
+                    self.stats.last_error = f"snapshot {sub.name}: cannot decode: {type(exc).__name__}: {exc}"
+                    log.warning("%s: %s", self.name, self.stats.last_error)
+                    await self._sleep(self.settings.snapshot_retry_delay)
+                    continue
+                verdict = self.sink.apply(sub.key, events)
                 if verdict is SyncVerdict.IN_SYNC:
                     self.tracker.touch(sub.key, self.clock.monotonic())
                     self._set_feed_state(sub.key, FeedState.LIVE)

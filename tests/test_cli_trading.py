@@ -273,7 +273,12 @@ def test_dry_run_and_preview_send_nothing(perp, devnet):
     pv = perp("--json", "buy", "BTC", "0.01", "--market", "--preview", key=key)
     assert pv.code == 0, pv.err
     p = pv.json()
-    assert Decimal(p["initial_margin"]) > 0 and Decimal(p["free_collateral_after"]) < Decimal(p["free_collateral"])
+    assert Decimal(p["margin_change"]) > 0 and Decimal(p["free_collateral_after"]) < Decimal(p["free_collateral"])
+    assert p["position_after"] == "0.01" and p["fillable"] is True and Decimal(p["expected_price"]) > 0
+    assert p["liquidation_price"] is None  # 0.01 BTC cross on 10000 USD: no liquidation price
+    iso = perp("--json", "buy", "BTC", "0.01", "--market", "--leverage", "10", "--isolated", "--preview", key=key).json()
+    assert iso["margin_mode"] == "isolated" and iso["leverage"] == 10
+    assert Decimal("0.85") < Decimal(iso["liquidation_price"]) / Decimal(iso["expected_price"]) < Decimal("0.95")
     for args in (["cancel", "--all"], ["leverage", "BTC", "3"], ["transfer", "1", "--to", "spot"],
                  ["withdraw", "1"], ["deadman", "60s"], ["flatten"]):
         assert perp("--dry-run", *args, key=key).code == 0, args

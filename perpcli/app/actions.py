@@ -99,86 +99,58 @@ def check_risk(limits: RiskLimits, p: OrderPlan) -> None:
 # ----- preview -----------------------------------------------------------------------------
 
 
-@dataclass
-class Preview:
-    venue: str
-    market: str
-    side: str
-    size: Decimal
-    price: Decimal
-    notional: Decimal
-    leverage: int
-    margin_mode: str
-    initial_margin: Decimal
-    est_fee: Decimal
-    free_collateral: Decimal
-    free_collateral_after: Decimal
-    position_after: Decimal
-    est_liquidation_price: Decimal | None = None
-    notes: list[str] = field(default_factory=list)
+def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
+    """What the order would do, from the ledger's margin model (ledger/margin.preview_order):
+    expected fill (from the live book for market orders), fee, margin, resulting position,
+    account leverage and liquidation price. Reads only; nothing is signed or sent."""
+    from perpcli.domain.instrument import MarginMode
+    from perpcli.ledger import margin
+    from perpcli.ledger.book import OrderBook
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def preview(session: Any, trading: Any, p: OrderPlan) -> Preview:
-    """What the order would do to the account: margin, fee, free collateral, position.
-
-    Initial margin = notional / leverage (Hyperliquid's rule); a reduce-only order or one that
-    shrinks the position frees margin instead. Nothing is sent.
-    """
+    md = session.market
+    inst = md.instrument(p.market)
     snap = trading.account()
+    marks = {mp.symbol: mp.mark_price for mp in md.mark_prices(_dex(p.market))}
     lev_set, is_cross = trading.asset_leverage(p.market)
     lev = p.leverage or lev_set or 1
-    isolated = p.isolated or not is_cross
-    current = next((pos.size for pos in snap.positions if pos.symbol == p.market), ZERO)
-    signed = p.main.size if p.side is Side.BUY else -p.main.size
-    after = current + signed
-    price = p.reference_price
-    grows = abs(after) > abs(current)
-    added_exposure = (abs(after) - abs(current)) if grows else ZERO
-    initial_margin = added_exposure * price / lev
-    fee = p.notional * TAKER_FEE
-    free = snap.withdrawable or ZERO
-    notes = []
-    if not grows:
-        notes.append("reduces the position: frees margin")
-    liq = _liquidation_estimate(snap, p, after, price, lev, isolated)
-    return Preview(
-        venue=session.venue, market=p.market, side=p.side.value, size=p.main.size, price=price,
-        notional=p.notional, leverage=lev, margin_mode="isolated" if isolated else "cross",
-        initial_margin=initial_margin, est_fee=fee, free_collateral=free,
-        free_collateral_after=free - initial_margin - fee, position_after=after,
-        est_liquidation_price=liq, notes=notes,
+    mode = MarginMode.ISOLATED if (p.isolated or not is_cross) else MarginMode.CROSS
+    positions = []
+    for pos in snap.positions:
+        if pos.size == 0:
+            continue
+        pinst = md.instrument(pos.symbol)
+        positions.append(margin.PositionRisk(
+            pos.symbol, pos.size, pos.entry_price, marks.get(pos.symbol, pos.entry_price), pos.leverage or 1,
+            pinst.margin_tiers, pos.margin_mode, pos.isolated_margin or ZERO))
+    cash = next((b.total for b in snap.balances if b.asset == "USDC"), ZERO)
+    main = p.main
+    is_market = main.order_type is OrderType.MARKET
+    book = None
+    if is_market:
+        snapshot = md.book(p.market, 20)
+        book = OrderBook(session.venue, p.market)
+        book.apply_snapshot(snapshot)
+    pv = margin.preview_order(
+        instrument=inst, side=main.side, size=main.size, mark_price=p.mark, cash=cash, positions=positions,
+        leverage=lev, mode=mode, fee_rate=TAKER_FEE, book=book,
+        limit_price=None if is_market else (main.trigger_price if main.order_type.is_trigger else main.price),
     )
+    free = snap.withdrawable or ZERO
+    return {
+        "venue": session.venue, "market": p.market, "side": main.side.value, "size": main.size,
+        "type": p.labels[0], "limit_price": main.price, "expected_price": pv.average_price,
+        "worst_price": pv.worst_price, "slippage": pv.slippage, "fillable": pv.fillable,
+        "notional": pv.notional, "est_fee": pv.fee, "leverage": lev, "margin_mode": mode.value,
+        "margin_required": pv.margin_required, "margin_change": pv.margin_change,
+        "free_collateral": free, "free_collateral_after": free - max(pv.margin_change, ZERO) - pv.fee,
+        "position_after": pv.resulting_size, "entry_after": pv.resulting_entry,
+        "account_leverage_after": pv.account_leverage, "liquidation_price": pv.liquidation_price,
+        "max_leverage_at_size": pv.max_leverage, "sufficient_margin": pv.sufficient_margin,
+    }
 
 
-def _liquidation_estimate(snap: Any, p: OrderPlan, after: Decimal, price: Decimal, lev: int, isolated: bool
-                          ) -> Decimal | None:
-    """liq_px = px - side x margin_available / |size| / (1 - l x side), l = 1/(2 x max leverage)."""
-    if after == 0:
-        return None
-    try:
-        from perpcli.ledger import margin as ledger_margin  # the ledger's model, when present
-    except ImportError:
-        ledger_margin = None
-    if ledger_margin is not None and hasattr(ledger_margin, "liquidation_price_estimate"):
-        try:
-            return ledger_margin.liquidation_price_estimate(snap, p.market, after, price, lev, isolated)
-        except Exception:  # noqa: BLE001 - fall back to the venue formula below
-            pass
-    side = Decimal(1) if after > 0 else Decimal(-1)
-    size = abs(after)
-    inst_max_lev = Decimal(max(lev, 1))
-    maint_rate = Decimal(1) / (2 * inst_max_lev)
-    if isolated:
-        margin_available = size * price / lev - size * price * maint_rate
-    else:
-        equity = snap.account_value or ZERO
-        margin_available = equity - size * price * maint_rate
-    denom = 1 - maint_rate * side
-    liq = price - side * margin_available / size / denom
-    return liq if liq > 0 else None
+def _dex(market: str) -> str:
+    return market.split(":", 1)[0] if ":" in market else ""
 
 
 # ----- placing -----------------------------------------------------------------------------

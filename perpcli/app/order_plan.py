@@ -25,7 +25,8 @@ from perpcli.venues.hyperliquid import numbers
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 DEFAULT_SLIPPAGE_PCT = Decimal(1)
-TRIGGER_SLIPPAGE_PCT = Decimal(10)  # worst price of a stop/TP that executes as market (venue UI default)
+TRIGGER_SLIPPAGE_PCT = Decimal(10)
+TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier, for risk sizing (fees to enter and exit)  # worst price of a stop/TP that executes as market (venue UI default)
 
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -261,7 +262,12 @@ def plan_order(
                 raise UsageError("--sl equals the entry price: the risk per unit is zero")
             if ctx.equity <= 0:
                 raise ValidationError("account equity is zero: nothing to risk", rule="equity")
-            raw_size = ctx.equity * s.value / HUNDRED / distance
+            if (req.sl < reference) != is_buy:
+                raise UsageError(f"--sl {req.sl} must be {'below' if is_buy else 'above'} the entry {reference}")
+            from perpcli.ledger.margin import size_for_risk  # counts both fees, rounds down to the lot
+
+            raw_size = size_for_risk(instrument=inst, entry_price=reference, stop_price=req.sl,
+                                     risk_fraction=s.value / HUNDRED, equity=ctx.equity, fee_rate=TAKER_FEE)
         size = numbers.round_size(raw_size, inst.size_decimals, rounding=numbers.Rounding.TOWARD_ZERO, what="size")
 
     cloid = req.cloid or new_cloid()

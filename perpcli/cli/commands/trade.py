@@ -60,8 +60,7 @@ def _order(
         plan = actions.plan(s, trading, req)
         actions.check_risk(limits, plan)
         if preview:
-            pv = actions.preview(s, trading, plan)
-            venue_cmd.emit_doc(pv.to_json())
+            venue_cmd.emit_doc(actions.preview(s, trading, plan))
             output.info("preview: nothing was sent")
             return
         if not opts.dry_run:

@@ -73,6 +73,7 @@ class FakeVenue:
         self.connected = asyncio.Event()
 
     async def connect(self, url: str, **kwargs) -> FakeConnection:
+        self.kwargs = kwargs
         conn = FakeConnection()
         self.connections.append(conn)
         self.connected.set()
@@ -306,3 +307,25 @@ async def test_keys_a_recording_cannot_hold_are_refused_at_subscribe_time(tmp_pa
         with pytest.raises(TypeError):
             await session.subscribe(Subscription(frozenset({"x"}), {}, "odd"))
         assert session.subscriptions == {}
+
+
+class NoAppPing(ToyProtocol):
+    def ping_frame(self) -> str | None:
+        return None
+
+
+async def test_websocket_level_pings_when_the_venue_has_no_app_ping_and_venue_pings_answered():
+    venue = FakeVenue()
+    settings = fast_settings(11, ping_interval=0.01)
+    async with StreamSession("ws://fake", NoAppPing(), BookSink(), settings=settings, connector=venue.connect):
+        await eventually(lambda: venue.connections, what="connected")
+        assert venue.kwargs["ping_interval"] == 0.01 and venue.kwargs["ping_timeout"] == settings.pong_timeout
+        venue.current.push({"channel": "ping"})  # Lighter-style: the venue pings, we answer
+        await eventually(lambda: '{"method":"pong"}' in venue.current.sent, what="pong sent")
+        await asyncio.sleep(0.05)
+        assert '{"method":"ping"}' not in venue.current.sent  # no app-level pings of our own
+
+    venue = FakeVenue()
+    async with StreamSession("ws://fake", ToyProtocol(), BookSink(), settings=settings, connector=venue.connect):
+        await eventually(lambda: venue.connections and '{"method":"ping"}' in venue.current.sent, what="app ping")
+        assert venue.kwargs["ping_interval"] is None  # the app-level ping replaces the library's

@@ -379,3 +379,43 @@ def test_batch_reads_ndjson(perp, devnet):
     assert [o.get("status") for o in out] == ["resting", "invalid", "resting", "invalid"]
     assert r.code == 2
     assert len(perp("--json", "orders", key=key).json()) == 2
+
+
+def test_hip3_trade_position_close(perp, devnet):
+    key, _ = new_key(devnet.url)
+    market = [m["market"] for m in perp("--json", "markets", "--all").json() if ":" in m["market"]][0]
+    r = perp("--json", "buy", market, "--usd", "50", "--market", "--yes", key=key)
+    assert r.code == 0 and r.json()["status"] == "filled", r.err
+    pos = perp("--json", "positions", key=key).json()
+    assert [p["market"] for p in pos] == [market]
+    rest = perp("--json", "buy", market, "--usd", "50", "--limit", "-2%", "--yes", key=key).json()
+    assert [o["oid"] for o in perp("--json", "orders", key=key).json()] == [rest["oid"]]
+    assert perp("--json", "close", market, "--yes", key=key).json()["status"] == "filled"
+    assert perp("--json", "cancel", "--all", "--yes", key=key).json()[0]["status"] == "canceled"
+    assert perp("--json", "positions", key=key).json() == [] and perp("--json", "orders", key=key).json() == []
+
+
+def test_builder_only_when_configured_and_vault_in_signature(perp, devnet, monkeypatch):
+    key, _ = new_key(devnet.url)
+    plain = perp("--json", "buy", "BTC", "0.001", "--limit", "-1%", "--dry-run", key=key).json()["requests"][0]
+    assert "builder" not in plain["action"] and plain["vaultAddress"] is None
+    monkeypatch.setenv("PERPCLI_VENUES_HYPERLIQUID_BUILDER", "0x" + "aa" * 20)
+    monkeypatch.setenv("PERPCLI_VENUES_HYPERLIQUID_BUILDER_FEE_TENTHS_BP", "10")
+    hl = perp("--json", "--venue", "hyperliquid", "buy", "BTC", "0.001", "--limit", "-1%", "--dry-run", key=key)
+    assert hl.code == 0, hl.err
+    assert hl.json()["requests"][0]["action"]["builder"] == {"b": "0x" + "aa" * 20, "f": 10}
+    vault = "0x" + "bb" * 20
+    v = perp("--json", "--vault-address", vault, "buy", "BTC", "0.001", "--limit", "-1%", "--dry-run", key=key)
+    assert v.json()["requests"][0]["vaultAddress"] == vault
+
+
+def test_url_needs_explicit_network(devnet, monkeypatch):
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from perpcli.cli.main import main
+
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = main(["--url", devnet.url, "price", "BTC"])
+    assert code == 2 and "--network" in err.getvalue()

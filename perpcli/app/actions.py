@@ -73,7 +73,7 @@ def market_context(session: Any, market: str, *, need_account: bool, trading: An
     free = equity = ZERO
     lev = None
     if need_account and trading is not None:
-        snap = trading.account()
+        snap = trading.account(_dex(inst.symbol))  # collateral is per dex (HIP-3 dexes are separate)
         free = snap.withdrawable or ZERO
         equity = snap.account_value or ZERO
         lev, _ = trading.asset_leverage(inst.symbol)
@@ -109,7 +109,7 @@ def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
 
     md = session.market
     inst = md.instrument(p.market)
-    snap = trading.account()
+    snap = trading.account(_dex(p.market))  # the market's own dex: margin is per dex
     marks = {mp.symbol: mp.mark_price for mp in md.mark_prices(_dex(p.market))}
     lev_set, is_cross = trading.asset_leverage(p.market)
     lev = p.leverage or lev_set or 1
@@ -224,8 +224,8 @@ def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None,
     from perpcli.venues.hyperliquid.adapter import new_cloid
 
     inst = session.market.instrument(market)
-    snap = trading.account()
-    pos = next((x for x in snap.positions if x.symbol == inst.symbol and x.size != 0), None)
+    positions, _ = trading.positions()
+    pos = next((x for x in positions if x.symbol == inst.symbol and x.size != 0), None)
     if pos is None:
         raise UsageError(f"no open position on {inst.symbol}")
     side = Side.SELL if pos.size > 0 else Side.BUY
@@ -241,7 +241,7 @@ def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None,
 
 
 def open_positions(trading: Any) -> list[Any]:
-    return [p for p in trading.account().positions if p.size != 0]
+    return trading.positions()[0]
 
 
 # ----- cancel ------------------------------------------------------------------------------

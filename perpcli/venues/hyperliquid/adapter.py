@@ -342,26 +342,53 @@ class HyperliquidTrading:
 
     # ----- reads ----------------------------------------------------------------------------
 
-    def account(self) -> AccountSnapshot:
+    def _dexes(self, all_dexes: bool) -> list[str]:
+        """"" (the default dex) and, when asked, every builder (HIP-3) dex: each keeps its own
+        clearinghouse, so positions and orders there are only visible per dex."""
+        if not all_dexes:
+            return [""]
+        return ["", *(d for d in self.market.dex_names() if d)]
+
+    @staticmethod
+    def _with_dex(body: dict[str, Any], dex: str) -> dict[str, Any]:
+        if dex:
+            body["dex"] = dex
+        return body
+
+    def account(self, dex: str = "") -> AccountSnapshot:
+        """One dex's margin account (default: the main dex) with its open orders; spot
+        balances ride along for the default dex."""
         user = self.account_address
-        state = self.rest.info({"type": "clearinghouseState", "user": user})
-        orders = self.open_orders()
-        try:
-            spot = (self.rest.info({"type": "spotClearinghouseState", "user": user}) or {}).get("balances") or []
-        except VenueRejected:
-            spot = []
+        state = self.rest.info(self._with_dex({"type": "clearinghouseState", "user": user}, dex))
+        orders = self._open_orders_of(dex)
+        spot: list = []
+        if not dex:
+            try:
+                spot = (self.rest.info({"type": "spotClearinghouseState", "user": user}) or {}).get("balances") or []
+            except VenueRejected:
+                spot = []
         return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)
 
-    def positions(self) -> tuple[list[PositionSnapshot], dict[str, Decimal]]:
-        """Open positions and the mark each was valued at, from one clearinghouseState read
-        per dex holding positions (the default dex only, unless `dexes` grows)."""
-        state = self.rest.info({"type": "clearinghouseState", "user": self.account_address}) or {}
-        snap = codec.account_snapshot(state, venue=self.venue, account=self.account_address)
-        return [p for p in snap.positions if p.size != 0], codec.position_marks(state)
+    def positions(self, *, all_dexes: bool = True) -> tuple[list[PositionSnapshot], dict[str, Decimal]]:
+        """Open positions on every dex and the mark each was valued at (positionValue / size)."""
+        out: list[PositionSnapshot] = []
+        marks: dict[str, Decimal] = {}
+        for dex in self._dexes(all_dexes):
+            state = self.rest.info(self._with_dex({"type": "clearinghouseState", "user": self.account_address}, dex))
+            snap = codec.account_snapshot(state or {}, venue=self.venue, account=self.account_address)
+            out.extend(p for p in snap.positions if p.size != 0)
+            marks.update(codec.position_marks(state or {}))
+        return out, marks
 
-    def open_orders(self) -> list[Order]:
-        rows = self.rest.info({"type": "frontendOpenOrders", "user": self.account_address}) or []
-        return codec.open_orders(rows, venue=self.venue)
+    def _open_orders_of(self, dex: str) -> list[Order]:
+        body = self._with_dex({"type": "frontendOpenOrders", "user": self.account_address}, dex)
+        return codec.open_orders(self.rest.info(body) or [], venue=self.venue)
+
+    def open_orders(self, *, all_dexes: bool = True) -> list[Order]:
+        out: list[Order] = []
+        for dex in self._dexes(all_dexes):
+            out.extend(self._open_orders_of(dex))
+        return out
 
     def fills(self, since_ms: int | None = None) -> list[Fill]:
         user = self.account_address

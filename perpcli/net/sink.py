@@ -169,6 +169,8 @@ class StoreSink:
         self.feed_states: dict[Hashable, ConnectionState] = {}
 
     def track_book(self, key: Hashable, symbol: str, venue: str | None = None) -> OrderBook:
+        """Subscription `key` feeds the store's book for (venue, symbol). One feed per book:
+        the store holds one book per market, sequenced by the venue's rule."""
         where = (venue or self.venue, symbol)
         self.feed_books[key] = where
         book = self.store.book(*where)

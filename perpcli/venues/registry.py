@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perpcli.domain.errors import UsageError
-from perpcli.venues.capabilities import Capabilities
+
+if TYPE_CHECKING:  # a frozen record: imported only when capabilities are loaded
+    from perpcli.venues.capabilities import Capabilities
 
 ENTRY_POINT_GROUP = "perpcli.venues"
 

@@ -264,6 +264,7 @@ class Engine:
         self._buf_prices = False
         self._buf_nonuser: dict[str, list[tuple[str, int]]] = {}
         self._event_cache: dict = {}
+        self._candle_slots: dict[str, list] = {}  # coin -> [(interval, ms, series, key)], rebuilt lazily
 
     # ================================================================ time and prices
 
@@ -977,25 +978,31 @@ class Engine:
         if len(tape) > self.config.trades_kept:
             del tape[0]
         self._buf_trades.setdefault(coin, []).append(trade)
-        self._last_px[coin] = trade.px
-        for iv, length in CANDLE_INTERVALS.items():
-            series = self._candles[coin][iv]
-            t0 = trade.time - trade.time % length
-            if series and series[-1].t == t0:
-                c = series[-1]
-                if trade.px > c.h:
-                    c.h = trade.px
-                if trade.px < c.l:
-                    c.l = trade.px
-                c.c = trade.px
-                c.v += trade.sz
+        px, sz, time = trade.px, trade.sz, trade.time
+        self._last_px[coin] = px
+        slots = self._candle_slots.get(coin)
+        if slots is None:
+            slots = self._candle_slots[coin] = [
+                (iv, length, self._candles[coin][iv], (coin, iv)) for iv, length in CANDLE_INTERVALS.items()
+            ]
+        buf = self._buf_candles
+        for iv, length, series, key in slots:
+            t0 = time - time % length
+            c = series[-1] if series else None
+            if c is not None and c.t == t0:
+                if px > c.h:
+                    c.h = px
+                elif px < c.l:
+                    c.l = px
+                c.c = px
+                c.v += sz
                 c.n += 1
             else:
-                c = Candle(coin, iv, t0, t0 + length - 1, trade.px, trade.px, trade.px, trade.px, trade.sz, 1)
+                c = Candle(coin, iv, t0, t0 + length - 1, px, px, px, px, sz, 1)
                 series.append(c)
                 if len(series) > self.config.candles_kept:
                     del series[0]
-            self._buf_candles[(coin, iv)] = c
+            buf[key] = c
         hour = trade.time - trade.time % _HOUR
         bucket = self._hour_volume[coin].get(hour)
         if bucket is None:
@@ -2008,6 +2015,7 @@ class Engine:
             eng._agents[a.address] = a
         eng._trades = {c: [_dec(Trade, t) for t in ts] for c, ts in data["trades"].items()}
         eng._candles = {c: {iv: [_dec(Candle, k) for k in s] for iv, s in ivs.items()} for c, ivs in data["candles"].items()}
+        eng._candle_slots = {}
         eng._hour_volume = {c: {h: [Decimal(b), Decimal(n)] for h, b, n in hv} for c, hv in data["hour_volume"].items()}
         eng._funding_hist = {c: [_dec(FundingRate, r) for r in rs] for c, rs in data["funding_hist"].items()}
         eng._premium = {c: [Decimal(s), Decimal(n)] for c, (s, n) in data["premium"].items()}

@@ -44,8 +44,8 @@ def wait_for_books(url: str, coins=("BTC", "ETH"), timeout: float = 15.0) -> Non
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        mids = info(url, {"type": "allMids"})
-        if all(c in mids for c in coins):
+        books = [info(url, {"type": "l2Book", "coin": c}) for c in coins]
+        if all(len(b["levels"][0]) >= 5 and len(b["levels"][1]) >= 5 for b in books):
             return
         time.sleep(0.1)
     raise TimeoutError(f"devnet books for {coins} not ready after {timeout}s")

@@ -94,7 +94,7 @@ def test_unknown_key_is_exit_4(perp):
     r = perp("account", key=key)
     assert r.code == 4
     assert "is not registered on devnet" in r.err and r.err.strip().count("\n") <= 1
-    r = perp("buy", "BTC", "0.001", "--market", "--yes", key=key)
+    r = perp("buy", "BTC", "0.001", "--market", "--slippage", "3%", "--yes", key=key)
     assert r.code == 4
 
 
@@ -103,7 +103,7 @@ def test_unknown_key_is_exit_4(perp):
 
 def test_market_buy_fills_and_position_shows(perp, devnet):
     key, addr = new_key(devnet.url)
-    r = perp("--json", "buy", "BTC", "0.01", "--market", "--yes", key=key)
+    r = perp("--json", "buy", "BTC", "0.01", "--market", "--slippage", "3%", "--yes", key=key)
     assert r.code == 0, r.err
     doc = r.json()
     for field in ("venue", "market", "side", "size", "price", "type", "status", "oid", "cloid", "filled",
@@ -201,7 +201,7 @@ def test_leverage_margin_deadman_twap(perp, devnet):
     key, _ = new_key(devnet.url)
     r = perp("--json", "leverage", "ETH", "5", "--isolated", "--yes", key=key)
     assert r.code == 0 and r.json()["detail"]["margin_mode"] == "isolated", r.err
-    perp("buy", "ETH", "0.02", "--market", "--yes", key=key)
+    perp("buy", "ETH", "0.02", "--market", "--slippage", "3%", "--yes", key=key)
     m = perp("--json", "margin", "ETH", "add", "5", "--yes", key=key)
     assert m.code == 0, m.out + m.err
     pos = perp("--json", "positions", key=key).json()[0]
@@ -217,7 +217,7 @@ def test_leverage_margin_deadman_twap(perp, devnet):
 
 def test_flatten_cancels_and_closes(perp, devnet):
     key, _ = new_key(devnet.url)
-    perp("buy", "BTC", "0.01", "--market", "--yes", key=key)
+    perp("buy", "BTC", "0.01", "--market", "--slippage", "3%", "--yes", key=key)
     perp("buy", "ETH", "0.01", "--limit", "-4%", "--yes", key=key)
     r = perp("--json", "flatten", "--yes", key=key)
     assert r.code == 0, r.err
@@ -312,7 +312,7 @@ def test_risk_guards_exit_7(perp, devnet, args, guard):
 
 def test_validation_names_rule_and_nearest(perp, devnet):
     key, _ = new_key(devnet.url)
-    r = perp("buy", "BTC", "0.000001", "--market", "--yes", key=key)
+    r = perp("buy", "BTC", "0.000001", "--market", "--slippage", "3%", "--yes", key=key)
     assert r.code == 2 and "size-decimals" in r.err and "nearest" in r.err
     r = perp("buy", "ETH", "0.001", "--limit", "-1%", "--yes", key=key)
     assert r.code == 2 and "min-notional" in r.err
@@ -338,7 +338,7 @@ def test_agent_trades_for_master_and_cannot_withdraw(perp, devnet, monkeypatch):
     assert [x["address"] for x in listed] == [agent]
     acct = perp("--json", "--account", "bot", "account").json()
     assert acct["account"] == master and acct["signer"] == agent and acct["signer_role"] == "agent"
-    buy = perp("--json", "--account", "bot", "buy", "ETH", "0.01", "--market", "--yes")
+    buy = perp("--json", "--account", "bot", "buy", "ETH", "0.01", "--market", "--slippage", "3%", "--yes")
     assert buy.code == 0 and buy.json()["status"] == "filled", buy.err
     assert perp("--json", "positions", key=key).json()[0]["market"] == "ETH"  # the master's position
     w = perp("--account", "bot", "withdraw", "1", "--yes")
@@ -384,7 +384,7 @@ def test_batch_reads_ndjson(perp, devnet):
 def test_hip3_trade_position_close(perp, devnet):
     key, _ = new_key(devnet.url)
     market = [m["market"] for m in perp("--json", "markets", "--all").json() if ":" in m["market"]][0]
-    r = perp("--json", "buy", market, "--usd", "50", "--market", "--yes", key=key)
+    r = perp("--json", "buy", market, "--usd", "50", "--market", "--slippage", "3%", "--yes", key=key)
     assert r.code == 0 and r.json()["status"] == "filled", r.err
     pos = perp("--json", "positions", key=key).json()
     assert [p["market"] for p in pos] == [market]
@@ -419,3 +419,43 @@ def test_url_needs_explicit_network(devnet, monkeypatch):
     with redirect_stdout(io.StringIO()), redirect_stderr(err):
         code = main(["--url", devnet.url, "price", "BTC"])
     assert code == 2 and "--network" in err.getvalue()
+
+
+def test_trading_commands_in_human_form(perp, devnet):
+    """The same commands without --json: a table or key/value lines on stdout, exit codes as in JSON."""
+    key, _ = new_key(devnet.url)
+    steps = [
+        (["buy", "ETH", "0.01", "--market", "--slippage", "3%", "--yes"], 0, "filled"),
+        (["sell", "ETH", "0.01", "--limit", "+3%", "--yes"], 0, "resting"),
+        (["orders"], 0, "ETH"),
+        (["positions"], 0, "ETH"),
+        (["account"], 0, "withdrawable"),
+        (["fills"], 0, "ETH"),
+        (["leverage", "ETH", "3", "--yes"], 0, "leverage"),
+        (["cancel", "--all", "--yes"], 0, "canceled"),
+        (["close", "ETH", "--slippage", "3%", "--yes"], 0, "filled"),
+        (["buy", "BTC", "0.01", "--yes"], 2, ""),
+        (["buy", "BTC", "2", "--limit", "-1%", "--yes"], 7, ""),
+    ]
+    for args, code, needle in steps:
+        r = perp(*args, key=key)
+        assert r.code == code, (args, r.err)
+        assert needle in r.out, (args, r.out)
+        if code:
+            assert r.err.count("perp: error:") == 1
+
+
+def test_stream_commands_print_ndjson(perp, devnet):
+    key, _ = new_key(devnet.url)
+    assert perp("buy", "BTC", "0.001", "--market", "--slippage", "3%", "--yes", key=key).code == 0
+    book = perp("stream", "book", "BTC", "--depth", "3", "--seconds", "1.5")
+    assert book.code == 0, book.err
+    lines = [json.loads(x) for x in book.out.splitlines()]
+    books = [x for x in lines if x["event"] == "book"]
+    assert books and len(books[0]["bids"]) == 3 and Decimal(books[0]["bids"][0][0]) < Decimal(books[0]["asks"][0][0])
+    assert any(x["event"] == "status" and x["state"] == "connected" for x in lines)
+    fills = perp("stream", "fills", "--seconds", "1.5", key=key)
+    assert fills.code == 0, fills.err
+    got = [json.loads(x) for x in fills.out.splitlines() if '"event":"fill"' in x]
+    assert len(got) == 1 and got[0]["market"] == "BTC"
+    assert perp("stream", "book").code == 2

@@ -30,7 +30,7 @@ def make_app(config: WatchConfig | None = None, trader_cls=FakeTrader):
 
 
 def ladder_text(app) -> str:
-    return app.active_view.ladder.render().plain
+    return app.active_view.ladder.text()
 
 
 async def test_book_updates_render_with_depth_spread_and_mid():

@@ -60,7 +60,7 @@ def ladder_of(app) -> LadderWidget:
 async def test_markets_load_books_stream_and_an_order_round_trips(devnet):
     app, source, md, trading = make(devnet)
     async with app.run_test(size=SIZE) as pilot:
-        assert await wait_until(pilot, lambda: "mid " in ladder_of(app).render().plain, timeout=10)
+        assert await wait_until(pilot, lambda: "mid " in ladder_of(app).text(), timeout=10)
         assert [v.symbol for v in app.views.values()] == ["BTC", "ETH"]
         first = source.sink.view(("l2Book", "BTC")).updates
         assert await wait_until(pilot, lambda: source.sink.view(("l2Book", "BTC")).updates > first + 2)
@@ -130,10 +130,10 @@ async def test_a_dropped_socket_shows_stale_then_recovers(devnet):
         connects = source.session.stats.connects
         devnet.call(lambda: [c.drop() for c in list(devnet.devnet.server.ws_connections)])
         assert await wait_until(pilot, lambda: "STALE" in status.render().plain, timeout=5)
-        assert "STALE" in ladder_of(app).render().plain  # the book is flagged, never used to price
+        assert "STALE" in ladder_of(app).text()  # the book is flagged, never used to price
         assert not source.book_usable("BTC")
         assert await wait_until(pilot, lambda: source.session.stats.connects > connects
                                 and source.book_usable("BTC"), timeout=10)
         assert await wait_until(pilot, lambda: "STALE" not in status.render().plain, timeout=5)
         assert source.session.connection_state is ConnectionState.CONNECTED
-        assert "mid " in ladder_of(app).render().plain
+        assert "mid " in ladder_of(app).text()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +26,8 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.css.query import NoMatches
+from textual.widgets import Footer, Tab, Tabs
 
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest, plan_order
 from perpcli.domain.errors import PerpError
@@ -81,22 +82,36 @@ def _places(step: Decimal | None, default: int) -> int:
     return max(0, -exp) if isinstance(exp, int) else default
 
 
-class MarketView(Horizontal):
-    """One market: the ladder, and the chart above the tape."""
+def _quiet_on_teardown(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Timers and late messages may still fire while the app tears its widgets down on exit;
+    a missing widget then means "nothing to repaint", not an error."""
 
-    def __init__(self, venue: str, symbol: str, *, price_places: int, size_places: int, interval: str,
-                 **kwargs) -> None:
+    @wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.screen_stack:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except NoMatches:
+            if self._exit or self._closing or not self.is_running:
+                return None  # exiting (App.exit sets _exit; run_test's teardown sets _closing)
+            raise
+
+    return wrapper
+
+
+class MarketView(Horizontal):
+    """The market panels: the ladder, and the chart above the tape.
+
+    One set of widgets serves every market tab: switching tabs points them at another
+    market's state and repaints them, with no layout pass (a key press stays fast).
+    """
+
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.venue = venue
-        self.symbol = symbol
-        self.series = CandleSeries(interval)
-        self.price_places = price_places
-        self.size_places = size_places
-        self._last_trade: tuple[int, Any] | None = None
-        # Built here, not looked up: the feed may repaint a tab before it has been composed.
-        self.ladder = LadderWidget(price_places=price_places, size_places=size_places, classes="ladder")
-        self.chart = ChartWidget(self.series, price_places=price_places, classes="chart")
-        self.tape = TapeWidget(price_places=price_places, size_places=size_places, classes="tape")
+        self.ladder = LadderWidget(classes="ladder")
+        self.chart = ChartWidget(CandleSeries(), classes="chart")
+        self.tape = TapeWidget(classes="tape")
 
     def compose(self) -> ComposeResult:
         yield self.ladder
@@ -104,18 +119,53 @@ class MarketView(Horizontal):
             yield self.chart
             yield self.tape
 
+    def show(self, state: MarketState) -> None:
+        for widget in (self.ladder, self.tape):
+            widget.price_places, widget.size_places = state.price_places, state.size_places
+        self.ladder.cursor = None
+        self.ladder.set_book([], [], stale=True)
+        self.tape.trades = []
+        self.chart.price_places = state.price_places
+        self.chart.set_series(state.series)
+
+
+class MarketState:
+    """One market tab: what it shows and the candles built from its trades."""
+
+    def __init__(self, venue: str, symbol: str, view: MarketView, *, price_places: int, size_places: int,
+                 interval: str) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.view = view
+        self.series = CandleSeries(interval)
+        self.price_places = price_places
+        self.size_places = size_places
+        self._last_trade: tuple[int, Any] | None = None
+
+    @property
+    def ladder(self) -> LadderWidget:
+        return self.view.ladder
+
+    @property
+    def chart(self) -> ChartWidget:
+        return self.view.chart
+
+    @property
+    def tape(self) -> TapeWidget:
+        return self.view.tape
+
     def ingest_trades(self, trades: list) -> None:
         """Feed trades not seen before (newest-first list) into the candles, oldest first."""
         fresh = []
         for t in trades:
-            key = (t.time_ms, t.trade_id)
+            key = (t.time_ms, str(t.trade_id))
             if self._last_trade is not None and key <= self._last_trade:
                 break
             fresh.append(t)
         for t in reversed(fresh):
             self.series.add_trade(t.price, t.size, t.time_ms)
         if fresh:
-            self._last_trade = (fresh[0].time_ms, fresh[0].trade_id)
+            self._last_trade = (fresh[0].time_ms, str(fresh[0].trade_id))
 
 
 class MarketCommands(Provider):
@@ -170,7 +220,9 @@ class WatchApp(App):
         self._open_venue = open_venue
         self.configured_venues = list(venues) or list(self.sources)
         self.bridge = Bridge(self.post_message, coalesce=self.config.coalesce)
-        self.views: dict[str, MarketView] = {}
+        self.views: dict[str, MarketState] = {}  # tab id -> market, in tab order
+        self.market_view = MarketView(id="market")
+        self._active: str | None = None
         self.last_preview: OrderPreview | None = None
         self.last_error: str = ""
         self.repaints = 0  # StoreChanged messages handled (for tests and the benchmark)
@@ -182,7 +234,9 @@ class WatchApp(App):
     def compose(self) -> ComposeResult:
         yield AccountBar(id="account")
         with Horizontal(id="main"):
-            yield TabbedContent(id="markets")
+            with Vertical(id="markets"):
+                yield Tabs(id="market-tabs")
+                yield self.market_view
             yield Ticket(id="ticket")
         with Horizontal(id="bottom"):
             positions = PositionsTable(id="positions")
@@ -226,14 +280,13 @@ class WatchApp(App):
         return out
 
     @property
-    def active_view(self) -> MarketView | None:
-        tabs = self._main("#markets", TabbedContent)
-        return self.views.get(tabs.active) if tabs.active else None
+    def active_view(self) -> MarketState | None:
+        return self.views.get(self._active) if self._active else None
 
     async def open_market(self, venue: str, symbol: str, *, activate: bool = True) -> None:
-        tabs = self._main("#markets", TabbedContent)
-        pane_id = tab_id(venue, symbol)
-        if pane_id not in self.views:
+        tabs = self._main("#market-tabs", Tabs)
+        tid = tab_id(venue, symbol)
+        if tid not in self.views:
             source = self.sources.get(venue)
             if source is None and self._open_venue is not None:
                 source = self._open_venue(venue)
@@ -249,33 +302,45 @@ class WatchApp(App):
                 self.notify(str(e), severity="error")
                 return
             symbol = inst.symbol
-            pane_id = tab_id(venue, symbol)
-            if pane_id not in self.views:
-                view = MarketView(
-                    venue, symbol,
+            tid = tab_id(venue, symbol)
+            if tid not in self.views:
+                self.views[tid] = MarketState(
+                    venue, symbol, self.market_view,
                     price_places=inst.price_decimals if inst.price_decimals < 8 else 2,
                     size_places=inst.size_decimals,
                     interval=self._chart_interval,
                 )
-                self.views[pane_id] = view
                 title = symbol if len(self.sources) < 2 else f"{venue}:{symbol}"
-                await tabs.add_pane(TabPane(title, view, id=pane_id))
+                await tabs.add_tab(Tab(title, id=tid))
                 ensure = getattr(source, "ensure_market", None)
                 if ensure is not None:
                     ensure(symbol)
-        if activate or not tabs.active:
-            tabs.active = pane_id
-            self._on_active_market()
+        if activate or self._active is None:
+            self._activate(tid)
 
+    def _activate(self, tid: str) -> None:
+        tabs = self._main("#market-tabs", Tabs)
+        if tabs.active != tid:
+            tabs.active = tid  # posts TabActivated, which lands in _activate again
+        if self._active == tid:
+            return
+        self._active = tid
+        self._on_active_market()
+
+    @_quiet_on_teardown
     def _on_active_market(self) -> None:
+        if not self.screen_stack:
+            return  # shutting down
         view = self.active_view
         if view is None:
             return
+        self.market_view.show(view)
         self._main(Ticket).set_market(view.symbol)
         self._refresh_market(view, force=True)
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._on_active_market()
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is not None and event.tab.id in self.views:
+            self._activate(event.tab.id)
 
     def action_next_market(self) -> None:
         self._cycle_tab(1)
@@ -284,26 +349,27 @@ class WatchApp(App):
         self._cycle_tab(-1)
 
     def _cycle_tab(self, step: int) -> None:
-        tabs = self._main("#markets", TabbedContent)
         ids = list(self.views)
         if not ids:
             return
-        i = ids.index(tabs.active) if tabs.active in ids else 0
-        tabs.active = ids[(i + step) % len(ids)]
+        i = ids.index(self._active) if self._active in ids else 0
+        self._activate(ids[(i + step) % len(ids)])
 
     async def action_close_market(self) -> None:
-        tabs = self._main("#markets", TabbedContent)
-        if len(self.views) <= 1 or not tabs.active:
+        if len(self.views) <= 1 or self._active is None:
             return
-        pane = tabs.active
-        self.views.pop(pane, None)
-        await tabs.remove_pane(pane)
+        gone = self._active
+        ids = list(self.views)
+        nxt = ids[ids.index(gone) - 1] if ids.index(gone) > 0 else ids[1]
+        self._activate(nxt)
+        self.views.pop(gone, None)
+        await self._main("#market-tabs", Tabs).remove_tab(gone)
 
     def set_chart_interval(self, interval: str) -> None:
         self._chart_interval = interval
         for view in self.views.values():
             view.series.set_interval(interval)
-            view.chart.refresh()
+            view.chart.invalidate()
 
     def action_chart_interval(self) -> None:
         i = INTERVAL_ORDER.index(self._chart_interval) if self._chart_interval in INTERVAL_ORDER else 0
@@ -311,7 +377,10 @@ class WatchApp(App):
 
     # ----- repainting from the store ------------------------------------------------------------
 
+    @_quiet_on_teardown
     def on_store_changed(self, message: StoreChanged) -> None:
+        if not self.screen_stack:
+            return  # shutting down: the screens are gone
         self.repaints += 1
         topics = message.topics
         active = self.active_view
@@ -321,7 +390,7 @@ class WatchApp(App):
                 view.ingest_trades(source.trades(view.symbol, 200))
             if view is active and (f"book:{view.symbol}" in topics or f"trades:{view.symbol}" in topics
                                    or "status" in topics):
-                self._refresh_market(view)
+                self._refresh_market(view, trades=f"trades:{view.symbol}" in topics)
         if "account" in topics or any(t.startswith("mark:") for t in topics):
             self._refresh_account()
             self._refresh_preview()
@@ -330,25 +399,24 @@ class WatchApp(App):
         if "status" in topics:
             self._tick_status()
 
-    def _refresh_market(self, view: MarketView, force: bool = False) -> None:
-        if not view.ladder.is_mounted:
+    def _refresh_market(self, view: MarketState, force: bool = False, *, trades: bool = True) -> None:
+        if not view.ladder.is_mounted or view is not self.active_view:
             return
         source = self.sources[view.venue]
         book = source.book(view.symbol)
-        ladder = view.ladder
-        bids, asks = top_levels(book, max(ladder.depth, 1))
+        bids, asks = top_levels(book, max(view.ladder.depth, 1))
         note = ""
         if book is not None and not book.is_usable:
             note = f"book {book.state.value}"
-        ladder.set_book(bids, asks, stale=not source.book_usable(view.symbol), note=note)
+        view.ladder.set_book(bids, asks, stale=not source.book_usable(view.symbol), note=note)
         if bids and asks:
             view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
-        view.tape.set_trades(source.trades(view.symbol, 100))
-        chart = view.chart
+        if trades or force:
+            view.tape.set_trades(source.trades(view.symbol, 100))
         if force:
-            chart.refresh()
+            view.chart.invalidate()
         else:
-            chart.maybe_refresh()
+            view.chart.maybe_refresh()
 
     def _mark_of(self, source: WatchSource) -> Callable[[str], Decimal | None]:
         def mark_of(symbol: str) -> Decimal | None:
@@ -366,7 +434,10 @@ class WatchApp(App):
 
         return instrument_of
 
+    @_quiet_on_teardown
     def _refresh_account(self) -> None:
+        if not self.screen_stack:
+            return  # shutting down
         positions: list = []
         orders: list[Order] = []
         acct = None
@@ -383,7 +454,10 @@ class WatchApp(App):
         self._main(PositionsTable).set_positions(positions)
         self._main(OrdersTable).set_orders(orders)
 
+    @_quiet_on_teardown
     def _tick_status(self) -> None:
+        if not self.screen_stack:
+            return
         streams = []
         for source in self.sources.values():
             streams.extend(source.streams())
@@ -428,7 +502,10 @@ class WatchApp(App):
         new_cloid = trader.new_cloid if trader is not None else (lambda: "0x" + "0" * 32)
         return plan_order(view.venue, req, ctx, new_cloid=new_cloid), ctx
 
+    @_quiet_on_teardown
     def _refresh_preview(self, form: TicketForm | None = None) -> None:
+        if not self.screen_stack:
+            return  # shutting down
         ticket = self._main(Ticket)
         if not ticket.is_mounted:
             return

@@ -1,58 +1,72 @@
 """The price chart: candles and volume drawn with Unicode blocks (no plotting dependency).
 
-WHY no plotext: one column per candle with block characters is all a terminal ladder-side
-chart needs, it costs one string join per row, and it keeps the install small.
+WHY no plotext: one column per candle with block characters is all a ladder-side chart
+needs, it costs one string per row, and it keeps the install small. Rows are cached strips
+(widgets/lines.py), rebuilt only when the bars changed, and at most `max_fps` times a second.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widget import Widget
+import time
+
+from rich.style import Style
+from textual.events import Resize
 
 from perpcli.tui.viewmodel import CandleSeries, fmt_num, render_candles
+from perpcli.tui.widgets.lines import LinesWidget, Row
 
 AXIS = 12
+UP = Style(color="green")
+DOWN = Style(color="red")
+DIM = Style(dim=True)
+BOLD = Style(bold=True)
 
 
-class ChartWidget(Widget):
-    def __init__(self, series: CandleSeries, *, price_places: int = 2, **kwargs) -> None:
+class ChartWidget(LinesWidget):
+    def __init__(self, series: CandleSeries, *, price_places: int = 2, max_fps: float = 4.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.series = series
         self.price_places = price_places
-        self._drawn: tuple[int, int, int] | None = None
+        self.min_interval = 1.0 / max_fps
+        self._drawn_version = -1
+        self._last_paint = 0.0
 
     def set_series(self, series: CandleSeries) -> None:
         self.series = series
-        self.refresh()
+        self.invalidate()
+
+    def on_resize(self, event: Resize) -> None:
+        self.invalidate()
 
     def maybe_refresh(self) -> None:
-        """Repaint only if the bars changed since the last paint."""
-        if self._drawn is None or self._drawn[0] != self.series.version:
-            self.refresh()
+        """Repaint if the bars changed, at most `max_fps` times a second."""
+        now = time.monotonic()
+        if self.series.version != self._drawn_version and now - self._last_paint >= self.min_interval:
+            self._last_paint = now
+            self.invalidate()
 
-    def render(self) -> Text:
-        width, height = self.size.width, self.size.height
+    def build_rows(self, width: int, height: int) -> list[Row]:
+        self._drawn_version = self.series.version
         plot_w = max(0, width - AXIS)
         plot_h = max(2, height - 1)
+        vol_rows = max(1, plot_h // 5)
         bars = self.series.bars(plot_w)
-        rows, colors = render_candles(bars, plot_w, plot_h, volume_rows=max(1, plot_h // 5))
-        self._drawn = (self.series.version, width, height)
-        text = Text(no_wrap=True, overflow="crop")
+        grid, colors = render_candles(bars, plot_w, plot_h, volume_rows=vol_rows)
         last = bars[-1].close if bars else None
-        text.append(f"{self.series.interval} ", style="bold")
-        text.append(f"last {fmt_num(last, self.price_places)}  bars {len(bars)}\n", style="dim")
+        rows: list[Row] = [[(f"{self.series.interval} ", BOLD),
+                            (f"last {fmt_num(last, self.price_places)}  bars {len(bars)}", DIM)]]
         hi = max((b.high for b in bars), default=None)
         lo = min((b.low for b in bars), default=None)
-        price_rows = plot_h - max(1, plot_h // 5)
-        for r, row in enumerate(rows):
+        price_rows = plot_h - vol_rows
+        for r, line in enumerate(grid):
+            row: Row = []
             start = 0
-            # colour runs of equal colour in one append each
-            while start < len(row):
+            while start < len(line):  # one segment per run of equal colour
                 end = start + 1
-                while end < len(row) and colors[end] == colors[start]:
+                while end < len(line) and colors[end] == colors[start]:
                     end += 1
                 c = colors[start]
-                text.append(row[start:end], style="green" if c == "up" else "red" if c == "down" else "")
+                row.append((line[start:end], UP if c == "up" else DOWN if c == "down" else None))
                 start = end
             label = ""
             if r == 0 and hi is not None:
@@ -61,5 +75,6 @@ class ChartWidget(Widget):
                 label = fmt_num(lo, self.price_places)
             elif r == price_rows:
                 label = "vol"
-            text.append(f" {label:>{AXIS - 1}}\n", style="dim")
-        return text
+            row.append((f" {label:>{AXIS - 1}}", DIM))
+            rows.append(row)
+        return rows

@@ -1,26 +1,37 @@
 """The order book ladder: asks above, bids below, size bars, cumulative depth, spread and mid.
 
 Clicking a level (or moving the cursor with the arrow keys and pressing enter) posts
-`LevelSelected`, which the screen turns into the ticket's price. Rendering builds one rich
-Text per repaint from the book's top levels; the bridge decides how often that happens.
+`LevelSelected`, which the screen turns into the ticket's price. Rows are cached strips
+(widgets/lines.py): a repaint after a book change rebuilds ~40 short rows and nothing else.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from rich.text import Text
+from rich.style import Style
 from textual.binding import Binding
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from perpcli.domain.events import Level
 from perpcli.tui.viewmodel import Ladder, build_ladder, fmt_num
+from perpcli.tui.widgets.lines import LinesWidget, Row
+
+DIM = Style(dim=True)
+BOLD = Style(bold=True)
+ASK = Style(color="red")
+BID = Style(color="green")
+ASK_BAR = Style(color="red", dim=True)
+BID_BAR = Style(color="green", dim=True)
+ASK_SEL = Style(color="red", bold=True, reverse=True)
+BID_SEL = Style(color="green", bold=True, reverse=True)
+STALE = Style(color="white", bgcolor="red", bold=True)
+NOTE = Style(color="yellow")
 
 
-class LadderWidget(Widget, can_focus=True):
+class LadderWidget(LinesWidget, can_focus=True):
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -48,58 +59,56 @@ class LadderWidget(Widget, can_focus=True):
 
     def set_book(self, bids: list[Level], asks: list[Level], *, stale: bool, note: str = "") -> None:
         self.bids, self.asks, self.stale, self.note = bids, asks, stale, note
-        self.refresh()
+        self.invalidate()
+
+    def watch_cursor(self) -> None:
+        self.invalidate()
+
+    def on_resize(self, event: Resize) -> None:
+        self.invalidate()
 
     @property
     def depth(self) -> int:
         return max(1, (self.size.height - 2) // 2)
 
-    def render(self) -> Text:
-        width = self.size.width
-        depth = self.depth
+    def build_rows(self, width: int, height: int) -> list[Row]:
+        depth = max(1, (height - 2) // 2)
         ladder = self.ladder = build_ladder(self.bids, self.asks, depth)
         pp, sp = self.price_places, self.size_places
-        text = Text(no_wrap=True, overflow="crop")
-        rows: list[tuple[Decimal, bool] | None] = []
-        text.append(f"{'price':>12} {'size':>11} {'total':>12}\n", style="dim")
-        rows.append(None)
         bar_width = max(0, width - 38)
-        # asks: worst at the top, best just above the spread line
-        ask_rows = list(ladder.asks)[::-1]
+        rows: list[Row] = [[(f"{'price':>12} {'size':>11} {'total':>12}", DIM)]]
+        index: list[tuple[Decimal, bool] | None] = [None]
+        cursor = self.cursor
+        ask_rows = list(ladder.asks)[::-1]  # worst at the top, best just above the spread line
         for _ in range(depth - len(ask_rows)):
-            text.append("\n")
-            rows.append(None)
-        for i, r in enumerate(ask_rows):
-            selected = self.cursor is not None and self.cursor == len(rows)
-            style = "bold red reverse" if selected else "red"
-            text.append(f"{fmt_num(r.price, pp):>12} ", style=style)
-            text.append(f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ")
-            n = int(r.bar * bar_width)
-            text.append("█" * n, style="red dim")
-            if i < len(ask_rows):
-                text.append("\n")
-            rows.append((r.price, False))
-        spread = ""
-        if ladder.mid is not None:
-            spread = f"mid {fmt_num(ladder.mid, pp + 1)}  spread {fmt_num(ladder.spread, pp)} ({ladder.spread_bps} bps)"
+            rows.append([])
+            index.append(None)
+        for r in ask_rows:
+            style = ASK_SEL if cursor == len(rows) else ASK
+            rows.append([(f"{fmt_num(r.price, pp):>12} ", style),
+                         (f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ", None),
+                         ("█" * int(r.bar * bar_width), ASK_BAR)])
+            index.append((r.price, False))
+        mid: Row = []
         if self.stale:
-            text.append(" STALE ", style="bold white on red")
-            text.append(" ")
-        text.append(spread or "no book yet", style="bold")
+            mid += [(" STALE ", STALE), (" ", None)]
+        if ladder.mid is not None:
+            mid.append((f"mid {fmt_num(ladder.mid, pp + 1)}  spread {fmt_num(ladder.spread, pp)} "
+                        f"({ladder.spread_bps} bps)", BOLD))
+        else:
+            mid.append(("no book yet", BOLD))
         if self.note:
-            text.append(f"  {self.note}", style="yellow")
-        text.append("\n")
-        rows.append(None)
+            mid.append((f"  {self.note}", NOTE))
+        rows.append(mid)
+        index.append(None)
         for r in ladder.bids:
-            selected = self.cursor is not None and self.cursor == len(rows)
-            style = "bold green reverse" if selected else "green"
-            text.append(f"{fmt_num(r.price, pp):>12} ", style=style)
-            text.append(f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ")
-            text.append("█" * int(r.bar * bar_width), style="green dim")
-            text.append("\n")
-            rows.append((r.price, True))
-        self._rows = rows
-        return text
+            style = BID_SEL if cursor == len(rows) else BID
+            rows.append([(f"{fmt_num(r.price, pp):>12} ", style),
+                         (f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ", None),
+                         ("█" * int(r.bar * bar_width), BID_BAR)])
+            index.append((r.price, True))
+        self._rows = index
+        return rows
 
     def level_at(self, y: int) -> tuple[Decimal, bool] | None:
         if 0 <= y < len(self._rows):
@@ -117,9 +126,8 @@ class LadderWidget(Widget, can_focus=True):
         if not rows:
             return
         if self.cursor not in rows:
-            # start at the best ask (last ask row) going up, best bid going down
-            mid_index = next((i for i, r in enumerate(self._rows) if r is not None and r[1]), rows[-1])
-            self.cursor = mid_index if step > 0 else max(0, mid_index - 2)
+            best_bid = next((i for i, r in enumerate(self._rows) if r is not None and r[1]), rows[-1])
+            self.cursor = best_bid if step > 0 else max(rows[0], best_bid - 2)
             if self.cursor not in rows:
                 self.cursor = rows[0]
             return

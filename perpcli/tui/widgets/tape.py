@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import time
 
-from rich.text import Text
-from textual.widget import Widget
+from rich.style import Style
+from textual.events import Resize
 
 from perpcli.domain.events import Trade
 from perpcli.domain.orders import Side
 from perpcli.tui.viewmodel import fmt_num
+from perpcli.tui.widgets.lines import LinesWidget, Row
+
+BUY = Style(color="green")
+SELL = Style(color="red")
+DIM = Style(dim=True)
 
 
-class TapeWidget(Widget):
+class TapeWidget(LinesWidget):
     def __init__(self, *, price_places: int = 2, size_places: int = 4, **kwargs) -> None:
         super().__init__(**kwargs)
         self.price_places = price_places
@@ -20,15 +25,17 @@ class TapeWidget(Widget):
         self.trades: list[Trade] = []  # newest first
 
     def set_trades(self, trades: list[Trade]) -> None:
-        self.trades = trades
-        self.refresh()
+        if trades[:1] != self.trades[:1] or len(trades) != len(self.trades):
+            self.trades = trades
+            self.invalidate()
 
-    def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        text.append(f"{'price':>12} {'size':>10}  time\n", style="dim")
-        for t in self.trades[: max(0, self.size.height - 1)]:
-            style = "green" if t.side is Side.BUY else "red"
+    def on_resize(self, event: Resize) -> None:
+        self.invalidate()
+
+    def build_rows(self, width: int, height: int) -> list[Row]:
+        rows: list[Row] = [[(f"{'price':>12} {'size':>10}  time", DIM)]]
+        for t in self.trades[: max(0, height - 1)]:
             clock = time.strftime("%H:%M:%S", time.gmtime(t.time_ms / 1000))
-            text.append(f"{fmt_num(t.price, self.price_places):>12} ", style=style)
-            text.append(f"{fmt_num(t.size, self.size_places):>10}  {clock}\n")
-        return text
+            rows.append([(f"{fmt_num(t.price, self.price_places):>12} ", BUY if t.side is Side.BUY else SELL),
+                         (f"{fmt_num(t.size, self.size_places):>10}  {clock}", None)])
+        return rows

@@ -37,6 +37,7 @@ class Ticket(Vertical):
         super().__init__(**kwargs)
         self.market = market
         self.border_title = "Ticket"
+        self._preview_shown: Text | str | None = None
 
     def compose(self) -> ComposeResult:
         yield Label(self.market, id="ticket-market")
@@ -79,7 +80,7 @@ class Ticket(Vertical):
     def set_market(self, market: str) -> None:
         if market != self.market:
             self.market = market
-            self.query_one("#ticket-market", Label).update(market)
+            self.query_one("#ticket-market", Label).update(market, layout=False)
             self._changed()
 
     def set_price(self, price: Decimal) -> None:
@@ -96,8 +97,12 @@ class Ticket(Vertical):
         self.query_one("#ticket-type", Select).value = order_type
 
     def show_preview(self, text: Text | str, *, ok: bool) -> None:
-        self.query_one("#ticket-preview", Static).update(text)
-        self.query_one("#ticket-place", Button).disabled = not ok
+        if text != self._preview_shown:  # fixed height: no layout pass for a new preview
+            self._preview_shown = text
+            self.query_one("#ticket-preview", Static).update(text, layout=False)
+        button = self.query_one("#ticket-place", Button)
+        if button.disabled == ok:
+            button.disabled = not ok
 
     # ----- events -------------------------------------------------------------------------------
 

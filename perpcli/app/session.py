@@ -71,20 +71,20 @@ class Session:
     _signer: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_cli(cls) -> Session:
-        from perpcli.cli import context
-        from perpcli.config import settings
-
-        opts = context.current()
-        extra = opts.extra or {}
-        choice = choose_venue(
-            settings.current(),
-            venue=opts.venue,
-            url=extra.get("url"),
-            network=extra.get("network"),
-            vault_address=extra.get("vault_address"),
-        )
-        return cls(choice=choice, account=opts.account, passphrase_file=opts.passphrase_file)
+    def open(
+        cls,
+        settings: Any,
+        *,
+        venue: str | None = None,
+        url: str | None = None,
+        network: str | None = None,
+        vault_address: str | None = None,
+        account: str | None = None,
+        passphrase_file: str | None = None,
+    ) -> Session:
+        """A session from explicit choices (the CLI passes its global options)."""
+        choice = choose_venue(settings, venue=venue, url=url, network=network, vault_address=vault_address)
+        return cls(choice=choice, account=account, passphrase_file=passphrase_file)
 
     @property
     def venue(self) -> str:

@@ -16,9 +16,16 @@ from perpcli.domain.errors import ExitCode, UsageError
 
 
 def session() -> Any:
+    """The Session for this command, from the global options and the settings."""
     from perpcli.app.session import Session
+    from perpcli.config import settings
 
-    return Session.from_cli()
+    opts = context.current()
+    extra = opts.extra or {}
+    return Session.open(
+        settings.current(), venue=opts.venue, url=extra.get("url"), network=extra.get("network"),
+        vault_address=extra.get("vault_address"), account=opts.account, passphrase_file=opts.passphrase_file,
+    )
 
 
 def json_mode() -> bool:

@@ -18,14 +18,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import sys
 
-        from perpcli.app.session import Session
-        from perpcli.cli import output
+        from perpcli.cli import output, venue_cmd
         from perpcli.config import settings
         from perpcli.domain.errors import AuthError, UsageError
 
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise UsageError("perp watch needs a terminal (stdin and stdout must be a TTY)")
-        session = Session.from_cli()
+        session = venue_cmd.session()  # global options -> Session (app/ must not read the CLI context)
         trading = None
         if not no_trading:
             try:

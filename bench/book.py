@@ -34,6 +34,7 @@ from perpcli.ledger.book import OrderBook, SyncRule  # noqa: E402
 from perpcli.venues.hyperliquid.codec_book import (  # noqa: E402
     decode_l2book,
     decode_l2book_levels,
+    decode_l2book_text,
     encode_l2book_frame,
 )
 
@@ -314,6 +315,29 @@ def main() -> None:
         for frame in frames:
             apply(decode_l2book(frame))
 
+    def ours_lazy():
+        hl_book.time_ms = 0
+        load = hl_book.load_text
+        for frame in frames:
+            _coin, t, bp, bs, ap, as_ = decode_l2book_text(frame)
+            load(bp, bs, ap, as_, time_ms=t)
+
+    def ours_lazy_then_top20():
+        hl_book.time_ms = 0
+        load = hl_book.load_text
+        top = hl_book.top
+        for frame in frames:
+            _coin, t, bp, bs, ap, as_ = decode_l2book_text(frame)
+            load(bp, bs, ap, as_, time_ms=t)
+            top(20)
+
+    def json_then_top20():
+        loads = json.loads
+        for frame in frames:
+            data = loads(frame)["data"]
+            [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][0]]
+            [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][1]]
+
     def plain_json():
         loads = json.loads
         for frame in frames:
@@ -326,10 +350,19 @@ def main() -> None:
             [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][0]]
             [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][1]]
 
+    lazy_us = best_of(ours_lazy, 7) / len(frames) * 1e6
+    lazy_read_us = best_of(ours_lazy_then_top20, 7) / len(frames) * 1e6
     ours_us = best_of(ours_decode_apply, 7) / len(frames) * 1e6
     snap_us = best_of(ours_decode_snapshot_apply, 7) / len(frames) * 1e6
     json_us = best_of(plain_json, 7) / len(frames) * 1e6
     json_dec_us = best_of(json_plus_decimal, 7) / len(frames) * 1e6
+    metrics.append(metric("l2Book decode+apply (text -> load_text)", "us/frame", lazy_us, json_us, "json.loads only"))
+    metrics.append(
+        metric(
+            "l2Book decode+apply+top-20 read (text)", "us/frame", lazy_read_us, json_dec_us,
+            "json.loads + Decimal levels",
+        )
+    )
     metrics.append(metric("l2Book decode+apply (levels -> load)", "us/frame", ours_us, json_us, "json.loads only"))
     metrics.append(
         metric("l2Book decode+apply (levels -> load)", "us/frame", ours_us, json_dec_us, "json.loads + Decimal levels")

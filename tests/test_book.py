@@ -314,6 +314,7 @@ from perpcli.venues.hyperliquid.codec_book import (  # noqa: E402
     BookFrameError,
     decode_l2book,
     decode_l2book_levels,
+    decode_l2book_text,
     encode_l2book_frame,
 )
 
@@ -352,9 +353,15 @@ def test_decoder_falls_back_on_unexpected_shapes(frame):
 def test_decoder_empty_sides_and_hostile_numbers():
     empty = '{"channel":"l2Book","data":{"coin":"ETH","time":5,"levels":[[],[]]}}'
     assert decode_l2book(empty).bids == () and decode_l2book(empty).asks == ()
-    for bad in ("-1.0", "1e5", "NaN", "1_000", "1..2", ""):
+    for bad in ("-1.0", "1e5", "NaN", "1_000", "1..2", "", "1.", ".5", " 1", "\u0661"):
         frame = HL_FRAME.replace('"sz":"0.5"', f'"sz":"{bad}"')
         assert decode_l2book_levels(frame) is None  # never silently accepted by the fast path
+        assert decode_l2book_text(frame) is None
+        last = HL_FRAME.replace('"sz":"0.11543"', f'"sz":"{bad}"')
+        assert decode_l2book_text(last) is None
+    # two dots pass the cheap text check; parsing refuses them (eagerly: None; lazily: MALFORMED)
+    two_dots = HL_FRAME.replace('"sz":"0.5"', '"sz":"1.2.3"')
+    assert decode_l2book_levels(two_dots) is None
     with pytest.raises(BookFrameError):
         decode_l2book('{"channel":"trades","data":[]}')
     with pytest.raises(BookFrameError):
@@ -386,3 +393,43 @@ def test_unread_changes_stay_bounded_and_reads_still_agree():
     expected = tuple((p, D(1)) for p in reversed(prices[1::2])) + ((D(1), D(1)),)
     assert book.levels(Side.BUY) == expected
     assert book.best_bid() == (D(6001), D(1))
+
+
+def test_lazy_text_snapshot_reads_like_a_parsed_one():
+    eager = OrderBook("hyperliquid", "BTC")
+    _coin, t, bids, asks = decode_l2book_levels(HL_FRAME)
+    eager.load(bids, asks, time_ms=t)
+    lazy = OrderBook("hyperliquid", "BTC")
+    coin, t, bp, bs, ap, as_ = decode_l2book_text(HL_FRAME)
+    assert coin == "BTC" and bp == ["113377.0", "113376.0"] and as_ == ["0.11543"]
+    assert lazy.load_text(bp, bs, ap, as_, time_ms=t) is SyncAction.APPLY
+    assert lazy.bbo() == eager.bbo()
+    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    assert lazy.levels(Side.BUY) == eager.levels(Side.BUY)
+    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    assert lazy.checksum() == eager.checksum() and len(lazy) == len(eager)
+    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    assert lazy.execution(Side.SELL, D(8)) == eager.execution(Side.SELL, D(8))
+    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    assert lazy.to_snapshot() == eager.to_snapshot()
+    assert lazy.load_text(["1"], ["1"], ["2"], ["1"], time_ms=t - 1) is SyncAction.DROP  # older
+
+
+def test_lazy_snapshot_is_checked_when_parsed():
+    book = OrderBook("hyperliquid", "BTC")
+    # a venue sending bids out of order: the first level is not the best, the book crosses
+    assert book.load_text(["99", "105"], ["1", "1"], ["100"], ["1"], time_ms=1) is SyncAction.APPLY
+    assert not book.is_usable and book.resync_reason is ResyncReason.CROSSED
+    assert book.best_bid() == (D(105), D(1))
+    # crossed already at its first levels: flagged at load
+    assert book.load_text(["101"], ["1"], ["100"], ["1"], time_ms=2) is SyncAction.RESYNC
+
+
+def test_lazy_snapshot_with_a_malformed_number_is_never_usable():
+    book = OrderBook("hyperliquid", "BTC")
+    book.load_text(["100"], ["1.2.3"], ["101"], ["1"], time_ms=1)
+    assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
+    assert book.best_bid() is None
+    book.load_text(["1.2.3"], ["1"], ["101"], ["1"], time_ms=2)
+    assert not book.is_usable
+    assert book.load_text(["100"], ["1"], ["101"], ["1"], time_ms=3) is SyncAction.APPLY and book.is_usable

@@ -22,7 +22,7 @@ from typing import Any
 from perpcli.domain.events import BookSnapshot, Level
 
 VENUE = "hyperliquid"
-_NUMBER_CHARS = frozenset("0123456789.")
+
 
 
 class BookFrameError(ValueError):
@@ -52,6 +52,27 @@ def decode_l2book(frame: str | bytes | dict, *, venue: str = VENUE) -> BookSnaps
     return BookSnapshot(venue, coin, tuple(bids), tuple(asks), time_ms)
 
 
+def decode_l2book_text(frame: str) -> tuple[str, int, list[str], list[str], list[str], list[str]] | None:
+    """(coin, time, bid prices, bid sizes, ask prices, ask sizes) as checked decimal strings.
+
+    For `OrderBook.load_text`, which parses them only when the book is read. Every string
+    is a plain decimal (digits, optionally one dot and more digits) or the result is None.
+    """
+    scanned = scan(frame)
+    if scanned is None:
+        return None
+    coin, time_ms, bid_text, ask_text = scanned
+    bids = _pieces(bid_text)
+    if bids is None:
+        return None
+    asks = _pieces(ask_text)
+    if asks is None:
+        return None
+    if not _plain_decimals(bids[0] + bids[1] + asks[0] + asks[1]):
+        return None
+    return coin, time_ms, bids[0], bids[1], asks[0], asks[1]
+
+
 def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]] | None:
     """The text fast path without building a BookSnapshot: (coin, time, bids, asks).
 
@@ -71,15 +92,10 @@ def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]
     return coin, time_ms, bids, asks
 
 
-def _levels(text: str) -> list[Level] | None:
-    """`{"px":"1.0","sz":"2","n":3},{...}` -> [(Decimal, Decimal), ...] or None if unexpected.
-
-    One C-level split on `"` gives 10 pieces per level at fixed offsets; the key names are
-    checked at their offsets (a reordered or extended level falls back to json), and the
-    numbers may hold only digits and dots (no sign, exponent, NaN/Infinity, spaces).
-    """
+def _pieces(text: str) -> tuple[list[str], list[str]] | None:
+    """Split a level array's text into (prices, sizes) strings, checking the keys."""
     if not text:
-        return []
+        return [], []
     parts = text.split('"')
     count = len(parts) // 10
     if len(parts) != count * 10 + 1 or not count:
@@ -89,14 +105,47 @@ def _levels(text: str) -> list[Level] | None:
         return None
     if parts[2::10] != keys[3] or parts[6::10] != keys[3]:
         return None
-    prices = parts[3::10]
-    sizes = parts[7::10]
-    if not _NUMBER_CHARS.issuperset("".join(prices)) or not _NUMBER_CHARS.issuperset("".join(sizes)):
+    return parts[3::10], parts[7::10]
+
+
+def _levels(text: str) -> list[Level] | None:
+    """`{"px":"1.0","sz":"2","n":3},{...}` -> [(Decimal, Decimal), ...] or None if unexpected.
+
+    One C-level split on `"` gives 10 pieces per level at fixed offsets; the key names are
+    checked at their offsets (a reordered or extended level falls back to json), and the
+    numbers must be plain decimals.
+    """
+    pieces = _pieces(text)
+    if pieces is None:
         return None
+    prices, sizes = pieces
+    if not _plain_decimals(prices + sizes):
+        return None
+    # A comprehension, not map(Decimal, ...): calling the type per item through map measured
+    # ~1.5x slower here (no vectorcall).
+    dec = Decimal
     try:
-        return list(zip(map(Decimal, prices), map(Decimal, sizes), strict=True))
-    except InvalidOperation:  # "", "1..2"
+        return [(dec(px), dec(sz)) for px, sz in zip(prices, sizes, strict=True)]
+    except InvalidOperation:  # "1.2.3"
         return None
+
+
+def _plain_decimals(texts: list[str]) -> bool:
+    """Every text is ASCII digits with at most inner dots: no sign, exponent, NaN/Infinity,
+    spaces or underscores (all of which Decimal() would accept), no empty or dot-only text.
+
+    Whole-list string operations in C; a regex over the same text measured slower here. A
+    text with two dots ("1.2.3") passes this and is refused when parsed.
+    """
+    if not texts:
+        return True
+    joined = ",".join(texts)
+    if ",," in joined or ".." in joined or ",." in joined or ".," in joined:
+        return False
+    if joined[0] in ".," or joined[-1] in ".,":
+        return False
+    digits = joined.replace(".", "").replace(",", "")
+    return digits.isascii() and digits.isdigit()
 
 
 _KEYS: dict[int, tuple[list[str], list[str], list[str], list[str]]] = {}

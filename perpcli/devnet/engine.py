@@ -720,6 +720,8 @@ class Engine:
         limit = o.px
         filled = ZERO
         notional = ZERO
+        first_px = None
+        one_price = True
         coin = o.coin
         # Each pass takes the oldest order at the best level; every pass either fills the
         # taker completely or removes that maker (filled or canceled), so the loop ends.
@@ -755,9 +757,18 @@ class Engine:
             self._match(o, maker, qty, now_ms)
             filled += qty
             notional += qty * maker.px
+            if first_px is None:
+                first_px = maker.px
+            elif maker.px != first_px:
+                one_price = False
             if maker.sz == 0:
                 self._maker_done(macct, maker, now_ms, touched)
-        avg = _canon((notional / filled).quantize(RATE_QUANTUM)) if filled else ZERO
+        if not filled:
+            avg = ZERO
+        elif one_price:
+            avg = first_px  # exact, and already in canonical form
+        else:
+            avg = _canon((notional / filled).quantize(RATE_QUANTUM))
         if filled:
             self._buf_books[coin] = None
         if o.sz <= 0 or (o.reduce_only and filled and not self._has_position(acct, coin)):

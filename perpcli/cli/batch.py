@@ -5,7 +5,8 @@ Each input line is an object such as
   {"side":"sell","market":"ETH","usd":"500","market_order":true,"slippage":"0.5%"}
 with the same fields as `perp buy/sell` flags (limit, market_order, stop, slippage, tp, sl,
 reduce_only, post_only, ioc, cloid, usd, risk). A malformed line gets {"line":n,"status":"invalid",
-"error":...} and the rest continue. The exit code is the worst outcome: 6 unknown, 3 rejected,
+"error":...} ("refused" for a risk guard, "error" for a key or network failure) and the rest
+continue. The exit code is the worst outcome: 6 unknown, 3 rejected,
 2 invalid input, else 0. One session (one key check, one metadata fetch) serves every line.
 """
 
@@ -93,7 +94,7 @@ def run_batch() -> None:
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except PerpError as e:
-                status = "refused" if e.exit_code == ExitCode.RISK else "invalid"
+                status = {ExitCode.RISK: "refused", ExitCode.USAGE: "invalid"}.get(e.exit_code, "error")
                 output.emit_ndjson({"line": n, "status": status, "error": e.message})
                 worst = max(worst, e.exit_code, key=_severity)
                 continue

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpcli.cli import context, output
-from perpcli.domain.errors import ExitCode, UsageError
+from perpcli.domain.errors import ExitCode, PerpError, UsageError
 
 
 def session() -> Any:
@@ -76,15 +76,19 @@ def emit_dry_run(requests: list[dict], extra: Mapping[str, Any] | None = None) -
     output.info("dry run: signed but not sent")
 
 
-def exit_with(code: int, message: str | None = None) -> None:
-    """Finish a command with a non-zero contract code and one stderr line."""
-    import typer
+class CommandFailed(PerpError):
+    """A command that already printed its results ends with this code and one stderr line."""
 
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode(code)
+
+
+def exit_with(code: int, message: str | None = None) -> None:
+    """Finish a command with a non-zero contract code; the entry point prints the one line."""
     if code == ExitCode.OK:
         return
-    if message:
-        sys.stderr.write(f"perp: error: {' '.join(message.split())}\n")
-    raise typer.Exit(int(code))
+    raise CommandFailed(int(code), message or f"exit {int(code)}")
 
 
 def parse_time_ms(text: str | None) -> int | None:

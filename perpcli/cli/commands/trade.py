@@ -13,101 +13,16 @@ import typer
 SIDES = ("buy", "sell")
 
 
-def _order(
-    side: str,
-    market: str,
-    size: str | None,
-    limit: str | None,
-    market_order: bool,
-    stop: str | None,
-    slippage: str | None,
-    tp: str | None,
-    sl: str | None,
-    reduce_only: bool,
-    post_only: bool,
-    ioc: bool,
-    cloid: str | None,
-    leverage: int | None,
-    isolated: bool,
-    preview: bool,
-    usd: str | None,
-    risk: str | None,
-) -> None:
-    from perpcli.app import actions, order_plan
-    from perpcli.app.risk import RiskLimits
-    from perpcli.cli import context, output, venue_cmd
-    from perpcli.config import settings
-    from perpcli.domain.orders import Side
-    from perpcli.venues.hyperliquid.actions import check_cloid
-
-    # 1. Grammar first: nothing touches the network until the request is well formed.
-    size_spec = order_plan.parse_size(size, usd=usd, risk=risk)
-    price_spec = order_plan.parse_price_flags(limit=limit, market=market_order, stop=stop, slippage=slippage)
-    req = order_plan.OrderRequest(
-        market=market, side=Side(side), size=size_spec, price=price_spec,
-        tp=order_plan.parse_decimal(tp, what="--tp") if tp is not None else None,
-        sl=order_plan.parse_decimal(sl, what="--sl") if sl is not None else None,
-        reduce_only=reduce_only, post_only=post_only, ioc=ioc,
-        cloid=check_cloid(cloid, what="--cloid") if cloid is not None else None,
-        leverage=leverage, isolated=isolated,
-    )
-    if isolated and leverage is None:
-        raise_usage("--isolated needs --leverage N (the mode is set together with the leverage)")
-    opts = context.current()
-    limits = RiskLimits.from_settings(settings.current())
-    with venue_cmd.session() as s:
-        trading = s.trading()
-        plan = actions.plan(s, trading, req)
-        actions.check_risk(limits, plan)
-        if preview:
-            venue_cmd.emit_doc(actions.preview(s, trading, plan))
-            output.info("preview: nothing was sent")
-            return
-        if not opts.dry_run:
-            venue_cmd.require_yes_or_confirm(
-                f"{side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
-                notional=plan.notional, threshold=limits.confirm_above_notional,
-            )
-        outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
-    if opts.dry_run:
-        main, *children = outcome.results
-        venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
-        return
-    _emit_results(outcome.results)
-
-
 def raise_usage(message: str) -> None:
     from perpcli.domain.errors import UsageError
 
     raise UsageError(message)
 
 
-def _with_children(main, children) -> dict:
-    doc = main.to_json()
-    if children:
-        doc["children"] = [c.to_json() for c in children]
-    return doc
-
-
 def _emit_results(results, *, as_list: bool = False) -> None:
-    from perpcli.app import actions
-    from perpcli.cli import output, venue_cmd
+    from perpcli.cli.order_cmd import emit_results
 
-    if venue_cmd.json_mode():
-        if as_list:
-            output.emit_json([r.to_json() for r in results])
-        else:
-            main, *children = results
-            output.emit_json(_with_children(main, children))
-    else:
-        output.emit_table([r.to_json() for r in results],
-                          ["market", "side", "size", "price", "type", "status", "filled", "avg_price", "oid", "error"])
-    code = actions.exit_code_for(results)
-    if code:
-        bad = next((r for r in results if r.status in ("unknown", "rejected")), results[0])
-        what = "outcome unknown" if code == 6 else "rejected"
-        venue_cmd.exit_with(code, f"order {what} on {bad.venue}: {bad.error or bad.status}"
-                                  + (f" (cloid {bad.cloid}; check `perp orders`)" if code == 6 else ""))
+    emit_results(results, as_list=as_list)
 
 
 def _make_order_command(app: typer.Typer, side: str) -> None:
@@ -131,8 +46,10 @@ def _make_order_command(app: typer.Typer, side: str) -> None:
         usd: str = typer.Option(None, "--usd", help="Size as USD notional."),
         risk: str = typer.Option(None, "--risk", help="Size so that hitting --sl loses this % of equity."),
     ) -> None:
-        _order(side, market, size, limit, market_order, stop, slippage, tp, sl, reduce_only, post_only, ioc,
-               cloid, leverage, isolated, preview, usd, risk)
+        from perpcli.cli.order_cmd import place_order
+
+        place_order(side, market, size, limit, market_order, stop, slippage, tp, sl, reduce_only, post_only, ioc,
+                    cloid, leverage, isolated, preview, usd, risk)
 
 
 def register(app: typer.Typer) -> None:

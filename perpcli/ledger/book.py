@@ -247,8 +247,21 @@ class _Side:
         return keys
 
     def best_price(self) -> Decimal | None:
-        if not self.best_exact or self.raw is not None:
+        """The exact best price, without sorting the whole side when much is pending.
+
+        Few pending changes: merge them (the list is wanted soon anyway). Many: one C-level
+        max/min over the dict is cheaper than a sort, and the sort waits for a reader.
+        """
+        if self.raw is not None:
+            self.materialize()
+        if self.best_exact:
+            return self.best
+        if not self.resort and len(self.added) + len(self.removed) <= 32 + (len(self.keys) >> 3):
             self.sync()
+            return self.best
+        levels = self.levels
+        self.best = (max(levels) if self.is_bid else min(levels)) if levels else None
+        self.best_exact = True
         return self.best
 
     def top(self, n: int) -> tuple[Level, ...]:

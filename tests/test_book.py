@@ -280,6 +280,9 @@ def test_every_injected_gap_is_detected(rule, lengths, data):
             diffs.append(_diff(first, last))
         seq = last
     hole = data.draw(st.integers(min_value=1, max_value=len(diffs) - 2))
+    if data.draw(st.booleans()):  # out of order instead of missing: swap it with the next
+        diffs[hole], diffs[hole + 1] = diffs[hole + 1], diffs[hole]
+        diffs.insert(hole, None)  # the position where the early diff now arrives
     book = OrderBook("v", "BTC", rule)
     book.apply_snapshot(_snap(BASE_BIDS, BASE_ASKS, seq=start))
     for i, diff in enumerate(diffs):

@@ -24,49 +24,44 @@ best ask (oracle alone when a side is empty); liquidations close the whole posit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, is_dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from hashlib import blake2b
 from pathlib import Path
 
 from perpcli.devnet import margin_rules as mr
+from perpcli.devnet import persist
 from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.amounts import RATE_QUANTUM, ZERO
+from perpcli.devnet.amounts import canon as _canon
+from perpcli.devnet.amounts import plain as _plain
+from perpcli.devnet.amounts import usd as _usd
+from perpcli.devnet.funding import EngineFunding
+from perpcli.devnet.liquidation import EngineLiquidation
 from perpcli.devnet.markets import (
-    MarginTable,
-    MarginTier,
     MarketSet,
-    PerpDex,
     PerpMarket,
-    SpotPair,
-    SpotToken,
     default_markets,
 )
 from perpcli.devnet.matching import BookOrder, OrderBook
+from perpcli.devnet.reads import EngineReads
 from perpcli.devnet.records import (
     CANCEL_SUCCESS,
     WAITING_FOR_FILL,
     WAITING_FOR_TRIGGER,
     AccountChanged,
     ActionError,
-    ActiveAssetData,
     AgentRecord,
-    AssetCtx,
     BookChanged,
-    BookLevel,
     CancelResult,
     Candle,
     CandleUpdated,
-    ClearinghouseView,
     Event,
     Fill,
     Filled,
-    FundingPayment,
     FundingRate,
-    L2Snapshot,
     LedgerUpdate,
-    Liquidated,
     LiquidationInfo,
-    MarginSummaryView,
     NonUserCancel,
     OrderError,
     OrderRecord,
@@ -74,25 +69,18 @@ from perpcli.devnet.records import (
     OrderSpec,
     OrderStatusRecord,
     OrderUpdates,
-    PositionView,
     PricesChanged,
     Resting,
-    SpotBalance,
     Trade,
     TradesPrinted,
-    TriggerSpec,
     UserFills,
-    UserFunding,
     UserLedger,
 )
 from perpcli.venues.hyperliquid.numbers import Rounding, price_violation, round_price
 
 __all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"]
 
-ZERO = Decimal(0)
 ONE = Decimal(1)
-USD_QUANTUM = Decimal("0.000001")
-RATE_QUANTUM = Decimal("0.00000001")
 
 # Intervals the engine aggregates candles for, with their length in ms.
 CANDLE_INTERVALS: dict[str, int] = {
@@ -173,7 +161,11 @@ class EngineConfig:
     liquidator: str = "0x2e3d94f0562703b25c83308a05046ddaf9a8dd14"
 
     def to_json(self) -> dict:
-        return {f.name: _enc(getattr(self, f.name)) for f in fields(self)}
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = str(v) if isinstance(v, Decimal) else v
+        return out
 
     @classmethod
     def from_json(cls, d: dict) -> EngineConfig:
@@ -184,10 +176,6 @@ class EngineConfig:
                 v = d[f.name]
                 setattr(out, f.name, Decimal(v) if isinstance(default, Decimal) else v)
         return out
-
-
-def _usd(x: Decimal) -> Decimal:
-    return x.quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 def _median3(a: Decimal, b: Decimal, c: Decimal) -> Decimal:
@@ -202,7 +190,7 @@ def _side(is_buy: bool) -> str:
     return "B" if is_buy else "A"
 
 
-class Engine:
+class Engine(EngineReads, EngineLiquidation, EngineFunding):
     """One exchange: every market's book plus every account. See the module docstring."""
 
     OID_START = 40_000_000_000  # above 2^32, as on the venue: clients must use 64-bit ids
@@ -1365,182 +1353,6 @@ class Engine:
         acct = self._accounts.get(user.lower())
         return self._available(acct) if acct else ZERO
 
-    # ================================================================ liquidation
-
-    def _check_liquidations(self, coin: str) -> None:
-        for user in list(self._holders[coin]):
-            acct = self._accounts[user]
-            pos = acct.positions.get(coin)
-            if pos is None:
-                continue
-            summary = self._summary(acct)
-            if pos.is_cross:
-                if summary.liquidatable:
-                    coins = [p.coin for p in acct.positions.values() if p.is_cross]
-                    self._liquidate(acct, coins, True, summary.cross_account_value)
-            else:
-                row = next(r for r in summary.positions if r.symbol == coin)
-                if row.margin_used < row.maintenance_margin:  # isolated equity below maintenance
-                    self._liquidate(acct, [coin], False, row.margin_used)
-
-    def _liquidate(self, acct: Account, coins: list[str], cross: bool, account_value: Decimal) -> None:
-        now = self.now_ms
-        self._lid += 1
-        ntl_total = sum((abs(acct.positions[c].szi) * self._mark[c] for c in coins), ZERO)
-        for oid in list(acct.open_oids):
-            o = self._orders.get(oid)
-            if o is not None and (cross or o.coin in coins):
-                self._cancel_order(o, "liquidatedCanceled", now)
-        touched: set[str] = set()
-        for coin in coins:
-            pos = acct.positions.get(coin)
-            if pos is None:
-                continue
-            mark = self._mark[coin]
-            info = LiquidationInfo(acct.address, mark, "market")
-            is_buy = pos.szi < 0
-            slip = self.config.liquidation_slippage
-            bound = mark * (1 + slip) if is_buy else mark * (1 - slip)
-            m = self.markets.perp_by_name(coin)
-            bound = round_price(bound, m.sz_decimals, rounding=Rounding.UP if is_buy else Rounding.DOWN)
-            o = BookOrder(self._next_oid, acct.address, coin, is_buy, bound, abs(pos.szi), now, None, True, "LiquidationMarket")
-            self._next_oid += 1
-            self._liquidation_sweep(acct, o, info, now)
-            pos = acct.positions.get(coin)
-            if pos is not None and pos.szi != 0:
-                self._backstop(acct, pos, now)
-            touched.add(coin)
-        if cross:
-            # Backstop rule: whatever is left of the account goes to the liquidator when equity
-            # fell below 2/3 of maintenance; otherwise the user keeps the remainder.
-            pass
-        self._events.append(Liquidated(acct.address, self._lid, self.config.liquidator, ntl_total, account_value))
-        self._ledger(
-            acct,
-            "liquidation",
-            ZERO,
-            (
-                ("liquidatedNtlPos", ntl_total),
-                ("accountValue", account_value),
-                ("leverageType", "Cross" if cross else "Isolated"),
-            ),
-        )
-        self._buf_accounts[acct.address] = None
-
-    def _liquidation_sweep(self, acct: Account, o: BookOrder, info: LiquidationInfo, now_ms: int) -> None:
-        book = self._books[o.coin]
-        opposite = book.opposite(o.is_buy)
-        while o.sz > 0:
-            level = opposite.best()
-            if level is None or (level.px > o.px if o.is_buy else level.px < o.px):
-                break
-            maker = next(iter(level.orders.values()))
-            if maker.user == o.user:
-                self._cancel_order(maker, "selfTradeCanceled", now_ms)
-                continue
-            macct = self._accounts[maker.user]
-            mpos = macct.positions.get(o.coin)
-            mszi = mpos.szi if mpos is not None else ZERO
-            qty = min(o.sz, maker.sz)
-            if maker.reduce_only:
-                if mszi == 0 or (mszi > 0) == maker.is_buy:
-                    self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
-                    continue
-                qty = min(qty, abs(mszi))
-            self._match(o, maker, qty, now_ms, liquidation=info)
-            self._buf_books[o.coin] = None
-            if maker.sz == 0:
-                self._maker_done(macct, maker, now_ms, set())
-
-    def _backstop(self, acct: Account, pos: Position, now_ms: int) -> None:
-        """No book liquidity: the liquidator takes the position over at the mark price."""
-        liq = self._account(self.config.liquidator, now_ms, auto=False)
-        mark = self._mark[pos.coin]
-        is_buy = pos.szi < 0
-        qty = abs(pos.szi)
-        info = LiquidationInfo(acct.address, mark, "backstop")
-        taker = BookOrder(self._next_oid, acct.address, pos.coin, is_buy, mark, qty, now_ms, None, True, "LiquidationMarket")
-        maker = BookOrder(self._next_oid + 1, liq.address, pos.coin, not is_buy, mark, qty, now_ms, None, False, "Gtc")
-        self._next_oid += 2
-        self._seq += 1
-        digest = blake2b(b"backstop:%d" % self._seq, digest_size=32).digest()
-        txhash = "0x" + digest.hex()
-        tid = int.from_bytes(digest[:8], "big") & _TID_MASK
-        is_cross = pos.is_cross
-        pot = ZERO if is_cross else pos.iso_margin + self._upnl(pos)  # what is left of the isolated pot
-        self._apply_fill(acct.address, taker, mark, qty, ZERO, True, txhash, tid, now_ms, info)
-        self._apply_fill(liq.address, maker, mark, qty, ZERO, False, txhash, tid, now_ms, None)
-        # The user keeps nothing of a backstopped cross account, or of the isolated position's
-        # margin; a negative balance (bad debt) is absorbed by the liquidator.
-        taken = acct.usdc if is_cross else min(pot, acct.usdc)
-        if taken > 0 or acct.usdc < 0:
-            taken = taken if taken > 0 else acct.usdc
-            acct.usdc -= taken
-            liq.usdc += taken
-
-    # ================================================================ funding
-
-    def _premium_sample(self, m: PerpMarket) -> Decimal:
-        book = self._books[m.name]
-        oracle = self._oracle[m.name]
-        impact_bid = book.vwap_for_notional(False, m.impact_notional)
-        impact_ask = book.vwap_for_notional(True, m.impact_notional)
-        if m.dex:
-            if impact_bid is None or impact_ask is None:
-                return ZERO
-            return (impact_bid + impact_ask) / 2 / oracle - 1
-        bid_term = max(impact_bid - oracle, ZERO) if impact_bid is not None else ZERO
-        ask_term = max(oracle - impact_ask, ZERO) if impact_ask is not None else ZERO
-        return (bid_term - ask_term) / oracle
-
-    def _sample_premiums(self) -> None:
-        for m in self.markets.perps:
-            acc = self._premium[m.name]
-            acc[0] += self._premium_sample(m)
-            acc[1] += 1
-
-    def _funding_rate(self, m: PerpMarket) -> tuple[Decimal, Decimal]:
-        """(rate for one funding interval, average premium) from the premium samples so far."""
-        s, n = self._premium[m.name]
-        premium = s / n if n else self._premium_sample(m)
-        hourly = mr.hourly_funding_rate(premium, m.funding_multiplier)
-        rate = hourly * self.config.funding_interval_ms / _HOUR
-        return rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN), premium.quantize(RATE_QUANTUM)
-
-    def _pay_funding(self, t: int) -> None:
-        for m in self.markets.perps:
-            coin = m.name
-            rate, premium = self._funding_rate(m)
-            self._premium[coin] = [ZERO, ZERO]
-            hist = self._funding_hist[coin]
-            hist.append(FundingRate(coin, rate, premium, t))
-            if len(hist) > self.config.candles_kept:
-                del hist[0]
-            oracle = self._oracle[coin]
-            for user in list(self._holders[coin]):
-                acct = self._accounts[user]
-                pos = acct.positions.get(coin)
-                if pos is None or pos.szi == 0:
-                    continue
-                usdc = _usd(mr.funding_payment(pos.szi, oracle, rate))
-                if pos.is_cross:
-                    acct.usdc += usdc
-                else:
-                    pos.iso_margin += usdc
-                pos.cum_funding_all_time -= usdc
-                pos.cum_funding_since_open -= usdc
-                pos.cum_funding_since_change -= usdc
-                self._seq += 1
-                h = "0x" + blake2b(b"fund%d" % self._seq, digest_size=32).hexdigest()
-                pay = FundingPayment(user, coin, usdc, pos.szi, rate, t, h)
-                acct.funding.append(pay)
-                if len(acct.funding) > self.config.history_limit:
-                    del acct.funding[0]
-                self._events.append(UserFunding(user, pay))
-                self._buf_accounts[user] = None
-        for m in self.markets.perps:
-            self._check_liquidations(m.name)
-
     # ================================================================ transfers
 
     def usd_class_transfer(self, user: str, usdc: Decimal, to_perp: bool, now_ms: int) -> None:
@@ -1663,257 +1475,6 @@ class Engine:
             return self.markets.perp_by_asset(coin_or_asset)
         return self.markets.perp_by_name(coin_or_asset)
 
-    # ================================================================ reads
-
-    def l2_book(self, coin: str, depth: int = 20, n_sig_figs: int | None = None) -> L2Snapshot:
-        book = self._books[coin]
-        sides = []
-        for side in (book.bids, book.asks):
-            levels: list[BookLevel] = []
-            if n_sig_figs is None:
-                for lvl in side.levels_best_first():
-                    levels.append(BookLevel(lvl.px, lvl.total, len(lvl.orders)))
-                    if len(levels) >= depth:
-                        break
-            else:
-                levels = _aggregate(side, n_sig_figs, depth)
-            sides.append(tuple(levels))
-        return L2Snapshot(coin, self.now_ms, sides[0], sides[1])
-
-    def asset_ctx(self, coin: str) -> AssetCtx:
-        m = self.markets.perp_by_name(coin)
-        book = self._books[coin]
-        bid, ask = book.bbo()
-        mid = (bid + ask) / 2 if bid is not None and ask is not None else None
-        ib = book.vwap_for_notional(False, m.impact_notional)
-        ia = book.vwap_for_notional(True, m.impact_notional)
-        impact = (ib, ia) if ib is not None and ia is not None else None
-        rate, premium = self._funding_rate(m)
-        vol_base = vol_ntl = ZERO
-        for hour, (b, n) in self._hour_volume[coin].items():
-            if hour > self.now_ms - _DAY:
-                vol_base += b
-                vol_ntl += n
-        return AssetCtx(
-            coin,
-            rate,
-            self._oi[coin],
-            self._oracle[coin],
-            self._mark[coin],
-            mid,
-            impact,
-            premium if impact is not None else None,
-            self._prev_day_px(coin),
-            vol_ntl,
-            vol_base,
-        )
-
-    def _prev_day_px(self, coin: str) -> Decimal:
-        cutoff = self.now_ms - _DAY
-        prev = None
-        for c in self._candles[coin]["1h"]:
-            if c.t <= cutoff:
-                prev = c.c
-            else:
-                if prev is None:
-                    prev = c.o
-                break
-        if prev is None:
-            return self.markets.perp_by_name(coin).start_px
-        return prev
-
-    def all_mids(self, dex: str = "") -> dict[str, Decimal]:
-        """Mid of the book, else the last trade, else (devnet: a market never traded) the mark,
-        so clients that price market orders from allMids work on a fresh devnet too."""
-        out: dict[str, Decimal] = {}
-        for m in self.markets.perps_of_dex(dex):
-            if m.is_delisted:
-                continue
-            mid = self.mid_price(m.name)
-            out[m.name] = mid if mid is not None else self._mark[m.name]
-        return out
-
-    def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
-            return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
-        summary = self._summary(acct)
-        rows = {r.symbol: r for r in summary.positions}
-        views: list[PositionView] = []
-        cross_ntl = signed_cross = signed_all = ZERO
-        for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
-            pos = acct.positions[coin]
-            m = self.markets.perp_by_name(coin)
-            row = rows[coin]
-            signed = pos.szi * self._mark[coin]
-            signed_all += signed
-            if pos.is_cross:
-                signed_cross += signed
-                cross_ntl += row.notional
-            if m.dex != dex:
-                continue
-            entry_ntl = abs(pos.szi) * pos.entry_px
-            roe = row.unrealized_pnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
-            liq = row.liquidation_price
-            views.append(
-                PositionView(
-                    coin,
-                    pos.szi,
-                    _canon(pos.entry_px.quantize(RATE_QUANTUM)),
-                    _usd(row.notional),
-                    _usd(row.unrealized_pnl),
-                    _canon(roe.quantize(RATE_QUANTUM)),
-                    None if liq is None else _canon(liq.quantize(RATE_QUANTUM)),
-                    _usd(row.margin_used),
-                    mr.max_leverage_at(self._table(m), ZERO),
-                    "cross" if pos.is_cross else "isolated",
-                    pos.leverage,
-                    None if pos.is_cross else _usd(pos.iso_margin - pos.szi * pos.entry_px),
-                    pos.cum_funding_all_time,
-                    pos.cum_funding_since_open,
-                    pos.cum_funding_since_change,
-                )
-            )
-        # Views show USDC to 6 decimals, as the venue does; the state itself stays exact.
-        cav = summary.cross_account_value
-        cross = MarginSummaryView(_usd(cav), _usd(cross_ntl), _usd(cav - signed_cross), _usd(summary.cross_margin_used))
-        av = summary.account_value
-        total = MarginSummaryView(_usd(av), _usd(summary.total_notional), _usd(av - signed_all), _usd(summary.margin_used))
-        withdrawable = mr.withdrawable(summary, acct.reserved)
-        return ClearinghouseView(
-            tuple(views), total, cross, _usd(summary.cross_maintenance_margin), _usd(withdrawable), self.now_ms
-        )
-
-    def spot_balances(self, user: str) -> list[SpotBalance]:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        out = []
-        for tok in self.markets.spot_tokens:
-            total = acct.spot.get(tok.name)
-            if total is None:
-                continue
-            out.append(SpotBalance(tok.name, tok.index, total, ZERO, ZERO))
-        return out
-
-    def open_orders(self, user: str, dex: str = "") -> list[OrderRecord]:
-        """Resting and untriggered trigger orders, newest first (frontendOpenOrders rows)."""
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        out = []
-        for oid in reversed(acct.open_oids):
-            o = self._orders.get(oid)
-            if o is None:
-                continue
-            m = self.markets.perp_by_name(o.coin)
-            if m.dex != dex:
-                continue
-            out.append(self._order_record(o, with_children=True))
-        return out
-
-    def order_status(self, user: str, oid_or_cloid: int | str) -> OrderStatusRecord | None:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return None
-        oid = acct.cloids.get(oid_or_cloid.lower()) if isinstance(oid_or_cloid, str) else oid_or_cloid
-        if oid is None or self._owner.get(oid) != acct.address:
-            return None
-        live = self._orders.get(oid)
-        rec = self._status.get(oid)
-        if rec is not None and live is not None and rec.status == "open":
-            return OrderStatusRecord(self._order_record(live, with_children=True), "open", rec.status_timestamp)
-        return rec
-
-    def historical_orders(self, user: str, limit: int = 2000) -> list[OrderStatusRecord]:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        out = []
-        for oid in reversed(acct.order_history):
-            rec = self._status.get(oid)
-            if rec is not None:
-                out.append(rec)
-                if len(out) >= limit:
-                    break
-        return out
-
-    def user_fills(self, user: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 2000) -> list[Fill]:
-        """Newest first (userFills); with start_ms, oldest first from start_ms (userFillsByTime)."""
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        if start_ms is None:
-            return list(reversed(acct.fills[-limit:]))
-        rows = [f for f in acct.fills if f.time >= start_ms and (end_ms is None or f.time <= end_ms)]
-        return rows[:limit]
-
-    def recent_trades(self, coin: str, limit: int = 100) -> list[Trade]:
-        return list(reversed(self._trades[coin][-limit:]))
-
-    def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
-        return [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)][:500]
-
-    def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        return [p for p in acct.funding if p.time >= start_ms and (end_ms is None or p.time <= end_ms)][:500]
-
-    def user_ledger(self, user: str, start_ms: int, end_ms: int | None = None) -> list[LedgerUpdate]:
-        acct = self._accounts.get(user.lower())
-        if acct is None:
-            return []
-        return [u for u in acct.ledger if u.time >= start_ms and (end_ms is None or u.time <= end_ms)][:500]
-
-    def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
-        series = self._candles.get(coin, {}).get(interval)
-        if series is None:
-            return []
-        return [c for c in series if c.T >= start_ms and c.t <= end_ms]
-
-    def active_asset_data(self, user: str, coin: str) -> ActiveAssetData:
-        acct = self._accounts.get(user.lower())
-        m = self.markets.perp_by_name(coin)
-        mark = self._mark[coin]
-        if acct is None:
-            lev_cross, lev = (not m.only_isolated, m.max_leverage)
-            return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
-        is_cross, lev = self._leverage_of(acct, m)
-        avail = max(self._available(acct), ZERO)
-        pos = acct.positions.get(coin)
-        szi = pos.szi if pos is not None else ZERO
-        lot = Decimal(1).scaleb(-m.sz_decimals)
-        base = (avail * lev / mark).quantize(lot, rounding=ROUND_DOWN)
-        buy = base + (abs(szi) if szi < 0 else ZERO)
-        sell = base + (szi if szi > 0 else ZERO)
-        raw = None if pos is None or pos.is_cross else pos.iso_margin - pos.szi * pos.entry_px
-        return ActiveAssetData(
-            acct.address,
-            coin,
-            "cross" if is_cross else "isolated",
-            lev,
-            raw,
-            (buy, sell),
-            (avail * lev, avail * lev),
-            mark,
-        )
-
-    def cum_volume(self, user: str) -> Decimal:
-        acct = self._accounts.get(user.lower())
-        return acct.cum_volume if acct else ZERO
-
-    def position(self, user: str, coin: str) -> Decimal:
-        """Signed size of the user's position in `coin` (0 when flat)."""
-        acct = self._accounts.get(user.lower())
-        pos = acct.positions.get(coin) if acct else None
-        return pos.szi if pos is not None else ZERO
-
-    def perp_balance(self, user: str) -> Decimal:
-        acct = self._accounts.get(user.lower())
-        return acct.usdc if acct else ZERO
-
     # ================================================================ events
 
     def _flush(self) -> None:
@@ -1964,80 +1525,11 @@ class Engine:
 
     def to_json(self) -> dict:
         """The whole exchange state as JSON-able data (Decimals as strings)."""
-        orders = []
-        for o in self._orders.values():
-            orders.append(_order_to_json(o))
-        books = {coin: [o.oid for o in book.orders_in_priority()] for coin, book in self._books.items()}
-        return {
-            "version": 1,
-            "now_ms": self.now_ms,
-            "config": self.config.to_json(),
-            "markets": _markets_to_json(self.markets),
-            "oracle": {k: str(v) for k, v in self._oracle.items()},
-            "mark": {k: str(v) for k, v in self._mark.items()},
-            "last_px": {k: str(v) for k, v in self._last_px.items()},
-            "orders": orders,
-            "books": books,
-            "triggers": {c: list(t) for c, t in self._triggers.items()},
-            "status": [[oid, _enc(rec)] for oid, rec in self._status.items()],
-            "owner": [[oid, u] for oid, u in self._owner.items()],
-            "accounts": [_account_to_json(a) for a in self._accounts.values()],
-            "agents": [_enc(a) for a in self._agents.values()],
-            "trades": {c: [_enc(t) for t in ts] for c, ts in self._trades.items()},
-            "candles": {c: {iv: [_enc(k) for k in s] for iv, s in ivs.items()} for c, ivs in self._candles.items()},
-            "hour_volume": {c: [[h, str(b), str(n)] for h, (b, n) in hv.items()] for c, hv in self._hour_volume.items()},
-            "funding_hist": {c: [_enc(r) for r in rs] for c, rs in self._funding_hist.items()},
-            "premium": {c: [str(s), str(n)] for c, (s, n) in self._premium.items()},
-            "oi": {c: str(v) for c, v in self._oi.items()},
-            "holders": {c: list(h) for c, h in self._holders.items()},
-            "last_sample_ms": self._last_sample_ms,
-            "next_funding_ms": self._next_funding_ms,
-            "next_oid": self._next_oid,
-            "seq": self._seq,
-            "lid": self._lid,
-        }
+        return persist.state_to_json(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Engine:
-        markets = _markets_from_json(data["markets"])
-        eng = cls(markets, EngineConfig.from_json(data["config"]), start_ms=data["now_ms"])
-        eng._oracle = {k: Decimal(v) for k, v in data["oracle"].items()}
-        eng._mark = {k: Decimal(v) for k, v in data["mark"].items()}
-        eng._last_px = {k: Decimal(v) for k, v in data["last_px"].items()}
-        eng._orders = {}
-        for od in data["orders"]:
-            o = _order_from_json(od)
-            eng._orders[o.oid] = o
-        for coin, oids in data["books"].items():
-            for oid in oids:
-                eng._books[coin].add(eng._orders[oid])
-        eng._triggers = {c: {oid: eng._orders[oid] for oid in oids} for c, oids in data["triggers"].items()}
-        eng._status = {oid: _dec(OrderStatusRecord, rec) for oid, rec in data["status"]}
-        eng._owner = {oid: u for oid, u in data["owner"]}
-        eng._accounts = {}
-        for ad in data["accounts"]:
-            a = _account_from_json(ad)
-            eng._accounts[a.address] = a
-            if a.schedule_cancel_ms is not None:
-                eng._scheduled[a.address] = None
-        eng._agents = {}
-        for ad in data["agents"]:
-            a = _dec(AgentRecord, ad)
-            eng._agents[a.address] = a
-        eng._trades = {c: [_dec(Trade, t) for t in ts] for c, ts in data["trades"].items()}
-        eng._candles = {c: {iv: [_dec(Candle, k) for k in s] for iv, s in ivs.items()} for c, ivs in data["candles"].items()}
-        eng._candle_slots = {}
-        eng._hour_volume = {c: {h: [Decimal(b), Decimal(n)] for h, b, n in hv} for c, hv in data["hour_volume"].items()}
-        eng._funding_hist = {c: [_dec(FundingRate, r) for r in rs] for c, rs in data["funding_hist"].items()}
-        eng._premium = {c: [Decimal(s), Decimal(n)] for c, (s, n) in data["premium"].items()}
-        eng._oi = {c: Decimal(v) for c, v in data["oi"].items()}
-        eng._holders = {c: dict.fromkeys(h) for c, h in data["holders"].items()}
-        eng._last_sample_ms = data["last_sample_ms"]
-        eng._next_funding_ms = data["next_funding_ms"]
-        eng._next_oid = data["next_oid"]
-        eng._seq = data["seq"]
-        eng._lid = data["lid"]
-        return eng
+        return persist.state_from_json(cls, EngineConfig, data)
 
     def save(self, path: Path) -> None:
         """Write the state atomically (temp file + rename) so a crash never leaves half a file."""
@@ -2049,212 +1541,3 @@ class Engine:
     @classmethod
     def load(cls, path: Path) -> Engine:
         return cls.from_json(json.loads(Path(path).read_text()))
-
-
-# ==================================================================== helpers
-
-
-def _canon(d: Decimal) -> Decimal:
-    """Same value, no trailing zeros, never exponent form (95100, not 9.51E+4)."""
-    return Decimal(format(d.normalize(), "f")) if d else ZERO
-
-
-def _plain(d: Decimal | None) -> str:
-    if d is None:
-        return "null"
-    if d == 0:
-        return "0"
-    return format(d.normalize(), "f")
-
-
-def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:
-    """Group levels to `n_sig_figs` significant figures (bids round down, asks up), as l2Book's
-    nSigFigs does; display only."""
-    from decimal import ROUND_CEILING, ROUND_FLOOR
-
-    out: list[BookLevel] = []
-    mode = ROUND_FLOOR if side.is_bid else ROUND_CEILING
-    for lvl in side.levels_best_first():
-        q = Decimal(1).scaleb(lvl.px.adjusted() - n_sig_figs + 1)
-        px = _canon(lvl.px.quantize(q, rounding=mode))
-        if out and out[-1].px == px:
-            last = out[-1]
-            out[-1] = BookLevel(px, last.sz + lvl.total, last.n + len(lvl.orders))
-        else:
-            if len(out) >= depth:
-                break
-            out.append(BookLevel(px, lvl.total, len(lvl.orders)))
-    return out
-
-
-def _enc(v):
-    if isinstance(v, Decimal):
-        return str(v)
-    if is_dataclass(v) and not isinstance(v, type):
-        return {f.name: _enc(getattr(v, f.name)) for f in fields(v)}
-    if isinstance(v, list | tuple):
-        return [_enc(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _enc(x) for k, x in v.items()}
-    return v
-
-
-_NESTED = {
-    "OrderRecord": OrderRecord,
-    "LiquidationInfo": LiquidationInfo,
-    "TriggerSpec": TriggerSpec,
-    "MarginTier": MarginTier,
-}
-
-
-def _dec(cls, d: dict):
-    """Rebuild a record dataclass from `_enc` output using its field annotations."""
-    kwargs = {}
-    for f in fields(cls):
-        raw = d[f.name]
-        t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-        kwargs[f.name] = _dec_value(t, raw)
-    return cls(**kwargs)
-
-
-def _dec_value(t: str, raw):
-    if raw is None:
-        return None
-    base = t.replace(" | None", "")
-    if base == "Decimal":
-        return Decimal(raw)
-    if base == "tuple[Decimal, Decimal]":
-        return (Decimal(raw[0]), Decimal(raw[1]))
-    if base == "list[OrderRecord]":
-        return [_dec(OrderRecord, x) for x in raw]
-    if base.startswith("tuple[MarginTier"):
-        return tuple(_dec(MarginTier, x) for x in raw)
-    if base.startswith("tuple[tuple[str, object]"):
-        return tuple((k, _dec_tagged(v)) for k, v in raw)
-    if base.startswith("tuple[tuple[str, Decimal]"):
-        return tuple((k, Decimal(v)) for k, v in raw)
-    if base in _NESTED:
-        return _dec(_NESTED[base], raw)
-    return raw
-
-
-def _dec_tagged(v):
-    if isinstance(v, dict) and "$d" in v:
-        return Decimal(v["$d"])
-    return v
-
-
-def _enc_details(details) -> list:
-    return [[k, {"$d": str(v)} if isinstance(v, Decimal) else v] for k, v in details]
-
-
-def _order_to_json(o: BookOrder) -> dict:
-    return {
-        "oid": o.oid,
-        "user": o.user,
-        "coin": o.coin,
-        "is_buy": o.is_buy,
-        "px": str(o.px),
-        "sz": str(o.sz),
-        "orig_sz": str(o.orig_sz),
-        "timestamp": o.timestamp,
-        "cloid": o.cloid,
-        "reduce_only": o.reduce_only,
-        "tif": o.tif,
-        "trigger": _enc(o.trigger) if o.trigger is not None else None,
-        "order_type": o.order_type,
-        "is_position_tpsl": o.is_position_tpsl,
-        "group": o.group,
-        "children": o.children,
-        "parent": o.parent,
-        "reserved": str(o.reserved),
-        "triggered": o.triggered,
-    }
-
-
-def _order_from_json(d: dict) -> BookOrder:
-    o = BookOrder(
-        d["oid"],
-        d["user"],
-        d["coin"],
-        d["is_buy"],
-        Decimal(d["px"]),
-        Decimal(d["sz"]),
-        d["timestamp"],
-        d["cloid"],
-        d["reduce_only"],
-        d["tif"],
-        _dec(TriggerSpec, d["trigger"]) if d["trigger"] is not None else None,
-        d["order_type"],
-        d["is_position_tpsl"],
-        Decimal(d["orig_sz"]),
-    )
-    o.group = d["group"]
-    o.children = list(d["children"])
-    o.parent = d["parent"]
-    o.reserved = Decimal(d["reserved"])
-    o.triggered = d["triggered"]
-    return o
-
-
-def _account_to_json(a: Account) -> dict:
-    return {
-        "address": a.address,
-        "usdc": str(a.usdc),
-        "spot": {k: str(v) for k, v in a.spot.items()},
-        "leverage": {k: [c, lev] for k, (c, lev) in a.leverage.items()},
-        "positions": [p.to_json() for p in a.positions.values()],
-        "open_oids": list(a.open_oids),
-        "cloids": a.cloids,
-        "reserved": str(a.reserved),
-        "cum_volume": str(a.cum_volume),
-        "schedule_cancel": [a.schedule_cancel_ms, a.schedule_cancel_day, a.schedule_cancel_count],
-        "order_history": a.order_history,
-        "fills": [_enc(f) for f in a.fills],
-        "funding": [_enc(f) for f in a.funding],
-        "ledger": [{**_enc(u), "details": _enc_details(u.details)} for u in a.ledger],
-        "created_ms": a.created_ms,
-    }
-
-
-def _account_from_json(d: dict) -> Account:
-    a = Account(d["address"], d["created_ms"])
-    a.usdc = Decimal(d["usdc"])
-    a.spot = {k: Decimal(v) for k, v in d["spot"].items()}
-    a.leverage = {k: (c, lev) for k, (c, lev) in d["leverage"].items()}
-    for pd in d["positions"]:
-        p = Position.from_json(pd)
-        a.positions[p.coin] = p
-    a.open_oids = dict.fromkeys(d["open_oids"])
-    a.cloids = dict(d["cloids"])
-    a.reserved = Decimal(d["reserved"])
-    a.cum_volume = Decimal(d["cum_volume"])
-    a.schedule_cancel_ms, a.schedule_cancel_day, a.schedule_cancel_count = d["schedule_cancel"]
-    a.order_history = list(d["order_history"])
-    a.fills = [_dec(Fill, f) for f in d["fills"]]
-    a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
-    a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
-    return a
-
-
-def _markets_to_json(ms: MarketSet) -> dict:
-    return {
-        "dexs": [_enc(d) for d in ms.dexs],
-        "perps": [_enc(p) for p in ms.perps],
-        "margin_tables": [_enc(t) for t in ms.margin_tables.values()],
-        "spot_tokens": [_enc(t) for t in ms.spot_tokens],
-        "spot_pairs": [_enc(p) for p in ms.spot_pairs],
-        "collateral_token": ms.collateral_token,
-    }
-
-
-def _markets_from_json(d: dict) -> MarketSet:
-    tables = [_dec(MarginTable, t) for t in d["margin_tables"]]
-    return MarketSet(
-        [_dec(PerpDex, x) for x in d["dexs"]],
-        [_dec(PerpMarket, x) for x in d["perps"]],
-        {t.id: t for t in tables},
-        [_dec(SpotToken, x) for x in d["spot_tokens"]],
-        [_dec(SpotPair, x) for x in d["spot_pairs"]],
-        d["collateral_token"],
-    )

@@ -1,0 +1,307 @@
+"""The devnet engine's read side: books, market contexts, account views, histories.
+
+A mixin of `Engine` (kept apart so engine.py holds the behaviour that changes state and this
+module the queries the server renders). Account numbers come from the ledger's margin model
+via `margin_rules`; views round USDC to 6 decimals as the venue shows them.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+
+from perpcli.devnet import margin_rules as mr
+from perpcli.devnet.amounts import RATE_QUANTUM, ZERO
+from perpcli.devnet.amounts import canon as _canon
+from perpcli.devnet.amounts import usd as _usd
+from perpcli.devnet.records import (
+    ActiveAssetData,
+    AssetCtx,
+    BookLevel,
+    Candle,
+    ClearinghouseView,
+    Fill,
+    FundingPayment,
+    FundingRate,
+    L2Snapshot,
+    LedgerUpdate,
+    MarginSummaryView,
+    OrderRecord,
+    OrderStatusRecord,
+    PositionView,
+    SpotBalance,
+    Trade,
+)
+
+_DAY = 86_400_000
+
+
+class EngineReads:
+    """Queries over an Engine's state; never mutates it."""
+
+
+    def l2_book(self, coin: str, depth: int = 20, n_sig_figs: int | None = None) -> L2Snapshot:
+        book = self._books[coin]
+        sides = []
+        for side in (book.bids, book.asks):
+            levels: list[BookLevel] = []
+            if n_sig_figs is None:
+                for lvl in side.levels_best_first():
+                    levels.append(BookLevel(lvl.px, lvl.total, len(lvl.orders)))
+                    if len(levels) >= depth:
+                        break
+            else:
+                levels = _aggregate(side, n_sig_figs, depth)
+            sides.append(tuple(levels))
+        return L2Snapshot(coin, self.now_ms, sides[0], sides[1])
+
+    def asset_ctx(self, coin: str) -> AssetCtx:
+        m = self.markets.perp_by_name(coin)
+        book = self._books[coin]
+        bid, ask = book.bbo()
+        mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+        ib = book.vwap_for_notional(False, m.impact_notional)
+        ia = book.vwap_for_notional(True, m.impact_notional)
+        impact = (ib, ia) if ib is not None and ia is not None else None
+        rate, premium = self._funding_rate(m)
+        vol_base = vol_ntl = ZERO
+        for hour, (b, n) in self._hour_volume[coin].items():
+            if hour > self.now_ms - _DAY:
+                vol_base += b
+                vol_ntl += n
+        return AssetCtx(
+            coin,
+            rate,
+            self._oi[coin],
+            self._oracle[coin],
+            self._mark[coin],
+            mid,
+            impact,
+            premium if impact is not None else None,
+            self._prev_day_px(coin),
+            vol_ntl,
+            vol_base,
+        )
+
+    def _prev_day_px(self, coin: str) -> Decimal:
+        cutoff = self.now_ms - _DAY
+        prev = None
+        for c in self._candles[coin]["1h"]:
+            if c.t <= cutoff:
+                prev = c.c
+            else:
+                if prev is None:
+                    prev = c.o
+                break
+        if prev is None:
+            return self.markets.perp_by_name(coin).start_px
+        return prev
+
+    def all_mids(self, dex: str = "") -> dict[str, Decimal]:
+        """Mid of the book, else the last trade, else (devnet: a market never traded) the mark,
+        so clients that price market orders from allMids work on a fresh devnet too."""
+        out: dict[str, Decimal] = {}
+        for m in self.markets.perps_of_dex(dex):
+            if m.is_delisted:
+                continue
+            mid = self.mid_price(m.name)
+            out[m.name] = mid if mid is not None else self._mark[m.name]
+        return out
+
+    def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
+            return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
+        summary = self._summary(acct)
+        rows = {r.symbol: r for r in summary.positions}
+        views: list[PositionView] = []
+        cross_ntl = signed_cross = signed_all = ZERO
+        for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
+            pos = acct.positions[coin]
+            m = self.markets.perp_by_name(coin)
+            row = rows[coin]
+            signed = pos.szi * self._mark[coin]
+            signed_all += signed
+            if pos.is_cross:
+                signed_cross += signed
+                cross_ntl += row.notional
+            if m.dex != dex:
+                continue
+            entry_ntl = abs(pos.szi) * pos.entry_px
+            roe = row.unrealized_pnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
+            liq = row.liquidation_price
+            views.append(
+                PositionView(
+                    coin,
+                    pos.szi,
+                    _canon(pos.entry_px.quantize(RATE_QUANTUM)),
+                    _usd(row.notional),
+                    _usd(row.unrealized_pnl),
+                    _canon(roe.quantize(RATE_QUANTUM)),
+                    None if liq is None else _canon(liq.quantize(RATE_QUANTUM)),
+                    _usd(row.margin_used),
+                    mr.max_leverage_at(self._table(m), ZERO),
+                    "cross" if pos.is_cross else "isolated",
+                    pos.leverage,
+                    None if pos.is_cross else _usd(pos.iso_margin - pos.szi * pos.entry_px),
+                    pos.cum_funding_all_time,
+                    pos.cum_funding_since_open,
+                    pos.cum_funding_since_change,
+                )
+            )
+        # Views show USDC to 6 decimals, as the venue does; the state itself stays exact.
+        cav = summary.cross_account_value
+        cross = MarginSummaryView(_usd(cav), _usd(cross_ntl), _usd(cav - signed_cross), _usd(summary.cross_margin_used))
+        av = summary.account_value
+        total = MarginSummaryView(_usd(av), _usd(summary.total_notional), _usd(av - signed_all), _usd(summary.margin_used))
+        withdrawable = mr.withdrawable(summary, acct.reserved)
+        return ClearinghouseView(
+            tuple(views), total, cross, _usd(summary.cross_maintenance_margin), _usd(withdrawable), self.now_ms
+        )
+
+    def spot_balances(self, user: str) -> list[SpotBalance]:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for tok in self.markets.spot_tokens:
+            total = acct.spot.get(tok.name)
+            if total is None:
+                continue
+            out.append(SpotBalance(tok.name, tok.index, total, ZERO, ZERO))
+        return out
+
+    def open_orders(self, user: str, dex: str = "") -> list[OrderRecord]:
+        """Resting and untriggered trigger orders, newest first (frontendOpenOrders rows)."""
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for oid in reversed(acct.open_oids):
+            o = self._orders.get(oid)
+            if o is None:
+                continue
+            m = self.markets.perp_by_name(o.coin)
+            if m.dex != dex:
+                continue
+            out.append(self._order_record(o, with_children=True))
+        return out
+
+    def order_status(self, user: str, oid_or_cloid: int | str) -> OrderStatusRecord | None:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return None
+        oid = acct.cloids.get(oid_or_cloid.lower()) if isinstance(oid_or_cloid, str) else oid_or_cloid
+        if oid is None or self._owner.get(oid) != acct.address:
+            return None
+        live = self._orders.get(oid)
+        rec = self._status.get(oid)
+        if rec is not None and live is not None and rec.status == "open":
+            return OrderStatusRecord(self._order_record(live, with_children=True), "open", rec.status_timestamp)
+        return rec
+
+    def historical_orders(self, user: str, limit: int = 2000) -> list[OrderStatusRecord]:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        out = []
+        for oid in reversed(acct.order_history):
+            rec = self._status.get(oid)
+            if rec is not None:
+                out.append(rec)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def user_fills(self, user: str, start_ms: int | None = None, end_ms: int | None = None, limit: int = 2000) -> list[Fill]:
+        """Newest first (userFills); with start_ms, oldest first from start_ms (userFillsByTime)."""
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        if start_ms is None:
+            return list(reversed(acct.fills[-limit:]))
+        rows = [f for f in acct.fills if f.time >= start_ms and (end_ms is None or f.time <= end_ms)]
+        return rows[:limit]
+
+    def recent_trades(self, coin: str, limit: int = 100) -> list[Trade]:
+        return list(reversed(self._trades[coin][-limit:]))
+
+    def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
+        return [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)][:500]
+
+    def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        return [p for p in acct.funding if p.time >= start_ms and (end_ms is None or p.time <= end_ms)][:500]
+
+    def user_ledger(self, user: str, start_ms: int, end_ms: int | None = None) -> list[LedgerUpdate]:
+        acct = self._accounts.get(user.lower())
+        if acct is None:
+            return []
+        return [u for u in acct.ledger if u.time >= start_ms and (end_ms is None or u.time <= end_ms)][:500]
+
+    def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
+        series = self._candles.get(coin, {}).get(interval)
+        if series is None:
+            return []
+        return [c for c in series if c.T >= start_ms and c.t <= end_ms]
+
+    def active_asset_data(self, user: str, coin: str) -> ActiveAssetData:
+        acct = self._accounts.get(user.lower())
+        m = self.markets.perp_by_name(coin)
+        mark = self._mark[coin]
+        if acct is None:
+            lev_cross, lev = (not m.only_isolated, m.max_leverage)
+            return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
+        is_cross, lev = self._leverage_of(acct, m)
+        avail = max(self._available(acct), ZERO)
+        pos = acct.positions.get(coin)
+        szi = pos.szi if pos is not None else ZERO
+        lot = Decimal(1).scaleb(-m.sz_decimals)
+        base = (avail * lev / mark).quantize(lot, rounding=ROUND_DOWN)
+        buy = base + (abs(szi) if szi < 0 else ZERO)
+        sell = base + (szi if szi > 0 else ZERO)
+        raw = None if pos is None or pos.is_cross else pos.iso_margin - pos.szi * pos.entry_px
+        return ActiveAssetData(
+            acct.address,
+            coin,
+            "cross" if is_cross else "isolated",
+            lev,
+            raw,
+            (buy, sell),
+            (avail * lev, avail * lev),
+            mark,
+        )
+
+    def cum_volume(self, user: str) -> Decimal:
+        acct = self._accounts.get(user.lower())
+        return acct.cum_volume if acct else ZERO
+
+    def position(self, user: str, coin: str) -> Decimal:
+        """Signed size of the user's position in `coin` (0 when flat)."""
+        acct = self._accounts.get(user.lower())
+        pos = acct.positions.get(coin) if acct else None
+        return pos.szi if pos is not None else ZERO
+
+    def perp_balance(self, user: str) -> Decimal:
+        acct = self._accounts.get(user.lower())
+        return acct.usdc if acct else ZERO
+
+
+def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:
+    """Group levels to `n_sig_figs` significant figures (bids round down, asks up), as l2Book's
+    nSigFigs does; display only."""
+    out: list[BookLevel] = []
+    mode = ROUND_FLOOR if side.is_bid else ROUND_CEILING
+    for lvl in side.levels_best_first():
+        q = Decimal(1).scaleb(lvl.px.adjusted() - n_sig_figs + 1)
+        px = _canon(lvl.px.quantize(q, rounding=mode))
+        if out and out[-1].px == px:
+            last = out[-1]
+            out[-1] = BookLevel(px, last.sz + lvl.total, last.n + len(lvl.orders))
+        else:
+            if len(out) >= depth:
+                break
+            out.append(BookLevel(px, lvl.total, len(lvl.orders)))
+    return out

@@ -32,10 +32,12 @@ from pathlib import Path
 from perpcli.devnet import margin_rules as mr
 from perpcli.devnet import persist
 from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.agents import EngineAgents
 from perpcli.devnet.amounts import RATE_QUANTUM, ZERO
 from perpcli.devnet.amounts import canon as _canon
 from perpcli.devnet.amounts import plain as _plain
 from perpcli.devnet.amounts import usd as _usd
+from perpcli.devnet.errors import Errors
 from perpcli.devnet.funding import EngineFunding
 from perpcli.devnet.liquidation import EngineLiquidation
 from perpcli.devnet.markets import (
@@ -60,7 +62,6 @@ from perpcli.devnet.records import (
     Fill,
     Filled,
     FundingRate,
-    LedgerUpdate,
     LiquidationInfo,
     NonUserCancel,
     OrderError,
@@ -74,8 +75,9 @@ from perpcli.devnet.records import (
     Trade,
     TradesPrinted,
     UserFills,
-    UserLedger,
 )
+from perpcli.devnet.transfers import EngineTransfers
+from perpcli.devnet.triggers import EngineTriggers
 from perpcli.venues.hyperliquid.numbers import Rounding, price_violation, round_price
 
 __all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"]
@@ -95,46 +97,6 @@ _HOUR = 3_600_000
 _DAY = 86_400_000
 _TID_MASK = (1 << 50) - 1
 _LOTS = [Decimal(1).scaleb(-d) for d in range(12)]
-
-
-class Errors:
-    """The venue's error texts (protocol notes §a.2.2). Texts marked [devnet] were not found in
-    any source; they are this emulator's best wording, kept in one place to fix later."""
-
-    TICK = "Price must be divisible by tick size."
-    INVALID_PRICE = "Order has invalid price."
-    INVALID_SIZE = "Order has invalid size."
-    ZERO_SIZE = "Order has zero size."
-    MIN_VALUE = "Order must have minimum value of $10."
-    MARGIN = "Insufficient margin to place order."
-    REDUCE_ONLY = "Reduce only order would increase position."
-    ALO_CROSS = "Post only order would have immediately matched, bbo was {bid}@{ask}."
-    IOC_NO_MATCH = "Order could not immediately match against any resting orders."
-    TPSL_PRICE = "Invalid TP/SL price."
-    NO_LIQUIDITY = "No liquidity available for market order."
-    PRICE_BAND = "Order price cannot be more than 80% away from the reference price"
-    TIER_LIMIT = "Order would cause position to exceed margin tier limit at current leverage"
-    CANCEL_MISSING = "Order was never placed, already canceled, or filled."
-    LEVERAGE = "Invalid leverage value"
-    SCHEDULE_VOLUME = "Cannot set scheduled cancel time until enough volume traded. Required: ${req}."
-    WITHDRAW_BALANCE = "Insufficient balance for withdrawal"
-    TRANSFER_BALANCE = "Insufficient balance for token transfer"
-    # [devnet] wording below
-    INVALID_ASSET = "Invalid asset."
-    DUPLICATE_CLOID = "Duplicate cloid."
-    TOO_MANY_ORDERS = "Too many open orders."
-    SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."
-    SCHEDULE_TOO_MANY = "Too many scheduled cancel triggers today."
-    EMPTY_BATCH = "Empty batch."
-    TPSL_NOT_TRIGGER = "TP/SL orders must be trigger orders."
-    TPSL_NOT_REDUCE_ONLY = "TP/SL orders must be reduce only."
-    CROSS_NOT_ALLOWED = "Cross margin is not allowed for this asset."
-    SWITCH_WITH_POSITION = "Cannot switch leverage type with open position."
-    NO_ISOLATED_POSITION = "No isolated position to update."
-    ISOLATED_MARGIN = "Insufficient margin to remove from isolated position."
-    LEVERAGE_MARGIN = "Insufficient margin for leverage update."
-    AGENT_LIMIT = "Too many named agents."
-    AMOUNT = "Invalid amount."
 
 
 @dataclass(slots=True)
@@ -190,7 +152,7 @@ def _side(is_buy: bool) -> str:
     return "B" if is_buy else "A"
 
 
-class Engine(EngineReads, EngineLiquidation, EngineFunding):
+class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents):
     """One exchange: every market's book plus every account. See the module docstring."""
 
     OID_START = 40_000_000_000  # above 2^32, as on the venue: clients must use 64-bit ids
@@ -375,65 +337,6 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding):
                 if auto and self.config.auto_fund and self.config.auto_fund_usdc > 0:
                     self._deposit(acct, self.config.auto_fund_usdc)
         return acct
-
-    def approve_agent(self, master: str, agent: str, name: str, now_ms: int) -> None:
-        """Register `agent` for `master`. `name` may end in " valid_until <ms>". An unnamed
-        approval replaces the previous unnamed agent; a known name replaces that named agent;
-        at most 3 named agents."""
-        self._advance(now_ms)
-        master, agent = master.lower(), agent.lower()
-        self._account(master, now_ms)
-        valid_until = None
-        marker = " valid_until "
-        if marker in name:
-            name, _, tail = name.rpartition(marker)
-            valid_until = int(tail)
-        mine = [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
-        for a in mine:
-            if a.name == name:
-                del self._agents[a.address]
-        if name and len([a for a in mine if a.name and a.name != name]) >= 3:
-            raise ActionError(Errors.AGENT_LIMIT)
-        self._agents[agent] = AgentRecord(master, agent, name, valid_until)
-        self._flush()
-
-    @staticmethod
-    def _agent_live(a: AgentRecord, now_ms: int) -> bool:
-        return a.valid_until is None or now_ms < a.valid_until
-
-    def resolve_signer(self, signer: str, now_ms: int) -> str | None:
-        """The account a recovered signer acts for: its master if it is a live agent, itself if
-        it is a known user (created and auto-funded now when auto_fund is on), else None."""
-        signer = signer.lower()
-        a = self._agents.get(signer)
-        if a is not None and self._agent_live(a, now_ms):
-            return a.master
-        if signer in self._accounts:
-            return signer
-        if self.config.auto_fund:
-            self._advance(now_ms)
-            self._account(signer, now_ms)
-            self._flush()
-            return signer
-        return None
-
-    def is_agent(self, address: str, now_ms: int) -> bool:
-        a = self._agents.get(address.lower())
-        return a is not None and self._agent_live(a, now_ms)
-
-    def agents_of(self, master: str, now_ms: int) -> list[AgentRecord]:
-        master = master.lower()
-        return [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
-
-    def user_role(self, address: str, now_ms: int) -> tuple[str, str | None]:
-        """("user"|"agent"|"missing", master for agents)."""
-        address = address.lower()
-        a = self._agents.get(address)
-        if a is not None and self._agent_live(a, now_ms):
-            return "agent", a.master
-        if address in self._accounts:
-            return "user", None
-        return "missing", None
 
     # ================================================================ orders
 
@@ -1096,53 +999,6 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding):
             touched.add(c.coin)
         parent.children = []
 
-    # ---------------------------------------------------------------- triggers
-
-    @staticmethod
-    def _trigger_due(o: BookOrder, mark: Decimal) -> bool:
-        t = o.trigger
-        fire_on_rise = (t.tpsl == "tp") != o.is_buy
-        return mark >= t.trigger_px if fire_on_rise else mark <= t.trigger_px
-
-    def _check_triggers(self, coin: str) -> None:
-        pending = self._triggers[coin]
-        if not pending:
-            return
-        mark = self._mark[coin]
-        due = [o for o in pending.values() if self._trigger_due(o, mark)]
-        touched: set[str] = set()
-        for o in due:
-            if o.oid in pending:
-                self._fire_trigger(o, self.now_ms, touched)
-
-    def _fire_trigger(self, o: BookOrder, now_ms: int, touched: set[str]) -> None:
-        acct = self._accounts[o.user]
-        self._triggers[o.coin].pop(o.oid, None)
-        o.triggered = True
-        # TP and SL of one group are alternatives: the first to fire cancels the others.
-        if o.group is not None:
-            for oid in list(acct.open_oids):
-                s = self._orders.get(oid)
-                if s is not None and s is not o and s.group == o.group and s.trigger is not None and not s.triggered:
-                    self._cancel_order(s, "siblingFilledCanceled", now_ms)
-        acct.open_oids.pop(o.oid, None)
-        self._set_status(o, "triggered", now_ms)
-        pos = acct.positions.get(o.coin)
-        szi = pos.szi if pos is not None else ZERO
-        if o.reduce_only:
-            if szi == 0 or (szi > 0) == o.is_buy:
-                self._orders.pop(o.oid, None)
-                self._set_status(o, "reduceOnlyCanceled", now_ms)
-                return
-            if o.is_position_tpsl or o.sz > abs(szi):
-                o.sz = abs(szi)
-        o.orig_sz = o.sz
-        o.tif = "Ioc" if o.trigger.is_market else "Gtc"
-        if o.trigger.is_market:
-            o.tif = "FrontendMarket"
-        touched.add(o.coin)
-        self._execute(acct, o, now_ms, touched)
-
     # ---------------------------------------------------------------- cancels and modifies
 
     def cancel(self, user: str, cancels: list[tuple[int, int]], now_ms: int) -> list[CancelResult]:
@@ -1352,94 +1208,6 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding):
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""
         acct = self._accounts.get(user.lower())
         return self._available(acct) if acct else ZERO
-
-    # ================================================================ transfers
-
-    def usd_class_transfer(self, user: str, usdc: Decimal, to_perp: bool, now_ms: int) -> None:
-        self._advance(now_ms)
-        acct = self._account(user, now_ms)
-        if usdc <= 0:
-            raise ActionError(Errors.AMOUNT)
-        if to_perp:
-            if acct.spot.get("USDC", ZERO) < usdc:
-                raise ActionError(Errors.TRANSFER_BALANCE)
-            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) - usdc
-            acct.usdc += usdc
-        else:
-            if self._withdrawable(acct) < usdc:
-                raise ActionError(Errors.TRANSFER_BALANCE)
-            acct.usdc -= usdc
-            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) + usdc
-        self._ledger(acct, "accountClassTransfer", usdc, (("toPerp", to_perp),))
-        self._flush()
-
-    def usd_send(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
-        self._advance(now_ms)
-        acct = self._account(user, now_ms)
-        if usdc <= 0:
-            raise ActionError(Errors.AMOUNT)
-        if self._withdrawable(acct) < usdc:
-            raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
-        acct.usdc -= usdc
-        dest.usdc += usdc
-        details = (("user", acct.address), ("destination", dest.address), ("fee", ZERO))
-        self._ledger(acct, "internalTransfer", usdc, details)
-        self._ledger(dest, "internalTransfer", usdc, details)
-        self._flush()
-
-    def spot_send(self, user: str, destination: str, token: str, amount: Decimal, now_ms: int) -> None:
-        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
-        self._advance(now_ms)
-        acct = self._account(user, now_ms)
-        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
-            raise ActionError(Errors.AMOUNT)
-        if acct.spot.get(token, ZERO) < amount:
-            raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
-        acct.spot[token] = acct.spot[token] - amount
-        dest.spot[token] = dest.spot.get(token, ZERO) + amount
-        details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))
-        self._ledger(acct, "spotTransfer", ZERO, details)
-        self._ledger(dest, "spotTransfer", ZERO, details)
-        self._flush()
-
-    def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
-        """Credit a spot token balance (devnet faucet for spot tokens)."""
-        self._advance(now_ms)
-        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
-            raise ActionError(Errors.AMOUNT)
-        acct = self._account(user, now_ms, auto=False)
-        acct.spot[token] = acct.spot.get(token, ZERO) + amount
-        self._buf_accounts[acct.address] = None
-        self._flush()
-
-    def withdraw(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
-        """withdraw3: the amount leaves the perp balance; the bridge fee is taken out of it."""
-        self._advance(now_ms)
-        acct = self._account(user, now_ms)
-        if usdc <= self.config.withdraw_fee:
-            raise ActionError(Errors.AMOUNT)
-        if self._withdrawable(acct) < usdc:
-            raise ActionError(Errors.WITHDRAW_BALANCE)
-        acct.usdc -= usdc
-        self._ledger(
-            acct, "withdraw", usdc, (("nonce", now_ms), ("fee", self.config.withdraw_fee), ("destination", destination.lower()))
-        )
-        self._flush()
-
-    def _withdrawable(self, acct: Account) -> Decimal:
-        return mr.withdrawable(self._summary(acct), acct.reserved)
-
-    def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
-        self._seq += 1
-        h = "0x" + blake2b(b"ledger%d" % self._seq, digest_size=32).hexdigest()
-        upd = LedgerUpdate(acct.address, self.now_ms, h, kind, usdc, tuple(details))
-        acct.ledger.append(upd)
-        if len(acct.ledger) > self.config.history_limit:
-            del acct.ledger[0]
-        self._events.append(UserLedger(acct.address, upd))
-        self._buf_accounts[acct.address] = None
 
     # ================================================================ convenience for the market and tests
 

@@ -1,0 +1,108 @@
+"""Transfers for the devnet engine: usdClassTransfer (perp <-> spot USDC), usdSend, spotSend,
+withdraw3, and the devnet's faucets. Every movement leaves a ledger row (userNonFundingLedgerUpdates).
+
+A mixin of `Engine`. What may leave the perp balance is the ledger's withdrawable (cross value
+minus max(initial margin incl. resting orders, 10% of notional)).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from hashlib import blake2b
+
+from perpcli.devnet import margin_rules as mr
+from perpcli.devnet.accounts import Account
+from perpcli.devnet.amounts import ZERO
+from perpcli.devnet.errors import Errors
+from perpcli.devnet.records import ActionError, LedgerUpdate, UserLedger
+
+
+class EngineTransfers:
+    """Balance movements between perp, spot and other users; mixed into Engine."""
+
+
+    def usd_class_transfer(self, user: str, usdc: Decimal, to_perp: bool, now_ms: int) -> None:
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= 0:
+            raise ActionError(Errors.AMOUNT)
+        if to_perp:
+            if acct.spot.get("USDC", ZERO) < usdc:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) - usdc
+            acct.usdc += usdc
+        else:
+            if self._withdrawable(acct) < usdc:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+            acct.usdc -= usdc
+            acct.spot["USDC"] = acct.spot.get("USDC", ZERO) + usdc
+        self._ledger(acct, "accountClassTransfer", usdc, (("toPerp", to_perp),))
+        self._flush()
+
+    def usd_send(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= 0:
+            raise ActionError(Errors.AMOUNT)
+        if self._withdrawable(acct) < usdc:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms)
+        acct.usdc -= usdc
+        dest.usdc += usdc
+        details = (("user", acct.address), ("destination", dest.address), ("fee", ZERO))
+        self._ledger(acct, "internalTransfer", usdc, details)
+        self._ledger(dest, "internalTransfer", usdc, details)
+        self._flush()
+
+    def spot_send(self, user: str, destination: str, token: str, amount: Decimal, now_ms: int) -> None:
+        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        if acct.spot.get(token, ZERO) < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms)
+        acct.spot[token] = acct.spot[token] - amount
+        dest.spot[token] = dest.spot.get(token, ZERO) + amount
+        details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))
+        self._ledger(acct, "spotTransfer", ZERO, details)
+        self._ledger(dest, "spotTransfer", ZERO, details)
+        self._flush()
+
+    def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
+        """Credit a spot token balance (devnet faucet for spot tokens)."""
+        self._advance(now_ms)
+        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        acct = self._account(user, now_ms, auto=False)
+        acct.spot[token] = acct.spot.get(token, ZERO) + amount
+        self._buf_accounts[acct.address] = None
+        self._flush()
+
+    def withdraw(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
+        """withdraw3: the amount leaves the perp balance; the bridge fee is taken out of it."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if usdc <= self.config.withdraw_fee:
+            raise ActionError(Errors.AMOUNT)
+        if self._withdrawable(acct) < usdc:
+            raise ActionError(Errors.WITHDRAW_BALANCE)
+        acct.usdc -= usdc
+        self._ledger(
+            acct, "withdraw", usdc, (("nonce", now_ms), ("fee", self.config.withdraw_fee), ("destination", destination.lower()))
+        )
+        self._flush()
+
+    def _withdrawable(self, acct: Account) -> Decimal:
+        return mr.withdrawable(self._summary(acct), acct.reserved)
+
+    def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
+        self._seq += 1
+        h = "0x" + blake2b(b"ledger%d" % self._seq, digest_size=32).hexdigest()
+        upd = LedgerUpdate(acct.address, self.now_ms, h, kind, usdc, tuple(details))
+        acct.ledger.append(upd)
+        if len(acct.ledger) > self.config.history_limit:
+            del acct.ledger[0]
+        self._events.append(UserLedger(acct.address, upd))
+        self._buf_accounts[acct.address] = None

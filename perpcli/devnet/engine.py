@@ -16,9 +16,16 @@ Margin math (initial/maintenance margin, account value, withdrawable, liquidatio
 the client's own model in `perpcli.ledger.margin`, so the devnet and the terminal cannot
 disagree about the venue's rules.
 
+Layout: this module holds the order path (validation, matching, statuses, cancels, modifies,
+the dead-man switch), leverage and margin, time and prices, and the event buffers. Mixins hold
+the rest: `reads` (queries), `triggers` (TP/SL), `liquidation`, `funding`, `transfers`,
+`agents`; `persist` the JSON state; `errors` the venue's texts; `matching` the book itself.
+
 Simplifications (documented, deliberate): one perp USDC balance backs every perp dex (as with
 the venue's dex abstraction enabled); the mark price is the median of oracle, best bid and
-best ask (oracle alone when a side is empty); liquidations close the whole position at once.
+best ask (oracle alone when a side is empty; no EMA terms); liquidation is checked when the
+oracle moves (every synthetic-market step), at funding and on margin changes, and closes the
+whole position at once; spot pairs are listed (spotMeta, balances, spotSend) but not traded.
 """
 
 from __future__ import annotations

@@ -11,6 +11,16 @@ def run() -> None:
 
         sys.stdout.write(f"perp {__version__}\n")
         raise SystemExit(0)
+    # The hottest commands (buy/sell/positions/account/orders in plain form) skip Typer.
+    from perpcli.cli.fast import try_run
+
+    code = try_run(sys.argv[1:])
+    if code is not None:
+        try:
+            sys.stdout.flush()
+        except Exception:
+            pass
+        raise SystemExit(code)
     from perpcli.cli.main import run as full_run
 
     full_run()

@@ -12,42 +12,21 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("account", help="Equity, margin used, withdrawable, leverage and margin ratio.")
     def account() -> None:
-        from perpcli.app import views
-        from perpcli.cli import venue_cmd
+        from perpcli.cli.read_cmd import show_account
 
-        with venue_cmd.session() as s:
-            t = s.trading()
-            snap = t.account()
-            marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices("")}
-            row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
-                                    marks=marks)
-        venue_cmd.emit_doc(row)
+        show_account()
 
-    @app.command("positions", help="Open positions.")
+    @app.command("positions", help="Open positions (every perp dex).")
     def positions() -> None:
-        from perpcli.app import views
-        from perpcli.cli import venue_cmd
+        from perpcli.cli.read_cmd import show_positions
 
-        with venue_cmd.session() as s:
-            positions, marks = s.trading().positions()
-            rows = [views.position_row(p, venue=s.venue, mark=marks.get(p.symbol)) for p in positions]
-        venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
-                                   "liquidation_price", "leverage", "margin_mode", "margin_used"])
+        show_positions()
 
     @app.command("orders", help="Open orders (including untriggered stops and take-profits).")
     def orders(market: str = typer.Option(None, "--market", help="Only this market.")) -> None:
-        from perpcli.app import views
-        from perpcli.cli import venue_cmd
+        from perpcli.cli.read_cmd import show_orders
 
-        with venue_cmd.session() as s:
-            t = s.trading()
-            os_ = t.open_orders()
-            if market:
-                sym = s.market.instrument(market).symbol
-                os_ = [o for o in os_ if o.symbol == sym]
-            rows = [views.order_row(o, venue=s.venue) for o in os_]
-        venue_cmd.emit_rows(rows, ["oid", "market", "side", "size", "price", "type", "trigger_price",
-                                   "reduce_only", "status", "cloid"])
+        show_orders(market)
 
     @app.command("fills", help="Your recent fills.")
     def fills(

@@ -1,0 +1,188 @@
+"""The fast entry path: the hottest commands without Typer.
+
+WHY: `perp buy` is a whole process per order, and importing Typer/click and building the
+command tree is a third of its wall time. For `buy`, `sell`, `positions`, `account` and
+`orders`, written in their plain form, this module parses argv itself and calls the same
+command bodies the Typer commands call (cli/order_cmd.py, cli/read_cmd.py).
+
+It is deliberately narrow: anything it is not certain about — `--help`, `--opt=value`
+forms, an unknown or repeated flag, a missing argument, a non-integer `--leverage` — makes
+`try_run` return None and the normal Typer path handles the command, with its own messages.
+So for every input the fast path accepts, the result is what Typer would have produced.
+"""
+
+from __future__ import annotations
+
+import sys
+
+# Globals (mirrors cli/context.GLOBAL_FLAGS): name -> takes a value?
+_GLOBAL_VALUE = {"--venue": "venue", "--account": "account", "--config": "config",
+                 "--passphrase-file": "passphrase_file", "--url": "url", "--network": "network",
+                 "--vault-address": "vault_address"}
+_GLOBAL_FLAG = {"--json": "json", "--yes": "yes", "-y": "yes", "--dry-run": "dry_run", "--debug": "debug"}
+
+_ORDER_VALUE = {"--limit": "limit", "--stop": "stop", "--slippage": "slippage", "--tp": "tp", "--sl": "sl",
+                "--cloid": "cloid", "--leverage": "leverage", "--usd": "usd", "--risk": "risk"}
+_ORDER_FLAG = {"--market": "market_order", "--reduce-only": "reduce_only", "--post-only": "post_only",
+               "--ioc": "ioc", "--isolated": "isolated", "--preview": "preview"}
+
+FAST_COMMANDS = ("buy", "sell", "positions", "account", "orders")
+
+
+class _NotFast(Exception):
+    """This argv is for the Typer path."""
+
+
+def parse(argv: list[str]) -> tuple[dict, str, dict] | None:
+    """(globals, command, parameters) for argv the fast path handles exactly, else None."""
+    try:
+        return _parse(argv)
+    except _NotFast:
+        return None
+
+
+def _parse(argv: list[str]) -> tuple[dict, str, dict]:
+    glob: dict = {}
+    command: str | None = None
+    positionals: list[str] = []
+    params: dict = {}
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("--", "-h", "--help") or (tok.startswith("--") and "=" in tok):
+            raise _NotFast
+        if tok in _GLOBAL_VALUE or tok in _GLOBAL_FLAG:
+            key = _GLOBAL_VALUE.get(tok) or _GLOBAL_FLAG[tok]
+            if key in glob and tok in _GLOBAL_VALUE:
+                raise _NotFast
+            if tok in _GLOBAL_VALUE:
+                if i + 1 >= len(argv):
+                    raise _NotFast
+                glob[key] = argv[i + 1]
+                i += 2
+            else:
+                glob[key] = True
+                i += 1
+            continue
+        if command is None:
+            if tok not in FAST_COMMANDS:
+                raise _NotFast
+            command = tok
+            i += 1
+            continue
+        if command in ("buy", "sell") and (tok in _ORDER_VALUE or tok in _ORDER_FLAG):
+            key = _ORDER_VALUE.get(tok) or _ORDER_FLAG[tok]
+            if key in params:
+                raise _NotFast
+            if tok in _ORDER_VALUE:
+                if i + 1 >= len(argv):
+                    raise _NotFast
+                params[key] = argv[i + 1]  # taken whatever it looks like ("-0.5%"), as click does
+                i += 2
+            else:
+                params[key] = True
+                i += 1
+            continue
+        if command == "orders" and tok == "--market":
+            if "market" in params or i + 1 >= len(argv):
+                raise _NotFast
+            params["market"] = argv[i + 1]
+            i += 2
+            continue
+        if tok.startswith("-") and len(tok) > 1:
+            raise _NotFast  # an option we do not know here (or a negative positional: click refuses it)
+        positionals.append(tok)
+        i += 1
+    if command is None:
+        raise _NotFast
+    if command in ("buy", "sell"):
+        if not 1 <= len(positionals) <= 2:
+            raise _NotFast
+        params["market"] = positionals[0]
+        params["size"] = positionals[1] if len(positionals) == 2 else None
+        if "leverage" in params:
+            lev = params["leverage"]
+            if not (lev.isascii() and lev.isdigit()):
+                raise _NotFast
+            params["leverage"] = int(lev)
+    elif positionals:
+        raise _NotFast
+    return glob, command, params
+
+
+def _run(glob: dict, command: str, params: dict) -> None:
+    """What cli/main.root does with the globals, then the command body. Keep the two in step:
+    tests/test_cli_fast.py runs both paths on the same argv and compares the results."""
+    from perpcli.cli import context
+    from perpcli.config import settings
+
+    context.set_current(context.GlobalOptions(
+        venue=glob.get("venue"), account=glob.get("account"), config=glob.get("config"),
+        json=bool(glob.get("json")), yes=bool(glob.get("yes")), dry_run=bool(glob.get("dry_run")),
+        debug=bool(glob.get("debug")), passphrase_file=glob.get("passphrase_file"),
+        extra={"url": glob.get("url"), "network": glob.get("network"), "vault_address": glob.get("vault_address")},
+    ))
+    settings.configure(config_path=glob.get("config"),
+                       flags={"default.venue": glob.get("venue"), "default.account": glob.get("account")})
+    from perpcli.keys import sources
+
+    sources.configure(passphrase_file=glob.get("passphrase_file"), human=not glob.get("json"))
+    if command in ("buy", "sell"):
+        from perpcli.cli.order_cmd import place_order
+
+        place_order(
+            command, params["market"], params["size"], params.get("limit"), bool(params.get("market_order")),
+            params.get("stop"), params.get("slippage"), params.get("tp"), params.get("sl"),
+            bool(params.get("reduce_only")), bool(params.get("post_only")), bool(params.get("ioc")),
+            params.get("cloid"), params.get("leverage"), bool(params.get("isolated")),
+            bool(params.get("preview")), params.get("usd"), params.get("risk"),
+        )
+        return
+    from perpcli.cli import read_cmd
+
+    if command == "positions":
+        read_cmd.show_positions()
+    elif command == "account":
+        read_cmd.show_account()
+    else:
+        read_cmd.show_orders(params.get("market"))
+
+
+def try_run(argv: list[str]) -> int | None:
+    """Run argv on the fast path and return its exit code, or None to use the Typer path.
+
+    The error contract is the same as cli/main.main: one `perp: error:` line and the code.
+    """
+    parsed = parse(argv)
+    if parsed is None:
+        return None
+    glob, command, params = parsed
+    from perpcli.domain.errors import ExitCode, PerpError
+
+    debug = bool(glob.get("debug"))
+    try:
+        _run(glob, command, params)
+        return int(ExitCode.OK)
+    except PerpError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        return _fail(e.message, e.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("perp: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as e:  # a bug: one line unless --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+            return int(ExitCode.INTERNAL)
+        return _fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", ExitCode.INTERNAL)
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"perp: error: {' '.join(str(message).split())}\n")
+    return int(code)

@@ -1,0 +1,36 @@
+"""Bodies of `perp account`, `perp positions` and `perp orders`, free of Typer so the fast
+entry path (perpcli/cli/fast.py) can run them too."""
+
+from __future__ import annotations
+
+from perpcli.app import views
+from perpcli.cli import venue_cmd
+
+
+def show_account() -> None:
+    with venue_cmd.session() as s:
+        t = s.trading()
+        snap = t.account()
+        marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices("")}
+        row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
+                                marks=marks)
+    venue_cmd.emit_doc(row)
+
+
+def show_positions() -> None:
+    with venue_cmd.session() as s:
+        positions, marks = s.trading().positions()
+        rows = [views.position_row(p, venue=s.venue, mark=marks.get(p.symbol)) for p in positions]
+    venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
+                               "liquidation_price", "leverage", "margin_mode", "margin_used"])
+
+
+def show_orders(market: str | None = None) -> None:
+    with venue_cmd.session() as s:
+        orders = s.trading().open_orders()
+        if market:
+            sym = s.market.instrument(market).symbol
+            orders = [o for o in orders if o.symbol == sym]
+        rows = [views.order_row(o, venue=s.venue) for o in orders]
+    venue_cmd.emit_rows(rows, ["oid", "market", "side", "size", "price", "type", "trigger_price",
+                               "reduce_only", "status", "cloid"])

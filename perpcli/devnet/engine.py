@@ -290,6 +290,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         every trade: a trade moves the mark only within the spread, and the next oracle update
         (at most one market step later) catches any account it pushed under maintenance.
         """
+        if not coins:
+            return
         moved = [c for c in coins if self._recompute_mark(c)]
         if not moved:
             return
@@ -1207,9 +1209,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _available(self, acct: Account) -> Decimal:
         """Collateral free for new orders: cross value − cross initial margin − resting orders."""
-        mark = self._mark
-        cross = [(p.szi, p.entry_px, mark[p.coin], p.leverage) for p in acct.positions.values() if p.is_cross]
-        return mr.free_collateral(cross, acct.usdc) - acct.reserved
+        return mr.free_collateral(acct.positions.values(), self._mark, acct.usdc) - acct.reserved
 
     def margin_available(self, user: str) -> Decimal:
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""

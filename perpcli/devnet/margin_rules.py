@@ -73,18 +73,22 @@ def summarize(cash: Decimal, positions: list[lm.PositionRisk]) -> lm.MarginSumma
     return lm.summarize(cash, positions)
 
 
-def free_collateral(cross_positions, cross_cash: Decimal) -> Decimal:
+def free_collateral(positions, marks: dict, cross_cash: Decimal) -> Decimal:
     """Cross account value minus cross initial margin: what new orders may use.
 
-    `cross_positions` are (signed size, entry price, mark price, leverage) of the cross
-    positions and `cross_cash` the cash not allocated to isolated positions. This is the
-    ledger's cross account value (cash − isolated + cross uPnL, uPnL = size × (mark − entry))
-    less its initial margin; it runs on every order, so it takes plain tuples rather than
+    `positions` are the engine's positions (only cross ones count), `marks` coin -> mark and
+    `cross_cash` the cash not allocated to isolated positions. This is the ledger's cross
+    account value (cash − isolated + cross uPnL, uPnL = size × (mark − entry)) less its
+    initial margin; it runs on every order, so it reads the positions directly rather than
     building a PositionRisk per position.
     """
     free = cross_cash
-    for szi, entry, mark, leverage in cross_positions:
-        free += szi * (mark - entry) - lm.initial_margin(abs(szi) * mark, leverage)
+    im = lm.initial_margin
+    for p in positions:
+        if p.is_cross:
+            mark = marks[p.coin]
+            szi = p.szi
+            free += szi * (mark - p.entry_px) - im(abs(szi) * mark, p.leverage)
     return free
 
 

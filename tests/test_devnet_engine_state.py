@@ -97,3 +97,27 @@ def test_market_state_round_trips_too():
     m2.load_json(saved_market)
     run(11, 10, start=10, engine=e2, market=m2)
     assert e2.to_json() == e.to_json()
+
+
+def test_replay_does_not_depend_on_string_hashing():
+    """Two processes with different PYTHONHASHSEED reach the same state (no set ordering leaks)."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, json\n"
+        "from perpcli.devnet.engine import Engine\n"
+        "from perpcli.devnet.market import FlowConfig, SyntheticMarket\n"
+        f"e = Engine(start_ms={T0})\n"
+        "m = SyntheticMarket(e, seed=21, config=FlowConfig(makers=1, levels=2))\n"
+        f"for i in range(12): m.step({T0} + i * 1000)\n"
+        "print(hashlib.sha256(json.dumps(e.to_json(), sort_keys=True).encode()).hexdigest())\n"
+    )
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1 and len(next(iter(digests))) == len(hashlib.sha256().hexdigest())

@@ -283,6 +283,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return False
 
     def _after_price_moves(self, coins, *, liquidations: bool = False) -> None:
+        # `coins` is insertion-ordered (a dict or tuple, never a set): the order of trigger
+        # and liquidation checks must not depend on string hashing, or replays would differ.
         """Marks may have moved: fire triggers (on every mark move, as the venue does).
 
         Liquidation sweeps every holder of a coin, so it runs when the oracle moves (each
@@ -359,7 +361,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         acct = self._account(user, now_ms)
         if not orders:
             return [OrderError(Errors.EMPTY_BATCH)]
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
         if grouping == "normalTpsl" and len(orders) > 1:
             bad = self._tpsl_prevalidate(orders[1:])
             if bad:
@@ -512,7 +514,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         acct: Account,
         spec: OrderSpec,
         now_ms: int,
-        touched: set[str],
+        touched: dict[str, None],
         *,
         position_tpsl: bool = False,
         group: int | None = None,
@@ -530,7 +532,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             self._triggers[coin][o.oid] = o
             acct.open_oids[o.oid] = None
             self._set_status(o, "open", now_ms)
-            touched.add(coin)
+            touched[coin] = None
             if self._trigger_due(o, self._mark[coin]):
                 self._fire_trigger(o, now_ms, touched)
             return Resting(o.oid, o.cloid)
@@ -559,7 +561,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             o.children = [c.oid for c in held_children]
             for c in held_children:
                 c.parent = o.oid
-        touched.add(coin)
+        touched[coin] = None
         return self._execute(acct, o, now_ms, touched)
 
     def _reject(self, acct, spec: OrderSpec, m: PerpMarket, now_ms: int, msg: str, status: str) -> OrderError:
@@ -612,7 +614,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     # ---------------------------------------------------------------- matching
 
-    def _execute(self, acct: Account, o: BookOrder, now_ms: int, touched: set[str]) -> OrderResult:
+    def _execute(self, acct: Account, o: BookOrder, now_ms: int, touched: dict[str, None]) -> OrderResult:
         """Match `o` (already validated and numbered) against the book; rest or cancel the rest."""
         book = self._books[o.coin]
         opposite = book.opposite(o.is_buy)
@@ -704,7 +706,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._set_status(o, "marketOrderNoLiquidityRejected", now_ms)
         return OrderError(Errors.NO_LIQUIDITY)
 
-    def _maker_done(self, macct: Account, maker: BookOrder, now_ms: int, touched: set[str]) -> None:
+    def _maker_done(self, macct: Account, maker: BookOrder, now_ms: int, touched: dict[str, None]) -> None:
         """A resting order filled completely: off the book, margin released, children live."""
         side = self._books[maker.coin].side(maker.is_buy)
         lvl = side.levels.get(maker.px)
@@ -986,7 +988,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 self._set_status(c, "canceled", now_ms)
         parent.children = []
 
-    def _activate_children(self, parent: BookOrder, now_ms: int, touched: set[str], partial: bool = False) -> None:
+    def _activate_children(self, parent: BookOrder, now_ms: int, touched: dict[str, None], partial: bool = False) -> None:
         """normalTpsl: the parent filled, so its TP/SL children become live trigger orders."""
         if not parent.children:
             return
@@ -1005,7 +1007,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             self._triggers[c.coin][c.oid] = c
             acct.open_oids[c.oid] = None
             self._set_status(c, "open", now_ms)
-            touched.add(c.coin)
+            touched[c.coin] = None
         parent.children = []
 
     # ---------------------------------------------------------------- cancels and modifies
@@ -1015,7 +1017,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._advance(now_ms)
         acct = self._account(user, now_ms)
         out: list[CancelResult] = []
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
         for asset, oid in cancels:
             o = self._orders.get(oid)
             m = self.markets.perp_by_asset(asset)
@@ -1023,7 +1025,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 out.append(OrderError(Errors.CANCEL_MISSING))
                 continue
             self._cancel_order(o, "canceled", now_ms)
-            touched.add(o.coin)
+            touched[o.coin] = None
             out.append(CANCEL_SUCCESS)
         self._after_price_moves(touched)
         self._flush()
@@ -1056,14 +1058,14 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._advance(now_ms)
         acct = self._account(user, now_ms)
         out: list[OrderResult] = []
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
         for target, spec in modifies:
             old = self._find_open(acct, target)
             if old is None:
                 out.append(OrderError(Errors.CANCEL_MISSING))
                 continue
             self._cancel_order(old, "canceled", now_ms)
-            touched.add(old.coin)
+            touched[old.coin] = None
             if spec.cloid is not None and acct.cloids.get(spec.cloid) == old.oid:
                 del acct.cloids[spec.cloid]  # the replacement inherits the cloid
             out.append(self._place_one(acct, spec, now_ms, touched))

@@ -51,7 +51,7 @@ class EngineLiquidation:
             o = self._orders.get(oid)
             if o is not None and (cross or o.coin in coins):
                 self._cancel_order(o, "liquidatedCanceled", now)
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
         for coin in coins:
             pos = acct.positions.get(coin)
             if pos is None:
@@ -69,7 +69,7 @@ class EngineLiquidation:
             pos = acct.positions.get(coin)
             if pos is not None and pos.szi != 0:
                 self._backstop(acct, pos, now)
-            touched.add(coin)
+            touched[coin] = None
         if cross:
             # Backstop rule: whatever is left of the account goes to the liquidator when equity
             # fell below 2/3 of maintenance; otherwise the user keeps the remainder.
@@ -110,7 +110,7 @@ class EngineLiquidation:
             self._match(o, maker, qty, now_ms, liquidation=info)
             self._buf_books[o.coin] = None
             if maker.sz == 0:
-                self._maker_done(macct, maker, now_ms, set())
+                self._maker_done(macct, maker, now_ms, {})
 
     def _backstop(self, acct: Account, pos: Position, now_ms: int) -> None:
         """No book liquidity: the liquidator takes the position over at the mark price."""

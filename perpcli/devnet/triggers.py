@@ -31,12 +31,12 @@ class EngineTriggers:
             return
         mark = self._mark[coin]
         due = [o for o in pending.values() if self._trigger_due(o, mark)]
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
         for o in due:
             if o.oid in pending:
                 self._fire_trigger(o, self.now_ms, touched)
 
-    def _fire_trigger(self, o: BookOrder, now_ms: int, touched: set[str]) -> None:
+    def _fire_trigger(self, o: BookOrder, now_ms: int, touched: dict[str, None]) -> None:
         acct = self._accounts[o.user]
         self._triggers[o.coin].pop(o.oid, None)
         o.triggered = True
@@ -61,5 +61,5 @@ class EngineTriggers:
         o.tif = "Ioc" if o.trigger.is_market else "Gtc"
         if o.trigger.is_market:
             o.tif = "FrontendMarket"
-        touched.add(o.coin)
+        touched[o.coin] = None
         self._execute(acct, o, now_ms, touched)

@@ -681,9 +681,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             return Filled(filled, avg, o.oid, o.cloid)
         tif = o.tif
         if tif == "Gtc" or tif == "Alo":
-            if o.reduce_only:
-                pass
-            else:
+            if not o.reduce_only:  # reduce-only orders never add exposure: no margin held
                 pos = acct.positions.get(coin)
                 szi = pos.szi if pos is not None else ZERO
                 o.reserved = self._reserve_for(acct, o, szi)

@@ -51,7 +51,6 @@ class EngineLiquidation:
             o = self._orders.get(oid)
             if o is not None and (cross or o.coin in coins):
                 self._cancel_order(o, "liquidatedCanceled", now)
-        touched: dict[str, None] = {}
         for coin in coins:
             pos = acct.positions.get(coin)
             if pos is None:
@@ -69,11 +68,6 @@ class EngineLiquidation:
             pos = acct.positions.get(coin)
             if pos is not None and pos.szi != 0:
                 self._backstop(acct, pos, now)
-            touched[coin] = None
-        if cross:
-            # Backstop rule: whatever is left of the account goes to the liquidator when equity
-            # fell below 2/3 of maintenance; otherwise the user keeps the remainder.
-            pass
         self._events.append(Liquidated(acct.address, self._lid, self.config.liquidator, ntl_total, account_value))
         self._ledger(
             acct,

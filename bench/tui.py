@@ -1,7 +1,7 @@
 """`perp watch` under load: CPU share of the TUI process and key-press-to-screen latency.
 
-A devnet runs in a separate process, pushing full l2Book snapshots on three markets as fast
-as its engine ticks (>= 100 book updates a second in total; the rate received is printed).
+A devnet runs in a separate process, pushing full l2Book snapshots on three markets
+(>= 100 book updates a second in total; the rate actually received is printed and reported).
 This process runs the real app (LiveSource over websockets + the real widgets) headless at a
 fixed 160x48 size for `--seconds` (default 60), twice:
   ours     - coalesced repaints (tui.refresh_hz = 20, the default)
@@ -10,7 +10,10 @@ CPU share = process CPU time (all threads) / wall time over the window, in % of 
 Key latency = time from pressing `]` (next market tab) to the new tab's ladder being drawn,
 median and p95 of presses every 0.5 s during the window. Targets: <= 35 % and <= 100 ms.
 
-    .venv/bin/python bench/tui.py [--seconds N] [--json]
+    .venv/bin/python bench/tui.py [--seconds N] [--steps S] [--json]
+
+The devnet subprocess drives its synthetic market at S steps a second (default 40; every step
+moves all three books, so up to 3 x S = 120 book updates a second reach the TUI; try --steps 60).
 """
 
 from __future__ import annotations
@@ -30,14 +33,37 @@ from bench._common import metric, report  # noqa: E402
 
 MARKETS = ["BTC", "ETH", "SOL"]
 DEVNET = """
-import sys, time
+import sys, threading, time
+from perpcli.devnet.market import SyntheticMarket
 from perpcli.devnet.server import start_in_thread
-h = start_in_thread(market_interval=0.01, tick_interval=0.01, seed=3)
+
+STEPS_PER_S = float(sys.argv[1])
+# The devnet's own ticker sleeps a fixed tick after each step; for a steady, faster feed this
+# drives the same synthetic market (three coins) and publishes after every step, on its loop.
+h = start_in_thread(market_interval=0, tick_interval=1.0, seed=3)
+market = SyntheticMarket(h.devnet.engine, seed=3, coins=["BTC", "ETH", "SOL"])
+done = threading.Event()
+
+def step():
+    now = h.devnet.now_ms()
+    h.devnet.engine.advance(now)
+    market.step(now)
+    h.devnet.publish()
+
+def drive():
+    period = 1.0 / STEPS_PER_S
+    nxt = time.monotonic()
+    while not done.is_set():
+        h.call(step)
+        nxt += period
+        time.sleep(max(0.0, nxt - time.monotonic()))
+
+threading.Thread(target=drive, daemon=True).start()
 print(h.url, flush=True)
 sys.stdin.read()
+done.set()
 h.stop()
 """
-
 
 def arg(name: str, default: float) -> float:
     if name in sys.argv:
@@ -111,7 +137,8 @@ def _key(key: str, char: str):
 def main() -> None:
     seconds = arg("--seconds", 60.0)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    dev = subprocess.Popen([sys.executable, "-c", DEVNET], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    steps = arg("--steps", 40.0)  # market steps a second; each moves all three books
+    dev = subprocess.Popen([sys.executable, "-c", DEVNET, str(steps)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                            text=True, env=env)
     try:
         url = dev.stdout.readline().strip()

@@ -265,7 +265,9 @@ class WatchApp(App):
 
     def _main(self, selector: Any, expect_type: Any = None) -> Any:
         """A widget of the main screen, also while a modal (confirm, help) is on top."""
-        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        if not self.screen_stack:
+            raise NoMatches(f"no screen (exiting): {selector}")
+        screen = self.screen_stack[0]
         if expect_type is None:
             return screen.query_one(selector)
         return screen.query_one(selector, expect_type)
@@ -318,6 +320,7 @@ class WatchApp(App):
         if activate or self._active is None:
             self._activate(tid)
 
+    @_quiet_on_teardown
     def _activate(self, tid: str) -> None:
         tabs = self._main("#market-tabs", Tabs)
         if tabs.active != tid:
@@ -338,6 +341,7 @@ class WatchApp(App):
         self._main(Ticket).set_market(view.symbol)
         self._refresh_market(view, force=True)
 
+    @_quiet_on_teardown
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is not None and event.tab.id in self.views:
             self._activate(event.tab.id)

@@ -1,0 +1,455 @@
+"""Hyperliquid's keyed side: whom a key trades for, signed requests, orders and their settlement.
+
+- Which account a key trades for. A key is either a user's own key or an approved agent (API
+  wallet) trading for its master; `resolve_account` asks the venue (userRole) once and every
+  method acts for that account (or `vault_address`). An unknown key is an AuthError naming
+  the key and the venue, before anything is signed.
+- How an unanswered order is settled. `submit` never resends. When the POST leaves but no
+  answer comes, it queries orderStatus by client order id; if the venue has never heard of
+  the orders, it posts a `noop` with the *same nonce*: if the noop is accepted the original
+  can never execute (the nonce is spent), so the orders are reported as not placed; if the
+  noop is refused as a duplicate, the original landed and is queried again. Only when all of
+  that fails does an Ack stay UNKNOWN.
+- Dry runs. Every keyed action is first `prepare`d into the exact signed /exchange body;
+  `send` posts it. `--dry-run` prints the prepared body and never calls `send`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from perpcli.domain.errors import AuthError, OutcomeUnknown, UsageError, ValidationError, VenueRejected
+from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, PositionSnapshot
+from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
+from perpcli.keys.nonces import NonceAllocator
+from perpcli.keys.signer import Signer
+from perpcli.venues.base import Ack, AckStatus, ActionResult, CancelResult, KeyRole
+from perpcli.venues.hyperliquid import actions as A
+from perpcli.venues.hyperliquid import codec, numbers
+from perpcli.venues.hyperliquid.rest import SentNoAnswer
+
+if TYPE_CHECKING:
+    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+
+SETTLE_POLLS = 3
+SETTLE_POLL_INTERVAL_S = 0.3
+
+
+@dataclass
+class Prepared:
+    """A signed /exchange request, ready to post (or to print for --dry-run)."""
+
+    kind: str  # "order", "cancel", "modify", "leverage", "margin", "transfer", ...
+    body: dict
+    scheme: str  # "l1" | "user_signed"
+    requests: list[tuple[str | None, Decimal]] = field(default_factory=list)  # (cloid, size) per order
+    markets: list[str] = field(default_factory=list)
+
+    @property
+    def nonce(self) -> int:
+        return int(self.body["nonce"])
+
+
+class HyperliquidTrading:
+    """The keyed side. Build with `HyperliquidMarketData.trading(signer)`."""
+
+    def __init__(
+        self,
+        market: HyperliquidMarketData,
+        signer: Signer,
+        *,
+        vault_address: str | None = None,
+        builder: A.BuilderFee | None = None,
+        nonces: NonceAllocator | None = None,
+    ) -> None:
+        self.market = market
+        self.venue = market.venue
+        self.rest = market.rest
+        self._signer = signer
+        self.vault_address = A.check_address(vault_address, what="vault address") if vault_address else None
+        self.builder = builder
+        self.nonces = nonces or NonceAllocator(signer.address)
+        self._role: KeyRole | None = None
+
+    @property
+    def capabilities(self) -> Any:
+        return self.market.capabilities
+
+    # ----- who is trading -------------------------------------------------------------------
+
+    @property
+    def signer_address(self) -> str:
+        return self._signer.address
+
+    def resolve_account(self) -> KeyRole:
+        """Ask the venue whom this key signs for (once per process)."""
+        if self._role is None:
+            role = self.rest.info({"type": "userRole", "user": self.signer_address})
+            extra = None
+            if isinstance(role, dict) and role.get("role") == "agent":
+                master = (role.get("data") or {}).get("user")
+                if master:
+                    try:
+                        extra = self.rest.info({"type": "extraAgents", "user": master})
+                    except VenueRejected:
+                        extra = None
+            self._role = codec.key_role(self.signer_address, role if isinstance(role, dict) else {}, extra)
+        return self._role
+
+    def require_registered(self) -> KeyRole:
+        role = self.resolve_account()
+        if not role.registered:
+            if role.role in ("vault", "subAccount"):
+                raise AuthError(
+                    f"key {self.signer_address} is a {role.role} address on {self.venue}; it cannot sign"
+                )
+            hint = (f"fund it with `perp devnet fund {self.signer_address} 10000`" if self.venue == "devnet"
+                    else "deposit to it, or approve it as an agent with `perp agent approve`")
+            raise AuthError(f"key {self.signer_address} is not registered on {self.venue} ({hint})")
+        return role
+
+    @property
+    def account_address(self) -> str:
+        """The account whose state is read and traded: the vault/sub-account if set, else the
+        key's own account or, for an agent key, its master."""
+        if self.vault_address:
+            return self.vault_address
+        role = self.resolve_account()
+        return role.account or self.signer_address
+
+    # ----- reads ----------------------------------------------------------------------------
+
+    def _dexes(self, all_dexes: bool) -> list[str]:
+        """"" (the default dex) and, when asked, every builder (HIP-3) dex: each keeps its own
+        clearinghouse, so positions and orders there are only visible per dex."""
+        if not all_dexes:
+            return [""]
+        return ["", *(d for d in self.market.dex_names() if d)]
+
+    @staticmethod
+    def _with_dex(body: dict[str, Any], dex: str) -> dict[str, Any]:
+        if dex:
+            body["dex"] = dex
+        return body
+
+    def account(self, dex: str = "") -> AccountSnapshot:
+        """One dex's margin account (default: the main dex) with its open orders; spot
+        balances ride along for the default dex."""
+        user = self.account_address
+        state = self.rest.info(self._with_dex({"type": "clearinghouseState", "user": user}, dex))
+        orders = self._open_orders_of(dex)
+        spot: list = []
+        if not dex:
+            try:
+                spot = (self.rest.info({"type": "spotClearinghouseState", "user": user}) or {}).get("balances") or []
+            except VenueRejected:
+                spot = []
+        return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)
+
+    def positions(self, *, all_dexes: bool = True) -> tuple[list[PositionSnapshot], dict[str, Decimal]]:
+        """Open positions on every dex and the mark each was valued at (positionValue / size)."""
+        out: list[PositionSnapshot] = []
+        marks: dict[str, Decimal] = {}
+        for dex in self._dexes(all_dexes):
+            state = self.rest.info(self._with_dex({"type": "clearinghouseState", "user": self.account_address}, dex))
+            snap = codec.account_snapshot(state or {}, venue=self.venue, account=self.account_address)
+            out.extend(p for p in snap.positions if p.size != 0)
+            marks.update(codec.position_marks(state or {}))
+        return out, marks
+
+    def _open_orders_of(self, dex: str) -> list[Order]:
+        body = self._with_dex({"type": "frontendOpenOrders", "user": self.account_address}, dex)
+        return codec.open_orders(self.rest.info(body) or [], venue=self.venue)
+
+    def open_orders(self, *, all_dexes: bool = True) -> list[Order]:
+        out: list[Order] = []
+        for dex in self._dexes(all_dexes):
+            out.extend(self._open_orders_of(dex))
+        return out
+
+    def fills(self, since_ms: int | None = None) -> list[Fill]:
+        user = self.account_address
+        if since_ms is None:
+            rows = self.rest.info({"type": "userFills", "user": user, "aggregateByTime": False})
+        else:
+            rows = self.rest.info({"type": "userFillsByTime", "user": user, "startTime": since_ms,
+                                   "aggregateByTime": False})
+        return codec.fills(rows or [], venue=self.venue, account=user)
+
+    def funding_history(self, since_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
+        body: dict[str, Any] = {"type": "userFunding", "user": self.account_address, "startTime": since_ms}
+        if end_ms is not None:
+            body["endTime"] = end_ms
+        rows = self.rest.info(body) or []
+        return codec.funding_payments(rows, venue=self.venue, account=self.account_address)
+
+    def order_status(self, *, oid: int | None = None, cloid: str | None = None) -> Ack | None:
+        if (oid is None) == (cloid is None):
+            raise UsageError("give exactly one of oid or cloid")
+        key: int | str = oid if oid is not None else A.check_cloid(cloid)
+        resp = self.rest.info({"type": "orderStatus", "user": self.account_address, "oid": key})
+        return codec.status_ack(resp, cloid=cloid)
+
+    def asset_leverage(self, market: str) -> tuple[int | None, bool]:
+        """(leverage, is_cross) the account has set for a market (activeAssetData)."""
+        inst = self.market.instrument(market)
+        try:
+            data = self.rest.info({"type": "activeAssetData", "user": self.account_address, "coin": inst.symbol})
+        except VenueRejected:
+            return None, True
+        return codec.leverage_setting(data)
+
+    def extra_agents(self) -> list[dict[str, Any]]:
+        rows = self.rest.info({"type": "extraAgents", "user": self.account_address}) or []
+        return [
+            {"name": r.get("name", ""), "address": str(r.get("address", "")).lower(),
+             "valid_until": r.get("validUntil")}
+            for r in rows
+        ]
+
+    # ----- signing --------------------------------------------------------------------------
+
+    def _sign_l1(self, action: dict, *, nonce: int | None = None) -> dict:
+        from perpcli.venues.hyperliquid import signing  # msgpack: only when something is signed
+
+        nonce = self.nonces.next() if nonce is None else nonce
+        sig = signing.sign_l1_action(
+            self._signer, action, nonce=nonce, vault_address=self.vault_address,
+            is_mainnet=self.market.endpoint.is_mainnet,
+        )
+        return signing.exchange_request_body(action, nonce=nonce, signature=sig, vault_address=self.vault_address)
+
+    def _sign_user(self, build: Callable[[int], dict]) -> dict:
+        from perpcli.venues.hyperliquid import signing
+
+        nonce = self.nonces.next()
+        action, sig = signing.sign_user_signed_action(
+            self._signer, build(nonce), is_mainnet=self.market.endpoint.is_mainnet
+        )
+        return signing.exchange_request_body(action, nonce=nonce, signature=sig, vault_address=None)
+
+    # ----- orders ---------------------------------------------------------------------------
+
+    def order_spec(self, intent: OrderIntent) -> A.OrderSpec:
+        """Domain intent -> venue order, checking the market's price and size rules."""
+        inst = self.market.instrument(intent.symbol)
+        sz_dec = inst.size_decimals
+        size = numbers.check_size(intent.size, sz_dec)
+        if intent.price is None:
+            raise ValidationError(f"{intent.order_type.value} order needs a price (worst price for market orders)",
+                                  rule="price-required")
+        price = numbers.check_price(intent.price, sz_dec, spot=inst.is_spot)
+        ot = intent.order_type
+        kind: A.Limit | A.Trigger
+        if ot is OrderType.LIMIT:
+            kind = A.Limit({TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.ALO: "Alo"}.get(intent.tif, "Gtc"))
+            if intent.tif is TimeInForce.FOK:
+                raise ValidationError("fill-or-kill is not supported on Hyperliquid", rule="tif")
+        elif ot is OrderType.MARKET:
+            kind = A.Limit("Ioc")
+        else:
+            assert intent.trigger_price is not None
+            trig = numbers.check_price(intent.trigger_price, sz_dec, spot=inst.is_spot, what="trigger price")
+            is_market = ot in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
+            tpsl = "sl" if ot in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) else "tp"
+            kind = A.Trigger(trig, is_market, tpsl)  # type: ignore[arg-type]
+        if price * size < inst.min_notional and not intent.reduce_only:
+            nearest = numbers.round_size(inst.min_notional / price, sz_dec, rounding=numbers.Rounding.UP)
+            raise ValidationError(
+                f"order value {price * size} is below the minimum {inst.min_notional} on {inst.symbol}"
+                f" (rule min-notional; nearest valid size {nearest})",
+                rule="min-notional", nearest=nearest,
+            )
+        return A.OrderSpec(
+            asset=inst.asset_id, is_buy=intent.side is Side.BUY, price=price, size=size, kind=kind,
+            reduce_only=intent.reduce_only, cloid=A.check_cloid(intent.cloid) if intent.cloid else None,
+        )
+
+    def prepare_orders(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> Prepared:
+        specs = [self.order_spec(i) for i in intents]
+        action = A.order_action(specs, grouping=grouping, builder=self.builder)  # type: ignore[arg-type]
+        return Prepared(
+            kind="order", body=self._sign_l1(action), scheme="l1",
+            requests=[(s.cloid, s.size) for s in specs], markets=[i.symbol for i in intents],
+        )
+
+    def submit(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]:
+        return self.send_orders(self.prepare_orders(intents, grouping=grouping))
+
+    def send_orders(self, prepared: Prepared) -> list[Ack]:
+        """Post an order (or batchModify) request; settle it when no answer comes."""
+        try:
+            resp = self.rest.exchange(prepared.body)
+        except SentNoAnswer:
+            return self.settle(prepared)
+        self._raise_auth(resp)
+        return codec.order_acks(resp, prepared.requests)
+
+    def settle(self, prepared: Prepared) -> list[Ack]:
+        """Find out what happened to orders whose answer never came. Never resends them."""
+        acks: list[Ack | None] = [None] * len(prepared.requests)
+
+        def poll() -> None:
+            for i, (cloid, _) in enumerate(prepared.requests):
+                if acks[i] is None and cloid:
+                    try:
+                        acks[i] = self.order_status(cloid=cloid)
+                    except Exception:  # noqa: BLE001 - still unknown; try again or kill below
+                        acks[i] = None
+
+        for attempt in range(SETTLE_POLLS):
+            poll()
+            if all(a is not None for a in acks):
+                return [a for a in acks if a is not None]
+            if attempt + 1 < SETTLE_POLLS:
+                self.market.sleep(SETTLE_POLL_INTERVAL_S)
+        # Still unseen: burn the nonce with a noop so the original can never execute later.
+        killed = self._kill_nonce(prepared.nonce)
+        if killed is False:  # the noop lost: the original landed after all
+            poll()
+        out = []
+        for a, (cloid, _) in zip(acks, prepared.requests, strict=True):
+            if a is not None:
+                out.append(a)
+            elif killed is True:
+                out.append(Ack(AckStatus.REJECTED, cloid=cloid,
+                               error="no answer came; the request was cancelled before it executed (nonce spent)"))
+            else:
+                out.append(Ack(AckStatus.UNKNOWN, cloid=cloid, error="no answer from the venue and no trace of the order"))
+        return out
+
+    def _kill_nonce(self, nonce: int) -> bool | None:
+        """True: noop took the nonce (original is dead). False: nonce already used. None: unknown."""
+        try:
+            resp = self.rest.exchange(self._sign_l1(A.noop_action(), nonce=nonce))
+        except Exception:  # noqa: BLE001 - cannot tell
+            return None
+        err = codec.exchange_error(resp)
+        if err is None:
+            return True
+        if "nonce" in err.lower():
+            return False
+        return None
+
+    def _raise_auth(self, resp: dict) -> None:
+        err = codec.exchange_error(resp)
+        if err and ("does not exist" in err or "Must deposit before" in err):
+            raise AuthError(f"{self.venue} does not know key {self.signer_address}: {err}")
+
+    def _send_default(self, prepared: Prepared) -> ActionResult:
+        try:
+            resp = self.rest.exchange(prepared.body)
+        except SentNoAnswer as e:
+            raise OutcomeUnknown(f"{prepared.kind}: {e.message}") from None
+        self._raise_auth(resp)
+        ok, err, detail = codec.action_result(resp)
+        return ActionResult(ok=ok, error=err, detail=detail)
+
+    # ----- cancel / modify ------------------------------------------------------------------
+
+    def prepare_cancel(self, targets: Sequence[tuple[str, int | None, str | None]]) -> Prepared:
+        """targets: (market, oid, cloid) with exactly one of oid/cloid; all by oid or all by cloid."""
+        by_cloid = [t for t in targets if t[2] is not None]
+        if by_cloid and len(by_cloid) != len(targets):
+            raise UsageError("cancel either by oid or by cloid, not both at once")
+        if by_cloid:
+            action = A.cancel_by_cloid_action([(self.market.instrument(m).asset_id, c) for m, _, c in targets])
+        else:
+            action = A.cancel_action([(self.market.instrument(m).asset_id, int(o)) for m, o, _ in targets])
+        return Prepared(kind="cancel", body=self._sign_l1(action), scheme="l1",
+                        requests=[(c, Decimal(0)) for _, _, c in targets], markets=[m for m, _, _ in targets])
+
+    def send_cancel(self, prepared: Prepared, targets: Sequence[tuple[str, int | None, str | None]]) -> list[CancelResult]:
+        try:
+            resp = self.rest.exchange(prepared.body)
+        except SentNoAnswer as e:
+            raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
+        self._raise_auth(resp)
+        errs = codec.cancel_errors(resp, len(targets))
+        return [CancelResult(ok=e is None, oid=o, cloid=c, error=e) for (_, o, c), e in zip(targets, errs, strict=True)]
+
+    def cancel(self, market: str, *, oid: int | None = None, cloid: str | None = None) -> CancelResult:
+        targets = [(market, oid, cloid)]
+        return self.send_cancel(self.prepare_cancel(targets), targets)[0]
+
+    def prepare_modify(self, oid: int | str, intent: OrderIntent) -> Prepared:
+        spec = self.order_spec(intent)
+        action = A.batch_modify_action([(oid, spec)])
+        return Prepared(kind="modify", body=self._sign_l1(action), scheme="l1",
+                        requests=[(spec.cloid, spec.size)], markets=[intent.symbol])
+
+    def modify(self, oid: int | str, intent: OrderIntent) -> Ack:
+        return self.send_orders(self.prepare_modify(oid, intent))[0]
+
+    # ----- leverage, margin, dead man's switch, twap ----------------------------------------
+
+    def prepare_leverage(self, market: str, leverage: int, *, cross: bool) -> Prepared:
+        inst = self.market.instrument(market)
+        if leverage > inst.max_leverage:
+            raise ValidationError(f"leverage {leverage} is above {inst.symbol}'s maximum {inst.max_leverage}",
+                                  rule="max-leverage", nearest=inst.max_leverage)
+        if cross and inst.only_isolated:
+            raise ValidationError(f"{inst.symbol} allows isolated margin only", rule="only-isolated")
+        return Prepared(kind="leverage", scheme="l1",
+                        body=self._sign_l1(A.update_leverage_action(inst.asset_id, leverage, is_cross=cross)))
+
+    def set_leverage(self, market: str, leverage: int, *, cross: bool) -> ActionResult:
+        return self._send_default(self.prepare_leverage(market, leverage, cross=cross))
+
+    def prepare_margin(self, market: str, amount: Decimal) -> Prepared:
+        inst = self.market.instrument(market)
+        return Prepared(kind="margin", scheme="l1",
+                        body=self._sign_l1(A.update_isolated_margin_action(inst.asset_id, amount)))
+
+    def prepare_schedule_cancel(self, time_ms: int | None) -> Prepared:
+        return Prepared(kind="deadman", scheme="l1", body=self._sign_l1(A.schedule_cancel_action(time_ms)))
+
+    def prepare_twap(self, market: str, *, is_buy: bool, size: Decimal, minutes: int, reduce_only: bool = False,
+                     randomize: bool = False) -> Prepared:
+        inst = self.market.instrument(market)
+        sz = numbers.check_size(size, inst.size_decimals)
+        action = A.twap_order_action(inst.asset_id, is_buy=is_buy, size=sz, reduce_only=reduce_only,
+                                     minutes=minutes, randomize=randomize)
+        return Prepared(kind="twap", scheme="l1", body=self._sign_l1(action), markets=[inst.symbol])
+
+    def prepare_twap_cancel(self, market: str, twap_id: int) -> Prepared:
+        inst = self.market.instrument(market)
+        return Prepared(kind="twap_cancel", scheme="l1", body=self._sign_l1(A.twap_cancel_action(inst.asset_id, twap_id)))
+
+    # ----- user-signed: transfers and agents ------------------------------------------------
+
+    def prepare_transfer(self, kind: str, amount: Decimal, *, destination: str | None = None,
+                         to_perp: bool = True) -> Prepared:
+        if kind == "usd_class":
+            sub = self.vault_address  # a sub-account rides inside the amount string
+            build = lambda n: A.usd_class_transfer_action(amount, to_perp=to_perp, nonce=n, sub_account=sub)  # noqa: E731
+        elif kind == "usd_send":
+            build = lambda n: A.usd_send_action(_need(destination), amount, time_ms=n)  # noqa: E731
+        elif kind == "withdraw":
+            build = lambda n: A.withdraw3_action(_need(destination), amount, time_ms=n)  # noqa: E731
+        else:
+            raise UsageError(f"unknown transfer kind {kind!r}")
+        return Prepared(kind="transfer", scheme="user_signed", body=self._sign_user(build))
+
+    def transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> ActionResult:
+        return self._send_default(self.prepare_transfer(kind, amount, **kwargs))
+
+    def prepare_approve_agent(self, agent_address: str, name: str | None, valid_until_ms: int | None = None) -> Prepared:
+        label = name
+        if valid_until_ms is not None:
+            label = f"{name or ''} valid_until {valid_until_ms}"
+        return Prepared(kind="agent_approve", scheme="user_signed",
+                        body=self._sign_user(lambda n: A.approve_agent_action(agent_address, nonce=n, agent_name=label)))
+
+    def send(self, prepared: Prepared) -> ActionResult:
+        """Post a prepared non-order action (leverage, margin, transfer, agent, deadman, twap)."""
+        return self._send_default(prepared)
+
+
+def _need(destination: str | None) -> str:
+    if not destination:
+        raise UsageError("a destination address is required")
+    return destination

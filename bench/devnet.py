@@ -133,7 +133,9 @@ def _run_naive(stream) -> tuple[float, float]:
     return clock() - start, taking
 
 
-def bench_engine(argv: list[str]) -> list[dict]:
+def bench_engine(argv: list[str] | None = None) -> list[dict]:
+    """Engine section: metric records (see the module docstring). `--orders N` sets the size."""
+    argv = sys.argv[1:] if argv is None else argv
     n = 20_000
     if "--orders" in argv:
         n = int(argv[argv.index("--orders") + 1])

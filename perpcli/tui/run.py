@@ -73,3 +73,30 @@ def build_app(
         venues=[source.venue],
     )
     return app, source
+
+
+DEMO_MARKETS = ("BTC", "ETH", "SOL")
+
+
+def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS) -> None:
+    """`perp demo` on a terminal: the live app against the in-process devnet, with the demo key.
+
+    `key_path` is the devnet-only demo key file written by perpcli/cli/demo_setup.py (comment
+    lines, then the hex key); the key goes straight into a Signer and nowhere else.
+    """
+    from pathlib import Path
+
+    from perpcli.config import settings
+    from perpcli.keys.signer import Signer
+    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+    from perpcli.venues.hyperliquid.endpoints import endpoint
+
+    lines = [ln for ln in Path(key_path).read_text().splitlines() if ln and not ln.startswith("#")]
+    signer = Signer.from_hex(lines[0], name="demo")
+    md = HyperliquidMarketData(endpoint(url, "testnet"), venue="devnet")
+    try:
+        trading = md.trading(signer)
+        app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current())
+        app.run()
+    finally:
+        md.close()

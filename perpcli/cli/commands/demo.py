@@ -2,7 +2,8 @@
 
 Starts a local devnet in this process, funds a demo key (created on first run, for the devnet
 only, kept under PERPCLI_HOME), and prints a short tour of commands to run against it from
-another terminal. It runs until Ctrl-C (or --seconds).
+another terminal. It runs until Ctrl-C (or --seconds). On a terminal (and without --seconds) it opens
+`perp watch` on that devnet with the demo key instead of printing the tour.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(None, "--port", help="Devnet port (default from config; a free one if taken)."),
         seconds: float = typer.Option(0, "--seconds", help="Stop after this many seconds (0 = until Ctrl-C)."),
     ) -> None:
+        import sys
         import time
 
         from perpcli.cli import output
@@ -25,6 +27,15 @@ def register(app: typer.Typer) -> None:
 
         key_path, address = demo_key()
         handle = start_devnet(port, address, DEMO_FUNDS)
+        if seconds == 0 and sys.stdin.isatty() and sys.stdout.isatty():
+            # On a terminal the demo is the live terminal itself (textual loads only here).
+            from perpcli.tui.run import watch_devnet
+
+            try:
+                watch_devnet(handle.url, key_path)
+            finally:
+                handle.stop()
+            return
         try:
             output.info(tour(handle.url, key_path, address))
             if seconds > 0:

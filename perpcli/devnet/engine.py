@@ -155,6 +155,24 @@ def _median3(a: Decimal, b: Decimal, c: Decimal) -> Decimal:
     return a if a > b else b
 
 
+_PRICE_RULES: dict[tuple[Decimal, int], str | None] = {}
+
+
+def _price_rule(px: Decimal, sz_decimals: int) -> str | None:
+    """The venue's price rule (numbers.price_violation), memoised: books reuse a small set of
+    prices, and the rule's digit counting is the slowest step of validating an order."""
+    key = (px, sz_decimals)
+    rule = _PRICE_RULES.get(key, _UNSEEN)
+    if rule is _UNSEEN:
+        if len(_PRICE_RULES) > 200_000:
+            _PRICE_RULES.clear()
+        rule = _PRICE_RULES[key] = price_violation(px, sz_decimals, spot=False)
+    return rule
+
+
+_UNSEEN = object()
+
+
 def _side(is_buy: bool) -> str:
     return "B" if is_buy else "A"
 
@@ -428,14 +446,14 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         px, sz = spec.px, spec.sz
         if px <= 0:
             return OrderError(Errors.INVALID_PRICE)
-        rule = price_violation(px, m.sz_decimals, spot=False)
+        rule = _price_rule(px, m.sz_decimals)
         if rule is not None:
             return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
         if spec.trigger is not None:
             tpx = spec.trigger.trigger_px
             if tpx <= 0:
                 return OrderError(Errors.INVALID_PRICE)
-            rule = price_violation(tpx, m.sz_decimals, spot=False)
+            rule = _price_rule(tpx, m.sz_decimals)
             if rule is not None:
                 return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
         if sz <= 0:

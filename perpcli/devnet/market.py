@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from perpcli.devnet.engine import Engine
 from perpcli.devnet.markets import PerpMarket
-from perpcli.devnet.records import OrderSpec
+from perpcli.devnet.records import OrderSpec, Resting
 from perpcli.venues.hyperliquid.numbers import Rounding, round_price, round_size
 
 _HOUR_MS = 3_600_000
@@ -69,6 +69,7 @@ class SyntheticMarket:
         self.takers = [_address("t", seed, i) for i in range(2)]
         self.last_ms: int | None = None
         self.started = False
+        self.quotes: dict[str, list[int]] = {}  # "maker|coin" -> oids of its resting quotes
 
     # -- the one entry point -----------------------------------------------------------------
 
@@ -121,9 +122,10 @@ class SyntheticMarket:
     def _requote(self, maker: str, m: PerpMarket, now_ms: int) -> None:
         eng = self.engine
         cfg = self.config
-        mine = [o for o in eng.open_orders(maker, m.dex) if o.coin == m.name]
-        if mine:
-            eng.cancel(maker, [(m.asset, o.oid) for o in mine], now_ms)
+        key = f"{maker}|{m.name}"
+        mine = self.quotes.pop(key, [])
+        if mine:  # orders that filled meanwhile just answer "never placed, ... or filled"
+            eng.cancel(maker, [(m.asset, oid) for oid in mine], now_ms)
         fair = self.fair[m.name]
         inventory = eng.position(maker, m.name) * fair
         skew = -inventory * cfg.inventory_skew / 100
@@ -141,7 +143,8 @@ class SyntheticMarket:
                     continue
                 specs.append(OrderSpec(m.asset, is_buy, px, sz, False, "Alo"))
         if specs:
-            eng.place_orders(maker, specs, "na", now_ms)
+            results = eng.place_orders(maker, specs, "na", now_ms)
+            self.quotes[key] = [r.oid for r in results if isinstance(r, Resting)]
 
     def _size(self, m: PerpMarket, raw: Decimal) -> Decimal | None:
         lot = Decimal(1).scaleb(-m.sz_decimals)
@@ -173,6 +176,7 @@ class SyntheticMarket:
             "fair": {k: str(v) for k, v in self.fair.items()},
             "last_ms": self.last_ms,
             "started": self.started,
+            "quotes": self.quotes,
         }
 
     def load_json(self, data: dict) -> None:
@@ -181,3 +185,4 @@ class SyntheticMarket:
         self.fair = {k: Decimal(v) for k, v in data["fair"].items()}
         self.last_ms = data["last_ms"]
         self.started = data["started"]
+        self.quotes = {k: list(v) for k, v in data.get("quotes", {}).items()}

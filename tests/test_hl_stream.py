@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from perpcli.app.live import LiveModel
 from perpcli.domain.events import BookSnapshot, Fill
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
@@ -18,6 +17,7 @@ from perpcli.net.stream import FrameKind, Resync, StreamSession, StreamSettings
 from perpcli.venues.hyperliquid import stream as hl
 from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData, new_cloid
 from perpcli.venues.hyperliquid.endpoints import endpoint
+from perpcli.venues.live import LiveModel
 
 # ----- pure protocol ---------------------------------------------------------------------------
 

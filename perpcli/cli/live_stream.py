@@ -6,11 +6,11 @@ import asyncio
 from typing import Any
 
 from perpcli.app import views
-from perpcli.app.live import LiveModel
 from perpcli.cli import output, venue_cmd
 from perpcli.domain.events import ConnectionStatus, Fill, OrderUpdate, Trade
 from perpcli.net.stream import StreamSession
 from perpcli.venues.hyperliquid import stream as hl_stream
+from perpcli.venues.live import LiveModel
 
 
 def _status_line(s: ConnectionStatus) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -223,6 +223,22 @@ class HyperliquidMarketData:
             wanted = {self.instrument(m).symbol for m in markets}
             out = [r for r in out if r.symbol in wanted]
         return out
+
+    # ----- live streams (the venue protocol's async iterators) ----------------------------
+
+    def stream_book(self, market: str) -> AsyncIterator[Any]:
+        """BookSnapshots of one market as they change, plus ConnectionStatus events."""
+        from perpcli.venues.hyperliquid import stream
+
+        inst = self.instrument(market)
+        return stream.iterate(self.endpoint.ws_url, self.venue, [stream.book_subscription(inst.symbol)], books=True)
+
+    def stream_trades(self, market: str) -> AsyncIterator[Any]:
+        """Public trades of one market (each once), plus ConnectionStatus events."""
+        from perpcli.venues.hyperliquid import stream
+
+        inst = self.instrument(market)
+        return stream.iterate(self.endpoint.ws_url, self.venue, [stream.trades_subscription(inst.symbol)])
 
     # ----- the keyed side -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -119,6 +119,15 @@ class HyperliquidTrading:
             return self.vault_address
         role = self.resolve_account()
         return role.account or self.signer_address
+
+    def stream_account(self) -> AsyncIterator[Any]:
+        """This account's fills and order updates (each once across reconnects), plus
+        ConnectionStatus events."""
+        from perpcli.venues.hyperliquid import stream
+
+        user = self.account_address
+        subs = [stream.fills_subscription(user), stream.order_updates_subscription(user)]
+        return stream.iterate(self.market.endpoint.ws_url, self.venue, subs, account=user)
 
     # ----- reads ----------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class AccountBar(Widget):
         ratio = v.margin_ratio
         style = "green" if ratio is None or ratio < 0.5 else "yellow" if ratio < 0.8 else "bold red"
         text.append("[" + gauge(ratio, 12) + "]", style=style)
-        text.append(" -" if ratio is None else f" {fmt_num(ratio * 100, 1)}%", style=style)
+        text.append(" -" if ratio is None else f" {fmt_num(ratio * 100, 2)}%", style=style)
         return text
 
 

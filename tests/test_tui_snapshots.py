@@ -1,0 +1,80 @@
+"""Snapshot tests: the whole screen as text at a fixed terminal size, against golden files.
+
+The source is the in-memory fake with fixed books, trades, account and stream health, so the
+screen is deterministic. When the layout changes on purpose, regenerate the goldens with
+PERPCLI_UPDATE_SNAPSHOTS=1 and review the diff like any other code change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from perpcli.domain.events import ConnectionState
+from perpcli.domain.orders import Side
+from perpcli.tui.app import WatchApp, WatchConfig
+from perpcli.tui.screens.help import HelpScreen
+from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text, wait_until
+
+GOLDEN = Path(__file__).resolve().parent / "tui_snapshots"
+UPDATE = os.environ.get("PERPCLI_UPDATE_SNAPSHOTS") == "1"
+
+
+def check(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.txt"
+    if UPDATE or not path.exists():
+        if not UPDATE:
+            pytest.fail(f"missing golden {path}; run with PERPCLI_UPDATE_SNAPSHOTS=1 to create it")
+        path.write_text(text + "\n")
+        return
+    expected = path.read_text().rstrip("\n")
+    assert text == expected, f"screen differs from {path} (PERPCLI_UPDATE_SNAPSHOTS=1 to accept)"
+
+
+def seeded() -> tuple[WatchApp, FakeSource]:
+    src = FakeSource()
+    app = WatchApp({"fake": src}, [("fake", "BTC"), ("fake", "ETH")], traders={"fake": FakeTrader(src)},
+                   config=WatchConfig(chart_interval="1h"))
+    return app, src
+
+
+def fill(src: FakeSource) -> None:
+    src.leverages["BTC"] = (10, True)
+    src.push_book("BTC", [("100", "1.5"), ("99.5", "2"), ("99", "4.25"), ("98.5", "0.5")],
+                  [("100.5", "1"), ("101", "3"), ("101.5", "0.75"), ("102", "6")])
+    for i, (side, px, sz) in enumerate([(Side.BUY, "100.5", "0.2"), (Side.SELL, "100", "1.1"),
+                                        (Side.BUY, "100.5", "0.05")]):
+        src.push_trade("BTC", side, px, sz, 1_700_000_000_000 + i * 1000, i + 1)
+    src.push_mark("BTC", "100.25")
+    src.set_account(equity="10000", positions=[position("BTC", "2", "95", lev=10)],
+                    orders=[order(41, price="98"), order(42, side=Side.SELL, price="104", size="0.5")])
+
+
+async def test_main_screen_160x48():
+    app, src = seeded()
+    async with app.run_test(size=(160, 48)) as pilot:
+        fill(src)
+        assert await wait_until(pilot, lambda: "mid 100.250" in app.active_view.ladder.text())
+        await pilot.pause(0.3)
+        check("main_160x48", screen_text(app))
+
+
+async def test_stale_feed_120x36():
+    app, src = seeded()
+    async with app.run_test(size=(120, 36)) as pilot:
+        fill(src)
+        src.set_health(ConnectionState.STALE, age_ms=15_000)
+        assert await wait_until(pilot, lambda: "STALE" in app.active_view.ladder.text())
+        await pilot.pause(0.3)
+        check("stale_120x36", screen_text(app))
+
+
+async def test_help_screen_120x40():
+    app, src = seeded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause(0.2)
+        check("help_120x40", screen_text(app))

@@ -146,3 +146,14 @@ def test_cli_exit_6_when_outcome_stays_unknown(monkeypatch, tmp_path):
     assert code == 6
     assert '"status":"unknown"' in out.getvalue()
     assert err.getvalue().count("perp: error:") == 1 and "outcome unknown" in err.getvalue()
+
+
+def test_bracket_children_follow_a_parent_found_by_cloid(tmp_path):
+    parent = "0x" + "cd" * 16
+    rest = FakeRest([SentNoAnswer("timed out")], [resting_status(parent), {"status": "unknownOid"}])
+    child = OrderIntent(venue="devnet", symbol="BTC", side=Side.SELL, size=Decimal("0.001"),
+                        order_type=OrderType.TAKE_PROFIT_MARKET, price=Decimal("60000"),
+                        trigger_price=Decimal("70000"), reduce_only=True, cloid="0x" + "ce" * 16)
+    acks = trading(rest, tmp_path).submit([intent(parent), child], grouping="normalTpsl")
+    assert [a.status for a in acks] == [AckStatus.RESTING, AckStatus.ACCEPTED]
+    assert len(rest.sent) == 1  # no noop needed: the parent is there

@@ -47,6 +47,7 @@ class Prepared:
     scheme: str  # "l1" | "user_signed"
     requests: list[tuple[str | None, Decimal]] = field(default_factory=list)  # (cloid, size) per order
     markets: list[str] = field(default_factory=list)
+    grouping: str = "na"  # normalTpsl: the first order is the parent of the TP/SL children
 
     @property
     def nonce(self) -> int:
@@ -282,7 +283,7 @@ class HyperliquidTrading:
         action = A.order_action(specs, grouping=grouping, builder=self.builder)  # type: ignore[arg-type]
         return Prepared(
             kind="order", body=self._sign_l1(action), scheme="l1",
-            requests=[(s.cloid, s.size) for s in specs], markets=[i.symbol for i in intents],
+            requests=[(s.cloid, s.size) for s in specs], markets=[i.symbol for i in intents], grouping=grouping,
         )
 
     def submit(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]:
@@ -309,9 +310,21 @@ class HyperliquidTrading:
                     except Exception:  # noqa: BLE001 - still unknown; try again or kill below
                         acks[i] = None
 
+        def children_follow_parent() -> bool:
+            """TP/SL children wait inside the venue for their parent and may not be queryable
+            yet: once the parent is known to have landed, they are accepted with it."""
+            parent = acks[0]
+            if prepared.grouping == "na" or parent is None or parent.status is AckStatus.REJECTED:
+                return False
+            for i in range(1, len(acks)):
+                if acks[i] is None:
+                    acks[i] = Ack(AckStatus.ACCEPTED, cloid=prepared.requests[i][0],
+                                  error="TP/SL child: placed with its parent")
+            return True
+
         for attempt in range(SETTLE_POLLS):
             poll()
-            if all(a is not None for a in acks):
+            if all(a is not None for a in acks) or children_follow_parent():
                 return [a for a in acks if a is not None]
             if attempt + 1 < SETTLE_POLLS:
                 self.market.sleep(SETTLE_POLL_INTERVAL_S)
@@ -319,6 +332,7 @@ class HyperliquidTrading:
         killed = self._kill_nonce(prepared.nonce)
         if killed is False:  # the noop lost: the original landed after all
             poll()
+            children_follow_parent()
         out = []
         for a, (cloid, _) in zip(acks, prepared.requests, strict=True):
             if a is not None:

@@ -239,6 +239,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._buf_prices = False
         self._buf_nonuser: dict[str, list[tuple[str, int]]] = {}
         self._event_cache: dict = {}
+        self._mark_inputs: dict[str, tuple[int, Decimal]] = {}  # coin -> (book levels version, oracle)
+        self._bands: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # coin -> (oracle, lowest, highest px)
         self._candle_slots: dict[str, list] = {}  # coin -> [(interval, ms, series, key)], rebuilt lazily
 
     # ================================================================ time and prices
@@ -292,8 +294,14 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return self._last_px.get(coin)
 
     def _recompute_mark(self, coin: str) -> bool:
-        bid, ask = self._books[coin].bbo()
+        book = self._books[coin]
+        version = book.levels_version()
         oracle = self._oracle[coin]
+        seen = self._mark_inputs.get(coin)
+        if seen is not None and seen[0] == version and seen[1] is oracle:
+            return False  # same levels and same oracle: same mark
+        self._mark_inputs[coin] = (version, oracle)
+        bid, ask = book.bbo()
         mark = oracle if bid is None or ask is None else _median3(oracle, bid, ask)
         if mark != self._mark[coin]:
             self._mark[coin] = mark
@@ -301,14 +309,14 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return False
 
     def _after_price_moves(self, coins, *, liquidations: bool = False) -> None:
-        # `coins` is insertion-ordered (a dict or tuple, never a set): the order of trigger
-        # and liquidation checks must not depend on string hashing, or replays would differ.
         """Marks may have moved: fire triggers (on every mark move, as the venue does).
 
         Liquidation sweeps every holder of a coin, so it runs when the oracle moves (each
         synthetic-market step, the test hook), at funding and on margin changes, not after
         every trade: a trade moves the mark only within the spread, and the next oracle update
         (at most one market step later) catches any account it pushed under maintenance.
+        `coins` is insertion-ordered (a dict or tuple, never a set): the order of trigger and
+        liquidation checks must not depend on string hashing, or replays would differ.
         """
         if not coins:
             return
@@ -463,7 +471,12 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if spec.cloid is not None and self._cloid_taken(acct, spec.cloid):
             return OrderError(Errors.DUPLICATE_CLOID)
         ref = self._oracle[m.name]
-        if spec.trigger is None and abs(px - ref) > self.config.price_band * ref:
+        band = self._bands.get(m.name)
+        if band is None or band[0] is not ref:
+            # |px - ref| > band * ref  <=>  px outside [ref - band*ref, ref + band*ref]
+            width = self.config.price_band * ref
+            band = self._bands[m.name] = (ref, ref - width, ref + width)
+        if spec.trigger is None and (px < band[1] or px > band[2]):
             return OrderError(Errors.PRICE_BAND)
         if spec.trigger is not None:
             t = spec.trigger

@@ -87,14 +87,20 @@ class Level:
 
 
 class BookSide:
-    """Bids (best = highest) or asks (best = lowest)."""
+    """Bids (best = highest) or asks (best = lowest).
 
-    __slots__ = ("is_bid", "levels", "prices")
+    `version` grows whenever a price level appears or disappears: the best price can only
+    change then, so readers that derive something from the top of book (the mark price) can
+    skip the work while the version stands still.
+    """
+
+    __slots__ = ("is_bid", "levels", "prices", "version")
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
         self.levels: dict[Decimal, Level] = {}
         self.prices: list[Decimal] = []  # ascending
+        self.version = 0
 
     def best(self) -> Level | None:
         if not self.prices:
@@ -112,6 +118,7 @@ class BookSide:
             level = Level(order.px)
             self.levels[order.px] = level
             insort(self.prices, order.px)
+            self.version += 1
         level.orders[order.oid] = order
         level.total += order.sz
 
@@ -123,6 +130,7 @@ class BookSide:
             del self.levels[order.px]
             i = bisect_left(self.prices, order.px)
             del self.prices[i]
+            self.version += 1
 
     def reduce(self, order: BookOrder, by: Decimal) -> None:
         """Take `by` off a resting order's size (a partial fill)."""
@@ -161,6 +169,10 @@ class OrderBook:
 
     def remove(self, order: BookOrder) -> None:
         self.side(order.is_buy).remove(order)
+
+    def levels_version(self) -> int:
+        """Grows with every level added or removed on either side (both counters only grow)."""
+        return self.bids.version + self.asks.version
 
     def bbo(self) -> tuple[Decimal | None, Decimal | None]:
         return self.bids.best_px(), self.asks.best_px()

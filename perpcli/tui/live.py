@@ -37,9 +37,9 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order
 from perpcli.ledger.book import OrderBook, SyncRule
-from perpcli.net.sink import BookSink
 from perpcli.net.stream import StreamSession, StreamSettings, Subscription
 from perpcli.tui.widgets.account import StreamHealth
+from perpcli.venues.live import LiveModel
 
 log = logging.getLogger("perpcli.tui.live")
 
@@ -93,7 +93,8 @@ class LiveSource:
         self.account_address = trading.account_address if trading is not None else ""
         default_protocol, self._market_subs, self._user_subs = venue_streams(self.venue, self.account_address)
         self.protocol = protocol or default_protocol
-        self.sink = BookSink(on_event=self._on_event)
+        # Books in sync plus facts deduplicated (trades and fills repeat after resubscribes).
+        self.sink = LiveModel(on_new=self._on_event, on_status=self._on_status)
         self.session = StreamSession(ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                      settings=settings, on_reconnect=self._on_reconnect)
         self._instruments: dict[str, Instrument] = {}
@@ -301,19 +302,17 @@ class LiveSource:
         self.request_account_refresh()
 
     def _on_event(self, event: Event) -> None:
+        """A new fact from the account or trade feeds (duplicates already dropped)."""
         if isinstance(event, Trade):
-            trades = self._trades.setdefault(event.symbol, deque(maxlen=TRADES_KEPT))
-            if trades and (event.time_ms, str(event.trade_id)) <= (trades[0].time_ms, str(trades[0].trade_id)):
-                if any(t.trade_id == event.trade_id for t in list(trades)[:50]):
-                    return  # re-sent after a resubscribe
-            trades.appendleft(event)
+            self._trades.setdefault(event.symbol, deque(maxlen=TRADES_KEPT)).appendleft(event)
             self._notify(f"trades:{event.symbol}")
         elif isinstance(event, (OrderUpdate, Fill)):
             self.request_account_refresh()
-        elif isinstance(event, ConnectionStatus):
-            self._notify("status")
-            if event.state is ConnectionState.CONNECTED:
-                self.request_account_refresh()
+
+    def _on_status(self, status: ConnectionStatus) -> None:
+        self._notify("status")
+        if status.state is ConnectionState.CONNECTED:
+            self.request_account_refresh()
 
 
 def _age_ms(age_s: float) -> int | None:

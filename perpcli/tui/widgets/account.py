@@ -85,10 +85,14 @@ class StatusLine(Widget):
             elif s.state is ConnectionState.RECONNECTING:
                 text.append(" RECONNECTING ", style="bold black on yellow")
                 text.append(" ")
+            elif s.age_ms is None and not s.detail:
+                text.append("… ", style="yellow")  # not connected yet: nothing has failed
             else:
                 text.append(" DOWN ", style="bold white on red")
                 text.append(" ")
             text.append(s.name)
+            if s.state is ConnectionState.DOWN and s.detail:
+                text.append(f" ({s.detail[:60]})", style="red")
             lat = "" if s.latency_ms is None else f" {s.latency_ms}ms"
             text.append(f"{lat} age {fmt_age(s.age_ms)}", style="dim")
             text.append("   ")

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from itertools import islice
+from operator import gt as _gt
 from operator import lt as _lt
 
 from perpcli.domain.events import BookDiff, BookSnapshot, Level
@@ -125,6 +126,7 @@ class _Side:
         "resort",
         "pending_cap",
         "raw",
+        "snap",
     )
 
     def __init__(self, is_bid: bool) -> None:
@@ -145,6 +147,10 @@ class _Side:
         self.pending_cap = 4096
         # (prices, sizes) as the venue's decimal strings, best first, not parsed yet.
         self.raw: tuple[list[str], list[str]] | None = None
+        # A loaded snapshot kept as parallel best-first arrays (order checked) until something
+        # needs the dict: building it hashes every new price, which a snapshot feed whose
+        # books are only ever read at the top never needs.
+        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
 
     def overflow(self) -> None:
         self.added = []
@@ -165,28 +171,41 @@ class _Side:
     def load(self, levels: tuple[Level, ...] | list[Level], best_first: bool) -> None:
         """Replace with venue-ordered levels (best first); falls back to sorting if unordered.
 
-        The common case (distinct, non-zero, correctly ordered) runs in C: dict(), list(),
-        sorted() on already-sorted data is one pass of comparisons.
+        The common case (strictly ordered, non-zero sizes) is checked in C and kept as
+        arrays (`snap`); the dict is built only when something needs it.
         """
-        book = dict(levels)
-        if len(book) == len(levels) and all(book.values()):
-            prices = list(book)
-            if self.is_bid and best_first:
-                prices.reverse()  # venues send bids descending; our list is ascending
-            if not all(map(_lt, prices, islice(prices, 1, None))):  # one C pass of comparisons
-                prices.sort()
-        else:  # repeated prices or zero sizes: keep the last word per price, drop empties
-            book = {px: sz for px, sz in book.items() if sz}
-            prices = sorted(book)
-        self.levels = book
-        self.keys = prices
         self.added = []
         self.removed = []
         self.resort = False
-        self.best = (prices[-1] if self.is_bid else prices[0]) if prices else None
-        self.best_exact = True
         self.top_edge = None
         self.raw = None
+        if best_first and levels:
+            prices, sizes = zip(*levels, strict=True)
+            ordered = all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None)))
+            if ordered and all(sizes):
+                self.snap = (prices, sizes)
+                self.levels = {}
+                self.keys = []
+                self.best = prices[0]
+                self.best_exact = True
+                return
+        # repeated prices, zero sizes or out of order: keep the last word per price, drop empties
+        book = {px: sz for px, sz in levels if sz}
+        prices_sorted = sorted(book)
+        self.snap = None
+        self.levels = book
+        self.keys = prices_sorted
+        self.best = (prices_sorted[-1] if self.is_bid else prices_sorted[0]) if prices_sorted else None
+        self.best_exact = True
+
+    def build(self) -> None:
+        """Turn a kept snapshot (`snap`) into the dict + sorted list every other path uses."""
+        snap = self.snap
+        if snap is not None:
+            self.snap = None
+            prices, sizes = snap
+            self.levels = dict(zip(prices, sizes, strict=True))
+            self.keys = list(reversed(prices)) if self.is_bid else list(prices)
 
     def load_raw(self, prices: list[str], sizes: list[str]) -> None:
         """Replace with the venue's decimal strings (best first), parsed on first read.
@@ -195,6 +214,7 @@ class _Side:
         the venue's first level until `materialize` parses and orders everything.
         """
         self.raw = (prices, sizes)
+        self.snap = None
         self.levels = {}
         self.keys = []
         self.added = []
@@ -207,8 +227,9 @@ class _Side:
         self.best_exact = True
         self.top_edge = None
 
-    def materialize(self) -> bool:
-        """Parse a lazily loaded side; False (and an empty side) if a text was not a number."""
+    def parse(self) -> bool:
+        """Parse a lazily loaded side into `snap`; False (and an empty side) if a text is not
+        a number."""
         raw = self.raw
         if raw is None:
             return True
@@ -221,9 +242,16 @@ class _Side:
         self.load(levels, best_first=True)
         return True
 
+    def materialize(self) -> bool:
+        """Bring the side into dict + sorted-list form (parsing and building as needed)."""
+        ok = self.parse()
+        if self.snap is not None:
+            self.build()
+        return ok
+
     def sync(self) -> list[Decimal]:
         """Bring `keys` up to date with `levels`; return it."""
-        if self.raw is not None:
+        if self.raw is not None or self.snap is not None:
             self.materialize()
         added, removed = self.added, self.removed
         if not added and not removed and not self.resort:
@@ -257,7 +285,7 @@ class _Side:
         max/min over the dict is cheaper than a sort, and the sort waits for a reader.
         """
         if self.raw is not None:
-            self.materialize()
+            self.parse()
         if self.best_exact:
             return self.best
         if not self.resort and len(self.added) + len(self.removed) <= 32 + (len(self.keys) >> 3):
@@ -268,10 +296,32 @@ class _Side:
         self.best_exact = True
         return self.best
 
+    def count(self) -> int:
+        if self.raw is not None:
+            self.parse()
+        snap = self.snap
+        return len(snap[0]) if snap is not None else len(self.levels)
+
+    def best_level(self) -> Level | None:
+        if self.top_edge is not None:  # a valid cached top-N starts with the best level
+            return self.top_cache[0]
+        if self.raw is not None:
+            self.parse()
+        snap = self.snap
+        if snap is not None:
+            return (snap[0][0], snap[1][0])
+        px = self.best_price()
+        return None if px is None else (px, self.levels[px])
+
     def top(self, n: int) -> tuple[Level, ...]:
         cache = self.top_cache
-        if self.top_edge is not None and len(cache) >= n:
+        if self.top_edge is not None and len(cache) >= n:  # never set while raw/snap are
             return cache if len(cache) == n else cache[:n]
+        if self.raw is not None:
+            self.parse()
+        snap = self.snap
+        if snap is not None:
+            return tuple(zip(snap[0][:n], snap[1][:n], strict=True))
         keys = self.sync()
         chosen = keys[: -n - 1 : -1] if self.is_bid else keys[:n]
         out = tuple(zip(chosen, map(self.levels.__getitem__, chosen), strict=True))
@@ -361,7 +411,7 @@ class OrderBook:
         """Parse a lazily loaded snapshot now and re-check it (its order was trusted)."""
         if self._bids.raw is None and self._asks.raw is None:
             return
-        parsed = self._bids.materialize() & self._asks.materialize()
+        parsed = self._bids.parse() & self._asks.parse()
         bid, ask = self._bids.best, self._asks.best
         if not parsed:
             self._resync(ResyncReason.MALFORMED)
@@ -541,7 +591,7 @@ class OrderBook:
         """
         if bids:
             side = self._bids
-            if side.raw is not None:
+            if side.raw is not None or side.snap is not None:
                 side.materialize()
             levels = side.levels
             added = side.added
@@ -576,7 +626,7 @@ class OrderBook:
                 side.overflow()
         if asks:
             side = self._asks
-            if side.raw is not None:
+            if side.raw is not None or side.snap is not None:
                 side.materialize()
             levels = side.levels
             added = side.added
@@ -628,12 +678,10 @@ class OrderBook:
     # ----- reads ----------------------------------------------------------------------------
 
     def best_bid(self) -> Level | None:
-        px = self._bids.best_price()
-        return None if px is None else (px, self._bids.levels[px])
+        return self._bids.best_level()
 
     def best_ask(self) -> Level | None:
-        px = self._asks.best_price()
-        return None if px is None else (px, self._asks.levels[px])
+        return self._asks.best_level()
 
     def mid(self) -> Decimal | None:
         bid = self._bids.best_price()
@@ -662,26 +710,20 @@ class OrderBook:
 
     def bbo(self) -> tuple[Level | None, Level | None]:
         """(best bid, best ask) in one call."""
-        bids, asks = self._bids, self._asks
-        cache = bids.top_cache
-        bid = cache[0] if bids.top_edge is not None and cache else self.best_bid()
-        cache = asks.top_cache
-        ask = cache[0] if asks.top_edge is not None and cache else self.best_ask()
-        return bid, ask
+        return self._bids.best_level(), self._asks.best_level()
 
     def levels(self, side: Side) -> tuple[Level, ...]:
         """All levels of one side, best first (BUY = bids)."""
         s = self._bids if side is Side.BUY else self._asks
-        s.sync()
-        return s.top(len(s.levels))
+        return s.top(s.count())
 
     def __len__(self) -> int:
         self._settle_raw()
-        return len(self._bids.levels) + len(self._asks.levels)
+        return self._bids.count() + self._asks.count()
 
     def to_snapshot(self) -> BookSnapshot:
         self._settle_raw()
-        bids, asks = self.top(len(self._bids.levels) + len(self._asks.levels))
+        bids, asks = self.top(self._bids.count() + self._asks.count())
         return BookSnapshot(self.venue, self.symbol, tuple(bids), tuple(asks), self.time_ms, self.sequence)
 
     def depth_within(self, side: Side, band: Decimal) -> Depth:
@@ -699,8 +741,9 @@ class OrderBook:
             inside = lambda px: px <= limit  # noqa: E731
         size = notional = ZERO
         count = 0
+        prices = s.iter_best_first()  # first: it builds a kept snapshot's dict
         levels = s.levels
-        for px in s.iter_best_first():
+        for px in prices:
             if not inside(px):
                 break
             sz = levels[px]
@@ -754,7 +797,7 @@ class OrderBook:
         exactly when their levels agree.
         """
         self._settle_raw()
-        n = depth if depth is not None else max(len(self._bids.levels), len(self._asks.levels))
+        n = depth if depth is not None else max(self._bids.count(), self._asks.count())
         bids, asks = self.top(n)
         h = hashlib.blake2b(digest_size=16)
         for tag, side in ((b"b", bids), (b"a", asks)):

@@ -1284,42 +1284,51 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     # ================================================================ events
 
     def _flush(self) -> None:
+        """Turn this call's buffers into events (one per book, coin, user, candle)."""
         if not (self._buf_books or self._buf_updates or self._buf_accounts or self._buf_prices):
             return
         ev = self._events
-        for coin in self._buf_books:
-            ev.append(BookChanged(coin, self.now_ms))
-        for coin, trades in self._buf_trades.items():
-            ev.append(TradesPrinted(coin, tuple(trades)))
-        for user, fills in self._buf_fills.items():
-            ev.append(UserFills(user, tuple(fills)))
-        for user, updates in self._buf_updates.items():
-            ev.append(OrderUpdates(user, tuple(updates)))
-        for user, cancels in self._buf_nonuser.items():
-            ev.append(NonUserCancel(user, tuple(cancels)))
+        now = self.now_ms
+        if self._buf_books:
+            for coin in self._buf_books:
+                ev.append(BookChanged(coin, now))
+            self._buf_books.clear()
+        if self._buf_trades:
+            for coin, trades in self._buf_trades.items():
+                ev.append(TradesPrinted(coin, tuple(trades)))
+            self._buf_trades.clear()
+        if self._buf_fills:
+            for user, fills in self._buf_fills.items():
+                ev.append(UserFills(user, tuple(fills)))
+            self._buf_fills.clear()
+        if self._buf_updates:
+            for user, updates in self._buf_updates.items():
+                ev.append(OrderUpdates(user, tuple(updates)))
+            self._buf_updates.clear()
+        if self._buf_nonuser:
+            for user, cancels in self._buf_nonuser.items():
+                ev.append(NonUserCancel(user, tuple(cancels)))
+            self._buf_nonuser.clear()
         # Events are read-only values, so the ones that only name a live object (a candle, a
-        # user) are made once and re-sent: this loop runs for every order.
+        # user) are made once and re-sent: this runs for every order.
         cache = self._event_cache
-        for key, c in self._buf_candles.items():
-            e = cache.get(key)
-            if e is None or e.candle is not c:
-                e = cache[key] = CandleUpdated(c)
-            ev.append(e)
-        for user in self._buf_accounts:
-            e = cache.get(user)
-            if e is None:
-                e = cache[user] = AccountChanged(user)
-            ev.append(e)
+        if self._buf_candles:
+            for key, c in self._buf_candles.items():
+                e = cache.get(key)
+                if e is None or e.candle is not c:
+                    e = cache[key] = CandleUpdated(c)
+                ev.append(e)
+            self._buf_candles.clear()
+        if self._buf_accounts:
+            for user in self._buf_accounts:
+                e = cache.get(user)
+                if e is None:
+                    e = cache[user] = AccountChanged(user)
+                ev.append(e)
+            self._buf_accounts.clear()
         if self._buf_prices:
-            ev.append(PricesChanged(self.now_ms))
-        self._buf_books.clear()
-        self._buf_trades.clear()
-        self._buf_fills.clear()
-        self._buf_updates.clear()
-        self._buf_nonuser.clear()
-        self._buf_candles.clear()
-        self._buf_accounts.clear()
-        self._buf_prices = False
+            ev.append(PricesChanged(now))
+            self._buf_prices = False
 
     def drain_events(self) -> list[Event]:
         """Events queued since the last drain, oldest first."""

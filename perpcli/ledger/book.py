@@ -107,7 +107,12 @@ class ResyncReason(str, Enum):
 
 
 class _Side:
-    """One side's levels: a dict price -> size, and a lazily sorted list of prices (ascending).
+    """One side's levels, in one of three forms, each turned into the next only on demand:
+
+    - `raw`: a snapshot as the venue's decimal strings (from `load_text`), not yet parsed;
+    - `snap`: a snapshot as parsed, order-checked, best-first arrays;
+    - `levels` + `keys`: a dict price -> size and a lazily sorted list of prices
+      (ascending), with the changes not yet merged into it in `added` / `removed`.
 
     `best` is exact when `best_exact`; otherwise it is a bound: for asks no live price is
     below it, for bids no live price is above it (it was the best before a deletion).
@@ -157,16 +162,6 @@ class _Side:
         self.removed = []
         self.resort = True
         self.pending_cap = 4096 + 2 * len(self.levels)
-
-    def clear(self) -> None:
-        self.levels = {}
-        self.keys = []
-        self.added = []
-        self.removed = []
-        self.resort = False
-        self.best = None
-        self.best_exact = True
-        self.top_edge = None
 
     def load(self, levels: tuple[Level, ...] | list[Level], best_first: bool) -> None:
         """Replace with venue-ordered levels (best first); falls back to sorting if unordered.

@@ -319,16 +319,16 @@ def main() -> None:
         hl_book.time_ms = 0
         load = hl_book.load_text
         for frame in frames:
-            _coin, t, bp, bs, ap, as_ = decode_l2book_text(frame)
-            load(bp, bs, ap, as_, time_ms=t)
+            _coin, t, bids, asks = decode_l2book_text(frame)
+            load(bids, asks, time_ms=t)
 
     def ours_lazy_then_top20():
         hl_book.time_ms = 0
         load = hl_book.load_text
         top = hl_book.top
         for frame in frames:
-            _coin, t, bp, bs, ap, as_ = decode_l2book_text(frame)
-            load(bp, bs, ap, as_, time_ms=t)
+            _coin, t, bids, asks = decode_l2book_text(frame)
+            load(bids, asks, time_ms=t)
             top(20)
 
     def json_then_top20():

@@ -403,36 +403,37 @@ def test_lazy_text_snapshot_reads_like_a_parsed_one():
     _coin, t, bids, asks = decode_l2book_levels(HL_FRAME)
     eager.load(bids, asks, time_ms=t)
     lazy = OrderBook("hyperliquid", "BTC")
-    coin, t, bp, bs, ap, as_ = decode_l2book_text(HL_FRAME)
-    assert coin == "BTC" and bp == ["113377.0", "113376.0"] and as_ == ["0.11543"]
-    assert lazy.load_text(bp, bs, ap, as_, time_ms=t) is SyncAction.APPLY
+    coin, t, bids, asks = decode_l2book_text(HL_FRAME)
+    assert coin == "BTC" and bids == [("113377.0", "7.6699"), ("113376.0", "0.5")]
+    assert asks == [("113397.0", "0.11543")]
+    assert lazy.load_text(bids, asks, time_ms=t) is SyncAction.APPLY
     assert lazy.bbo() == eager.bbo()
-    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    lazy.load_text(bids, asks, time_ms=t)
     assert lazy.levels(Side.BUY) == eager.levels(Side.BUY)
-    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    lazy.load_text(bids, asks, time_ms=t)
     assert lazy.checksum() == eager.checksum() and len(lazy) == len(eager)
-    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    lazy.load_text(bids, asks, time_ms=t)
     assert lazy.execution(Side.SELL, D(8)) == eager.execution(Side.SELL, D(8))
-    lazy.load_text(bp, bs, ap, as_, time_ms=t)
+    lazy.load_text(bids, asks, time_ms=t)
     assert lazy.to_snapshot() == eager.to_snapshot()
-    assert lazy.load_text(["1"], ["1"], ["2"], ["1"], time_ms=t - 1) is SyncAction.DROP  # older
+    assert lazy.load_text([("1", "1")], [("2", "1")], time_ms=t - 1) is SyncAction.DROP  # older
 
 
 def test_lazy_snapshot_is_checked_when_parsed():
     book = OrderBook("hyperliquid", "BTC")
     # a venue sending bids out of order: the first level is not the best, the book crosses
-    assert book.load_text(["99", "105"], ["1", "1"], ["100"], ["1"], time_ms=1) is SyncAction.APPLY
+    assert book.load_text([("99", "1"), ("105", "1")], [("100", "1")], time_ms=1) is SyncAction.APPLY
     assert not book.is_usable and book.resync_reason is ResyncReason.CROSSED
     assert book.best_bid() == (D(105), D(1))
     # crossed already at its first levels: flagged at load
-    assert book.load_text(["101"], ["1"], ["100"], ["1"], time_ms=2) is SyncAction.RESYNC
+    assert book.load_text([("101", "1")], [("100", "1")], time_ms=2) is SyncAction.RESYNC
 
 
 def test_lazy_snapshot_with_a_malformed_number_is_never_usable():
     book = OrderBook("hyperliquid", "BTC")
-    book.load_text(["100"], ["1.2.3"], ["101"], ["1"], time_ms=1)
+    book.load_text([("100", "1.2.3")], [("101", "1")], time_ms=1)
     assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
     assert book.best_bid() is None
-    book.load_text(["1.2.3"], ["1"], ["101"], ["1"], time_ms=2)
+    book.load_text([("1.2.3", "1")], [("101", "1")], time_ms=2)
     assert not book.is_usable
-    assert book.load_text(["100"], ["1"], ["101"], ["1"], time_ms=3) is SyncAction.APPLY and book.is_usable
+    assert book.load_text([("100", "1")], [("101", "1")], time_ms=3) is SyncAction.APPLY and book.is_usable

@@ -150,8 +150,8 @@ class _Side:
         # are dropped and the next read re-sorts the dict (memory stays bounded by levels).
         self.resort = False
         self.pending_cap = 4096
-        # (prices, sizes) as the venue's decimal strings, best first, not parsed yet.
-        self.raw: tuple[list[str], list[str]] | None = None
+        # (price, size) as the venue's decimal strings, best first, not parsed yet.
+        self.raw: list[tuple[str, str]] | None = None
         # A loaded snapshot kept as parallel best-first arrays (order checked) until something
         # needs the dict: building it hashes every new price, which a snapshot feed whose
         # books are only ever read at the top never needs.
@@ -202,13 +202,12 @@ class _Side:
             self.levels = dict(zip(prices, sizes, strict=True))
             self.keys = list(reversed(prices)) if self.is_bid else list(prices)
 
-    def load_raw(self, prices: list[str], sizes: list[str]) -> None:
-        """Replace with the venue's decimal strings (best first), parsed on first read.
-
-        Only the best price is parsed now (the crossed check needs it); it is trusted to be
-        the venue's first level until `materialize` parses and orders everything.
+    def load_raw(self, levels: list[tuple[str, str]]) -> None:
+        """Replace with the venue's (price, size) decimal strings, best first, parsed on first
+        read. Only the best price is parsed now (the crossed check needs it); it is trusted to
+        be the venue's first level until `parse` parses and orders everything.
         """
-        self.raw = (prices, sizes)
+        self.raw = levels
         self.snap = None
         self.levels = {}
         self.keys = []
@@ -216,8 +215,8 @@ class _Side:
         self.removed = []
         self.resort = False
         try:
-            self.best = Decimal(prices[0]) if prices else None
-        except InvalidOperation:  # left for materialize() to report
+            self.best = Decimal(levels[0][0]) if levels else None
+        except InvalidOperation:  # left for parse() to report
             self.best = None
         self.best_exact = True
         self.top_edge = None
@@ -230,7 +229,7 @@ class _Side:
             return True
         try:
             dec = Decimal  # a comprehension: map(Decimal, ...) measured ~1.5x slower
-            levels = [(dec(px), dec(sz)) for px, sz in zip(raw[0], raw[1], strict=True)]
+            levels = [(dec(px), dec(sz)) for px, sz in raw]
         except (InvalidOperation, ValueError):
             self.load((), best_first=True)
             return False
@@ -442,25 +441,25 @@ class OrderBook:
 
     def load_text(
         self,
-        bid_prices: list[str],
-        bid_sizes: list[str],
-        ask_prices: list[str],
-        ask_sizes: list[str],
+        bids: list[tuple[str, str]],
+        asks: list[tuple[str, str]],
         *,
         sequence: int | None = None,
         time_ms: int = 0,
     ) -> SyncAction:
-        """A snapshot as the venue's decimal strings, best first, parsed on first read.
+        """A snapshot as the venue's (price, size) decimal strings, best first, parsed on
+        first read.
 
         For snapshot feeds that push whole books faster than anyone reads them (Hyperliquid
         pushes every subscribed coin every block): a book nobody looks at costs two parses.
-        The strings must be plain decimals (digits and one dot), as the decoder checks;
-        `is_usable` and every read parse the rest and re-check the book first.
+        The strings must be plain decimals, as the decoder checks; `is_usable` and every read
+        parse the rest and re-check the book first (a text that is not a number makes the
+        book RESYNC with reason MALFORMED, it never raises).
         """
         if self._snapshot_is_old(sequence, time_ms):
             return SyncAction.DROP
-        self._bids.load_raw(bid_prices, bid_sizes)
-        self._asks.load_raw(ask_prices, ask_sizes)
+        self._bids.load_raw(bids)
+        self._asks.load_raw(asks)
         return self._snapshot_loaded(sequence, time_ms)
 
     def _snapshot_is_old(self, sequence: int | None, time_ms: int) -> bool:

@@ -53,8 +53,10 @@ def decode_l2book(frame: str | bytes | dict, *, venue: str = VENUE) -> BookSnaps
     return BookSnapshot(venue, coin, tuple(bids), tuple(asks), time_ms)
 
 
-def decode_l2book_text(frame: str) -> tuple[str, int, list[str], list[str], list[str], list[str]] | None:
-    """(coin, time, bid prices, bid sizes, ask prices, ask sizes) as checked decimal strings.
+def decode_l2book_text(
+    frame: str,
+) -> tuple[str, int, list[tuple[str, str]], list[tuple[str, str]]] | None:
+    """(coin, time, bids, asks) with each level a checked (price, size) decimal-string pair.
 
     For `OrderBook.load_text`, which parses them only when the book is read. Every string
     is a plain decimal (digits, optionally one dot and more digits) or the result is None.
@@ -69,11 +71,7 @@ def decode_l2book_text(frame: str) -> tuple[str, int, list[str], list[str], list
     asks = _matches(ask_text)
     if asks is None:
         return None
-    bid_prices = [m[0] for m in bids]
-    bid_sizes = [m[1] for m in bids]
-    ask_prices = [m[0] for m in asks]
-    ask_sizes = [m[1] for m in asks]
-    return coin, time_ms, bid_prices, bid_sizes, ask_prices, ask_sizes
+    return coin, time_ms, bids, asks
 
 
 def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]] | None:

@@ -284,3 +284,32 @@ async def test_tabs_switch_markets_and_the_ticket_follows():
         await pilot.pause(0.05)
         assert len(app.views) == 2 and app.active_view.symbol == "ETH"  # reused, not duplicated
         assert "ETH" in src.ensured
+
+
+async def test_palette_lists_every_venue_and_another_venue_opens_in_a_worker():
+    from perpcli.tui.app import MarketCommands
+
+    src = FakeSource()
+    other = FakeSource(("SOL",))
+    other.venue = "other"
+    opened = []
+
+    def opener(name):
+        opened.append(name)
+        time.sleep(0.3)  # a slow venue: the screen must not wait for it
+        return other
+
+    app = WatchApp({"fake": src}, [("fake", "BTC")], traders={"fake": FakeTrader(src)}, open_venue=opener,
+                   venues=["fake", "other"])
+    async with app.run_test(size=SIZE) as pilot:
+        texts = [t for t, _, _ in await MarketCommands(app.screen)._commands()]
+        assert "fake: BTC" in texts and "fake: ETH" in texts and "venue other" in texts
+        started = time.monotonic()
+        app.connect_venue("other")
+        assert time.monotonic() - started < 0.1  # returned at once; the opener runs in a thread
+        assert await wait_until(pilot, lambda: app.active_view is not None and app.active_view.venue == "other")
+        assert opened == ["other"] and app.active_view.symbol == "SOL"
+        texts = [t for t, _, _ in await MarketCommands(app.screen)._commands()]
+        assert "other: SOL" in texts and "venue other" not in texts
+        other.push_book("SOL", BIDS, ASKS)
+        assert await wait_until(pilot, lambda: "mid 100.250" in app.active_view.ladder.text())

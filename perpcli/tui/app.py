@@ -175,6 +175,9 @@ class MarketCommands(Provider):
         app: WatchApp = self.app  # type: ignore[assignment]
         out = []
         for venue, symbols in app.catalogue().items():
+            if venue not in app.sources:
+                out.append((f"venue {venue}", f"connect to {venue} (market data) and list its markets",
+                            partial(app.connect_venue, venue)))
             for symbol in symbols:
                 out.append((f"{venue}: {symbol}", f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
         for interval in INTERVAL_ORDER:
@@ -207,7 +210,7 @@ class WatchApp(App):
         *,
         traders: dict[str, Trader] | None = None,
         config: WatchConfig | None = None,
-        start_feeds: Callable[[WatchApp], None] | None = None,
+        start_feed: Callable[[WatchApp, WatchSource], None] | None = None,
         open_venue: Callable[[str], WatchSource | None] | None = None,
         venues: Sequence[str] = (),
     ) -> None:
@@ -216,7 +219,7 @@ class WatchApp(App):
         self.initial_markets = list(markets)
         self.traders = dict(traders or {})
         self.config = config or WatchConfig()
-        self._start_feeds = start_feeds
+        self._start_feed = start_feed
         self._open_venue = open_venue
         self.configured_venues = list(venues) or list(self.sources)
         self.bridge = Bridge(self.post_message, coalesce=self.config.coalesce)
@@ -258,8 +261,9 @@ class WatchApp(App):
         if self.config.coalesce:
             self.set_interval(1 / max(1, self.config.refresh_hz), self.bridge.flush, name="repaint")
         self.set_interval(1.0, self._tick_status, name="status-ages")
-        if self._start_feeds is not None:
-            self._start_feeds(self)
+        if self._start_feed is not None:
+            for source in self.sources.values():
+                self._start_feed(self, source)
         self._refresh_account()
         self._tick_status()
 
@@ -281,6 +285,39 @@ class WatchApp(App):
             out[venue] = list(source.markets()) if source is not None else []
         return out
 
+    def connect_venue(self, venue: str, *, then_open: str | None = None) -> None:
+        """Open another venue's market data in a thread worker (its REST metadata may be slow)."""
+        if venue in self.sources or self._open_venue is None:
+            if self._open_venue is None and venue not in self.sources:
+                self.notify(f"cannot open {venue} from here", severity="error")
+            return
+        opener = self._open_venue
+        self.notify(f"connecting to {venue}…")
+
+        def work() -> None:
+            try:
+                source = opener(venue)
+            except Exception as e:  # noqa: BLE001 - shown; the app keeps running
+                self.call_from_thread(self.notify, f"{venue}: {e}", severity="error", title="venue not opened")
+                return
+            self.call_from_thread(self._venue_ready, venue, source, then_open)
+
+        self.run_worker(work, thread=True, group="venues", name=f"open:{venue}")
+
+    async def _venue_ready(self, venue: str, source: WatchSource, then_open: str | None) -> None:
+        if venue in self.sources:
+            return
+        self.sources[venue] = source
+        if venue not in self.configured_venues:
+            self.configured_venues.append(venue)
+        source.add_listener(self.bridge.notify)
+        if self._start_feed is not None:
+            self._start_feed(self, source)
+        markets = list(source.markets())
+        symbol = then_open or (markets[0] if markets else None)
+        if symbol is not None:
+            await self.open_market(venue, symbol)
+
     @property
     def active_view(self) -> MarketState | None:
         return self.views.get(self._active) if self._active else None
@@ -290,13 +327,8 @@ class WatchApp(App):
         tid = tab_id(venue, symbol)
         if tid not in self.views:
             source = self.sources.get(venue)
-            if source is None and self._open_venue is not None:
-                source = self._open_venue(venue)
-                if source is not None:
-                    self.sources[venue] = source
-                    source.add_listener(self.bridge.notify)
             if source is None:
-                self.notify(f"{venue} is not connected", severity="error")
+                self.connect_venue(venue, then_open=symbol)
                 return
             try:
                 inst = source.instrument(symbol)

@@ -17,6 +17,13 @@ from perpcli.tui.live import LiveSource, LiveTrader
 DEFAULT_MARKET_COUNT = 3
 
 
+def venue_names(first: str) -> list[str]:
+    """The venue in use first, then every other venue the registry knows (the palette lists them)."""
+    from perpcli.venues import registry
+
+    return [first, *(n for n in registry.all_venues() if n != first)]
+
+
 def stream_settings(settings: Any) -> StreamSettings:
     return StreamSettings(
         stale_after=float(settings.get("stream.stale_after_seconds")),
@@ -61,16 +68,27 @@ def build_app(
             limits = RiskLimits.from_settings(settings)
         traders[source.venue] = LiveTrader(source, trading, limits)
 
-    def start_feeds(app: WatchApp) -> None:
-        app.run_worker(source.run(), name=f"feed:{source.venue}", group="feeds", exit_on_error=False)
+    def start_feed(app: WatchApp, src: Any) -> None:
+        app.run_worker(src.run(), name=f"feed:{src.venue}", group="feeds", exit_on_error=False)
+
+    def open_other_venue(name: str) -> LiveSource:
+        """Another configured venue, market data only (blocking: called from a thread worker)."""
+        from perpcli.app.session import choose_venue
+        from perpcli.venues import registry
+
+        choice = choose_venue(settings, venue=name)
+        md = registry.open_venue(choice.config)
+        md.instruments()  # metadata now, in the worker, so the screen never waits for it
+        return LiveSource(md, ws_url=md.endpoint.ws_url, settings=stream or stream_settings(settings))
 
     app = WatchApp(
         {source.venue: source},
         [(source.venue, m) for m in markets],
         traders=traders,
         config=config or watch_config(settings),
-        start_feeds=start_feeds,
-        venues=[source.venue],
+        start_feed=start_feed,
+        open_venue=open_other_venue,
+        venues=venue_names(source.venue),
     )
     return app, source
 

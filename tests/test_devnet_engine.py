@@ -626,3 +626,17 @@ def test_scheduled_cancel_triggers_are_capped_per_day():
         e.schedule_cancel(A, t + 5_000, t)
     nxt = (t // 86_400_000 + 1) * 86_400_000
     e.schedule_cancel(A, nxt + 5_000, nxt)  # a new UTC day resets the count
+
+
+def test_replaced_or_expired_agents_do_not_become_accounts():
+    e = eng()
+    old, new = "0x" + "7" * 40, "0x" + "8" * 40
+    e.approve_agent(A, old, "", T0)
+    e.approve_agent(A, new, "", T0 + 1)
+    # the replaced agent's signatures no longer act for anyone, and no wallet is auto-funded for it
+    assert e.resolve_signer(old, T0 + 2) is None and not e.account_exists(old)
+    assert e.ensure_account(old, T0 + 2) is False
+    assert e.resolve_signer(new, T0 + 2) == A
+    timed = "0x" + "9" * 40
+    e.approve_agent(A, timed, f"bot valid_until {T0 + 10}", T0)
+    assert e.resolve_signer(timed, T0 + 10) is None

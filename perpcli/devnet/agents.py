@@ -28,11 +28,13 @@ class EngineAgents:
             name, _, tail = name.rpartition(marker)
             valid_until = int(tail)
         mine = [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
-        for a in mine:
-            if a.name == name:
-                del self._agents[a.address]
         if name and len([a for a in mine if a.name and a.name != name]) >= 3:
             raise ActionError(Errors.AGENT_LIMIT)
+        for a in mine:
+            if a.name == name and a.address != agent:
+                # Replaced agents are kept, expired: their address must never turn into an
+                # account of its own (a stale bot would otherwise trade an empty wallet).
+                self._agents[a.address] = AgentRecord(a.master, a.address, a.name, now_ms)
         self._agents[agent] = AgentRecord(master, agent, name, valid_until)
         self._flush()
 
@@ -41,10 +43,13 @@ class EngineAgents:
         return a.valid_until is None or now_ms < a.valid_until
 
     def resolve_signer(self, signer: str, now_ms: int) -> str | None:
-        """The account a recovered signer acts for: its master if it is a live agent, itself if
+        """The account a recovered signer acts for: its master if it is a live agent, None if
+        it was an agent that expired or was replaced (the venue: "does not exist"), itself if
         it is a known user (created and auto-funded now when auto_fund is on), else None."""
         signer = signer.lower()
         a = self._agents.get(signer)
+        if a is not None and signer not in self._accounts:
+            return a.master if self._agent_live(a, now_ms) else None
         if a is not None and self._agent_live(a, now_ms):
             return a.master
         if signer in self._accounts:

@@ -354,7 +354,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         user = user.lower()
         if user in self._accounts:
             return True
-        if not self.config.auto_fund:
+        if not self.config.auto_fund or user in self._agents:  # agent keys hold no funds
             return False
         self._account(user, now_ms)
         self._flush()

@@ -640,3 +640,16 @@ def test_replaced_or_expired_agents_do_not_become_accounts():
     timed = "0x" + "9" * 40
     e.approve_agent(A, timed, f"bot valid_until {T0 + 10}", T0)
     assert e.resolve_signer(timed, T0 + 10) is None
+
+
+def test_histories_are_bounded():
+    e = eng(history_limit=10, trades_kept=10)
+    first = None
+    for i in range(30):
+        r = place(e, A, lim(BTC, False, 95000 + i, "0.01"), T0 + i)
+        first = first or r.oid
+        place(e, B, lim(BTC, True, 95000 + i, "0.01", "Ioc"), T0 + i)
+    assert 10 <= len(e.historical_orders(A)) <= 11
+    assert 10 <= len(e.user_fills(B)) <= 11 and len(e.recent_trades("BTC", 1000)) <= 11
+    assert e.order_status(A, first) is None  # long gone from the history
+    assert e.user_fills(B)[0].px == D(95029)  # the newest are kept

@@ -529,12 +529,16 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._owner[oid] = acct.address
         if spec.cloid is not None:
             acct.cloids[spec.cloid] = oid
-        acct.order_history.append(oid)
-        if len(acct.order_history) > self.config.history_limit:
-            old = acct.order_history.pop(0)
-            if old not in self._orders:
-                self._status.pop(old, None)
-                self._owner.pop(old, None)
+        history = acct.order_history
+        history.append(oid)
+        limit = self.config.history_limit
+        if len(history) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
+            dropped = history[: len(history) - limit]
+            del history[: len(history) - limit]
+            for old in dropped:
+                if old not in self._orders:
+                    self._status.pop(old, None)
+                    self._owner.pop(old, None)
         return o
 
     def _forget(self, o: BookOrder) -> None:
@@ -898,9 +902,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             "USDC",
             liquidation,
         )
-        acct.fills.append(fill)
-        if len(acct.fills) > self.config.history_limit:
-            del acct.fills[0]
+        fills = acct.fills
+        fills.append(fill)
+        limit = self.config.history_limit
+        if len(fills) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
+            del fills[: len(fills) - limit]
         self._buf_fills.setdefault(user, []).append(fill)
         self._buf_accounts[user] = None
 
@@ -917,8 +923,9 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         coin = trade.coin
         tape = self._trades[coin]
         tape.append(trade)
-        if len(tape) > self.config.trades_kept:
-            del tape[0]
+        kept = self.config.trades_kept
+        if len(tape) > kept + kept // 10:  # trim in chunks
+            del tape[: len(tape) - kept]
         self._buf_trades.setdefault(coin, []).append(trade)
         px, sz, time = trade.px, trade.sz, trade.time
         self._last_px[coin] = px

@@ -313,3 +313,29 @@ async def test_palette_lists_every_venue_and_another_venue_opens_in_a_worker():
         assert "other: SOL" in texts and "venue other" not in texts
         other.push_book("SOL", BIDS, ASKS)
         assert await wait_until(pilot, lambda: "mid 100.250" in app.active_view.ladder.text())
+
+
+async def test_chart_backfills_past_candles_per_interval_in_a_worker():
+    from perpcli.venues.base import Candle
+
+    app, src, _ = make_app()
+    asked = []
+
+    def candles(symbol, interval, start_ms, end_ms):
+        asked.append((symbol, interval))
+        step = 60_000 if interval == "1m" else 300_000
+        base = end_ms - end_ms % step - 3 * step
+        return [Candle(symbol, interval, base + i * step, base + (i + 1) * step - 1, D(100 + i), D(102 + i),
+                       D(99 + i), D(101 + i), D(5), 3) for i in range(3)]
+
+    src.candles = candles
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: len(app.active_view.series.bars()) >= 3)
+        assert ("BTC", "1m") in asked and ("ETH", "1m") in asked
+        bars = app.active_view.series.bars()
+        assert [b.close for b in bars[:3]] == [D(101), D(102), D(103)]
+        assert "bars 3" in app.active_view.chart.text()
+        await pilot.press("i")  # next interval: 5m, fetched once
+        assert await wait_until(pilot, lambda: ("BTC", "5m") in asked)
+        assert app.active_view.series.interval == "5m"
+        assert await wait_until(pilot, lambda: "5m" in app.active_view.chart.text())

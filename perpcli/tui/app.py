@@ -39,7 +39,7 @@ from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import INTERVAL_ORDER, CandleSeries
+from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, CandleSeries
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.chart import ChartWidget
 from perpcli.tui.widgets.ladder import LadderWidget
@@ -141,6 +141,7 @@ class MarketState:
         self.price_places = price_places
         self.size_places = size_places
         self._last_trade: tuple[int, Any] | None = None
+        self.backfilled: set[str] = set()  # intervals whose past candles were requested
 
     @property
     def ladder(self) -> LadderWidget:
@@ -346,6 +347,7 @@ class WatchApp(App):
                 )
                 title = symbol if len(self.sources) < 2 else f"{venue}:{symbol}"
                 await tabs.add_tab(Tab(title, id=tid))
+                self._backfill(self.views[tid])
                 ensure = getattr(source, "ensure_market", None)
                 if ensure is not None:
                     ensure(symbol)
@@ -405,7 +407,37 @@ class WatchApp(App):
         self._chart_interval = interval
         for view in self.views.values():
             view.series.set_interval(interval)
-            view.chart.invalidate()
+            self._backfill(view)
+        self.market_view.chart.invalidate()
+
+    def _backfill(self, state: MarketState) -> None:
+        """Past candles for the chart, fetched in a thread worker (once per market and interval)."""
+        source = self.sources.get(state.venue)
+        fetch = getattr(source, "candles", None)
+        interval = state.series.interval
+        if fetch is None or interval in state.backfilled:
+            return
+        state.backfilled.add(interval)
+        step = INTERVALS_MS[interval]
+        end = int(time.time() * 1000)
+        start = end - step * 300
+
+        def work() -> None:
+            try:
+                candles = fetch(state.symbol, interval, start, end)
+            except Exception as e:  # noqa: BLE001 - a chart without history is still a chart
+                state.backfilled.discard(interval)
+                self.call_from_thread(self.notify, f"{state.symbol} {interval} candles: {e}", severity="warning")
+                return
+            bars = [Bar(c.open_ms, c.open, c.high, c.low, c.close, c.volume) for c in candles]
+            self.call_from_thread(self._backfilled, state, interval, bars)
+
+        self.run_worker(work, thread=True, group="candles", name=f"candles:{state.symbol}:{interval}")
+
+    def _backfilled(self, state: MarketState, interval: str, bars: list[Bar]) -> None:
+        state.series.load(interval, bars)
+        if state is self.active_view:
+            self.market_view.chart.invalidate()
 
     def action_chart_interval(self) -> None:
         i = INTERVAL_ORDER.index(self._chart_interval) if self._chart_interval in INTERVAL_ORDER else 0

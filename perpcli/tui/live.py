@@ -147,6 +147,11 @@ class LiveSource:
     def account(self) -> AccountSnapshot | None:
         return self._snapshot
 
+    def candles(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[Any]:
+        """Past candles from the venue (blocking REST: call it from a worker thread)."""
+        with self.rest_lock:
+            return list(self.md.candles(symbol, interval, start_ms, end_ms))
+
     def leverage(self, symbol: str) -> tuple[int | None, bool]:
         """The account's leverage setting for a market (None: the venue default)."""
         return self._leverage.get(symbol, (None, True))

@@ -653,3 +653,64 @@ def test_histories_are_bounded():
     assert 10 <= len(e.user_fills(B)) <= 11 and len(e.recent_trades("BTC", 1000)) <= 11
     assert e.order_status(A, first) is None  # long gone from the history
     assert e.user_fills(B)[0].px == D(95029)  # the newest are kept
+
+
+def test_batch_results_keep_order_and_mix_outcomes():
+    e = eng()
+    place(e, C, lim(BTC, False, 95100, "0.1"))
+    res = e.place_orders(
+        A,
+        [lim(BTC, True, 94000, "0.1"), lim(BTC, True, "94000.5", "0.1"), lim(BTC, True, 95100, "0.1", "Ioc")],
+        "na",
+        T0,
+    )
+    assert isinstance(res[0], Resting)
+    assert res[1] == OrderError("Price must be divisible by tick size.")
+    assert res[2] == Filled(D("0.1"), D(95100), res[2].oid)
+
+
+def test_frontend_market_without_liquidity():
+    e = eng()
+    r = place(e, A, lim(BTC, True, 95000, "0.1", "FrontendMarket"))
+    assert r == OrderError("No liquidity available for market order.")
+    assert e.historical_orders(A)[0].status == "marketOrderNoLiquidityRejected"
+
+
+def test_modify_a_trigger_order():
+    e = eng()
+    _long_b(e)
+    sl = place(e, B, lim(BTC, False, 85000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(90000), "sl")))
+    new = e.modify(B, sl.oid, lim(BTC, False, 86000, "0.1", reduce_only=True, trigger=TriggerSpec(True, D(91000), "sl")), T0 + 1)
+    assert isinstance(new, Resting) and new.oid != sl.oid
+    rows = e.open_orders(B)
+    assert [(r.oid, r.trigger_px) for r in rows] == [(new.oid, D(91000))]
+    assert status_of(e, B, sl.oid) == "canceled"
+
+
+def test_resting_maker_is_margin_checked_again_at_match_time():
+    e = eng(auto_fund_usdc=D(1000))
+    e.fund(C, D(1_000_000), T0)
+    # A rests a bid that fits its margin now (0.3 BTC @ 95000 / 40 = 712.5 of 1000)
+    bid = place(e, A, lim(BTC, True, 95000, "0.3"))
+    assert isinstance(bid, Resting)
+    # ...then loses money elsewhere: a 10x ETH long that the oracle marks down
+    e.update_leverage(A, 1, True, 10, T0)
+    place(e, C, lim(1, False, 3200, "0.3"))
+    place(e, A, lim(1, True, 3200, "0.3", "Ioc"))
+    # ETH at 2000: uPnL -360, ETH margin 60: free = 999.568 - 360 - 60 - 712.5 (the bid) < 0
+    e.set_oracle_price("ETH", D(2000), T0 + 1)
+    e.fund(B, D(1_000_000), T0 + 1)
+    place(e, B, lim(BTC, True, 94000, "1"))
+    r = place(e, C, lim(BTC, False, 94000, "0.3", "Ioc"), T0 + 2)
+    assert status_of(e, A, bid.oid) == "marginCanceled"
+    assert r == Filled(D("0.3"), D(94000), r.oid) and e.position(A, "BTC") == 0
+
+
+def test_resting_reduce_only_is_canceled_when_the_position_closes():
+    e = eng()
+    _long_b(e)
+    ro = place(e, B, lim(BTC, False, 99000, "0.1", reduce_only=True))
+    place(e, C, lim(BTC, True, 95000, "1"))
+    place(e, B, lim(BTC, False, 95000, "0.1", "Ioc"), T0 + 1)
+    assert status_of(e, B, ro.oid) == "reduceOnlyCanceled"
+    assert e.l2_book("BTC").asks == ()

@@ -157,3 +157,12 @@ def test_bracket_children_follow_a_parent_found_by_cloid(tmp_path):
     acks = trading(rest, tmp_path).submit([intent(parent), child], grouping="normalTpsl")
     assert [a.status for a in acks] == [AckStatus.RESTING, AckStatus.ACCEPTED]
     assert len(rest.sent) == 1  # no noop needed: the parent is there
+
+
+def test_wrong_network_symptom_is_named(tmp_path):
+    """The venue recovers a different address when it verifies another network's signature."""
+    other = "0x" + "ab" * 20
+    rest = FakeRest([{"status": "err", "response": f"User or API Wallet {other} does not exist."}], [])
+    with pytest.raises(AuthError, match="check --network") as e:
+        trading(rest, tmp_path).submit([intent()])
+    assert other in e.value.message

@@ -419,6 +419,17 @@ def key_role(signer: str, role: dict, extra_agents: Sequence[dict] | None = None
 # ----- /exchange answers ---------------------------------------------------------------------
 
 
+def recovered_address(error: str) -> str | None:
+    """The 0x-address in "User or API Wallet 0x… does not exist." / "… User: 0x…", lowercased."""
+    i = error.find("0x")
+    while i >= 0:
+        cand = error[i:i + 42]
+        if len(cand) == 42 and all(c in "0123456789abcdefABCDEF" for c in cand[2:]):
+            return cand.lower()
+        i = error.find("0x", i + 2)
+    return None
+
+
 def exchange_error(resp: dict) -> str | None:
     """The action-level error text, or None when the venue said ok."""
     if resp.get("status") == "ok":

@@ -358,8 +358,16 @@ class HyperliquidTrading:
         return None
 
     def _raise_auth(self, resp: dict) -> None:
+        """The venue names the signer it recovered. If that is not our key, the venue hashed
+        something else than we signed: almost always the wrong network (mainnet vs testnet)."""
         err = codec.exchange_error(resp)
         if err and ("does not exist" in err or "Must deposit before" in err):
+            recovered = codec.recovered_address(err)
+            if recovered is not None and recovered != self.signer_address:
+                raise AuthError(
+                    f"{self.venue} recovered signer {recovered}, not key {self.signer_address}: the request was signed"
+                    f" for {self.market.endpoint.network} but the venue verifies another network (check --network)"
+                )
             raise AuthError(f"{self.venue} does not know key {self.signer_address}: {err}")
 
     def _send_default(self, prepared: Prepared) -> ActionResult:

@@ -714,3 +714,19 @@ def test_resting_reduce_only_is_canceled_when_the_position_closes():
     place(e, B, lim(BTC, False, 95000, "0.1", "Ioc"), T0 + 1)
     assert status_of(e, B, ro.oid) == "reduceOnlyCanceled"
     assert e.l2_book("BTC").asks == ()
+
+
+@pytest.mark.parametrize("bad", [D("NaN"), D("Infinity"), D("-Infinity")])
+def test_non_finite_numbers_are_refused_not_crashing(bad):
+    e = eng()
+    assert place(e, A, OrderSpec(BTC, True, bad, D("0.1"))) == OrderError(Errors.INVALID_PRICE)
+    assert place(e, A, OrderSpec(BTC, True, D(95000), bad)) == OrderError(Errors.INVALID_SIZE)
+    for call in (
+        lambda: e.fund(A, bad, T0),
+        lambda: e.usd_send(A, B, bad, T0),
+        lambda: e.withdraw(A, A, bad, T0),
+        lambda: e.usd_class_transfer(A, bad, False, T0),
+        lambda: e.set_oracle_price("BTC", bad, T0),
+    ):
+        with pytest.raises(ActionError):
+            call()

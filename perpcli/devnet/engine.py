@@ -272,7 +272,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._advance(now_ms)
         if coin not in self._oracle:
             raise ActionError(Errors.INVALID_ASSET)
-        if px <= 0:
+        if not px.is_finite() or px <= 0:
             raise ActionError(Errors.INVALID_PRICE)
         self._oracle[coin] = px
         self._buf_prices = True
@@ -339,7 +339,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     def fund(self, user: str, usdc: Decimal, now_ms: int) -> None:
         """Credit `usdc` to the user's perp balance (a devnet deposit, recorded as such)."""
         self._advance(now_ms)
-        if usdc <= 0:
+        if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
         acct = self._account(user, now_ms, auto=False)
         self._deposit(acct, usdc)
@@ -452,18 +452,20 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if m is None or m.is_delisted:
             return OrderError(Errors.INVALID_ASSET)
         px, sz = spec.px, spec.sz
-        if px <= 0:
+        if not px.is_finite() or px <= 0:
             return OrderError(Errors.INVALID_PRICE)
         rule = _price_rule(px, m.sz_decimals)
         if rule is not None:
             return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
         if spec.trigger is not None:
             tpx = spec.trigger.trigger_px
-            if tpx <= 0:
+            if not tpx.is_finite() or tpx <= 0:
                 return OrderError(Errors.INVALID_PRICE)
             rule = _price_rule(tpx, m.sz_decimals)
             if rule is not None:
                 return OrderError(Errors.TICK if rule == "price-sig-figs" else Errors.INVALID_PRICE)
+        if not sz.is_finite():
+            return OrderError(Errors.INVALID_SIZE)
         if sz <= 0:
             return OrderError(Errors.ZERO_SIZE)
         if sz % _LOTS[m.sz_decimals] != 0:
@@ -1211,6 +1213,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         pos = acct.positions.get(m.name)
         if pos is None or pos.is_cross:
             raise ActionError(Errors.NO_ISOLATED_POSITION)
+        if not usdc.is_finite():
+            raise ActionError(Errors.AMOUNT)
         if usdc > 0:
             if usdc > self._available(acct):
                 raise ActionError(Errors.MARGIN)

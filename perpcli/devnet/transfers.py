@@ -24,7 +24,7 @@ class EngineTransfers:
     def usd_class_transfer(self, user: str, usdc: Decimal, to_perp: bool, now_ms: int) -> None:
         self._advance(now_ms)
         acct = self._account(user, now_ms)
-        if usdc <= 0:
+        if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
         if to_perp:
             if acct.spot.get("USDC", ZERO) < usdc:
@@ -42,7 +42,7 @@ class EngineTransfers:
     def usd_send(self, user: str, destination: str, usdc: Decimal, now_ms: int) -> None:
         self._advance(now_ms)
         acct = self._account(user, now_ms)
-        if usdc <= 0:
+        if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
         if self._withdrawable(acct) < usdc:
             raise ActionError(Errors.TRANSFER_BALANCE)
@@ -58,7 +58,7 @@ class EngineTransfers:
         """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
         self._advance(now_ms)
         acct = self._account(user, now_ms)
-        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+        if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
             raise ActionError(Errors.AMOUNT)
         if acct.spot.get(token, ZERO) < amount:
             raise ActionError(Errors.TRANSFER_BALANCE)
@@ -73,7 +73,7 @@ class EngineTransfers:
     def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
         """Credit a spot token balance (devnet faucet for spot tokens)."""
         self._advance(now_ms)
-        if amount <= 0 or self.markets.spot_token_by_name(token) is None:
+        if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
             raise ActionError(Errors.AMOUNT)
         acct = self._account(user, now_ms, auto=False)
         acct.spot[token] = acct.spot.get(token, ZERO) + amount
@@ -84,7 +84,7 @@ class EngineTransfers:
         """withdraw3: the amount leaves the perp balance; the bridge fee is taken out of it."""
         self._advance(now_ms)
         acct = self._account(user, now_ms)
-        if usdc <= self.config.withdraw_fee:
+        if not usdc.is_finite() or usdc <= self.config.withdraw_fee:
             raise ActionError(Errors.AMOUNT)
         if self._withdrawable(acct) < usdc:
             raise ActionError(Errors.WITHDRAW_BALANCE)

@@ -4,11 +4,13 @@
   order is in its owner's open set and vice versa; reserved margin is the sum over orders;
 - positions net to zero per coin and open interest is the long side;
 - money is conserved: the accounts' total value (cash + uPnL, the ledger's account value)
-  equals deposits minus fees paid (trading and liquidation only move money between users).
+  equals deposits minus fees paid (trading and liquidation only move money between users);
+- the state reached survives a JSON save/load unchanged.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 
 from hypothesis import HealthCheck, given, settings
@@ -128,3 +130,6 @@ def test_random_sessions_keep_the_exchange_consistent(funds, steps):
         # funding moves money between longs and shorts, but each payment is rounded to 1e-6
         funding = sum((p.usdc for a in engine._accounts.values() for p in a.funding), D(0))
         check(engine, deposits + funding)
+    # and whatever state the session reached survives a JSON save/load unchanged
+    saved = engine.to_json()
+    assert Engine.from_json(json.loads(json.dumps(saved))).to_json() == saved

@@ -85,7 +85,7 @@ from perpcli.devnet.records import (
 )
 from perpcli.devnet.transfers import EngineTransfers
 from perpcli.devnet.triggers import EngineTriggers
-from perpcli.venues.hyperliquid.numbers import Rounding, price_violation, round_price
+from perpcli.venues.hyperliquid.numbers import Rounding, decimal_places, price_violation, round_price
 
 __all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"]
 
@@ -103,7 +103,6 @@ CANDLE_INTERVALS: dict[str, int] = {
 _HOUR = 3_600_000
 _DAY = 86_400_000
 _TID_MASK = (1 << 50) - 1
-_LOTS = [Decimal(1).scaleb(-d) for d in range(12)]
 
 
 @dataclass(slots=True)
@@ -468,7 +467,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             return OrderError(Errors.INVALID_SIZE)
         if sz <= 0:
             return OrderError(Errors.ZERO_SIZE)
-        if sz % _LOTS[m.sz_decimals] != 0:
+        if decimal_places(sz) > m.sz_decimals:  # the venue's lot rule (numbers.py)
             return OrderError(Errors.INVALID_SIZE)
         if spec.cloid is not None and self._cloid_taken(acct, spec.cloid):
             return OrderError(Errors.DUPLICATE_CLOID)

@@ -5,6 +5,11 @@ Hyperliquid request bodies into the *inputs* below and renders the *outputs* bac
 venue's exact JSON shapes. Every number that is money, a price or a size is a `Decimal`;
 ids and times are `int` (milliseconds). Field names follow the venue's meaning (so a reader
 of the protocol notes recognises them) in Python spelling.
+
+Records made on every order (results, fills, trades, status rows, events) are plain slotted
+dataclasses rather than frozen ones: a frozen dataclass pays an object.__setattr__ per field
+when built, which dominated the matching hot path. Treat every record the engine hands out
+as read-only.
 """
 
 from __future__ import annotations
@@ -95,10 +100,6 @@ class ActionError(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Outputs: orders, fills, trades, funding, ledger
-#
-# High-volume records and events are plain (not frozen) slotted dataclasses: a frozen
-# dataclass pays an object.__setattr__ per field on construction, which dominated the
-# matching hot path. Treat every record the engine hands out as read-only.
 
 
 @dataclass(slots=True)

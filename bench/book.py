@@ -141,6 +141,18 @@ def best_of(fn, repeat: int = 5) -> float:
     return best
 
 
+def best_of_interleaved(fns, repeat: int = 5) -> list[float]:
+    """Best CPU time of each function, running them in turn `repeat` times, so a change in
+    the machine's load during the run touches ours and the baseline alike."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t = time.process_time()
+            fn()
+            best[i] = min(best[i], time.process_time() - t)
+    return best
+
+
 def per_call_us(fn, loops: int, repeat: int = 7) -> float:
     def run():
         for _ in range(loops):
@@ -251,10 +263,11 @@ def main() -> None:
         print("ccxt is not installed: ccxt rows skipped (pip install -e '.[bench]')", file=sys.stderr)
 
     # Apply: whole stream.
-    ours_s = best_of(lambda: replay_ours(diffs), repeat=3)
     book = replay_ours(diffs)
     if ccxt_cls is not None:
-        ccxt_s = best_of(lambda: replay_ccxt(ccxt_cls, floats), repeat=3)
+        ours_s, ccxt_s = best_of_interleaved(
+            [lambda: replay_ours(diffs), lambda: replay_ccxt(ccxt_cls, floats)], repeat=5
+        )
         cbook = replay_ccxt(ccxt_cls, floats)
         # Both books must agree on the final state, or the comparison means nothing.
         ours_top = [(float(p), float(s)) for p, s in book.top(20)[0]]
@@ -283,8 +296,12 @@ def main() -> None:
         # Mixed: every message applied then read (what a live view does).
         sub = diffs[:50_000]
         sub_f = floats[:50_000]
-        ours_mixed = best_of(lambda: replay_ours_with_reads(sub), repeat=3) / len(sub) * 1e6
-        ccxt_mixed = best_of(lambda: replay_ccxt_with_reads(ccxt_cls, sub_f), repeat=3) / len(sub_f) * 1e6
+        ours_mixed, ccxt_mixed = (
+            t / len(sub) * 1e6
+            for t in best_of_interleaved(
+                [lambda: replay_ours_with_reads(sub), lambda: replay_ccxt_with_reads(ccxt_cls, sub_f)], repeat=3
+            )
+        )
         metrics.append(
             metric(
                 "apply 1 message + bbo + top-20, per message", "us", ours_mixed, ccxt_mixed, "ccxt store + slices"
@@ -350,12 +367,20 @@ def main() -> None:
             [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][0]]
             [(Decimal(lv["px"]), Decimal(lv["sz"])) for lv in data["levels"][1]]
 
-    lazy_us = best_of(ours_lazy, 7) / len(frames) * 1e6
-    lazy_read_us = best_of(ours_lazy_then_top20, 7) / len(frames) * 1e6
-    ours_us = best_of(ours_decode_apply, 7) / len(frames) * 1e6
-    snap_us = best_of(ours_decode_snapshot_apply, 7) / len(frames) * 1e6
-    json_us = best_of(plain_json, 7) / len(frames) * 1e6
-    json_dec_us = best_of(json_plus_decimal, 7) / len(frames) * 1e6
+    lazy_us, lazy_read_us, ours_us, snap_us, json_us, json_dec_us = (
+        t / len(frames) * 1e6
+        for t in best_of_interleaved(
+            [
+                ours_lazy,
+                ours_lazy_then_top20,
+                ours_decode_apply,
+                ours_decode_snapshot_apply,
+                plain_json,
+                json_plus_decimal,
+            ],
+            repeat=7,
+        )
+    )
     metrics.append(metric("l2Book decode+apply (text -> load_text)", "us/frame", lazy_us, json_us, "json.loads only"))
     metrics.append(
         metric(

@@ -65,10 +65,10 @@ async def test_markets_load_books_stream_and_an_order_round_trips(devnet):
         first = source.sink.view(("l2Book", "BTC")).updates
         assert await wait_until(pilot, lambda: source.sink.view(("l2Book", "BTC")).updates > first + 2)
         assert await wait_until(pilot, lambda: source.account() is not None, timeout=10)
-        # A resting sell 2% above the best ask, placed from the ticket.
+        # A resting sell 1% above the best ask (inside the 5% price band around mark), from the ticket.
         book = source.book("BTC")
         inst = source.instrument("BTC")
-        price = inst.round_price(book.best_ask()[0] * D("1.02"), Rounding.UP)
+        price = inst.round_price(book.best_ask()[0] * D("1.01"), Rounding.UP)
         ticket = app.query_one(Ticket)
         ticket.set_side(Side.SELL)
         ticket.set_size("0.001")

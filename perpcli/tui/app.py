@@ -618,6 +618,7 @@ class WatchApp(App):
             plan, _ = self._plan(form, ioc=ioc)
             trader.check_risk(plan)
         except PerpError as e:
+            self.last_action_result = ("place", None, str(e))
             self.notify(str(e), severity="error", title="not sent")
             return
         if trader.needs_confirmation(plan.notional):

@@ -9,11 +9,8 @@ proven in tests in both directions.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
-import uuid
 from typing import Any
 
 from perpcli.domain.errors import AuthError, UsageError
@@ -33,6 +30,8 @@ def _aes_ctr(key16: bytes, iv: bytes, data: bytes) -> bytes:
 
 
 def _derive(passphrase: str, kdf: str, params: dict[str, Any]) -> bytes:
+    import hashlib  # loads OpenSSL: only when a key is encrypted or unlocked
+
     pw = passphrase.encode("utf-8")
     try:
         salt = bytes.fromhex(params["salt"])
@@ -61,6 +60,8 @@ def encrypt(private_key: bytes, passphrase: str, *, address: str, scrypt_n: int 
     dk = _derive(passphrase, "scrypt", params)
     ciphertext = _aes_ctr(dk[:16], iv, private_key)
     mac = keccak256(dk[16:32] + ciphertext)
+    import uuid
+
     return {
         "address": address.lower().removeprefix("0x"),
         "crypto": {
@@ -115,6 +116,8 @@ def decrypt(doc: dict, passphrase: str, *, source: str = "keystore") -> bytes:
         mac = bytes.fromhex(crypto["mac"])
     except (KeyError, ValueError, TypeError):
         raise AuthError(f"{source}: malformed keystore crypto section") from None
+    import hmac
+
     dk = _derive(passphrase, crypto["kdf"], crypto["kdfparams"])
     if not hmac.compare_digest(keccak256(dk[16:32] + ciphertext), mac):
         raise AuthError(f"{source}: wrong passphrase")

@@ -826,28 +826,38 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         now_ms: int,
         liquidation: LiquidationInfo | None,
     ) -> None:
+        """One side of a match: position, entry price, realised PnL, cash, fee, fill row."""
         acct = self._accounts[user]
         coin = o.coin
+        is_buy = o.is_buy
         pos = acct.positions.get(coin)
         if pos is None:
-            m = self.markets.perp_by_name(coin)
-            is_cross, lev = self._leverage_of(acct, m)
-            pos = Position(coin, is_cross, lev)
-            acct.positions[coin] = pos
+            is_cross, lev = self._leverage_of(acct, self._by_name[coin])
+            pos = acct.positions[coin] = Position(coin, is_cross, lev)
         old = pos.szi
-        delta = qty if o.is_buy else -qty
-        new = old + delta
-        closing = min(qty, abs(old)) if old != 0 and (old > 0) != o.is_buy else ZERO
-        opening = qty - closing
-        realized = ZERO
-        if closing:
-            realized = closing * (px - pos.entry_px) * (1 if old > 0 else -1)
-        # Entry price: size-weighted average of opening fills; a flip re-enters at px.
-        if opening:
-            if closing or old == 0:
+        new = old + qty if is_buy else old - qty
+        if old == 0 or (old > 0) == is_buy:  # opening or adding: entry is the size-weighted average
+            closing = ZERO
+            opening = qty
+            realized = ZERO
+            if old == 0:
                 pos.entry_px = px
+                pos.cum_funding_since_open = ZERO
             else:
-                pos.entry_px = (abs(old) * pos.entry_px + opening * px) / (abs(old) + opening)
+                size = abs(old)
+                pos.entry_px = (size * pos.entry_px + qty * px) / (size + qty)
+            direction = "Open Long" if is_buy else "Open Short"
+        else:  # reducing, closing or flipping: entry unchanged, or px for the flipped remainder
+            size = abs(old)
+            closing = qty if qty < size else size
+            opening = qty - closing
+            realized = closing * (px - pos.entry_px) if old > 0 else closing * (pos.entry_px - px)
+            if opening:
+                pos.entry_px = px
+                pos.cum_funding_since_open = ZERO
+                direction = "Short > Long" if is_buy else "Long > Short"
+            else:
+                direction = "Close Short" if is_buy else "Close Long"
         if pos.is_cross:
             acct.usdc += realized - fee
         else:
@@ -860,36 +870,27 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 acct.usdc -= need
                 pos.iso_margin += need
             acct.usdc -= fee
-        if old == 0 or (new != 0 and (old > 0) != (new > 0)):
-            pos.cum_funding_since_open = ZERO
         pos.cum_funding_since_change = ZERO
         pos.szi = new
         # open interest counts the long side
         self._oi[coin] += (new if new > 0 else ZERO) - (old if old > 0 else ZERO)
-        holders = self._holders[coin]
         if new == 0:
             pos.entry_px = ZERO
             if not pos.is_cross:
                 acct.usdc += pos.iso_margin
                 pos.iso_margin = ZERO
             del acct.positions[coin]
-            holders.pop(user, None)
+            self._holders[coin].pop(user, None)
             self._on_position_closed(acct, coin, now_ms)
         else:
-            holders[user] = None
+            self._holders[coin][user] = None
         acct.cum_volume += px * qty
-        if old == 0 or (old > 0) == o.is_buy:
-            direction = "Open Long" if o.is_buy else "Open Short"
-        elif new == 0 or (new > 0) == (old > 0):
-            direction = "Close Short" if o.is_buy else "Close Long"
-        else:
-            direction = "Short > Long" if o.is_buy else "Long > Short"
         fill = Fill(
             user,
             coin,
             px,
             qty,
-            _side(o.is_buy),
+            "B" if is_buy else "A",
             now_ms,
             old,
             direction,
@@ -908,7 +909,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         limit = self.config.history_limit
         if len(fills) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
             del fills[: len(fills) - limit]
-        self._buf_fills.setdefault(user, []).append(fill)
+        buf = self._buf_fills.get(user)
+        if buf is None:
+            self._buf_fills[user] = [fill]
+        else:
+            buf.append(fill)
         self._buf_accounts[user] = None
 
     def _on_position_closed(self, acct: Account, coin: str, now_ms: int) -> None:
@@ -967,7 +972,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     def _set_status(self, o: BookOrder, status: str, now_ms: int) -> None:
         rec = OrderStatusRecord(self._order_record(o), status, now_ms)
         self._status[o.oid] = rec
-        self._buf_updates.setdefault(o.user, []).append(rec)
+        buf = self._buf_updates.get(o.user)
+        if buf is None:
+            self._buf_updates[o.user] = [rec]
+        else:
+            buf.append(rec)
 
     def _order_record(self, o: BookOrder, with_children: bool = False) -> OrderRecord:
         t = o.trigger

@@ -170,6 +170,17 @@ def _price_rule(px: Decimal, sz_decimals: int) -> str | None:
 
 
 _UNSEEN = object()
+_SIZE_DECIMALS: dict[Decimal, int] = {}
+
+
+def _size_decimals(sz: Decimal) -> int:
+    """numbers.decimal_places, memoised for the same reason as `_price_rule`."""
+    places = _SIZE_DECIMALS.get(sz)
+    if places is None:
+        if len(_SIZE_DECIMALS) > 200_000:
+            _SIZE_DECIMALS.clear()
+        places = _SIZE_DECIMALS[sz] = decimal_places(sz)
+    return places
 
 
 def _side(is_buy: bool) -> str:
@@ -446,7 +457,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return [parent_result, *child_results]
 
     def _validate(self, acct: Account, spec: OrderSpec, now_ms: int):
-        """Static checks of one order: returns (market, status-on-reject) or OrderError."""
+        """Static checks of one order, in the venue's order: the market, or an OrderError."""
         m = self._by_asset.get(spec.asset)
         if m is None or m.is_delisted:
             return OrderError(Errors.INVALID_ASSET)
@@ -467,7 +478,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             return OrderError(Errors.INVALID_SIZE)
         if sz <= 0:
             return OrderError(Errors.ZERO_SIZE)
-        if decimal_places(sz) > m.sz_decimals:  # the venue's lot rule (numbers.py)
+        if _size_decimals(sz) > m.sz_decimals:  # the venue's lot rule (numbers.py)
             return OrderError(Errors.INVALID_SIZE)
         if spec.cloid is not None and self._cloid_taken(acct, spec.cloid):
             return OrderError(Errors.DUPLICATE_CLOID)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from hashlib import blake2b
 from pathlib import Path
 
@@ -40,10 +40,9 @@ from perpcli.devnet import margin_rules as mr
 from perpcli.devnet import persist
 from perpcli.devnet.accounts import Account, Position
 from perpcli.devnet.agents import EngineAgents
-from perpcli.devnet.amounts import RATE_QUANTUM, ZERO
+from perpcli.devnet.amounts import RATE_QUANTUM, USD_QUANTUM, ZERO
 from perpcli.devnet.amounts import canon as _canon
 from perpcli.devnet.amounts import plain as _plain
-from perpcli.devnet.amounts import usd as _usd
 from perpcli.devnet.errors import Errors
 from perpcli.devnet.funding import EngineFunding
 from perpcli.devnet.liquidation import EngineLiquidation
@@ -724,7 +723,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             o.sz = ZERO
             self._orders.pop(o.oid, None)
             self._set_status(o, "filled", now_ms)
-            self._activate_children(o, now_ms, touched)
+            if o.children:
+                self._activate_children(o, now_ms, touched)
             return Filled(filled, avg, o.oid, o.cloid)
         tif = o.tif
         if tif == "Gtc" or tif == "Alo":
@@ -753,16 +753,19 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _maker_done(self, macct: Account, maker: BookOrder, now_ms: int, touched: dict[str, None]) -> None:
         """A resting order filled completely: off the book, margin released, children live."""
-        side = self._books[maker.coin].side(maker.is_buy)
+        book = self._books[maker.coin]
+        side = book.bids if maker.is_buy else book.asks
         lvl = side.levels.get(maker.px)
         if lvl is not None and maker.oid in lvl.orders:
             side.remove(maker)
-        self._release(macct, maker)
-        if maker.oid in macct.open_oids:
-            del macct.open_oids[maker.oid]
+        if maker.reserved:
+            macct.reserved -= maker.reserved
+            maker.reserved = ZERO
+        if macct.open_oids.pop(maker.oid, _UNSEEN) is not _UNSEEN:
             self._set_status(maker, "filled", now_ms)
         self._orders.pop(maker.oid, None)
-        self._activate_children(maker, now_ms, touched)
+        if maker.children:
+            self._activate_children(maker, now_ms, touched)
 
     def _has_position(self, acct: Account, coin: str) -> bool:
         p = acct.positions.get(coin)
@@ -799,7 +802,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         coin = maker.coin
         taker.sz -= qty
         old_maker_sz = maker.sz
-        self._books[coin].side(maker.is_buy).reduce(maker, qty)
+        book = self._books[coin]
+        (book.bids if maker.is_buy else book.asks).reduce(maker, qty)
         if maker.reserved and old_maker_sz:
             macct = self._accounts[maker.user]
             new_res = maker.reserved * maker.sz / old_maker_sz
@@ -813,15 +817,15 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         txhash = "0x" + digest.hex()
         tid = int.from_bytes(digest[:8], "big") & _TID_MASK
         ntl = px * qty
-        taker_fee = _usd(ntl * self.config.taker_fee)
-        maker_fee = _usd(ntl * self.config.maker_fee)
-        tinfo = minfo = None
-        if liquidation is not None:
-            tinfo = liquidation
-        self._apply_fill(taker.user, taker, px, qty, taker_fee, True, txhash, tid, now_ms, tinfo)
-        self._apply_fill(maker.user, maker, px, qty, maker_fee, False, txhash, tid, now_ms, minfo)
-        buyer, seller = (taker.user, maker.user) if taker.is_buy else (maker.user, taker.user)
-        trade = Trade(coin, _side(taker.is_buy), px, qty, now_ms, txhash, tid, buyer, seller)
+        cfg = self.config
+        taker_fee = (ntl * cfg.taker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+        maker_fee = (ntl * cfg.maker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+        self._apply_fill(taker.user, taker, px, qty, taker_fee, True, txhash, tid, now_ms, liquidation)
+        self._apply_fill(maker.user, maker, px, qty, maker_fee, False, txhash, tid, now_ms, None)
+        if taker.is_buy:
+            trade = Trade(coin, "B", px, qty, now_ms, txhash, tid, taker.user, maker.user)
+        else:
+            trade = Trade(coin, "A", px, qty, now_ms, txhash, tid, maker.user, taker.user)
         self._record_trade(trade)
 
     def _apply_fill(

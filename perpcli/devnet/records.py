@@ -6,7 +6,7 @@ venue's exact JSON shapes. Every number that is money, a price or a size is a `D
 ids and times are `int` (milliseconds). Field names follow the venue's meaning (so a reader
 of the protocol notes recognises them) in Python spelling.
 
-Records made on every order (results, fills, trades, status rows, events) are plain slotted
+Records made on every order (inputs, results, fills, trades, status rows, events) are plain slotted
 dataclasses rather than frozen ones: a frozen dataclass pays an object.__setattr__ per field
 when built, which dominated the matching hot path. Treat every record the engine hands out
 as read-only.
@@ -21,7 +21,7 @@ from decimal import Decimal
 # Inputs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TriggerSpec:
     """A trigger order's condition: fire when the *mark* price crosses `trigger_px`.
 
@@ -34,7 +34,7 @@ class TriggerSpec:
     tpsl: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderSpec:
     """One order as the venue's `order` action carries it (`a,b,p,s,r,t,c`).
 

@@ -132,7 +132,7 @@ class Account:
         self._fill_keys: set[tuple] = set()
         self._fill_order: deque[tuple] = deque()
         self._funding_keys: set[tuple[str, int]] = set()
-        self.anomalies: list[Anomaly] = []
+        self.anomalies: deque[Anomaly] = deque(maxlen=1000)  # the latest refusals, bounded
         self.version = 0
         self.max_remembered_fills = max_remembered_fills
 

@@ -287,7 +287,7 @@ async def test_tabs_switch_markets_and_the_ticket_follows():
 
 
 async def test_palette_lists_every_venue_and_another_venue_opens_in_a_worker():
-    from perpcli.tui.app import MarketCommands
+    from perpcli.tui.palette import MarketCommands
 
     src = FakeSource()
     other = FakeSource(("SOL",))

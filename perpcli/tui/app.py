@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import partial, wraps
+from functools import wraps
 from pathlib import Path
 from typing import Any, Protocol
 
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Tab, Tabs
@@ -34,17 +33,17 @@ from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.keys import KEYS
+from perpcli.tui.palette import MarketCommands
 from perpcli.tui.preview import OrderPreview, compute_preview, preview_text
 from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, CandleSeries
+from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar
 from perpcli.tui.widgets.account import AccountBar, StatusLine
-from perpcli.tui.widgets.chart import ChartWidget
 from perpcli.tui.widgets.ladder import LadderWidget
+from perpcli.tui.widgets.market import MarketState, MarketView
 from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
-from perpcli.tui.widgets.tape import TapeWidget
 from perpcli.tui.widgets.ticket import Ticket
 
 ZERO = Decimal(0)
@@ -75,13 +74,6 @@ def tab_id(venue: str, symbol: str) -> str:
     return "m-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{venue}-{symbol}")
 
 
-def _places(step: Decimal | None, default: int) -> int:
-    if step is None:
-        return default
-    exp = step.normalize().as_tuple().exponent
-    return max(0, -exp) if isinstance(exp, int) else default
-
-
 def _quiet_on_teardown(method: Callable[..., Any]) -> Callable[..., Any]:
     """Timers and late messages may still fire while the app tears its widgets down on exit;
     a missing widget then means "nothing to repaint", not an error."""
@@ -98,104 +90,6 @@ def _quiet_on_teardown(method: Callable[..., Any]) -> Callable[..., Any]:
             raise
 
     return wrapper
-
-
-class MarketView(Horizontal):
-    """The market panels: the ladder, and the chart above the tape.
-
-    One set of widgets serves every market tab: switching tabs points them at another
-    market's state and repaints them, with no layout pass (a key press stays fast).
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.ladder = LadderWidget(classes="ladder")
-        self.chart = ChartWidget(CandleSeries(), classes="chart")
-        self.tape = TapeWidget(classes="tape")
-
-    def compose(self) -> ComposeResult:
-        yield self.ladder
-        with Vertical(classes="chart-col"):
-            yield self.chart
-            yield self.tape
-
-    def show(self, state: MarketState) -> None:
-        for widget in (self.ladder, self.tape):
-            widget.price_places, widget.size_places = state.price_places, state.size_places
-        self.ladder.cursor = None
-        self.ladder.set_book([], [], stale=True)
-        self.tape.trades = []
-        self.chart.price_places = state.price_places
-        self.chart.set_series(state.series)
-
-
-class MarketState:
-    """One market tab: what it shows and the candles built from its trades."""
-
-    def __init__(self, venue: str, symbol: str, view: MarketView, *, price_places: int, size_places: int,
-                 interval: str) -> None:
-        self.venue = venue
-        self.symbol = symbol
-        self.view = view
-        self.series = CandleSeries(interval)
-        self.price_places = price_places
-        self.size_places = size_places
-        self._last_trade: tuple[int, Any] | None = None
-        self.backfilled: set[str] = set()  # intervals whose past candles were requested
-
-    @property
-    def ladder(self) -> LadderWidget:
-        return self.view.ladder
-
-    @property
-    def chart(self) -> ChartWidget:
-        return self.view.chart
-
-    @property
-    def tape(self) -> TapeWidget:
-        return self.view.tape
-
-    def ingest_trades(self, trades: list) -> None:
-        """Feed trades not seen before (newest-first list) into the candles, oldest first."""
-        fresh = []
-        for t in trades:
-            key = (t.time_ms, str(t.trade_id))
-            if self._last_trade is not None and key <= self._last_trade:
-                break
-            fresh.append(t)
-        for t in reversed(fresh):
-            self.series.add_trade(t.price, t.size, t.time_ms)
-        if fresh:
-            self._last_trade = (fresh[0].time_ms, str(fresh[0].trade_id))
-
-
-class MarketCommands(Provider):
-    """Command palette: open / switch to any market of any venue the app can reach."""
-
-    async def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: WatchApp = self.app  # type: ignore[assignment]
-        out = []
-        for venue, symbols in app.catalogue().items():
-            if venue not in app.sources:
-                out.append((f"venue {venue}", f"connect to {venue} (market data) and list its markets",
-                            partial(app.connect_venue, venue)))
-            for symbol in symbols:
-                out.append((f"{venue}: {symbol}", f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
-        for interval in INTERVAL_ORDER:
-            out.append((f"chart interval {interval}", "candle interval of the chart",
-                        partial(app.set_chart_interval, interval)))
-        return out
-
-    async def discover(self) -> Hits:
-        for text, help_text, cmd in await self._commands():
-            yield DiscoveryHit(text, cmd, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, help_text, cmd in await self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), cmd, help=help_text)
 
 
 class WatchApp(App):

@@ -339,3 +339,16 @@ async def test_chart_backfills_past_candles_per_interval_in_a_worker():
         assert await wait_until(pilot, lambda: ("BTC", "5m") in asked)
         assert app.active_view.series.interval == "5m"
         assert await wait_until(pilot, lambda: "5m" in app.active_view.chart.text())
+
+
+async def test_keyboard_selection_of_a_level_sets_the_ticket_price():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.15)
+        await pilot.press("l", "down", "enter")  # focus the ladder, cursor on the best bid, use it
+        assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "100")
+        await pilot.press("l", "up", "enter")  # one up from the best bid skips the spread line: best ask
+        assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "100.5")
+        await pilot.press("l", "up", "enter")
+        assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "101")

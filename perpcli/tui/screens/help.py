@@ -12,13 +12,15 @@ from textual.widgets import Static
 from perpcli.tui.keys import KEYS
 
 
-def bindings_table(active_keys: dict[str, str]) -> Table:
+def bindings_table(active_keys: dict[str, str], display=lambda key: key) -> Table:
     table = Table(title="perp watch keys (remap with tui.keys.<id> in the config file)", expand=True)
     table.add_column("key", style="bold")
     table.add_column("id (config)")
     table.add_column("what it does")
     for spec in KEYS:
-        table.add_row(active_keys.get(spec.id, spec.key), f"tui.keys.{spec.id}", spec.doc)
+        keys = active_keys.get(spec.id, spec.key)
+        shown = ", ".join(display(k.strip()) for k in keys.split(","))
+        table.add_row(shown, f"tui.keys.{spec.id}", spec.doc)
     table.add_row("ctrl+p", "-", "Command palette: switch market or venue, add a market tab.")
     return table
 
@@ -32,4 +34,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static(bindings_table(self.active_keys), id="help-table")
+            yield Static(bindings_table(self.active_keys, self._display), id="help-table")
+
+    def _display(self, key: str) -> str:
+        """How the footer writes a key ("?" for question_mark, "^p" for ctrl+p)."""
+        return self.app.get_key_display(Binding(key, ""))

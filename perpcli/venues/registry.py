@@ -127,9 +127,9 @@ def _entry_point_venues() -> dict[str, VenueEntry]:
             obj = ep.load()
             entry = obj() if callable(obj) and not isinstance(obj, VenueEntry) else obj
         except Exception as e:  # a broken plugin must not break `perp venues`
-            from perpcli.cli import output
+            import sys  # venues never import the CLI: warn on stderr directly
 
-            output.warn(f"venue plugin {ep.name!r} failed to load: {type(e).__name__}: {e}")
+            sys.stderr.write(f"perp: warning: venue plugin {ep.name!r} failed to load: {type(e).__name__}: {e}\n")
             continue
         if isinstance(entry, VenueEntry) and entry.name not in BUILTIN:
             found[entry.name] = replace(entry, builtin=False)

@@ -36,7 +36,7 @@ def check(name: str, text: str) -> None:
 def seeded() -> tuple[WatchApp, FakeSource]:
     src = FakeSource()
     app = WatchApp({"fake": src}, [("fake", "BTC"), ("fake", "ETH")], traders={"fake": FakeTrader(src)},
-                   config=WatchConfig(chart_interval="1h"))
+                   config=WatchConfig(chart_interval="1d"))  # mid samples: one bar a day
     return app, src
 
 
@@ -78,3 +78,46 @@ async def test_help_screen_120x40():
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.pause(0.2)
         check("help_120x40", screen_text(app))
+
+
+async def test_seeded_devnet_screen_140x40():
+    """A devnet with no synthetic flow and a book made of our own two orders: deterministic but
+    for stream ages and latencies, which are masked."""
+    import re
+    from decimal import Decimal as D
+
+    from perpcli.config import settings
+    from perpcli.devnet.server import start_in_thread
+    from perpcli.domain.orders import OrderIntent
+    from perpcli.keys.signer import Signer
+    from perpcli.tui.run import build_app, watch_config
+    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+    from perpcli.venues.hyperliquid.endpoints import endpoint
+    from tests.support import register_secret
+
+    key = "0x" + "5e" * 32
+    register_secret(key)
+    handle = start_in_thread(market_interval=0, seed=11)
+    try:
+        settings.configure()
+        md = HyperliquidMarketData(endpoint(handle.url, "testnet"), venue="devnet")
+        trading = md.trading(Signer.from_hex(key))
+        handle.call(handle.devnet.control, "fund", {"user": trading.signer_address, "amount": "25000"})
+        trading.submit([
+            OrderIntent("devnet", "BTC", Side.BUY, D("0.002"), price=D("94000"), cloid="0x" + "1" * 32),
+            OrderIntent("devnet", "BTC", Side.SELL, D("0.001"), price=D("96500"), cloid="0x" + "2" * 32),
+        ])
+        config = watch_config(settings.current(), chart_interval="1d")  # mid samples: one bar a day
+        app, source = build_app(md, markets=["BTC", "ETH"], trading=trading, settings=settings.current(),
+                                config=config)
+        async with app.run_test(size=(140, 40)) as pilot:
+            assert await wait_until(pilot, lambda: "mid 95,250.00" in app.active_view.ladder.text()
+                                    and app.query_one("#orders").row_count == 2, timeout=15)
+            await pilot.pause(0.5)
+            text = screen_text(app)
+        md.close()
+    finally:
+        handle.stop()
+    text = re.sub(r"\d+(\.\d+)?(ms|s)\b", "N", text)  # stream ages and latencies
+    text = re.sub(r"age never", "age N", text)
+    check("devnet_140x40", text)

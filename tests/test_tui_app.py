@@ -188,7 +188,7 @@ async def test_cancel_selected_cancel_all_and_close_by_hotkey():
         assert trader.calls[-1][0] == "cancel" and [o.oid for o in trader.calls[-1][1]] == [8]
         await pilot.press("C")
         assert await wait_until(pilot, lambda: len(trader.calls) == 2)
-        assert sorted(o.oid for o in trader.calls[-1][1]) == [7, 8]
+        assert trader.calls[-1] == ("cancel_all",)  # the trader lists the venue's orders itself
         await pilot.press("p", "x")
         assert await wait_until(pilot, lambda: len(trader.calls) == 3)
         assert trader.calls[-1] == ("close", "ETH")

@@ -85,6 +85,12 @@ async def test_markets_load_books_stream_and_an_order_round_trips(devnet):
         await pilot.press("o", "c")
         assert await wait_until(pilot, lambda: table.row_count == 0, timeout=10), app.last_action_result
         assert trading.open_orders() == []
+        # Two more, then cancel-all: the venue's own list is cancelled, not the table's.
+        for _ in range(2):
+            ticket.submit()
+        assert await wait_until(pilot, lambda: len(trading.open_orders()) == 2, timeout=10), app.last_action_result
+        await pilot.press("C")
+        assert await wait_until(pilot, lambda: trading.open_orders() == [] and table.row_count == 0, timeout=10)
 
 
 async def test_a_market_order_opens_a_position_with_the_models_liquidation_price(devnet):

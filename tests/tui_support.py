@@ -148,6 +148,10 @@ class FakeTrader:
         self.calls.append(("cancel", list(orders)))
         return []
 
+    def cancel_all(self):
+        self.calls.append(("cancel_all",))
+        return []
+
     def close(self, symbol):
         self.calls.append(("close", symbol))
         return []

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Tab, Tabs
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest, plan_order
 from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
+from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.keys import KEYS
 from perpcli.tui.palette import MarketCommands
@@ -54,6 +55,7 @@ class Trader(Protocol):
 
     def place(self, plan: OrderPlan) -> list[Any]: ...  # list of app.actions.OrderResult
     def cancel(self, orders: Sequence[Order]) -> list[Any]: ...  # list of app.actions.CancelOutcome
+    def cancel_all(self) -> list[Any]: ...  # every open order, as the venue lists them now
     def close(self, symbol: str) -> list[Any]: ...
     def flatten(self) -> list[Any]: ...
     def new_cloid(self) -> str: ...
@@ -373,7 +375,9 @@ class WatchApp(App):
         note = ""
         if book is not None and not book.is_usable:
             note = f"book {book.state.value}"
-        view.ladder.set_book(bids, asks, stale=not source.book_usable(view.symbol), note=note)
+        # STALE marks levels on screen that must not be trusted; before the first book there are none.
+        has_levels = book is not None and book.state is not BookState.EMPTY
+        view.ladder.set_book(bids, asks, stale=has_levels and not source.book_usable(view.symbol), note=note)
         if bids and asks:
             view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
         if trades or force:
@@ -615,16 +619,12 @@ class WatchApp(App):
             self._send(trader, "cancel", [order])
 
     def action_cancel_all(self) -> None:
-        orders = list(self._main(OrdersTable).orders.values())
-        by_venue: dict[str, list[Order]] = {}
-        for o in orders:
-            by_venue.setdefault(o.venue, []).append(o)
-        if not by_venue:
-            self.notify("no open orders", severity="warning")
-        for venue, group in by_venue.items():
-            trader = self._trader_for(venue)
-            if trader is not None:
-                self._send(trader, "cancel", group)
+        """Every open order on every venue with a key: the trader asks the venue for the list
+        (the table may be a moment behind), then cancels them."""
+        if not self.traders:
+            self.notify("no key loaded: market data only", severity="error")
+        for trader in self.traders.values():
+            self._send(trader, "cancel_all")
 
     def action_close_position(self) -> None:
         table = self._main(PositionsTable)

@@ -387,6 +387,19 @@ class LiveTrader:
             self.source.request_account_refresh()
         return out
 
+    def cancel_all(self) -> list[Any]:
+        from perpcli.app import actions
+
+        try:
+            with self.source.rest_lock:
+                targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
+                if not targets:
+                    return []
+                results, _ = actions.cancel(self.trading, targets, dry_run=False)
+                return results
+        finally:
+            self.source.request_account_refresh()
+
     def close(self, symbol: str) -> list[Any]:
         from perpcli.app import actions
 

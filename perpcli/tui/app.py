@@ -419,7 +419,11 @@ class WatchApp(App):
             acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source))
             positions.extend(views)
             orders.extend(snap.open_orders)
-        self._main(AccountBar).set_view(acct, " ".join(label_parts))
+        bar = self._main(AccountBar)
+        if acct is None and self.traders and not bar.empty_text.endswith("…"):
+            bar.empty_text = "account: loading the venue's snapshot…"
+            bar.refresh()
+        bar.set_view(acct, " ".join(label_parts))
         self._main(PositionsTable).set_positions(positions)
         self._main(OrdersTable).set_orders(orders)
 

@@ -17,6 +17,7 @@ class AccountBar(Widget):
         super().__init__(**kwargs)
         self.view: AccountView | None = None
         self.label = ""
+        self.empty_text = "account: not connected (market data only)"
 
     def set_view(self, view: AccountView | None, label: str = "") -> None:
         if view != self.view or label != self.label:
@@ -29,7 +30,7 @@ class AccountBar(Widget):
             text.append(f"{self.label}  ", style="bold")
         v = self.view
         if v is None:
-            text.append("account: not connected (market data only)", style="dim")
+            text.append(self.empty_text, style="dim")
             return text
         text.append("equity ", style="dim")
         text.append(fmt_num(v.equity, 2))

@@ -96,7 +96,7 @@ async def run_once(url: str, seconds: float, *, coalesce: bool) -> dict:
                 raise SystemExit("bench: the devnet books never became usable")
             await pilot.pause(0.05)
         await pilot.pause(1.0)  # warm: first renders, caches
-        updates0 = sum(source.sink.view(("l2Book", m)).updates for m in MARKETS)
+        updates0 = source.sink.book_messages
         repaints0 = app.repaints
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         end = wall0 + seconds
@@ -115,7 +115,7 @@ async def run_once(url: str, seconds: float, *, coalesce: bool) -> dict:
             latencies.append((target.ladder.rendered_at - t0) * 1000)
         wall = time.perf_counter() - wall0
         cpu = cpu_seconds() - cpu0
-        updates = sum(source.sink.view(("l2Book", m)).updates for m in MARKETS) - updates0
+        updates = source.sink.book_messages - updates0
         repaints = app.repaints - repaints0
     latencies.sort()
     return {

@@ -62,8 +62,9 @@ async def test_markets_load_books_stream_and_an_order_round_trips(devnet):
     async with app.run_test(size=SIZE) as pilot:
         assert await wait_until(pilot, lambda: "mid " in ladder_of(app).text(), timeout=10)
         assert [v.symbol for v in app.views.values()] == ["BTC", "ETH"]
-        first = source.sink.view(("l2Book", "BTC")).updates
-        assert await wait_until(pilot, lambda: source.sink.view(("l2Book", "BTC")).updates > first + 2)
+        first = source.store.key_version(("book", "devnet", "BTC"))
+        assert await wait_until(pilot, lambda: source.store.key_version(("book", "devnet", "BTC")) > first + 2)
+        assert source.sink.book_messages > 2
         assert await wait_until(pilot, lambda: source.account() is not None, timeout=10)
         # A resting sell 1% above the best ask (inside the 5% price band around mark), from the ticket.
         book = source.book("BTC")

@@ -1,12 +1,13 @@
-"""The live WatchSource and Trader for one venue: stream session + books + account, and the app
-layer's order actions.
+"""The live WatchSource and Trader for one venue: the ledger Store fed by a stream session, and
+the app layer's order actions.
 
-What it holds (the TUI's read side of the store): a `BookSink` (net/sink.py) with one ledger
-book per market fed by one `StreamSession` (net/stream.py); the recent public trades; marks
-from the venue's asset contexts; the account snapshot. Account state is reconciled from a REST
-snapshot on connect, after each reconnect, after every order action, and whenever the account
-stream reports an order update or a fill (debounced), so the tables never drift from the
-venue. Every change calls the listeners with a topic (see bridge.py); the bridge coalesces.
+Everything the screen reads lives in one `ledger.store.Store`: books, trades and connection
+health arrive through `net.sink.StoreSink` from one `StreamSession`; fills and order updates
+from the account stream are folded into the store's Account; marks come from the venue's asset
+contexts (REST, every 2 s); the Account is reconciled with a REST snapshot on connect, after
+each reconnect, after every order action and every 10 s, so the tables never drift from the
+venue. The store's coalescing change feed is drained once per loop turn into topics for the
+bridge (see bridge.py), which coalesces again to the repaint rate.
 
 All network work happens in `run()` (an asyncio task the app starts as a worker) and in
 `asyncio.to_thread` for the blocking REST client, so nothing here blocks the screen.
@@ -26,20 +27,21 @@ from typing import Any
 
 from perpcli.domain.events import (
     AccountSnapshot,
+    Balance,
+    BookSnapshot,
     ConnectionState,
-    ConnectionStatus,
-    Event,
-    Fill,
     MarkPrice,
-    OrderUpdate,
+    PositionSnapshot,
     Trade,
 )
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order
-from perpcli.ledger.book import OrderBook, SyncRule
-from perpcli.net.stream import StreamSession, StreamSettings, Subscription
+from perpcli.ledger.account import Account
+from perpcli.ledger.book import OrderBook
+from perpcli.ledger.store import Store
+from perpcli.net.sink import StoreSink
+from perpcli.net.stream import StreamSession, StreamSettings, Subscription, SyncVerdict
 from perpcli.tui.widgets.account import StreamHealth
-from perpcli.venues.live import LiveModel
 
 log = logging.getLogger("perpcli.tui.live")
 
@@ -73,6 +75,33 @@ def venue_streams(venue: str, account: str) -> tuple[Any, Callable[[str], list[S
 # ----------------------------------------------------------------------------- the source
 
 
+class _CountingStoreSink(StoreSink):
+    """StoreSink that also counts book messages (the status line and bench/tui.py show the rate)."""
+
+    def __init__(self, store: Store, venue: str) -> None:
+        super().__init__(store, venue)
+        self.book_messages = 0
+
+    def apply(self, key: Any, events: Any) -> SyncVerdict:
+        for event in events:
+            if isinstance(event, BookSnapshot):
+                self.book_messages += 1
+        return super().apply(key, events)
+
+
+def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
+    """The store's Account as the read model the panels take (positions, orders, cash)."""
+    positions = tuple(
+        PositionSnapshot(
+            p.symbol, p.size, p.entry_price or Decimal(0), p.margin_mode, p.leverage,
+            p.isolated_margin or None, funding_since_open=-p.funding,  # Account: > 0 received
+        )
+        for p in acct.positions.values() if p.size
+    )
+    return AccountSnapshot(acct.venue, acct.account, time_ms, balances=(Balance(acct.quote, acct.cash),),
+                           positions=positions, open_orders=tuple(acct.open_orders()))
+
+
 class LiveSource:
     """WatchSource over a live venue. Build, then `await run()` in a worker until cancelled."""
 
@@ -93,15 +122,16 @@ class LiveSource:
         self.account_address = trading.account_address if trading is not None else ""
         default_protocol, self._market_subs, self._user_subs = venue_streams(self.venue, self.account_address)
         self.protocol = protocol or default_protocol
-        # Books in sync plus facts deduplicated (trades and fills repeat after resubscribes).
-        self.sink = LiveModel(on_new=self._on_event, on_status=self._on_status)
+        self.store = Store(trades_kept=TRADES_KEPT)
+        self.sink = _CountingStoreSink(self.store, self.venue)
+        self._feed = self.store.subscribe(notify=self._store_changed)
+        self._drain_scheduled = False
         self.session = StreamSession(ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                      settings=settings, on_reconnect=self._on_reconnect)
         self._instruments: dict[str, Instrument] = {}
-        self._trades: dict[str, deque[Trade]] = {}
-        self._marks: dict[str, MarkPrice] = {}
         self._latency_ms: dict[str, int] = {}
-        self._snapshot: AccountSnapshot | None = None
+        self._reconciled = False  # the Account has seen one REST snapshot: show it from then on
+        self._account_key = self.account_address
         self._leverage: dict[str, tuple[int | None, bool]] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._wanted: list[str] = list(markets)
@@ -130,22 +160,36 @@ class LiveSource:
         return inst
 
     def book(self, symbol: str) -> OrderBook | None:
-        return self.sink.books.get(("l2Book", symbol))
+        return self.store.books.get((self.venue, symbol))
 
     def book_usable(self, symbol: str) -> bool:
-        return self.sink.usable(("l2Book", symbol))
+        return self.store.usable_book(self.venue, symbol) is not None
 
     def trades(self, symbol: str, limit: int) -> list[Trade]:
-        trades = self._trades.get(symbol)
-        if not trades:
+        """Newest first; a print re-sent after a resubscribe is shown once."""
+        ring = self.store.trades.get((self.venue, symbol))
+        if not ring:
             return []
-        return list(trades)[:limit]
+        out: list[Trade] = []
+        seen: set[tuple[int, str]] = set()
+        for t in reversed(ring):
+            key = (t.time_ms, str(t.trade_id))
+            if key not in seen:
+                seen.add(key)
+                out.append(t)
+                if len(out) >= limit:
+                    break
+        return out
 
     def mark(self, symbol: str) -> MarkPrice | None:
-        return self._marks.get(symbol)
+        return self.store.marks.get((self.venue, symbol))
 
     def account(self) -> AccountSnapshot | None:
-        return self._snapshot
+        """The store's Account (stream-folded, REST-reconciled), once it has been reconciled."""
+        if not self._reconciled:
+            return None
+        acct = self.store.accounts.get((self.venue, self._account_key))
+        return None if acct is None else snapshot_view(acct)
 
     def candles(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[Any]:
         """Past candles from the venue (blocking REST: call it from a worker thread)."""
@@ -162,7 +206,7 @@ class LiveSource:
         for key, sub in list(s.subscriptions.items()):
             if key[0] != "l2Book":
                 continue
-            state = self.sink.stream_states.get(key, ConnectionState.DOWN)
+            state = self.sink.feed_states.get(key, ConnectionState.DOWN)
             if s.connection_state is not ConnectionState.CONNECTED and state is ConnectionState.CONNECTED:
                 state = ConnectionState.STALE
             out.append(StreamHealth(sub.name, state, _age_ms(s.age(key)), self._latency_ms.get(key[1])))
@@ -185,8 +229,7 @@ class LiveSource:
             self._loop.create_task(self._subscribe_market(symbol))
 
     async def _subscribe_market(self, symbol: str) -> None:
-        self.sink.add_book(("l2Book", symbol), self.venue, symbol, SyncRule.SNAPSHOTS_ONLY)
-        self._trades.setdefault(symbol, deque(maxlen=TRADES_KEPT))
+        self.sink.track_book(("l2Book", symbol), symbol)
         for sub in self._market_subs(symbol):
             await self.session.subscribe(sub)
 
@@ -196,6 +239,7 @@ class LiveSource:
         """Stream until cancelled: books/trades over the socket, marks and account over REST."""
         self._loop = asyncio.get_running_loop()
         self._account_due = asyncio.Event()
+        self.store.set_instruments(self.venue, self.md.instruments())  # cached by the adapter
         for symbol in list(self._wanted):
             await self._subscribe_market(symbol)
         if self.trading is not None and self.account_address:
@@ -203,7 +247,6 @@ class LiveSource:
                 await self.session.subscribe(sub)
             self._account_due.set()
         tasks = [
-            asyncio.create_task(self._pump_books(), name="tui:books"),
             asyncio.create_task(self._poll_marks(), name="tui:marks"),
             asyncio.create_task(self._reconcile_account(), name="tui:account"),
         ]
@@ -216,17 +259,36 @@ class LiveSource:
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.session.aclose()
 
-    async def _pump_books(self) -> None:
-        """Latest-wins book views from the sink -> "book:<symbol>" topics (plus feed latency)."""
-        async for batch in self.sink.views:
-            now_ms = time.time_ns() // 1_000_000
-            for view in batch.values():
-                if view.book is None:
-                    continue  # a feed without a book (orders, fills): its health goes via "status"
-                symbol = view.book.symbol
-                if view.book.time_ms:
-                    self._latency_ms[symbol] = max(0, now_ms - view.book.time_ms)
+    # ----- the store's change feed -> topics ------------------------------------------------------
+
+    def _store_changed(self) -> None:
+        """Edge-triggered by the store inside `apply`: drain once, at the end of this loop turn."""
+        if self._drain_scheduled:
+            return
+        self._drain_scheduled = True
+        loop = self._loop
+        if loop is None:
+            self._drain()
+        else:
+            loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        now_ms = time.time_ns() // 1_000_000
+        for key in self._feed.poll():
+            kind = key[0]
+            if kind == "book":
+                symbol = key[2]
+                book = self.store.books.get((self.venue, symbol))
+                if book is not None and book.time_ms:
+                    self._latency_ms[symbol] = max(0, now_ms - book.time_ms)
                 self._notify(f"book:{symbol}")
+            elif kind in ("trades", "mark"):
+                self._notify(f"{kind}:{key[2]}")
+            elif kind == "account":
+                self._notify("account")
+            elif kind == "conn":
+                self._notify("status")
 
     async def _poll_marks(self) -> None:
         while True:
@@ -236,15 +298,9 @@ class LiveSource:
                 self.errors.append(f"marks: {e}")
                 log.warning("%s marks: %s", self.venue, e)
             else:
-                self._marks.update({m.symbol: m for m in marks})
                 for m in marks:
-                    if m.symbol in self._wanted or self._holds(m.symbol):
-                        self._notify(f"mark:{m.symbol}")
+                    self.store.apply(m)
             await asyncio.sleep(MARK_REFRESH_S)
-
-    def _holds(self, symbol: str) -> bool:
-        snap = self._snapshot
-        return snap is not None and any(p.symbol == symbol and p.size for p in snap.positions)
 
     def _fetch_marks(self) -> list[MarkPrice]:
         with self.rest_lock:
@@ -277,8 +333,9 @@ class LiveSource:
                 self.errors.append(f"account: {e}")
                 log.warning("%s account: %s", self.venue, e)
                 continue
-            self._snapshot = snap
-            self._notify("account")
+            self._account_key = snap.account  # the venue's spelling: stream events use the same
+            self.store.reconcile(snap)  # the venue's truth wins; the store's feed says "account"
+            self._reconciled = True
 
     def _fetch_account(self) -> AccountSnapshot:
         with self.rest_lock:
@@ -305,19 +362,6 @@ class LiveSource:
 
     async def _on_reconnect(self) -> None:
         self.request_account_refresh()
-
-    def _on_event(self, event: Event) -> None:
-        """A new fact from the account or trade feeds (duplicates already dropped)."""
-        if isinstance(event, Trade):
-            self._trades.setdefault(event.symbol, deque(maxlen=TRADES_KEPT)).appendleft(event)
-            self._notify(f"trades:{event.symbol}")
-        elif isinstance(event, (OrderUpdate, Fill)):
-            self.request_account_refresh()
-
-    def _on_status(self, status: ConnectionStatus) -> None:
-        self._notify("status")
-        if status.state is ConnectionState.CONNECTED:
-            self.request_account_refresh()
 
 
 def _age_ms(age_s: float) -> int | None:

@@ -114,6 +114,7 @@ class LiveSource:
         protocol: Any = None,
         settings: StreamSettings | None = None,
         markets: Sequence[str] = (),
+        store: Store | None = None,
     ) -> None:
         self.md = market_data
         self.venue: str = market_data.venue
@@ -122,7 +123,9 @@ class LiveSource:
         self.account_address = trading.account_address if trading is not None else ""
         default_protocol, self._market_subs, self._user_subs = venue_streams(self.venue, self.account_address)
         self.protocol = protocol or default_protocol
-        self.store = Store(trades_kept=TRADES_KEPT)
+        # One store for every venue on screen (the app passes it in); this source writes its
+        # venue's keys and reads only those.
+        self.store = store if store is not None else Store(trades_kept=TRADES_KEPT)
         self.sink = _CountingStoreSink(self.store, self.venue)
         self._feed = self.store.subscribe(notify=self._store_changed)
         self._drain_scheduled = False
@@ -276,6 +279,8 @@ class LiveSource:
         self._drain_scheduled = False
         now_ms = time.time_ns() // 1_000_000
         for key in self._feed.poll():
+            if len(key) < 2 or key[1] != self.venue:
+                continue  # another venue's change: its own source reports it
             kind = key[0]
             if kind == "book":
                 symbol = key[2]

@@ -53,8 +53,12 @@ def build_app(
     stream: StreamSettings | None = None,
 ) -> tuple[WatchApp, LiveSource]:
     """The app for one venue's market-data side (+ trading side when a key is loaded)."""
+    from perpcli.ledger.store import Store
+    from perpcli.tui.live import TRADES_KEPT
+
+    store = Store(trades_kept=TRADES_KEPT)  # the one holder of live state, shared by every venue
     source = LiveSource(market_data, ws_url=market_data.endpoint.ws_url, trading=trading,
-                        settings=stream or stream_settings(settings))
+                        settings=stream or stream_settings(settings), store=store)
     # Load the instruments now (REST), so the screen never waits for them later.
     known = market_data.instruments()
     if not markets:
@@ -79,7 +83,7 @@ def build_app(
         choice = choose_venue(settings, venue=name)
         md = registry.open_venue(choice.config)
         md.instruments()  # metadata now, in the worker, so the screen never waits for it
-        return LiveSource(md, ws_url=md.endpoint.ws_url, settings=stream or stream_settings(settings))
+        return LiveSource(md, ws_url=md.endpoint.ws_url, settings=stream or stream_settings(settings), store=store)
 
     app = WatchApp(
         {source.venue: source},

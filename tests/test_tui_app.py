@@ -148,6 +148,8 @@ async def test_large_orders_ask_for_confirmation_first():
         ticket.submit()
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert trader.calls == []
+        shown = screen_text(app)
+        assert "BUY 1 BTC at 99" in shown and "fee" in shown and "margin" in shown  # the preview, again
         await pilot.press("n")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause(0.1)

@@ -527,8 +527,11 @@ class WatchApp(App):
             self.notify(str(e), severity="error", title="not sent")
             return
         if trader.needs_confirmation(plan.notional):
-            question = (f"{plan.side.value.upper()} {plan.main.size} {plan.market} at {plan.main.price} "
-                        f"(notional {plan.notional:.2f} USD)?")
+            question = Text(f"{plan.side.value.upper()} {plan.main.size} {plan.market} at {plan.main.price} "
+                            f"(notional {plan.notional:.2f} USD)?\n\n", style="bold")
+            preview = self.last_preview
+            if preview is not None and preview.market == plan.market and preview.size == plan.main.size:
+                question.append_text(preview_text(preview))  # what was on the ticket when confirmed
 
             def answered(yes: bool | None) -> None:
                 if yes:

@@ -76,5 +76,10 @@ def test_nothing_imports_the_official_sdk():
     assert not violations(files("**/*.py"), {"hyperliquid"})
 
 
+@pytest.mark.parametrize("layer", ["domain", "ledger", "keys", "config", "net", "venues", "devnet"])
+def test_inner_layers_never_import_the_outer_ones(layer):
+    assert not violations(files(f"{layer}/**/*.py"), (), ("perpcli.cli", "perpcli.app", "perpcli.tui"))
+
+
 def test_app_layer_has_no_ui():
     assert not violations(files("app/**/*.py"), {"rich", "textual", "typer"}, ("perpcli.cli", "perpcli.tui"))

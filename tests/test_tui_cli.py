@@ -38,7 +38,7 @@ def test_watch_command_module_does_not_load_textual_until_it_runs():
 
 def test_every_binding_has_a_config_setting_with_a_doc():
     from perpcli.config.schema import BY_KEY
-    from perpcli.tui.keys import KEYS
+    from perpcli.config.tui_keys import KEYS
 
     for spec in KEYS:
         setting = BY_KEY[f"tui.keys.{spec.id}"]

@@ -9,9 +9,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from perpcli.config.tui_keys import BY_ID, KEYS, keymap_from_settings
 from perpcli.domain.errors import UsageError
 from perpcli.domain.orders import Side
-from perpcli.tui.keys import BY_ID, KEYS, keymap_from_settings
 from perpcli.tui.ticket_model import TicketForm, to_request
 from perpcli.tui.viewmodel import (
     Bar,

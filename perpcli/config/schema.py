@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from perpcli.tui.keys import KEYS as _TUI_KEYS
+from perpcli.config.tui_keys import KEYS as _TUI_KEYS
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Most screen repaints per second in `perp watch`; book updates in between are merged (coalesced)."),
     Setting("tui.chart_interval", "str", "1m", "Candle interval the `perp watch` chart opens with.",
             choices=("1m", "5m", "15m", "1h", "4h", "1d")),
-    # One remappable key per `perp watch` binding (the table lives in perpcli/tui/keys.py,
+    # One remappable key per `perp watch` binding (the table lives in perpcli/config/tui_keys.py,
     # which is plain data and imports no UI).
     *(Setting(f"tui.keys.{_k.id}", "str", _k.key, f"perp watch key: {_k.doc}") for _k in _TUI_KEYS),
 )

@@ -29,11 +29,11 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, Tab, Tabs
 
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest, plan_order
+from perpcli.config.tui_keys import KEYS
 from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
-from perpcli.tui.keys import KEYS
 from perpcli.tui.palette import MarketCommands
 from perpcli.tui.preview import OrderPreview, compute_preview, preview_text
 from perpcli.tui.risk_view import account_figures

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from perpcli.config.tui_keys import keymap_from_settings
 from perpcli.net.stream import StreamSettings
 from perpcli.tui.app import WatchApp, WatchConfig
-from perpcli.tui.keys import keymap_from_settings
 from perpcli.tui.live import LiveSource, LiveTrader
 
 DEFAULT_MARKET_COUNT = 3

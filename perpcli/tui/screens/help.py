@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from perpcli.tui.keys import KEYS
+from perpcli.config.tui_keys import KEYS
 
 
 def bindings_table(active_keys: dict[str, str], display=lambda key: key) -> Table:

@@ -4,7 +4,8 @@ WHY a table outside the app class: the config schema (`tui.keys.<id>`), the foot
 screen and the tests all need the same list. Textual bindings carry an `id`, and the app
 applies the user's remapping with `App.set_keymap({id: keys})`, so a remapped key shows in the
 footer and the help screen with no other code knowing about it. This module imports nothing
-from textual so the config schema can read the defaults without loading the UI.
+from textual and lives in config/ (below the TUI) so the config schema can read the defaults
+without loading the UI or depending on an outer layer.
 """
 
 from __future__ import annotations

@@ -178,6 +178,19 @@ async def test_buy_at_best_is_an_ioc_at_the_best_ask_with_the_ticket_size():
         assert trader.calls[-1][1].main.price == D("100") and trader.calls[-1][1].main.side is Side.SELL
 
 
+async def test_escape_leaves_a_ticket_field_so_hotkeys_work_again():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        await pilot.press("t", "0", ".", "5")  # typing into the ticket's size field
+        assert trader.calls == []
+        await pilot.press("escape", "b")
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
+        plan = trader.calls[-1][1]
+        assert (plan.main.side, plan.main.size) == (Side.BUY, D("0.5"))
+
+
 async def test_cancel_selected_cancel_all_and_close_by_hotkey():
     app, src, trader = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -38,6 +38,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("focus_book", "l", "focus_book", "Ladder", "Move the focus to the order book ladder.", show=False),
     KeySpec("focus_orders", "o", "focus_orders", "Orders", "Move the focus to the open orders table.", show=False),
     KeySpec("focus_positions", "p", "focus_positions", "Positions", "Move the focus to the positions table.", show=False),
+    KeySpec("leave_field", "escape", "focus_book", "Leave field",
+            "Leave a ticket field (focus the ladder) so the one-key hotkeys work again.", show=False),
     KeySpec("help", "question_mark", "help", "Help", "Show every key binding."),
     KeySpec("quit", "q", "quit", "Quit", "Leave perp watch (orders stay on the venue)."),
 )

@@ -8,20 +8,10 @@ import secrets
 import sys
 import urllib.request
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 
 from perpcli.cli.main import main
 from perpcli.keys.signer import Signer
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
+from tests.support import Result, record, register_secret
 
 
 def control(url: str, command: str, body: dict) -> dict:
@@ -54,6 +44,7 @@ def wait_for_books(url: str, coins=("BTC", "ETH"), timeout: float = 15.0) -> Non
 def new_key(url: str, fund: str | None = "10000") -> tuple[str, str]:
     """A fresh (private key hex, address), funded on the devnet unless fund is None."""
     hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
     addr = Signer.from_hex(hexkey).address
     if fund is not None:
         control(url, "fund", {"user": addr, "amount": fund})
@@ -76,4 +67,5 @@ def run(url: str, *args: str, key: str | None = None, stdin: str | None = None, 
             code = main(["--url", url, "--network", "testnet", *args])
     finally:
         sys.stdin = old_stdin
+    record("perp " + " ".join(args), out.getvalue(), err.getvalue())
     return Result(code, out.getvalue(), err.getvalue())

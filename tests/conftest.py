@@ -40,6 +40,29 @@ def _tee_readouterr():
     CaptureFixture.readouterr = readouterr
 
 
+def _register_every_signer_key():
+    """Every key a test turns into a Signer is a secret the leak check must look for."""
+    from perpcli.keys.signer import Signer
+
+    original = Signer.__init__
+    if getattr(original, "_perpcli_tee", False):
+        return
+
+    def __init__(self, private_key, *args, **kwargs):
+        if isinstance(private_key, (bytes, bytearray)):
+            support.register_secret(bytes(private_key).hex())
+        original(self, private_key, *args, **kwargs)
+
+    __init__._perpcli_tee = True
+    Signer.__init__ = __init__
+
+
+def _register_env_key(kwargs) -> None:
+    env = kwargs.get("env") or os.environ
+    if env.get("PERPCLI_PRIVATE_KEY"):
+        support.register_secret(env["PERPCLI_PRIVATE_KEY"])
+
+
 def _tee_subprocess():
     original_run = subprocess.run
     if getattr(original_run, "_perpcli_tee", False):
@@ -47,6 +70,7 @@ def _tee_subprocess():
     original_communicate = subprocess.Popen.communicate
 
     def run(*args, **kwargs):
+        _register_env_key(kwargs)
         result = original_run(*args, **kwargs)
         support.record("subprocess.run", getattr(result, "stdout", None), getattr(result, "stderr", None))
         return result
@@ -56,13 +80,21 @@ def _tee_subprocess():
         support.record("Popen.communicate", out, err)
         return out, err
 
+    original_init = subprocess.Popen.__init__
+
+    def popen_init(self, *args, **kwargs):
+        _register_env_key(kwargs)
+        original_init(self, *args, **kwargs)
+
     run._perpcli_tee = True
     subprocess.run = run
     subprocess.Popen.communicate = communicate
+    subprocess.Popen.__init__ = popen_init
 
 
 _tee_readouterr()
 _tee_subprocess()
+_register_every_signer_key()
 
 
 def pytest_runtest_logreport(report):
@@ -72,6 +104,14 @@ def pytest_runtest_logreport(report):
         texts.append(str(report.longrepr))
     if texts:
         support.record(f"report {report.nodeid} {report.when}", *texts)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The transcript and the test homes hold nothing worth keeping once the leak check ran."""
+    if not os.environ.get("PERPCLI_KEEP_TEST_DIR"):
+        import shutil
+
+        shutil.rmtree(_session_dir, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -39,15 +39,25 @@ def record(label: str, *texts: object) -> None:
         parts.append(str(t))
     if not parts:
         return
+    TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
     with open(TRANSCRIPT, "a", encoding="utf-8") as f:
         f.write(f"=== {label}\n")
         f.write("\n".join(parts))
         f.write("\n")
 
 
+_registered: set[str] = set()
+
+
 def register_secret(hex_key: str) -> None:
+    """Remember a private key the suite used, so the final leak check looks for it."""
+    key = hex_key.strip().lower().removeprefix("0x")
+    if len(key) != 64 or key in _registered:
+        return
+    _registered.add(key)
+    SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
     with open(SECRETS_FILE, "a") as f:
-        f.write(hex_key.lower().removeprefix("0x") + "\n")
+        f.write(key + "\n")
 
 
 def known_secrets() -> set[str]:

@@ -13,8 +13,6 @@ So for every input the fast path accepts, the result is what Typer would have pr
 
 from __future__ import annotations
 
-import sys
-
 # Globals (mirrors cli/context.GLOBAL_FLAGS): name -> takes a value?
 _GLOBAL_VALUE = {"--venue": "venue", "--account": "account", "--config": "config",
                  "--passphrase-file": "passphrase_file", "--url": "url", "--network": "network",
@@ -157,32 +155,12 @@ def try_run(argv: list[str]) -> int | None:
     if parsed is None:
         return None
     glob, command, params = parsed
-    from perpcli.domain.errors import ExitCode, PerpError
+    from perpcli.cli.failures import exit_code_for
+    from perpcli.domain.errors import ExitCode
 
     debug = bool(glob.get("debug"))
     try:
         _run(glob, command, params)
         return int(ExitCode.OK)
-    except PerpError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        return _fail(e.message, e.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("perp: interrupted\n")
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
-    except Exception as e:  # a bug: one line unless --debug
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-            return int(ExitCode.INTERNAL)
-        return _fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", ExitCode.INTERNAL)
-
-
-def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"perp: error: {' '.join(str(message).split())}\n")
-    return int(code)
+    except (Exception, KeyboardInterrupt) as e:
+        return exit_code_for(e, debug=debug)

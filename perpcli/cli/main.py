@@ -14,7 +14,8 @@ import typer
 
 from perpcli import __version__
 from perpcli.cli import context
-from perpcli.domain.errors import ExitCode, PerpError
+from perpcli.cli.failures import exit_code_for, fail
+from perpcli.domain.errors import ExitCode
 
 # Modules that add commands to the root app, in help order.
 COMMAND_MODULES: list[str] = [
@@ -98,13 +99,6 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
-def fail(message: str, code: int) -> int:
-    """Write the one-line error every failure path ends in."""
-    message = " ".join(str(message).split())  # one line, always
-    sys.stderr.write(f"perp: error: {message}\n")
-    return int(code)
-
-
 def _click_exceptions():
     """Typer >= 0.22 vendors click as typer._click; older releases use click itself."""
     try:
@@ -122,12 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=args, prog_name="perp", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else 0
-    except PerpError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        return fail(e.message, e.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
     except typer.Abort:
@@ -139,23 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     except cx.ClickException as e:
         # Usage errors: unknown flag, missing argument, bad value.
         return fail(e.format_message(), ExitCode.USAGE)
-    except KeyboardInterrupt:
-        sys.stderr.write("perp: interrupted\n")
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # The reader went away (e.g. `perp ... | head`): not an error worth a traceback.
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        except Exception:
-            pass
-        return int(ExitCode.OK)
-    except Exception as e:  # a bug: one line unless --debug
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-            return int(ExitCode.INTERNAL)
-        return fail(f"internal error: {type(e).__name__}: {e} (run with --debug for details)", ExitCode.INTERNAL)
+    except (Exception, KeyboardInterrupt) as e:
+        return exit_code_for(e, debug=debug)
 
 
 def run() -> None:

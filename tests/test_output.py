@@ -19,3 +19,20 @@ def test_table_is_tab_separated_when_not_a_terminal():
     buf = io.StringIO()
     output.emit_table([{"a": Decimal("1.50"), "b": None}, {"a": True, "b": "x"}], ["a", "b"], stream=buf)
     assert buf.getvalue() == "a\tb\n1.5\t-\nyes\tx\n"
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_tables_on_a_terminal_are_drawn_and_no_color_strips_colour(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    colored = _FakeTerminal()
+    output.emit_table([{"a": Decimal("1.5")}], ["a"], stream=colored)
+    assert "1.5" in colored.getvalue() and "36m" in colored.getvalue()  # cyan headers
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = _FakeTerminal()
+    output.emit_table([{"a": Decimal("1.5")}], ["a"], stream=plain)
+    assert "1.5" in plain.getvalue() and "36m" not in plain.getvalue()  # bold stays; colour goes

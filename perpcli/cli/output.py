@@ -104,7 +104,7 @@ def emit_table(
     from rich.console import Console  # only drawn on a terminal
     from rich.table import Table
 
-    table = Table(title=title, show_edge=False, header_style="bold")
+    table = Table(title=title, show_edge=False, header_style="bold cyan")
     for n in names:
         table.add_column(n)
     for r in rows:

@@ -1,26 +1,29 @@
 """Fast decoding of Hyperliquid `l2Book` frames into BookSnapshots. Pure: no I/O, no clock.
 
 The book channel is the busiest one a terminal subscribes to, and a generic `json.loads`
-builds ~40 dicts per frame only for us to pick two strings out of each. The frame's shape
-is fixed by the venue (serde struct order: `coin`, `time`, `levels`; each level `px`, `sz`,
-`n`), so the text path matches each level with one strict regular expression (key order, plain
-decimal numbers) and checks that every level matched; any surprise falls back to the
-generic `json.loads` path, so an unusual frame is slower, never wrong.
+builds ~40 dicts per frame only for us to pick two strings out of each. The text paths
+decode with msgspec into typed structs (C; no dict per level, types checked as it goes) and
+then check that every price and size is a plain decimal with a few C passes over the level
+arrays' text (see `_decode_frame`); the frame's shape is fixed by the venue (serde struct
+order: `coin`, `time`, `levels`; each level `px`, `sz`, `n`) and any surprise (other key
+order, spaces, extra keys, odd numbers) falls back to the generic `json.loads` path, so an
+unusual frame is slower, never wrong.
 
-Measured here (bench/book.py, CPython 3.11, a shared 2-core box): the text scan costs
-a little less than `json.loads` (~19 vs ~20-40 us per 20-level frame, noisy); the 80
-`Decimal(str)` calls (~20 us) dominate the rest. `decode_l2book_text` + `OrderBook.load_text`
-defers them to the first read (~30 us per frame vs ~20 us for a bare `json.loads`);
-`decode_l2book_levels` + `OrderBook.load` parses eagerly. A string -> Decimal memo across
-frames was tried and dropped (hashing fresh strings cost about as much as parsing them).
+Measured here (bench/book.py, CPython 3.11, a shared 2-core box, noisy): msgspec decode +
+checks + `OrderBook.load_text` ~17 us per 20-level frame vs ~19 us for a bare `json.loads`
+(the strict regex scan it replaced: ~21 us). The 80 `Decimal(str)` calls (~20 us) dominate
+the eager paths: `decode_l2book_text` + `OrderBook.load_text` defers them to the first
+read; `decode_l2book_levels` + `OrderBook.load` parses eagerly. A string -> Decimal memo
+across frames was tried and dropped (hashing fresh strings cost about as much as parsing them).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import msgspec
 
 from perpcli.domain.events import BookSnapshot, Level
 
@@ -59,19 +62,19 @@ def decode_l2book_text(
     """(coin, time, bids, asks) with each level a checked (price, size) decimal-string pair.
 
     For `OrderBook.load_text`, which parses them only when the book is read. Every string
-    is a plain decimal (digits, optionally one dot and more digits) or the result is None.
+    is a plain decimal (digits, optionally one dot and more digits; a second dot further on,
+    as in "1.2.3", is left for the parse to refuse) or the result is None.
     """
-    scanned = scan(frame)
-    if scanned is None:
+    decoded = _decode_frame(frame)
+    if decoded is None:
         return None
-    coin, time_ms, bid_text, ask_text = scanned
-    bids = _matches(bid_text)
-    if bids is None:
-        return None
-    asks = _matches(ask_text)
-    if asks is None:
-        return None
-    return coin, time_ms, bids, asks
+    data, bid_levels, ask_levels = decoded
+    return (
+        data.coin,
+        data.time,
+        [(lv.px, lv.sz) for lv in bid_levels],
+        [(lv.px, lv.sz) for lv in ask_levels],
+    )
 
 
 def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]] | None:
@@ -80,75 +83,75 @@ def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]
     None when the frame is not in the expected shape (`decode_l2book` then falls back to
     json). A stream feeding `OrderBook.load` directly uses this.
     """
-    scanned = scan(frame)
-    if scanned is None:
+    decoded = _decode_frame(frame)
+    if decoded is None:
         return None
-    coin, time_ms, bid_text, ask_text = scanned
-    bids = _levels(bid_text)
-    if bids is None:
-        return None
-    asks = _levels(ask_text)
-    if asks is None:
-        return None
-    return coin, time_ms, bids, asks
-
-
-# One level exactly as the venue writes it; the numbers are plain decimals (no sign,
-# exponent, NaN/Infinity, spaces or underscores, all of which Decimal() would accept).
-_LEVEL = re.compile(r'\{"px":"([0-9]+(?:\.[0-9]+)?)","sz":"([0-9]+(?:\.[0-9]+)?)","n":[0-9]+\}')
-
-
-def _matches(text: str) -> list[tuple[str, str]] | None:
-    """`{"px":"1.0","sz":"2","n":3},{...}` -> [("1.0", "2"), ...], or None if any level
-    is not in exactly that shape (a reordered, extended or odd level: json decides).
-
-    One strict regex findall measured faster here than splitting on quotes (fewer
-    objects) and checks the numbers as it goes; every `{` must start a matched level.
-    """
-    found = _LEVEL_FINDALL(text)
-    if len(found) != text.count("{"):
-        return None
-    return found
-
-
-_LEVEL_FINDALL = _LEVEL.findall
-
-
-def _levels(text: str) -> list[Level] | None:
-    """A level array's text -> [(Decimal, Decimal), ...] or None if unexpected."""
-    found = _matches(text)
-    if found is None:
-        return None
+    data, bid_levels, ask_levels = decoded
     # A comprehension, not map(Decimal, ...): calling the type through map measured
     # ~1.5x slower here (no vectorcall).
     dec = Decimal
-    return [(dec(px), dec(sz)) for px, sz in found]
+    try:
+        bids = [(dec(lv.px), dec(lv.sz)) for lv in bid_levels]
+        asks = [(dec(lv.px), dec(lv.sz)) for lv in ask_levels]
+    except InvalidOperation:  # "1.2.3" passes the text check; json decides (and refuses)
+        return None
+    return data.coin, data.time, bids, asks
 
 
-def scan(frame: str) -> tuple[str, int, str, str] | None:
-    """Locate (coin, time, bid levels text, ask levels text) in a frame, or None."""
-    start = frame.find('"levels":[[')
-    if start < 0:
+class _WireLevel(msgspec.Struct, forbid_unknown_fields=True):
+    px: str
+    sz: str
+    n: int
+
+
+class _WireBook(msgspec.Struct):
+    coin: str
+    time: int
+    levels: tuple[list[_WireLevel], list[_WireLevel]]
+
+
+class _WireMessage(msgspec.Struct):
+    channel: str
+    data: _WireBook
+
+
+_DECODE_MESSAGE = msgspec.json.Decoder(_WireMessage).decode
+# Everything a level array may hold except the key letters: deleting it must leave exactly
+# the keys' letters, level after level ("pxszn" per level), so no value holds a sign, an
+# exponent, NaN, an underscore, a space or a non-ASCII digit (all of which Decimal() accepts).
+_LEVEL_PUNCTUATION = b'0123456789.,:{}[]"'
+_KEY_LETTERS = b"pxszn"
+# '.' -> '"': then '""' appears exactly where a value is empty or a dot touches a quote or
+# another dot ("", ".5", "1.", "1..2"); valid JSON here has no '""' and dots only in numbers.
+_DOT_AS_QUOTE = bytes.maketrans(b".", b'"')
+
+
+def _decode_frame(frame: str) -> tuple[_WireBook, list[_WireLevel], list[_WireLevel]] | None:
+    """Decode an l2Book message with msgspec (C, typed: no dict per level) and check every
+    price and size is a plain decimal, or None (the caller falls back to json).
+
+    msgspec checks the shape and the types (strings for px/sz, an int for n, no other level
+    keys); the checks on the text of the level arrays (from `"levels":` to the end, which
+    must then hold nothing but the levels: the venue's key order) cover the numbers with
+    three C passes instead of a regular expression per level.
+    """
+    try:
+        message = _DECODE_MESSAGE(frame)
+    except msgspec.DecodeError:
         return None
-    head = frame[:start]
-    coin_at = head.find('"coin":"')
-    time_at = head.find('"time":')
-    if coin_at < 0 or time_at < 0:
+    if message.channel != "l2Book":
         return None
-    coin_end = head.find('"', coin_at + 8)
-    coin = head[coin_at + 8 : coin_end]
-    time_end = head.find(",", time_at + 7)
-    time_text = head[time_at + 7 : time_end] if time_end > 0 else head[time_at + 7 :]
-    if not time_text.isdigit():
+    data = message.data
+    bid_levels, ask_levels = data.levels
+    at = frame.find('"levels":')
+    if at < 0:  # cannot happen after a successful decode; keeps the check honest
         return None
-    body_start = start + 11
-    middle = frame.find("],[", body_start)
-    if middle < 0:
+    body = frame[at + 9 :].encode()
+    if body.translate(None, _LEVEL_PUNCTUATION) != _KEY_LETTERS * (len(bid_levels) + len(ask_levels)):
         return None
-    end = frame.find("]]", middle + 3)
-    if end < 0:
+    if b'""' in body.translate(_DOT_AS_QUOTE):
         return None
-    return coin, int(time_text), frame[body_start:middle], frame[middle + 3 : end]
+    return data, bid_levels, ask_levels
 
 
 def _from_dict(message: dict, venue: str) -> BookSnapshot:

@@ -240,6 +240,12 @@ def test_applying_diffs_equals_rebuilding_from_the_final_snapshot(initial, diffs
         fold(bids, asks)
         assert book.apply_diff(BookDiff("v", "BTC", tuple(bids), tuple(asks), n, n + 1)) is SyncAction.APPLY
         if read_now:  # interleave reads so the lazy sorting and the top-N cache are exercised
+            # bbo first: it answers from the top-N cache of an earlier read when still valid
+            expect_bbo = (
+                max(model["b"].items()) if model["b"] else None,
+                min(model["a"].items()) if model["a"] else None,
+            )
+            assert book.bbo() == expect_bbo
             best = book.best_bid()
             assert best == (max(model["b"].items()) if model["b"] else None)
             best = book.best_ask()

@@ -700,11 +700,24 @@ class OrderBook:
         Immutable tuples, so the same answer can be handed out again (without copying)
         until an update reaches the levels it covers.
         """
-        return self._bids.top(n), self._asks.top(n)
+        bids = self._bids
+        asks = self._asks
+        # Both sides' cached answers still valid and of this depth (the usual redraw): hand
+        # them out without the two per-side calls (which cost as much as the slices).
+        if bids.top_edge is not None and asks.top_edge is not None:
+            bid_top = bids.top_cache
+            ask_top = asks.top_cache
+            if len(bid_top) == n and len(ask_top) == n:
+                return bid_top, ask_top
+        return bids.top(n), asks.top(n)
 
     def bbo(self) -> tuple[Level | None, Level | None]:
         """(best bid, best ask) in one call."""
-        return self._bids.best_level(), self._asks.best_level()
+        bids = self._bids
+        asks = self._asks
+        if bids.top_edge is not None and asks.top_edge is not None:  # as in `top`
+            return bids.top_cache[0], asks.top_cache[0]
+        return bids.best_level(), asks.best_level()
 
     def levels(self, side: Side) -> tuple[Level, ...]:
         """All levels of one side, best first (BUY = bids)."""

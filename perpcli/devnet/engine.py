@@ -244,7 +244,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._buf_trades: dict[str, list[Trade]] = {}
         self._buf_books: dict[str, None] = {}
         self._buf_accounts: dict[str, None] = {}
-        self._buf_candles: dict[tuple[str, str], Candle] = {}
+        # coins that printed a trade this call: their latest candle per interval is pushed
+        self._buf_candles: dict[str, None] = {}
         self._buf_prices = False
         self._buf_nonuser: dict[str, list[tuple[str, int]]] = {}
         self._event_cache: dict = {}
@@ -955,8 +956,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             slots = self._candle_slots[coin] = [
                 (iv, length, self._candles[coin][iv], (coin, iv)) for iv, length in CANDLE_INTERVALS.items()
             ]
-        buf = self._buf_candles
-        for iv, length, series, key in slots:
+        for iv, length, series, _key in slots:
             t0 = time - time % length
             c = series[-1] if series else None
             if c is not None and c.t == t0:
@@ -972,7 +972,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 series.append(c)
                 if len(series) > self.config.candles_kept:
                     del series[0]
-            buf[key] = c
+        self._buf_candles[coin] = None
         hour = trade.time - trade.time % _HOUR
         bucket = self._hour_volume[coin].get(hour)
         if bucket is None:
@@ -995,6 +995,26 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _order_record(self, o: BookOrder, with_children: bool = False) -> OrderRecord:
         t = o.trigger
+        if t is None and not (with_children and o.children):
+            # A plain limit order (every order of the matching path): no condition to word.
+            return OrderRecord(
+                o.coin,
+                "B" if o.is_buy else "A",
+                o.px,
+                o.sz,
+                o.oid,
+                o.timestamp,
+                o.orig_sz,
+                o.cloid,
+                o.reduce_only,
+                o.order_type,
+                o.tif,
+                False,
+                ZERO,
+                "N/A",
+                o.is_position_tpsl,
+                [],
+            )
         if t is not None:
             above = (t.tpsl == "tp") != o.is_buy  # sell TP / buy SL fire on a rise
             cond = f"Price {'above' if above else 'below'} {_plain(t.trigger_px)}"
@@ -1347,11 +1367,17 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         # user) are made once and re-sent: this runs for every order.
         cache = self._event_cache
         if self._buf_candles:
-            for key, c in self._buf_candles.items():
-                e = cache.get(key)
-                if e is None or e.candle is not c:
-                    e = cache[key] = CandleUpdated(c)
-                ev.append(e)
+            # Each interval's newest candle is the one this call's trades last touched (a
+            # candle that closed mid-call was superseded by its successor, as before).
+            for coin in self._buf_candles:
+                for _iv, _len, series, key in self._candle_slots[coin]:
+                    if not series:  # candles_kept=0 keeps none
+                        continue
+                    c = series[-1]
+                    e = cache.get(key)
+                    if e is None or e.candle is not c:
+                        e = cache[key] = CandleUpdated(c)
+                    ev.append(e)
             self._buf_candles.clear()
         if self._buf_accounts:
             for user in self._buf_accounts:

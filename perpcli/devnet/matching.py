@@ -13,6 +13,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from decimal import Decimal
 
+_ZERO = Decimal(0)  # Decimals are immutable: one shared zero serves every new order
+
 
 class BookOrder:
     """A resting limit order (also used, unbooked, for untriggered triggers)."""
@@ -73,7 +75,7 @@ class BookOrder:
         self.group: int | None = None  # TP/SL siblings share a group id
         self.children: list[int] = []  # normalTpsl children waiting for this parent to fill
         self.parent: int | None = None
-        self.reserved = Decimal(0)  # initial margin held for this order while it rests
+        self.reserved = _ZERO  # initial margin held for this order while it rests
         self.triggered = False
 
 

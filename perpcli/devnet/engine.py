@@ -100,6 +100,9 @@ CANDLE_INTERVALS: dict[str, int] = {
     "1d": 86_400_000,
 }
 _HOUR = 3_600_000
+_MINUTE = 60_000
+# The same-minute fast path of `_record_trade` relies on every interval being whole minutes.
+assert all(length % _MINUTE == 0 for length in CANDLE_INTERVALS.values())
 _DAY = 86_400_000
 _TID_MASK = (1 << 50) - 1
 
@@ -252,6 +255,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._mark_inputs: dict[str, tuple[int, Decimal]] = {}  # coin -> (book levels version, oracle)
         self._bands: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # coin -> (oracle, lowest, highest px)
         self._candle_slots: dict[str, list] = {}  # coin -> [(interval, ms, series, key)], rebuilt lazily
+        # coin -> (minute start, minute end, open candle per interval, hour bucket, slots) of its last trade
+        self._candle_minute: dict[str, tuple] = {}
 
     # ================================================================ time and prices
 
@@ -270,7 +275,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             self.now_ms = t
             self._pay_funding(t)
             self._next_funding_ms = t + self.config.funding_interval_ms
-        self._run_scheduled_cancels(now_ms)
+        if self._scheduled:  # checked here: this runs before every order
+            self._run_scheduled_cancels(now_ms)
         self.now_ms = now_ms
         if now_ms - self._last_sample_ms >= 5000:
             self._sample_premiums()
@@ -956,6 +962,24 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             slots = self._candle_slots[coin] = [
                 (iv, length, self._candles[coin][iv], (coin, iv)) for iv, length in CANDLE_INTERVALS.items()
             ]
+        self._buf_candles[coin] = None
+        minute = self._candle_minute.get(coin)
+        if minute is not None and minute[0] <= time < minute[1] and minute[4] is slots:
+            # Same minute as the coin's previous trade: every interval's open candle is still the
+            # one that trade updated (all intervals are whole minutes on the epoch grid), and so
+            # is the hour's volume bucket.
+            for c in minute[2]:
+                if px > c.h:
+                    c.h = px
+                elif px < c.l:
+                    c.l = px
+                c.c = px
+                c.v += sz
+                c.n += 1
+            bucket = minute[3]
+            bucket[0] += sz
+            bucket[1] += sz * px
+            return
         for iv, length, series, _key in slots:
             t0 = time - time % length
             c = series[-1] if series else None
@@ -972,7 +996,6 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 series.append(c)
                 if len(series) > self.config.candles_kept:
                     del series[0]
-        self._buf_candles[coin] = None
         hour = trade.time - trade.time % _HOUR
         bucket = self._hour_volume[coin].get(hour)
         if bucket is None:
@@ -981,6 +1004,9 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 del self._hour_volume[coin][old]
         bucket[0] += trade.sz
         bucket[1] += trade.sz * trade.px
+        if all(series for _iv, _len, series, _key in slots):
+            start = time - time % _MINUTE
+            self._candle_minute[coin] = (start, start + _MINUTE, [series[-1] for _iv, _len, series, _key in slots], bucket, slots)
 
     # ---------------------------------------------------------------- statuses and children
 

@@ -98,19 +98,21 @@ def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]
     return data.coin, data.time, bids, asks
 
 
-class _WireLevel(msgspec.Struct, forbid_unknown_fields=True):
+# gc=False: these short-lived decode results hold strings, ints and the level lists and are
+# never put in a cycle, so the collector need not track them (measured ~12% off the decode).
+class _WireLevel(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     px: str
     sz: str
     n: int
 
 
-class _WireBook(msgspec.Struct):
+class _WireBook(msgspec.Struct, gc=False):
     coin: str
     time: int
     levels: tuple[list[_WireLevel], list[_WireLevel]]
 
 
-class _WireMessage(msgspec.Struct):
+class _WireMessage(msgspec.Struct, gc=False):
     channel: str
     data: _WireBook
 

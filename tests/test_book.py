@@ -443,3 +443,20 @@ def test_lazy_snapshot_with_a_malformed_number_is_never_usable():
     book.load_text([("1.2.3", "1")], [("101", "1")], time_ms=2)
     assert not book.is_usable
     assert book.load_text([("100", "1")], [("101", "1")], time_ms=3) is SyncAction.APPLY and book.is_usable
+
+
+def test_back_to_back_lazy_snapshots_without_reads_read_like_the_last_one():
+    """A feed of snapshots nobody reads keeps only the newest; nothing of an older parsed
+    form (levels, cached top-N, pending changes) leaks into it."""
+    book = OrderBook("hyperliquid", "BTC")
+    book.load([(D(100), D(1)), (D(99), D(2))], [(D(101), D(1)), (D(102), D(2))], time_ms=1)
+    book.apply_levels([(D("100.5"), D(3))], [])  # dict form, with pending changes
+    assert book.top(2) == (((D("100.5"), D(3)), (D(100), D(1))), ((D(101), D(1)), (D(102), D(2))))
+    book.load_text([("90", "1"), ("89", "2")], [("91", "1")], time_ms=2)
+    book.load_text([("80", "5"), ("79", "6")], [("81", "7"), ("82", "8")], time_ms=3)
+    assert book.top(2) == (((D(80), D(5)), (D(79), D(6))), ((D(81), D(7)), (D(82), D(8))))
+    assert book.bbo() == ((D(80), D(5)), (D(81), D(7)))
+    assert book.is_usable and len(book) == 4
+    book.load_text([("70", "1")], [("71", "1")], time_ms=4)
+    book.load_text([("60", "1")], [("61", "1")], time_ms=5)
+    assert book.levels(Side.BUY) == ((D(60), D(1)),) and book.levels(Side.SELL) == ((D(61), D(1)),)

@@ -39,10 +39,11 @@ brought up to date lazily, only when something reads the order.
   re-sorts the dict once. The last top-N answer is cached as an immutable tuple together
   with its worst price; a diff that does not reach that price leaves it valid.
 - Measured with bench/book.py (1M updates in messages of 20, best-of CPU time, the box
-  shared with other work, so ratios wander ~±20% run to run): apply ~2.0x ccxt's
-  bisect-and-insert book (median of 8 runs 2.05x; final run 2.04x), best bid/ask and
-  top-20 reads on par with ccxt's list slices (0.92x / 1.0x: tens of ns). Reading top-20
-  after *every* message costs more than ccxt (0.64x: the lazily sorted list is merged each
+  shared with other work, so ratios wander ~±15% run to run, mostly on ccxt's side): apply
+  2.2-2.6x ccxt's bisect-and-insert book (was 1.8-2.4x before the membership-test loop);
+  best bid/ask and top-20 reads 1.2x / 1.6x ccxt's list slices (both sides' cached answers
+  are handed out by `OrderBook.top`/`bbo` without per-side calls). Reading top-20 after
+  *every* message costs more than ccxt (~0.7x: the lazily sorted list is merged each
   time): fine for screens redrawing at 10-30 Hz, worse for a reader of every single diff.
 - Full snapshots can be loaded from the venue's strings (`load_text`) and parsed on first
   read: a Hyperliquid book pushed every block but looked at twice a second costs little.

@@ -255,8 +255,9 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._mark_inputs: dict[str, tuple[int, Decimal]] = {}  # coin -> (book levels version, oracle)
         self._bands: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # coin -> (oracle, lowest, highest px)
         self._candle_slots: dict[str, list] = {}  # coin -> [(interval, ms, series, key)], rebuilt lazily
-        # coin -> (minute start, minute end, open candle per interval, hour bucket, slots) of its last trade
-        self._candle_minute: dict[str, tuple] = {}
+        # coin -> [minute start, minute end, open candle per interval, hour bucket, slots, events]
+        # as of its last trade (see _record_trade and _flush)
+        self._candle_minute: dict[str, list] = {}
 
     # ================================================================ time and prices
 
@@ -311,14 +312,15 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _recompute_mark(self, coin: str) -> bool:
         book = self._books[coin]
-        version = book.levels_version()
+        bids, asks = book.bids, book.asks
+        version = bids.version + asks.version  # book.levels_version(), inlined: runs per order
         oracle = self._oracle[coin]
         seen = self._mark_inputs.get(coin)
         if seen is not None and seen[0] == version and seen[1] is oracle:
             return False  # same levels and same oracle: same mark
         self._mark_inputs[coin] = (version, oracle)
-        bid, ask = book.bbo()
-        mark = oracle if bid is None or ask is None else _median3(oracle, bid, ask)
+        bid_prices, ask_prices = bids.prices, asks.prices  # ascending: best bid last, best ask first
+        mark = _median3(oracle, bid_prices[-1], ask_prices[0]) if bid_prices and ask_prices else oracle
         if mark != self._mark[coin]:
             self._mark[coin] = mark
             return True
@@ -418,6 +420,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             for spec in orders:
                 r = self._place_one(acct, spec, now_ms, touched, position_tpsl=True, group=group)
                 results.append(WAITING_FOR_TRIGGER if isinstance(r, Resting) else r)
+        elif len(orders) == 1:  # the common case, without a comprehension's frame
+            results = [self._place_one(acct, orders[0], now_ms, touched)]
         else:
             results = [self._place_one(acct, spec, now_ms, touched) for spec in orders]
         self._after_price_moves(touched)
@@ -810,7 +814,9 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         taker.sz -= qty
         old_maker_sz = maker.sz
         book = self._books[coin]
-        (book.bids if maker.is_buy else book.asks).reduce(maker, qty)
+        # BookSide.reduce, inlined (once per match): the order and its level shrink by qty
+        maker.sz -= qty
+        (book.bids if maker.is_buy else book.asks).levels[px].total -= qty
         if maker.reserved and old_maker_sz:
             macct = self._accounts[maker.user]
             new_res = maker.reserved * maker.sz / old_maker_sz
@@ -1006,7 +1012,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         bucket[1] += trade.sz * trade.px
         if all(series for _iv, _len, series, _key in slots):
             start = time - time % _MINUTE
-            self._candle_minute[coin] = (start, start + _MINUTE, [series[-1] for _iv, _len, series, _key in slots], bucket, slots)
+            candles = [series[-1] for _iv, _len, series, _key in slots]
+            # [minute start, minute end, open candles, hour bucket, slots, their events (made at flush)]
+            self._candle_minute[coin] = [start, start + _MINUTE, candles, bucket, slots, None]
+        else:
+            self._candle_minute.pop(coin, None)
 
     # ---------------------------------------------------------------- statuses and children
 
@@ -1396,14 +1406,24 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             # Each interval's newest candle is the one this call's trades last touched (a
             # candle that closed mid-call was superseded by its successor, as before).
             for coin in self._buf_candles:
-                for _iv, _len, series, key in self._candle_slots[coin]:
+                slots = self._candle_slots[coin]
+                minute = self._candle_minute.get(coin)
+                if minute is not None and minute[4] is slots and minute[5] is not None:
+                    # same open candles as the last flush of this coin: the same events
+                    ev += minute[5]
+                    continue
+                made = []
+                for _iv, _len, series, key in slots:
                     if not series:  # candles_kept=0 keeps none
                         continue
                     c = series[-1]
                     e = cache.get(key)
                     if e is None or e.candle is not c:
                         e = cache[key] = CandleUpdated(c)
-                    ev.append(e)
+                    made.append(e)
+                ev += made
+                if minute is not None and minute[4] is slots:
+                    minute[5] = made  # minute[2] are these candles: _record_trade keeps it current
             self._buf_candles.clear()
         if self._buf_accounts:
             for user in self._buf_accounts:

@@ -371,6 +371,13 @@ def test_decoder_empty_sides_and_hostile_numbers():
     # two dots pass the cheap text check; parsing refuses them (eagerly: None; lazily: MALFORMED)
     two_dots = HL_FRAME.replace('"sz":"0.5"', '"sz":"1.2.3"')
     assert decode_l2book_levels(two_dots) is None
+    lazy = decode_l2book_text(two_dots)  # the cheap text check passes it: the parse refuses it
+    assert lazy is not None
+    book = OrderBook("hyperliquid", "BTC")
+    book.load_text(lazy[2], lazy[3], time_ms=lazy[1])
+    assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
+    with pytest.raises(BookFrameError):
+        decode_l2book(two_dots)
     with pytest.raises(BookFrameError):
         decode_l2book('{"channel":"trades","data":[]}')
     with pytest.raises(BookFrameError):

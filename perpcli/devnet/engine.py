@@ -84,6 +84,7 @@ from perpcli.devnet.records import (
 )
 from perpcli.devnet.transfers import EngineTransfers
 from perpcli.devnet.triggers import EngineTriggers
+from perpcli.domain.candles import CANDLE_INTERVALS_MS
 from perpcli.venues.hyperliquid.numbers import Rounding, decimal_places, price_violation, round_price
 
 __all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"]
@@ -91,14 +92,7 @@ __all__ = ["Engine", "EngineConfig", "ActionError", "CANDLE_INTERVALS", "Errors"
 ONE = Decimal(1)
 
 # Intervals the engine aggregates candles for, with their length in ms.
-CANDLE_INTERVALS: dict[str, int] = {
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "1d": 86_400_000,
-}
+CANDLE_INTERVALS: dict[str, int] = CANDLE_INTERVALS_MS
 _HOUR = 3_600_000
 _MINUTE = 60_000
 # The same-minute fast path of `_record_trade` relies on every interval being whole minutes.

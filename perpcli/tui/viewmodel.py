@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from perpcli.domain.candles import CANDLE_INTERVALS_MS
 from perpcli.domain.events import Level
 
 ZERO = Decimal(0)
@@ -81,14 +82,7 @@ def build_ladder(bids: Sequence[Level], asks: Sequence[Level], depth: int) -> La
 
 # ----------------------------------------------------------------------------- candles
 
-INTERVALS_MS: dict[str, int] = {
-    "1m": 60_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "1h": 3_600_000,
-    "4h": 14_400_000,
-    "1d": 86_400_000,
-}
+INTERVALS_MS: dict[str, int] = CANDLE_INTERVALS_MS
 INTERVAL_ORDER = tuple(INTERVALS_MS)
 
 

@@ -2,7 +2,8 @@
 
 conftest.py orders this file last. The transcript holds everything tests read from the CLI
 (in-process and subprocess), what pytest captured, and failure text; logs are every file
-under each test's PERPCLI_HOME except keystores (which hold keys encrypted, by design).
+under each test's PERPCLI_HOME except key files (keystores hold keys encrypted; `perp demo`'s
+devnet-only key is a plain `.key` file by design).
 """
 
 from __future__ import annotations

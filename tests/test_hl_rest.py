@@ -156,3 +156,49 @@ def test_token_bucket_sleeps_when_spent():
     assert waited == pytest.approx(2.0)
     now[0] += 100
     assert b.available == 100
+
+
+@pytest.fixture
+def echo_server():
+    """Answers each /info with the request's own `type`, after a short pause (widens races)."""
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            threading.Event().wait(0.002)
+            data = json.dumps({"echo": body["type"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_one_client_shared_by_threads_never_swaps_answers(echo_server):
+    c = client(echo_server, bucket=TokenBucket(capacity=10**9, per_second=10**9))
+    wrong: list = []
+
+    def work(tag: str):
+        for i in range(25):
+            kind = f"{tag}-{i}"
+            got = c.info({"type": kind})
+            if got != {"echo": kind}:
+                wrong.append((kind, got))
+
+    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

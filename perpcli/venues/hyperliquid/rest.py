@@ -17,6 +17,7 @@ Retry policy, the part that moves money:
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -124,6 +125,9 @@ class RestClient:
         self._sleep = sleep
         self._clock = clock
         self._conn: Http1Connection | None = None
+        # One request-response at a time on the shared keep-alive socket: the TUI's workers and
+        # the app call from several threads, and interleaved exchanges would swap answers.
+        self._lock = threading.Lock()
         self._last_used = 0.0
         self.requests_sent = 0  # for tests and --debug
 
@@ -150,21 +154,22 @@ class RestClient:
 
     def _post(self, path: str, body: bytes, *, fresh: bool) -> tuple[int, bytes]:
         """Send one POST; NetworkError if it could not be written, SentNoAnswer after."""
-        conn = self._connection(fresh=fresh)
-        try:
-            status, data, will_close = conn.post(self.endpoint.path_prefix + path, body)
-        except SendFailed as e:
-            self.close()
-            raise NetworkError(f"could not send to {self.endpoint.url}: {_reason(e)}") from None
-        except ReceiveFailed as e:
+        with self._lock:
+            conn = self._connection(fresh=fresh)
+            try:
+                status, data, will_close = conn.post(self.endpoint.path_prefix + path, body)
+            except SendFailed as e:
+                self.close()
+                raise NetworkError(f"could not send to {self.endpoint.url}: {_reason(e)}") from None
+            except ReceiveFailed as e:
+                self.requests_sent += 1
+                self.close()
+                raise SentNoAnswer(f"no answer from {self.endpoint.url}{path}: {_reason(e)}") from None
             self.requests_sent += 1
-            self.close()
-            raise SentNoAnswer(f"no answer from {self.endpoint.url}{path}: {_reason(e)}") from None
-        self.requests_sent += 1
-        self._last_used = self._clock()
-        if will_close:
-            self.close()
-        return status, data
+            self._last_used = self._clock()
+            if will_close:
+                self.close()
+            return status, data
 
     # ----- /info ------------------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from perpcli.venues.hyperliquid import numbers
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 DEFAULT_SLIPPAGE_PCT = Decimal(1)
-TRIGGER_SLIPPAGE_PCT = Decimal(10)
-TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier, for risk sizing (fees to enter and exit)  # worst price of a stop/TP that executes as market (venue UI default)
+TRIGGER_SLIPPAGE_PCT = Decimal(10)  # worst price of a stop/TP that executes as market (venue UI default)
+TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier, for risk sizing (fees to enter and exit)
 
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 

@@ -148,8 +148,10 @@ async def test_large_orders_ask_for_confirmation_first():
         ticket.submit()
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert trader.calls == []
+        # The modal is pushed before it is painted: wait for its text, not just for the screen.
+        assert await wait_until(pilot, lambda: "BUY 1 BTC at 99" in screen_text(app))
         shown = screen_text(app)
-        assert "BUY 1 BTC at 99" in shown and "fee" in shown and "margin" in shown  # the preview, again
+        assert "fee" in shown and "margin" in shown  # the preview, again
         await pilot.press("n")
         assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         await pilot.pause(0.1)
@@ -276,13 +278,11 @@ async def test_remapped_key_from_config_works_and_help_lists_ids():
         assert trader.calls and trader.calls[0][0] == "place"
         await pilot.press("f1")
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        text = screen_text(app)
-        assert "tui.keys.buy_best" in text and "tui.keys.flatten" in text
+        assert await wait_until(pilot, lambda: "tui.keys.buy_best" in screen_text(app))  # painted
+        assert "tui.keys.flatten" in screen_text(app)
         await pilot.press("escape")
-        await pilot.pause(0.05)
-        assert not isinstance(app.screen, HelpScreen)
-        footer = screen_text(app).splitlines()[-1]
-        assert "B Buy" in footer
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        assert await wait_until(pilot, lambda: "B Buy" in screen_text(app).splitlines()[-1])
 
 
 async def test_tabs_switch_markets_and_the_ticket_follows():

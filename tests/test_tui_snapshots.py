@@ -57,6 +57,7 @@ async def test_main_screen_160x48():
     async with app.run_test(size=(160, 48)) as pilot:
         fill(src)
         assert await wait_until(pilot, lambda: "mid 100.250" in app.active_view.ladder.text())
+        assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))  # painted
         await pilot.pause(0.3)
         check("main_160x48", screen_text(app))
 
@@ -67,6 +68,7 @@ async def test_stale_feed_120x36():
         fill(src)
         src.set_health(ConnectionState.STALE, age_ms=15_000)
         assert await wait_until(pilot, lambda: "STALE" in app.active_view.ladder.text())
+        assert await wait_until(pilot, lambda: "STALE" in screen_text(app))  # painted
         await pilot.pause(0.3)
         check("stale_120x36", screen_text(app))
 
@@ -76,6 +78,7 @@ async def test_help_screen_120x40():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
         assert await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert await wait_until(pilot, lambda: "tui.keys.quit" in screen_text(app))  # painted
         await pilot.pause(0.2)
         check("help_120x40", screen_text(app))
 

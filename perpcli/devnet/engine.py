@@ -179,10 +179,6 @@ def _size_decimals(sz: Decimal) -> int:
     return places
 
 
-def _side(is_buy: bool) -> str:
-    return "B" if is_buy else "A"
-
-
 class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents):
     """One exchange: every market's book plus every account. See the module docstring."""
 
@@ -1025,39 +1021,17 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _order_record(self, o: BookOrder, with_children: bool = False) -> OrderRecord:
         t = o.trigger
-        if t is None and not (with_children and o.children):
-            # A plain limit order (every order of the matching path): no condition to word.
-            return OrderRecord(
-                o.coin,
-                "B" if o.is_buy else "A",
-                o.px,
-                o.sz,
-                o.oid,
-                o.timestamp,
-                o.orig_sz,
-                o.cloid,
-                o.reduce_only,
-                o.order_type,
-                o.tif,
-                False,
-                ZERO,
-                "N/A",
-                o.is_position_tpsl,
-                [],
-            )
-        if t is not None:
-            above = (t.tpsl == "tp") != o.is_buy  # sell TP / buy SL fire on a rise
-            cond = f"Price {'above' if above else 'below'} {_plain(t.trigger_px)}"
-            if o.triggered:
-                cond = "Triggered"
+        if t is None:
+            cond = "N/A"  # a plain limit order (every order of the matching path)
         else:
-            cond = "N/A"
+            above = (t.tpsl == "tp") != o.is_buy  # sell TP / buy SL fire on a rise
+            cond = "Triggered" if o.triggered else f"Price {'above' if above else 'below'} {_plain(t.trigger_px)}"
         children = []
         if with_children and o.children:
             children = [self._order_record(self._orders[c]) for c in o.children if c in self._orders]
         return OrderRecord(
             o.coin,
-            _side(o.is_buy),
+            "B" if o.is_buy else "A",
             o.px,
             o.sz,
             o.oid,
@@ -1068,7 +1042,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             o.order_type,
             o.tif,
             t is not None,
-            t.trigger_px if t is not None else ZERO,
+            ZERO if t is None else t.trigger_px,
             cond,
             o.is_position_tpsl,
             children,

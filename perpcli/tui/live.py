@@ -141,9 +141,10 @@ class LiveSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._account_due: asyncio.Event | None = None
         self.errors: deque[str] = deque(maxlen=20)
-        # The venue's REST client keeps one connection and is not thread-safe; marks, account
-        # reconciles and order actions run in different threads, so every REST call holds this.
-        self.rest_lock = threading.Lock()
+        # The REST client serialises single requests itself. This lock serialises whole order
+        # actions (cancel-all lists then cancels; flatten cancels then closes), so two actions
+        # started from the keyboard never interleave their steps. Reads do not take it.
+        self.action_lock = threading.Lock()
 
     # ----- WatchSource (reads; cheap, no I/O) ---------------------------------------------------
 
@@ -196,8 +197,7 @@ class LiveSource:
 
     def candles(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[Any]:
         """Past candles from the venue (blocking REST: call it from a worker thread)."""
-        with self.rest_lock:
-            return list(self.md.candles(symbol, interval, start_ms, end_ms))
+        return list(self.md.candles(symbol, interval, start_ms, end_ms))
 
     def leverage(self, symbol: str) -> tuple[int | None, bool]:
         """The account's leverage setting for a market (None: the venue default)."""
@@ -308,10 +308,6 @@ class LiveSource:
             await asyncio.sleep(MARK_REFRESH_S)
 
     def _fetch_marks(self) -> list[MarkPrice]:
-        with self.rest_lock:
-            return self._fetch_marks_locked()
-
-    def _fetch_marks_locked(self) -> list[MarkPrice]:
         fresh = getattr(self.md, "fresh_mark_prices", None)
         if fresh is not None:
             return list(fresh())
@@ -343,12 +339,11 @@ class LiveSource:
             self._reconciled = True
 
     def _fetch_account(self) -> AccountSnapshot:
-        with self.rest_lock:
-            snap = self.trading.account()
-            setting = getattr(self.trading, "asset_leverage", None)
-            if setting is not None:
-                for symbol in list(self._wanted):
-                    self._leverage[symbol] = setting(symbol)
+        snap = self.trading.account()
+        setting = getattr(self.trading, "asset_leverage", None)
+        if setting is not None:
+            for symbol in list(self._wanted):
+                self._leverage[symbol] = setting(symbol)
         return snap
 
     def request_account_refresh(self) -> None:
@@ -414,7 +409,7 @@ class LiveTrader:
         from perpcli.app import actions
 
         try:
-            with self.source.rest_lock:
+            with self.source.action_lock:
                 return actions.place(self.session, self.trading, plan, dry_run=False).results
         finally:
             self.source.request_account_refresh()
@@ -427,7 +422,7 @@ class LiveTrader:
         by_cloid = [t for t in targets if t[1] is None]
         out: list[Any] = []
         try:
-            with self.source.rest_lock:
+            with self.source.action_lock:
                 for group in (by_oid, by_cloid):
                     if group:
                         results, _ = actions.cancel(self.trading, group, dry_run=False)
@@ -440,7 +435,7 @@ class LiveTrader:
         from perpcli.app import actions
 
         try:
-            with self.source.rest_lock:
+            with self.source.action_lock:
                 targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
                 if not targets:
                     return []
@@ -453,7 +448,7 @@ class LiveTrader:
         from perpcli.app import actions
 
         try:
-            with self.source.rest_lock:
+            with self.source.action_lock:
                 plan = actions.close_plan(self.session, self.trading, symbol, size=None, limit=None,
                                           slippage_pct=Decimal(1))
                 return actions.place(self.session, self.trading, plan, dry_run=False).results
@@ -465,7 +460,7 @@ class LiveTrader:
 
         out: list[Any] = []
         try:
-            with self.source.rest_lock:
+            with self.source.action_lock:
                 targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
                 if targets:
                     results, _ = actions.cancel(self.trading, targets, dry_run=False)

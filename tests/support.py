@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-VECTORS = SHARED / "vectors"
+VECTORS = REPO / "tests" / "vectors"  # copies of the venues' published vectors (data only)
 
 # Keys the tests use; generated keys are registered at run time with register_secret().
 SDK_TEST_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"

@@ -21,7 +21,7 @@ from perpcli.ledger.book import (
     SyncRule,
 )
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 
 
 def _cases() -> dict:

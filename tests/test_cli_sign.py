@@ -16,7 +16,7 @@ import pytest
 from perpcli.cli.main import main
 from perpcli.venues.hyperliquid import verify as V
 
-VECTORS_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors" / "hyperliquid_signing.json"
+VECTORS_FILE = Path(__file__).resolve().parent / "vectors" / "hyperliquid_signing.json"
 DATA = json.loads(VECTORS_FILE.read_text())
 BY_ID = {v["id"]: v for v in DATA["vectors"]}
 DEV_KEY = DATA["keys"]["dev_user"]["private_key"]

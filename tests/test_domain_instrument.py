@@ -11,7 +11,7 @@ import pytest
 from perpcli.domain.errors import ValidationError
 from perpcli.domain.instrument import Instrument, MarginTable, MarginTier, Rounding
 
-VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 
 
 def _hl(sz_decimals: int, market: str = "perp") -> Instrument:

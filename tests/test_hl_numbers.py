@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from perpcli.domain.errors import ValidationError
 from perpcli.venues.hyperliquid import numbers as N
 
-VECTORS_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors" / "hyperliquid_signing.json"
+VECTORS_FILE = Path(__file__).resolve().parent / "vectors" / "hyperliquid_signing.json"
 DATA = json.loads(VECTORS_FILE.read_text())
 D = Decimal
 

@@ -15,7 +15,7 @@ from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import signing as S
 from perpcli.venues.hyperliquid import verify as V
 
-VECTORS_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors" / "hyperliquid_signing.json"
+VECTORS_FILE = Path(__file__).resolve().parent / "vectors" / "hyperliquid_signing.json"
 DATA = json.loads(VECTORS_FILE.read_text())
 VECTORS = DATA["vectors"]
 BY_ID = {v["id"]: v for v in VECTORS}

@@ -83,3 +83,18 @@ def test_inner_layers_never_import_the_outer_ones(layer):
 
 def test_app_layer_has_no_ui():
     assert not violations(files("app/**/*.py"), {"rich", "textual", "typer"}, ("perpcli.cli", "perpcli.tui"))
+
+
+def test_the_repo_stands_on_its_own():
+    """A user's clone has no ../shared: nothing in the package, tests or benchmarks may reach
+    outside the repository for data (vectors live in tests/vectors/)."""
+    root = PKG.parent
+    offenders = []
+    for folder in ("perpcli", "tests", "bench"):
+        for p in (root / folder).rglob("*.py"):
+            if p.resolve() == Path(__file__).resolve():
+                continue
+            text = p.read_text()
+            if "../shared" in text or '"shared"' in text or "parents[2]" in text:
+                offenders.append(str(p.relative_to(root)))
+    assert not offenders, offenders

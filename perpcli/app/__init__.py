@@ -1,1 +1,1 @@
-"""app layer (see ../shared/DESIGN.md, Layers)."""
+"""app layer (see the README, Architecture)."""

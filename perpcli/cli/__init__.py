@@ -1,1 +1,1 @@
-"""cli layer (see ../shared/DESIGN.md, Layers)."""
+"""cli layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""config layer (see ../shared/DESIGN.md, Layers)."""
+"""config layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""devnet layer (see ../shared/DESIGN.md, Layers)."""
+"""devnet layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""domain layer (see ../shared/DESIGN.md, Layers)."""
+"""domain layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""keys layer (see ../shared/DESIGN.md, Layers)."""
+"""keys layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""ledger layer (see ../shared/DESIGN.md, Layers)."""
+"""ledger layer (see the README, Architecture)."""

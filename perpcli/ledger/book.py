@@ -82,7 +82,7 @@ class BookState(str, Enum):
 
 
 class SyncAction(str, Enum):
-    """What an apply did. Values match ../shared/vectors/venues_book_sync_cases.json."""
+    """What an apply did. Values match tests/vectors/venues_book_sync_cases.json."""
 
     APPLY = "apply"
     APPLY_FIRST = "apply_first"  # the diff that bridged a snapshot (PREV_CHAIN / CONTIGUOUS)

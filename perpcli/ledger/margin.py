@@ -1,4 +1,4 @@
-"""Margin math, Hyperliquid rules first (../shared/protocols/hyperliquid.md §d.7-d.9).
+"""Margin math, Hyperliquid rules first (Hyperliquid docs: margining, liquidations).
 
 A functional API: plain inputs (positions with their marks, the account's cash) in, frozen
 results out. The CLI's previews, the TUI's risk column, `perp devnet`'s engine (margin checks,

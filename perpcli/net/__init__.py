@@ -1,4 +1,4 @@
-"""net layer (see ../shared/DESIGN.md, Layers): everything between a venue's socket and the store.
+"""net layer (see the README, Architecture): everything between a venue's socket and the store.
 
 - stream.py    StreamSession: one websocket, many subscriptions; ping/pong watchdog, jittered
                reconnect, resubscribe + resnapshot, staleness states, request/response (post).

@@ -1,1 +1,1 @@
-"""tui layer (see ../shared/DESIGN.md, Layers)."""
+"""tui layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""venues layer (see ../shared/DESIGN.md, Layers)."""
+"""venues layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""cli/commands layer (see ../shared/DESIGN.md, Layers)."""
+"""cli/commands layer (see the README, Architecture)."""

@@ -1,1 +1,1 @@
-"""venues/hyperliquid layer (see ../shared/DESIGN.md, Layers)."""
+"""venues/hyperliquid layer (see the README, Architecture)."""

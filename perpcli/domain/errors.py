@@ -6,7 +6,7 @@ could succeed. Messages are one line, meant for a person, and must never contain
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -21,6 +21,34 @@ class ExitCode(IntEnum):
     UNKNOWN_OUTCOME = 6  # a request left but its outcome is still unknown
     RISK = 7  # refused by a local risk guard; nothing was sent
     INTERRUPTED = 130  # Ctrl-C
+
+
+class ErrorKind(StrEnum):
+    """Why a venue refused something, in words every venue shares (`error_kind` in --json).
+
+    Each venue adapter maps its own messages onto these in one table; scripts branch on the
+    kind and show the venue's message (`error`) to people. OTHER means the adapter could not
+    classify the message: the venue's words are then the only information.
+    """
+
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    PRICE_TICK = "price_tick"
+    SIZE_LOT = "size_lot"
+    MIN_NOTIONAL = "min_notional"
+    REDUCE_ONLY = "reduce_only"
+    POST_ONLY_WOULD_CROSS = "post_only_would_cross"
+    NO_LIQUIDITY = "no_liquidity"
+    PRICE_BAND = "price_band"
+    MAX_LEVERAGE = "max_leverage"
+    POSITION_LIMIT = "position_limit"
+    RATE_LIMITED = "rate_limited"
+    NONCE = "nonce"
+    DUPLICATE_CLIENT_ID = "duplicate_client_id"
+    ORDER_NOT_FOUND = "order_not_found"
+    UNKNOWN_MARKET = "unknown_market"
+    MARKET_CLOSED = "market_closed"
+    AUTH = "auth"
+    OTHER = "other"
 
 
 class PerpError(Exception):

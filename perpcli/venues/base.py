@@ -1,19 +1,28 @@
-"""The venue protocol: what every adapter offers, in domain terms only.
+"""The venue seam: everything app/, cli/ and tui/ may ask of a venue, in domain terms only.
 
-A venue has two sides. The market-data side needs no key: instruments, snapshots of books,
-trades, marks and funding, and live streams of the same. The trading side exists only once
-built with a Signer: account snapshots and stream, submit, cancel, modify, leverage and
-transfers. Keeping them apart means `perp price` never touches key material, and an adapter
-for a venue without an order book (Ostium: transactions filled later by a keeper) or with
-diff books and per-request signing (Aster) fits the same shape: the differences live in the
-frozen `Capabilities` record, which scripts read through `perp venues --json`.
+A venue has two sides. The market-data side (`MarketData`) needs no key: instruments,
+snapshots of books, trades, marks and funding, and how to stream them. The trading side
+(`Trading`) exists only once built with a Signer: account reads, and every keyed action as
+`prepare_*` (build and sign: the exact request, which `--dry-run` prints) followed by `send*`.
+Keeping the sides apart means `perp price` never touches key material.
+
+Adding a venue means writing a package under `perpcli/venues/<name>/` whose objects satisfy
+these protocols, and one registry entry. What differs between venues travels as data:
+`Capabilities` (what it supports), each `Instrument`'s rules (tick, lot, min notional...),
+margin rules and fees — never as `if venue == ...` in the callers. Venue dicts never cross
+this seam; the one exception is `Prepared.body`, which is the exact request and is only ever
+printed or sent back to the venue that built it.
+
+Order ids are opaque strings: Hyperliquid's are ints, Aster's large ints, Ostium's a pair
+index and trade index. Only the venue that issued an id parses it.
+
+`send_orders` never raises for "no answer": it returns an `Ack` whose status may be UNKNOWN,
+because a request that left the machine may have executed. Each venue settles UNKNOWN by
+client order id before answering (and spends the request's nonce where the venue allows, so
+the original can never execute later).
 
 Records here are plain (not frozen) dataclasses on purpose: frozen ones cost several times
 more to create at import, and every `perp` process imports this module. Treat them as values.
-
-`submit` never raises for "no answer": it returns an `Ack` whose status may be UNKNOWN, because
-a request that left the machine may have executed. The session settles UNKNOWN by client order
-id (`order_status`) before telling the user anything.
 """
 
 from __future__ import annotations
@@ -24,9 +33,25 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from perpcli.domain.errors import ErrorKind
 from perpcli.domain.orders import OrderIntent
 
 if TYPE_CHECKING:
+    from perpcli.domain.events import (
+        AccountSnapshot,
+        BookSnapshot,
+        Event,
+        Fill,
+        FundingPayment,
+        MarkPrice,
+        PositionSnapshot,
+        Trade,
+    )
+    from perpcli.domain.instrument import Instrument
+    from perpcli.domain.orders import Order
+    from perpcli.keys.nonces import NonceAllocator
+    from perpcli.keys.signer import Signer
+    from perpcli.net.stream import StreamProtocol, Subscription
     from perpcli.venues.capabilities import Capabilities
 
 
@@ -54,14 +79,19 @@ class AckStatus(StrEnum):
 
 @dataclass
 class Ack:
-    """The venue's answer to one order (or the lack of one)."""
+    """The venue's answer to one order (or the lack of one).
+
+    `error` is the venue's own words; `error_kind` is the venue-neutral class of the
+    rejection (the venue adapter maps its strings; nothing else matches them).
+    """
 
     status: AckStatus
     cloid: str | None = None
-    oid: int | None = None
+    oid: str | None = None
     filled: Decimal = Decimal(0)
     avg_price: Decimal | None = None
     error: str | None = None
+    error_kind: ErrorKind | None = None
 
     @property
     def settled(self) -> bool:
@@ -69,11 +99,21 @@ class Ack:
 
 
 @dataclass
+class CancelTarget:
+    """One order to cancel: by the venue's id or by our client order id (one of the two)."""
+
+    market: str
+    oid: str | None = None
+    cloid: str | None = None
+
+
+@dataclass
 class CancelResult:
     ok: bool
-    oid: int | None = None
+    oid: str | None = None
     cloid: str | None = None
     error: str | None = None
+    error_kind: ErrorKind | None = None
 
 
 @dataclass
@@ -83,6 +123,24 @@ class ActionResult:
     ok: bool
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    error_kind: ErrorKind | None = None
+
+
+@dataclass
+class Prepared:
+    """A signed request, ready to send (or to print for --dry-run).
+
+    `body` is exactly what would be sent, as the venue reads it (printed by --dry-run);
+    `requests` pairs each order with (client order id, size) so an unanswered request can be
+    settled; `extra` holds what only the preparing venue reads back when sending.
+    """
+
+    kind: str  # "order", "cancel", "modify", "leverage", "margin", "transfer", ...
+    body: dict[str, Any]
+    requests: list[tuple[str | None, Decimal]] = field(default_factory=list)
+    markets: list[str] = field(default_factory=list)
+    grouping: str = "na"  # "normalTpsl": the first order is the parent of the TP/SL children
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,41 +203,158 @@ class KeyRole:
         return self.role in ("user", "agent") and self.account is not None
 
 
+@dataclass
+class LeverageSetting:
+    """The leverage and margin mode the account has chosen for one market (None: not set)."""
+
+    leverage: int | None
+    cross: bool = True
+
+
+@dataclass
+class AgentKey:
+    """An API key approved to trade for the account."""
+
+    name: str
+    address: str
+    valid_until_ms: int | None = None
+
+
+@dataclass
+class TradingOptions:
+    """Per-venue choices from config and flags, passed as data (never venue code in callers).
+
+    `account_override` trades for a vault or sub-account the key may act for; `builder` and
+    `builder_fee_tenths_bp` attach a builder fee — only when the user configured one.
+    """
+
+    account_override: str | None = None
+    builder: str | None = None
+    builder_fee_tenths_bp: int = 0
+
+
+@dataclass
+class Positions:
+    """Open positions and the mark each was valued at by the venue (when it says)."""
+
+    positions: list[PositionSnapshot]
+    marks: dict[str, Decimal] = field(default_factory=dict)
+
+
+@runtime_checkable
+class LiveFeed(Protocol):
+    """How to stream one venue through `net.stream.StreamSession`: its websocket URL, its
+    protocol (frames, decoding, snapshots) and the subscriptions for each kind of feed."""
+
+    ws_url: str
+    protocol: StreamProtocol
+
+    def book(self, symbol: str) -> Subscription: ...
+    def trades(self, symbol: str) -> Subscription: ...
+    def fills(self, account: str) -> Subscription: ...
+    def orders(self, account: str) -> Subscription: ...
+
+
+@runtime_checkable
+class OfflineSigning(Protocol):
+    """Signing on a machine that never touches the network (`perp sign`), and posting what
+    was signed from one that holds no key (`perp submit`)."""
+
+    def sign(self, document: object, signer: Signer, *, nonce: int | None, next_nonce: Any,
+             options: dict[str, Any]) -> dict[str, Any]: ...
+    def submit(self, signed: dict[str, Any], *, url: str, timeout_s: float) -> Any: ...
+
+
 @runtime_checkable
 class MarketData(Protocol):
     """The keyless side of a venue."""
 
-    capabilities: Capabilities
+    venue: str
 
-    def instruments(self) -> Sequence[Any]: ...
-    def instrument(self, market: str) -> Any: ...
+    @property
+    def capabilities(self) -> Capabilities: ...
+    @property
+    def network(self) -> str: ...
+    def close(self) -> None: ...
+
+    # ----- markets and prices
+    def instruments(self, *, include_builder_dexes: bool = False) -> list[Instrument]: ...
+    def instrument(self, market: str) -> Instrument: ...
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]: ...
-    def book(self, market: str, depth: int = 20) -> Any: ...
-    def recent_trades(self, market: str) -> Sequence[Any]: ...
-    def candles(self, market: str, interval: str, start_ms: int, end_ms: int) -> Sequence[Candle]: ...
-    def funding(self, markets: Sequence[str] | None = None) -> Sequence[FundingRate]: ...
-    def stream_book(self, market: str) -> AsyncIterator[Any]: ...
-    def stream_trades(self, market: str) -> AsyncIterator[Any]: ...
+    def mark_prices(self, markets: Sequence[str] | None = None) -> list[MarkPrice]: ...
+    def reference_prices(self, market: str) -> tuple[Decimal, Decimal]: ...
+    def book(self, market: str, depth: int = 20) -> BookSnapshot: ...
+    def recent_trades(self, market: str) -> list[Trade]: ...
+    def candles(self, market: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]: ...
+    def funding(self, markets: Sequence[str] | None = None) -> list[FundingRate]: ...
+
+    # ----- streams
+    def live_feed(self, account: str = "") -> LiveFeed: ...
+    def stream_book(self, market: str) -> AsyncIterator[Event]: ...
+    def stream_trades(self, market: str) -> AsyncIterator[Event]: ...
+
+    # ----- ids, addresses, offline signing
+    def new_client_id(self) -> str: ...
+    def check_client_id(self, text: str, *, what: str = "cloid") -> str: ...
+    def check_address(self, text: str, *, what: str = "address") -> str: ...
+    def offline(self) -> OfflineSigning: ...
+
+    # ----- the keyed side
+    def trading(self, signer: Signer, *, options: TradingOptions | None = None,
+                nonces: NonceAllocator | None = None) -> Trading: ...
 
 
 @runtime_checkable
 class Trading(Protocol):
     """The keyed side of a venue; constructed only with a Signer."""
 
-    capabilities: Capabilities
+    venue: str
+    market: MarketData
 
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    # ----- who is trading
     @property
     def account_address(self) -> str: ...
     @property
     def signer_address(self) -> str: ...
     def resolve_account(self) -> KeyRole: ...
-    def account(self) -> Any: ...
-    def open_orders(self) -> Sequence[Any]: ...
-    def fills(self, since_ms: int | None = None) -> Sequence[Any]: ...
-    def submit(self, orders: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]: ...
-    def order_status(self, *, oid: int | None = None, cloid: str | None = None) -> Ack | None: ...
-    def cancel(self, market: str, *, oid: int | None = None, cloid: str | None = None) -> CancelResult: ...
-    def modify(self, oid: int, order: OrderIntent) -> Ack: ...
+    def require_registered(self) -> KeyRole: ...
+
+    # ----- reads
+    def account(self, market: str | None = None) -> AccountSnapshot: ...
+    def positions(self) -> Positions: ...
+    def open_orders(self) -> list[Order]: ...
+    def fills(self, since_ms: int | None = None) -> list[Fill]: ...
+    def funding_history(self, since_ms: int, end_ms: int | None = None) -> list[FundingPayment]: ...
+    def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None: ...
+    def leverage_setting(self, market: str) -> LeverageSetting: ...
+    def agents(self) -> list[AgentKey]: ...
+    def stream_account(self) -> AsyncIterator[Event]: ...
+
+    # ----- orders: prepare (sign) then send; submit = both
+    def prepare_orders(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> Prepared: ...
+    def send_orders(self, prepared: Prepared) -> list[Ack]: ...
+    def submit(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]: ...
+    def prepare_cancel(self, targets: Sequence[CancelTarget]) -> Prepared: ...
+    def send_cancel(self, prepared: Prepared, targets: Sequence[CancelTarget]) -> list[CancelResult]: ...
+    def cancel(self, target: CancelTarget) -> CancelResult: ...
+    def prepare_modify(self, oid: str, intent: OrderIntent) -> Prepared: ...
+    def modify(self, oid: str, intent: OrderIntent) -> Ack: ...
+
+    # ----- other actions: prepare then `send`
+    def prepare_leverage(self, market: str, leverage: int, *, cross: bool) -> Prepared: ...
     def set_leverage(self, market: str, leverage: int, *, cross: bool) -> ActionResult: ...
-    def transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> ActionResult: ...
-    def stream_account(self) -> AsyncIterator[Any]: ...
+    def prepare_margin(self, market: str, amount: Decimal) -> Prepared: ...
+    def prepare_schedule_cancel(self, time_ms: int | None) -> Prepared: ...
+    def prepare_twap(self, market: str, *, is_buy: bool, size: Decimal, minutes: int,
+                     reduce_only: bool = False, randomize: bool = False) -> Prepared: ...
+    def prepare_twap_cancel(self, market: str, twap_id: int) -> Prepared: ...
+    def prepare_transfer(self, kind: str, amount: Decimal, *, destination: str | None = None,
+                         to_perp: bool = True) -> Prepared: ...
+    def transfer(self, kind: str, amount: Decimal, *, destination: str | None = None,
+                 to_perp: bool = True) -> ActionResult: ...
+    def prepare_approve_agent(self, agent_address: str, name: str | None,
+                              valid_until_ms: int | None = None) -> Prepared: ...
+    def send(self, prepared: Prepared) -> ActionResult: ...

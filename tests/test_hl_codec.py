@@ -98,7 +98,7 @@ def test_order_acks_resting_filled_error_and_partial():
     acks = codec.order_acks(resp, reqs)
     assert [a.status for a in acks] == [AckStatus.RESTING, AckStatus.FILLED, AckStatus.PARTIALLY_FILLED,
                                         AckStatus.REJECTED, AckStatus.ACCEPTED]
-    assert acks[0].oid == 77738308 and acks[1].avg_price == Decimal("1891.4")
+    assert acks[0].oid == "77738308" and acks[1].avg_price == Decimal("1891.4")
     assert "minimum value" in acks[3].error
 
 
@@ -115,7 +115,7 @@ def test_status_ack_settles_states():
     row = {"coin": "BTC", "limitPx": "29792.0", "oid": 91490942, "side": "A", "sz": "0.0", "origSz": "0.5",
            "timestamp": 1, "cloid": "0xaa"}
     filled = codec.status_ack({"status": "order", "order": {"order": row, "status": "filled", "statusTimestamp": 2}})
-    assert filled.status is AckStatus.FILLED and filled.filled == Decimal("0.5") and filled.oid == 91490942
+    assert filled.status is AckStatus.FILLED and filled.filled == Decimal("0.5") and filled.oid == "91490942"
     open_row = dict(row, sz="0.3")
     part = codec.status_ack({"status": "order", "order": {"order": open_row, "status": "open", "statusTimestamp": 2}})
     assert part.status is AckStatus.PARTIALLY_FILLED and part.filled == Decimal("0.2")
@@ -144,7 +144,7 @@ def test_fill_and_ws_user_fills_snapshot():
     assert ch == "userFills" and snap
     fill = events[0]
     assert fill.account == "0xabc" and fill.price == Decimal("18.435") and not fill.is_taker
-    assert fill.key == ("hl", "AVAX", 118906512037719, 90542681)
+    assert fill.key == ("hl", "AVAX", 118906512037719, "90542681")
 
 
 def test_ws_order_updates_and_unknown_channel():

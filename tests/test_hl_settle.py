@@ -78,7 +78,7 @@ def test_answer_lost_but_order_landed_is_found_by_cloid(tmp_path):
     cl = "0x" + "cd" * 16
     rest = FakeRest([SentNoAnswer("timed out")], [resting_status(cl)])
     acks = trading(rest, tmp_path).submit([intent(cl)])
-    assert acks[0].status is AckStatus.RESTING and acks[0].oid == 77
+    assert acks[0].status is AckStatus.RESTING and acks[0].oid == "77"
     assert len(rest.sent) == 1  # never resent
 
 

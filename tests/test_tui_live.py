@@ -24,6 +24,9 @@ def test_account_view_carries_cash_positions_and_funding_paid():
     assert cash.asset == "USDC" and cash.total == acct.cash
 
 
+from perpcli.venues.hyperliquid.stream import HyperliquidFeed  # noqa: E402 - a real feed for the fakes
+
+
 def test_store_change_feed_is_drained_into_bridge_topics():
     from perpcli.tui.live import LiveSource
 
@@ -33,7 +36,10 @@ def test_store_change_feed_is_drained_into_bridge_topics():
         def instruments(self):
             return []
 
-    src = LiveSource(MD(), ws_url="ws://127.0.0.1:1/ws")
+        def live_feed(self, account=""):
+            return HyperliquidFeed("ws://127.0.0.1:1/ws", self.venue, account)
+
+    src = LiveSource(MD())
     topics: list[str] = []
     src.add_listener(topics.append)
     src.store.apply(BookSnapshot("devnet", "BTC", ((D("1"), D("1")),), ((D("2"), D("1")),), 5))
@@ -60,9 +66,12 @@ def test_two_venues_share_one_store_and_each_source_reports_only_its_own():
         def instruments(self):
             return []
 
+        def live_feed(self, account=""):
+            return HyperliquidFeed("ws://127.0.0.1:1/ws", self.venue, account)
+
     store = Store()
-    a = LiveSource(MD("devnet"), ws_url="ws://127.0.0.1:1/ws", store=store)
-    b = LiveSource(MD("other"), ws_url="ws://127.0.0.1:1/ws", store=store)
+    a = LiveSource(MD("devnet"), store=store)
+    b = LiveSource(MD("other"), store=store)
     seen_a: list[str] = []
     seen_b: list[str] = []
     a.add_listener(seen_a.append)

@@ -15,7 +15,7 @@ from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
 from perpcli.keys.signer import Signer
 from perpcli.venues import registry
-from perpcli.venues.base import AckStatus, MarketData, Trading
+from perpcli.venues.base import AckStatus, CancelTarget, MarketData, Trading
 from perpcli.venues.capabilities import Capabilities
 from tests.cli_devnet import new_key, wait_for_books
 
@@ -106,6 +106,6 @@ def test_trading_side_and_account_stream(venue, tmp_path):
 
     ack, events = asyncio.run(run())
     assert any(isinstance(e, OrderUpdate) and e.order.cloid == "0x" + "77" * 16 for e in events)
-    assert t.cancel("ETH", oid=ack.oid).ok
+    assert t.cancel(CancelTarget("ETH", oid=ack.oid)).ok
     assert t.set_leverage("ETH", 3, cross=True).ok
     assert t.transfer("usd_class", Decimal(1), to_perp=False).ok

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perpcli.app import order_plan
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest
 from perpcli.app.risk import OrderCheck, RiskLimits, check_leverage, check_order
 from perpcli.domain.errors import ExitCode, UsageError
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
-from perpcli.venues.base import Ack, AckStatus
+from perpcli.venues.base import Ack, AckStatus, CancelTarget, Trading
+
+if TYPE_CHECKING:
+    from perpcli.domain.events import PositionSnapshot
 
 ZERO = Decimal(0)
 TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier; the preview says it is an estimate
@@ -34,7 +37,7 @@ class OrderResult:
     price: Decimal | None
     type: str
     status: str  # resting | filled | partially_filled | canceled | rejected | accepted | unknown | dry_run
-    oid: int | None = None
+    oid: str | None = None
     cloid: str | None = None
     filled: Decimal = ZERO
     avg_price: Decimal | None = None
@@ -73,20 +76,18 @@ def market_context(session: Any, market: str, *, need_account: bool, trading: An
     free = equity = ZERO
     lev = None
     if need_account and trading is not None:
-        snap = trading.account(_dex(inst.symbol))  # collateral is per dex (HIP-3 dexes are separate)
+        snap = trading.account(inst.symbol)  # the margin account this market trades in
         free = snap.withdrawable or ZERO
         equity = snap.account_value or ZERO
-        lev, _ = trading.asset_leverage(inst.symbol)
+        lev = trading.leverage_setting(inst.symbol).leverage
     return MarketContext(instrument=inst, mid=mid, mark=mark, free_collateral=free, equity=equity,
                          current_leverage=lev)
 
 
-def plan(session: Any, trading: Any, req: OrderRequest) -> OrderPlan:
-    from perpcli.venues.hyperliquid.adapter import new_cloid
-
+def plan(session: Any, trading: Trading, req: OrderRequest) -> OrderPlan:
     need_account = req.size.kind in ("pct", "risk")
     ctx = market_context(session, req.market, need_account=need_account, trading=trading)
-    return order_plan.plan_order(session.venue, req, ctx, new_cloid=new_cloid)
+    return order_plan.plan_order(session.venue, req, ctx, new_cloid=session.market.new_client_id)
 
 
 def check_risk(limits: RiskLimits, p: OrderPlan) -> None:
@@ -109,9 +110,11 @@ def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
 
     md = session.market
     inst = md.instrument(p.market)
-    snap = trading.account(_dex(p.market))  # the market's own dex: margin is per dex
-    marks = {mp.symbol: mp.mark_price for mp in md.mark_prices(_dex(p.market))}
-    lev_set, is_cross = trading.asset_leverage(p.market)
+    snap = trading.account(p.market)  # the margin account this market trades in
+    held = [pos.symbol for pos in snap.positions if pos.size != 0]
+    marks = {mp.symbol: mp.mark_price for mp in md.mark_prices([*held, p.market])}
+    setting = trading.leverage_setting(p.market)
+    lev_set, is_cross = setting.leverage, setting.cross
     lev = p.leverage or lev_set or 1
     mode = MarginMode.ISOLATED if (p.isolated or not is_cross) else MarginMode.CROSS
     positions = []
@@ -147,10 +150,6 @@ def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
         "account_leverage_after": pv.account_leverage, "liquidation_price": pv.liquidation_price,
         "max_leverage_at_size": pv.max_leverage, "sufficient_margin": pv.sufficient_margin,
     }
-
-
-def _dex(market: str) -> str:
-    return market.split(":", 1)[0] if ":" in market else ""
 
 
 # ----- placing -----------------------------------------------------------------------------
@@ -195,7 +194,6 @@ def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start:
                count: int, *, reduce_only: bool = False, post_only: bool = False) -> OrderPlan:
     """`count` limit orders from `start` to `end`, the total split evenly (rounded toward zero)."""
     from perpcli.venues.hyperliquid import numbers
-    from perpcli.venues.hyperliquid.adapter import new_cloid
 
     md = session.market
     inst = md.instrument(market)
@@ -205,7 +203,7 @@ def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start:
     intents = [
         OrderIntent(venue=session.venue, symbol=inst.symbol, side=req_side, size=each, price=px,
                     tif=TimeInForce.ALO if post_only else TimeInForce.GTC, reduce_only=reduce_only,
-                    cloid=new_cloid())
+                    cloid=md.new_client_id())
         for px in prices
     ]
     avg = sum(prices, ZERO) / len(prices)
@@ -221,10 +219,8 @@ def scale_notional(p: OrderPlan) -> Decimal:
 def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None, limit: Decimal | None,
                slippage_pct: Decimal) -> OrderPlan:
     """A reduce-only order against the open position (all of it unless --size)."""
-    from perpcli.venues.hyperliquid.adapter import new_cloid
-
     inst = session.market.instrument(market)
-    positions, _ = trading.positions()
+    positions = trading.positions().positions
     pos = next((x for x in positions if x.symbol == inst.symbol and x.size != 0), None)
     if pos is None:
         raise UsageError(f"no open position on {inst.symbol}")
@@ -237,11 +233,11 @@ def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None,
         reduce_only=True,
     )
     ctx = market_context(session, inst.symbol, need_account=False)
-    return order_plan.plan_order(session.venue, req, ctx, new_cloid=new_cloid)
+    return order_plan.plan_order(session.venue, req, ctx, new_cloid=session.market.new_client_id)
 
 
-def open_positions(trading: Any) -> list[Any]:
-    return trading.positions()[0]
+def open_positions(trading: Trading) -> list[PositionSnapshot]:
+    return trading.positions().positions
 
 
 # ----- cancel ------------------------------------------------------------------------------
@@ -250,7 +246,7 @@ def open_positions(trading: Any) -> list[Any]:
 @dataclass
 class CancelOutcome:
     market: str
-    oid: int | None
+    oid: str | None
     cloid: str | None
     status: str  # canceled | rejected | dry_run
     error: str | None = None
@@ -259,9 +255,9 @@ class CancelOutcome:
         return dict(self.__dict__)
 
 
-def cancel_targets(trading: Any, *, oid: int | None, cloid: str | None, market: str | None,
-                   everything: bool) -> list[tuple[str, int | None, str | None]]:
-    """Which (market, oid, cloid) to cancel; open orders tell each oid's market."""
+def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, market: str | None,
+                   everything: bool) -> list[CancelTarget]:
+    """Which orders to cancel; open orders tell each oid's market."""
     chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
     if len(chosen) != 1:
         raise UsageError("give exactly one of OID, --cloid C, --market M or --all")
@@ -270,28 +266,28 @@ def cancel_targets(trading: Any, *, oid: int | None, cloid: str | None, market: 
         match = [o for o in orders if o.oid == oid]
         if not match:
             raise UsageError(f"no open order with oid {oid} (see `perp orders`)")
-        return [(match[0].symbol, oid, None)]
+        return [CancelTarget(match[0].symbol, oid=oid)]
     if cloid is not None:
         match = [o for o in orders if (o.cloid or "").lower() == cloid.lower()]
         if not match:
             raise UsageError(f"no open order with cloid {cloid} (see `perp orders`)")
-        return [(match[0].symbol, None, cloid.lower())]
+        return [CancelTarget(match[0].symbol, cloid=match[0].cloid)]
     if market is not None:
         sym = trading.market.instrument(market).symbol
-        return [(o.symbol, o.oid, None) for o in orders if o.symbol == sym]
-    return [(o.symbol, o.oid, None) for o in orders]
+        return [CancelTarget(o.symbol, oid=o.oid) for o in orders if o.symbol == sym]
+    return [CancelTarget(o.symbol, oid=o.oid) for o in orders]
 
 
-def cancel(trading: Any, targets: list[tuple[str, int | None, str | None]], *, dry_run: bool
+def cancel(trading: Trading, targets: list[CancelTarget], *, dry_run: bool
            ) -> tuple[list[CancelOutcome], list[dict]]:
     if not targets:
         return [], []
     prepared = trading.prepare_cancel(targets)
     if dry_run:
-        return [CancelOutcome(m, o, c, "dry_run") for m, o, c in targets], [prepared.body]
+        return [CancelOutcome(t.market, t.oid, t.cloid, "dry_run") for t in targets], [prepared.body]
     results = trading.send_cancel(prepared, targets)
-    return [CancelOutcome(m, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error)
-            for (m, _, _), r in zip(targets, results, strict=True)], []
+    return [CancelOutcome(t.market, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error)
+            for t, r in zip(targets, results, strict=True)], []
 
 
 # ----- other actions -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from perpcli.domain.errors import UsageError
 from perpcli.venues import registry
+from perpcli.venues.base import MarketData, Trading, TradingOptions
 
 
 @dataclass
@@ -66,8 +67,8 @@ class Session:
     choice: VenueChoice
     account: str | None = None  # key name or address (--account); None = default rules
     passphrase_file: str | None = None
-    _market: Any = None
-    _trading: Any = None
+    _market: MarketData | None = None
+    _trading: Trading | None = None
     _signer: Any = field(default=None, repr=False)
 
     @classmethod
@@ -91,7 +92,7 @@ class Session:
         return self.choice.name
 
     @property
-    def market(self) -> Any:
+    def market(self) -> MarketData:
         """The keyless side (imports the adapter on first use)."""
         if self._market is None:
             self._market = registry.open_venue(self.choice.config)
@@ -104,17 +105,12 @@ class Session:
             self._signer = resolve_signer(self.account, passphrase_file=self.passphrase_file)
         return self._signer
 
-    def trading(self, *, check_key: bool = True) -> Any:
+    def trading(self, *, check_key: bool = True) -> Trading:
         """The keyed side; by default verifies the venue knows the key (AuthError, exit 4)."""
         if self._trading is None:
-            from perpcli.venues.hyperliquid.actions import BuilderFee
-
-            builder = None
-            if self.choice.builder:
-                builder = BuilderFee(self.choice.builder, self.choice.builder_fee)
-            self._trading = self.market.trading(
-                self.signer(), vault_address=self.choice.vault_address, builder=builder
-            )
+            options = TradingOptions(account_override=self.choice.vault_address, builder=self.choice.builder,
+                                     builder_fee_tenths_bp=self.choice.builder_fee)
+            self._trading = self.market.trading(self.signer(), options=options)
         if check_key:
             self._trading.require_registered()
         return self._trading

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from perpcli.cli import context, output, venue_cmd
@@ -35,10 +36,10 @@ def _text(v: Any, what: str) -> str | None:
     raise UsageError(f"{what} must be a string, got {type(v).__name__}")
 
 
-def request_from_json(obj: Any) -> Any:
+def request_from_json(obj: Any, check_cloid: Callable[[str], str]) -> Any:
+    """One NDJSON line -> an OrderRequest; `check_cloid` is the venue's client-id rule."""
     from perpcli.app import order_plan
     from perpcli.domain.orders import Side
-    from perpcli.venues.hyperliquid.actions import check_cloid
 
     if not isinstance(obj, dict):
         raise UsageError("each line must be a JSON object")
@@ -85,7 +86,7 @@ def run_batch() -> None:
             if not line.strip():
                 continue
             try:
-                req = request_from_json(json.loads(line))
+                req = request_from_json(json.loads(line), s.market.check_client_id)
                 plan = actions.plan(s, trading, req)
                 actions.check_risk(limits, plan)
                 outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)

@@ -9,7 +9,6 @@ from perpcli.app import views
 from perpcli.cli import output, venue_cmd
 from perpcli.domain.events import ConnectionStatus, Fill, OrderUpdate, Trade
 from perpcli.net.stream import StreamSession
-from perpcli.venues.hyperliquid import stream as hl_stream
 from perpcli.venues.live import LiveModel
 
 
@@ -44,17 +43,17 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
               "bids": [[px, sz] for px, sz in bids], "asks": [[px, sz] for px, sz in asks]})
 
     model = LiveModel(on_new=on_new, on_book=on_book, on_status=lambda s: emit(_status_line(s)))
-    protocol = hl_stream.HyperliquidProtocol(venue, account)
+    feed = md.live_feed(account)  # the venue's protocol and subscriptions, as data
     if kind == "book":
-        sub = hl_stream.book_subscription(symbol)
+        sub = feed.book(symbol)
         model.book(venue, symbol, sub.key)
     elif kind == "trades":
-        sub = hl_stream.trades_subscription(symbol)
+        sub = feed.trades(symbol)
     elif kind == "fills":
-        sub = hl_stream.fills_subscription(account)
+        sub = feed.fills(account)
     else:
-        sub = hl_stream.order_updates_subscription(account)
-    ws = StreamSession(session.choice.config.ws_url, protocol, model, name=f"{venue}-{kind}")
+        sub = feed.orders(account)
+    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}")
     await ws.subscribe(sub)
     try:
         async with ws:

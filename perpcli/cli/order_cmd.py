@@ -35,7 +35,6 @@ def place_order(
     from perpcli.cli import context, output, venue_cmd
     from perpcli.config import settings
     from perpcli.domain.orders import Side
-    from perpcli.venues.hyperliquid.actions import check_cloid
 
     # 1. Grammar first: nothing touches the network until the request is well formed.
     size_spec = order_plan.parse_size(size, usd=usd, risk=risk)
@@ -45,14 +44,15 @@ def place_order(
         tp=order_plan.parse_decimal(tp, what="--tp") if tp is not None else None,
         sl=order_plan.parse_decimal(sl, what="--sl") if sl is not None else None,
         reduce_only=reduce_only, post_only=post_only, ioc=ioc,
-        cloid=check_cloid(cloid, what="--cloid") if cloid is not None else None,
-        leverage=leverage, isolated=isolated,
+        cloid=cloid, leverage=leverage, isolated=isolated,
     )
     if isolated and leverage is None:
         raise UsageError("--isolated needs --leverage N (the mode is set together with the leverage)")
     opts = context.current()
     limits = RiskLimits.from_settings(settings.current())
     with venue_cmd.session() as s:
+        if req.cloid is not None:  # the venue's client-id rule, before any key is read
+            req.cloid = s.market.check_client_id(req.cloid, what="--cloid")
         trading = s.trading()
         plan = actions.plan(s, trading, req)
         actions.check_risk(limits, plan)

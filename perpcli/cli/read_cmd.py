@@ -11,7 +11,7 @@ def show_account() -> None:
     with venue_cmd.session() as s:
         t = s.trading()
         snap = t.account()
-        marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices("")}
+        marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices([p.symbol for p in snap.positions])}
         row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
                                 marks=marks)
     venue_cmd.emit_doc(row)
@@ -19,8 +19,8 @@ def show_account() -> None:
 
 def show_positions() -> None:
     with venue_cmd.session() as s:
-        positions, marks = s.trading().positions()
-        rows = [views.position_row(p, venue=s.venue, mark=marks.get(p.symbol)) for p in positions]
+        held = s.trading().positions()
+        rows = [views.position_row(p, venue=s.venue, mark=held.marks.get(p.symbol)) for p in held.positions]
     venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
                                "liquidation_price", "leverage", "margin_mode", "margin_used"])
 

@@ -90,7 +90,7 @@ class Fill:
     account: str
     symbol: str
     trade_id: int | str
-    oid: int | None
+    oid: str | None
     side: Side
     price: Decimal
     size: Decimal
@@ -103,7 +103,7 @@ class Fill:
     is_taker: bool = True
 
     @property
-    def key(self) -> tuple[str, str, int | str, int | None]:
+    def key(self) -> tuple[str, str, int | str, str | None]:
         return (self.venue, self.symbol, self.trade_id, self.oid)
 
 

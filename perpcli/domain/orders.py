@@ -160,7 +160,7 @@ class Order:
     size: Decimal
     orig_size: Decimal
     status: OrderStatus
-    oid: int | None = None
+    oid: str | None = None
     cloid: str | None = None
     order_type: OrderType = OrderType.LIMIT
     tif: TimeInForce | None = TimeInForce.GTC

@@ -40,8 +40,9 @@ from perpcli.ledger.account import Account
 from perpcli.ledger.book import OrderBook
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
-from perpcli.net.stream import StreamSession, StreamSettings, Subscription, SyncVerdict
+from perpcli.net.stream import StreamSession, StreamSettings, SyncVerdict
 from perpcli.tui.widgets.account import StreamHealth
+from perpcli.venues.base import CancelTarget, MarketData, Trading
 
 log = logging.getLogger("perpcli.tui.live")
 
@@ -53,23 +54,6 @@ ACCOUNT_DEBOUNCE_S = 0.15
 
 
 # ----------------------------------------------------------------------------- venue streams
-
-
-def venue_streams(venue: str, account: str) -> tuple[Any, Callable[[str], list[Subscription]],
-                                                     Callable[[str], list[Subscription]]]:
-    """(protocol, market subscriptions, account subscriptions) from the venue's stream module.
-
-    Every venue on the registry today speaks Hyperliquid's protocol (mainnet, testnet, devnet).
-    """
-    from perpcli.venues.hyperliquid import stream as hl  # venue code: only when streaming
-
-    def market(coin: str) -> list[Subscription]:
-        return [hl.book_subscription(coin), hl.trades_subscription(coin)]
-
-    def user(address: str) -> list[Subscription]:
-        return [hl.order_updates_subscription(address), hl.fills_subscription(address)]
-
-    return hl.HyperliquidProtocol(venue=venue, account=account), market, user
 
 
 # ----------------------------------------------------------------------------- the source
@@ -107,10 +91,9 @@ class LiveSource:
 
     def __init__(
         self,
-        market_data: Any,
+        market_data: MarketData,
         *,
-        ws_url: str,
-        trading: Any = None,
+        trading: Trading | None = None,
         protocol: Any = None,
         settings: StreamSettings | None = None,
         markets: Sequence[str] = (),
@@ -119,17 +102,18 @@ class LiveSource:
         self.md = market_data
         self.venue: str = market_data.venue
         self.trading = trading
-        self.ws_url = ws_url
         self.account_address = trading.account_address if trading is not None else ""
-        default_protocol, self._market_subs, self._user_subs = venue_streams(self.venue, self.account_address)
-        self.protocol = protocol or default_protocol
+        self.feed = market_data.live_feed(self.account_address)  # protocol + subscriptions, as data
+        self.ws_url = self.feed.ws_url
+        self.protocol = protocol or self.feed.protocol
+        self._book_keys: set[Any] = set()
         # One store for every venue on screen (the app passes it in); this source writes its
         # venue's keys and reads only those.
         self.store = store if store is not None else Store(trades_kept=TRADES_KEPT)
         self.sink = _CountingStoreSink(self.store, self.venue)
         self._feed = self.store.subscribe(notify=self._store_changed)
         self._drain_scheduled = False
-        self.session = StreamSession(ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
+        self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                      settings=settings, on_reconnect=self._on_reconnect)
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
@@ -207,12 +191,12 @@ class LiveSource:
         s = self.session
         out = [StreamHealth(f"{self.venue} ws", s.connection_state, _age_ms(s.age()), detail=s.stats.last_error)]
         for key, sub in list(s.subscriptions.items()):
-            if key[0] != "l2Book":
+            if key not in self._book_keys:
                 continue
             state = self.sink.feed_states.get(key, ConnectionState.DOWN)
             if s.connection_state is not ConnectionState.CONNECTED and state is ConnectionState.CONNECTED:
                 state = ConnectionState.STALE
-            out.append(StreamHealth(sub.name, state, _age_ms(s.age(key)), self._latency_ms.get(key[1])))
+            out.append(StreamHealth(sub.name, state, _age_ms(s.age(key)), self._latency_ms.get(self._book_symbol(key))))
         return out
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
@@ -232,9 +216,15 @@ class LiveSource:
             self._loop.create_task(self._subscribe_market(symbol))
 
     async def _subscribe_market(self, symbol: str) -> None:
-        self.sink.track_book(("l2Book", symbol), symbol)
-        for sub in self._market_subs(symbol):
+        book = self.feed.book(symbol)
+        self._book_keys.add(book.key)
+        self.sink.track_book(book.key, symbol)
+        for sub in (book, self.feed.trades(symbol)):
             await self.session.subscribe(sub)
+
+    def _book_symbol(self, key: Any) -> str | None:
+        where = self.sink.feed_books.get(key)
+        return where[1] if where is not None else None
 
     # ----- the feed -----------------------------------------------------------------------------
 
@@ -246,7 +236,7 @@ class LiveSource:
         for symbol in list(self._wanted):
             await self._subscribe_market(symbol)
         if self.trading is not None and self.account_address:
-            for sub in self._user_subs(self.account_address):
+            for sub in (self.feed.orders(self.account_address), self.feed.fills(self.account_address)):
                 await self.session.subscribe(sub)
             self._account_due.set()
         tasks = [
@@ -308,14 +298,8 @@ class LiveSource:
             await asyncio.sleep(MARK_REFRESH_S)
 
     def _fetch_marks(self) -> list[MarkPrice]:
-        fresh = getattr(self.md, "fresh_mark_prices", None)
-        if fresh is not None:
-            return list(fresh())
-        # The adapter caches asset contexts for one-shot commands; a live view needs new ones.
-        cache = getattr(self.md, "_meta_ctx", None)
-        if isinstance(cache, dict):
-            cache.pop("", None)
-        return list(self.md.mark_prices(""))
+        # A live view needs new marks each time (one-shot commands may use the adapter's cache).
+        return list(self.md.mark_prices(list(self._wanted) or None, fresh=True))
 
     async def _reconcile_account(self) -> None:
         assert self._account_due is not None
@@ -340,10 +324,9 @@ class LiveSource:
 
     def _fetch_account(self) -> AccountSnapshot:
         snap = self.trading.account()
-        setting = getattr(self.trading, "asset_leverage", None)
-        if setting is not None:
-            for symbol in list(self._wanted):
-                self._leverage[symbol] = setting(symbol)
+        for symbol in list(self._wanted):
+            setting = self.trading.leverage_setting(symbol)
+            self._leverage[symbol] = (setting.leverage, setting.cross)
         return snap
 
     def request_account_refresh(self) -> None:
@@ -391,9 +374,7 @@ class LiveTrader:
         self.session = _VenueRef(source.venue, source.md)
 
     def new_cloid(self) -> str:
-        from perpcli.venues.hyperliquid.adapter import new_cloid
-
-        return new_cloid()
+        return self.source.md.new_client_id()
 
     def check_risk(self, plan: Any) -> None:
         from perpcli.app import actions
@@ -417,9 +398,10 @@ class LiveTrader:
     def cancel(self, orders: Sequence[Order]) -> list[Any]:
         from perpcli.app import actions
 
-        targets = [(o.symbol, o.oid, None if o.oid is not None else o.cloid) for o in orders]
-        by_oid = [t for t in targets if t[1] is not None]
-        by_cloid = [t for t in targets if t[1] is None]
+        targets = [CancelTarget(o.symbol, oid=o.oid) if o.oid is not None else CancelTarget(o.symbol, cloid=o.cloid)
+                   for o in orders]
+        by_oid = [t for t in targets if t.oid is not None]
+        by_cloid = [t for t in targets if t.oid is None]
         out: list[Any] = []
         try:
             with self.source.action_lock:
@@ -436,7 +418,7 @@ class LiveTrader:
 
         try:
             with self.source.action_lock:
-                targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
+                targets = [CancelTarget(o.symbol, oid=o.oid) for o in self.trading.open_orders()]
                 if not targets:
                     return []
                 results, _ = actions.cancel(self.trading, targets, dry_run=False)
@@ -461,7 +443,7 @@ class LiveTrader:
         out: list[Any] = []
         try:
             with self.source.action_lock:
-                targets = [(o.symbol, o.oid, None) for o in self.trading.open_orders()]
+                targets = [CancelTarget(o.symbol, oid=o.oid) for o in self.trading.open_orders()]
                 if targets:
                     results, _ = actions.cancel(self.trading, targets, dry_run=False)
                     out.extend(results)

@@ -57,8 +57,7 @@ def build_app(
     from perpcli.tui.live import TRADES_KEPT
 
     store = Store(trades_kept=TRADES_KEPT)  # the one holder of live state, shared by every venue
-    source = LiveSource(market_data, ws_url=market_data.endpoint.ws_url, trading=trading,
-                        settings=stream or stream_settings(settings), store=store)
+    source = LiveSource(market_data, trading=trading, settings=stream or stream_settings(settings), store=store)
     # Load the instruments now (REST), so the screen never waits for them later.
     known = market_data.instruments()
     if not markets:
@@ -83,7 +82,7 @@ def build_app(
         choice = choose_venue(settings, venue=name)
         md = registry.open_venue(choice.config)
         md.instruments()  # metadata now, in the worker, so the screen never waits for it
-        return LiveSource(md, ws_url=md.endpoint.ws_url, settings=stream or stream_settings(settings), store=store)
+        return LiveSource(md, settings=stream or stream_settings(settings), store=store)
 
     app = WatchApp(
         {source.venue: source},
@@ -110,12 +109,11 @@ def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS)
 
     from perpcli.config import settings
     from perpcli.keys.signer import Signer
-    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
-    from perpcli.venues.hyperliquid.endpoints import endpoint
+    from perpcli.venues import registry
 
     lines = [ln for ln in Path(key_path).read_text().splitlines() if ln and not ln.startswith("#")]
     signer = Signer.from_hex(lines[0], name="demo")
-    md = HyperliquidMarketData(endpoint(url, "testnet"), venue="devnet")
+    md = registry.open_venue(registry.get_entry("devnet").config(url=url, network="testnet"))
     try:
         trading = md.trading(signer)
         app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current())

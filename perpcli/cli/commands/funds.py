@@ -11,12 +11,19 @@ import typer
 agent_app = typer.Typer(help="Agent (API) keys that trade for your account.", no_args_is_help=True)
 
 
-def _master_trading():
-    """Session + trading side, refusing agent keys (they cannot sign transfers or approvals)."""
+def _master_trading(precheck=None):
+    """Session + trading side, refusing agent keys (they cannot sign transfers or approvals).
+    `precheck(market_data)` validates input by the venue's rules before any key is read."""
     from perpcli.cli import venue_cmd
     from perpcli.domain.errors import AuthError
 
     s = venue_cmd.session()
+    if precheck is not None:
+        try:
+            precheck(s.market)
+        except BaseException:
+            s.close()
+            raise
     trading = s.trading()
     role = trading.resolve_account()
     if role.role != "user":
@@ -28,17 +35,19 @@ def _master_trading():
     return s, trading
 
 
-def _run(what: str, build) -> None:
+def _run(what, build, precheck=None) -> None:
+    """Build (and sign) the action, confirm it, send it. `what` is the confirmation text, or a
+    function of the action's detail when the text needs values the venue checked."""
     from perpcli.app import actions
     from perpcli.cli import context, venue_cmd
     from perpcli.cli.commands.trade import _emit_action
 
     opts = context.current()
-    s, trading = _master_trading()
+    s, trading = _master_trading(precheck)
     with s:
         prepared, detail = build(s, trading)
         if not opts.dry_run:
-            venue_cmd.require_yes_or_confirm(what)
+            venue_cmd.require_yes_or_confirm(what(detail) if callable(what) else what)
         out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail=detail)
     _emit_action(out, reqs)
 
@@ -67,15 +76,15 @@ def register(app: typer.Typer) -> None:
         amount: str = typer.Argument(..., help="USDC amount."),
     ) -> None:
         from perpcli.app.order_plan import parse_decimal
-        from perpcli.venues.hyperliquid.actions import check_address
 
-        dest = check_address(destination, what="destination")
         amt = parse_decimal(amount, what="AMOUNT")
 
         def build(s, t):
+            dest = s.market.check_address(destination, what="destination")
             return t.prepare_transfer("usd_send", amt, destination=dest), {"amount": amt, "destination": dest}
 
-        _run(f"send {amt} USDC to {dest} on {_venue_name()}", build)
+        _run(lambda d: f"send {amt} USDC to {d['destination']} on {_venue_name()}", build,
+             precheck=lambda md: md.check_address(destination, what="destination"))
 
     @app.command("withdraw", help="Withdraw USDC to Arbitrum (venue fee applies).")
     def withdraw(
@@ -83,16 +92,15 @@ def register(app: typer.Typer) -> None:
         to: str = typer.Option(None, "--to", help="Destination address (default: your own)."),
     ) -> None:
         from perpcli.app.order_plan import parse_decimal
-        from perpcli.venues.hyperliquid.actions import check_address
 
         amt = parse_decimal(amount, what="AMOUNT")
-        dest_opt = check_address(to, what="--to") if to else None
 
         def build(s, t):
-            dest = dest_opt or t.account_address
+            dest = s.market.check_address(to, what="--to") if to else t.account_address
             return t.prepare_transfer("withdraw", amt, destination=dest), {"amount": amt, "destination": dest}
 
-        _run(f"withdraw {amt} USDC on {_venue_name()}", build)
+        _run(f"withdraw {amt} USDC on {_venue_name()}", build,
+             precheck=(lambda md: md.check_address(to, what="--to")) if to else None)
 
     app.add_typer(agent_app, name="agent")
 
@@ -164,7 +172,8 @@ def agent_list() -> None:
 
     with venue_cmd.session() as s:
         t = s.trading()
-        rows = [{"venue": s.venue, "account": t.account_address, **a} for a in t.extra_agents()]
+        rows = [{"venue": s.venue, "account": t.account_address, "name": a.name, "address": a.address,
+                 "valid_until": a.valid_until_ms} for a in t.agents()]
     venue_cmd.emit_rows(rows, ["name", "address", "valid_until"])
 
 
@@ -180,7 +189,7 @@ def agent_revoke(name: str = typer.Argument(...)) -> None:
     opts = context.current()
     s, trading = _master_trading()
     with s:
-        names = {a["name"] for a in trading.extra_agents()}
+        names = {a.name for a in trading.agents()}
         if name not in names:
             raise UsageError(f"no agent named {name!r} on {s.venue} (see `perp agent list`)")
         # The venue has no revoke: approving a fresh address under the same name replaces the old agent.

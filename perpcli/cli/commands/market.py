@@ -16,10 +16,7 @@ def register(app: typer.Typer) -> None:
         with venue_cmd.session() as s:
             md = s.market
             insts = md.instruments(include_builder_dexes=all_dexes)
-            marks = {}
-            for dex in sorted({i.symbol.split(":", 1)[0] if ":" in i.symbol else "" for i in insts}):
-                for mp in md.mark_prices(dex):
-                    marks[mp.symbol] = mp
+            marks = {mp.symbol: mp for mp in md.mark_prices([i.symbol for i in insts])}
             rows = []
             for inst in insts:
                 mp = marks.get(inst.symbol)
@@ -42,7 +39,7 @@ def register(app: typer.Typer) -> None:
                     rows.append({"venue": s.venue, "market": md.instrument(m).symbol, "mid": mid, "mark": mark})
             else:
                 mids = md.mids()
-                marks = {mp.symbol: mp.mark_price for mp in md.mark_prices("")}
+                marks = {mp.symbol: mp.mark_price for mp in md.mark_prices()}
                 rows = [{"venue": s.venue, "market": k, "mid": v, "mark": marks.get(k)} for k, v in sorted(mids.items())]
         venue_cmd.emit_rows(rows, ["market", "mid", "mark"])
 

@@ -1,10 +1,8 @@
 """`perp sign` and `perp submit`: offline signing for cold keys, and posting what was signed.
 
-`perp sign` turns a Hyperliquid action (JSON, key order kept as written) into the exact body
-/exchange takes, on a machine that never touches the network; `perp submit` posts such a body
-from a machine that has no key. The action is checked first the way the venue will read it
-(canonical decimals, key order, lowercase hex, price rule) so a signature is never produced for
-bytes the venue would hash differently. The network is always explicit (--mainnet/--testnet).
+The venue's offline side (`MarketData.offline()`) does the work: it checks the document the way
+the venue will read it, signs it, and posts a signed body. This module only reads files and
+flags and prints. The network is always explicit (--mainnet/--testnet).
 """
 
 from __future__ import annotations
@@ -54,93 +52,16 @@ def _read_json(source: str, what: str) -> object:
         raise UsageError(f"{label}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
 
 
-def _check_user_signed(action: dict, action_type: str) -> None:
-    """What the venue cannot canonicalise for us: user-signed strings are hashed verbatim."""
-    from perpcli.domain.errors import ValidationError
-    from perpcli.venues.hyperliquid.actions import USER_SIGNED_TYPES, check_address
-    from perpcli.venues.hyperliquid.numbers import is_canonical_wire
+def _offline():
+    """The chosen venue's offline signing side (--venue, default.venue): no network is touched."""
+    from perpcli.app.session import choose_venue
+    from perpcli.cli import context
+    from perpcli.config import settings
+    from perpcli.venues import registry
 
-    for name, kind in USER_SIGNED_TYPES[action_type].fields:
-        if name == "hyperliquidChain" or name not in action:
-            continue
-        value = action[name]
-        if kind == "address" or name == "destination" or (name == "fromSubAccount" and value != ""):
-            lower = check_address(value, what=name)
-            if name == "destination" and value != lower:
-                raise ValidationError(
-                    f"{name} {value} must be lowercase: the venue hashes this string as written"
-                    f" (rule address-lowercase; nearest {lower})",
-                    rule="address-lowercase",
-                    nearest=lower,
-                )
-        if name == "amount":
-            amount = value
-            if action_type == "usdClassTransfer" and isinstance(value, str) and " subaccount:" in value:
-                amount, sub = value.split(" subaccount:", 1)
-                check_address(sub, what="subaccount")
-            if not (isinstance(amount, str) and is_canonical_wire(amount) and not amount.startswith("-") and amount != "0"):
-                raise ValidationError(
-                    f"amount {value!r} must be a positive canonical decimal string such as \"1\" or \"0.5\""
-                    " (rule canonical-amount)",
-                    rule="canonical-amount",
-                )
-
-
-def build_signed_body(
-    action: object,
-    signer,
-    *,
-    is_mainnet: bool,
-    nonce: int | None,
-    vault_address: str | None,
-    expires_after: int | None,
-    next_nonce=None,
-) -> dict:
-    """Validate `action` as the venue will read it, sign it, and return the /exchange body.
-
-    `next_nonce()` supplies a fresh nonce for L1 actions when none is given (user-signed actions
-    carry their own in `time`/`nonce`).
-    """
-    from perpcli.domain.errors import UsageError, ValidationError
-    from perpcli.venues.hyperliquid import signing, verify
-    from perpcli.venues.hyperliquid.actions import VAULT_FORCED_NULL, check_address, scheme_of
-
-    if not isinstance(action, dict):
-        raise ValidationError("the action must be a JSON object", rule="action-shape")
-    action_type = action.get("type")
-    if not isinstance(action_type, str):
-        raise ValidationError('the action has no "type"', rule="action-type")
-    scheme = scheme_of(action_type)  # unknown types stop here: nobody can say how to sign them
-    if vault_address is not None:
-        vault_address = check_address(vault_address, what="--vault-address")
-
-    if scheme == "l1":
-        verify.canonicalize_l1_action(action, strict=True)
-        verify.check_order_prices(action)
-        if nonce is None:
-            nonce = next_nonce() if next_nonce is not None else None
-        if nonce is None:
-            raise UsageError("--nonce is required")
-        sig = signing.sign_l1_action(
-            signer, action, nonce=nonce, vault_address=vault_address, expires_after=expires_after, is_mainnet=is_mainnet
-        )
-        return signing.exchange_request_body(
-            action, nonce=nonce, signature=sig, vault_address=vault_address, expires_after=expires_after
-        )
-
-    if expires_after is not None:
-        raise UsageError(f"{action_type} is user-signed and takes no --expires-after")
-    if vault_address is not None and action_type in VAULT_FORCED_NULL:
-        raise UsageError(
-            f"{action_type} carries the sub-account inside the action"
-            " (amount suffix \" subaccount:0x…\" / fromSubAccount), not --vault-address"
-        )
-    _check_user_signed(action, action_type)
-    own_nonce = signing.user_signed_nonce(action)
-    if nonce is not None and nonce != own_nonce:
-        raise UsageError(f"--nonce {nonce} differs from the action's own nonce {own_nonce}; they must be equal")
-    prepared, sig = signing.sign_user_signed_action(signer, action, is_mainnet=is_mainnet)
-    return signing.exchange_request_body(prepared, nonce=own_nonce, signature=sig, vault_address=vault_address)
+    opts = context.current()
+    choice = choose_venue(settings.current(), venue=opts.venue)
+    return registry.open_venue(choice.config).offline()
 
 
 def _with_rule(e):
@@ -161,52 +82,6 @@ def _network(mainnet: bool, testnet: bool, global_network: str | None) -> bool:
     if global_network is not None and global_network.lower() != ("mainnet" if mainnet else "testnet"):
         raise UsageError(f"--network {global_network} contradicts --{'mainnet' if mainnet else 'testnet'}")
     return mainnet
-
-
-def post_exchange(url: str, body: bytes, *, timeout: float) -> tuple[int, bytes]:
-    """POST body to URL/exchange. Failure before the request left -> NetworkError; after -> OutcomeUnknown."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    from perpcli.domain.errors import NetworkError, OutcomeUnknown, UsageError
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--url {url!r} must be an http(s) URL such as https://api.hyperliquid.xyz")
-    path = parts.path.rstrip("/") + "/exchange"
-    try:
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"--url {url!r} has a bad port") from None
-    if parts.scheme == "https":
-        import ssl
-
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-    try:
-        try:
-            conn.connect()
-        except (OSError, http.client.HTTPException) as e:
-            raise NetworkError(f"cannot reach {parts.hostname}: {e}; nothing was sent") from None
-        try:
-            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            data = resp.read()
-        except TimeoutError:
-            raise OutcomeUnknown(
-                f"no answer from {parts.hostname} within {timeout:g}s after sending; the action may have"
-                " been executed (re-submitting the same body is safe: its nonce can be used only once)"
-            ) from None
-        except (OSError, http.client.HTTPException) as e:
-            raise OutcomeUnknown(
-                f"connection to {parts.hostname} failed after sending began ({e}); the outcome is unknown"
-            ) from None
-        return resp.status, data
-    finally:
-        conn.close()
 
 
 def register(app: typer.Typer) -> None:
@@ -246,15 +121,8 @@ def register(app: typer.Typer) -> None:
             return NonceAllocator(signer.address).next()
 
         try:
-            body = build_signed_body(
-                action,
-                signer,
-                is_mainnet=is_mainnet,
-                nonce=nonce,
-                vault_address=vault_address,
-                expires_after=expires_after,
-                next_nonce=next_nonce,
-            )
+            body = _offline().sign(action, signer, nonce=nonce, next_nonce=next_nonce, options={
+                "is_mainnet": is_mainnet, "vault_address": vault_address, "expires_after": expires_after})
         except ValidationError as e:
             raise _with_rule(e) from None
         output.emit_json(body)
@@ -271,30 +139,13 @@ def register(app: typer.Typer) -> None:
         import json
 
         from perpcli.cli import context
-        from perpcli.domain.errors import OutcomeUnknown, RateLimited, UsageError, VenueRejected
+        from perpcli.domain.errors import UsageError
 
         url = context.current().extra.get("url")  # a global option, hoisted by the root
         if not url:
             raise UsageError("--url is required: the venue base URL, e.g. https://api.hyperliquid.xyz")
         body = _read_json(signed_file, "signed body")
-        if not isinstance(body, dict) or not {"action", "nonce", "signature"} <= set(body):
-            raise UsageError('the signed body must be an object with "action", "nonce" and "signature"')
-        payload = json.dumps(body, separators=(",", ":"), default=str).encode()
-        status, data = post_exchange(url, payload, timeout=timeout)
-        text = data.decode("utf-8", "replace")
-        if status == 429:
-            raise RateLimited("the venue is rate limiting (HTTP 429); nothing was executed")
-        if 500 <= status:
-            raise OutcomeUnknown(f"the venue failed (HTTP {status}); the action may or may not have executed")
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            if status == 200:
-                raise OutcomeUnknown(f"the venue answered HTTP 200 with non-JSON: {text[:200]}") from None
-            raise VenueRejected(f"HTTP {status}: {text.strip()[:300]}") from None
-        sys.stdout.write(json.dumps(answer, separators=(",", ":")) + "\n")
+        answered = _offline().submit(body, url=url, timeout_s=timeout)  # type: ignore[arg-type]
+        sys.stdout.write(json.dumps(answered.answer, separators=(",", ":")) + "\n")
         sys.stdout.flush()
-        if status != 200:
-            raise VenueRejected(f"HTTP {status}: {text.strip()[:300]}")
-        if isinstance(answer, dict) and answer.get("status") == "err":
-            raise VenueRejected(f"the venue refused: {answer.get('response')}")
+        answered.raise_for_refusal()

@@ -150,22 +150,21 @@ def register(app: typer.Typer) -> None:
 
     @app.command("cancel", help="Cancel by OID, --cloid, every order of --market, or --all.")
     def cancel(
-        oid: int = typer.Argument(None, help="Order id."),
+        oid: str = typer.Argument(None, help="Order id (as `perp orders` shows it)."),
         cloid: str = typer.Option(None, "--cloid"),
         market: str = typer.Option(None, "--market"),
         everything: bool = typer.Option(False, "--all"),
     ) -> None:
         from perpcli.app import actions
         from perpcli.cli import context, output, venue_cmd
-        from perpcli.venues.hyperliquid.actions import check_cloid
 
-        if cloid is not None:
-            cloid = check_cloid(cloid, what="--cloid")
         chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
         if len(chosen) != 1:
             raise_usage("give exactly one of OID, --cloid C, --market M or --all")
         opts = context.current()
         with venue_cmd.session() as s:
+            if cloid is not None:  # the venue's client-id rule, before any key is read
+                cloid = s.market.check_client_id(cloid, what="--cloid")
             trading = s.trading()
             targets = actions.cancel_targets(trading, oid=oid, cloid=cloid, market=market, everything=everything)
             if targets and not opts.dry_run:
@@ -187,7 +186,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("modify", help="Change the price and/or size of an open order (it gets a new oid).")
     def modify(
-        oid: int = typer.Argument(...),
+        oid: str = typer.Argument(..., help="Order id (as `perp orders` shows it)."),
         price: str = typer.Option(None, "--price"),
         size: str = typer.Option(None, "--size"),
     ) -> None:
@@ -308,8 +307,7 @@ def register(app: typer.Typer) -> None:
         with venue_cmd.session() as s:
             trading = s.trading()
             if not cross and not isolated:
-                _, cur_cross = trading.asset_leverage(market)
-                is_cross = cur_cross
+                is_cross = trading.leverage_setting(market).cross
             else:
                 is_cross = cross
             prepared = trading.prepare_leverage(market, value, cross=is_cross)

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perpcli.domain.errors import UsageError, VenueRejected
 from perpcli.domain.events import (
@@ -22,10 +22,17 @@ from perpcli.domain.events import (
 )
 from perpcli.domain.instrument import Instrument
 from perpcli.keys.signer import Signer
-from perpcli.venues.base import Candle, FundingRate
+from perpcli.venues.base import Candle, FundingRate, TradingOptions
 from perpcli.venues.hyperliquid import codec
 from perpcli.venues.hyperliquid.endpoints import Endpoint, endpoint
 from perpcli.venues.hyperliquid.rest import RestClient
+
+if TYPE_CHECKING:
+    from perpcli.keys.nonces import NonceAllocator
+    from perpcli.venues.capabilities import Capabilities
+    from perpcli.venues.hyperliquid.offline import HyperliquidOffline
+    from perpcli.venues.hyperliquid.stream import HyperliquidFeed
+    from perpcli.venues.hyperliquid.trading import HyperliquidTrading
 
 CANDLE_INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d", "3d", "1w", "1M")
 
@@ -67,7 +74,7 @@ class HyperliquidMarketData:
         return self.endpoint.network
 
     @property
-    def capabilities(self) -> Any:
+    def capabilities(self) -> Capabilities:
         """Built on demand: most commands never ask (it is a frozen record, costly to import)."""
         from perpcli.venues.hyperliquid.capabilities import hyperliquid_capabilities
 
@@ -106,13 +113,14 @@ class HyperliquidMarketData:
         return self._instruments[dex]
 
     @staticmethod
-    def _dex_of(market: str) -> str:
+    def dex_of(market: str) -> str:
+        """The HIP-3 dex a market name lives on ("" for the default dex)."""
         return market.split(":", 1)[0] if ":" in market else ""
 
     def instrument(self, market: str) -> Instrument:
         """The instrument for a market name ("BTC", "xyz:GOLD"); names are case-sensitive
         on the venue (kPEPE), so an exact match wins and a case-insensitive one is accepted."""
-        dex = self._dex_of(market)
+        dex = self.dex_of(market)
         insts = self._load_dex(dex)
         inst = insts.get(market)
         if inst is None:
@@ -156,7 +164,7 @@ class HyperliquidMarketData:
     # ----- prices ---------------------------------------------------------------------------
 
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
-        dexes = sorted({self._dex_of(m) for m in markets}) if markets else [""]
+        dexes = sorted({self.dex_of(m) for m in markets}) if markets else [""]
         out: dict[str, Decimal] = {}
         for dex in dexes:
             body: dict[str, Any] = {"type": "allMids"}
@@ -171,13 +179,26 @@ class HyperliquidMarketData:
             return {s: out[s] for s in resolved.values()}
         return {k: v for k, v in out.items() if not k.startswith("@") and "/" not in k}
 
-    def mark_prices(self, dex: str = "") -> list[MarkPrice]:
+    def mark_prices(self, markets: Sequence[str] | None = None, *, fresh: bool = False) -> list[MarkPrice]:
+        """Marks (with mid and funding context) of the given markets, or of every market on
+        the default dex. One metaAndAssetCtxs read per dex, cached for the process unless
+        `fresh` (a live view polls for new marks; a one-shot command reads them once)."""
+        wanted = {self.instrument(m).symbol for m in markets} if markets else None
+        dexes = sorted({self.dex_of(s) for s in wanted}) if wanted else [""]
+        out: list[MarkPrice] = []
+        for dex in dexes:
+            if fresh:
+                self._meta_ctx.pop(dex, None)
+            out.extend(mp for mp in self._dex_marks(dex) if wanted is None or mp.symbol in wanted)
+        return out
+
+    def _dex_marks(self, dex: str) -> list[MarkPrice]:
         meta, ctxs = self.meta_and_ctxs(dex)
         return codec.mark_prices(meta, ctxs, venue=self.venue, time_ms=self.now_ms())
 
     def mark_price(self, market: str) -> MarkPrice:
         inst = self.instrument(market)
-        for mp in self.mark_prices(self._dex_of(inst.symbol)):
+        for mp in self._dex_marks(self.dex_of(inst.symbol)):
             if mp.symbol == inst.symbol:
                 return mp
         raise UsageError(f"no mark price for {market} on {self.venue}")
@@ -187,7 +208,7 @@ class HyperliquidMarketData:
         mp = self.mark_price(market)
         mid = mp.mid_price
         if mid is None:
-            mid = codec.mids(self.rest.info({"type": "allMids", **({"dex": d} if (d := self._dex_of(mp.symbol)) else {})})
+            mid = codec.mids(self.rest.info({"type": "allMids", **({"dex": d} if (d := self.dex_of(mp.symbol)) else {})})
                              or {}).get(mp.symbol, mp.mark_price)
         return mid, mp.mark_price
 
@@ -210,7 +231,7 @@ class HyperliquidMarketData:
         return codec.candles(self.rest.info({"type": "candleSnapshot", "req": req}) or [])
 
     def funding(self, markets: Sequence[str] | None = None) -> list[FundingRate]:
-        dexes = sorted({self._dex_of(m) for m in markets}) if markets else [""]
+        dexes = sorted({self.dex_of(m) for m in markets}) if markets else [""]
         try:
             predicted = self.rest.info({"type": "predictedFundings"})
         except VenueRejected:
@@ -240,17 +261,43 @@ class HyperliquidMarketData:
         inst = self.instrument(market)
         return stream.iterate(self.endpoint.ws_url, self.venue, [stream.trades_subscription(inst.symbol)])
 
+    def live_feed(self, account: str = "") -> HyperliquidFeed:
+        """How to stream this venue through net.stream.StreamSession (for the TUI and
+        `perp stream`). `account` routes account channels (orderUpdates carry no user)."""
+        from perpcli.venues.hyperliquid.stream import HyperliquidFeed
+
+        return HyperliquidFeed(self.endpoint.ws_url, self.venue, account)
+
+    # ----- ids, addresses, offline signing --------------------------------------------------
+
+    def new_client_id(self) -> str:
+        return new_cloid()
+
+    def check_client_id(self, text: str, *, what: str = "cloid") -> str:
+        from perpcli.venues.hyperliquid.actions import check_cloid
+
+        return check_cloid(text, what=what)
+
+    def check_address(self, text: str, *, what: str = "address") -> str:
+        from perpcli.venues.hyperliquid.actions import check_address
+
+        return check_address(text, what=what)
+
+    def offline(self) -> HyperliquidOffline:
+        from perpcli.venues.hyperliquid.offline import HyperliquidOffline
+
+        return HyperliquidOffline()
+
     # ----- the keyed side -------------------------------------------------------------------
 
     def trading(
         self,
         signer: Signer,
         *,
-        vault_address: str | None = None,
-        builder: Any = None,
-        nonces: Any = None,
-    ) -> Any:
+        options: TradingOptions | None = None,
+        nonces: NonceAllocator | None = None,
+    ) -> HyperliquidTrading:
         """The keyed side (trading.py), built only with a Signer."""
         from perpcli.venues.hyperliquid.trading import HyperliquidTrading
 
-        return HyperliquidTrading(self, signer, vault_address=vault_address, builder=builder, nonces=nonces)
+        return HyperliquidTrading(self, signer, options=options, nonces=nonces)

@@ -267,7 +267,7 @@ def order(row: dict, *, venue: str, status: OrderStatus = OrderStatus.OPEN, time
         size=size,
         orig_size=orig,
         status=status,
-        oid=int(row["oid"]),
+        oid=str(row["oid"]),
         cloid=row.get("cloid") or None,
         order_type=_ORDER_TYPES.get(row.get("orderType", "Limit"), OrderType.LIMIT),
         tif=_TIFS.get(row.get("tif") or "", None if is_trigger else TimeInForce.GTC),
@@ -287,7 +287,7 @@ def fill(row: dict, *, venue: str, account: str) -> Fill:
         account=account,
         symbol=row["coin"],
         trade_id=int(row["tid"]),
-        oid=int(row["oid"]) if row.get("oid") is not None else None,
+        oid=str(row["oid"]) if row.get("oid") is not None else None,
         side=side_of(row["side"]),
         price=D(row["px"]),
         size=D(row["sz"]),
@@ -465,12 +465,12 @@ def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
         return Ack(AckStatus.ACCEPTED, cloid=cloid)
     if "resting" in s:
         r = s["resting"]
-        return Ack(AckStatus.RESTING, cloid=r.get("cloid", cloid), oid=int(r["oid"]))
+        return Ack(AckStatus.RESTING, cloid=r.get("cloid", cloid), oid=str(r["oid"]))
     if "filled" in s:
         f = s["filled"]
         total = D(f["totalSz"])
         status = AckStatus.FILLED if total >= size else AckStatus.PARTIALLY_FILLED
-        return Ack(status, cloid=f.get("cloid", cloid), oid=int(f["oid"]), filled=total, avg_price=D(f["avgPx"]))
+        return Ack(status, cloid=f.get("cloid", cloid), oid=str(f["oid"]), filled=total, avg_price=D(f["avgPx"]))
     if "error" in s:
         return Ack(AckStatus.REJECTED, cloid=cloid, error=str(s["error"]))
     return Ack(AckStatus.UNKNOWN, cloid=cloid, error=f"unrecognised status {s!r}")
@@ -518,7 +518,7 @@ def status_ack(resp: dict, *, cloid: str | None = None) -> Ack | None:
     orig = D(row.get("origSz", row.get("sz", "0")))
     remaining = D(row.get("sz", "0"))
     filled = orig - remaining if st is not OrderStatus.FILLED else orig
-    oid = int(row["oid"]) if row.get("oid") is not None else None
+    oid = str(row["oid"]) if row.get("oid") is not None else None
     cl = row.get("cloid") or cloid
     if st is OrderStatus.FILLED:
         return Ack(AckStatus.FILLED, cloid=cl, oid=oid, filled=filled)

@@ -44,6 +44,26 @@ def order_updates_subscription(user: str) -> Subscription:
                         Resync.RESUBSCRIBE)
 
 
+class HyperliquidFeed:
+    """The venue's `LiveFeed`: where to connect, how to speak, and what to subscribe to."""
+
+    def __init__(self, ws_url: str, venue: str, account: str = "") -> None:
+        self.ws_url = ws_url
+        self.protocol = HyperliquidProtocol(venue, account)
+
+    def book(self, symbol: str) -> Subscription:
+        return book_subscription(symbol)
+
+    def trades(self, symbol: str) -> Subscription:
+        return trades_subscription(symbol)
+
+    def fills(self, account: str) -> Subscription:
+        return fills_subscription(account)
+
+    def orders(self, account: str) -> Subscription:
+        return order_updates_subscription(account)
+
+
 class HyperliquidProtocol:
     """The `StreamProtocol` for Hyperliquid-compatible servers (mainnet, testnet, devnet)."""
 

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,19 @@ from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, Positio
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
 from perpcli.keys.signer import Signer
-from perpcli.venues.base import Ack, AckStatus, ActionResult, CancelResult, KeyRole
+from perpcli.venues.base import (
+    Ack,
+    AckStatus,
+    ActionResult,
+    AgentKey,
+    CancelResult,
+    CancelTarget,
+    KeyRole,
+    LeverageSetting,
+    Positions,
+    Prepared,
+    TradingOptions,
+)
 from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
 from perpcli.venues.hyperliquid.rest import SentNoAnswer
@@ -38,20 +49,19 @@ SETTLE_POLLS = 3
 SETTLE_POLL_INTERVAL_S = 0.3
 
 
-@dataclass
-class Prepared:
-    """A signed /exchange request, ready to post (or to print for --dry-run)."""
+def _nonce_of(prepared: Prepared) -> int:
+    """The nonce a prepared /exchange body was signed with (what a noop must spend)."""
+    return int(prepared.body["nonce"])
 
-    kind: str  # "order", "cancel", "modify", "leverage", "margin", "transfer", ...
-    body: dict
-    scheme: str  # "l1" | "user_signed"
-    requests: list[tuple[str | None, Decimal]] = field(default_factory=list)  # (cloid, size) per order
-    markets: list[str] = field(default_factory=list)
-    grouping: str = "na"  # normalTpsl: the first order is the parent of the TP/SL children
 
-    @property
-    def nonce(self) -> int:
-        return int(self.body["nonce"])
+def _venue_oid(oid: str) -> int:
+    """Hyperliquid's order ids are integers; at the seam they are opaque strings."""
+    from perpcli.venues.hyperliquid.actions import check_uint
+
+    text = str(oid).strip()
+    if not text.isascii() or not text.isdigit():
+        raise UsageError(f"order id {oid!r} is not a Hyperliquid order id (a whole number)")
+    return check_uint(int(text), what="oid")
 
 
 class HyperliquidTrading:
@@ -62,16 +72,17 @@ class HyperliquidTrading:
         market: HyperliquidMarketData,
         signer: Signer,
         *,
-        vault_address: str | None = None,
-        builder: A.BuilderFee | None = None,
+        options: TradingOptions | None = None,
         nonces: NonceAllocator | None = None,
     ) -> None:
+        options = options or TradingOptions()
         self.market = market
         self.venue = market.venue
         self.rest = market.rest
         self._signer = signer
-        self.vault_address = A.check_address(vault_address, what="vault address") if vault_address else None
-        self.builder = builder
+        vault = options.account_override
+        self.vault_address = A.check_address(vault, what="vault address") if vault else None
+        self.builder = A.BuilderFee(options.builder, options.builder_fee_tenths_bp) if options.builder else None
         self.nonces = nonces or NonceAllocator(signer.address)
         self._role: KeyRole | None = None
 
@@ -145,9 +156,10 @@ class HyperliquidTrading:
             body["dex"] = dex
         return body
 
-    def account(self, dex: str = "") -> AccountSnapshot:
-        """One dex's margin account (default: the main dex) with its open orders; spot
-        balances ride along for the default dex."""
+    def account(self, market: str | None = None) -> AccountSnapshot:
+        """The margin account `market` trades in (default: the main dex) with its open orders;
+        spot balances ride along for the default dex. Each HIP-3 dex keeps its own margin."""
+        dex = self.market.dex_of(market) if market else ""
         user = self.account_address
         state = self.rest.info(self._with_dex({"type": "clearinghouseState", "user": user}, dex))
         orders = self._open_orders_of(dex)
@@ -159,7 +171,7 @@ class HyperliquidTrading:
                 spot = []
         return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)
 
-    def positions(self, *, all_dexes: bool = True) -> tuple[list[PositionSnapshot], dict[str, Decimal]]:
+    def positions(self, *, all_dexes: bool = True) -> Positions:
         """Open positions on every dex and the mark each was valued at (positionValue / size)."""
         out: list[PositionSnapshot] = []
         marks: dict[str, Decimal] = {}
@@ -168,7 +180,7 @@ class HyperliquidTrading:
             snap = codec.account_snapshot(state or {}, venue=self.venue, account=self.account_address)
             out.extend(p for p in snap.positions if p.size != 0)
             marks.update(codec.position_marks(state or {}))
-        return out, marks
+        return Positions(out, marks)
 
     def _open_orders_of(self, dex: str) -> list[Order]:
         body = self._with_dex({"type": "frontendOpenOrders", "user": self.account_address}, dex)
@@ -196,27 +208,28 @@ class HyperliquidTrading:
         rows = self.rest.info(body) or []
         return codec.funding_payments(rows, venue=self.venue, account=self.account_address)
 
-    def order_status(self, *, oid: int | None = None, cloid: str | None = None) -> Ack | None:
+    def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
         if (oid is None) == (cloid is None):
             raise UsageError("give exactly one of oid or cloid")
-        key: int | str = oid if oid is not None else A.check_cloid(cloid)
+        key: int | str = _venue_oid(oid) if oid is not None else A.check_cloid(cloid)
         resp = self.rest.info({"type": "orderStatus", "user": self.account_address, "oid": key})
         return codec.status_ack(resp, cloid=cloid)
 
-    def asset_leverage(self, market: str) -> tuple[int | None, bool]:
-        """(leverage, is_cross) the account has set for a market (activeAssetData)."""
+    def leverage_setting(self, market: str) -> LeverageSetting:
+        """The leverage and margin mode the account has set for a market (activeAssetData)."""
         inst = self.market.instrument(market)
         try:
             data = self.rest.info({"type": "activeAssetData", "user": self.account_address, "coin": inst.symbol})
         except VenueRejected:
-            return None, True
-        return codec.leverage_setting(data)
+            return LeverageSetting(None, True)
+        lev, cross = codec.leverage_setting(data)
+        return LeverageSetting(lev, cross)
 
-    def extra_agents(self) -> list[dict[str, Any]]:
+    def agents(self) -> list[AgentKey]:
         rows = self.rest.info({"type": "extraAgents", "user": self.account_address}) or []
         return [
-            {"name": r.get("name", ""), "address": str(r.get("address", "")).lower(),
-             "valid_until": r.get("validUntil")}
+            AgentKey(name=str(r.get("name", "")), address=str(r.get("address", "")).lower(),
+                     valid_until_ms=r.get("validUntil"))
             for r in rows
         ]
 
@@ -282,8 +295,8 @@ class HyperliquidTrading:
         specs = [self.order_spec(i) for i in intents]
         action = A.order_action(specs, grouping=grouping, builder=self.builder)  # type: ignore[arg-type]
         return Prepared(
-            kind="order", body=self._sign_l1(action), scheme="l1",
-            requests=[(s.cloid, s.size) for s in specs], markets=[i.symbol for i in intents], grouping=grouping,
+            kind="order", body=self._sign_l1(action), requests=[(s.cloid, s.size) for s in specs],
+            markets=[i.symbol for i in intents], grouping=grouping,
         )
 
     def submit(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]:
@@ -329,7 +342,7 @@ class HyperliquidTrading:
             if attempt + 1 < SETTLE_POLLS:
                 self.market.sleep(SETTLE_POLL_INTERVAL_S)
         # Still unseen: burn the nonce with a noop so the original can never execute later.
-        killed = self._kill_nonce(prepared.nonce)
+        killed = self._kill_nonce(_nonce_of(prepared))
         if killed is False:  # the noop lost: the original landed after all
             poll()
             children_follow_parent()
@@ -381,38 +394,39 @@ class HyperliquidTrading:
 
     # ----- cancel / modify ------------------------------------------------------------------
 
-    def prepare_cancel(self, targets: Sequence[tuple[str, int | None, str | None]]) -> Prepared:
-        """targets: (market, oid, cloid) with exactly one of oid/cloid; all by oid or all by cloid."""
-        by_cloid = [t for t in targets if t[2] is not None]
+    def prepare_cancel(self, targets: Sequence[CancelTarget]) -> Prepared:
+        """Each target by oid or by cloid; one request cancels all by oid or all by cloid."""
+        by_cloid = [t for t in targets if t.cloid is not None]
         if by_cloid and len(by_cloid) != len(targets):
             raise UsageError("cancel either by oid or by cloid, not both at once")
         if by_cloid:
-            action = A.cancel_by_cloid_action([(self.market.instrument(m).asset_id, c) for m, _, c in targets])
+            action = A.cancel_by_cloid_action([(self.market.instrument(t.market).asset_id, t.cloid)
+                                               for t in targets])
         else:
-            action = A.cancel_action([(self.market.instrument(m).asset_id, int(o)) for m, o, _ in targets])
-        return Prepared(kind="cancel", body=self._sign_l1(action), scheme="l1",
-                        requests=[(c, Decimal(0)) for _, _, c in targets], markets=[m for m, _, _ in targets])
+            action = A.cancel_action([(self.market.instrument(t.market).asset_id, _venue_oid(_need_oid(t)))
+                                      for t in targets])
+        return Prepared(kind="cancel", body=self._sign_l1(action),
+                        requests=[(t.cloid, Decimal(0)) for t in targets], markets=[t.market for t in targets])
 
-    def send_cancel(self, prepared: Prepared, targets: Sequence[tuple[str, int | None, str | None]]) -> list[CancelResult]:
+    def send_cancel(self, prepared: Prepared, targets: Sequence[CancelTarget]) -> list[CancelResult]:
         try:
             resp = self.rest.exchange(prepared.body)
         except SentNoAnswer as e:
             raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
         self._raise_auth(resp)
         errs = codec.cancel_errors(resp, len(targets))
-        return [CancelResult(ok=e is None, oid=o, cloid=c, error=e) for (_, o, c), e in zip(targets, errs, strict=True)]
+        return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e) for t, e in zip(targets, errs, strict=True)]
 
-    def cancel(self, market: str, *, oid: int | None = None, cloid: str | None = None) -> CancelResult:
-        targets = [(market, oid, cloid)]
-        return self.send_cancel(self.prepare_cancel(targets), targets)[0]
+    def cancel(self, target: CancelTarget) -> CancelResult:
+        return self.send_cancel(self.prepare_cancel([target]), [target])[0]
 
-    def prepare_modify(self, oid: int | str, intent: OrderIntent) -> Prepared:
+    def prepare_modify(self, oid: str, intent: OrderIntent) -> Prepared:
         spec = self.order_spec(intent)
-        action = A.batch_modify_action([(oid, spec)])
-        return Prepared(kind="modify", body=self._sign_l1(action), scheme="l1",
-                        requests=[(spec.cloid, spec.size)], markets=[intent.symbol])
+        action = A.batch_modify_action([(_venue_oid(oid), spec)])
+        return Prepared(kind="modify", body=self._sign_l1(action), requests=[(spec.cloid, spec.size)],
+                        markets=[intent.symbol])
 
-    def modify(self, oid: int | str, intent: OrderIntent) -> Ack:
+    def modify(self, oid: str, intent: OrderIntent) -> Ack:
         return self.send_orders(self.prepare_modify(oid, intent))[0]
 
     # ----- leverage, margin, dead man's switch, twap ----------------------------------------
@@ -424,19 +438,17 @@ class HyperliquidTrading:
                                   rule="max-leverage", nearest=inst.max_leverage)
         if cross and inst.only_isolated:
             raise ValidationError(f"{inst.symbol} allows isolated margin only", rule="only-isolated")
-        return Prepared(kind="leverage", scheme="l1",
-                        body=self._sign_l1(A.update_leverage_action(inst.asset_id, leverage, is_cross=cross)))
+        return Prepared(kind="leverage", body=self._sign_l1(A.update_leverage_action(inst.asset_id, leverage, is_cross=cross)))
 
     def set_leverage(self, market: str, leverage: int, *, cross: bool) -> ActionResult:
         return self._send_default(self.prepare_leverage(market, leverage, cross=cross))
 
     def prepare_margin(self, market: str, amount: Decimal) -> Prepared:
         inst = self.market.instrument(market)
-        return Prepared(kind="margin", scheme="l1",
-                        body=self._sign_l1(A.update_isolated_margin_action(inst.asset_id, amount)))
+        return Prepared(kind="margin", body=self._sign_l1(A.update_isolated_margin_action(inst.asset_id, amount)))
 
     def prepare_schedule_cancel(self, time_ms: int | None) -> Prepared:
-        return Prepared(kind="deadman", scheme="l1", body=self._sign_l1(A.schedule_cancel_action(time_ms)))
+        return Prepared(kind="deadman", body=self._sign_l1(A.schedule_cancel_action(time_ms)))
 
     def prepare_twap(self, market: str, *, is_buy: bool, size: Decimal, minutes: int, reduce_only: bool = False,
                      randomize: bool = False) -> Prepared:
@@ -444,11 +456,11 @@ class HyperliquidTrading:
         sz = numbers.check_size(size, inst.size_decimals)
         action = A.twap_order_action(inst.asset_id, is_buy=is_buy, size=sz, reduce_only=reduce_only,
                                      minutes=minutes, randomize=randomize)
-        return Prepared(kind="twap", scheme="l1", body=self._sign_l1(action), markets=[inst.symbol])
+        return Prepared(kind="twap", body=self._sign_l1(action), markets=[inst.symbol])
 
     def prepare_twap_cancel(self, market: str, twap_id: int) -> Prepared:
         inst = self.market.instrument(market)
-        return Prepared(kind="twap_cancel", scheme="l1", body=self._sign_l1(A.twap_cancel_action(inst.asset_id, twap_id)))
+        return Prepared(kind="twap_cancel", body=self._sign_l1(A.twap_cancel_action(inst.asset_id, twap_id)))
 
     # ----- user-signed: transfers and agents ------------------------------------------------
 
@@ -463,21 +475,27 @@ class HyperliquidTrading:
             build = lambda n: A.withdraw3_action(_need(destination), amount, time_ms=n)  # noqa: E731
         else:
             raise UsageError(f"unknown transfer kind {kind!r}")
-        return Prepared(kind="transfer", scheme="user_signed", body=self._sign_user(build))
+        return Prepared(kind="transfer", body=self._sign_user(build))
 
-    def transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> ActionResult:
-        return self._send_default(self.prepare_transfer(kind, amount, **kwargs))
+    def transfer(self, kind: str, amount: Decimal, *, destination: str | None = None,
+                 to_perp: bool = True) -> ActionResult:
+        return self._send_default(self.prepare_transfer(kind, amount, destination=destination, to_perp=to_perp))
 
     def prepare_approve_agent(self, agent_address: str, name: str | None, valid_until_ms: int | None = None) -> Prepared:
         label = name
         if valid_until_ms is not None:
             label = f"{name or ''} valid_until {valid_until_ms}"
-        return Prepared(kind="agent_approve", scheme="user_signed",
-                        body=self._sign_user(lambda n: A.approve_agent_action(agent_address, nonce=n, agent_name=label)))
+        return Prepared(kind="agent_approve", body=self._sign_user(lambda n: A.approve_agent_action(agent_address, nonce=n, agent_name=label)))
 
     def send(self, prepared: Prepared) -> ActionResult:
         """Post a prepared non-order action (leverage, margin, transfer, agent, deadman, twap)."""
         return self._send_default(prepared)
+
+
+def _need_oid(target: CancelTarget) -> str:
+    if target.oid is None:
+        raise UsageError("a cancel needs an order id or a client order id")
+    return target.oid
 
 
 def _need(destination: str | None) -> str:

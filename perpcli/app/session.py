@@ -44,7 +44,7 @@ def choose_venue(
         raise UsageError("--url needs an explicit --network mainnet|testnet (signatures differ per network)")
     configured_url = _setting(settings, f"venues.{name}.url")
     net = network or entry.network
-    if name == "devnet" and network is None and _setting(settings, "venues.devnet.mainnet"):
+    if network is None and _setting(settings, f"venues.{name}.mainnet"):  # e.g. a devnet run with --mainnet
         net = "mainnet"
     cfg = entry.config(url=url or configured_url or None, network=net)
     vault = vault_address or _setting(settings, f"venues.{name}.vault_address") or None

@@ -11,22 +11,37 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+
+@dataclass(frozen=True)
+class GlobalFlag:
+    """One global option, defined once: the Typer root callback, the Typer-free fast path
+    (cli/fast.py) and `hoist_global_options` are all generated from GLOBALS."""
+
+    dest: str  # the GlobalOptions field, or the key in GlobalOptions.extra
+    flags: tuple[str, ...]
+    takes_value: bool
+    help: str
+    extra: bool = False  # venue reach: stored in GlobalOptions.extra, read by venue commands
+
+
+GLOBALS: tuple[GlobalFlag, ...] = (
+    GlobalFlag("venue", ("--venue",), True, "Venue to use (default from config)."),
+    GlobalFlag("account", ("--account",), True, "Key name (or address) to act as (default from config)."),
+    GlobalFlag("json", ("--json",), False, "Print machine-readable JSON on stdout."),
+    GlobalFlag("yes", ("--yes", "-y"), False, "Do not ask for confirmation."),
+    GlobalFlag("dry_run", ("--dry-run",), False, "Show what would be signed and sent; send nothing."),
+    GlobalFlag("debug", ("--debug",), False, "Show tracebacks and debug logs."),
+    GlobalFlag("config", ("--config",), True, "Config file to use instead of the default."),
+    GlobalFlag("passphrase_file", ("--passphrase-file",), True,
+               "Read the keystore passphrase from this file (first line)."),
+    GlobalFlag("url", ("--url",), True, "Venue base URL (needs --network).", extra=True),
+    GlobalFlag("network", ("--network",), True, "mainnet or testnet: what signatures are for.", extra=True),
+    GlobalFlag("vault_address", ("--vault-address",), True,
+               "Trade for this vault or sub-account (signed by your key).", extra=True),
+)
+
 # flag -> takes a value?
-GLOBAL_FLAGS: dict[str, bool] = {
-    "--venue": True,
-    "--account": True,
-    "--config": True,
-    "--json": False,
-    "--yes": False,
-    "-y": False,
-    "--dry-run": False,
-    "--debug": False,
-    "--passphrase-file": True,
-    # venue reach (used by venue commands; stored in GlobalOptions.extra)
-    "--url": True,
-    "--network": True,
-    "--vault-address": True,
-}
+GLOBAL_FLAGS: dict[str, bool] = {flag: g.takes_value for g in GLOBALS for flag in g.flags}
 
 
 @dataclass
@@ -47,6 +62,30 @@ class GlobalOptions:
     def interactive(self) -> bool:
         """True when a person can answer a prompt: stdin and stderr are both terminals."""
         return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def options_from(values: dict[str, Any]) -> GlobalOptions:
+    """GlobalOptions from parsed values keyed by `GlobalFlag.dest` (missing = not given)."""
+    opts = GlobalOptions(extra={})
+    for g in GLOBALS:
+        value = values.get(g.dest)
+        if g.extra:
+            opts.extra[g.dest] = value
+        else:
+            setattr(opts, g.dest, bool(value) if not g.takes_value else value)
+    return opts
+
+
+def apply(opts: GlobalOptions) -> None:
+    """What every entry path does with the global options before running a command: make them
+    current, layer config (defaults < file < env < flags), and set up the passphrase source."""
+    from perpcli.config import settings
+
+    set_current(opts)
+    settings.configure(config_path=opts.config, flags={"default.venue": opts.venue, "default.account": opts.account})
+    from perpcli.keys import sources
+
+    sources.configure(passphrase_file=opts.passphrase_file, human=not opts.json)
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:

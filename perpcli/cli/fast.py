@@ -13,11 +13,11 @@ So for every input the fast path accepts, the result is what Typer would have pr
 
 from __future__ import annotations
 
-# Globals (mirrors cli/context.GLOBAL_FLAGS): name -> takes a value?
-_GLOBAL_VALUE = {"--venue": "venue", "--account": "account", "--config": "config",
-                 "--passphrase-file": "passphrase_file", "--url": "url", "--network": "network",
-                 "--vault-address": "vault_address"}
-_GLOBAL_FLAG = {"--json": "json", "--yes": "yes", "-y": "yes", "--dry-run": "dry_run", "--debug": "debug"}
+from perpcli.cli.context import GLOBALS
+
+# Globals, from the one table in cli/context.py: flag -> destination.
+_GLOBAL_VALUE = {flag: g.dest for g in GLOBALS if g.takes_value for flag in g.flags}
+_GLOBAL_FLAG = {flag: g.dest for g in GLOBALS if not g.takes_value for flag in g.flags}
 
 _ORDER_VALUE = {"--limit": "limit", "--stop": "stop", "--slippage": "slippage", "--tp": "tp", "--sl": "sl",
                 "--cloid": "cloid", "--leverage": "leverage", "--usd": "usd", "--risk": "risk"}
@@ -112,29 +112,12 @@ def _run(glob: dict, command: str, params: dict) -> None:
     """What cli/main.root does with the globals, then the command body. Keep the two in step:
     tests/test_cli_fast.py runs both paths on the same argv and compares the results."""
     from perpcli.cli import context
-    from perpcli.config import settings
 
-    context.set_current(context.GlobalOptions(
-        venue=glob.get("venue"), account=glob.get("account"), config=glob.get("config"),
-        json=bool(glob.get("json")), yes=bool(glob.get("yes")), dry_run=bool(glob.get("dry_run")),
-        debug=bool(glob.get("debug")), passphrase_file=glob.get("passphrase_file"),
-        extra={"url": glob.get("url"), "network": glob.get("network"), "vault_address": glob.get("vault_address")},
-    ))
-    settings.configure(config_path=glob.get("config"),
-                       flags={"default.venue": glob.get("venue"), "default.account": glob.get("account")})
-    from perpcli.keys import sources
-
-    sources.configure(passphrase_file=glob.get("passphrase_file"), human=not glob.get("json"))
+    context.apply(context.options_from(glob))
     if command in ("buy", "sell"):
-        from perpcli.cli.order_cmd import place_order
+        from perpcli.cli.order_cmd import OrderArgs, place_order
 
-        place_order(
-            command, params["market"], params["size"], params.get("limit"), bool(params.get("market_order")),
-            params.get("stop"), params.get("slippage"), params.get("tp"), params.get("sl"),
-            bool(params.get("reduce_only")), bool(params.get("post_only")), bool(params.get("ioc")),
-            params.get("cloid"), params.get("leverage"), bool(params.get("isolated")),
-            bool(params.get("preview")), params.get("usd"), params.get("risk"),
-        )
+        place_order(OrderArgs(side=command, **params))
         return
     from perpcli.cli import read_cmd
 

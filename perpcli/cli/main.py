@@ -51,48 +51,32 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
-def root(
-    venue: str | None = typer.Option(None, "--venue", help="Venue to use (default from config)."),
-    account: str | None = typer.Option(
-        None, "--account", help="Key name (or address) to act as (default from config)."
-    ),
-    json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be signed and sent; send nothing."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
-    config: str | None = typer.Option(None, "--config", help="Config file to use instead of the default."),
-    passphrase_file: str | None = typer.Option(
-        None, "--passphrase-file", help="Read the keystore passphrase from this file (first line)."
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-    url: str | None = typer.Option(None, "--url", help="Venue base URL (needs --network)."),
-    network: str | None = typer.Option(None, "--network", help="mainnet or testnet: what signatures are for."),
-    vault_address: str | None = typer.Option(
-        None, "--vault-address", help="Trade for this vault or sub-account (signed by your key)."
-    ),
-) -> None:
-    from perpcli.config import settings
+def _root_callback():
+    """The root callback, generated from context.GLOBALS (the one definition of the global
+    options; the fast path reads the same table)."""
+    import inspect
+    from typing import Optional
 
-    context.set_current(
-        context.GlobalOptions(
-            venue=venue,
-            account=account,
-            config=config,
-            json=json_out,
-            yes=yes,
-            dry_run=dry_run,
-            debug=debug,
-            passphrase_file=passphrase_file,
-            extra={"url": url, "network": network, "vault_address": vault_address},
-        )
-    )
-    settings.configure(config_path=config, flags={"default.venue": venue, "default.account": account})
-    from perpcli.keys import sources
+    params = []
+    for g in context.GLOBALS:
+        default = typer.Option(None if g.takes_value else False, *g.flags, help=g.help)
+        annotation = Optional[str] if g.takes_value else bool  # noqa: UP045 - typer reads typing.Optional
+        params.append(inspect.Parameter(g.dest, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=annotation))
+    params.append(inspect.Parameter(
+        "version", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+        default=typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit.")))
 
-    sources.configure(passphrase_file=passphrase_file, human=not json_out)
+    def root(**values: object) -> None:
+        values.pop("version", None)
+        context.apply(context.options_from(values))
+
+    root.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    root.__annotations__ = {p.name: p.annotation for p in params}
+    return root
+
+
+app.callback()(_root_callback())
 
 
 for _name in COMMAND_MODULES:

@@ -7,29 +7,37 @@ Steps: parse and validate locally (exit 2), check the key (exit 4), plan, risk g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from perpcli.domain.errors import UsageError
 
 
-def place_order(
-    side: str,
-    market: str,
-    size: str | None,
-    limit: str | None,
-    market_order: bool,
-    stop: str | None,
-    slippage: str | None,
-    tp: str | None,
-    sl: str | None,
-    reduce_only: bool,
-    post_only: bool,
-    ioc: bool,
-    cloid: str | None,
-    leverage: int | None,
-    isolated: bool,
-    preview: bool,
-    usd: str | None,
-    risk: str | None,
-) -> None:
+@dataclass
+class OrderArgs:
+    """`perp buy|sell` as typed: strings exactly as given (parsed and checked in place_order),
+    flags as booleans. The Typer command and the fast path both build one of these."""
+
+    side: str
+    market: str
+    size: str | None = None
+    limit: str | None = None
+    market_order: bool = False
+    stop: str | None = None
+    slippage: str | None = None
+    tp: str | None = None
+    sl: str | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+    ioc: bool = False
+    cloid: str | None = None
+    leverage: int | None = None
+    isolated: bool = False
+    preview: bool = False
+    usd: str | None = None
+    risk: str | None = None
+
+
+def place_order(args: OrderArgs) -> None:
     from perpcli.app import actions, order_plan
     from perpcli.app.risk import RiskLimits
     from perpcli.cli import context, output, venue_cmd
@@ -37,16 +45,17 @@ def place_order(
     from perpcli.domain.orders import Side
 
     # 1. Grammar first: nothing touches the network until the request is well formed.
-    size_spec = order_plan.parse_size(size, usd=usd, risk=risk)
-    price_spec = order_plan.parse_price_flags(limit=limit, market=market_order, stop=stop, slippage=slippage)
+    a = args
+    size_spec = order_plan.parse_size(a.size, usd=a.usd, risk=a.risk)
+    price_spec = order_plan.parse_price_flags(limit=a.limit, market=a.market_order, stop=a.stop, slippage=a.slippage)
     req = order_plan.OrderRequest(
-        market=market, side=Side(side), size=size_spec, price=price_spec,
-        tp=order_plan.parse_decimal(tp, what="--tp") if tp is not None else None,
-        sl=order_plan.parse_decimal(sl, what="--sl") if sl is not None else None,
-        reduce_only=reduce_only, post_only=post_only, ioc=ioc,
-        cloid=cloid, leverage=leverage, isolated=isolated,
+        market=a.market, side=Side(a.side), size=size_spec, price=price_spec,
+        tp=order_plan.parse_decimal(a.tp, what="--tp") if a.tp is not None else None,
+        sl=order_plan.parse_decimal(a.sl, what="--sl") if a.sl is not None else None,
+        reduce_only=a.reduce_only, post_only=a.post_only, ioc=a.ioc,
+        cloid=a.cloid, leverage=a.leverage, isolated=a.isolated,
     )
-    if isolated and leverage is None:
+    if a.isolated and a.leverage is None:
         raise UsageError("--isolated needs --leverage N (the mode is set together with the leverage)")
     opts = context.current()
     limits = RiskLimits.from_settings(settings.current())
@@ -56,13 +65,13 @@ def place_order(
         trading = s.trading()
         plan = actions.plan(s, trading, req)
         actions.check_risk(limits, plan)
-        if preview:
+        if a.preview:
             venue_cmd.emit_doc(actions.preview(s, trading, plan))
             output.info("preview: nothing was sent")
             return
         if not opts.dry_run:
             venue_cmd.require_yes_or_confirm(
-                f"{side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
+                f"{a.side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
                 notional=plan.notional, threshold=limits.confirm_above_notional,
             )
         outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)

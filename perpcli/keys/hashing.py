@@ -1,8 +1,8 @@
 """keccak-256, the one hash Ethereum-style signing needs.
 
-safe-pysha3's C extension: ~1 µs a call and ~7 ms to import, against ~10 µs of Python
-bookkeeping per call (and ~30 ms import) for pycryptodome's public keccak API. An L1 signature
-needs three keccaks, so this is a third of the signing floor.
+safe-pysha3's C extension: a fraction of the per-call Python bookkeeping (and of the import
+time) of pycryptodome's public keccak API (bench/sign.py). An L1 signature needs three
+keccaks, so the hash is a large part of the signing floor.
 """
 
 from __future__ import annotations

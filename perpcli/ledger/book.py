@@ -18,15 +18,15 @@ RESYNC: it keeps its levels for display but `is_usable` is False, so nothing pri
 order from it, and `apply_*` return `SyncAction.RESYNC` so the stream layer re-requests a
 snapshot. Every apply returns a `SyncAction`; nothing is printed.
 
-Representation (measured on this project's 2-core box, CPython 3.11, see bench/book.py):
+Representation (each choice was measured with bench/book.py, which prints ours beside ccxt's
+book in the same run; the figures live there and in the README, not here):
 prices and sizes are `Decimal` keys/values in a dict per side, plus a sorted key list that is
 brought up to date lazily, only when something reads the order.
 
 - Why Decimal and not integer ticks: the wire carries decimal strings, and `Decimal(str)` is
-  the cheapest exact parse Python has (C `_decimal`; ~0.2-0.4 us here), while string -> int
-  ticks in Python (partition + pad + int) measured 1.3-2x slower per value; converting
-  Decimal -> ticks at the boundary costs more than ints save inside (a dict set with Decimal
-  keys measured ~135 ns vs ~90 ns for int keys). Decimal also keeps every consumer (margin,
+  the cheapest exact parse Python has (C `_decimal`), while string -> int ticks in Python
+  (partition + pad + int) measured slower per value, and converting Decimal -> ticks at the
+  boundary costs more than ints save inside. Decimal also keeps every consumer (margin,
   VWAP, display) free of scale bookkeeping.
 - Why dict + lazy sorted list: an update is a dict set/delete plus, for a new or vanished
   level, one list append; keeping a sorted array on every update (ccxt's bisect + insert)
@@ -38,13 +38,9 @@ brought up to date lazily, only when something reads the order.
 - Unread changes stay bounded: past a cap the pending lists are dropped and the next read
   re-sorts the dict once. The last top-N answer is cached as an immutable tuple together
   with its worst price; a diff that does not reach that price leaves it valid.
-- Measured with bench/book.py (1M updates in messages of 20, best-of CPU time, the box
-  shared with other work, so ratios wander ~±15% run to run, mostly on ccxt's side): apply
-  2.2-2.6x ccxt's bisect-and-insert book (was 1.8-2.4x before the membership-test loop);
-  best bid/ask and top-20 reads 1.2x / 1.6x ccxt's list slices (both sides' cached answers
-  are handed out by `OrderBook.top`/`bbo` without per-side calls). Reading top-20 after
-  *every* message costs more than ccxt (~0.7x: the lazily sorted list is merged each
-  time): fine for screens redrawing at 10-30 Hz, worse for a reader of every single diff.
+- The trade-off: reading top-N after *every* message costs more than a sorted-array book
+  (the lazily sorted list is merged each time) — fine for screens redrawing at 10-30 Hz,
+  worse for a reader of every single diff.
 - Full snapshots can be loaded from the venue's strings (`load_text`) and parsed on first
   read: a Hyperliquid book pushed every block but looked at twice a second costs little.
 """
@@ -211,7 +207,7 @@ class _Side:
         if self.raw is None:
             # Coming from a parsed form: clear it. A side still holding an unparsed snapshot
             # has nothing else (every path that builds levels parses `raw` first and clears
-            # it), so a feed of snapshots nobody reads skips this (~1 us per frame here).
+            # it), so a feed of snapshots nobody reads skips this.
             self.snap = None
             self.levels = {}
             self.keys = []
@@ -233,7 +229,7 @@ class _Side:
         if raw is None:
             return True
         try:
-            dec = Decimal  # a comprehension: map(Decimal, ...) measured ~1.5x slower
+            dec = Decimal  # a comprehension: map(Decimal, ...) measured slower (bench/book.py)
             levels = [(dec(px), dec(sz)) for px, sz in raw]
         except (InvalidOperation, ValueError):
             self.load((), best_first=True)

@@ -161,7 +161,7 @@ _FEED_TO_CONNECTION = {
 }
 
 
-# Enum members bound once: a class attribute lookup on an Enum costs ~0.14 us in 3.11, and
+# Enum members bound once: a class attribute lookup on an Enum costs a dict walk each time in 3.11, and
 # the receive loop makes several per frame.
 _DATA = FrameKind.DATA
 _PING = FrameKind.PING

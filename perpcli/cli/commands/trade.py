@@ -46,10 +46,12 @@ def _make_order_command(app: typer.Typer, side: str) -> None:
         usd: str = typer.Option(None, "--usd", help="Size as USD notional."),
         risk: str = typer.Option(None, "--risk", help="Size so that hitting --sl loses this % of equity."),
     ) -> None:
-        from perpcli.cli.order_cmd import place_order
+        from perpcli.cli.order_cmd import OrderArgs, place_order
 
-        place_order(side, market, size, limit, market_order, stop, slippage, tp, sl, reduce_only, post_only, ioc,
-                    cloid, leverage, isolated, preview, usd, risk)
+        place_order(OrderArgs(
+            side=side, market=market, size=size, limit=limit, market_order=market_order, stop=stop, slippage=slippage,
+            tp=tp, sl=sl, reduce_only=reduce_only, post_only=post_only, ioc=ioc, cloid=cloid, leverage=leverage,
+            isolated=isolated, preview=preview, usd=usd, risk=risk))
 
 
 def register(app: typer.Typer) -> None:

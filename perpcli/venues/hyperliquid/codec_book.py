@@ -9,12 +9,11 @@ order: `coin`, `time`, `levels`; each level `px`, `sz`, `n`) and any surprise (o
 order, spaces, extra keys, odd numbers) falls back to the generic `json.loads` path, so an
 unusual frame is slower, never wrong.
 
-Measured here (bench/book.py, CPython 3.11, a shared 2-core box, noisy): msgspec decode +
-checks + `OrderBook.load_text` ~17 us per 20-level frame vs ~19 us for a bare `json.loads`
-(the strict regex scan it replaced: ~21 us). The 80 `Decimal(str)` calls (~20 us) dominate
-the eager paths: `decode_l2book_text` + `OrderBook.load_text` defers them to the first
-read; `decode_l2book_levels` + `OrderBook.load` parses eagerly. A string -> Decimal memo
-across frames was tried and dropped (hashing fresh strings cost about as much as parsing them).
+Where the time goes (bench/book.py prints the figures, ours beside a bare `json.loads`): the
+80 `Decimal(str)` calls dominate the eager paths, so `decode_l2book_text` +
+`OrderBook.load_text` defers them to the first read; `decode_l2book_levels` + `OrderBook.load`
+parses eagerly. A string -> Decimal memo across frames was tried and dropped (hashing fresh
+strings cost about as much as parsing them).
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]
         return None
     data, bid_levels, ask_levels = decoded
     # A comprehension, not map(Decimal, ...): calling the type through map measured
-    # ~1.5x slower here (no vectorcall).
+    # slower here (no vectorcall).
     dec = Decimal
     try:
         bids = [(dec(lv.px), dec(lv.sz)) for lv in bid_levels]
@@ -99,7 +98,7 @@ def decode_l2book_levels(frame: str) -> tuple[str, int, list[Level], list[Level]
 
 
 # gc=False: these short-lived decode results hold strings, ints and the level lists and are
-# never put in a cycle, so the collector need not track them (measured ~12% off the decode).
+# never put in a cycle, so the collector need not track them (measured faster in bench/book.py).
 class _WireLevel(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     px: str
     sz: str

@@ -60,7 +60,7 @@ _AGENT_STRUCT_PREFIX = {
 _AGENT_DIGEST_PREFIX = b"\x19\x01" + AGENT_DOMAIN_SEPARATOR
 
 
-def _agent_digest_portable(preimage: bytes, struct_prefix: bytes) -> bytes:  # three keccaks, ~1 µs each
+def _agent_digest_portable(preimage: bytes, struct_prefix: bytes) -> bytes:  # three keccaks
     """keccak(0x1901 ‖ domain ‖ keccak(typehash ‖ keccak(source) ‖ keccak(preimage)))."""
     return keccak256(_AGENT_DIGEST_PREFIX + keccak256(struct_prefix + keccak256(preimage)))
 

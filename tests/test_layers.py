@@ -25,6 +25,8 @@ def imports_of(path: Path) -> set[str]:
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module)
+            # `from perpcli.venues import hyperliquid` imports the package too
+            names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
     return names
 
 
@@ -98,3 +100,28 @@ def test_the_repo_stands_on_its_own():
             if "../shared" in text or '"shared"' in text or "parents[2]" in text:
                 offenders.append(str(p.relative_to(root)))
     assert not offenders, offenders
+
+
+VENUE_PACKAGES = sorted(p.name for p in (PKG / "venues").iterdir() if p.is_dir() and (p / "__init__.py").exists())
+
+
+def test_there_is_a_venue_package_to_guard():
+    assert "hyperliquid" in VENUE_PACKAGES
+
+
+@pytest.mark.xfail(strict=True, reason="app/ still rounds with Hyperliquid's numbers.py until the domain "
+                   "order rules land (then this marker must go: strict)")
+@pytest.mark.parametrize("venue", VENUE_PACKAGES)
+def test_a_venue_package_is_imported_only_by_itself_the_registry_and_the_devnet(venue):
+    """The seam holds: app/, cli/, tui/, ledger/, domain/, net/, keys/ and config/ reach a
+    venue only through venues/base.py and the registry (which names adapters as strings).
+    Only the venue's own package and the devnet (a face of the venue) import it."""
+    allowed = (PKG / "venues" / venue, PKG / "devnet")
+    outside = [p for p in files("**/*.py") if not any(p.is_relative_to(a) for a in allowed)]
+    assert not violations(outside, (), (f"perpcli.venues.{venue}",))
+
+
+@pytest.mark.parametrize("venue", VENUE_PACKAGES)
+def test_adapters_never_import_each_other(venue):
+    others = tuple(f"perpcli.venues.{v}" for v in VENUE_PACKAGES if v != venue)
+    assert not violations(files(f"venues/{venue}/**/*.py"), (), others)

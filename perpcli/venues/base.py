@@ -27,7 +27,7 @@ more to create at import, and every `perp` process imports this module. Treat th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -255,14 +255,25 @@ class LiveFeed(Protocol):
     def orders(self, account: str) -> Subscription: ...
 
 
+class SubmitAnswer(Protocol):
+    """What a venue said to a body posted by `perp submit`: its JSON answer, printed as is."""
+
+    answer: object
+
+    def raise_for_refusal(self) -> None: ...
+
+
 @runtime_checkable
 class OfflineSigning(Protocol):
     """Signing on a machine that never touches the network (`perp sign`), and posting what
-    was signed from one that holds no key (`perp submit`)."""
+    was signed from one that holds no key (`perp submit`).
 
-    def sign(self, document: object, signer: Signer, *, nonce: int | None, next_nonce: Any,
-             options: dict[str, Any]) -> dict[str, Any]: ...
-    def submit(self, signed: dict[str, Any], *, url: str, timeout_s: float) -> Any: ...
+    `options` are the venue's own signing choices as plain values (network, vault, expiry...);
+    `next_nonce` supplies a fresh nonce when the document does not carry one."""
+
+    def sign(self, document: object, signer: Signer, *, nonce: int | None,
+             next_nonce: Callable[[], int] | None, options: dict[str, object]) -> dict[str, object]: ...
+    def submit(self, signed: object, *, url: str, timeout_s: float) -> SubmitAnswer: ...
 
 
 @runtime_checkable

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from perpcli.domain.errors import UsageError
 
 if TYPE_CHECKING:  # a frozen record: imported only when capabilities are loaded
+    from perpcli.venues.base import MarketData
     from perpcli.venues.capabilities import Capabilities
 
 ENTRY_POINT_GROUP = "perpcli.venues"
@@ -152,7 +153,7 @@ def get_entry(name: str) -> VenueEntry:
     raise UsageError(f"unknown venue {name!r} (known: {known})")
 
 
-def open_venue(config: VenueConfig, entry: VenueEntry | None = None) -> Any:
+def open_venue(config: VenueConfig, entry: VenueEntry | None = None) -> MarketData:
     """Import the adapter for `config.name` and build its keyless side."""
     entry = entry or get_entry(config.name)
     return _resolve(entry.factory)(config)

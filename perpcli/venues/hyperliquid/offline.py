@@ -10,6 +10,7 @@ bytes the venue would hash differently. The network is always explicit.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from perpcli.domain.errors import OutcomeUnknown, RateLimited, UsageError, VenueRejected
@@ -22,15 +23,15 @@ class HyperliquidOffline:
     --mainnet/--testnet), `vault_address`, `expires_after` (ms).
     """
 
-    def sign(self, document: object, signer: Any, *, nonce: int | None, next_nonce: Any,
-             options: dict[str, Any]) -> dict[str, Any]:
+    def sign(self, document: object, signer: Any, *, nonce: int | None,
+             next_nonce: Callable[[], int] | None, options: dict[str, object]) -> dict[str, object]:
         return build_signed_body(
             document, signer, is_mainnet=bool(options.get("is_mainnet")), nonce=nonce,
-            vault_address=options.get("vault_address"), expires_after=options.get("expires_after"),
+            vault_address=_opt_str(options.get("vault_address")), expires_after=_opt_int(options.get("expires_after")),
             next_nonce=next_nonce,
         )
 
-    def submit(self, signed: dict[str, Any], *, url: str, timeout_s: float) -> Any:
+    def submit(self, signed: object, *, url: str, timeout_s: float) -> SubmitAnswer:
         """POST a signed body to URL/exchange and return the venue's JSON answer.
 
         Exit codes by the usual contract: 429 -> RateLimited (nothing executed), 5xx or an
@@ -52,6 +53,14 @@ class HyperliquidOffline:
                 raise OutcomeUnknown(f"the venue answered HTTP 200 with non-JSON: {text[:200]}") from None
             raise VenueRejected(f"HTTP {status}: {text.strip()[:300]}") from None
         return SubmitAnswer(status, answer, text)
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 class SubmitAnswer:

@@ -459,3 +459,38 @@ def test_stream_commands_print_ndjson(perp, devnet):
     got = [json.loads(x) for x in fills.out.splitlines() if '"event":"fill"' in x]
     assert len(got) == 1 and got[0]["market"] == "BTC"
     assert perp("stream", "book").code == 2
+
+
+def test_batch_gives_every_line_its_own_result_whatever_the_line(perp, devnet):
+    """Odd lines (deep nesting, absurd numbers, NaN, a list, huge lines) are `invalid` and the
+    batch goes on: the good lines after them are still sent."""
+    key, _ = new_key(devnet.url)
+    good = json.dumps({"side": "buy", "market": "ETH", "size": "0.01", "limit": "-3%"})
+    lines = [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"side": "buy", "market": "ETH", "size": "1e999999", "limit": "-3%"}),
+        '{"side": "buy", "market": "ETH", "size": NaN, "limit": "-3%"}',
+        "[1, 2]",
+        json.dumps({"side": "buy", "market": "ETH", "size": "0.01", "limit": "-3%", "note": "x" * 70_000}),
+        good,
+    ]
+    r = perp("batch", "--yes", key=key, stdin="\n".join(lines) + "\n")
+    out = [json.loads(x) for x in r.out.splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]
+    assert [o.get("status") for o in out] == ["invalid"] * 5 + ["resting"]
+    assert r.code == 2 and r.err.count("perp: error:") == 1
+
+
+def test_retry_with_the_same_cloid_reports_the_existing_order(perp, devnet):
+    """What a client order id is for: a retry after a crash or exit 6 must not read as a rejection."""
+    key, _ = new_key(devnet.url)
+    cloid = "0x" + "5e" * 16
+    args = ("--json", "buy", "ETH", "0.01", "--limit", "-2%", "--cloid", cloid, "--yes")
+    first = perp(*args, key=key)
+    assert first.code == 0 and first.json()["status"] == "resting"
+    again = perp(*args, key=key)
+    assert again.code == 0, again.err
+    doc = again.json()
+    assert doc["status"] == "resting" and doc["oid"] == first.json()["oid"] and doc["note"]
+    assert "already exists" in again.err
+    assert [o["cloid"] for o in perp("--json", "orders", key=key).json()] == [cloid]  # still one order

@@ -166,3 +166,82 @@ def test_wrong_network_symptom_is_named(tmp_path):
     with pytest.raises(AuthError, match="check --network") as e:
         trading(rest, tmp_path).submit([intent()])
     assert other in e.value.message
+
+
+# ----- modifies and non-order actions: the request's nonce settles them ------------------------
+
+OK = {"status": "ok", "response": {"type": "default"}}
+DUP = {"status": "err", "response": "Invalid nonce: duplicate nonce 1000"}
+
+
+def resting_with_oid(cloid, oid):
+    status = resting_status(cloid)
+    status["order"]["order"]["oid"] = oid
+    return status
+
+
+def test_lost_modify_whose_nonce_a_noop_takes_left_the_order_unchanged(tmp_path):
+    """The old order is still found by its (unchanged) cloid: that must not read as 'modified'."""
+    cl = "0x" + "cd" * 16
+    rest = FakeRest([SentNoAnswer("timed out"), OK], [resting_status(cl)] * 5)
+    ack = trading(rest, tmp_path).modify("77", intent(cl))
+    assert ack.status is AckStatus.REJECTED and "unchanged" in ack.error and ack.oid == "77"
+    modify_body, noop_body = rest.sent
+    assert modify_body["action"]["type"] == "batchModify" and noop_body["action"] == {"type": "noop"}
+    assert noop_body["nonce"] == modify_body["nonce"]
+
+
+def test_lost_modify_that_landed_reports_the_replacement(tmp_path):
+    cl = "0x" + "cd" * 16
+    rest = FakeRest([SentNoAnswer("timed out"), DUP], [resting_with_oid(cl, 78)])
+    ack = trading(rest, tmp_path).modify("77", intent(cl))
+    assert ack.status is AckStatus.RESTING and ack.oid == "78"
+    assert [b["action"]["type"] for b in rest.sent] == ["batchModify", "noop"]
+
+
+def test_lost_modify_stays_unknown_when_the_noop_is_lost_too(tmp_path):
+    rest = FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], [])
+    ack = trading(rest, tmp_path).modify("77", intent())
+    assert ack.status is AckStatus.UNKNOWN and "perp orders" in ack.error
+
+
+def test_lost_withdrawal_is_settled_by_its_nonce_never_resent(tmp_path):
+    dest = "0x" + "ab" * 20
+    t = trading(FakeRest([SentNoAnswer("timed out"), OK], []), tmp_path)
+    res = t.transfer("withdraw", Decimal(100), destination=dest)
+    assert not res.ok and "nothing changed" in res.error
+    withdraw_body, noop_body = t.rest.sent
+    assert withdraw_body["action"]["type"] == "withdraw3" and noop_body["nonce"] == withdraw_body["nonce"]
+
+    t = trading(FakeRest([SentNoAnswer("timed out"), DUP], []), tmp_path)
+    res = t.transfer("withdraw", Decimal(100), destination=dest)
+    assert res.ok and res.detail["settled"] == "executed"
+    assert [b["action"]["type"] for b in t.rest.sent] == ["withdraw3", "noop"]
+
+
+def test_lost_withdrawal_with_a_lost_noop_is_unknown_and_says_what_to_check(tmp_path):
+    from perpcli.domain.errors import OutcomeUnknown
+
+    t = trading(FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], []), tmp_path)
+    with pytest.raises(OutcomeUnknown, match="ledger"):
+        t.transfer("withdraw", Decimal(100), destination="0x" + "ab" * 20)
+    assert len(t.rest.sent) == 2
+
+
+def test_order_behind_an_unknown_leverage_update_is_not_sent(tmp_path):
+    from perpcli.app import actions, order_plan
+    from perpcli.domain.instrument import Instrument
+
+    t = trading(FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], []), tmp_path)
+    plan = order_plan.OrderPlan(venue="devnet", market="BTC", side=Side.BUY, intents=[intent()], grouping="na",
+                                reference_price=Decimal(64000), mark=Decimal(65000), leverage=5, isolated=False,
+                                labels=["limit"])
+
+    class Session:
+        venue = "devnet"
+
+    assert isinstance(t.market.instrument("BTC"), Instrument)
+    outcome = actions.place(Session(), t, plan, dry_run=False)
+    assert outcome.unknown_step and "not sent" in outcome.unknown_step
+    assert [r.status for r in outcome.results] == ["rejected"] and "not sent" in outcome.results[0].error
+    assert [b["action"]["type"] for b in t.rest.sent] == ["updateLeverage", "noop"]  # the order never left

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from perpcli.app import order_plan
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest
 from perpcli.app.risk import OrderCheck, RiskLimits, check_leverage, check_order
-from perpcli.domain.errors import ExitCode, UsageError
+from perpcli.domain.errors import ExitCode, OutcomeUnknown, UsageError
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.venues.base import Ack, AckStatus, CancelTarget, Trading
 
@@ -42,6 +42,7 @@ class OrderResult:
     filled: Decimal = ZERO
     avg_price: Decimal | None = None
     error: str | None = None
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -54,6 +55,7 @@ def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str) -
         type=label, status=status, oid=ack.oid if ack else None,
         cloid=(ack.cloid if ack and ack.cloid else intent.cloid), filled=ack.filled if ack else ZERO,
         avg_price=ack.avg_price if ack else None, error=ack.error if ack else None,
+        note=ack.note if ack else None,
     )
 
 
@@ -159,6 +161,7 @@ def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
 class PlaceOutcome:
     results: list[OrderResult]
     requests: list[dict]  # the exact /exchange bodies (for --dry-run)
+    unknown_step: str | None = None  # a step before the orders whose outcome is unknown (orders not sent)
 
 
 def prepare_place(trading: Any, p: OrderPlan) -> list[Any]:
@@ -177,17 +180,24 @@ def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool) -> PlaceOu
                                                                                            strict=True)],
                             [x.body for x in prepared])
     acks: list[Ack] = []
+    unknown_step = None
     for prep in prepared:
         if prep.kind == "leverage":
-            res = trading.send(prep)
+            try:
+                res = trading.send(prep)
+            except OutcomeUnknown as e:  # the orders wait on it: they are not sent
+                unknown_step = f"the leverage update's outcome is unknown ({e.message}); the order was not sent"
+                acks = [Ack(AckStatus.REJECTED, cloid=i.cloid, error=f"not sent: {unknown_step}") for i in p.intents]
+                break
             if not res.ok:
-                acks = [Ack(AckStatus.REJECTED, cloid=i.cloid, error=f"leverage update refused: {res.error}")
-                        for i in p.intents]
+                acks = [Ack(AckStatus.REJECTED, cloid=i.cloid, error_kind=res.error_kind,
+                            error=f"not sent: the leverage update was refused: {res.error}") for i in p.intents]
                 break
             continue
         acks = trading.send_orders(prep)
     return PlaceOutcome([result_of(i, lbl, a, venue=session.venue) for i, lbl, a in zip(p.intents, p.labels, acks,
-                                                                                        strict=True)], [])
+                                                                                        strict=True)], [],
+                        unknown_step=unknown_step)
 
 
 def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start: Decimal, end: Decimal,

@@ -70,6 +70,32 @@ def request_from_json(obj: Any, check_cloid: Callable[[str], str]) -> Any:
     )
 
 
+MAX_LINE_BYTES = 64 * 1024  # one order is a few hundred bytes; a longer line is refused, not parsed
+
+
+def _lines():
+    """stdin as text lines, one at a time; bytes that are not UTF-8 make that line invalid
+    instead of ending the batch (text mode would raise in the middle of the loop)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # already text (tests, some embedders)
+        yield from sys.stdin
+        return
+    for raw in stream:
+        yield raw.decode("utf-8", "replace")
+
+
+def _parse_line(line: str) -> Any:
+    if len(line) > MAX_LINE_BYTES:
+        raise UsageError(f"line longer than {MAX_LINE_BYTES} bytes")
+    if "\ufffd" in line:
+        raise UsageError("line is not UTF-8 text")
+    return json.loads(line, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> Any:
+    raise UsageError(f"{name} is not a number")
+
+
 def run_batch() -> None:
     from perpcli.app import actions
     from perpcli.app.risk import RiskLimits
@@ -82,16 +108,20 @@ def run_batch() -> None:
     worst = ExitCode.OK
     with venue_cmd.session() as s:
         trading = s.trading()
-        for n, line in enumerate(sys.stdin, start=1):
+        for n, line in enumerate(_lines(), start=1):
             if not line.strip():
                 continue
             try:
-                req = request_from_json(json.loads(line), s.market.check_client_id)
+                req = request_from_json(_parse_line(line), s.market.check_client_id)
                 plan = actions.plan(s, trading, req)
                 actions.check_risk(limits, plan)
                 outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
             except json.JSONDecodeError as e:
                 output.emit_ndjson({"line": n, "status": "invalid", "error": f"not JSON: {e.msg}"})
+                worst = max(worst, ExitCode.USAGE, key=_severity)
+                continue
+            except (ValueError, ArithmeticError, RecursionError) as e:  # odd input the grammar did not name
+                output.emit_ndjson({"line": n, "status": "invalid", "error": f"bad line: {type(e).__name__}"})
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except PerpError as e:
@@ -105,7 +135,8 @@ def run_batch() -> None:
                 output.emit_ndjson(doc)
             if opts.dry_run:
                 output.emit_ndjson({"line": n, "dry_run": True, "requests": outcome.requests})
-            worst = max(worst, actions.exit_code_for(outcome.results), key=_severity)
+            line_code = ExitCode.UNKNOWN_OUTCOME if outcome.unknown_step else actions.exit_code_for(outcome.results)
+            worst = max(worst, line_code, key=_severity)
     if worst != ExitCode.OK:
         venue_cmd.exit_with(int(worst), f"batch finished with failures (worst exit {int(worst)}); see the result lines")
 

@@ -79,7 +79,7 @@ def place_order(args: OrderArgs) -> None:
         main, *children = outcome.results
         venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
         return
-    emit_results(outcome.results)
+    emit_results(outcome.results, unknown_step=outcome.unknown_step)
 
 
 def _with_children(main, children) -> dict:
@@ -89,7 +89,7 @@ def _with_children(main, children) -> dict:
     return doc
 
 
-def emit_results(results, *, as_list: bool = False) -> None:
+def emit_results(results, *, as_list: bool = False, unknown_step: str | None = None) -> None:
     from perpcli.app import actions
     from perpcli.cli import output, venue_cmd
 
@@ -102,6 +102,11 @@ def emit_results(results, *, as_list: bool = False) -> None:
     else:
         output.emit_table([r.to_json() for r in results],
                           ["market", "side", "size", "price", "type", "status", "filled", "avg_price", "oid", "error"])
+    for r in results:
+        if r.note:
+            output.info(f"{r.market} {r.cloid}: {r.note}")
+    if unknown_step is not None:
+        venue_cmd.exit_with(6, unknown_step)
     code = actions.exit_code_for(results)
     if code:
         bad = next((r for r in results if r.status in ("unknown", "rejected")), results[0])

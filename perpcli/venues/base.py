@@ -92,6 +92,7 @@ class Ack:
     avg_price: Decimal | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
+    note: str | None = None  # what a person should know beyond the status (e.g. an existing order)
 
     @property
     def settled(self) -> bool:

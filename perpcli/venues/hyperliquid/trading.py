@@ -307,9 +307,54 @@ class HyperliquidTrading:
         try:
             resp = self.rest.exchange(prepared.body)
         except SentNoAnswer:
+            if prepared.kind == "modify":
+                return [self.settle_modify(prepared)]
             return self.settle(prepared)
         self._raise_auth(resp)
-        return codec.order_acks(resp, prepared.requests)
+        return [self._existing_if_duplicate(a) for a in codec.order_acks(resp, prepared.requests)]
+
+    def _existing_if_duplicate(self, ack: Ack) -> Ack:
+        """A client order id is what makes a retry safe: when the venue refuses an order because
+        its cloid is already taken (a retry after a crash or an unknown outcome), the answer
+        is the order that cloid names, not a rejection."""
+        if ack.status is not AckStatus.REJECTED or not ack.cloid or not _is_duplicate_cloid(ack.error):
+            return ack
+        existing = self._status_or_none(ack.cloid)
+        if existing is None or existing.status is AckStatus.REJECTED:
+            return ack
+        existing.note = "an order with this client order id already exists; this is its status (nothing new was placed)"
+        return existing
+
+    def settle_modify(self, prepared: Prepared) -> Ack:
+        """A modify whose answer never came. Its order keeps its cloid either way, so finding
+        the order by cloid proves nothing; the request's nonce does: a noop on the same nonce
+        either takes it (the modify can never execute: the order is unchanged) or is refused
+        as already used (the modify landed: report the replacement, which has a new oid)."""
+        old_oid = str(prepared.extra.get("old_oid"))
+        cloid = prepared.requests[0][0]
+        killed = self._kill_nonce(_nonce_of(prepared))
+        if killed is True:
+            return Ack(AckStatus.REJECTED, cloid=cloid, oid=old_oid,
+                       error="no answer came; the modify was cancelled before it executed (nonce spent): "
+                             "the order is unchanged")
+        if killed is None:
+            return Ack(AckStatus.UNKNOWN, cloid=cloid, oid=old_oid,
+                       error="no answer from the venue: the order may or may not have its new price and size "
+                             "(check `perp orders`)")
+        for attempt in range(SETTLE_POLLS):  # landed: find the replacement (a new oid, same cloid)
+            found = self._status_or_none(cloid) if cloid else None
+            if found is not None and found.oid != old_oid:
+                return found
+            if attempt + 1 < SETTLE_POLLS:
+                self.market.sleep(SETTLE_POLL_INTERVAL_S)
+        return Ack(AckStatus.ACCEPTED, cloid=cloid,
+                   error="the modify executed (the venue used its nonce) but the new order is not visible yet")
+
+    def _status_or_none(self, cloid: str) -> Ack | None:
+        try:
+            return self.order_status(cloid=cloid)
+        except Exception:  # noqa: BLE001 - a failed look-up is the same as no answer yet
+            return None
 
     def settle(self, prepared: Prepared) -> list[Ack]:
         """Find out what happened to orders whose answer never came. Never resends them."""
@@ -387,10 +432,28 @@ class HyperliquidTrading:
         try:
             resp = self.rest.exchange(prepared.body)
         except SentNoAnswer as e:
-            raise OutcomeUnknown(f"{prepared.kind}: {e.message}") from None
+            return self.settle_action(prepared, e.message)
         self._raise_auth(resp)
         ok, err, detail = codec.action_result(resp)
         return ActionResult(ok=ok, error=err, detail=detail)
+
+    def settle_action(self, prepared: Prepared, why: str) -> ActionResult:
+        """A non-order action (transfer, withdrawal, leverage, agent...) whose answer never came.
+
+        Never resent. One signer's nonces are shared by every action it signs, so a noop on the
+        same nonce settles it: accepted means the original can never execute (nothing moved);
+        refused as used means the original executed. Only when the noop gets no answer either
+        does the outcome stay unknown, and the error says what to check before retrying."""
+        killed = self._kill_nonce(_nonce_of(prepared))
+        if killed is True:
+            return ActionResult(ok=False, error=f"no answer came ({why}); the {prepared.kind} was cancelled before it"
+                                                " executed (nonce spent): nothing changed",
+                                detail={"settled": "nonce_spent"})
+        if killed is False:
+            return ActionResult(ok=True, detail={"settled": "executed"})
+        raise OutcomeUnknown(
+            f"{prepared.kind}: {why}; the outcome is unknown — check {_WHERE_TO_CHECK.get(prepared.kind, '`perp account`')}"
+            " before retrying (a retry signs a new request and could execute twice)")
 
     # ----- cancel / modify ------------------------------------------------------------------
 
@@ -424,7 +487,7 @@ class HyperliquidTrading:
         spec = self.order_spec(intent)
         action = A.batch_modify_action([(_venue_oid(oid), spec)])
         return Prepared(kind="modify", body=self._sign_l1(action), requests=[(spec.cloid, spec.size)],
-                        markets=[intent.symbol])
+                        markets=[intent.symbol], extra={"old_oid": str(oid)})
 
     def modify(self, oid: str, intent: OrderIntent) -> Ack:
         return self.send_orders(self.prepare_modify(oid, intent))[0]
@@ -490,6 +553,20 @@ class HyperliquidTrading:
     def send(self, prepared: Prepared) -> ActionResult:
         """Post a prepared non-order action (leverage, margin, transfer, agent, deadman, twap)."""
         return self._send_default(prepared)
+
+
+def _is_duplicate_cloid(error: str | None) -> bool:
+    return bool(error) and "duplicate cloid" in error.lower()  # type: ignore[union-attr]
+
+
+_WHERE_TO_CHECK = {
+    "transfer": "`perp account` and the venue's ledger",
+    "agent_approve": "`perp agent list`",
+    "leverage": "`perp positions` / the market's leverage",
+    "margin": "`perp positions`",
+    "deadman": "`perp deadman` (set it again: it is idempotent)",
+    "twap": "`perp orders` and the venue's TWAP list",
+}
 
 
 def _need_oid(target: CancelTarget) -> str:

@@ -245,3 +245,103 @@ def test_order_behind_an_unknown_leverage_update_is_not_sent(tmp_path):
     assert outcome.unknown_step and "not sent" in outcome.unknown_step
     assert [r.status for r in outcome.results] == ["rejected"] and "not sent" in outcome.results[0].error
     assert [b["action"]["type"] for b in t.rest.sent] == ["updateLeverage", "noop"]  # the order never left
+
+
+# ----- a bracket whose TP/SL the venue refuses after the entry filled ---------------------------
+
+def _bracket_plan():
+    from perpcli.app import order_plan
+
+    parent = intent()
+    sl = OrderIntent(venue="devnet", symbol="BTC", side=Side.SELL, size=Decimal("0.001"),
+                     order_type=OrderType.STOP_MARKET, price=Decimal("56000"), trigger_price=Decimal("60000"),
+                     reduce_only=True, cloid="0x" + "ce" * 16)
+    return order_plan.OrderPlan(venue="devnet", market="BTC", side=Side.BUY, intents=[parent, sl],
+                                grouping="normalTpsl", reference_price=Decimal(64000), mark=Decimal(65000),
+                                leverage=None, isolated=False, labels=["limit", "stop_market"])
+
+
+FILLED_BUT_SL_REFUSED = {"status": "ok", "response": {"type": "order", "data": {"statuses": [
+    {"filled": {"totalSz": "0.001", "avgPx": "64000", "oid": 5}}, {"error": "Invalid TP/SL price."}]}}}
+
+
+class _Session:
+    venue = "devnet"
+
+    def __init__(self, md):
+        self.market = md
+
+
+def test_refused_stop_loss_after_a_fill_is_placed_again_by_default(tmp_path):
+    from perpcli.app import actions
+
+    again = {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": 6}}]}}}
+    t = trading(FakeRest([FILLED_BUT_SL_REFUSED, again], []), tmp_path)
+    out = actions.place(_Session(t.market), t, _bracket_plan(), dry_run=False)
+    assert [r.status for r in out.results] == ["filled", "resting"]
+    assert "placed again" in out.results[1].note and not out.warnings
+    assert actions.exit_code_for(out.results) == 0
+    second = t.rest.sent[1]["action"]
+    assert second["grouping"] == "na" and second["orders"][0]["r"] is True  # reduce-only, on its own
+    assert second["orders"][0]["c"] != "0x" + "ce" * 16  # a fresh client id
+
+
+def test_refused_stop_loss_that_is_refused_again_warns_loudly(tmp_path):
+    from perpcli.app import actions
+
+    refused = {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"error": "Invalid TP/SL price."}]}}}
+    t = trading(FakeRest([FILLED_BUT_SL_REFUSED, refused], []), tmp_path)
+    out = actions.place(_Session(t.market), t, _bracket_plan(), dry_run=False)
+    assert out.warnings and "OPEN WITHOUT" in out.warnings[0] and out.results[0].note == out.warnings[0]
+    assert actions.exit_code_for(out.results) == 3
+
+    t = trading(FakeRest([FILLED_BUT_SL_REFUSED], []), tmp_path)
+    out = actions.place(_Session(t.market), t, _bracket_plan(), dry_run=False, bracket_policy="warn")
+    assert "OPEN WITHOUT" in out.warnings[0] and len(t.rest.sent) == 1  # warn: nothing more is sent
+
+
+def test_bracket_policy_is_validated_from_config():
+    from perpcli.app.risk import RiskLimits
+    from perpcli.domain.errors import ConfigError
+
+    class S:
+        def __init__(self, policy):
+            self.values = {"risk.max_order_notional": "1", "risk.max_leverage": 1, "risk.price_band_pct": "1",
+                           "risk.confirm_above_notional": "1", "risk.on_bracket_failure": policy}
+
+        def get(self, key):
+            return self.values[key]
+
+    assert RiskLimits.from_settings(S("Close")).on_bracket_failure == "close"
+    with pytest.raises(ConfigError, match="risk.on_bracket_failure"):
+        RiskLimits.from_settings(S("pray"))
+
+
+def test_bracket_policy_close_closes_the_unprotected_position(tmp_path):
+    from perpcli.app import actions
+
+    class WithPosition(FakeRest):
+        def info(self, body):
+            if body["type"] == "clearinghouseState":
+                return {"assetPositions": [{"type": "oneWay", "position": {
+                    "coin": "BTC", "szi": "0.001", "entryPx": "64000", "positionValue": "65", "unrealizedPnl": "1",
+                    "returnOnEquity": "0", "liquidationPx": None, "marginUsed": "3", "maxLeverage": 50,
+                    "leverage": {"type": "cross", "value": 20}, "cumFunding": {"allTime": "0", "sinceOpen": "0",
+                                                                              "sinceChange": "0"}}}],
+                    "marginSummary": {"accountValue": "1000", "totalNtlPos": "65", "totalRawUsd": "935",
+                                      "totalMarginUsed": "3"},
+                    "crossMarginSummary": {"accountValue": "1000", "totalNtlPos": "65", "totalRawUsd": "935",
+                                           "totalMarginUsed": "3"},
+                    "crossMaintenanceMarginUsed": "1", "withdrawable": "990", "time": 1}
+            if body["type"] == "perpDexs":
+                return [None]  # the default dex only
+            return super().info(body)
+
+    closed = {"status": "ok", "response": {"type": "order", "data": {"statuses": [
+        {"filled": {"totalSz": "0.001", "avgPx": "64900", "oid": 7}}]}}}
+    t = trading(WithPosition([FILLED_BUT_SL_REFUSED, closed], []), tmp_path)
+    out = actions.place(_Session(t.market), t, _bracket_plan(), dry_run=False, bracket_policy="close")
+    assert [r.status for r in out.results] == ["filled", "rejected", "filled"]
+    assert out.results[2].side == "sell" and "closed at market" in out.warnings[0]
+    close_order = t.rest.sent[1]["action"]["orders"][0]
+    assert close_order["r"] is True and close_order["b"] is False

@@ -8,7 +8,7 @@ Every keyed action goes through `prepare_*` (build + sign) and then either `send
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +162,7 @@ class PlaceOutcome:
     results: list[OrderResult]
     requests: list[dict]  # the exact /exchange bodies (for --dry-run)
     unknown_step: str | None = None  # a step before the orders whose outcome is unknown (orders not sent)
+    warnings: list[str] = field(default_factory=list)  # what a person must see (an unprotected position)
 
 
 def prepare_place(trading: Any, p: OrderPlan) -> list[Any]:
@@ -173,7 +174,7 @@ def prepare_place(trading: Any, p: OrderPlan) -> list[Any]:
     return prepared
 
 
-def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool) -> PlaceOutcome:
+def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool, bracket_policy: str = "retry") -> PlaceOutcome:
     prepared = prepare_place(trading, p)
     if dry_run:
         return PlaceOutcome([result_of(i, lbl, None, venue=session.venue) for i, lbl in zip(p.intents, p.labels,
@@ -195,9 +196,50 @@ def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool) -> PlaceOu
                 break
             continue
         acks = trading.send_orders(prep)
-    return PlaceOutcome([result_of(i, lbl, a, venue=session.venue) for i, lbl, a in zip(p.intents, p.labels, acks,
-                                                                                        strict=True)], [],
-                        unknown_step=unknown_step)
+    outcome = PlaceOutcome([result_of(i, lbl, a, venue=session.venue) for i, lbl, a in zip(p.intents, p.labels, acks,
+                                                                                           strict=True)], [],
+                           unknown_step=unknown_step)
+    if p.grouping != "na" and acks:
+        _protect_unprotected(session, trading, p, acks, outcome, bracket_policy)
+    return outcome
+
+
+def _protect_unprotected(session: Any, trading: Trading, p: OrderPlan, acks: list[Ack], outcome: PlaceOutcome,
+                         policy: str) -> None:
+    """A bracket whose parent filled (in part) but whose TP/SL the venue refused leaves a
+    position without its protection. Say so prominently, and by policy: `retry` places each
+    refused child once more on its own (it is reduce-only: it can only close), `close` closes
+    the new position at market, `warn` does nothing more."""
+    parent = acks[0]
+    if parent.status not in (AckStatus.FILLED, AckStatus.PARTIALLY_FILLED):
+        return
+    refused = [i for i, a in enumerate(acks) if i > 0 and a.status is AckStatus.REJECTED]
+    if not refused:
+        return
+    what = ", ".join(f"{p.labels[i]} ({acks[i].error})" for i in refused)
+    if policy == "retry":
+        again = [replace(p.intents[i], cloid=session.market.new_client_id()) for i in refused]
+        retried = trading.submit(again)
+        for i, intent, ack in zip(refused, again, retried, strict=True):
+            if ack.status is not AckStatus.REJECTED:
+                res = result_of(intent, p.labels[i], ack, venue=session.venue)
+                res.note = f"placed again on its own after the venue refused it in the bracket: {acks[i].error}"
+                outcome.results[i] = res
+        left = [i for i, a in zip(refused, retried, strict=True) if a.status is AckStatus.REJECTED]
+        if not left:
+            return
+        what = ", ".join(f"{p.labels[i]} ({acks[i].error})" for i in left)
+    if policy == "close":
+        plan = close_plan(session, trading, p.market, size=None, limit=None, slippage_pct=Decimal(1))
+        closed = place(session, trading, plan, dry_run=False)
+        outcome.results.extend(closed.results)
+        warning = (f"{p.market}: the venue refused the bracket's {what}; the new position was closed at market"
+                   " (risk.on_bracket_failure = close)")
+    else:
+        warning = (f"{p.market} position is OPEN WITHOUT its {what}: the venue refused it after the entry filled"
+                   f" — place the protection yourself (risk.on_bracket_failure = {policy})")
+    outcome.warnings.append(warning)
+    outcome.results[0].note = warning  # --json readers and the TUI see it on the entry's result
 
 
 def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start: Decimal, end: Decimal,

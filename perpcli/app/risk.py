@@ -24,15 +24,25 @@ class RiskLimits:
     max_leverage: int = 20  # 0 disables
     price_band_pct: Decimal = Decimal(5)  # 0 disables
     confirm_above_notional: Decimal = Decimal(1000)
+    on_bracket_failure: str = "retry"  # warn | retry | close: a filled parent whose TP/SL was refused
 
     @classmethod
     def from_settings(cls, settings: Any) -> RiskLimits:
+        policy = str(settings.get("risk.on_bracket_failure")).strip().lower()
+        if policy not in BRACKET_POLICIES:
+            from perpcli.domain.errors import ConfigError
+
+            raise ConfigError(f"risk.on_bracket_failure: expected one of {', '.join(BRACKET_POLICIES)}, got {policy!r}")
         return cls(
             max_order_notional=Decimal(settings.get("risk.max_order_notional")),
             max_leverage=int(settings.get("risk.max_leverage")),
             price_band_pct=Decimal(settings.get("risk.price_band_pct")),
             confirm_above_notional=Decimal(settings.get("risk.confirm_above_notional")),
+            on_bracket_failure=policy,
         )
+
+
+BRACKET_POLICIES = ("warn", "retry", "close")
 
 
 @dataclass

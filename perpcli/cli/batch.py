@@ -115,7 +115,8 @@ def run_batch() -> None:
                 req = request_from_json(_parse_line(line), s.market.check_client_id)
                 plan = actions.plan(s, trading, req)
                 actions.check_risk(limits, plan)
-                outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+                outcome = actions.place(s, trading, plan, dry_run=opts.dry_run,
+                                        bracket_policy=limits.on_bracket_failure)
             except json.JSONDecodeError as e:
                 output.emit_ndjson({"line": n, "status": "invalid", "error": f"not JSON: {e.msg}"})
                 worst = max(worst, ExitCode.USAGE, key=_severity)
@@ -129,6 +130,8 @@ def run_batch() -> None:
                 output.emit_ndjson({"line": n, "status": status, "error": e.message})
                 worst = max(worst, e.exit_code, key=_severity)
                 continue
+            for w in outcome.warnings:
+                output.warn(f"line {n}: {w}")
             for r in outcome.results:
                 doc = r.to_json()
                 doc["line"] = n

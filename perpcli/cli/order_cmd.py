@@ -74,12 +74,12 @@ def place_order(args: OrderArgs) -> None:
                 f"{a.side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
                 notional=plan.notional, threshold=limits.confirm_above_notional,
             )
-        outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
+        outcome = actions.place(s, trading, plan, dry_run=opts.dry_run, bracket_policy=limits.on_bracket_failure)
     if opts.dry_run:
         main, *children = outcome.results
         venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
         return
-    emit_results(outcome.results, unknown_step=outcome.unknown_step)
+    emit_results(outcome.results, unknown_step=outcome.unknown_step, warnings=outcome.warnings)
 
 
 def _with_children(main, children) -> dict:
@@ -89,7 +89,8 @@ def _with_children(main, children) -> dict:
     return doc
 
 
-def emit_results(results, *, as_list: bool = False, unknown_step: str | None = None) -> None:
+def emit_results(results, *, as_list: bool = False, unknown_step: str | None = None,
+                 warnings: list[str] | None = None) -> None:
     from perpcli.app import actions
     from perpcli.cli import output, venue_cmd
 
@@ -102,8 +103,10 @@ def emit_results(results, *, as_list: bool = False, unknown_step: str | None = N
     else:
         output.emit_table([r.to_json() for r in results],
                           ["market", "side", "size", "price", "type", "status", "filled", "avg_price", "oid", "error"])
+    for w in warnings or []:
+        output.warn(w)
     for r in results:
-        if r.note:
+        if r.note and r.note not in (warnings or []):
             output.info(f"{r.market} {r.cloid}: {r.note}")
     if unknown_step is not None:
         venue_cmd.exit_with(6, unknown_step)

@@ -58,6 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Refuse limit orders priced further than this % from mark (fat-finger guard, exit 7). 0 disables."),
     Setting("risk.confirm_above_notional", "decimal", Decimal("1000"),
             "On a terminal, ask for confirmation above this notional in USD (off a terminal --yes is always needed)."),
+    Setting("risk.on_bracket_failure", "str", "retry",
+            "When a bracket's parent fills but the venue refuses its TP/SL: warn (say so and stop), retry "
+            "(place the protective order again, once, then warn), or close (close the new position at market)."),
     Setting("stream.stale_after_seconds", "decimal", Decimal("10"),
             "A stream silent this long is shown STALE and its book is never used to price an order."),
     Setting("stream.ping_interval_seconds", "int", 30,

@@ -566,9 +566,10 @@ class WatchApp(App):
         for r in result or []:
             status = getattr(r, "status", "")
             err = getattr(r, "error", None)
-            bad = bad or status in ("rejected", "unknown")
+            note = getattr(r, "note", None)
+            bad = bad or status in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
             market = getattr(r, "market", "")
-            lines.append(f"{market} {status}" + (f": {err}" if err else ""))
+            lines.append(f"{market} {status}" + (f": {err}" if err else "") + (f" — {note}" if note else ""))
         self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
 
     # ----- hotkeys ------------------------------------------------------------------------------

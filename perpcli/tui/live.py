@@ -391,7 +391,8 @@ class LiveTrader:
 
         try:
             with self.source.action_lock:
-                return actions.place(self.session, self.trading, plan, dry_run=False).results
+                return actions.place(self.session, self.trading, plan, dry_run=False,
+                                     bracket_policy=self.limits.on_bracket_failure).results
         finally:
             self.source.request_account_refresh()
 

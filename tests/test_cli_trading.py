@@ -494,3 +494,41 @@ def test_retry_with_the_same_cloid_reports_the_existing_order(perp, devnet):
     assert doc["status"] == "resting" and doc["oid"] == first.json()["oid"] and doc["note"]
     assert "already exists" in again.err
     assert [o["cloid"] for o in perp("--json", "orders", key=key).json()] == [cloid]  # still one order
+
+
+def test_stream_orders_backfills_what_a_reconnect_lost(devnet, monkeypatch):
+    """Sockets dropped every second while orders rest and are cancelled: every order's final
+    state still reaches `perp stream orders`, the missed ones marked backfilled."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.support import REPO, record, register_secret
+
+    key, _ = new_key(devnet.url)
+    register_secret(key)
+    env = {**__import__("os").environ, "PERPCLI_PRIVATE_KEY": key}
+    proc = subprocess.Popen([sys.executable, "-m", "perpcli", "--url", devnet.url, "--network", "testnet",
+                             "stream", "orders", "--seconds", "9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=str(REPO))
+    cloids = []
+    try:
+        time.sleep(2.0)  # connected and subscribed
+        control(devnet.url, "faults", {"drop_ws_every": 1.0})
+        for i in range(6):
+            cloid = "0x" + f"{0x70 + i:02x}" * 16
+            cloids.append(cloid)
+            assert run(devnet.url, "--json", "buy", "ETH", "0.01", "--limit", "-4%", "--cloid", cloid, "--yes",
+                       key=key, monkeypatch=monkeypatch).code == 0
+            assert run(devnet.url, "--json", "cancel", "--cloid", cloid, "--yes", key=key,
+                       monkeypatch=monkeypatch).code == 0
+            time.sleep(0.5)
+    finally:
+        control(devnet.url, "faults", {"drop_ws_every": 0})
+        out, err = proc.communicate(timeout=30)
+        record("perp stream orders", out, err)
+    events = [json.loads(x) for x in out.splitlines() if '"event":"order"' in x]
+    final = {e["cloid"]: e["status"] for e in events if e["cloid"] in cloids and e["status"] == "canceled"}
+    assert sorted(final) == sorted(cloids), (out, err)
+    reconnects = [x for x in out.splitlines() if '"state":"connected"' in x]
+    assert len(reconnects) >= 2  # the drops really happened

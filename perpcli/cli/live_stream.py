@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from perpcli.app import views
@@ -23,19 +24,41 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
     venue = session.venue
     symbol = md.instrument(market).symbol if market else None
     account = ""
+    trading = None
     if kind in ("fills", "orders"):
-        account = session.trading().account_address
+        trading = session.trading()
+        account = trading.account_address
 
     def emit(doc: dict[str, Any]) -> None:
         output.emit_ndjson(doc)
 
-    def on_new(event: Any) -> None:
+    seen_orders: set[tuple] = set()  # (oid, status, remaining): what this stream already printed
+    started_ms = time.time_ns() // 1_000_000
+
+    def on_new(event: Any, backfilled: bool = False) -> None:
+        mark = {"backfilled": True} if backfilled else {}
         if isinstance(event, Trade) and kind == "trades":
             emit({"event": "trade", **views.trade_row(event)})
         elif isinstance(event, Fill) and kind == "fills" and (symbol is None or event.symbol == symbol):
-            emit({"event": "fill", **views.fill_row(event)})
+            emit({"event": "fill", **views.fill_row(event), **mark})
         elif isinstance(event, OrderUpdate) and kind == "orders" and (symbol is None or event.order.symbol == symbol):
-            emit({"event": "order", **views.order_row(event.order, venue=venue), "reason": event.reason})
+            o = event.order
+            if (o.oid, o.status, o.size) in seen_orders:
+                return
+            seen_orders.add((o.oid, o.status, o.size))
+            emit({"event": "order", **views.order_row(o, venue=venue), "reason": event.reason, **mark})
+
+    async def backfill() -> None:
+        """After a reconnect: what the account did while the socket was down, from REST. Order
+        updates carry no snapshot on resubscribe, so without this they would be lost."""
+        if kind == "orders":
+            for update in await asyncio.to_thread(trading.order_updates_since, started_ms):
+                on_new(update, backfilled=True)
+        elif kind == "fills":
+            for fill in await asyncio.to_thread(trading.fills, started_ms):
+                if fill.key not in model.fills:
+                    model.fills[fill.key] = fill
+                    on_new(fill, backfilled=True)
 
     def on_book(key: Any, book: Any) -> None:
         bids, asks = book.top(depth)
@@ -46,14 +69,15 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
     feed = md.live_feed(account)  # the venue's protocol and subscriptions, as data
     if kind == "book":
         sub = feed.book(symbol)
-        model.book(venue, symbol, sub.key)
+        model.book(venue, symbol, sub.key, feed.book_sync_rule)
     elif kind == "trades":
         sub = feed.trades(symbol)
     elif kind == "fills":
         sub = feed.fills(account)
     else:
         sub = feed.orders(account)
-    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}")
+    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}",
+                       on_reconnect=backfill if trading is not None else None)
     await ws.subscribe(sub)
     try:
         async with ws:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         Fill,
         FundingPayment,
         MarkPrice,
+        OrderUpdate,
         PositionSnapshot,
         Trade,
     )
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from perpcli.domain.orders import Order
     from perpcli.keys.nonces import NonceAllocator
     from perpcli.keys.signer import Signer
+    from perpcli.ledger.book import SyncRule
     from perpcli.net.stream import StreamProtocol, Subscription
     from perpcli.venues.capabilities import Capabilities
 
@@ -249,6 +251,7 @@ class LiveFeed(Protocol):
 
     ws_url: str
     protocol: StreamProtocol
+    book_sync_rule: SyncRule  # how the venue proves a book feed is continuous (snapshots, U/u/pu...)
 
     def book(self, symbol: str) -> Subscription: ...
     def trades(self, symbol: str) -> Subscription: ...
@@ -341,6 +344,7 @@ class Trading(Protocol):
     def fills(self, since_ms: int | None = None) -> list[Fill]: ...
     def funding_history(self, since_ms: int, end_ms: int | None = None) -> list[FundingPayment]: ...
     def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None: ...
+    def order_updates_since(self, since_ms: int) -> list[OrderUpdate]: ...
     def leverage_setting(self, market: str) -> LeverageSetting: ...
     def agents(self) -> list[AgentKey]: ...
     def stream_account(self) -> AsyncIterator[Event]: ...

@@ -40,8 +40,9 @@ class LiveModel(BookSink):
         self._on_book = on_book
         self._on_status = on_status
 
-    def book(self, venue: str, symbol: str, key: Hashable) -> OrderBook:
-        return self.add_book(key, venue, symbol, SyncRule.SNAPSHOTS_ONLY)
+    def book(self, venue: str, symbol: str, key: Hashable, rule: SyncRule = SyncRule.SNAPSHOTS_ONLY) -> OrderBook:
+        """Keep a book for a feed; `rule` is the venue's continuity rule (its LiveFeed says)."""
+        return self.add_book(key, venue, symbol, rule)
 
     def apply(self, key: Hashable, events: Sequence[Event]) -> SyncVerdict:
         verdict = super().apply(key, events)

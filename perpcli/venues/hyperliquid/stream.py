@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Hashable, Sequence
 
+from perpcli.ledger.book import SyncRule
 from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
 from perpcli.venues.hyperliquid import codec
 from perpcli.venues.hyperliquid.codec_book import decode_l2book
@@ -46,6 +47,8 @@ def order_updates_subscription(user: str) -> Subscription:
 
 class HyperliquidFeed:
     """The venue's `LiveFeed`: where to connect, how to speak, and what to subscribe to."""
+
+    book_sync_rule = SyncRule.SNAPSHOTS_ONLY  # every l2Book message is the whole book
 
     def __init__(self, ws_url: str, venue: str, account: str = "") -> None:
         self.ws_url = ws_url

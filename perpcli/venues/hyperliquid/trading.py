@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from perpcli.domain.errors import AuthError, OutcomeUnknown, UsageError, ValidationError, VenueRejected
-from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, PositionSnapshot
+from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, OrderUpdate, PositionSnapshot
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
 from perpcli.keys.signer import Signer
@@ -207,6 +207,13 @@ class HyperliquidTrading:
             body["endTime"] = end_ms
         rows = self.rest.info(body) or []
         return codec.funding_payments(rows, venue=self.venue, account=self.account_address)
+
+    def order_updates_since(self, since_ms: int) -> list[OrderUpdate]:
+        """The latest status of each order that changed at or after `since_ms` (historicalOrders:
+        the venue keeps the most recent ones). Streams use it to recover what a reconnect lost."""
+        rows = self.rest.info({"type": "historicalOrders", "user": self.account_address}) or []
+        updates = codec.order_updates(rows, venue=self.venue, account=self.account_address)
+        return sorted((u for u in updates if u.time_ms >= since_ms), key=lambda u: u.time_ms)
 
     def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
         if (oid is None) == (cloid is None):

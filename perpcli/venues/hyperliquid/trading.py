@@ -40,6 +40,7 @@ from perpcli.venues.base import (
 )
 from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
+from perpcli.venues.hyperliquid import errors as venue_errors
 from perpcli.venues.hyperliquid.rest import SentNoAnswer
 
 if TYPE_CHECKING:
@@ -411,7 +412,7 @@ class HyperliquidTrading:
         err = codec.exchange_error(resp)
         if err is None:
             return True
-        if "nonce" in err.lower():
+        if venue_errors.is_nonce_refusal(err):
             return False
         return None
 
@@ -419,7 +420,7 @@ class HyperliquidTrading:
         """The venue names the signer it recovered. If that is not our key, the venue hashed
         something else than we signed: almost always the wrong network (mainnet vs testnet)."""
         err = codec.exchange_error(resp)
-        if err and ("does not exist" in err or "Must deposit before" in err):
+        if err and venue_errors.is_unknown_signer(err):
             recovered = codec.recovered_address(err)
             if recovered is not None and recovered != self.signer_address:
                 raise AuthError(
@@ -435,7 +436,7 @@ class HyperliquidTrading:
             return self.settle_action(prepared, e.message)
         self._raise_auth(resp)
         ok, err, detail = codec.action_result(resp)
-        return ActionResult(ok=ok, error=err, detail=detail)
+        return ActionResult(ok=ok, error=err, detail=detail, error_kind=venue_errors.error_kind(err))
 
     def settle_action(self, prepared: Prepared, why: str) -> ActionResult:
         """A non-order action (transfer, withdrawal, leverage, agent...) whose answer never came.
@@ -478,7 +479,8 @@ class HyperliquidTrading:
             raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
         self._raise_auth(resp)
         errs = codec.cancel_errors(resp, len(targets))
-        return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e) for t, e in zip(targets, errs, strict=True)]
+        return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e, error_kind=venue_errors.error_kind(e))
+                for t, e in zip(targets, errs, strict=True)]
 
     def cancel(self, target: CancelTarget) -> CancelResult:
         return self.send_cancel(self.prepare_cancel([target]), [target])[0]

@@ -259,6 +259,7 @@ def test_instrument_rules_have_the_venue_kinds():
 @pytest.mark.parametrize(("rule", "kind"), [
     ("min-notional", K.MIN_NOTIONAL), ("min_notional", K.MIN_NOTIONAL), ("max-leverage", K.MAX_LEVERAGE),
     ("only-isolated", K.MARGIN_MODE), ("price-band", K.PRICE_BAND), ("order-not-found", K.ORDER_NOT_FOUND),
+    ("unknown-market", K.UNKNOWN_MARKET), ("market-closed", K.MARKET_CLOSED),
     ("cloid", None), ("size-positive", None), ("", None),
 ])
 def test_rule_kinds(rule, kind):

@@ -76,6 +76,7 @@ RULE_KINDS: dict[str, ErrorKind] = {
     "equity": ErrorKind.INSUFFICIENT_MARGIN,
     "order-not-found": ErrorKind.ORDER_NOT_FOUND,
     "unknown-market": ErrorKind.UNKNOWN_MARKET,
+    "market-closed": ErrorKind.MARKET_CLOSED,
 }
 
 

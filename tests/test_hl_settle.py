@@ -86,6 +86,7 @@ def test_order_never_seen_is_killed_with_a_noop_on_the_same_nonce(tmp_path):
     rest = FakeRest([SentNoAnswer("timed out"), {"status": "ok", "response": {"type": "default"}}], [])
     acks = trading(rest, tmp_path).submit([intent()])
     assert acks[0].status is AckStatus.REJECTED and "nonce spent" in acks[0].error
+    assert acks[0].error_kind == "nonce"  # a script may sign it again: the original can never execute
     order_body, noop_body = rest.sent
     assert noop_body["action"] == {"type": "noop"}
     assert noop_body["nonce"] == order_body["nonce"]

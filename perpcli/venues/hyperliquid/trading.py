@@ -20,7 +20,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpcli.domain.errors import AuthError, OutcomeUnknown, UsageError, ValidationError, VenueRejected
+from perpcli.domain.errors import (
+    AuthError,
+    ErrorKind,
+    OutcomeUnknown,
+    UsageError,
+    ValidationError,
+    VenueRejected,
+)
 from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, PositionSnapshot
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
@@ -398,7 +405,8 @@ class HyperliquidTrading:
                 out.append(a)
             elif killed is True:
                 out.append(Ack(AckStatus.REJECTED, cloid=cloid,
-                               error="no answer came; the request was cancelled before it executed (nonce spent)"))
+                               error="no answer came; the request was cancelled before it executed (nonce spent)",
+                               error_kind=ErrorKind.NONCE))  # safe to sign again: the original is dead
             else:
                 out.append(Ack(AckStatus.UNKNOWN, cloid=cloid, error="no answer from the venue and no trace of the order"))
         return out

@@ -59,8 +59,9 @@ def test_accepted_orders_have_no_kind(perp, devnet):
     r = perp("--json", "buy", "ETH", "0.01", "--limit", "-3%", "--yes", key=key)
     assert r.code == 0, r.err
     assert r.json()["status"] == "resting" and r.json()["error_kind"] is None and r.json()["error"] is None
-    c = perp("--json", "cancel", str(r.json()["oid"]), "--yes", key=key)
-    assert c.code == 0 and c.json()[0]["error_kind"] is None
+    c = perp("--json", "cancel", str(r.json()["oid"]), "--market", "ETH", "--yes", key=key)  # straight to the venue
+    assert c.code == 0, c.err
+    assert c.json()[0]["status"] == "canceled" and c.json()[0]["error_kind"] is None
 
 
 def test_cancel_of_an_unknown_oid_is_order_not_found(perp, devnet):

@@ -325,7 +325,7 @@ class HyperliquidTrading:
         """A client order id is what makes a retry safe: when the venue refuses an order because
         its cloid is already taken (a retry after a crash or an unknown outcome), the answer
         is the order that cloid names, not a rejection."""
-        if ack.status is not AckStatus.REJECTED or not ack.cloid or not _is_duplicate_cloid(ack.error):
+        if ack.status is not AckStatus.REJECTED or not ack.cloid or ack.error_kind is not ErrorKind.DUPLICATE_CLIENT_ID:
             return ack
         existing = self._status_or_none(ack.cloid)
         if existing is None or existing.status is AckStatus.REJECTED:
@@ -344,7 +344,7 @@ class HyperliquidTrading:
         if killed is True:
             return Ack(AckStatus.REJECTED, cloid=cloid, oid=old_oid,
                        error="no answer came; the modify was cancelled before it executed (nonce spent): "
-                             "the order is unchanged")
+                             "the order is unchanged", error_kind=ErrorKind.NONCE)
         if killed is None:
             return Ack(AckStatus.UNKNOWN, cloid=cloid, oid=old_oid,
                        error="no answer from the venue: the order may or may not have its new price and size "
@@ -457,7 +457,7 @@ class HyperliquidTrading:
         if killed is True:
             return ActionResult(ok=False, error=f"no answer came ({why}); the {prepared.kind} was cancelled before it"
                                                 " executed (nonce spent): nothing changed",
-                                detail={"settled": "nonce_spent"})
+                                detail={"settled": "nonce_spent"}, error_kind=ErrorKind.NONCE)
         if killed is False:
             return ActionResult(ok=True, detail={"settled": "executed"})
         raise OutcomeUnknown(
@@ -563,10 +563,6 @@ class HyperliquidTrading:
     def send(self, prepared: Prepared) -> ActionResult:
         """Post a prepared non-order action (leverage, margin, transfer, agent, deadman, twap)."""
         return self._send_default(prepared)
-
-
-def _is_duplicate_cloid(error: str | None) -> bool:
-    return bool(error) and "duplicate cloid" in error.lower()  # type: ignore[union-attr]
 
 
 _WHERE_TO_CHECK = {

@@ -93,12 +93,13 @@ def test_batch_lines_speak_one_vocabulary_local_or_venue(perp, devnet):
         json.dumps({"side": "buy", "market": "ETH", "size": "0.01", "limit": "-3%"}),
         "not json",
         json.dumps({"side": "buy", "market": "NOPE", "size": "1", "limit": "10"}),
+        "[" * 20_000 + "]" * 20_000,  # nesting the JSON parser refuses (RecursionError)
     ]) + "\n"
     r = perp("batch", "--yes", key=key, stdin=lines)
     out = [json.loads(x) for x in r.out.splitlines()]
     assert [(o["status"], o["error_kind"]) for o in out] == [
         ("invalid", "min_notional"), ("rejected", "post_only_would_cross"), ("resting", None), ("invalid", None),
-        ("invalid", "unknown_market"),
+        ("invalid", "unknown_market"), ("invalid", None),
     ]
     assert r.code == 3
 

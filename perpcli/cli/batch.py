@@ -122,7 +122,8 @@ def run_batch() -> None:
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except (ValueError, ArithmeticError, RecursionError) as e:  # odd input the grammar did not name
-                output.emit_ndjson({"line": n, "status": "invalid", "error": f"bad line: {type(e).__name__}"})
+                output.emit_ndjson({"line": n, "status": "invalid", "error": f"bad line: {type(e).__name__}",
+                                    "error_kind": None})
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except PerpError as e:

@@ -86,6 +86,7 @@ def test_order_never_seen_is_killed_with_a_noop_on_the_same_nonce(tmp_path):
     rest = FakeRest([SentNoAnswer("timed out"), {"status": "ok", "response": {"type": "default"}}], [])
     acks = trading(rest, tmp_path).submit([intent()])
     assert acks[0].status is AckStatus.REJECTED and "nonce spent" in acks[0].error
+    assert acks[0].error_kind == "nonce"  # a script may sign it again: the original can never execute
     order_body, noop_body = rest.sent
     assert noop_body["action"] == {"type": "noop"}
     assert noop_body["nonce"] == order_body["nonce"]
@@ -186,6 +187,7 @@ def test_lost_modify_whose_nonce_a_noop_takes_left_the_order_unchanged(tmp_path)
     rest = FakeRest([SentNoAnswer("timed out"), OK], [resting_status(cl)] * 5)
     ack = trading(rest, tmp_path).modify("77", intent(cl))
     assert ack.status is AckStatus.REJECTED and "unchanged" in ack.error and ack.oid == "77"
+    assert ack.error_kind == "nonce"
     modify_body, noop_body = rest.sent
     assert modify_body["action"]["type"] == "batchModify" and noop_body["action"] == {"type": "noop"}
     assert noop_body["nonce"] == modify_body["nonce"]
@@ -209,7 +211,7 @@ def test_lost_withdrawal_is_settled_by_its_nonce_never_resent(tmp_path):
     dest = "0x" + "ab" * 20
     t = trading(FakeRest([SentNoAnswer("timed out"), OK], []), tmp_path)
     res = t.transfer("withdraw", Decimal(100), destination=dest)
-    assert not res.ok and "nothing changed" in res.error
+    assert not res.ok and "nothing changed" in res.error and res.error_kind == "nonce"
     withdraw_body, noop_body = t.rest.sent
     assert withdraw_body["action"]["type"] == "withdraw3" and noop_body["nonce"] == withdraw_body["nonce"]
 

@@ -144,3 +144,19 @@ def test_key_table_ids_are_unique_and_remapping_reads_settings():
     settings = {"tui.keys.buy_best": "B", "tui.keys.quit": "q", "tui.keys.help": ""}
     got = keymap_from_settings(lambda k: settings[k] if k in settings else BY_ID[k.rsplit(".", 1)[1]].key)
     assert got == {"buy_best": "B"}  # unchanged and empty values keep the default
+
+
+def test_outcome_line_shows_the_kind_before_the_venue_words():
+    from perpcli.app.actions import ActionOutcome, CancelOutcome, OrderResult
+    from perpcli.domain.errors import ErrorKind
+    from perpcli.tui.viewmodel import outcome_line
+
+    rejected = OrderResult(venue="devnet", market="ETH", side="buy", size=D("0.01"), price=D("2000"), type="limit",
+                           status="rejected", error="Post only order would have immediately matched, bbo was 1@2.",
+                           error_kind=ErrorKind.POST_ONLY_WOULD_CROSS)
+    assert outcome_line(rejected) == ("ETH rejected [post_only_would_cross]: Post only order would have immediately"
+                                      " matched, bbo was 1@2.")
+    assert outcome_line(CancelOutcome("BTC", "7", None, "canceled")) == "BTC canceled"
+    assert outcome_line(ActionOutcome("leverage", "rejected", "Invalid leverage value",
+                                      error_kind=ErrorKind.MAX_LEVERAGE)) == (
+        "leverage rejected [max_leverage]: Invalid leverage value")

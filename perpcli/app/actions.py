@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from perpcli.app import order_plan
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest
 from perpcli.app.risk import OrderCheck, RiskLimits, check_leverage, check_order
-from perpcli.domain.errors import ExitCode, OutcomeUnknown, UsageError
+from perpcli.domain.errors import ErrorKind, ExitCode, OutcomeUnknown, UsageError, ValidationError
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.venues.base import Ack, AckStatus, CancelTarget, Trading
 
@@ -43,6 +43,7 @@ class OrderResult:
     avg_price: Decimal | None = None
     error: str | None = None
     note: str | None = None
+    error_kind: ErrorKind | None = None  # the venue-neutral class of `error` (docs/json.md)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,6 +57,7 @@ def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str) -
         cloid=(ack.cloid if ack and ack.cloid else intent.cloid), filled=ack.filled if ack else ZERO,
         avg_price=ack.avg_price if ack else None, error=ack.error if ack else None,
         note=ack.note if ack else None,
+        error_kind=ack.error_kind if ack else None,
     )
 
 
@@ -302,6 +304,7 @@ class CancelOutcome:
     cloid: str | None
     status: str  # canceled | rejected | dry_run
     error: str | None = None
+    error_kind: ErrorKind | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -309,20 +312,27 @@ class CancelOutcome:
 
 def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, market: str | None,
                    everything: bool) -> list[CancelTarget]:
-    """Which orders to cancel; open orders tell each oid's market."""
-    chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
+    """Which orders to cancel; open orders tell each oid's market.
+
+    An OID or cloid given with its market is sent as is, unread: the venue says whether it
+    exists (a script cancelling an order that may just have filled gets `order_not_found`).
+    """
+    chosen = [x for x in (oid is not None, cloid is not None, market is not None and oid is None
+                          and cloid is None, everything) if x]
     if len(chosen) != 1:
-        raise UsageError("give exactly one of OID, --cloid C, --market M or --all")
+        raise UsageError("give exactly one of OID, --cloid C, --market M or --all (OID/--cloid may add --market)")
+    if market is not None and (oid is not None or cloid is not None):
+        return [CancelTarget(trading.market.instrument(market).symbol, oid=oid, cloid=cloid)]
     orders = trading.open_orders()
     if oid is not None:
         match = [o for o in orders if o.oid == oid]
         if not match:
-            raise UsageError(f"no open order with oid {oid} (see `perp orders`)")
+            raise ValidationError(f"no open order with oid {oid} (see `perp orders`)", rule="order-not-found")
         return [CancelTarget(match[0].symbol, oid=oid)]
     if cloid is not None:
         match = [o for o in orders if (o.cloid or "").lower() == cloid.lower()]
         if not match:
-            raise UsageError(f"no open order with cloid {cloid} (see `perp orders`)")
+            raise ValidationError(f"no open order with cloid {cloid} (see `perp orders`)", rule="order-not-found")
         return [CancelTarget(match[0].symbol, cloid=match[0].cloid)]
     if market is not None:
         sym = trading.market.instrument(market).symbol
@@ -338,7 +348,7 @@ def cancel(trading: Trading, targets: list[CancelTarget], *, dry_run: bool
     if dry_run:
         return [CancelOutcome(t.market, t.oid, t.cloid, "dry_run") for t in targets], [prepared.body]
     results = trading.send_cancel(prepared, targets)
-    return [CancelOutcome(t.market, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error)
+    return [CancelOutcome(t.market, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error, r.error_kind)
             for t, r in zip(targets, results, strict=True)], []
 
 
@@ -351,6 +361,7 @@ class ActionOutcome:
     status: str  # ok | rejected | dry_run
     error: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    error_kind: ErrorKind | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -361,7 +372,8 @@ def run_prepared(trading: Any, prepared: Any, *, dry_run: bool, detail: dict[str
     if dry_run:
         return ActionOutcome(prepared.kind, "dry_run", detail=detail or {}), [prepared.body]
     res = trading.send(prepared)
-    return ActionOutcome(prepared.kind, "ok" if res.ok else "rejected", res.error, {**(detail or {}), **res.detail}), []
+    return ActionOutcome(prepared.kind, "ok" if res.ok else "rejected", res.error, {**(detail or {}), **res.detail},
+                         res.error_kind), []
 
 
 def leverage_guard(limits: RiskLimits, market: str, leverage: int) -> None:

@@ -5,9 +5,10 @@ Each input line is an object such as
   {"side":"sell","market":"ETH","usd":"500","market_order":true,"slippage":"0.5%"}
 with the same fields as `perp buy/sell` flags (limit, market_order, stop, slippage, tp, sl,
 reduce_only, post_only, ioc, cloid, usd, risk). A malformed line gets {"line":n,"status":"invalid",
-"error":...} ("refused" for a risk guard, "error" for a key or network failure) and the rest
-continue. The exit code is the worst outcome: 6 unknown, 3 rejected,
-2 invalid input, else 0. One session (one key check, one metadata fetch) serves every line.
+"error":...,"error_kind":...} ("refused" for a risk guard, "error" for a key or network failure)
+and the rest continue; `error_kind` names a broken market rule as the venue's refusal would.
+The exit code is the worst outcome: 6 unknown, 3 rejected, 2 invalid input, else 0. One session
+(one key check, one metadata fetch) serves every line.
 """
 
 from __future__ import annotations
@@ -118,16 +119,17 @@ def run_batch() -> None:
                 outcome = actions.place(s, trading, plan, dry_run=opts.dry_run,
                                         bracket_policy=limits.on_bracket_failure)
             except json.JSONDecodeError as e:
-                output.emit_ndjson({"line": n, "status": "invalid", "error": f"not JSON: {e.msg}"})
+                output.emit_ndjson({"line": n, "status": "invalid", "error": f"not JSON: {e.msg}", "error_kind": None})
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except (ValueError, ArithmeticError, RecursionError) as e:  # odd input the grammar did not name
-                output.emit_ndjson({"line": n, "status": "invalid", "error": f"bad line: {type(e).__name__}"})
+                output.emit_ndjson({"line": n, "status": "invalid", "error": f"bad line: {type(e).__name__}",
+                                    "error_kind": None})
                 worst = max(worst, ExitCode.USAGE, key=_severity)
                 continue
             except PerpError as e:
                 status = {ExitCode.RISK: "refused", ExitCode.USAGE: "invalid"}.get(e.exit_code, "error")
-                output.emit_ndjson({"line": n, "status": status, "error": e.message})
+                output.emit_ndjson({"line": n, "status": status, "error": e.message, "error_kind": e.error_kind})
                 worst = max(worst, e.exit_code, key=_severity)
                 continue
             for w in outcome.warnings:

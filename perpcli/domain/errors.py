@@ -48,7 +48,41 @@ class ErrorKind(StrEnum):
     UNKNOWN_MARKET = "unknown_market"
     MARKET_CLOSED = "market_closed"
     AUTH = "auth"
+    INVALID_TRIGGER = "invalid_trigger"  # "Invalid TP/SL price." / Binance-style "would immediately trigger"
+    MARGIN_MODE = "margin_mode"  # cross not allowed, cannot switch with a position open, no isolated position
+    ACCOUNT_LIMIT = "account_limit"  # too many open orders / agents / daily triggers; volume needed first
+    INVALID_REQUEST = "invalid_request"  # the venue found the request malformed (empty batch, bad amount...)
     OTHER = "other"
+
+
+# ValidationError rules (local refusals, exit 2) that are the same market rule a venue refuses
+# (exit 3), so a script sees one `error_kind` either way. Spelled with "-"; "_" is read as "-".
+# Rules about the shape of the input (a negative size, a malformed cloid) have no kind.
+RULE_KINDS: dict[str, ErrorKind] = {
+    "price-sig-figs": ErrorKind.PRICE_TICK,
+    "price-decimals": ErrorKind.PRICE_TICK,
+    "price-min-tick": ErrorKind.PRICE_TICK,
+    "tick-size": ErrorKind.PRICE_TICK,
+    "size-decimals": ErrorKind.SIZE_LOT,
+    "size-zero": ErrorKind.SIZE_LOT,
+    "lot-size": ErrorKind.SIZE_LOT,
+    "min-notional": ErrorKind.MIN_NOTIONAL,
+    "max-leverage": ErrorKind.MAX_LEVERAGE,
+    "leverage": ErrorKind.MAX_LEVERAGE,
+    "only-isolated": ErrorKind.MARGIN_MODE,
+    "price-band": ErrorKind.PRICE_BAND,
+    "reduce-only": ErrorKind.REDUCE_ONLY,
+    "free-collateral": ErrorKind.INSUFFICIENT_MARGIN,
+    "equity": ErrorKind.INSUFFICIENT_MARGIN,
+    "order-not-found": ErrorKind.ORDER_NOT_FOUND,
+    "unknown-market": ErrorKind.UNKNOWN_MARKET,
+    "market-closed": ErrorKind.MARKET_CLOSED,
+}
+
+
+def rule_kind(rule: str) -> ErrorKind | None:
+    """The ErrorKind of a local ValidationError rule, or None for rules about input shape."""
+    return RULE_KINDS.get(rule.replace("_", "-"))
 
 
 class PerpError(Exception):
@@ -56,6 +90,7 @@ class PerpError(Exception):
 
     exit_code: ExitCode = ExitCode.INTERNAL
     retryable: bool = False
+    error_kind: ErrorKind | None = None  # set when the failure is one a venue could also report
 
     def __init__(self, message: str, *, retryable: bool | None = None) -> None:
         super().__init__(message)
@@ -87,18 +122,26 @@ class ValidationError(UsageError):
         super().__init__(message)
         self.rule = rule
         self.nearest = nearest
+        self.error_kind = rule_kind(rule)
 
 
 class AuthError(PerpError):
     """A key, passphrase, keystore or account problem."""
 
     exit_code = ExitCode.AUTH
+    error_kind = ErrorKind.AUTH
 
 
 class VenueRejected(PerpError):
-    """The venue answered and refused the request."""
+    """The venue answered and refused the request; `kind` is the adapter's class of its words."""
 
     exit_code = ExitCode.REJECTED
+    error_kind = ErrorKind.OTHER
+
+    def __init__(self, message: str, *, retryable: bool | None = None, kind: ErrorKind | None = None) -> None:
+        super().__init__(message, retryable=retryable)
+        if kind is not None:
+            self.error_kind = kind
 
 
 class NetworkError(PerpError):
@@ -110,6 +153,8 @@ class NetworkError(PerpError):
 
 class RateLimited(NetworkError):
     """The venue said 429: back off, then retry."""
+
+    error_kind = ErrorKind.RATE_LIMITED
 
 
 class OutcomeUnknown(PerpError):

@@ -40,7 +40,7 @@ from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar
+from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, outcome_line
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.market import MarketState, MarketView
@@ -564,12 +564,9 @@ class WatchApp(App):
         lines = []
         bad = False
         for r in result or []:
-            status = getattr(r, "status", "")
-            err = getattr(r, "error", None)
             note = getattr(r, "note", None)
-            bad = bad or status in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
-            market = getattr(r, "market", "")
-            lines.append(f"{market} {status}" + (f": {err}" if err else "") + (f" — {note}" if note else ""))
+            bad = bad or getattr(r, "status", "") in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
+            lines.append(outcome_line(r))
         self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
 
     # ----- hotkeys ------------------------------------------------------------------------------

@@ -317,3 +317,20 @@ def fmt_age(ms: int | None) -> str:
     if ms < 60_000:
         return f"{ms / 1000:.1f}s"
     return f"{ms // 60_000}m"
+
+
+# ----------------------------------------------------------------------------- action outcomes
+
+
+def outcome_line(result: object) -> str:
+    """One line of the last-action notice for an order/cancel/action outcome: market, status,
+    the kind a script would branch on (`error_kind`), then the venue's own words."""
+    market = getattr(result, "market", "") or getattr(result, "action", "")
+    status = getattr(result, "status", "")
+    kind = getattr(result, "error_kind", None)
+    err = getattr(result, "error", None)
+    line = f"{market} {status}".strip()
+    if kind is not None:
+        line += f" [{getattr(kind, 'value', kind)}]"
+    note = getattr(result, "note", None)
+    return line + (f": {err}" if err else "") + (f" — {note}" if note else "")

@@ -150,7 +150,8 @@ def register(app: typer.Typer) -> None:
             out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"twap_id": twap_id})
         _emit_action(out, reqs)
 
-    @app.command("cancel", help="Cancel by OID, --cloid, every order of --market, or --all.")
+    @app.command("cancel", help="Cancel by OID, --cloid, every order of --market, or --all. "
+                 "OID or --cloid with --market is sent without reading open orders first.")
     def cancel(
         oid: str = typer.Argument(None, help="Order id (as `perp orders` shows it)."),
         cloid: str = typer.Option(None, "--cloid"),
@@ -160,9 +161,10 @@ def register(app: typer.Typer) -> None:
         from perpcli.app import actions
         from perpcli.cli import context, output, venue_cmd
 
-        chosen = [x for x in (oid is not None, cloid is not None, market is not None, everything) if x]
+        by_id = oid is not None or cloid is not None
+        chosen = [x for x in (oid is not None, cloid is not None, market is not None and not by_id, everything) if x]
         if len(chosen) != 1:
-            raise_usage("give exactly one of OID, --cloid C, --market M or --all")
+            raise_usage("give exactly one of OID, --cloid C, --market M or --all (OID/--cloid may add --market)")
         opts = context.current()
         with venue_cmd.session() as s:
             if cloid is not None:  # the venue's client-id rule, before any key is read

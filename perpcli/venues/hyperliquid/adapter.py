@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpcli.domain.errors import UsageError, VenueRejected
+from perpcli.domain.errors import UsageError, ValidationError, VenueRejected
 from perpcli.domain.events import (
     BookSnapshot,
     MarkPrice,
@@ -127,9 +127,10 @@ class HyperliquidMarketData:
             folded = {k.lower(): v for k, v in insts.items()}
             inst = folded.get(market.lower())
         if inst is None:
-            raise UsageError(f"unknown market {market!r} on {self.venue} (see `perp markets`)")
+            raise ValidationError(f"unknown market {market!r} on {self.venue} (see `perp markets`)",
+                                  rule="unknown-market")
         if inst.symbol in self._delisted.get(dex, frozenset()):
-            raise UsageError(f"market {inst.symbol} is delisted on {self.venue}")
+            raise ValidationError(f"market {inst.symbol} is delisted on {self.venue}", rule="market-closed")
         return inst
 
     def instruments(self, *, include_builder_dexes: bool = False) -> list[Instrument]:

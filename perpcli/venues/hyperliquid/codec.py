@@ -25,6 +25,7 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument, MarginMode, MarginTable, MarginTier
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from perpcli.venues.base import Ack, AckStatus, Candle, FundingRate, KeyRole
+from perpcli.venues.hyperliquid.errors import error_kind, status_kind
 
 ZERO = Decimal(0)
 MIN_ORDER_VALUE = Decimal(10)
@@ -445,7 +446,7 @@ def order_acks(resp: dict, requests: Sequence[tuple[str | None, Decimal]]) -> li
     """
     err = exchange_error(resp)
     if err is not None:
-        return [Ack(AckStatus.REJECTED, cloid=c, error=err) for c, _ in requests]
+        return [Ack(AckStatus.REJECTED, cloid=c, error=err, error_kind=error_kind(err)) for c, _ in requests]
     body = resp.get("response") or {}
     statuses = ((body.get("data") or {}).get("statuses")) if isinstance(body, dict) else None
     statuses = list(statuses or [])
@@ -453,7 +454,7 @@ def order_acks(resp: dict, requests: Sequence[tuple[str | None, Decimal]]) -> li
         only = statuses[0] if len(statuses) == 1 else {"error": f"venue returned {len(statuses)} statuses"}
         text = only.get("error") if isinstance(only, dict) else str(only)
         if text:
-            return [Ack(AckStatus.REJECTED, cloid=c, error=text) for c, _ in requests]
+            return [Ack(AckStatus.REJECTED, cloid=c, error=text, error_kind=error_kind(text)) for c, _ in requests]
         statuses = statuses + [None] * (len(requests) - len(statuses))
     return [_ack(s, cloid, size) for s, (cloid, size) in zip(statuses, requests, strict=False)]
 
@@ -472,7 +473,7 @@ def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
         status = AckStatus.FILLED if total >= size else AckStatus.PARTIALLY_FILLED
         return Ack(status, cloid=f.get("cloid", cloid), oid=str(f["oid"]), filled=total, avg_price=D(f["avgPx"]))
     if "error" in s:
-        return Ack(AckStatus.REJECTED, cloid=cloid, error=str(s["error"]))
+        return Ack(AckStatus.REJECTED, cloid=cloid, error=str(s["error"]), error_kind=error_kind(str(s["error"])))
     return Ack(AckStatus.UNKNOWN, cloid=cloid, error=f"unrecognised status {s!r}")
 
 
@@ -525,10 +526,11 @@ def status_ack(resp: dict, *, cloid: str | None = None) -> Ack | None:
     if st in (OrderStatus.OPEN, OrderStatus.TRIGGERED):
         return Ack(AckStatus.PARTIALLY_FILLED if filled > 0 else AckStatus.RESTING, cloid=cl, oid=oid, filled=filled)
     if st is OrderStatus.REJECTED:
-        return Ack(AckStatus.REJECTED, cloid=cl, oid=oid, error=word)
+        return Ack(AckStatus.REJECTED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word))
     if filled > 0:
-        return Ack(AckStatus.PARTIALLY_FILLED, cloid=cl, oid=oid, filled=filled, error=word)
-    return Ack(AckStatus.CANCELED, cloid=cl, oid=oid, error=word)
+        return Ack(AckStatus.PARTIALLY_FILLED, cloid=cl, oid=oid, filled=filled, error=word,
+                   error_kind=status_kind(word))
+    return Ack(AckStatus.CANCELED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word))
 
 
 # ----- websocket frames ----------------------------------------------------------------------

@@ -20,7 +20,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpcli.domain.errors import AuthError, OutcomeUnknown, UsageError, ValidationError, VenueRejected
+from perpcli.domain.errors import (
+    AuthError,
+    ErrorKind,
+    OutcomeUnknown,
+    UsageError,
+    ValidationError,
+    VenueRejected,
+)
 from perpcli.domain.events import AccountSnapshot, Fill, FundingPayment, OrderUpdate, PositionSnapshot
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
@@ -40,6 +47,7 @@ from perpcli.venues.base import (
 )
 from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
+from perpcli.venues.hyperliquid import errors as venue_errors
 from perpcli.venues.hyperliquid.rest import SentNoAnswer
 
 if TYPE_CHECKING:
@@ -324,7 +332,7 @@ class HyperliquidTrading:
         """A client order id is what makes a retry safe: when the venue refuses an order because
         its cloid is already taken (a retry after a crash or an unknown outcome), the answer
         is the order that cloid names, not a rejection."""
-        if ack.status is not AckStatus.REJECTED or not ack.cloid or not _is_duplicate_cloid(ack.error):
+        if ack.status is not AckStatus.REJECTED or not ack.cloid or ack.error_kind is not ErrorKind.DUPLICATE_CLIENT_ID:
             return ack
         existing = self._status_or_none(ack.cloid)
         if existing is None or existing.status is AckStatus.REJECTED:
@@ -343,7 +351,7 @@ class HyperliquidTrading:
         if killed is True:
             return Ack(AckStatus.REJECTED, cloid=cloid, oid=old_oid,
                        error="no answer came; the modify was cancelled before it executed (nonce spent): "
-                             "the order is unchanged")
+                             "the order is unchanged", error_kind=ErrorKind.NONCE)
         if killed is None:
             return Ack(AckStatus.UNKNOWN, cloid=cloid, oid=old_oid,
                        error="no answer from the venue: the order may or may not have its new price and size "
@@ -404,7 +412,8 @@ class HyperliquidTrading:
                 out.append(a)
             elif killed is True:
                 out.append(Ack(AckStatus.REJECTED, cloid=cloid,
-                               error="no answer came; the request was cancelled before it executed (nonce spent)"))
+                               error="no answer came; the request was cancelled before it executed (nonce spent)",
+                               error_kind=ErrorKind.NONCE))  # safe to sign again: the original is dead
             else:
                 out.append(Ack(AckStatus.UNKNOWN, cloid=cloid, error="no answer from the venue and no trace of the order"))
         return out
@@ -418,7 +427,7 @@ class HyperliquidTrading:
         err = codec.exchange_error(resp)
         if err is None:
             return True
-        if "nonce" in err.lower():
+        if venue_errors.is_nonce_refusal(err):
             return False
         return None
 
@@ -426,7 +435,7 @@ class HyperliquidTrading:
         """The venue names the signer it recovered. If that is not our key, the venue hashed
         something else than we signed: almost always the wrong network (mainnet vs testnet)."""
         err = codec.exchange_error(resp)
-        if err and ("does not exist" in err or "Must deposit before" in err):
+        if err and venue_errors.is_unknown_signer(err):
             recovered = codec.recovered_address(err)
             if recovered is not None and recovered != self.signer_address:
                 raise AuthError(
@@ -442,7 +451,7 @@ class HyperliquidTrading:
             return self.settle_action(prepared, e.message)
         self._raise_auth(resp)
         ok, err, detail = codec.action_result(resp)
-        return ActionResult(ok=ok, error=err, detail=detail)
+        return ActionResult(ok=ok, error=err, detail=detail, error_kind=venue_errors.error_kind(err))
 
     def settle_action(self, prepared: Prepared, why: str) -> ActionResult:
         """A non-order action (transfer, withdrawal, leverage, agent...) whose answer never came.
@@ -455,7 +464,7 @@ class HyperliquidTrading:
         if killed is True:
             return ActionResult(ok=False, error=f"no answer came ({why}); the {prepared.kind} was cancelled before it"
                                                 " executed (nonce spent): nothing changed",
-                                detail={"settled": "nonce_spent"})
+                                detail={"settled": "nonce_spent"}, error_kind=ErrorKind.NONCE)
         if killed is False:
             return ActionResult(ok=True, detail={"settled": "executed"})
         raise OutcomeUnknown(
@@ -485,7 +494,8 @@ class HyperliquidTrading:
             raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
         self._raise_auth(resp)
         errs = codec.cancel_errors(resp, len(targets))
-        return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e) for t, e in zip(targets, errs, strict=True)]
+        return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e, error_kind=venue_errors.error_kind(e))
+                for t, e in zip(targets, errs, strict=True)]
 
     def cancel(self, target: CancelTarget) -> CancelResult:
         return self.send_cancel(self.prepare_cancel([target]), [target])[0]
@@ -560,10 +570,6 @@ class HyperliquidTrading:
     def send(self, prepared: Prepared) -> ActionResult:
         """Post a prepared non-order action (leverage, margin, transfer, agent, deadman, twap)."""
         return self._send_default(prepared)
-
-
-def _is_duplicate_cloid(error: str | None) -> bool:
-    return bool(error) and "duplicate cloid" in error.lower()  # type: ignore[union-attr]
 
 
 _WHERE_TO_CHECK = {

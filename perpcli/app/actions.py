@@ -245,13 +245,15 @@ def _protect_unprotected(session: Any, trading: Trading, p: OrderPlan, acks: lis
 def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start: Decimal, end: Decimal,
                count: int, *, reduce_only: bool = False, post_only: bool = False) -> OrderPlan:
     """`count` limit orders from `start` to `end`, the total split evenly (rounded toward zero)."""
-    from perpcli.venues.hyperliquid import numbers
+    from perpcli.domain import order_rules as rules
 
     md = session.market
     inst = md.instrument(market)
     mid, mark = md.reference_prices(inst.symbol)
     prices = order_plan.scale_prices(inst, start, end, count, is_buy=req_side is Side.BUY)
-    each = numbers.round_size(total / count, inst.size_decimals, what="size per order")
+    each = rules.conform_size(inst, total / count, rules.Rounding.TOWARD_ZERO, what="size per order")
+    for px in prices:
+        rules.check_order(inst, price=px, size=each, reduce_only=reduce_only, reference=mark)
     intents = [
         OrderIntent(venue=session.venue, symbol=inst.symbol, side=req_side, size=each, price=px,
                     tif=TimeInForce.ALO if post_only else TimeInForce.GTC, reduce_only=reduce_only,

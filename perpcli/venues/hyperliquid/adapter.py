@@ -141,6 +141,9 @@ class HyperliquidMarketData:
         from perpcli.domain.market_lookup import find_market
 
         dex = self.dex_of(market)
+        exact = self._load_dex(dex).get(market)
+        if exact is not None and market not in self._delisted.get(dex, frozenset()):
+            return exact  # the common case, without a scan
         inst = find_market(market, self._listed(dex))
         if inst is None and not dex:
             inst = find_market(market, [i for d in self.dex_names() if d for i in self._listed(d)])

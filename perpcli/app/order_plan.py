@@ -157,6 +157,7 @@ class MarketContext:
     free_collateral: Decimal = ZERO  # withdrawable
     equity: Decimal = ZERO  # account value
     current_leverage: int | None = None
+    now_ms: int | None = None  # set for markets with trading hours: an order is refused while closed
 
 
 @dataclass
@@ -267,10 +268,10 @@ def plan_order(
             raw_size = size_for_risk(instrument=inst, entry_price=reference, stop_price=req.sl,
                                      risk_fraction=s.value / HUNDRED, equity=ctx.equity, fee_rate=TAKER_FEE)
         size = rules.conform_size(inst, raw_size, Rounding.TOWARD_ZERO)
-    # The whole order against the market's rules: the venue's price band around the mark, and
-    # the minimum order value at the limit (or worst) price.
+    # The whole order against the market's rules: the venue's price band around the mark, the
+    # minimum order value at the limit (or worst) price, and the trading hours.
     rules.check_order(inst, price=price, size=size, trigger_price=trigger, reduce_only=req.reduce_only,
-                      reference=ctx.mark)
+                      reference=ctx.mark, time_ms=ctx.now_ms)
 
     cloid = req.cloid or new_cloid()
     main = OrderIntent(

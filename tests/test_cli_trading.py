@@ -313,7 +313,7 @@ def test_risk_guards_exit_7(perp, devnet, args, guard):
 def test_validation_names_rule_and_nearest(perp, devnet):
     key, _ = new_key(devnet.url)
     r = perp("buy", "BTC", "0.000001", "--market", "--slippage", "3%", "--yes", key=key)
-    assert r.code == 2 and "size-decimals" in r.err and "nearest" in r.err
+    assert r.code == 2 and "size-lot" in r.err and "nearest valid 0.00001" in r.err
     r = perp("buy", "ETH", "0.001", "--limit", "-1%", "--yes", key=key)
     assert r.code == 2 and "min-notional" in r.err
 

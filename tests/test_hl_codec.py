@@ -40,9 +40,26 @@ def test_instruments_keep_delisted_indices_and_rules():
 def test_hip3_asset_ids_and_underlying():
     meta = {"universe": [{"name": "xyz:GOLD", "szDecimals": 2, "maxLeverage": 20}]}
     insts, _ = codec.instruments_from_meta(meta, venue="hyperliquid", dex_index=1)
-    assert insts[0].asset_id == 110000 and insts[0].underlying == "GOLD"
+    assert insts[0].asset_id == 110000 and insts[0].underlying == "XAU" and insts[0].aliases == ("GOLD",)
     assert codec.asset_id(2, 3) == 120003
     assert codec.perp_dex_names([None, {"name": "xyz"}, {"name": "abc"}]) == ["", "xyz", "abc"]
+
+
+def test_canonical_underlyings_multipliers_quote_and_band():
+    meta = {"universe": [{"name": n, "szDecimals": 0, "maxLeverage": 10}
+                         for n in ("xyz:GOLD", "xyz:CL", "xyz:EUR", "xyz:TSLA", "kPEPE")]}
+    insts, _ = codec.instruments_from_meta(meta, venue="hyperliquid", dex_index=1)
+    got = {i.symbol: (i.underlying, i.multiplier) for i in insts}
+    assert got == {"xyz:GOLD": ("XAU", 1), "xyz:CL": ("WTI", 1), "xyz:EUR": ("EURUSD", 1),
+                   "xyz:TSLA": ("TSLA", 1), "kPEPE": ("PEPE", 1000)}
+    default, _ = codec.instruments_from_meta(META, venue="hyperliquid")
+    btc = default[0]
+    assert (btc.underlying, btc.multiplier, btc.aliases, btc.quote) == ("BTC", 1, (), "USDC")
+    assert btc.price_band is not None and btc.price_band.bounds(Decimal(100)) == (Decimal(20), Decimal(180))
+    other = codec.instruments_from_meta({**meta, "collateralToken": 2}, venue="hyperliquid",
+                                        token_names=["USDC", "PURR", "USDH"])[0]
+    assert {i.quote for i in other} == {"USDH"}
+    assert codec.instruments_from_meta({**meta, "collateralToken": 2}, venue="hyperliquid")[0][0].quote == "token 2"
 
 
 def test_book_snapshot():

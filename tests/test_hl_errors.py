@@ -252,7 +252,7 @@ def test_instrument_rules_have_the_venue_kinds():
              (Decimal("2000"), Decimal("0.001"), K.MIN_NOTIONAL)]
     for price, size, kind in cases:
         with pytest.raises(ValidationError) as e:
-            inst.validate_order(price, size, is_buy=True)
+            inst.validate_order(price, size)
         assert e.value.error_kind is kind, (price, size, e.value.rule)
 
 

@@ -109,8 +109,6 @@ def test_there_is_a_venue_package_to_guard():
     assert "hyperliquid" in VENUE_PACKAGES
 
 
-@pytest.mark.xfail(strict=True, reason="app/ still rounds with Hyperliquid's numbers.py until the domain "
-                   "order rules land (then this marker must go: strict)")
 @pytest.mark.parametrize("venue", VENUE_PACKAGES)
 def test_a_venue_package_is_imported_only_by_itself_the_registry_and_the_devnet(venue):
     """The seam holds: app/, cli/, tui/, ledger/, domain/, net/, keys/ and config/ reach a

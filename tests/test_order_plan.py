@@ -80,6 +80,37 @@ def test_absolute_limit_must_already_be_valid():
     assert e.value.rule == "price-sig-figs" and e.value.nearest == D(65000)  # ties to even
 
 
+def test_the_plan_checks_the_venue_band_minimum_value_and_hours():
+    from dataclasses import replace
+
+    from perpcli.domain.instrument import PriceBand
+    from perpcli.domain.trading_hours import TradingHours
+
+    banded = replace(CTX, instrument=replace(BTC, price_band=PriceBand(D("0.8"), D("0.8"))))
+
+    def plan_on(ctx, side="buy", size="0.1", **kw):
+        req = op.OrderRequest(market="BTC", side=Side(side), size=op.parse_size(size), **kw)
+        return op.plan_order("hl", req, ctx, new_cloid=cloid)
+
+    with pytest.raises(ValidationError) as e:
+        plan_on(banded, "sell", price=op.PriceSpec("market", slippage_pct=D(90)))
+    assert e.value.rule == "price-band" and e.value.nearest == D(13002)  # 20% of the mark 65010, on the grid
+    with pytest.raises(ValidationError) as e:
+        plan_on(banded, price=op.PriceSpec("limit", limit=D(60000)), tp=D(200000))
+    assert e.value.rule == "price-band" and "--tp" in str(e.value)
+    with pytest.raises(ValidationError) as e:
+        plan_on(CTX, size="0.0001", price=op.PriceSpec("limit", limit=D(60000)))
+    assert e.value.rule == "min-notional" and e.value.nearest == D("0.00017")
+    assert plan_on(CTX, size="0.0001", price=op.PriceSpec("limit", limit=D(60000)), reduce_only=True).main.size \
+        == D("0.0001")
+    weekdays = TradingHours.parse("UTC", "Mon-Fri 00:00-24:00")
+    hours = replace(CTX, instrument=replace(BTC, trading_hours=weekdays), now_ms=1_783_771_200_000)  # a Saturday
+    with pytest.raises(ValidationError) as e:
+        plan_on(hours, price=op.PriceSpec("limit", limit=D(60000)))
+    assert e.value.rule == "market-closed" and e.value.nearest == 1_783_900_800_000  # Monday 00:00 UTC
+    assert plan_on(replace(hours, now_ms=1_783_900_800_000), price=op.PriceSpec("limit", limit=D(60000))).intents
+
+
 def test_stop_or_take_profit_from_the_side_of_mark():
     assert plan(price=op.PriceSpec("stop", trigger=D(66000), slippage_pct=D(10))).main.order_type \
         is OrderType.STOP_MARKET

@@ -64,6 +64,20 @@ def test_net_exposure_equity_margin_and_closest_to_liquidation():
     assert gold_row.liquidation_price is None  # the account covers it to zero
 
 
+def test_contracts_of_many_units_net_in_units_of_the_underlying():
+    """1 kPEPE is 1000 PEPE: a 3 kPEPE long against a 2500 PEPE short nets to +500 PEPE."""
+    hl = _account("hyperliquid", "0xa", "1000", [("kPEPE", Side.BUY, "0.011", "3")])
+    aster = _account("aster", "0xa", "1000", [("PEPEUSDT", Side.SELL, "0.000011", "2500")])
+    marks = {("hyperliquid", "kPEPE"): D("0.011"), ("aster", "PEPEUSDT"): D("0.000011")}
+    kpepe = Instrument("hyperliquid", "kPEPE", "PEPE", 3, D(1), 10, multiplier=D(1000))
+    instruments = {("hyperliquid", "kPEPE"): kpepe, ("aster", "PEPEUSDT"): _inst("aster", "PEPEUSDT", "PEPE", 10)}
+    p = build_portfolio([hl, aster], marks, instruments)
+    (pepe,) = p.exposures
+    assert pepe.underlying == "PEPE" and pepe.net_size == D(500)
+    assert pepe.net_notional == D("0.033") - D("0.0275")
+    assert {q.symbol: q.units for q in p.positions} == {"kPEPE": D(3000), "PEPEUSDT": D(-2500)}
+
+
 def test_positions_without_a_mark_are_listed_not_guessed():
     hl = _account("hyperliquid", "0xa", "1000", [("ETH", Side.BUY, "2000", "1")])
     p = build_portfolio([hl], {})

@@ -7,6 +7,7 @@ Every keyed action goes through `prepare_*` (build + sign) and then either `send
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -84,8 +85,9 @@ def market_context(session: Any, market: str, *, need_account: bool, trading: An
         free = snap.withdrawable or ZERO
         equity = snap.account_value or ZERO
         lev = trading.leverage_setting(inst.symbol).leverage
+    now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None
     return MarketContext(instrument=inst, mid=mid, mark=mark, free_collateral=free, equity=equity,
-                         current_leverage=lev)
+                         current_leverage=lev, now_ms=now_ms)
 
 
 def plan(session: Any, trading: Trading, req: OrderRequest) -> OrderPlan:
@@ -247,13 +249,16 @@ def _protect_unprotected(session: Any, trading: Trading, p: OrderPlan, acks: lis
 def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start: Decimal, end: Decimal,
                count: int, *, reduce_only: bool = False, post_only: bool = False) -> OrderPlan:
     """`count` limit orders from `start` to `end`, the total split evenly (rounded toward zero)."""
-    from perpcli.venues.hyperliquid import numbers
+    from perpcli.domain import order_rules as rules
 
     md = session.market
     inst = md.instrument(market)
     mid, mark = md.reference_prices(inst.symbol)
     prices = order_plan.scale_prices(inst, start, end, count, is_buy=req_side is Side.BUY)
-    each = numbers.round_size(total / count, inst.size_decimals, what="size per order")
+    each = rules.conform_size(inst, total / count, rules.Rounding.TOWARD_ZERO, what="size per order")
+    now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None
+    for px in prices:
+        rules.check_order(inst, price=px, size=each, reduce_only=reduce_only, reference=mark, time_ms=now_ms)
     intents = [
         OrderIntent(venue=session.venue, symbol=inst.symbol, side=req_side, size=each, price=px,
                     tif=TimeInForce.ALO if post_only else TimeInForce.GTC, reduce_only=reduce_only,

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from perpcli.domain import order_rules as rules
 from perpcli.domain.errors import UsageError, ValidationError
 from perpcli.domain.instrument import Instrument
+from perpcli.domain.order_rules import Rounding, safe_price_rounding
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
-from perpcli.venues.hyperliquid import numbers
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -156,6 +157,7 @@ class MarketContext:
     free_collateral: Decimal = ZERO  # withdrawable
     equity: Decimal = ZERO  # account value
     current_leverage: int | None = None
+    now_ms: int | None = None  # set for markets with trading hours: an order is refused while closed
 
 
 @dataclass
@@ -180,17 +182,17 @@ class OrderPlan:
         return self.main.size * self.reference_price
 
 
-def _round_px(inst: Instrument, px: Decimal, rounding: numbers.Rounding, what: str) -> Decimal:
-    return numbers.round_price(px, inst.size_decimals, spot=inst.is_spot, rounding=rounding, what=what)
+def _round_px(inst: Instrument, px: Decimal, rounding: Rounding, what: str) -> Decimal:
+    return rules.conform_price(inst, px, rounding, what=what)
 
 
 def _check_px(inst: Instrument, px: Decimal, what: str) -> Decimal:
-    return numbers.check_price(px, inst.size_decimals, spot=inst.is_spot, what=what)
+    return rules.conform_price(inst, px, what=what)
 
 
 def _trigger_worst(inst: Instrument, trigger: Decimal, *, is_buy: bool, slippage_pct: Decimal) -> Decimal:
     factor = (HUNDRED + slippage_pct) / HUNDRED if is_buy else (HUNDRED - slippage_pct) / HUNDRED
-    return _round_px(inst, trigger * factor, numbers.safe_price_rounding(is_buy, passive=True), "worst price")
+    return _round_px(inst, trigger * factor, safe_price_rounding(is_buy, passive=True), "worst price")
 
 
 def plan_order(
@@ -205,11 +207,8 @@ def plan_order(
         raise UsageError("--post-only and --ioc cannot be combined")
     if (req.post_only or req.ioc) and p.kind != "limit":
         raise UsageError("--post-only and --ioc apply to --limit orders only")
-    if req.leverage is not None and not 1 <= req.leverage <= inst.max_leverage:
-        raise ValidationError(
-            f"leverage {req.leverage} is outside 1..{inst.max_leverage} on {inst.symbol}",
-            rule="max-leverage", nearest=max(1, min(req.leverage, inst.max_leverage)),
-        )
+    if req.leverage is not None:
+        rules.check_leverage(inst, req.leverage)
 
     # --- price -----------------------------------------------------------------------------
     order_type = OrderType.LIMIT
@@ -221,12 +220,12 @@ def plan_order(
         else:
             assert p.limit_offset_pct is not None
             raw = ctx.mid * (HUNDRED + p.limit_offset_pct) / HUNDRED
-            price = _round_px(inst, raw, numbers.safe_price_rounding(is_buy, passive=True), "--limit")
+            price = _round_px(inst, raw, safe_price_rounding(is_buy, passive=True), "--limit")
         tif = TimeInForce.ALO if req.post_only else TimeInForce.IOC if req.ioc else TimeInForce.GTC
         reference = price
     elif p.kind == "market":
         raw = ctx.mid * ((HUNDRED + p.slippage_pct) if is_buy else (HUNDRED - p.slippage_pct)) / HUNDRED
-        price = _round_px(inst, raw, numbers.safe_price_rounding(is_buy, passive=True), "worst price")
+        price = _round_px(inst, raw, safe_price_rounding(is_buy, passive=True), "worst price")
         order_type, tif = OrderType.MARKET, TimeInForce.IOC
         reference = ctx.mid
     else:
@@ -246,7 +245,7 @@ def plan_order(
     s = req.size
     lev = req.leverage or ctx.current_leverage or 1
     if s.kind == "base":
-        size = numbers.check_size(s.value, inst.size_decimals)
+        size = rules.conform_size(inst, s.value)
     else:
         if s.kind == "usd":
             raw_size = s.value / reference
@@ -268,7 +267,11 @@ def plan_order(
 
             raw_size = size_for_risk(instrument=inst, entry_price=reference, stop_price=req.sl,
                                      risk_fraction=s.value / HUNDRED, equity=ctx.equity, fee_rate=TAKER_FEE)
-        size = numbers.round_size(raw_size, inst.size_decimals, rounding=numbers.Rounding.TOWARD_ZERO, what="size")
+        size = rules.conform_size(inst, raw_size, Rounding.TOWARD_ZERO)
+    # The whole order against the market's rules: the venue's price band around the mark, the
+    # minimum order value at the limit (or worst) price, and the trading hours.
+    rules.check_order(inst, price=price, size=size, trigger_price=trigger, reduce_only=req.reduce_only,
+                      reference=ctx.mark, time_ms=ctx.now_ms)
 
     cloid = req.cloid or new_cloid()
     main = OrderIntent(
@@ -286,10 +289,11 @@ def plan_order(
         for px, kind in ((req.tp, OrderType.TAKE_PROFIT_MARKET), (req.sl, OrderType.STOP_MARKET)):
             if px is None:
                 continue
-            trig = _check_px(inst, px, "--tp" if kind is OrderType.TAKE_PROFIT_MARKET else "--sl")
+            flag = "--tp" if kind is OrderType.TAKE_PROFIT_MARKET else "--sl"
+            trig = _check_px(inst, px, flag)
+            rules.check_price_band(inst, trig, ctx.mark, what=flag)
             favourable = trig > reference if is_buy else trig < reference
             if (kind is OrderType.TAKE_PROFIT_MARKET) != favourable:
-                flag = "--tp" if kind is OrderType.TAKE_PROFIT_MARKET else "--sl"
                 where = "above" if (kind is OrderType.TAKE_PROFIT_MARKET) == is_buy else "below"
                 raise UsageError(f"{flag} {trig} must be {where} the entry price {reference} for a {req.side.value}")
             worst = _trigger_worst(inst, trig, is_buy=exit_side is Side.BUY, slippage_pct=TRIGGER_SLIPPAGE_PCT)
@@ -313,5 +317,5 @@ def scale_prices(inst: Instrument, start: Decimal, end: Decimal, count: int, *, 
     if count > 100:
         raise UsageError("--count must be at most 100")
     step = (end - start) / (count - 1)
-    rounding = numbers.safe_price_rounding(is_buy, passive=True)
+    rounding = safe_price_rounding(is_buy, passive=True)
     return [_round_px(inst, start + step * i, rounding, "scale price") for i in range(count)]

@@ -19,15 +19,27 @@ ZERO = Decimal(0)
 
 def market_row(inst: Instrument, *, venue: str, mark: Decimal | None = None, mid: Decimal | None = None,
                funding: Decimal | None = None, open_interest: Decimal | None = None) -> dict[str, Any]:
+    """A market and its order rules as data (what domain/order_rules.py checks orders against)."""
+    band = inst.price_band
+    hours = inst.trading_hours
     return {
         "venue": venue,
         "market": inst.symbol,
         "underlying": inst.underlying,
+        "multiplier": inst.multiplier,
+        "quote": inst.quote,
         "asset_id": inst.asset_id,
+        "tick_size": inst.tick_size,
+        "price_sig_figs": inst.price_sig_figs,
+        "price_max_decimals": inst.price_max_decimals,
+        "lot_size": inst.lot_size,
         "size_decimals": inst.size_decimals,
-        "max_leverage": inst.max_leverage,
         "min_notional": inst.min_notional,
+        "max_leverage": inst.max_leverage,
         "only_isolated": inst.only_isolated,
+        "price_band_below": band.below if band else None,
+        "price_band_above": band.above if band else None,
+        "trading_hours": {"zone": hours.zone, "sessions": [w.describe() for w in hours.windows]} if hours else None,
         "mark_price": mark,
         "mid_price": mid,
         "funding_rate": funding,

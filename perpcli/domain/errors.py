@@ -63,6 +63,8 @@ RULE_KINDS: dict[str, ErrorKind] = {
     "price-decimals": ErrorKind.PRICE_TICK,
     "price-min-tick": ErrorKind.PRICE_TICK,
     "tick-size": ErrorKind.PRICE_TICK,
+    "price-tick": ErrorKind.PRICE_TICK,
+    "size-lot": ErrorKind.SIZE_LOT,
     "size-decimals": ErrorKind.SIZE_LOT,
     "size-zero": ErrorKind.SIZE_LOT,
     "lot-size": ErrorKind.SIZE_LOT,

@@ -1,25 +1,32 @@
 """What a market is: the venue-neutral spec every other layer reads.
 
-An `Instrument` says how prices and sizes may be written (tick / lot / significant figures),
-the smallest order value, how much leverage each notional tier allows, and which underlying
-it tracks (so exposure in "BTC" on two venues, or "GOLD" on a builder dex, can be netted).
+An `Instrument` carries the venue's symbol, what it tracks (a canonical underlying such as
+BTC, XAU, EURUSD, TSLA, and how many units of it one contract is), the quote/collateral
+asset, and the venue's order rules as data: tick or significant figures, lot, minimum value,
+price band, leverage (with tiers) and trading hours. So exposure in "BTC" on two venues, or
+gold as "xyz:GOLD" on a builder dex and as "XAU" elsewhere, nets in one model, and one set
+of rules (domain/order_rules.py) validates and rounds every venue's orders.
 
 Venues build these from their metadata in their codec; nothing here knows a venue's JSON.
-The rounding helpers are generic: a fixed tick (Binance-style `tickSize`) or Hyperliquid's
-"≤ N significant figures and ≤ D decimals, integers always valid" rule, expressed with two
-optional fields instead of venue code. All arithmetic is Decimal; rounding direction is
-always explicit because a wrong direction turns a reduce-only close into an over-close.
+All arithmetic is Decimal; rounding direction is always explicit because a wrong direction
+turns a reduce-only close into an over-close.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from perpcli.domain.errors import ValidationError
+from perpcli.domain import order_rules as _rules
+from perpcli.domain.order_rules import Rounding
+
+if TYPE_CHECKING:
+    from perpcli.domain.trading_hours import TradingHours
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 class MarginMode(str, Enum):
@@ -27,27 +34,6 @@ class MarginMode(str, Enum):
 
     CROSS = "cross"
     ISOLATED = "isolated"
-
-
-class Rounding(str, Enum):
-    """Direction for snapping a value onto a grid.
-
-    DOWN/UP are toward -inf/+inf (floor/ceiling) — what a buy/sell limit wants;
-    TOWARD_ZERO is what a size wants (never exceed the position); NEAREST is for display.
-    """
-
-    DOWN = "down"
-    UP = "up"
-    TOWARD_ZERO = "toward_zero"
-    NEAREST = "nearest"
-
-
-_DECIMAL_ROUNDING = {
-    Rounding.DOWN: ROUND_FLOOR,
-    Rounding.UP: ROUND_CEILING,
-    Rounding.TOWARD_ZERO: ROUND_DOWN,
-    Rounding.NEAREST: ROUND_HALF_EVEN,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +86,30 @@ class MarginTable:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceBand:
+    """Limit prices must lie within [reference x (1 - below), reference x (1 + above)].
+
+    Hyperliquid refuses a price more than 80% away from its reference price (below = above =
+    0.8); Binance-style PERCENT_PRICE filters give multiplierDown / multiplierUp around the
+    mark (below = 1 - multiplierDown, above = multiplierUp - 1).
+    """
+
+    below: Decimal
+    above: Decimal
+
+    def __post_init__(self) -> None:
+        if self.below < 0 or self.above < 0:
+            raise ValueError("a price band's widths must not be negative")
+
+    def bounds(self, reference: Decimal) -> tuple[Decimal, Decimal]:
+        return reference * (ONE - self.below), reference * (ONE + self.above)
+
+    def describe(self) -> str:
+        below, above = _rules.plain(self.below * 100), _rules.plain(self.above * 100)
+        return f"±{below}%" if below == above else f"-{below}%/+{above}%"
+
+
+@dataclass(frozen=True, slots=True)
 class Instrument:
     """One tradable market on one venue.
 
@@ -108,11 +118,17 @@ class Instrument:
     perps, 8 − szDecimals for spot), a price is valid when it is an integer, or has at most
     that many significant figures and decimals. Both may be set; both then apply.
     Size grid: multiples of `lot_size` (Hyperliquid: 10^-szDecimals).
+
+    `underlying` is the canonical name of what the market tracks, the same on every venue
+    ("BTC", "XAU", "WTI", "EURUSD", "TSLA"); one contract is `multiplier` units of it
+    (Hyperliquid's kPEPE is 1000 PEPE), so exposure nets as size x multiplier. `aliases` are
+    other names the venue itself gives the market that a user may type ("GOLD" for
+    "xyz:GOLD"). `quote` is the asset prices are quoted in and margin is held in.
     """
 
     venue: str
     symbol: str  # the venue's market name: "BTC", "xyz:GOLD", "BTCUSDT"
-    underlying: str  # what it tracks, for netting across venues: "BTC", "GOLD"
+    underlying: str  # canonical, for netting across venues: "BTC", "XAU", "EURUSD"
     asset_id: int
     lot_size: Decimal
     max_leverage: int
@@ -124,15 +140,17 @@ class Instrument:
     only_isolated: bool = False
     is_spot: bool = False
     quote: str = "USDC"
+    multiplier: Decimal = ONE  # units of the underlying per contract
+    aliases: tuple[str, ...] = ()
+    price_band: PriceBand | None = None  # None: the venue enforces no band
+    trading_hours: TradingHours | None = None  # None: trades around the clock
 
     # ----- derived facts --------------------------------------------------------------------
 
     @property
     def size_decimals(self) -> int:
         """Decimal places a size may have (szDecimals on Hyperliquid)."""
-        exponent = self.lot_size.normalize().as_tuple().exponent
-        assert isinstance(exponent, int)
-        return max(0, -exponent)
+        return _rules.decimal_places(self.lot_size)
 
     @property
     def margin_tiers(self) -> MarginTable:
@@ -144,113 +162,42 @@ class Instrument:
         """The most decimal places any valid price can have (used to scale integer ticks)."""
         candidates = []
         if self.tick_size is not None:
-            exp = self.tick_size.normalize().as_tuple().exponent
-            assert isinstance(exp, int)
-            candidates.append(max(0, -exp))
+            candidates.append(_rules.decimal_places(self.tick_size))
         if self.price_max_decimals is not None:
             candidates.append(self.price_max_decimals)
         return min(candidates) if candidates else 8
 
-    # ----- sizes ----------------------------------------------------------------------------
+    def underlying_units(self, size: Decimal) -> Decimal:
+        """A size in contracts as units of the underlying (what nets across venues)."""
+        return size * self.multiplier
+
+    def is_open(self, time_ms: int) -> bool:
+        """Whether the market trades at `time_ms`; markets without hours always do."""
+        return self.trading_hours is None or self.trading_hours.is_open(time_ms)
+
+    # ----- the grids (domain/order_rules.py holds the one implementation) --------------------
 
     def round_size(self, size: Decimal, rounding: Rounding = Rounding.TOWARD_ZERO) -> Decimal:
-        """Snap a size onto the lot grid (default toward zero: never more than asked)."""
-        lots = (size / self.lot_size).to_integral_value(rounding=_DECIMAL_ROUNDING[rounding])
-        return (lots * self.lot_size).quantize(self.lot_size)
+        """Snap a size onto the lot grid (default toward zero: never more than asked); may be 0."""
+        return _rules.snap_size(self, size, rounding)
 
     def is_valid_size(self, size: Decimal) -> bool:
-        return size > 0 and size % self.lot_size == 0
-
-    # ----- prices ---------------------------------------------------------------------------
+        return _rules.is_valid_size(self, size)
 
     def is_valid_price(self, price: Decimal) -> bool:
-        if price <= 0:
-            return False
-        if self.tick_size is not None and price % self.tick_size != 0:
-            return False
-        if price == price.to_integral_value():
-            return True  # integers are always valid under the sig-fig rule
-        if self.price_sig_figs is not None and _significant_figures(price) > self.price_sig_figs:
-            return False
-        if self.price_max_decimals is not None and _decimal_places(price) > self.price_max_decimals:
-            return False
-        return True
+        return _rules.is_valid_price(self, price)
 
     def round_price(self, price: Decimal, rounding: Rounding) -> Decimal:
         """The valid price nearest to `price` in the given direction.
 
         Buys that must not pay more round DOWN; sells that must not receive less round UP.
         """
-        if price <= 0:
-            raise ValidationError("price must be positive", rule="price_positive")
-        mode = _DECIMAL_ROUNDING[rounding]
-        out = price
-        if self.tick_size is not None:
-            ticks = (out / self.tick_size).to_integral_value(rounding=mode)
-            out = (ticks * self.tick_size).quantize(self.tick_size)
-        if out != out.to_integral_value():
-            if self.price_sig_figs is not None:
-                if out.adjusted() + 1 >= self.price_sig_figs:
-                    out = out.to_integral_value(rounding=mode)  # integers are always valid
-                else:
-                    out = _round_sig_figs(out, self.price_sig_figs, mode)
-            if self.price_max_decimals is not None and _decimal_places(out) > self.price_max_decimals:
-                out = out.quantize(Decimal(1).scaleb(-self.price_max_decimals), rounding=mode)
-        if out <= 0:
-            raise ValidationError(
-                f"price {price} rounds to zero on {self.symbol}", rule="price_positive"
-            )
-        return out.quantize(Decimal(1)) if out == out.to_integral_value() else out
+        return _rules.conform_price(self, price, rounding)
 
-    # ----- whole-order validation -----------------------------------------------------------
-
-    def validate_order(self, price: Decimal, size: Decimal, *, is_buy: bool) -> None:
-        """Raise ValidationError naming the broken rule and the nearest valid value.
-
-        `price` is the limit price (or the worst price of a market order): the venue checks
-        the minimum order value against it.
-        """
-        if size <= 0:
-            raise ValidationError("order size must be positive", rule="size_positive")
-        if not self.is_valid_size(size):
-            nearest = self.round_size(size)
-            raise ValidationError(
-                f"size {size} is not a multiple of the lot {self.lot_size} on {self.symbol}",
-                rule="lot_size",
-                nearest=nearest,
-            )
-        if not self.is_valid_price(price):
-            nearest = self.round_price(price, Rounding.DOWN if is_buy else Rounding.UP)
-            raise ValidationError(
-                f"price {price} is not a valid price on {self.symbol}", rule="tick_size", nearest=nearest
-            )
-        if price * size < self.min_notional:
-            nearest = self.round_size(self.min_notional / price, Rounding.UP)
-            raise ValidationError(
-                f"order value {price * size} is below the minimum {self.min_notional} on {self.symbol}",
-                rule="min_notional",
-                nearest=nearest,
-            )
-
-
-def _decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def _significant_figures(value: Decimal) -> int:
-    digits = value.normalize().as_tuple().digits
-    return len(digits)
-
-
-def _round_sig_figs(value: Decimal, sig_figs: int, mode: str) -> Decimal:
-    """Round to `sig_figs` significant figures, in direction `mode` (a decimal rounding)."""
-    if value == 0:
-        return value
-    magnitude = value.adjusted()  # exponent of the leading digit
-    quantum = Decimal(1).scaleb(magnitude - sig_figs + 1)
-    return value.quantize(quantum, rounding=mode)
+    def validate_order(self, price: Decimal, size: Decimal, *, reduce_only: bool = False) -> None:
+        """Raise ValidationError naming the broken rule and the nearest valid value (see
+        `order_rules.check_order` for the band and trading hours)."""
+        _rules.check_order(self, price=price, size=size, reduce_only=reduce_only)
 
 
 __all__ = [
@@ -258,5 +205,6 @@ __all__ = [
     "MarginMode",
     "MarginTable",
     "MarginTier",
+    "PriceBand",
     "Rounding",
 ]

@@ -6,8 +6,8 @@ BTC; "xyz:GOLD" on a builder dex is GOLD), so opposite positions net out and the
 nearest its liquidation price stands out. Pure: accounts, marks and instruments in, a frozen
 Portfolio out.
 
-Sizes are netted in units of the underlying: every venue perpcli supports quotes perps
-one contract = one unit. Notional uses each venue's own mark.
+Sizes are netted in units of the underlying: a contract is `Instrument.multiplier` units
+(1 for most markets; Hyperliquid's kPEPE is 1000 PEPE). Notional uses each venue's own mark.
 """
 
 from __future__ import annotations
@@ -38,18 +38,19 @@ class PortfolioPosition:
     account: str
     symbol: str
     underlying: str
-    size: Decimal
+    size: Decimal  # in the venue's contracts
     mark: Decimal
     notional: Decimal  # signed: size × mark
     unrealized_pnl: Decimal
     liquidation_price: Decimal | None
     liquidation_distance: Decimal | None  # fraction of the mark; 0 = liquidatable now
+    units: Decimal  # signed size in units of the underlying: size × the contract's multiplier
 
 
 @dataclass(frozen=True, slots=True)
 class Exposure:
     underlying: str
-    net_size: Decimal
+    net_size: Decimal  # in units of the underlying
     net_notional: Decimal
     gross_notional: Decimal
     venues: tuple[str, ...]
@@ -114,6 +115,7 @@ def build_portfolio(
                     margin_row.unrealized_pnl,
                     margin_row.liquidation_price,
                     margin_row.liquidation_distance,
+                    inst.underlying_units(pos.size) if inst else pos.size,
                 )
             )
         lines.append(
@@ -128,7 +130,7 @@ def build_portfolio(
     exposures = [
         Exposure(
             underlying,
-            sum((p.size for p in group), ZERO),
+            sum((p.units for p in group), ZERO),
             sum((p.notional for p in group), ZERO),
             sum((abs(p.notional) for p in group), ZERO),
             tuple(sorted({p.venue for p in group})),

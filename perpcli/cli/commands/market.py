@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
                 rows.append(views.market_row(
                     inst, venue=s.venue, mark=mp.mark_price if mp else None, mid=mp.mid_price if mp else None,
                     funding=mp.funding_rate if mp else None, open_interest=mp.open_interest if mp else None))
-        venue_cmd.emit_rows(rows, ["market", "mark_price", "mid_price", "funding_rate", "max_leverage",
-                                   "size_decimals", "open_interest"])
+        venue_cmd.emit_rows(rows, ["market", "underlying", "mark_price", "mid_price", "funding_rate", "max_leverage",
+                                   "size_decimals", "min_notional", "open_interest"])
 
     @app.command("price", help="Mid and mark prices for some or all markets.")
     def price(markets: list[str] = typer.Argument(None, help="Markets (default: all).")) -> None:

@@ -107,7 +107,8 @@ class HyperliquidMarketData:
                     raise UsageError(f"unknown perp dex {dex!r} on {self.venue} (builder dexes: {known})")
                 index = names.index(dex)
             meta, _ = self.meta_and_ctxs(dex)
-            insts, delisted = codec.instruments_from_meta(meta, venue=self.venue, dex_index=index)
+            tokens = self._spot_token_names() if meta.get("collateralToken") else ()  # a non-USDC collateral
+            insts, delisted = codec.instruments_from_meta(meta, venue=self.venue, dex_index=index, token_names=tokens)
             self._instruments[dex] = {i.symbol: i for i in insts}
             self._delisted[dex] = delisted
         return self._instruments[dex]
@@ -117,20 +118,40 @@ class HyperliquidMarketData:
         """The HIP-3 dex a market name lives on ("" for the default dex)."""
         return market.split(":", 1)[0] if ":" in market else ""
 
+    def _spot_token_names(self) -> list[str]:
+        tokens = (self.rest.info({"type": "spotMeta"}) or {}).get("tokens") or []
+        names = {int(t["index"]): str(t["name"]) for t in tokens}
+        return [names.get(i, f"token {i}") for i in range(max(names, default=-1) + 1)]
+
+    def _listed(self, dex: str) -> list[Instrument]:
+        delisted = self._delisted.get(dex, frozenset())
+        return [i for i in self._load_dex(dex).values() if i.symbol not in delisted]
+
     def instrument(self, market: str) -> Instrument:
-        """The instrument for a market name ("BTC", "xyz:GOLD"); names are case-sensitive
-        on the venue (kPEPE), so an exact match wins and a case-insensitive one is accepted."""
+        """The market a name designates (domain/market_lookup.py: the exact symbol, then any
+        case, then a unique underlying or alias: "kpepe", "XAU" or "GOLD" for xyz:GOLD).
+
+        A name with a dex prefix ("xyz:GOLD") looks in that dex only. A bare name looks in the
+        default dex first and only when nothing there matches in every builder (HIP-3) dex: so
+        "BTC" or "ETH" never land on a builder dex's market of the same underlying, builder
+        dexes cost their metadata calls only for names the default dex does not know, and a
+        builder-dex market is chosen only when it is the single match (several dexes listing
+        TSLA is an error naming them). The resolved symbol is what confirmations show.
+        """
+        from perpcli.domain.market_lookup import find_market
+
         dex = self.dex_of(market)
-        insts = self._load_dex(dex)
-        inst = insts.get(market)
+        exact = self._load_dex(dex).get(market)
+        if exact is not None and market not in self._delisted.get(dex, frozenset()):
+            return exact  # the common case, without a scan
+        inst = find_market(market, self._listed(dex))
+        if inst is None and not dex:
+            inst = find_market(market, [i for d in self.dex_names() if d for i in self._listed(d)])
         if inst is None:
-            folded = {k.lower(): v for k, v in insts.items()}
-            inst = folded.get(market.lower())
-        if inst is None:
+            if market.casefold() in {d.casefold() for d in self._delisted.get(dex, frozenset())}:
+                raise ValidationError(f"market {market} is delisted on {self.venue}", rule="market-closed")
             raise ValidationError(f"unknown market {market!r} on {self.venue} (see `perp markets`)",
                                   rule="unknown-market")
-        if inst.symbol in self._delisted.get(dex, frozenset()):
-            raise ValidationError(f"market {inst.symbol} is delisted on {self.venue}", rule="market-closed")
         return inst
 
     def instruments(self, *, include_builder_dexes: bool = False) -> list[Instrument]:
@@ -165,7 +186,7 @@ class HyperliquidMarketData:
     # ----- prices ---------------------------------------------------------------------------
 
     def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
-        dexes = sorted({self.dex_of(m) for m in markets}) if markets else [""]
+        dexes = sorted({self.dex_of(self.instrument(m).symbol) for m in markets}) if markets else [""]
         out: dict[str, Decimal] = {}
         for dex in dexes:
             body: dict[str, Any] = {"type": "allMids"}
@@ -232,7 +253,7 @@ class HyperliquidMarketData:
         return codec.candles(self.rest.info({"type": "candleSnapshot", "req": req}) or [])
 
     def funding(self, markets: Sequence[str] | None = None) -> list[FundingRate]:
-        dexes = sorted({self.dex_of(m) for m in markets}) if markets else [""]
+        dexes = sorted({self.dex_of(self.instrument(m).symbol) for m in markets}) if markets else [""]
         try:
             predicted = self.rest.info({"type": "predictedFundings"})
         except VenueRejected:

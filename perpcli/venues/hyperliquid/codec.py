@@ -22,13 +22,18 @@ from perpcli.domain.events import (
     PositionSnapshot,
     Trade,
 )
-from perpcli.domain.instrument import Instrument, MarginMode, MarginTable, MarginTier
+from perpcli.domain.instrument import Instrument, MarginMode, MarginTable, MarginTier, PriceBand
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from perpcli.venues.base import Ack, AckStatus, Candle, FundingRate, KeyRole
 from perpcli.venues.hyperliquid.errors import error_kind, status_kind
+from perpcli.venues.hyperliquid.underlyings import canonical_underlying
 
 ZERO = Decimal(0)
 MIN_ORDER_VALUE = Decimal(10)
+PRICE_SIG_FIGS = 5
+PERP_MAX_PRICE_DECIMALS = 6  # a perp price has at most 6 - szDecimals decimals (spot: 8 - szDecimals)
+# A limit price more than 80% away from the reference price is refused (protocol notes §d.3).
+PRICE_BAND = PriceBand(below=Decimal("0.8"), above=Decimal("0.8"))
 HIP3_BASE = 100_000
 HIP3_DEX_STRIDE = 10_000
 SPOT_BASE = 10_000
@@ -77,10 +82,16 @@ def margin_tables(meta: dict) -> dict[int, MarginTable]:
 
 
 def instruments_from_meta(
-    meta: dict, *, venue: str, dex_index: int = 0
+    meta: dict, *, venue: str, dex_index: int = 0, token_names: Sequence[str] = ()
 ) -> tuple[list[Instrument], frozenset[str]]:
-    """Every perp of one dex, keeping delisted ones (array index = asset id), and their names."""
+    """Every perp of one dex, keeping delisted ones (array index = asset id), and their names.
+
+    `token_names` (spot tokens by index) name a builder dex's collateral when it is not USDC
+    (token 0); without them such a dex's quote reads "token <index>".
+    """
     tables = margin_tables(meta)
+    token = int(meta.get("collateralToken") or 0)
+    quote = token_names[token] if token < len(token_names) else "USDC" if token == 0 else f"token {token}"
     out: list[Instrument] = []
     delisted: set[str] = set()
     for i, a in enumerate(meta.get("universe") or []):
@@ -89,19 +100,24 @@ def instruments_from_meta(
         max_lev = int(a["maxLeverage"])
         table_id = a.get("marginTableId")
         table = tables.get(int(table_id)) if table_id is not None else None
+        underlying, multiplier, aliases = canonical_underlying(name)
         out.append(
             Instrument(
                 venue=venue,
                 symbol=name,
-                underlying=name.split(":", 1)[1] if ":" in name else name,
+                underlying=underlying,
                 asset_id=asset_id(dex_index, i),
                 lot_size=Decimal(1).scaleb(-sz_dec),
                 max_leverage=max_lev,
-                price_sig_figs=5,
-                price_max_decimals=6 - sz_dec,
+                price_sig_figs=PRICE_SIG_FIGS,
+                price_max_decimals=PERP_MAX_PRICE_DECIMALS - sz_dec,
                 min_notional=MIN_ORDER_VALUE,
                 margin_table=table,
                 only_isolated=bool(a.get("onlyIsolated")) or a.get("marginMode") in ("strictIsolated", "noCross"),
+                quote=quote,
+                multiplier=multiplier,
+                aliases=aliases,
+                price_band=PRICE_BAND,
             )
         )
         if a.get("isDelisted"):

@@ -272,15 +272,20 @@ class HyperliquidTrading:
     # ----- orders ---------------------------------------------------------------------------
 
     def order_spec(self, intent: OrderIntent) -> A.OrderSpec:
-        """Domain intent -> venue order, checking the market's price and size rules."""
+        """Domain intent -> venue order, re-checked by the shared order rules (tick/sig figs,
+        lot, minimum value: domain/order_rules.py) right before it is signed."""
+        from perpcli.domain.order_rules import check_order
+
         inst = self.market.instrument(intent.symbol)
-        sz_dec = inst.size_decimals
-        size = numbers.check_size(intent.size, sz_dec)
         if intent.price is None:
             raise ValidationError(f"{intent.order_type.value} order needs a price (worst price for market orders)",
                                   rule="price-required")
-        price = numbers.check_price(intent.price, sz_dec, spot=inst.is_spot)
         ot = intent.order_type
+        is_trigger = ot not in (OrderType.LIMIT, OrderType.MARKET)
+        if is_trigger and intent.trigger_price is None:
+            raise ValidationError(f"{ot.value} order needs a trigger price", rule="trigger-required")
+        price, size = check_order(inst, price=intent.price, size=intent.size, reduce_only=intent.reduce_only,
+                                  trigger_price=intent.trigger_price if is_trigger else None)
         kind: A.Limit | A.Trigger
         if ot is OrderType.LIMIT:
             kind = A.Limit({TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.ALO: "Alo"}.get(intent.tif, "Gtc"))
@@ -290,17 +295,9 @@ class HyperliquidTrading:
             kind = A.Limit("Ioc")
         else:
             assert intent.trigger_price is not None
-            trig = numbers.check_price(intent.trigger_price, sz_dec, spot=inst.is_spot, what="trigger price")
             is_market = ot in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
             tpsl = "sl" if ot in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) else "tp"
-            kind = A.Trigger(trig, is_market, tpsl)  # type: ignore[arg-type]
-        if price * size < inst.min_notional and not intent.reduce_only:
-            nearest = numbers.round_size(inst.min_notional / price, sz_dec, rounding=numbers.Rounding.UP)
-            raise ValidationError(
-                f"order value {price * size} is below the minimum {inst.min_notional} on {inst.symbol}"
-                f" (rule min-notional; nearest valid size {nearest})",
-                rule="min-notional", nearest=nearest,
-            )
+            kind = A.Trigger(intent.trigger_price, is_market, tpsl)  # type: ignore[arg-type]
         return A.OrderSpec(
             asset=inst.asset_id, is_buy=intent.side is Side.BUY, price=price, size=size, kind=kind,
             reduce_only=intent.reduce_only, cloid=A.check_cloid(intent.cloid) if intent.cloid else None,

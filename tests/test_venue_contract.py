@@ -46,19 +46,30 @@ TIMEOUT = 10.0
 # What the Hyperliquid adapter does not do yet in base.py's shape (the lead's seam refactor,
 # SEAM.md). Each entry: test name -> reason. Remove an entry when its test passes.
 DEVNET_PENDING = {
-    "test_client_ids": "adapter lacks MarketData.new_client_id/check_client_id/check_address (seam refactor)",
-    "test_cancel_by_client_id": "adapter's cancel() still takes (market, oid=, cloid=), not a CancelTarget",
-    "test_place_rest_query_and_cancel_by_oid": "adapter's cancel() still takes (market, oid=), not a "
-                                               "CancelTarget; oids are ints, not opaque strings",
-    "test_fill_then_positions_and_fills": "adapter's positions() returns a tuple, not Positions; oids are ints",
-    "test_error_post_only_would_cross": "HL adapter does not map its error strings to ErrorKind yet "
-                                        "(venues/hyperliquid/errors.py)",
-    "test_error_insufficient_margin": "HL adapter does not map its error strings to ErrorKind yet",
-    "test_error_cancel_unknown_order": "adapter's cancel() still takes (market, oid=); no ErrorKind mapping",
-    "test_settle_answer_lost_after_executing": "oids are ints, not opaque strings (seam refactor)",
-    "test_leverage_setting_round_trip": "adapter has asset_leverage(), not leverage_setting() (seam refactor)",
-    "test_capabilities_are_honoured": "adapter's prepare_* return its own Prepared, not base.Prepared",
-    "test_modify_or_its_refusal": "oids are ints, not opaque strings (seam refactor)",
+    "test_sides_satisfy_the_protocols": "HyperliquidMarketData lacks new_client_id, check_client_id, "
+                                        "check_address, live_feed, offline (seam refactor)",
+    "test_mark_prices_by_market": "mark_prices() still takes a dex, not markets (seam refactor)",
+    "test_client_ids": "no MarketData.new_client_id/check_client_id/check_address (seam refactor)",
+    "test_place_rest_query_and_cancel_by_oid": "oids are ints, not opaque strings; cancel() takes "
+                                               "(market, oid=), not a CancelTarget (seam refactor)",
+    "test_cancel_by_client_id": "cancel() takes (market, cloid=), not a CancelTarget (seam refactor)",
+    "test_fill_then_positions_and_fills": "oids are ints, not opaque strings; positions() returns a tuple, "
+                                          "not Positions (seam refactor)",
+    "test_modify_or_its_refusal": "cancel() takes (market, cloid=), not a CancelTarget (seam refactor)",
+    "test_error_post_only_would_cross": "no MarketData.new_client_id (seam refactor); HL error strings not "
+                                        "mapped to ErrorKind yet (venues/hyperliquid/errors.py)",
+    "test_error_insufficient_margin": "no MarketData.new_client_id (seam refactor); HL error strings not "
+                                      "mapped to ErrorKind yet (venues/hyperliquid/errors.py)",
+    "test_error_cancel_unknown_order": "cancel() takes (market, oid=), not a CancelTarget (seam refactor); "
+                                       "HL error strings not mapped to ErrorKind yet",
+    "test_settle_answer_lost_after_executing": "cancel() takes (market, oid=), not a CancelTarget "
+                                               "(the settling itself already passes)",
+    "test_leverage_setting_round_trip": "asset_leverage(), not leverage_setting() (seam refactor)",
+    "test_capabilities_are_honoured": "prepare_modify reads a string oid as a cloid; prepare_* return the "
+                                      "adapter's own Prepared, not base.Prepared (seam refactor)",
+    "test_live_feed_shape": "no MarketData.live_feed() yet (seam refactor)",
+    "test_stream_book_snapshot_then_updates": "cancel() takes (market, cloid=), not a CancelTarget",
+    "test_account_stream_each_fact_once": "cancel() takes (market, cloid=), not a CancelTarget",
 }
 
 
@@ -145,8 +156,10 @@ class DevnetHarness(Harness):
         class Late:
             def deliver(self) -> bool:
                 resp = real(held[0])
+                if resp.get("status") != "ok":  # e.g. the nonce was already spent
+                    return False
                 statuses = ((resp.get("response") or {}).get("data") or {}).get("statuses") or []
-                return resp.get("status") == "ok" and not any("error" in s for s in statuses if isinstance(s, dict))
+                return not any("error" in s for s in statuses if isinstance(s, dict))
 
         rest.exchange = lose_first
         try:
@@ -630,3 +643,82 @@ async def _books(stream: Any) -> Any:
 
 def _size_at(levels: Any, price: Decimal) -> Decimal:
     return next((sz for px, sz in levels if px == price), Decimal(0))
+
+
+# ----------------------------------------------------------------------------- the app side
+
+# The app layer reaching the fake venue through Session, as the CLI does. Marked tests need
+# the lead's move of app/ onto the seam (SEAM.md); the reason names the exact obstacle.
+APP_PENDING = "app layer not on the seam yet (lead's refactor): "
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    harness = FakeHarness(tmp_path_factory.mktemp("plugin-app"))
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def session(fake):
+    from perpcli.app.session import Session
+    from perpcli.config.settings import Settings
+
+    with Session.open(Settings.load(), venue="fakex", url=fake.url, network="testnet") as s:
+        yield s
+
+
+def test_app_session_reaches_a_plugin_venue(fake, session):
+    from perpcli.app import actions
+
+    assert session.market.venue == "fakex" and isinstance(session.market, MarketData)
+    ctx = actions.market_context(session, "ETH", need_account=False)
+    assert ctx.instrument.symbol == "ETHUSDT" and ctx.mid > 0 and ctx.mark > 0
+
+
+@pytest.mark.xfail(strict=True, reason=APP_PENDING + "Session.trading() passes vault_address=/builder= and "
+                   "builds a Hyperliquid BuilderFee instead of trading(signer, options=TradingOptions(...))")
+def test_app_session_builds_the_keyed_side(fake, session, monkeypatch):
+    signer = _fresh_signer()
+    fake.exchange.fund(signer.address, Decimal(10000))
+    session._signer = signer
+    assert isinstance(session.trading(), Trading)
+
+
+def _app_trader(fake, session, tmp_path) -> Any:
+    signer = _fresh_signer()
+    fake.exchange.fund(signer.address, Decimal(10000))
+    return session.market.trading(signer, nonces=NonceAllocator(signer.address, directory=tmp_path))
+
+
+@pytest.mark.xfail(strict=True, reason=APP_PENDING + "actions.plan() takes client ids from the Hyperliquid "
+                   "adapter's new_cloid (0x + 32 hex), which this venue refuses; it should ask "
+                   "MarketData.new_client_id()")
+def test_app_place_limit_order(fake, session, tmp_path):
+    from perpcli.app import actions
+    from perpcli.app.order_plan import OrderRequest, PriceSpec, SizeSpec
+
+    t = _app_trader(fake, session, tmp_path)
+    req = OrderRequest(market="ETHUSDT", side=Side.BUY, size=SizeSpec("base", Decimal("0.05")),
+                       price=PriceSpec("limit", limit=Decimal("2900")))
+    p = actions.plan(session, t, req)
+    dry = actions.place(session, t, p, dry_run=True)
+    assert dry.requests[0]["type"] == "order" and dry.results[0].status == "dry_run"
+    [result] = actions.place(session, t, p, dry_run=False).results
+    assert result.status == "resting" and result.oid.startswith("F-")
+    assert actions.exit_code_for([result]) == 0
+
+
+@pytest.mark.xfail(strict=True, reason=APP_PENDING + "actions.cancel_targets()/cancel() pass (market, oid, cloid) "
+                   "tuples to prepare_cancel/send_cancel instead of CancelTarget")
+def test_app_cancel_by_oid(fake, session, tmp_path):
+    from perpcli.app import actions
+
+    t = _app_trader(fake, session, tmp_path)
+    intent = OrderIntent(venue="fakex", symbol="ETHUSDT", side=Side.BUY, size=Decimal("0.05"),
+                         price=Decimal("2900"), cloid=session.market.new_client_id())
+    ack = t.submit([intent])[0]
+    targets = actions.cancel_targets(t, oid=ack.oid, cloid=None, market=None, everything=False)
+    outcomes, _ = actions.cancel(t, targets, dry_run=False)
+    assert [o.status for o in outcomes] == ["canceled"]
+    assert open_by_cloid(t, intent.cloid) == []

@@ -24,8 +24,16 @@ from itertools import count
 from typing import Any
 
 from perpcli.domain.errors import AuthError, ErrorKind, OutcomeUnknown, UsageError, ValidationError
-from perpcli.domain.events import AccountSnapshot, Balance, BookSnapshot, Fill, FundingPayment, MarkPrice
-from perpcli.domain.events import PositionSnapshot, Trade
+from perpcli.domain.events import (
+    AccountSnapshot,
+    Balance,
+    BookSnapshot,
+    Fill,
+    FundingPayment,
+    MarkPrice,
+    PositionSnapshot,
+    Trade,
+)
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side
 from perpcli.net.stream import StreamProtocol, Subscription

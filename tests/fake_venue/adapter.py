@@ -31,6 +31,7 @@ from perpcli.domain.events import (
     Fill,
     FundingPayment,
     MarkPrice,
+    OrderUpdate,
     PositionSnapshot,
     Trade,
 )
@@ -81,15 +82,15 @@ class FakeLiveFeed:
     """`LiveFeed`: the websocket URL, the protocol and subscriptions.
 
     Beyond base.LiveFeed (a seam gap the contract suite records as a strict xfail): a diff
-    feed's callers also need `book_rule` (how its diffs chain, for ledger/book.py) and
-    `snapshot` (the REST depth a REST_SNAPSHOT feed resyncs from, as StreamSession's
-    snapshot_fetcher). `iterate` below uses both; cli/live_stream.py and tui/live.py cannot yet.
+    feed's callers also need `snapshot`, the REST depth a REST_SNAPSHOT feed resyncs from
+    (StreamSession's snapshot_fetcher). `iterate` below passes it; cli/live_stream.py and
+    tui/live.py cannot yet.
     """
 
     ws_url: str
     protocol: StreamProtocol
     exchange: FakeExchange
-    book_rule: SyncRule = SyncRule.PREV_CHAIN
+    book_sync_rule: SyncRule = SyncRule.PREV_CHAIN  # Binance-style U/u/pu chaining
 
     def book(self, symbol: str) -> Subscription:
         return wire.depth_subscription(symbol)
@@ -239,7 +240,7 @@ async def iterate(feed: FakeLiveFeed, subs: Sequence[Subscription], *,
     model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
                       on_book=lambda key, book: queue.put_nowait(book.to_snapshot()))
     for key, symbol in (books or {}).items():
-        model.add_book(key, feed.protocol.venue, symbol, feed.book_rule)
+        model.add_book(key, feed.protocol.venue, symbol, feed.book_sync_rule)
     session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{feed.protocol.venue}-iter",
                             snapshot_fetcher=feed.snapshot)
     for sub in subs:
@@ -328,6 +329,11 @@ class FakeTrading:
 
     def funding_history(self, since_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
         return []  # the fake never settles funding
+
+    def order_updates_since(self, since_ms: int) -> list[OrderUpdate]:
+        rows = self.exchange.orders_changed_since(self.account_address, since_ms)
+        return [OrderUpdate(self.venue, self.account_address, wire.order(r, venue=self.venue), int(r["updateTime"]),
+                            reason=r["status"]) for r in rows]
 
     def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
         if (oid is None) == (cloid is None):

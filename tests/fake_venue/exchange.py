@@ -114,6 +114,7 @@ class RestingOrder:
     executed: Decimal = ZERO
     notional: Decimal = ZERO  # executed notional, for the average price
     status: str = "NEW"
+    updated_ms: int = 0
 
     @property
     def remaining(self) -> Decimal:
@@ -124,7 +125,7 @@ class RestingOrder:
         return {"orderId": self.oid, "clientOrderId": self.client_id, "symbol": self.symbol, "side": self.side,
                 "price": str(self.price), "origQty": str(self.orig_qty), "executedQty": str(self.executed),
                 "avgPrice": str(avg), "status": self.status, "timeInForce": self.tif,
-                "reduceOnly": self.reduce_only, "time": self.time_ms}
+                "reduceOnly": self.reduce_only, "time": self.time_ms, "updateTime": self.updated_ms or self.time_ms}
 
 
 @dataclass
@@ -434,6 +435,7 @@ class FakeExchange:
     def _order_event(self, order: RestingOrder, execution: str, fill: dict[str, Any] | None = None) -> None:
         if order.account == MM:
             return
+        order.updated_ms = self.clock_ms()
         data = {"e": "ORDER_TRADE_UPDATE", "E": self.clock_ms(), "x": execution, "o": order.to_wire(),
                 "t": fill}
         self.publish(order.account, data)
@@ -550,6 +552,12 @@ class FakeExchange:
             if order is None or order.account != account.lower():
                 return None
             return order.to_wire()
+
+    def orders_changed_since(self, account: str, since_ms: int) -> list[dict[str, Any]]:
+        """Each order's latest state, for orders that changed at or after `since_ms`."""
+        with self.lock:
+            rows = [o.to_wire() for o in self.orders.values() if o.account == account.lower()]
+            return sorted((r for r in rows if r["updateTime"] >= since_ms), key=lambda r: r["updateTime"])
 
     def user_trades(self, account: str, since_ms: int | None = None) -> list[dict[str, Any]]:
         with self.lock:

@@ -44,13 +44,8 @@ VENUES = ["devnet", "fakex"]
 TIMEOUT = 10.0
 
 # What the Hyperliquid adapter does not do yet. Each entry: test name -> reason; strict, so
-# the entry must go the day its test passes.
-_HL_ERRORS = "HL error strings not mapped to ErrorKind yet (venues/hyperliquid/errors.py)"
-DEVNET_PENDING = {
-    "test_error_post_only_would_cross": _HL_ERRORS,
-    "test_error_insufficient_margin": _HL_ERRORS,
-    "test_error_cancel_unknown_order": _HL_ERRORS,
-}
+# the entry must go the day its test passes. (Empty: the devnet passes every check.)
+DEVNET_PENDING: dict[str, str] = {}
 
 
 # ----------------------------------------------------------------------------- harnesses

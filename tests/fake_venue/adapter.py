@@ -370,7 +370,7 @@ class FakeTrading:
         if intent.price is None:
             raise ValidationError("a market order needs a worst price on this venue", rule="price-required")
         if not intent.reduce_only:
-            inst.validate_order(intent.price, intent.size, is_buy=intent.side is Side.BUY)
+            inst.validate_order(intent.price, intent.size)
         cid = self.market.check_client_id(intent.cloid) if intent.cloid else self.market.new_client_id()
         tif = "IOC" if intent.order_type is OrderType.MARKET else wire.TIFS[intent.tif]
         return {"symbol": inst.symbol, "side": intent.side.value.upper(), "type": "LIMIT", "timeInForce": tif,

@@ -20,13 +20,13 @@ from decimal import Decimal, InvalidOperation
 from perpcli.domain.errors import UsageError, ValidationError
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.ledger.fees import FeeRates, takes_liquidity
 from perpcli.venues.hyperliquid import numbers
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 DEFAULT_SLIPPAGE_PCT = Decimal(1)
 TRIGGER_SLIPPAGE_PCT = Decimal(10)  # worst price of a stop/TP that executes as market (venue UI default)
-TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier, for risk sizing (fees to enter and exit)
 
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -156,6 +156,9 @@ class MarketContext:
     free_collateral: Decimal = ZERO  # withdrawable
     equity: Decimal = ZERO  # account value
     current_leverage: int | None = None
+    fees: FeeRates | None = None  # the account's (or the public schedule): risk sizing counts them
+    best_bid: Decimal | None = None  # top of the book: whether a limit entry takes or rests
+    best_ask: Decimal | None = None
 
 
 @dataclass
@@ -264,10 +267,19 @@ def plan_order(
                 raise ValidationError("account equity is zero: nothing to risk", rule="equity")
             if (req.sl < reference) != is_buy:
                 raise UsageError(f"--sl {req.sl} must be {'below' if is_buy else 'above'} the entry {reference}")
+            if ctx.fees is None:
+                raise ValidationError("risk sizing needs the account's fee rates", rule="fees")
             from perpcli.ledger.margin import size_for_risk  # counts both fees, rounds down to the lot
 
+            # The entry pays what the preview will show (maker if it rests, taker if it takes);
+            # the stop fires into the book as a market order: taker.
+            entry_takes = takes_liquidity(
+                side=req.side, order_type=order_type, tif=tif, price=price,
+                best_opposite=ctx.best_ask if is_buy else ctx.best_bid,
+            )
             raw_size = size_for_risk(instrument=inst, entry_price=reference, stop_price=req.sl,
-                                     risk_fraction=s.value / HUNDRED, equity=ctx.equity, fee_rate=TAKER_FEE)
+                                     risk_fraction=s.value / HUNDRED, equity=ctx.equity,
+                                     fee_rate=ctx.fees.rate(entry_takes), exit_fee_rate=ctx.fees.taker)
         size = numbers.round_size(raw_size, inst.size_decimals, rounding=numbers.Rounding.TOWARD_ZERO, what="size")
 
     cloid = req.cloid or new_cloid()

@@ -15,6 +15,7 @@ from perpcli.domain.instrument import MarginMode
 from perpcli.domain.instrument import MarginTable as LedgerTable
 from perpcli.domain.instrument import MarginTier as LedgerTier
 from perpcli.ledger import margin as lm
+from perpcli.ledger.margin_rules import HyperliquidRules
 
 ZERO = Decimal(0)
 
@@ -44,6 +45,13 @@ def maintenance_margin(table: MarginTable, notional: Decimal) -> Decimal:
 
 def max_leverage_at(table: MarginTable, notional: Decimal) -> int:
     return lm.max_leverage(notional, ledger_table(table))
+
+
+def default_leverage(table: MarginTable, only_isolated: bool) -> tuple[bool, int]:
+    """(is_cross, leverage) of a market the account never set: the venue's default, from the
+    ledger's Hyperliquid rules (cross at min(20, max leverage); isolated-only markets isolated)."""
+    rules = HyperliquidRules(ledger_table(table), only_isolated)
+    return rules.default_mode() is MarginMode.CROSS, rules.default_leverage()
 
 
 def position_risk(

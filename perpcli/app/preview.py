@@ -30,7 +30,7 @@ from perpcli.ledger.fees import FeeRates, takes_liquidity
 
 if TYPE_CHECKING:
     from perpcli.app.order_plan import MarketContext, OrderPlan
-    from perpcli.domain.events import AccountSnapshot
+    from perpcli.domain.events import AccountSnapshot, PositionSnapshot
     from perpcli.ledger.book import OrderBook
     from perpcli.ledger.margin_rules import MarginRules
 
@@ -93,12 +93,23 @@ def position_risks(
             continue
         rules = rules_of(inst)
         mark = mark_of(p.symbol) or p.entry_price
-        isolated = (p.isolated_margin or ZERO) if p.margin_mode is MarginMode.ISOLATED else ZERO
+        isolated = isolated_allocation(p) if p.margin_mode is MarginMode.ISOLATED else ZERO
         out.append(margin.PositionRisk(
             p.symbol, p.size, p.entry_price, mark, p.leverage or rules.default_leverage(), inst.margin_tiers,
             p.margin_mode, isolated, rules,
         ))
     return out
+
+
+def isolated_allocation(p: PositionSnapshot) -> Decimal:
+    """The margin allocated to an isolated position, excluding its uPnL (what the model takes).
+
+    Venues report the margin an isolated position uses, allocation + uPnL (Hyperliquid's
+    marginUsed), beside its uPnL; the store's view (ledger Account) already holds the
+    allocation and reports no uPnL. Taking the uPnL back out when it is given reads both right,
+    as ledger.account's reconcile does.
+    """
+    return (p.isolated_margin or ZERO) - (p.unrealized_pnl or ZERO)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
         )
         for p in acct.positions.values() if p.size
     )
-    return AccountSnapshot(acct.venue, acct.account, time_ms, balances=(Balance(acct.quote, acct.cash),),
+    # Every balance the account holds: the preview picks the market's quote (collateral) asset.
+    balances = tuple(Balance(asset, total) for asset, total in acct.balances.items()) or (Balance(acct.quote, acct.cash),)
+    return AccountSnapshot(acct.venue, acct.account, time_ms, balances=balances,
                            positions=positions, open_orders=tuple(acct.open_orders()))
 
 

@@ -33,7 +33,9 @@ Three rule sets:
       P = (WB + cum − side·Q·EP) / (Q·mmr − side·Q)
 
   which is Binance's published one-way formula (its LP = (WB − TMM + UPNL + cumB − Side·Q·EP)
-  / (Q·MMR − Side·Q) with the cross terms folded into WB). Withdrawable: margin balance less
+  / (Q·MMR − Side·Q) with the cross terms folded into WB). mmr and cum are those of the bracket
+  the liquidation notional Q·P falls in (a falling long may leave its current bracket; the
+  equation is solved per bracket and the consistent answer taken). Withdrawable: margin balance less
   initial margin, and never more than the wallet (unrealised profit is not withdrawable).
 
 - `PerTradeIsolatedRules` (Ostium, a Gains fork): every trade is its own isolated position,

@@ -27,6 +27,7 @@ from perpcli.ledger.fees import FeeRates
 from perpcli.ledger.margin_rules import HyperliquidRules
 from perpcli.tui.live import snapshot_view
 from perpcli.tui.preview import compute_preview, source_inputs, ticket_context
+from perpcli.venues.base import LeverageSetting
 
 VENUE = "fake"
 PUBLIC = FeeRates(D("0.00015"), D("0.00045"), "public schedule")
@@ -62,8 +63,8 @@ class FakeMarketData:
         mid = (b.bids[0][0] + b.asks[0][0]) / 2 if market == b.symbol else self.marks[market]
         return mid, self.marks[market]
 
-    def mark_prices(self, dex=""):
-        return [MarkPrice(VENUE, s, m, 1) for s, m in self.marks.items()]
+    def mark_prices(self, markets=None, *, fresh=False):
+        return [MarkPrice(VENUE, s, m, 1) for s, m in self.marks.items() if markets is None or s in markets]
 
     def book(self, market, depth=20):
         assert market == self.snapshot.symbol
@@ -80,11 +81,11 @@ class FakeTrading:
     def __init__(self, snap: AccountSnapshot, setting: tuple[int | None, bool], fees: FeeRates) -> None:
         self.snap, self.setting, self.fees = snap, setting, fees
 
-    def account(self, dex=""):
+    def account(self, market=None):
         return self.snap
 
-    def asset_leverage(self, market):
-        return self.setting
+    def leverage_setting(self, market):
+        return LeverageSetting(*self.setting)
 
     def fee_rates(self):
         return self.fees

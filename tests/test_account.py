@@ -193,6 +193,23 @@ def test_margin_summary_from_the_account():
     assert s.account_value == D(11_000) and s.total_notional == D(51_000)
 
 
+def test_margin_summary_asks_the_venues_rules():
+    from perpcli.ledger.margin_rules import Bracket, BracketRules
+
+    acct = _account("10000")
+    acct.apply(_fill(1, Side.BUY, "50000", "1"))
+    brackets = BracketRules((Bracket(D(0), 125, D("0.004"), D(0)), Bracket(D(50_000), 100, D("0.005"), D(50))))
+    marks, tables = {"BTC": D(50_000)}, {"BTC": MarginTable.single(50)}
+    hyperliquid = acct.margin_summary(marks, tables)
+    binance = acct.margin_summary(marks, tables, {"BTC": brackets})
+    # cross long 1 @ 50,000 on a 10,000 wallet (fee already paid from it): MM is bracket 2's now
+    # (50,000 × 0.5% − 50), but at the liquidation price (~40,160) the notional is in bracket 1
+    wallet = acct.cash
+    assert binance.positions[0].liquidation_price == (wallet + 0 - D(50_000)) / (D("0.004") - 1)
+    assert hyperliquid.positions[0].liquidation_price == (wallet - D(50_000)) / (D("0.01") - 1)
+    assert binance.cross_maintenance_margin == D(200) and hyperliquid.cross_maintenance_margin == D(500)
+
+
 def test_unknown_event_type_is_a_bug():
     with pytest.raises(TypeError):
         Account(V, A).apply(object())

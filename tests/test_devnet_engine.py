@@ -207,6 +207,7 @@ def test_order_rule_rejections_use_venue_strings(spec, error):
 
 def test_insufficient_margin_to_place():
     e = eng(auto_fund_usdc=D(1000))
+    e.update_leverage(A, BTC, True, 40, T0)  # BTC's max (the default for a new position is 20x)
     # BTC at 40x: 0.5 BTC @ 95000 needs 1187.5 > 1000; 0.4 needs 950 which fits.
     assert place(e, A, lim(BTC, True, 95000, "0.5")) == OrderError("Insufficient margin to place order.")
     assert isinstance(place(e, A, lim(BTC, True, 95000, "0.4")), Resting)
@@ -687,9 +688,21 @@ def test_modify_a_trigger_order():
     assert status_of(e, B, sl.oid) == "canceled"
 
 
+def test_a_new_position_defaults_to_cross_at_twenty_or_the_max_if_lower():
+    e = eng(auto_fund_usdc=D(1000))
+    data = e.active_asset_data(A, "BTC")  # BTC allows 40x: the venue's default is 20x cross
+    assert (data.leverage_type, data.leverage_value) == ("cross", 20)
+    # 0.2 BTC @ 95000 at 20x needs 950 of 1000; 0.25 (1187.5) does not fit
+    assert place(e, A, lim(BTC, True, 95000, "0.25")) == OrderError(Errors.MARGIN)
+    assert isinstance(place(e, A, lim(BTC, True, 95000, "0.2")), Resting)
+    low = next(m for m in e.markets.perps if m.max_leverage < 20 and not m.only_isolated)
+    assert e.active_asset_data(A, low.name).leverage_value == low.max_leverage
+
+
 def test_resting_maker_is_margin_checked_again_at_match_time():
     e = eng(auto_fund_usdc=D(1000))
     e.fund(C, D(1_000_000), T0)
+    e.update_leverage(A, BTC, True, 40, T0)
     # A rests a bid that fits its margin now (0.3 BTC @ 95000 / 40 = 712.5 of 1000)
     bid = place(e, A, lim(BTC, True, 95000, "0.3"))
     assert isinstance(bid, Resting)

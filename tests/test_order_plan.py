@@ -12,11 +12,13 @@ from perpcli.app.risk import OrderCheck, RiskLimits, check_order, needs_confirma
 from perpcli.domain.errors import RiskRefused, UsageError, ValidationError
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import OrderType, Side, TimeInForce
+from perpcli.ledger.fees import FeeRates
 
 BTC = Instrument(venue="hl", symbol="BTC", underlying="BTC", asset_id=0, lot_size=D("0.00001"), max_leverage=40,
                  price_sig_figs=5, price_max_decimals=1, min_notional=D(10))
+FEES = FeeRates(maker=D("0.0001"), taker=D("0.0004"), source="account")
 CTX = op.MarketContext(instrument=BTC, mid=D("65000.5"), mark=D("65010"), free_collateral=D(10000), equity=D(12000),
-                       current_leverage=10)
+                       current_leverage=10, fees=FEES, best_bid=D(65000), best_ask=D(65001))
 n = iter(range(10**6))
 
 
@@ -138,10 +140,25 @@ def test_sizes_from_usd_percent_and_risk():
     pct = plan(size="10%", price=op.PriceSpec("limit", limit=D(50000)))
     assert pct.main.size == D("0.2")  # 10% of 10000 x 10 (current leverage) / 50000
     risk = plan(size=None, risk="1%", sl=D(49000), price=op.PriceSpec("limit", limit=D(50000)))
-    loss = risk.main.size * (D(50000) - D(49000)) + risk.main.size * (D(50000) + D(49000)) * op.TAKER_FEE
-    assert D(119) < loss <= D(120)  # 1% of 12000 equity, fees counted, rounded down
+    # the bid at 50,000 rests below the 65,001 ask: maker to enter; the stop fires: taker to exit
+    loss = risk.main.size * (D(50000) - D(49000) + D(50000) * FEES.maker + D(49000) * FEES.taker)
+    assert D("119.99") < loss <= D(120)  # 1% of 12000 equity, fees counted, rounded down
     with pytest.raises(UsageError):
         plan(size=None, risk="1%", price=op.PriceSpec("limit", limit=D(50000)))
+
+
+def test_risk_sizing_pays_taker_to_enter_when_the_entry_takes():
+    crossing = plan(size=None, risk="1%", sl=D(64000), price=op.PriceSpec("limit", limit=D(65100)))
+    taker_loss = crossing.main.size * (D(65100) - D(64000) + (D(65100) + D(64000)) * FEES.taker)
+    assert D("119.9") < taker_loss <= D(120)
+    market = plan(size=None, risk="1%", sl=D(64000), price=op.PriceSpec("market"))
+    assert market.main.size == (D(120) / (D("1000.5") + (D("65000.5") + D(64000)) * FEES.taker)).quantize(
+        D("0.00001"), rounding="ROUND_DOWN")
+    no_fees = op.MarketContext(instrument=BTC, mid=CTX.mid, mark=CTX.mark, equity=D(12000))
+    req = op.OrderRequest(market="BTC", side=Side.BUY, size=op.SizeSpec("risk", D(1)), sl=D(64000),
+                          price=op.PriceSpec("market"))
+    with pytest.raises(ValidationError, match="fee"):
+        op.plan_order("hl", req, no_fees, new_cloid=cloid)
 
 
 def test_flag_conflicts():

@@ -112,7 +112,8 @@ async def test_market_preview_walks_the_book_for_fill_and_slippage():
         assert p.avg_price == D("100.75")  # 1.5 @ 100.5 + 1.5 @ 101
         assert p.slippage_pct == D("0.4988")  # (100.75 - 100.25) / 100.25, in %
         assert p.fee == D("0.1360125")  # 302.25 x 0.045% taker
-        assert p.leverage == 50  # no setting and no position: the venue default, max leverage
+        assert p.leverage == 20  # no setting and no position: the venue default, min(20, max 50)
+        assert p.fee_source == "public schedule"  # the fake account never said its own rates
 
 
 async def test_place_from_the_ticket_sends_the_planned_order():

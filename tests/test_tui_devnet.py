@@ -115,8 +115,9 @@ async def test_a_market_order_opens_a_position_with_the_models_liquidation_price
         assert shown.size == D("-0.2")
         # What the table shows is the ledger model over the venue's snapshot...
         snap = trading.account()
-        risks = position_risks(snap, source.instrument, lambda s: source.mark(s).mark_price)
-        model = margin.summarize(cash_of(snap), risks)
+        risks = position_risks(snap, source.instrument, lambda s: source.mark(s).mark_price,
+                               lambda i: source.margin_rules(i.symbol))
+        model = margin.summarize(cash_of(snap, "USDC"), risks)
         (row,) = [p for p in model.positions if p.symbol == "ETH"]
         assert shown.liq_price == row.liquidation_price
         # ...which agrees with the devnet's own figure and with the preview shown before sending.

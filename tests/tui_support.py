@@ -21,6 +21,8 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order, OrderStatus, Side
 from perpcli.ledger.book import OrderBook
+from perpcli.ledger.fees import FeeRates
+from perpcli.ledger.margin_rules import HyperliquidRules
 from perpcli.tui.widgets.account import StreamHealth
 
 D = Decimal
@@ -45,6 +47,7 @@ class FakeSource:
         self.listeners = []
         self.leverages: dict[str, tuple[int | None, bool]] = {}
         self.ensured: list[str] = []
+        self.fee_rates = FeeRates(D("0.00015"), D("0.00045"), "public schedule")  # Hyperliquid's base tier
 
     # WatchSource
     def markets(self):
@@ -70,6 +73,12 @@ class FakeSource:
 
     def leverage(self, symbol):
         return self.leverages.get(symbol, (None, True))
+
+    def margin_rules(self, symbol):
+        return HyperliquidRules.for_instrument(self.instruments[symbol])
+
+    def fees(self):
+        return self.fee_rates
 
     def streams(self):
         return list(self.health)

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from perpcli.domain.events import PositionSnapshot
 
 ZERO = Decimal(0)
-TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier; the preview says it is an estimate
 
 
 @dataclass
@@ -78,16 +77,15 @@ def market_context(session: Any, market: str, *, need_account: bool, trading: An
     md = session.market
     inst = md.instrument(market)
     mid, mark = md.reference_prices(inst.symbol)
-    free = equity = ZERO
-    lev = None
     if need_account and trading is not None:
-        snap = trading.account(inst.symbol)  # the margin account this market trades in
-        free = snap.withdrawable or ZERO
-        equity = snap.account_value or ZERO
-        lev = trading.leverage_setting(inst.symbol).leverage
-    now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None
-    return MarketContext(instrument=inst, mid=mid, mark=mark, free_collateral=free, equity=equity,
-                         current_leverage=lev, now_ms=now_ms)
+        # Sizing from the account (% of free collateral, --risk) reads it as the preview does.
+        from perpcli.app import preview as pv
+
+        ctx = pv.sizing_context(pv.rest_inputs(md, trading, inst.symbol, mark=mark), mid)
+    else:
+        ctx = MarketContext(instrument=inst, mid=mid, mark=mark)
+    ctx.now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None
+    return ctx
 
 
 def plan(session: Any, trading: Trading, req: OrderRequest) -> OrderPlan:
@@ -107,55 +105,13 @@ def check_risk(limits: RiskLimits, p: OrderPlan) -> None:
 
 
 def preview(session: Any, trading: Any, p: OrderPlan) -> dict[str, Any]:
-    """What the order would do, from the ledger's margin model (ledger/margin.preview_order):
-    expected fill (from the live book for market orders), fee, margin, resulting position,
+    """What the order would do (app/preview.py, the TUI ticket's own function): expected fill
+    from the live book, maker or taker fee at the account's rates, margin, resulting position,
     account leverage and liquidation price. Reads only; nothing is signed or sent."""
-    from perpcli.domain.instrument import MarginMode
-    from perpcli.ledger import margin
-    from perpcli.ledger.book import OrderBook
+    from perpcli.app import preview as pv
 
-    md = session.market
-    inst = md.instrument(p.market)
-    snap = trading.account(p.market)  # the margin account this market trades in
-    held = [pos.symbol for pos in snap.positions if pos.size != 0]
-    marks = {mp.symbol: mp.mark_price for mp in md.mark_prices([*held, p.market])}
-    setting = trading.leverage_setting(p.market)
-    lev_set, is_cross = setting.leverage, setting.cross
-    lev = p.leverage or lev_set or 1
-    mode = MarginMode.ISOLATED if (p.isolated or not is_cross) else MarginMode.CROSS
-    positions = []
-    for pos in snap.positions:
-        if pos.size == 0:
-            continue
-        pinst = md.instrument(pos.symbol)
-        positions.append(margin.PositionRisk(
-            pos.symbol, pos.size, pos.entry_price, marks.get(pos.symbol, pos.entry_price), pos.leverage or 1,
-            pinst.margin_tiers, pos.margin_mode, pos.isolated_margin or ZERO))
-    cash = next((b.total for b in snap.balances if b.asset == "USDC"), ZERO)
-    main = p.main
-    is_market = main.order_type is OrderType.MARKET
-    book = None
-    if is_market:
-        snapshot = md.book(p.market, 20)
-        book = OrderBook(session.venue, p.market)
-        book.apply_snapshot(snapshot)
-    pv = margin.preview_order(
-        instrument=inst, side=main.side, size=main.size, mark_price=p.mark, cash=cash, positions=positions,
-        leverage=lev, mode=mode, fee_rate=TAKER_FEE, book=book,
-        limit_price=None if is_market else (main.trigger_price if main.order_type.is_trigger else main.price),
-    )
-    free = snap.withdrawable or ZERO
-    return {
-        "venue": session.venue, "market": p.market, "side": main.side.value, "size": main.size,
-        "type": p.labels[0], "limit_price": main.price, "expected_price": pv.average_price,
-        "worst_price": pv.worst_price, "slippage": pv.slippage, "fillable": pv.fillable,
-        "notional": pv.notional, "est_fee": pv.fee, "leverage": lev, "margin_mode": mode.value,
-        "margin_required": pv.margin_required, "margin_change": pv.margin_change,
-        "free_collateral": free, "free_collateral_after": free - max(pv.margin_change, ZERO) - pv.fee,
-        "position_after": pv.resulting_size, "entry_after": pv.resulting_entry,
-        "account_leverage_after": pv.account_leverage, "liquidation_price": pv.liquidation_price,
-        "max_leverage_at_size": pv.max_leverage, "sufficient_margin": pv.sufficient_margin,
-    }
+    inputs = pv.rest_inputs(session.market, trading, p.market, mark=p.mark)
+    return pv.preview(p, inputs).to_json(limit_price=p.main.price)
 
 
 # ----- placing -----------------------------------------------------------------------------

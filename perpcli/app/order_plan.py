@@ -22,12 +22,12 @@ from perpcli.domain.errors import UsageError, ValidationError
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.order_rules import Rounding, safe_price_rounding
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.ledger.fees import FeeRates, takes_liquidity
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 DEFAULT_SLIPPAGE_PCT = Decimal(1)
 TRIGGER_SLIPPAGE_PCT = Decimal(10)  # worst price of a stop/TP that executes as market (venue UI default)
-TAKER_FEE = Decimal("0.00045")  # Hyperliquid base tier, for risk sizing (fees to enter and exit)
 
 _NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
 
@@ -158,6 +158,9 @@ class MarketContext:
     equity: Decimal = ZERO  # account value
     current_leverage: int | None = None
     now_ms: int | None = None  # set for markets with trading hours: an order is refused while closed
+    fees: FeeRates | None = None  # the account's (or the public schedule): risk sizing counts them
+    best_bid: Decimal | None = None  # top of the book: whether a limit entry takes or rests
+    best_ask: Decimal | None = None
 
 
 @dataclass
@@ -263,10 +266,19 @@ def plan_order(
                 raise ValidationError("account equity is zero: nothing to risk", rule="equity")
             if (req.sl < reference) != is_buy:
                 raise UsageError(f"--sl {req.sl} must be {'below' if is_buy else 'above'} the entry {reference}")
+            if ctx.fees is None:
+                raise ValidationError("risk sizing needs the account's fee rates", rule="fees")
             from perpcli.ledger.margin import size_for_risk  # counts both fees, rounds down to the lot
 
+            # The entry pays what the preview will show (maker if it rests, taker if it takes);
+            # the stop fires into the book as a market order: taker.
+            entry_takes = takes_liquidity(
+                side=req.side, order_type=order_type, tif=tif, price=price,
+                best_opposite=ctx.best_ask if is_buy else ctx.best_bid,
+            )
             raw_size = size_for_risk(instrument=inst, entry_price=reference, stop_price=req.sl,
-                                     risk_fraction=s.value / HUNDRED, equity=ctx.equity, fee_rate=TAKER_FEE)
+                                     risk_fraction=s.value / HUNDRED, equity=ctx.equity,
+                                     fee_rate=ctx.fees.rate(entry_takes), exit_fee_rate=ctx.fees.taker)
         size = rules.conform_size(inst, raw_size, Rounding.TOWARD_ZERO)
     # The whole order against the market's rules: the venue's price band around the mark, the
     # minimum order value at the limit (or worst) price, and the trading hours.

@@ -649,8 +649,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     def _leverage_of(self, acct: Account, m: PerpMarket) -> tuple[bool, int]:
         setting = acct.leverage.get(m.name)
         if setting is None:
-            # The venue's default: cross at the market's max leverage (isolated-only markets: isolated).
-            return (not m.only_isolated, m.max_leverage)
+            # The venue's default: cross at min(20, max leverage) (isolated-only markets: isolated).
+            return mr.default_leverage(self._table(m), m.only_isolated)
         return setting
 
     def _table(self, m: PerpMarket):

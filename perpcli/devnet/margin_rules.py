@@ -1,9 +1,12 @@
-"""The devnet's door to the venue's margin rules: `perpcli.ledger.margin`, nothing else.
+"""The devnet's door to the venue's margin rules: the ledger's `HyperliquidRules` (through the
+`MarginRules` interface every venue implements) and `perpcli.ledger.margin`, nothing else.
 
 The engine must use the *same* margin math as the client's local model so that a preview in
 the terminal and what the devnet then does cannot disagree. This module only adapts the
 devnet's records (a margin table with an id and a description; positions kept as mutable
-engine state) to the ledger's functions and holds no rule of its own.
+engine state) to the ledger's rules and holds no rule of its own. Positions carry their
+market's rules object, so summaries, maintenance margin and liquidation prices are asked of
+the interface, as the client asks it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from perpcli.domain.instrument import MarginMode
 from perpcli.domain.instrument import MarginTable as LedgerTable
 from perpcli.domain.instrument import MarginTier as LedgerTier
 from perpcli.ledger import margin as lm
+from perpcli.ledger.margin_rules import HyperliquidRules
 
 ZERO = Decimal(0)
 
@@ -22,6 +26,7 @@ MarginSummary = lm.MarginSummary
 PositionRisk = lm.PositionRisk
 
 _converted: dict[int, tuple[MarginTable, LedgerTable]] = {}
+_rules: dict[tuple[int, bool], tuple[MarginTable, HyperliquidRules]] = {}
 
 
 def ledger_table(table: MarginTable) -> LedgerTable:
@@ -34,16 +39,30 @@ def ledger_table(table: MarginTable) -> LedgerTable:
     return out
 
 
+def rules_of(table: MarginTable, only_isolated: bool = False) -> HyperliquidRules:
+    """The market's rules object (cached per table object: tables are frozen)."""
+    key = (id(table), only_isolated)
+    hit = _rules.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    out = HyperliquidRules(ledger_table(table), only_isolated)
+    _rules[key] = (table, out)
+    return out
+
+
 # |size| × price / leverage — the ledger's function itself (no wrapper: it runs per order).
 initial_margin = lm.initial_margin
 
 
-def maintenance_margin(table: MarginTable, notional: Decimal) -> Decimal:
-    return lm.maintenance_margin(notional, ledger_table(table))
-
-
 def max_leverage_at(table: MarginTable, notional: Decimal) -> int:
-    return lm.max_leverage(notional, ledger_table(table))
+    return rules_of(table).max_leverage(notional)
+
+
+def default_leverage(table: MarginTable, only_isolated: bool) -> tuple[bool, int]:
+    """(is_cross, leverage) of a market the account never set: the venue's default, from the
+    ledger's Hyperliquid rules (cross at min(20, max leverage); isolated-only markets isolated)."""
+    rules = rules_of(table, only_isolated)
+    return rules.default_mode() is MarginMode.CROSS, rules.default_leverage()
 
 
 def position_risk(
@@ -56,15 +75,17 @@ def position_risk(
     is_cross: bool,
     isolated_margin: Decimal,
 ) -> lm.PositionRisk:
+    rules = rules_of(table)
     return lm.PositionRisk(
         coin,
         szi,
         entry_px,
         mark_px,
         leverage,
-        ledger_table(table),
+        rules.table,
         MarginMode.CROSS if is_cross else MarginMode.ISOLATED,
         ZERO if is_cross else isolated_margin,
+        rules,
     )
 
 

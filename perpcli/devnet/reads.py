@@ -252,7 +252,7 @@ class EngineReads:
         m = self.markets.perp_by_name(coin)
         mark = self._mark[coin]
         if acct is None:
-            lev_cross, lev = (not m.only_isolated, m.max_leverage)
+            lev_cross, lev = mr.default_leverage(self._table(m), m.only_isolated)
             return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
         is_cross, lev = self._leverage_of(acct, m)
         avail = max(self._available(acct), ZERO)

@@ -20,6 +20,7 @@ Rules worth knowing:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -34,6 +35,7 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import MarginTable
 from perpcli.domain.orders import IllegalTransition, Order, OrderIntent, OrderStatus, transition
 from perpcli.ledger.margin import MarginSummary, PositionRisk, summarize
+from perpcli.ledger.margin_rules import MarginRules
 from perpcli.ledger.positions import Position
 
 ZERO = Decimal(0)
@@ -156,30 +158,45 @@ class Account:
     def cash(self) -> Decimal:
         return self.balances.get(self.quote, ZERO)
 
-    def margin_inputs(self, marks: dict[str, Decimal], tables: dict[str, MarginTable]) -> list[PositionRisk]:
-        """Open positions as the margin model wants them; positions without a mark are skipped."""
+    def margin_inputs(
+        self,
+        marks: dict[str, Decimal],
+        tables: dict[str, MarginTable],
+        rules: Mapping[str, MarginRules] | None = None,
+    ) -> list[PositionRisk]:
+        """Open positions as the margin model wants them, each under its venue's `rules` for
+        the market when given (else Hyperliquid's over `tables`); positions without a mark
+        are skipped."""
         out = []
         for pos in self.positions.values():
             mark = marks.get(pos.symbol)
             if not pos.size or mark is None or pos.entry_price is None:
                 continue
             table = tables.get(pos.symbol) or MarginTable.single(pos.leverage or 1)
+            market_rules = rules.get(pos.symbol) if rules else None
+            default = market_rules.default_leverage() if market_rules else table.tiers[0].max_leverage
             out.append(
                 PositionRisk(
                     pos.symbol,
                     pos.size,
                     pos.entry_price,
                     mark,
-                    pos.leverage or table.tiers[0].max_leverage,
+                    pos.leverage or default,
                     table,
                     pos.margin_mode,
                     pos.isolated_margin,
+                    market_rules,
                 )
             )
         return out
 
-    def margin_summary(self, marks: dict[str, Decimal], tables: dict[str, MarginTable]) -> MarginSummary:
-        return summarize(self.cash, self.margin_inputs(marks, tables))
+    def margin_summary(
+        self,
+        marks: dict[str, Decimal],
+        tables: dict[str, MarginTable],
+        rules: Mapping[str, MarginRules] | None = None,
+    ) -> MarginSummary:
+        return summarize(self.cash, self.margin_inputs(marks, tables, rules))
 
     # ----- our own submissions ------------------------------------------------------------------
 

@@ -26,11 +26,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from perpcli.domain.errors import RiskRefused, ValidationError
 from perpcli.domain.instrument import Instrument, MarginMode, MarginTable, Rounding
 from perpcli.domain.orders import Side
 from perpcli.ledger.book import OrderBook
+
+if TYPE_CHECKING:
+    from perpcli.ledger.margin_rules import MarginRules
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -91,6 +95,9 @@ class PositionRisk:
     margin_table: MarginTable
     mode: MarginMode = MarginMode.CROSS
     isolated_margin: Decimal = ZERO  # isolated only: allocated margin, excluding uPnL
+    # The venue's rules for this market (ledger.margin_rules); None = Hyperliquid's over
+    # `margin_table`, computed by this module's functions directly (the devnet's hot path).
+    rules: MarginRules | None = None
 
     @property
     def notional(self) -> Decimal:
@@ -106,7 +113,15 @@ class PositionRisk:
 
     @property
     def maintenance_margin(self) -> Decimal:
-        return maintenance_margin(self.notional, self.margin_table)
+        if self.rules is None:
+            return maintenance_margin(self.notional, self.margin_table)
+        return self.rules.maintenance_margin(self)
+
+    def liquidation_price(self, equity: Decimal, other_maintenance: Decimal = ZERO) -> Decimal | None:
+        """Where this position is liquidated under its venue's rules (see `liquidation_price`)."""
+        if self.rules is None:
+            return liquidation_price(self, equity, other_maintenance)
+        return self.rules.liquidation_price(self, equity, other_maintenance)
 
     @property
     def margin_used(self) -> Decimal:
@@ -128,25 +143,56 @@ def liquidation_price(
     which is §d.8's `px − side·margin_available/|s|/(1 − mmr·side)` when one tier applies.
     None when no positive price liquidates (a long backed by more than its notional).
     """
+    table = position.margin_table
+    bounds = [tier.lower_bound for tier in table.tiers]
+    rates = [maintenance_rate(tier.max_leverage) for tier in table.tiers]
+    return tiered_liquidation_price(position, equity, other_maintenance, bounds, rates, _deductions(table))
+
+
+def tiered_liquidation_price(
+    position: PositionRisk,
+    equity: Decimal,
+    other_maintenance: Decimal,
+    bounds: list[Decimal],
+    rates: list[Decimal],
+    deductions: list[Decimal],
+) -> Decimal | None:
+    """The liquidation price when MM = notional × rate(t) − deduction(t) over notional tiers
+    starting at `bounds` (Hyperliquid's margin tables and Binance-style brackets alike).
+
+    Each tier's linear equation is solved; the answer is the one whose notional lands in its
+    own tier, else the current tier's (the tiers' MM is continuous, so this only happens at a
+    boundary). See `liquidation_price` for the equation.
+    """
     size = abs(position.size)
     if not size:
         return None
     side = ONE if position.size > 0 else -ONE
-    table = position.margin_table
-    deductions = _deductions(table)
     mark = position.mark_price
+    current = _tier_index(bounds, position.notional)
     fallback = None
-    for index, tier in enumerate(table.tiers):
-        mmr = maintenance_rate(tier.max_leverage)
+    for index, mmr in enumerate(rates):
         denominator = size * (side - mmr)
+        if not denominator:
+            continue
         price = (other_maintenance - deductions[index] - equity + side * size * mark) / denominator
         notional = size * price
-        upper = table.tiers[index + 1].lower_bound if index + 1 < len(table.tiers) else None
-        if notional >= tier.lower_bound and (upper is None or notional < upper):
+        upper = bounds[index + 1] if index + 1 < len(bounds) else None
+        if notional >= bounds[index] and (upper is None or notional < upper):
             return price if price > 0 else None
-        if index == table.tier_index(position.notional):
+        if index == current:
             fallback = price
     return fallback if fallback is not None and fallback > 0 else None
+
+
+def _tier_index(bounds: list[Decimal], notional: Decimal) -> int:
+    index = 0
+    for i, lower in enumerate(bounds):
+        if notional >= lower:
+            index = i
+        else:
+            break
+    return index
 
 
 # ----- the account ----------------------------------------------------------------------------
@@ -193,16 +239,24 @@ def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk,
     cross_notional = sum((p.notional for p in cross), ZERO)
     total_notional = sum((p.notional for p in positions), ZERO)
     margin_used = cross_im + sum((p.margin_used for p in isolated), ZERO)
-    withdrawable = max(ZERO, cross_value - max(cross_im, cross_notional * WITHDRAW_NOTIONAL_FLOOR))
+    venue_rules = next((p.rules for p in positions if p.rules is not None), None)
+    if venue_rules is None:
+        withdrawable = hyperliquid_withdrawable(cross_value, cross_im, cross_notional)
+    else:  # one account is on one venue: any of its positions' rules speaks for the account
+        cross_upnl = sum((p.unrealized_pnl for p in cross), ZERO)
+        withdrawable = venue_rules.withdrawable(
+            cross_value=cross_value, cross_initial_margin=cross_im, cross_notional=cross_notional,
+            cross_unrealized_pnl=cross_upnl,
+        )
     rows = []
     for p in positions:
         if not p.size:
             continue
         mm = p.maintenance_margin
         if p.mode is MarginMode.ISOLATED:
-            liq = liquidation_price(p, p.isolated_margin + p.unrealized_pnl)
+            liq = p.liquidation_price(p.isolated_margin + p.unrealized_pnl)
         else:
-            liq = liquidation_price(p, cross_value, cross_mm - mm)
+            liq = p.liquidation_price(cross_value, cross_mm - mm)
         rows.append(
             PositionMargin(
                 p.symbol,
@@ -228,6 +282,11 @@ def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk,
         liquidatable=bool(cross) and cross_value < cross_mm,
         positions=tuple(rows),
     )
+
+
+def hyperliquid_withdrawable(cross_value: Decimal, cross_initial_margin: Decimal, cross_notional: Decimal) -> Decimal:
+    """What a transfer may take: it must leave max(initial margin, 10% of notional) (§d.7)."""
+    return max(ZERO, cross_value - max(cross_initial_margin, cross_notional * WITHDRAW_NOTIONAL_FLOOR))
 
 
 def liquidation_distance(size: Decimal, mark: Decimal, liq: Decimal | None) -> Decimal | None:
@@ -317,13 +376,17 @@ def preview_order(
     fee_rate: Decimal,
     book: OrderBook | None = None,
     limit_price: Decimal | None = None,
+    rules: MarginRules | None = None,
 ) -> OrderPreview:
     """What an order would do: expected fill from the live book (or at the limit price for a
     resting order), fee, margin, resulting position, account leverage and liquidation price.
 
-    A market order (`limit_price` None) needs a usable book: a stale, gapped or crossed book
-    never prices a market order (RiskRefused). Isolated mode assumes the margin required is
-    added to the position from cash.
+    `rules` are the venue's margin rules for the market (default: Hyperliquid's over the
+    instrument's margin table). A market order (`limit_price` None) needs a usable book: a
+    stale, gapped or crossed book never prices a market order (RiskRefused). Isolated mode
+    assumes the margin required is added to the position from cash. On a venue where every
+    trade is its own position (`rules.nets_positions` False) the order opens a new position
+    beside any held one.
     """
     if size <= 0:
         raise ValidationError("order size must be positive", rule="size_positive")
@@ -349,31 +412,37 @@ def preview_order(
                 or (side is Side.SELL and execution.worst_price >= limit_price)
             ):
                 price, worst, slippage = execution.average_price, execution.worst_price, execution.slippage
+    if rules is None:
+        from perpcli.ledger.margin_rules import HyperliquidRules  # the default venue's rules
+
+        rules = HyperliquidRules.for_instrument(instrument)
     notional = filled * price
     fee = notional * fee_rate
-    current = next((p for p in positions if p.symbol == instrument.symbol), None)
-    others = [p for p in positions if p.symbol != instrument.symbol]
+    nets = rules.nets_positions
+    current = next((p for p in positions if p.symbol == instrument.symbol), None) if nets else None
+    others = [p for p in positions if p is not current]
     cur_size = current.size if current else ZERO
     cur_entry = current.entry_price if current else ZERO
     new_size, new_entry, realised = resulting_position(cur_size, cur_entry, filled * side.sign, price)
     table = instrument.margin_tiers
     new_notional = abs(new_size) * mark_price
-    required = initial_margin(new_notional, leverage)
+    required = rules.initial_margin(new_notional, leverage)
     change = required - (current.initial_margin if current else ZERO)
-    allowed = max_leverage(new_notional, table)
+    allowed = rules.max_leverage(new_notional)
     cash_after = cash - fee + realised
     liq = None
     resulting = others
     if new_size:
         isolated_margin = ZERO
         if mode is MarginMode.ISOLATED:  # allocated as the initial margin at the entry price
-            isolated_margin = abs(new_size) * (new_entry or price) / leverage
+            isolated_margin = rules.initial_margin(abs(new_size) * (new_entry or price), leverage)
         after = PositionRisk(
-            instrument.symbol, new_size, new_entry or price, mark_price, leverage, table, mode, isolated_margin
+            instrument.symbol, new_size, new_entry or price, mark_price, leverage, table, mode, isolated_margin,
+            rules,
         )
         resulting = [*others, after]
         summary = summarize(cash_after, resulting)
-        liq = next(p.liquidation_price for p in summary.positions if p.symbol == instrument.symbol)
+        liq = summary.positions[-1].liquidation_price  # `after` is last, and not flat
     else:
         summary = summarize(cash_after, resulting)
     before = summarize(cash, positions)
@@ -408,9 +477,11 @@ def size_for_risk(
     risk_fraction: Decimal | None = None,
     equity: Decimal | None = None,
     fee_rate: Decimal,
+    exit_fee_rate: Decimal | None = None,
 ) -> Decimal:
     """The size that loses `risk` (or `risk_fraction` × `equity`) if stopped out at
-    `stop_price`, counting the fee to enter and the fee to exit; rounded DOWN to the lot.
+    `stop_price`, counting the fee to enter (`fee_rate`) and the fee to exit
+    (`exit_fee_rate`, default the same); rounded DOWN to the lot.
 
     The direction follows the stop: a stop below the entry sizes a long, above a short.
     """
@@ -422,5 +493,9 @@ def size_for_risk(
         raise ValidationError("risk must be positive", rule="risk")
     if entry_price <= 0 or stop_price <= 0 or entry_price == stop_price:
         raise ValidationError("stop price must be positive and differ from the entry", rule="stop_price")
-    loss_per_unit = abs(entry_price - stop_price) + fee_rate * (entry_price + stop_price)
+    if exit_fee_rate is None or exit_fee_rate == fee_rate:
+        fees = fee_rate * (entry_price + stop_price)
+    else:
+        fees = fee_rate * entry_price + exit_fee_rate * stop_price
+    loss_per_unit = abs(entry_price - stop_price) + fees
     return instrument.round_size(risk / loss_per_unit, Rounding.TOWARD_ZERO)

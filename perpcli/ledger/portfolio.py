@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from perpcli.domain.instrument import Instrument, MarginTable
 from perpcli.ledger.account import Account
+from perpcli.ledger.margin_rules import MarginRules
 
 ZERO = Decimal(0)
 _QUOTE_SUFFIXES = ("-PERP", "-USD", "USDT", "USDC", "USD", "/USDC", "/USDT")
@@ -80,9 +81,12 @@ def build_portfolio(
     accounts: Iterable[Account],
     marks: Mapping[tuple[str, str], Decimal],
     instruments: Mapping[tuple[str, str], Instrument] | None = None,
+    rules: Mapping[tuple[str, str], MarginRules] | None = None,
 ) -> Portfolio:
-    """`marks` and `instruments` are keyed by (venue, symbol)."""
+    """`marks`, `instruments` and `rules` (each market's venue margin rules) are keyed by
+    (venue, symbol)."""
     instruments = instruments or {}
+    rules = rules or {}
     positions: list[PortfolioPosition] = []
     lines: list[AccountLine] = []
     for account in accounts:
@@ -91,7 +95,8 @@ def build_portfolio(
         tables: dict[str, MarginTable] = {
             sym: inst.margin_tiers for (v, sym), inst in instruments.items() if v == venue
         }
-        summary = account.margin_summary(venue_marks, tables)
+        venue_rules = {sym: r for (v, sym), r in rules.items() if v == venue}
+        summary = account.margin_summary(venue_marks, tables, venue_rules)
         by_symbol = {p.symbol: p for p in summary.positions}
         unmarked = []
         for pos in account.positions.values():

@@ -28,14 +28,15 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Tab, Tabs
 
-from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest, plan_order
+from perpcli.app.order_plan import OrderPlan, OrderRequest, plan_order
+from perpcli.app.preview import PreviewInputs
 from perpcli.config.tui_keys import KEYS
 from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.palette import MarketCommands
-from perpcli.tui.preview import OrderPreview, compute_preview, preview_text
+from perpcli.tui.preview import OrderPreview, compute_preview, preview_text, source_inputs, ticket_context
 from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
@@ -394,6 +395,15 @@ class WatchApp(App):
 
         return mark_of
 
+    def _quote_of(self, source: WatchSource) -> str:
+        """The venue's collateral asset: the quote of a market it shows ("" when none is shown:
+        cash is then derived from account value less uPnL)."""
+        symbol = next((v.symbol for v in self.views.values() if v.venue == source.venue), None)
+        try:
+            return source.instrument(symbol).quote if symbol is not None else ""
+        except PerpError:
+            return ""
+
     def _instrument_of(self, source: WatchSource) -> Callable[[str], Any]:
         def instrument_of(symbol: str) -> Any:
             try:
@@ -416,7 +426,8 @@ class WatchApp(App):
             if snap is None:
                 continue
             label_parts.append(venue)
-            acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source))
+            acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source),
+                                             lambda i, s=source: s.margin_rules(i.symbol), self._quote_of(source))
             positions.extend(views)
             orders.extend(snap.open_orders)
         bar = self._main(AccountBar)
@@ -445,7 +456,7 @@ class WatchApp(App):
 
     # ----- the ticket ---------------------------------------------------------------------------
 
-    def _plan(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, MarketContext]:
+    def _plan(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, PreviewInputs]:
         view = self.active_view
         if view is None:
             raise PerpError("no market open")
@@ -459,21 +470,15 @@ class WatchApp(App):
             mid = mark_px
         if mid is None or mark_px is None:
             raise PerpError(f"no price for {inst.symbol} yet")
-        snap = source.account()
-        free = equity = ZERO
-        lev = next((p.leverage for p in snap.positions if p.symbol == inst.symbol and p.leverage), None) if snap else None
-        lev = lev or source.leverage(inst.symbol)[0] or inst.max_leverage
-        if snap is not None:
-            _, _, summary = account_figures(snap, self._instrument_of(source), self._mark_of(source))
-            free, equity = summary.withdrawable, summary.account_value
-        ctx = MarketContext(instrument=inst, mid=mid, mark=mark_px, free_collateral=free, equity=equity,
-                            current_leverage=lev)
+        inputs = source_inputs(source, inst, mark_px, instrument_of=self._instrument_of(source),
+                               mark_of=self._mark_of(source))
+        ctx = ticket_context(inputs, mid)  # sizing reads the account as the preview does
         req: OrderRequest = to_request(replace(form, market=inst.symbol))
         if ioc:
             req = replace(req, ioc=True)
         trader = self.traders.get(view.venue)
         new_cloid = trader.new_cloid if trader is not None else (lambda: "0x" + "0" * 32)
-        return plan_order(view.venue, req, ctx, new_cloid=new_cloid), ctx
+        return plan_order(view.venue, req, ctx, new_cloid=new_cloid), inputs
 
     @_quiet_on_teardown
     def _refresh_preview(self, form: TicketForm | None = None) -> None:
@@ -484,15 +489,10 @@ class WatchApp(App):
             return
         form = form or ticket.form()
         try:
-            plan, ctx = self._plan(form)
+            plan, inputs = self._plan(form)
             view = self.active_view
             assert view is not None
-            source = self.sources[view.venue]
-            preview = compute_preview(
-                plan, ctx, source.book(plan.market), source.account(),
-                instrument_of=self._instrument_of(source), mark_of=self._mark_of(source),
-                leverage_setting=source.leverage(plan.market),
-            )
+            preview = compute_preview(plan, inputs)
         except PerpError as e:
             self.last_preview = None
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)

@@ -26,6 +26,8 @@ from textual.message import Message
 from perpcli.domain.events import AccountSnapshot, Level, MarkPrice, Trade
 from perpcli.domain.instrument import Instrument
 from perpcli.ledger.book import OrderBook
+from perpcli.ledger.fees import FeeRates
+from perpcli.ledger.margin_rules import MarginRules
 from perpcli.tui.widgets.account import StreamHealth
 
 
@@ -42,6 +44,8 @@ class WatchSource(Protocol):
     def mark(self, symbol: str) -> MarkPrice | None: ...
     def account(self) -> AccountSnapshot | None: ...
     def leverage(self, symbol: str) -> tuple[int | None, bool]: ...  # (set leverage, is cross)
+    def margin_rules(self, symbol: str) -> MarginRules: ...  # the venue's rules for the market
+    def fees(self) -> FeeRates: ...  # the account's rates once known, else the public schedule
     def streams(self) -> list[StreamHealth]: ...
     def add_listener(self, listener: Callable[[str], None]) -> None: ...
 

@@ -82,7 +82,9 @@ def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
         )
         for p in acct.positions.values() if p.size
     )
-    return AccountSnapshot(acct.venue, acct.account, time_ms, balances=(Balance(acct.quote, acct.cash),),
+    # Every balance the account holds: the preview picks the market's quote (collateral) asset.
+    balances = tuple(Balance(asset, total) for asset, total in acct.balances.items()) or (Balance(acct.quote, acct.cash),)
+    return AccountSnapshot(acct.venue, acct.account, time_ms, balances=balances,
                            positions=positions, open_orders=tuple(acct.open_orders()))
 
 
@@ -120,6 +122,8 @@ class LiveSource:
         self._reconciled = False  # the Account has seen one REST snapshot: show it from then on
         self._account_key = self.account_address
         self._leverage: dict[str, tuple[int | None, bool]] = {}
+        self._fees: Any = None  # the account's fee rates, read once by the account worker
+        self._rules: dict[str, Any] = {}
         self._listeners: list[Callable[[str], None]] = []
         self._wanted: list[str] = list(markets)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,6 +190,18 @@ class LiveSource:
     def leverage(self, symbol: str) -> tuple[int | None, bool]:
         """The account's leverage setting for a market (None: the venue default)."""
         return self._leverage.get(symbol, (None, True))
+
+    def margin_rules(self, symbol: str) -> Any:
+        """The venue's margin rules for a market (built by the adapter; kept per market)."""
+        rules = self._rules.get(symbol)
+        if rules is None:
+            rules = self._rules[symbol] = self.md.margin_rules(self.instrument(symbol))
+        return rules
+
+    def fees(self) -> Any:
+        """The account's fee rates once the account worker has read them, else the venue's
+        public schedule (which the preview labels as such)."""
+        return self._fees if self._fees is not None else self.md.default_fees()
 
     def streams(self) -> list[StreamHealth]:
         s = self.session
@@ -324,6 +340,8 @@ class LiveSource:
 
     def _fetch_account(self) -> AccountSnapshot:
         snap = self.trading.account()
+        if self._fees is None:
+            self._fees = self.trading.fee_rates()  # cached by the adapter: asked once
         for symbol in list(self._wanted):
             setting = self.trading.leverage_setting(symbol)
             self._leverage[symbol] = (setting.leverage, setting.cross)

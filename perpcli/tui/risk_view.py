@@ -4,6 +4,7 @@ WHY recompute instead of showing the venue's last snapshot: the snapshot is seco
 move every second. The margin model (ledger/margin.py) reproduces the venue's clearinghouse
 figures from cash and marked positions, so the equity, margin ratio, uPnL and liquidation
 prices shown move with the mark, and agree with what `perp` previews and the devnet enforces.
+Positions are valued under their venue's margin rules (`WatchSource.margin_rules`).
 """
 
 from __future__ import annotations
@@ -14,47 +15,40 @@ from decimal import Decimal
 from perpcli.domain.events import AccountSnapshot
 from perpcli.domain.instrument import Instrument, MarginMode
 from perpcli.ledger import margin
+from perpcli.ledger.margin_rules import MarginRules
 from perpcli.tui.viewmodel import AccountView, PositionView, account_view
 
 ZERO = Decimal(0)
 
 
-def cash_of(snapshot: AccountSnapshot) -> Decimal:
-    """Collateral excluding unrealised PnL (the codec puts it in the USDC balance)."""
-    for b in snapshot.balances:
-        if b.asset == "USDC":
-            return b.total
-    upnl = sum((p.unrealized_pnl or ZERO for p in snapshot.positions), ZERO)
-    return (snapshot.account_value or ZERO) - upnl
+def cash_of(snapshot: AccountSnapshot, quote: str) -> Decimal:
+    """Collateral excluding unrealised PnL, in the venue's quote asset (app/preview.py's)."""
+    from perpcli.app.preview import cash_of as app_cash_of
+
+    return app_cash_of(snapshot, quote)
 
 
 def position_risks(
     snapshot: AccountSnapshot,
     instrument_of: Callable[[str], Instrument | None],
     mark_of: Callable[[str], Decimal | None],
+    rules_of: Callable[[Instrument], MarginRules],
 ) -> list[margin.PositionRisk]:
-    out = []
-    for p in snapshot.positions:
-        if not p.size:
-            continue
-        inst = instrument_of(p.symbol)
-        if inst is None:
-            continue
-        mark = mark_of(p.symbol) or p.entry_price
-        out.append(margin.PositionRisk(
-            p.symbol, p.size, p.entry_price, mark, p.leverage or inst.max_leverage, inst.margin_tiers,
-            p.margin_mode, p.isolated_margin or ZERO if p.margin_mode is MarginMode.ISOLATED else ZERO,
-        ))
-    return out
+    """Open positions under their venue's margin rules, as the preview builds them."""
+    from perpcli.app.preview import position_risks as app_position_risks
+
+    return app_position_risks(snapshot, instrument_of, mark_of, rules_of)
 
 
 def account_figures(
     snapshot: AccountSnapshot,
     instrument_of: Callable[[str], Instrument | None],
     mark_of: Callable[[str], Decimal | None],
+    rules_of: Callable[[Instrument], MarginRules],
+    quote: str,
 ) -> tuple[AccountView, list[PositionView], margin.MarginSummary]:
-    risks = position_risks(snapshot, instrument_of, mark_of)
-    summary = margin.summarize(cash_of(snapshot), risks)
+    risks = position_risks(snapshot, instrument_of, mark_of, rules_of)
+    summary = margin.summarize(cash_of(snapshot, quote), risks)
     by_symbol = {r.symbol: r for r in summary.positions}
     views = []
     for p in snapshot.positions:

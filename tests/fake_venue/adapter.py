@@ -38,6 +38,8 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Order, OrderIntent, OrderType, Side
 from perpcli.ledger.book import SyncRule
+from perpcli.ledger.fees import ACCOUNT, PUBLIC_SCHEDULE, FeeRates
+from perpcli.ledger.margin_rules import Bracket, BracketRules
 from perpcli.net.stream import StreamProtocol, Subscription
 from perpcli.venues.base import (
     Ack,
@@ -57,7 +59,7 @@ from perpcli.venues.base import (
 from tests.fake_venue import wire
 from tests.fake_venue.brackets import margin_table
 from tests.fake_venue.capabilities import fake_capabilities
-from tests.fake_venue.exchange import RUNNING, FakeExchange, NoAnswer, request_digest
+from tests.fake_venue.exchange import MAKER_FEE, RUNNING, TAKER_FEE, FakeExchange, NoAnswer, request_digest
 
 CLIENT_ID = re.compile(r"pc-[0-9A-Z]{12}")
 ADDRESS = re.compile(r"0x[0-9a-f]{40}")
@@ -144,6 +146,14 @@ class FakeMarketData:
 
     def instruments(self, *, include_builder_dexes: bool = False) -> list[Instrument]:
         return list(self._load().values())
+
+    def margin_rules(self, instrument: Instrument) -> BracketRules:
+        """Binance-style maintenance brackets, from the venue's bracket table for the symbol."""
+        table = self.exchange.markets[instrument.symbol].table
+        return BracketRules(tuple(Bracket(b.floor, b.max_leverage, b.maint_rate, b.cum) for b in table))
+
+    def default_fees(self) -> FeeRates:
+        return FeeRates(MAKER_FEE, TAKER_FEE, source=PUBLIC_SCHEDULE)
 
     def instrument(self, market: str) -> Instrument:
         insts = self._load()
@@ -272,6 +282,9 @@ class FakeTrading:
     @property
     def capabilities(self) -> Any:
         return self.market.capabilities
+
+    def fee_rates(self) -> FeeRates:
+        return FeeRates(MAKER_FEE, TAKER_FEE, source=ACCOUNT)  # the fake charges every account alike
 
     # ----- who is trading
 

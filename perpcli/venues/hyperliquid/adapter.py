@@ -267,6 +267,20 @@ class HyperliquidMarketData:
             out = [r for r in out if r.symbol in wanted]
         return out
 
+    # ----- margin and fees -------------------------------------------------------------------
+
+    def margin_rules(self, instrument: Instrument) -> Any:
+        """Hyperliquid's margin rules over the market's margin table (ledger/margin_rules.py)."""
+        from perpcli.ledger.margin_rules import HyperliquidRules
+
+        return HyperliquidRules.for_instrument(instrument)
+
+    def default_fees(self) -> Any:
+        """The public schedule's base tier: what an account without its own rates is shown."""
+        from perpcli.venues.hyperliquid.fees import PUBLIC_RATES
+
+        return PUBLIC_RATES
+
     # ----- live streams (the venue protocol's async iterators) ----------------------------
 
     def stream_book(self, market: str) -> AsyncIterator[Any]:

@@ -93,6 +93,7 @@ class HyperliquidTrading:
         self.builder = A.BuilderFee(options.builder, options.builder_fee_tenths_bp) if options.builder else None
         self.nonces = nonces or NonceAllocator(signer.address)
         self._role: KeyRole | None = None
+        self._fees: Any = None
 
     @property
     def capabilities(self) -> Any:
@@ -239,6 +240,19 @@ class HyperliquidTrading:
             return LeverageSetting(None, True)
         lev, cross = codec.leverage_setting(data)
         return LeverageSetting(lev, cross)
+
+    def fee_rates(self) -> Any:
+        """The account's own fee rates (userFees), asked once per process; the public schedule,
+        marked as such, when the venue does not say them."""
+        if self._fees is None:
+            from perpcli.venues.hyperliquid.fees import account_fee_rates
+
+            try:
+                data = self.rest.info({"type": "userFees", "user": self.account_address})
+            except VenueRejected:
+                data = None
+            self._fees = account_fee_rates(data) or self.market.default_fees()
+        return self._fees
 
     def agents(self) -> list[AgentKey]:
         rows = self.rest.info({"type": "extraAgents", "user": self.account_address}) or []

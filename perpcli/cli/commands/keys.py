@@ -97,16 +97,13 @@ def import_keystore(
 
     from perpcli.cli import output
     from perpcli.domain.errors import AuthError, UsageError
-    from perpcli.keys import keystore, sources, store
+    from perpcli.keys import files, keystore, sources, store
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
     if store.exists(name):
         raise UsageError(f"a key named {name!r} already exists; choose another name or remove it first")
-    try:
-        text = Path(file).expanduser().read_text()
-    except OSError as e:
-        raise UsageError(f"{file}: cannot read: {e.strerror}") from None
+    text = files.read_utf8(Path(file).expanduser(), what="keystore file")
     doc = keystore.parse(text, source=file)
     passphrase = sources.get_passphrase(purpose=f"unlock {file}", passphrase_file=_opts().passphrase_file)
     signer = Signer(keystore.decrypt(doc, passphrase, source=file))

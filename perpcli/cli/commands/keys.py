@@ -61,9 +61,11 @@ def new(name: str = typer.Argument(..., help="A name for the key, e.g. 'trading'
     from coincurve import PrivateKey  # key generation: OS randomness via libsecp256k1
 
     from perpcli.keys import store
+    from perpcli.keys.process_guard import protect_key_material
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
+    protect_key_material()
     secret = PrivateKey().secret
     _save(name, secret, Signer(secret).address)
 
@@ -72,9 +74,11 @@ def new(name: str = typer.Argument(..., help="A name for the key, e.g. 'trading'
 def import_key(name: str = typer.Argument(..., help="A name for the key.")) -> None:
     from perpcli.domain.errors import UsageError
     from perpcli.keys import store
+    from perpcli.keys.process_guard import protect_key_material
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
+    protect_key_material()  # the hex key is about to be in this process's memory
     if sys.stdin.isatty():
         import getpass
 

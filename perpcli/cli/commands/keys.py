@@ -175,3 +175,38 @@ def remove(name: str = typer.Argument(...)) -> None:
         output.emit_json({"name": name, "removed": True, "moved_to": str(dest)})
     else:
         output.info(f"removed key {name!r}; the encrypted file was moved to {dest} (delete it to destroy the key)")
+
+
+@keys_app.command(
+    "reset-nonce",
+    help="Reset a key's nonce state that a clock jump left far in the future (NAME or 0x-address).",
+)
+def reset_nonce(name: str = typer.Argument(..., help="A stored key's name, or a signer address.")) -> None:
+    from perpcli.cli import output
+    from perpcli.cli.prompts import confirm
+    from perpcli.domain.errors import AuthError, UsageError
+    from perpcli.keys import keystore, store
+    from perpcli.keys.nonces import NonceAllocator
+
+    if name.startswith("0x") and len(name) == 42:
+        try:
+            alloc = NonceAllocator(name)
+        except ValueError:
+            raise UsageError(f"{name!r} is not an address (0x followed by 40 hex digits)") from None
+    else:
+        address = keystore.address_of(store.read(name))  # the address only: nothing is decrypted
+        if address is None:
+            raise AuthError(f"key {name!r} does not declare its address; pass the signer address instead")
+        alloc = NonceAllocator(address)
+    confirm(f"Reset the nonce state of {alloc.address} to this computer's clock?",
+            action=f"reset the nonce state of {alloc.address}")
+    old, new, changed = alloc.reset()
+    if _opts().json:
+        output.emit_json({"address": alloc.address, "previous_last_nonce": old, "last_nonce": new,
+                          "reset": changed})
+    elif changed:
+        before = "unreadable" if old is None else str(old)
+        output.info(f"reset the nonce state of {alloc.address}: last nonce {before} -> {new} (now)")
+    else:
+        output.info(f"nothing to reset: the last nonce of {alloc.address} ({new}) is not far ahead "
+                    "of the clock")

@@ -42,7 +42,8 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
     """Turn a TOML or environment value into the setting's type, or raise ConfigError."""
 
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {raw!r}")
+        shown = raw[:40] + "..." if isinstance(raw, str) and len(raw) > 40 else raw  # one short line
+        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {shown!r}")
 
     kind = setting.kind
     if kind == "bool":
@@ -56,7 +57,7 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
             raise bad("a whole number")
         if isinstance(raw, int):
             value = raw
-        elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        elif isinstance(raw, str) and re.fullmatch(r"\s*-?[0-9]{1,18}\s*", raw):  # ASCII: \d takes any digit
             value = int(raw)
         else:
             raise bad("a whole number")
@@ -71,8 +72,11 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
                     f"{where}: {setting.key}: write decimals as strings (e.g. \"{raw}\") so they stay exact"
                 )
             raise bad("a decimal number")
+        text = str(raw).strip()
+        if not text.isascii() or len(text) > 40:  # Decimal() takes any Unicode digit: ৪ is 4
+            raise bad("a decimal number written with ASCII digits")
         try:
-            value = Decimal(str(raw).strip())
+            value = Decimal(text)
         except InvalidOperation:
             raise bad("a decimal number") from None
         if not value.is_finite() or value < 0:
@@ -100,6 +104,10 @@ def load_file(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:  # tomllib decodes UTF-8 itself and lets this through
+        raise ConfigError(f"config file {path}: not UTF-8 text (invalid byte at offset {e.start})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a file") from None
     except OSError as e:
         raise ConfigError(f"config file {path}: cannot read: {e.strerror}") from None
     return _flatten(data)

@@ -11,6 +11,8 @@ import sys
 
 import typer
 
+from perpcli.cli.number_params import real, whole
+
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -93,10 +95,11 @@ def register(app: typer.Typer) -> None:
     def sign(
         action_file: str = typer.Argument(..., metavar="ACTION_FILE|-", help="JSON action; - reads stdin."),
         nonce: int | None = typer.Option(
-            None, "--nonce", min=0, help="L1 nonce (default: a fresh one); user-signed actions use their own."
+            None, "--nonce", click_type=whole(0),
+            help="L1 nonce (default: a fresh one); user-signed actions use their own.",
         ),
         expires_after: int | None = typer.Option(
-            None, "--expires-after", min=0, help="Reject the action after this time (ms)."
+            None, "--expires-after", click_type=whole(0), help="Reject the action after this time (ms)."
         ),
         mainnet: bool = typer.Option(False, "--mainnet", help="Sign for mainnet."),
         testnet: bool = typer.Option(False, "--testnet", help="Sign for testnet."),
@@ -134,7 +137,9 @@ def register(app: typer.Typer) -> None:
     )
     def submit(
         signed_file: str = typer.Argument(..., metavar="SIGNED_FILE|-", help="Body from `perp sign`; - reads stdin."),
-        timeout: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", min=0.1, help="Seconds to wait for the answer."),
+        timeout: float = typer.Option(
+            DEFAULT_TIMEOUT_S, "--timeout", click_type=real(0.1), help="Seconds to wait for the answer."
+        ),
     ) -> None:
         import json
 

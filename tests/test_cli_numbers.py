@@ -146,3 +146,12 @@ def test_batch_line_with_a_5000_digit_integer_is_an_invalid_line(monkeypatch, ca
     assert e.value.exit_code == ExitCode.USAGE
     line = json.loads(capsys.readouterr().out)
     assert line["line"] == 1 and line["status"] == "invalid"
+
+
+@pytest.mark.parametrize("args", [
+    ["devnet", "--initial-balance", BENGALI_8 + "000"],
+    ["devnet", "fund", "0x" + "88" * 20, MATH_9],
+    ["devnet", "fund", "0x" + "\u0661" * 40, "1"],
+])
+def test_devnet_amounts_and_addresses_take_ascii_only(capsys, args):
+    _one_line_usage_error(invoke(args, capsys))

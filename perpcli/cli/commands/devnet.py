@@ -86,19 +86,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return
-        from decimal import Decimal, InvalidOperation
-
+        from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
 
         if not _is_loopback_host(host) and not public:
             raise UsageError(f"refusing to listen on {host}: the devnet is for loopback; add --public to expose it")
-        try:
-            balance = Decimal(initial_balance)
-        except InvalidOperation:
-            raise UsageError(f"--initial-balance {initial_balance!r} is not a number") from None
-        if not balance.is_finite() or balance < 0:
-            raise UsageError("--initial-balance must be a non-negative number")
+        balance = parse_decimal(initial_balance, what="--initial-balance", allow_zero=True)
         if not 0 <= port <= 65535:
             raise UsageError("--port must be between 0 and 65535")
 
@@ -148,23 +142,16 @@ def register(app: typer.Typer) -> None:
         address: str = typer.Argument(..., help="0x-address to credit."),
         amount: str = typer.Argument(..., help="USDC amount."),
     ) -> None:
-        from decimal import Decimal, InvalidOperation
-
+        from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
 
         url = context.current().extra.get("url") or DEFAULT_URL  # the global --url
 
         a = address.strip().lower()
-        if len(a) != 42 or not a.startswith("0x"):
+        if len(a) != 42 or not a.startswith("0x") or not all(c in "0123456789abcdef" for c in a[2:]):
             raise UsageError(f"{address!r} is not a 0x-address")
-        try:
-            int(a[2:], 16)
-            amt = Decimal(amount)
-        except (ValueError, InvalidOperation):
-            raise UsageError(f"bad address or amount: {address} {amount}") from None
-        if not amt.is_finite() or amt <= 0:
-            raise UsageError("AMOUNT must be a positive number")
+        amt = parse_decimal(amount, what="AMOUNT")
         answer = _control(url, "fund", {"user": a, "amount": str(amt)})
         if context.current().json:
             output.emit_json(answer)

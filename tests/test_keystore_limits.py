@@ -58,6 +58,18 @@ def test_hostile_kdf_parameters_are_refused_at_once_naming_the_parameter(kdf, pa
     assert "\n" not in e.value.message
 
 
+def test_a_keystore_with_a_5000_digit_parameter_is_one_short_line(capsys, monkeypatch, tmp_path):
+    text = json.dumps(_doc("scrypt", n=1 << 10)).replace('"n": 1024', '"n": ' + "9" * 5000)
+    f = tmp_path / "long.json"
+    f.write_text(text)
+    monkeypatch.setenv("PERPCLI_PASSPHRASE", "pw")
+    r = invoke(["keys", "import-keystore", "long", str(f)], capsys)
+    assert r.code == ExitCode.AUTH and r.err.count("\n") == 1 and len(r.err) < 300
+    with pytest.raises(AuthError) as e:  # a 4,000-digit value still parses as JSON: refused, and cut short
+        keystore.decrypt(_doc("scrypt", n=int("9" * 4000)), "pw", source="k.json")
+    assert "4000-digit" in e.value.message and len(e.value.message) < 300
+
+
 def test_what_geth_foundry_and_metamask_write_is_accepted():
     for kdf, params in [("scrypt", {"n": 1 << 12, "r": 8, "p": 6}),  # geth "light"
                         ("scrypt", {"n": 1 << 13, "r": 8, "p": 1}),

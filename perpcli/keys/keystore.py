@@ -52,7 +52,9 @@ def _int_param(params: dict[str, Any], name: str, kdf: str, lo: int, hi: int, so
         raise AuthError(f"{source}: keystore {kdf} parameter {name} must be a whole number, "
                         f"got {type(value).__name__}")
     if not lo <= value <= hi:
-        raise AuthError(f"{source}: keystore {kdf} parameter {name}={value} is outside the range perp "
+        digits = len(str(abs(value)))
+        shown = str(value) if digits <= 24 else f"<a {digits}-digit number>"
+        raise AuthError(f"{source}: keystore {kdf} parameter {name}={shown} is outside the range perp "
                         f"accepts ({lo}..{hi}); refusing it rather than spending minutes on it")
     return value
 
@@ -162,6 +164,8 @@ def parse(text: str, *, source: str = "keystore") -> dict:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise AuthError(f"{source}: not a keystore (invalid JSON at line {e.lineno})") from None
+    except ValueError:  # json refuses integers of more than 4300 digits this way
+        raise AuthError(f"{source}: not a keystore (a number in it is absurdly long)") from None
     if not isinstance(doc, dict):
         raise AuthError(f"{source}: not a keystore (expected a JSON object)")
     crypto = doc.get("crypto", doc.get("Crypto"))

@@ -136,3 +136,11 @@ def test_file_decimal_strings_take_ascii_digits_only(capsys, perpcli_home):
     path = write(perpcli_home, '[risk]\nmax_order_notional = "\u09ea000"\n')
     r = invoke(["config", "show"], capsys)
     assert r.code == ExitCode.USAGE and str(path) in r.err and "ASCII" in r.err
+
+
+@pytest.mark.parametrize("digits", [300, 5000])
+def test_absurdly_long_numbers_in_the_file_are_one_short_line(capsys, perpcli_home, digits):
+    path = write(perpcli_home, "[risk]\nmax_leverage = " + "9" * digits + "\n")
+    r = invoke(["config", "show"], capsys)
+    assert r.code == ExitCode.USAGE and r.out == ""
+    assert r.err.count("\n") == 1 and str(path) in r.err and len(r.err) < 300

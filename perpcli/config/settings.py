@@ -42,8 +42,10 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
     """Turn a TOML or environment value into the setting's type, or raise ConfigError."""
 
     def bad(expected: str) -> ConfigError:
-        shown = raw[:40] + "..." if isinstance(raw, str) and len(raw) > 40 else raw  # one short line
-        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {shown!r}")
+        shown = repr(raw)
+        if len(shown) > 42:  # keep the error one short line, also for a 300-digit number
+            shown = shown[:40] + "..."
+        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {shown}")
 
     kind = setting.kind
     if kind == "bool":
@@ -63,6 +65,8 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
             raise bad("a whole number")
         if value < 0:
             raise bad("a number >= 0")
+        if value >= 10**18:
+            raise bad("a whole number of at most 18 digits")
         return value
     if kind == "decimal":
         if isinstance(raw, bool) or isinstance(raw, float):
@@ -106,6 +110,8 @@ def load_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: invalid TOML: {e}") from None
     except UnicodeDecodeError as e:  # tomllib decodes UTF-8 itself and lets this through
         raise ConfigError(f"config file {path}: not UTF-8 text (invalid byte at offset {e.start})") from None
+    except ValueError as e:  # int() inside tomllib: more than 4300 digits
+        raise ConfigError(f"config file {path}: invalid TOML value ({str(e)[:80]})") from None
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a folder, not a file") from None
     except OSError as e:

@@ -155,3 +155,12 @@ def test_batch_line_with_a_5000_digit_integer_is_an_invalid_line(monkeypatch, ca
 ])
 def test_devnet_amounts_and_addresses_take_ascii_only(capsys, args):
     _one_line_usage_error(invoke(args, capsys))
+
+
+def test_sign_action_with_a_5000_digit_number_is_one_usage_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", "0x" + "11" * 32)
+    action = tmp_path / "a.json"
+    action.write_text('{"type": "scheduleCancel", "time": ' + HUGE + "}")
+    r = invoke(["sign", str(action), "--testnet"], capsys)
+    _one_line_usage_error(r)
+    assert str(action) in r.err

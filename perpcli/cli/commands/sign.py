@@ -52,6 +52,8 @@ def _read_json(source: str, what: str) -> object:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_float=Decimal, parse_constant=no_constants)
     except json.JSONDecodeError as e:
         raise UsageError(f"{label}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError:  # json refuses integers of more than 4300 digits this way
+        raise UsageError(f"{label}: not usable JSON: a number in it is absurdly long") from None
 
 
 def _offline():

@@ -110,3 +110,37 @@ def test_init_writes_then_refuses_to_overwrite(capsys, perpcli_home):
 def test_config_error_is_a_usage_error():
     assert issubclass(ConfigError, Exception)
     assert ConfigError("x").exit_code == ExitCode.USAGE
+
+
+def test_config_file_not_utf8_is_one_line_exit_2(capsys, perpcli_home):
+    path = perpcli_home / "config.toml"
+    path.write_bytes(b'[default]\nvenue = "caf\xe9"\n')
+    r = invoke(["config", "show"], capsys)
+    assert r.code == ExitCode.USAGE
+    assert r.err.count("\n") == 1 and str(path) in r.err and "UTF-8" in r.err
+
+
+@pytest.mark.parametrize("var, value", [
+    ("PERPCLI_RISK_MAX_LEVERAGE", "\u09ea"),  # ৪, the Bengali digit four
+    ("PERPCLI_RISK_MAX_LEVERAGE", "9" * 5000),
+    ("PERPCLI_RISK_MAX_ORDER_NOTIONAL", "\U0001d7d7000"),  # 𝟗000
+])
+def test_env_numbers_take_ascii_digits_only(capsys, monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    r = invoke(["config", "show"], capsys)
+    assert r.code == ExitCode.USAGE, r.err[:200]
+    assert r.err.count("\n") == 1 and var in r.err and len(r.err) < 300
+
+
+def test_file_decimal_strings_take_ascii_digits_only(capsys, perpcli_home):
+    path = write(perpcli_home, '[risk]\nmax_order_notional = "\u09ea000"\n')
+    r = invoke(["config", "show"], capsys)
+    assert r.code == ExitCode.USAGE and str(path) in r.err and "ASCII" in r.err
+
+
+@pytest.mark.parametrize("digits", [300, 5000])
+def test_absurdly_long_numbers_in_the_file_are_one_short_line(capsys, perpcli_home, digits):
+    path = write(perpcli_home, "[risk]\nmax_leverage = " + "9" * digits + "\n")
+    r = invoke(["config", "show"], capsys)
+    assert r.code == ExitCode.USAGE and r.out == ""
+    assert r.err.count("\n") == 1 and str(path) in r.err and len(r.err) < 300

@@ -210,3 +210,146 @@ def test_scrypt_n_must_be_a_power_of_two(capsys, monkeypatch):
     monkeypatch.setenv("PERPCLI_PASSPHRASE", "pw")
     r = invoke(["keys", "new", "x"], capsys)
     assert r.code == ExitCode.USAGE and "power of two" in r.err
+
+
+# --- passphrase files: only "\n" (or "\r\n") ends the first line ---------------------------------
+
+@pytest.mark.parametrize("sep", ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_passphrase_file_is_not_cut_at_other_line_breaks(capsys, monkeypatch, tmp_path, perpcli_home, sep):
+    monkeypatch.setenv("PERPCLI_KEYS_SCRYPT_N", "1024")
+    whole = f"abc{sep}LONG-SECRET-TAIL"
+    pf = tmp_path / "pw"
+    pf.write_bytes((whole + "\nsecond line is ignored\n").encode("utf-8"))
+    r = invoke(["keys", "import", "alice", "--passphrase-file", str(pf)], capsys, monkeypatch=monkeypatch,
+               stdin=ALICE_KEY + "\n")
+    assert r.code == 0, r.err
+    doc = json.loads((perpcli_home / "keys" / "alice.json").read_text())
+    with pytest.raises(AuthError, match="wrong passphrase"):
+        keystore.decrypt(doc, "abc")
+    assert keystore.decrypt(doc, whole) == bytes.fromhex(ALICE_KEY[2:])
+
+
+def test_passphrase_file_crlf_and_no_final_newline(tmp_path):
+    pf = tmp_path / "pw"
+    pf.write_bytes(b"secret\r\nnext\n")
+    assert sources.read_passphrase_file(str(pf)) == "secret"
+    pf.write_bytes("s\u00e9cret".encode())
+    assert sources.read_passphrase_file(str(pf)) == "s\u00e9cret"
+
+
+def test_demo_key_file_is_split_at_newlines_only(perpcli_home):
+    from perpcli.cli import demo_setup
+
+    path = demo_setup.demo_key_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("# a comment\u2028that goes on\n" + ALICE_KEY + "\n", encoding="utf-8")
+    assert demo_setup.demo_key() == (path, ALICE_ADDR)
+
+
+# --- files that cannot be read or are not UTF-8: one line naming the file, the right code ---------
+
+def test_passphrase_file_not_utf8_exit_4(capsys, monkeypatch, tmp_path):
+    _import(capsys, monkeypatch)
+    monkeypatch.delenv("PERPCLI_PASSPHRASE")
+    pf = tmp_path / "pw"
+    pf.write_bytes(b"caf\xe9\n")
+    r = invoke(["--passphrase-file", str(pf), "buy", "BTC", "0.001", "--limit", "1", "--dry-run"], capsys)
+    assert r.code == ExitCode.AUTH, r.err
+    assert r.err.count("\n") == 1 and str(pf) in r.err and "UTF-8" in r.err
+
+
+def test_keystore_file_not_utf8_exit_4(capsys, monkeypatch, tmp_path):
+    f = tmp_path / "k.json"
+    f.write_bytes(b'{"version": 3, "x": "\xff"}')
+    monkeypatch.setenv("PERPCLI_PASSPHRASE", "x")
+    r = invoke(["keys", "import-keystore", "k", str(f)], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and str(f) in r.err and "UTF-8" in r.err
+
+
+def test_stored_key_file_not_utf8_exit_4(capsys, monkeypatch, perpcli_home):
+    _import(capsys, monkeypatch)
+    path = perpcli_home / "keys" / "alice.json"
+    path.write_bytes(b"\xff\xfe{}")
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and str(path) in r.err and "UTF-8" in r.err
+
+
+def test_key_file_that_is_a_folder_exit_4(capsys, monkeypatch, perpcli_home):
+    _import(capsys, monkeypatch)
+    path = perpcli_home / "keys" / "alice.json"
+    path.unlink()
+    path.mkdir(mode=0o700)
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and str(path) in r.err
+
+
+def test_key_file_permission_denied_exit_4(capsys, monkeypatch, perpcli_home):
+    """Tests run as root, who can read anything: simulate the EACCES a user would get."""
+    from pathlib import Path
+
+    _import(capsys, monkeypatch)
+    path = perpcli_home / "keys" / "alice.json"
+    real = Path.read_bytes
+
+    def denied(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: denied(self).decode())
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and str(path) in r.err and "Permission denied" in r.err
+
+
+# --- key names and ownership ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["alice\n", "alice\r", "alice/x", "\nalice"])
+def test_key_name_with_a_line_break_is_refused(capsys, monkeypatch, name):
+    from perpcli.domain.errors import UsageError
+    from perpcli.keys import store
+
+    with pytest.raises(UsageError, match="bad key name"):
+        store.check_name(name)
+    r = _import(capsys, monkeypatch, name=name)
+    assert r.code == ExitCode.USAGE and "bad key name" in r.err
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+@needs_root
+def test_key_file_owned_by_another_user_is_refused(capsys, monkeypatch, perpcli_home):
+    _import(capsys, monkeypatch)
+    path = perpcli_home / "keys" / "alice.json"
+    os.chown(path, os.getuid() + 4242, -1)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and "owned by uid" in r.err and str(path) in r.err
+    with pytest.raises(AuthError, match="owned by uid"):
+        sources.unlock("alice")
+
+
+def test_keys_folder_open_to_others_is_refused_with_chmod_hint(capsys, monkeypatch, perpcli_home):
+    _import(capsys, monkeypatch)
+    folder = perpcli_home / "keys"
+    os.chmod(folder, 0o755)
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH
+    assert r.err.count("\n") == 1 and f"chmod 700 {folder}" in r.err and "0755" in r.err
+    os.chmod(folder, 0o700)
+    assert invoke(["keys", "address", "alice"], capsys).code == 0
+
+
+@needs_root
+def test_keys_folder_owned_by_another_user_is_refused(capsys, monkeypatch, perpcli_home):
+    _import(capsys, monkeypatch)
+    folder = perpcli_home / "keys"
+    os.chown(folder, os.getuid() + 4242, -1)
+    r = invoke(["keys", "address", "alice"], capsys)
+    assert r.code == ExitCode.AUTH and "keys folder" in r.err and "owned by uid" in r.err

@@ -8,7 +8,9 @@ import threading
 
 import pytest
 
-from perpcli.keys.nonces import NonceAllocator
+from perpcli.cli.exit_codes import ExitCode
+from perpcli.domain.errors import AuthError
+from perpcli.keys.nonces import NonceAllocator, wall_clock_ms
 
 ADDR = "0x14791697260e4c9a71f18484c9f997b308e59325"
 
@@ -98,3 +100,109 @@ def test_many_processes_at_once_never_collide(perpcli_home):
         nonces.extend(seq)
     assert len(nonces) == 1500
     assert len(set(nonces)) == 1500
+
+
+# --- a state far ahead of the clock, or garbage: explained, and fixable with reset-nonce ----------
+
+DAY_MS = 86_400_000
+NOW = 1_780_000_000_000  # 2026-05-28
+
+
+def _state(perpcli_home, address=ADDR):
+    return perpcli_home / "state" / "nonces" / f"{address}.last"
+
+
+def test_a_state_far_ahead_of_the_clock_is_explained(perpcli_home):
+    ahead = NonceAllocator(ADDR, clock_ms=lambda: NOW + 30 * DAY_MS)
+    ahead.next()  # the clock jumped a month ahead once
+    back = NonceAllocator(ADDR, clock_ms=lambda: NOW)
+    with pytest.raises(AuthError) as e:
+        back.next()
+    msg = e.value.message
+    assert "30.0 days ahead" in msg and "1 day ahead" in msg and f"perp keys reset-nonce {ADDR}" in msg
+    assert e.value.exit_code == 4 and "\n" not in msg
+
+
+def test_a_state_less_than_a_day_ahead_is_still_used(perpcli_home):
+    NonceAllocator(ADDR, clock_ms=lambda: NOW + DAY_MS - 1).next()
+    assert NonceAllocator(ADDR, clock_ms=lambda: NOW).next() == NOW + DAY_MS
+
+
+@pytest.mark.parametrize("garbage", [b"garbage", b"12ab", b"\xff\xfe", b"-5", "\u0661\u0662".encode(),
+                                     b"9" * 40])
+def test_a_garbage_state_is_one_clear_error(perpcli_home, garbage):
+    path = _state(perpcli_home)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(garbage)
+    with pytest.raises(AuthError) as e:
+        NonceAllocator(ADDR, clock_ms=lambda: NOW).next()
+    assert str(path) in e.value.message and "reset-nonce" in e.value.message
+
+
+def test_reset_sets_a_far_ahead_state_back_to_the_clock_and_leaves_a_sane_one(perpcli_home):
+    NonceAllocator(ADDR, clock_ms=lambda: NOW + 400 * DAY_MS).next()
+    alloc = NonceAllocator(ADDR, clock_ms=lambda: NOW)
+    assert alloc.reset() == (NOW + 400 * DAY_MS, NOW, True)
+    assert alloc.next() == NOW + 1
+    assert alloc.reset() == (NOW + 1, NOW + 1, False)  # not ahead: nothing to do
+    _state(perpcli_home).write_bytes(b"junk")
+    assert alloc.reset() == (None, NOW, True)
+
+
+def _far_ahead_key(capsys, monkeypatch, perpcli_home):
+    from perpcli.keys.signer import Signer
+    from tests.support import ALICE_KEY, invoke
+
+    monkeypatch.setenv("PERPCLI_PASSPHRASE", "pw")
+    monkeypatch.setenv("PERPCLI_KEYS_SCRYPT_N", "1024")
+    assert invoke(["keys", "import", "alice"], capsys, monkeypatch=monkeypatch, stdin=ALICE_KEY + "\n").code == 0
+    address = Signer.from_hex(ALICE_KEY).address
+    path = _state(perpcli_home, address)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(wall_clock_ms() + 365 * DAY_MS))
+    return address, path
+
+
+def test_signing_with_a_far_ahead_state_says_why_and_reset_nonce_fixes_it(capsys, monkeypatch, perpcli_home):
+    from tests.support import invoke
+
+    address, path = _far_ahead_key(capsys, monkeypatch, perpcli_home)
+    action = perpcli_home / "action.json"
+    action.write_text('{"type": "scheduleCancel"}')
+    r = invoke(["sign", str(action), "--testnet", "--account", "alice"], capsys)
+    assert r.code == ExitCode.AUTH and r.err.count("\n") == 1
+    assert "days ahead" in r.err and "reset-nonce" in r.err
+
+    r = invoke(["keys", "reset-nonce", "alice"], capsys)  # off a terminal: needs --yes
+    assert r.code == ExitCode.USAGE and "--yes" in r.err
+    before = wall_clock_ms()
+    r = invoke(["keys", "reset-nonce", "alice", "--yes", "--json"], capsys)
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["address"] == address and doc["reset"] is True and before <= doc["last_nonce"] <= wall_clock_ms()
+    r = invoke(["sign", str(action), "--testnet", "--account", "alice", "--json"], capsys)
+    assert r.code == 0, r.err
+    assert before < r.json()["nonce"] <= wall_clock_ms() + 1
+    r = invoke(["keys", "reset-nonce", address, "--yes"], capsys)
+    assert r.code == 0 and "nothing to reset" in r.err
+
+
+def test_reset_nonce_takes_the_allocator_lock(perpcli_home):
+    """A reset waits for a process that holds the signer's lock, as reserve() does."""
+    import fcntl
+    import os
+
+    NonceAllocator(ADDR, clock_ms=lambda: NOW + 9 * DAY_MS).next()
+    lock = perpcli_home / "state" / "nonces" / f"{ADDR}.lock"
+    fd = os.open(lock, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (NonceAllocator(ADDR, clock_ms=lambda: NOW).reset(), done.set()))
+    t.start()
+    try:
+        assert not done.wait(0.3)
+    finally:
+        os.close(fd)
+    assert done.wait(5)
+    t.join()
+    assert NonceAllocator(ADDR, clock_ms=lambda: NOW).last() == NOW

@@ -29,19 +29,32 @@ HUNDRED = Decimal(100)
 DEFAULT_SLIPPAGE_PCT = Decimal(1)
 TRIGGER_SLIPPAGE_PCT = Decimal(10)  # worst price of a stop/TP that executes as market (venue UI default)
 
-_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
+# ASCII digits only: `\d` and Decimal() also take any Unicode digit, so a Bengali ৪ (which
+# looks like 8) would be read as 4. The digit limits keep every later computation inside the
+# 28-digit Decimal context (a 38-digit --usd would otherwise fail deep in the rounding code).
+MAX_INT_DIGITS = 15
+MAX_FRACTION_DIGITS = 18
+_NUM = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+def _shown(text: str, limit: int = 24) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def parse_decimal(text: str, *, what: str, allow_zero: bool = False) -> Decimal:
     t = text.strip().replace("_", "")
     if not re.fullmatch(_NUM, t):
-        raise UsageError(f"{what}: {text!r} is not a positive decimal number")
+        raise UsageError(f"{what}: {_shown(text)} is not a positive decimal number (ASCII digits 0-9)")
+    whole, _, fraction = t.partition(".")
+    if len(whole.lstrip("0")) > MAX_INT_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+        raise UsageError(f"{what}: {_shown(text)} has too many digits (at most {MAX_INT_DIGITS} before the "
+                         f"point and {MAX_FRACTION_DIGITS} after)")
     try:
         d = Decimal(t)
     except InvalidOperation:
-        raise UsageError(f"{what}: {text!r} is not a decimal number") from None
+        raise UsageError(f"{what}: {_shown(text)} is not a decimal number") from None
     if d <= 0 and not (allow_zero and d == 0):
-        raise UsageError(f"{what} must be positive, got {text!r}")
+        raise UsageError(f"{what} must be positive, got {_shown(text)}")
     return d
 
 

@@ -29,7 +29,9 @@ def demo_key() -> tuple[Path, str]:
 
     path = demo_key_path()
     if path.exists():
-        lines = [ln for ln in path.read_text().splitlines() if ln and not ln.startswith("#")]
+        from perpcli.keys import files
+
+        lines = [ln for ln in files.lines(path.read_text()) if ln and not ln.startswith("#")]
         signer = Signer.from_hex(lines[0])
         return path, signer.address
     paths.ensure_private_dir(path.parent)

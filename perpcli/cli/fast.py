@@ -25,6 +25,7 @@ _ORDER_FLAG = {"--market": "market_order", "--reduce-only": "reduce_only", "--po
                "--ioc": "ioc", "--isolated": "isolated", "--preview": "preview"}
 
 FAST_COMMANDS = ("buy", "sell", "positions", "account", "orders")
+MAX_INT_DIGITS = 18  # as cli/number_params.py (not imported: it loads click)
 
 
 class _NotFast(Exception):
@@ -100,8 +101,8 @@ def _parse(argv: list[str]) -> tuple[dict, str, dict]:
         params["size"] = positionals[1] if len(positionals) == 2 else None
         if "leverage" in params:
             lev = params["leverage"]
-            if not (lev.isascii() and lev.isdigit()):
-                raise _NotFast
+            if not (lev.isascii() and lev.isdigit() and len(lev) <= MAX_INT_DIGITS):
+                raise _NotFast  # Typer's path refuses it with its one-line message
             params["leverage"] = int(lev)
     elif positionals:
         raise _NotFast

@@ -99,18 +99,28 @@ def parse_time_ms(text: str | None) -> int | None:
     import time
 
     t = text.strip()
-    m = re.fullmatch(r"(\d+)([smhdw])", t)
+    # ASCII digits only ("²".isdigit() is True, and int() takes any Unicode digit), and few
+    # enough of them that the result is a plausible Unix time.
+    m = re.fullmatch(r"([0-9]{1,9})([smhdw])", t)
     if m:
         mult = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
-        return time.time_ns() // 1_000_000 - int(m.group(1)) * mult * 1000
-    if t.isdigit():
+        since = time.time_ns() // 1_000_000 - int(m.group(1)) * mult * 1000
+        if since < 0:
+            raise UsageError(f"--since {text!r} reaches back before 1970")
+        return since
+    if re.fullmatch(r"[0-9]+", t):
+        if len(t) > 15:
+            raise UsageError(f"--since {t[:24]!r}...: too many digits for Unix milliseconds")
         return int(t)
     from datetime import UTC, datetime
 
     try:
-        dt = datetime.fromisoformat(t)
+        dt = datetime.fromisoformat(t) if t.isascii() else None
     except ValueError:
-        raise UsageError(f"--since {text!r}: use 1h / 2d, an ISO date (2026-01-31T12:00), or Unix ms") from None
+        dt = None
+    if dt is None:
+        shown = text if len(text) <= 24 else text[:24] + "..."
+        raise UsageError(f"--since {shown!r}: use 1h / 2d, an ISO date (2026-01-31T12:00), or Unix ms")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)

@@ -42,7 +42,10 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
     """Turn a TOML or environment value into the setting's type, or raise ConfigError."""
 
     def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {raw!r}")
+        shown = repr(raw)
+        if len(shown) > 42:  # keep the error one short line, also for a 300-digit number
+            shown = shown[:40] + "..."
+        return ConfigError(f"{where}: {setting.key}: expected {expected}, got {shown}")
 
     kind = setting.kind
     if kind == "bool":
@@ -56,12 +59,14 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
             raise bad("a whole number")
         if isinstance(raw, int):
             value = raw
-        elif isinstance(raw, str) and re.fullmatch(r"\s*-?\d+\s*", raw):
+        elif isinstance(raw, str) and re.fullmatch(r"\s*-?[0-9]{1,18}\s*", raw):  # ASCII: \d takes any digit
             value = int(raw)
         else:
             raise bad("a whole number")
         if value < 0:
             raise bad("a number >= 0")
+        if value >= 10**18:
+            raise bad("a whole number of at most 18 digits")
         return value
     if kind == "decimal":
         if isinstance(raw, bool) or isinstance(raw, float):
@@ -71,8 +76,11 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
                     f"{where}: {setting.key}: write decimals as strings (e.g. \"{raw}\") so they stay exact"
                 )
             raise bad("a decimal number")
+        text = str(raw).strip()
+        if not text.isascii() or len(text) > 40:  # Decimal() takes any Unicode digit: ৪ is 4
+            raise bad("a decimal number written with ASCII digits")
         try:
-            value = Decimal(str(raw).strip())
+            value = Decimal(text)
         except InvalidOperation:
             raise bad("a decimal number") from None
         if not value.is_finite() or value < 0:
@@ -100,6 +108,12 @@ def load_file(path: Path) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path}: invalid TOML: {e}") from None
+    except UnicodeDecodeError as e:  # tomllib decodes UTF-8 itself and lets this through
+        raise ConfigError(f"config file {path}: not UTF-8 text (invalid byte at offset {e.start})") from None
+    except ValueError as e:  # int() inside tomllib: more than 4300 digits
+        raise ConfigError(f"config file {path}: invalid TOML value ({str(e)[:80]})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a file") from None
     except OSError as e:
         raise ConfigError(f"config file {path}: cannot read: {e.strerror}") from None
     return _flatten(data)

@@ -9,17 +9,30 @@ Processes coordinate through two files per signer address under `state_dir()/non
 file held with `fcntl.flock` for the few microseconds of read-compute-write, and a file with
 the last nonce given out. The write is not fsynced: a process crash keeps the page cache, and
 after an OS crash the clock has moved past anything that was lost.
+
+Because the allocator never goes backwards, one clock jump far ahead would block the key for
+good: every later nonce follows the far-future one, and Hyperliquid refuses a nonce outside
+(T - 2 days, T + 1 day) of its own time T. So a stored nonce more than a day ahead of the clock
+(or a file that is not a number) is refused with an explanation, and `perp keys reset-nonce`
+sets the state back to the clock under the same lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from perpcli.config import paths
+from perpcli.domain.errors import AuthError
+
+# Hyperliquid accepts a nonce only within (T - 2 days, T + 1 day) of its time T: a stored nonce
+# further ahead of our clock than this can never be used again.
+MAX_AHEAD_MS = 86_400_000
+_MAX_DIGITS = 19  # Unix ms for the next few hundred million years
 
 
 def wall_clock_ms() -> int:
@@ -57,29 +70,85 @@ class NonceAllocator:
         """`count` consecutive fresh nonces, e.g. for a user-signed action plus its retry guard."""
         if count < 1:
             raise ValueError("count must be >= 1")
+        with self._locked() as last_fd:
+            last = self._read(last_fd)
+            now = self._clock_ms()
+            if last > now + MAX_AHEAD_MS:
+                raise AuthError(self._far_ahead_message(last, now))
+            first = max(now, last + 1)
+            self._write(last_fd, first + count - 1)
+        return list(range(first, first + count))
+
+    def reset(self) -> tuple[int | None, int, bool]:
+        """Set a far-ahead or unreadable state back to the clock, under the lock.
+
+        Returns (old last nonce or None if unreadable, last nonce now, whether it changed). A state
+        within MAX_AHEAD_MS of the clock is left alone: the venue may have accepted those nonces,
+        and going back below them would only get the next actions refused as reused.
+        """
+        with self._locked() as last_fd:
+            now = self._clock_ms()
+            try:
+                old: int | None = self._read(last_fd)
+            except AuthError:
+                old = None
+            if old is not None and old <= now + MAX_AHEAD_MS:
+                return old, old, False
+            self._write(last_fd, now)
+        return old, now, True
+
+    def last(self) -> int:
+        """The last nonce handed out (0 if none); for diagnostics."""
+        try:
+            raw = self._last_path.read_bytes()
+        except FileNotFoundError:
+            return 0
+        return self._parse(raw)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[int]:
+        """The state file's descriptor, held under the signer's exclusive lock."""
         paths.ensure_private_dir(self._dir)
         lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             last_fd = os.open(self._last_path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
-                raw = os.pread(last_fd, 32, 0).strip()
-                last = int(raw) if raw else 0
-                first = max(self._clock_ms(), last + 1)
-                new_last = first + count - 1
-                data = str(new_last).encode()
-                os.pwrite(last_fd, data, 0)
-                os.ftruncate(last_fd, len(data))
+                yield last_fd
             finally:
                 os.close(last_fd)
         finally:
             os.close(lock_fd)  # closing releases the flock
-        return list(range(first, first + count))
 
-    def last(self) -> int:
-        """The last nonce handed out (0 if none); for diagnostics."""
-        try:
-            raw = self._last_path.read_bytes().strip()
-        except FileNotFoundError:
+    def _read(self, fd: int) -> int:
+        return self._parse(os.pread(fd, _MAX_DIGITS + 8, 0))
+
+    @staticmethod
+    def _write(fd: int, last: int) -> None:
+        data = str(last).encode()
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+
+    def _parse(self, raw: bytes) -> int:
+        text = raw.strip()
+        if not text:
             return 0
-        return int(raw) if raw else 0
+        if len(text) > _MAX_DIGITS or not text.isdigit():  # bytes.isdigit: ASCII digits only
+            raise AuthError(
+                f"nonce file {self._last_path} does not hold a nonce (corrupt); "
+                f"reset it with `perp keys reset-nonce {self.address}`"
+            )
+        return int(text)
+
+    def _far_ahead_message(self, last: int, now: int) -> str:
+        ahead_days = (last - now) / 86_400_000
+        try:
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last / 1000))
+        except (OverflowError, ValueError, OSError):  # beyond what the platform's time functions take
+            when = f"{last} ms"
+        return (
+            f"the last nonce used for {self.address} is {when}, {ahead_days:.1f} days ahead of this "
+            f"computer's clock (a clock jump?), and Hyperliquid refuses nonces more than 1 day ahead of its "
+            f"time, so every action would be refused; if the clock is right now, run "
+            f"`perp keys reset-nonce {self.address}` (state in {self._last_path})"
+        )

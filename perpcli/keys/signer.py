@@ -1,7 +1,8 @@
 """The Signer: the only object that ever holds private-key material.
 
 Its repr and str are redacted, it refuses to be pickled, and it exposes only what signing
-needs: the address and `sign_digest`. Nothing here reads a clock or does I/O.
+needs: the address and `sign_digest`. Nothing here reads a clock or does I/O; creating one
+turns core dumps off for the process (keys/process_guard.py).
 secp256k1 comes from coincurve (libsecp256k1): RFC 6979 deterministic signatures, ~30x
 faster than eth-keys' pure-Python fallback.
 """
@@ -62,6 +63,9 @@ class Signer:
     def __init__(self, private_key: bytes, *, name: str = "") -> None:
         from coincurve import PrivateKey  # C library; loaded only when a key is used
 
+        from perpcli.keys.process_guard import protect_key_material
+
+        protect_key_material()  # before the key is copied into libsecp256k1's memory
         if len(private_key) != 32:
             raise AuthError("malformed private key: expected 32 bytes")
         self._key = PrivateKey(private_key)

@@ -28,12 +28,10 @@ def _interactive() -> bool:
 
 
 def read_passphrase_file(path: str) -> str:
-    p = Path(path).expanduser()
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise UsageError(f"--passphrase-file {path}: cannot read: {e.strerror}") from None
-    return text.splitlines()[0] if text else ""
+    """The passphrase is the file's first line, ended by `\n` (or `\r\n`) only: see keys/files.py."""
+    from perpcli.keys import files
+
+    return files.first_line(files.read_utf8(Path(path).expanduser(), what="passphrase file"))
 
 
 def get_passphrase(*, purpose: str, confirm: bool = False, passphrase_file: str | None = None,

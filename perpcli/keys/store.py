@@ -1,8 +1,9 @@
 """Named keys on disk: one keystore v3 file per key under <data dir>/keys, files 0600 in a 0700 folder.
 
 Listing reads only the address each file declares (no decryption, no crypto imports), so
-`perp keys list` stays instant. Reading a key file that others can read is refused: a leaked
-keystore is only as safe as its passphrase.
+`perp keys list` stays instant. Reading a key file that others can read, or that someone else
+owns, or that sits in a folder others can write or list, is refused: a leaked keystore is only as
+safe as its passphrase, and a swapped one signs for someone else.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from perpcli.config import paths
 from perpcli.domain.errors import AuthError, UsageError
 from perpcli.keys import keystore
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: "$" would allow a final "\n"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class KeyEntry:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name or ""):
+    if not _NAME.fullmatch(name or ""):
         raise UsageError(
             f"bad key name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
@@ -50,14 +51,39 @@ def path_for(name: str) -> Path:
 
 
 def check_private(path: Path) -> None:
-    """Refuse a key file whose permissions let group or others read or write it."""
-    st = path.stat()
+    """Refuse a key file that is not a regular file of ours, or that group or others can use."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise AuthError(f"key file {path}: cannot read: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise AuthError(f"key file {path} is not a regular file; refusing to use it")
+    _check_owner(path, st, "key file")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         mode = stat.S_IMODE(st.st_mode)
         raise AuthError(
             f"key file {path} is accessible by other users (mode {mode:04o}); refusing to use it. "
             f"Fix with: chmod 600 {path}"
         )
+
+
+def check_private_dir(path: Path) -> None:
+    """Refuse a keys folder owned by someone else or open to group/others: they could swap a key file."""
+    st = path.stat()
+    _check_owner(path, st, "keys folder")
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(st.st_mode)
+        raise AuthError(
+            f"keys folder {path} is accessible by other users (mode {mode:04o}); refusing to use it. "
+            f"Fix with: chmod 700 {path}"
+        )
+
+
+def _check_owner(path: Path, st: os.stat_result, what: str) -> None:
+    uid = os.getuid()
+    if st.st_uid != uid:
+        raise AuthError(f"{what} {path} is owned by uid {st.st_uid}, not by you (uid {uid}); "
+                        "refusing to use it")
 
 
 def list_keys() -> list[KeyEntry]:
@@ -98,12 +124,15 @@ def write(name: str, doc: dict, *, overwrite: bool = False) -> Path:
 
 
 def read(name: str) -> dict:
-    """Read a named keystore, refusing a missing or world-readable file."""
+    """Read a named keystore, refusing a missing file, or a file or folder others own or can use."""
+    from perpcli.keys import files
+
     path = path_for(name)
     if not path.exists():
         raise AuthError(f"no key named {name!r} (see `perp keys list`)")
+    check_private_dir(path.parent)
     check_private(path)
-    return keystore.parse(path.read_text(), source=f"key {name!r} ({path})")
+    return keystore.parse(files.read_utf8(path, what="key file"), source=f"key {name!r} ({path})")
 
 
 def find_by_address(address: str) -> KeyEntry | None:

@@ -108,10 +108,12 @@ def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS)
     from pathlib import Path
 
     from perpcli.config import settings
+    from perpcli.keys import files
     from perpcli.keys.signer import Signer
     from perpcli.venues import registry
 
-    lines = [ln for ln in Path(key_path).read_text().splitlines() if ln and not ln.startswith("#")]
+    # files.lines splits at "\n" only: splitlines() would also cut at \v, \x85, U+2028...
+    lines = [ln for ln in files.lines(Path(key_path).read_text()) if ln and not ln.startswith("#")]
     signer = Signer.from_hex(lines[0], name="demo")
     md = registry.open_venue(registry.get_entry("devnet").config(url=url, network="testnet"))
     try:

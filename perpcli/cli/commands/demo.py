@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import typer
 
+from perpcli.cli.number_params import real, whole
+
 DEMO_FUNDS = "100000"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo", help="Try perpcli against a local exchange, with no money at risk.")
     def demo(
-        port: int = typer.Option(None, "--port", help="Devnet port (default from config; a free one if taken)."),
-        seconds: float = typer.Option(0, "--seconds", help="Stop after this many seconds (0 = until Ctrl-C)."),
+        port: int = typer.Option(
+            None, "--port", click_type=whole(), help="Devnet port (default from config; a free one if taken)."
+        ),
+        seconds: float = typer.Option(
+            0, "--seconds", click_type=real(), help="Stop after this many seconds (0 = until Ctrl-C)."
+        ),
     ) -> None:
         import sys
         import time

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from perpcli.cli.number_params import real, whole
+
 DEFAULT_URL = "http://127.0.0.1:8787"
 
 
@@ -29,8 +31,12 @@ def register(app: typer.Typer) -> None:
     def devnet(
         ctx: typer.Context,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback unless --public)."),
-        port: int = typer.Option(8787, "--port", help="Port to listen on (0 = any free port)."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the synthetic market and fault patterns."),
+        port: int = typer.Option(
+            8787, "--port", click_type=whole(), help="Port to listen on (0 = any free port)."
+        ),
+        seed: int = typer.Option(
+            0, "--seed", click_type=whole(), help="Seed of the synthetic market and fault patterns."
+        ),
         initial_balance: str = typer.Option(
             "100000", "--initial-balance", help="USDC credited to a new address on first use."
         ),
@@ -41,40 +47,52 @@ def register(app: typer.Typer) -> None:
         mainnet: bool = typer.Option(False, "--mainnet", help="Verify signatures as mainnet (default: testnet)."),
         public: bool = typer.Option(False, "--public", help="Allow listening on a non-loopback address."),
         market_interval: float = typer.Option(
-            0.5, "--market-interval", help="Seconds between synthetic market steps (0 = no synthetic flow)."
+            0.5, "--market-interval", click_type=real(),
+            help="Seconds between synthetic market steps (0 = no synthetic flow).",
         ),
-        ws_idle_timeout: float = typer.Option(60.0, "--ws-idle-timeout", help="Close websockets silent this long (s)."),
+        ws_idle_timeout: float = typer.Option(
+            60.0, "--ws-idle-timeout", click_type=real(), help="Close websockets silent this long (s)."
+        ),
         ip_weight_limit: int = typer.Option(
-            0, "--ip-weight-limit", help="REST weight per IP per minute, 429 above it (venue: 1200; 0 = off)."
+            0, "--ip-weight-limit", click_type=whole(),
+            help="REST weight per IP per minute, 429 above it (venue: 1200; 0 = off).",
         ),
-        drop_ws_every: float = typer.Option(0.0, "--drop-ws-every", help="Fault: drop every websocket each N seconds."),
-        delay_ms: float = typer.Option(0.0, "--delay-ms", help="Fault: delay every response by N ms."),
-        rate_429: float = typer.Option(0.0, "--rate-429", help="Fault: answer this fraction of requests with 429."),
-        rate_5xx: float = typer.Option(0.0, "--rate-5xx", help="Fault: answer this fraction of requests with 502."),
+        drop_ws_every: float = typer.Option(
+            0.0, "--drop-ws-every", click_type=real(), help="Fault: drop every websocket each N seconds."
+        ),
+        delay_ms: float = typer.Option(
+            0.0, "--delay-ms", click_type=real(), help="Fault: delay every response by N ms."
+        ),
+        rate_429: float = typer.Option(
+            0.0, "--rate-429", click_type=real(), help="Fault: answer this fraction of requests with 429."
+        ),
+        rate_5xx: float = typer.Option(
+            0.0, "--rate-5xx", click_type=real(), help="Fault: answer this fraction of requests with 502."
+        ),
         rate_timeout: float = typer.Option(
-            0.0, "--rate-timeout", help="Fault: execute this fraction of actions, then close unanswered."
+            0.0, "--rate-timeout", click_type=real(),
+            help="Fault: execute this fraction of actions, then close unanswered.",
         ),
         rate_silence: float = typer.Option(
-            0.0, "--rate-silence", help="Fault: execute this fraction of actions, then never answer (socket open)."
+            0.0, "--rate-silence", click_type=real(),
+            help="Fault: execute this fraction of actions, then never answer (socket open).",
         ),
-        ws_duplicate: float = typer.Option(0.0, "--ws-duplicate", help="Fault: send this fraction of ws pushes twice."),
-        ws_reorder: float = typer.Option(0.0, "--ws-reorder", help="Fault: delay this fraction of ws pushes by one."),
+        ws_duplicate: float = typer.Option(
+            0.0, "--ws-duplicate", click_type=real(), help="Fault: send this fraction of ws pushes twice."
+        ),
+        ws_reorder: float = typer.Option(
+            0.0, "--ws-reorder", click_type=real(), help="Fault: delay this fraction of ws pushes by one."
+        ),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return
-        from decimal import Decimal, InvalidOperation
-
+        from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
 
         if not _is_loopback_host(host) and not public:
             raise UsageError(f"refusing to listen on {host}: the devnet is for loopback; add --public to expose it")
-        try:
-            balance = Decimal(initial_balance)
-        except InvalidOperation:
-            raise UsageError(f"--initial-balance {initial_balance!r} is not a number") from None
-        if not balance.is_finite() or balance < 0:
-            raise UsageError("--initial-balance must be a non-negative number")
+        balance = parse_decimal(initial_balance, what="--initial-balance", allow_zero=True)
         if not 0 <= port <= 65535:
             raise UsageError("--port must be between 0 and 65535")
 
@@ -124,23 +142,16 @@ def register(app: typer.Typer) -> None:
         address: str = typer.Argument(..., help="0x-address to credit."),
         amount: str = typer.Argument(..., help="USDC amount."),
     ) -> None:
-        from decimal import Decimal, InvalidOperation
-
+        from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
 
         url = context.current().extra.get("url") or DEFAULT_URL  # the global --url
 
         a = address.strip().lower()
-        if len(a) != 42 or not a.startswith("0x"):
+        if len(a) != 42 or not a.startswith("0x") or not all(c in "0123456789abcdef" for c in a[2:]):
             raise UsageError(f"{address!r} is not a 0x-address")
-        try:
-            int(a[2:], 16)
-            amt = Decimal(amount)
-        except (ValueError, InvalidOperation):
-            raise UsageError(f"bad address or amount: {address} {amount}") from None
-        if not amt.is_finite() or amt <= 0:
-            raise UsageError("AMOUNT must be a positive number")
+        amt = parse_decimal(amount, what="AMOUNT")
         answer = _control(url, "fund", {"user": a, "amount": str(amt)})
         if context.current().json:
             output.emit_json(answer)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from perpcli.cli.number_params import whole
+
 agent_app = typer.Typer(help="Agent (API) keys that trade for your account.", no_args_is_help=True)
 
 
@@ -115,7 +117,9 @@ def _venue_name() -> str:
 @agent_app.command("approve", help="Create a new agent key NAME, store it encrypted, approve it for your account.")
 def agent_approve(
     name: str = typer.Argument(..., help="Name for the key and the venue-side agent."),
-    valid_days: int = typer.Option(None, "--valid-days", min=1, max=180, help="Expire after N days."),
+    valid_days: int = typer.Option(
+        None, "--valid-days", click_type=whole(1, 180), help="Expire after N days."
+    ),
 ) -> None:
     import secrets
     import time

@@ -61,9 +61,11 @@ def new(name: str = typer.Argument(..., help="A name for the key, e.g. 'trading'
     from coincurve import PrivateKey  # key generation: OS randomness via libsecp256k1
 
     from perpcli.keys import store
+    from perpcli.keys.process_guard import protect_key_material
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
+    protect_key_material()
     secret = PrivateKey().secret
     _save(name, secret, Signer(secret).address)
 
@@ -72,9 +74,11 @@ def new(name: str = typer.Argument(..., help="A name for the key, e.g. 'trading'
 def import_key(name: str = typer.Argument(..., help="A name for the key.")) -> None:
     from perpcli.domain.errors import UsageError
     from perpcli.keys import store
+    from perpcli.keys.process_guard import protect_key_material
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
+    protect_key_material()  # the hex key is about to be in this process's memory
     if sys.stdin.isatty():
         import getpass
 
@@ -97,16 +101,13 @@ def import_keystore(
 
     from perpcli.cli import output
     from perpcli.domain.errors import AuthError, UsageError
-    from perpcli.keys import keystore, sources, store
+    from perpcli.keys import files, keystore, sources, store
     from perpcli.keys.signer import Signer
 
     store.check_name(name)
     if store.exists(name):
         raise UsageError(f"a key named {name!r} already exists; choose another name or remove it first")
-    try:
-        text = Path(file).expanduser().read_text()
-    except OSError as e:
-        raise UsageError(f"{file}: cannot read: {e.strerror}") from None
+    text = files.read_utf8(Path(file).expanduser(), what="keystore file")
     doc = keystore.parse(text, source=file)
     passphrase = sources.get_passphrase(purpose=f"unlock {file}", passphrase_file=_opts().passphrase_file)
     signer = Signer(keystore.decrypt(doc, passphrase, source=file))
@@ -174,3 +175,38 @@ def remove(name: str = typer.Argument(...)) -> None:
         output.emit_json({"name": name, "removed": True, "moved_to": str(dest)})
     else:
         output.info(f"removed key {name!r}; the encrypted file was moved to {dest} (delete it to destroy the key)")
+
+
+@keys_app.command(
+    "reset-nonce",
+    help="Reset a key's nonce state that a clock jump left far in the future (NAME or 0x-address).",
+)
+def reset_nonce(name: str = typer.Argument(..., help="A stored key's name, or a signer address.")) -> None:
+    from perpcli.cli import output
+    from perpcli.cli.prompts import confirm
+    from perpcli.domain.errors import AuthError, UsageError
+    from perpcli.keys import keystore, store
+    from perpcli.keys.nonces import NonceAllocator
+
+    if name.startswith("0x") and len(name) == 42:
+        try:
+            alloc = NonceAllocator(name)
+        except ValueError:
+            raise UsageError(f"{name!r} is not an address (0x followed by 40 hex digits)") from None
+    else:
+        address = keystore.address_of(store.read(name))  # the address only: nothing is decrypted
+        if address is None:
+            raise AuthError(f"key {name!r} does not declare its address; pass the signer address instead")
+        alloc = NonceAllocator(address)
+    confirm(f"Reset the nonce state of {alloc.address} to this computer's clock?",
+            action=f"reset the nonce state of {alloc.address}")
+    old, new, changed = alloc.reset()
+    if _opts().json:
+        output.emit_json({"address": alloc.address, "previous_last_nonce": old, "last_nonce": new,
+                          "reset": changed})
+    elif changed:
+        before = "unreadable" if old is None else str(old)
+        output.info(f"reset the nonce state of {alloc.address}: last nonce {before} -> {new} (now)")
+    else:
+        output.info(f"nothing to reset: the last nonce of {alloc.address} ({new}) is not far ahead "
+                    "of the clock")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from perpcli.cli.number_params import whole
+
 
 def register(app: typer.Typer) -> None:
     @app.command("markets", help="List tradable markets with their rules and prices.")
@@ -46,7 +48,7 @@ def register(app: typer.Typer) -> None:
     @app.command("book", help="The order book of one market.")
     def book(
         market: str = typer.Argument(..., help="Market, e.g. BTC or xyz:GOLD."),
-        depth: int = typer.Option(10, "--depth", min=1, max=100, help="Levels per side."),
+        depth: int = typer.Option(10, "--depth", click_type=whole(1, 100), help="Levels per side."),
     ) -> None:
         from perpcli.app import views
         from perpcli.cli import venue_cmd
@@ -62,7 +64,7 @@ def register(app: typer.Typer) -> None:
     @app.command("trades", help="Recent public trades of one market.")
     def trades(
         market: str = typer.Argument(...),
-        limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many (newest first)."),
+        limit: int = typer.Option(20, "--limit", click_type=whole(1, 1000), help="How many (newest first)."),
     ) -> None:
         from perpcli.app import views
         from perpcli.cli import venue_cmd
@@ -76,7 +78,7 @@ def register(app: typer.Typer) -> None:
     def candles(
         market: str = typer.Argument(...),
         interval: str = typer.Option("1m", "--interval", help="1m 3m 5m 15m 30m 1h 2h 4h 8h 12h 1d 3d 1w 1M"),
-        count: int = typer.Option(30, "--count", min=1, max=5000, help="How many candles."),
+        count: int = typer.Option(30, "--count", click_type=whole(1, 5000), help="How many candles."),
     ) -> None:
         import time
 

@@ -11,6 +11,8 @@ import sys
 
 import typer
 
+from perpcli.cli.number_params import real, whole
+
 DEFAULT_TIMEOUT_S = 10.0
 
 
@@ -50,6 +52,8 @@ def _read_json(source: str, what: str) -> object:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_float=Decimal, parse_constant=no_constants)
     except json.JSONDecodeError as e:
         raise UsageError(f"{label}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError:  # json refuses integers of more than 4300 digits this way
+        raise UsageError(f"{label}: not usable JSON: a number in it is absurdly long") from None
 
 
 def _offline():
@@ -93,10 +97,11 @@ def register(app: typer.Typer) -> None:
     def sign(
         action_file: str = typer.Argument(..., metavar="ACTION_FILE|-", help="JSON action; - reads stdin."),
         nonce: int | None = typer.Option(
-            None, "--nonce", min=0, help="L1 nonce (default: a fresh one); user-signed actions use their own."
+            None, "--nonce", click_type=whole(0),
+            help="L1 nonce (default: a fresh one); user-signed actions use their own.",
         ),
         expires_after: int | None = typer.Option(
-            None, "--expires-after", min=0, help="Reject the action after this time (ms)."
+            None, "--expires-after", click_type=whole(0), help="Reject the action after this time (ms)."
         ),
         mainnet: bool = typer.Option(False, "--mainnet", help="Sign for mainnet."),
         testnet: bool = typer.Option(False, "--testnet", help="Sign for testnet."),
@@ -134,7 +139,9 @@ def register(app: typer.Typer) -> None:
     )
     def submit(
         signed_file: str = typer.Argument(..., metavar="SIGNED_FILE|-", help="Body from `perp sign`; - reads stdin."),
-        timeout: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", min=0.1, help="Seconds to wait for the answer."),
+        timeout: float = typer.Option(
+            DEFAULT_TIMEOUT_S, "--timeout", click_type=real(0.1), help="Seconds to wait for the answer."
+        ),
     ) -> None:
         import json
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import typer
 
+from perpcli.cli.number_params import real, whole
+
 KINDS = ("book", "trades", "fills", "orders")
 
 
@@ -17,8 +19,10 @@ def register(app: typer.Typer) -> None:
     def stream(
         kind: str = typer.Argument(..., help="book, trades, fills or orders"),
         market: str = typer.Argument(None, help="Market (fills/orders: optional filter)."),
-        depth: int = typer.Option(10, "--depth", min=1, max=20, help="Book levels per side."),
-        seconds: float = typer.Option(0, "--seconds", help="Stop after this many seconds (0 = until Ctrl-C)."),
+        depth: int = typer.Option(10, "--depth", click_type=whole(1, 20), help="Book levels per side."),
+        seconds: float = typer.Option(
+            0, "--seconds", click_type=real(), help="Stop after this many seconds (0 = until Ctrl-C)."
+        ),
     ) -> None:
         from perpcli.domain.errors import UsageError
 

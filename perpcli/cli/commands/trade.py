@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typer
 
+from perpcli.cli.number_params import whole
+
 SIDES = ("buy", "sell")
 
 
@@ -40,7 +42,9 @@ def _make_order_command(app: typer.Typer, side: str) -> None:
         post_only: bool = typer.Option(False, "--post-only", help="Add liquidity only (rejected if it would cross)."),
         ioc: bool = typer.Option(False, "--ioc", help="Immediate or cancel."),
         cloid: str = typer.Option(None, "--cloid", help="Client order id (0x + 32 hex); generated if absent."),
-        leverage: int = typer.Option(None, "--leverage", help="Set leverage for this market first."),
+        leverage: int = typer.Option(
+            None, "--leverage", click_type=whole(), help="Set leverage for this market first."
+        ),
         isolated: bool = typer.Option(False, "--isolated", help="With --leverage: isolated margin."),
         preview: bool = typer.Option(False, "--preview", help="Show margin impact; send nothing."),
         usd: str = typer.Option(None, "--usd", help="Size as USD notional."),
@@ -65,7 +69,7 @@ def register(app: typer.Typer) -> None:
         total: str = typer.Argument(..., help="Total size in base units."),
         start: str = typer.Option(..., "--from", help="First price."),
         end: str = typer.Option(..., "--to", help="Last price."),
-        count: int = typer.Option(..., "--count", help="Number of orders (2..100)."),
+        count: int = typer.Option(..., "--count", click_type=whole(), help="Number of orders (2..100)."),
         reduce_only: bool = typer.Option(False, "--reduce-only"),
         post_only: bool = typer.Option(False, "--post-only"),
     ) -> None:
@@ -126,18 +130,21 @@ def register(app: typer.Typer) -> None:
 
     @twap.command("buy", help="TWAP buy SIZE over --minutes.")
     def twap_buy(market: str = typer.Argument(...), size: str = typer.Argument(...),
-                 minutes: int = typer.Option(..., "--minutes"), reduce_only: bool = typer.Option(False, "--reduce-only"),
+                 minutes: int = typer.Option(..., "--minutes", click_type=whole()),
+                 reduce_only: bool = typer.Option(False, "--reduce-only"),
                  randomize: bool = typer.Option(False, "--randomize")) -> None:
         _twap("buy", market, size, minutes, reduce_only, randomize)
 
     @twap.command("sell", help="TWAP sell SIZE over --minutes.")
     def twap_sell(market: str = typer.Argument(...), size: str = typer.Argument(...),
-                  minutes: int = typer.Option(..., "--minutes"), reduce_only: bool = typer.Option(False, "--reduce-only"),
+                  minutes: int = typer.Option(..., "--minutes", click_type=whole()),
+                  reduce_only: bool = typer.Option(False, "--reduce-only"),
                   randomize: bool = typer.Option(False, "--randomize")) -> None:
         _twap("sell", market, size, minutes, reduce_only, randomize)
 
     @twap.command("cancel", help="Cancel a running TWAP.")
-    def twap_cancel(market: str = typer.Argument(...), twap_id: int = typer.Argument(...)) -> None:
+    def twap_cancel(market: str = typer.Argument(...),
+                    twap_id: int = typer.Argument(..., click_type=whole())) -> None:
         from perpcli.app import actions
         from perpcli.cli import context, venue_cmd
 
@@ -293,7 +300,7 @@ def register(app: typer.Typer) -> None:
     @app.command("leverage", help="Set leverage (and cross/isolated) for a market.")
     def leverage(
         market: str = typer.Argument(...),
-        value: int = typer.Argument(..., help="Integer leverage."),
+        value: int = typer.Argument(..., click_type=whole(), help="Integer leverage."),
         cross: bool = typer.Option(False, "--cross"),
         isolated: bool = typer.Option(False, "--isolated"),
     ) -> None:
@@ -355,9 +362,10 @@ def register(app: typer.Typer) -> None:
         if delay == "off":
             at = None
         else:
-            m = re.fullmatch(r"(\d+)([smh]?)", delay.strip())
+            # ASCII digits, at most 9 (int() takes any Unicode digit and refuses > 4300 digits)
+            m = re.fullmatch(r"([0-9]{1,9})([smh]?)", delay.strip())
             if not m:
-                raise_usage("delay must look like 60s, 5m, 1h or off")
+                raise_usage("delay must look like 60s, 5m, 1h or off (ASCII digits, at most 9)")
             secs = int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
             if secs < 5:
                 raise_usage("the venue needs at least 5 seconds")

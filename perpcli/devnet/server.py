@@ -30,7 +30,7 @@ from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
 from perpcli.devnet.market import SyntheticMarket
 from perpcli.devnet.ratelimit import WeightBudget, exchange_weight, info_weight
-from perpcli.devnet.transport import HttpRequest, HttpResponse, HttpWsServer, is_loopback
+from perpcli.devnet.transport import ConnectionLimits, HttpRequest, HttpResponse, HttpWsServer, is_loopback
 from perpcli.devnet.twap import TwapBook
 from perpcli.devnet.ws import WsHub
 
@@ -53,6 +53,9 @@ class DevnetConfig:
     tick_interval: float = 0.25  # seconds between engine clock advances (funding, triggers, pushes)
     ws_idle_timeout: float = 60.0  # close websockets silent this long
     ip_weight_limit: int = 0  # REST weight per IP per minute (venue: 1200); 0 = unlimited
+    max_connections: int = 512  # open sockets; beyond it the longest-idle one is closed (transport.py)
+    request_timeout: float = 10.0  # seconds to receive one request (head + body) and write its answer
+    keepalive_timeout: float = 30.0  # seconds a connection may sit idle before/between requests
     faults: FaultConfig = field(default_factory=FaultConfig)
 
 
@@ -85,7 +88,8 @@ class Devnet:
         self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet, twaps=TwapBook())
         self.info = InfoDesk(self.engine, self.desk, self.now_ms)
         self.hub = WsHub(self)
-        self.server = HttpWsServer(self.handle_http, self.hub)
+        limits = ConnectionLimits(config.max_connections, config.request_timeout, config.keepalive_timeout)
+        self.server = HttpWsServer(self.handle_http, self.hub, limits=limits)
         self.market = self._new_market()
         self.port: int | None = None
         self.clock_offset_ms = 0  # moved forward by the `advance` control hook

@@ -98,7 +98,7 @@ class Account:
         self.leverage: dict[str, tuple[bool, int]] = {}  # coin -> (is_cross, leverage)
         self.positions: dict[str, Position] = {}
         self.open_oids: dict[int, None] = {}  # resting + untriggered, insertion-ordered
-        self.cloids: dict[str, int] = {}  # every cloid this account ever used -> latest oid
+        self.cloids: dict[str, int] = {}  # cloid -> latest oid, for live and recent orders (engine trims)
         self.reserved = ZERO  # margin held by resting orders
         self.cum_volume = ZERO
         self.schedule_cancel_ms: int | None = None

@@ -505,7 +505,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return m
 
     def _cloid_taken(self, acct: Account, cloid: str) -> bool:
-        """A cloid names one order per account for good; only a rejected order frees it."""
+        """A cloid names one order per account while that order is live or among the account's
+        recent ones (`_trim_order_history`); only a rejected order frees it sooner."""
         oid = acct.cloids.get(cloid)
         if oid is None:
             return False
@@ -545,13 +546,28 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         history.append(oid)
         limit = self.config.history_limit
         if len(history) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
-            dropped = history[: len(history) - limit]
-            del history[: len(history) - limit]
-            for old in dropped:
-                if old not in self._orders:
-                    self._status.pop(old, None)
-                    self._owner.pop(old, None)
+            self._trim_order_history(acct, len(history) - limit)
         return o
+
+    def _trim_order_history(self, acct: Account, count: int) -> None:
+        """Forget the oldest `count` finished orders of `acct`: history, status, owner and cloid.
+
+        What stays is every live order (however old: it must stay queryable and keep its cloid
+        taken) plus the newest `history_limit` orders. The cloid map keeps exactly the cloids of
+        those orders, so it is bounded like the history; a forgotten cloid may be used again,
+        as it can no longer be queried either.
+        """
+        history = acct.order_history
+        live = self._orders
+        head = history[:count]
+        still_live = [oid for oid in head if oid in live]
+        history[:count] = still_live
+        for old in head:
+            if old not in live:
+                self._status.pop(old, None)
+                self._owner.pop(old, None)
+        owner = self._owner
+        acct.cloids = {cloid: oid for cloid, oid in acct.cloids.items() if oid in owner}
 
     def _forget(self, o: BookOrder) -> None:
         self._orders.pop(o.oid, None)

@@ -1,14 +1,16 @@
 """A long-running devnet keeps bounded memory: every per-order structure has a ceiling.
 
-Count-based, never timed: the engine is stepped directly with a made-up clock, and each
-structure's size is checked against its bound.
+Count-based, never timed: the engine and the synthetic market are stepped directly with a
+made-up clock, and each structure's size is checked against its bound.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal as D
 
+import perpcli.devnet.engine as engine_module
 from perpcli.devnet.engine import Engine, EngineConfig
+from perpcli.devnet.market import FlowConfig, SyntheticMarket
 from perpcli.devnet.records import Filled, OrderSpec, Resting
 
 T0 = 1_700_000_000_000
@@ -62,3 +64,66 @@ def test_an_order_that_finishes_after_leaving_the_history_window_leaves_nothing_
     assert first.oid not in e._status and first.oid not in e._owner
     assert cloid(1) not in e._accounts[A].cloids
     assert len(e._status) <= limit + limit // 10
+
+
+def structure_sizes(e: Engine, market: SyntheticMarket) -> dict[str, int]:
+    accounts = e._accounts.values()
+    return {
+        "status": len(e._status),
+        "owner": len(e._owner),
+        "orders": len(e._orders),
+        "history": max(len(a.order_history) for a in accounts),
+        "finished_history": max(len(a.order_history) - len(a.open_oids) for a in accounts),
+        "cloids": max(len(a.cloids) for a in accounts),
+        "fills": max(len(a.fills) for a in accounts),
+        "trades": max(len(t) for t in e._trades.values()),
+        "candles": max(len(s) for per in e._candles.values() for s in per.values()),
+        "hour_volume": max(len(v) for v in e._hour_volume.values()),
+        "event_cache": len(e._event_cache),
+        "size_memo": len(engine_module._SIZE_DECIMALS),
+        "price_memo": len(engine_module._PRICE_RULES),
+        "quotes": len(market.quotes),
+    }
+
+
+def test_synthetic_flow_keeps_every_structure_bounded():
+    limit, trades_kept = 40, 30  # the engine keeps 10,000 rows per user; its own bots keep `limit`
+    e = Engine(config=EngineConfig(trades_kept=trades_kept, candles_kept=20), start_ms=T0)
+    market = SyntheticMarket(e, seed=3, config=FlowConfig(bot_history=limit), coins=["BTC", "ETH"])
+    now = T0
+    seen: list[dict[str, int]] = []
+    for step in range(1, 801):
+        now += 240_000  # four minutes a step: candles, hour buckets and funding all roll over
+        e.advance(now)
+        market.step(now)
+        e.drain_events()
+        if step in (400, 800):  # after more than a day, and after twice that
+            seen.append(structure_sizes(e, market))
+    assert not e.drain_events()
+    for sizes in seen:
+        assert sizes["finished_history"] <= limit + limit // 10
+        assert sizes["cloids"] <= sizes["history"]
+        assert sizes["fills"] <= limit + limit // 10
+        assert sizes["trades"] <= trades_kept + trades_kept // 10
+        assert sizes["candles"] <= 20
+        assert sizes["hour_volume"] <= 25
+        assert sizes["status"] == sizes["owner"] <= sizes["history"] * len(e._accounts)
+        assert sizes["size_memo"] <= engine_module.MEMO_LIMIT
+        assert sizes["price_memo"] <= engine_module.MEMO_LIMIT
+        assert sizes["quotes"] <= 2 * 2
+    restored = Engine.from_json(e.to_json())
+    assert {a.history_limit for a in restored._accounts.values()} == {limit}
+    # Twice as many steps, no more memory: everything had reached its ceiling.
+    first, second = seen
+    for name in ("status", "owner", "fills", "trades", "candles", "hour_volume", "event_cache", "quotes"):
+        assert second[name] <= first[name] * 1.2 + 2, (name, first[name], second[name])
+
+
+def test_memo_tables_are_emptied_when_full():
+    assert engine_module.MEMO_LIMIT <= 10_000
+    for i in range(engine_module.MEMO_LIMIT * 2 + 5):
+        engine_module._size_decimals(D(i).scaleb(-3))
+        engine_module._price_rule(D(1000 + i), 3)
+        assert len(engine_module._SIZE_DECIMALS) <= engine_module.MEMO_LIMIT
+        assert len(engine_module._PRICE_RULES) <= engine_module.MEMO_LIMIT
+    assert engine_module._size_decimals(D("1.25")) == 2

@@ -89,6 +89,7 @@ class Account:
         "funding",
         "ledger",
         "created_ms",
+        "history_limit",
     )
 
     def __init__(self, address: str, created_ms: int) -> None:
@@ -109,3 +110,4 @@ class Account:
         self.funding: list = []  # records.FundingPayment
         self.ledger: list = []  # records.LedgerUpdate
         self.created_ms = created_ms
+        self.history_limit: int | None = None  # rows of each history kept; None = the engine's default

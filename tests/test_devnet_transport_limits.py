@@ -211,3 +211,37 @@ def test_conflicting_body_framing_is_refused():
             assert s.recv(65536).startswith(b"HTTP/1.1 200 OK")
     finally:
         handle.stop()
+
+
+def test_when_every_slot_is_a_live_websocket_a_newcomer_is_refused_not_left_hanging():
+    from websockets.sync.client import connect
+
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, max_connections=3))
+    try:
+        port = handle.devnet.port
+        sockets = [connect(handle.ws_url) for _ in range(3)]
+        try:
+            for ws in sockets:
+                assert ws.recv(timeout=3) == "Websocket connection established."
+            status, took = info_roundtrip(port, timeout=5)
+            assert status == 503 and took < 2.0
+            for ws in sockets:  # the websockets themselves were not touched
+                ws.send(json.dumps({"method": "ping"}))
+                assert json.loads(ws.recv(timeout=3)) == {"channel": "pong"}
+        finally:
+            for ws in sockets:
+                ws.close()
+        assert info_roundtrip(port, timeout=5)[0] == 200  # slots free again
+    finally:
+        handle.stop()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--max-connections", "0"], ["--request-timeout", "0"], ["--keepalive-timeout", "-1"]],
+)
+def test_devnet_cli_refuses_nonsense_limits(args, capsys):
+    from tests.support import invoke
+
+    result = invoke(["devnet", "--port", "0", *args], capsys)
+    assert result.code == 2 and "must be" in result.err

@@ -177,7 +177,7 @@ def connection_cap(wanted: int) -> int:
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted
-    return max(8, min(wanted, soft - FD_HEADROOM))
+    return min(wanted, max(8, soft - FD_HEADROOM))
 
 
 class BadRequest(Exception):

@@ -3,9 +3,12 @@
 Why not the `websockets` server alone: its HTTP parser accepts only GET, and Hyperliquid's
 REST API is POST /info and POST /exchange on the same host and port as /ws (the SDK derives
 the ws URL from the REST base). So this module reads HTTP/1.1 itself (keep-alive,
-Content-Length bodies — all that JSON clients send) and, for an upgrade request on /ws, hands
-the socket to `websockets`' sans-I/O `ServerProtocol`, which does the handshake and framing.
-Everything else (what a request means) lives in the application object passed in.
+Content-Length or chunked bodies — all that JSON clients send) and, for an upgrade request on
+/ws, hands the socket to `websockets`' sans-I/O `ServerProtocol`, which does the handshake and
+framing. Everything else (what a request means) lives in the application object passed in.
+
+Every socket is someone else's to misuse, so nothing here waits unbounded: `ConnectionLimits`
+times out idle and slow requests and caps open sockets, and malformed framing is a clean 400.
 """
 
 from __future__ import annotations
@@ -203,8 +206,8 @@ class HttpWsServer:
         self.server: asyncio.base_events.Server | None = None
         self.ws_connections: set[WsConnection] = set()
         self._writers: set[asyncio.StreamWriter] = set()
-        # connections waiting for (the rest of) a request head, longest-waiting first: the
-        # ones evicted when a new connection needs a slot
+        # connections waiting for a request or still receiving one (head or body), longest-
+        # waiting first: the ones evicted when a new connection needs a slot
         self._waiting: dict[asyncio.StreamWriter, None] = {}
 
     @property

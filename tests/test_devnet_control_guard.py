@@ -173,3 +173,20 @@ def test_control_refusal_rules():
     assert control_refusal({**ok, "host": "127.0.0.1:10"}, 9)[0] == 403
     assert control_refusal({**ok, "content-type": "application/x-www-form-urlencoded"}, 9)[0] == 415
     assert control_refusal({"host": "127.0.0.1:9"}, 9)[0] == 415
+
+
+def test_a_state_file_that_cannot_be_written_is_a_clean_error(tmp_path, caplog, capsys):
+    from tests.support import invoke
+
+    missing = tmp_path / "no-such-folder" / "state.json"
+    result = invoke(["devnet", "--port", "0", "--state", str(missing)], capsys)
+    assert result.code == 2 and "does not exist" in result.err
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, state_file=missing))
+    try:
+        port = handle.devnet.port
+        status, data = raw_post(port, "/devnet/save", b"{}", json_headers(port))
+        assert status == 400 and "cannot write" in json.loads(data)["error"]
+    finally:
+        handle.devnet.config.state_file = None  # nothing to save on the way out
+        handle.stop()
+    assert not [r for r in caplog.records if r.exc_info]

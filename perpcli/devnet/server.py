@@ -239,7 +239,11 @@ class Devnet:
             self.publish()
             return {"status": "ok", "time": self.now_ms()}
         if command == "save":
-            path = self.save_state(self._save_target(body.get("path")))
+            target = self._save_target(body.get("path"))
+            try:
+                path = self.save_state(target)
+            except OSError as e:
+                raise ValueError(f"cannot write {target}: {e.strerror or e}") from None
             return {"status": "ok", "path": str(path)}
         if command == "status":
             return {

@@ -91,6 +91,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--max-connections must be at least 1")
         if not request_timeout > 0 or not keepalive_timeout > 0:
             raise UsageError("--request-timeout and --keepalive-timeout must be positive")
+        if state is not None and not state.absolute().parent.is_dir():
+            raise UsageError(f"--state {state}: folder {state.absolute().parent} does not exist")
 
         # The server pulls in asyncio, websockets, coincurve and the engine: only when it runs.
         from perpcli.devnet.faults import FaultConfig

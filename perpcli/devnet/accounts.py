@@ -89,6 +89,7 @@ class Account:
         "funding",
         "ledger",
         "created_ms",
+        "history_limit",
     )
 
     def __init__(self, address: str, created_ms: int) -> None:
@@ -98,7 +99,7 @@ class Account:
         self.leverage: dict[str, tuple[bool, int]] = {}  # coin -> (is_cross, leverage)
         self.positions: dict[str, Position] = {}
         self.open_oids: dict[int, None] = {}  # resting + untriggered, insertion-ordered
-        self.cloids: dict[str, int] = {}  # every cloid this account ever used -> latest oid
+        self.cloids: dict[str, int] = {}  # cloid -> latest oid, for live and recent orders (engine trims)
         self.reserved = ZERO  # margin held by resting orders
         self.cum_volume = ZERO
         self.schedule_cancel_ms: int | None = None
@@ -109,3 +110,4 @@ class Account:
         self.funding: list = []  # records.FundingPayment
         self.ledger: list = []  # records.LedgerUpdate
         self.created_ms = created_ms
+        self.history_limit: int | None = None  # rows of each history kept; None = the engine's default

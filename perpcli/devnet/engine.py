@@ -150,6 +150,11 @@ def _median3(a: Decimal, b: Decimal, c: Decimal) -> Decimal:
     return a if a > b else b
 
 
+# The memo tables below hold the prices and sizes orders used: the synthetic makers alone send
+# thousands of distinct sizes a minute, so an idle devnet filled a 200,000-entry table (tens of
+# MB of Decimals) within the hour. A few thousand entries hold a book's working set; a full
+# table is simply emptied, which costs one recount per entry.
+MEMO_LIMIT = 4096
 _PRICE_RULES: dict[tuple[Decimal, int], str | None] = {}
 
 
@@ -159,7 +164,7 @@ def _price_rule(px: Decimal, sz_decimals: int) -> str | None:
     key = (px, sz_decimals)
     rule = _PRICE_RULES.get(key, _UNSEEN)
     if rule is _UNSEEN:
-        if len(_PRICE_RULES) > 200_000:
+        if len(_PRICE_RULES) >= MEMO_LIMIT:
             _PRICE_RULES.clear()
         rule = _PRICE_RULES[key] = price_violation(px, sz_decimals, spot=False)
     return rule
@@ -173,7 +178,7 @@ def _size_decimals(sz: Decimal) -> int:
     """numbers.decimal_places, memoised for the same reason as `_price_rule`."""
     places = _SIZE_DECIMALS.get(sz)
     if places is None:
-        if len(_SIZE_DECIMALS) > 200_000:
+        if len(_SIZE_DECIMALS) >= MEMO_LIMIT:
             _SIZE_DECIMALS.clear()
         places = _SIZE_DECIMALS[sz] = decimal_places(sz)
     return places
@@ -357,6 +362,14 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         acct.usdc += usdc
         self._ledger(acct, "deposit", usdc, ())
 
+    def set_history_limit(self, user: str, limit: int | None) -> None:
+        """Keep `limit` rows of `user`'s order, fill, funding and ledger history instead of the
+        engine-wide `history_limit` (None restores it). The synthetic market's own accounts
+        trade around the clock and nobody reads their history: this keeps it short."""
+        if limit is not None and limit < 1:
+            raise ValueError("history limit must be at least 1")
+        self._accounts[user.lower()].history_limit = limit
+
     def ensure_account(self, user: str, now_ms: int) -> bool:
         """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on."""
         user = user.lower()
@@ -505,7 +518,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         return m
 
     def _cloid_taken(self, acct: Account, cloid: str) -> bool:
-        """A cloid names one order per account for good; only a rejected order frees it."""
+        """A cloid names one order per account while that order is live or among the account's
+        recent ones (`_trim_order_history`); only a rejected order frees it sooner."""
         oid = acct.cloids.get(cloid)
         if oid is None:
             return False
@@ -543,15 +557,30 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             acct.cloids[spec.cloid] = oid
         history = acct.order_history
         history.append(oid)
-        limit = self.config.history_limit
+        limit = acct.history_limit or self.config.history_limit
         if len(history) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
-            dropped = history[: len(history) - limit]
-            del history[: len(history) - limit]
-            for old in dropped:
-                if old not in self._orders:
-                    self._status.pop(old, None)
-                    self._owner.pop(old, None)
+            self._trim_order_history(acct, len(history) - limit)
         return o
+
+    def _trim_order_history(self, acct: Account, count: int) -> None:
+        """Forget the oldest `count` finished orders of `acct`: history, status, owner and cloid.
+
+        What stays is every live order (however old: it must stay queryable and keep its cloid
+        taken) plus the newest `history_limit` orders. The cloid map keeps exactly the cloids of
+        those orders, so it is bounded like the history; a forgotten cloid may be used again,
+        as it can no longer be queried either.
+        """
+        history = acct.order_history
+        live = self._orders
+        head = history[:count]
+        still_live = [oid for oid in head if oid in live]
+        history[:count] = still_live
+        for old in head:
+            if old not in live:
+                self._status.pop(old, None)
+                self._owner.pop(old, None)
+        owner = self._owner
+        acct.cloids = {cloid: oid for cloid, oid in acct.cloids.items() if oid in owner}
 
     def _forget(self, o: BookOrder) -> None:
         self._orders.pop(o.oid, None)
@@ -924,7 +953,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         )
         fills = acct.fills
         fills.append(fill)
-        limit = self.config.history_limit
+        limit = acct.history_limit or self.config.history_limit
         if len(fills) > limit + limit // 10:  # trim in chunks: a list drops its head in O(n)
             del fills[: len(fills) - limit]
         buf = self._buf_fills.get(user)

@@ -77,7 +77,7 @@ class EngineFunding:
                 h = "0x" + blake2b(b"fund%d" % self._seq, digest_size=32).hexdigest()
                 pay = FundingPayment(user, coin, usdc, pos.szi, rate, t, h)
                 acct.funding.append(pay)
-                if len(acct.funding) > self.config.history_limit:
+                if len(acct.funding) > (acct.history_limit or self.config.history_limit):
                     del acct.funding[0]
                 self._events.append(UserFunding(user, pay))
                 self._buf_accounts[user] = None

@@ -43,6 +43,7 @@ class FlowConfig:
     maker_funds: Decimal = Decimal(50_000_000)
     taker_funds: Decimal = Decimal(5_000_000)
     inventory_skew: Decimal = Decimal("0.000002")  # price skew per USDC of maker inventory
+    bot_history: int = 500  # order/fill history rows kept per synthetic account (engine default: 10,000)
 
 
 def _address(role: str, seed: int, i: int) -> str:
@@ -104,6 +105,12 @@ class SyntheticMarket:
             for m in self.markets:
                 eng.update_leverage(taker, m.asset, not m.only_isolated, min(3, m.max_leverage), now_ms)
         self.started = True
+        self._limit_bot_history()
+
+    def _limit_bot_history(self) -> None:
+        for bot in (*self.makers, *self.takers):
+            if self.engine.account_exists(bot):
+                self.engine.set_history_limit(bot, self.config.bot_history)
 
     def _walk(self, m: PerpMarket, dt_ms: int) -> None:
         sigma = float(m.volatility) * math.sqrt(dt_ms / _HOUR_MS) if dt_ms else 0.0
@@ -186,3 +193,5 @@ class SyntheticMarket:
         self.last_ms = data["last_ms"]
         self.started = data["started"]
         self.quotes = {k: list(v) for k, v in data.get("quotes", {}).items()}
+        if self.started:  # a state saved before bot histories were limited
+            self._limit_bot_history()

@@ -243,6 +243,7 @@ def _account_to_json(a: Account) -> dict:
         "funding": [_enc(f) for f in a.funding],
         "ledger": [{**_enc(u), "details": _enc_details(u.details)} for u in a.ledger],
         "created_ms": a.created_ms,
+        "history_limit": a.history_limit,
     }
 
 
@@ -263,6 +264,7 @@ def _account_from_json(d: dict) -> Account:
     a.fills = [_dec(Fill, f) for f in d["fills"]]
     a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
     a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
+    a.history_limit = d.get("history_limit")
     return a
 
 

@@ -2,7 +2,8 @@
 
 `Devnet` wires the pure engine to the faces: POST /info (info.py), POST /exchange
 (exchange.py + auth.py), /ws (ws.py), and loopback-only control endpoints under /devnet/
-(fund an address, set faults, move an oracle price, save state). A timer advances the engine
+(fund an address, set faults, move an oracle price, save state; who may call them is
+control_guard.py's rule, and save writes only the --state file). A timer advances the engine
 clock (funding, scheduled cancels, triggers) and runs the synthetic market flow, and every
 engine event is fanned out to websocket subscribers. It all runs in one asyncio loop.
 
@@ -13,9 +14,11 @@ Entry points: `serve(config)` (foreground, used by the CLI) and `start_in_thread
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,13 +27,14 @@ from pathlib import Path
 
 from perpcli.devnet import faults as fault_kinds
 from perpcli.devnet.auth import recover_signer
+from perpcli.devnet.control_guard import control_refusal
 from perpcli.devnet.engine import Engine, EngineConfig
 from perpcli.devnet.exchange import BadBody, ExchangeDesk
 from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
 from perpcli.devnet.market import SyntheticMarket
 from perpcli.devnet.ratelimit import WeightBudget, exchange_weight, info_weight
-from perpcli.devnet.transport import HttpRequest, HttpResponse, HttpWsServer, is_loopback
+from perpcli.devnet.transport import ConnectionLimits, HttpRequest, HttpResponse, HttpWsServer, is_loopback
 from perpcli.devnet.twap import TwapBook
 from perpcli.devnet.ws import WsHub
 
@@ -53,7 +57,14 @@ class DevnetConfig:
     tick_interval: float = 0.25  # seconds between engine clock advances (funding, triggers, pushes)
     ws_idle_timeout: float = 60.0  # close websockets silent this long
     ip_weight_limit: int = 0  # REST weight per IP per minute (venue: 1200); 0 = unlimited
+    max_connections: int = 512  # open sockets; beyond it the longest-idle one is closed (transport.py)
+    request_timeout: float = 10.0  # seconds to receive one request (head + body) and write its answer
+    keepalive_timeout: float = 30.0  # seconds a connection may sit idle before/between requests
     faults: FaultConfig = field(default_factory=FaultConfig)
+
+
+class ControlRefused(Exception):
+    """A control request that is well formed but not allowed (answered 403)."""
 
 
 def _json_bytes(value) -> bytes:
@@ -85,7 +96,8 @@ class Devnet:
         self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet, twaps=TwapBook())
         self.info = InfoDesk(self.engine, self.desk, self.now_ms)
         self.hub = WsHub(self)
-        self.server = HttpWsServer(self.handle_http, self.hub)
+        limits = ConnectionLimits(config.max_connections, config.request_timeout, config.keepalive_timeout)
+        self.server = HttpWsServer(self.handle_http, self.hub, limits=limits)
         self.market = self._new_market()
         self.port: int | None = None
         self.clock_offset_ms = 0  # moved forward by the `advance` control hook
@@ -180,11 +192,16 @@ class Devnet:
                 return HttpResponse(403, b"control endpoints answer loopback peers only", "text/plain")
             if req.method != "POST":
                 return HttpResponse(405, b"Method Not Allowed", "text/plain")
+            refusal = control_refusal(req.headers, self.port)
+            if refusal is not None:
+                return HttpResponse(refusal[0], _json_bytes({"error": refusal[1]}))
             try:
                 body = json.loads(req.body or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("expected a JSON object")
                 answer = self.control(req.path[len("/devnet/") :], body)
+            except ControlRefused as e:
+                return HttpResponse(403, _json_bytes({"error": str(e)}))
             except (ValueError, KeyError, InvalidOperation) as e:
                 return HttpResponse(400, _json_bytes({"error": str(e)}))
             return HttpResponse(200, _json_bytes(answer))
@@ -222,7 +239,11 @@ class Devnet:
             self.publish()
             return {"status": "ok", "time": self.now_ms()}
         if command == "save":
-            path = self.save_state(Path(body["path"]) if "path" in body else None)
+            target = self._save_target(body.get("path"))
+            try:
+                path = self.save_state(target)
+            except OSError as e:
+                raise ValueError(f"cannot write {target}: {e.strerror or e}") from None
             return {"status": "ok", "path": str(path)}
         if command == "status":
             return {
@@ -246,13 +267,40 @@ class Devnet:
             "market": self.market.to_json() if self.market is not None else None,
         }
 
+    def _save_target(self, asked) -> Path:
+        """Where `POST /devnet/save` may write: the `--state` file and nothing else.
+
+        The endpoint is unauthenticated, so it must not be a way to overwrite an arbitrary file
+        (a keystore, a shell profile). A `path` in the request is accepted only when it names
+        the `--state` file itself, compared lexically after making it absolute: `..` cannot walk
+        out, and a path through a symlinked folder is a different path and is refused.
+        """
+        state = self.config.state_file
+        if state is None:
+            raise ControlRefused("this devnet has no --state file, and save writes nowhere else")
+        if asked is not None and os.path.abspath(str(asked)) != os.path.abspath(state):
+            raise ControlRefused(f"save writes only to the --state file {state}; refused {str(asked)!r}")
+        return Path(state)
+
     def save_state(self, path: Path | None = None) -> Path:
+        """Write the state atomically: a fresh temp file in the same folder, then a rename.
+
+        The temp file is created exclusively (O_EXCL: never opens a planted file or symlink) and
+        private (0600); the rename replaces a symlink at `path` rather than writing through it.
+        """
         path = Path(path or self.config.state_file or "")
         if not str(path):
             raise ValueError("no state file configured")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.state_json(), separators=(",", ":")))
-        os.replace(tmp, path)
+        data = json.dumps(self.state_json(), separators=(",", ":")).encode()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         return path
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -102,7 +102,7 @@ class EngineTransfers:
         h = "0x" + blake2b(b"ledger%d" % self._seq, digest_size=32).hexdigest()
         upd = LedgerUpdate(acct.address, self.now_ms, h, kind, usdc, tuple(details))
         acct.ledger.append(upd)
-        if len(acct.ledger) > self.config.history_limit:
+        if len(acct.ledger) > (acct.history_limit or self.config.history_limit):
             del acct.ledger[0]
         self._events.append(UserLedger(acct.address, upd))
         self._buf_accounts[acct.address] = None

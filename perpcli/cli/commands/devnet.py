@@ -2,7 +2,8 @@
 
 The server runs in the foreground until Ctrl-C (or SIGTERM), printing its URL on stdout (data)
 and notes on stderr. It listens on loopback only unless `--public` is given. `fund` talks to a
-running devnet through its loopback-only control endpoint.
+running devnet through its loopback-only control endpoint, which (like every /devnet/ endpoint)
+takes only JSON from a local program: no Origin header, a loopback Host with the devnet's port.
 """
 
 from __future__ import annotations
@@ -69,6 +70,17 @@ def register(app: typer.Typer) -> None:
         rate_5xx: float = typer.Option(
             0.0, "--rate-5xx", click_type=real(), help="Fault: answer this fraction of requests with 502."
         ),
+        max_connections: int = typer.Option(
+            512, "--max-connections", click_type=whole(),
+            help="Open sockets at most; beyond it the longest-idle one is closed.",
+        ),
+        request_timeout: float = typer.Option(
+            10.0, "--request-timeout", click_type=real(),
+            help="Seconds to receive one HTTP request and write its answer.",
+        ),
+        keepalive_timeout: float = typer.Option(
+            30.0, "--keepalive-timeout", click_type=real(), help="Close HTTP connections idle this long (s)."
+        ),
         rate_timeout: float = typer.Option(
             0.0, "--rate-timeout", click_type=real(),
             help="Fault: execute this fraction of actions, then close unanswered.",
@@ -95,6 +107,12 @@ def register(app: typer.Typer) -> None:
         balance = parse_decimal(initial_balance, what="--initial-balance", allow_zero=True)
         if not 0 <= port <= 65535:
             raise UsageError("--port must be between 0 and 65535")
+        if max_connections < 1:
+            raise UsageError("--max-connections must be at least 1")
+        if not request_timeout > 0 or not keepalive_timeout > 0:
+            raise UsageError("--request-timeout and --keepalive-timeout must be positive")
+        if state is not None and not state.absolute().parent.is_dir():
+            raise UsageError(f"--state {state}: folder {state.absolute().parent} does not exist")
 
         # The server pulls in asyncio, websockets, coincurve and the engine: only when it runs.
         from perpcli.devnet.faults import FaultConfig
@@ -129,6 +147,9 @@ def register(app: typer.Typer) -> None:
             market_interval=market_interval,
             ws_idle_timeout=ws_idle_timeout,
             ip_weight_limit=ip_weight_limit,
+            max_connections=max_connections,
+            request_timeout=request_timeout,
+            keepalive_timeout=keepalive_timeout,
             faults=faults,
             json_out=context.current().json,
         )
@@ -186,8 +207,8 @@ def _control(url: str, command: str, body: dict) -> dict:
 
 
 def _run_foreground(
-    *, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, ip_weight_limit, faults,
-    json_out,
+    *, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, ip_weight_limit,
+    max_connections, request_timeout, keepalive_timeout, faults, json_out,
 ):
     import asyncio
     import signal
@@ -207,6 +228,9 @@ def _run_foreground(
         market_interval=market_interval,
         ws_idle_timeout=ws_idle_timeout,
         ip_weight_limit=ip_weight_limit,
+        max_connections=max_connections,
+        request_timeout=request_timeout,
+        keepalive_timeout=keepalive_timeout,
         faults=faults,
     )
 

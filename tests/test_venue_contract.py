@@ -754,9 +754,6 @@ def test_cli_streams_trades_from_a_plugin_venue(fake):
     assert any(x["event"] == "trade" and x["market"] == "ETHUSDT" for x in lines), lines
 
 
-@pytest.mark.xfail(strict=True, reason="seam gap: a diff-based book feed resyncs from a REST snapshot and "
-                   "LiveFeed has no hook for it, so cli/live_stream.py starts its StreamSession without "
-                   "snapshot_fetcher (tui/live.py likewise, and its Store ignores book_sync_rule)")
 def test_cli_streams_a_diff_book_from_a_plugin_venue(fake):
     import json
 

@@ -76,7 +76,7 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
         sub = feed.fills(account)
     else:
         sub = feed.orders(account)
-    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}",
+    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}", snapshot_fetcher=feed.snapshot,
                        on_reconnect=backfill if trading is not None else None)
     await ws.subscribe(sub)
     try:

@@ -115,8 +115,10 @@ class LiveSource:
         self.sink = _CountingStoreSink(self.store, self.venue)
         self._feed = self.store.subscribe(notify=self._store_changed)
         self._drain_scheduled = False
+        self.store.book_rules[self.venue] = self.feed.book_sync_rule  # the venue's continuity rule
         self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
-                                     settings=settings, on_reconnect=self._on_reconnect)
+                                     settings=settings, on_reconnect=self._on_reconnect,
+                                     snapshot_fetcher=self.feed.snapshot)
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
         self._reconciled = False  # the Account has seen one REST snapshot: show it from then on

@@ -27,7 +27,7 @@ more to create at import, and every `perp` process imports this module. Treat th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -254,6 +254,9 @@ class LiveFeed(Protocol):
     ws_url: str
     protocol: StreamProtocol
     book_sync_rule: SyncRule  # how the venue proves a book feed is continuous (snapshots, U/u/pu...)
+    # For diff feeds: the REST snapshot a feed resyncs from (StreamSession's snapshot_fetcher);
+    # None where every book message is whole (a resync is the next message).
+    snapshot: Callable[[Subscription], Awaitable[str]] | None
 
     def book(self, symbol: str) -> Subscription: ...
     def trades(self, symbol: str) -> Subscription: ...

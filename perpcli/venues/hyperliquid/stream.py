@@ -49,6 +49,7 @@ class HyperliquidFeed:
     """The venue's `LiveFeed`: where to connect, how to speak, and what to subscribe to."""
 
     book_sync_rule = SyncRule.SNAPSHOTS_ONLY  # every l2Book message is the whole book
+    snapshot = None  # so a resync is simply the next message: no REST snapshot to fetch
 
     def __init__(self, ws_url: str, venue: str, account: str = "") -> None:
         self.ws_url = ws_url

@@ -127,7 +127,7 @@ class ActionResult:
 
     ok: bool
     error: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, object] = field(default_factory=dict)
     error_kind: ErrorKind | None = None
 
 
@@ -141,11 +141,11 @@ class Prepared:
     """
 
     kind: str  # "order", "cancel", "modify", "leverage", "margin", "transfer", ...
-    body: dict[str, Any]
+    body: dict[str, object]
     requests: list[tuple[str | None, Decimal]] = field(default_factory=list)
     markets: list[str] = field(default_factory=list)
     grouping: str = "na"  # "normalTpsl": the first order is the parent of the TP/SL children
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from perpcli.venues.hyperliquid.http1 import ConnectFailed, Http1Connection, ReceiveFailed
+from perpcli.net.http1 import ConnectFailed, Http1Connection, ReceiveFailed
 
 
 def serve(responses: list[bytes]):

@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import NetworkError, OutcomeUnknown, RateLimited, VenueRejected
+from perpcli.net.http1 import ConnectFailed, Http1Connection, ReceiveFailed, SendFailed
 from perpcli.venues.hyperliquid.endpoints import Endpoint
-from perpcli.venues.hyperliquid.http1 import ConnectFailed, Http1Connection, ReceiveFailed, SendFailed
 
 # Request weights per /info type (docs §d.6); everything else weighs 20.
 INFO_WEIGHTS: dict[str, int] = {

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from perpcli.domain.errors import NetworkError, RateLimited, VenueRejected
+from perpcli.net.http1 import Limits
 from perpcli.venues.hyperliquid.endpoints import endpoint
 from perpcli.venues.hyperliquid.rest import (
     RestClient,
@@ -66,7 +67,7 @@ def server():
 
 
 def client(url, **kw):
-    return RestClient(endpoint(url, "testnet"), timeout=2, sleep=lambda s: None, **kw)
+    return RestClient(endpoint(url, "testnet"), limits=Limits(request_timeout_s=5), sleep=lambda s: None, **kw)
 
 
 def test_info_keeps_connection_alive_and_decodes_decimals(server):

@@ -65,6 +65,13 @@ SETTINGS: tuple[Setting, ...] = (
             "A stream silent this long is shown STALE and its book is never used to price an order."),
     Setting("stream.ping_interval_seconds", "int", 30,
             "Application ping interval on websockets (Hyperliquid closes sockets idle for 60 s)."),
+    Setting("net.request_timeout_s", "decimal", Decimal("10"),
+            "Longest one HTTP request to a venue may take, answer included (an /info read: retries too). "
+            "An order whose answer misses it is settled by client order id (exit 6 if still unknown)."),
+    Setting("net.connect_timeout_s", "decimal", Decimal("5"),
+            "Longest a TCP connect, and then a TLS handshake, may take (exit 5: nothing was sent)."),
+    Setting("net.max_body_bytes", "int", 32 * 1024 * 1024,
+            "Largest HTTP answer body accepted from a venue, in bytes; a bigger one is a failed request."),
     Setting("devnet.host", "str", "127.0.0.1", "Address `perp devnet` listens on (anything but loopback needs --public)."),
     Setting("devnet.port", "int", 8787, "Port `perp devnet` listens on."),
     Setting("devnet.initial_balance", "decimal", Decimal("100000"),

@@ -10,5 +10,7 @@
 - coalesce.py  LatestByKey: keyed latest-wins mailbox for slow asyncio readers.
 - backoff.py   capped, jittered exponential backoff; retry classification of errors.
 - recorder.py  NDJSON frame recordings (in/out/snapshot/connect/disconnect) for replay.
+- http1.py     a small stdlib HTTP/1.1 client (POST + keep-alive) with a deadline and body cap per
+               request; failures split by whether the request left. REST adapters post through it.
 - clock.py     SystemClock and ManualClock.
 """

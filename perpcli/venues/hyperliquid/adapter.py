@@ -22,6 +22,7 @@ from perpcli.domain.events import (
 )
 from perpcli.domain.instrument import Instrument
 from perpcli.keys.signer import Signer
+from perpcli.net.http1 import Limits
 from perpcli.venues.base import Candle, FundingRate, TradingOptions
 from perpcli.venues.hyperliquid import codec
 from perpcli.venues.hyperliquid.endpoints import Endpoint, endpoint
@@ -43,8 +44,15 @@ def new_cloid() -> str:
 
 
 def open_venue(config: Any) -> HyperliquidMarketData:
-    """Registry factory: build the keyless side from a VenueConfig."""
-    return HyperliquidMarketData(endpoint(config.url, config.network), venue=config.name)
+    """Registry factory: build the keyless side from a VenueConfig. HTTP bounds come from
+    `config.options["http_limits"]` when given, else from the settings (net.*)."""
+    ep = endpoint(config.url, config.network)
+    limits = config.options.get("http_limits") if isinstance(getattr(config, "options", None), dict) else None
+    if limits is None:
+        from perpcli.config import settings
+
+        limits = Limits.from_settings(settings.current().get)
+    return HyperliquidMarketData(ep, venue=config.name, rest=RestClient(ep, limits=limits))
 
 
 class HyperliquidMarketData:

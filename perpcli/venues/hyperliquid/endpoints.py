@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from perpcli.domain.errors import UsageError
+from perpcli.net.http1 import parse_http_url
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -58,7 +59,8 @@ def endpoint(url: str, network: str) -> Endpoint:
     """Build an Endpoint from a URL and an explicit network name."""
     if network not in NETWORKS:
         raise UsageError(f"network must be one of {', '.join(NETWORKS)}, got {network!r}")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"venue URL must be http(s)://host[:port], got {url!r}")
+    try:
+        parse_http_url(url)
+    except ValueError as e:
+        raise UsageError(f"venue URL {url!r} is not usable: {e}; expected http(s)://host[:port]") from None
     return Endpoint(url=url.strip().rstrip("/"), is_mainnet=network == "mainnet")

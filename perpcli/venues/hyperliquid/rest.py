@@ -1,14 +1,16 @@
 """HTTP to Hyperliquid's two endpoints, /info and /exchange, with the standard library only.
 
 WHY not requests/httpx (or even http.client): `perp buy` is a short-lived process and its cold
-start is most of its latency; http1.py is a few dozen lines over the socket module, and one
-keep-alive connection serves every request of the process.
+start is most of its latency; perpcli/net/http1.py is a small client over the socket module,
+and one keep-alive connection serves every request of the process. It bounds every request
+(deadline, body size): see its docstring.
 
 Retry policy, the part that moves money:
 - /info reads are idempotent: retried after connection errors, 429 and 5xx, with backoff.
 - /exchange is never retried here. A failure before the request was fully written raises
-  NetworkError (nothing executed; exit 5). A failure after it was written (timeout, reset,
-  5xx from a gateway) raises `SentNoAnswer`: the action may have executed, and only the
+  NetworkError (nothing executed; exit 5). A failure after it was written (deadline, reset,
+  5xx from a gateway, an answer that is not a JSON object: HTML, garbage, nesting past the
+  interpreter's limit) raises `SentNoAnswer`: the action may have executed, and only the
   caller, who knows the client order id, can settle it.
 - A client-side token bucket spends the venue's per-IP weights (1200 per minute) so a busy
   script backs off before the venue answers 429.
@@ -24,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import NetworkError, OutcomeUnknown, RateLimited, VenueRejected
-from perpcli.net.http1 import ConnectFailed, Http1Connection, ReceiveFailed, SendFailed
+from perpcli.net.http1 import ConnectFailed, Http1Connection, Limits, ReceiveFailed, SendFailed, TlsFailed
 from perpcli.venues.hyperliquid.endpoints import Endpoint
 
 # Request weights per /info type (docs §d.6); everything else weighs 20.
@@ -102,7 +104,11 @@ class TokenBucket:
 
 
 class RestClient:
-    """One keep-alive connection to one Hyperliquid-protocol server."""
+    """One keep-alive connection to one Hyperliquid-protocol server.
+
+    Every call is bounded by `limits` (net/http1.py): an /info read, retries included, ends
+    within `request_timeout_s`; an /exchange POST too, and after that it is an unknown outcome.
+    """
 
     # A keep-alive socket idle longer than this is replaced before an /exchange POST, so a
     # server-side idle close cannot turn an order into an unknown outcome.
@@ -112,14 +118,14 @@ class RestClient:
         self,
         endpoint: Endpoint,
         *,
-        timeout: float = 10.0,
+        limits: Limits | None = None,
         info_retries: int = 3,
         bucket: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint
-        self.timeout = timeout
+        self.limits = limits or Limits()
         self.info_retries = info_retries
         self.bucket = bucket or TokenBucket(sleep=sleep, clock=clock)
         self._sleep = sleep
@@ -131,17 +137,23 @@ class RestClient:
         self._last_used = 0.0
         self.requests_sent = 0  # for tests and --debug
 
+    def _deadline(self) -> float:
+        # Real time, not the injectable clock: it bounds real sockets.
+        return time.monotonic() + self.limits.request_timeout_s
+
     # ----- connection -------------------------------------------------------------------
 
-    def _connection(self, *, fresh: bool) -> Http1Connection:
+    def _connection(self, *, fresh: bool, deadline: float) -> Http1Connection:
         if self._conn is not None and fresh:
             self._conn.close()
             self._conn = None
         if self._conn is None:
             ep = self.endpoint
-            conn = Http1Connection(ep.host, ep.port, tls=ep.tls, timeout=self.timeout)
+            conn = Http1Connection(ep.host, ep.port, tls=ep.tls, limits=self.limits)
             try:
-                conn.connect()
+                conn.connect(deadline)
+            except TlsFailed as e:  # the same URL will fail the same way: not worth a retry
+                raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}", retryable=False) from None
             except ConnectFailed as e:
                 raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}") from None
             self._conn = conn
@@ -152,12 +164,12 @@ class RestClient:
             self._conn.close()
             self._conn = None
 
-    def _post(self, path: str, body: bytes, *, fresh: bool) -> tuple[int, bytes]:
+    def _post(self, path: str, body: bytes, *, fresh: bool, deadline: float) -> tuple[int, bytes]:
         """Send one POST; NetworkError if it could not be written, SentNoAnswer after."""
         with self._lock:
-            conn = self._connection(fresh=fresh)
+            conn = self._connection(fresh=fresh, deadline=deadline)
             try:
-                status, data, will_close = conn.post(self.endpoint.path_prefix + path, body)
+                status, data, will_close = conn.post(self.endpoint.path_prefix + path, body, deadline=deadline)
             except SendFailed as e:
                 self.close()
                 raise NetworkError(f"could not send to {self.endpoint.url}: {_reason(e)}") from None
@@ -174,15 +186,24 @@ class RestClient:
     # ----- /info ------------------------------------------------------------------------
 
     def info(self, payload: dict) -> Any:
-        """POST /info; retried on transient failures (reads are safe to repeat)."""
+        """POST /info; retried on transient failures (reads are safe to repeat) until the
+        request deadline. A malformed answer is a NetworkError too (exit 5): nothing changed."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         attempt = 0
+        deadline: float | None = None
         while True:
             self.bucket.acquire(info_weight(payload))
+            deadline = deadline or self._deadline()  # the budget starts once the bucket lets us go
             try:
-                status, data = self._post("/info", body, fresh=False)
+                status, data = self._post("/info", body, fresh=False, deadline=deadline)
                 if status == 200:
-                    return _loads(data)
+                    try:
+                        return _loads(data)
+                    except MalformedJson as e:
+                        raise NetworkError(
+                            f"malformed answer from {self.endpoint.url}/info ({payload.get('type')}): {e}",
+                            retryable=False,
+                        ) from None
                 if status == 429:
                     raise RateLimited(f"rate limited by {self.endpoint.url} (HTTP 429)")
                 if status >= 500:
@@ -190,11 +211,13 @@ class RestClient:
                 raise VenueRejected(f"/info {payload.get('type')}: HTTP {status}: {_text(data)}")
             except (NetworkError, SentNoAnswer) as e:
                 attempt += 1
-                if attempt > self.info_retries:
+                pause = min(4.0, 0.2 * 2 ** (attempt - 1)) * (5 if isinstance(e, RateLimited) else 1)
+                retryable = e.retryable or isinstance(e, SentNoAnswer)  # a read that got lost
+                if not retryable or attempt > self.info_retries or time.monotonic() + pause >= deadline:
                     if isinstance(e, SentNoAnswer):
                         raise NetworkError(e.message) from None
                     raise
-                self._sleep(min(4.0, 0.2 * 2 ** (attempt - 1)) * (5 if isinstance(e, RateLimited) else 1))
+                self._sleep(pause)
 
     # ----- /exchange --------------------------------------------------------------------
 
@@ -204,11 +227,16 @@ class RestClient:
         return self.exchange_raw(body, weight=exchange_weight(envelope.get("action", {})))
 
     def exchange_raw(self, body: bytes, *, weight: int = 1) -> dict:
+        """The answer as a JSON object; anything else after the request left (no answer, a
+        5xx, HTML, garbage, JSON nested past reason, not an object) is SentNoAnswer."""
         self.bucket.acquire(weight)
         idle = self._clock() - self._last_used
-        status, data = self._post("/exchange", body, fresh=idle > self.EXCHANGE_MAX_IDLE_S)
+        status, data = self._post("/exchange", body, fresh=idle > self.EXCHANGE_MAX_IDLE_S, deadline=self._deadline())
         if status == 200:
-            out = _loads(data)
+            try:
+                out = _loads(data)
+            except MalformedJson as e:
+                raise SentNoAnswer(f"malformed /exchange answer ({e}); the action may or may not have executed") from None
             if not isinstance(out, dict):
                 raise SentNoAnswer(f"unexpected /exchange answer: {_text(data)}")
             return out
@@ -220,8 +248,17 @@ class RestClient:
         raise SentNoAnswer(f"/exchange answered HTTP {status}; the action may or may not have executed")
 
 
+class MalformedJson(ValueError):
+    """An answer body that is not JSON we can read (HTML, garbage, nesting past the limit)."""
+
+
 def _loads(data: bytes) -> Any:
-    return json.loads(data, parse_float=Decimal)
+    try:
+        return json.loads(data, parse_float=Decimal)
+    # RecursionError: `[[[[...` nested past the interpreter's limit (json's C scanner checks
+    # it); UnicodeDecodeError is a ValueError.
+    except (ValueError, RecursionError) as e:
+        raise MalformedJson(f"not JSON ({_reason(e)[:80]}): {_text(data)[:120]}") from None
 
 
 def _text(data: bytes) -> str:

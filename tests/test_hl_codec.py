@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
+
 from perpcli.domain.instrument import MarginMode
 from perpcli.domain.orders import OrderStatus, OrderType, Side
 from perpcli.venues.base import AckStatus
@@ -187,3 +189,68 @@ def test_candles():
              "o": "29295.0", "s": "BTC", "t": 1681923600000, "v": "0.98639"}]
     c = codec.candles(rows)[0]
     assert c.high == Decimal("29309") and c.trades == 189 and c.interval == "15m"
+
+
+# ----- malformed answers: MalformedAnswer (exit 5 for reads), never data, never a crash ---------
+
+
+REQ = [("0x" + "ab" * 16, Decimal("0.01"))]
+
+
+@pytest.mark.parametrize("resp", [
+    {}, {"status": "ok"}, {"status": "ok", "response": {"type": "order"}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": []}}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": "x"}}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"weird": 1}]}}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": ["filled"]}}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": "x"}}]}}},
+    {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"filled": {"oid": 1, "totalSz": "NaN",
+                                                                                    "avgPx": "1"}}]}}},
+    {"status": "ok", "response": {"type": "cancel", "data": {"statuses": ["success"]}}},
+    {"status": 5, "response": "x"}, [1, 2],
+])
+def test_malformed_order_answers_are_malformed_not_rejections(resp):
+    with pytest.raises(codec.MalformedAnswer):
+        codec.order_acks(resp, REQ)
+
+
+def test_well_formed_order_answers_still_decode():
+    ok = {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": 7}}]}}}
+    assert codec.order_acks(ok, REQ)[0].status is AckStatus.RESTING
+    err = {"status": "err", "response": "Insufficient margin"}
+    assert codec.order_acks(err, REQ)[0].status is AckStatus.REJECTED
+    batch_error = {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"error": "bad"}]}}}
+    assert [a.error for a in codec.order_acks(batch_error, REQ * 2)] == ["bad", "bad"]
+
+
+@pytest.mark.parametrize("resp", [{}, {"status": "ok"}, {"status": "ok", "response": "x"}])
+def test_malformed_action_and_cancel_answers(resp):
+    with pytest.raises(codec.MalformedAnswer):
+        codec.action_result(resp)
+    with pytest.raises(codec.MalformedAnswer):
+        codec.cancel_errors(resp, 1)
+
+
+def test_book_numbers_must_be_finite_and_not_negative():
+    good = {"coin": "BTC", "time": 1, "levels": [[{"px": "100", "sz": "1", "n": 1}], [{"px": "101", "sz": "1", "n": 1}]]}
+    assert codec.book_answer(good, venue="hl").bids[0][0] == Decimal(100)
+    for side, field, value in [(0, "px", "NaN"), (1, "sz", "-1"), (1, "px", "Infinity"), (0, "sz", "1e999999999")]:
+        bad = json.loads(json.dumps(good))
+        bad["levels"][side][0][field] = value
+        with pytest.raises(codec.MalformedAnswer, match=rf"^hl: malformed l2Book: {field}: "):
+            codec.book_snapshot(bad, venue="hl")
+    crossed = json.loads(json.dumps(good))
+    crossed["levels"][0][0]["px"] = "101"
+    assert codec.book_snapshot(crossed, venue="hl")  # streams: the book's own crossed check resyncs
+    with pytest.raises(codec.MalformedAnswer, match="crossed"):
+        codec.book_answer(crossed, venue="hl")
+
+
+def test_malformed_reads_name_the_venue_and_what():
+    with pytest.raises(codec.MalformedAnswer, match=r"^hl: malformed metaAndAssetCtxs: markPx: 'NaN'"):
+        codec.mark_prices({"universe": [{"name": "BTC"}]}, [{"markPx": "NaN"}], venue="hl", time_ms=0)
+    with pytest.raises(codec.MalformedAnswer, match="metaAndAssetCtxs"):
+        codec.meta_and_ctxs({}, venue="hl")
+    with pytest.raises(codec.MalformedAnswer, match="missing field 'coin'"):
+        codec.trades([{"px": "1"}], venue="hl")
+    assert codec.MalformedAnswer("x").exit_code == 5

@@ -155,3 +155,45 @@ def test_book_and_fills_survive_dropped_connections(quiet_devnet, tmp_path):
     assert set(model.fills) == {f.key for f in rest_fills}  # every fill, exactly once
     assert len(model.fills) == len(rest_fills) >= 4
     assert model.fill_deliveries > len(model.fills)  # snapshots re-sent them; the model kept one each
+
+
+# ----- tampered book frames: never data, always a resync -----------------------------------------
+
+
+def _book_frame(bid_px: str, bid_sz: str = "1", ask_px: str = "101", t: int = 5) -> str:
+    levels = [[{"px": bid_px, "sz": bid_sz, "n": 1}], [{"px": ask_px, "sz": "2", "n": 1}]]
+    return json.dumps({"channel": "l2Book", "data": {"coin": "BTC", "time": t, "levels": levels}},
+                      separators=(",", ":"))
+
+
+def _book_session():
+    model = LiveModel()
+    sub = hl.book_subscription("BTC")
+    model.book("devnet", "BTC", sub.key)
+    session = StreamSession("ws://127.0.0.1:9/ws", hl.HyperliquidProtocol("devnet"), model, name="t")
+    asyncio.run(session.subscribe(sub))
+    session.handle_frame(_book_frame("100"))
+    assert model.books[sub.key].is_usable
+    return session, model, sub.key
+
+
+@pytest.mark.parametrize(("px", "sz"), [("NaN", "1"), ("-100", "1"), ("100", "-1"), ("Infinity", "1"),
+                                         ("1e3", "sNaN"), ("100", "-0.5e1")])
+def test_non_finite_or_negative_level_is_a_decode_error_not_data(px, sz):
+    """The session restarts the connection on a decode error (every feed resyncs, STALE until
+    then); the book keeps no tampered level and never raises out of its own checks."""
+    from perpcli.net.stream import StreamDecodeError
+
+    session, model, key = _book_session()
+    with pytest.raises(StreamDecodeError, match="l2Book"):
+        session.handle_frame(_book_frame(px, sz, t=6))
+    book = model.books[key].to_snapshot()
+    assert all(p.is_finite() and p >= 0 and s.is_finite() and s >= 0 for p, s in book.bids + book.asks)
+
+
+def test_crossed_frame_makes_the_book_unusable_and_resyncs():
+    session, model, key = _book_session()
+    before = session.stats.resyncs
+    session.handle_frame(_book_frame("102", t=6))
+    assert not model.books[key].is_usable
+    assert session.stats.resyncs == before + 1

@@ -186,9 +186,9 @@ class HyperliquidMarketData:
             if dex:
                 body["dex"] = dex
             data = self.rest.info(body)
-            if not data:
+            if not data and dex:
                 raise UsageError(f"unknown perp dex {dex!r} on {self.venue}")
-            self._meta_ctx[dex] = (data[0], data[1])
+            self._meta_ctx[dex] = codec.meta_and_ctxs(data, venue=self.venue)
         return self._meta_ctx[dex]
 
     # ----- prices ---------------------------------------------------------------------------
@@ -244,7 +244,7 @@ class HyperliquidMarketData:
 
     def book(self, market: str, depth: int = 20) -> BookSnapshot:
         inst = self.instrument(market)
-        snap = codec.book_snapshot(self.rest.info({"type": "l2Book", "coin": inst.symbol}), venue=self.venue)
+        snap = codec.book_answer(self.rest.info({"type": "l2Book", "coin": inst.symbol}), venue=self.venue)
         if depth < len(snap.bids) or depth < len(snap.asks):
             snap = BookSnapshot(snap.venue, snap.symbol, snap.bids[:depth], snap.asks[:depth], snap.time_ms)
         return snap

@@ -3,14 +3,22 @@
 Venue dicts stop here. Everything the rest of perpcli sees is an Instrument, a BookSnapshot,
 a Fill, an Order, an AccountSnapshot, an Ack... Times come from the venue's own fields or
 are passed in by the caller.
+
+An answer that is not in the shape the protocol promises (a missing key, a wrong type, a
+number that is NaN, infinite, or negative where only a price or size can be) is
+`MalformedAnswer`, never data and never a crash: for a read it is a one-line network error
+(exit 5; nothing changed, safe to retry); on the /exchange path the caller treats it as an
+unknown outcome and settles it by client order id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
-from typing import Any
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
 
+from perpcli.domain.errors import NetworkError
 from perpcli.domain.events import (
     AccountSnapshot,
     Balance,
@@ -39,17 +47,88 @@ HIP3_DEX_STRIDE = 10_000
 SPOT_BASE = 10_000
 
 
+class MalformedAnswer(NetworkError):
+    """The venue's answer is not in the shape its protocol promises.
+
+    A NetworkError (exit 5) because that is right for every read: nothing changed and a
+    retry may get a good answer. The /exchange path (trading.py) must not let it escape as
+    such: there the request has left, so it is settled or reported as an unknown outcome.
+    """
+
+    retryable = False
+    located = False  # True once the message names the venue and the answer
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def answer_of(what: str) -> Callable[[_F], _F]:
+    """Decorate a decoder of one venue answer: a missing key, a wrong type or a bad number in
+    its input becomes MalformedAnswer naming the venue (the `venue` argument, when there
+    is one) and what was being read."""
+
+    def wrap(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def decode(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except MalformedAnswer as e:
+                if e.located:  # an inner decoder already said where
+                    raise
+                detail = e.message
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
+                detail = f"missing field {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+            located = MalformedAnswer(f"{kwargs.get('venue', 'the venue')}: malformed {what}: {detail}"[:300])
+            located.located = True
+            raise located from None
+
+        return decode  # type: ignore[return-value]
+
+    return wrap
+
+
+MAX_EXPONENT = 40  # no price, size or balance needs more than 1e40 nor finer than 1e-40
+
+
 def D(value: Any) -> Decimal:
-    """Decimal from a venue string (or int); the venue never sends floats for money."""
+    """Decimal from a venue string (or int); the venue never sends floats for money, nor NaN,
+    infinities or absurd exponents (MalformedAnswer: such a number must never reach a
+    comparison or an arithmetic context)."""
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):  # pragma: no cover - defensive: json is parsed with parse_float=Decimal
-        return Decimal(str(value))
-    return Decimal(value)
+        out = value
+    elif isinstance(value, float):  # pragma: no cover - defensive: json is parsed with parse_float=Decimal
+        out = Decimal(str(value))
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            out = Decimal(value)
+        except InvalidOperation:
+            raise MalformedAnswer(f"{value!r:.40} is not a number") from None
+    else:
+        raise MalformedAnswer(f"{value!r:.40} is not a number")
+    if not out.is_finite():
+        raise MalformedAnswer(f"{value!r:.40} is not a finite number")
+    if out and not -MAX_EXPONENT <= out.adjusted() <= MAX_EXPONENT:  # "1e999999999" would overflow later
+        raise MalformedAnswer(f"{value!r:.40} is out of any sane range")
+    return out
+
+
+def P(value: Any, field: str) -> Decimal:
+    """A price or size: finite and not negative, else MalformedAnswer naming the field."""
+    try:
+        out = D(value)
+    except MalformedAnswer as e:
+        raise MalformedAnswer(f"{field}: {e.message}") from None
+    if out < 0:
+        raise MalformedAnswer(f"{field}: {value!r:.40} is negative")
+    return out
 
 
 def D_or_none(value: Any) -> Decimal | None:
     return None if value is None else D(value)
+
+
+def P_or_none(value: Any, field: str) -> Decimal | None:
+    return None if value is None else P(value, field)
 
 
 def side_of(wire_side: str) -> Side:
@@ -66,6 +145,7 @@ def asset_id(dex_index: int, index_in_dex: int) -> int:
     return HIP3_BASE + dex_index * HIP3_DEX_STRIDE + index_in_dex
 
 
+@answer_of("meta")
 def margin_tables(meta: dict) -> dict[int, MarginTable]:
     out: dict[int, MarginTable] = {}
     for entry in meta.get("marginTables") or []:
@@ -81,6 +161,7 @@ def margin_tables(meta: dict) -> dict[int, MarginTable]:
     return out
 
 
+@answer_of("meta")
 def instruments_from_meta(
     meta: dict, *, venue: str, dex_index: int = 0, token_names: Sequence[str] = ()
 ) -> tuple[list[Instrument], frozenset[str]]:
@@ -125,6 +206,16 @@ def instruments_from_meta(
     return out, frozenset(delisted)
 
 
+@answer_of("metaAndAssetCtxs")
+def meta_and_ctxs(data: Any, *, venue: str) -> tuple[dict, list]:
+    """The [meta, asset contexts] pair, checked for shape (the decoders above read into it)."""
+    meta, ctxs = data
+    if not isinstance(meta, dict) or not isinstance(meta.get("universe"), list) or not isinstance(ctxs, list):
+        raise MalformedAnswer(f"expected [meta, contexts], got {data!r:.80}")
+    return meta, ctxs
+
+
+@answer_of("perpDexs")
 def perp_dex_names(perp_dexs: Sequence[Any] | None) -> list[str]:
     """Names by dex index; index 0 (the default dex, sent as null) is ""."""
     names = [""]
@@ -141,26 +232,42 @@ def size_decimals(inst: Instrument) -> int:
 
 
 def _levels(side: Iterable[dict]) -> tuple[tuple[Decimal, Decimal], ...]:
-    return tuple((D(lv["px"]), D(lv["sz"])) for lv in side)
+    return tuple((P(lv["px"], "px"), P(lv["sz"], "sz")) for lv in side)
 
 
+@answer_of("l2Book")
 def book_snapshot(data: dict, *, venue: str) -> BookSnapshot:
     levels = data.get("levels") or [[], []]
     bids = levels[0] if len(levels) > 0 else []
     asks = levels[1] if len(levels) > 1 else []
     return BookSnapshot(
-        venue=venue, symbol=data["coin"], bids=_levels(bids), asks=_levels(asks), time_ms=int(data.get("time", 0))
+        venue=venue, symbol=str(data["coin"]), bids=_levels(bids), asks=_levels(asks), time_ms=int(data.get("time", 0))
     )
 
 
+def book_answer(data: dict, *, venue: str) -> BookSnapshot:
+    """An /info l2Book answer, refused when crossed (best bid >= best ask): the venue's
+    matching engine never leaves its book crossed, so such an answer is tampered or broken
+    and must not be shown (or priced from) as a book. Streams keep `book_snapshot`: their
+    books check crossing themselves and resync (ledger/book.py)."""
+    snap = book_snapshot(data, venue=venue)
+    if snap.bids and snap.asks and snap.bids[0][0] >= snap.asks[0][0]:
+        raise MalformedAnswer(
+            f"{venue}: l2Book for {snap.symbol} is crossed (best bid {snap.bids[0][0]} >= best ask"
+            f" {snap.asks[0][0]}); refusing to show it as a book"
+        )
+    return snap
+
+
+@answer_of("trades")
 def trades(rows: Iterable[dict], *, venue: str) -> list[Trade]:
     return [
         Trade(
             venue=venue,
             symbol=r["coin"],
             side=side_of(r["side"]),
-            price=D(r["px"]),
-            size=D(r["sz"]),
+            price=P(r["px"], "px"),
+            size=P(r["sz"], "sz"),
             time_ms=int(r["time"]),
             trade_id=int(r["tid"]),
         )
@@ -168,11 +275,13 @@ def trades(rows: Iterable[dict], *, venue: str) -> list[Trade]:
     ]
 
 
+@answer_of("allMids")
 def mids(data: dict) -> dict[str, Decimal]:
     src = data.get("mids", data) if isinstance(data, dict) else {}
-    return {k: D(v) for k, v in src.items()}
+    return {k: P(v, f"mid of {k}") for k, v in src.items()}
 
 
+@answer_of("metaAndAssetCtxs")
 def mark_prices(meta: dict, ctxs: Sequence[dict], *, venue: str, time_ms: int) -> list[MarkPrice]:
     out = []
     for a, c in zip(meta.get("universe") or [], ctxs, strict=False):
@@ -180,10 +289,10 @@ def mark_prices(meta: dict, ctxs: Sequence[dict], *, venue: str, time_ms: int) -
             MarkPrice(
                 venue=venue,
                 symbol=a["name"],
-                mark_price=D(c["markPx"]),
+                mark_price=P(c["markPx"], "markPx"),
                 time_ms=time_ms,
-                oracle_price=D_or_none(c.get("oraclePx")),
-                mid_price=D_or_none(c.get("midPx")),
+                oracle_price=P_or_none(c.get("oraclePx"), "oraclePx"),
+                mid_price=P_or_none(c.get("midPx"), "midPx"),
                 funding_rate=D_or_none(c.get("funding")),
                 open_interest=D_or_none(c.get("openInterest")),
             )
@@ -191,6 +300,7 @@ def mark_prices(meta: dict, ctxs: Sequence[dict], *, venue: str, time_ms: int) -
     return out
 
 
+@answer_of("funding")
 def funding_rates(
     meta: dict, ctxs: Sequence[dict], predicted: Sequence[Any] | None = None
 ) -> list[FundingRate]:
@@ -224,6 +334,7 @@ def funding_rates(
     return out
 
 
+@answer_of("candleSnapshot")
 def candles(rows: Iterable[dict]) -> list[Candle]:
     return [
         Candle(
@@ -231,11 +342,11 @@ def candles(rows: Iterable[dict]) -> list[Candle]:
             interval=r["i"],
             open_ms=int(r["t"]),
             close_ms=int(r["T"]),
-            open=D(r["o"]),
-            high=D(r["h"]),
-            low=D(r["l"]),
-            close=D(r["c"]),
-            volume=D(r["v"]),
+            open=P(r["o"], "o"),
+            high=P(r["h"], "h"),
+            low=P(r["l"], "l"),
+            close=P(r["c"], "c"),
+            volume=P(r["v"], "v"),
             trades=int(r.get("n", 0)),
         )
         for r in rows
@@ -294,6 +405,7 @@ def order(row: dict, *, venue: str, status: OrderStatus = OrderStatus.OPEN, time
     )
 
 
+@answer_of("open orders")
 def open_orders(rows: Iterable[dict], *, venue: str) -> list[Order]:
     return [order(r, venue=venue) for r in rows]
 
@@ -318,10 +430,12 @@ def fill(row: dict, *, venue: str, account: str) -> Fill:
     )
 
 
+@answer_of("fills")
 def fills(rows: Iterable[dict], *, venue: str, account: str) -> list[Fill]:
     return [fill(r, venue=venue, account=account) for r in rows]
 
 
+@answer_of("funding history")
 def funding_payments(rows: Iterable[dict], *, venue: str, account: str) -> list[FundingPayment]:
     out = []
     for r in rows:
@@ -359,6 +473,7 @@ def position(p: dict) -> PositionSnapshot:
     )
 
 
+@answer_of("clearinghouseState")
 def position_marks(state: dict) -> dict[str, Decimal]:
     """Mark price per position as the venue valued it: positionValue / |szi| (exact by definition)."""
     out: dict[str, Decimal] = {}
@@ -370,6 +485,7 @@ def position_marks(state: dict) -> dict[str, Decimal]:
     return out
 
 
+@answer_of("clearinghouseState")
 def account_snapshot(
     state: dict,
     *,
@@ -402,6 +518,7 @@ def account_snapshot(
     )
 
 
+@answer_of("activeAssetData")
 def leverage_setting(data: Any) -> tuple[int | None, bool]:
     """activeAssetData -> (leverage, is_cross); (None, True) when absent."""
     lev = (data or {}).get("leverage") if isinstance(data, dict) else None
@@ -410,6 +527,7 @@ def leverage_setting(data: Any) -> tuple[int | None, bool]:
     return int(lev["value"]), lev.get("type") != "isolated"
 
 
+@answer_of("userRole")
 def key_role(signer: str, role: dict, extra_agents: Sequence[dict] | None = None) -> KeyRole:
     """userRole (+ the master's extraAgents, for names and expiry) -> KeyRole."""
     kind = role.get("role", "missing") if isinstance(role, dict) else "missing"
@@ -448,13 +566,28 @@ def recovered_address(error: str) -> str | None:
 
 
 def exchange_error(resp: dict) -> str | None:
-    """The action-level error text, or None when the venue said ok."""
-    if resp.get("status") == "ok":
+    """The action-level error text, or None when the venue said ok. Anything but an
+    `{"status": "ok" | "err", "response": ...}` object is MalformedAnswer: `{}` or a foreign
+    object is not a refusal, and must not be reported as one when the action may have run."""
+    if not isinstance(resp, dict):
+        raise MalformedAnswer(f"/exchange answer is not an object: {resp!r:.80}")
+    status = resp.get("status")
+    if status == "ok":
         return None
-    msg = resp.get("response")
-    return str(msg) if msg is not None else "the venue refused the action"
+    if status != "err" or "response" not in resp:
+        raise MalformedAnswer(f"/exchange answer without a status ok/err and response: {resp!r:.120}")
+    return str(resp["response"])
 
 
+def _ok_data(resp: dict, kind: str) -> dict:
+    """The `data` object of an ok answer whose response type is `kind`, else MalformedAnswer."""
+    body = resp.get("response")
+    if not isinstance(body, dict) or body.get("type") != kind or not isinstance(body.get("data"), dict):
+        raise MalformedAnswer(f"an ok answer without a {kind!r} response and its data: {body!r:.120}")
+    return body["data"]
+
+
+@answer_of("/exchange order answer")
 def order_acks(resp: dict, requests: Sequence[tuple[str | None, Decimal]]) -> list[Ack]:
     """Per-order acks for an order/batchModify answer. `requests` = (cloid, size) per order sent.
 
@@ -463,36 +596,41 @@ def order_acks(resp: dict, requests: Sequence[tuple[str | None, Decimal]]) -> li
     err = exchange_error(resp)
     if err is not None:
         return [Ack(AckStatus.REJECTED, cloid=c, error=err, error_kind=error_kind(err)) for c, _ in requests]
-    body = resp.get("response") or {}
-    statuses = ((body.get("data") or {}).get("statuses")) if isinstance(body, dict) else None
-    statuses = list(statuses or [])
+    statuses = _ok_data(resp, "order").get("statuses")
+    if not isinstance(statuses, list):
+        raise MalformedAnswer(f"order answer without a statuses list: {statuses!r:.80}")
     if len(statuses) != len(requests):
-        only = statuses[0] if len(statuses) == 1 else {"error": f"venue returned {len(statuses)} statuses"}
-        text = only.get("error") if isinstance(only, dict) else str(only)
-        if text:
+        only = statuses[0] if len(statuses) == 1 else None
+        if isinstance(only, dict) and set(only) == {"error"}:  # one pre-validation error for the batch
+            text = str(only["error"])
             return [Ack(AckStatus.REJECTED, cloid=c, error=text, error_kind=error_kind(text)) for c, _ in requests]
-        statuses = statuses + [None] * (len(requests) - len(statuses))
-    return [_ack(s, cloid, size) for s, (cloid, size) in zip(statuses, requests, strict=False)]
+        raise MalformedAnswer(f"{len(statuses)} statuses for {len(requests)} orders")
+    return [_ack(s, cloid, size) for s, (cloid, size) in zip(statuses, requests, strict=True)]
+
+
+_WAITING = ("waitingForFill", "waitingForTrigger")  # grouped TP/SL children
 
 
 def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
-    if s is None:
-        return Ack(AckStatus.UNKNOWN, cloid=cloid)
-    if isinstance(s, str):  # "waitingForFill" / "waitingForTrigger" (grouped TP/SL children)
+    """One order's status. Anything unrecognised is MalformedAnswer, so the caller settles the
+    order by its cloid instead of guessing."""
+    if isinstance(s, str) and s in _WAITING:
         return Ack(AckStatus.ACCEPTED, cloid=cloid)
-    if "resting" in s:
-        r = s["resting"]
-        return Ack(AckStatus.RESTING, cloid=r.get("cloid", cloid), oid=str(r["oid"]))
-    if "filled" in s:
-        f = s["filled"]
-        total = D(f["totalSz"])
-        status = AckStatus.FILLED if total >= size else AckStatus.PARTIALLY_FILLED
-        return Ack(status, cloid=f.get("cloid", cloid), oid=str(f["oid"]), filled=total, avg_price=D(f["avgPx"]))
-    if "error" in s:
-        return Ack(AckStatus.REJECTED, cloid=cloid, error=str(s["error"]), error_kind=error_kind(str(s["error"])))
-    return Ack(AckStatus.UNKNOWN, cloid=cloid, error=f"unrecognised status {s!r}")
+    if isinstance(s, dict) and len(s) == 1:
+        if isinstance(r := s.get("resting"), dict):
+            return Ack(AckStatus.RESTING, cloid=r.get("cloid", cloid), oid=str(int(r["oid"])))
+        if isinstance(f := s.get("filled"), dict):
+            total = P(f["totalSz"], "totalSz")
+            status = AckStatus.FILLED if total >= size else AckStatus.PARTIALLY_FILLED
+            return Ack(status, cloid=f.get("cloid", cloid), oid=str(int(f["oid"])), filled=total,
+                       avg_price=P(f["avgPx"], "avgPx"))
+        if "error" in s:
+            text = str(s["error"])
+            return Ack(AckStatus.REJECTED, cloid=cloid, error=text, error_kind=error_kind(text))
+    raise MalformedAnswer(f"unrecognised order status {s!r:.80}")
 
 
+@answer_of("/exchange answer")
 def action_result(resp: dict) -> tuple[bool, str | None, dict]:
     """A non-order action's answer -> (ok, error, detail). twapOrder/twapCancel carry their own
     per-action status inside an ok envelope."""
@@ -500,7 +638,9 @@ def action_result(resp: dict) -> tuple[bool, str | None, dict]:
     if err is not None:
         return False, err, {}
     body = resp.get("response")
-    if isinstance(body, dict) and body.get("type") in ("twapOrder", "twapCancel"):
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise MalformedAnswer(f"an ok answer without a response type: {body!r:.80}")
+    if body.get("type") in ("twapOrder", "twapCancel"):
         status = (body.get("data") or {}).get("status")
         if isinstance(status, dict):
             if "error" in status:
@@ -510,20 +650,28 @@ def action_result(resp: dict) -> tuple[bool, str | None, dict]:
     return True, None, {}
 
 
+@answer_of("/exchange cancel answer")
 def cancel_errors(resp: dict, count: int) -> list[str | None]:
     """Per-cancel error (None = success)."""
     err = exchange_error(resp)
     if err is not None:
         return [err] * count
-    body = resp.get("response") or {}
-    statuses = list(((body.get("data") or {}).get("statuses")) or []) if isinstance(body, dict) else []
+    statuses = _ok_data(resp, "cancel").get("statuses")
+    if not isinstance(statuses, list) or not statuses or len(statuses) not in (1, count):
+        raise MalformedAnswer(f"cancel answer with statuses {statuses!r:.80} for {count} cancels")
     out: list[str | None] = []
     for i in range(count):
-        s = statuses[i] if i < len(statuses) else (statuses[0] if statuses else "success")
-        out.append(None if s == "success" else (s.get("error") if isinstance(s, dict) else str(s)))
+        s = statuses[i] if i < len(statuses) else statuses[0]
+        if s == "success":
+            out.append(None)
+        elif isinstance(s, dict) and "error" in s:
+            out.append(str(s["error"]))
+        else:
+            raise MalformedAnswer(f"unrecognised cancel status {s!r:.80}")
     return out
 
 
+@answer_of("orderStatus")
 def status_ack(resp: dict, *, cloid: str | None = None) -> Ack | None:
     """orderStatus answer -> the order's settled state; None when the venue never saw it."""
     if not isinstance(resp, dict) or resp.get("status") != "order":
@@ -570,6 +718,7 @@ def order_updates(rows: Iterable[dict], *, venue: str, account: str) -> list[Ord
     return out
 
 
+@answer_of("websocket message")
 def ws_events(msg: dict, *, venue: str, account: str = "") -> tuple[str, list[Any], bool]:
     """One websocket message -> (channel, domain events, is_snapshot).
 

@@ -161,11 +161,23 @@ def _from_dict(message: dict, venue: str) -> BookSnapshot:
         raise BookFrameError(f"not an l2Book message: channel {message.get('channel')!r}")
     try:
         levels = data["levels"]
-        bids = tuple((Decimal(lv["px"]), Decimal(lv["sz"])) for lv in levels[0])
-        asks = tuple((Decimal(lv["px"]), Decimal(lv["sz"])) for lv in levels[1])
+        bids = tuple((_number(lv["px"], "px"), _number(lv["sz"], "sz")) for lv in levels[0])
+        asks = tuple((_number(lv["px"], "px"), _number(lv["sz"], "sz")) for lv in levels[1])
         return BookSnapshot(venue, str(data["coin"]), bids, asks, int(data.get("time", 0)))
-    except (KeyError, IndexError, TypeError, InvalidOperation) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, InvalidOperation) as exc:
         raise BookFrameError(f"malformed l2Book data: {exc!r}") from None
+
+
+def _number(text: object, field: str) -> Decimal:
+    """A level's price or size from the slow path: a finite, non-negative decimal string.
+    (The fast path's text check admits only plain digits and one dot, so it needs no such
+    test; this path sees whatever else arrives, signs, exponents, NaN and Infinity included.)"""
+    if not isinstance(text, str):
+        raise BookFrameError(f"malformed l2Book data: {field} {text!r:.40} is not a string")
+    value = Decimal(text)
+    if not value.is_finite() or value < 0 or (value and not -40 <= value.adjusted() <= 40):
+        raise BookFrameError(f"malformed l2Book data: {field} {text!r:.40} is not a sane non-negative number")
+    return value
 
 
 def encode_l2book_frame(snapshot: BookSnapshot, counts: Any = None) -> str:

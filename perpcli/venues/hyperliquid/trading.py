@@ -332,12 +332,13 @@ class HyperliquidTrading:
         """Post an order (or batchModify) request; settle it when no answer comes."""
         try:
             resp = self.rest.exchange(prepared.body)
-        except SentNoAnswer:
+            self._raise_auth(resp)
+            acks = codec.order_acks(resp, prepared.requests)
+        except (SentNoAnswer, codec.MalformedAnswer):  # it left; what came back says nothing
             if prepared.kind == "modify":
                 return [self.settle_modify(prepared)]
             return self.settle(prepared)
-        self._raise_auth(resp)
-        return [self._existing_if_duplicate(a) for a in codec.order_acks(resp, prepared.requests)]
+        return [self._existing_if_duplicate(a) for a in acks]
 
     def _existing_if_duplicate(self, ack: Ack) -> Ack:
         """A client order id is what makes a retry safe: when the venue refuses an order because
@@ -433,9 +434,9 @@ class HyperliquidTrading:
         """True: noop took the nonce (original is dead). False: nonce already used. None: unknown."""
         try:
             resp = self.rest.exchange(self._sign_l1(A.noop_action(), nonce=nonce))
+            err = codec.exchange_error(resp)
         except Exception:  # noqa: BLE001 - cannot tell
             return None
-        err = codec.exchange_error(resp)
         if err is None:
             return True
         if venue_errors.is_nonce_refusal(err):
@@ -458,10 +459,10 @@ class HyperliquidTrading:
     def _send_default(self, prepared: Prepared) -> ActionResult:
         try:
             resp = self.rest.exchange(prepared.body)
-        except SentNoAnswer as e:
+            self._raise_auth(resp)
+            ok, err, detail = codec.action_result(resp)
+        except (SentNoAnswer, codec.MalformedAnswer) as e:  # it left; what came back says nothing
             return self.settle_action(prepared, e.message)
-        self._raise_auth(resp)
-        ok, err, detail = codec.action_result(resp)
         return ActionResult(ok=ok, error=err, detail=detail, error_kind=venue_errors.error_kind(err))
 
     def settle_action(self, prepared: Prepared, why: str) -> ActionResult:
@@ -501,10 +502,10 @@ class HyperliquidTrading:
     def send_cancel(self, prepared: Prepared, targets: Sequence[CancelTarget]) -> list[CancelResult]:
         try:
             resp = self.rest.exchange(prepared.body)
-        except SentNoAnswer as e:
+            self._raise_auth(resp)
+            errs = codec.cancel_errors(resp, len(targets))
+        except (SentNoAnswer, codec.MalformedAnswer) as e:
             raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
-        self._raise_auth(resp)
-        errs = codec.cancel_errors(resp, len(targets))
         return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e, error_kind=venue_errors.error_kind(e))
                 for t, e in zip(targets, errs, strict=True)]
 

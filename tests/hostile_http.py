@@ -85,6 +85,8 @@ class HostileServer:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:  # stop(): end quietly (a cancelled handler task would log)
+            return
         finally:
             writer.close()
 

@@ -324,3 +324,23 @@ def test_sign_then_submit_to_the_devnet(devnet, tmp_path, capsys, monkeypatch):
     code, out, err = _run(capsys, ["submit", str(signed), "--url", devnet.url])
     assert code == 0, err
     assert json.loads(out)["status"] == "ok"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://[::1", "ftp://example.com"])
+def test_submit_unusable_url_is_exit_2_naming_it(tmp_path, capsys, url):
+    code, out, err = _run(capsys, ["submit", str(_signed_file(tmp_path)), "--url", url])
+    assert code == 2 and out == "" and url in err and err.count("\n") == 1, err
+
+
+def test_submit_against_a_dripping_server_ends_at_its_timeout(tmp_path, capsys):
+    """--timeout bounds the whole answer, not each read: a byte every 50 ms cannot hold it."""
+    import time
+
+    from tests.hostile_http import HostileServer, drip
+
+    with HostileServer(drip(interval=0.05, length=200)) as srv:
+        started = time.monotonic()
+        code, out, err = _run(capsys, ["submit", str(_signed_file(tmp_path)), "--url", srv.url, "--timeout", "1"])
+        elapsed = time.monotonic() - started
+    assert code == 6 and out == "" and "may have been executed" in err, err
+    assert elapsed < 4, elapsed

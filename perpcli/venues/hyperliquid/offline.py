@@ -171,46 +171,38 @@ def build_signed_body(
 
 
 def post_exchange(url: str, body: bytes, *, timeout: float) -> tuple[int, bytes]:
-    """POST body to URL/exchange. Failure before the request left -> NetworkError; after -> OutcomeUnknown."""
-    import http.client
-    from urllib.parse import urlsplit
-
+    """POST body to URL/exchange within `timeout` seconds, answer included, through the same
+    bounded client every venue request uses (net/http1.py: body cap, 1xx bound, fast TLS
+    failure). Failure before the request was fully written -> NetworkError; after ->
+    OutcomeUnknown. A URL that cannot be used -> UsageError naming it."""
     from perpcli.domain.errors import NetworkError, OutcomeUnknown, UsageError
+    from perpcli.net.http1 import (
+        ConnectFailed,
+        Http1Connection,
+        Limits,
+        ReceiveFailed,
+        SendFailed,
+        parse_http_url,
+    )
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--url {url!r} must be an http(s) URL such as https://api.hyperliquid.xyz")
-    path = parts.path.rstrip("/") + "/exchange"
     try:
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"--url {url!r} has a bad port") from None
-    if parts.scheme == "https":
-        import ssl
-
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.hostname, port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+        target = parse_http_url(url)
+    except ValueError as e:
+        raise UsageError(f"--url {url!r} is not usable: {e}; expected an http(s) URL such as"
+                         " https://api.hyperliquid.xyz") from None
+    limits = Limits(request_timeout_s=timeout, connect_timeout_s=min(timeout, Limits().connect_timeout_s))
+    conn = Http1Connection(target.host, target.port, tls=target.tls, limits=limits)
     try:
-        try:
-            conn.connect()
-        except (OSError, http.client.HTTPException) as e:
-            raise NetworkError(f"cannot reach {parts.hostname}: {e}; nothing was sent") from None
-        try:
-            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            data = resp.read()
-        except TimeoutError:
-            raise OutcomeUnknown(
-                f"no answer from {parts.hostname} within {timeout:g}s after sending; the action may have"
-                " been executed (re-submitting the same body is safe: its nonce can be used only once)"
-            ) from None
-        except (OSError, http.client.HTTPException) as e:
-            raise OutcomeUnknown(
-                f"connection to {parts.hostname} failed after sending began ({e}); the outcome is unknown"
-            ) from None
-        return resp.status, data
+        status, data, _ = conn.post(target.path + "/exchange", body)
+    except ConnectFailed as e:
+        raise NetworkError(f"cannot reach {target.host}: {e}; nothing was sent") from None
+    except SendFailed as e:
+        raise NetworkError(f"could not send the request to {target.host} ({e}); nothing was sent") from None
+    except ReceiveFailed as e:
+        raise OutcomeUnknown(
+            f"no usable answer from {target.host} within {timeout:g}s after sending ({e}); the action may have"
+            " been executed (re-submitting the same body is safe: its nonce can be used only once)"
+        ) from None
     finally:
         conn.close()
+    return status, data

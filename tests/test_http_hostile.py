@@ -212,6 +212,8 @@ READS = {
                          set_mark("NaN"), "markPx"),
     "buy-nan-mark": (["buy", "BTC", "0.001", "--market", "--yes"], "metaAndAssetCtxs", set_mark("NaN"), "markPx"),
     "buy-negative-mark": (["buy", "BTC", "0.001", "--market", "--yes"], "metaAndAssetCtxs", set_mark("-5"), "markPx"),
+    "account-spot-not-an-object": (["account"], "spotClearinghouseState", lambda _: b'"x"', "spotClearinghouseState"),
+    "orders-agent-role-without-data": (["orders"], "userRole", lambda _: b'{"role":"agent","data":7}', "userRole"),
 }
 
 

@@ -485,6 +485,17 @@ def position_marks(state: dict) -> dict[str, Decimal]:
     return out
 
 
+@answer_of("spotClearinghouseState")
+def spot_balances(answer: Any, *, venue: str) -> list[dict]:
+    """The balance rows of a spotClearinghouseState answer (none when the venue has none)."""
+    if answer is None:
+        return []
+    rows = answer["balances"] if isinstance(answer, dict) and "balances" in answer else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise MalformedAnswer(f"expected an object with a balances list, got {answer!r:.80}")
+    return rows
+
+
 @answer_of("clearinghouseState")
 def account_snapshot(
     state: dict,
@@ -525,6 +536,15 @@ def leverage_setting(data: Any) -> tuple[int | None, bool]:
     if not isinstance(lev, dict) or "value" not in lev:
         return None, True
     return int(lev["value"]), lev.get("type") != "isolated"
+
+
+@answer_of("userRole")
+def agent_master(role: dict, *, venue: str) -> str | None:
+    """The master account of an agent's userRole answer ({"role": "agent", "data": {"user"}})."""
+    data = role.get("data") or {}
+    if not isinstance(data, dict):
+        raise MalformedAnswer(f"agent role without a data object: {role!r:.80}")
+    return str(data["user"]) if data.get("user") else None
 
 
 @answer_of("userRole")

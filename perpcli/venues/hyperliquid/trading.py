@@ -111,7 +111,7 @@ class HyperliquidTrading:
             role = self.rest.info({"type": "userRole", "user": self.signer_address})
             extra = None
             if isinstance(role, dict) and role.get("role") == "agent":
-                master = (role.get("data") or {}).get("user")
+                master = codec.agent_master(role, venue=self.venue)
                 if master:
                     try:
                         extra = self.rest.info({"type": "extraAgents", "user": master})
@@ -175,7 +175,8 @@ class HyperliquidTrading:
         spot: list = []
         if not dex:
             try:
-                spot = (self.rest.info({"type": "spotClearinghouseState", "user": user}) or {}).get("balances") or []
+                spot = codec.spot_balances(self.rest.info({"type": "spotClearinghouseState", "user": user}),
+                                           venue=self.venue)
             except VenueRejected:
                 spot = []
         return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)

@@ -223,7 +223,8 @@ def test_well_formed_order_answers_still_decode():
     assert [a.error for a in codec.order_acks(batch_error, REQ * 2)] == ["bad", "bad"]
 
 
-@pytest.mark.parametrize("resp", [{}, {"status": "ok"}, {"status": "ok", "response": "x"}])
+@pytest.mark.parametrize("resp", [{}, {"status": "ok"}, {"status": "ok", "response": "x"},
+                                  {"status": "ok", "response": {"type": "order"}}])
 def test_malformed_action_and_cancel_answers(resp):
     with pytest.raises(codec.MalformedAnswer):
         codec.action_result(resp)
@@ -254,3 +255,10 @@ def test_malformed_reads_name_the_venue_and_what():
     with pytest.raises(codec.MalformedAnswer, match="missing field 'coin'"):
         codec.trades([{"px": "1"}], venue="hl")
     assert codec.MalformedAnswer("x").exit_code == 5
+
+
+def test_well_formed_action_answers_still_decode():
+    assert codec.action_result({"status": "ok", "response": {"type": "default"}}) == (True, None, {})
+    twap = {"status": "ok", "response": {"type": "twapOrder", "data": {"status": {"running": {"twapId": 3}}}}}
+    assert codec.action_result(twap) == (True, None, {"twap_id": 3})
+    assert codec.action_result({"status": "err", "response": "nope"}) == (False, "nope", {})

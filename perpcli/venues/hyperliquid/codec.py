@@ -650,6 +650,11 @@ def _ack(s: Any, cloid: str | None, size: Decimal) -> Ack:
     raise MalformedAnswer(f"unrecognised order status {s!r:.80}")
 
 
+# What an ok answer to a non-order action we send says it is: "default" for leverage, margin,
+# transfers, agents, the dead man's switch and noop; TWAPs carry their own type.
+_ACTION_ANSWER_TYPES = ("default", "twapOrder", "twapCancel")
+
+
 @answer_of("/exchange answer")
 def action_result(resp: dict) -> tuple[bool, str | None, dict]:
     """A non-order action's answer -> (ok, error, detail). twapOrder/twapCancel carry their own
@@ -658,8 +663,8 @@ def action_result(resp: dict) -> tuple[bool, str | None, dict]:
     if err is not None:
         return False, err, {}
     body = resp.get("response")
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
-        raise MalformedAnswer(f"an ok answer without a response type: {body!r:.80}")
+    if not isinstance(body, dict) or body.get("type") not in _ACTION_ANSWER_TYPES:
+        raise MalformedAnswer(f"an ok answer of no action type we send: {body!r:.80}")
     if body.get("type") in ("twapOrder", "twapCancel"):
         status = (body.get("data") or {}).get("status")
         if isinstance(status, dict):

@@ -179,3 +179,14 @@ def test_url_defaults():
     t = parse_http_url("https://api.example.com/base/")
     assert (t.host, t.port, t.tls, t.path) == ("api.example.com", 443, True, "/base")
     assert parse_http_url("http://[::1]:8787").port == 8787
+
+
+def test_limits_from_settings_refuse_zero():
+    from decimal import Decimal
+
+    from perpcli.domain.errors import ConfigError
+
+    values = {"net.request_timeout_s": Decimal("2.5"), "net.connect_timeout_s": Decimal("1"), "net.max_body_bytes": 10}
+    assert Limits.from_settings(values.__getitem__) == Limits(2.5, 1.0, 10)
+    with pytest.raises(ConfigError, match="net.request_timeout_s must be greater than 0"):
+        Limits.from_settings({**values, "net.request_timeout_s": Decimal(0)}.__getitem__)

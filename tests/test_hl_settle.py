@@ -347,3 +347,13 @@ def test_bracket_policy_close_closes_the_unprotected_position(tmp_path):
     assert out.results[2].side == "sell" and "closed at market" in out.warnings[0]
     close_order = t.rest.sent[1]["action"]["orders"][0]
     assert close_order["r"] is True and close_order["b"] is False
+
+
+@pytest.mark.parametrize("oid", ["9" * 5000, "18446744073709551616", "12a", "৪", "-1"])
+def test_an_order_id_that_is_not_a_venue_id_is_a_usage_error(tmp_path, oid):
+    from perpcli.domain.errors import UsageError, ValidationError
+
+    t = trading(FakeRest([], []), tmp_path)
+    with pytest.raises((UsageError, ValidationError)) as e:
+        t.order_status(oid=oid)
+    assert len(str(e.value)) < 200 and t.rest.sent == []

@@ -67,8 +67,9 @@ def _venue_oid(oid: str) -> int:
     from perpcli.venues.hyperliquid.actions import check_uint
 
     text = str(oid).strip()
-    if not text.isascii() or not text.isdigit():
-        raise UsageError(f"order id {oid!r} is not a Hyperliquid order id (a whole number)")
+    if not text.isascii() or not text.isdigit() or len(text) > 20:  # a uint64 has at most 20 digits
+        shown = text if len(text) <= 40 else text[:20] + f"… ({len(text)} characters)"
+        raise UsageError(f"order id {shown!r} is not a Hyperliquid order id (a whole number below 2^64)")
     return check_uint(int(text), what="oid")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from perpcli.app.preview import cash_of, position_risks  # the same figures the preview uses
 from perpcli.domain.events import AccountSnapshot
 from perpcli.domain.instrument import Instrument, MarginMode
 from perpcli.ledger import margin
@@ -19,25 +20,6 @@ from perpcli.ledger.margin_rules import MarginRules
 from perpcli.tui.viewmodel import AccountView, PositionView, account_view
 
 ZERO = Decimal(0)
-
-
-def cash_of(snapshot: AccountSnapshot, quote: str) -> Decimal:
-    """Collateral excluding unrealised PnL, in the venue's quote asset (app/preview.py's)."""
-    from perpcli.app.preview import cash_of as app_cash_of
-
-    return app_cash_of(snapshot, quote)
-
-
-def position_risks(
-    snapshot: AccountSnapshot,
-    instrument_of: Callable[[str], Instrument | None],
-    mark_of: Callable[[str], Decimal | None],
-    rules_of: Callable[[Instrument], MarginRules],
-) -> list[margin.PositionRisk]:
-    """Open positions under their venue's margin rules, as the preview builds them."""
-    from perpcli.app.preview import position_risks as app_position_risks
-
-    return app_position_risks(snapshot, instrument_of, mark_of, rules_of)
 
 
 def account_figures(

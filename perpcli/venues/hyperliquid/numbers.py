@@ -21,16 +21,13 @@ Pure functions: no I/O, no clock.
 from __future__ import annotations
 
 from decimal import (
-    ROUND_CEILING,
-    ROUND_DOWN,
-    ROUND_FLOOR,
     ROUND_HALF_EVEN,
     Decimal,
     InvalidOperation,
 )
-from enum import Enum
 
 from perpcli.domain.errors import ValidationError
+from perpcli.domain.order_rules import DECIMAL_ROUNDING, Rounding, safe_price_rounding
 
 WIRE_MAX_DECIMALS = 8
 PRICE_MAX_SIG_FIGS = 5
@@ -41,33 +38,9 @@ _ONE = Decimal(1)
 _WIRE_QUANTUM = Decimal(1).scaleb(-WIRE_MAX_DECIMALS)
 
 
-class Rounding(Enum):
-    """Which way to move a value that breaks a rule. DOWN/UP are toward -inf/+inf (prices > 0)."""
-
-    NEAREST = "nearest"  # ties to even, as the SDK's %.5g / round() do
-    DOWN = "down"
-    UP = "up"
-    TOWARD_ZERO = "toward_zero"  # sizes: never exceed what was asked (reduce-only closes)
-
-
-_DECIMAL_MODE = {
-    Rounding.NEAREST: ROUND_HALF_EVEN,
-    Rounding.DOWN: ROUND_FLOOR,
-    Rounding.UP: ROUND_CEILING,
-    Rounding.TOWARD_ZERO: ROUND_DOWN,
-}
-
-
-def safe_price_rounding(is_buy: bool, *, passive: bool = True) -> Rounding:
-    """The direction that never makes an order worse than asked.
-
-    A passive (resting) buy rounds down and a passive sell rounds up, so the order never pays
-    more / receives less than the trader's limit. An aggressive limit (meant to cross, e.g. a
-    market order's worst price) rounds the other way so it still reaches the price it must.
-    """
-    if passive:
-        return Rounding.DOWN if is_buy else Rounding.UP
-    return Rounding.UP if is_buy else Rounding.DOWN
+# One rounding vocabulary for every venue (domain/order_rules.py); the wire rules below only
+# add Hyperliquid's formatting.
+_DECIMAL_MODE = DECIMAL_ROUNDING
 
 
 def to_decimal(value: Decimal | int | str, *, what: str = "value") -> Decimal:

@@ -1,8 +1,11 @@
 """A Session wires one venue, one signer and the settings together for one command.
 
 Market-data commands build only the keyless side (no key is read, no passphrase asked).
-Trading commands call `trading()`, which reads the key, asks the venue whom it signs for, and
-refuses clearly (exit 4) when the venue does not know the key — before anything is signed.
+Read commands call `reader()`: the venue's trading side built from an address alone (--address,
+a configured watch-only account, or the address a stored keystore declares), so no passphrase
+is asked and no scrypt is paid; it refuses to sign. Trading commands call `trading()`, which
+reads the key, asks the venue whom it signs for, and refuses clearly (exit 4) when the venue
+does not know the key — before anything is signed.
 
 Where the venue is reached: `--venue` (or default.venue), then `--url` with an explicit
 `--network`, or the venue's configured URL. The network is never guessed from a URL.
@@ -67,8 +70,11 @@ class Session:
     choice: VenueChoice
     account: str | None = None  # key name or address (--account); None = default rules
     passphrase_file: str | None = None
+    address: str | None = None  # --address: watch this account; nothing can be signed
     _market: MarketData | None = None
     _trading: Trading | None = None
+    _reader: Trading | None = None
+    _reader_named: bool = False  # the read address came from a key (not given outright)
     _signer: Any = field(default=None, repr=False)
 
     @classmethod
@@ -82,10 +88,11 @@ class Session:
         vault_address: str | None = None,
         account: str | None = None,
         passphrase_file: str | None = None,
+        address: str | None = None,
     ) -> Session:
         """A session from explicit choices (the CLI passes its global options)."""
         choice = choose_venue(settings, venue=venue, url=url, network=network, vault_address=vault_address)
-        return cls(choice=choice, account=account, passphrase_file=passphrase_file)
+        return cls(choice=choice, account=account, passphrase_file=passphrase_file, address=address)
 
     @property
     def venue(self) -> str:
@@ -99,21 +106,52 @@ class Session:
         return self._market
 
     def signer(self) -> Any:
+        """The key that signs (with --address: the watched address, which refuses to sign)."""
         if self._signer is None:
-            from perpcli.keys.sources import resolve_signer
+            from perpcli.keys import sources
 
-            self._signer = resolve_signer(self.account, passphrase_file=self.passphrase_file)
+            if self.address:
+                self._signer = sources.resolve_reader(address=self.address)
+            else:
+                self._signer = sources.resolve_signer(self.account, passphrase_file=self.passphrase_file,
+                                                      venue=self.venue)
         return self._signer
+
+    @property
+    def watch_only(self) -> bool:
+        """True when this session was opened on an address: nothing can be signed in it."""
+        return bool(self.address)
+
+    def _options(self) -> TradingOptions:
+        return TradingOptions(account_override=self.choice.vault_address, builder=self.choice.builder,
+                              builder_fee_tenths_bp=self.choice.builder_fee)
 
     def trading(self, *, check_key: bool = True) -> Trading:
         """The keyed side; by default verifies the venue knows the key (AuthError, exit 4)."""
         if self._trading is None:
-            options = TradingOptions(account_override=self.choice.vault_address, builder=self.choice.builder,
-                                     builder_fee_tenths_bp=self.choice.builder_fee)
-            self._trading = self.market.trading(self.signer(), options=options)
+            self._trading = self.market.trading(self.signer(), options=self._options())
         if check_key:
             self._trading.require_registered()
         return self._trading
+
+    def reader(self) -> Trading:
+        """The account's read side, built from an address: no passphrase, no decryption.
+
+        An address given outright (--address, default.address, any 0x --account) is read as is;
+        one taken from a key must be known to the venue (AuthError, exit 4), as for trading.
+        """
+        if self._trading is not None:
+            return self._trading
+        if self._reader is None:
+            from perpcli.keys import sources
+
+            who = sources.resolve_reader(self.account, address=self.address, passphrase_file=self.passphrase_file,
+                                         venue=self.venue)
+            self._reader = self.market.trading(who, options=self._options())
+            self._reader_named = bool(getattr(who, "name", ""))
+        if self._reader_named:
+            self._reader.require_registered()
+        return self._reader
 
     def close(self) -> None:
         if self._market is not None:

@@ -27,7 +27,12 @@ class GlobalFlag:
 GLOBALS: tuple[GlobalFlag, ...] = (
     GlobalFlag("venue", ("--venue",), True, "Venue to use (default from config)."),
     GlobalFlag("account", ("--account",), True, "Key name (or address) to act as (default from config)."),
+    GlobalFlag("address", ("--address",), True,
+               "Read this account (0x...) without any key: for account, positions, orders, fills, "
+               "funding-history, agent list, stream fills|orders and watch. Nothing can be signed."),
     GlobalFlag("json", ("--json",), False, "Print machine-readable JSON on stdout."),
+    GlobalFlag("quiet", ("--quiet", "-q"), False,
+               "No notes or warnings on stderr (errors still print); for scripts."),
     GlobalFlag("yes", ("--yes", "-y"), False, "Do not ask for confirmation."),
     GlobalFlag("dry_run", ("--dry-run",), False, "Show what would be signed and sent; send nothing."),
     GlobalFlag("debug", ("--debug",), False, "Show tracebacks and debug logs."),
@@ -50,8 +55,10 @@ class GlobalOptions:
 
     venue: str | None = None
     account: str | None = None
+    address: str | None = None
     config: str | None = None
     json: bool = False
+    quiet: bool = False
     yes: bool = False
     dry_run: bool = False
     debug: bool = False

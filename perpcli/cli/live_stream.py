@@ -26,7 +26,7 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
     account = ""
     trading = None
     if kind in ("fills", "orders"):
-        trading = session.trading()
+        trading = session.reader()  # an account stream needs only the address
         account = trading.account_address
 
     def emit(doc: dict[str, Any]) -> None:

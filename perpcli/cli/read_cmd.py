@@ -9,7 +9,7 @@ from perpcli.cli import venue_cmd
 
 def show_account() -> None:
     with venue_cmd.session() as s:
-        t = s.trading()
+        t = s.reader()
         snap = t.account()
         marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices([p.symbol for p in snap.positions])}
         row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
@@ -19,7 +19,7 @@ def show_account() -> None:
 
 def show_positions() -> None:
     with venue_cmd.session() as s:
-        held = s.trading().positions()
+        held = s.reader().positions()
         rows = [views.position_row(p, venue=s.venue, mark=held.marks.get(p.symbol)) for p in held.positions]
     venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
                                "liquidation_price", "leverage", "margin_mode", "margin_used"])
@@ -27,7 +27,7 @@ def show_positions() -> None:
 
 def show_orders(market: str | None = None) -> None:
     with venue_cmd.session() as s:
-        orders = s.trading().open_orders()
+        orders = s.reader().open_orders()
         if market:
             sym = s.market.instrument(market).symbol
             orders = [o for o in orders if o.symbol == sym]

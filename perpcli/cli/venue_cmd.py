@@ -25,6 +25,7 @@ def session() -> Any:
     return Session.open(
         settings.current(), venue=opts.venue, url=extra.get("url"), network=extra.get("network"),
         vault_address=extra.get("vault_address"), account=opts.account, passphrase_file=opts.passphrase_file,
+        address=opts.address,
     )
 
 

@@ -36,7 +36,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Venue used when --venue is not given. 'devnet' is the local practice exchange; "
             "'hyperliquid' trades real money on mainnet. `perp venues` lists them all."),
     Setting("default.account", "str", "",
-            "Key name (see `perp keys list`) used when --account is not given. Empty: the only key, if there is one."),
+            "Key name (see `perp keys list`) used when --account is not given. Empty: the only key that is not "
+            "an agent key, if there is one."),
+    Setting("default.address", "address", "",
+            "Watch-only account: read commands (account, positions, orders, fills, funding-history, agent "
+            "list, watch --no-trading) show this address when no key is named. Nothing is ever signed for it."),
     Setting("keys.scrypt_n", "int", 262144,
             "scrypt work factor for new keystores (a power of two; geth's standard is 262144). "
             "Lower unlocks faster and resists guessing less."),

@@ -18,6 +18,7 @@ from perpcli.keys import keystore, store
 
 if TYPE_CHECKING:  # the signer pulls keccak and libsecp256k1: load it only when a key is used
     from perpcli.keys.signer import Signer
+    from perpcli.keys.watch_only import WatchOnly
 
 ENV_KEY = "PERPCLI_PRIVATE_KEY"
 ENV_PASSPHRASE = "PERPCLI_PASSPHRASE"
@@ -96,24 +97,75 @@ def env_signer() -> Signer | None:
         raise AuthError(f"{ENV_KEY}: {e.message}") from None
 
 
+def _is_address(text: str) -> bool:
+    return text.startswith("0x") and len(text) == 42
+
+
+def default_key_name() -> str | None:
+    """The key a command uses when none is named: config default.account, else the only stored
+    key that is not an agent key. Agent keys (`perp agent approve`) are stored beside their
+    master and never become the default by being there: trade with one by naming it."""
+    from perpcli.config import settings
+
+    default = settings.current().get("default.account")
+    if default:
+        return default
+    keys = store.list_keys()
+    own = [k for k in keys if not k.is_agent]
+    if len(own) == 1:
+        return own[0].name
+    if not keys:
+        return None
+    if not own:
+        names = ", ".join(k.name for k in keys)
+        raise AuthError(f"only agent keys are stored ({names}): choose one with --account NAME")
+    names = ", ".join(k.name for k in own)
+    raise AuthError(f"several keys are stored ({names}): choose one with --account NAME "
+                    "or default.account in config")
+
+
+def _no_key() -> AuthError:
+    return AuthError(f"no key: create one with `perp keys new NAME`, or set {ENV_KEY} "
+                     "(reads also work with --address 0x...)")
+
+
+def _named(account: str) -> str:
+    """The stored key's name for --account NAME or --account 0xADDRESS-of-a-stored-key."""
+    if _is_address(account):
+        entry = store.find_by_address(account)
+        if entry is None:
+            raise AuthError(f"no stored key has address {account.lower()} (see `perp keys list`)")
+        return entry.name
+    return account
+
+
+def check_binding(name: str, venue: str | None) -> None:
+    """Refuse an agent key on a venue other than the one it was approved on: there it is no
+    agent of anyone, and its orders would be refused (or, worse, trade an empty account)."""
+    if venue is None or not name or _is_address(name):
+        return
+    doc = store.read(name)
+    master, bound = store.binding_of(doc)
+    if master and bound and bound != venue:
+        raise AuthError(f"key {name!r} is an agent for {master} on {bound}, not on {venue}")
+
+
 def resolve_signer(account: str | None = None, *, passphrase_file: str | None = None,
-                   warn: bool | None = None) -> Signer:
+                   warn: bool | None = None, venue: str | None = None) -> Signer:
     """The Signer for this command.
 
     Order: an explicit account name (or the address of a stored key); else PERPCLI_PRIVATE_KEY;
-    else config default.account; else the only stored key. A one-line warning goes to stderr
-    when the environment key is used in human mode.
+    else config default.account; else the only stored key that is not an agent key. A one-line
+    warning goes to stderr when the environment key is used in human mode. `venue`, when given,
+    refuses an agent key approved on another venue.
     """
     if account:
-        name = account
-        if account.startswith("0x") and len(account) == 42:
-            entry = store.find_by_address(account)
-            if entry is None:
-                env = env_signer()
-                if env is not None and env.address == account.lower():
-                    return env
-                raise AuthError(f"no stored key has address {account.lower()} (see `perp keys list`)")
-            name = entry.name
+        if _is_address(account) and store.find_by_address(account) is None:
+            env = env_signer()
+            if env is not None and env.address == account.lower():
+                return env
+        name = _named(account)
+        check_binding(name, venue)
         return unlock(name, passphrase_file=passphrase_file)
     env = env_signer()
     if env is not None:
@@ -122,14 +174,53 @@ def resolve_signer(account: str | None = None, *, passphrase_file: str | None = 
         if warn:
             sys.stderr.write(f"perp: warning: signing with the key in {ENV_KEY} ({env.address})\n")
         return env
+    name = default_key_name()
+    if name is None:
+        raise _no_key()
+    check_binding(name, venue)
+    return unlock(name, passphrase_file=passphrase_file)
+
+
+def _stored_address(name: str) -> WatchOnly | None:
+    """The address a stored keystore declares, read without decrypting (None: it declares none)."""
+    from perpcli.keys.watch_only import WatchOnly
+
+    address = keystore.address_of(store.read(name))  # store.read checks owner and permissions
+    return WatchOnly(address, name=name) if address else None
+
+
+def resolve_reader(account: str | None = None, *, address: str | None = None,
+                   passphrase_file: str | None = None, venue: str | None = None) -> Signer | WatchOnly:
+    """Whose account a read command shows, paying for no key it does not need.
+
+    Order: --address; else --account (a stored key's declared address, or any 0x address);
+    else PERPCLI_PRIVATE_KEY; else default.account; else default.address (a configured
+    watch-only account); else the only stored non-agent key. A stored key is never decrypted
+    for a read unless its file declares no address.
+    """
+    from perpcli.keys.watch_only import WatchOnly
+
+    if address:
+        return WatchOnly(address)
+    if account:
+        if _is_address(account) and store.find_by_address(account) is None:
+            env = env_signer()
+            if env is not None and env.address == account.lower():
+                return env
+            return WatchOnly(account)
+        name = _named(account)
+        check_binding(name, venue)
+        return _stored_address(name) or unlock(name, passphrase_file=passphrase_file)
+    env = env_signer()
+    if env is not None:
+        return env
     from perpcli.config import settings
 
-    default = settings.current().get("default.account")
-    if default:
-        return unlock(default, passphrase_file=passphrase_file)
-    keys = store.list_keys()
-    if len(keys) == 1:
-        return unlock(keys[0].name, passphrase_file=passphrase_file)
-    if not keys:
-        raise AuthError(f"no key: create one with `perp keys new NAME`, or set {ENV_KEY}")
-    raise AuthError("several keys are stored: choose one with --account NAME or default.account in config")
+    s = settings.current()
+    if not s.get("default.account") and s.get("default.address"):
+        return WatchOnly(s.get("default.address"))
+    name = default_key_name()
+    if name is None:
+        raise _no_key()
+    check_binding(name, venue)
+    return _stored_address(name) or unlock(name, passphrase_file=passphrase_file)

@@ -28,6 +28,31 @@ class KeyEntry:
     name: str
     address: str | None
     path: Path
+    agent_for: str | None = None  # an agent (API) key: the master account it trades for
+    venue: str | None = None  # ... and the venue it was approved on
+
+    @property
+    def is_agent(self) -> bool:
+        return self.agent_for is not None
+
+
+# Keystore v3 readers (geth, Foundry, eth-account) ignore fields they do not know, so an agent
+# key's binding travels inside its own file, beside the address.
+BINDING_FIELD = "perpcli"
+
+
+def agent_binding(master: str, venue: str) -> dict:
+    """What an agent key's file records: whom it trades for, and where."""
+    return {"role": "agent", "master": master.lower(), "venue": venue}
+
+
+def binding_of(doc: dict) -> tuple[str | None, str | None]:
+    """(master, venue) for an agent key's document; (None, None) for an ordinary key."""
+    b = doc.get(BINDING_FIELD)
+    if not isinstance(b, dict) or b.get("role") != "agent":
+        return None, None
+    master, venue = b.get("master"), b.get("venue")
+    return (master if isinstance(master, str) else None), (venue if isinstance(venue, str) else None)
 
 
 def check_name(name: str) -> str:
@@ -92,12 +117,15 @@ def list_keys() -> list[KeyEntry]:
         return []
     out = []
     for p in sorted(d.glob("*.json")):
+        master = venue = None
         try:
             doc = json.loads(p.read_text())
             addr = keystore.address_of(doc) if isinstance(doc, dict) else None
+            if isinstance(doc, dict):
+                master, venue = binding_of(doc)
         except (OSError, ValueError):
             addr = None
-        out.append(KeyEntry(p.stem, addr, p))
+        out.append(KeyEntry(p.stem, addr, p, master, venue))
     return out
 
 

@@ -51,8 +51,10 @@ def build_app(
     limits: Any = None,
     config: WatchConfig | None = None,
     stream: StreamSettings | None = None,
+    read_only: bool = False,
 ) -> tuple[WatchApp, LiveSource]:
-    """The app for one venue's market-data side (+ trading side when a key is loaded)."""
+    """The app for one venue's market-data side (+ trading side when a key is loaded).
+    `read_only`: `trading` only reads the account (a watched address); no order actions."""
     from perpcli.ledger.store import Store
     from perpcli.tui.live import TRADES_KEPT
 
@@ -64,7 +66,7 @@ def build_app(
         markets = [i.symbol for i in known[:DEFAULT_MARKET_COUNT]]
     markets = [market_data.instrument(m).symbol for m in markets]  # unknown market: UsageError now
     traders = {}
-    if trading is not None:
+    if trading is not None and not read_only:
         if limits is None:
             from perpcli.app.risk import RiskLimits
 

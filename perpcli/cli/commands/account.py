@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
         since_ms = venue_cmd.parse_time_ms(since)
         with venue_cmd.session() as s:
-            t = s.trading()
+            t = s.reader()
             fs = t.fills(since_ms)
             if market:
                 sym = s.market.instrument(market).symbol
@@ -54,5 +54,5 @@ def register(app: typer.Typer) -> None:
 
         since_ms = venue_cmd.parse_time_ms(since)
         with venue_cmd.session() as s:
-            rows = [views.funding_payment_row(f) for f in s.trading().funding_history(since_ms or 0)]
+            rows = [views.funding_payment_row(f) for f in s.reader().funding_history(since_ms or 0)]
         venue_cmd.emit_rows(rows, ["time", "market", "amount", "rate", "position_size"])

@@ -175,7 +175,7 @@ def agent_list() -> None:
     from perpcli.cli import venue_cmd
 
     with venue_cmd.session() as s:
-        t = s.trading()
+        t = s.reader()
         rows = [{"venue": s.venue, "account": t.account_address, "name": a.name, "address": a.address,
                  "valid_until": a.valid_until_ms} for a in t.agents()]
     venue_cmd.emit_rows(rows, ["name", "address", "valid_until"])

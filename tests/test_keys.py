@@ -199,7 +199,7 @@ def test_env_key_listed_and_malformed_env_key_exit_4(capsys, monkeypatch):
     monkeypatch.setenv("PERPCLI_PRIVATE_KEY", SDK_TEST_KEY)
     rows = invoke(["keys", "list", "--json"], capsys).json()
     assert rows == [{"name": "PERPCLI_PRIVATE_KEY", "address": Signer.from_hex(SDK_TEST_KEY).address,
-                     "source": "env", "path": None}]
+                     "source": "env", "path": None, "agent_for": None, "venue": None}]
     monkeypatch.setenv("PERPCLI_PRIVATE_KEY", "0xnothex")
     r = invoke(["keys", "list"], capsys)
     assert r.code == ExitCode.AUTH and "PERPCLI_PRIVATE_KEY: malformed private key" in r.err

@@ -147,15 +147,17 @@ def agent_approve(
             return
         venue_cmd.require_yes_or_confirm(f"approve new agent {agent.address} ({name}) to trade for "
                                          f"{trading.account_address}")
-        _save_agent_key(name, agent)
+        _save_agent_key(name, agent, master=trading.account_address, venue=s.venue)
         out, reqs = actions.run_prepared(trading, prepared, dry_run=False, detail=detail)
     if out.status == "ok":
         output.info(f"agent {name} ({agent.address}) approved; trade with --account {name}")
     _emit_action(out, reqs)
 
 
-def _save_agent_key(name: str, agent) -> None:
-    """Encrypt the agent key before it is approved: an approved key that was never saved is lost."""
+def _save_agent_key(name: str, agent, *, master: str, venue: str) -> None:
+    """Encrypt the agent key before it is approved: an approved key that was never saved is lost.
+    The file records whom it trades for and where, so it never becomes the default key and is
+    refused on another venue."""
     from perpcli.cli import context
     from perpcli.config import settings
     from perpcli.domain.errors import UsageError
@@ -167,6 +169,7 @@ def _save_agent_key(name: str, agent) -> None:
         raise UsageError("the passphrase must not be empty")
     doc = keystore.encrypt(agent.export_private_key_bytes(), pw, address=agent.address,
                            scrypt_n=settings.current().get("keys.scrypt_n"))
+    doc[store.BINDING_FIELD] = store.agent_binding(master, venue)
     store.write(name, doc)
 
 
@@ -181,8 +184,10 @@ def agent_list() -> None:
     venue_cmd.emit_rows(rows, ["name", "address", "valid_until"])
 
 
-@agent_app.command("revoke", help="Revoke the agent NAME (replaces it on the venue with a key nobody holds).")
+@agent_app.command("revoke", help="Revoke the agent NAME (replaces it on the venue with a key nobody holds) "
+                   "and archive its stored key to keys/.removed.")
 def agent_revoke(name: str = typer.Argument(...)) -> None:
+    import dataclasses
     import secrets
 
     from perpcli.cli import context, venue_cmd
@@ -205,4 +210,21 @@ def agent_revoke(name: str = typer.Argument(...)) -> None:
 
         out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"name": name,
                                                                                           "revoked": True})
+    out = dataclasses.replace(out, action="agent_revoke")
+    if out.status == "ok":
+        archived = _archive_agent_key(name, trading.account_address)
+        if archived:
+            out.detail["archived_to"] = archived
     _emit_action(out, reqs)
+
+
+def _archive_agent_key(name: str, master: str) -> str | None:
+    """Move the revoked agent's stored key aside (keys/.removed): it can no longer sign for
+    anyone, and a stale key beside the master only confuses key selection. Only a key stored as
+    this master's agent is moved."""
+    from perpcli.keys import store
+
+    entry = next((e for e in store.list_keys() if e.name == name), None)
+    if entry is None or entry.agent_for != master.lower():
+        return None
+    return str(store.remove(name))

@@ -130,14 +130,16 @@ def list_keys() -> None:
     from perpcli.cli import output
     from perpcli.keys import sources, store
 
-    rows = [{"name": e.name, "address": e.address, "source": "keystore", "path": str(e.path)} for e in store.list_keys()]
+    rows = [{"name": e.name, "address": e.address, "source": "keystore", "path": str(e.path),
+             "agent_for": e.agent_for, "venue": e.venue} for e in store.list_keys()]
     if os.environ.get(sources.ENV_KEY) is not None:
         env = sources.env_signer()
-        rows.append({"name": sources.ENV_KEY, "address": env.address if env else None, "source": "env", "path": None})
+        rows.append({"name": sources.ENV_KEY, "address": env.address if env else None, "source": "env", "path": None,
+                     "agent_for": None, "venue": None})
     if _opts().json:
         output.emit_json(rows)
     elif rows:
-        output.emit_table(rows, ["name", "address", "source"])
+        output.emit_table(rows, ["name", "address", "source", "agent_for", "venue"])
     else:
         output.info("no keys yet: create one with `perp keys new NAME`")
 

@@ -92,7 +92,7 @@ def apply(opts: GlobalOptions) -> None:
     settings.configure(config_path=opts.config, flags={"default.venue": opts.venue, "default.account": opts.account})
     from perpcli.keys import sources
 
-    sources.configure(passphrase_file=opts.passphrase_file, human=not opts.json)
+    sources.configure(passphrase_file=opts.passphrase_file, human=not (opts.json or opts.quiet))
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:

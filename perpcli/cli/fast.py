@@ -147,4 +147,4 @@ def try_run(argv: list[str]) -> int | None:
         _run(glob, command, params)
         return int(ExitCode.OK)
     except (Exception, KeyboardInterrupt) as e:
-        return exit_code_for(e, debug=debug)
+        return exit_code_for(e, debug=debug, json_out=bool(glob.get("json")))

@@ -29,8 +29,17 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
         trading = session.reader()  # an account stream needs only the address
         account = trading.account_address
 
+    stdout_closed = asyncio.Event()  # the reader went away (`perp stream ... | head`)
+
     def emit(doc: dict[str, Any]) -> None:
-        output.emit_ndjson(doc)
+        # A closed stdout must end the command, not look like a lost connection: the stream
+        # session treats a callback's exception as a network failure and would reconnect forever.
+        if stdout_closed.is_set():
+            return
+        try:
+            output.emit_ndjson(doc)
+        except BrokenPipeError:
+            stdout_closed.set()
 
     seen_orders: set[tuple] = set()  # (oid, status, remaining): what this stream already printed
     started_ms = time.time_ns() // 1_000_000
@@ -82,7 +91,12 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
     try:
         async with ws:
             runner = ws.start()
-            await asyncio.wait({runner}, timeout=seconds if seconds > 0 else None)
+            closed = asyncio.ensure_future(stdout_closed.wait())
+            await asyncio.wait({runner, closed}, timeout=seconds if seconds > 0 else None,
+                               return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            if stdout_closed.is_set():
+                raise BrokenPipeError("stdout closed")  # the entry point ends quietly (exit 0)
             if runner.done() and not runner.cancelled() and runner.exception() is not None:
                 raise runner.exception()  # a non-retryable stream failure (bad URL, protocol bug)
     finally:

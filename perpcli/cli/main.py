@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.funds",
     "perpcli.cli.commands.stream",
     "perpcli.cli.commands.sign",
+    "perpcli.cli.commands.completion",
 ]
 
 app = typer.Typer(
@@ -83,6 +84,33 @@ for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+def command_paths(typer_app: typer.Typer, prefix: str = ""):
+    """(path, info) for every command and command group under typer_app ("keys list", ...)."""
+    for c in typer_app.registered_commands:
+        yield prefix + (c.name or c.callback.__name__.replace("_", "-")), c
+    for g in typer_app.registered_groups:
+        yield prefix + g.name, g
+        yield from command_paths(g.typer_instance, prefix + g.name + " ")
+
+
+def _add_examples() -> None:
+    """Every command's --help ends with an example (cli/examples.py)."""
+    from perpcli.cli.examples import epilog
+
+    for path, info in command_paths(app):
+        text = epilog(path)
+        if text is None:
+            continue
+        if hasattr(info, "typer_instance"):  # a group (`perp keys`, `perp devnet`)
+            info.epilog = text
+            info.typer_instance.info.epilog = text
+        else:
+            info.epilog = text
+
+
+_add_examples()
+
+
 def _click_exceptions():
     """Typer >= 0.22 vendors click as typer._click; older releases use click itself."""
     try:
@@ -92,27 +120,45 @@ def _click_exceptions():
     return exceptions
 
 
+COMPLETE_VAR = "_PERP_COMPLETE"  # set by the shell scripts `perp completion SHELL` prints
+
+
+def completion_script(shell: str) -> str:
+    """The script a shell sources to complete `perp` (bash, zsh, fish); it calls `perp` back
+    with COMPLETE_VAR set, and `main` answers from the command tree."""
+    from typer import _completion_shared
+
+    return _completion_shared.get_completion_script(prog_name="perp", complete_var=COMPLETE_VAR, shell=shell)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (never raises, except SystemExit from run())."""
+    import os
+
+    if COMPLETE_VAR in os.environ:  # a shell asking for completions: typer's machinery answers
+        from typer.completion import completion_init
+
+        completion_init()
     cx = _click_exceptions()
     args = context.hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args
+    json_out = "--json" in args[:args.index("--")] if "--" in args else "--json" in args
     try:
         rv = app(args=args, prog_name="perp", standalone_mode=False)
         return int(rv) if isinstance(rv, int) else 0
     except typer.Exit as e:
         return int(e.exit_code)
     except typer.Abort:
-        return fail("aborted", ExitCode.INTERRUPTED)
+        return fail("aborted", ExitCode.INTERRUPTED, json_out=json_out)
     except cx.NoArgsIsHelpError as e:
         # `perp` or `perp keys` alone: show the help (for people, so on stderr); it is a usage error.
         sys.stderr.write(e.ctx.get_help() + "\n")
         return int(ExitCode.USAGE)
     except cx.ClickException as e:
         # Usage errors: unknown flag, missing argument, bad value.
-        return fail(e.format_message(), ExitCode.USAGE)
+        return fail(e.format_message(), ExitCode.USAGE, json_out=json_out)
     except (Exception, KeyboardInterrupt) as e:
-        return exit_code_for(e, debug=debug)
+        return exit_code_for(e, debug=debug, json_out=json_out)
 
 
 def run() -> None:

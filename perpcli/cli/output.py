@@ -61,24 +61,68 @@ def emit_ndjson(value: Any, stream=None) -> None:
     emit_json(value, stream)
 
 
+def quiet() -> bool:
+    """-q/--quiet: scripts want errors only on stderr."""
+    from perpcli.cli import context
+
+    return context.current().quiet
+
+
 def info(message: str) -> None:
-    """A note for people, on stderr."""
-    sys.stderr.write(message + "\n")
+    """A note for people, on stderr (not with --quiet)."""
+    if not quiet():
+        sys.stderr.write(message + "\n")
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"perp: warning: {message}\n")
+    """A warning for people, on stderr (not with --quiet; errors always print)."""
+    if not quiet():
+        sys.stderr.write(f"perp: warning: {message}\n")
 
 
-def _cell(v: Any) -> str:
+# Fields holding a time as Unix ms. JSON keeps the ms; people read a local date-time.
+TIME_FIELDS = frozenset({"time", "open_time", "close_time", "next_time", "valid_until", "cancel_at",
+                         "expires", "created", "updated"})
+
+
+def is_time_field(key: str) -> bool:
+    name = key.rsplit(".", 1)[-1]
+    return name in TIME_FIELDS or name.endswith(("_time", "_at", "_until"))
+
+
+def local_time(ms: int) -> str:
+    """Unix ms as this machine's local date-time, to the second ("2026-12-06 10:41:03")."""
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def _cell(v: Any, key: str = "") -> str:
     v = to_jsonable(v)
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if isinstance(v, int) and key and is_time_field(key) and v > 10**11:  # ms since 1973: not a count
+        return local_time(v)
+    if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
+        return ",".join(_cell(x) for x in v) if v else "-"
     if isinstance(v, (dict, list)):
         return json.dumps(v, separators=(",", ":"))
-    return str(v)
+    return str(v).replace("\t", " ").replace("\n", " ")  # one cell, one line
+
+
+def flatten(pairs: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested records as dotted keys (`detail.amount`), so human output never embeds JSON."""
+    out: dict[str, Any] = {}
+    for k, v in pairs.items():
+        key = f"{prefix}{k}"
+        v = to_jsonable(v)
+        if isinstance(v, Mapping) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
 
 
 def emit_table(
@@ -98,7 +142,7 @@ def emit_table(
     if not out.isatty():
         out.write("\t".join(names) + "\n")
         for r in rows:
-            out.write("\t".join(_cell(r.get(c)) for c in columns) + "\n")
+            out.write("\t".join(_cell(r.get(c), c) for c in columns) + "\n")
         out.flush()
         return
     from rich.console import Console  # only drawn on a terminal
@@ -108,16 +152,23 @@ def emit_table(
     for n in names:
         table.add_column(n)
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in columns))
+        table.add_row(*(_cell(r.get(c), c) for c in columns))
     Console(file=out).print(table)
 
 
 def emit_kv(pairs: Mapping[str, Any], *, title: str | None = None, stream=None) -> None:
-    """Human output for one record: `key  value` lines."""
+    """Human output for one record: aligned `key  value` lines on a terminal, `key<TAB>value`
+    when piped (as tables are). Nested records become dotted keys."""
     out = stream or sys.stdout
-    width = max((len(k) for k in pairs), default=0)
-    if title and out.isatty():
+    flat = flatten(pairs)
+    if not out.isatty():
+        for k, v in flat.items():
+            out.write(f"{k}\t{_cell(v, k)}\n")
+        out.flush()
+        return
+    width = max((len(k) for k in flat), default=0)
+    if title:
         out.write(title + "\n")
-    for k, v in pairs.items():
-        out.write(f"{k.ljust(width)}  {_cell(v)}\n")
+    for k, v in flat.items():
+        out.write(f"{k.ljust(width)}  {_cell(v, k)}\n")
     out.flush()

@@ -80,6 +80,8 @@ def emit_dry_run(requests: list[dict], extra: Mapping[str, Any] | None = None) -
 class CommandFailed(PerpError):
     """A command that already printed its results ends with this code and one stderr line."""
 
+    results_printed = True  # --json: stdout already holds the command's one document
+
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.exit_code = ExitCode(code)

@@ -119,6 +119,30 @@ def load_file(path: Path) -> dict[str, Any]:
     return _flatten(data)
 
 
+# PERPCLI_* variables that are not settings (read by keys/, config/paths.py and the test suite).
+OTHER_VARIABLES = frozenset({"PERPCLI_HOME", "PERPCLI_CONFIG", "PERPCLI_PRIVATE_KEY", "PERPCLI_PASSPHRASE"})
+_SECTIONS = tuple(sorted({"PERPCLI_" + s.key.split(".", 1)[0].upper() + "_" for s in SETTINGS}))
+
+
+def check_environment(env: Any) -> None:
+    """A misspelled PERPCLI_* variable is an error, as a misspelled key in the file is: silently
+    ignoring PERPCLI_RISK_MAX_LEVRAGE=5 would trade with a guard the user believes is set.
+
+    Checked: variables in a settings section (PERPCLI_RISK_..., PERPCLI_VENUES_...) and any other
+    PERPCLI_* name within a typo of a known one; unrelated tools' PERPCLI_* names are left alone."""
+    import difflib
+
+    known = {s.env_var for s in SETTINGS} | OTHER_VARIABLES
+    for name in env:
+        if not name.startswith("PERPCLI_") or name in known:
+            continue
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.85)
+        if name.startswith(_SECTIONS) or near:
+            hint = f"; did you mean {near[0]}?" if near else ""
+            what = "unknown setting" if name.startswith(_SECTIONS) else "unknown variable"
+            raise ConfigError(f"environment {name}: {what}{hint} (see config.example.toml)")
+
+
 class Settings:
     """Resolved settings with provenance. Build with `Settings.load()`."""
 
@@ -140,6 +164,7 @@ class Settings:
             if setting is None:
                 raise ConfigError(f"config file {file}: unknown setting {key!r} (see config.example.toml)")
             values[key] = Value(coerce(setting, raw, f"config file {file}"), f"file:{file}")
+        check_environment(env)
         for setting in SETTINGS:
             if setting.env_var in env:
                 raw = env[setting.env_var]

@@ -27,7 +27,9 @@ from typing import Any
 
 
 class ConnectFailed(OSError):
-    pass
+    """No connection. `refused`: the host answered that nothing listens on the port."""
+
+    refused = False
 
 
 class TlsFailed(ConnectFailed):
@@ -148,7 +150,9 @@ class Http1Connection:
             )
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
-            raise ConnectFailed(str(e) or type(e).__name__) from None
+            failed = ConnectFailed(str(e) or type(e).__name__)
+            failed.refused = isinstance(e, ConnectionRefusedError)
+            raise failed from None
         if self.tls:
             sock = self._handshake(sock, deadline)
         self._sock = sock

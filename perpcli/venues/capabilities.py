@@ -32,6 +32,7 @@ class Capabilities:
     leverage_update: bool = False
     isolated_margin_transfer: bool = False
     transfers: tuple[str, ...] = ()  # e.g. "usd_class", "usd_send", "withdraw"
+    withdraw_fee: str = ""  # flat fee per withdrawal, in collateral, as a decimal string ("" unknown)
     agent_keys: bool = False
     dead_man_switch: bool = False
     twap: bool = False

@@ -157,7 +157,8 @@ def register(app: typer.Typer) -> None:
     @devnet_app.command(
         "fund",
         help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint). "
-        f"The devnet is found at the global --url (default {DEFAULT_URL}).",
+        "The devnet is found at the global --url, else venues.devnet.url (PERPCLI_VENUES_DEVNET_URL).\n\n"
+        "Example: perp devnet fund 0x1111111111111111111111111111111111111111 10000",
     )
     def fund(
         address: str = typer.Argument(..., help="0x-address to credit."),
@@ -167,7 +168,7 @@ def register(app: typer.Typer) -> None:
         from perpcli.cli import context, output
         from perpcli.domain.errors import UsageError
 
-        url = context.current().extra.get("url") or DEFAULT_URL  # the global --url
+        url = context.current().extra.get("url") or configured_devnet_url()
 
         a = address.strip().lower()
         if len(a) != 42 or not a.startswith("0x") or not all(c in "0123456789abcdef" for c in a[2:]):
@@ -180,6 +181,22 @@ def register(app: typer.Typer) -> None:
             output.info(f"credited {amt} USDC to {a} on {url}")
 
     app.add_typer(devnet_app, name="devnet")
+
+
+def configured_devnet_url() -> str:
+    """Where commands reach the devnet: venues.devnet.url from config or the environment."""
+    from perpcli.config import settings
+
+    return settings.current().get("venues.devnet.url") or DEFAULT_URL
+
+
+def reach_hint(url: str) -> str | None:
+    """How to point other commands at a devnet started somewhere other than the configured URL."""
+    configured = configured_devnet_url().rstrip("/")
+    if url.rstrip("/") == configured:
+        return None
+    return (f"perp devnet: commands look for the devnet at {configured}; to reach this one run "
+            f"`export PERPCLI_VENUES_DEVNET_URL={url}` (or pass `--url {url} --network testnet`)")
 
 
 def _control(url: str, command: str, body: dict) -> dict:
@@ -256,6 +273,9 @@ def _run_foreground(
                     + (f", state {state}" if state else "")
                     + "; Ctrl-C to stop"
                 )
+            hint = reach_hint(devnet.url)
+            if hint and not json_out:
+                output.info(hint)
 
         await serve(config, ready=ready, stop_event=stop)
 

@@ -37,9 +37,12 @@ def _master_trading(precheck=None):
     return s, trading
 
 
-def _run(what, build, precheck=None) -> None:
+def _run(what, build, precheck=None, *, action: str | None = None) -> None:
     """Build (and sign) the action, confirm it, send it. `what` is the confirmation text, or a
-    function of the action's detail when the text needs values the venue checked."""
+    function of the action's detail when the text needs values the venue checked. `action`
+    names the result (`send`, `withdraw`) where the venue signs several under one kind."""
+    import dataclasses
+
     from perpcli.app import actions
     from perpcli.cli import context, venue_cmd
     from perpcli.cli.commands.trade import _emit_action
@@ -51,6 +54,8 @@ def _run(what, build, precheck=None) -> None:
         if not opts.dry_run:
             venue_cmd.require_yes_or_confirm(what(detail) if callable(what) else what)
         out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail=detail)
+    if action:
+        out = dataclasses.replace(out, action=action)
     _emit_action(out, reqs)
 
 
@@ -86,7 +91,7 @@ def register(app: typer.Typer) -> None:
             return t.prepare_transfer("usd_send", amt, destination=dest), {"amount": amt, "destination": dest}
 
         _run(lambda d: f"send {amt} USDC to {d['destination']} on {_venue_name()}", build,
-             precheck=lambda md: md.check_address(destination, what="destination"))
+             precheck=lambda md: md.check_address(destination, what="destination"), action="send")
 
     @app.command("withdraw", help="Withdraw USDC to Arbitrum (venue fee applies).")
     def withdraw(
@@ -99,10 +104,20 @@ def register(app: typer.Typer) -> None:
 
         def build(s, t):
             dest = s.market.check_address(to, what="--to") if to else t.account_address
-            return t.prepare_transfer("withdraw", amt, destination=dest), {"amount": amt, "destination": dest}
+            detail = {"amount": amt, "destination": dest}
+            fee = s.market.capabilities.withdraw_fee
+            if fee:
+                detail["fee"] = parse_decimal(fee, what="fee")
+                detail["arrives"] = amt - detail["fee"]
+            return t.prepare_transfer("withdraw", amt, destination=dest), detail
 
-        _run(f"withdraw {amt} USDC on {_venue_name()}", build,
-             precheck=(lambda md: md.check_address(to, what="--to")) if to else None)
+        def what(d) -> str:
+            fee = (f" (venue fee {d['fee']} USDC: {d['arrives']} USDC arrives)" if "fee" in d
+                   else " (the venue's withdrawal fee applies)")
+            return f"withdraw {amt} USDC to {d['destination']} on {_venue_name()}{fee}"
+
+        _run(what, build, precheck=(lambda md: md.check_address(to, what="--to")) if to else None,
+             action="withdraw")
 
     app.add_typer(agent_app, name="agent")
 

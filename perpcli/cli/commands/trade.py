@@ -380,11 +380,37 @@ def register(app: typer.Typer) -> None:
             out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"cancel_at": at})
         _emit_action(out, reqs)
 
-    @app.command("batch", help="Read NDJSON orders on stdin; write one result line per order.")
+    @app.command("batch", help=BATCH_HELP)
     def batch() -> None:
         from perpcli.cli.batch import run_batch
 
         run_batch()
+
+
+BATCH_HELP = """Read NDJSON orders on stdin; write one result line per order.
+
+Each input line is one JSON object with the fields of `perp buy/sell`. Prices and sizes are
+strings ("0.01"), never JSON numbers (floats are inexact); flags are true/false.
+
+\b
+  side          "buy" or "sell" (required)
+  market        "BTC", "xyz:GOLD" (required)
+  size          base units "0.01", or "25%" of free collateral
+  usd           size as USD notional instead: "500"
+  risk          size so that hitting sl loses this % of equity: "1"
+  limit         limit price "65000" or relative to mid "-0.5%"
+  market_order  true: IOC at mid +/- slippage
+  stop          trigger price (stop or take-profit by side of mark)
+  slippage      worst-price bound for market_order/stop: "0.5%"
+  tp, sl        take-profit / stop-loss triggers (a bracket)
+  reduce_only   true: only reduce a position
+  post_only     true: add liquidity only
+  ioc           true: immediate or cancel
+  cloid         client order id (0x + 32 hex); generated if absent
+
+Exactly one of limit, market_order or stop. Each result line is an order result
+(docs/json.md); a bad line n gets {"line": n, "status": "invalid", ...} and the rest go on.
+Exit code: the worst outcome (6 unknown, 3 rejected, 2 invalid input, else 0)."""
 
 
 def _emit_action(out, reqs) -> None:

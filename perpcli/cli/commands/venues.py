@@ -9,7 +9,15 @@ def register(app: typer.Typer) -> None:
     @app.command("venues", help="List venues and their capabilities.")
     def venues() -> None:
         from perpcli.cli import context, output
+        from perpcli.config import settings
         from perpcli.venues import registry  # cheap: capability records only, no adapters
+
+        def configured_url(name: str, default: str) -> str:
+            """The URL commands will use (config or PERPCLI_VENUES_<NAME>_URL), not the built-in one."""
+            try:
+                return settings.current().get(f"venues.{name}.url") or default
+            except KeyError:  # a plugin venue without a url setting
+                return default
 
         rows = []
         for name, entry in registry.all_venues().items():
@@ -18,7 +26,7 @@ def register(app: typer.Typer) -> None:
                 {
                     "name": name,
                     "network": entry.network,
-                    "url": entry.url,
+                    "url": configured_url(name, entry.url),
                     "builtin": entry.builtin,
                     "description": entry.description,
                     "capabilities": caps.to_json(),

@@ -28,6 +28,7 @@ def hyperliquid_capabilities(name: str, title: str, default_network: str) -> Cap
         leverage_update=True,
         isolated_margin_transfer=True,
         transfers=("usd_class", "usd_send", "withdraw"),
+        withdraw_fee="1",  # the bridge's flat fee, taken from the amount
         agent_keys=True,
         dead_man_switch=True,
         twap=True,

@@ -155,6 +155,10 @@ class RestClient:
             except TlsFailed as e:  # the same URL will fail the same way: not worth a retry
                 raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}", retryable=False) from None
             except ConnectFailed as e:
+                if e.refused and _is_loopback(ep.host):
+                    # Nothing listens on this machine's port: waiting and retrying cannot help.
+                    raise NetworkError(f"cannot connect to {self.endpoint.url}: connection refused "
+                                       "(is `perp devnet` running?)", retryable=False) from None
                 raise NetworkError(f"cannot connect to {self.endpoint.url}: {_reason(e)}") from None
             self._conn = conn
         return self._conn
@@ -246,6 +250,10 @@ class RestClient:
         if 400 <= status < 500:
             raise VenueRejected(f"/exchange refused the request: HTTP {status}: {_text(data)}")
         raise SentNoAnswer(f"/exchange answered HTTP {status}; the action may or may not have executed")
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class MalformedJson(ValueError):

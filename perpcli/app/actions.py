@@ -271,6 +271,14 @@ class CancelOutcome:
         return dict(self.__dict__)
 
 
+@dataclass
+class OpenOrderTarget(CancelTarget):
+    """A cancel by oid of an order read from the venue, which remembers the order's client id
+    so the result can show it (the venue is asked by oid alone)."""
+
+    order_cloid: str | None = None
+
+
 def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, market: str | None,
                    everything: bool) -> list[CancelTarget]:
     """Which orders to cancel; open orders tell each oid's market.
@@ -289,7 +297,7 @@ def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, mark
         match = [o for o in orders if o.oid == oid]
         if not match:
             raise ValidationError(f"no open order with oid {oid} (see `perp orders`)", rule="order-not-found")
-        return [CancelTarget(match[0].symbol, oid=oid)]
+        return [OpenOrderTarget(match[0].symbol, oid=oid, order_cloid=match[0].cloid)]
     if cloid is not None:
         match = [o for o in orders if (o.cloid or "").lower() == cloid.lower()]
         if not match:
@@ -297,8 +305,8 @@ def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, mark
         return [CancelTarget(match[0].symbol, cloid=match[0].cloid)]
     if market is not None:
         sym = trading.market.instrument(market).symbol
-        return [CancelTarget(o.symbol, oid=o.oid) for o in orders if o.symbol == sym]
-    return [CancelTarget(o.symbol, oid=o.oid) for o in orders]
+        return [OpenOrderTarget(o.symbol, oid=o.oid, order_cloid=o.cloid) for o in orders if o.symbol == sym]
+    return [OpenOrderTarget(o.symbol, oid=o.oid, order_cloid=o.cloid) for o in orders]
 
 
 def cancel(trading: Trading, targets: list[CancelTarget], *, dry_run: bool
@@ -306,10 +314,14 @@ def cancel(trading: Trading, targets: list[CancelTarget], *, dry_run: bool
     if not targets:
         return [], []
     prepared = trading.prepare_cancel(targets)
+    def cloid_of(t: CancelTarget, given: str | None) -> str | None:
+        return given or t.cloid or getattr(t, "order_cloid", None)
+
     if dry_run:
-        return [CancelOutcome(t.market, t.oid, t.cloid, "dry_run") for t in targets], [prepared.body]
+        return [CancelOutcome(t.market, t.oid, cloid_of(t, None), "dry_run") for t in targets], [prepared.body]
     results = trading.send_cancel(prepared, targets)
-    return [CancelOutcome(t.market, r.oid, r.cloid, "canceled" if r.ok else "rejected", r.error, r.error_kind)
+    return [CancelOutcome(t.market, r.oid, cloid_of(t, r.cloid), "canceled" if r.ok else "rejected", r.error,
+                          r.error_kind)
             for t, r in zip(targets, results, strict=True)], []
 
 

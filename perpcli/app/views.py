@@ -67,7 +67,25 @@ def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None) -> di
         "leverage": p.leverage,
         "margin_mode": p.margin_mode.value,
         "margin_used": used,
+        **position_risk(p, mark=mark, margin_used=used),
     }
+
+
+PCT_PLACES = Decimal("0.01")
+
+
+def position_risk(p: PositionSnapshot, *, mark: Decimal | None, margin_used: Decimal | None) -> dict[str, Any]:
+    """What a trader reads first on the venue's web app: return on the margin the position
+    uses (unrealized PnL / margin, %), and how far the mark may move against the position
+    before liquidation (%, positive while safe). None where an input is missing."""
+    roe = None
+    if margin_used and p.unrealized_pnl is not None:
+        roe = (p.unrealized_pnl / margin_used * 100).quantize(PCT_PLACES)
+    distance = None
+    if mark and p.liquidation_price is not None and p.size:
+        away = mark - p.liquidation_price if p.size > 0 else p.liquidation_price - mark
+        distance = (away / mark * 100).quantize(PCT_PLACES)
+    return {"return_on_margin_pct": roe, "liquidation_distance_pct": distance}
 
 
 def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
@@ -88,6 +106,9 @@ def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
         "margin_ratio": _ratio(used, equity),
         "positions": len([p for p in s.positions if p.size != 0]),
         "open_orders": len(s.open_orders),
+        # Spot balances (e.g. after `perp transfer --to spot`): not margin, but the trader's money.
+        "spot": {b.asset.removeprefix("spot:"): b.total for b in s.balances
+                 if b.asset.startswith("spot:") and b.total != 0},
     }
 
 

@@ -105,6 +105,8 @@ def _cell(v: Any, key: str = "") -> str:
         return "yes" if v else "no"
     if isinstance(v, int) and key and is_time_field(key) and v > 10**11:  # ms since 1973: not a count
         return local_time(v)
+    if isinstance(v, (dict, list)) and not v:
+        return "-"
     if isinstance(v, list) and all(not isinstance(x, (dict, list)) for x in v):
         return ",".join(_cell(x) for x in v) if v else "-"
     if isinstance(v, (dict, list)):

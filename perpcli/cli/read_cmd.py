@@ -22,7 +22,8 @@ def show_positions() -> None:
         held = s.reader().positions()
         rows = [views.position_row(p, venue=s.venue, mark=held.marks.get(p.symbol)) for p in held.positions]
     venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
-                               "liquidation_price", "leverage", "margin_mode", "margin_used"])
+                               "return_on_margin_pct", "liquidation_price", "liquidation_distance_pct",
+                               "leverage", "margin_mode", "margin_used"])
 
 
 def show_orders(market: str | None = None) -> None:

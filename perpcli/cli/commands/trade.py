@@ -402,7 +402,8 @@ strings ("0.01"), never JSON numbers (floats are inexact); flags are true/false.
   market_order  true: IOC at mid +/- slippage
   stop          trigger price (stop or take-profit by side of mark)
   slippage      worst-price bound for market_order/stop: "0.5%"
-  tp, sl        take-profit / stop-loss triggers (a bracket)
+  tp            take-profit trigger (a bracket)
+  sl            stop-loss trigger (a bracket; with risk, the loss bound)
   reduce_only   true: only reduce a position
   post_only     true: add liquidity only
   ioc           true: immediate or cancel

@@ -122,3 +122,59 @@ def test_agent_key_does_not_take_the_default_and_revoke_archives_it(perp, devnet
     assert rv.json()["action"] == "agent_revoke"
     assert "bot" not in {k["name"] for k in perp("--json", "keys", "list").json()}
     assert list((perpcli_home / "keys" / ".removed").glob("bot-*.json"))
+
+
+def _capture_watch(monkeypatch) -> dict:
+    """Capture what `perp watch` hands the TUI, without starting it."""
+    from perpcli.tui import run as tui_run
+
+    seen: dict = {}
+
+    class NoApp:
+        def run(self):
+            pass
+
+    def fake_build_app(market_data, *, markets, trading=None, settings, read_only=False, **kw):
+        seen.update(trading=trading, read_only=read_only,
+                    account=trading.account_address if trading is not None else None)
+        return NoApp(), None
+
+    monkeypatch.setattr(tui_run, "build_app", fake_build_app)
+    return seen
+
+
+def _watch(devnet, monkeypatch, *args: str):
+    """`perp ARGS` in-process with terminals for stdin and stdout."""
+    import io
+    import sys
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from perpcli.cli.main import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    out, err = Terminal(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--url", devnet.url, "--network", "testnet", *args])
+    return code, err.getvalue()
+
+
+def test_watch_no_trading_reads_the_stored_address_without_decrypting(perp, devnet, monkeypatch):
+    key, addr = new_key(devnet.url)
+    _store_key(perp, monkeypatch, "main", key)
+    monkeypatch.setattr(keystore, "decrypt", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decrypted")))
+    seen = _capture_watch(monkeypatch)
+    code, err = _watch(devnet, monkeypatch, "watch", "BTC", "--no-trading")
+    assert code == 0, err
+    assert seen["read_only"] is True and seen["account"] == addr
+
+
+def test_watch_with_an_address_is_read_only(perp, devnet, monkeypatch, no_decrypt):
+    key, addr = new_key(devnet.url)
+    seen = _capture_watch(monkeypatch)
+    code, err = _watch(devnet, monkeypatch, "--address", addr, "watch", "BTC")
+    assert code == 0, err
+    assert seen["read_only"] is True and seen["account"] == addr

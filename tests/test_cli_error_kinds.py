@@ -74,7 +74,8 @@ def test_cancel_of_an_unknown_oid_is_order_not_found(perp, devnet):
     assert doc["error_kind"] == "order_not_found" and "never placed" in doc["error"]
     # Without it, the open orders say there is no such order; nothing is sent: exit 2.
     local = perp("--json", "cancel", "123456789", "--yes", key=key)
-    assert local.code == 2 and "no open order with oid 123456789" in local.err and local.out == ""
+    assert local.code == 2 and "no open order with oid 123456789" in local.err
+    assert local.json()["error"]["kind"] == "order_not_found"  # --json: the error object, nothing else
 
 
 def test_action_refusal_carries_its_kind(perp, devnet):

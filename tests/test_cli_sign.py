@@ -178,7 +178,7 @@ def test_bad_input_exits_2_with_one_line(text, flags, needle, tmp_path, capsys, 
     f.write_text(text)
     code, out, err = _run(capsys, ["--json", "sign", str(f), *flags])
     assert code == 2, (out, err)
-    assert out == ""
+    assert json.loads(out)["error"]["exit_code"] == 2  # --json: the error object is all of stdout
     assert err.count("\n") == 1 and err.startswith("perp: error: ")
     assert needle in err
     assert "Traceback" not in err and DEV_KEY[2:] not in err

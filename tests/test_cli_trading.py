@@ -164,8 +164,10 @@ def test_bracket_and_stop_orders(perp, devnet):
     bad = perp("buy", "BTC", "0.01", "--limit", "-1%", "--tp", sl, "--yes", key=key)
     assert bad.code == 2 and "--tp" in bad.err
     stop = perp("--json", "sell", "BTC", "0.01", "--stop", sl, "--reduce-only", "--yes", key=key)
-    assert stop.code in (0, 3), stop.err
-    assert stop.json()["type"] == "stop_market"
+    assert stop.code == 2 and "reduce-only" in stop.err  # no position to reduce: refused before sending
+    stop = perp("--json", "sell", "BTC", "0.01", "--stop", sl, "--yes", key=key)
+    assert stop.code == 0, stop.err
+    assert stop.json()["type"] == "stop_market" and Decimal(stop.json()["trigger_price"]) == Decimal(sl)
 
 
 def test_sizes_by_usd_percent_and_risk(perp, devnet):
@@ -296,8 +298,8 @@ def test_dry_run_signature_verifies_as_the_key(perp, devnet):
 
 
 @pytest.mark.parametrize("args,guard", [
-    (["buy", "BTC", "5", "--market"], "max_order_notional"),
-    (["buy", "BTC", "0.01", "--limit", "-20%"], "price_band"),
+    (["buy", "BTC", "15", "--market"], "max_order_notional"),
+    (["sell", "BTC", "0.01", "--limit", "-20%"], "price_band"),  # a sell 20% under mark would execute there
     (["buy", "BTC", "0.01", "--market", "--leverage", "30"], "max_leverage"),
     (["leverage", "BTC", "30"], "max_leverage"),
 ])
@@ -435,7 +437,7 @@ def test_trading_commands_in_human_form(perp, devnet):
         (["cancel", "--all", "--yes"], 0, "canceled"),
         (["close", "ETH", "--slippage", "3%", "--yes"], 0, "filled"),
         (["buy", "BTC", "0.01", "--yes"], 2, ""),
-        (["buy", "BTC", "2", "--limit", "-1%", "--yes"], 7, ""),
+        (["buy", "BTC", "20", "--limit", "-1%", "--yes"], 7, ""),
     ]
     for args, code, needle in steps:
         r = perp(*args, key=key)

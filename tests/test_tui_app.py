@@ -111,7 +111,7 @@ async def test_market_preview_walks_the_book_for_fill_and_slippage():
         assert p.model.fillable
         assert p.avg_price == D("100.75")  # 1.5 @ 100.5 + 1.5 @ 101
         assert p.slippage_pct == D("0.4988")  # (100.75 - 100.25) / 100.25, in %
-        assert p.fee == D("0.1360125")  # 302.25 x 0.045% taker
+        assert p.fee == D("0.136012")  # 302.25 x 0.045% taker = 0.1360125, in the collateral's 6 decimals
         assert p.leverage == 20  # no setting and no position: the venue default, min(20, max 50)
         assert p.fee_source == "public schedule"  # the fake account never said its own rates
 

@@ -11,6 +11,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from perpcli.app import display
 from perpcli.config import settings
 from perpcli.devnet.server import start_in_thread
 from perpcli.domain.events import ConnectionState
@@ -119,7 +120,7 @@ async def test_a_market_order_opens_a_position_with_the_models_liquidation_price
                                lambda i: source.margin_rules(i.symbol))
         model = margin.summarize(cash_of(snap, "USDC"), risks)
         (row,) = [p for p in model.positions if p.symbol == "ETH"]
-        assert shown.liq_price == row.liquidation_price
+        assert shown.liq_price == display.price(source.instrument("ETH"), row.liquidation_price)  # on the grid
         # ...which agrees with the devnet's own figure and with the preview shown before sending.
         (venue_pos,) = [p for p in snap.positions if p.symbol == "ETH"]
         assert abs(shown.liq_price - venue_pos.liquidation_price) / venue_pos.liquidation_price < D("0.001")

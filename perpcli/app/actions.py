@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from perpcli.app import display as shown
 from perpcli.app import order_plan
 from perpcli.app.order_plan import MarketContext, OrderPlan, OrderRequest
 from perpcli.app.risk import OrderCheck, RiskLimits, check_leverage, check_order
@@ -22,6 +23,8 @@ from perpcli.venues.base import Ack, AckStatus, CancelTarget, Trading
 
 if TYPE_CHECKING:
     from perpcli.domain.events import PositionSnapshot
+    from perpcli.domain.instrument import Instrument
+    from perpcli.domain.orders import Order
 
 ZERO = Decimal(0)
 
@@ -34,9 +37,10 @@ class OrderResult:
     market: str
     side: str
     size: Decimal
-    price: Decimal | None
+    price: Decimal | None  # the limit price; a market or trigger-market order's worst price
     type: str
     status: str  # resting | filled | partially_filled | canceled | rejected | accepted | unknown | dry_run
+    trigger_price: Decimal | None = None  # what the mark must reach (stops, take-profits)
     oid: str | None = None
     cloid: str | None = None
     filled: Decimal = ZERO
@@ -49,13 +53,14 @@ class OrderResult:
         return dict(self.__dict__)
 
 
-def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str) -> OrderResult:
+def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str,
+              inst: Instrument | None = None) -> OrderResult:
     status = ack.status.value if ack is not None else "dry_run"
     return OrderResult(
         venue=venue, market=intent.symbol, side=intent.side.value, size=intent.size, price=intent.price,
-        type=label, status=status, oid=ack.oid if ack else None,
+        type=label, status=status, trigger_price=intent.trigger_price, oid=ack.oid if ack else None,
         cloid=(ack.cloid if ack and ack.cloid else intent.cloid), filled=ack.filled if ack else ZERO,
-        avg_price=ack.avg_price if ack else None, error=ack.error if ack else None,
+        avg_price=shown.price(inst, ack.avg_price) if ack else None, error=ack.error if ack else None,
         note=ack.note if ack else None,
         error_kind=ack.error_kind if ack else None,
     )
@@ -74,14 +79,17 @@ def exit_code_for(results: Sequence[OrderResult]) -> ExitCode:
 
 
 def market_context(session: Any, market: str, *, need_account: bool, trading: Any = None) -> MarketContext:
+    """The market's reference prices and, with `trading`, the account as the preview reads it:
+    the leverage the order will use (the max_leverage guard checks it), the position it acts on
+    (a reduce-only order's sense) and, when sizing needs them (`need_account`: % of free
+    collateral, --risk), free collateral, equity and the top of the book."""
     md = session.market
     inst = md.instrument(market)
     mid, mark = md.reference_prices(inst.symbol)
-    if need_account and trading is not None:
-        # Sizing from the account (% of free collateral, --risk) reads it as the preview does.
+    if trading is not None:
         from perpcli.app import preview as pv
 
-        ctx = pv.sizing_context(pv.rest_inputs(md, trading, inst.symbol, mark=mark), mid)
+        ctx = pv.sizing_context(pv.rest_inputs(md, trading, inst.symbol, mark=mark, with_book=need_account), mid)
     else:
         ctx = MarketContext(instrument=inst, mid=mid, mark=mark)
     ctx.now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None
@@ -95,10 +103,14 @@ def plan(session: Any, trading: Trading, req: OrderRequest) -> OrderPlan:
 
 
 def check_risk(limits: RiskLimits, p: OrderPlan) -> None:
+    """The [risk] guards on a plan: its notional, the leverage it will actually be margined at
+    (what it sets, else the account's setting or the venue's default), and its price when it
+    would execute against the book."""
     main = p.main
     price = main.price if main.order_type in (OrderType.LIMIT, OrderType.MARKET) else None
     check_order(limits, OrderCheck(market=p.market, notional=p.notional, price=price, mark=p.mark,
-                                   leverage=p.leverage, reduce_only=main.reduce_only))
+                                   leverage=p.leverage_used if p.leverage_used is not None else p.leverage,
+                                   reduce_only=main.reduce_only, side=main.side, leverage_set=p.leverage is not None))
 
 
 # ----- preview -----------------------------------------------------------------------------
@@ -137,8 +149,8 @@ def prepare_place(trading: Any, p: OrderPlan) -> list[Any]:
 def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool, bracket_policy: str = "retry") -> PlaceOutcome:
     prepared = prepare_place(trading, p)
     if dry_run:
-        return PlaceOutcome([result_of(i, lbl, None, venue=session.venue) for i, lbl in zip(p.intents, p.labels,
-                                                                                           strict=True)],
+        return PlaceOutcome([result_of(i, lbl, None, venue=session.venue, inst=p.instrument)
+                             for i, lbl in zip(p.intents, p.labels, strict=True)],
                             [x.body for x in prepared])
     acks: list[Ack] = []
     unknown_step = None
@@ -156,8 +168,8 @@ def place(session: Any, trading: Any, p: OrderPlan, *, dry_run: bool, bracket_po
                 break
             continue
         acks = trading.send_orders(prep)
-    outcome = PlaceOutcome([result_of(i, lbl, a, venue=session.venue) for i, lbl, a in zip(p.intents, p.labels, acks,
-                                                                                           strict=True)], [],
+    outcome = PlaceOutcome([result_of(i, lbl, a, venue=session.venue, inst=p.instrument)
+                            for i, lbl, a in zip(p.intents, p.labels, acks, strict=True)], [],
                            unknown_step=unknown_step)
     if p.grouping != "na" and acks:
         _protect_unprotected(session, trading, p, acks, outcome, bracket_policy)
@@ -182,7 +194,7 @@ def _protect_unprotected(session: Any, trading: Trading, p: OrderPlan, acks: lis
         retried = trading.submit(again)
         for i, intent, ack in zip(refused, again, retried, strict=True):
             if ack.status is not AckStatus.REJECTED:
-                res = result_of(intent, p.labels[i], ack, venue=session.venue)
+                res = result_of(intent, p.labels[i], ack, venue=session.venue, inst=p.instrument)
                 res.note = f"placed again on its own after the venue refused it in the bracket: {acks[i].error}"
                 outcome.results[i] = res
         left = [i for i, a in zip(refused, retried, strict=True) if a.status is AckStatus.REJECTED]
@@ -224,7 +236,7 @@ def scale_plan(session: Any, req_side: Side, market: str, total: Decimal, start:
     avg = sum(prices, ZERO) / len(prices)
     return OrderPlan(venue=session.venue, market=inst.symbol, side=req_side, intents=intents, grouping="na",
                      reference_price=avg, mark=mark, leverage=None, isolated=False,
-                     labels=["limit"] * len(intents))
+                     labels=["limit"] * len(intents), instrument=inst)
 
 
 def scale_notional(p: OrderPlan) -> Decimal:
@@ -249,6 +261,14 @@ def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None,
     )
     ctx = market_context(session, inst.symbol, need_account=False)
     return order_plan.plan_order(session.venue, req, ctx, new_cloid=session.market.new_client_id)
+
+
+def check_reduce_only(trading: Trading, market: str, side: Side) -> None:
+    """Refuse locally (exit 2) a reduce-only order with no position to reduce, or on the side
+    that would increase it: the venue would refuse it only after it was signed and sent."""
+    inst = trading.market.instrument(market)
+    held = sum((x.size for x in trading.positions().positions if x.symbol == inst.symbol), ZERO)
+    order_plan.check_reduce_only(inst, side, held)
 
 
 def open_positions(trading: Trading) -> list[PositionSnapshot]:
@@ -305,8 +325,16 @@ def cancel_targets(trading: Trading, *, oid: str | None, cloid: str | None, mark
         return [CancelTarget(match[0].symbol, cloid=match[0].cloid)]
     if market is not None:
         sym = trading.market.instrument(market).symbol
-        return [OpenOrderTarget(o.symbol, oid=o.oid, order_cloid=o.cloid) for o in orders if o.symbol == sym]
-    return [OpenOrderTarget(o.symbol, oid=o.oid, order_cloid=o.cloid) for o in orders]
+        return targets_for_all([o for o in orders if o.symbol == sym])
+    return targets_for_all(orders)
+
+
+def targets_for_all(orders: Sequence[Order]) -> list[CancelTarget]:
+    """Cancel targets for every order given, except a bracket's TP/SL children whose waiting
+    parent is cancelled too: the venue cancels them with it (a second cancel would fail)."""
+    cancelled = {o.oid for o in orders}
+    return [OpenOrderTarget(o.symbol, oid=o.oid, order_cloid=o.cloid) for o in orders
+            if o.parent_oid is None or o.parent_oid not in cancelled]
 
 
 def cancel(trading: Trading, targets: list[CancelTarget], *, dry_run: bool

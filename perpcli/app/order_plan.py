@@ -174,6 +174,7 @@ class MarketContext:
     fees: FeeRates | None = None  # the account's (or the public schedule): risk sizing counts them
     best_bid: Decimal | None = None  # top of the book: whether a limit entry takes or rests
     best_ask: Decimal | None = None
+    position_size: Decimal | None = None  # signed size held on this market; None: not read (no local check)
 
 
 @dataclass
@@ -188,6 +189,11 @@ class OrderPlan:
     leverage: int | None
     isolated: bool
     labels: list[str] = field(default_factory=list)  # JSON "type" per intent
+    # The leverage the order is margined at: what it sets (`leverage`), else the held
+    # position's, the account's setting or the venue's default (app/preview.order_leverage);
+    # None when the caller did not read it. The max_leverage guard checks this one.
+    leverage_used: int | None = None
+    instrument: Instrument | None = None  # the market's rules (results are shown at its precision)
 
     @property
     def main(self) -> OrderIntent:
@@ -225,6 +231,8 @@ def plan_order(
         raise UsageError("--post-only and --ioc apply to --limit orders only")
     if req.leverage is not None:
         rules.check_leverage(inst, req.leverage)
+    if req.reduce_only and ctx.position_size is not None:
+        check_reduce_only(inst, req.side, ctx.position_size)
 
     # --- price -----------------------------------------------------------------------------
     order_type = OrderType.LIMIT
@@ -331,8 +339,22 @@ def plan_order(
     return OrderPlan(
         venue=venue, market=inst.symbol, side=req.side, intents=intents,
         grouping="normalTpsl" if len(intents) > 1 else "na", reference_price=reference, mark=ctx.mark,
-        leverage=req.leverage, isolated=req.isolated, labels=labels,
+        leverage=req.leverage, isolated=req.isolated, labels=labels, instrument=inst,
+        leverage_used=req.leverage or ctx.current_leverage,
     )
+
+
+def check_reduce_only(inst: Instrument, side: Side, position: Decimal) -> None:
+    """A reduce-only order must face an open position on the other side: refused here, before
+    anything is signed, rather than by the venue after sending (exit 2, rule reduce-only)."""
+    if position == 0:
+        raise ValidationError(f"reduce-only {side.value} on {inst.symbol}: there is no open position to reduce"
+                              " (rule reduce-only)", rule="reduce-only")
+    if (position > 0) == (side is Side.BUY):
+        held = "long" if position > 0 else "short"
+        raise ValidationError(f"reduce-only {side.value} on {inst.symbol} would increase the {held} position of"
+                              f" {rules.plain(abs(position))} (rule reduce-only; a reduce-only order must"
+                              f" {side.opposite.value})", rule="reduce-only")
 
 
 def scale_prices(inst: Instrument, start: Decimal, end: Decimal, count: int, *, is_buy: bool) -> list[Decimal]:

@@ -19,10 +19,11 @@ Pure: no I/O. Reading the inputs is the callers' job (`rest_inputs` for the CLI)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from perpcli.app import display as shown
 from perpcli.domain.instrument import Instrument, MarginMode
 from perpcli.domain.orders import OrderType, Side
 from perpcli.ledger import margin
@@ -154,16 +155,20 @@ def order_leverage(
 
 
 def sizing_context(inputs: PreviewInputs, mid: Decimal) -> MarketContext:
-    """What plan_order sizes from: free collateral, equity and leverage from the same margin
-    state the preview uses, the fees and the top of the book."""
+    """What plan_order sizes and checks from: free collateral, equity and the leverage the
+    order would use, from the same margin state the preview uses; the fees, the top of the
+    book, and the position held on the market (the sense of a reduce-only order)."""
     from perpcli.app.order_plan import MarketContext
 
     state = margin_state(inputs)
     lev, _ = order_leverage(inputs, state.positions)
+    held = None
+    if inputs.account is not None:
+        held = sum((p.size for p in inputs.account.positions if p.symbol == inputs.instrument.symbol), ZERO)
     return MarketContext(
         instrument=inputs.instrument, mid=mid, mark=inputs.mark, free_collateral=state.summary.withdrawable,
         equity=state.summary.account_value, current_leverage=lev, fees=inputs.fees,
-        best_bid=inputs.best_opposite(Side.SELL), best_ask=inputs.best_opposite(Side.BUY),
+        best_bid=inputs.best_opposite(Side.SELL), best_ask=inputs.best_opposite(Side.BUY), position_size=held,
     )
 
 
@@ -216,7 +221,7 @@ class Preview:
 
     @property
     def free_collateral_after(self) -> Decimal:
-        return self.free_collateral - max(self.model.margin_change, ZERO) - self.model.fee
+        return shown.usd(self.free_collateral - max(self.model.margin_change, ZERO) - self.model.fee) or ZERO
 
     def to_json(self, limit_price: Decimal | None = None) -> dict[str, Any]:
         """The documented `perp buy --preview --json` shape (docs/json.md)."""
@@ -258,7 +263,21 @@ def preview(plan: OrderPlan, inputs: PreviewInputs) -> Preview:
         venue=plan.venue, market=plan.market, side=main.side, size=main.size,
         order_type=plan.labels[0] if plan.labels else main.order_type.value, price=price, takes=takes,
         fee_rate=fee_rate, fee_source=inputs.fees.source, leverage=leverage, mode=mode,
-        free_collateral=state.summary.withdrawable, model=model,
+        free_collateral=shown.usd(state.summary.withdrawable) or ZERO, model=shown_figures(inputs.instrument, model),
+    )
+
+
+def shown_figures(inst: Instrument, m: margin.OrderPreview) -> margin.OrderPreview:
+    """The model's figures at the precision a trader reads them (app/display.py): the one
+    copy the CLI's --preview and the TUI's ticket both show."""
+    return replace(
+        m, average_price=shown.price(inst, m.average_price) or m.average_price,
+        worst_price=shown.price(inst, m.worst_price), slippage=shown.rate(m.slippage),
+        notional=shown.usd(m.notional) or ZERO, fee=shown.amount(m.fee) or ZERO,
+        margin_required=shown.usd(m.margin_required) or ZERO, margin_change=shown.usd(m.margin_change) or ZERO,
+        resulting_size=shown.size(inst, m.resulting_size) or ZERO, resulting_entry=shown.price(inst, m.resulting_entry),
+        account_leverage=shown.ratio(m.account_leverage) or ZERO,
+        liquidation_price=shown.price(inst, m.liquidation_price),
     )
 
 

@@ -1,7 +1,9 @@
 """Read models: domain objects -> flat rows for CLI tables, JSON documents and TUI widgets.
 
 One function per row kind, so the CLI's --json schema (docs/json.md) is defined in one place.
-Values stay Decimal here; the output layer writes them as strings.
+Values stay Decimal here, each at the precision its kind deserves (app/display.py: prices on
+the market's grid, sizes on its lot, USD to the cent, ratios to 4 decimals); the output layer
+writes them as strings. Rows about one market take its `Instrument` for that.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from perpcli.app import display as shown
 from perpcli.domain.events import AccountSnapshot, BookSnapshot, Fill, FundingPayment, PositionSnapshot, Trade
 from perpcli.domain.instrument import Instrument, MarginMode
 from perpcli.domain.orders import Order
@@ -40,14 +43,15 @@ def market_row(inst: Instrument, *, venue: str, mark: Decimal | None = None, mid
         "price_band_below": band.below if band else None,
         "price_band_above": band.above if band else None,
         "trading_hours": {"zone": hours.zone, "sessions": [w.describe() for w in hours.windows]} if hours else None,
-        "mark_price": mark,
-        "mid_price": mid,
-        "funding_rate": funding,
-        "open_interest": open_interest,
+        "mark_price": shown.price(inst, mark),
+        "mid_price": shown.mid(inst, mid),
+        "funding_rate": shown.rate(funding),
+        "open_interest": shown.size(inst, open_interest),
     }
 
 
-def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None) -> dict[str, Any]:
+def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None,
+                 inst: Instrument | None = None) -> dict[str, Any]:
     """size is signed (+ long, - short). margin_used: isolated margin, or |size| x mark / leverage
     for cross (Hyperliquid's initial-margin rule)."""
     if p.margin_mode is MarginMode.ISOLATED and p.isolated_margin is not None:
@@ -59,14 +63,14 @@ def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None) -> di
     return {
         "venue": venue,
         "market": p.symbol,
-        "size": p.size,
-        "entry_price": p.entry_price,
-        "mark_price": mark,
-        "unrealized_pnl": p.unrealized_pnl,
-        "liquidation_price": p.liquidation_price,
+        "size": shown.size(inst, p.size),
+        "entry_price": shown.price(inst, p.entry_price),
+        "mark_price": shown.price(inst, mark),
+        "unrealized_pnl": shown.usd(p.unrealized_pnl),
+        "liquidation_price": shown.price(inst, p.liquidation_price),
         "leverage": p.leverage,
         "margin_mode": p.margin_mode.value,
-        "margin_used": used,
+        "margin_used": shown.usd(used),
         **position_risk(p, mark=mark, margin_used=used),
     }
 
@@ -98,10 +102,10 @@ def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
         "account": s.account,
         "signer": signer,
         "signer_role": role,
-        "equity": equity,
-        "margin_used": used,
-        "withdrawable": s.withdrawable,
-        "notional": notional,
+        "equity": shown.usd(equity),
+        "margin_used": shown.usd(used),
+        "withdrawable": shown.usd(s.withdrawable),
+        "notional": shown.usd(notional),
         "leverage": _ratio(notional, equity),
         "margin_ratio": _ratio(used, equity),
         "positions": len([p for p in s.positions if p.size != 0]),
@@ -113,41 +117,60 @@ def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
 
 
 def _ratio(num: Decimal, den: Decimal) -> Decimal | None:
-    """A display ratio at 6 decimals (leverage, margin ratio); None when the denominator is 0."""
+    """A display ratio (leverage, margin ratio); None when the denominator is 0."""
     if den <= 0:
         return None
-    return (num / den).quantize(Decimal("0.000001"))
+    return shown.ratio(num / den)
 
 
-def order_row(o: Order, *, venue: str) -> dict[str, Any]:
+def order_row(o: Order, *, venue: str, inst: Instrument | None = None) -> dict[str, Any]:
+    """`price` is the limit price, or for a trigger-market order the worst price it may fill at
+    once triggered; `trigger_price` is what the mark must reach. A TP/SL child still waiting
+    for its parent (a bracket's entry that rests) names it in `parent_oid`."""
     return {
         "venue": venue,
         "market": o.symbol,
         "side": o.side.value,
-        "size": o.size,
-        "orig_size": o.orig_size,
-        "price": o.price,
+        "size": shown.size(inst, o.size),
+        "orig_size": shown.size(inst, o.orig_size),
+        "price": shown.price(inst, o.price),
         "type": o.order_type.value,
-        "trigger_price": o.trigger_price,
+        "trigger_price": shown.price(inst, o.trigger_price),
         "reduce_only": o.reduce_only,
         "tif": o.tif.value if o.tif else None,
         "status": o.status.value,
         "oid": o.oid,
         "cloid": o.cloid,
+        "parent_oid": o.parent_oid,
         "time": o.time_ms,
     }
 
 
-def fill_row(f: Fill) -> dict[str, Any]:
+def with_children_after_parents(orders: Sequence[Order]) -> list[Order]:
+    """Open orders with each bracket child right after its parent (the venue lists them apart)."""
+    children: dict[str, list[Order]] = {}
+    for o in orders:
+        if o.parent_oid is not None:
+            children.setdefault(o.parent_oid, []).append(o)
+    out: list[Order] = []
+    for o in orders:
+        if o.parent_oid is not None and any(p.oid == o.parent_oid for p in orders):
+            continue  # placed below its parent
+        out.append(o)
+        out.extend(children.get(o.oid or "", []))
+    return out
+
+
+def fill_row(f: Fill, inst: Instrument | None = None) -> dict[str, Any]:
     return {
         "venue": f.venue,
         "market": f.symbol,
         "side": f.side.value,
-        "size": f.size,
-        "price": f.price,
-        "fee": f.fee,
+        "size": shown.size(inst, f.size),
+        "price": shown.price(inst, f.price),
+        "fee": shown.amount(f.fee),
         "fee_token": f.fee_token,
-        "closed_pnl": f.closed_pnl,
+        "closed_pnl": shown.amount(f.closed_pnl),
         "taker": f.is_taker,
         "liquidation": f.liquidation,
         "oid": f.oid,
@@ -157,13 +180,13 @@ def fill_row(f: Fill) -> dict[str, Any]:
     }
 
 
-def funding_payment_row(f: FundingPayment) -> dict[str, Any]:
+def funding_payment_row(f: FundingPayment, inst: Instrument | None = None) -> dict[str, Any]:
     return {
         "venue": f.venue,
         "market": f.symbol,
-        "amount": f.amount,
-        "rate": f.rate,
-        "position_size": f.position_size,
+        "amount": shown.amount(f.amount),
+        "rate": shown.rate(f.rate),
+        "position_size": shown.size(inst, f.position_size),
         "time": f.time_ms,
     }
 
@@ -173,7 +196,7 @@ def trade_row(t: Trade) -> dict[str, Any]:
             "time": t.time_ms, "trade_id": t.trade_id}
 
 
-def book_doc(b: BookSnapshot, depth: int) -> dict[str, Any]:
+def book_doc(b: BookSnapshot, depth: int, inst: Instrument | None = None) -> dict[str, Any]:
     bids = [{"price": px, "size": sz} for px, sz in b.bids[:depth]]
     asks = [{"price": px, "size": sz} for px, sz in b.asks[:depth]]
     best_bid = b.bids[0][0] if b.bids else None
@@ -181,7 +204,7 @@ def book_doc(b: BookSnapshot, depth: int) -> dict[str, Any]:
     spread = (best_ask - best_bid) if best_bid is not None and best_ask is not None else None
     mid = (best_ask + best_bid) / 2 if spread is not None else None
     return {"venue": b.venue, "market": b.symbol, "time": b.time_ms, "bids": bids, "asks": asks,
-            "mid": mid, "spread": spread}
+            "mid": shown.mid(inst, mid), "spread": spread}
 
 
 def book_rows(b: BookSnapshot, depth: int) -> list[dict[str, Any]]:
@@ -199,11 +222,11 @@ def funding_row(r: Any, *, venue: str) -> dict[str, Any]:
     return {
         "venue": venue,
         "market": r.symbol,
-        "rate": r.rate,
+        "rate": shown.rate(r.rate),
         "interval_hours": r.interval_hours,
-        "apr": r.apr,
-        "predicted_rate": r.predicted_rate,
-        "predicted_apr": r.predicted_apr,
+        "apr": shown.rate(r.apr),
+        "predicted_rate": shown.rate(r.predicted_rate),
+        "predicted_apr": shown.rate(r.predicted_apr),
         "next_time": r.next_time_ms,
     }
 

@@ -102,7 +102,8 @@ def emit_results(results, *, as_list: bool = False, unknown_step: str | None = N
             output.emit_json(_with_children(main, children))
     else:
         output.emit_table([r.to_json() for r in results],
-                          ["market", "side", "size", "price", "type", "status", "filled", "avg_price", "oid", "error"])
+                          ["market", "side", "size", "type", "trigger_price", "price", "status", "filled", "avg_price",
+                           "oid", "error"])
     for w in warnings or []:
         output.warn(w)
     for r in results:

@@ -20,7 +20,8 @@ def show_account() -> None:
 def show_positions() -> None:
     with venue_cmd.session() as s:
         held = s.reader().positions()
-        rows = [views.position_row(p, venue=s.venue, mark=held.marks.get(p.symbol)) for p in held.positions]
+        rows = [views.position_row(p, venue=s.venue, mark=held.marks.get(p.symbol), inst=s.market.instrument(p.symbol))
+                for p in held.positions]
     venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
                                "return_on_margin_pct", "liquidation_price", "liquidation_distance_pct",
                                "leverage", "margin_mode", "margin_used"])
@@ -32,6 +33,7 @@ def show_orders(market: str | None = None) -> None:
         if market:
             sym = s.market.instrument(market).symbol
             orders = [o for o in orders if o.symbol == sym]
-        rows = [views.order_row(o, venue=s.venue) for o in orders]
-    venue_cmd.emit_rows(rows, ["oid", "market", "side", "size", "price", "type", "trigger_price",
-                               "reduce_only", "status", "cloid"])
+        rows = [views.order_row(o, venue=s.venue, inst=s.market.instrument(o.symbol))
+                for o in views.with_children_after_parents(orders)]
+    venue_cmd.emit_rows(rows, ["oid", "market", "side", "size", "type", "trigger_price", "price",
+                               "reduce_only", "status", "parent_oid", "cloid"])

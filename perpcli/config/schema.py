@@ -55,11 +55,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("venues.hyperliquid.builder_fee_tenths_bp", "int", 0,
             "Builder fee in tenths of a basis point, used only when a builder is set."),
     Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
-    Setting("risk.max_order_notional", "decimal", Decimal("100000"),
+    Setting("risk.max_order_notional", "decimal", Decimal("1000000"),
             "Refuse any single order above this notional in USD (exit 7). 0 disables the guard."),
-    Setting("risk.max_leverage", "int", 20, "Refuse orders or leverage changes above this leverage (exit 7)."),
+    Setting("risk.max_leverage", "int", 20,
+            "Refuse orders or leverage changes above this leverage (exit 7). An order is checked at the leverage "
+            "it will use: what it sets, else the account's setting for the market or the venue's default."),
     Setting("risk.price_band_pct", "decimal", Decimal("5"),
-            "Refuse limit orders priced further than this % from mark (fat-finger guard, exit 7). 0 disables."),
+            "Refuse orders that would execute at a price further than this % from mark: a buy above mark or a "
+            "sell below it (fat-finger guard, exit 7). Passive orders may rest anywhere. 0 disables."),
     Setting("risk.confirm_above_notional", "decimal", Decimal("1000"),
             "On a terminal, ask for confirmation above this notional in USD (off a terminal --yes is always needed)."),
     Setting("risk.on_bracket_failure", "str", "retry",

@@ -167,6 +167,7 @@ class Order:
     reduce_only: bool = False
     trigger_price: Decimal | None = None
     time_ms: int = 0
+    parent_oid: str | None = None  # a bracket's TP/SL child still waiting for this order to fill
 
     @property
     def filled_size(self) -> Decimal:

@@ -439,7 +439,7 @@ class LiveTrader:
 
         try:
             with self.source.action_lock:
-                targets = [CancelTarget(o.symbol, oid=o.oid) for o in self.trading.open_orders()]
+                targets = actions.targets_for_all(self.trading.open_orders())
                 if not targets:
                     return []
                 results, _ = actions.cancel(self.trading, targets, dry_run=False)
@@ -464,7 +464,7 @@ class LiveTrader:
         out: list[Any] = []
         try:
             with self.source.action_lock:
-                targets = [CancelTarget(o.symbol, oid=o.oid) for o in self.trading.open_orders()]
+                targets = actions.targets_for_all(self.trading.open_orders())
                 if targets:
                     results, _ = actions.cancel(self.trading, targets, dry_run=False)
                     out.extend(results)

@@ -73,7 +73,7 @@ def preview_text(p: OrderPreview) -> Text:
     t.append("pos ", style="dim")
     t.append(f"{fmt_num(m.resulting_size)}  ")
     t.append("liq ", style="dim")
-    t.append(f"{fmt_num(m.liquidation_price, 2)}\n", style="bold")
+    t.append(f"{fmt_num(m.liquidation_price)}\n", style="bold")  # on the market's price grid
     if not m.sufficient_margin:
         t.append("not enough margin at this leverage\n", style="bold red")
     return t

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from perpcli.app import display as shown
 from perpcli.app.preview import cash_of, position_risks  # the same figures the preview uses
 from perpcli.domain.events import AccountSnapshot
 from perpcli.domain.instrument import Instrument, MarginMode
@@ -44,8 +45,10 @@ def account_figures(
         roe = (upnl / backing * 100).quantize(Decimal("0.01")) if upnl is not None and backing else None
         liq = row.liquidation_price if row else p.liquidation_price
         dist = (row.liquidation_distance * 100).quantize(Decimal("0.01")) if row and row.liquidation_distance is not None else None
-        views.append(PositionView(p.symbol, p.size, p.entry_price, mark, upnl, roe, liq, dist,
-                                  p.funding_since_open, p.leverage))
+        inst = instrument_of(p.symbol)  # figures at the market's precision (app/display.py)
+        views.append(PositionView(p.symbol, shown.size(inst, p.size) or p.size, shown.price(inst, p.entry_price)
+                                  or p.entry_price, shown.price(inst, mark), shown.usd(upnl), roe,
+                                  shown.price(inst, liq), dist, shown.amount(p.funding_since_open), p.leverage))
     acct = account_view(
         summary.account_value, summary.margin_used, summary.total_notional,
         free_collateral=summary.withdrawable, maintenance=summary.cross_maintenance_margin,

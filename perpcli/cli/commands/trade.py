@@ -90,10 +90,12 @@ def register(app: typer.Typer) -> None:
             trading = s.trading()
             plan = actions.scale_plan(s, Side(side), market, total_d, p_from, p_to, count,
                                       reduce_only=reduce_only, post_only=post_only)
+            if reduce_only:
+                actions.check_reduce_only(trading, plan.market, Side(side))
             notional = actions.scale_notional(plan)
             for intent in plan.intents:
                 check_order(limits, OrderCheck(plan.market, notional, intent.price, plan.mark,
-                                               reduce_only=reduce_only))
+                                               reduce_only=reduce_only, side=Side(side)))
             if not opts.dry_run:
                 venue_cmd.require_yes_or_confirm(f"place {count} {side} orders on {plan.market} (~{notional.quantize(1)} USD)")
             outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
@@ -110,6 +112,7 @@ def register(app: typer.Typer) -> None:
         from perpcli.app.risk import OrderCheck, RiskLimits, check_order
         from perpcli.cli import context, venue_cmd
         from perpcli.config import settings
+        from perpcli.domain.orders import Side
 
         sz = order_plan.parse_decimal(size, what="SIZE")
         if not 5 <= minutes <= 1440:
@@ -117,6 +120,8 @@ def register(app: typer.Typer) -> None:
         opts = context.current()
         with venue_cmd.session() as s:
             trading = s.trading()
+            if reduce_only:
+                actions.check_reduce_only(trading, market, Side(side))
             mid, mark = s.market.reference_prices(market)
             check_order(RiskLimits.from_settings(settings.current()),
                         OrderCheck(market, sz * mark, None, mark, reduce_only=reduce_only))
@@ -226,14 +231,14 @@ def register(app: typer.Typer) -> None:
             _, mark = s.market.reference_prices(o.symbol)
             check_order(RiskLimits.from_settings(settings.current()),
                         OrderCheck(o.symbol, intent.size * intent.price, intent.price, mark,
-                                   reduce_only=o.reduce_only))
+                                   reduce_only=o.reduce_only, side=o.side))
             prepared = trading.prepare_modify(oid, intent)
             if opts.dry_run:
                 venue_cmd.emit_dry_run([prepared.body])
                 return
             venue_cmd.require_yes_or_confirm(f"modify order {oid}")
             ack = trading.send_orders(prepared)[0]
-        _emit_results([actions.result_of(intent, "limit", ack, venue=s.venue)])
+        _emit_results([actions.result_of(intent, "limit", ack, venue=s.venue, inst=s.market.instrument(o.symbol))])
 
     @app.command("close", help="Close a position (reduce-only; market unless --limit).")
     def close(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -407,7 +408,15 @@ def order(row: dict, *, venue: str, status: OrderStatus = OrderStatus.OPEN, time
 
 @answer_of("open orders")
 def open_orders(rows: Iterable[dict], *, venue: str) -> list[Order]:
-    return [order(r, venue=venue) for r in rows]
+    """frontendOpenOrders rows. A bracket whose entry rests holds its TP/SL under the entry's
+    `children` (they are not listed on their own until it fills): each is listed after its
+    parent, naming it in `parent_oid`."""
+    out = []
+    for r in rows:
+        parent = order(r, venue=venue)
+        out.append(parent)
+        out.extend(replace(order(c, venue=venue), parent_oid=parent.oid) for c in r.get("children") or ())
+    return out
 
 
 def fill(row: dict, *, venue: str, account: str) -> Fill:

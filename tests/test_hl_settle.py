@@ -37,6 +37,14 @@ class FakeRest:
             return [META, CTX]
         if t == "userRole":
             return {"role": self.role}
+        if t == "clearinghouseState":  # an account with no position (read for the order's guards)
+            return {"assetPositions": [], "marginSummary": {"accountValue": "1000", "totalMarginUsed": "0",
+                                                            "totalNtlPos": "0", "totalRawUsd": "1000"},
+                    "withdrawable": "1000"}
+        if t == "activeAssetData":
+            return {"leverage": {"type": "cross", "value": 20}}
+        if t == "perpDexs":
+            return [None]  # the main dex only
         if t == "orderStatus":
             self.status_queries += 1
             item = self.status_script.pop(0) if self.status_script else {"status": "unknownOid"}

@@ -27,7 +27,7 @@ from perpcli.ledger.fees import FeeRates
 from perpcli.ledger.margin_rules import HyperliquidRules
 from perpcli.tui.live import snapshot_view
 from perpcli.tui.preview import compute_preview, source_inputs, ticket_context
-from perpcli.venues.base import LeverageSetting
+from perpcli.venues.base import LeverageSetting, Positions
 
 VENUE = "fake"
 PUBLIC = FeeRates(D("0.00015"), D("0.00045"), "public schedule")
@@ -86,6 +86,9 @@ class FakeTrading:
 
     def leverage_setting(self, market):
         return LeverageSetting(*self.setting)
+
+    def positions(self):
+        return Positions([p for p in self.snap.positions if p.size], {})
 
     def fee_rates(self):
         return self.fees
@@ -208,8 +211,10 @@ def test_cli_preview_and_tui_ticket_agree(cash, positions, market, moves, spread
                            mark_of=marks.get)
     tui_ctx = ticket_context(inputs, source.order_book.mid())
     if size_kind != "base":
-        assert (cli_ctx.free_collateral, cli_ctx.equity, cli_ctx.current_leverage) == (
-            tui_ctx.free_collateral, tui_ctx.equity, tui_ctx.current_leverage)
+        assert (cli_ctx.free_collateral, cli_ctx.equity) == (tui_ctx.free_collateral, tui_ctx.equity)
+    # What the guards check (the leverage the order will use, the position a reduce-only acts
+    # on) is the same whether or not the CLI read the whole account to size the order.
+    assert (cli_ctx.current_leverage, cli_ctx.position_size) == (tui_ctx.current_leverage, tui_ctx.position_size)
     try:
         cli_plan = plan_order(VENUE, req, cli_ctx, new_cloid=cloid)
     except Exception as e:  # noqa: BLE001 - then the ticket must refuse it the same way

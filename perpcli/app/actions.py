@@ -86,10 +86,15 @@ def market_context(session: Any, market: str, *, need_account: bool, trading: An
     md = session.market
     inst = md.instrument(market)
     mid, mark = md.reference_prices(inst.symbol)
-    if trading is not None:
+    if trading is not None and need_account:
         from perpcli.app import preview as pv
 
-        ctx = pv.sizing_context(pv.rest_inputs(md, trading, inst.symbol, mark=mark, with_book=need_account), mid)
+        ctx = pv.sizing_context(pv.rest_inputs(md, trading, inst.symbol, mark=mark), mid)
+    elif trading is not None:
+        from perpcli.app import preview as pv
+
+        lev, held = pv.order_facts(md, trading, inst)
+        ctx = MarketContext(instrument=inst, mid=mid, mark=mark, current_leverage=lev, position_size=held)
     else:
         ctx = MarketContext(instrument=inst, mid=mid, mark=mark)
     ctx.now_ms = int(time.time() * 1000) if inst.trading_hours is not None else None

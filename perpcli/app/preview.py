@@ -141,14 +141,34 @@ def order_leverage(
     if leverage is not None:
         return leverage, MarginMode.ISOLATED if (isolated or rules.only_isolated) else MarginMode.CROSS
     symbol = inputs.instrument.symbol
-    held = next((p for p in positions if p.symbol == symbol), None) if rules.nets_positions else None
-    if held is not None:
-        return held.leverage, held.mode
-    set_leverage, is_cross = inputs.leverage_setting
+    held = next((p for p in positions if p.symbol == symbol), None)
+    return standing_leverage(rules, (held.leverage, held.mode) if held is not None else None,
+                             inputs.leverage_setting)
+
+
+def standing_leverage(rules: MarginRules, held: tuple[int, MarginMode] | None,
+                      setting: tuple[int | None, bool]) -> tuple[int, MarginMode]:
+    """(leverage, mode) of an order that sets none: the held position's (on a venue that nets
+    positions), else the account's setting for the market, else the venue's default."""
+    if held is not None and rules.nets_positions:
+        return held
+    set_leverage, is_cross = setting
     if set_leverage is not None:
         mode = MarginMode.CROSS if is_cross and not rules.only_isolated else MarginMode.ISOLATED
         return set_leverage, mode
     return rules.default_leverage(), rules.default_mode()
+
+
+def order_facts(market_data: Any, trading: Any, inst: Instrument) -> tuple[int, Decimal]:
+    """What the guards need of the account for an order that does not size from it, in two
+    reads (positions, the leverage setting): the leverage it would use if it sets none, and
+    the signed size held on the market (a reduce-only order's sense)."""
+    rules = market_data.margin_rules(inst)
+    held = next((p for p in trading.positions().positions if p.symbol == inst.symbol and p.size), None)
+    setting = trading.leverage_setting(inst.symbol)
+    standing = None if held is None else (held.leverage or rules.default_leverage(), held.margin_mode)
+    lev, _ = standing_leverage(rules, standing, (setting.leverage, setting.cross))
+    return lev, held.size if held is not None else ZERO
 
 
 # ----- sizing context (for `% of free collateral` and `--risk`) -------------------------------

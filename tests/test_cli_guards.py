@@ -92,6 +92,11 @@ def test_max_leverage_covers_the_venue_default_and_the_accounts_setting(perp, de
     # A new BTC position is margined at the venue's default (20x on the devnet): above 10x.
     r = perp("buy", "BTC", "0.001", "--market", "--yes", key=key)
     assert r.code == 7 and "guard max_leverage" in r.err and "20x" in r.err, r.err
+    mid = D(perp("--json", "price", "BTC").json()[0]["mid"])
+    for args in (["scale", "buy", "BTC", "0.002", "--from", str(int(mid * D("0.99"))), "--to",
+                  str(int(mid * D("0.98"))), "--count", "2"], ["twap", "buy", "BTC", "0.01", "--minutes", "5"]):
+        r = perp(*args, "--yes", key=key)  # a ladder and a TWAP run at the standing leverage too
+        assert r.code == 7 and "guard max_leverage" in r.err, (args, r.err)
     preview = perp("--json", "buy", "BTC", "0.001", "--market", "--leverage", "10", "--preview", key=key)
     assert preview.code == 0 and preview.json()["leverage"] == 10, preview.err
     assert sent(devnet, addr) == before

@@ -268,12 +268,20 @@ def close_plan(session: Any, trading: Any, market: str, *, size: Decimal | None,
     return order_plan.plan_order(session.venue, req, ctx, new_cloid=session.market.new_client_id)
 
 
-def check_reduce_only(trading: Trading, market: str, side: Side) -> None:
-    """Refuse locally (exit 2) a reduce-only order with no position to reduce, or on the side
-    that would increase it: the venue would refuse it only after it was signed and sent."""
+def check_standing_order(limits: RiskLimits, trading: Trading, market: str, side: Side, *, notional: Decimal,
+                         prices: Sequence[Decimal | None], mark: Decimal, reduce_only: bool) -> None:
+    """The local checks of orders placed at the account's standing leverage (a scale ladder, a
+    TWAP): a reduce-only order must face a position (exit 2); the guards check the notional,
+    the leverage they will be margined at, and each price that would execute (exit 7)."""
+    from perpcli.app.preview import order_facts
+
     inst = trading.market.instrument(market)
-    held = sum((x.size for x in trading.positions().positions if x.symbol == inst.symbol), ZERO)
-    order_plan.check_reduce_only(inst, side, held)
+    leverage, held = order_facts(trading.market, trading, inst)
+    if reduce_only:
+        order_plan.check_reduce_only(inst, side, held)
+    for price in prices:
+        check_order(limits, OrderCheck(inst.symbol, notional, price, mark, leverage=leverage, reduce_only=reduce_only,
+                                       side=side, leverage_set=False))
 
 
 def open_positions(trading: Trading) -> list[PositionSnapshot]:

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         post_only: bool = typer.Option(False, "--post-only"),
     ) -> None:
         from perpcli.app import actions, order_plan
-        from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+        from perpcli.app.risk import RiskLimits
         from perpcli.cli import context, venue_cmd
         from perpcli.config import settings
         from perpcli.domain.orders import Side
@@ -90,12 +90,10 @@ def register(app: typer.Typer) -> None:
             trading = s.trading()
             plan = actions.scale_plan(s, Side(side), market, total_d, p_from, p_to, count,
                                       reduce_only=reduce_only, post_only=post_only)
-            if reduce_only:
-                actions.check_reduce_only(trading, plan.market, Side(side))
             notional = actions.scale_notional(plan)
-            for intent in plan.intents:
-                check_order(limits, OrderCheck(plan.market, notional, intent.price, plan.mark,
-                                               reduce_only=reduce_only, side=Side(side)))
+            actions.check_standing_order(limits, trading, plan.market, Side(side), notional=notional,
+                                         prices=[i.price for i in plan.intents], mark=plan.mark,
+                                         reduce_only=reduce_only)
             if not opts.dry_run:
                 venue_cmd.require_yes_or_confirm(f"place {count} {side} orders on {plan.market} (~{notional.quantize(1)} USD)")
             outcome = actions.place(s, trading, plan, dry_run=opts.dry_run)
@@ -109,7 +107,7 @@ def register(app: typer.Typer) -> None:
 
     def _twap(side: str, market: str, size: str, minutes: int, reduce_only: bool, randomize: bool) -> None:
         from perpcli.app import actions, order_plan
-        from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+        from perpcli.app.risk import RiskLimits
         from perpcli.cli import context, venue_cmd
         from perpcli.config import settings
         from perpcli.domain.orders import Side
@@ -120,11 +118,9 @@ def register(app: typer.Typer) -> None:
         opts = context.current()
         with venue_cmd.session() as s:
             trading = s.trading()
-            if reduce_only:
-                actions.check_reduce_only(trading, market, Side(side))
             mid, mark = s.market.reference_prices(market)
-            check_order(RiskLimits.from_settings(settings.current()),
-                        OrderCheck(market, sz * mark, None, mark, reduce_only=reduce_only))
+            actions.check_standing_order(RiskLimits.from_settings(settings.current()), trading, market, Side(side),
+                                         notional=sz * mark, prices=[None], mark=mark, reduce_only=reduce_only)
             prepared = trading.prepare_twap(market, is_buy=side == "buy", size=sz, minutes=minutes,
                                             reduce_only=reduce_only, randomize=randomize)
             if not opts.dry_run:

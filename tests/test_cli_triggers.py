@@ -101,3 +101,30 @@ def test_the_codec_lists_waiting_children_after_their_parent():
     assert [o.oid for o in views.with_children_after_parents(shuffled)] == ["13", "12", "11"]
     row = views.order_row(kid, venue="hyperliquid")
     assert row["trigger_price"] == D(99000) and row["price"] == D(89100) and row["parent_oid"] == "12"
+
+
+async def test_the_tui_orders_table_shows_trigger_and_worst_price_and_waiting_children():
+    from textual.app import App, ComposeResult
+
+    from perpcli.domain.orders import Order, OrderStatus
+    from perpcli.tui.widgets.tables import OrdersTable
+
+    class Host(App):
+        def compose(self) -> ComposeResult:
+            yield OrdersTable()
+
+    stop = Order("devnet", "BTC", Side.BUY, D(106700), D("0.01"), D("0.01"), OrderStatus.OPEN, oid="1",
+                 order_type=OrderType.STOP_MARKET, tif=None, trigger_price=D(97000))
+    child = Order("devnet", "BTC", Side.SELL, D(89100), D("0.01"), D("0.01"), OrderStatus.OPEN, oid="3",
+                  order_type=OrderType.TAKE_PROFIT_MARKET, tif=None, reduce_only=True, trigger_price=D(99000),
+                  parent_oid="2")
+    async with Host().run_test() as pilot:
+        table = pilot.app.query_one(OrdersTable)
+        table.set_orders([stop, child])
+        await pilot.pause()
+        columns = [str(c.label) for c in table.columns.values()]
+        rows = {table.get_row(k)[columns.index("oid")]: dict(zip(columns, map(str, table.get_row(k)), strict=True))
+                for k in table.rows}
+        assert (rows["1"]["trigger"], rows["1"]["price"]) == ("97,000", "106,700")
+        assert (rows["3"]["trigger"], rows["3"]["price"]) == ("99,000", "89,100")
+        assert "waits" in rows["3"]["flags"] and "RO" in rows["3"]["flags"]

@@ -24,6 +24,9 @@ def _signed(value: Decimal | None, places: int) -> Text:
 
 
 class OrdersTable(DataTable):
+    # price: the limit, or for a trigger-market order the worst price it may fill at once
+    # triggered; trigger: what the mark must reach. Flag "waits": a bracket's TP/SL waiting for
+    # its parent to fill.
     COLUMNS = ("market", "side", "type", "price", "size", "filled", "trigger", "flags", "oid")
 
     def __init__(self, **kwargs) -> None:
@@ -48,7 +51,8 @@ class OrdersTable(DataTable):
         self.orders = {self.row_key(o): o for o in orders}
         self.clear()
         for o in orders:
-            flags = " ".join(f for f, on in (("RO", o.reduce_only), ("post", o.tif is not None and o.tif.value == "alo")) if on)
+            flags = " ".join(f for f, on in (("RO", o.reduce_only), ("post", o.tif is not None and o.tif.value == "alo"),
+                                             ("waits", o.parent_oid is not None)) if on)
             self.add_row(
                 o.symbol,
                 Text(o.side.value, style="green" if o.side is Side.BUY else "red"),

@@ -35,6 +35,10 @@ register_secret(TAKER_KEY)
 @pytest.fixture(scope="module")
 def devnet():
     handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.05))
+    # Each wallet looks at its own account first, as a client does: that funds it (auto-fund).
+    info = Info(handle.url, skip_ws=True)
+    for key in (MAKER_KEY, TAKER_KEY):
+        info.user_state(eth_account.Account.from_key(key).address)
     yield handle
     handle.stop()
 

@@ -16,6 +16,7 @@ from tests.devnet_helpers import (
     NONCES,
     Http,
     address,
+    first_look,
     limit_order,
     signed_l1,
     signed_user,
@@ -32,6 +33,7 @@ OK = {"status": "ok", "response": {"type": "default"}}
 @pytest.fixture(scope="module")
 def devnet():
     handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.02))
+    first_look(handle.url, A, B)  # what a client reads first; funds both (auto-fund)
     yield handle
     handle.stop()
 

@@ -371,7 +371,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._accounts[user.lower()].history_limit = limit
 
     def ensure_account(self, user: str, now_ms: int) -> bool:
-        """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on."""
+        """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on.
+
+        Called when an address's own state is read (userRole, clearinghouseState, a user
+        websocket channel...), never for a signer: an address seen in any way before (a
+        transfer recipient, an agent, an expired agent) is not funded again."""
         user = user.lower()
         if user in self._accounts:
             return True

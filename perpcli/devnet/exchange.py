@@ -234,7 +234,7 @@ class ExchangeDesk:
             raise BadBody(str(e)) from None
         if user_signed:
             # User-signed actions move the signer's own money: agents have none (§b.4).
-            if engine.is_agent(signer, now_ms) or not engine.ensure_account(signer, now_ms):
+            if engine.is_agent(signer, now_ms) or not engine.account_exists(signer):
                 raise ActionError(f"Must deposit before performing actions. User: {signer}")
             account, is_agent = signer, False
         else:

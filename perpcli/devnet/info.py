@@ -130,6 +130,15 @@ class InfoDesk:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _own_state(self, req: dict) -> str:
+        """The `user` of a read of that address's own state: with auto-fund on, an address the
+        devnet has never seen is created and funded here (its first look at itself), so a
+        fresh key works without a deposit while a mis-signed action still meets an unknown
+        signer."""
+        user = _user(req)
+        self.engine.ensure_account(user, self.now_ms())
+        return user
+
     def _is_agent(self, user: str) -> bool:
         return self.engine.is_agent(user, self.now_ms())
 
@@ -301,11 +310,11 @@ class InfoDesk:
     # -- accounts ------------------------------------------------------------------------------
 
     def _clearinghouseState(self, req):  # noqa: N802
-        user = _user(req)
+        user = self._own_state(req)
         return render.clearinghouse(self.engine.clearinghouse_state(user, _dex(req)))
 
     def _spotClearinghouseState(self, req):  # noqa: N802
-        return render.spot_balances(self.engine.spot_balances(_user(req)))
+        return render.spot_balances(self.engine.spot_balances(self._own_state(req)))
 
     def _openOrders(self, req):  # noqa: N802
         user = _user(req)
@@ -361,7 +370,7 @@ class InfoDesk:
         return self.desk.rate_limit_view(_user(req))
 
     def _userRole(self, req):  # noqa: N802
-        role, master = self.engine.user_role(_user(req), self.now_ms())
+        role, master = self.engine.user_role(self._own_state(req), self.now_ms())
         if role == "agent":
             return {"role": "agent", "data": {"user": master}}
         return {"role": role}

@@ -46,7 +46,7 @@ class EngineTransfers:
             raise ActionError(Errors.AMOUNT)
         if self._withdrawable(acct) < usdc:
             raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.usdc -= usdc
         dest.usdc += usdc
         details = (("user", acct.address), ("destination", dest.address), ("fee", ZERO))
@@ -62,7 +62,7 @@ class EngineTransfers:
             raise ActionError(Errors.AMOUNT)
         if acct.spot.get(token, ZERO) < amount:
             raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.spot[token] = acct.spot[token] - amount
         dest.spot[token] = dest.spot.get(token, ZERO) + amount
         details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))

@@ -178,6 +178,8 @@ class WsHub(WsApp):
                 )
                 return
         conn.subscriptions[s.key] = s
+        if s.user is not None:  # a user channel is that address reading its own state
+            self.app.engine.ensure_account(s.user, self.app.now_ms())
         conn.send_text(frame("subscriptionResponse", {"method": "subscribe", "subscription": sub}))
         for msg in self._snapshot(s):
             conn.send_text(msg)

@@ -14,7 +14,7 @@ from tests.cli_devnet import control, new_key, run, wait_for_books
 
 @pytest.fixture(scope="module")
 def devnet():
-    h = start_in_thread(port=0, seed=7, market_interval=0.2)
+    h = start_in_thread(port=0, seed=7, market_interval=0.2, deadman_min_volume=Decimal(0))  # `perp deadman` works
     wait_for_books(h.url)
     yield h
     h.stop()

@@ -438,6 +438,22 @@ def test_agents_replace_by_name_and_expire():
     assert e.user_role(ag3, T0 + 1000)[0] != "agent"
 
 
+def test_agent_approved_already_expired_is_refused():
+    e = eng()
+    ag = "0x" + "4" * 40
+    with pytest.raises(ActionError, match="valid_until"):
+        e.approve_agent(A, ag, f"bot valid_until {T0 - 1}", T0)
+    with pytest.raises(ActionError, match="valid_until"):
+        e.approve_agent(A, ag, f"bot valid_until {T0}", T0)
+    assert not e.is_agent(ag, T0) and e.agents_of(A, T0) == []
+
+
+def test_signers_are_never_created_even_with_auto_fund():
+    e = eng()
+    assert e.resolve_signer(C, T0) is None and not e.account_exists(C)
+    assert e.ensure_account(C, T0) and e.resolve_signer(C, T0) == C and e.perp_balance(C) == D(100000)
+
+
 def test_auto_fund_off_leaves_unknown_signers_unknown():
     e = eng(auto_fund=False)
     assert e.resolve_signer(A, T0) is None

@@ -121,6 +121,15 @@ def test_info_unknown_user_is_empty_not_an_error(http):
     assert http.info({"type": "userRole", "user": nobody}) == {"role": "user"}
 
 
+def test_user_funding_and_ledger_start_time_is_optional(http):
+    http.info({"type": "userRole", "user": A})
+    rows = http.info({"type": "userNonFundingLedgerUpdates", "user": A})
+    assert rows and rows[0]["delta"]["type"] == "deposit"
+    assert rows == http.info({"type": "userNonFundingLedgerUpdates", "user": A, "startTime": 0})
+    assert isinstance(http.info({"type": "userFunding", "user": A}), list)
+    assert isinstance(http.info({"type": "userFunding", "user": A, "endTime": None}), list)
+
+
 def test_unknown_user_role_is_missing_without_auto_fund(closed_devnet):
     http = Http(closed_devnet.url)
     try:
@@ -163,6 +172,15 @@ def test_auto_fund_never_turns_a_bad_signature_into_an_account(is_mainnet):
     finally:
         http.close()
         handle.stop()
+
+
+def test_schedule_cancel_needs_the_venues_traded_volume_by_default(http):
+    soon = int(time.time() * 1000) + 60_000
+    res = http.post("/exchange", signed_l1(KEY_A, actions.schedule_cancel_action(soon)))
+    assert res == {
+        "status": "err",
+        "response": "Cannot set scheduled cancel time until enough volume traded. Required: $1000000.",
+    }
 
 
 def test_auto_fund_on_first_look_and_recipients_hold_what_was_sent():

@@ -32,7 +32,8 @@ OK = {"status": "ok", "response": {"type": "default"}}
 
 @pytest.fixture(scope="module")
 def devnet():
-    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.02))
+    # deadman_min_volume=0: `perp devnet --no-deadman-volume`, so scheduleCancel can be exercised.
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.02, deadman_min_volume=Decimal(0)))
     first_look(handle.url, A, B)  # what a client reads first; funds both (auto-fund)
     yield handle
     handle.stop()

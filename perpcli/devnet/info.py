@@ -356,13 +356,13 @@ class InfoDesk:
 
     def _userFunding(self, req):  # noqa: N802
         user = _user(req)
-        start = _field(req, "startTime", int)
+        start = _field(req, "startTime", int, optional=True) or 0  # optional on the venue
         end = _field(req, "endTime", int, optional=True)
         return [render.user_funding_row(p) for p in self.engine.user_funding(user, start, end)][:500]
 
     def _userNonFundingLedgerUpdates(self, req):  # noqa: N802
         user = _user(req)
-        start = _field(req, "startTime", int)
+        start = _field(req, "startTime", int, optional=True) or 0  # optional on the venue
         end = _field(req, "endTime", int, optional=True)
         return [render.ledger_row(u) for u in self.engine.user_ledger(user, start, end)][:500]
 

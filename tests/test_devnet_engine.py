@@ -494,6 +494,10 @@ def test_l2_book_levels_count_orders_and_aggregate_by_sig_figs():
     agg = e.l2_book("BTC", n_sig_figs=3)  # asks round up to 100s
     assert [(lv.px, lv.sz, lv.n) for lv in agg.asks] == [(D(95100), D("0.5"), 4), (D(95200), D("0.1"), 1)]
     assert str(agg.asks[0].px) == "95100"
+    five = e.l2_book("BTC", n_sig_figs=5, mantissa=5)  # the 5th figure moves in steps of 5
+    assert [(lv.px, lv.n) for lv in five.asks] == [(D(95005), 1), (D(95015), 2), (D(95050), 1), (D(95160), 1)]
+    two = e.l2_book("BTC", n_sig_figs=5, mantissa=2)
+    assert [lv.px for lv in two.asks] == [D(95002), D(95012), D(95050), D(95160)]
 
 
 def test_liquidation_without_book_liquidity_goes_to_the_backstop():

@@ -130,6 +130,20 @@ def test_user_funding_and_ledger_start_time_is_optional(http):
     assert isinstance(http.info({"type": "userFunding", "user": A, "endTime": None}), list)
 
 
+@pytest.mark.parametrize("extra", [{"nSigFigs": 4, "mantissa": 2}, {"nSigFigs": 5, "mantissa": 3}, {"mantissa": 5}])
+def test_l2_book_mantissa_needs_five_sig_figs(http, extra):
+    status, ctype, _ = http.post_raw("/info", json.dumps({"type": "l2Book", "coin": "BTC", **extra}).encode())
+    assert status == 422 and ctype.startswith("text/plain")
+
+
+def test_l2_book_mantissa_groups_levels(http):
+    for px in ("91001", "91003"):
+        assert http.post("/exchange", signed_l1(KEY_B, limit_order(BTC, False, px, "0.001")))["status"] == "ok"
+    book = http.info({"type": "l2Book", "coin": "BTC", "nSigFigs": 5, "mantissa": 5})
+    asks = [(lv["px"], lv["n"]) for lv in book["levels"][1] if lv["px"].startswith("910")]
+    assert asks == [("91005.0", 2)]
+
+
 def test_unknown_user_role_is_missing_without_auto_fund(closed_devnet):
     http = Http(closed_devnet.url)
     try:

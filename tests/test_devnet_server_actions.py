@@ -128,7 +128,14 @@ def test_builder_fee_approval_gates_builder_orders(http):
     assert http.post("/exchange", signed_user(KEY_A, approve)) == OK
     assert http.info({"type": "maxBuilderFee", "user": A, "builder": BUILDER}) == 10
     res = http.post("/exchange", signed_l1(KEY_A, order))
-    assert "resting" in res["response"]["data"]["statuses"][0]
+    oid = res["response"]["data"]["statuses"][0]["resting"]["oid"]
+    res = http.post("/exchange", signed_l1(KEY_B, limit_order(0, False, "50000", "0.001", tif="Ioc")))
+    assert "filled" in res["response"]["data"]["statuses"][0], res
+    # The builder's 10 tenths of a bp on $50 (0.005) is charged on top of the maker fee (0.0075).
+    mine = next(f for f in http.info({"type": "userFills", "user": A}) if f["oid"] == oid)
+    assert mine["builderFee"] == "0.005" and mine["fee"] == "0.0125"
+    theirs = http.info({"type": "userFills", "user": B})[0]
+    assert "builderFee" not in theirs and theirs["fee"] == "0.0225"
 
 
 def test_hip3_dex_reads_and_orders(http):

@@ -101,6 +101,11 @@ _DAY = 86_400_000
 _TID_MASK = (1 << 50) - 1
 
 
+def _builder_fee(builder: tuple[str, int], ntl: Decimal) -> Decimal:
+    """The builder's cut of one fill: `f` tenths of a basis point of the notional."""
+    return (ntl * builder[1] / 100_000).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 @dataclass(slots=True)
 class EngineConfig:
     """Exchange-wide settings. Defaults mirror the venue's base tier where one exists."""
@@ -555,6 +560,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             t,
             order_type,
         )
+        o.builder = spec.builder
         self._orders[oid] = o
         self._owner[oid] = acct.address
         if spec.cloid is not None:
@@ -856,8 +862,12 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         cfg = self.config
         taker_fee = (ntl * cfg.taker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
         maker_fee = (ntl * cfg.maker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
-        self._apply_fill(taker.user, taker, px, qty, taker_fee, True, txhash, tid, now_ms, liquidation)
-        self._apply_fill(maker.user, maker, px, qty, maker_fee, False, txhash, tid, now_ms, None)
+        tb = _builder_fee(taker.builder, ntl) if taker.builder is not None else None
+        mb = _builder_fee(maker.builder, ntl) if maker.builder is not None else None
+        self._apply_fill(
+            taker.user, taker, px, qty, taker_fee + tb if tb else taker_fee, True, txhash, tid, now_ms, liquidation, tb
+        )
+        self._apply_fill(maker.user, maker, px, qty, maker_fee + mb if mb else maker_fee, False, txhash, tid, now_ms, None, mb)
         if taker.is_buy:
             trade = Trade(coin, "B", px, qty, now_ms, txhash, tid, taker.user, maker.user)
         else:
@@ -876,8 +886,10 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         tid: int,
         now_ms: int,
         liquidation: LiquidationInfo | None,
+        builder_fee: Decimal | None = None,
     ) -> None:
-        """One side of a match: position, entry price, realised PnL, cash, fee, fill row."""
+        """One side of a match: position, entry price, realised PnL, cash, fee, fill row.
+        `fee` already includes `builder_fee` (the fill row shows both, as the venue does)."""
         acct = self._accounts[user]
         coin = o.coin
         is_buy = o.is_buy
@@ -954,6 +966,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             o.cloid,
             "USDC",
             liquidation,
+            builder_fee,
         )
         fills = acct.fills
         fills.append(fill)

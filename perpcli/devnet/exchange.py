@@ -319,6 +319,8 @@ def _order(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bool)
         # f is in tenths of a basis point; the approval is a percent (0.001% = 1 tenth-bp).
         if approved is None or Decimal(fee) / Decimal(1000) > approved:
             raise ActionError("Builder fee has not been approved.")
+        for spec in orders:
+            spec.builder = (b, fee)  # charged on every fill of these orders
     if not orders:
         raise ActionError("Order list is empty.")
     results = desk.engine.place_orders(user, orders, grouping, now)

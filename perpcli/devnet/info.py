@@ -273,9 +273,12 @@ class InfoDesk:
         n_sig = _field(req, "nSigFigs", int, optional=True)
         if n_sig is not None and n_sig not in (2, 3, 4, 5):
             raise BadBody(f"invalid value: integer `{n_sig}`, expected nSigFigs in 2..=5")
+        mantissa = _field(req, "mantissa", int, optional=True)
+        if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5)):
+            raise BadBody(f"invalid value: integer `{mantissa}`, expected mantissa 1, 2 or 5 with nSigFigs 5")
         if self.engine.market(coin) is None:
             return None
-        return render.l2_book(self.engine.l2_book(coin, 20, n_sig))
+        return render.l2_book(self.engine.l2_book(coin, 20, n_sig, mantissa))
 
     def _recentTrades(self, req):  # noqa: N802
         coin = _field(req, "coin", str)

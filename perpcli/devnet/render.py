@@ -94,6 +94,8 @@ def fill(f: r.Fill) -> dict:
     }
     if f.cloid:
         row["cloid"] = f.cloid
+    if f.builder_fee is not None:
+        row["builderFee"] = dec(f.builder_fee)
     if f.liquidation is not None:
         row["liquidation"] = {
             "liquidatedUser": f.liquidation.liquidated_user,

@@ -56,7 +56,7 @@ def frame(channel: str, data) -> str:
 class Subscription:
     """One accepted subscription: the object as the client sent it plus its parsed fields."""
 
-    __slots__ = ("original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "key", "last")
+    __slots__ = ("original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "mantissa", "key", "last")
 
     def __init__(self, original: dict) -> None:
         self.original = original
@@ -67,6 +67,7 @@ class Subscription:
         self.dex: str = original.get("dex") or ""
         self.interval: str | None = original.get("interval")
         self.n_sig_figs: int | None = original.get("nSigFigs")
+        self.mantissa: int | None = original.get("mantissa")
         self.key = subscription_key(original)
         self.last: object = None  # last pushed value, for change-only channels (bbo)
 
@@ -141,6 +142,12 @@ class WsHub(WsApp):
             u = sub["user"]
             if len(u) != 42 or not u.startswith("0x"):
                 return "bad user"
+        if sub.get("type") == "l2Book":
+            n_sig, mantissa = sub.get("nSigFigs"), sub.get("mantissa")
+            if n_sig not in (None, 2, 3, 4, 5) or isinstance(n_sig, bool):
+                return "bad nSigFigs"
+            if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5) or isinstance(mantissa, bool)):
+                return "bad mantissa"
         if sub.get("type") == "candle" and sub.get("interval") not in (
             "1m 3m 5m 15m 30m 1h 2h 4h 8h 12h 1d 3d 1w 1M".split()
         ):
@@ -259,7 +266,7 @@ class WsHub(WsApp):
         return []
 
     def _book(self, s: Subscription) -> dict:
-        return render.l2_book(self.app.engine.l2_book(s.coin, 20, s.n_sig_figs))
+        return render.l2_book(self.app.engine.l2_book(s.coin, 20, s.n_sig_figs, s.mantissa))
 
     def _mids(self, dex: str) -> dict:
         return {"mids": {c: render.dec(px) for c, px in self.app.engine.all_mids(dex).items()}}

@@ -452,7 +452,7 @@ def _spot_send(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: b
     amount = _usd_amount(_need(a, "amount", "spotSend"))
     engine = desk.engine
     if hasattr(engine, "spot_send"):
-        engine.spot_send(user, destination, token.split(":", 1)[0], amount, now)
+        engine.spot_send(user, destination, token.split(":", 1)[0], amount, now, env.nonce)
     elif _collateral_token(desk, token):
         # Spot USDC: move it to perp, send it, and park it back in the receiver's spot balance.
         engine.usd_class_transfer(user, amount, True, now)

@@ -54,8 +54,11 @@ class EngineTransfers:
         self._ledger(dest, "internalTransfer", usdc, details)
         self._flush()
 
-    def spot_send(self, user: str, destination: str, token: str, amount: Decimal, now_ms: int) -> None:
-        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
+    def spot_send(
+        self, user: str, destination: str, token: str, amount: Decimal, now_ms: int, nonce: int | None = None
+    ) -> None:
+        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user.
+        `nonce` is the action's, which the venue shows on both ledger rows."""
         self._advance(now_ms)
         acct = self._account(user, now_ms)
         if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
@@ -65,10 +68,31 @@ class EngineTransfers:
         dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.spot[token] = acct.spot[token] - amount
         dest.spot[token] = dest.spot.get(token, ZERO) + amount
-        details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))
+        details = (
+            ("token", token),
+            ("amount", amount),
+            ("usdcValue", self._usdc_value(token, amount)),
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", nonce),
+            ("feeToken", ""),
+        )
         self._ledger(acct, "spotTransfer", ZERO, details)
         self._ledger(dest, "spotTransfer", ZERO, details)
         self._flush()
+
+    def _usdc_value(self, token: str, amount: Decimal) -> Decimal:
+        """What `amount` of a spot token is worth in USDC at its pair's mid (0 when unpriced)."""
+        if token == "USDC":
+            return amount
+        tok = self.markets.spot_token_by_name(token)
+        mids = self.all_mids("")
+        for pair in self.markets.spot_pairs:
+            if tok is not None and pair.base == tok.index and pair.name in mids:
+                return (amount * mids[pair.name]).quantize(Decimal("0.000001"))
+        return ZERO
 
     def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
         """Credit a spot token balance (devnet faucet for spot tokens)."""

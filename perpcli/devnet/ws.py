@@ -46,6 +46,11 @@ SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "notification": (("user",), (), "notification"),
     "activeAssetData": (("user", "coin"), (), "activeAssetData"),
     "spotState": (("user",), (), "spotState"),
+    "webData3": (("user",), (), "webData3"),
+    "twapStates": (("user",), ("dex",), "twapStates"),
+    "userTwapSliceFills": (("user",), (), "userTwapSliceFills"),
+    "userTwapHistory": (("user",), (), "userTwapHistory"),
+    "userHistoricalOrders": (("user",), (), "userHistoricalOrders"),
 }
 
 
@@ -263,6 +268,15 @@ class WsHub(WsApp):
             ]
         if t in ("clearinghouseState", "openOrders", "webData2", "activeAssetCtx", "activeAssetData", "spotState"):
             return [self._state_frame(s)]
+        if t in ("webData3", "twapStates"):
+            return [self._state_frame(s)]
+        if t == "userHistoricalOrders":
+            history = [render.order_status_entry(x) for x in engine.historical_orders(s.user, 2000)]
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "orderHistory": history})]
+        if t == "userTwapSliceFills":  # TWAP slice fills are not told apart from other fills yet
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "twapSliceFills": []})]
+        if t == "userTwapHistory":
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "history": []})]
         return []
 
     def _book(self, s: Subscription) -> dict:
@@ -286,7 +300,66 @@ class WsHub(WsApp):
             return frame(t, render.active_asset_data(engine.active_asset_data(s.user, s.coin)))
         if t == "spotState":
             return frame(t, {"user": s.user, "spotState": render.spot_balances(engine.spot_balances(s.user))})
+        if t == "webData3":
+            return frame(t, self._web_data3(s.user))
+        if t == "twapStates":
+            return frame(t, {"dex": s.dex, "user": s.user, "states": self._twap_states(s.user, s.dex)})
         return frame("webData2", self._web_data2(s.user))
+
+    def _web_data3(self, user: str) -> dict:
+        """webData3: the user's frontend state plus one entry per perp dex (index order)."""
+        engine = self.app.engine
+        now = self.app.now_ms()
+        agents = [a for a in engine.agents_of(user, now) if not a.name]
+        dexs = sorted(engine.markets.dexs, key=lambda d: d.index)
+        return {
+            "userState": {
+                "agentAddress": agents[0].address if agents else None,
+                "agentValidUntil": agents[0].valid_until if agents else None,
+                "serverTime": now,
+                "cumLedger": "0.0",
+                "isVault": False,
+                "user": user,
+            },
+            "perpDexStates": [
+                {
+                    "clearinghouseState": render.clearinghouse(engine.clearinghouse_state(user, d.name)),
+                    "totalVaultEquity": "0.0",
+                    "assetCtxs": [render.asset_ctx(engine.asset_ctx(m.name)) for m in engine.markets.perps_of_dex(d.name)],
+                    "perpsAtOpenInterestCap": [],
+                    "leadingVaults": [],
+                }
+                for d in dexs
+            ],
+        }
+
+    def _twap_states(self, user: str, dex: str) -> list:
+        """Running TWAPs of `user` on `dex` as [[twap id, state]], the twapStates shape."""
+        twaps = self.app.desk.twaps
+        out: list = []
+        for tw in (twaps.running.values() if twaps is not None else ()):
+            market = self.app.engine.market(tw.coin)
+            if tw.user != user or market is None or market.dex != dex:
+                continue
+            px = self.app.engine.all_mids(dex).get(tw.coin)
+            out.append(
+                [
+                    tw.twap_id,
+                    {
+                        "coin": tw.coin,
+                        "executedNtl": render.dec(tw.executed_sz * px if px is not None else 0),
+                        "executedSz": render.dec(tw.executed_sz),
+                        "minutes": tw.minutes,
+                        "randomize": False,
+                        "reduceOnly": tw.reduce_only,
+                        "side": "B" if tw.is_buy else "A",
+                        "sz": render.dec(tw.sz),
+                        "timestamp": tw.started_ms,
+                        "user": tw.user,
+                    },
+                ]
+            )
+        return out
 
     def _web_data2(self, user: str) -> dict:
         """The documented core of the frontend aggregate (the venue's full schema is undocumented)."""
@@ -309,6 +382,7 @@ class WsHub(WsApp):
             "user": user,
             "twapStates": [],
             "spotState": render.spot_balances(engine.spot_balances(user)),
+            "spotAssetCtxs": self.app.info_answer({"type": "spotMetaAndAssetCtxs"})[1],
         }
 
     # -- pushes ----------------------------------------------------------------------------
@@ -435,9 +509,16 @@ class WsHub(WsApp):
                 text = _notification_text(ev)
                 if text:
                     out.append(frame("notification", {"notification": text}))
-        elif t in ("clearinghouseState", "webData2", "activeAssetData", "spotState", "openOrders"):
+        elif t in ("clearinghouseState", "webData2", "activeAssetData", "spotState", "openOrders", "webData3"):
             if account_changed or (prices and t != "openOrders" and t != "spotState"):
                 out.append(self._state_frame(s))
+        elif t == "twapStates":
+            if account_changed:
+                out.append(self._state_frame(s))
+        elif t == "userHistoricalOrders":
+            ups = [u for ev in events if isinstance(ev, r.OrderUpdates) for u in ev.updates]
+            if ups:
+                out.append(frame(t, {"user": s.user, "orderHistory": [render.order_status_entry(u) for u in ups]}))
         return out
 
 

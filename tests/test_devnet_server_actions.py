@@ -117,6 +117,12 @@ def test_spot_send_and_send_asset(http):
                                      amount=Decimal(2), nonce=NONCES.next())
     assert http.post("/exchange", signed_user(KEY_A, move)) == OK
     assert perp_b() - before == 2
+    # One `send` row on each side, as the venue logs a sendAsset to another user.
+    for who in (A, B):
+        row = http.info({"type": "userNonFundingLedgerUpdates", "user": who})[-1]["delta"]
+        assert row == {"type": "send", "user": A, "destination": B, "sourceDex": "spot", "destinationDex": "",
+                       "token": "USDC", "amount": "2.0", "usdcValue": "2.0", "fee": "0.0", "nativeTokenFee": "0.0",
+                       "nonce": move["nonce"], "feeToken": ""}
 
 
 def test_builder_fee_approval_gates_builder_orders(http):

@@ -479,6 +479,9 @@ def _send_asset(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: 
     perp_dexs = {d.name for d in engine.markets.dexs}
     if source not in perp_dexs | {"spot"} or dest_dex not in perp_dexs | {"spot"}:
         raise ActionError(f"Unknown dex {source if source not in perp_dexs | {'spot'} else dest_dex!r}")
+    if destination != user:
+        engine.send_asset(user, destination, source, dest_dex, amount, now, env.nonce)
+        return DEFAULT_OK
     # The devnet keeps one perp USDC balance across perp dexs (cross-dex margin is shared).
     if source == "spot":
         engine.usd_class_transfer(user, amount, True, now)

@@ -83,6 +83,46 @@ class EngineTransfers:
         self._ledger(dest, "spotTransfer", ZERO, details)
         self._flush()
 
+    def send_asset(
+        self, user: str, destination: str, source_dex: str, dest_dex: str, amount: Decimal, now_ms: int,
+        nonce: int | None = None,
+    ) -> None:
+        """sendAsset of the collateral to another address: out of the sender's source balance
+        ("spot" or a perp dex), into the recipient's destination balance, logged as one `send`
+        row on both sides as the venue logs it. (Perp dexs share one USDC balance here.)"""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if not amount.is_finite() or amount <= 0:
+            raise ActionError(Errors.AMOUNT)
+        available = acct.spot.get("USDC", ZERO) if source_dex == "spot" else self._withdrawable(acct)
+        if available < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
+        if source_dex == "spot":
+            acct.spot["USDC"] = acct.spot["USDC"] - amount
+        else:
+            acct.usdc -= amount
+        if dest_dex == "spot":
+            dest.spot["USDC"] = dest.spot.get("USDC", ZERO) + amount
+        else:
+            dest.usdc += amount
+        details = (
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("sourceDex", source_dex),
+            ("destinationDex", dest_dex),
+            ("token", "USDC"),
+            ("amount", amount),
+            ("usdcValue", amount),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", nonce),
+            ("feeToken", ""),
+        )
+        self._ledger(acct, "send", ZERO, details)
+        self._ledger(dest, "send", ZERO, details)
+        self._flush()
+
     def _usdc_value(self, token: str, amount: Decimal) -> Decimal:
         """What `amount` of a spot token is worth in USDC at its pair's mid (0 when unpriced)."""
         if token == "USDC":

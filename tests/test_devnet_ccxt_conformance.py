@@ -218,3 +218,21 @@ def test_builder_fee_is_approved_and_charged(ex, maker):
 def test_cancel_all_orders_after_needs_traded_volume(ex):
     """Refused on the venue too: scheduleCancel needs $1,000,000 traded first."""
     _refused(lambda: ex.cancel_all_orders_after(60_000), "Cannot set scheduled cancel time until enough volume traded")
+
+
+def test_order_helper_methods(ex, maker):
+    """ccxt's createLimit/Market/ReduceOnly/Stop/Trigger and TP/SL helpers, each one order."""
+    limit = ex.create_limit_order(BTC, "buy", 0.001, 91_000)
+    ex.cancel_order(limit["id"], BTC)
+    ex.create_market_order(SOL, "buy", 1, 182)
+    stop = ex.create_stop_order(SOL, "market", "sell", 1, 170, 170, {"reduceOnly": True})
+    trigger = ex.create_trigger_order(SOL, "market", "sell", 1, 171, 171, {"reduceOnly": True})
+    ex.cancel_orders([stop["id"], trigger["id"]], SOL)
+    ex.create_reduce_only_order(SOL, "limit", "sell", 1, 178)
+    assert ex.fetch_positions([SOL]) == []
+    bracket = ex.create_order_with_take_profit_and_stop_loss(SOL, "limit", "buy", 1, 182, 190, 170)
+    assert bracket["id"]
+    ex.create_order(SOL, "market", "sell", 1, 178, {"reduceOnly": True})
+    open_ids = [o["id"] for o in ex.fetch_open_orders(SOL)]
+    if open_ids:
+        ex.cancel_orders(open_ids, SOL)

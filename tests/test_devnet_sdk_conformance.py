@@ -381,3 +381,46 @@ VENUE_REFUSED_ACTIONS = [
 @pytest.mark.parametrize("call", VENUE_REFUSED_ACTIONS)
 def test_sdk_actions_the_venue_refuses_an_ordinary_account(call, trader):
     _venue_refuses(lambda: call(trader))
+
+
+def test_every_websocket_subscription_the_sdk_offers(devnet, maker):
+    """Each subscription type the SDK knows, on one connection, delivers a message its
+    dispatcher routes to the callback (snapshot, or the push a trade causes)."""
+    key = "0x" + "8e" * 32
+    register_secret(key)
+    wallet = eth_account.Account.from_key(key)
+    ws_info = Info(devnet.url, skip_ws=False)
+    try:
+        ws_info.user_state(wallet.address)  # first look: funded
+        me = Exchange(wallet, devnet.url)
+        user = wallet.address
+        subs = [
+            {"type": "allMids"},
+            {"type": "bbo", "coin": "ETH"},
+            {"type": "l2Book", "coin": "ETH"},
+            {"type": "trades", "coin": "ETH"},
+            {"type": "candle", "coin": "ETH", "interval": "1m"},
+            {"type": "activeAssetCtx", "coin": "ETH"},
+            {"type": "activeAssetData", "user": user, "coin": "ETH"},
+            {"type": "userEvents", "user": user},
+            {"type": "userFills", "user": user},
+            {"type": "orderUpdates", "user": user},
+            {"type": "userFundings", "user": user},
+            {"type": "userNonFundingLedgerUpdates", "user": user},
+            {"type": "webData2", "user": user},
+        ]
+        got: dict[str, queue.Queue] = {s["type"]: queue.Queue() for s in subs}
+        for s in subs:
+            ws_info.subscribe(s, lambda msg, kind=s["type"]: got[kind].put(msg))  # type: ignore[arg-type, misc]
+        time.sleep(0.5)
+        _ok(maker.order("ETH", False, 0.05, 3210, {"limit": {"tif": "Gtc"}}))
+        _ok(me.order("ETH", True, 0.05, 3210, {"limit": {"tif": "Ioc"}}))
+        missing = []
+        for kind, q in got.items():
+            try:
+                q.get(timeout=5)
+            except queue.Empty:
+                missing.append(kind)
+        assert missing == []
+    finally:
+        ws_info.disconnect_websocket()

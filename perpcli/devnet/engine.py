@@ -110,8 +110,8 @@ def _builder_fee(builder: tuple[str, int], ntl: Decimal) -> Decimal:
 class EngineConfig:
     """Exchange-wide settings. Defaults mirror the venue's base tier where one exists."""
 
-    auto_fund: bool = True  # credit unknown addresses on first use
-    auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited on first use
+    auto_fund: bool = True  # create and credit a never-seen address when its own state is first read
+    auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited then
     taker_fee: Decimal = Decimal("0.00045")
     maker_fee: Decimal = Decimal("0.00015")  # negative = rebate
     funding_interval_ms: int = 3_600_000

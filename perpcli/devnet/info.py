@@ -2,6 +2,8 @@
 
 Reads are unsigned and public by address, as on the venue: any client may query any user.
 Unknown users get empty structures; an agent address gets empty results (query the master).
+With auto-fund on, a read of an address's own state (userRole, clearinghouseState,
+spotClearinghouseState) is what creates and funds a never-seen address (`_own_state`).
 A body that does not deserialize (unknown `type`, missing or mistyped field) raises
 `BadBody`, which the server turns into HTTP 422 text/plain.
 """

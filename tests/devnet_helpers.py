@@ -59,6 +59,17 @@ class Http:
         self.conn.close()
 
 
+def first_look(url: str, *addresses: str) -> None:
+    """Read each address's own account state once, as a client does before trading: on an
+    auto-funding devnet that is what creates and funds an address it has never seen."""
+    client = Http(url)
+    try:
+        for addr in addresses:
+            client.info({"type": "clearinghouseState", "user": addr})
+    finally:
+        client.close()
+
+
 class Nonces:
     """Strictly increasing ms nonces (several signers share it; uniqueness is all that matters)."""
 

@@ -26,7 +26,7 @@ LOCAL_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
 @pytest.fixture(scope="module")
 def devnet():
-    h = start_in_thread(port=0, seed=5, market_interval=0.2)
+    h = start_in_thread(port=0, seed=5, market_interval=0.2, deadman_min_volume=Decimal(0))  # `perp deadman` works
     wait_for_books(h.url)
     yield h
     h.stop()
@@ -137,7 +137,7 @@ def test_cancel_results_carry_the_cloid(perp, devnet):
 # ----- errors for scripts --------------------------------------------------------------------
 
 
-def test_json_errors_are_a_json_object_on_stdout_too(perp, devnet):
+def test_json_errors_are_a_json_object_on_stdout_too(perp, devnet, monkeypatch):
     r = perp("--json", "price", "NOPE")
     assert r.code == 2
     assert r.err.startswith("perp: error:")
@@ -146,7 +146,11 @@ def test_json_errors_are_a_json_object_on_stdout_too(perp, devnet):
     assert doc["error"]["kind"] == "unknown_market"  # the error_kind a venue would report
     bad_flag = perp("positions", "--no-such-flag", "--json")
     assert bad_flag.code == 2 and bad_flag.json()["error"]["kind"] == "usage"
-    unknown_key = perp("--json", "account", key="0x" + "43" * 32)
+    closed = start_in_thread(port=0, market_interval=0, auto_fund=False)  # the default devnet funds any key
+    try:
+        unknown_key = run(closed.url, "--json", "account", key="0x" + "43" * 32, monkeypatch=monkeypatch)
+    finally:
+        closed.stop()
     assert unknown_key.code == 4 and unknown_key.json()["error"]["kind"] == "auth"
     assert perp("price", "NOPE").out == ""  # human mode: stderr only
 

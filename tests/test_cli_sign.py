@@ -293,6 +293,10 @@ def test_submit_rejects_non_bodies_and_bad_urls(tmp_path, capsys):
 def devnet():
     server = pytest.importorskip("perpcli.devnet.server")
     handle = server.start_in_thread(server.DevnetConfig(port=0, market_interval=0, tick_interval=0.05))
+    from perpcli.keys.signer import Signer
+    from tests.devnet_helpers import first_look
+
+    first_look(handle.url, Signer.from_hex(DEV_KEY).address)  # the key exists before it signs, as on the venue
     yield handle
     handle.stop()
 

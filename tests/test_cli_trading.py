@@ -14,7 +14,7 @@ from tests.cli_devnet import control, new_key, run, wait_for_books
 
 @pytest.fixture(scope="module")
 def devnet():
-    h = start_in_thread(port=0, seed=7, market_interval=0.2)
+    h = start_in_thread(port=0, seed=7, market_interval=0.2, deadman_min_volume=Decimal(0))  # `perp deadman` works
     wait_for_books(h.url)
     yield h
     h.stop()
@@ -89,13 +89,29 @@ def test_account_commands_on_a_fresh_key(perp, devnet):
         assert perp(*cmd, key=key).code == 0
 
 
-def test_unknown_key_is_exit_4(perp):
+def test_unknown_key_is_exit_4_without_auto_fund(monkeypatch):
     key = "0x" + "42" * 32
-    r = perp("account", key=key)
-    assert r.code == 4
-    assert "is not registered on devnet" in r.err and r.err.strip().count("\n") <= 1
-    r = perp("buy", "BTC", "0.001", "--market", "--slippage", "3%", "--yes", key=key)
-    assert r.code == 4
+    h = start_in_thread(port=0, market_interval=0, auto_fund=False)
+    try:
+        r = run(h.url, "account", key=key, monkeypatch=monkeypatch)
+        assert r.code == 4
+        assert "is not registered on devnet" in r.err and r.err.strip().count("\n") <= 1
+        r = run(h.url, "buy", "BTC", "0.001", "--market", "--slippage", "3%", "--yes", key=key, monkeypatch=monkeypatch)
+        assert r.code == 4
+    finally:
+        h.stop()
+
+
+def test_fresh_key_works_first_time_on_a_default_devnet(perp, devnet):
+    """README: funded on first use. The first read of the key's own state funds it."""
+    key, addr = new_key(devnet.url, fund=None)
+    r = perp("--json", "account", key=key)
+    assert r.code == 0, r.err
+    assert Decimal(r.json()["equity"]) == Decimal(100_000)
+    key2, _ = new_key(devnet.url, fund=None)
+    r = perp("--json", "buy", "BTC", "0.001", "--market", "--slippage", "3%", "--yes", key=key2)
+    assert r.code == 0, r.err
+    assert r.json()["status"] == "filled"
 
 
 # ----- orders --------------------------------------------------------------------------------

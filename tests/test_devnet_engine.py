@@ -417,7 +417,8 @@ def test_transfers_and_withdraw_bookkeeping():
     assert e.spot_balances(A)[0].total == D(300) and e.perp_balance(A) == D(99700)
     e.usd_class_transfer(A, D(100), True, T0)
     e.usd_send(A, B, D(50), T0)
-    assert e.perp_balance(B) == D(100050)
+    assert e.perp_balance(B) == D(50)  # a recipient the devnet never saw holds what was sent
+    assert e.ensure_account(B, T0) and e.perp_balance(B) == D(50)  # ...and is never topped up
     e.withdraw(A, A, D(10), T0)
     assert e.perp_balance(A) == D(99740)
     with pytest.raises(ActionError, match="Insufficient balance for withdrawal"):
@@ -435,6 +436,22 @@ def test_agents_replace_by_name_and_expire():
     e.approve_agent(A, ag3, f"bot valid_until {T0 + 1000}", T0)
     assert e.user_role(ag3, T0) == ("agent", A)
     assert e.user_role(ag3, T0 + 1000)[0] != "agent"
+
+
+def test_agent_approved_already_expired_is_refused():
+    e = eng()
+    ag = "0x" + "4" * 40
+    with pytest.raises(ActionError, match="valid_until"):
+        e.approve_agent(A, ag, f"bot valid_until {T0 - 1}", T0)
+    with pytest.raises(ActionError, match="valid_until"):
+        e.approve_agent(A, ag, f"bot valid_until {T0}", T0)
+    assert not e.is_agent(ag, T0) and e.agents_of(A, T0) == []
+
+
+def test_signers_are_never_created_even_with_auto_fund():
+    e = eng()
+    assert e.resolve_signer(C, T0) is None and not e.account_exists(C)
+    assert e.ensure_account(C, T0) and e.resolve_signer(C, T0) == C and e.perp_balance(C) == D(100000)
 
 
 def test_auto_fund_off_leaves_unknown_signers_unknown():
@@ -477,6 +494,10 @@ def test_l2_book_levels_count_orders_and_aggregate_by_sig_figs():
     agg = e.l2_book("BTC", n_sig_figs=3)  # asks round up to 100s
     assert [(lv.px, lv.sz, lv.n) for lv in agg.asks] == [(D(95100), D("0.5"), 4), (D(95200), D("0.1"), 1)]
     assert str(agg.asks[0].px) == "95100"
+    five = e.l2_book("BTC", n_sig_figs=5, mantissa=5)  # the 5th figure moves in steps of 5
+    assert [(lv.px, lv.n) for lv in five.asks] == [(D(95005), 1), (D(95015), 2), (D(95050), 1), (D(95160), 1)]
+    two = e.l2_book("BTC", n_sig_figs=5, mantissa=2)
+    assert [lv.px for lv in two.asks] == [D(95002), D(95012), D(95050), D(95160)]
 
 
 def test_liquidation_without_book_liquidity_goes_to_the_backstop():

@@ -24,6 +24,7 @@ from tests.devnet_helpers import (
     NONCES,
     Http,
     address,
+    first_look,
     limit_order,
     signed_l1,
     signed_user,
@@ -43,6 +44,7 @@ DESERIALIZE = "Failed to deserialize the JSON body into the target type: "
 @pytest.fixture(scope="module")
 def devnet():
     handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.05))
+    first_look(handle.url, A, B)  # what a client reads first; funds both (auto-fund)
     yield handle
     handle.stop()
 
@@ -115,7 +117,116 @@ def test_info_unknown_user_is_empty_not_an_error(http):
     assert http.info({"type": "openOrders", "user": nobody}) == []
     assert http.info({"type": "userFills", "user": nobody}) == []
     assert http.info({"type": "orderStatus", "user": nobody, "oid": 1}) == {"status": "unknownOid"}
-    assert http.info({"type": "userRole", "user": nobody}) == {"role": "missing"}
+    # Reading those lists creates nothing; the address's own state is what funds it (below).
+    assert http.info({"type": "userRole", "user": nobody}) == {"role": "user"}
+
+
+def test_user_funding_and_ledger_start_time_is_optional(http):
+    http.info({"type": "userRole", "user": A})
+    rows = http.info({"type": "userNonFundingLedgerUpdates", "user": A})
+    assert rows and rows[0]["delta"]["type"] == "deposit"
+    assert rows == http.info({"type": "userNonFundingLedgerUpdates", "user": A, "startTime": 0})
+    assert isinstance(http.info({"type": "userFunding", "user": A}), list)
+    assert isinstance(http.info({"type": "userFunding", "user": A, "endTime": None}), list)
+
+
+@pytest.mark.parametrize("extra", [{"nSigFigs": 4, "mantissa": 2}, {"nSigFigs": 5, "mantissa": 3}, {"mantissa": 5}])
+def test_l2_book_mantissa_needs_five_sig_figs(http, extra):
+    status, ctype, _ = http.post_raw("/info", json.dumps({"type": "l2Book", "coin": "BTC", **extra}).encode())
+    assert status == 422 and ctype.startswith("text/plain")
+
+
+def test_l2_book_mantissa_groups_levels(http):
+    for px in ("91001", "91003"):
+        assert http.post("/exchange", signed_l1(KEY_B, limit_order(BTC, False, px, "0.001")))["status"] == "ok"
+    book = http.info({"type": "l2Book", "coin": "BTC", "nSigFigs": 5, "mantissa": 5})
+    asks = [(lv["px"], lv["n"]) for lv in book["levels"][1] if lv["px"].startswith("910")]
+    assert asks == [("91005.0", 2)]
+
+
+def test_unknown_user_role_is_missing_without_auto_fund(closed_devnet):
+    http = Http(closed_devnet.url)
+    try:
+        nobody = "0x" + "00" * 19 + "02"
+        assert http.info({"type": "userRole", "user": nobody}) == {"role": "missing"}
+        state = http.info({"type": "clearinghouseState", "user": nobody})
+        assert state["marginSummary"]["accountValue"] == "0.0"
+        assert http.info({"type": "userRole", "user": nobody}) == {"role": "missing"}
+    finally:
+        http.close()
+
+
+@pytest.mark.parametrize("is_mainnet", [False, True], ids=["default", "mainnet"])
+def test_auto_fund_never_turns_a_bad_signature_into_an_account(is_mainnet):
+    """A tampered action or one signed for the other network recovers a random address: the
+    venue answers "does not exist", and so must an auto-funding devnet."""
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, is_mainnet=is_mainnet))
+    http = Http(handle.url)
+    try:
+        assert http.info({"type": "userRole", "user": A}) == {"role": "user"}  # first look funds A
+        good = signed_l1(KEY_A, limit_order(BTC, True, "50000", "0.001"), is_mainnet=is_mainnet)
+        tampered = json.loads(json.dumps(good))
+        tampered["action"]["orders"][0]["p"] = "50001"
+        other_net = signed_l1(KEY_A, actions.noop_action(), is_mainnet=not is_mainnet)
+        for bad in (tampered, other_net):
+            res = http.post("/exchange", bad)
+            assert res["status"] == "err", res
+            msg = res["response"]
+            assert msg.startswith("User or API Wallet 0x") and msg.endswith(" does not exist.") and A not in msg
+            ghost = msg[len("User or API Wallet ") : -len(" does not exist.")]
+            assert http.info({"type": "userRole", "user": A}) == {"role": "user"}
+            assert http.info({"type": "openOrders", "user": ghost}) == []
+        # a signer never seen at all is refused too, auto-fund or not, until it looks at itself
+        res = http.post("/exchange", signed_l1(KEY_STRANGER, actions.noop_action(), is_mainnet=is_mainnet))
+        assert res == {"status": "err", "response": f"User or API Wallet {STRANGER} does not exist."}
+        send = actions.usd_send_action(A, Decimal(1), time_ms=NONCES.next())
+        res = http.post("/exchange", signed_user(KEY_STRANGER, send, is_mainnet=is_mainnet))
+        assert res == {"status": "err", "response": f"Must deposit before performing actions. User: {STRANGER}"}
+        assert http.post("/exchange", good)["status"] == "ok"
+    finally:
+        http.close()
+        handle.stop()
+
+
+def test_schedule_cancel_needs_the_venues_traded_volume_by_default(http):
+    soon = int(time.time() * 1000) + 60_000
+    res = http.post("/exchange", signed_l1(KEY_A, actions.schedule_cancel_action(soon)))
+    assert res == {
+        "status": "err",
+        "response": "Cannot set scheduled cancel time until enough volume traded. Required: $1000000.",
+    }
+
+
+def test_auto_fund_on_first_look_and_recipients_hold_what_was_sent():
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, initial_balance=Decimal(1000)))
+    http = Http(handle.url)
+    try:
+        recipient = "0x" + "5e" * 20
+        state = http.info({"type": "clearinghouseState", "user": A})
+        assert state["marginSummary"]["accountValue"] == "1000.0"
+        send = actions.usd_send_action(recipient, Decimal(1), time_ms=NONCES.next())
+        assert http.post("/exchange", signed_user(KEY_A, send))["status"] == "ok"
+        for kind in ("userRole", "clearinghouseState", "spotClearinghouseState"):
+            http.info({"type": kind, "user": recipient})  # already exists: reading funds nothing
+        state = http.info({"type": "clearinghouseState", "user": recipient})
+        assert state["marginSummary"]["accountValue"] == "1.0"
+        spot_first = "0x" + "5f" * 20
+        assert http.info({"type": "spotClearinghouseState", "user": spot_first}) == {"balances": []}
+        assert http.info({"type": "clearinghouseState", "user": spot_first})["withdrawable"] == "1000.0"
+        ws_first = "0x" + "60" * 20
+        with connect(handle.ws_url) as ws:
+            ws.send(json.dumps({"method": "subscribe", "subscription": {"type": "webData2", "user": ws_first}}))
+            msg = ws_until(ws, lambda m: m.get("channel") == "webData2")
+            assert msg["data"]["clearinghouseState"]["marginSummary"]["accountValue"] == "1000.0"
+        # an approved agent exists already: looking at it funds nothing and it stays an agent
+        approve = actions.approve_agent_action(AGENT, nonce=NONCES.next(), agent_name="")
+        assert http.post("/exchange", signed_user(KEY_A, approve))["status"] == "ok"
+        state = http.info({"type": "clearinghouseState", "user": AGENT})
+        assert state["marginSummary"]["accountValue"] == "0.0"
+        assert http.info({"type": "userRole", "user": AGENT}) == {"role": "agent", "data": {"user": A}}
+    finally:
+        http.close()
+        handle.stop()
 
 
 @pytest.mark.parametrize(

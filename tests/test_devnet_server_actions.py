@@ -16,6 +16,7 @@ from tests.devnet_helpers import (
     NONCES,
     Http,
     address,
+    first_look,
     limit_order,
     signed_l1,
     signed_user,
@@ -31,7 +32,9 @@ OK = {"status": "ok", "response": {"type": "default"}}
 
 @pytest.fixture(scope="module")
 def devnet():
-    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.02))
+    # deadman_min_volume=0: `perp devnet --no-deadman-volume`, so scheduleCancel can be exercised.
+    handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.02, deadman_min_volume=Decimal(0)))
+    first_look(handle.url, A, B)  # what a client reads first; funds both (auto-fund)
     yield handle
     handle.stop()
 
@@ -114,6 +117,12 @@ def test_spot_send_and_send_asset(http):
                                      amount=Decimal(2), nonce=NONCES.next())
     assert http.post("/exchange", signed_user(KEY_A, move)) == OK
     assert perp_b() - before == 2
+    # One `send` row on each side, as the venue logs a sendAsset to another user.
+    for who in (A, B):
+        row = http.info({"type": "userNonFundingLedgerUpdates", "user": who})[-1]["delta"]
+        assert row == {"type": "send", "user": A, "destination": B, "sourceDex": "spot", "destinationDex": "",
+                       "token": "USDC", "amount": "2.0", "usdcValue": "2.0", "fee": "0.0", "nativeTokenFee": "0.0",
+                       "nonce": move["nonce"], "feeToken": ""}
 
 
 def test_builder_fee_approval_gates_builder_orders(http):
@@ -125,7 +134,14 @@ def test_builder_fee_approval_gates_builder_orders(http):
     assert http.post("/exchange", signed_user(KEY_A, approve)) == OK
     assert http.info({"type": "maxBuilderFee", "user": A, "builder": BUILDER}) == 10
     res = http.post("/exchange", signed_l1(KEY_A, order))
-    assert "resting" in res["response"]["data"]["statuses"][0]
+    oid = res["response"]["data"]["statuses"][0]["resting"]["oid"]
+    res = http.post("/exchange", signed_l1(KEY_B, limit_order(0, False, "50000", "0.001", tif="Ioc")))
+    assert "filled" in res["response"]["data"]["statuses"][0], res
+    # The builder's 10 tenths of a bp on $50 (0.005) is charged on top of the maker fee (0.0075).
+    mine = next(f for f in http.info({"type": "userFills", "user": A}) if f["oid"] == oid)
+    assert mine["builderFee"] == "0.005" and mine["fee"] == "0.0125"
+    theirs = http.info({"type": "userFills", "user": B})[0]
+    assert "builderFee" not in theirs and theirs["fee"] == "0.0225"
 
 
 def test_hip3_dex_reads_and_orders(http):

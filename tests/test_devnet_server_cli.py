@@ -28,7 +28,8 @@ def _post(url: str, path: str, body: dict):
 def test_devnet_starts_prints_url_serves_and_stops_on_sigint(tmp_path):
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perpcli", "devnet", "--port", "0", "--market-interval", "0", "--state", str(state)],
+        [sys.executable, "-m", "perpcli", "devnet", "--port", "0", "--market-interval", "0", "--state", str(state),
+         "--no-deadman-volume"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -42,6 +43,7 @@ def test_devnet_starts_prints_url_serves_and_stops_on_sigint(tmp_path):
         assert meta["universe"][0]["name"] == "BTC"
         user = "0x" + "77" * 20
         _post(url, "/devnet/fund", {"user": user, "amount": "5"})
+        assert _post(url, "/devnet/status", {})["deadmanMinVolume"] == "0"  # the flag lifts the rule
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:

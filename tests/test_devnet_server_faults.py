@@ -17,6 +17,7 @@ from tests.devnet_helpers import (
     NONCES,
     Http,
     address,
+    first_look,
     limit_order,
     signed_l1,
     signed_user,
@@ -29,6 +30,7 @@ A = address(KEY_A)
 @pytest.fixture(scope="module")
 def devnet():
     handle = start_in_thread(DevnetConfig(port=0, market_interval=0, tick_interval=0.05))
+    first_look(handle.url, A, address(KEY_B))  # the wallets look at themselves first: funded
     yield handle
     handle.stop()
 
@@ -130,6 +132,7 @@ def test_ws_duplicate_and_reorder(http, devnet):
 def test_state_saved_and_reloaded_is_identical(tmp_path):
     state = tmp_path / "devnet.json"
     first = start_in_thread(DevnetConfig(port=0, market_interval=0, state_file=state))
+    first_look(first.url, A, address(KEY_B))
     http = Http(first.url)
     try:
         place(http, "45000")

@@ -96,6 +96,7 @@ DEVNET_TABLE = {
     "CROSS_NOT_ALLOWED": K.MARGIN_MODE, "SWITCH_WITH_POSITION": K.MARGIN_MODE, "NO_ISOLATED_POSITION": K.MARGIN_MODE,
     "ISOLATED_MARGIN": K.INSUFFICIENT_MARGIN, "LEVERAGE_MARGIN": K.INSUFFICIENT_MARGIN,
     "AGENT_LIMIT": K.ACCOUNT_LIMIT, "AMOUNT": K.INVALID_REQUEST,
+    "AGENT_VALID_UNTIL": K.OTHER,  # [devnet] wording: the venue's text for it is not known
 }
 
 # Devnet texts for features this emulator lacks: the real venue never says them, so they

@@ -146,3 +146,18 @@ async def test_a_dropped_socket_shows_stale_then_recovers(devnet):
         assert await wait_until(pilot, lambda: "STALE" not in status.render().plain, timeout=5)
         assert source.session.connection_state is ConnectionState.CONNECTED
         assert "mid " in ladder_of(app).text()
+
+
+async def test_fresh_key_watches_with_its_account_on_a_default_devnet(devnet):
+    """`perp watch` checks the key (userRole) before it opens: on an auto-funding devnet that
+    first look funds a never-seen key, so the terminal opens with trading and a balance."""
+    fresh = "0x" + "7f" * 32
+    register_secret(fresh)
+    settings.configure()
+    md = HyperliquidMarketData(endpoint(devnet.url, "testnet"), venue="devnet")
+    trading = md.trading(Signer.from_hex(fresh))
+    trading.require_registered()  # what `perp watch` does first; exit 4 before auto-fund-on-read
+    app, source = build_app(md, markets=["BTC"], trading=trading, settings=settings.current())
+    async with app.run_test(size=SIZE) as pilot:
+        assert await wait_until(pilot, lambda: source.account() is not None, timeout=10)
+        assert cash_of(source.account(), "USDC") == D(100_000)

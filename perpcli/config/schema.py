@@ -83,7 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("devnet.port", "int", 8787, "Port `perp devnet` listens on."),
     Setting("devnet.initial_balance", "decimal", Decimal("100000"),
             "USDC credited to a new address on first use of the devnet."),
-    Setting("devnet.auto_fund", "bool", True, "Credit any new address on first use (off: unknown signers are rejected)."),
+    Setting("devnet.auto_fund", "bool", True, "Fund a never-seen address when its own state is first read (unknown signers are always refused)."),
     Setting("tui.refresh_hz", "int", 20,
             "Most screen repaints per second in `perp watch`; book updates in between are merged (coalesced)."),
     Setting("tui.chart_interval", "str", "1m", "Candle interval the `perp watch` chart opens with.",

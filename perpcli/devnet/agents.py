@@ -26,7 +26,13 @@ class EngineAgents:
         marker = " valid_until "
         if marker in name:
             name, _, tail = name.rpartition(marker)
-            valid_until = int(tail)
+            try:
+                valid_until = int(tail)
+            except ValueError:
+                raise ActionError(Errors.AGENT_VALID_UNTIL) from None
+            if valid_until <= now_ms:
+                # The venue refuses an approval that would be born expired.
+                raise ActionError(Errors.AGENT_VALID_UNTIL)
         mine = [a for a in self._agents.values() if a.master == master and self._agent_live(a, now_ms)]
         if name and len([a for a in mine if a.name and a.name != name]) >= 3:
             raise ActionError(Errors.AGENT_LIMIT)
@@ -43,21 +49,21 @@ class EngineAgents:
         return a.valid_until is None or now_ms < a.valid_until
 
     def resolve_signer(self, signer: str, now_ms: int) -> str | None:
-        """The account a recovered signer acts for: its master if it is a live agent, None if
-        it was an agent that expired or was replaced (the venue: "does not exist"), itself if
-        it is a known user (created and auto-funded now when auto_fund is on), else None."""
+        """The account a recovered signer acts for: its master if it is a live agent, itself if
+        it is a known user, else None (the venue: "User or API Wallet … does not exist.").
+
+        Never creates an account, auto-fund or not: a signature over bytes the venue would not
+        hash recovers a random address, and that must surface as the venue's refusal rather
+        than as a fresh funded wallet trading on the client's behalf. Accounts come into being
+        when their own state is first read (`ensure_account`), by a deposit, or by receiving
+        a transfer."""
         signer = signer.lower()
         a = self._agents.get(signer)
-        if a is not None and signer not in self._accounts:
-            return a.master if self._agent_live(a, now_ms) else None
         if a is not None and self._agent_live(a, now_ms):
             return a.master
+        if a is not None and signer not in self._accounts:
+            return None  # an expired or replaced agent
         if signer in self._accounts:
-            return signer
-        if self.config.auto_fund:
-            self._advance(now_ms)
-            self._account(signer, now_ms)
-            self._flush()
             return signer
         return None
 

@@ -101,12 +101,17 @@ _DAY = 86_400_000
 _TID_MASK = (1 << 50) - 1
 
 
+def _builder_fee(builder: tuple[str, int], ntl: Decimal) -> Decimal:
+    """The builder's cut of one fill: `f` tenths of a basis point of the notional."""
+    return (ntl * builder[1] / 100_000).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 @dataclass(slots=True)
 class EngineConfig:
     """Exchange-wide settings. Defaults mirror the venue's base tier where one exists."""
 
-    auto_fund: bool = True  # credit unknown addresses on first use
-    auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited on first use
+    auto_fund: bool = True  # create and credit a never-seen address when its own state is first read
+    auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited then
     taker_fee: Decimal = Decimal("0.00045")
     maker_fee: Decimal = Decimal("0.00015")  # negative = rebate
     funding_interval_ms: int = 3_600_000
@@ -371,7 +376,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._accounts[user.lower()].history_limit = limit
 
     def ensure_account(self, user: str, now_ms: int) -> bool:
-        """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on."""
+        """Return whether `user` exists, creating (and auto-funding) it when auto_fund is on.
+
+        Called when an address's own state is read (userRole, clearinghouseState, a user
+        websocket channel...), never for a signer: an address seen in any way before (a
+        transfer recipient, an agent, an expired agent) is not funded again."""
         user = user.lower()
         if user in self._accounts:
             return True
@@ -551,6 +560,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             t,
             order_type,
         )
+        o.builder = spec.builder
         self._orders[oid] = o
         self._owner[oid] = acct.address
         if spec.cloid is not None:
@@ -852,8 +862,12 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         cfg = self.config
         taker_fee = (ntl * cfg.taker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
         maker_fee = (ntl * cfg.maker_fee).quantize(USD_QUANTUM, rounding=ROUND_HALF_EVEN)
-        self._apply_fill(taker.user, taker, px, qty, taker_fee, True, txhash, tid, now_ms, liquidation)
-        self._apply_fill(maker.user, maker, px, qty, maker_fee, False, txhash, tid, now_ms, None)
+        tb = _builder_fee(taker.builder, ntl) if taker.builder is not None else None
+        mb = _builder_fee(maker.builder, ntl) if maker.builder is not None else None
+        self._apply_fill(
+            taker.user, taker, px, qty, taker_fee + tb if tb else taker_fee, True, txhash, tid, now_ms, liquidation, tb
+        )
+        self._apply_fill(maker.user, maker, px, qty, maker_fee + mb if mb else maker_fee, False, txhash, tid, now_ms, None, mb)
         if taker.is_buy:
             trade = Trade(coin, "B", px, qty, now_ms, txhash, tid, taker.user, maker.user)
         else:
@@ -872,8 +886,10 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         tid: int,
         now_ms: int,
         liquidation: LiquidationInfo | None,
+        builder_fee: Decimal | None = None,
     ) -> None:
-        """One side of a match: position, entry price, realised PnL, cash, fee, fill row."""
+        """One side of a match: position, entry price, realised PnL, cash, fee, fill row.
+        `fee` already includes `builder_fee` (the fill row shows both, as the venue does)."""
         acct = self._accounts[user]
         coin = o.coin
         is_buy = o.is_buy
@@ -950,6 +966,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             o.cloid,
             "USDC",
             liquidation,
+            builder_fee,
         )
         fills = acct.fills
         fills.append(fill)

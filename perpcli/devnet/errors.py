@@ -45,4 +45,5 @@ class Errors:
     ISOLATED_MARGIN = "Insufficient margin to remove from isolated position."
     LEVERAGE_MARGIN = "Insufficient margin for leverage update."
     AGENT_LIMIT = "Too many named agents."
+    AGENT_VALID_UNTIL = "Invalid agent valid_until: must be a time in the future."
     AMOUNT = "Invalid amount."

@@ -234,7 +234,7 @@ class ExchangeDesk:
             raise BadBody(str(e)) from None
         if user_signed:
             # User-signed actions move the signer's own money: agents have none (§b.4).
-            if engine.is_agent(signer, now_ms) or not engine.ensure_account(signer, now_ms):
+            if engine.is_agent(signer, now_ms) or not engine.account_exists(signer):
                 raise ActionError(f"Must deposit before performing actions. User: {signer}")
             account, is_agent = signer, False
         else:
@@ -319,6 +319,8 @@ def _order(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bool)
         # f is in tenths of a basis point; the approval is a percent (0.001% = 1 tenth-bp).
         if approved is None or Decimal(fee) / Decimal(1000) > approved:
             raise ActionError("Builder fee has not been approved.")
+        for spec in orders:
+            spec.builder = (b, fee)  # charged on every fill of these orders
     if not orders:
         raise ActionError("Order list is empty.")
     results = desk.engine.place_orders(user, orders, grouping, now)
@@ -450,7 +452,7 @@ def _spot_send(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: b
     amount = _usd_amount(_need(a, "amount", "spotSend"))
     engine = desk.engine
     if hasattr(engine, "spot_send"):
-        engine.spot_send(user, destination, token.split(":", 1)[0], amount, now)
+        engine.spot_send(user, destination, token.split(":", 1)[0], amount, now, env.nonce)
     elif _collateral_token(desk, token):
         # Spot USDC: move it to perp, send it, and park it back in the receiver's spot balance.
         engine.usd_class_transfer(user, amount, True, now)
@@ -477,6 +479,9 @@ def _send_asset(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: 
     perp_dexs = {d.name for d in engine.markets.dexs}
     if source not in perp_dexs | {"spot"} or dest_dex not in perp_dexs | {"spot"}:
         raise ActionError(f"Unknown dex {source if source not in perp_dexs | {'spot'} else dest_dex!r}")
+    if destination != user:
+        engine.send_asset(user, destination, source, dest_dex, amount, now, env.nonce)
+        return DEFAULT_OK
     # The devnet keeps one perp USDC balance across perp dexs (cross-dex margin is shared).
     if source == "spot":
         engine.usd_class_transfer(user, amount, True, now)

@@ -2,6 +2,8 @@
 
 Reads are unsigned and public by address, as on the venue: any client may query any user.
 Unknown users get empty structures; an agent address gets empty results (query the master).
+With auto-fund on, a read of an address's own state (userRole, clearinghouseState,
+spotClearinghouseState) is what creates and funds a never-seen address (`_own_state`).
 A body that does not deserialize (unknown `type`, missing or mistyped field) raises
 `BadBody`, which the server turns into HTTP 422 text/plain.
 """
@@ -129,6 +131,15 @@ class InfoDesk:
         return method(req)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _own_state(self, req: dict) -> str:
+        """The `user` of a read of that address's own state: with auto-fund on, an address the
+        devnet has never seen is created and funded here (its first look at itself), so a
+        fresh key works without a deposit while a mis-signed action still meets an unknown
+        signer."""
+        user = _user(req)
+        self.engine.ensure_account(user, self.now_ms())
+        return user
 
     def _is_agent(self, user: str) -> bool:
         return self.engine.is_agent(user, self.now_ms())
@@ -264,9 +275,12 @@ class InfoDesk:
         n_sig = _field(req, "nSigFigs", int, optional=True)
         if n_sig is not None and n_sig not in (2, 3, 4, 5):
             raise BadBody(f"invalid value: integer `{n_sig}`, expected nSigFigs in 2..=5")
+        mantissa = _field(req, "mantissa", int, optional=True)
+        if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5)):
+            raise BadBody(f"invalid value: integer `{mantissa}`, expected mantissa 1, 2 or 5 with nSigFigs 5")
         if self.engine.market(coin) is None:
             return None
-        return render.l2_book(self.engine.l2_book(coin, 20, n_sig))
+        return render.l2_book(self.engine.l2_book(coin, 20, n_sig, mantissa))
 
     def _recentTrades(self, req):  # noqa: N802
         coin = _field(req, "coin", str)
@@ -301,11 +315,11 @@ class InfoDesk:
     # -- accounts ------------------------------------------------------------------------------
 
     def _clearinghouseState(self, req):  # noqa: N802
-        user = _user(req)
+        user = self._own_state(req)
         return render.clearinghouse(self.engine.clearinghouse_state(user, _dex(req)))
 
     def _spotClearinghouseState(self, req):  # noqa: N802
-        return render.spot_balances(self.engine.spot_balances(_user(req)))
+        return render.spot_balances(self.engine.spot_balances(self._own_state(req)))
 
     def _openOrders(self, req):  # noqa: N802
         user = _user(req)
@@ -347,13 +361,13 @@ class InfoDesk:
 
     def _userFunding(self, req):  # noqa: N802
         user = _user(req)
-        start = _field(req, "startTime", int)
+        start = _field(req, "startTime", int, optional=True) or 0  # optional on the venue
         end = _field(req, "endTime", int, optional=True)
         return [render.user_funding_row(p) for p in self.engine.user_funding(user, start, end)][:500]
 
     def _userNonFundingLedgerUpdates(self, req):  # noqa: N802
         user = _user(req)
-        start = _field(req, "startTime", int)
+        start = _field(req, "startTime", int, optional=True) or 0  # optional on the venue
         end = _field(req, "endTime", int, optional=True)
         return [render.ledger_row(u) for u in self.engine.user_ledger(user, start, end)][:500]
 
@@ -361,7 +375,7 @@ class InfoDesk:
         return self.desk.rate_limit_view(_user(req))
 
     def _userRole(self, req):  # noqa: N802
-        role, master = self.engine.user_role(_user(req), self.now_ms())
+        role, master = self.engine.user_role(self._own_state(req), self.now_ms())
         if role == "agent":
             return {"role": "agent", "data": {"user": master}}
         return {"role": role}

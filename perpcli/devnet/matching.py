@@ -39,6 +39,7 @@ class BookOrder:
         "parent",
         "reserved",
         "triggered",
+        "builder",
     )
 
     def __init__(
@@ -77,6 +78,7 @@ class BookOrder:
         self.parent: int | None = None
         self.reserved = _ZERO  # initial margin held for this order while it rests
         self.triggered = False
+        self.builder: tuple[str, int] | None = None  # (address, tenths of a bp) charged on fills
 
 
 class Level:

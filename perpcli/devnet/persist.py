@@ -7,7 +7,7 @@ Records are encoded field by field and rebuilt from their dataclass annotations.
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from decimal import Decimal
 
 from perpcli.devnet.accounts import Account, Position
@@ -140,6 +140,8 @@ def _dec(cls, d: dict):
     """Rebuild a record dataclass from `_enc` output using its field annotations."""
     kwargs = {}
     for f in fields(cls):
+        if f.name not in d and f.default is not MISSING:
+            continue  # a field added since the state was saved keeps its default
         raw = d[f.name]
         t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
         kwargs[f.name] = _dec_value(t, raw)
@@ -198,6 +200,7 @@ def _order_to_json(o: BookOrder) -> dict:
         "parent": o.parent,
         "reserved": str(o.reserved),
         "triggered": o.triggered,
+        "builder": list(o.builder) if o.builder is not None else None,
     }
 
 
@@ -223,6 +226,8 @@ def _order_from_json(d: dict) -> BookOrder:
     o.parent = d["parent"]
     o.reserved = Decimal(d["reserved"])
     o.triggered = d["triggered"]
+    b = d.get("builder")
+    o.builder = (b[0], int(b[1])) if b else None
     return o
 
 

@@ -39,7 +39,9 @@ class EngineReads:
     """Queries over an Engine's state; never mutates it."""
 
 
-    def l2_book(self, coin: str, depth: int = 20, n_sig_figs: int | None = None) -> L2Snapshot:
+    def l2_book(
+        self, coin: str, depth: int = 20, n_sig_figs: int | None = None, mantissa: int | None = None
+    ) -> L2Snapshot:
         book = self._books[coin]
         sides = []
         for side in (book.bids, book.asks):
@@ -50,7 +52,7 @@ class EngineReads:
                     if len(levels) >= depth:
                         break
             else:
-                levels = _aggregate(side, n_sig_figs, depth)
+                levels = _aggregate(side, n_sig_figs, depth, mantissa)
             sides.append(tuple(levels))
         return L2Snapshot(coin, self.now_ms, sides[0], sides[1])
 
@@ -289,14 +291,19 @@ class EngineReads:
         return acct.usdc if acct else ZERO
 
 
-def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:
+def _aggregate(side, n_sig_figs: int, depth: int, mantissa: int | None = None) -> list[BookLevel]:
     """Group levels to `n_sig_figs` significant figures (bids round down, asks up), as l2Book's
-    nSigFigs does; display only."""
+    nSigFigs does; with `mantissa` (2 or 5, only at 5 figures) the last figure moves in steps
+    of that size. Display only."""
     out: list[BookLevel] = []
     mode = ROUND_FLOOR if side.is_bid else ROUND_CEILING
     for lvl in side.levels_best_first():
         q = Decimal(1).scaleb(lvl.px.adjusted() - n_sig_figs + 1)
-        px = _canon(lvl.px.quantize(q, rounding=mode))
+        if mantissa is None or mantissa == 1:
+            px = _canon(lvl.px.quantize(q, rounding=mode))
+        else:
+            step = q * mantissa
+            px = _canon((lvl.px / step).to_integral_value(rounding=mode) * step)
         if out and out[-1].px == px:
             last = out[-1]
             out[-1] = BookLevel(px, last.sz + lvl.total, last.n + len(lvl.orders))

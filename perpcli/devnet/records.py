@@ -50,6 +50,7 @@ class OrderSpec:
     tif: str = "Gtc"
     trigger: TriggerSpec | None = None
     cloid: str | None = None
+    builder: tuple[str, int] | None = None  # (builder address, fee in tenths of a basis point)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ class Fill:
     cloid: str | None = None
     fee_token: str = "USDC"
     liquidation: LiquidationInfo | None = None
+    builder_fee: Decimal | None = None  # part of `fee` paid to the order's builder
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ so the official SDK and perpcli's own codec parse these unchanged.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from perpcli.devnet import records as r
 
@@ -94,6 +94,8 @@ def fill(f: r.Fill) -> dict:
     }
     if f.cloid:
         row["cloid"] = f.cloid
+    if f.builder_fee is not None:
+        row["builderFee"] = dec(f.builder_fee)
     if f.liquidation is not None:
         row["liquidation"] = {
             "liquidatedUser": f.liquidation.liquidated_user,
@@ -155,7 +157,7 @@ def asset_ctx(c: r.AssetCtx) -> dict:
     return {
         "dayNtlVlm": dec(c.day_ntl_vlm),
         "funding": dec(c.funding),
-        "impactPxs": None if c.impact_pxs is None else [dec(c.impact_pxs[0]), dec(c.impact_pxs[1])],
+        "impactPxs": None if c.impact_pxs is None else [_px(c.impact_pxs[0]), _px(c.impact_pxs[1])],
         "markPx": dec(c.mark_px),
         "midPx": opt_dec(c.mid_px),
         "openInterest": dec(c.open_interest),
@@ -164,6 +166,16 @@ def asset_ctx(c: r.AssetCtx) -> dict:
         "prevDayPx": dec(c.prev_day_px),
         "dayBaseVlm": dec(c.day_base_vlm),
     }
+
+
+def _px(value: Decimal) -> str:
+    """A computed price (an impact VWAP is an exact quotient, 28 digits) as the venue prints
+    prices: at most 5 significant figures and 6 decimals."""
+    d = Decimal(value)
+    if d == 0:
+        return "0.0"
+    quantum = Decimal(1).scaleb(max(d.adjusted() - 4, -6))
+    return dec(d.quantize(quantum, rounding=ROUND_HALF_EVEN) if quantum < 1 else d.to_integral_value(ROUND_HALF_EVEN))
 
 
 def _leverage(kind: str, value: int, raw_usd: Decimal | None) -> dict:
@@ -262,8 +274,12 @@ def _plain(value: object) -> object:
     return value
 
 
+# Ledger kinds whose delta carries no `usdc` field (the amount is `amount` of `token`).
+_TOKEN_DELTAS = frozenset({"spotTransfer", "send"})
+
+
 def ledger_row(u: r.LedgerUpdate) -> dict:
-    delta: dict = {"type": u.kind, "usdc": dec(u.usdc)}
+    delta: dict = {"type": u.kind} if u.kind in _TOKEN_DELTAS else {"type": u.kind, "usdc": dec(u.usdc)}
     for key, value in u.details:
         delta[key] = _plain(value)
     return {"delta": delta, "hash": u.hash, "time": u.time}

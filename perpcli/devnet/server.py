@@ -51,6 +51,8 @@ class DevnetConfig:
     seed: int = 0
     initial_balance: Decimal = Decimal(100_000)
     auto_fund: bool = True
+    # The venue refuses scheduleCancel until an account has traded this much; 0 lifts the rule.
+    deadman_min_volume: Decimal = Decimal(1_000_000)
     state_file: Path | None = None
     is_mainnet: bool = False  # testnet semantics by default (what SDK clients sign for off-mainnet)
     market_interval: float = 0.5  # seconds between synthetic market steps; 0 = no synthetic flow
@@ -111,7 +113,11 @@ class Devnet:
     # -- construction --------------------------------------------------------------------------
 
     def _engine_config(self) -> EngineConfig:
-        return EngineConfig(auto_fund=self.config.auto_fund, auto_fund_usdc=self.config.initial_balance)
+        return EngineConfig(
+            auto_fund=self.config.auto_fund,
+            auto_fund_usdc=self.config.initial_balance,
+            schedule_cancel_min_volume=self.config.deadman_min_volume,
+        )
 
     def _new_or_loaded_engine(self) -> Engine:
         self._state_payload = None
@@ -125,6 +131,7 @@ class Devnet:
             # Settings given now win over the saved ones (the operator may change them).
             engine.config.auto_fund = self.config.auto_fund
             engine.config.auto_fund_usdc = self.config.initial_balance
+            engine.config.schedule_cancel_min_volume = self.config.deadman_min_volume
             return engine
         return Engine(config=self._engine_config(), start_ms=now_ms())
 
@@ -251,6 +258,7 @@ class Devnet:
                 "time": now,
                 "isMainnet": self.config.is_mainnet,
                 "autoFund": self.config.auto_fund,
+                "deadmanMinVolume": str(self.config.deadman_min_volume),
                 "wsConnections": len(self.hub.connections),
                 "faults": self.faults.config.to_json(),
             }

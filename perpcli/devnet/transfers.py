@@ -46,7 +46,7 @@ class EngineTransfers:
             raise ActionError(Errors.AMOUNT)
         if self._withdrawable(acct) < usdc:
             raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.usdc -= usdc
         dest.usdc += usdc
         details = (("user", acct.address), ("destination", dest.address), ("fee", ZERO))
@@ -54,21 +54,85 @@ class EngineTransfers:
         self._ledger(dest, "internalTransfer", usdc, details)
         self._flush()
 
-    def spot_send(self, user: str, destination: str, token: str, amount: Decimal, now_ms: int) -> None:
-        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user."""
+    def spot_send(
+        self, user: str, destination: str, token: str, amount: Decimal, now_ms: int, nonce: int | None = None
+    ) -> None:
+        """spotSend: move a spot token balance (by token name, e.g. "USDC", "PURR") to another user.
+        `nonce` is the action's, which the venue shows on both ledger rows."""
         self._advance(now_ms)
         acct = self._account(user, now_ms)
         if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
             raise ActionError(Errors.AMOUNT)
         if acct.spot.get(token, ZERO) < amount:
             raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.spot[token] = acct.spot[token] - amount
         dest.spot[token] = dest.spot.get(token, ZERO) + amount
-        details = (("token", token), ("amount", amount), ("user", acct.address), ("destination", dest.address))
+        details = (
+            ("token", token),
+            ("amount", amount),
+            ("usdcValue", self._usdc_value(token, amount)),
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", nonce),
+            ("feeToken", ""),
+        )
         self._ledger(acct, "spotTransfer", ZERO, details)
         self._ledger(dest, "spotTransfer", ZERO, details)
         self._flush()
+
+    def send_asset(
+        self, user: str, destination: str, source_dex: str, dest_dex: str, amount: Decimal, now_ms: int,
+        nonce: int | None = None,
+    ) -> None:
+        """sendAsset of the collateral to another address: out of the sender's source balance
+        ("spot" or a perp dex), into the recipient's destination balance, logged as one `send`
+        row on both sides as the venue logs it. (Perp dexs share one USDC balance here.)"""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        if not amount.is_finite() or amount <= 0:
+            raise ActionError(Errors.AMOUNT)
+        available = acct.spot.get("USDC", ZERO) if source_dex == "spot" else self._withdrawable(acct)
+        if available < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
+        if source_dex == "spot":
+            acct.spot["USDC"] = acct.spot["USDC"] - amount
+        else:
+            acct.usdc -= amount
+        if dest_dex == "spot":
+            dest.spot["USDC"] = dest.spot.get("USDC", ZERO) + amount
+        else:
+            dest.usdc += amount
+        details = (
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("sourceDex", source_dex),
+            ("destinationDex", dest_dex),
+            ("token", "USDC"),
+            ("amount", amount),
+            ("usdcValue", amount),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", nonce),
+            ("feeToken", ""),
+        )
+        self._ledger(acct, "send", ZERO, details)
+        self._ledger(dest, "send", ZERO, details)
+        self._flush()
+
+    def _usdc_value(self, token: str, amount: Decimal) -> Decimal:
+        """What `amount` of a spot token is worth in USDC at its pair's mid (0 when unpriced)."""
+        if token == "USDC":
+            return amount
+        tok = self.markets.spot_token_by_name(token)
+        mids = self.all_mids("")
+        for pair in self.markets.spot_pairs:
+            if tok is not None and pair.base == tok.index and pair.name in mids:
+                return (amount * mids[pair.name]).quantize(Decimal("0.000001"))
+        return ZERO
 
     def fund_spot(self, user: str, token: str, amount: Decimal, now_ms: int) -> None:
         """Credit a spot token balance (devnet faucet for spot tokens)."""

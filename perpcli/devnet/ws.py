@@ -46,6 +46,11 @@ SUBSCRIPTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "notification": (("user",), (), "notification"),
     "activeAssetData": (("user", "coin"), (), "activeAssetData"),
     "spotState": (("user",), (), "spotState"),
+    "webData3": (("user",), (), "webData3"),
+    "twapStates": (("user",), ("dex",), "twapStates"),
+    "userTwapSliceFills": (("user",), (), "userTwapSliceFills"),
+    "userTwapHistory": (("user",), (), "userTwapHistory"),
+    "userHistoricalOrders": (("user",), (), "userHistoricalOrders"),
 }
 
 
@@ -56,7 +61,7 @@ def frame(channel: str, data) -> str:
 class Subscription:
     """One accepted subscription: the object as the client sent it plus its parsed fields."""
 
-    __slots__ = ("original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "key", "last")
+    __slots__ = ("original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "mantissa", "key", "last")
 
     def __init__(self, original: dict) -> None:
         self.original = original
@@ -67,6 +72,7 @@ class Subscription:
         self.dex: str = original.get("dex") or ""
         self.interval: str | None = original.get("interval")
         self.n_sig_figs: int | None = original.get("nSigFigs")
+        self.mantissa: int | None = original.get("mantissa")
         self.key = subscription_key(original)
         self.last: object = None  # last pushed value, for change-only channels (bbo)
 
@@ -141,6 +147,12 @@ class WsHub(WsApp):
             u = sub["user"]
             if len(u) != 42 or not u.startswith("0x"):
                 return "bad user"
+        if sub.get("type") == "l2Book":
+            n_sig, mantissa = sub.get("nSigFigs"), sub.get("mantissa")
+            if n_sig not in (None, 2, 3, 4, 5) or isinstance(n_sig, bool):
+                return "bad nSigFigs"
+            if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5) or isinstance(mantissa, bool)):
+                return "bad mantissa"
         if sub.get("type") == "candle" and sub.get("interval") not in (
             "1m 3m 5m 15m 30m 1h 2h 4h 8h 12h 1d 3d 1w 1M".split()
         ):
@@ -178,6 +190,8 @@ class WsHub(WsApp):
                 )
                 return
         conn.subscriptions[s.key] = s
+        if s.user is not None:  # a user channel is that address reading its own state
+            self.app.engine.ensure_account(s.user, self.app.now_ms())
         conn.send_text(frame("subscriptionResponse", {"method": "subscribe", "subscription": sub}))
         for msg in self._snapshot(s):
             conn.send_text(msg)
@@ -254,10 +268,19 @@ class WsHub(WsApp):
             ]
         if t in ("clearinghouseState", "openOrders", "webData2", "activeAssetCtx", "activeAssetData", "spotState"):
             return [self._state_frame(s)]
+        if t in ("webData3", "twapStates"):
+            return [self._state_frame(s)]
+        if t == "userHistoricalOrders":
+            history = [render.order_status_entry(x) for x in engine.historical_orders(s.user, 2000)]
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "orderHistory": history})]
+        if t == "userTwapSliceFills":  # TWAP slice fills are not told apart from other fills yet
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "twapSliceFills": []})]
+        if t == "userTwapHistory":
+            return [frame(ch, {"isSnapshot": True, "user": s.user, "history": []})]
         return []
 
     def _book(self, s: Subscription) -> dict:
-        return render.l2_book(self.app.engine.l2_book(s.coin, 20, s.n_sig_figs))
+        return render.l2_book(self.app.engine.l2_book(s.coin, 20, s.n_sig_figs, s.mantissa))
 
     def _mids(self, dex: str) -> dict:
         return {"mids": {c: render.dec(px) for c, px in self.app.engine.all_mids(dex).items()}}
@@ -277,7 +300,66 @@ class WsHub(WsApp):
             return frame(t, render.active_asset_data(engine.active_asset_data(s.user, s.coin)))
         if t == "spotState":
             return frame(t, {"user": s.user, "spotState": render.spot_balances(engine.spot_balances(s.user))})
+        if t == "webData3":
+            return frame(t, self._web_data3(s.user))
+        if t == "twapStates":
+            return frame(t, {"dex": s.dex, "user": s.user, "states": self._twap_states(s.user, s.dex)})
         return frame("webData2", self._web_data2(s.user))
+
+    def _web_data3(self, user: str) -> dict:
+        """webData3: the user's frontend state plus one entry per perp dex (index order)."""
+        engine = self.app.engine
+        now = self.app.now_ms()
+        agents = [a for a in engine.agents_of(user, now) if not a.name]
+        dexs = sorted(engine.markets.dexs, key=lambda d: d.index)
+        return {
+            "userState": {
+                "agentAddress": agents[0].address if agents else None,
+                "agentValidUntil": agents[0].valid_until if agents else None,
+                "serverTime": now,
+                "cumLedger": "0.0",
+                "isVault": False,
+                "user": user,
+            },
+            "perpDexStates": [
+                {
+                    "clearinghouseState": render.clearinghouse(engine.clearinghouse_state(user, d.name)),
+                    "totalVaultEquity": "0.0",
+                    "assetCtxs": [render.asset_ctx(engine.asset_ctx(m.name)) for m in engine.markets.perps_of_dex(d.name)],
+                    "perpsAtOpenInterestCap": [],
+                    "leadingVaults": [],
+                }
+                for d in dexs
+            ],
+        }
+
+    def _twap_states(self, user: str, dex: str) -> list:
+        """Running TWAPs of `user` on `dex` as [[twap id, state]], the twapStates shape."""
+        twaps = self.app.desk.twaps
+        out: list = []
+        for tw in (twaps.running.values() if twaps is not None else ()):
+            market = self.app.engine.market(tw.coin)
+            if tw.user != user or market is None or market.dex != dex:
+                continue
+            px = self.app.engine.all_mids(dex).get(tw.coin)
+            out.append(
+                [
+                    tw.twap_id,
+                    {
+                        "coin": tw.coin,
+                        "executedNtl": render.dec(tw.executed_sz * px if px is not None else 0),
+                        "executedSz": render.dec(tw.executed_sz),
+                        "minutes": tw.minutes,
+                        "randomize": False,
+                        "reduceOnly": tw.reduce_only,
+                        "side": "B" if tw.is_buy else "A",
+                        "sz": render.dec(tw.sz),
+                        "timestamp": tw.started_ms,
+                        "user": tw.user,
+                    },
+                ]
+            )
+        return out
 
     def _web_data2(self, user: str) -> dict:
         """The documented core of the frontend aggregate (the venue's full schema is undocumented)."""
@@ -300,6 +382,7 @@ class WsHub(WsApp):
             "user": user,
             "twapStates": [],
             "spotState": render.spot_balances(engine.spot_balances(user)),
+            "spotAssetCtxs": self.app.info_answer({"type": "spotMetaAndAssetCtxs"})[1],
         }
 
     # -- pushes ----------------------------------------------------------------------------
@@ -426,9 +509,16 @@ class WsHub(WsApp):
                 text = _notification_text(ev)
                 if text:
                     out.append(frame("notification", {"notification": text}))
-        elif t in ("clearinghouseState", "webData2", "activeAssetData", "spotState", "openOrders"):
+        elif t in ("clearinghouseState", "webData2", "activeAssetData", "spotState", "openOrders", "webData3"):
             if account_changed or (prices and t != "openOrders" and t != "spotState"):
                 out.append(self._state_frame(s))
+        elif t == "twapStates":
+            if account_changed:
+                out.append(self._state_frame(s))
+        elif t == "userHistoricalOrders":
+            ups = [u for ev in events if isinstance(ev, r.OrderUpdates) for u in ev.updates]
+            if ups:
+                out.append(frame(t, {"user": s.user, "orderHistory": [render.order_status_entry(u) for u in ups]}))
         return out
 
 

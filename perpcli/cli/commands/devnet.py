@@ -44,7 +44,14 @@ def register(app: typer.Typer) -> None:
         state: Path | None = typer.Option(
             None, "--state", help="Load exchange state from FILE at start; save it there on shutdown."
         ),
-        no_auto_fund: bool = typer.Option(False, "--no-auto-fund", help="Unknown signers are refused, as on the venue."),
+        no_auto_fund: bool = typer.Option(
+            False, "--no-auto-fund",
+            help="Never fund a new address when its own state is first read (only `perp devnet fund` does).",
+        ),
+        no_deadman_volume: bool = typer.Option(
+            False, "--no-deadman-volume",
+            help="Lift the venue's rule that scheduleCancel (perp deadman) needs $1,000,000 traded first.",
+        ),
         mainnet: bool = typer.Option(False, "--mainnet", help="Verify signatures as mainnet (default: testnet)."),
         public: bool = typer.Option(False, "--public", help="Allow listening on a non-loopback address."),
         market_interval: float = typer.Option(
@@ -143,6 +150,7 @@ def register(app: typer.Typer) -> None:
             balance=balance,
             state=state,
             auto_fund=not no_auto_fund,
+            deadman_volume=not no_deadman_volume,
             mainnet=mainnet,
             market_interval=market_interval,
             ws_idle_timeout=ws_idle_timeout,
@@ -224,12 +232,13 @@ def _control(url: str, command: str, body: dict) -> dict:
 
 
 def _run_foreground(
-    *, host, port, seed, balance, state, auto_fund, mainnet, market_interval, ws_idle_timeout, ip_weight_limit,
+    *, host, port, seed, balance, state, auto_fund, deadman_volume, mainnet, market_interval, ws_idle_timeout, ip_weight_limit,
     max_connections, request_timeout, keepalive_timeout, faults, json_out,
 ):
     import asyncio
     import signal
     import sys
+    from decimal import Decimal
 
     from perpcli.cli import output
     from perpcli.devnet.server import DevnetConfig, serve
@@ -241,6 +250,7 @@ def _run_foreground(
         initial_balance=balance,
         auto_fund=auto_fund,
         state_file=state,
+        **({} if deadman_volume else {"deadman_min_volume": Decimal(0)}),
         is_mainnet=mainnet,
         market_interval=market_interval,
         ws_idle_timeout=ws_idle_timeout,
@@ -270,6 +280,7 @@ def _run_foreground(
                 output.info(
                     f"perp devnet: {'mainnet' if mainnet else 'testnet'} semantics, websocket {ws}, "
                     f"auto-fund {'on (' + str(balance) + ' USDC)' if auto_fund else 'off'}"
+                    + ("" if deadman_volume else ", deadman volume rule lifted")
                     + (f", state {state}" if state else "")
                     + "; Ctrl-C to stop"
                 )

@@ -45,6 +45,7 @@ from perpcli.devnet.amounts import canon as _canon
 from perpcli.devnet.amounts import plain as _plain
 from perpcli.devnet.errors import Errors
 from perpcli.devnet.funding import EngineFunding
+from perpcli.devnet.history import SeededHistory, history_specs
 from perpcli.devnet.liquidation import EngineLiquidation
 from perpcli.devnet.markets import (
     MarketSet,
@@ -253,6 +254,8 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         # coin -> [minute start, minute end, open candle per interval, hour bucket, slots, events]
         # as of its last trade (see _record_trade and _flush)
         self._candle_minute: dict[str, list] = {}
+        # The seeded past before launch (history.py), or None: a bare engine starts empty.
+        self.history: SeededHistory | None = None
 
     # ================================================================ time and prices
 
@@ -361,6 +364,12 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     def _deposit(self, acct: Account, usdc: Decimal) -> None:
         acct.usdc += usdc
         self._ledger(acct, "deposit", usdc, ())
+
+    def seed_history(self, seed: int, launch_ms: int | None = None, days: int = 30) -> None:
+        """Give every listed market `days` of seeded history ending at `launch_ms` (default:
+        the engine's clock) at its listing price, where the live market starts."""
+        launch = self.now_ms if launch_ms is None else launch_ms
+        self.history = SeededHistory(history_specs(self.markets), seed, launch, days) if days > 0 else None
 
     def set_history_limit(self, user: str, limit: int | None) -> None:
         """Keep `limit` rows of `user`'s order, fill, funding and ledger history instead of the

@@ -71,6 +71,7 @@ def state_to_json(self) -> dict:
         "next_oid": self._next_oid,
         "seq": self._seq,
         "lid": self._lid,
+        "history": self.history.to_json() if self.history is not None else None,
     }
 
 
@@ -113,6 +114,9 @@ def state_from_json(cls, config_cls, data: dict):
     eng._next_oid = data["next_oid"]
     eng._seq = data["seq"]
     eng._lid = data["lid"]
+    past = data.get("history")  # absent in states saved before seeded history existed
+    if past:
+        eng.seed_history(past["seed"], past["launch_ms"], past["days"])
     return eng
 
 

@@ -31,6 +31,7 @@ from perpcli.devnet.records import (
     SpotBalance,
     Trade,
 )
+from perpcli.domain.candles import CANDLE_INTERVALS_MS
 
 _DAY = 86_400_000
 
@@ -84,6 +85,10 @@ class EngineReads:
 
     def _prev_day_px(self, coin: str) -> Decimal:
         cutoff = self.now_ms - _DAY
+        if self.history is not None:
+            past = self.history.close_before(coin, cutoff)
+            if past is not None:
+                return past
         prev = None
         for c in self._candles[coin]["1h"]:
             if c.t <= cutoff:
@@ -227,7 +232,10 @@ class EngineReads:
         return list(reversed(self._trades[coin][-limit:]))
 
     def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
-        return [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)][:500]
+        """Oldest first from start_ms, at most 500 rows: the seeded past, then live funding."""
+        past = self.history.funding(coin, start_ms, end_ms) if self.history is not None else []
+        live = [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)]
+        return (past[:500] + live)[:500]
 
     def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
         acct = self._accounts.get(user.lower())
@@ -242,10 +250,25 @@ class EngineReads:
         return [u for u in acct.ledger if u.time >= start_ms and (end_ms is None or u.time <= end_ms)][:500]
 
     def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
+        """Candles overlapping [start_ms, end_ms]: the seeded past, then live ones. As on the
+        venue only the `candles_kept` most recent candles of an interval exist; the candle
+        holding the launch minute joins the past minutes with the live trades."""
         series = self._candles.get(coin, {}).get(interval)
         if series is None:
             return []
-        return [c for c in series if c.T >= start_ms and c.t <= end_ms]
+        live = [c for c in series if c.T >= start_ms and c.t <= end_ms]
+        if self.history is None or not self.history.covers(coin):
+            return live
+        length = CANDLE_INTERVALS_MS[interval]
+        oldest = self.now_ms - self.now_ms % length - (self.config.candles_kept - 1) * length
+        past = self.history.candles(coin, interval, length, max(start_ms, oldest), end_ms)
+        if past and live and past[-1].t == live[0].t:
+            joint, now = past.pop(), live[0]
+            live[0] = Candle(
+                coin, interval, joint.t, joint.T, joint.o, now.c, max(joint.h, now.h), min(joint.l, now.l),
+                joint.v + now.v, joint.n + now.n,
+            )
+        return past + live
 
     def active_asset_data(self, user: str, coin: str) -> ActiveAssetData:
         acct = self._accounts.get(user.lower())

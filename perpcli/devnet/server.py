@@ -61,6 +61,7 @@ class DevnetConfig:
     request_timeout: float = 10.0  # seconds to receive one request (head + body) and write its answer
     keepalive_timeout: float = 30.0  # seconds a connection may sit idle before/between requests
     faults: FaultConfig = field(default_factory=FaultConfig)
+    history_days: int = 30  # seeded candles and funding before launch (history.py); 0 = none
 
 
 class ControlRefused(Exception):
@@ -126,7 +127,9 @@ class Devnet:
             engine.config.auto_fund = self.config.auto_fund
             engine.config.auto_fund_usdc = self.config.initial_balance
             return engine
-        return Engine(config=self._engine_config(), start_ms=now_ms())
+        engine = Engine(config=self._engine_config(), start_ms=now_ms())
+        engine.seed_history(self.config.seed, days=self.config.history_days)
+        return engine
 
     def _new_market(self) -> SyntheticMarket | None:
         if self.config.market_interval <= 0:

@@ -32,6 +32,8 @@ class Errors:
     TRANSFER_BALANCE = "Insufficient balance for token transfer"
     # [devnet] wording below
     INVALID_ASSET = "Invalid asset."
+    INVALID_DEX = "Unknown dex {dex!r}"
+    SEND_NOT_COLLATERAL = "Only the collateral token may enter or leave a perp dex"
     DUPLICATE_CLOID = "Duplicate cloid."
     TOO_MANY_ORDERS = "Too many open orders."
     SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."

@@ -471,19 +471,8 @@ def _send_asset(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: 
     from_sub = _str(a.get("fromSubAccount", ""), "fromSubAccount")
     if from_sub:
         raise ActionError("Sub-accounts are not available on this devnet")
-    if not _collateral_token(desk, token):
-        raise ActionError("Only the collateral token may be sent with sendAsset on this devnet")
-    engine = desk.engine
-    perp_dexs = {d.name for d in engine.markets.dexs}
-    if source not in perp_dexs | {"spot"} or dest_dex not in perp_dexs | {"spot"}:
-        raise ActionError(f"Unknown dex {source if source not in perp_dexs | {'spot'} else dest_dex!r}")
-    # The devnet keeps one perp USDC balance across perp dexs (cross-dex margin is shared).
-    if source == "spot":
-        engine.usd_class_transfer(user, amount, True, now)
-    if destination != user:
-        engine.usd_send(user, destination, amount, now)
-    if dest_dex == "spot":
-        engine.usd_class_transfer(destination, amount, False, now)
+    # Each perp dex has its own collateral (engine.send_asset moves it and logs `send` rows).
+    desk.engine.send_asset(user, destination, source, dest_dex, token.split(":", 1)[0], amount, now, env.nonce)
     return DEFAULT_OK
 
 

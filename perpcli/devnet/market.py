@@ -95,13 +95,16 @@ class SyntheticMarket:
 
     def _start(self, now_ms: int) -> None:
         eng = self.engine
+        dexs = sorted({m.dex for m in self.markets})  # each perp dex margins on its own collateral
         for maker in self.makers:
-            eng.fund(maker, self.config.maker_funds, now_ms)
+            for dex in dexs:
+                eng.fund(maker, self.config.maker_funds, now_ms, dex)
             for m in self.markets:
                 # Modest leverage keeps the makers far from liquidation whatever the walk does.
                 eng.update_leverage(maker, m.asset, not m.only_isolated, min(5, m.max_leverage), now_ms)
         for taker in self.takers:
-            eng.fund(taker, self.config.taker_funds, now_ms)
+            for dex in dexs:
+                eng.fund(taker, self.config.taker_funds, now_ms, dex)
             for m in self.markets:
                 eng.update_leverage(taker, m.asset, not m.only_isolated, min(3, m.max_leverage), now_ms)
         self.started = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields, is_dataclass
 from decimal import Decimal
 
-from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.accounts import Account, Position, Wallet
 from perpcli.devnet.markets import (
     MarginTable,
     MarginTier,
@@ -248,6 +248,7 @@ def _account_to_json(a: Account) -> dict:
         "ledger": [{**_enc(u), "details": _enc_details(u.details)} for u in a.ledger],
         "created_ms": a.created_ms,
         "history_limit": a.history_limit,
+        "wallets": {dex: [str(w.usdc), str(w.reserved)] for dex, w in a.wallets.items()},
     }
 
 
@@ -269,6 +270,9 @@ def _account_from_json(d: dict) -> Account:
     a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
     a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
     a.history_limit = d.get("history_limit")
+    for dex, (usdc, reserved) in d.get("wallets", {}).items():
+        w = a.wallets[dex] = Wallet()
+        w.usdc, w.reserved = Decimal(usdc), Decimal(reserved)
     return a
 
 

@@ -117,21 +117,21 @@ class EngineReads:
         if acct is None:
             zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
             return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
-        summary = self._summary(acct)
+        summary = self._summary(acct, dex)  # each perp dex has its own collateral
         rows = {r.symbol: r for r in summary.positions}
         views: list[PositionView] = []
         cross_ntl = signed_cross = signed_all = ZERO
         for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
             pos = acct.positions[coin]
             m = self.markets.perp_by_name(coin)
+            if m.dex != dex:
+                continue
             row = rows[coin]
             signed = pos.szi * self._mark[coin]
             signed_all += signed
             if pos.is_cross:
                 signed_cross += signed
                 cross_ntl += row.notional
-            if m.dex != dex:
-                continue
             entry_ntl = abs(pos.szi) * pos.entry_px
             roe = row.unrealized_pnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
             liq = row.liquidation_price
@@ -159,7 +159,7 @@ class EngineReads:
         cross = MarginSummaryView(_usd(cav), _usd(cross_ntl), _usd(cav - signed_cross), _usd(summary.cross_margin_used))
         av = summary.account_value
         total = MarginSummaryView(_usd(av), _usd(summary.total_notional), _usd(av - signed_all), _usd(summary.margin_used))
-        withdrawable = mr.withdrawable(summary, acct.reserved)
+        withdrawable = mr.withdrawable(summary, self._balance(acct, dex)[1])
         return ClearinghouseView(
             tuple(views), total, cross, _usd(summary.cross_maintenance_margin), _usd(withdrawable), self.now_ms
         )
@@ -278,7 +278,7 @@ class EngineReads:
             lev_cross, lev = mr.default_leverage(self._table(m), m.only_isolated)
             return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
         is_cross, lev = self._leverage_of(acct, m)
-        avail = max(self._available(acct), ZERO)
+        avail = max(self._available(acct, m.dex), ZERO)
         pos = acct.positions.get(coin)
         szi = pos.szi if pos is not None else ZERO
         lot = Decimal(1).scaleb(-m.sz_decimals)
@@ -307,9 +307,9 @@ class EngineReads:
         pos = acct.positions.get(coin) if acct else None
         return pos.szi if pos is not None else ZERO
 
-    def perp_balance(self, user: str) -> Decimal:
+    def perp_balance(self, user: str, dex: str = "") -> Decimal:
         acct = self._accounts.get(user.lower())
-        return acct.usdc if acct else ZERO
+        return self._balance(acct, dex)[0] if acct else ZERO
 
 
 def _aggregate(side, n_sig_figs: int, depth: int) -> list[BookLevel]:

@@ -220,7 +220,7 @@ class Devnet:
             amount = Decimal(str(body["amount"]))
             if not amount.is_finite() or amount <= 0:
                 raise ValueError("amount must be positive")
-            self.engine.fund(user, amount, now)
+            self.engine.fund(user, amount, now, str(body.get("dex", "")))  # "" = the default perp dex
             self.publish()
             return {"status": "ok", "user": user, "amount": str(amount)}
         if command == "faults":

@@ -94,8 +94,65 @@ class EngineTransfers:
         )
         self._flush()
 
-    def _withdrawable(self, acct: Account) -> Decimal:
-        return mr.withdrawable(self._summary(acct), acct.reserved)
+    def send_asset(
+        self,
+        user: str,
+        destination: str,
+        source_dex: str,
+        destination_dex: str,
+        token: str,
+        amount: Decimal,
+        now_ms: int,
+        nonce: int | None = None,
+    ) -> None:
+        """sendAsset: move `token` between the user's perp dexs and spot (`""` = default perp
+        dex, a builder dex name, or `"spot"`), to the user or to another one. Each perp dex
+        holds its own collateral, so only the collateral token enters or leaves a perp dex,
+        and what leaves it is bounded by that dex's withdrawable. Both sides log a `send` row."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        for dex in (source_dex, destination_dex):
+            if dex != "spot" and self.markets.dex_by_name(dex) is None:
+                raise ActionError(Errors.INVALID_DEX.format(dex=dex))
+        if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        collateral = self.markets.spot_tokens[self.markets.collateral_token].name
+        if token != collateral and (source_dex != "spot" or destination_dex != "spot"):
+            raise ActionError(Errors.SEND_NOT_COLLATERAL)
+        if source_dex == "spot":
+            if acct.spot.get(token, ZERO) < amount:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+        elif self._withdrawable(acct, source_dex) < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms)
+        if source_dex == "spot":
+            acct.spot[token] -= amount
+        else:
+            self._dex_wallet(acct, source_dex).usdc -= amount
+        if destination_dex == "spot":
+            dest.spot[token] = dest.spot.get(token, ZERO) + amount
+        else:
+            self._dex_wallet(dest, destination_dex).usdc += amount
+        details = (
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("sourceDex", source_dex),
+            ("destinationDex", destination_dex),
+            ("token", token),
+            ("amount", amount),
+            ("usdcValue", amount if token == collateral else ZERO),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", now_ms if nonce is None else nonce),
+            ("feeToken", ""),
+        )
+        self._ledger(acct, "send", amount if token == collateral else ZERO, details)
+        if dest is not acct:
+            self._ledger(dest, "send", amount if token == collateral else ZERO, details)
+        self._flush()
+
+    def _withdrawable(self, acct: Account, dex: str = "") -> Decimal:
+        return mr.withdrawable(self._summary(acct, dex), self._balance(acct, dex)[1])
 
     def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
         self._seq += 1

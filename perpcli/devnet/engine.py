@@ -85,6 +85,7 @@ from perpcli.devnet.records import (
     TradesPrinted,
     UserFills,
 )
+from perpcli.devnet.subaccounts import EngineSubAccounts
 from perpcli.devnet.transfers import EngineTransfers
 from perpcli.devnet.triggers import EngineTriggers
 from perpcli.domain.candles import CANDLE_INTERVALS_MS
@@ -187,7 +188,9 @@ def _size_decimals(sz: Decimal) -> int:
     return places
 
 
-class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents):
+class Engine(
+    EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents, EngineSubAccounts
+):
     """One exchange: every market's book plus every account. See the module docstring."""
 
     OID_START = 40_000_000_000  # above 2^32, as on the venue: clients must use 64-bit ids
@@ -259,6 +262,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._candle_minute: dict[str, list] = {}
         # The seeded past before launch (history.py), or None: a bare engine starts empty.
         self.history: SeededHistory | None = None
+        self.load_sub_state(None)  # sub-accounts and referral codes (subaccounts.py)
 
     # ================================================================ time and prices
 

@@ -244,8 +244,10 @@ class ExchangeDesk:
             is_agent = account != signer
         check_expires_after(env.expires_after, now_ms, user_signed=user_signed)
         if env.vault_address is not None and env.vault_address != account:
-            # The devnet has no vaults or sub-accounts: nothing else can be acted for.
-            raise ActionError("Vault may not perform this action.")
+            # A master acts for its sub-accounts; the devnet has no vaults.
+            if engine.master_of(env.vault_address) != account:
+                raise ActionError("Vault may not perform this action.")
+            account = env.vault_address
         self.nonces.check_and_use(signer, env.nonce, now_ms)
         self._count_request(account, env)
         return handler(self, account, env, now_ms, is_agent)
@@ -523,3 +525,8 @@ _HANDLERS = {
     "approveAgent": _approve_agent,
     "approveBuilderFee": _approve_builder_fee,
 }
+
+# Sub-accounts, referrals, isolated-only top-ups, vault transfers (exchange_more.py).
+from perpcli.devnet.exchange_more import HANDLERS as _MORE_HANDLERS  # noqa: E402 - needs this module's helpers
+
+_HANDLERS.update(_MORE_HANDLERS)

@@ -125,7 +125,11 @@ class InfoDesk:
             raise BadBody("missing field `type`")
         method = getattr(self, "_" + kind, None) if kind in INFO_TYPES else None
         if method is None:
-            raise BadBody(f"unknown variant `{kind}`, expected one of {', '.join('`' + t + '`' for t in INFO_TYPES)}")
+            more = _MORE_HANDLERS.get(kind)  # info_more.py
+            if more is not None:
+                return more(self, req)
+            known = (*INFO_TYPES, *_MORE_HANDLERS)
+            raise BadBody(f"unknown variant `{kind}`, expected one of {', '.join('`' + t + '`' for t in known)}")
         return method(req)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -361,7 +365,11 @@ class InfoDesk:
         return self.desk.rate_limit_view(_user(req))
 
     def _userRole(self, req):  # noqa: N802
-        role, master = self.engine.user_role(_user(req), self.now_ms())
+        user = _user(req)
+        role, master = self.engine.user_role(user, self.now_ms())
+        sub_master = self.engine.master_of(user)
+        if sub_master is not None:
+            return {"role": "subAccount", "data": {"master": sub_master}}
         if role == "agent":
             return {"role": "agent", "data": {"user": master}}
         return {"role": role}
@@ -407,5 +415,9 @@ class InfoDesk:
         }
 
     def _subAccounts(self, req):  # noqa: N802
-        _user(req)
-        return None
+        return _sub_accounts(self, req)
+
+
+# The rest of the venue's reads (info_more.py); imported last: it uses this module's helpers.
+from perpcli.devnet.info_more import HANDLERS as _MORE_HANDLERS  # noqa: E402
+from perpcli.devnet.info_more import sub_accounts as _sub_accounts  # noqa: E402

@@ -72,6 +72,7 @@ def state_to_json(self) -> dict:
         "seq": self._seq,
         "lid": self._lid,
         "history": self.history.to_json() if self.history is not None else None,
+        "sub_accounts": self.sub_state_json(),
     }
 
 
@@ -114,6 +115,7 @@ def state_from_json(cls, config_cls, data: dict):
     eng._next_oid = data["next_oid"]
     eng._seq = data["seq"]
     eng._lid = data["lid"]
+    eng.load_sub_state(data.get("sub_accounts"))
     past = data.get("history")  # absent in states saved before seeded history existed
     if past:
         eng.seed_history(past["seed"], past["launch_ms"], past["days"])

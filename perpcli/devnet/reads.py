@@ -297,6 +297,10 @@ class EngineReads:
             mark,
         )
 
+    def open_interest(self, coin: str) -> Decimal:
+        """Open interest in coin units (the long side)."""
+        return self._oi[coin]
+
     def cum_volume(self, user: str) -> Decimal:
         acct = self._accounts.get(user.lower())
         return acct.cum_volume if acct else ZERO

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from decimal import Decimal as D
 
 import pytest
 
@@ -178,3 +179,11 @@ def test_devnet_with_history_starts_fast():
         assert time.perf_counter() - t < 1.0
     finally:
         handle.stop()
+
+
+def test_spot_pairs_have_a_past_too_and_no_funding():
+    eng = _engine()
+    minutes = eng.candles("PURR/USDC", "1m", T0 - 10 * MIN, T0)
+    assert len(minutes) == 10 and minutes[-1].c == D("0.2")
+    assert all(k.v == k.v.to_integral_value() for k in minutes)  # PURR trades in whole tokens
+    assert eng.funding_history("PURR/USDC", 0) == []

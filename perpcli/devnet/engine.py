@@ -27,7 +27,8 @@ credits every dex so a fresh key trades every market.
 Simplifications (documented, deliberate): the mark price is the median of oracle, best bid and
 best ask (oracle alone when a side is empty; no EMA terms); liquidation is checked when the
 oracle moves (every synthetic-market step), at funding and on margin changes, and closes the
-whole position at once; spot pairs are listed (spotMeta, balances, spotSend) but not traded.
+whole position at once. Spot pairs trade on their own books and settle in token balances
+(`spot`); they have no trigger or reduce-only orders.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ from perpcli.devnet.records import (
     TradesPrinted,
     UserFills,
 )
+from perpcli.devnet.spot import EngineSpot
 from perpcli.devnet.subaccounts import EngineSubAccounts
 from perpcli.devnet.transfers import EngineTransfers
 from perpcli.devnet.triggers import EngineTriggers
@@ -113,6 +115,8 @@ class EngineConfig:
     auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited on first use
     taker_fee: Decimal = Decimal("0.00045")
     maker_fee: Decimal = Decimal("0.00015")  # negative = rebate
+    spot_taker_fee: Decimal = Decimal("0.0007")
+    spot_maker_fee: Decimal = Decimal("0.0004")
     funding_interval_ms: int = 3_600_000
     min_order_notional: Decimal = Decimal(10)
     price_band: Decimal = Decimal("0.8")  # limit px may be at most 80% away from the reference
@@ -189,7 +193,14 @@ def _size_decimals(sz: Decimal) -> int:
 
 
 class Engine(
-    EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents, EngineSubAccounts
+    EngineReads,
+    EngineLiquidation,
+    EngineFunding,
+    EngineTriggers,
+    EngineTransfers,
+    EngineAgents,
+    EngineSubAccounts,
+    EngineSpot,
 ):
     """One exchange: every market's book plus every account. See the module docstring."""
 
@@ -263,6 +274,7 @@ class Engine(
         # The seeded past before launch (history.py), or None: a bare engine starts empty.
         self.history: SeededHistory | None = None
         self.load_sub_state(None)  # sub-accounts and referral codes (subaccounts.py)
+        self._init_spot()  # spot pairs' books (spot.py)
 
     # ================================================================ time and prices
 
@@ -638,6 +650,9 @@ class Engine(
         group: int | None = None,
         held_children: list[BookOrder] | None = None,
     ) -> OrderResult:
+        if 10000 <= spec.asset < 100000:  # a spot pair (asset ids, protocol notes §d.1)
+            s = self._spot_by_asset.get(spec.asset)
+            return self._place_spot(acct, spec, s, now_ms, touched) if s else OrderError(Errors.INVALID_ASSET)
         checked = self._validate(acct, spec, now_ms)
         if isinstance(checked, OrderError):
             return checked
@@ -743,6 +758,7 @@ class Engine(
         first_px = None
         one_price = True
         coin = o.coin
+        spot = coin in self._spot_markets  # settles in tokens (spot.py), not positions
         # Each pass takes the oldest order at the best level; every pass either fills the
         # taker completely or removes that maker (filled or canceled), so the loop ends.
         while o.sz > 0:
@@ -763,6 +779,20 @@ class Engine(
                 if qty > abs(tszi):
                     qty = abs(tszi)
             macct = self._accounts[maker.user]
+            if spot:
+                if not self._spot_maker_ok(macct, maker, qty):
+                    self._cancel_order(maker, "insufficientSpotBalanceRejected", now_ms)
+                    continue
+                self._match_spot(o, maker, qty, now_ms)
+                filled += qty
+                notional += qty * maker.px
+                if first_px is None:
+                    first_px = maker.px
+                elif maker.px != first_px:
+                    one_price = False
+                if maker.sz == 0:
+                    self._maker_done(macct, maker, now_ms, touched)
+                continue
             mpos = macct.positions.get(coin)
             mszi = mpos.szi if mpos is not None else ZERO
             if maker.reduce_only:
@@ -800,7 +830,7 @@ class Engine(
             return Filled(filled, avg, o.oid, o.cloid)
         tif = o.tif
         if tif == "Gtc" or tif == "Alo":
-            if not o.reduce_only:  # reduce-only orders never add exposure: no margin held
+            if not o.reduce_only and not spot:  # reduce-only orders never add exposure: no margin held
                 pos = acct.positions.get(coin)
                 szi = pos.szi if pos is not None else ZERO
                 o.reserved = self._reserve_for(acct, o, szi)
@@ -1177,7 +1207,7 @@ class Engine(
         touched: dict[str, None] = {}
         for asset, oid in cancels:
             o = self._orders.get(oid)
-            m = self.markets.perp_by_asset(asset)
+            m = self.markets.perp_by_asset(asset) or self._spot_by_asset.get(asset)
             if o is None or o.user != acct.address or m is None or o.coin != m.name or oid not in acct.open_oids:
                 out.append(OrderError(Errors.CANCEL_MISSING))
                 continue
@@ -1394,11 +1424,12 @@ class Engine(
     def market_order_px(self, coin: str, is_buy: bool, slippage: Decimal | None = None) -> Decimal:
         """The worst price of a market order: mid (or mark) × (1 ± slippage), rounded outwards
         to a valid price — what the official SDK sends for a market order."""
-        m = self.markets.perp_by_name(coin)
+        m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
         ref = self.mid_price(coin) or self._mark[coin]
         slip = self.config.market_slippage if slippage is None else slippage
         raw = ref * (1 + slip) if is_buy else ref * (1 - slip)
-        return round_price(raw, m.sz_decimals, rounding=Rounding.DOWN if is_buy else Rounding.UP)
+        rounding = Rounding.DOWN if is_buy else Rounding.UP
+        return round_price(raw, m.sz_decimals, spot=coin in self._spot_markets, rounding=rounding)
 
     def market_order(
         self,
@@ -1413,7 +1444,7 @@ class Engine(
         cloid: str | None = None,
     ) -> OrderResult:
         """An aggressive IOC bounded by `market_order_px`."""
-        m = self.markets.perp_by_name(coin)
+        m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
         px = self.market_order_px(coin, is_buy, slippage)
         spec = OrderSpec(m.asset, is_buy, px, sz, reduce_only, "Ioc", None, cloid)
         return self.place_orders(user, [spec], "na", now_ms)[0]

@@ -34,6 +34,8 @@ class Errors:
     INVALID_ASSET = "Invalid asset."
     INVALID_DEX = "Unknown dex {dex!r}"
     SEND_NOT_COLLATERAL = "Only the collateral token may enter or leave a perp dex"
+    SPOT_ORDER_KIND = "Spot orders cannot be trigger or reduce-only orders."
+    SPOT_BALANCE = "Insufficient spot balance asset={asset}"
     SUB_OF_SUB = "Sub-accounts cannot create sub-accounts"
     SUB_NAME = "Invalid sub-account name"
     SUB_NAME_TAKEN = "Sub-account name already in use"

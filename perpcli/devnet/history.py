@@ -224,16 +224,20 @@ class SeededHistory:
         return out
 
 
+SPOT_VOLATILITY = Decimal("0.01")  # the synthetic market's spot walk (market.FlowConfig.spot_volatility)
+
+
 def history_specs(markets) -> list[HistorySpec]:
-    """One spec per listed perp (a `markets.MarketSet`); delisted markets have no past to show."""
+    """One spec per listed perp and spot pair (a `markets.MarketSet`); delisted perps have no
+    past to show."""
     out = []
     for m in markets.perps:
         if m.is_delisted:
             continue
         minute_ntl = int(m.impact_notional) * 20
-        out.append(
-            HistorySpec(
-                m.name, m.start_px, m.volatility, m.sz_decimals, False, m.funding_multiplier, minute_ntl
-            )
-        )
+        out.append(HistorySpec(m.name, m.start_px, m.volatility, m.sz_decimals, False, m.funding_multiplier, minute_ntl))
+    tokens = {t.index: t for t in markets.spot_tokens}
+    for p in markets.spot_pairs:
+        base = tokens[p.base]
+        out.append(HistorySpec(p.name, p.start_px, SPOT_VOLATILITY, base.sz_decimals, True, minute_notional=20_000))
     return out

@@ -219,21 +219,19 @@ class InfoDesk:
 
     def _spotMetaAndAssetCtxs(self, req):  # noqa: N802
         markets = self.engine.markets
-        mids = self.engine.all_mids("")
         ctxs = []
         for p in markets.spot_pairs:
-            mid = mids.get(p.name)
-            px = mid if mid is not None else p.start_px
+            mark, mid, prev, day_ntl, day_base = self.engine.spot_ctx(p.name)  # the pair's own book
             ctxs.append(
                 {
-                    "dayNtlVlm": "0.0",
-                    "markPx": render.dec(px),
+                    "dayNtlVlm": render.dec(day_ntl),
+                    "markPx": render.dec(mark),
                     "midPx": render.opt_dec(mid),
-                    "prevDayPx": render.dec(px),
+                    "prevDayPx": render.dec(prev),
                     "circulatingSupply": "1000000000.0",
                     "coin": p.name,
                     "totalSupply": "1000000000.0",
-                    "dayBaseVlm": "0.0",
+                    "dayBaseVlm": render.dec(day_base),
                 }
             )
         return [self._spot_meta_obj(), ctxs]
@@ -268,13 +266,13 @@ class InfoDesk:
         n_sig = _field(req, "nSigFigs", int, optional=True)
         if n_sig is not None and n_sig not in (2, 3, 4, 5):
             raise BadBody(f"invalid value: integer `{n_sig}`, expected nSigFigs in 2..=5")
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):  # a perp or a spot pair
             return None
         return render.l2_book(self.engine.l2_book(coin, 20, n_sig))
 
     def _recentTrades(self, req):  # noqa: N802
         coin = _field(req, "coin", str)
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):
             return []
         return [render.trade(t) for t in self.engine.recent_trades(coin)]
 
@@ -294,7 +292,7 @@ class InfoDesk:
             raise BadBody(f"unknown variant `{interval}`, expected one of {', '.join(INTERVAL_MS)}")
         start = _field(inner, "startTime", int)
         end = _field(inner, "endTime", int, optional=True)
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):
             return []
         end = self.now_ms() if end is None else end
         return [render.candle(c) for c in self.engine.candles(coin, interval, start, end)][-5000:]

@@ -98,7 +98,8 @@ class EngineReads:
                     prev = c.o
                 break
         if prev is None:
-            return self.markets.perp_by_name(coin).start_px
+            m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
+            return m.start_px
         return prev
 
     def all_mids(self, dex: str = "") -> dict[str, Decimal]:
@@ -110,7 +111,22 @@ class EngineReads:
                 continue
             mid = self.mid_price(m.name)
             out[m.name] = mid if mid is not None else self._mark[m.name]
+        if not dex:  # spot mids list with the default dex only
+            for s in self._spot_markets.values():
+                mid = self.mid_price(s.name)
+                out[s.name] = mid if mid is not None else self._mark[s.name]
         return out
+
+    def spot_ctx(self, coin: str) -> tuple[Decimal, Decimal | None, Decimal, Decimal, Decimal]:
+        """(mark, mid or None, prevDayPx, dayNtlVlm, dayBaseVlm) of a spot pair."""
+        bid, ask = self._books[coin].bbo()
+        mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+        vol_base = vol_ntl = ZERO
+        for hour, (b, n) in self._hour_volume[coin].items():
+            if hour > self.now_ms - _DAY:
+                vol_base += b
+                vol_ntl += n
+        return self._mark[coin], mid, self._prev_day_px(coin), vol_ntl, vol_base
 
     def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:
         acct = self._accounts.get(user.lower())
@@ -169,11 +185,12 @@ class EngineReads:
         if acct is None:
             return []
         out = []
+        holds = self.spot_holds(acct)
         for tok in self.markets.spot_tokens:
             total = acct.spot.get(tok.name)
             if total is None:
                 continue
-            out.append(SpotBalance(tok.name, tok.index, total, ZERO, ZERO))
+            out.append(SpotBalance(tok.name, tok.index, total, holds.get(tok.name, ZERO), ZERO))
         return out
 
     def open_orders(self, user: str, dex: str = "") -> list[OrderRecord]:
@@ -186,8 +203,7 @@ class EngineReads:
             o = self._orders.get(oid)
             if o is None:
                 continue
-            m = self.markets.perp_by_name(o.coin)
-            if m.dex != dex:
+            if self._dex_of.get(o.coin, "") != dex:  # spot orders list with the default dex
                 continue
             out.append(self._order_record(o, with_children=True))
         return out
@@ -234,7 +250,7 @@ class EngineReads:
     def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
         """Oldest first from start_ms, at most 500 rows: the seeded past, then live funding."""
         past = self.history.funding(coin, start_ms, end_ms) if self.history is not None else []
-        live = [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)]
+        live = [r for r in self._funding_hist.get(coin, ()) if r.time >= start_ms and (end_ms is None or r.time <= end_ms)]
         return (past[:500] + live)[:500]
 
     def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:

@@ -27,7 +27,7 @@ class EngineTransfers:
         if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
         if to_perp:
-            if acct.spot.get("USDC", ZERO) < usdc:
+            if self.spot_free(acct, "USDC") < usdc:
                 raise ActionError(Errors.TRANSFER_BALANCE)
             acct.spot["USDC"] = acct.spot.get("USDC", ZERO) - usdc
             acct.usdc += usdc
@@ -60,7 +60,7 @@ class EngineTransfers:
         acct = self._account(user, now_ms)
         if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
             raise ActionError(Errors.AMOUNT)
-        if acct.spot.get(token, ZERO) < amount:
+        if self.spot_free(acct, token) < amount:  # what open orders hold cannot leave
             raise ActionError(Errors.TRANSFER_BALANCE)
         dest = self._account(destination.lower(), now_ms)
         acct.spot[token] = acct.spot[token] - amount
@@ -120,7 +120,7 @@ class EngineTransfers:
         if token != collateral and (source_dex != "spot" or destination_dex != "spot"):
             raise ActionError(Errors.SEND_NOT_COLLATERAL)
         if source_dex == "spot":
-            if acct.spot.get(token, ZERO) < amount:
+            if self.spot_free(acct, token) < amount:
                 raise ActionError(Errors.TRANSFER_BALANCE)
         elif self._withdrawable(acct, source_dex) < amount:
             raise ActionError(Errors.TRANSFER_BALANCE)

@@ -103,7 +103,7 @@ def test_official_sdk_send_asset_and_dex_state():
         wallet = eth_account.Account.from_key(key)
         user = wallet.address.lower()
         http = Http(handle.url)
-        http.control("fund", {"user": user, "amount": "1000"})  # the default dex only
+        http.control("fund", {"user": user, "amount": "1000", "dex": ""})  # the default dex only
         before = http.info({"type": "clearinghouseState", "user": user, "dex": "xyz"})
         exchange = Exchange(wallet, handle.url)
         res = exchange.send_asset(user, "", "xyz", "USDC", 12.5)

@@ -187,3 +187,11 @@ def test_spot_pairs_have_a_past_too_and_no_funding():
     assert len(minutes) == 10 and minutes[-1].c == D("0.2")
     assert all(k.v == k.v.to_integral_value() for k in minutes)  # PURR trades in whole tokens
     assert eng.funding_history("PURR/USDC", 0) == []
+
+
+def test_a_seed_gives_the_same_minutes_whenever_the_devnet_launches():
+    a = _engine(7, T0).candles("ETH", "1m", 0, T0)
+    later = T0 + 3 * DAY + 17 * MIN
+    b = _engine(7, later).candles("ETH", "1m", 0, later)
+    assert [(k.o, k.c, k.h, k.l, k.v, k.n) for k in a] == [(k.o, k.c, k.h, k.l, k.v, k.n) for k in b]
+    assert b[-1].t - a[-1].t == later - later % MIN - (T0 - T0 % MIN)

@@ -87,16 +87,16 @@ class _Series:
         memo = self._px_memo
         out = memo.get(value)
         if out is None:
-            if len(memo) > 8192:
+            if len(memo) > 2048:
                 memo.clear()
             out = memo[value] = round_price(Decimal(repr(value)), self.spec.sz_decimals, spot=self.spec.spot)
         return out
 
-    def minute(self, i: int, abs_minute: int) -> tuple[float, float, float, float, int, int]:
+    def minute(self, i: int) -> tuple[float, float, float, float, int, int]:
         """(open, close, high, low, base volume in lots, trades) of minute i; prices as floats.
         Volume counts whole lots so coarse candles sum their minutes exactly."""
         o, c = self.levels[i], self.levels[i + 1]
-        h = _mix(self.key ^ abs_minute)
+        h = _mix(self.key ^ (i + 1))  # by position before launch: the same past for a seed, whenever launched
         u1 = (h & 0x1FFFFF) / 0x200000
         u2 = ((h >> 21) & 0x1FFFFF) / 0x200000
         u3 = (h >> 42) / 0x400000
@@ -152,7 +152,6 @@ class SeededHistory:
             return []
         out: list[Candle] = []
         bucket = lo - lo % length
-        base_minute = self.start_ms // MINUTE_MS
         while bucket <= hi:
             first = max(bucket, self.start_ms)
             last = min(bucket + length, self.end_ms)  # exclusive
@@ -162,7 +161,7 @@ class SeededHistory:
             v = 0
             n = 0
             for i in range(i0, i1):
-                _o, _c, mh, ml, mv, mn = s.minute(i, base_minute + i)
+                _o, _c, mh, ml, mv, mn = s.minute(i)
                 if top is None or mh > top:
                     top = mh
                 if bottom is None or ml < bottom:
@@ -215,7 +214,7 @@ class SeededHistory:
             i1 = min((t - self.start_ms) // MINUTE_MS, self.minutes)
             i0 = max(i1 - 60, 0)
             move = s.levels[i1] / s.levels[i0] - 1.0
-            noise = (_mix(s.key ^ (t // HOUR_MS) ^ 0x5EED) >> 11) / float(1 << 53) - 0.5
+            noise = (_mix(s.key ^ ((self.end_ms - t) // HOUR_MS) ^ 0x5EED) >> 11) / float(1 << 53) - 0.5
             raw = 0.05 * move + 0.0002 * noise
             premium = Decimal(repr(raw)).quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)
             rate = mr.hourly_funding_rate(premium, mult).quantize(RATE_QUANTUM, rounding=ROUND_HALF_EVEN)

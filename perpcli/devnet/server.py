@@ -220,7 +220,11 @@ class Devnet:
             amount = Decimal(str(body["amount"]))
             if not amount.is_finite() or amount <= 0:
                 raise ValueError("amount must be positive")
-            self.engine.fund(user, amount, now, str(body.get("dex", "")))  # "" = the default perp dex
+            # Each perp dex has its own collateral: without a `dex` every one is credited, as
+            # auto-fund does, so a funded key trades every market; `"dex": ""` is the default one.
+            dexs = [str(body["dex"])] if "dex" in body else [d.name for d in self.engine.markets.dexs]
+            for dex in dexs:
+                self.engine.fund(user, amount, now, dex)
             self.publish()
             return {"status": "ok", "user": user, "amount": str(amount)}
         if command == "faults":

@@ -196,3 +196,29 @@ def test_twap_history_and_slice_fills_are_recorded():
     again = TwapBook()
     again.load_json(book.to_json())
     assert again.history_of(taker) == rows and again.slice_fills_of(taker) == fills
+
+
+def test_a_master_moves_funds_inside_and_into_its_sub_account(devnet, http, info, master):
+    user = master.wallet.address.lower()
+    sub = _ok(master.create_sub_account("desk2"))["data"]
+    _ok(master.sub_account_transfer(sub, True, 300_000_000))  # $300 to its perp balance
+    as_sub = Exchange(master.wallet, devnet.url, vault_address=sub)
+    _ok(as_sub.usd_class_transfer(100, False))  # "100 subaccount:0x…": perp -> spot inside the sub
+    spot = {b["coin"]: b["total"] for b in info.spot_user_state(sub)["balances"]}
+    assert D(spot["USDC"]) == D(100) and D(info.user_state(sub)["withdrawable"]) == D(200)
+    # back to the master's spot; a whole 40.0 would be signed as "40.0", re-serialised as "40"
+    _ok(master.sub_account_spot_transfer(sub, False, "USDC", 40.5))
+    assert D({b["coin"]: b["total"] for b in info.spot_user_state(sub)["balances"]}["USDC"]) == D("59.5")
+    # sendAsset from the sub-account, signed by the master (fromSubAccount)
+    action = {
+        "type": "sendAsset", "hyperliquidChain": "Testnet", "signatureChainId": "0x66eee",
+        "destination": user, "sourceDex": "", "destinationDex": "xyz", "token": "USDC", "amount": "50",
+        "fromSubAccount": sub, "nonce": int(time.time() * 1000),
+    }
+    from tests.devnet_helpers import signed_user
+
+    _ok(http.post("/exchange", signed_user(MASTER_KEY, action)))
+    assert D(info.user_state(sub)["withdrawable"]) == D(150)
+    stranger = dict(action, nonce=int(time.time() * 1000) + 1)
+    refused = http.post("/exchange", signed_user(OTHER_KEY, stranger))
+    assert refused == {"status": "err", "response": "Vault may not perform this action."}

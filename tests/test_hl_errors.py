@@ -109,7 +109,6 @@ DEVNET_TABLE = {
 # stay `other` (the message says what is missing).
 DEVNET_ONLY_GAPS = {
     "TWAP orders are not available on this devnet",
-    "Sub-accounts are not available on this devnet",
 }
 
 

@@ -433,11 +433,19 @@ def _withdraw(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bo
 def _usd_class_transfer(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bool) -> dict:
     a = env.action
     amount_text = _str(_need(a, "amount", "usdClassTransfer"), "amount")
-    if " subaccount:" in amount_text:
-        raise ActionError("Sub-accounts are not available on this devnet")
+    if " subaccount:" in amount_text:  # the master moves funds inside its sub-account
+        amount_text, sub = amount_text.split(" subaccount:", 1)
+        user = _own_sub_account(desk, user, _address(sub, "subaccount"))
     to_perp = _bool(_need(a, "toPerp", "usdClassTransfer"), "toPerp")
     desk.engine.usd_class_transfer(user, _usd_amount(amount_text), to_perp, now)
     return DEFAULT_OK
+
+
+def _own_sub_account(desk: ExchangeDesk, user: str, sub: str) -> str:
+    """`sub` when it is a sub-account of `user` (who then acts for it), else refused."""
+    if desk.engine.master_of(sub) != user:
+        raise ActionError("Vault may not perform this action.")
+    return sub
 
 
 def _collateral_token(desk: ExchangeDesk, token: str) -> bool:
@@ -472,7 +480,7 @@ def _send_asset(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: 
     amount = _usd_amount(_need(a, "amount", "sendAsset"))
     from_sub = _str(a.get("fromSubAccount", ""), "fromSubAccount")
     if from_sub:
-        raise ActionError("Sub-accounts are not available on this devnet")
+        user = _own_sub_account(desk, user, _address(from_sub, "fromSubAccount"))
     # Each perp dex has its own collateral (engine.send_asset moves it and logs `send` rows).
     desk.engine.send_asset(user, destination, source, dest_dex, token.split(":", 1)[0], amount, now, env.nonce)
     return DEFAULT_OK

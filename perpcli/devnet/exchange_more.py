@@ -29,6 +29,16 @@ def _sub_account_transfer(desk, user: str, env, now: int, _agent: bool) -> dict:
     return DEFAULT_OK
 
 
+def _sub_account_spot_transfer(desk, user: str, env, now: int, _agent: bool) -> dict:
+    a = env.action
+    sub = _address(_need(a, "subAccountUser", "subAccountSpotTransfer"), "subAccountUser")
+    is_deposit = _bool(_need(a, "isDeposit", "subAccountSpotTransfer"), "isDeposit")
+    token = _str(_need(a, "token", "subAccountSpotTransfer"), "token").split(":", 1)[0]
+    amount = _decimal(_need(a, "amount", "subAccountSpotTransfer"), "amount")
+    desk.engine.sub_account_spot_transfer(user, sub, is_deposit, token, amount, now)
+    return DEFAULT_OK
+
+
 def _set_referrer(desk, user: str, env, now: int, _agent: bool) -> dict:
     desk.engine.set_referrer(user, _str(_need(env.action, "code", "setReferrer"), "code"), now)
     return DEFAULT_OK
@@ -58,6 +68,7 @@ def _vault_transfer(desk, user: str, env, now: int, _agent: bool) -> dict:
 HANDLERS = {
     "createSubAccount": _create_sub_account,
     "subAccountTransfer": _sub_account_transfer,
+    "subAccountSpotTransfer": _sub_account_spot_transfer,
     "setReferrer": _set_referrer,
     "registerReferrer": _register_referrer,
     "topUpIsolatedOnlyMargin": _top_up_isolated_only_margin,

@@ -79,6 +79,28 @@ class EngineSubAccounts:
         self._ledger(dest, "subAccountTransfer", usdc, details)
         self._flush()
 
+    def sub_account_spot_transfer(
+        self, master: str, sub: str, is_deposit: bool, token: str, amount: Decimal, now_ms: int
+    ) -> None:
+        """`subAccountSpotTransfer`: move a spot token between the master and its sub-account."""
+        self._advance(now_ms)
+        master, sub = master.lower(), sub.lower()
+        if self._sub_master.get(sub) != master:
+            raise ActionError(Errors.SUB_NOT_YOURS)
+        if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        source, dest = self._account(master, now_ms), self._accounts[sub]
+        if not is_deposit:
+            source, dest = dest, source
+        if self.spot_free(source, token) < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        source.spot[token] -= amount
+        dest.spot[token] = dest.spot.get(token, ZERO) + amount
+        details = (("token", token), ("amount", amount), ("user", source.address), ("destination", dest.address))
+        self._ledger(source, "spotTransfer", ZERO, details)
+        self._ledger(dest, "spotTransfer", ZERO, details)
+        self._flush()
+
     # -- referrals -----------------------------------------------------------------------------
 
     def register_referrer(self, user: str, code: str, now_ms: int) -> None:

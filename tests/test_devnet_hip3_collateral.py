@@ -120,3 +120,26 @@ def test_official_sdk_send_asset_and_dex_state():
         http.close()
     finally:
         handle.stop()
+
+
+def test_a_state_saved_before_dex_collateral_loads_without_liquidating_anyone():
+    e = Engine(config=EngineConfig(auto_fund=False), start_ms=T0)
+    e.fund(MM, D(1_000_000), T0, "xyz")
+    e.fund(A, D(10_000), T0)
+    e.send_asset(A, A, "", "xyz", "USDC", D(5_000), T0)
+    e.place_orders(MM, [OrderSpec(GOLD, False, D(4000), D(10), False, "Gtc")], "na", T0)
+    e.place_orders(A, [OrderSpec(GOLD, True, D(4000), D(10), False, "Ioc")], "na", T0 + 1)  # 40k at 20x
+    e.place_orders(A, [OrderSpec(GOLD, True, D(3900), D(1), False, "Gtc")], "na", T0 + 1)
+    saved = e.to_json()
+    # the old format: one balance for every dex, no wallets
+    for acct in saved["accounts"]:
+        shared = sum((D(usdc) for usdc, _ in acct.pop("wallets").values()), D(acct["usdc"]))
+        acct["usdc"] = str(shared)
+        acct["reserved"] = str(sum((D(o["reserved"]) for o in saved["orders"] if o["user"] == acct["address"]), D(0)))
+    old = Engine.from_json(saved)
+    assert old.position(A, "xyz:GOLD") == D(10)
+    total = old.perp_balance(A) + old.perp_balance(A, "xyz")
+    assert total == e.perp_balance(A) + e.perp_balance(A, "xyz")
+    assert old.perp_balance(A, "xyz") == D(2000) + D(195)  # initial margin + the resting bid's
+    old.set_oracle_price("xyz:GOLD", D(3990), T0 + 2)
+    assert old.position(A, "xyz:GOLD") == D(10)  # still there

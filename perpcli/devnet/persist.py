@@ -115,11 +115,35 @@ def state_from_json(cls, config_cls, data: dict):
     eng._next_oid = data["next_oid"]
     eng._seq = data["seq"]
     eng._lid = data["lid"]
+    for ad in data["accounts"]:
+        if "wallets" not in ad:  # saved when every perp dex shared the default dex's balance
+            _split_legacy_collateral(eng, eng._accounts[ad["address"]])
     eng.load_sub_state(data.get("sub_accounts"))
     past = data.get("history")  # absent in states saved before seeded history existed
     if past:
         eng.seed_history(past["seed"], past["launch_ms"], past["days"])
     return eng
+
+
+def _split_legacy_collateral(eng, acct: Account) -> None:
+    """Give each builder dex of an account saved before dexs had their own collateral what
+    its positions and orders use (initial margin, any unrealised loss, order margin), taken
+    from the default dex's balance, so loading an old state liquidates nobody."""
+    from perpcli.devnet import margin_rules as mr
+
+    for pos in acct.positions.values():
+        dex = eng._dex_of.get(pos.coin, "")
+        if not dex or not pos.is_cross:
+            continue  # an isolated position carries its own margin
+        mark = eng._mark[pos.coin]
+        need = mr.initial_margin(abs(pos.szi) * mark, pos.leverage) + max(-pos.szi * (mark - pos.entry_px), Decimal(0))
+        acct.usdc -= need
+        eng._dex_wallet(acct, dex).usdc += need
+    if any(eng._dex_of.get(eng._orders[oid].coin, "") for oid in acct.open_oids if oid in eng._orders):
+        eng._rereserve(acct)
+        for w in acct.wallets.values():
+            acct.usdc -= w.reserved
+            w.usdc += w.reserved
 
 
 def _enc(v):

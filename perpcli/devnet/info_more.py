@@ -17,6 +17,7 @@ from perpcli.devnet.exchange import BadBody
 from perpcli.devnet.info import _dex, _field, _user
 from perpcli.devnet.markets import MAX_MARKET_ORDER_NTLS
 from perpcli.devnet.subaccounts import REFERRER_VOLUME
+from perpcli.devnet.twap import twap_state
 
 ZERO = Decimal(0)
 _DAY = 86_400_000
@@ -194,8 +195,6 @@ def _webData2(desk, req):  # noqa: N802
     agents = [a for a in engine.agents_of(user, now) if not a.name]
     twaps = desk.desk.twaps
     running = [] if twaps is None else [t for t in twaps.running.values() if t.user == user]
-    from perpcli.devnet.twap import twap_state
-
     spot_meta_and_ctxs = desk.handle({"type": "spotMetaAndAssetCtxs"})
     return {
         "clearinghouseState": render.clearinghouse(engine.clearinghouse_state(user, "")),

@@ -19,6 +19,7 @@ from hashlib import blake2b
 
 from perpcli.devnet.accounts import Account
 from perpcli.devnet.amounts import ZERO
+from perpcli.devnet.amounts import plain as _plain
 from perpcli.devnet.errors import Errors
 from perpcli.devnet.matching import BookOrder, OrderBook
 from perpcli.devnet.records import (
@@ -220,9 +221,3 @@ class EngineSpot:
             del acct.fills[: len(acct.fills) - limit]
         self._buf_fills.setdefault(acct.address, []).append(fill)
         self._buf_accounts[acct.address] = None
-
-
-def _plain(value) -> str:
-    from perpcli.devnet.amounts import plain
-
-    return plain(value)

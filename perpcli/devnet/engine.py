@@ -834,7 +834,7 @@ class Engine(
                 pos = acct.positions.get(coin)
                 szi = pos.szi if pos is not None else ZERO
                 o.reserved = self._reserve_for(acct, o, szi)
-                self._wallet(acct, coin).reserved += o.reserved
+                (acct if not self._dex_of[coin] else self._wallet(acct, coin)).reserved += o.reserved
             book.add(o)
             acct.open_oids[o.oid] = None
             self._buf_books[coin] = None
@@ -911,7 +911,7 @@ class Engine(
         if maker.reserved and old_maker_sz:
             macct = self._accounts[maker.user]
             new_res = maker.reserved * maker.sz / old_maker_sz
-            self._wallet(macct, coin).reserved -= maker.reserved - new_res
+            (macct if not self._dex_of[coin] else self._wallet(macct, coin)).reserved -= maker.reserved - new_res
             maker.reserved = new_res
         self._seq += 1
         # One digest gives the tx hash and the trade id: tid is 50 bits of a hash of
@@ -1409,8 +1409,9 @@ class Engine(
     def _available(self, acct: Account, dex: str = "") -> Decimal:
         """Collateral free for new orders on one perp dex: cross value − cross initial margin −
         resting orders, all of that dex (each dex margins against its own collateral)."""
-        if not dex:
-            return mr.free_collateral(self._positions_of_dex(acct, dex), self._mark, acct.usdc) - acct.reserved
+        if not dex:  # the default dex, inlined: this runs for every order
+            positions = acct.positions.values() if not acct.wallets else self._positions_of_dex(acct, dex)
+            return mr.free_collateral(positions, self._mark, acct.usdc) - acct.reserved
         usdc, reserved = self._balance(acct, dex)
         return mr.free_collateral(self._positions_of_dex(acct, dex), self._mark, usdc) - reserved
 

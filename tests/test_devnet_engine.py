@@ -363,7 +363,8 @@ def test_isolated_margin_liquidation_price_and_margin_update():
     assert (p.leverage_type, p.leverage_value, p.margin_used) == ("isolated", 10, D("430.000000"))
     # liq = 430 - (430 - 215) / 10 / (1 - 0.05) = 407.36842105
     assert p.liquidation_px == D("407.36842105")
-    assert e.perp_balance(B) == D(100000) - D(430) - D("1.935")
+    assert e.perp_balance(B, "xyz") == D(100000) - D(430) - D("1.935")  # the xyz dex's own collateral
+    assert e.perp_balance(B) == D(100000)  # the default dex's is untouched
     e.update_isolated_margin(B, TSLA, D(100), T0 + 1)
     p = e.clearinghouse_state(B, "xyz").asset_positions[0]
     # liq = 430 - (530 - 215) / 10 / 0.95 = 396.84210526
@@ -424,7 +425,8 @@ def test_transfers_and_withdraw_bookkeeping():
     with pytest.raises(ActionError, match="Insufficient balance for withdrawal"):
         e.withdraw(A, A, D(10**9), T0)
     kinds = [u.kind for u in e.user_ledger(A, 0)]
-    assert kinds == ["deposit", "accountClassTransfer", "accountClassTransfer", "internalTransfer", "withdraw"]
+    # auto-fund deposits on the default dex and on builder dex xyz (each its own collateral)
+    assert kinds == ["deposit", "deposit", "accountClassTransfer", "accountClassTransfer", "internalTransfer", "withdraw"]
 
 
 def test_agents_replace_by_name_and_expire():
@@ -540,11 +542,11 @@ def test_isolated_backstop_takes_only_the_isolated_pot():
     e = eng()
     place(e, A, lim(TSLA, False, 430, 10))
     place(e, B, lim(TSLA, True, 430, 10, "Ioc"))
-    assert e.perp_balance(B) == D("99568.065")  # 100000 - 430 pot - 1.935 fee
+    assert e.perp_balance(B, "xyz") == D("99568.065")  # 100000 - 430 pot - 1.935 fee
     e.set_oracle_price("xyz:TSLA", D(400), T0 + 1)  # liq px 407.37; no bids: backstop
     assert e.position(B, "xyz:TSLA") == 0
     # the pot (430 - 300 loss = 130) goes to the liquidator; the cross balance is untouched
-    assert e.perp_balance(B) == D("99568.065")
+    assert e.perp_balance(B, "xyz") == D("99568.065")
     liq = e.clearinghouse_state(e.config.liquidator, "xyz")
     assert liq.margin_summary.account_value == D(130)  # it now holds the position (its own pot)
     assert liq.asset_positions[0].szi == D(10)

@@ -51,7 +51,8 @@ def check(engine: Engine, deposits: D) -> None:
     fees = D(0)
     for user in engine._accounts:
         fees += sum((f.fee for f in engine._accounts[user].fills), D(0))
-    total_value = sum((engine._summary(a).account_value for a in engine._accounts.values()), D(0))
+    dexs = [d.name for d in engine.markets.dexs]  # each perp dex holds its own collateral
+    total_value = sum((engine._summary(a, dex).account_value for a in engine._accounts.values() for dex in dexs), D(0))
     assert abs(total_value - (deposits - fees)) < D("1e-9"), (total_value, deposits, fees)
     for coin, book in engine._books.items():
         bid, ask = book.bbo()
@@ -65,15 +66,16 @@ def check(engine: Engine, deposits: D) -> None:
         longs = sum((a.positions[coin].szi for a in engine._accounts.values() if coin in a.positions and a.positions[coin].szi > 0), D(0))
         assert net == 0 and engine._oi[coin] == longs
     for acct in engine._accounts.values():
-        reserved = D(0)
+        reserved = {dex: D(0) for dex in dexs}
         for oid in acct.open_oids:
             o = engine._orders[oid]
-            reserved += o.reserved
+            reserved[engine.market(o.coin).dex] += o.reserved
             if o.trigger is None or o.triggered:
                 assert oid in engine._books[o.coin].side(o.is_buy).levels[o.px].orders
             else:
                 assert oid in engine._triggers[o.coin]
-        assert abs(acct.reserved - reserved) < D("1e-18")
+        for dex in dexs:
+            assert abs(engine._balance(acct, dex)[1] - reserved[dex]) < D("1e-18")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,11 +86,12 @@ def test_random_sessions_keep_the_exchange_consistent(funds, steps):
     t = T0
     for u in USERS:
         engine.ensure_account(u, t)
-        deposits += D(funds)
+        deposits += D(funds) * len(engine.markets.dexs)  # auto-fund credits every perp dex
     # a market maker with a ladder on both sides, so random orders have something to hit
     mm = "0x" + "d" * 40
-    engine.fund(mm, D(1_000_000), t)
-    deposits += D(1_000_000)
+    for dex in engine.markets.dexs:
+        engine.fund(mm, D(1_000_000), t, dex.name)
+        deposits += D(1_000_000)
     for coin, (asset, lot, _) in COINS.items():
         for k in range(1, 6):
             engine.place_orders(mm, [OrderSpec(asset, True, px_near(engine, coin, -2 * k), lot * 20, False, "Gtc")], "na", t)

@@ -46,23 +46,21 @@ def instrument(engine: Engine, coin: str) -> Instrument:
     )
 
 
-def client_view(engine: Engine) -> tuple[D, list[lm.PositionRisk]]:
-    """What a client reconstructs from clearinghouseState (both dexs)."""
+def client_view(engine: Engine, dex: str) -> tuple[D, list[lm.PositionRisk]]:
+    """What a client reconstructs from one dex's clearinghouseState (each perp dex margins
+    on its own collateral)."""
     positions = []
-    cash = D(0)
     upnl = D(0)
-    for dex in ("", "xyz"):
-        cs = engine.clearinghouse_state(ME, dex)
-        if dex == "":
-            cash = cs.margin_summary.account_value
-        for p in cs.asset_positions:
-            mode = MarginMode.CROSS if p.leverage_type == "cross" else MarginMode.ISOLATED
-            iso = p.raw_usd + p.szi * p.entry_px if mode is MarginMode.ISOLATED else D(0)
-            table = instrument(engine, p.coin).margin_tiers
-            positions.append(
-                lm.PositionRisk(p.coin, p.szi, p.entry_px, engine.mark_price(p.coin), p.leverage_value, table, mode, iso)
-            )
-            upnl += p.unrealized_pnl
+    cs = engine.clearinghouse_state(ME, dex)
+    cash = cs.margin_summary.account_value
+    for p in cs.asset_positions:
+        mode = MarginMode.CROSS if p.leverage_type == "cross" else MarginMode.ISOLATED
+        iso = p.raw_usd + p.szi * p.entry_px if mode is MarginMode.ISOLATED else D(0)
+        table = instrument(engine, p.coin).margin_tiers
+        positions.append(
+            lm.PositionRisk(p.coin, p.szi, p.entry_px, engine.mark_price(p.coin), p.leverage_value, table, mode, iso)
+        )
+        upnl += p.unrealized_pnl
     return cash - upnl, positions
 
 
@@ -101,6 +99,7 @@ step = st.tuples(
 def test_preview_margin_and_liquidation_price_match_the_engine(funds, history, order, move):
     engine = Engine(config=EngineConfig(auto_fund_usdc=D(funds)), start_ms=T0)
     engine.fund(MAKER, D(10_000_000), T0)
+    engine.fund(MAKER, D(10_000_000), T0, "xyz")
     t = T0
     for coin, px in MARKETS:
         engine.set_oracle_price(coin, px, t)
@@ -133,7 +132,7 @@ def test_preview_margin_and_liquidation_price_match_the_engine(funds, history, o
             continue
 
         # ---- the order under test: preview first, from what the client can see
-        cash, positions = client_view(engine)
+        cash, positions = client_view(engine, m.dex)
         current = next((p for p in positions if p.symbol == coin), None)
         lev_now = current.leverage if current else leverage_set[coin]
         mode = MarginMode.ISOLATED if m.only_isolated else MarginMode.CROSS

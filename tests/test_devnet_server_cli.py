@@ -114,3 +114,22 @@ def test_devnet_public_listens_with_a_warning():
             proc.kill()
     assert proc.returncode == 0
     assert "warning" in err and "0.0.0.0" in err
+
+
+def test_devnet_history_days_sets_the_seeded_past_and_is_bounded(capsys):
+    result = invoke(["devnet", "--port", "0", "--history-days", "366"], capsys)
+    assert result.code == 2 and "--history-days" in result.err
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perpcli", "devnet", "--port", "0", "--market-interval", "0", "--history-days", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        days = _post(url, "/info", {"type": "candleSnapshot", "req": {"coin": "BTC", "interval": "1h", "startTime": 0}})
+        assert 47 <= len(days) <= 49  # two days of hours, the first partial
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -97,14 +97,19 @@ DEVNET_TABLE = {
     "ISOLATED_MARGIN": K.INSUFFICIENT_MARGIN, "LEVERAGE_MARGIN": K.INSUFFICIENT_MARGIN,
     "AGENT_LIMIT": K.ACCOUNT_LIMIT, "AMOUNT": K.INVALID_REQUEST,
     "AGENT_VALID_UNTIL": K.OTHER,  # [devnet] wording: the venue's text for it is not known
+    "INVALID_DEX": K.UNKNOWN_MARKET, "SPOT_BALANCE": K.INSUFFICIENT_MARGIN, "REFERRER_VOLUME": K.ACCOUNT_LIMIT,
+    # sub-account, referral and spot-order refusals whose exact venue wording is not recorded:
+    # the client must not claim a kind for them
+    "SEND_NOT_COLLATERAL": K.OTHER, "SPOT_ORDER_KIND": K.OTHER, "SUB_OF_SUB": K.OTHER, "SUB_NAME": K.OTHER,
+    "SUB_NAME_TAKEN": K.OTHER, "SUB_TOO_MANY": K.OTHER, "SUB_NOT_YOURS": K.OTHER, "REFERRAL_CODE_INVALID": K.OTHER,
+    "REFERRER_HAS_CODE": K.OTHER, "REFERRAL_CODE_TAKEN": K.OTHER, "REFERRAL_CODE_UNKNOWN": K.OTHER,
+    "REFERRAL_SELF": K.OTHER, "REFERRAL_ALREADY": K.OTHER,
 }
 
 # Devnet texts for features this emulator lacks: the real venue never says them, so they
 # stay `other` (the message says what is missing).
 DEVNET_ONLY_GAPS = {
     "TWAP orders are not available on this devnet",
-    "Sub-accounts are not available on this devnet",
-    "Only the collateral token may be sent with sendAsset on this devnet",
 }
 
 

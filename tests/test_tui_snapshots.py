@@ -100,7 +100,7 @@ async def test_seeded_devnet_screen_140x40():
 
     key = "0x" + "5e" * 32
     register_secret(key)
-    handle = start_in_thread(market_interval=0, seed=11)
+    handle = start_in_thread(market_interval=0, seed=11, history_days=0)  # no seeded past: it moves with the clock
     try:
         settings.configure()
         md = HyperliquidMarketData(endpoint(handle.url, "testnet"), venue="devnet")

@@ -68,8 +68,22 @@ class Position:
         return p
 
 
+class Wallet:
+    """The collateral of one builder-deployed (HIP-3) perp dex: each dex has its own balance
+    and its own margin held by resting orders, as on the venue. The default dex's wallet is
+    the Account itself (same two attributes), so the hot path needs no lookup for it."""
+
+    __slots__ = ("usdc", "reserved")
+
+    def __init__(self) -> None:
+        self.usdc = ZERO
+        self.reserved = ZERO
+
+
 class Account:
-    """A master account. `usdc` is the perp (cross) balance; `spot` holds spot token totals."""
+    """A master account. `usdc` is the default perp dex's (cross) balance and `reserved` the
+    margin its resting orders hold; `wallets` the same for each builder dex the account has
+    touched; `spot` holds spot token totals."""
 
     __slots__ = (
         "address",
@@ -90,6 +104,7 @@ class Account:
         "ledger",
         "created_ms",
         "history_limit",
+        "wallets",
     )
 
     def __init__(self, address: str, created_ms: int) -> None:
@@ -111,3 +126,4 @@ class Account:
         self.ledger: list = []  # records.LedgerUpdate
         self.created_ms = created_ms
         self.history_limit: int | None = None  # rows of each history kept; None = the engine's default
+        self.wallets: dict[str, Wallet] = {}  # builder dex name -> its collateral

@@ -21,11 +21,14 @@ the dead-man switch), leverage and margin, time and prices, and the event buffer
 the rest: `reads` (queries), `triggers` (TP/SL), `liquidation`, `funding`, `transfers`,
 `agents`; `persist` the JSON state; `errors` the venue's texts; `matching` the book itself.
 
-Simplifications (documented, deliberate): one perp USDC balance backs every perp dex (as with
-the venue's dex abstraction enabled); the mark price is the median of oracle, best bid and
+Each perp dex margins on its own collateral (`accounts.Wallet`), as on the venue; auto-fund
+credits every dex so a fresh key trades every market.
+
+Simplifications (documented, deliberate): the mark price is the median of oracle, best bid and
 best ask (oracle alone when a side is empty; no EMA terms); liquidation is checked when the
 oracle moves (every synthetic-market step), at funding and on margin changes, and closes the
-whole position at once; spot pairs are listed (spotMeta, balances, spotSend) but not traded.
+whole position at once. Spot pairs trade on their own books and settle in token balances
+(`spot`); they have no trigger or reduce-only orders.
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from pathlib import Path
 
 from perpcli.devnet import margin_rules as mr
 from perpcli.devnet import persist
-from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.accounts import Account, Position, Wallet
 from perpcli.devnet.agents import EngineAgents
 from perpcli.devnet.amounts import RATE_QUANTUM, USD_QUANTUM, ZERO
 from perpcli.devnet.amounts import canon as _canon
 from perpcli.devnet.amounts import plain as _plain
 from perpcli.devnet.errors import Errors
 from perpcli.devnet.funding import EngineFunding
+from perpcli.devnet.history import SeededHistory, history_specs
 from perpcli.devnet.liquidation import EngineLiquidation
 from perpcli.devnet.markets import (
     MarketSet,
@@ -82,6 +86,8 @@ from perpcli.devnet.records import (
     TradesPrinted,
     UserFills,
 )
+from perpcli.devnet.spot import EngineSpot
+from perpcli.devnet.subaccounts import EngineSubAccounts
 from perpcli.devnet.transfers import EngineTransfers
 from perpcli.devnet.triggers import EngineTriggers
 from perpcli.domain.candles import CANDLE_INTERVALS_MS
@@ -114,6 +120,8 @@ class EngineConfig:
     auto_fund_usdc: Decimal = Decimal(100_000)  # perp USDC credited then
     taker_fee: Decimal = Decimal("0.00045")
     maker_fee: Decimal = Decimal("0.00015")  # negative = rebate
+    spot_taker_fee: Decimal = Decimal("0.0007")
+    spot_maker_fee: Decimal = Decimal("0.0004")
     funding_interval_ms: int = 3_600_000
     min_order_notional: Decimal = Decimal(10)
     price_band: Decimal = Decimal("0.8")  # limit px may be at most 80% away from the reference
@@ -189,7 +197,16 @@ def _size_decimals(sz: Decimal) -> int:
     return places
 
 
-class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, EngineTransfers, EngineAgents):
+class Engine(
+    EngineReads,
+    EngineLiquidation,
+    EngineFunding,
+    EngineTriggers,
+    EngineTransfers,
+    EngineAgents,
+    EngineSubAccounts,
+    EngineSpot,
+):
     """One exchange: every market's book plus every account. See the module docstring."""
 
     OID_START = 40_000_000_000  # above 2^32, as on the venue: clients must use 64-bit ids
@@ -221,6 +238,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._tables: dict = {}  # coin -> margin table (cache)
         self._by_name = {m.name: m for m in self.markets.perps}
         self._by_asset = {m.asset: m for m in self.markets.perps}
+        self._dex_of = {m.name: m.dex for m in self.markets.perps}  # coin -> perp dex ("" = default)
         self._accounts: dict[str, Account] = {}
         self._orders: dict[int, BookOrder] = {}  # live: resting, untriggered, waiting children
         self._status: dict[int, OrderStatusRecord] = {}
@@ -258,6 +276,10 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         # coin -> [minute start, minute end, open candle per interval, hour bucket, slots, events]
         # as of its last trade (see _record_trade and _flush)
         self._candle_minute: dict[str, list] = {}
+        # The seeded past before launch (history.py), or None: a bare engine starts empty.
+        self.history: SeededHistory | None = None
+        self.load_sub_state(None)  # sub-accounts and referral codes (subaccounts.py)
+        self._init_spot()  # spot pairs' books (spot.py)
 
     # ================================================================ time and prices
 
@@ -354,18 +376,47 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     # ================================================================ accounts and agents
 
-    def fund(self, user: str, usdc: Decimal, now_ms: int) -> None:
-        """Credit `usdc` to the user's perp balance (a devnet deposit, recorded as such)."""
+    def fund(self, user: str, usdc: Decimal, now_ms: int, dex: str = "") -> None:
+        """Credit `usdc` to the user's balance on perp dex `dex` (a devnet deposit, recorded as such)."""
         self._advance(now_ms)
         if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
+        if dex and self.markets.dex_by_name(dex) is None:
+            raise ActionError(Errors.INVALID_DEX.format(dex=dex))
         acct = self._account(user, now_ms, auto=False)
-        self._deposit(acct, usdc)
+        self._deposit(acct, usdc, dex)
         self._flush()
 
-    def _deposit(self, acct: Account, usdc: Decimal) -> None:
-        acct.usdc += usdc
-        self._ledger(acct, "deposit", usdc, ())
+    def _deposit(self, acct: Account, usdc: Decimal, dex: str = "") -> None:
+        self._dex_wallet(acct, dex).usdc += usdc
+        self._ledger(acct, "deposit", usdc, (("dex", dex),) if dex else ())
+
+    def _wallet(self, acct: Account, coin: str):
+        """The collateral `coin` trades against: the account itself on the default dex, else
+        its wallet on the coin's builder dex (accounts.Wallet)."""
+        dex = self._dex_of[coin]
+        return acct if not dex else self._dex_wallet(acct, dex)
+
+    @staticmethod
+    def _dex_wallet(acct: Account, dex: str):
+        if not dex:
+            return acct
+        w = acct.wallets.get(dex)
+        if w is None:
+            w = acct.wallets[dex] = Wallet()
+        return w
+
+    def _positions_of_dex(self, acct: Account, dex: str):
+        if not acct.wallets:  # never touched a builder dex: every position is on the default one
+            return acct.positions.values() if not dex else ()
+        dex_of = self._dex_of
+        return [p for p in acct.positions.values() if dex_of[p.coin] == dex]
+
+    def seed_history(self, seed: int, launch_ms: int | None = None, days: int = 30) -> None:
+        """Give every listed market `days` of seeded history ending at `launch_ms` (default:
+        the engine's clock) at its listing price, where the live market starts."""
+        launch = self.now_ms if launch_ms is None else launch_ms
+        self.history = SeededHistory(history_specs(self.markets), seed, launch, days) if days > 0 else None
 
     def set_history_limit(self, user: str, limit: int | None) -> None:
         """Keep `limit` rows of `user`'s order, fill, funding and ledger history instead of the
@@ -402,7 +453,10 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 acct = Account(user, now_ms)
                 self._accounts[user] = acct
                 if auto and self.config.auto_fund and self.config.auto_fund_usdc > 0:
-                    self._deposit(acct, self.config.auto_fund_usdc)
+                    # Devnet convenience: every perp dex's collateral is funded, so a fresh key
+                    # trades every market (on the venue builder dexs start empty).
+                    for d in self.markets.dexs:
+                        self._deposit(acct, self.config.auto_fund_usdc, d.name)
         return acct
 
     # ================================================================ orders
@@ -606,6 +660,9 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         group: int | None = None,
         held_children: list[BookOrder] | None = None,
     ) -> OrderResult:
+        if 10000 <= spec.asset < 100000:  # a spot pair (asset ids, protocol notes §d.1)
+            s = self._spot_by_asset.get(spec.asset)
+            return self._place_spot(acct, spec, s, now_ms, touched) if s else OrderError(Errors.INVALID_ASSET)
         checked = self._validate(acct, spec, now_ms)
         if isinstance(checked, OrderError):
             return checked
@@ -681,7 +738,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         # updateLeverage); only bigger positions need the ledger's tier lookup.
         if len(tiers) > 1 and new_ntl >= tiers[1].lower_bound and lev > mr.max_leverage_at(self._table(m), new_ntl):
             return Errors.TIER_LIMIT
-        if need > self._available(acct):
+        if need > self._available(acct, m.dex):
             return Errors.MARGIN
         return None
 
@@ -711,6 +768,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         first_px = None
         one_price = True
         coin = o.coin
+        spot = coin in self._spot_markets  # settles in tokens (spot.py), not positions
         # Each pass takes the oldest order at the best level; every pass either fills the
         # taker completely or removes that maker (filled or canceled), so the loop ends.
         while o.sz > 0:
@@ -731,6 +789,20 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 if qty > abs(tszi):
                     qty = abs(tszi)
             macct = self._accounts[maker.user]
+            if spot:
+                if not self._spot_maker_ok(macct, maker, qty):
+                    self._cancel_order(maker, "insufficientSpotBalanceRejected", now_ms)
+                    continue
+                self._match_spot(o, maker, qty, now_ms)
+                filled += qty
+                notional += qty * maker.px
+                if first_px is None:
+                    first_px = maker.px
+                elif maker.px != first_px:
+                    one_price = False
+                if maker.sz == 0:
+                    self._maker_done(macct, maker, now_ms, touched)
+                continue
             mpos = macct.positions.get(coin)
             mszi = mpos.szi if mpos is not None else ZERO
             if maker.reduce_only:
@@ -768,11 +840,11 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             return Filled(filled, avg, o.oid, o.cloid)
         tif = o.tif
         if tif == "Gtc" or tif == "Alo":
-            if not o.reduce_only:  # reduce-only orders never add exposure: no margin held
+            if not o.reduce_only and not spot:  # reduce-only orders never add exposure: no margin held
                 pos = acct.positions.get(coin)
                 szi = pos.szi if pos is not None else ZERO
                 o.reserved = self._reserve_for(acct, o, szi)
-                acct.reserved += o.reserved
+                (acct if not self._dex_of[coin] else self._wallet(acct, coin)).reserved += o.reserved
             book.add(o)
             acct.open_oids[o.oid] = None
             self._buf_books[coin] = None
@@ -799,7 +871,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if lvl is not None and maker.oid in lvl.orders:
             side.remove(maker)
         if maker.reserved:
-            macct.reserved -= maker.reserved
+            self._wallet(macct, maker.coin).reserved -= maker.reserved
             maker.reserved = ZERO
         if macct.open_oids.pop(maker.oid, _UNSEEN) is not _UNSEEN:
             self._set_status(maker, "filled", now_ms)
@@ -822,7 +894,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
 
     def _release(self, acct: Account, o: BookOrder) -> None:
         if o.reserved:
-            acct.reserved -= o.reserved
+            self._wallet(acct, o.coin).reserved -= o.reserved
             o.reserved = ZERO
 
     def _maker_margin_ok(self, macct: Account, maker: BookOrder, qty: Decimal, mszi: Decimal) -> bool:
@@ -835,7 +907,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         _, lev = self._leverage_of(macct, m)
         need = mr.initial_margin(inc * maker.px, lev)
         share = maker.reserved * qty / maker.sz if maker.sz else ZERO
-        return need <= self._available(macct) + share
+        return need <= self._available(macct, m.dex) + share
 
     def _match(self, taker: BookOrder, maker: BookOrder, qty: Decimal, now_ms: int, liquidation=None) -> None:
         px = maker.px
@@ -849,7 +921,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if maker.reserved and old_maker_sz:
             macct = self._accounts[maker.user]
             new_res = maker.reserved * maker.sz / old_maker_sz
-            macct.reserved -= maker.reserved - new_res
+            (macct if not self._dex_of[coin] else self._wallet(macct, coin)).reserved -= maker.reserved - new_res
             maker.reserved = new_res
         self._seq += 1
         # One digest gives the tx hash and the trade id: tid is 50 bits of a hash of
@@ -921,18 +993,19 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
                 direction = "Short > Long" if is_buy else "Long > Short"
             else:
                 direction = "Close Short" if is_buy else "Close Long"
+        w = acct if not self._dex_of[coin] else self._wallet(acct, coin)
         if pos.is_cross:
-            acct.usdc += realized - fee
+            w.usdc += realized - fee
         else:
             if closing:
                 released = pos.iso_margin * closing / abs(old)
                 pos.iso_margin -= released
-                acct.usdc += released + realized
+                w.usdc += released + realized
             if opening:
                 need = mr.initial_margin(opening * px, pos.leverage)
-                acct.usdc -= need
+                w.usdc -= need
                 pos.iso_margin += need
-            acct.usdc -= fee
+            w.usdc -= fee
         pos.cum_funding_since_change = ZERO
         pos.szi = new
         # open interest counts the long side
@@ -940,7 +1013,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if new == 0:
             pos.entry_px = ZERO
             if not pos.is_cross:
-                acct.usdc += pos.iso_margin
+                w.usdc += pos.iso_margin
                 pos.iso_margin = ZERO
             del acct.positions[coin]
             self._holders[coin].pop(user, None)
@@ -1151,7 +1224,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         touched: dict[str, None] = {}
         for asset, oid in cancels:
             o = self._orders.get(oid)
-            m = self.markets.perp_by_asset(asset)
+            m = self.markets.perp_by_asset(asset) or self._spot_by_asset.get(asset)
             if o is None or o.user != acct.address or m is None or o.coin != m.name or oid not in acct.open_oids:
                 out.append(OrderError(Errors.CANCEL_MISSING))
                 continue
@@ -1268,17 +1341,17 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             old_lev = pos.leverage
             pos.leverage = leverage
             if is_cross:
-                if leverage < old_lev and self._available(acct) < 0:
+                if leverage < old_lev and self._available(acct, m.dex) < 0:
                     pos.leverage = old_lev
                     raise ActionError(Errors.LEVERAGE_MARGIN)
             else:
                 # Isolated: the pot must hold the new initial margin; top up from the balance.
                 need = mr.initial_margin(ntl, leverage) - (pos.iso_margin + self._upnl(pos))
                 if need > 0:
-                    if need > self._available(acct):
+                    if need > self._available(acct, m.dex):
                         pos.leverage = old_lev
                         raise ActionError(Errors.LEVERAGE_MARGIN)
-                    acct.usdc -= need
+                    self._wallet(acct, m.name).usdc -= need
                     pos.iso_margin += need
         acct.leverage[m.name] = (is_cross, leverage)
         self._rereserve(acct)
@@ -1286,15 +1359,16 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         self._flush()
 
     def _rereserve(self, acct: Account) -> None:
-        total = ZERO
+        acct.reserved = ZERO
+        for w in acct.wallets.values():
+            w.reserved = ZERO
         for oid in acct.open_oids:
             o = self._orders.get(oid)
             if o is None or o.trigger is not None and not o.triggered or o.reduce_only:
                 continue
             pos = acct.positions.get(o.coin)
             o.reserved = self._reserve_for(acct, o, pos.szi if pos else ZERO)
-            total += o.reserved
-        acct.reserved = total
+            self._wallet(acct, o.coin).reserved += o.reserved
 
     def update_isolated_margin(self, user: str, asset: int, usdc: Decimal, now_ms: int) -> None:
         """Add (positive) or remove (negative) isolated margin of the user's position."""
@@ -1309,7 +1383,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         if not usdc.is_finite():
             raise ActionError(Errors.AMOUNT)
         if usdc > 0:
-            if usdc > self._available(acct):
+            if usdc > self._available(acct, m.dex):
                 raise ActionError(Errors.MARGIN)
         elif usdc < 0:
             if m.margin_mode == "strictIsolated":
@@ -1318,7 +1392,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
             keep = max(mr.initial_margin(ntl, pos.leverage), ntl / 10)
             if pos.iso_margin + self._upnl(pos) + usdc < keep:
                 raise ActionError(Errors.ISOLATED_MARGIN)
-        acct.usdc -= usdc
+        self._wallet(acct, m.name).usdc -= usdc
         pos.iso_margin += usdc
         self._buf_accounts[acct.address] = None
         self._after_price_moves(())
@@ -1336,31 +1410,44 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
     def _upnl(self, pos: Position) -> Decimal:
         return self._risk_of(pos).unrealized_pnl
 
-    def _summary(self, acct: Account) -> mr.MarginSummary:
-        """The ledger's view of the account. Its `cash` includes isolated pots."""
-        risks = [self._risk_of(p) for p in acct.positions.values()]
-        cash = acct.usdc + sum((p.iso_margin for p in acct.positions.values() if not p.is_cross), ZERO)
+    def _summary(self, acct: Account, dex: str = "") -> mr.MarginSummary:
+        """The ledger's view of the account on one perp dex. Its `cash` includes isolated pots."""
+        positions = self._positions_of_dex(acct, dex)
+        risks = [self._risk_of(p) for p in positions]
+        cash = self._balance(acct, dex)[0] + sum((p.iso_margin for p in positions if not p.is_cross), ZERO)
         return mr.summarize(cash, risks)
 
-    def _available(self, acct: Account) -> Decimal:
-        """Collateral free for new orders: cross value − cross initial margin − resting orders."""
-        return mr.free_collateral(acct.positions.values(), self._mark, acct.usdc) - acct.reserved
+    @staticmethod
+    def _balance(acct: Account, dex: str) -> tuple[Decimal, Decimal]:
+        """(balance, margin held by resting orders) on one perp dex; reads create no wallet."""
+        w = acct if not dex else acct.wallets.get(dex)
+        return (w.usdc, w.reserved) if w is not None else (ZERO, ZERO)
 
-    def margin_available(self, user: str) -> Decimal:
+    def _available(self, acct: Account, dex: str = "") -> Decimal:
+        """Collateral free for new orders on one perp dex: cross value − cross initial margin −
+        resting orders, all of that dex (each dex margins against its own collateral)."""
+        if not dex:  # the default dex, inlined: this runs for every order
+            positions = acct.positions.values() if not acct.wallets else self._positions_of_dex(acct, dex)
+            return mr.free_collateral(positions, self._mark, acct.usdc) - acct.reserved
+        usdc, reserved = self._balance(acct, dex)
+        return mr.free_collateral(self._positions_of_dex(acct, dex), self._mark, usdc) - reserved
+
+    def margin_available(self, user: str, dex: str = "") -> Decimal:
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""
         acct = self._accounts.get(user.lower())
-        return self._available(acct) if acct else ZERO
+        return self._available(acct, dex) if acct else ZERO
 
     # ================================================================ convenience for the market and tests
 
     def market_order_px(self, coin: str, is_buy: bool, slippage: Decimal | None = None) -> Decimal:
         """The worst price of a market order: mid (or mark) × (1 ± slippage), rounded outwards
         to a valid price — what the official SDK sends for a market order."""
-        m = self.markets.perp_by_name(coin)
+        m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
         ref = self.mid_price(coin) or self._mark[coin]
         slip = self.config.market_slippage if slippage is None else slippage
         raw = ref * (1 + slip) if is_buy else ref * (1 - slip)
-        return round_price(raw, m.sz_decimals, rounding=Rounding.DOWN if is_buy else Rounding.UP)
+        rounding = Rounding.DOWN if is_buy else Rounding.UP
+        return round_price(raw, m.sz_decimals, spot=coin in self._spot_markets, rounding=rounding)
 
     def market_order(
         self,
@@ -1375,7 +1462,7 @@ class Engine(EngineReads, EngineLiquidation, EngineFunding, EngineTriggers, Engi
         cloid: str | None = None,
     ) -> OrderResult:
         """An aggressive IOC bounded by `market_order_px`."""
-        m = self.markets.perp_by_name(coin)
+        m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
         px = self.market_order_px(coin, is_buy, slippage)
         spec = OrderSpec(m.asset, is_buy, px, sz, reduce_only, "Ioc", None, cloid)
         return self.place_orders(user, [spec], "na", now_ms)[0]

@@ -244,8 +244,10 @@ class ExchangeDesk:
             is_agent = account != signer
         check_expires_after(env.expires_after, now_ms, user_signed=user_signed)
         if env.vault_address is not None and env.vault_address != account:
-            # The devnet has no vaults or sub-accounts: nothing else can be acted for.
-            raise ActionError("Vault may not perform this action.")
+            # A master acts for its sub-accounts; the devnet has no vaults.
+            if engine.master_of(env.vault_address) != account:
+                raise ActionError("Vault may not perform this action.")
+            account = env.vault_address
         self.nonces.check_and_use(signer, env.nonce, now_ms)
         self._count_request(account, env)
         return handler(self, account, env, now_ms, is_agent)
@@ -433,11 +435,19 @@ def _withdraw(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bo
 def _usd_class_transfer(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: bool) -> dict:
     a = env.action
     amount_text = _str(_need(a, "amount", "usdClassTransfer"), "amount")
-    if " subaccount:" in amount_text:
-        raise ActionError("Sub-accounts are not available on this devnet")
+    if " subaccount:" in amount_text:  # the master moves funds inside its sub-account
+        amount_text, sub = amount_text.split(" subaccount:", 1)
+        user = _own_sub_account(desk, user, _address(sub, "subaccount"))
     to_perp = _bool(_need(a, "toPerp", "usdClassTransfer"), "toPerp")
     desk.engine.usd_class_transfer(user, _usd_amount(amount_text), to_perp, now)
     return DEFAULT_OK
+
+
+def _own_sub_account(desk: ExchangeDesk, user: str, sub: str) -> str:
+    """`sub` when it is a sub-account of `user` (who then acts for it), else refused."""
+    if desk.engine.master_of(sub) != user:
+        raise ActionError("Vault may not perform this action.")
+    return sub
 
 
 def _collateral_token(desk: ExchangeDesk, token: str) -> bool:
@@ -472,23 +482,9 @@ def _send_asset(desk: ExchangeDesk, user: str, env: Envelope, now: int, _agent: 
     amount = _usd_amount(_need(a, "amount", "sendAsset"))
     from_sub = _str(a.get("fromSubAccount", ""), "fromSubAccount")
     if from_sub:
-        raise ActionError("Sub-accounts are not available on this devnet")
-    if not _collateral_token(desk, token):
-        raise ActionError("Only the collateral token may be sent with sendAsset on this devnet")
-    engine = desk.engine
-    perp_dexs = {d.name for d in engine.markets.dexs}
-    if source not in perp_dexs | {"spot"} or dest_dex not in perp_dexs | {"spot"}:
-        raise ActionError(f"Unknown dex {source if source not in perp_dexs | {'spot'} else dest_dex!r}")
-    if destination != user:
-        engine.send_asset(user, destination, source, dest_dex, amount, now, env.nonce)
-        return DEFAULT_OK
-    # The devnet keeps one perp USDC balance across perp dexs (cross-dex margin is shared).
-    if source == "spot":
-        engine.usd_class_transfer(user, amount, True, now)
-    if destination != user:
-        engine.usd_send(user, destination, amount, now)
-    if dest_dex == "spot":
-        engine.usd_class_transfer(destination, amount, False, now)
+        user = _own_sub_account(desk, user, _address(from_sub, "fromSubAccount"))
+    # Each perp dex has its own collateral (engine.send_asset moves it and logs `send` rows).
+    desk.engine.send_asset(user, destination, source, dest_dex, token.split(":", 1)[0], amount, now, env.nonce)
     return DEFAULT_OK
 
 
@@ -539,3 +535,8 @@ _HANDLERS = {
     "approveAgent": _approve_agent,
     "approveBuilderFee": _approve_builder_fee,
 }
+
+# Sub-accounts, referrals, isolated-only top-ups, vault transfers (exchange_more.py).
+from perpcli.devnet.exchange_more import HANDLERS as _MORE_HANDLERS  # noqa: E402 - needs this module's helpers
+
+_HANDLERS.update(_MORE_HANDLERS)

@@ -67,7 +67,7 @@ class EngineFunding:
                     continue
                 usdc = _usd(mr.funding_payment(pos.szi, oracle, rate))
                 if pos.is_cross:
-                    acct.usdc += usdc
+                    self._wallet(acct, coin).usdc += usdc
                 else:
                     pos.iso_margin += usdc
                 pos.cum_funding_all_time -= usdc

@@ -127,7 +127,11 @@ class InfoDesk:
             raise BadBody("missing field `type`")
         method = getattr(self, "_" + kind, None) if kind in INFO_TYPES else None
         if method is None:
-            raise BadBody(f"unknown variant `{kind}`, expected one of {', '.join('`' + t + '`' for t in INFO_TYPES)}")
+            more = _MORE_HANDLERS.get(kind)  # info_more.py
+            if more is not None:
+                return more(self, req)
+            known = (*INFO_TYPES, *_MORE_HANDLERS)
+            raise BadBody(f"unknown variant `{kind}`, expected one of {', '.join('`' + t + '`' for t in known)}")
         return method(req)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -226,21 +230,19 @@ class InfoDesk:
 
     def _spotMetaAndAssetCtxs(self, req):  # noqa: N802
         markets = self.engine.markets
-        mids = self.engine.all_mids("")
         ctxs = []
         for p in markets.spot_pairs:
-            mid = mids.get(p.name)
-            px = mid if mid is not None else p.start_px
+            mark, mid, prev, day_ntl, day_base = self.engine.spot_ctx(p.name)  # the pair's own book
             ctxs.append(
                 {
-                    "dayNtlVlm": "0.0",
-                    "markPx": render.dec(px),
+                    "dayNtlVlm": render.dec(day_ntl),
+                    "markPx": render.dec(mark),
                     "midPx": render.opt_dec(mid),
-                    "prevDayPx": render.dec(px),
+                    "prevDayPx": render.dec(prev),
                     "circulatingSupply": "1000000000.0",
                     "coin": p.name,
                     "totalSupply": "1000000000.0",
-                    "dayBaseVlm": "0.0",
+                    "dayBaseVlm": render.dec(day_base),
                 }
             )
         return [self._spot_meta_obj(), ctxs]
@@ -278,13 +280,13 @@ class InfoDesk:
         mantissa = _field(req, "mantissa", int, optional=True)
         if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5)):
             raise BadBody(f"invalid value: integer `{mantissa}`, expected mantissa 1, 2 or 5 with nSigFigs 5")
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):  # a perp or a spot pair
             return None
         return render.l2_book(self.engine.l2_book(coin, 20, n_sig, mantissa))
 
     def _recentTrades(self, req):  # noqa: N802
         coin = _field(req, "coin", str)
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):
             return []
         return [render.trade(t) for t in self.engine.recent_trades(coin)]
 
@@ -304,7 +306,7 @@ class InfoDesk:
             raise BadBody(f"unknown variant `{interval}`, expected one of {', '.join(INTERVAL_MS)}")
         start = _field(inner, "startTime", int)
         end = _field(inner, "endTime", int, optional=True)
-        if self.engine.market(coin) is None:
+        if not self.engine.has_book(coin):
             return []
         end = self.now_ms() if end is None else end
         return [render.candle(c) for c in self.engine.candles(coin, interval, start, end)][-5000:]
@@ -375,7 +377,11 @@ class InfoDesk:
         return self.desk.rate_limit_view(_user(req))
 
     def _userRole(self, req):  # noqa: N802
-        role, master = self.engine.user_role(self._own_state(req), self.now_ms())
+        user = self._own_state(req)
+        role, master = self.engine.user_role(user, self.now_ms())
+        sub_master = self.engine.master_of(user)
+        if sub_master is not None:
+            return {"role": "subAccount", "data": {"master": sub_master}}
         if role == "agent":
             return {"role": "agent", "data": {"user": master}}
         return {"role": role}
@@ -421,5 +427,9 @@ class InfoDesk:
         }
 
     def _subAccounts(self, req):  # noqa: N802
-        _user(req)
-        return None
+        return _sub_accounts(self, req)
+
+
+# The rest of the venue's reads (info_more.py); imported last: it uses this module's helpers.
+from perpcli.devnet.info_more import HANDLERS as _MORE_HANDLERS  # noqa: E402
+from perpcli.devnet.info_more import sub_accounts as _sub_accounts  # noqa: E402

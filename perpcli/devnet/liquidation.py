@@ -33,10 +33,11 @@ class EngineLiquidation:
             pos = acct.positions.get(coin)
             if pos is None:
                 continue
-            summary = self._summary(acct)
+            dex = self._dex_of[coin]
+            summary = self._summary(acct, dex)  # each perp dex margins on its own collateral
             if pos.is_cross:
                 if summary.liquidatable:
-                    coins = [p.coin for p in acct.positions.values() if p.is_cross]
+                    coins = [p.coin for p in acct.positions.values() if p.is_cross and self._dex_of[p.coin] == dex]
                     self._liquidate(acct, coins, True, summary.cross_account_value)
             else:
                 row = next(r for r in summary.positions if r.symbol == coin)
@@ -49,7 +50,7 @@ class EngineLiquidation:
         ntl_total = sum((abs(acct.positions[c].szi) * self._mark[c] for c in coins), ZERO)
         for oid in list(acct.open_oids):
             o = self._orders.get(oid)
-            if o is not None and (cross or o.coin in coins):
+            if o is not None and (o.coin in coins or cross and self._dex_of[o.coin] == self._dex_of[coins[0]]):
                 self._cancel_order(o, "liquidatedCanceled", now)
         for coin in coins:
             pos = acct.positions.get(coin)
@@ -126,8 +127,9 @@ class EngineLiquidation:
         self._apply_fill(liq.address, maker, mark, qty, ZERO, False, txhash, tid, now_ms, None)
         # The user keeps nothing of a backstopped cross account, or of the isolated position's
         # margin; a negative balance (bad debt) is absorbed by the liquidator.
-        taken = acct.usdc if is_cross else min(pot, acct.usdc)
-        if taken > 0 or acct.usdc < 0:
-            taken = taken if taken > 0 else acct.usdc
-            acct.usdc -= taken
-            liq.usdc += taken
+        w, lw = self._wallet(acct, pos.coin), self._wallet(liq, pos.coin)
+        taken = w.usdc if is_cross else min(pot, w.usdc)
+        if taken > 0 or w.usdc < 0:
+            taken = taken if taken > 0 else w.usdc
+            w.usdc -= taken
+            lw.usdc += taken

@@ -44,6 +44,11 @@ class FlowConfig:
     taker_funds: Decimal = Decimal(5_000_000)
     inventory_skew: Decimal = Decimal("0.000002")  # price skew per USDC of maker inventory
     bot_history: int = 500  # order/fill history rows kept per synthetic account (engine default: 10,000)
+    spot_volatility: Decimal = Decimal("0.01")  # fraction per sqrt(hour) of every spot pair's fair price
+    spot_levels: int = 3
+    spot_level_notional: tuple[int, int] = (500, 5_000)
+    spot_taker_prob: float = 0.15
+    spot_funds: Decimal = Decimal(2_000_000)  # USDC, and as much again of each base token, per bot
 
 
 def _address(role: str, seed: int, i: int) -> str:
@@ -71,6 +76,10 @@ class SyntheticMarket:
         self.last_ms: int | None = None
         self.started = False
         self.quotes: dict[str, list[int]] = {}  # "maker|coin" -> oids of its resting quotes
+        # Spot pairs draw from their own generator, so adding them left the perps' flow unchanged.
+        self.spot_rng = random.Random(f"spot:{seed}")
+        self.spot = [s for s in engine.spot_markets() if coins is None or s.name in coins]
+        self.spot_fair: dict[str, Decimal] = {s.name: s.start_px for s in self.spot}
 
     # -- the one entry point -----------------------------------------------------------------
 
@@ -90,20 +99,29 @@ class SyntheticMarket:
                     self._requote(maker, m, now_ms)
             if self.rng.random() < self.config.taker_prob:
                 self._take(m, now_ms)
+        for s in self.spot:
+            self._spot_step(s, dt, now_ms)
 
     # -- pieces ------------------------------------------------------------------------------
 
     def _start(self, now_ms: int) -> None:
         eng = self.engine
+        dexs = sorted({m.dex for m in self.markets})  # each perp dex margins on its own collateral
         for maker in self.makers:
-            eng.fund(maker, self.config.maker_funds, now_ms)
+            for dex in dexs:
+                eng.fund(maker, self.config.maker_funds, now_ms, dex)
             for m in self.markets:
                 # Modest leverage keeps the makers far from liquidation whatever the walk does.
                 eng.update_leverage(maker, m.asset, not m.only_isolated, min(5, m.max_leverage), now_ms)
         for taker in self.takers:
-            eng.fund(taker, self.config.taker_funds, now_ms)
+            for dex in dexs:
+                eng.fund(taker, self.config.taker_funds, now_ms, dex)
             for m in self.markets:
                 eng.update_leverage(taker, m.asset, not m.only_isolated, min(3, m.max_leverage), now_ms)
+        for bot in (*self.makers, *self.takers):
+            for s in self.spot:
+                for token, amount in ((s.quote, self.config.spot_funds), (s.base, self.config.spot_funds / s.start_px)):
+                    eng.fund_spot(bot, token, amount.quantize(s.base_quantum if token == s.base else s.quote_quantum), now_ms)
         self.started = True
         self._limit_bot_history()
 
@@ -173,6 +191,41 @@ class SyntheticMarket:
             return
         eng.market_order(taker, m.name, is_buy, sz, now_ms)
 
+    def _spot_step(self, s, dt_ms: int, now_ms: int) -> None:
+        """A spot pair: walk its fair price, re-quote each maker's ladder, maybe take."""
+        rng, cfg, eng = self.spot_rng, self.config, self.engine
+        sigma = float(cfg.spot_volatility) * math.sqrt(dt_ms / _HOUR_MS) if dt_ms else 0.0
+        pull = 0.0005 * math.log(float(s.start_px) / float(self.spot_fair[s.name])) * (dt_ms / 1000)
+        self.spot_fair[s.name] *= Decimal(1) + Decimal(f"{rng.gauss(0.0, 1.0) * sigma + pull:.12f}")
+        fair = self.spot_fair[s.name]
+        lot = Decimal(1).scaleb(-s.sz_decimals)
+        for maker in self.makers:
+            if rng.random() >= cfg.requote_prob:
+                continue
+            key = f"{maker}|{s.name}"
+            mine = self.quotes.pop(key, [])
+            if mine:
+                eng.cancel(maker, [(s.asset, oid) for oid in mine], now_ms)
+            specs = []
+            for i in range(cfg.spot_levels):
+                off = cfg.half_spread + cfg.level_gap * (i + rng.randint(0, 3))
+                for is_buy in (True, False):
+                    raw = fair * (1 - off) if is_buy else fair * (1 + off)
+                    px = round_price(raw, s.sz_decimals, spot=True, rounding=Rounding.DOWN if is_buy else Rounding.UP)
+                    sz = (Decimal(rng.randint(*cfg.spot_level_notional)) / px).quantize(lot, rounding="ROUND_DOWN")
+                    if sz > 0:
+                        specs.append(OrderSpec(s.asset, is_buy, px, sz, False, "Alo"))
+            if specs:
+                results = eng.place_orders(maker, specs, "na", now_ms)
+                self.quotes[key] = [r.oid for r in results if isinstance(r, Resting)]
+        if rng.random() < cfg.spot_taker_prob:
+            taker = self.takers[rng.randrange(len(self.takers))]
+            is_buy = rng.random() < 0.5
+            ntl = Decimal(rng.randint(20, 2_000))
+            sz = (ntl / fair).quantize(lot, rounding="ROUND_DOWN")
+            if sz > 0:
+                eng.market_order(taker, s.name, is_buy, sz, now_ms)
+
     # -- persistence -------------------------------------------------------------------------
 
     def to_json(self) -> dict:
@@ -184,6 +237,8 @@ class SyntheticMarket:
             "last_ms": self.last_ms,
             "started": self.started,
             "quotes": self.quotes,
+            "spot_rng": [self.spot_rng.getstate()[0], list(self.spot_rng.getstate()[1]), self.spot_rng.getstate()[2]],
+            "spot_fair": {k: str(v) for k, v in self.spot_fair.items()},
         }
 
     def load_json(self, data: dict) -> None:
@@ -193,5 +248,9 @@ class SyntheticMarket:
         self.last_ms = data["last_ms"]
         self.started = data["started"]
         self.quotes = {k: list(v) for k, v in data.get("quotes", {}).items()}
+        if "spot_rng" in data:  # states saved before spot pairs traded have no spot flow yet
+            version, internal, gauss_next = data["spot_rng"]
+            self.spot_rng.setstate((version, tuple(internal), gauss_next))
+            self.spot_fair = {k: Decimal(v) for k, v in data["spot_fair"].items()}
         if self.started:  # a state saved before bot histories were limited
             self._limit_bot_history()

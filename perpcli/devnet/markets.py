@@ -164,6 +164,14 @@ _TABLES = [
     MarginTable(51, "tiered 10x", (MarginTier(D(0), 10), MarginTier(D(3_000_000), 5))),
 ]
 
+# The largest market order (USDC notional) per market max leverage, as maxMarketOrderNtls lists it.
+MAX_MARKET_ORDER_NTLS: tuple[tuple[int, Decimal], ...] = (
+    (40, D(4_000_000)),
+    (25, D(2_000_000)),
+    (20, D(1_500_000)),
+    (10, D(500_000)),
+)
+
 XYZ_DEPLOYER = "0x88806a71d74ad0a510b350545c9ae490912f0888"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import MISSING, fields, is_dataclass
 from decimal import Decimal
 
-from perpcli.devnet.accounts import Account, Position
+from perpcli.devnet.accounts import Account, Position, Wallet
 from perpcli.devnet.markets import (
     MarginTable,
     MarginTier,
@@ -71,6 +71,8 @@ def state_to_json(self) -> dict:
         "next_oid": self._next_oid,
         "seq": self._seq,
         "lid": self._lid,
+        "history": self.history.to_json() if self.history is not None else None,
+        "sub_accounts": self.sub_state_json(),
     }
 
 
@@ -113,7 +115,35 @@ def state_from_json(cls, config_cls, data: dict):
     eng._next_oid = data["next_oid"]
     eng._seq = data["seq"]
     eng._lid = data["lid"]
+    for ad in data["accounts"]:
+        if "wallets" not in ad:  # saved when every perp dex shared the default dex's balance
+            _split_legacy_collateral(eng, eng._accounts[ad["address"]])
+    eng.load_sub_state(data.get("sub_accounts"))
+    past = data.get("history")  # absent in states saved before seeded history existed
+    if past:
+        eng.seed_history(past["seed"], past["launch_ms"], past["days"])
     return eng
+
+
+def _split_legacy_collateral(eng, acct: Account) -> None:
+    """Give each builder dex of an account saved before dexs had their own collateral what
+    its positions and orders use (initial margin, any unrealised loss, order margin), taken
+    from the default dex's balance, so loading an old state liquidates nobody."""
+    from perpcli.devnet import margin_rules as mr
+
+    for pos in acct.positions.values():
+        dex = eng._dex_of.get(pos.coin, "")
+        if not dex or not pos.is_cross:
+            continue  # an isolated position carries its own margin
+        mark = eng._mark[pos.coin]
+        need = mr.initial_margin(abs(pos.szi) * mark, pos.leverage) + max(-pos.szi * (mark - pos.entry_px), Decimal(0))
+        acct.usdc -= need
+        eng._dex_wallet(acct, dex).usdc += need
+    if any(eng._dex_of.get(eng._orders[oid].coin, "") for oid in acct.open_oids if oid in eng._orders):
+        eng._rereserve(acct)
+        for w in acct.wallets.values():
+            acct.usdc -= w.reserved
+            w.usdc += w.reserved
 
 
 def _enc(v):
@@ -249,6 +279,7 @@ def _account_to_json(a: Account) -> dict:
         "ledger": [{**_enc(u), "details": _enc_details(u.details)} for u in a.ledger],
         "created_ms": a.created_ms,
         "history_limit": a.history_limit,
+        "wallets": {dex: [str(w.usdc), str(w.reserved)] for dex, w in a.wallets.items()},
     }
 
 
@@ -270,6 +301,9 @@ def _account_from_json(d: dict) -> Account:
     a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
     a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
     a.history_limit = d.get("history_limit")
+    for dex, (usdc, reserved) in d.get("wallets", {}).items():
+        w = a.wallets[dex] = Wallet()
+        w.usdc, w.reserved = Decimal(usdc), Decimal(reserved)
     return a
 
 

@@ -31,6 +31,7 @@ from perpcli.devnet.records import (
     SpotBalance,
     Trade,
 )
+from perpcli.domain.candles import CANDLE_INTERVALS_MS
 
 _DAY = 86_400_000
 
@@ -86,6 +87,10 @@ class EngineReads:
 
     def _prev_day_px(self, coin: str) -> Decimal:
         cutoff = self.now_ms - _DAY
+        if self.history is not None:
+            past = self.history.close_before(coin, cutoff)
+            if past is not None:
+                return past
         prev = None
         for c in self._candles[coin]["1h"]:
             if c.t <= cutoff:
@@ -95,7 +100,8 @@ class EngineReads:
                     prev = c.o
                 break
         if prev is None:
-            return self.markets.perp_by_name(coin).start_px
+            m = self.markets.perp_by_name(coin) or self._spot_markets[coin]
+            return m.start_px
         return prev
 
     def all_mids(self, dex: str = "") -> dict[str, Decimal]:
@@ -107,28 +113,43 @@ class EngineReads:
                 continue
             mid = self.mid_price(m.name)
             out[m.name] = mid if mid is not None else self._mark[m.name]
+        if not dex:  # spot mids list with the default dex only
+            for s in self._spot_markets.values():
+                mid = self.mid_price(s.name)
+                out[s.name] = mid if mid is not None else self._mark[s.name]
         return out
+
+    def spot_ctx(self, coin: str) -> tuple[Decimal, Decimal | None, Decimal, Decimal, Decimal]:
+        """(mark, mid or None, prevDayPx, dayNtlVlm, dayBaseVlm) of a spot pair."""
+        bid, ask = self._books[coin].bbo()
+        mid = (bid + ask) / 2 if bid is not None and ask is not None else None
+        vol_base = vol_ntl = ZERO
+        for hour, (b, n) in self._hour_volume[coin].items():
+            if hour > self.now_ms - _DAY:
+                vol_base += b
+                vol_ntl += n
+        return self._mark[coin], mid, self._prev_day_px(coin), vol_ntl, vol_base
 
     def clearinghouse_state(self, user: str, dex: str = "") -> ClearinghouseView:
         acct = self._accounts.get(user.lower())
         if acct is None:
             zero = MarginSummaryView(ZERO, ZERO, ZERO, ZERO)
             return ClearinghouseView((), zero, zero, ZERO, ZERO, self.now_ms)
-        summary = self._summary(acct)
+        summary = self._summary(acct, dex)  # each perp dex has its own collateral
         rows = {r.symbol: r for r in summary.positions}
         views: list[PositionView] = []
         cross_ntl = signed_cross = signed_all = ZERO
         for coin in sorted(acct.positions, key=lambda c: self.markets.perp_by_name(c).asset):
             pos = acct.positions[coin]
             m = self.markets.perp_by_name(coin)
+            if m.dex != dex:
+                continue
             row = rows[coin]
             signed = pos.szi * self._mark[coin]
             signed_all += signed
             if pos.is_cross:
                 signed_cross += signed
                 cross_ntl += row.notional
-            if m.dex != dex:
-                continue
             entry_ntl = abs(pos.szi) * pos.entry_px
             roe = row.unrealized_pnl / (entry_ntl / pos.leverage) if entry_ntl else ZERO
             liq = row.liquidation_price
@@ -156,7 +177,7 @@ class EngineReads:
         cross = MarginSummaryView(_usd(cav), _usd(cross_ntl), _usd(cav - signed_cross), _usd(summary.cross_margin_used))
         av = summary.account_value
         total = MarginSummaryView(_usd(av), _usd(summary.total_notional), _usd(av - signed_all), _usd(summary.margin_used))
-        withdrawable = mr.withdrawable(summary, acct.reserved)
+        withdrawable = mr.withdrawable(summary, self._balance(acct, dex)[1])
         return ClearinghouseView(
             tuple(views), total, cross, _usd(summary.cross_maintenance_margin), _usd(withdrawable), self.now_ms
         )
@@ -166,11 +187,12 @@ class EngineReads:
         if acct is None:
             return []
         out = []
+        holds = self.spot_holds(acct)
         for tok in self.markets.spot_tokens:
             total = acct.spot.get(tok.name)
             if total is None:
                 continue
-            out.append(SpotBalance(tok.name, tok.index, total, ZERO, ZERO))
+            out.append(SpotBalance(tok.name, tok.index, total, holds.get(tok.name, ZERO), ZERO))
         return out
 
     def open_orders(self, user: str, dex: str = "") -> list[OrderRecord]:
@@ -183,8 +205,7 @@ class EngineReads:
             o = self._orders.get(oid)
             if o is None:
                 continue
-            m = self.markets.perp_by_name(o.coin)
-            if m.dex != dex:
+            if self._dex_of.get(o.coin, "") != dex:  # spot orders list with the default dex
                 continue
             out.append(self._order_record(o, with_children=True))
         return out
@@ -229,7 +250,10 @@ class EngineReads:
         return list(reversed(self._trades[coin][-limit:]))
 
     def funding_history(self, coin: str, start_ms: int, end_ms: int | None = None) -> list[FundingRate]:
-        return [r for r in self._funding_hist[coin] if r.time >= start_ms and (end_ms is None or r.time <= end_ms)][:500]
+        """Oldest first from start_ms, at most 500 rows: the seeded past, then live funding."""
+        past = self.history.funding(coin, start_ms, end_ms) if self.history is not None else []
+        live = [r for r in self._funding_hist.get(coin, ()) if r.time >= start_ms and (end_ms is None or r.time <= end_ms)]
+        return (past[:500] + live)[:500]
 
     def user_funding(self, user: str, start_ms: int, end_ms: int | None = None) -> list[FundingPayment]:
         acct = self._accounts.get(user.lower())
@@ -244,10 +268,25 @@ class EngineReads:
         return [u for u in acct.ledger if u.time >= start_ms and (end_ms is None or u.time <= end_ms)][:500]
 
     def candles(self, coin: str, interval: str, start_ms: int, end_ms: int) -> list[Candle]:
+        """Candles overlapping [start_ms, end_ms]: the seeded past, then live ones. As on the
+        venue only the `candles_kept` most recent candles of an interval exist; the candle
+        holding the launch minute joins the past minutes with the live trades."""
         series = self._candles.get(coin, {}).get(interval)
         if series is None:
             return []
-        return [c for c in series if c.T >= start_ms and c.t <= end_ms]
+        live = [c for c in series if c.T >= start_ms and c.t <= end_ms]
+        if self.history is None or not self.history.covers(coin):
+            return live
+        length = CANDLE_INTERVALS_MS[interval]
+        oldest = self.now_ms - self.now_ms % length - (self.config.candles_kept - 1) * length
+        past = self.history.candles(coin, interval, length, max(start_ms, oldest), end_ms)
+        if past and live and past[-1].t == live[0].t:
+            joint, now = past.pop(), live[0]
+            live[0] = Candle(
+                coin, interval, joint.t, joint.T, joint.o, now.c, max(joint.h, now.h), min(joint.l, now.l),
+                joint.v + now.v, joint.n + now.n,
+            )
+        return past + live
 
     def active_asset_data(self, user: str, coin: str) -> ActiveAssetData:
         acct = self._accounts.get(user.lower())
@@ -257,7 +296,7 @@ class EngineReads:
             lev_cross, lev = mr.default_leverage(self._table(m), m.only_isolated)
             return ActiveAssetData(user.lower(), coin, "cross" if lev_cross else "isolated", lev, None, (ZERO, ZERO), (ZERO, ZERO), mark)
         is_cross, lev = self._leverage_of(acct, m)
-        avail = max(self._available(acct), ZERO)
+        avail = max(self._available(acct, m.dex), ZERO)
         pos = acct.positions.get(coin)
         szi = pos.szi if pos is not None else ZERO
         lot = Decimal(1).scaleb(-m.sz_decimals)
@@ -276,6 +315,10 @@ class EngineReads:
             mark,
         )
 
+    def open_interest(self, coin: str) -> Decimal:
+        """Open interest in coin units (the long side)."""
+        return self._oi[coin]
+
     def cum_volume(self, user: str) -> Decimal:
         acct = self._accounts.get(user.lower())
         return acct.cum_volume if acct else ZERO
@@ -286,9 +329,9 @@ class EngineReads:
         pos = acct.positions.get(coin) if acct else None
         return pos.szi if pos is not None else ZERO
 
-    def perp_balance(self, user: str) -> Decimal:
+    def perp_balance(self, user: str, dex: str = "") -> Decimal:
         acct = self._accounts.get(user.lower())
-        return acct.usdc if acct else ZERO
+        return self._balance(acct, dex)[0] if acct else ZERO
 
 
 def _aggregate(side, n_sig_figs: int, depth: int, mantissa: int | None = None) -> list[BookLevel]:

@@ -63,6 +63,7 @@ class DevnetConfig:
     request_timeout: float = 10.0  # seconds to receive one request (head + body) and write its answer
     keepalive_timeout: float = 30.0  # seconds a connection may sit idle before/between requests
     faults: FaultConfig = field(default_factory=FaultConfig)
+    history_days: int = 30  # seeded candles and funding before launch (history.py); 0 = none
 
 
 class ControlRefused(Exception):
@@ -133,7 +134,9 @@ class Devnet:
             engine.config.auto_fund_usdc = self.config.initial_balance
             engine.config.schedule_cancel_min_volume = self.config.deadman_min_volume
             return engine
-        return Engine(config=self._engine_config(), start_ms=now_ms())
+        engine = Engine(config=self._engine_config(), start_ms=now_ms())
+        engine.seed_history(self.config.seed, days=self.config.history_days)
+        return engine
 
     def _new_market(self) -> SyntheticMarket | None:
         if self.config.market_interval <= 0:
@@ -224,7 +227,11 @@ class Devnet:
             amount = Decimal(str(body["amount"]))
             if not amount.is_finite() or amount <= 0:
                 raise ValueError("amount must be positive")
-            self.engine.fund(user, amount, now)
+            # Each perp dex has its own collateral: without a `dex` every one is credited, as
+            # auto-fund does, so a funded key trades every market; `"dex": ""` is the default one.
+            dexs = [str(body["dex"])] if "dex" in body else [d.name for d in self.engine.markets.dexs]
+            for dex in dexs:
+                self.engine.fund(user, amount, now, dex)
             self.publish()
             return {"status": "ok", "user": user, "amount": str(amount)}
         if command == "faults":

@@ -27,7 +27,7 @@ class EngineTransfers:
         if not usdc.is_finite() or usdc <= 0:
             raise ActionError(Errors.AMOUNT)
         if to_perp:
-            if acct.spot.get("USDC", ZERO) < usdc:
+            if self.spot_free(acct, "USDC") < usdc:
                 raise ActionError(Errors.TRANSFER_BALANCE)
             acct.spot["USDC"] = acct.spot.get("USDC", ZERO) - usdc
             acct.usdc += usdc
@@ -63,7 +63,7 @@ class EngineTransfers:
         acct = self._account(user, now_ms)
         if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
             raise ActionError(Errors.AMOUNT)
-        if acct.spot.get(token, ZERO) < amount:
+        if self.spot_free(acct, token) < amount:  # what open orders hold cannot leave
             raise ActionError(Errors.TRANSFER_BALANCE)
         dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
         acct.spot[token] = acct.spot[token] - amount
@@ -81,46 +81,6 @@ class EngineTransfers:
         )
         self._ledger(acct, "spotTransfer", ZERO, details)
         self._ledger(dest, "spotTransfer", ZERO, details)
-        self._flush()
-
-    def send_asset(
-        self, user: str, destination: str, source_dex: str, dest_dex: str, amount: Decimal, now_ms: int,
-        nonce: int | None = None,
-    ) -> None:
-        """sendAsset of the collateral to another address: out of the sender's source balance
-        ("spot" or a perp dex), into the recipient's destination balance, logged as one `send`
-        row on both sides as the venue logs it. (Perp dexs share one USDC balance here.)"""
-        self._advance(now_ms)
-        acct = self._account(user, now_ms)
-        if not amount.is_finite() or amount <= 0:
-            raise ActionError(Errors.AMOUNT)
-        available = acct.spot.get("USDC", ZERO) if source_dex == "spot" else self._withdrawable(acct)
-        if available < amount:
-            raise ActionError(Errors.TRANSFER_BALANCE)
-        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
-        if source_dex == "spot":
-            acct.spot["USDC"] = acct.spot["USDC"] - amount
-        else:
-            acct.usdc -= amount
-        if dest_dex == "spot":
-            dest.spot["USDC"] = dest.spot.get("USDC", ZERO) + amount
-        else:
-            dest.usdc += amount
-        details = (
-            ("user", acct.address),
-            ("destination", dest.address),
-            ("sourceDex", source_dex),
-            ("destinationDex", dest_dex),
-            ("token", "USDC"),
-            ("amount", amount),
-            ("usdcValue", amount),
-            ("fee", ZERO),
-            ("nativeTokenFee", ZERO),
-            ("nonce", nonce),
-            ("feeToken", ""),
-        )
-        self._ledger(acct, "send", ZERO, details)
-        self._ledger(dest, "send", ZERO, details)
         self._flush()
 
     def _usdc_value(self, token: str, amount: Decimal) -> Decimal:
@@ -158,8 +118,65 @@ class EngineTransfers:
         )
         self._flush()
 
-    def _withdrawable(self, acct: Account) -> Decimal:
-        return mr.withdrawable(self._summary(acct), acct.reserved)
+    def send_asset(
+        self,
+        user: str,
+        destination: str,
+        source_dex: str,
+        destination_dex: str,
+        token: str,
+        amount: Decimal,
+        now_ms: int,
+        nonce: int | None = None,
+    ) -> None:
+        """sendAsset: move `token` between the user's perp dexs and spot (`""` = default perp
+        dex, a builder dex name, or `"spot"`), to the user or to another one. Each perp dex
+        holds its own collateral, so only the collateral token enters or leaves a perp dex,
+        and what leaves it is bounded by that dex's withdrawable. Both sides log a `send` row."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        for dex in (source_dex, destination_dex):
+            if dex != "spot" and self.markets.dex_by_name(dex) is None:
+                raise ActionError(Errors.INVALID_DEX.format(dex=dex))
+        if not amount.is_finite() or amount <= 0 or self.markets.spot_token_by_name(token) is None:
+            raise ActionError(Errors.AMOUNT)
+        collateral = self.markets.spot_tokens[self.markets.collateral_token].name
+        if token != collateral and (source_dex != "spot" or destination_dex != "spot"):
+            raise ActionError(Errors.SEND_NOT_COLLATERAL)
+        if source_dex == "spot":
+            if self.spot_free(acct, token) < amount:
+                raise ActionError(Errors.TRANSFER_BALANCE)
+        elif self._withdrawable(acct, source_dex) < amount:
+            raise ActionError(Errors.TRANSFER_BALANCE)
+        dest = self._account(destination.lower(), now_ms, auto=False)  # holds what was sent
+        if source_dex == "spot":
+            acct.spot[token] -= amount
+        else:
+            self._dex_wallet(acct, source_dex).usdc -= amount
+        if destination_dex == "spot":
+            dest.spot[token] = dest.spot.get(token, ZERO) + amount
+        else:
+            self._dex_wallet(dest, destination_dex).usdc += amount
+        details = (
+            ("user", acct.address),
+            ("destination", dest.address),
+            ("sourceDex", source_dex),
+            ("destinationDex", destination_dex),
+            ("token", token),
+            ("amount", amount),
+            ("usdcValue", amount if token == collateral else ZERO),
+            ("fee", ZERO),
+            ("nativeTokenFee", ZERO),
+            ("nonce", now_ms if nonce is None else nonce),
+            ("feeToken", ""),
+        )
+        self._ledger(acct, "send", amount if token == collateral else ZERO, details)
+        if dest is not acct:
+            self._ledger(dest, "send", amount if token == collateral else ZERO, details)
+        self._flush()
+
+    def _withdrawable(self, acct: Account, dex: str = "") -> Decimal:
+        return mr.withdrawable(self._summary(acct, dex), self._balance(acct, dex)[1])
 
     def _ledger(self, acct: Account, kind: str, usdc: Decimal, details) -> None:
         self._seq += 1

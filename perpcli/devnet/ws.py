@@ -141,8 +141,10 @@ class WsHub(WsApp):
         for key in sub:
             if key != "type" and key not in required and key not in optional:
                 return f"unknown field {key}"
-        if "coin" in required and self.app.engine.market(sub["coin"]) is None:
-            return "unknown coin"  # the devnet engine lists perps only (no spot books)
+        if "coin" in required and not self.app.engine.has_book(sub["coin"]):
+            return "unknown coin"  # neither a perp nor a spot pair
+        if sub.get("type") == "activeAssetData" and self.app.engine.market(sub["coin"]) is None:
+            return "unknown coin"  # leverage and margin exist for perps only
         if "user" in required:
             u = sub["user"]
             if len(u) != 42 or not u.startswith("0x"):
@@ -295,6 +297,9 @@ class WsHub(WsApp):
             orders = [render.order_frontend(o) for o in engine.open_orders(s.user, s.dex)]
             return frame(t, {"dex": s.dex, "user": s.user, "orders": orders})
         if t == "activeAssetCtx":
+            if engine.spot_market(s.coin) is not None:  # a spot pair's context has its own channel
+                ctxs = self.app.info_answer({"type": "spotMetaAndAssetCtxs"})[1]
+                return frame("activeSpotAssetCtx", {"coin": s.coin, "ctx": next(c for c in ctxs if c["coin"] == s.coin)})
             return frame(t, {"coin": s.coin, "ctx": render.asset_ctx(engine.asset_ctx(s.coin))})
         if t == "activeAssetData":
             return frame(t, render.active_asset_data(engine.active_asset_data(s.user, s.coin)))

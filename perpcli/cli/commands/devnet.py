@@ -61,6 +61,10 @@ def register(app: typer.Typer) -> None:
         ws_idle_timeout: float = typer.Option(
             60.0, "--ws-idle-timeout", click_type=real(), help="Close websockets silent this long (s)."
         ),
+        history_days: int = typer.Option(
+            30, "--history-days", click_type=whole(),
+            help="Days of seeded candles and funding before launch (0 = start with no past).",
+        ),
         ip_weight_limit: int = typer.Option(
             0, "--ip-weight-limit", click_type=whole(),
             help="REST weight per IP per minute, 429 above it (venue: 1200; 0 = off).",
@@ -116,6 +120,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--port must be between 0 and 65535")
         if max_connections < 1:
             raise UsageError("--max-connections must be at least 1")
+        if not 0 <= history_days <= 365:  # one float per market per minute, drawn when first read
+            raise UsageError("--history-days must be between 0 and 365")
         if not request_timeout > 0 or not keepalive_timeout > 0:
             raise UsageError("--request-timeout and --keepalive-timeout must be positive")
         if state is not None and not state.absolute().parent.is_dir():
@@ -154,6 +160,7 @@ def register(app: typer.Typer) -> None:
             mainnet=mainnet,
             market_interval=market_interval,
             ws_idle_timeout=ws_idle_timeout,
+            history_days=history_days,
             ip_weight_limit=ip_weight_limit,
             max_connections=max_connections,
             request_timeout=request_timeout,
@@ -232,8 +239,8 @@ def _control(url: str, command: str, body: dict) -> dict:
 
 
 def _run_foreground(
-    *, host, port, seed, balance, state, auto_fund, deadman_volume, mainnet, market_interval, ws_idle_timeout, ip_weight_limit,
-    max_connections, request_timeout, keepalive_timeout, faults, json_out,
+    *, host, port, seed, balance, state, auto_fund, deadman_volume, mainnet, market_interval, ws_idle_timeout,
+    ip_weight_limit, max_connections, request_timeout, keepalive_timeout, faults, json_out, history_days=30,
 ):
     import asyncio
     import signal
@@ -254,6 +261,7 @@ def _run_foreground(
         is_mainnet=mainnet,
         market_interval=market_interval,
         ws_idle_timeout=ws_idle_timeout,
+        history_days=history_days,
         ip_weight_limit=ip_weight_limit,
         max_connections=max_connections,
         request_timeout=request_timeout,

@@ -2,6 +2,7 @@
 then the CLI's reports checked against the devnet's own record, and memory early vs late.
 
     .venv/bin/python bench/soak.py [--minutes M | --seconds S] [--workers K] [--seed N] [--json]
+    .venv/bin/python bench/soak.py --recheck DIR   # check a finished run's DIR/result.json again
 
 Why: a terminal that trades real money must not lose, duplicate or misreport anything when the
 venue drops answers, rate-limits, answers 5xx, executes and then hangs, or duplicates and
@@ -13,8 +14,9 @@ What runs:
 - K worker processes, each with its own fresh funded key and its own PERPCLI_HOME, running
   whole `perp --json ... --yes` processes one after another: resting limit orders with a
   --cloid, market orders, `modify OID --price`, `cancel --cloid`, `transfer N --to spot|perp`,
-  and a retry with the same --cloid after some exit-6 answers. Each command's exit code, JSON
-  answer, wall window and max RSS are recorded.
+  and a retry with the same --cloid after most exit-6 answers (and a few exit-0 ones). Each
+  command's exit code, JSON answer, wall window and max RSS are recorded.
+- An identical devnet with no clients runs alongside, for its memory only.
 - One `perp --json stream fills` per key for the whole run (the websocket faults hit it).
 
 The check ("baseline" = the devnet's truth, read over plain HTTP with faults off): each worker
@@ -27,7 +29,7 @@ resolved against the truth. Nothing on the devnet may be unaccounted for. At the
 fills`, `perp orders` and `perp positions` must equal the devnet, and the fill stream must
 hold every fill exactly once.
 
-Memory: devnet RSS and stream RSS sampled every 2 s (warm-up = first quarter of the run);
+Memory: RSS of both devnets and of the streams sampled every 2 s (warm-up = first quarter of the run);
 whole-command max RSS (os.wait4) of the first quarter's commands vs the last quarter's.
 
 Exits 1 when any mismatch is found; every mismatch is printed. Run by hand or `make bench`.
@@ -202,8 +204,10 @@ class Worker:
                                 "price": ans.get("price")}
         elif rec["rc"] == 6:
             self.open[cloid] = {"oid": None, "market": args[1], "side": args[0], "price": None}
-            if op != "retry" and self.rng.random() < 0.7:
-                self.retries.append(rec)
+        # Retry with the same --cloid: most answers that were unknown, and now and then one that
+        # was not (the user re-runs a command whose output they lost).
+        if op != "retry" and self.rng.random() < (0.7 if rec["rc"] == 6 else 0.05 if rec["rc"] == 0 else 0):
+            self.retries.append(rec)
 
     def modify(self) -> None:
         known = sorted(c for c, o in self.open.items() if o["oid"] and o["price"])
@@ -283,25 +287,46 @@ def _address(key: str) -> str:
 
 
 def run_soak(seconds: float, workers: int, seed: int, work: Path) -> dict:
+    children: list[subprocess.Popen] = []  # stopped at the end, whatever happens
+    try:
+        return _run_soak(seconds, workers, seed, work, children)
+    finally:
+        for c in children:
+            if c.poll() is None:
+                c.terminate()
+        for c in children:
+            try:
+                c.wait(10)
+            except subprocess.TimeoutExpired:
+                c.kill()
+
+
+def _run_soak(seconds: float, workers: int, seed: int, work: Path, children: list) -> dict:
     devnet, url = _start_devnet(seed, str(work))
+    children.append(devnet)
+    # The same devnet with no clients, sampled alongside: the synthetic market keeps history
+    # of its own, and this separates that from what the soak's traffic costs.
+    (work / "idle").mkdir()
+    idle, _ = _start_devnet(seed, str(work / "idle"))
+    children.append(idle)
     keys = ["0x" + secrets.token_hex(32) for _ in range(workers)]
     addrs = [_address(k) for k in keys]
     for a in addrs:
         _post(url, "/devnet/fund", {"user": a, "amount": "100000"})
-    homes = []
-    for i in range(workers):
+    envs = []
+    for i, k in enumerate(keys):
         home = work / f"home{i}"
         home.mkdir()
-        homes.append(home)
-    envs = [dict(os.environ, PERPCLI_HOME=str(h), PERPCLI_PRIVATE_KEY=k) for h, k in zip(homes, keys, strict=True)]
+        envs.append(dict(os.environ, PERPCLI_HOME=str(home), PERPCLI_PRIVATE_KEY=k))
     base = [*_perp_cmd(), "--url", url, "--network", "testnet", "--json"]
     streams = []
     for i in range(workers):
         streams.append(subprocess.Popen([*base, "stream", "fills"], stdout=open(work / f"stream{i}.ndjson", "w"),  # noqa: SIM115
                                         stderr=open(work / f"stream{i}.err", "w"), env=envs[i]))  # noqa: SIM115
+        children.append(streams[-1])
     time.sleep(3)  # the streams connect before any fill
     _post(url, "/devnet/faults", FAULTS)
-    pids = {"devnet": devnet.pid, **{f"stream{i}": s.pid for i, s in enumerate(streams)}}
+    pids = {"devnet": devnet.pid, "idle devnet": idle.pid, **{f"stream{i}": s.pid for i, s in enumerate(streams)}}
     sampler = Sampler(pids)
     start = time.time()
     sampler.start()
@@ -309,47 +334,38 @@ def run_soak(seconds: float, workers: int, seed: int, work: Path) -> dict:
     procs = [subprocess.Popen([sys.executable, __file__, "--worker", str(i), "--url", url, "--until", str(until),
                                "--seed", str(seed), "--out", str(work / f"worker{i}.ndjson")], env=envs[i])
              for i in range(workers)]
-    try:
-        for p in procs:
-            p.wait()
-        end = time.time()
-        sampler.stop_event.set()
-        sampler.join()
-        _post(url, "/devnet/faults", NO_FAULTS)
-        # One fault-free trade per key: a ws frame held back by the reorder fault goes out with
-        # the next push, so every stream then has everything.
-        records: list[list[dict]] = []
-        for i in range(workers):
-            recs = [json.loads(line) for line in (work / f"worker{i}.ndjson").read_text().splitlines()]
-            w = Worker(i, url, seed, str(work / f"flush{i}.ndjson"))
-            w.env = envs[i]
-            w.n = len(recs)
-            cloid = f"0x{0xffff:04x}{i:012x}{secrets.randbits(64):016x}"
-            w.order(["buy", "ETH", SIZES["ETH"], "--market", "--cloid", cloid], op="flush")
-            w.out.close()
-            recs += [json.loads(line) for line in (work / f"flush{i}.ndjson").read_text().splitlines()]
-            records.append(recs)
-        time.sleep(3)
-        for s in streams:
-            s.send_signal(signal.SIGINT)
-        for s in streams:
-            try:
-                s.wait(15)
-            except subprocess.TimeoutExpired:
-                s.kill()
-        truths = [read_truth(url, a, recs) for a, recs in zip(addrs, records, strict=True)]
-        cli_reports = [read_cli_reports(base, env) for env in envs]
-        streamed = [[json.loads(x) for x in (work / f"stream{i}.ndjson").read_text().splitlines() if x.strip()]
-                    for i in range(workers)]
-    finally:
-        for s in streams:
-            if s.poll() is None:
-                s.kill()
-        devnet.terminate()
+    children.extend(procs)
+    for p in procs:
+        p.wait()
+    end = time.time()
+    sampler.stop_event.set()
+    sampler.join()
+    _post(url, "/devnet/faults", NO_FAULTS)
+    # One fault-free trade per key: a ws frame held back by the reorder fault goes out with
+    # the next push, so every stream then has everything.
+    records: list[list[dict]] = []
+    for i in range(workers):
+        recs = [json.loads(line) for line in (work / f"worker{i}.ndjson").read_text().splitlines()]
+        w = Worker(i, url, seed, str(work / f"flush{i}.ndjson"))
+        w.env = envs[i]
+        w.n = len(recs)
+        cloid = f"0x{0xffff:04x}{i:012x}{secrets.randbits(64):016x}"
+        w.order(["buy", "ETH", SIZES["ETH"], "--market", "--cloid", cloid], op="flush")
+        w.out.close()
+        recs += [json.loads(line) for line in (work / f"flush{i}.ndjson").read_text().splitlines()]
+        records.append(recs)
+    time.sleep(3)
+    for s in streams:
+        s.send_signal(signal.SIGINT)
+    for s in streams:
         try:
-            devnet.wait(10)
+            s.wait(15)
         except subprocess.TimeoutExpired:
-            devnet.kill()
+            s.kill()
+    truths = [read_truth(url, a, recs) for a, recs in zip(addrs, records, strict=True)]
+    cli_reports = [read_cli_reports(base, env) for env in envs]
+    streamed = [[json.loads(x) for x in (work / f"stream{i}.ndjson").read_text().splitlines() if x.strip()]
+                for i in range(workers)]
     return {"start": start, "end": end, "records": records, "truths": truths, "cli": cli_reports,
             "streamed": streamed, "samples": sampler.samples, "workers": workers}
 
@@ -409,7 +425,7 @@ class Check:
                 self.warnings.append(f"devnet {name} capped at {limit} rows: the check is incomplete")
 
     def bad(self, rec: dict | None, text: str) -> None:
-        where = f"worker {rec['worker']} #{rec['n']} `perp {' '.join(rec['args'])}` -> exit {rec['rc']}: " if rec else ""
+        where = f"worker {rec['worker']} #{rec['n']} {rec['op']} `perp {' '.join(rec['args'])}` -> exit {rec['rc']}: " if rec else ""
         self.mismatches.append(where + text)
 
     def window_of(self, ts: int) -> dict | None:
@@ -457,6 +473,7 @@ class Check:
             self.checked += 1
             self.consistent += len(self.mismatches) == before
         self.check_duplicate_cloids()
+        self.check_spot_balance()
         self.check_cli_reports()
         self.check_stream()
 
@@ -497,6 +514,10 @@ class Check:
             if D(ans.get("price")) != D(t["limitPx"]):
                 self.bad(rec, f"retry reported the existing order {oid} at price {ans.get('price')} "
                               f"but it rests at {t['limitPx']}")
+            return
+        if not made and t["cloid"] == cloid and (earlier := self.window_of(t["timestamp"])) is not None:
+            self.bad(rec, f"reported {status} oid {oid} as if placed now (no 'already exists' note); "
+                          f"#{earlier['n']} ({earlier['op']}) had placed it")
             return
         if len(made) != 1 or made[0]["order"]["oid"] != int(oid):
             self.bad(rec, f"reported {status} oid {oid}, but the orders placed in its window are "
@@ -582,6 +603,21 @@ class Check:
         if D(d["usdc"]) != D(rec["amount"]) or d["toPerp"] != (rec["to"] == "perp"):
             self.bad(rec, f"reported {rec['amount']} to {rec['to']}; the ledger has {d}")
 
+    def check_spot_balance(self) -> None:
+        """The spot side holds exactly what the transfers reported ok (plus the unknown ones
+        that executed) moved there."""
+        net = Decimal(0)
+        for rec in self.records:
+            if rec["op"] != "transfer":
+                continue
+            landed = rec["rc"] == 0 or (rec["rc"] == 6 and self.transfers_in.get(rec["n"]))
+            if landed:
+                net += D(rec["amount"]) if rec["to"] == "spot" else -D(rec["amount"])
+        usdc = [b for b in self.truth["spot"]["balances"] if b["coin"] == "USDC"]
+        held = D(usdc[0]["total"]) if usdc else Decimal(0)
+        if held != net:
+            self.bad(None, f"spot USDC on the devnet is {held}; the transfers reported done move {net}")
+
     def check_duplicate_cloids(self) -> None:
         """A cloid lives once: one placement, then only the replacements its modifies made."""
         placed = Counter()
@@ -596,11 +632,16 @@ class Check:
         for cloid, n in live.items():
             if n > 1:
                 self.bad(None, f"cloid {cloid} has {n} open orders")
-        for rec in self.records:  # reported rejections (incl. nonce spent) left nothing behind
-            if rec["op"] in ORDER_OPS and rec["rc"] in (3, 5):
-                later = [r for r in self.records if r.get("cloid") == rec["cloid"] and r["n"] > rec["n"]]
-                if not later and self.truth["by_cloid"][rec["cloid"]].get("status") != "unknownOid":
-                    self.bad(rec, f"reported rejected but orderStatus finds {rec['cloid']}")
+        # A cloid every command of which was reported rejected (incl. "nonce spent") or not sent
+        # must be unknown to the venue.
+        outcomes = defaultdict(set)
+        for rec in self.records:
+            if rec["op"] in ORDER_OPS:
+                outcomes[rec["cloid"]].add(rec["rc"])
+        for cloid, codes in outcomes.items():
+            if codes <= {3, 5} and self.truth["by_cloid"][cloid].get("status") != "unknownOid":
+                self.bad(None, f"every command with cloid {cloid} was reported rejected or not sent "
+                               f"(exit {sorted(codes)}), but orderStatus finds it")
 
     def check_cli_reports(self) -> None:
         fills, orders, positions = self.cli["fills"], self.cli["orders"], self.cli["positions"]
@@ -678,16 +719,23 @@ def memory_figures(result: dict) -> dict:
             continue
         out[name] = {"warm_mb": after[0][1] / 1024, "end_mb": after[-1][1] / 1024,
                      "slope_mb_min": _slope_mb_per_min([(t - start, kb) for t, kb in after])}
+    # Per command kind (buy/sell take a lighter path than modify/cancel/transfer, so one median
+    # over the mix would follow the mix), then averaged over the kinds seen early and late.
     recs = [r for recs in result["records"] for r in recs if r["op"] != "flush"]
-    early = [r["rss_kb"] for r in recs if r["t0"] / 1000 < warm]
-    late = [r["rss_kb"] for r in recs if r["t0"] / 1000 >= end - (end - start) / 4]
-    if early and late:
-        out["perp command"] = {"warm_mb": statistics.median(early) / 1024, "end_mb": statistics.median(late) / 1024,
+    early, late = [], []
+    for op in sorted({r["op"] for r in recs}):
+        a = [r["rss_kb"] for r in recs if r["op"] == op and r["t0"] / 1000 < warm]
+        b = [r["rss_kb"] for r in recs if r["op"] == op and r["t0"] / 1000 >= end - (end - start) / 4]
+        if a and b:
+            early.append(statistics.median(a))
+            late.append(statistics.median(b))
+    if early:
+        out["perp command"] = {"warm_mb": statistics.fmean(early) / 1024, "end_mb": statistics.fmean(late) / 1024,
                                "slope_mb_min": 0.0}
     return out
 
 
-def summarize(result: dict, checks: list[Check], out) -> None:
+def summarize(result: dict, checks: list[Check], mem: dict, out) -> None:
     recs = [r for rs in result["records"] for r in rs]
     minutes = (result["end"] - result["start"]) / 60
     p = lambda *a: print(*a, file=out)  # noqa: E731
@@ -709,6 +757,11 @@ def summarize(result: dict, checks: list[Check], out) -> None:
     for c in checks:
         for w in c.warnings:
             p(f"warning: {w}")
+    p("memory, end / after warm-up (first quarter of the run):")
+    for name, m in mem.items():
+        slope = "" if name == "perp command" else f", {m['slope_mb_min']:+.2f} MB/min after warm-up"
+        what = " (max RSS of one process; median per kind, last vs first quarter)" if name == "perp command" else ""
+        p(f"  {name}{what}: {m['warm_mb']:.1f} -> {m['end_mb']:.1f} MB = {m['end_mb'] / m['warm_mb']:.2f}{slope}")
     mism = [m for c in checks for m in c.mismatches]
     p(f"mismatches: {len(mism)}")
     for m in mism:
@@ -726,16 +779,22 @@ def main(argv: list[str]) -> int:
         seconds = float(argv[argv.index("--seconds") + 1])
     workers = int(argv[argv.index("--workers") + 1]) if "--workers" in argv else 3
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
-    work = Path(tempfile.mkdtemp(prefix="perpcli-soak-"))
-    result = run_soak(seconds, workers, seed, work)
+    if "--recheck" in argv:  # check a finished run again (its result.json), e.g. after a fix here
+        work = Path(argv[argv.index("--recheck") + 1])
+        result = json.loads((work / "result.json").read_text())
+        seconds = result["end"] - result["start"]
+    else:
+        work = Path(tempfile.mkdtemp(prefix="perpcli-soak-"))
+        result = run_soak(seconds, workers, seed, work)
+        (work / "result.json").write_text(json.dumps(result))
     checks = []
     for recs, truth, cli, streamed in zip(result["records"], result["truths"], result["cli"], result["streamed"],
                                           strict=True):
         c = Check(recs, truth, cli, streamed)
         c.run()
         checks.append(c)
-    summarize(result, checks, sys.stderr if "--json" in argv else sys.stdout)
     mem = memory_figures(result)
+    summarize(result, checks, mem, sys.stderr if "--json" in argv else sys.stdout)
     n_checked = sum(c.checked for c in checks)
     n_ok = sum(c.consistent for c in checks)
     fills = sum(len(c.truth["fills"]) for c in checks)
@@ -749,8 +808,8 @@ def main(argv: list[str]) -> int:
                higher_is_better=True),
     ]
     for name, m in mem.items():
-        label = "perp command max RSS (median, last vs first quarter)" if name == "perp command" else \
-            f"{name} RSS at end (slope after warm-up {m['slope_mb_min']:+.2f} MB/min)"
+        label = "perp command max RSS (median per kind, last vs first quarter)" if name == "perp command" else \
+            f"{name} RSS at end (after warm-up {m['slope_mb_min']:+.2f} MB/min)"
         metrics.append(metric(label, "MB", m["end_mb"], m["warm_mb"],
                               "first quarter" if name == "perp command" else "after warm-up (1/4 of run)"))
     report(f"soak: {result['workers']} workers x {seconds / 60:.1f} min, all faults on "

@@ -29,8 +29,9 @@ resolved against the truth. Nothing on the devnet may be unaccounted for. At the
 fills`, `perp orders` and `perp positions` must equal the devnet, and the fill stream must
 hold every fill exactly once.
 
-Memory: RSS of both devnets and of the streams sampled every 2 s (warm-up = first quarter of the run);
-whole-command max RSS (os.wait4) of the first quarter's commands vs the last quarter's.
+Memory: RSS of both devnets and of the streams sampled every 2 s; "flat" is end / after warm-up
+(warm-up = the first quarter of the run), and the devnet's growth rate is set beside the idle
+devnet's. Whole-command max RSS (os.wait4): first quarter's commands vs the last quarter's.
 
 Exits 1 when any mismatch is found; every mismatch is printed. Run by hand or `make bench`.
 """
@@ -807,11 +808,22 @@ def main(argv: list[str]) -> int:
                sum(c.stream_matched - c.stream_dupes for c in checks), fills, "devnet userFills",
                higher_is_better=True),
     ]
-    for name, m in mem.items():
-        label = "perp command max RSS (median per kind, last vs first quarter)" if name == "perp command" else \
-            f"{name} RSS at end (after warm-up {m['slope_mb_min']:+.2f} MB/min)"
-        metrics.append(metric(label, "MB", m["end_mb"], m["warm_mb"],
-                              "first quarter" if name == "perp command" else "after warm-up (1/4 of run)"))
+    after_warm = "RSS after warm-up (first quarter)"
+    if "devnet" in mem:
+        d = mem["devnet"]
+        metrics.append(metric("devnet RSS at end", "MB", d["end_mb"], d["warm_mb"], after_warm))
+        if "idle devnet" in mem:
+            metrics.append(metric("devnet RSS growth after warm-up", "MB/min", d["slope_mb_min"],
+                                  mem["idle devnet"]["slope_mb_min"], "identical devnet with no clients"))
+    streams = [m for name, m in mem.items() if name.startswith("stream")]
+    if streams:
+        metrics.append(metric("perp stream fills RSS at end (mean of streams)", "MB",
+                              statistics.fmean(m["end_mb"] for m in streams),
+                              statistics.fmean(m["warm_mb"] for m in streams), after_warm))
+    if "perp command" in mem:
+        m = mem["perp command"]
+        metrics.append(metric("perp command max RSS, last quarter (median per kind)", "MB", m["end_mb"],
+                              m["warm_mb"], "same, first quarter"))
     report(f"soak: {result['workers']} workers x {seconds / 60:.1f} min, all faults on "
            f"(ratio 1.0 = all consistent / memory flat; < 1 = mismatches / growth); data in {work}", metrics, argv)
     return 1 if any(c.mismatches for c in checks) else 0

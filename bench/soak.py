@@ -142,10 +142,11 @@ class Worker:
         self.n = 0
         self.open: dict[str, dict] = {}  # cloid -> {"oid", "market", "side", "price"} as reported
         self.spot = Decimal(0)  # USDC believed to be on the spot side
-        self.retries: list[dict] = []  # order records answered with exit 6, to retry
+        self.retries: list[dict] = []  # order records to run again with the same cloid
+        self.n_cloid = 0
 
     def new_cloid(self) -> str:
-        self.n_cloid = getattr(self, "n_cloid", 0) + 1
+        self.n_cloid += 1
         return f"0x{self.idx:04x}{self.n_cloid:012x}{self.rng.getrandbits(64):016x}"
 
     def run(self, op: str, args: list[str], **extra) -> dict:
@@ -186,9 +187,8 @@ class Worker:
             self.modify()
         elif op == "cancel":
             cloid = rng.choice(sorted(self.open))
-            rec = self.run("cancel", ["cancel", "--cloid", cloid], cloid=cloid)
+            self.run("cancel", ["cancel", "--cloid", cloid], cloid=cloid)
             self.open.pop(cloid, None)  # canceled, gone, or unknown: the truth says which
-            del rec
         else:
             amount = rng.randint(1, 50)
             to = "perp" if self.spot >= amount and rng.random() < 0.5 else "spot"
@@ -736,11 +736,12 @@ def memory_figures(result: dict) -> dict:
     return out
 
 
-def summarize(result: dict, checks: list[Check], mem: dict, out) -> None:
+def summarize(result: dict, checks: list[Check], mem: dict, work: Path, out) -> None:
     recs = [r for rs in result["records"] for r in rs]
     minutes = (result["end"] - result["start"]) / 60
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(f"soak: {result['workers']} workers, {minutes:.1f} min, faults {json.dumps(FAULTS)}")
+    p(f"records, truth and streams: {work} (result.json; --recheck {work})")
     p(f"commands run: {len(recs)} ({len(recs) / (minutes * 60):.1f}/s)")
     p("  by op:        " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["op"] for r in recs).items())))
     p("  by exit code: " + ", ".join(f"{k}: {v}" for k, v in sorted(Counter(r["rc"] for r in recs).items())))
@@ -795,7 +796,7 @@ def main(argv: list[str]) -> int:
         c.run()
         checks.append(c)
     mem = memory_figures(result)
-    summarize(result, checks, mem, sys.stderr if "--json" in argv else sys.stdout)
+    summarize(result, checks, mem, work, sys.stderr if "--json" in argv else sys.stdout)
     n_checked = sum(c.checked for c in checks)
     n_ok = sum(c.consistent for c in checks)
     fills = sum(len(c.truth["fills"]) for c in checks)
@@ -825,7 +826,7 @@ def main(argv: list[str]) -> int:
         metrics.append(metric("perp command max RSS, last quarter (median per kind)", "MB", m["end_mb"],
                               m["warm_mb"], "same, first quarter"))
     report(f"soak: {result['workers']} workers x {seconds / 60:.1f} min, all faults on "
-           f"(ratio 1.0 = all consistent / memory flat; < 1 = mismatches / growth); data in {work}", metrics, argv)
+           f"(ratio 1.0 = all consistent / memory flat; < 1 = mismatches / growth)", metrics, argv)
     return 1 if any(c.mismatches for c in checks) else 0
 
 

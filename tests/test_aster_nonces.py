@@ -79,3 +79,20 @@ def test_many_processes_on_a_frozen_clock_never_collide(perpcli_home):
         assert seq == sorted(seq)
         nonces.extend(seq)
     assert sorted(nonces) == list(range(NOW_US, NOW_US + 600))
+
+
+def test_reset_nonce_command_also_resets_the_microsecond_state(capsys):
+    from tests.support import invoke
+
+    far = wall_clock_us() + 10**12  # ~11 days ahead
+    MicrosecondNonceAllocator(ADDR, clock_us=lambda: far).next()
+    with pytest.raises(AuthError):
+        MicrosecondNonceAllocator(ADDR).next()
+    r = invoke(["keys", "reset-nonce", ADDR, "--yes", "--json"], capsys)
+    assert r.code == 0, r.err
+    import json
+
+    out = json.loads(r.out)
+    assert out["microseconds"]["previous_last_nonce"] == far and out["microseconds"]["reset"] is True
+    assert out["reset"] is False  # the millisecond state was fine and is left alone
+    assert MicrosecondNonceAllocator(ADDR).next() < far

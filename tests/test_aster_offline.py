@@ -200,11 +200,6 @@ def test_cli_sign_refuses_user_on_hyperliquid(tmp_path, capsys, monkeypatch):
     assert r.code == 2 and "--user does not apply to Hyperliquid" in r.err
 
 
-def test_other_commands_say_plainly_that_only_offline_signing_is_built(capsys, monkeypatch):
-    r = invoke(["--venue", "aster", "price", "BTC"], capsys, monkeypatch=monkeypatch)
-    assert r.code == 2 and "offline signing" in r.err and r.err.count("\n") == 1
-
-
 def test_perp_venues_lists_aster(capsys, monkeypatch):
     r = invoke(["venues", "--json"], capsys, monkeypatch=monkeypatch)
     rows = {row["name"]: row for row in json.loads(r.out)}

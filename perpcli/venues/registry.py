@@ -83,6 +83,7 @@ DEVNET_DEFAULT_URL = "http://127.0.0.1:8787"
 
 _ASTER_CAPS = "perpcli.venues.aster.capabilities:aster_capabilities"
 _ASTER_OFFLINE = "perpcli.venues.aster.offline:open_offline"
+_ASTER_FACTORY = "perpcli.venues.aster.adapter:open_venue"
 
 BUILTIN: dict[str, VenueEntry] = {
     "hyperliquid": VenueEntry(
@@ -114,10 +115,10 @@ BUILTIN: dict[str, VenueEntry] = {
         description="local perp devnet (Hyperliquid protocol, testnet semantics)",
         capability_args=("devnet", "perp devnet (local)", "testnet"),
     ),
-    # Aster: offline signing only so far (factory ""): `perp sign/submit --venue aster`.
+    # Aster: market data over REST and offline signing (`perp sign/submit --venue aster`).
     "aster": VenueEntry(
         name="aster",
-        factory="",
+        factory=_ASTER_FACTORY,
         capabilities=_ASTER_CAPS,
         network="mainnet",
         url="https://fapi.asterdex.com",
@@ -128,7 +129,7 @@ BUILTIN: dict[str, VenueEntry] = {
     ),
     "aster-testnet": VenueEntry(
         name="aster-testnet",
-        factory="",
+        factory=_ASTER_FACTORY,
         capabilities=_ASTER_CAPS,
         network="testnet",
         url="https://fapi.asterdex-testnet.com",
@@ -139,7 +140,7 @@ BUILTIN: dict[str, VenueEntry] = {
     ),
     "aster-devnet": VenueEntry(
         name="aster-devnet",
-        factory="",
+        factory=_ASTER_FACTORY,
         capabilities=_ASTER_CAPS,
         network="testnet",
         url=DEVNET_DEFAULT_URL,
@@ -196,9 +197,6 @@ def get_entry(name: str) -> VenueEntry:
 def open_venue(config: VenueConfig, entry: VenueEntry | None = None) -> MarketData:
     """Import the adapter for `config.name` and build its keyless side."""
     entry = entry or get_entry(config.name)
-    if not entry.factory:
-        raise UsageError(f"venue {entry.name!r} supports only offline signing in this build "
-                         "(`perp sign` / `perp submit`); its market data and trading are not built yet")
     return _resolve(entry.factory)(config)
 
 

@@ -4,8 +4,9 @@ It glues rest.py (I/O) and codec.py (JSON -> domain). exchangeInfo is read once 
 (it carries every symbol's order rules); prices are read per call. Offline signing is the
 offline.py side, reachable without any of this.
 
-Not built yet: the keyed side (orders, account reads, the listenKey user stream) and the
-websocket market streams; `trading()` and the stream methods say so plainly (exit 2).
+Market streams (diff book with U/u/pu, trades) run through net/stream.py with stream.py's
+protocol. Not built yet: the keyed side (orders, account reads, the listenKey user stream);
+`trading()` says so plainly (exit 2).
 """
 
 from __future__ import annotations
@@ -223,20 +224,43 @@ class AsterMarketData:
 
         return FeeRates(maker=Decimal("0.0001"), taker=Decimal("0.00035"), source=PUBLIC_SCHEDULE)
 
-    # ----- streams (not built yet) ------------------------------------------------------------
+    # ----- streams ------------------------------------------------------------------------------
 
     def _not_built(self, what: str) -> UsageError:
-        return UsageError(f"{what} on {self.venue} is not built yet; market data over REST and offline signing "
-                          "(`perp sign --venue aster`) are")
+        return UsageError(f"{what} on {self.venue} is not built yet; market data, market streams and offline "
+                          "signing (`perp sign --venue aster`) are")
+
+    async def depth_snapshot_text(self, sub: Any) -> str:
+        """The REST depth snapshot a diff book resyncs from (StreamSession's snapshot fetcher),
+        fetched in a worker thread so the stream keeps reading meanwhile."""
+        import asyncio
+        import json
+
+        from perpcli.venues.aster.stream import DEPTH_SNAPSHOT_LIMIT
+
+        symbol = sub.key[1]
+        answer = await asyncio.to_thread(self.rest.public, "/fapi/v3/depth",
+                                         {"symbol": symbol, "limit": DEPTH_SNAPSHOT_LIMIT})
+        return json.dumps(answer, default=str)
 
     def live_feed(self, account: str = "") -> Any:
-        raise self._not_built("streaming")
+        """How to stream this venue through net.stream.StreamSession (TUI, `perp stream`)."""
+        from perpcli.venues.aster.stream import AsterFeed
+
+        return AsterFeed(self.ws_url or self.url, self.venue, self.depth_snapshot_text)
 
     def stream_book(self, market: str) -> Any:
-        raise self._not_built("streaming")
+        """BookSnapshots of one market as its diffs apply, plus ConnectionStatus events."""
+        from perpcli.venues.aster import stream
+
+        feed = self.live_feed()
+        return stream.iterate(feed, self.venue, [feed.book(self.instrument(market).symbol)], books=True)
 
     def stream_trades(self, market: str) -> Any:
-        raise self._not_built("streaming")
+        from perpcli.venues.aster import stream
+
+        feed = self.live_feed()
+        return stream.iterate(feed, self.venue, [feed.trades(self.instrument(market).symbol)])
 
     # ----- ids, addresses, offline signing --------------------------------------------------
 

@@ -83,6 +83,8 @@ class ScriptedAster:
     def __init__(self) -> None:
         self.routes: dict[str, object] = default_routes()
         self.seen: list[tuple[str, str, str, str | None]] = []
+        self.signed_by: list[str] = []  # who signed each signed request (recovered, chain 714)
+        self.chain_id = 714
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,6 +95,7 @@ class ScriptedAster:
                 body = self.rfile.read(length).decode() if length else None
                 parts = urlsplit(self.path)
                 server.seen.append((self.command, parts.path, parts.query, body))
+                server.note_signer(parts.query if self.command == "GET" else body or "")
                 status, payload, headers = server.answer(parts.path, parts.query)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
@@ -111,6 +114,23 @@ class ScriptedAster:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def note_signer(self, wire: str) -> None:
+        """Recover the signer of a signed request, as the venue checks it: over the bytes received."""
+        if "&signature=" not in wire:
+            return
+        from perpcli.venues.aster.signing import recover_signer
+
+        msg, _, signature = wire.rpartition("&signature=")
+        chain = 56 if msg.startswith("user=") and "&agentName=" in msg else self.chain_id
+        if chain == 56:
+            from urllib.parse import unquote_plus
+
+            msg = unquote_plus(msg)  # the agent approval signs the literal (decoded) fields
+        try:
+            self.signed_by.append(recover_signer(msg, signature, chain_id=chain))
+        except ValueError:
+            self.signed_by.append("invalid signature")
 
     def answer(self, path: str, query: str) -> tuple[int, object, dict[str, str]]:
         route = self.routes.get(path)

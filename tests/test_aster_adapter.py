@@ -121,13 +121,6 @@ def test_client_ids_and_addresses(aster):
         md.check_address("0x1234")
 
 
-def test_what_is_not_built_says_so(aster):
-    md = market(aster)
-    with pytest.raises(UsageError) as e:
-        md.trading(object())
-    assert "not built yet" in e.value.message
-
-
 # --- the REST client ---------------------------------------------------------------------------
 
 
@@ -208,13 +201,3 @@ def test_perp_price_and_book_on_aster(aster, capsys, monkeypatch):
                 "2"], capsys, monkeypatch=monkeypatch)
     assert r.code == 0, r.err
     assert "60000.2" in r.out
-
-
-def test_trading_commands_say_plainly_that_trading_is_not_built(aster, capsys, monkeypatch):
-    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", "0x4fd0a42218f3eae43a6ce26d22544e986139a01e5b34a62db53757ffca81bae1")
-    r = invoke(["--venue", "aster", "--url", aster.url, "--network", "mainnet", "--yes", "buy", "BTC", "0.01",
-                "--limit", "60000"], capsys, monkeypatch=monkeypatch)
-    assert r.code == 2, r.err
-    errors = [line for line in r.err.splitlines() if line.startswith("perp: error:")]
-    assert len(errors) == 1 and "trading on aster is not built yet" in errors[0]
-    assert not any(s[1] == "/fapi/v3/order" for s in aster.seen)

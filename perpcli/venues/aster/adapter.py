@@ -5,8 +5,7 @@ It glues rest.py (I/O) and codec.py (JSON -> domain). exchangeInfo is read once 
 offline.py side, reachable without any of this.
 
 Market streams (diff book with U/u/pu, trades) run through net/stream.py with stream.py's
-protocol. Not built yet: the keyed side (orders, account reads, the listenKey user stream);
-`trading()` says so plainly (exit 2).
+protocol; the keyed side is trading.py.
 """
 
 from __future__ import annotations
@@ -67,6 +66,7 @@ class AsterMarketData:
         ws_url: str = "",
         rest: AsterRest | None = None,
         clock_ms: Callable[[], int] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = url.rstrip("/")
         self.venue = venue
@@ -74,6 +74,7 @@ class AsterMarketData:
         self.ws_url = ws_url
         self.rest = rest or AsterRest(self.url)
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self.sleep = sleep  # injectable: tests settle unknown outcomes without waiting
         self._instruments: dict[str, Instrument] | None = None
         self._halted: frozenset[str] = frozenset()
         self._maint_rates: dict[str, Decimal] = {}
@@ -91,6 +92,9 @@ class AsterMarketData:
 
     def close(self) -> None:
         self.rest.close()
+
+    def now_ms(self) -> int:
+        return self._clock_ms()
 
     # ----- metadata -------------------------------------------------------------------------
 
@@ -226,10 +230,6 @@ class AsterMarketData:
 
     # ----- streams ------------------------------------------------------------------------------
 
-    def _not_built(self, what: str) -> UsageError:
-        return UsageError(f"{what} on {self.venue} is not built yet; market data, market streams and offline "
-                          "signing (`perp sign --venue aster`) are")
-
     async def depth_snapshot_text(self, sub: Any) -> str:
         """The REST depth snapshot a diff book resyncs from (StreamSession's snapshot fetcher),
         fetched in a worker thread so the stream keeps reading meanwhile."""
@@ -287,4 +287,7 @@ class AsterMarketData:
     # ----- the keyed side -------------------------------------------------------------------
 
     def trading(self, signer: Any, *, options: Any = None, nonces: Any = None) -> Any:
-        raise self._not_built("trading")
+        """The keyed side (trading.py), built only with a Signer."""
+        from perpcli.venues.aster.trading import AsterTrading
+
+        return AsterTrading(self, signer, options=options, nonces=nonces)

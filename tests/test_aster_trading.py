@@ -244,3 +244,61 @@ def test_perp_buy_and_account_through_the_cli(aster, capsys, monkeypatch):
     assert r.code == 0, r.err
     assert json.loads(r.out)["equity"] == "1000"
     assert set(aster.signed_by) == {SIGNER.address}
+
+
+# --- the account stream: listenKey, keepalive, re-creation on expiry -----------------------------
+
+ORDER_UPDATE = ('{"e": "ORDER_TRADE_UPDATE", "E": 1568879465651, "T": 1568879465650, "o": {"s": "BTCUSDT",'
+                ' "c": "perp-7", "S": "BUY", "o": "LIMIT", "f": "GTC", "q": "0.002", "p": "60000", "ap": "60000",'
+                ' "sp": "0", "x": "TRADE", "X": "FILLED", "i": %d, "l": "0.002", "z": "0.002", "L": "60000",'
+                ' "N": "USDT", "n": "0.04", "T": 1568879465650, "t": %d, "m": false, "R": false, "ot": "LIMIT",'
+                ' "ps": "BOTH", "cp": false, "rp": "0"}}')
+
+
+@pytest.mark.timeout(60)
+async def test_account_stream_follows_the_listen_key_and_recreates_it(aster):
+    import asyncio
+
+    from websockets.asyncio.server import serve
+
+    from perpcli.domain.events import Fill, OrderUpdate
+
+    keys = iter(["key1", "key2"])
+    aster.routes["/fapi/v3/listenKey"] = lambda q: (200, {"listenKey": next(keys, "key2")}, {})
+    paths = []
+
+    async def handler(ws):
+        paths.append(ws.request.path)
+        if ws.request.path == "/ws/key1":
+            await ws.send(ORDER_UPDATE % (1, 11))
+            await ws.send(ORDER_UPDATE % (1, 11))  # a repeat is delivered once
+            await asyncio.sleep(0.2)
+            await ws.send('{"e": "listenKeyExpired", "E": 1576653824250}')
+        else:
+            await ws.send(ORDER_UPDATE % (2, 22))
+        await asyncio.sleep(30)
+
+    server = await serve(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    t = trading(aster)
+    t.market.ws_url = f"ws://127.0.0.1:{port}"
+    t.listen_key_keepalive_s = 0.1
+    events = []
+    stream = t.stream_account()
+    try:
+        async with asyncio.timeout(20):
+            async for event in stream:
+                if isinstance(event, OrderUpdate | Fill):
+                    events.append(event)
+                if sum(isinstance(e, Fill) for e in events) == 2:
+                    break
+    finally:
+        await stream.aclose()
+        server.close()
+        await server.wait_closed()
+    fills = [e for e in events if isinstance(e, Fill)]
+    assert [f.trade_id for f in fills] == [11, 22] and fills[0].price == D(60000)
+    assert paths == ["/ws/key1", "/ws/key2"]
+    methods = [m for m, p, _, _ in aster.seen if p == "/fapi/v3/listenKey"]
+    assert methods.count("POST") == 2 and "PUT" in methods  # created twice, kept alive meanwhile
+    assert set(aster.signed_by) == {SIGNER.address}

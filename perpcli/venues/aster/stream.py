@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -74,6 +75,15 @@ class AsterFeed:
         raise UsageError("Aster's user-data stream (listenKey) is not built yet")
 
 
+USER_KEY = ("user",)
+
+
+def user_subscription() -> Subscription:
+    """The listenKey stream: the URL names it, so there is nothing to subscribe; account
+    events are quiet for hours, so only the connection's health speaks for it."""
+    return Subscription(USER_KEY, None, "user", Resync.RESUBSCRIBE, stale_after=math.inf, ready_on_subscribe=True)
+
+
 class AsterProtocol:
     """The `StreamProtocol` for Aster-compatible servers (mainnet, testnet, a local face)."""
 
@@ -82,9 +92,13 @@ class AsterProtocol:
         self._ids = itertools.count(1)
 
     def subscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        if sub.key == USER_KEY:
+            return []
         return [json.dumps({"method": "SUBSCRIBE", "params": [sub.params], "id": next(self._ids)})]
 
     def unsubscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        if sub.key == USER_KEY:
+            return []
         return [json.dumps({"method": "UNSUBSCRIBE", "params": [sub.params], "id": next(self._ids)})]
 
     def ping_frame(self) -> str | None:
@@ -120,6 +134,36 @@ class AsterProtocol:
             mark = codec.mark_price(msg, venue=self.venue)
             return [Inbound(FrameKind.DATA, ("markPrice", mark.symbol), (mark,))]
         return [Inbound(FrameKind.IGNORE, detail=str(kind))]
+
+
+class AsterUserProtocol(AsterProtocol):
+    """The listenKey stream of one account: order and account updates; `on_expired` is called
+    when the venue says the key expired (a new one must be created and connected)."""
+
+    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None) -> None:
+        super().__init__(venue)
+        self.account = account
+        self._on_expired = on_expired
+
+    def decode(self, text: str) -> Sequence[Inbound]:
+        from decimal import Decimal
+
+        from perpcli.venues.aster import codec_account
+
+        msg: Any = json.loads(text, parse_float=Decimal)
+        if isinstance(msg, dict) and "stream" in msg and isinstance(msg.get("data"), dict):
+            msg = msg["data"]
+        kind = msg.get("e") if isinstance(msg, dict) else None
+        if kind in ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"):
+            events = codec_account.user_events(msg, venue=self.venue, account=self.account)
+            return [Inbound(FrameKind.DATA, USER_KEY, tuple(events))]
+        if kind == "listenKeyExpired":
+            if self._on_expired is not None:
+                self._on_expired()
+            return [Inbound(FrameKind.IGNORE, detail="listenKeyExpired")]
+        if kind in ("ACCOUNT_CONFIG_UPDATE", "MARGIN_CALL"):
+            return [Inbound(FrameKind.IGNORE, detail=str(kind))]  # leverage/margin reads come from REST
+        return super().decode(text)
 
 
 async def iterate(feed: AsterFeed, venue: str, subs: Sequence[Subscription], *, books: bool = False) -> Any:

@@ -12,9 +12,11 @@
   nonce*: accepted, the original can never execute (reported as not placed); refused as a
   used nonce, the original landed and is looked up again. Only then does an Ack stay UNKNOWN.
 
-Not built yet (say so, exit 2): the listenKey user stream, funding history records (income
-rows carry no rate or size), order history, agent listing, TWAP and transfers (Aster has no
-TWAP; transfers are not part of the v3 futures API).
+- The account stream is the listenKey user-data stream, kept alive and re-created on expiry.
+
+Not built yet (say so, exit 2): funding history records (income rows carry no rate or size),
+order history, agent listing, TWAP and transfers (Aster has no TWAP; transfers are not part of
+the v3 futures API).
 """
 
 from __future__ import annotations
@@ -108,8 +110,69 @@ class AsterTrading:
     def _not_built(self, what: str) -> UsageError:
         return UsageError(f"{what} on {self.venue} is not built yet")
 
-    def stream_account(self) -> Any:
-        raise self._not_built("the account stream (listenKey)")
+    # ----- the account stream (listenKey) -----------------------------------------------------
+
+    listen_key_keepalive_s = 30 * 60.0  # the key lives 60 min; a PUT every 30 keeps it
+
+    def listen_key(self) -> str:
+        """POST /fapi/v3/listenKey: a new key, or the active one extended."""
+        answer = self._send_one(self._request("POST", "/fapi/v3/listenKey", {}))
+        key = answer.get("listenKey") if isinstance(answer, dict) else None
+        if not isinstance(key, str) or not key.isalnum():
+            raise VenueRejected(f"the venue answered no usable listenKey: {str(answer)[:200]}")
+        return key
+
+    def keep_listen_key_alive(self) -> None:
+        self._send_one(self._request("PUT", "/fapi/v3/listenKey", {}))
+
+    async def stream_account(self) -> Any:
+        """This account's order updates, fills and balances from the user-data stream, plus
+        ConnectionStatus events. The listenKey is kept alive (PUT every 30 min) and created
+        anew when the venue says it expired. Facts come once each across reconnects."""
+        import asyncio
+
+        from perpcli.net.stream import StreamSession
+        from perpcli.venues.aster.stream import AsterUserProtocol, user_subscription, ws_endpoint
+        from perpcli.venues.live import LiveModel
+
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait)
+        while True:
+            key = await asyncio.to_thread(self.listen_key)
+            expired = asyncio.Event()
+            protocol = AsterUserProtocol(self.venue, self.account_address, on_expired=expired.set)
+            url = f"{ws_endpoint(self.market.ws_url or self.market.url)}/{key}"
+            session = StreamSession(url, protocol, model, name=f"{self.venue}-user")
+            await session.subscribe(user_subscription())
+            async with session:
+                runner = session.start()
+                keepalive = asyncio.ensure_future(self._keepalive())
+                expiry = asyncio.ensure_future(expired.wait())
+                try:
+                    while True:
+                        get = asyncio.ensure_future(queue.get())
+                        done, _ = await asyncio.wait({get, runner, expiry, keepalive},
+                                                     return_when=asyncio.FIRST_COMPLETED)
+                        if get in done:
+                            yield get.result()
+                            continue
+                        get.cancel()
+                        if runner in done:
+                            runner.result()  # re-raises a non-retryable failure
+                            return
+                        if keepalive in done:
+                            keepalive.result()  # a failed keepalive ends the stream, said plainly
+                        break  # the key expired: a new one, a new connection
+                finally:
+                    keepalive.cancel()
+                    expiry.cancel()
+
+    async def _keepalive(self) -> None:
+        import asyncio
+
+        while True:
+            await asyncio.sleep(self.listen_key_keepalive_s)
+            await asyncio.to_thread(self.keep_listen_key_alive)
 
     # ----- signing and sending --------------------------------------------------------------
 

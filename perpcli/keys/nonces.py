@@ -39,6 +39,10 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def wall_clock_us() -> int:
+    return time.time_ns() // 1_000
+
+
 def _address_key(address: str) -> str:
     a = address.lower()
     if not (a.startswith("0x") and len(a) == 42 and all(c in "0123456789abcdef" for c in a[2:])):
@@ -47,7 +51,16 @@ def _address_key(address: str) -> str:
 
 
 class NonceAllocator:
-    """One allocator per signer address; safe across threads and processes."""
+    """One allocator per signer address; safe across threads and processes.
+
+    Counts milliseconds (Hyperliquid). A venue that counts in other units subclasses this with
+    its own `suffix` (its state never mixes with another unit's), `max_ahead` and `units_per_ms`.
+    """
+
+    suffix = ""  # state file name: <address><suffix>.last
+    max_ahead = MAX_AHEAD_MS  # in this allocator's units
+    units_per_ms = 1
+    window_note = "Hyperliquid refuses nonces more than 1 day ahead of its time"
 
     def __init__(
         self,
@@ -59,8 +72,8 @@ class NonceAllocator:
         self.address = _address_key(address)
         self._clock_ms = clock_ms
         self._dir = directory if directory is not None else paths.state_dir() / "nonces"
-        self._last_path = self._dir / f"{self.address}.last"
-        self._lock_path = self._dir / f"{self.address}.lock"
+        self._last_path = self._dir / f"{self.address}{self.suffix}.last"
+        self._lock_path = self._dir / f"{self.address}{self.suffix}.lock"
 
     def next(self) -> int:
         """The next nonce for this signer (reserves it for good)."""
@@ -73,7 +86,7 @@ class NonceAllocator:
         with self._locked() as last_fd:
             last = self._read(last_fd)
             now = self._clock_ms()
-            if last > now + MAX_AHEAD_MS:
+            if last > now + self.max_ahead:
                 raise AuthError(self._far_ahead_message(last, now))
             first = max(now, last + 1)
             self._write(last_fd, first + count - 1)
@@ -92,7 +105,7 @@ class NonceAllocator:
                 old: int | None = self._read(last_fd)
             except AuthError:
                 old = None
-            if old is not None and old <= now + MAX_AHEAD_MS:
+            if old is not None and old <= now + self.max_ahead:
                 return old, old, False
             self._write(last_fd, now)
         return old, now, True
@@ -141,14 +154,38 @@ class NonceAllocator:
         return int(text)
 
     def _far_ahead_message(self, last: int, now: int) -> str:
-        ahead_days = (last - now) / 86_400_000
+        ahead_s = (last - now) / (1000 * self.units_per_ms)
+        ahead = f"{ahead_s / 86_400:.1f} days" if ahead_s >= 86_400 else f"{ahead_s:.0f} seconds"
         try:
-            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last / 1000))
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last / (1000 * self.units_per_ms)))
         except (OverflowError, ValueError, OSError):  # beyond what the platform's time functions take
-            when = f"{last} ms"
+            when = f"nonce {last}"
         return (
-            f"the last nonce used for {self.address} is {when}, {ahead_days:.1f} days ahead of this "
-            f"computer's clock (a clock jump?), and Hyperliquid refuses nonces more than 1 day ahead of its "
-            f"time, so every action would be refused; if the clock is right now, run "
+            f"the last nonce used for {self.address} is {when}, {ahead} ahead of this "
+            f"computer's clock (a clock jump?), and {self.window_note}, "
+            f"so every action would be refused; if the clock is right now, run "
             f"`perp keys reset-nonce {self.address}` (state in {self._last_path})"
         )
+
+
+class MicrosecondNonceAllocator(NonceAllocator):
+    """Nonces in microseconds (Aster v3): `max(now_us, last + 1)`, same locking and files.
+
+    Aster keeps each user's last 100 nonces and takes a nonce only within seconds of its own
+    clock (10 s, widened to 60 s per signer in 2026), so a state more than a minute ahead of
+    ours can never be used: it is refused with the same explanation as a far-ahead ms state.
+    """
+
+    suffix = ".us"
+    max_ahead = 60_000_000
+    units_per_ms = 1000
+    window_note = "Aster refuses nonces more than 60 seconds away from its time"
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        clock_us: Callable[[], int] = wall_clock_us,
+        directory: Path | None = None,
+    ) -> None:
+        super().__init__(address, clock_ms=clock_us, directory=directory)

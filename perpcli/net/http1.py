@@ -126,6 +126,7 @@ class Http1Connection:
         self._sock: socket.socket | None = None
         self._buf = bytearray()
         self._deadline = 0.0
+        self.last_headers: dict[str, str] = {}
 
     @property
     def connected(self) -> bool:
@@ -186,16 +187,25 @@ class Http1Connection:
     def post(self, path: str, body: bytes, *, deadline: float | None = None) -> tuple[int, bytes, bool]:
         """(status, body, server_will_close), all within `deadline` (monotonic seconds;
         default: now + limits.request_timeout_s)."""
+        return self.request("POST", path, body, content_type="application/json", deadline=deadline)
+
+    def request(self, method: str, path: str, body: bytes | None = None, *, content_type: str | None = None,
+                deadline: float | None = None) -> tuple[int, bytes, bool]:
+        """Any method; `body` None sends none (GET). The answer's headers are in `last_headers`
+        (lower-case names): venues report rate-limit use there."""
         deadline = self.deadline() if deadline is None else deadline
         if self._sock is None:
             self.connect(deadline)
         assert self._sock is not None
         self._deadline = deadline
         host = self.host if self.port in (80, 443) else f"{self.host}:{self.port}"
+        framing = "" if body is None else (
+            (f"Content-Type: {content_type}\r\n" if content_type else "") + f"Content-Length: {len(body)}\r\n")
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{framing}"
+            "Accept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n"
         ).encode("ascii")
+        body = body or b""
         try:
             remaining = self._remaining(deadline)
             if remaining <= 0:
@@ -270,6 +280,7 @@ class Http1Connection:
         while True:
             version, status, headers = self._read_head()
             if not 100 <= status < 200:
+                self.last_headers = headers
                 break
             interim += 1  # 100 Continue and friends: the real answer follows, but not forever
             if interim > MAX_INTERIM_RESPONSES:

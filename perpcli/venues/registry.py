@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from perpcli.domain.errors import UsageError
 
 if TYPE_CHECKING:  # a frozen record: imported only when capabilities are loaded
-    from perpcli.venues.base import MarketData
+    from perpcli.venues.base import MarketData, OfflineSigning
     from perpcli.venues.capabilities import Capabilities
 
 ENTRY_POINT_GROUP = "perpcli.venues"
@@ -53,6 +53,9 @@ class VenueEntry:
     description: str = ""
     builtin: bool = True
     capability_args: tuple[Any, ...] = ()
+    # "package.module:callable" building the venue's OfflineSigning from a VenueConfig without
+    # its adapter (`perp sign` on a machine that never touches the network); "" = the adapter's.
+    offline: str = ""
 
     def load_capabilities(self) -> Capabilities:
         fn = _resolve(self.capabilities)
@@ -77,6 +80,10 @@ _HL_CAPS = "perpcli.venues.hyperliquid.capabilities:hyperliquid_capabilities"
 _HL_FACTORY = "perpcli.venues.hyperliquid.adapter:open_venue"
 
 DEVNET_DEFAULT_URL = "http://127.0.0.1:8787"
+
+_ASTER_CAPS = "perpcli.venues.aster.capabilities:aster_capabilities"
+_ASTER_OFFLINE = "perpcli.venues.aster.offline:open_offline"
+_ASTER_FACTORY = "perpcli.venues.aster.adapter:open_venue"
 
 BUILTIN: dict[str, VenueEntry] = {
     "hyperliquid": VenueEntry(
@@ -107,6 +114,40 @@ BUILTIN: dict[str, VenueEntry] = {
         url=DEVNET_DEFAULT_URL,
         description="local perp devnet (Hyperliquid protocol, testnet semantics)",
         capability_args=("devnet", "perp devnet (local)", "testnet"),
+    ),
+    # Aster: market data over REST and offline signing (`perp sign/submit --venue aster`).
+    "aster": VenueEntry(
+        name="aster",
+        factory=_ASTER_FACTORY,
+        capabilities=_ASTER_CAPS,
+        network="mainnet",
+        url="https://fapi.asterdex.com",
+        ws_url="wss://fstream.asterdex.com",
+        description="Aster Pro API v3 mainnet (real money)",
+        capability_args=("aster", "Aster", "mainnet"),
+        offline=_ASTER_OFFLINE,
+    ),
+    "aster-testnet": VenueEntry(
+        name="aster-testnet",
+        factory=_ASTER_FACTORY,
+        capabilities=_ASTER_CAPS,
+        network="testnet",
+        url="https://fapi.asterdex-testnet.com",
+        ws_url="wss://fstream.asterdex-testnet.com",
+        description="Aster Pro API v3 testnet (test funds)",
+        capability_args=("aster-testnet", "Aster testnet", "testnet"),
+        offline=_ASTER_OFFLINE,
+    ),
+    "aster-devnet": VenueEntry(
+        name="aster-devnet",
+        factory=_ASTER_FACTORY,
+        capabilities=_ASTER_CAPS,
+        network="testnet",
+        url=DEVNET_DEFAULT_URL,
+        ws_url="ws://127.0.0.1:8787",
+        description="local perp devnet, Aster face (testnet semantics)",
+        capability_args=("aster-devnet", "perp devnet, Aster face (local)", "testnet"),
+        offline=_ASTER_OFFLINE,
     ),
 }
 
@@ -157,3 +198,11 @@ def open_venue(config: VenueConfig, entry: VenueEntry | None = None) -> MarketDa
     """Import the adapter for `config.name` and build its keyless side."""
     entry = entry or get_entry(config.name)
     return _resolve(entry.factory)(config)
+
+
+def open_offline(config: VenueConfig, entry: VenueEntry | None = None) -> OfflineSigning:
+    """The venue's offline signing side, without its adapter where the venue provides one."""
+    entry = entry or get_entry(config.name)
+    if entry.offline:
+        return _resolve(entry.offline)(config)
+    return open_venue(config, entry).offline()

@@ -188,7 +188,7 @@ def reset_nonce(name: str = typer.Argument(..., help="A stored key's name, or a 
     from perpcli.cli.prompts import confirm
     from perpcli.domain.errors import AuthError, UsageError
     from perpcli.keys import keystore, store
-    from perpcli.keys.nonces import NonceAllocator
+    from perpcli.keys.nonces import MicrosecondNonceAllocator, NonceAllocator
 
     if name.startswith("0x") and len(name) == 42:
         try:
@@ -203,12 +203,19 @@ def reset_nonce(name: str = typer.Argument(..., help="A stored key's name, or a 
     confirm(f"Reset the nonce state of {alloc.address} to this computer's clock?",
             action=f"reset the nonce state of {alloc.address}")
     old, new, changed = alloc.reset()
+    # the same key's microsecond state (Aster) is kept apart; a clock jump pushes it ahead too
+    us_old, us_new, us_changed = MicrosecondNonceAllocator(alloc.address).reset()
     if _opts().json:
         output.emit_json({"address": alloc.address, "previous_last_nonce": old, "last_nonce": new,
-                          "reset": changed})
-    elif changed:
+                          "reset": changed, "microseconds": {"previous_last_nonce": us_old,
+                                                             "last_nonce": us_new, "reset": us_changed}})
+        return
+    if us_changed:
+        before = "unreadable" if us_old is None else str(us_old)
+        output.info(f"reset the microsecond nonce state of {alloc.address}: last nonce {before} -> {us_new} (now)")
+    if changed:
         before = "unreadable" if old is None else str(old)
         output.info(f"reset the nonce state of {alloc.address}: last nonce {before} -> {new} (now)")
-    else:
+    elif not us_changed:
         output.info(f"nothing to reset: the last nonce of {alloc.address} ({new}) is not far ahead "
                     "of the clock")

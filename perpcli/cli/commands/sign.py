@@ -65,7 +65,7 @@ def _offline():
 
     opts = context.current()
     choice = choose_venue(settings.current(), venue=opts.venue)
-    return registry.open_venue(choice.config).offline()
+    return registry.open_offline(choice.config)
 
 
 def _with_rule(e):
@@ -91,8 +91,10 @@ def _network(mainnet: bool, testnet: bool, global_network: str | None) -> bool:
 def register(app: typer.Typer) -> None:
     @app.command(
         "sign",
-        help="Sign a Hyperliquid action offline and print the exact /exchange body (key order kept as written). "
-        "The global --vault-address acts for a vault or sub-account.",
+        help="Sign a request offline and print exactly what to send (key order kept as written). "
+        "Hyperliquid: an action -> the /exchange body; the global --vault-address acts for a vault or "
+        'sub-account. Aster (--venue aster): {"method", "path", "params"} -> URL, method and the signed '
+        "query or body; --user names the account an agent key trades for.",
     )
     def sign(
         action_file: str = typer.Argument(..., metavar="ACTION_FILE|-", help="JSON action; - reads stdin."),
@@ -105,6 +107,10 @@ def register(app: typer.Typer) -> None:
         ),
         mainnet: bool = typer.Option(False, "--mainnet", help="Sign for mainnet."),
         testnet: bool = typer.Option(False, "--testnet", help="Sign for testnet."),
+        user: str | None = typer.Option(
+            None, "--user", help="Aster: the account (0x-address) the signing agent key trades for "
+            "(default: the key's own address)."
+        ),
     ) -> None:
         from perpcli.cli import context, output
         from perpcli.domain.errors import ValidationError
@@ -125,9 +131,12 @@ def register(app: typer.Typer) -> None:
                 return time.time_ns() // 1_000_000
             return NonceAllocator(signer.address).next()
 
+        options: dict[str, object] = {
+            "is_mainnet": is_mainnet, "vault_address": vault_address, "expires_after": expires_after}
+        if user is not None:
+            options["user"] = user
         try:
-            body = _offline().sign(action, signer, nonce=nonce, next_nonce=next_nonce, options={
-                "is_mainnet": is_mainnet, "vault_address": vault_address, "expires_after": expires_after})
+            body = _offline().sign(action, signer, nonce=nonce, next_nonce=next_nonce, options=options)
         except ValidationError as e:
             raise _with_rule(e) from None
         output.emit_json(body)

@@ -25,6 +25,9 @@ class HyperliquidOffline:
 
     def sign(self, document: object, signer: Any, *, nonce: int | None,
              next_nonce: Callable[[], int] | None, options: dict[str, object]) -> dict[str, object]:
+        if options.get("user") is not None:
+            raise UsageError("--user does not apply to Hyperliquid: an agent key acts for its approver, "
+                             "and --vault-address trades for a vault or sub-account")
         return build_signed_body(
             document, signer, is_mainnet=bool(options.get("is_mainnet")), nonce=nonce,
             vault_address=_opt_str(options.get("vault_address")), expires_after=_opt_int(options.get("expires_after")),

@@ -1,0 +1,198 @@
+"""Aster over the venue-neutral websocket session: the protocol object and subscriptions.
+
+What is Aster-specific (Binance USD-M's market streams): one connection to `<ws>/ws`, feeds
+added with `{"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": n}` and
+acknowledged with `{"result": null, "id": n}`; events arrive bare on /ws and wrapped as
+`{"stream", "data"}` on /stream (both are read); stream names use the lower-case symbol; the
+server pings at websocket level (no app-level ping). Routing keys:
+- ("depth", SYMBOL)     `depthUpdate` diffs with U/u/pu; the snapshot comes from REST
+                        (GET /fapi/v3/depth), and the book follows the PREV_CHAIN rule: the
+                        first diff must bridge the snapshot's lastUpdateId, then every `pu`
+                        equals the previous `u`, else resync (STALE until a fresh snapshot).
+- ("aggTrade", SYMBOL)  trades; no snapshot, live on subscribe.
+- ("markPrice", SYMBOL) mark, index and funding every second.
+
+Pure apart from json: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from perpcli.domain.errors import UsageError
+from perpcli.ledger.book import SyncRule
+from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
+from perpcli.venues.aster import codec
+
+DEPTH_SNAPSHOT_LIMIT = 1000  # the docs' sync recipe: GET /depth?limit=1000
+
+
+def depth_subscription(symbol: str) -> Subscription:
+    return Subscription(("depth", symbol), f"{symbol.lower()}@depth@100ms", f"depth:{symbol}", Resync.REST_SNAPSHOT)
+
+
+def trades_subscription(symbol: str) -> Subscription:
+    return Subscription(("aggTrade", symbol), f"{symbol.lower()}@aggTrade", f"aggTrade:{symbol}",
+                        Resync.NEXT_MESSAGE, ready_on_subscribe=True)
+
+
+def mark_subscription(symbol: str) -> Subscription:
+    return Subscription(("markPrice", symbol), f"{symbol.lower()}@markPrice@1s", f"markPrice:{symbol}",
+                        Resync.NEXT_MESSAGE, ready_on_subscribe=True)
+
+
+def ws_endpoint(base: str) -> str:
+    """The raw-stream endpoint subscriptions are added to (a base already ending in /ws is it)."""
+    base = base.rstrip("/")
+    return base if base.endswith("/ws") else base + "/ws"
+
+
+class AsterFeed:
+    """The venue's `LiveFeed`: where to connect, how to speak, what to subscribe to, and the
+    REST snapshot a diff book resyncs from."""
+
+    book_sync_rule = SyncRule.PREV_CHAIN
+
+    def __init__(self, ws_base: str, venue: str, snapshot: Callable[[Subscription], Awaitable[str]]) -> None:
+        self.ws_url = ws_endpoint(ws_base)
+        self.protocol = AsterProtocol(venue)
+        self.snapshot = snapshot
+
+    def book(self, symbol: str) -> Subscription:
+        return depth_subscription(symbol)
+
+    def trades(self, symbol: str) -> Subscription:
+        return trades_subscription(symbol)
+
+    def fills(self, account: str) -> Subscription:
+        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+
+    def orders(self, account: str) -> Subscription:
+        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+
+
+USER_KEY = ("user",)
+
+
+def user_subscription() -> Subscription:
+    """The listenKey stream: the URL names it, so there is nothing to subscribe; account
+    events are quiet for hours, so only the connection's health speaks for it."""
+    return Subscription(USER_KEY, None, "user", Resync.RESUBSCRIBE, stale_after=math.inf, ready_on_subscribe=True)
+
+
+class AsterProtocol:
+    """The `StreamProtocol` for Aster-compatible servers (mainnet, testnet, a local face)."""
+
+    def __init__(self, venue: str = "aster") -> None:
+        self.venue = venue
+        self._ids = itertools.count(1)
+
+    def subscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        if sub.key == USER_KEY:
+            return []
+        return [json.dumps({"method": "SUBSCRIBE", "params": [sub.params], "id": next(self._ids)})]
+
+    def unsubscribe_frames(self, sub: Subscription) -> Sequence[str]:
+        if sub.key == USER_KEY:
+            return []
+        return [json.dumps({"method": "UNSUBSCRIBE", "params": [sub.params], "id": next(self._ids)})]
+
+    def ping_frame(self) -> str | None:
+        return None  # the server pings at websocket level; the client library answers
+
+    def decode_snapshot(self, sub: Subscription, text: str) -> Sequence[object]:
+        from decimal import Decimal
+
+        symbol = sub.key[1]  # type: ignore[index]
+        depth = json.loads(text, parse_float=Decimal)
+        return [codec.book_snapshot(depth, venue=self.venue, symbol=symbol)]
+
+    def decode(self, text: str) -> Sequence[Inbound]:
+        from decimal import Decimal
+
+        msg: Any = json.loads(text, parse_float=Decimal)
+        if not isinstance(msg, dict):
+            return [Inbound(FrameKind.IGNORE, detail=text[:80])]
+        if "stream" in msg and isinstance(msg.get("data"), dict):
+            msg = msg["data"]  # combined-stream wrapper
+        if "id" in msg and "e" not in msg:
+            if msg.get("code") is not None or msg.get("error") is not None:
+                return [Inbound(FrameKind.ERROR, detail=str(msg.get("msg") or msg.get("error")))]
+            return [Inbound(FrameKind.ACK)]
+        kind = msg.get("e")
+        if kind == "depthUpdate":
+            diff = codec.depth_diff(msg, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("depth", diff.symbol), (diff,))]
+        if kind == "aggTrade":
+            trade = codec.agg_trade_event(msg, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("aggTrade", trade.symbol), (trade,))]
+        if kind == "markPriceUpdate":
+            mark = codec.mark_price(msg, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("markPrice", mark.symbol), (mark,))]
+        return [Inbound(FrameKind.IGNORE, detail=str(kind))]
+
+
+class AsterUserProtocol(AsterProtocol):
+    """The listenKey stream of one account: order and account updates; `on_expired` is called
+    when the venue says the key expired (a new one must be created and connected)."""
+
+    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None) -> None:
+        super().__init__(venue)
+        self.account = account
+        self._on_expired = on_expired
+
+    def decode(self, text: str) -> Sequence[Inbound]:
+        from decimal import Decimal
+
+        from perpcli.venues.aster import codec_account
+
+        msg: Any = json.loads(text, parse_float=Decimal)
+        if isinstance(msg, dict) and "stream" in msg and isinstance(msg.get("data"), dict):
+            msg = msg["data"]
+        kind = msg.get("e") if isinstance(msg, dict) else None
+        if kind in ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"):
+            events = codec_account.user_events(msg, venue=self.venue, account=self.account)
+            return [Inbound(FrameKind.DATA, USER_KEY, tuple(events))]
+        if kind == "listenKeyExpired":
+            if self._on_expired is not None:
+                self._on_expired()
+            return [Inbound(FrameKind.IGNORE, detail="listenKeyExpired")]
+        if kind in ("ACCOUNT_CONFIG_UPDATE", "MARGIN_CALL"):
+            return [Inbound(FrameKind.IGNORE, detail=str(kind))]  # leverage/margin reads come from REST
+        return super().decode(text)
+
+
+async def iterate(feed: AsterFeed, venue: str, subs: Sequence[Subscription], *, books: bool = False) -> Any:
+    """Domain events from live subscriptions, as an async iterator (`stream_book`,
+    `stream_trades`). Book feeds yield a fresh BookSnapshot per applied diff once synced onto a
+    REST snapshot; trades come once each; health changes come as ConnectionStatus (a gap makes
+    the book STALE until it is resynced). Closing the iterator closes the socket."""
+    import asyncio
+
+    from perpcli.net.stream import StreamSession
+    from perpcli.venues.live import LiveModel
+
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
+                      on_book=(lambda key, book: queue.put_nowait(book.to_snapshot())) if books else None)
+    for sub in subs:
+        if sub.key[0] == "depth":  # type: ignore[index]
+            model.book(venue, sub.key[1], sub.key, feed.book_sync_rule)  # type: ignore[index]
+    session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-iter", snapshot_fetcher=feed.snapshot)
+    for sub in subs:
+        await session.subscribe(sub)
+    async with session:
+        runner = session.start()
+        while True:
+            get = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({get, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if get in done:
+                yield get.result()
+                continue
+            get.cancel()
+            runner.result()  # re-raises a non-retryable failure
+            return

@@ -19,8 +19,11 @@ from perpcli.venues.ostium.journal import TxJournal
 from perpcli.venues.ostium.nonces import EvmNonceAllocator
 from perpcli.venues.ostium.rpc import JsonRpc, NoAnswer
 from perpcli.venues.ostium.transactions import Eip1559Tx, sign
-from tests.anvil_node import DEV_ADDRESS, DEV_KEY, DEV_KEY_2, running_anvil
+from tests.anvil_node import DEV_ADDRESS, DEV_KEY, DEV_KEY_2, SKIP_REASON, anvil_binary, running_anvil
 from tests.support import REPO, register_secret
+
+if anvil_binary() is None:
+    pytest.skip(SKIP_REASON, allow_module_level=True)
 
 register_secret(DEV_KEY)
 register_secret(DEV_KEY_2)

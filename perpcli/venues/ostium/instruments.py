@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from importlib import resources
 
 from perpcli.domain.errors import UsageError
@@ -47,8 +47,19 @@ class PairLimits:
     min_leverage: Decimal
     max_leverage: Decimal
     min_position_usd: Decimal  # pairMinLevPos: collateral x leverage must reach it
-    liquidation_threshold: Decimal  # fraction of collateral lost at liquidation (0.9 today)
+    liq_margin_threshold_pct: Decimal  # PairsInfo.liqMarginThresholdP, a whole percent
     overnight_max_leverage: Decimal | None = None  # non-day trades held overnight
+
+    def loss_threshold(self, leverage: Decimal) -> Decimal:
+        """The fraction of its collateral a trade at `leverage` may lose before liquidation.
+
+        Ostium keeps a liquidation margin of liqMarginThresholdP% x leverage / maxLeverage of
+        the collateral (quantized down to 1e-6, as PairsInfo computes it), so a trade at the
+        pair's maximum leverage keeps the whole threshold and a low-leverage trade almost none.
+        """
+        kept_pct = (self.liq_margin_threshold_pct * leverage / self.max_leverage).quantize(
+            Decimal("0.000001"), rounding=ROUND_DOWN)
+        return 1 - kept_pct / 100
 
 
 @functools.cache
@@ -106,12 +117,15 @@ def to_instrument(venue: str, spec: PairSpec, limits: PairLimits) -> Instrument:
     )
 
 
-def margin_rules(limits: PairLimits) -> PerTradeIsolatedRules:
+def margin_rules(limits: PairLimits, leverage: Decimal | None = None) -> PerTradeIsolatedRules:
+    """The pair's margin rules for a trade at `leverage` (default: the leverage a new trade
+    opens with): the liquidation threshold depends on it (PairLimits.loss_threshold)."""
     low = max(1, int(-(-limits.min_leverage // 1)))  # the smallest whole leverage the pair accepts
     high = int(limits.max_leverage)
+    default = min(max(DEFAULT_LEVERAGE, low), high)
     return PerTradeIsolatedRules(
         max_leverage_value=high,
-        liquidation_threshold=limits.liquidation_threshold,
-        default_leverage_value=min(max(DEFAULT_LEVERAGE, low), high),
+        liquidation_threshold=limits.loss_threshold(Decimal(default) if leverage is None else leverage),
+        default_leverage_value=default,
         min_leverage=low,
     )

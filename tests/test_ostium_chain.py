@@ -240,3 +240,25 @@ def test_two_processes_with_one_key_never_clash_on_a_nonce(node, tmp_path):
 
 def test_the_dev_account_is_the_vector_account():
     assert Signer.from_hex(DEV_KEY).address == DEV_ADDRESS
+
+
+def test_the_published_raw_transactions_replay_on_a_real_node():
+    """The SDK-signed vectors (chain 42161, 0.5 gwei max fee) are valid transactions to a real
+    EVM: a node on that chain id accepts them and names the same hashes perpcli computes."""
+    vectors = json.loads((REPO / "tests" / "vectors" / "ostium_vectors.json").read_text())["signed_tx_vectors"]
+    with running_anvil(chain_id=42161, extra=("--base-fee", "0")) as url:
+        rpc = JsonRpc(url)
+        chain = Chain(rpc, networks.MAINNET, fees=FEES, receipt_timeout_s=5, poll_s=0.02)
+        chain.check_chain_id()
+        for vector in sorted(vectors, key=lambda v: v["tx"]["nonce"]):
+            rpc.call("anvil_setNonce", [DEV_ADDRESS, hex(vector["tx"]["nonce"])])
+            signed = txs_decode(vector["raw_tx"])
+            assert rpc.call("eth_sendRawTransaction", [vector["raw_tx"]]) == signed.hash_hex
+            assert chain.wait(signed).state is TxState.SUCCEEDED  # no contract code there: a plain call
+        rpc.close()
+
+
+def txs_decode(raw_hex: str):
+    from perpcli.venues.ostium.transactions import decode
+
+    return decode(bytes.fromhex(raw_hex[2:]))

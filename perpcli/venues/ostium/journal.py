@@ -7,9 +7,12 @@ and nothing is ever sent twice. Each line is one JSON record: hash, nonce, raw b
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,18 +28,30 @@ class TxJournal:
             directory = paths.state_dir() / "evm-journal"
         self._dir = directory
         self.path = directory / f"{chain_id}-{sender.lower()}.jsonl"
+        self._lock_path = directory / f"{chain_id}-{sender.lower()}.lock"
 
-    def record(self, signed: SignedTx, label: str = "") -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Processes sharing a key append and rewrite one file: one at a time."""
         self._dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self._dir, 0o700)
-        line = json.dumps({"hash": signed.hash_hex, "nonce": signed.tx.nonce, "raw": signed.raw_hex,
-                           "label": label, "at": int(time.time())}) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line.encode())
-            os.fsync(fd)  # the record must survive a kill -9 right after the broadcast
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
         finally:
             os.close(fd)
+
+    def record(self, signed: SignedTx, label: str = "") -> None:
+        line = json.dumps({"hash": signed.hash_hex, "nonce": signed.tx.nonce, "raw": signed.raw_hex,
+                           "label": label, "at": int(time.time())}) + "\n"
+        with self._locked():
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode())
+                os.fsync(fd)  # the record must survive a kill -9 right after the broadcast
+            finally:
+                os.close(fd)
 
     def entries(self) -> list[dict]:
         try:
@@ -59,11 +74,16 @@ class TxJournal:
         return [decode(bytes.fromhex(e["raw"][2:])) for e in self.entries()]
 
     def forget(self, tx_hash: str) -> None:
-        keep = [e for e in self.entries() if e["hash"] != tx_hash]
-        if not keep:
-            self.path.unlink(missing_ok=True)
-            return
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(e) + "\n" for e in keep))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        """Drop a settled transaction (rewritten atomically under the lock)."""
+        with self._locked():
+            keep = [e for e in self.entries() if e["hash"] != tx_hash]
+            if not keep:
+                self.path.unlink(missing_ok=True)
+                return
+            tmp = self.path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, "".join(json.dumps(e) + "\n" for e in keep).encode())
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)

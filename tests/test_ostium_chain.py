@@ -262,3 +262,35 @@ def txs_decode(raw_hex: str):
     from perpcli.venues.ostium.transactions import decode
 
     return decode(bytes.fromhex(raw_hex[2:]))
+
+
+# EVM runtime that emits LOG4(topics = calldata[0:128] in 32-byte words, data = calldata[128:]): a
+# stand-in for the keeper's Callbacks transaction, so finding the settlement runs against a real node.
+LOG4_EMITTER = "0x" + bytes([0x60, 0x60, 0x35, 0x60, 0x40, 0x35, 0x60, 0x20, 0x35, 0x60, 0x00, 0x35,
+                              0x60, 0x80, 0x36, 0x03, 0x80, 0x60, 0x80, 0x60, 0x00, 0x37, 0x60, 0x00, 0xA4, 0x00]).hex()
+
+
+def test_the_settlement_event_is_found_by_order_id(chain, signer, nonces):
+    from eth_abi import encode
+
+    from perpcli.venues.ostium import events, settlement
+
+    callbacks = "0x" + "cc" * 20
+    chain.rpc.call("anvil_setCode", [callbacks, LOG4_EMITTER])
+    start = chain.block_number()
+
+    def keeper_cancels(order_id: int, reason: events.CancelReason) -> None:
+        """MarketOpenCanceled(orderId indexed, trader indexed, pairIndex indexed, cancelReason)."""
+        topics = [bytes.fromhex(events.event_topic("MarketOpenCanceled")[2:]), order_id.to_bytes(32, "big"),
+                  bytes(12) + bytes.fromhex(signer.address[2:]), (5).to_bytes(32, "big")]
+        signed = chain.prepare(signer, callbacks, b"".join(topics) + encode(["uint8"], [reason.value]), nonces)
+        chain.send_and_wait(signed, nonces=nonces)
+
+    assert settlement.find_outcome(chain, callbacks, 4242, start) is None  # accepted: nothing settled yet
+    keeper_cancels(4243, events.CancelReason.SLIPPAGE)  # someone else's order
+    assert settlement.find_outcome(chain, callbacks, 4242, start) is None
+    assert settlement.await_outcome(chain, callbacks, 4242, start, timeout_s=0.05, poll_s=0.01) is None
+    keeper_cancels(4242, events.CancelReason.MARKET_CLOSED)
+    outcome = settlement.await_outcome(chain, callbacks, 4242, start, timeout_s=2, poll_s=0.01)
+    assert outcome is not None and not outcome.executed
+    assert outcome.cancel_reason is events.CancelReason.MARKET_CLOSED

@@ -158,6 +158,15 @@ class Chain:
             raise self._rejection(e) from None
         return bytes.fromhex(result[2:]) if isinstance(result, str) and result.startswith("0x") else b""
 
+    def logs(self, address: str, topics: list[str | None], from_block: int, to_block: int | str = "latest") -> list[dict]:
+        """eth_getLogs for one contract; topics as 0x-hex (None: any)."""
+        query = {"address": address, "fromBlock": hex(from_block),
+                 "toBlock": hex(to_block) if isinstance(to_block, int) else to_block, "topics": topics}
+        result = self.rpc.call("eth_getLogs", [query])
+        if not isinstance(result, list):
+            raise NetworkError("the RPC node answered eth_getLogs with something other than a list", retryable=False)
+        return [log for log in result if isinstance(log, dict)]
+
     def call_function(self, contract: str, name: str, to: str, *args: Any) -> tuple[Any, ...]:
         fn = abi.function(contract, name)
         return fn.decode_output(self.eth_call(to, fn.encode(*args)))

@@ -182,7 +182,7 @@ def node():
 
 
 def open_devnet(url: str):
-    cfg = registry.get_entry("ostium-devnet").config(url=url, fee_policy=FeePolicy())
+    cfg = registry.get_entry("ostium-devnet").config(url=url, ostium=adapter.OstiumSettings(fees=FeePolicy()))
     return registry.open_venue(cfg)
 
 

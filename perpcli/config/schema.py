@@ -29,6 +29,8 @@ class Setting:
         return "PERPCLI_" + self.key.upper().replace(".", "_").replace("-", "_")
 
 
+_OSTIUM_PRICES = "https://metadata-backend.prod.bedrock.ostium.io/PricePublish/latest-prices"
+
 VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet", "ostium", "ostium-testnet", "ostium-devnet")
 
 SETTINGS: tuple[Setting, ...] = (
@@ -55,12 +57,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("venues.hyperliquid.builder_fee_tenths_bp", "int", 0,
             "Builder fee in tenths of a basis point, used only when a builder is set."),
     Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
-    *(s for name, rpc in (("ostium", "https://arb1.arbitrum.io/rpc"),
-                          ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc"),
-                          ("ostium-devnet", "http://127.0.0.1:8545")) for s in (
+    *(s for name, rpc, prices in (
+        ("ostium", "https://arb1.arbitrum.io/rpc", _OSTIUM_PRICES),
+        ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc", _OSTIUM_PRICES),
+        ("ostium-devnet", "http://127.0.0.1:8545", "")) for s in (
         Setting(f"venues.{name}.url", "url", rpc,
                 f"JSON-RPC node for {name} (--rpc-url overrides). A public one by default; your own RPC is "
                 "faster and keeps your trading pattern to yourself."),
+        Setting(f"venues.{name}.price_url", "str", prices,
+                f"Oracle price feed for {name} (Ostium's latest-prices shape). Empty: none configured."),
         Setting(f"venues.{name}.max_fee_gwei", "decimal", Decimal("1"),
                 f"Highest gas price (maxFeePerGas, gwei) a {name} transaction may pay; above it the action "
                 "is refused (exit 7)."),

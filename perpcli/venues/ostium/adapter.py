@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from perpcli.domain.errors import UsageError, ValidationError
+from perpcli.domain.errors import NetworkError, UsageError, ValidationError
 from perpcli.venues.ostium import instruments as pairs
 from perpcli.venues.ostium.calls import address
 from perpcli.venues.ostium.capabilities import ostium_capabilities
 from perpcli.venues.ostium.chain import Chain, FeePolicy
 from perpcli.venues.ostium.networks import NETWORKS, OstiumNetwork
+from perpcli.venues.ostium.prices import OracleQuote, fetch_latest_prices, parse_latest_prices
 from perpcli.venues.ostium.reads import ChainReads
 from perpcli.venues.ostium.rpc import JsonRpc
 
 if TYPE_CHECKING:
+    from perpcli.domain.events import MarkPrice
     from perpcli.domain.instrument import Instrument
     from perpcli.ledger.fees import FeeRates
     from perpcli.ledger.margin_rules import MarginRules
@@ -34,38 +37,58 @@ TITLES = {"ostium": "Ostium (Arbitrum One)", "ostium-testnet": "Ostium testnet (
 NETWORK_OF_VENUE = {"ostium": "mainnet", "ostium-testnet": "testnet", "ostium-devnet": "devnet"}
 
 
-def chain_settings(options: dict[str, Any], venue: str) -> tuple[FeePolicy, int, float]:
-    """(fee policy, confirmations, receipt timeout) from the config's `venues.<venue>.*`, unless
-    the VenueConfig's options carry them (tests, embedding)."""
-    if "fee_policy" in options:
-        return options["fee_policy"], int(options.get("confirmations", 1)), float(options.get("receipt_timeout_s", 60))
+@dataclass(frozen=True, slots=True)
+class OstiumSettings:
+    """What the config says about one Ostium venue (VenueConfig.options may carry it instead)."""
+
+    fees: FeePolicy
+    confirmations: int = 1
+    receipt_timeout_s: float = 60.0
+    price_url: str = ""
+    request_timeout_s: float = 10.0
+    max_body_bytes: int = 32 * 1024 * 1024
+
+
+def venue_settings(options: dict[str, Any], venue: str) -> OstiumSettings:
+    """From `options["ostium"]` when given (tests, embedding), else from venues.<venue>.* and net.*."""
+    if isinstance(options.get("ostium"), OstiumSettings):
+        return options["ostium"]
     from perpcli.config import settings
 
     get = settings.current().get
-    fees = FeePolicy(max_fee_gwei=Decimal(get(f"venues.{venue}.max_fee_gwei")),
-                     priority_fee_gwei=Decimal(get(f"venues.{venue}.priority_fee_gwei")))
-    return fees, int(get(f"venues.{venue}.confirmations")), float(get(f"venues.{venue}.receipt_timeout_s"))
+    return OstiumSettings(
+        fees=FeePolicy(max_fee_gwei=Decimal(get(f"venues.{venue}.max_fee_gwei")),
+                       priority_fee_gwei=Decimal(get(f"venues.{venue}.priority_fee_gwei"))),
+        confirmations=int(get(f"venues.{venue}.confirmations")),
+        receipt_timeout_s=float(get(f"venues.{venue}.receipt_timeout_s")),
+        price_url=str(get(f"venues.{venue}.price_url")),
+        request_timeout_s=float(get("net.request_timeout_s")),
+        max_body_bytes=int(get("net.max_body_bytes")),
+    )
 
 
 def open_venue(config: Any) -> OstiumMarketData:
     """Registry factory: the keyless side from a VenueConfig (its URL is the RPC node)."""
     network = NETWORKS[NETWORK_OF_VENUE.get(config.name, config.network)]
     options = config.options if isinstance(getattr(config, "options", None), dict) else {}
-    fees, confirmations, timeout_s = chain_settings(options, config.name)
+    conf = venue_settings(options, config.name)
     rpc = JsonRpc(config.url, limits=options.get("http_limits"))
-    chain = Chain(rpc, network, fees=fees, confirmations=confirmations, receipt_timeout_s=timeout_s)
-    return OstiumMarketData(config.name, network, chain)
+    chain = Chain(rpc, network, fees=conf.fees, confirmations=conf.confirmations,
+                  receipt_timeout_s=conf.receipt_timeout_s)
+    return OstiumMarketData(config.name, network, chain, conf)
 
 
 class OstiumMarketData:
     """The keyless side of one Ostium network."""
 
-    def __init__(self, venue: str, network: OstiumNetwork, chain: Chain) -> None:
+    def __init__(self, venue: str, network: OstiumNetwork, chain: Chain, conf: OstiumSettings | None = None) -> None:
         self.venue = venue
+        self.conf = conf or OstiumSettings(fees=chain.fees)
         self.ostium_network = network
         self.chain = chain
         self.reads = ChainReads(chain)
         self._limits: dict[int, pairs.PairLimits] = {}
+        self._quotes: dict[str, OracleQuote] | None = None
         self._instruments: list[Instrument] | None = None
 
     @property
@@ -100,6 +123,12 @@ class OstiumMarketData:
     def instrument(self, market: str) -> Instrument:
         """By Ostium's name ("XAU-USD", "xauusd"), the canonical underlying ("XAU", "WTI") or an
         alias ("GOLD", "CL"); reads the chain only for the pair asked about."""
+        spec = self.pair(market)
+        self.chain.check_chain_id()
+        return pairs.to_instrument(self.venue, spec, self.limits(spec.pair_index))
+
+    def pair(self, market: str) -> pairs.PairSpec:
+        """The pair a name designates, from perpcli's own data (no chain read)."""
         from perpcli.domain.market_lookup import find_market
 
         spec = pairs.spec_for_symbol(market)
@@ -109,8 +138,7 @@ class OstiumMarketData:
             spec = pairs.spec_for_index(found.asset_id) if found is not None else None
         if spec is None:
             raise ValidationError(f"unknown market {market!r} on {self.venue}", rule="unknown-market")
-        self.chain.check_chain_id()
-        return pairs.to_instrument(self.venue, spec, self.limits(spec.pair_index))
+        return spec
 
     def margin_rules(self, instrument: Instrument) -> MarginRules:
         return pairs.margin_rules(self.limits(instrument.asset_id))
@@ -141,14 +169,49 @@ class OstiumMarketData:
     def stream_trades(self, market: str) -> Any:
         raise self._unsupported("public trade stream")
 
-    def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
-        raise self._not_yet("oracle prices (Ostium's latest-prices feed)")
+    # ----- oracle prices -------------------------------------------------------------------
 
-    def mark_prices(self, markets: Sequence[str] | None = None, *, fresh: bool = False) -> list:
-        raise self._not_yet("oracle prices (Ostium's latest-prices feed)")
+    def quotes(self, *, fresh: bool = False) -> dict[str, OracleQuote]:
+        """Every pair's oracle bid/mid/ask and open flag, read once per process unless `fresh`."""
+        if self._quotes is None or fresh:
+            if not self.conf.price_url:
+                raise UsageError(f"{self.venue} has no price feed configured (venues.{self.venue}.price_url)")
+            body = fetch_latest_prices(self.conf.price_url, timeout_s=self.conf.request_timeout_s,
+                                       max_bytes=self.conf.max_body_bytes)
+            try:
+                self._quotes = parse_latest_prices(body)
+            except ValueError as e:
+                raise NetworkError(f"Ostium's price feed sent something unreadable: {e}", retryable=False) from None
+        return self._quotes
+
+    def quote(self, market: str, *, fresh: bool = False) -> OracleQuote:
+        symbol = self._symbol(market)
+        found = self.quotes(fresh=fresh).get(symbol)
+        if found is None:
+            raise UsageError(f"no oracle price for {symbol} on {self.venue}")
+        return found
+
+    def _symbol(self, market: str) -> str:
+        return self.pair(market).symbol
+
+    def mids(self, markets: Sequence[str] | None = None) -> dict[str, Decimal]:
+        if markets:
+            return {(q := self.quote(m)).symbol: q.mid for m in markets}
+        known = {s.symbol for s in pairs.catalogue()}
+        return {s: q.mid for s, q in self.quotes().items() if s in known}
+
+    def mark_prices(self, markets: Sequence[str] | None = None, *, fresh: bool = False) -> list[MarkPrice]:
+        """The oracle mid is Ostium's mark: PnL and liquidation are computed from it."""
+        from perpcli.domain.events import MarkPrice
+
+        quotes = self.quotes(fresh=fresh)
+        wanted = [self._symbol(m) for m in markets] if markets else [s.symbol for s in pairs.catalogue()]
+        return [MarkPrice(self.venue, s, quotes[s].mid, quotes[s].time_ms, oracle_price=quotes[s].mid,
+                          mid_price=quotes[s].mid) for s in wanted if s in quotes]
 
     def reference_prices(self, market: str) -> tuple[Decimal, Decimal]:
-        raise self._not_yet("oracle prices (Ostium's latest-prices feed)")
+        q = self.quote(market)
+        return q.mid, q.mid
 
     def funding(self, markets: Sequence[str] | None = None) -> list:
         raise self._not_yet("funding and rollover rates")

@@ -294,3 +294,8 @@ def test_the_settlement_event_is_found_by_order_id(chain, signer, nonces):
     outcome = settlement.await_outcome(chain, callbacks, 4242, start, timeout_s=2, poll_s=0.01)
     assert outcome is not None and not outcome.executed
     assert outcome.cancel_reason is events.CancelReason.MARKET_CLOSED
+
+
+def test_a_node_without_ostium_deployed_is_one_clear_line(chain):
+    with pytest.raises(UsageError, match="no Ostium trading contract answers"):
+        chain.call_function("trading", "registry", "0x" + "ee" * 20)

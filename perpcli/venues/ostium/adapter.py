@@ -217,7 +217,10 @@ class OstiumMarketData:
         raise self._not_yet("funding and rollover rates")
 
     def trading(self, signer: Any, *, options: Any = None, nonces: Any = None) -> Any:
-        raise self._not_yet("trading from the CLI (the transactions and chain side exist; the order flow does not)")
+        """The account side for `signer`'s address (reads only in this version)."""
+        from perpcli.venues.ostium.trading import OstiumTrading
+
+        return OstiumTrading(self, signer)
 
     def offline(self) -> Any:
         raise self._not_yet("offline signing (`perp sign`)")

@@ -168,8 +168,17 @@ class Chain:
         return [log for log in result if isinstance(log, dict)]
 
     def call_function(self, contract: str, name: str, to: str, *args: Any) -> tuple[Any, ...]:
+        """A view's decoded outputs. An empty answer means no contract is there (a wrong RPC URL,
+        or a devnet without Ostium deployed); an answer of the wrong shape is the node's fault."""
         fn = abi.function(contract, name)
-        return fn.decode_output(self.eth_call(to, fn.encode(*args)))
+        raw = self.eth_call(to, fn.encode(*args))
+        if not raw and fn.output_types:
+            raise UsageError(f"no Ostium {contract} contract answers at {to} on this RPC node (chain "
+                             f"{self.network.chain_id}): is the RPC URL right, and is Ostium deployed there?")
+        try:
+            return fn.decode_output(raw)
+        except Exception:  # eth-abi's decoding errors: an answer shaped unlike the ABI
+            raise NetworkError(f"the RPC node's answer to {contract}.{name} does not decode", retryable=False) from None
 
     # ----- gas ---------------------------------------------------------------------------
 

@@ -8,6 +8,11 @@ HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BASE := $(VENV)/.installed-base-$(HASH)
 TESTS := $(VENV)/.installed-test-$(HASH)
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
+# anvil (a local EVM node, for the Ostium chain tests) is a binary inside an npm package; it is
+# optional: without node/npm (or off Linux x86-64) those tests skip with one line saying so.
+ANVIL_PKG := @foundry-rs/anvil-linux-amd64@1.7.1
+TOOLS := .tools
+ANVIL_STAMP := $(TOOLS)/.anvil-$(subst /,_,$(ANVIL_PKG))
 
 .PHONY: demo test lint bench install clean
 
@@ -26,7 +31,16 @@ $(TESTS): $(BASE)
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@
 
-install: $(TESTS)
+$(ANVIL_STAMP):
+	@echo "==> installing anvil (a local EVM node for the Ostium chain tests) from npm into $(TOOLS)"
+	@mkdir -p $(TOOLS)
+	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "note: no anvil package for $$(uname -sm); Ostium chain tests will skip"; \
+	elif ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; Ostium chain tests will skip (install node to run them)"; \
+	elif timeout 300 npm install --no-save --silent --prefix $(TOOLS) $(ANVIL_PKG) >/dev/null 2>&1; then echo "installed anvil into $(TOOLS)"; \
+	else echo "note: could not install $(ANVIL_PKG) with npm; Ostium chain tests will skip"; fi
+	@touch $@
+
+install: $(TESTS) $(ANVIL_STAMP)
 
 demo: $(BASE)
 	$(BIN)/perp demo
@@ -34,11 +48,11 @@ demo: $(BASE)
 lint: $(TESTS)
 	$(BIN)/ruff check perpcli tests bench
 
-test: lint
+test: lint $(ANVIL_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(TESTS)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(TOOLS)

@@ -10,7 +10,8 @@ import pytest
 
 from tests.support import REPO
 
-HEAVY = ("textual", "web3", "eth_account", "websockets", "hyperliquid")
+# web3, eth-account, eth-abi and rlp serve only the Ostium adapter and load when it encodes a call.
+HEAVY = ("textual", "web3", "eth_account", "eth_abi", "rlp", "websockets", "hyperliquid")
 
 PROBE = """
 import json, sys
@@ -41,11 +42,31 @@ for info in pkgutil.walk_packages(perpcli.__path__, "perpcli."):
     if info.name.startswith("perpcli.tui") or info.name == "perpcli.__main__":
         continue
     importlib.import_module(info.name)
-print(json.dumps({"textual": "textual" in sys.modules, "hyperliquid": "hyperliquid" in sys.modules}))
+print(json.dumps({"textual": "textual" in sys.modules, "hyperliquid": "hyperliquid" in sys.modules,
+                  "evm": sorted(m for m in ("web3", "eth_account", "eth_abi", "rlp") if m in sys.modules)}))
 """
 
 
 def test_headless_modules_never_import_textual_or_the_sdk():
+    """Importing every module (the Ostium adapter's included) loads no UI, no SDK and no EVM library:
+    those load only when a command actually uses them."""
     p = subprocess.run([sys.executable, "-c", HEADLESS], capture_output=True, text=True, cwd=str(REPO), timeout=120)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"textual": False, "hyperliquid": False}
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"textual": False, "hyperliquid": False, "evm": []}
+
+
+OSTIUM_ENCODE = """
+import json, sys
+from decimal import Decimal
+from perpcli.venues.ostium import calls
+before = sorted(m for m in ("eth_abi", "rlp") if m in sys.modules)
+calls.cancel_open_limit_order(7, 0)
+print(json.dumps({"before": before, "after": sorted(m for m in ("eth_abi",) if m in sys.modules)}))
+"""
+
+
+def test_ostium_loads_its_evm_libraries_only_when_it_encodes():
+    p = subprocess.run([sys.executable, "-c", OSTIUM_ENCODE], capture_output=True, text=True, cwd=str(REPO),
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"before": [], "after": ["eth_abi"]}

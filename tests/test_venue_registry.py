@@ -77,11 +77,12 @@ def test_plugin_entry_points_are_merged(monkeypatch):
 def test_perp_venues_json_imports_no_adapter():
     code = (
         "import sys; from perpcli.cli.main import main; rc = main(['venues','--json']);"
-        "bad=[m for m in sys.modules if m.startswith(('perpcli.venues.hyperliquid.adapter','websockets','textual','web3'))];"
+        "bad=[m for m in sys.modules if m.startswith(('perpcli.venues.hyperliquid.adapter','perpcli.venues.ostium.adapter','websockets','textual','web3','eth_abi'))];"
         "sys.stderr.write(repr(bad)); sys.exit(rc if not bad else 99)"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     rows = json.loads(p.stdout)
-    assert {r["name"] for r in rows} >= {"hyperliquid", "hyperliquid-testnet", "devnet"}
+    assert {r["name"] for r in rows} >= {"hyperliquid", "hyperliquid-testnet", "devnet", "ostium", "ostium-testnet",
+                                        "ostium-devnet"}
     assert all("capabilities" in r for r in rows)

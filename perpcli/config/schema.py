@@ -29,7 +29,9 @@ class Setting:
         return "PERPCLI_" + self.key.upper().replace(".", "_").replace("-", "_")
 
 
-VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet")
+_OSTIUM_PRICES = "https://metadata-backend.prod.bedrock.ostium.io/PricePublish/latest-prices"
+
+VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet", "ostium", "ostium-testnet", "ostium-devnet")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("default.venue", "str", "devnet",
@@ -55,6 +57,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("venues.hyperliquid.builder_fee_tenths_bp", "int", 0,
             "Builder fee in tenths of a basis point, used only when a builder is set."),
     Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
+    *(s for name, rpc, prices in (
+        ("ostium", "https://arb1.arbitrum.io/rpc", _OSTIUM_PRICES),
+        ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc", _OSTIUM_PRICES),
+        ("ostium-devnet", "http://127.0.0.1:8545", "")) for s in (
+        Setting(f"venues.{name}.url", "url", rpc,
+                f"JSON-RPC node for {name} (--rpc-url overrides). A public one by default; your own RPC is "
+                "faster and keeps your trading pattern to yourself."),
+        Setting(f"venues.{name}.price_url", "str", prices,
+                f"Oracle price feed for {name} (Ostium's latest-prices shape). Empty: none configured."),
+        Setting(f"venues.{name}.max_fee_gwei", "decimal", Decimal("1"),
+                f"Highest gas price (maxFeePerGas, gwei) a {name} transaction may pay; above it the action "
+                "is refused (exit 7)."),
+        Setting(f"venues.{name}.priority_fee_gwei", "decimal", Decimal("0"),
+                "Priority fee (gwei) per transaction; Arbitrum's sequencer ignores it, so 0."),
+        Setting(f"venues.{name}.confirmations", "int", 1,
+                "Blocks a transaction must be under (1: the block that mined it) before perpcli calls it done."),
+        Setting(f"venues.{name}.receipt_timeout_s", "decimal", Decimal("60"),
+                "Longest perpcli waits for a receipt; later, the outcome is unknown (exit 6) and is "
+                "settled by transaction hash, never by sending again."),
+    )),
     Setting("risk.max_order_notional", "decimal", Decimal("1000000"),
             "Refuse any single order above this notional in USD (exit 7). 0 disables the guard."),
     Setting("risk.max_leverage", "int", 20,

@@ -84,6 +84,11 @@ DEVNET_DEFAULT_URL = "http://127.0.0.1:8787"
 _ASTER_CAPS = "perpcli.venues.aster.capabilities:aster_capabilities"
 _ASTER_OFFLINE = "perpcli.venues.aster.offline:open_offline"
 _ASTER_FACTORY = "perpcli.venues.aster.adapter:open_venue"
+# Ostium: the URL is the JSON-RPC node (a public one by default; `--rpc-url` or
+# venues.<name>.url for the user's own). Networks: perpcli/venues/ostium/networks.py.
+_OSTIUM_CAPS = "perpcli.venues.ostium.capabilities:ostium_capabilities"
+_OSTIUM_FACTORY = "perpcli.venues.ostium.adapter:open_venue"
+OSTIUM_DEVNET_DEFAULT_URL = "http://127.0.0.1:8545"
 
 BUILTIN: dict[str, VenueEntry] = {
     "hyperliquid": VenueEntry(
@@ -148,6 +153,33 @@ BUILTIN: dict[str, VenueEntry] = {
         description="local perp devnet, Aster face (testnet semantics)",
         capability_args=("aster-devnet", "perp devnet, Aster face (local)", "testnet"),
         offline=_ASTER_OFFLINE,
+    ),
+    "ostium": VenueEntry(
+        name="ostium",
+        factory=_OSTIUM_FACTORY,
+        capabilities=_OSTIUM_CAPS,
+        network="mainnet",
+        url="https://arb1.arbitrum.io/rpc",
+        description="Ostium on Arbitrum One: gold, oil, FX, indices, stocks (real money)",
+        capability_args=("ostium", "Ostium (Arbitrum One)", "mainnet"),
+    ),
+    "ostium-testnet": VenueEntry(
+        name="ostium-testnet",
+        factory=_OSTIUM_FACTORY,
+        capabilities=_OSTIUM_CAPS,
+        network="testnet",
+        url="https://sepolia-rollup.arbitrum.io/rpc",
+        description="Ostium on Arbitrum Sepolia (test funds)",
+        capability_args=("ostium-testnet", "Ostium testnet (Arbitrum Sepolia)", "testnet"),
+    ),
+    "ostium-devnet": VenueEntry(
+        name="ostium-devnet",
+        factory=_OSTIUM_FACTORY,
+        capabilities=_OSTIUM_CAPS,
+        network="testnet",
+        url=OSTIUM_DEVNET_DEFAULT_URL,
+        description="Ostium on a local EVM node (chain 31337)",
+        capability_args=("ostium-devnet", "Ostium devnet (local EVM node)", "testnet"),
     ),
 }
 

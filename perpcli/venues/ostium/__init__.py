@@ -1,0 +1,1 @@
+"""Ostium: RWA perps (gold, oil, FX, indices, US stocks) as EVM transactions on Arbitrum."""

@@ -1,0 +1,178 @@
+"""The Ostium adapter's account side: what an address holds, read from the chain alone.
+
+USDC in the wallet is the free collateral (Ostium has no cross margin: each trade carries its
+own); open trades are positions (positions.py) and open limit/stop orders are orders. Reads
+need only an address (`--address`), so nothing here asks for a key.
+
+Sending orders is not wired to the CLI yet: the transactions (calls.py), their checks
+(sizing.py), the chain side (chain.py) and settlement (settlement.py) exist; every action here
+says so in one line instead of pretending.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from perpcli.domain.errors import NetworkError, UsageError
+from perpcli.domain.events import AccountSnapshot, Balance
+from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
+from perpcli.venues.base import KeyRole, LeverageSetting, Positions
+from perpcli.venues.ostium import instruments as pairs
+from perpcli.venues.ostium.calls import address
+from perpcli.venues.ostium.positions import OpenTrade
+from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
+
+if TYPE_CHECKING:
+    from perpcli.venues.capabilities import Capabilities
+    from perpcli.venues.ostium.adapter import OstiumMarketData
+
+def _not_yet(what: str) -> Any:
+    def refuse(self: OstiumTrading, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(f"{self.venue}: {what} is not supported by this perpcli version yet "
+                         "(Ostium account reads work; sending from the CLI is not wired)")
+
+    return refuse
+
+
+# Ostium's limit-order types (getOpenLimitOrder.orderType): LIMIT opens when the price comes to
+# it, STOP when the price goes through it.
+_LIMIT, _STOP = 1, 2
+
+
+class OstiumTrading:
+    def __init__(self, market: OstiumMarketData, who: Any) -> None:
+        self.market = market
+        self.venue = market.venue
+        self._address = address(str(who.address), "account")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.market.capabilities
+
+    @property
+    def account_address(self) -> str:
+        return self._address
+
+    @property
+    def signer_address(self) -> str:
+        return self._address
+
+    def resolve_account(self) -> KeyRole:
+        """An Ostium account is any address: the key's own (delegates act with delegatedAction)."""
+        return KeyRole(signer=self._address, role="user", account=self._address)
+
+    def require_registered(self) -> KeyRole:
+        return self.resolve_account()
+
+    # ----- reads -------------------------------------------------------------------------
+
+    def _listed(self) -> list[pairs.PairSpec]:
+        count = self.market.reads.pairs_count()
+        return [s for s in pairs.catalogue() if s.pair_index < count]
+
+    def open_trades(self) -> list[OpenTrade]:
+        self.market.chain.check_chain_id()
+        return self.market.reads.open_trades(self._address, [s.pair_index for s in self._listed()])
+
+    def positions(self) -> Positions:
+        trades = self.open_trades()
+        marks = self._marks({pairs.spec_for_index(t.trade.pair_index).symbol for t in trades})  # type: ignore[union-attr]
+        snaps = []
+        for t in trades:
+            symbol = pairs.spec_for_index(t.trade.pair_index).symbol  # type: ignore[union-attr]
+            snaps.append(t.to_snapshot(symbol, marks.get(symbol)))
+        return Positions(snaps, marks)
+
+    def _marks(self, symbols: set[str]) -> dict[str, Decimal]:
+        """Oracle mids for these pairs, or none when no price feed answers (positions still show)."""
+        if not symbols:
+            return {}
+        try:
+            quotes = self.market.quotes()
+        except (UsageError, NetworkError):
+            return {}
+        return {s: quotes[s].mid for s in symbols if s in quotes}
+
+    def open_orders(self) -> list[Order]:
+        """Resting limit and stop orders (a market order is never resting: it is accepted, then
+        settled by the keeper)."""
+        self.market.chain.check_chain_id()
+        reads = self.market.reads
+        storage = self.market.ostium_network.trading_storage
+        chain = self.market.chain
+        out: list[Order] = []
+        for spec in self._listed():
+            (count,) = chain.call_function("trading_storage", "openLimitOrdersCount", storage, self._address,
+                                           spec.pair_index)
+            found = 0
+            for index in range(reads.max_trades_per_pair):
+                if found >= int(count):
+                    break
+                (has,) = chain.call_function("trading_storage", "hasOpenLimitOrder", storage, self._address,
+                                             spec.pair_index, index)
+                if not has:
+                    continue
+                found += 1
+                (raw,) = chain.call_function("trading_storage", "getOpenLimitOrder", storage, self._address,
+                                             spec.pair_index, index)
+                out.append(self._order(spec.symbol, raw))
+        return out
+
+    def _order(self, symbol: str, raw: tuple) -> Order:
+        collateral, target, _tp, _sl, _trader, leverage, created_at, _updated, pair, order_type, index, buy, _day = raw
+        price = price_from_wire(int(target))
+        notional = usdc_from_wire(int(collateral)) * leverage_from_wire(int(leverage))
+        size = notional / price if price else Decimal(0)
+        stop = int(order_type) == _STOP
+        return Order(venue=self.venue, symbol=symbol, side=Side.BUY if buy else Side.SELL, price=price, size=size,
+                     orig_size=size, status=OrderStatus.OPEN, oid=f"{int(pair)}:{int(index)}",
+                     order_type=OrderType.STOP_MARKET if stop else OrderType.LIMIT, tif=TimeInForce.GTC,
+                     trigger_price=price if stop else None, time_ms=int(created_at) * 1000)
+
+    def account(self, market: str | None = None) -> AccountSnapshot:
+        wallet = self.market.reads.usdc_balance(self._address)
+        held = self.positions()
+        orders = self.open_orders()
+        used = sum((p.isolated_margin or Decimal(0) for p in held.positions), Decimal(0))
+        priced = all(p.unrealized_pnl is not None for p in held.positions)
+        equity = None
+        if priced:
+            equity = wallet + sum((p.isolated_margin + p.unrealized_pnl - (p.funding_since_open or 0)  # type: ignore[operator]
+                                   for p in held.positions), Decimal(0))
+        return AccountSnapshot(venue=self.venue, account=self._address, time_ms=time.time_ns() // 1_000_000,
+                               balances=(Balance("USDC", wallet),), positions=tuple(held.positions),
+                               open_orders=tuple(orders), account_value=equity, withdrawable=wallet, margin_used=used)
+
+    def leverage_setting(self, market: str) -> LeverageSetting:
+        """Ostium has no account-level leverage: each trade picks its own."""
+        return LeverageSetting(leverage=None, cross=False)
+
+    # ----- not in this version: one clear line each, nothing sent --------------------------
+
+    fills = _not_yet("fills")
+    funding_history = _not_yet("funding-history")
+    order_status = _not_yet("order status")
+    order_updates_since = _not_yet("order updates")
+    fee_rates = _not_yet("fee rates")
+    agents = _not_yet("agent keys (delegates)")
+    stream_account = _not_yet("account stream")
+    prepare_orders = _not_yet("orders")
+    send_orders = _not_yet("orders")
+    submit = _not_yet("orders")
+    prepare_cancel = _not_yet("cancel")
+    send_cancel = _not_yet("cancel")
+    cancel = _not_yet("cancel")
+    prepare_modify = _not_yet("modify")
+    modify = _not_yet("modify")
+    prepare_leverage = _not_yet("leverage (Ostium sets it per trade)")
+    set_leverage = _not_yet("leverage (Ostium sets it per trade)")
+    prepare_margin = _not_yet("margin (topUpCollateral/removeCollateral)")
+    prepare_schedule_cancel = _not_yet("a dead man's switch")
+    prepare_twap = _not_yet("TWAP")
+    prepare_twap_cancel = _not_yet("TWAP")
+    prepare_transfer = _not_yet("transfers")
+    transfer = _not_yet("transfers")
+    prepare_approve_agent = _not_yet("agent keys (setDelegate)")
+    send = _not_yet("actions")

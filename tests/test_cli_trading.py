@@ -506,10 +506,12 @@ def test_retry_with_the_same_cloid_reports_the_existing_order(perp, devnet):
     args = ("--json", "buy", "ETH", "0.01", "--limit", "-2%", "--cloid", cloid, "--yes")
     first = perp(*args, key=key)
     assert first.code == 0 and first.json()["status"] == "resting"
-    again = perp(*args, key=key)
+    retry_args = tuple("-3%" if a == "-2%" else a for a in args)  # the retry prices itself anew
+    again = perp(*retry_args, key=key)
     assert again.code == 0, again.err
     doc = again.json()
     assert doc["status"] == "resting" and doc["oid"] == first.json()["oid"] and doc["note"]
+    assert doc["price"] == first.json()["price"] and doc["size"] == first.json()["size"]  # the order that exists
     assert "already exists" in again.err
     assert [o["cloid"] for o in perp("--json", "orders", key=key).json()] == [cloid]  # still one order
 

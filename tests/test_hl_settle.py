@@ -365,3 +365,48 @@ def test_an_order_id_that_is_not_a_venue_id_is_a_usage_error(tmp_path, oid):
     with pytest.raises((UsageError, ValidationError)) as e:
         t.order_status(oid=oid)
     assert len(str(e.value)) < 200 and t.rest.sent == []
+
+
+def test_a_lost_answer_that_finds_an_older_order_says_so(tmp_path):
+    """A retry with the same cloid whose own answer is lost finds the order an earlier command
+    placed: its status is reported, with the note that it already existed."""
+    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+
+    cl = "0x" + "cd" * 16
+    old = resting_status(cl)
+    old["order"]["order"]["timestamp"] = 1_000  # placed long before this request's nonce
+    rest = FakeRest([SentNoAnswer("timed out")], [old])
+    md = HyperliquidMarketData(endpoint("http://127.0.0.1:1", "testnet"), venue="devnet", rest=rest,
+                               sleep=lambda s: None)
+    signer = Signer.from_hex(KEY)
+    t = md.trading(signer, nonces=NonceAllocator(signer.address, clock_ms=lambda: 60_000, directory=tmp_path))
+    ack = t.submit([intent(cl)])[0]
+    assert ack.status is AckStatus.RESTING and ack.note and "already exists" in ack.note
+    assert ack.price == Decimal("64000") and ack.size == Decimal("0.001")
+
+    fresh = resting_status(cl)
+    fresh["order"]["order"]["timestamp"] = 59_900  # within the clock allowance: placed by this request
+    t2 = trading(FakeRest([SentNoAnswer("timed out")], [fresh]), tmp_path / "b")
+    assert t2.submit([intent(cl)])[0].note is None
+
+
+def test_lost_cancel_is_settled_by_its_nonce(tmp_path):
+    from perpcli.venues.base import CancelTarget
+
+    t = trading(FakeRest([SentNoAnswer("timed out"), OK], []), tmp_path)
+    (res,) = t.send_cancel(t.prepare_cancel([CancelTarget("BTC", oid="77")]), [CancelTarget("BTC", oid="77")])
+    assert not res.ok and "unchanged" in res.error
+    cancel_body, noop_body = t.rest.sent
+    assert noop_body["nonce"] == cancel_body["nonce"]
+
+    canceled = {"status": "order", "order": {"status": "canceled", "statusTimestamp": 2, "order": {
+        "coin": "BTC", "side": "B", "limitPx": "64000", "sz": "0.001", "origSz": "0.001", "oid": 77, "timestamp": 1}}}
+    t = trading(FakeRest([SentNoAnswer("timed out"), DUP], [canceled]), tmp_path / "b")
+    (res,) = t.send_cancel(t.prepare_cancel([CancelTarget("BTC", oid="77")]), [CancelTarget("BTC", oid="77")])
+    assert res.ok and [b["action"]["type"] for b in t.rest.sent] == ["cancel", "noop"]
+
+    from perpcli.domain.errors import OutcomeUnknown
+
+    t = trading(FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], []), tmp_path / "c")
+    with pytest.raises(OutcomeUnknown, match="perp orders"):
+        t.send_cancel(t.prepare_cancel([CancelTarget("BTC", oid="77")]), [CancelTarget("BTC", oid="77")])

@@ -56,8 +56,12 @@ class OrderResult:
 def result_of(intent: OrderIntent, label: str, ack: Ack | None, *, venue: str,
               inst: Instrument | None = None) -> OrderResult:
     status = ack.status.value if ack is not None else "dry_run"
+    # An answer about an order the venue already held (a retry with the same cloid) reports
+    # that order's price and size, not what this command asked for.
+    size = ack.size if ack is not None and ack.size is not None else intent.size
+    price = ack.price if ack is not None and ack.price is not None else intent.price
     return OrderResult(
-        venue=venue, market=intent.symbol, side=intent.side.value, size=intent.size, price=intent.price,
+        venue=venue, market=intent.symbol, side=intent.side.value, size=size, price=price,
         type=label, status=status, trigger_price=intent.trigger_price, oid=ack.oid if ack else None,
         cloid=(ack.cloid if ack and ack.cloid else intent.cloid), filled=ack.filled if ack else ZERO,
         avg_price=shown.price(inst, ack.avg_price) if ack else None, error=ack.error if ack else None,

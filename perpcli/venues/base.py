@@ -97,6 +97,11 @@ class Ack:
     error: str | None = None
     error_kind: ErrorKind | None = None
     note: str | None = None  # what a person should know beyond the status (e.g. an existing order)
+    # The order as the venue holds it, when the answer describes an order it already had (a
+    # status look-up): its limit price, original size and placement time. None: as requested.
+    price: Decimal | None = None
+    size: Decimal | None = None
+    time_ms: int | None = None
 
     @property
     def settled(self) -> bool:

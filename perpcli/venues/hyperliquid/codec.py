@@ -719,16 +719,19 @@ def status_ack(resp: dict, *, cloid: str | None = None) -> Ack | None:
     filled = orig - remaining if st is not OrderStatus.FILLED else orig
     oid = str(row["oid"]) if row.get("oid") is not None else None
     cl = row.get("cloid") or cloid
+    held = {"price": D(row["limitPx"]) if row.get("limitPx") is not None else None, "size": orig,
+            "time_ms": int(row["timestamp"]) if row.get("timestamp") is not None else None}
     if st is OrderStatus.FILLED:
-        return Ack(AckStatus.FILLED, cloid=cl, oid=oid, filled=filled)
+        return Ack(AckStatus.FILLED, cloid=cl, oid=oid, filled=filled, **held)
     if st in (OrderStatus.OPEN, OrderStatus.TRIGGERED):
-        return Ack(AckStatus.PARTIALLY_FILLED if filled > 0 else AckStatus.RESTING, cloid=cl, oid=oid, filled=filled)
+        return Ack(AckStatus.PARTIALLY_FILLED if filled > 0 else AckStatus.RESTING, cloid=cl, oid=oid, filled=filled,
+                   **held)
     if st is OrderStatus.REJECTED:
-        return Ack(AckStatus.REJECTED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word))
+        return Ack(AckStatus.REJECTED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word), **held)
     if filled > 0:
         return Ack(AckStatus.PARTIALLY_FILLED, cloid=cl, oid=oid, filled=filled, error=word,
-                   error_kind=status_kind(word))
-    return Ack(AckStatus.CANCELED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word))
+                   error_kind=status_kind(word), **held)
+    return Ack(AckStatus.CANCELED, cloid=cl, oid=oid, error=word, error_kind=status_kind(word), **held)
 
 
 # ----- websocket frames ----------------------------------------------------------------------

@@ -53,6 +53,8 @@ from perpcli.venues.hyperliquid.rest import SentNoAnswer
 if TYPE_CHECKING:
     from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
 
+EXISTING_NOTE = "an order with this client order id already exists; this is its status (nothing new was placed)"
+CLOCK_SKEW_MS = 2_000  # how far the venue's clock may trail ours before an order counts as older
 SETTLE_POLLS = 3
 SETTLE_POLL_INTERVAL_S = 0.3
 
@@ -342,6 +344,16 @@ class HyperliquidTrading:
             return self.settle(prepared)
         return [self._existing_if_duplicate(a) for a in acks]
 
+    @staticmethod
+    def _note_if_older(ack: Ack | None, nonce: int) -> Ack | None:
+        """An order found by cloid while settling a lost answer may be one an earlier command
+        placed (a retry with the same cloid): if it predates this request, say so. The venue's
+        clock and ours may differ by a little; an order placed by this request cannot be older
+        than its nonce by more than that."""
+        if ack is not None and ack.time_ms is not None and ack.time_ms < nonce - CLOCK_SKEW_MS:
+            ack.note = EXISTING_NOTE
+        return ack
+
     def _existing_if_duplicate(self, ack: Ack) -> Ack:
         """A client order id is what makes a retry safe: when the venue refuses an order because
         its cloid is already taken (a retry after a crash or an unknown outcome), the answer
@@ -351,7 +363,7 @@ class HyperliquidTrading:
         existing = self._status_or_none(ack.cloid)
         if existing is None or existing.status is AckStatus.REJECTED:
             return ack
-        existing.note = "an order with this client order id already exists; this is its status (nothing new was placed)"
+        existing.note = EXISTING_NOTE
         return existing
 
     def settle_modify(self, prepared: Prepared) -> Ack:
@@ -393,7 +405,7 @@ class HyperliquidTrading:
             for i, (cloid, _) in enumerate(prepared.requests):
                 if acks[i] is None and cloid:
                     try:
-                        acks[i] = self.order_status(cloid=cloid)
+                        acks[i] = self._note_if_older(self.order_status(cloid=cloid), _nonce_of(prepared))
                     except Exception:  # noqa: BLE001 - still unknown; try again or kill below
                         acks[i] = None
 
@@ -507,9 +519,36 @@ class HyperliquidTrading:
             self._raise_auth(resp)
             errs = codec.cancel_errors(resp, len(targets))
         except (SentNoAnswer, codec.MalformedAnswer) as e:
-            raise OutcomeUnknown(f"cancel: {e.message}; check with `perp orders`") from None
+            return self.settle_cancel(prepared, targets, e.message)
         return [CancelResult(ok=e is None, oid=t.oid, cloid=t.cloid, error=e, error_kind=venue_errors.error_kind(e))
                 for t, e in zip(targets, errs, strict=True)]
+
+    def settle_cancel(self, prepared: Prepared, targets: Sequence[CancelTarget], why: str) -> list[CancelResult]:
+        """A cancel whose answer never came, settled by its nonce like every other action: a noop
+        that takes the nonce means the cancel can never execute (the orders stay as they are);
+        a noop refused as used means it executed, and each order's status says how it ended."""
+        killed = self._kill_nonce(_nonce_of(prepared))
+        if killed is None:
+            raise OutcomeUnknown(f"cancel: {why}; the outcome is unknown — check `perp orders` before retrying")
+        if killed is True:
+            return [CancelResult(ok=False, oid=t.oid, cloid=t.cloid, error_kind=ErrorKind.NONCE,
+                                 error="no answer came; the cancel was withdrawn before it executed (nonce spent):"
+                                       " the order is unchanged") for t in targets]
+        out = []
+        for t in targets:
+            try:
+                ack = self.order_status(oid=t.oid) if t.oid is not None else self.order_status(cloid=t.cloid)
+            except Exception:  # noqa: BLE001 - the cancel executed; this order's end is not visible
+                ack = None
+            if ack is not None and ack.status in (AckStatus.RESTING, AckStatus.PARTIALLY_FILLED):
+                out.append(CancelResult(ok=False, oid=t.oid, cloid=t.cloid, error="the cancel executed but this"
+                                        " order is still open (the venue refused to cancel it)"))
+            elif ack is not None and ack.status is AckStatus.FILLED:
+                out.append(CancelResult(ok=False, oid=t.oid, cloid=t.cloid,
+                                        error="the order filled before the cancel reached it"))
+            else:
+                out.append(CancelResult(ok=True, oid=t.oid, cloid=t.cloid))
+        return out
 
     def cancel(self, target: CancelTarget) -> CancelResult:
         return self.send_cancel(self.prepare_cancel([target]), [target])[0]

@@ -87,7 +87,8 @@ def test_answer_lost_but_order_landed_is_found_by_cloid(tmp_path):
     rest = FakeRest([SentNoAnswer("timed out")], [resting_status(cl)])
     acks = trading(rest, tmp_path).submit([intent(cl)])
     assert acks[0].status is AckStatus.RESTING and acks[0].oid == "77"
-    assert len(rest.sent) == 1  # never resent
+    assert [b["action"]["type"] for b in rest.sent][:1] == ["order"]  # never resent:
+    assert all(b["action"] == {"type": "noop"} and b["nonce"] == rest.sent[0]["nonce"] for b in rest.sent[1:])
 
 
 def test_order_never_seen_is_killed_with_a_noop_on_the_same_nonce(tmp_path):
@@ -165,7 +166,8 @@ def test_bracket_children_follow_a_parent_found_by_cloid(tmp_path):
                         trigger_price=Decimal("70000"), reduce_only=True, cloid="0x" + "ce" * 16)
     acks = trading(rest, tmp_path).submit([intent(parent), child], grouping="normalTpsl")
     assert [a.status for a in acks] == [AckStatus.RESTING, AckStatus.ACCEPTED]
-    assert len(rest.sent) == 1  # no noop needed: the parent is there
+    # the parent is there: nothing is resent (a noop on the same nonce may ask whose order it is)
+    assert [b["action"]["type"] for b in rest.sent if b["action"]["type"] != "noop"] == ["order"]
 
 
 def test_wrong_network_symptom_is_named(tmp_path):
@@ -385,9 +387,11 @@ def test_a_lost_answer_that_finds_an_older_order_says_so(tmp_path):
     assert ack.price == Decimal("64000") and ack.size == Decimal("0.001")
 
     fresh = resting_status(cl)
-    fresh["order"]["order"]["timestamp"] = 59_900  # within the clock allowance: placed by this request
-    t2 = trading(FakeRest([SentNoAnswer("timed out")], [fresh]), tmp_path / "b")
-    assert t2.submit([intent(cl)])[0].note is None
+    fresh["order"]["order"]["timestamp"] = 60_100  # stamped after the nonce: placed by this request
+    md2 = HyperliquidMarketData(endpoint("http://127.0.0.1:1", "testnet"), venue="devnet",
+                                rest=FakeRest([SentNoAnswer("timed out"), DUP], [fresh]), sleep=lambda s: None)
+    t2 = md2.trading(signer, nonces=NonceAllocator(signer.address, clock_ms=lambda: 60_000, directory=tmp_path / "b"))
+    assert t2.submit([intent(cl)])[0].note is None  # the noop found the nonce used: this request placed it
 
 
 def test_lost_cancel_is_settled_by_its_nonce(tmp_path):
@@ -410,3 +414,20 @@ def test_lost_cancel_is_settled_by_its_nonce(tmp_path):
     t = trading(FakeRest([SentNoAnswer("timed out"), SentNoAnswer("again")], []), tmp_path / "c")
     with pytest.raises(OutcomeUnknown, match="perp orders"):
         t.send_cancel(t.prepare_cancel([CancelTarget("BTC", oid="77")]), [CancelTarget("BTC", oid="77")])
+
+
+def test_a_lost_answer_within_the_clock_allowance_asks_the_nonce_whose_order_it_is(tmp_path):
+    """A retry right after the first command: the order found is only ms older than the request.
+    A noop that takes the request's nonce proves the request never executed: the order is older."""
+    from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
+
+    cl = "0x" + "cd" * 16
+    recent = resting_status(cl)
+    recent["order"]["order"]["timestamp"] = 59_700
+    md = HyperliquidMarketData(endpoint("http://127.0.0.1:1", "testnet"), venue="devnet",
+                               rest=FakeRest([SentNoAnswer("timed out"), OK], [recent]), sleep=lambda s: None)
+    signer = Signer.from_hex(KEY)
+    t = md.trading(signer, nonces=NonceAllocator(signer.address, clock_ms=lambda: 60_000, directory=tmp_path))
+    ack = t.submit([intent(cl)])[0]
+    assert ack.status is AckStatus.RESTING and ack.note and "already exists" in ack.note
+    assert [b["action"]["type"] for b in md.rest.sent] == ["order", "noop"]

@@ -344,15 +344,28 @@ class HyperliquidTrading:
             return self.settle(prepared)
         return [self._existing_if_duplicate(a) for a in acks]
 
-    @staticmethod
-    def _note_if_older(ack: Ack | None, nonce: int) -> Ack | None:
-        """An order found by cloid while settling a lost answer may be one an earlier command
-        placed (a retry with the same cloid): if it predates this request, say so. The venue's
-        clock and ours may differ by a little; an order placed by this request cannot be older
-        than its nonce by more than that."""
-        if ack is not None and ack.time_ms is not None and ack.time_ms < nonce - CLOCK_SKEW_MS:
-            ack.note = EXISTING_NOTE
-        return ack
+    def _mark_older(self, found: list[Ack], nonce: int, *, killed: bool | None) -> None:
+        """Orders found by cloid while settling a lost answer may be ones an earlier command
+        placed (a retry with the same cloid): those get the 'already exists' note.
+
+        Placed well before this request's nonce (beyond the clocks' allowance): older. Within
+        the allowance the request's nonce decides: a noop that takes it proves this request
+        never executed, so every order found is older; refused as used, this request landed
+        and only an order stamped before the nonce itself is older."""
+        dated = [a for a in found if a.time_ms is not None and a.status is not AckStatus.REJECTED]
+        close = []
+        for a in dated:
+            if a.time_ms < nonce - CLOCK_SKEW_MS:
+                a.note = EXISTING_NOTE
+            else:
+                close.append(a)
+        if not close:
+            return
+        if killed is None:
+            killed = self._kill_nonce(nonce)
+        for a in close:
+            if killed is True or (killed is False and a.time_ms < nonce):
+                a.note = EXISTING_NOTE
 
     def _existing_if_duplicate(self, ack: Ack) -> Ack:
         """A client order id is what makes a retry safe: when the venue refuses an order because
@@ -405,7 +418,7 @@ class HyperliquidTrading:
             for i, (cloid, _) in enumerate(prepared.requests):
                 if acks[i] is None and cloid:
                     try:
-                        acks[i] = self._note_if_older(self.order_status(cloid=cloid), _nonce_of(prepared))
+                        acks[i] = self.order_status(cloid=cloid)
                     except Exception:  # noqa: BLE001 - still unknown; try again or kill below
                         acks[i] = None
 
@@ -421,17 +434,21 @@ class HyperliquidTrading:
                                   error="TP/SL child: placed with its parent")
             return True
 
+        nonce = _nonce_of(prepared)
         for attempt in range(SETTLE_POLLS):
             poll()
             if all(a is not None for a in acks) or children_follow_parent():
-                return [a for a in acks if a is not None]
+                found = [a for a in acks if a is not None]
+                self._mark_older(found, nonce, killed=None)
+                return found
             if attempt + 1 < SETTLE_POLLS:
                 self.market.sleep(SETTLE_POLL_INTERVAL_S)
         # Still unseen: burn the nonce with a noop so the original can never execute later.
-        killed = self._kill_nonce(_nonce_of(prepared))
+        killed = self._kill_nonce(nonce)
         if killed is False:  # the noop lost: the original landed after all
             poll()
             children_follow_parent()
+        self._mark_older([a for a in acks if a is not None], nonce, killed=killed)
         out = []
         for a, (cloid, _) in zip(acks, prepared.requests, strict=True):
             if a is not None:

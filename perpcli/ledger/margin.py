@@ -340,6 +340,7 @@ class OrderPreview:
     liquidation_price: Decimal | None
     max_leverage: int  # allowed at the resulting notional
     sufficient_margin: bool
+    filled: Decimal | None = None  # what fills now or eventually (an IOC: only what the book holds)
 
 
 def resulting_position(
@@ -377,6 +378,7 @@ def preview_order(
     book: OrderBook | None = None,
     limit_price: Decimal | None = None,
     rules: MarginRules | None = None,
+    immediate_only: bool = False,
 ) -> OrderPreview:
     """What an order would do: expected fill from the live book (or at the limit price for a
     resting order), fee, margin, resulting position, account leverage and liquidation price.
@@ -386,7 +388,8 @@ def preview_order(
     stale, gapped or crossed book never prices a market order (RiskRefused). Isolated mode
     assumes the margin required is added to the position from cash. On a venue where every
     trade is its own position (`rules.nets_positions` False) the order opens a new position
-    beside any held one.
+    beside any held one. An `immediate_only` (IOC) limit fills only what the book holds up to
+    its price: the rest is cancelled, so the preview counts only that part (`filled`).
     """
     if size <= 0:
         raise ValidationError("order size must be positive", rule="size_positive")
@@ -405,7 +408,16 @@ def preview_order(
     else:
         price = limit_price
         filled = size
-        if book is not None and book.is_usable:  # a marketable limit takes liquidity up to its price
+        if immediate_only:
+            if book is None or not book.is_usable:
+                raise RiskRefused(f"no usable book for {instrument.symbol}: cannot price an IOC order", guard="book")
+            execution = book.execution(side, size, limit=limit_price)
+            if execution.average_price is None:
+                raise RiskRefused(f"nothing on the {instrument.symbol} book at {limit_price} or better: "
+                                  "an IOC there would not fill", guard="book")
+            price, worst, slippage = execution.average_price, execution.worst_price, execution.slippage
+            filled, fillable = execution.filled, execution.complete
+        elif book is not None and book.is_usable:  # a marketable limit takes liquidity up to its price
             execution = book.execution(side, size)
             if execution.average_price is not None and (
                 (side is Side.BUY and execution.worst_price <= limit_price)
@@ -465,6 +477,7 @@ def preview_order(
         liquidation_price=liq,
         max_leverage=allowed,
         sufficient_margin=sufficient,
+        filled=filled,
     )
 
 

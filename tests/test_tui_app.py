@@ -150,7 +150,7 @@ async def test_large_orders_ask_for_confirmation_first():
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert trader.calls == []
         # The modal is pushed before it is painted: wait for its text, not just for the screen.
-        assert await wait_until(pilot, lambda: "BUY 1 BTC at 99" in screen_text(app))
+        assert await wait_until(pilot, lambda: "BUY 1 BTC limit at 99 " in screen_text(app))
         shown = screen_text(app)
         assert "fee" in shown and "margin" in shown  # the preview, again
         await pilot.press("n")
@@ -368,3 +368,112 @@ async def test_keyboard_selection_of_a_level_sets_the_ticket_price():
         assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "100.5")
         await pilot.press("l", "up", "enter")
         assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "101")
+
+
+# ----- issue 13 item 7: quick trades, confirmations, guards, focus, tabs ------------------------
+
+
+async def test_quick_buy_is_priced_at_confirmation_and_previews_the_partial_fill_it_sends():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)  # 1.5 at the best ask 100.5
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("3")
+        await pilot.pause(0.05)
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        # An IOC at the touch fills what the touch holds, and the dialog says so.
+        assert await wait_until(pilot, lambda: "BUY 3 BTC limit IOC at 100.5 " in screen_text(app))
+        shown = screen_text(app)
+        assert "1.5 of 3 @ 100.5" in shown and "1.5 not filled" in shown
+        # The book moves while the dialog is up: the order a yes sends moves with it.
+        src.push_book("BTC", [("100.5", "2")], [("101", "5")])
+        assert await wait_until(pilot, lambda: "BUY 3 BTC limit IOC at 101 " in screen_text(app))
+        assert "not filled" not in screen_text(app)
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
+        main = trader.calls[0][1].main
+        assert (main.side, main.price, main.size, main.tif) == (Side.BUY, D("101"), D("3"), TimeInForce.IOC)
+
+
+async def test_quick_sell_is_not_sent_when_the_book_went_stale_during_the_confirmation():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("1")
+        await pilot.press("s")
+        assert await wait_until(pilot, lambda: "SELL 1 BTC limit IOC at 100 " in screen_text(app))
+        src.set_health(ConnectionState.STALE, age_ms=9000)  # the feed went stale: its book prices nothing
+        assert await wait_until(pilot, lambda: "Nothing would be sent now" in screen_text(app))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.1)
+        assert trader.calls == []
+
+
+async def test_risk_guards_show_in_the_ticket_preview_before_enter():
+    from perpcli.domain.errors import RiskRefused
+
+    class GuardedTrader(FakeTrader):
+        def check_risk(self, plan):
+            if plan.notional > 1000:
+                raise RiskRefused("order notional above risk.max_order_notional 1000 (guard max_order_notional)",
+                                  guard="max_order_notional")
+
+    app, src, trader = make_app(trader_cls=GuardedTrader)
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_price(D("99"))
+        ticket.set_size("20")
+        assert await wait_until(pilot, lambda: "refused: order notional above" in screen_text(app))
+        assert app.query_one("#ticket-place").disabled
+        ticket.set_size("2")
+        assert await wait_until(pilot, lambda: "refused:" not in screen_text(app))
+        assert not app.query_one("#ticket-place").disabled
+
+
+async def test_keys_typed_right_after_t_reach_the_ticket():
+    from textual import events
+
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        # A fast typist: the keys arrive together, before the app has handled the first one.
+        for key, char in (("t", "t"), ("0", "0"), ("full_stop", "."), ("5", "5")):
+            app.post_message(events.Key(key, char))
+        assert await wait_until(pilot, lambda: app.query_one(Ticket).form().size == "0.5")
+        assert trader.calls == []
+
+
+async def test_the_ticket_price_is_per_market_across_tab_switches():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        src.push_book("ETH", [("2000", "1")], [("2001", "1")])
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_size("0.5")
+        ticket.set_price(D("99.5"))
+        ticket.query_one("#ticket-sl").value = "95"
+        await pilot.pause(0.05)
+        await pilot.press("]")
+        assert await wait_until(pilot, lambda: ticket.market == "ETH")
+        form = ticket.form()
+        assert (form.price, form.sl, form.size) == ("", "", "")  # BTC's price and units mean nothing on ETH
+        ticket.set_price(D("1990"))
+        await pilot.pause(0.05)
+        await pilot.press("[")
+        assert await wait_until(pilot, lambda: ticket.market == "BTC")
+        form = ticket.form()
+        assert (form.price, form.sl, form.size) == ("99.5", "95", "0.5")  # BTC's own, restored
+        await pilot.press("]")
+        assert await wait_until(pilot, lambda: ticket.form().price == "1990")

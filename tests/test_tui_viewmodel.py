@@ -160,3 +160,15 @@ def test_outcome_line_shows_the_kind_before_the_venue_words():
     assert outcome_line(ActionOutcome("leverage", "rejected", "Invalid leverage value",
                                       error_kind=ErrorKind.MAX_LEVERAGE)) == (
         "leverage rejected [max_leverage]: Invalid leverage value")
+
+
+def test_outcome_line_shows_a_partial_fill_as_what_traded_and_what_did_not():
+    from perpcli.app.actions import OrderResult
+    from perpcli.tui.viewmodel import outcome_line
+
+    partial = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("100.5"), type="limit",
+                          status="filled", filled=D("1.5"), avg_price=D("100.5"))
+    assert outcome_line(partial) == "BTC filled 1.5 of 3 @ 100.5; 1.5 not filled (cancelled)"
+    full = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("101"), type="limit",
+                       status="filled", filled=D("3"), avg_price=D("100.75"))
+    assert outcome_line(full) == "BTC filled 3 @ 100.75"

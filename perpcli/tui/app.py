@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Footer, Input, Tab, Tabs
 
 from perpcli.app.order_plan import OrderPlan, OrderRequest, plan_order
 from perpcli.app.preview import PreviewInputs
@@ -36,7 +36,14 @@ from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.palette import MarketCommands
-from perpcli.tui.preview import OrderPreview, compute_preview, preview_text, source_inputs, ticket_context
+from perpcli.tui.preview import (
+    OrderPreview,
+    compute_preview,
+    order_question,
+    preview_text,
+    source_inputs,
+    ticket_context,
+)
 from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
@@ -98,7 +105,7 @@ def _quiet_on_teardown(method: Callable[..., Any]) -> Callable[..., Any]:
 class WatchApp(App):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "perp watch"
-    BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id) for k in KEYS]
+    BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id, priority=k.priority) for k in KEYS]
     COMMANDS = App.COMMANDS | {MarketCommands}
 
     def __init__(
@@ -366,6 +373,8 @@ class WatchApp(App):
             self._refresh_preview()
         if "status" in topics:
             self._tick_status()
+        if isinstance(self.screen, ConfirmScreen) and self.screen.is_live:
+            self.screen.reprice_now()  # the dialog shows the order a yes would send, as of now
 
     def _refresh_market(self, view: MarketState, force: bool = False, *, trades: bool = True) -> None:
         if not view.ladder.is_mounted or view is not self.active_view:
@@ -489,16 +498,31 @@ class WatchApp(App):
             return
         form = form or ticket.form()
         try:
-            plan, inputs = self._plan(form)
-            view = self.active_view
-            assert view is not None
-            preview = compute_preview(plan, inputs)
+            plan, preview = self._priced(form)
         except PerpError as e:
             self.last_preview = None
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)
             return
         self.last_preview = preview
-        ticket.show_preview(preview_text(preview), ok=view.venue in self.traders)
+        text = preview_text(preview)
+        trader = self.traders.get(plan.venue)
+        refusal = self._refusal(trader, plan) if trader is not None else None
+        if refusal is not None:  # the guard that Enter would meet, shown before Enter
+            text.append(f"refused: {refusal}\n", style="bold red")
+        ticket.show_preview(text, ok=trader is not None and refusal is None)
+
+    def _priced(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, OrderPreview]:
+        """The order the form describes, planned at the current book, and its preview."""
+        plan, inputs = self._plan(form, ioc=ioc)
+        return plan, compute_preview(plan, inputs)
+
+    @staticmethod
+    def _refusal(trader: Trader, plan: OrderPlan) -> str | None:
+        try:
+            trader.check_risk(plan)
+        except PerpError as e:
+            return str(e)
+        return None
 
     def on_ticket_changed(self, message: Ticket.Changed) -> None:
         self._refresh_preview(message.form)
@@ -511,7 +535,13 @@ class WatchApp(App):
     def on_ticket_submitted(self, message: Ticket.Submitted) -> None:
         self._submit(message.form)
 
-    def _submit(self, form: TicketForm, *, ioc: bool = False) -> None:
+    def _submit(self, form: TicketForm, *, ioc: bool = False,
+                reform: Callable[[], TicketForm] | None = None) -> None:
+        """Plan, check and send an order; above the confirmation notional, ask first.
+
+        `reform` rebuilds the form at confirmation time (a quick buy re-reads the touch). The
+        dialog re-plans on every repaint and a yes sends exactly the order it shows.
+        """
         view = self.active_view
         if view is None:
             return
@@ -519,27 +549,38 @@ class WatchApp(App):
         if trader is None:
             self.notify(f"no key for {view.venue}: market data only", severity="error")
             return
-        try:
-            plan, _ = self._plan(form, ioc=ioc)
+
+        def priced() -> tuple[OrderPlan, OrderPreview]:
+            plan, preview = self._priced(reform() if reform is not None else form, ioc=ioc)
             trader.check_risk(plan)
+            return plan, preview
+
+        try:
+            plan, preview = priced()
         except PerpError as e:
             self.last_action_result = ("place", None, str(e))
             self.notify(str(e), severity="error", title="not sent")
             return
-        if trader.needs_confirmation(plan.notional):
-            question = Text(f"{plan.side.value.upper()} {plan.main.size} {plan.market} at {plan.main.price} "
-                            f"(notional {plan.notional:.2f} USD)?\n\n", style="bold")
-            preview = self.last_preview
-            if preview is not None and preview.market == plan.market and preview.size == plan.main.size:
-                question.append_text(preview_text(preview))  # what was on the ticket when confirmed
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._send(trader, "place", plan)
-
-            self.push_screen(ConfirmScreen(question), answered)
+        if not trader.needs_confirmation(plan.notional):
+            self._send(trader, "place", plan)
             return
-        self._send(trader, "place", plan)
+
+        def reprice() -> tuple[Text, OrderPlan | None]:
+            try:
+                plan, preview = priced()
+            except PerpError as e:
+                return Text(f"Nothing would be sent now: {e}\n", style="bold red"), None
+            return order_question(plan, preview), plan
+
+        screen = ConfirmScreen(order_question(plan, preview), payload=plan, reprice=reprice)
+
+        def answered(yes: bool | None) -> None:
+            if yes and screen.payload is not None:
+                self._send(trader, "place", screen.payload)
+            elif yes:
+                self.notify("the order could not be priced when confirmed", severity="error", title="not sent")
+
+        self.push_screen(screen, answered)
 
     def _send(self, trader: Trader, what: str, *args: Any) -> None:
         """Run an app-layer action in a thread worker; report its outcome as a notification."""
@@ -572,19 +613,26 @@ class WatchApp(App):
     # ----- hotkeys ------------------------------------------------------------------------------
 
     def _at_best(self, side: Side) -> None:
+        """A limit IOC for the ticket size at the touch. The touch is read when the order is
+        sent (after the confirmation, if one is asked), and the preview shows what an IOC
+        there fills: only what the best level holds, the rest is cancelled."""
         view = self.active_view
         if view is None:
             return
-        book = self.sources[view.venue].book(view.symbol)
-        level = None
-        if book is not None and book.is_usable:
-            level = book.best_ask() if side is Side.BUY else book.best_bid()
-        if level is None:
-            self.notify(f"{view.symbol}: no usable book to price from", severity="error")
-            return
-        form = replace(self._main(Ticket).form(), market=view.symbol, side=side, order_type="limit",
-                       price=str(level[0]), post_only=False, tp="", sl="")
-        self._submit(form, ioc=True)
+        base = replace(self._main(Ticket).form(), market=view.symbol, side=side, order_type="limit",
+                       post_only=False, tp="", sl="")
+
+        def at_touch() -> TicketForm:
+            source = self.sources[view.venue]
+            book = source.book(view.symbol)
+            level = None
+            if book is not None and source.book_usable(view.symbol):
+                level = book.best_ask() if side is Side.BUY else book.best_bid()
+            if level is None:
+                raise PerpError(f"{view.symbol}: no usable book to price from")
+            return replace(base, price=str(level[0]))
+
+        self._submit(base, ioc=True, reform=at_touch)
 
     def action_buy_best(self) -> None:
         self._at_best(Side.BUY)
@@ -592,19 +640,33 @@ class WatchApp(App):
     def action_sell_best(self) -> None:
         self._at_best(Side.SELL)
 
+    def _focus_now(self, widget: Any) -> None:
+        """Move the focus before the next key is handled. (`Widget.focus` defers the move to
+        after the queued events: keys typed right after `t` would go to the old focus.)"""
+        if self.screen_stack and self.screen is self.screen_stack[0]:
+            self.screen.set_focus(widget)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_ticket":
+            # A priority binding fires before the focused widget sees the key: in a text field
+            # or over a dialog (the palette's search) the key is just a letter.
+            # None: shown greyed in the footer there, not hidden.
+            return (self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)) or None
+        return True
+
     def action_focus_ticket(self) -> None:
-        self._main("#ticket-size").focus()
+        self._focus_now(self._main("#ticket-size"))
 
     def action_focus_book(self) -> None:
         view = self.active_view
         if view is not None:
-            view.ladder.focus()
+            self._focus_now(view.ladder)
 
     def action_focus_orders(self) -> None:
-        self._main(OrdersTable).focus()
+        self._focus_now(self._main(OrdersTable))
 
     def action_focus_positions(self) -> None:
-        self._main(PositionsTable).focus()
+        self._focus_now(self._main(PositionsTable))
 
     def _trader_for(self, venue: str | None = None) -> Trader | None:
         view = self.active_view

@@ -17,7 +17,7 @@ from rich.text import Text
 from perpcli.app.order_plan import MarketContext, OrderPlan
 from perpcli.app.preview import Preview, PreviewInputs, preview, sizing_context
 from perpcli.domain.instrument import Instrument
-from perpcli.domain.orders import Side
+from perpcli.domain.orders import Side, TimeInForce
 from perpcli.tui.bridge import WatchSource
 from perpcli.tui.viewmodel import fmt_num
 
@@ -36,7 +36,9 @@ def source_inputs(
     return PreviewInputs(
         instrument=instrument, mark=mark, account=source.account(), instrument_of=instrument_of,
         mark_of=mark_of, rules_of=lambda inst: source.margin_rules(inst.symbol), fees=source.fees(),
-        book=source.book(instrument.symbol), leverage_setting=source.leverage(instrument.symbol),
+        # A book on a stale or resyncing feed is no book: it never prices an order.
+        book=source.book(instrument.symbol) if source.book_usable(instrument.symbol) else None,
+        leverage_setting=source.leverage(instrument.symbol),
     )
 
 
@@ -57,8 +59,13 @@ def preview_text(p: OrderPreview) -> Text:
     t.append(f"{p.side.value.upper()} {p.size} {p.market} {p.leverage}x {p.mode.value}\n",
              style=f"bold {side_style}")
     if p.takes:
+        filled = m.filled if m.filled is not None else p.size
         t.append("fill ", style="dim")
-        t.append(f"@ {fmt_num(m.average_price)}" + ("" if m.fillable else " (book too thin)") + "\n")
+        if filled < p.size:  # an IOC (or a market order on a thin book) fills only this much
+            t.append(f"{fmt_num(filled)} of {fmt_num(p.size)} @ {fmt_num(m.average_price)}\n", style="bold yellow")
+            t.append(f"{fmt_num(p.size - filled)} not filled: cancelled\n", style="yellow")
+        else:
+            t.append(f"@ {fmt_num(m.average_price)}\n")
         t.append("slippage ", style="dim")
         t.append(f"{fmt_num(p.slippage_pct)}%\n")
     else:
@@ -76,4 +83,22 @@ def preview_text(p: OrderPreview) -> Text:
     t.append(f"{fmt_num(m.liquidation_price)}\n", style="bold")  # on the market's price grid
     if not m.sufficient_margin:
         t.append("not enough margin at this leverage\n", style="bold red")
+    return t
+
+
+def order_words(plan: OrderPlan) -> str:
+    """The order as a trader reads it: "BUY 0.25 BTC limit IOC at 100.5 reduce-only"."""
+    main = plan.main
+    kind = plan.labels[0] if plan.labels else main.order_type.value
+    tif = f" {main.tif.value.upper()}" if main.tif is not None and main.tif is not TimeInForce.GTC else ""
+    where = f" at {fmt_num(main.price)}" if main.price is not None else ""
+    trigger = f" trigger {fmt_num(main.trigger_price)}" if main.trigger_price is not None else ""
+    ro = " reduce-only" if main.reduce_only else ""
+    return f"{main.side.value.upper()} {fmt_num(main.size)} {plan.market} {kind}{tif}{trigger}{where}{ro}"
+
+
+def order_question(plan: OrderPlan, p: OrderPreview) -> Text:
+    """A confirmation: exactly the order a yes sends, and what it would do."""
+    t = Text(f"{order_words(plan)} (notional {fmt_num(plan.notional, 2)} USD)?\n\n", style="bold")
+    t.append_text(preview_text(p))
     return t

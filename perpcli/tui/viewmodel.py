@@ -330,6 +330,13 @@ def outcome_line(result: object) -> str:
     kind = getattr(result, "error_kind", None)
     err = getattr(result, "error", None)
     line = f"{market} {status}".strip()
+    filled, size = getattr(result, "filled", None), getattr(result, "size", None)
+    if filled:  # what actually traded: an IOC at the touch may fill only part of its size
+        line += f" {fmt_num(filled)}" + (f" of {fmt_num(size)}" if size and filled < size else "")
+        avg = getattr(result, "avg_price", None)
+        line += f" @ {fmt_num(avg)}" if avg is not None else ""
+        if size and filled < size and status == "filled":
+            line += f"; {fmt_num(size - filled)} not filled (cancelled)"
     if kind is not None:
         line += f" [{getattr(kind, 'value', kind)}]"
     note = getattr(result, "note", None)

@@ -13,7 +13,7 @@ from perpcli.tui.app import WatchApp, WatchConfig
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.widgets.account import StatusLine
-from perpcli.tui.widgets.tables import OrdersTable
+from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
 from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text, wait_until
 
@@ -477,3 +477,38 @@ async def test_the_ticket_price_is_per_market_across_tab_switches():
         assert (form.price, form.sl, form.size) == ("99.5", "95", "0.5")  # BTC's own, restored
         await pilot.press("]")
         assert await wait_until(pilot, lambda: ticket.form().price == "1990")
+
+
+async def test_close_asks_by_the_same_notional_rule_as_an_order():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("1000")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_mark("BTC", "100")
+        src.push_mark("ETH", "2000")
+        src.set_account(positions=[position("BTC", "5", "95"), position("ETH", "-2", "2100")])
+        assert await wait_until(pilot, lambda: len(app.query_one(PositionsTable).positions) == 2)
+        await pilot.press("x")  # BTC, this tab's market: 500 USD, below the rule: no question
+        assert await wait_until(pilot, lambda: trader.calls == [("close", "BTC")])
+        await pilot.press("]", "x")  # ETH: 4,000 USD asks first
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert await wait_until(pilot, lambda: "Close ETH: BUY 2 reduce-only" in screen_text(app))
+        assert "(notional 4,000.00" in screen_text(app)
+        assert trader.calls == [("close", "BTC")]
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: trader.calls == [("close", "BTC"), ("close", "ETH")])
+
+
+async def test_flatten_does_not_ask_when_there_is_nothing_to_flatten():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        assert await wait_until(pilot, lambda: app.sources["fake"].account() is not None)
+        await pilot.pause(0.1)
+        await pilot.press("F")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen) and trader.calls == []
+        src.set_account(orders=[order(7)], positions=[position("ETH", "-2")])
+        await pilot.pause(0.1)
+        await pilot.press("F")
+        assert await wait_until(pilot, lambda: "cancel 1 open order and close 1 position (ETH)" in screen_text(app))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: trader.calls == [("flatten",)])

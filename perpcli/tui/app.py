@@ -48,7 +48,7 @@ from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, outcome_line
+from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, fmt_num, outcome_line
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.market import MarketState, MarketView
@@ -705,20 +705,58 @@ class WatchApp(App):
             self.notify("no position to close", severity="warning")
             return
         trader = self._trader_for()
-        if trader is not None:
+        if trader is None:
+            return
+        pos = table.positions[symbol]
+        price = pos.mark if pos.mark is not None else pos.entry
+        notional = abs(pos.size) * price
+        if not trader.needs_confirmation(notional):  # the same rule as an order of that size
             self._send(trader, "close", symbol)
+            return
+        side = "SELL" if pos.size > 0 else "BUY"
+        question = Text(f"Close {symbol}: {side} {fmt_num(abs(pos.size))} reduce-only at market "
+                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price)}, 1% worst-price bound)?",
+                        style="bold")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send(trader, "close", symbol)
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def action_flatten(self) -> None:
         trader = self._trader_for()
         if trader is None:
             return
+        orders, positions, known = self._exposure()
+        if known and not orders and not positions:
+            self.notify("nothing to flatten: no open orders, no positions", title="flatten")
+            return
+        what = ("cancel every open order and close every position at market" if not known else
+                f"cancel {len(orders)} open order{'s' * (len(orders) != 1)} and close "
+                f"{len(positions)} position{'s' * (len(positions) != 1)}"
+                + (f" ({', '.join(positions)})" if positions else "") + " at market")
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._send(trader, "flatten")
 
-        self.push_screen(ConfirmScreen("Flatten: cancel every open order and close every position at market?"),
-                         answered)
+        self.push_screen(ConfirmScreen(f"Flatten: {what}?"), answered)
+
+    def _exposure(self) -> tuple[list[Order], list[str], bool]:
+        """(open orders, markets with a position, whether every traded account is loaded yet)."""
+        orders: list[Order] = []
+        positions: list[str] = []
+        known = True
+        for venue in self.traders:
+            source = self.sources.get(venue)
+            snap = source.account() if source is not None else None
+            if snap is None:
+                known = False
+                continue
+            orders.extend(snap.open_orders)
+            positions.extend(p.symbol for p in snap.positions if p.size)
+        return orders, positions, known
 
     def action_help(self) -> None:
         active = {k.id: k.key for k in KEYS}

@@ -12,6 +12,7 @@ from perpcli.domain.orders import OrderType, Side, TimeInForce
 from perpcli.tui.app import WatchApp, WatchConfig
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
+from perpcli.tui.viewmodel import fmt_num
 from perpcli.tui.widgets.account import StatusLine
 from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
@@ -512,3 +513,46 @@ async def test_flatten_does_not_ask_when_there_is_nothing_to_flatten():
         assert await wait_until(pilot, lambda: "cancel 1 open order and close 1 position (ETH)" in screen_text(app))
         await pilot.press("y")
         assert await wait_until(pilot, lambda: trader.calls == [("flatten",)])
+
+
+async def _leveraged(app, src, pilot):
+    src.push_book("BTC", BIDS, ASKS)
+    for i in range(3):
+        src.push_trade("BTC", Side.BUY, "100.5", "0.2", 1_700_000_000_000 + i * 1000, i + 1)
+    src.push_mark("BTC", "100.25")
+    src.set_account(equity="10000", positions=[position("BTC", "250", "95.12345", lev=10)],
+                    orders=[order(41, price="98")])
+    table = app.query_one(PositionsTable)
+    assert await wait_until(pilot, lambda: "BTC" in table.positions and table.positions["BTC"].liq_price)
+    assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))
+    return table
+
+
+async def test_80x24_keeps_chart_trades_ticket_and_the_liquidation_column():
+    app, src, trader = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await _leveraged(app, src, pilot)
+        view = app.market_view
+        assert view.chart.size.width >= 20 and view.chart.size.height >= 4  # not collapsed
+        assert view.tape.size.width >= 20 and view.tape.size.height >= 2
+        assert app.query_one(Ticket).size.width >= 26
+        assert "liq" in table.visible_columns and "size" in table.visible_columns
+        liq = table.positions["BTC"].liq_price
+        shown = screen_text(app)
+        assert f"{liq:,.2f}" in shown  # the liquidation price, whole and at the market's tick
+        assert "0.2000" in view.tape.text() and "100.50" in view.tape.text()  # the tape prints
+        assert "o: open orders (1)" in shown
+        await pilot.press("o")  # the open orders take the bottom while focused
+        assert await wait_until(pilot, lambda: "p: positions (1)" in screen_text(app))
+        assert app.query_one(OrdersTable).size.width >= 70
+        await pilot.press("p")
+        assert await wait_until(pilot, lambda: "o: open orders (1)" in screen_text(app))
+
+
+async def test_120_columns_show_the_distance_to_liquidation():
+    app, src, trader = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = await _leveraged(app, src, pilot)
+        assert {"liq", "to liq %", "uPnL"} <= set(table.visible_columns)
+        dist = table.positions["BTC"].liq_distance_pct
+        assert await wait_until(pilot, lambda: fmt_num(dist, 2) in screen_text(app))

@@ -48,7 +48,8 @@ def fill(src: FakeSource) -> None:
                                         (Side.BUY, "100.5", "0.05")]):
         src.push_trade("BTC", side, px, sz, 1_700_000_000_000 + i * 1000, i + 1)
     src.push_mark("BTC", "100.25")
-    src.set_account(equity="10000", positions=[position("BTC", "2", "95", lev=10)],
+    # leveraged: the liquidation price and the distance to it are on screen
+    src.set_account(equity="10000", positions=[position("BTC", "250", "95", lev=10)],
                     orders=[order(41, price="98"), order(42, side=Side.SELL, price="104", size="0.5")])
 
 
@@ -60,6 +61,17 @@ async def test_main_screen_160x48():
         assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))  # painted
         await pilot.pause(0.3)
         check("main_160x48", screen_text(app))
+
+
+async def test_main_screen_80x24():
+    """The smallest usual terminal: chart, tape, ticket and the liquidation column all show."""
+    app, src = seeded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        fill(src)
+        assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))  # painted
+        assert await wait_until(pilot, lambda: "BTC" in app.query_one("#positions").positions)
+        await pilot.pause(0.3)
+        check("main_80x24", screen_text(app))
 
 
 async def test_stale_feed_120x36():

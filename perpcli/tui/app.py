@@ -56,6 +56,8 @@ from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
 
 ZERO = Decimal(0)
+NARROW_BELOW = 110  # columns: below this the orders share the bottom with the positions
+SHORT_BELOW = 34  # rows: below this the bottom panel and the tab bar shrink
 
 
 class Trader(Protocol):
@@ -107,6 +109,9 @@ class WatchApp(App):
     TITLE = "perp watch"
     BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id, priority=k.priority) for k in KEYS]
     COMMANDS = App.COMMANDS | {MarketCommands}
+    # Screen classes app.tcss lays out by: 80x24 is "-narrow -short", 160x48 "-wide -tall".
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
 
     def __init__(
         self,
@@ -369,6 +374,8 @@ class WatchApp(App):
         if "account" in topics or any(t.startswith("mark:") for t in topics):
             self._refresh_account()
             self._refresh_preview()
+            if active is not None and f"mark:{active.symbol}" in topics:
+                self._refresh_market(active, trades=False)
         elif active is not None and f"book:{active.symbol}" in topics and self._main("#ticket-type").value == "market":
             self._refresh_preview()
         if "status" in topics:
@@ -390,6 +397,10 @@ class WatchApp(App):
         view.ladder.set_book(bids, asks, stale=has_levels and not source.book_usable(view.symbol), note=note)
         if bids and asks:
             view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
+        mark = source.mark(view.symbol)
+        if mark is not None:
+            funding = "" if mark.funding_rate is None else f"  funding {fmt_num(mark.funding_rate * 100, 4)}%"
+            view.chart.set_note(f"mark {fmt_num(mark.mark_price, view.price_places)}{funding}")
         if trades or force:
             view.tape.set_trades(source.trades(view.symbol, 100))
         if force:
@@ -446,6 +457,7 @@ class WatchApp(App):
         bar.set_view(acct, " ".join(label_parts))
         self._main(PositionsTable).set_positions(positions)
         self._main(OrdersTable).set_orders(orders)
+        self._label_bottom()
 
     @_quiet_on_teardown
     def _tick_status(self) -> None:
@@ -663,10 +675,27 @@ class WatchApp(App):
             self._focus_now(view.ladder)
 
     def action_focus_orders(self) -> None:
+        self._show_bottom(orders=True)
         self._focus_now(self._main(OrdersTable))
 
     def action_focus_positions(self) -> None:
+        self._show_bottom(orders=False)
         self._focus_now(self._main(PositionsTable))
+
+    def _show_bottom(self, *, orders: bool) -> None:
+        """On a narrow terminal the open orders and the positions take turns at the bottom."""
+        base = self.screen_stack[0]
+        if base.has_class("-show-orders") != orders:
+            base.set_class(orders, "-show-orders")
+            base.refresh(layout=True)
+            self._label_bottom()
+
+    def _label_bottom(self) -> None:
+        base = self.screen_stack[0]
+        positions, orders = self._main(PositionsTable), self._main(OrdersTable)
+        narrow = base.has_class("-narrow")
+        positions.border_subtitle = f"o: open orders ({len(orders.orders)})" if narrow else ""
+        orders.border_subtitle = f"p: positions ({len(positions.positions)})" if narrow else ""
 
     def _trader_for(self, venue: str | None = None) -> Trader | None:
         view = self.active_view

@@ -224,6 +224,14 @@ class MarginSummary:
     liquidatable: bool  # cross account below its maintenance margin
     positions: tuple[PositionMargin, ...]
 
+    @property
+    def margin_ratio(self) -> Decimal | None:
+        """The margin ratio as the venue's web app shows it: cross maintenance margin over the
+        cross account value, so 1 (100%) is liquidation. None when the cross account is empty."""
+        if self.cross_account_value > 0:
+            return self.cross_maintenance_margin / self.cross_account_value
+        return Decimal(1) if self.cross_maintenance_margin > 0 else None
+
 
 def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk, ...]) -> MarginSummary:
     """Everything the venue's clearinghouseState reports, from cash and marked positions."""

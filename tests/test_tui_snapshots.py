@@ -22,6 +22,18 @@ GOLDEN = Path(__file__).resolve().parent / "tui_snapshots"
 UPDATE = os.environ.get("PERPCLI_UPDATE_SNAPSHOTS") == "1"
 
 
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch):
+    """The tape prints local times: pin the zone so the goldens hold on any machine."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 def check(name: str, text: str) -> None:
     path = GOLDEN / f"{name}.txt"
     if UPDATE or not path.exists():

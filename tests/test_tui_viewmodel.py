@@ -172,3 +172,22 @@ def test_outcome_line_shows_a_partial_fill_as_what_traded_and_what_did_not():
     full = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("101"), type="limit",
                        status="filled", filled=D("3"), avg_price=D("100.75"))
     assert outcome_line(full) == "BTC filled 3 @ 100.75"
+
+
+def test_the_tape_prints_trade_times_on_the_local_clock(monkeypatch):
+    import time
+
+    from perpcli.domain.events import Trade
+    from perpcli.domain.orders import Side
+    from perpcli.tui.widgets.tape import TapeWidget
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9, no daylight saving
+    time.tzset()
+    try:
+        tape = TapeWidget()
+        tape.trades = [Trade("fake", "BTC", Side.BUY, D("100.5"), D("0.2"), 1_700_000_000_000, 1)]
+        rows = tape.build_rows(40, 3)
+        assert "07:13:20" in "".join(text for text, _ in rows[1])  # 22:13:20 UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()

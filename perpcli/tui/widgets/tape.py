@@ -1,4 +1,4 @@
-"""The trade tape: newest public prints first, coloured by the taker's side."""
+"""The trade tape: newest public prints first, coloured by the taker's side, at local time."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ class TapeWidget(LinesWidget):
         with_time = width >= pw + sw + 11  # a narrow tape keeps price and size, drops the clock
         rows: list[Row] = [[(f"{'price':>{pw}} {'size':>{sw}}" + ("  time" if with_time else ""), DIM)]]
         for t in shown:
-            clock = "  " + time.strftime("%H:%M:%S", time.gmtime(t.time_ms / 1000)) if with_time else ""
+            # the trader's own clock, as every other screen on their desk shows it
+            clock = "  " + time.strftime("%H:%M:%S", time.localtime(t.time_ms / 1000)) if with_time else ""
             rows.append([(f"{fmt_num(t.price, self.price_places):>{pw}} ", BUY if t.side is Side.BUY else SELL),
                          (f"{fmt_num(t.size, self.size_places):>{sw}}{clock}", None)])
         return rows

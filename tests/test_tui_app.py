@@ -556,3 +556,17 @@ async def test_120_columns_show_the_distance_to_liquidation():
         assert {"liq", "to liq %", "uPnL"} <= set(table.visible_columns)
         dist = table.positions["BTC"].liq_distance_pct
         assert await wait_until(pilot, lambda: fmt_num(dist, 2) in screen_text(app))
+
+
+async def test_the_ticket_preview_shows_prices_at_the_markets_tick():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_type("market")
+        ticket.set_size("1.7")  # 1.5 @ 100.5 + 0.2 @ 101: a VWAP of 100.5588235...
+        assert await wait_until(pilot, lambda: "fill @ 100.56" in screen_text(app))
+        assert "100.5588" not in screen_text(app)

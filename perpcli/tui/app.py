@@ -516,7 +516,7 @@ class WatchApp(App):
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)
             return
         self.last_preview = preview
-        text = preview_text(preview)
+        text = preview_text(preview, self._price_places(plan))
         trader = self.traders.get(plan.venue)
         refusal = self._refusal(trader, plan) if trader is not None else None
         if refusal is not None:  # the guard that Enter would meet, shown before Enter
@@ -527,6 +527,10 @@ class WatchApp(App):
         """The order the form describes, planned at the current book, and its preview."""
         plan, inputs = self._plan(form, ioc=ioc)
         return plan, compute_preview(plan, inputs)
+
+    def _price_places(self, plan: OrderPlan) -> int | None:
+        view = self.views.get(tab_id(plan.venue, plan.market))
+        return view.price_places if view is not None else None
 
     @staticmethod
     def _refusal(trader: Trader, plan: OrderPlan) -> str | None:
@@ -582,9 +586,10 @@ class WatchApp(App):
                 plan, preview = priced()
             except PerpError as e:
                 return Text(f"Nothing would be sent now: {e}\n", style="bold red"), None
-            return order_question(plan, preview), plan
+            return order_question(plan, preview, self._price_places(plan)), plan
 
-        screen = ConfirmScreen(order_question(plan, preview), payload=plan, reprice=reprice)
+        screen = ConfirmScreen(order_question(plan, preview, self._price_places(plan)), payload=plan,
+                               reprice=reprice)
 
         def answered(yes: bool | None) -> None:
             if yes and screen.payload is not None:

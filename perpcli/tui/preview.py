@@ -52,8 +52,10 @@ def compute_preview(plan: OrderPlan, inputs: PreviewInputs) -> OrderPreview:
     return preview(plan, inputs)
 
 
-def preview_text(p: OrderPreview) -> Text:
+def preview_text(p: OrderPreview, price_places: int | None = None) -> Text:
+    """The preview laid out for the ticket; prices at the market's `price_places` (its tick)."""
     m = p.model
+    pp = price_places
     t = Text(no_wrap=False)
     side_style = "green" if p.side is Side.BUY else "red"
     t.append(f"{p.side.value.upper()} {p.size} {p.market} {p.leverage}x {p.mode.value}\n",
@@ -62,14 +64,14 @@ def preview_text(p: OrderPreview) -> Text:
         filled = m.filled if m.filled is not None else p.size
         t.append("fill ", style="dim")
         if filled < p.size:  # an IOC (or a market order on a thin book) fills only this much
-            t.append(f"{fmt_num(filled)} of {fmt_num(p.size)} @ {fmt_num(m.average_price)}\n", style="bold yellow")
+            t.append(f"{fmt_num(filled)} of {fmt_num(p.size)} @ {fmt_num(m.average_price, pp)}\n", style="bold yellow")
             t.append(f"{fmt_num(p.size - filled)} not filled: cancelled\n", style="yellow")
         else:
-            t.append(f"@ {fmt_num(m.average_price)}\n")
+            t.append(f"@ {fmt_num(m.average_price, pp)}\n")
         t.append("slippage ", style="dim")
         t.append(f"{fmt_num(p.slippage_pct)}%\n")
     else:
-        t.append(f"rests at {fmt_num(p.price)} (maker)\n", style="dim")
+        t.append(f"rests at {fmt_num(p.price, pp)} (maker)\n", style="dim")
     t.append("fee ", style="dim")
     t.append(f"{fmt_num(m.fee, 4)} ")
     t.append(f"({'taker' if p.takes else 'maker'} {fmt_num(p.fee_rate * 100, 4)}%, {p.fee_source})\n", style="dim")
@@ -80,7 +82,7 @@ def preview_text(p: OrderPreview) -> Text:
     t.append("pos ", style="dim")
     t.append(f"{fmt_num(m.resulting_size)}  ")
     t.append("liq ", style="dim")
-    t.append(f"{fmt_num(m.liquidation_price)}\n", style="bold")  # on the market's price grid
+    t.append(f"{fmt_num(m.liquidation_price, 2 if pp is None else pp)}\n", style="bold")
     if not m.sufficient_margin:
         t.append("not enough margin at this leverage\n", style="bold red")
     return t
@@ -97,8 +99,8 @@ def order_words(plan: OrderPlan) -> str:
     return f"{main.side.value.upper()} {fmt_num(main.size)} {plan.market} {kind}{tif}{trigger}{where}{ro}"
 
 
-def order_question(plan: OrderPlan, p: OrderPreview) -> Text:
+def order_question(plan: OrderPlan, p: OrderPreview, price_places: int | None = None) -> Text:
     """A confirmation: exactly the order a yes sends, and what it would do."""
     t = Text(f"{order_words(plan)} (notional {fmt_num(plan.notional, 2)} USD)?\n\n", style="bold")
-    t.append_text(preview_text(p))
+    t.append_text(preview_text(p, price_places))
     return t

@@ -139,7 +139,8 @@ async def test_seeded_devnet_screen_140x40():
                                 config=config)
         async with app.run_test(size=(140, 40)) as pilot:
             assert await wait_until(pilot, lambda: "mid 95,250.00" in app.active_view.ladder.text()
-                                    and app.query_one("#orders").row_count == 2, timeout=15)
+                                    and app.query_one("#orders").row_count == 2
+                                    and "funding" in app.active_view.chart.text(), timeout=15)
             await pilot.pause(0.5)
             text = screen_text(app)
         md.close()

@@ -516,11 +516,9 @@ class WatchApp(App):
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)
             return
         self.last_preview = preview
-        text = preview_text(preview, self._price_places(plan))
         trader = self.traders.get(plan.venue)
-        refusal = self._refusal(trader, plan) if trader is not None else None
-        if refusal is not None:  # the guard that Enter would meet, shown before Enter
-            text.append(f"refused: {refusal}\n", style="bold red")
+        refusal = self._refusal(trader, plan) if trader is not None else None  # what Enter would meet
+        text = preview_text(preview, self._price_places(plan), warning=refusal)
         ticket.show_preview(text, ok=trader is not None and refusal is None)
 
     def _priced(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, OrderPreview]:

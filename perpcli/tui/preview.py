@@ -52,14 +52,23 @@ def compute_preview(plan: OrderPlan, inputs: PreviewInputs) -> OrderPreview:
     return preview(plan, inputs)
 
 
-def preview_text(p: OrderPreview, price_places: int | None = None) -> Text:
-    """The preview laid out for the ticket; prices at the market's `price_places` (its tick)."""
+def preview_text(p: OrderPreview, price_places: int | None = None, *, warning: str | None = None) -> Text:
+    """The preview laid out for the ticket; prices at the market's `price_places` (its tick).
+
+    Most important first, so a short terminal that shows only the top lines still shows what
+    matters: a refusal (`warning`) or a margin shortfall, the fill, the resulting position and
+    its liquidation price, margin; then fee and slippage.
+    """
     m = p.model
     pp = price_places
     t = Text(no_wrap=False)
     side_style = "green" if p.side is Side.BUY else "red"
     t.append(f"{p.side.value.upper()} {p.size} {p.market} {p.leverage}x {p.mode.value}\n",
              style=f"bold {side_style}")
+    if warning:
+        t.append(f"refused: {warning}\n", style="bold red")
+    if not m.sufficient_margin:
+        t.append("not enough margin at this leverage\n", style="bold red")
     if p.takes:
         filled = m.filled if m.filled is not None else p.size
         t.append("fill ", style="dim")
@@ -68,23 +77,22 @@ def preview_text(p: OrderPreview, price_places: int | None = None) -> Text:
             t.append(f"{fmt_num(p.size - filled)} not filled: cancelled\n", style="yellow")
         else:
             t.append(f"@ {fmt_num(m.average_price, pp)}\n")
-        t.append("slippage ", style="dim")
-        t.append(f"{fmt_num(p.slippage_pct)}%\n")
     else:
         t.append(f"rests at {fmt_num(p.price, pp)} (maker)\n", style="dim")
-    t.append("fee ", style="dim")
-    t.append(f"{fmt_num(m.fee, 4)} ")
-    t.append(f"({'taker' if p.takes else 'maker'} {fmt_num(p.fee_rate * 100, 4)}%, {p.fee_source})\n", style="dim")
-    t.append("margin ", style="dim")
-    t.append(f"{fmt_num(m.margin_required, 2)}  ")
-    t.append("lev after ", style="dim")
-    t.append(f"{fmt_num(m.account_leverage, 2)}x\n")
     t.append("pos ", style="dim")
     t.append(f"{fmt_num(m.resulting_size)}  ")
     t.append("liq ", style="dim")
     t.append(f"{fmt_num(m.liquidation_price, 2 if pp is None else pp)}\n", style="bold")
-    if not m.sufficient_margin:
-        t.append("not enough margin at this leverage\n", style="bold red")
+    t.append("margin ", style="dim")
+    t.append(f"{fmt_num(m.margin_required, 2)}  ")
+    t.append("lev after ", style="dim")
+    t.append(f"{fmt_num(m.account_leverage, 2)}x\n")
+    t.append("fee ", style="dim")
+    t.append(f"{fmt_num(m.fee, 4)} ")
+    t.append(f"({'taker' if p.takes else 'maker'} {fmt_num(p.fee_rate * 100, 4)}%, {p.fee_source})\n", style="dim")
+    if p.takes:
+        t.append("slippage ", style="dim")
+        t.append(f"{fmt_num(p.slippage_pct)}%\n")
     return t
 
 

@@ -570,3 +570,17 @@ async def test_the_ticket_preview_shows_prices_at_the_markets_tick():
         ticket.set_size("1.7")  # 1.5 @ 100.5 + 0.2 @ 101: a VWAP of 100.5588235...
         assert await wait_until(pilot, lambda: "fill @ 100.56" in screen_text(app))
         assert "100.5588" not in screen_text(app)
+
+
+async def test_a_quick_buy_the_venue_would_refuse_for_margin_says_so_though_only_part_fills():
+    """The venue checks the margin of the whole IOC before any of it fills."""
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="500")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("150")  # 1.5 fills at the touch (7.5 USD of margin); 150 needs 754
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: "1.5 of 150 @ 100.5" in screen_text(app))
+        assert "not enough margin" in screen_text(app)

@@ -468,6 +468,12 @@ def preview_order(
     before = summarize(cash, positions)
     free_before = before.cross_account_value - before.cross_margin_used
     sufficient = leverage <= allowed and (change <= 0 or change + fee <= free_before)
+    if immediate_only and filled < size and limit_price is not None:
+        # The venue checks the margin of the whole order before any of it fills.
+        whole, _, _ = resulting_position(cur_size, cur_entry, size * side.sign, limit_price)
+        whole_change = rules.initial_margin(abs(whole) * limit_price, leverage) - (
+            current.initial_margin if current else ZERO)
+        sufficient = sufficient and (whole_change <= 0 or whole_change + fee <= free_before)
     return OrderPreview(
         side=side,
         size=size,

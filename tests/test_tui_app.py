@@ -584,3 +584,23 @@ async def test_a_quick_buy_the_venue_would_refuse_for_margin_says_so_though_only
         await pilot.press("b")
         assert await wait_until(pilot, lambda: "1.5 of 150 @ 100.5" in screen_text(app))
         assert "not enough margin" in screen_text(app)
+
+
+async def test_an_outcome_with_brackets_is_shown_as_written():
+    from perpcli.app.actions import OrderResult
+    from perpcli.domain.errors import ErrorKind
+
+    class Refused(FakeTrader):
+        def place(self, plan):
+            super().place(plan)
+            return [OrderResult(venue="fake", market="BTC", side="buy", size=D("1"), price=D("100.5"), type="limit",
+                                status="rejected", error="Insufficient margin to place order.",
+                                error_kind=ErrorKind.INSUFFICIENT_MARGIN)]
+
+    app, src, trader = make_app(trader_cls=Refused)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        app.query_one(Ticket).set_size("1")
+        await pilot.pause(0.1)
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: "BTC rejected [insufficient_margin]: Insufficient" in screen_text(app))

@@ -145,6 +145,12 @@ class WatchApp(App):
         self.last_action_result: Any = None
         self._chart_interval = self.config.chart_interval
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Plain text by default: venue errors and outcome lines carry brackets (`[insufficient_margin]`)
+        that Textual markup would swallow."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # ----- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

@@ -31,7 +31,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, question: str | Text, *, payload: Any = None, reprice: Reprice | None = None) -> None:
         super().__init__()
-        self.question = question
+        self.question = Text(question) if isinstance(question, str) else question  # plain, never markup
         self.payload = payload  # what a yes sends (a live confirmation keeps it current)
         self._reprice = reprice
 

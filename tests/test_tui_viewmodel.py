@@ -172,6 +172,9 @@ def test_outcome_line_shows_a_partial_fill_as_what_traded_and_what_did_not():
     full = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("101"), type="limit",
                        status="filled", filled=D("3"), avg_price=D("100.75"))
     assert outcome_line(full) == "BTC filled 3 @ 100.75"
+    vwap = OrderResult(venue="devnet", market="BTC", side="sell", size=D("0.31576"), price=D("94000"), type="market",
+                       status="filled", filled=D("0.31576"), avg_price=D("95011.85697998"))
+    assert outcome_line(vwap, 1) == "BTC filled 0.31576 @ 95,011.9"
 
 
 def test_the_tape_prints_trade_times_on_the_local_clock(monkeypatch):

@@ -532,6 +532,10 @@ class WatchApp(App):
         plan, inputs = self._plan(form, ioc=ioc)
         return plan, compute_preview(plan, inputs)
 
+    def _places_of(self, symbol: str) -> int | None:
+        """The price decimals a market's tab shows (None: no tab for it)."""
+        return next((v.price_places for v in self.views.values() if v.symbol == symbol), None)
+
     def _price_places(self, plan: OrderPlan) -> int | None:
         view = self.views.get(tab_id(plan.venue, plan.market))
         return view.price_places if view is not None else None
@@ -628,7 +632,7 @@ class WatchApp(App):
         for r in result or []:
             note = getattr(r, "note", None)
             bad = bad or getattr(r, "status", "") in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
-            lines.append(outcome_line(r))
+            lines.append(outcome_line(r, self._places_of(getattr(r, "market", ""))))
         self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
 
     # ----- hotkeys ------------------------------------------------------------------------------
@@ -770,10 +774,16 @@ class WatchApp(App):
         if known and not orders and not positions:
             self.notify("nothing to flatten: no open orders, no positions", title="flatten")
             return
-        what = ("cancel every open order and close every position at market" if not known else
-                f"cancel {len(orders)} open order{'s' * (len(orders) != 1)} and close "
-                f"{len(positions)} position{'s' * (len(positions) != 1)}"
-                + (f" ({', '.join(positions)})" if positions else "") + " at market")
+        if not known:
+            what = "cancel every open order and close every position at market"
+        else:
+            parts = []
+            if orders:
+                parts.append(f"cancel {len(orders)} open order{'s' * (len(orders) != 1)}")
+            if positions:
+                parts.append(f"close {len(positions)} position{'s' * (len(positions) != 1)} "
+                             f"({', '.join(positions)}) at market")
+            what = " and ".join(parts)
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -757,7 +757,8 @@ class WatchApp(App):
             return
         side = "SELL" if pos.size > 0 else "BUY"
         question = Text(f"Close {symbol}: {side} {fmt_num(abs(pos.size))} reduce-only at market "
-                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price)}, 1% worst-price bound)?",
+                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price, pos.price_places)}, "
+                        "1% worst-price bound)?",
                         style="bold")
 
         def answered(yes: bool | None) -> None:

@@ -757,7 +757,7 @@ class WatchApp(App):
             return
         side = "SELL" if pos.size > 0 else "BUY"
         question = Text(f"Close {symbol}: {side} {fmt_num(abs(pos.size))} reduce-only at market "
-                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price, pos.price_places)}, "
+                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price, self._places_of(symbol))}, "
                         "1% worst-price bound)?",
                         style="bold")
 

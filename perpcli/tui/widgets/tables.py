@@ -90,8 +90,11 @@ class FittedTable(DataTable):
             return None
 
 
-def _aligned(text: Text, numeric: bool) -> Text:
-    """Numbers right-aligned so their digits line up, as on any trading screen."""
+def _aligned(text: Text, numeric: bool) -> Text | str:
+    """Numbers right-aligned so their digits line up, as on any trading screen; plain text
+    (a market, an oid) stays a plain string."""
+    if not numeric and not text.style and not text.spans:
+        return text.plain
     text.justify = "right" if numeric else "left"
     return text
 
@@ -101,7 +104,7 @@ class OrdersTable(FittedTable):
     # triggered; trigger: what the mark must reach. Flag "waits": a bracket's TP/SL waiting for
     # its parent to fill.
     COLUMNS = ("market", "side", "type", "price", "size", "filled", "trigger", "flags", "oid")
-    PRIORITY = ("market", "side", "price", "size", "trigger", "type", "filled", "flags", "oid")
+    PRIORITY = ("market", "side", "price", "size", "trigger", "type", "flags", "oid", "filled")
     NUMERIC = frozenset({"price", "size", "filled", "trigger"})
 
     def __init__(self, **kwargs) -> None:

@@ -261,3 +261,16 @@ def test_reconcile_reports_every_difference_then_adopts_the_venue():
 def test_reconcile_within_money_tolerance_is_quiet():
     acct = _account("1000.0000004")
     assert acct.reconcile(AccountSnapshot(V, A, 1, balances=(Balance("USDC", D(1000)),))) == []
+
+
+def test_a_fill_replayed_after_the_snapshot_that_holds_it_is_not_counted_twice():
+    """Hyperliquid re-sends recent fills when userFills is subscribed; when the REST snapshot was
+    adopted first, those fills are already in its positions (the TUI showed the demo's positions
+    doubled until the next reconcile)."""
+    acct = _account("1000")
+    acct.reconcile(AccountSnapshot(V, A, 5_000, balances=(Balance("USDC", D("990")),),
+                                   positions=(PositionSnapshot("BTC", D(2), D(100)),)))
+    assert not acct.apply(_fill(7, Side.BUY, "100", "2", t=4_000))  # in the snapshot already
+    assert acct.position("BTC").size == D(2) and acct.cash == D("990")
+    assert acct.apply(_fill(8, Side.BUY, "101", "1", t=5_001))  # after it: a new trade
+    assert acct.position("BTC").size == D(3)

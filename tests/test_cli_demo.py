@@ -37,7 +37,16 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
                                "account"], capture_output=True, text=True, env=run_env, timeout=60)
         assert acct.returncode == 0, acct.stderr
         doc = json.loads(acct.stdout)
-        assert doc["account"] == address and doc["equity"] == "100000"
+        assert doc["account"] == address
+        # A modest balance holding leveraged positions: liquidation prices are in view.
+        assert 9000 < float(doc["equity"]) <= 10000 and float(doc["leverage"]) > 3
+        pos = subprocess.run([sys.executable, "-m", "perpcli", "--url", url, "--network", "testnet", "--json",
+                              "positions"], capture_output=True, text=True, env=run_env, timeout=60)
+        assert pos.returncode == 0, pos.stderr
+        rows = {p["market"]: p for p in json.loads(pos.stdout)}
+        assert float(rows["BTC"]["size"]) > 0 and float(rows["ETH"]["size"]) < 0
+        assert all(p["liquidation_price"] is not None and p["leverage"] in (10, 5) for p in rows.values())
+        assert "holding     BTC long 10x" in text
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

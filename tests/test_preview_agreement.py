@@ -112,6 +112,9 @@ class StoreSource:
     def book(self, symbol):
         return self.order_book if symbol == self.order_book.symbol else None
 
+    def book_usable(self, symbol):
+        return self.book(symbol) is not None and self.order_book.is_usable
+
     def mark(self, symbol):
         return MarkPrice(VENUE, symbol, self.md.marks[symbol], 1)
 

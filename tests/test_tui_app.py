@@ -12,8 +12,9 @@ from perpcli.domain.orders import OrderType, Side, TimeInForce
 from perpcli.tui.app import WatchApp, WatchConfig
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
+from perpcli.tui.viewmodel import fmt_num
 from perpcli.tui.widgets.account import StatusLine
-from perpcli.tui.widgets.tables import OrdersTable
+from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
 from tests.tui_support import FakeSource, FakeTrader, order, position, screen_text, wait_until
 
@@ -150,7 +151,7 @@ async def test_large_orders_ask_for_confirmation_first():
         assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert trader.calls == []
         # The modal is pushed before it is painted: wait for its text, not just for the screen.
-        assert await wait_until(pilot, lambda: "BUY 1 BTC at 99" in screen_text(app))
+        assert await wait_until(pilot, lambda: "BUY 1 BTC limit at 99 " in screen_text(app))
         shown = screen_text(app)
         assert "fee" in shown and "margin" in shown  # the preview, again
         await pilot.press("n")
@@ -368,3 +369,238 @@ async def test_keyboard_selection_of_a_level_sets_the_ticket_price():
         assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "100.5")
         await pilot.press("l", "up", "enter")
         assert await wait_until(pilot, lambda: app.query_one(Ticket).form().price == "101")
+
+
+# ----- issue 13 item 7: quick trades, confirmations, guards, focus, tabs ------------------------
+
+
+async def test_quick_buy_is_priced_at_confirmation_and_previews_the_partial_fill_it_sends():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)  # 1.5 at the best ask 100.5
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("3")
+        await pilot.pause(0.05)
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        # An IOC at the touch fills what the touch holds, and the dialog says so.
+        assert await wait_until(pilot, lambda: "BUY 3 BTC limit IOC at 100.5 " in screen_text(app))
+        shown = screen_text(app)
+        assert "1.5 of 3 @ 100.5" in shown and "1.5 not filled" in shown
+        # The book moves while the dialog is up: the order a yes sends moves with it.
+        src.push_book("BTC", [("100.5", "2")], [("101", "5")])
+        assert await wait_until(pilot, lambda: "BUY 3 BTC limit IOC at 101 " in screen_text(app))
+        assert "not filled" not in screen_text(app)
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: len(trader.calls) == 1)
+        main = trader.calls[0][1].main
+        assert (main.side, main.price, main.size, main.tif) == (Side.BUY, D("101"), D("3"), TimeInForce.IOC)
+
+
+async def test_quick_sell_is_not_sent_when_the_book_went_stale_during_the_confirmation():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("1")
+        await pilot.press("s")
+        assert await wait_until(pilot, lambda: "SELL 1 BTC limit IOC at 100 " in screen_text(app))
+        src.set_health(ConnectionState.STALE, age_ms=9000)  # the feed went stale: its book prices nothing
+        assert await wait_until(pilot, lambda: "Nothing would be sent now" in screen_text(app))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.1)
+        assert trader.calls == []
+
+
+async def test_risk_guards_show_in_the_ticket_preview_before_enter():
+    from perpcli.domain.errors import RiskRefused
+
+    class GuardedTrader(FakeTrader):
+        def check_risk(self, plan):
+            if plan.notional > 1000:
+                raise RiskRefused("order notional above risk.max_order_notional 1000 (guard max_order_notional)",
+                                  guard="max_order_notional")
+
+    app, src, trader = make_app(trader_cls=GuardedTrader)
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_price(D("99"))
+        ticket.set_size("20")
+        assert await wait_until(pilot, lambda: "refused: order notional above" in screen_text(app))
+        assert app.query_one("#ticket-place").disabled
+        ticket.set_size("2")
+        assert await wait_until(pilot, lambda: "refused:" not in screen_text(app))
+        assert not app.query_one("#ticket-place").disabled
+
+
+async def test_keys_typed_right_after_t_reach_the_ticket():
+    from textual import events
+
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        # A fast typist: the keys arrive together, before the app has handled the first one.
+        for key, char in (("t", "t"), ("0", "0"), ("full_stop", "."), ("5", "5")):
+            app.post_message(events.Key(key, char))
+        assert await wait_until(pilot, lambda: app.query_one(Ticket).form().size == "0.5")
+        assert trader.calls == []
+
+
+async def test_the_ticket_price_is_per_market_across_tab_switches():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        src.push_book("ETH", [("2000", "1")], [("2001", "1")])
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_size("0.5")
+        ticket.set_price(D("99.5"))
+        ticket.query_one("#ticket-sl").value = "95"
+        await pilot.pause(0.05)
+        await pilot.press("]")
+        assert await wait_until(pilot, lambda: ticket.market == "ETH")
+        form = ticket.form()
+        assert (form.price, form.sl, form.size) == ("", "", "")  # BTC's price and units mean nothing on ETH
+        ticket.set_price(D("1990"))
+        await pilot.pause(0.05)
+        await pilot.press("[")
+        assert await wait_until(pilot, lambda: ticket.market == "BTC")
+        form = ticket.form()
+        assert (form.price, form.sl, form.size) == ("99.5", "95", "0.5")  # BTC's own, restored
+        await pilot.press("]")
+        assert await wait_until(pilot, lambda: ticket.form().price == "1990")
+
+
+async def test_close_asks_by_the_same_notional_rule_as_an_order():
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("1000")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.push_mark("BTC", "100")
+        src.push_mark("ETH", "2000")
+        src.set_account(positions=[position("BTC", "5", "95"), position("ETH", "-2", "2100")])
+        assert await wait_until(pilot, lambda: len(app.query_one(PositionsTable).positions) == 2)
+        await pilot.press("x")  # BTC, this tab's market: 500 USD, below the rule: no question
+        assert await wait_until(pilot, lambda: trader.calls == [("close", "BTC")])
+        await pilot.press("]", "x")  # ETH: 4,000 USD asks first
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert await wait_until(pilot, lambda: "Close ETH: BUY 2 reduce-only" in screen_text(app))
+        assert "(notional 4,000.00" in screen_text(app)
+        assert trader.calls == [("close", "BTC")]
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: trader.calls == [("close", "BTC"), ("close", "ETH")])
+
+
+async def test_flatten_does_not_ask_when_there_is_nothing_to_flatten():
+    app, src, trader = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        assert await wait_until(pilot, lambda: app.sources["fake"].account() is not None)
+        await pilot.pause(0.1)
+        await pilot.press("F")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen) and trader.calls == []
+        src.set_account(orders=[order(7)], positions=[position("ETH", "-2")])
+        await pilot.pause(0.1)
+        await pilot.press("F")
+        assert await wait_until(pilot, lambda: "cancel 1 open order and close 1 position (ETH)" in screen_text(app))
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: trader.calls == [("flatten",)])
+
+
+async def _leveraged(app, src, pilot):
+    src.push_book("BTC", BIDS, ASKS)
+    for i in range(3):
+        src.push_trade("BTC", Side.BUY, "100.5", "0.2", 1_700_000_000_000 + i * 1000, i + 1)
+    src.push_mark("BTC", "100.25")
+    src.set_account(equity="10000", positions=[position("BTC", "250", "95.12345", lev=10)],
+                    orders=[order(41, price="98")])
+    table = app.query_one(PositionsTable)
+    assert await wait_until(pilot, lambda: "BTC" in table.positions and table.positions["BTC"].liq_price)
+    assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))
+    return table
+
+
+async def test_80x24_keeps_chart_trades_ticket_and_the_liquidation_column():
+    app, src, trader = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await _leveraged(app, src, pilot)
+        view = app.market_view
+        assert view.chart.size.width >= 20 and view.chart.size.height >= 4  # not collapsed
+        assert view.tape.size.width >= 20 and view.tape.size.height >= 2
+        assert app.query_one(Ticket).size.width >= 26
+        assert "liq" in table.visible_columns and "size" in table.visible_columns
+        liq = table.positions["BTC"].liq_price
+        shown = screen_text(app)
+        assert f"{liq:,.2f}" in shown  # the liquidation price, whole and at the market's tick
+        assert "0.2000" in view.tape.text() and "100.50" in view.tape.text()  # the tape prints
+        assert "o: open orders (1)" in shown
+        await pilot.press("o")  # the open orders take the bottom while focused
+        assert await wait_until(pilot, lambda: "p: positions (1)" in screen_text(app))
+        assert app.query_one(OrdersTable).size.width >= 70
+        await pilot.press("p")
+        assert await wait_until(pilot, lambda: "o: open orders (1)" in screen_text(app))
+
+
+async def test_120_columns_show_the_distance_to_liquidation():
+    app, src, trader = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = await _leveraged(app, src, pilot)
+        assert {"liq", "to liq %", "uPnL"} <= set(table.visible_columns)
+        dist = table.positions["BTC"].liq_distance_pct
+        assert await wait_until(pilot, lambda: fmt_num(dist, 2) in screen_text(app))
+
+
+async def test_the_ticket_preview_shows_prices_at_the_markets_tick():
+    app, src, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="10000")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        ticket = app.query_one(Ticket)
+        ticket.set_type("market")
+        ticket.set_size("1.7")  # 1.5 @ 100.5 + 0.2 @ 101: a VWAP of 100.5588235...
+        assert await wait_until(pilot, lambda: "fill @ 100.56" in screen_text(app))
+        assert "100.5588" not in screen_text(app)
+
+
+async def test_a_quick_buy_the_venue_would_refuse_for_margin_says_so_though_only_part_fills():
+    """The venue checks the margin of the whole IOC before any of it fills."""
+    app, src, trader = make_app(trader_cls=lambda s: FakeTrader(s, confirm_above=D("50")))
+    async with app.run_test(size=SIZE) as pilot:
+        src.set_account(equity="500")
+        src.push_mark("BTC", "100.25")
+        src.push_book("BTC", BIDS, ASKS)
+        await pilot.pause(0.1)
+        app.query_one(Ticket).set_size("150")  # 1.5 fills at the touch (7.5 USD of margin); 150 needs 754
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: "1.5 of 150 @ 100.5" in screen_text(app))
+        assert "not enough margin" in screen_text(app)
+
+
+async def test_an_outcome_with_brackets_is_shown_as_written():
+    from perpcli.app.actions import OrderResult
+    from perpcli.domain.errors import ErrorKind
+
+    class Refused(FakeTrader):
+        def place(self, plan):
+            super().place(plan)
+            return [OrderResult(venue="fake", market="BTC", side="buy", size=D("1"), price=D("100.5"), type="limit",
+                                status="rejected", error="Insufficient margin to place order.",
+                                error_kind=ErrorKind.INSUFFICIENT_MARGIN)]
+
+    app, src, trader = make_app(trader_cls=Refused)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        src.push_book("BTC", BIDS, ASKS)
+        app.query_one(Ticket).set_size("1")
+        await pilot.pause(0.1)
+        await pilot.press("b")
+        assert await wait_until(pilot, lambda: "BTC rejected [insufficient_margin]: Insufficient" in screen_text(app))

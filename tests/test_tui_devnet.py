@@ -7,6 +7,8 @@ price is the margin model's; a dropped socket shows STALE, then recovers without
 
 from __future__ import annotations
 
+import asyncio
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -23,7 +25,7 @@ from perpcli.net.backoff import Backoff
 from perpcli.net.stream import StreamSettings
 from perpcli.tui.risk_view import cash_of, position_risks
 from perpcli.tui.run import build_app
-from perpcli.tui.widgets.account import StatusLine
+from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
@@ -125,6 +127,16 @@ async def test_a_market_order_opens_a_position_with_the_models_liquidation_price
         (venue_pos,) = [p for p in snap.positions if p.symbol == "ETH"]
         assert abs(shown.liq_price - venue_pos.liquidation_price) / venue_pos.liquidation_price < D("0.001")
         assert abs(shown.liq_price - previewed) / previewed < D("0.01")
+        # "margin ratio" is one figure: the account bar's is the one `perp account` prints.
+        from tests.cli_devnet import run
+
+        bar = app.query_one(AccountBar).view
+        res = await asyncio.to_thread(run, devnet.url, "--json", "--address", trading.account_address, "account")
+        assert res.code == 0, res.err
+        cli_ratio = D(json.loads(res.out)["margin_ratio"])
+        assert bar is not None and bar.margin_ratio > 0
+        # marks move between the two reads; the CLI prints 4 decimals
+        assert abs(cli_ratio - bar.margin_ratio) <= D("0.0001") + bar.margin_ratio * D("0.05")
         # close it again so other tests start flat
         await pilot.press("x")
         assert await wait_until(pilot, lambda: "ETH" not in positions.positions, timeout=10), app.last_action_result

@@ -22,6 +22,18 @@ GOLDEN = Path(__file__).resolve().parent / "tui_snapshots"
 UPDATE = os.environ.get("PERPCLI_UPDATE_SNAPSHOTS") == "1"
 
 
+@pytest.fixture(autouse=True)
+def utc_clock(monkeypatch):
+    """The tape prints local times: pin the zone so the goldens hold on any machine."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 def check(name: str, text: str) -> None:
     path = GOLDEN / f"{name}.txt"
     if UPDATE or not path.exists():
@@ -48,7 +60,8 @@ def fill(src: FakeSource) -> None:
                                         (Side.BUY, "100.5", "0.05")]):
         src.push_trade("BTC", side, px, sz, 1_700_000_000_000 + i * 1000, i + 1)
     src.push_mark("BTC", "100.25")
-    src.set_account(equity="10000", positions=[position("BTC", "2", "95", lev=10)],
+    # leveraged: the liquidation price and the distance to it are on screen
+    src.set_account(equity="10000", positions=[position("BTC", "250", "95", lev=10)],
                     orders=[order(41, price="98"), order(42, side=Side.SELL, price="104", size="0.5")])
 
 
@@ -60,6 +73,17 @@ async def test_main_screen_160x48():
         assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))  # painted
         await pilot.pause(0.3)
         check("main_160x48", screen_text(app))
+
+
+async def test_main_screen_80x24():
+    """The smallest usual terminal: chart, tape, ticket and the liquidation column all show."""
+    app, src = seeded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        fill(src)
+        assert await wait_until(pilot, lambda: "mid 100.250" in screen_text(app))  # painted
+        assert await wait_until(pilot, lambda: "BTC" in app.query_one("#positions").positions)
+        await pilot.pause(0.3)
+        check("main_80x24", screen_text(app))
 
 
 async def test_stale_feed_120x36():
@@ -115,7 +139,8 @@ async def test_seeded_devnet_screen_140x40():
                                 config=config)
         async with app.run_test(size=(140, 40)) as pilot:
             assert await wait_until(pilot, lambda: "mid 95,250.00" in app.active_view.ladder.text()
-                                    and app.query_one("#orders").row_count == 2, timeout=15)
+                                    and app.query_one("#orders").row_count == 2
+                                    and "funding" in app.active_view.chart.text(), timeout=15)
             await pilot.pause(0.5)
             text = screen_text(app)
         md.close()
@@ -123,4 +148,5 @@ async def test_seeded_devnet_screen_140x40():
         handle.stop()
     text = re.sub(r"\d+(\.\d+)?(ms|s)\b", "N", text)  # stream ages and latencies
     text = re.sub(r"age never", "age N", text)
+    text = re.sub(r"funding -?[\d.]+%", "funding N%", text)  # from the devnet's premium samples
     check("devnet_140x40", text)

@@ -160,3 +160,37 @@ def test_outcome_line_shows_the_kind_before_the_venue_words():
     assert outcome_line(ActionOutcome("leverage", "rejected", "Invalid leverage value",
                                       error_kind=ErrorKind.MAX_LEVERAGE)) == (
         "leverage rejected [max_leverage]: Invalid leverage value")
+
+
+def test_outcome_line_shows_a_partial_fill_as_what_traded_and_what_did_not():
+    from perpcli.app.actions import OrderResult
+    from perpcli.tui.viewmodel import outcome_line
+
+    partial = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("100.5"), type="limit",
+                          status="filled", filled=D("1.5"), avg_price=D("100.5"))
+    assert outcome_line(partial) == "BTC filled 1.5 of 3 @ 100.5; 1.5 not filled (cancelled)"
+    full = OrderResult(venue="devnet", market="BTC", side="buy", size=D("3"), price=D("101"), type="limit",
+                       status="filled", filled=D("3"), avg_price=D("100.75"))
+    assert outcome_line(full) == "BTC filled 3 @ 100.75"
+    vwap = OrderResult(venue="devnet", market="BTC", side="sell", size=D("0.31576"), price=D("94000"), type="market",
+                       status="filled", filled=D("0.31576"), avg_price=D("95011.85697998"))
+    assert outcome_line(vwap, 1) == "BTC filled 0.31576 @ 95,011.9"
+
+
+def test_the_tape_prints_trade_times_on_the_local_clock(monkeypatch):
+    import time
+
+    from perpcli.domain.events import Trade
+    from perpcli.domain.orders import Side
+    from perpcli.tui.widgets.tape import TapeWidget
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # UTC+9, no daylight saving
+    time.tzset()
+    try:
+        tape = TapeWidget()
+        tape.trades = [Trade("fake", "BTC", Side.BUY, D("100.5"), D("0.2"), 1_700_000_000_000, 1)]
+        rows = tape.build_rows(40, 3)
+        assert "07:13:20" in "".join(text for text, _ in rows[1])  # 22:13:20 UTC
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from perpcli.app import display as shown
 from perpcli.domain.instrument import Instrument, MarginMode
-from perpcli.domain.orders import OrderType, Side
+from perpcli.domain.orders import OrderType, Side, TimeInForce
 from perpcli.ledger import margin
 from perpcli.ledger.fees import FeeRates, takes_liquidity
 
@@ -272,12 +272,14 @@ def preview(plan: OrderPlan, inputs: PreviewInputs) -> Preview:
     takes = takes_liquidity(side=main.side, order_type=main.order_type, tif=main.tif, price=main.price,
                             best_opposite=inputs.best_opposite(main.side))
     fee_rate = inputs.fees.rate(takes)
+    # An IOC limit fills what the book holds up to its price, now, and nothing else.
+    ioc = main.tif is TimeInForce.IOC and not is_market and not main.order_type.is_trigger
     model = margin.preview_order(
         instrument=inputs.instrument, side=main.side, size=main.size, mark_price=inputs.mark, cash=state.cash,
         positions=state.positions, leverage=leverage, mode=mode, fee_rate=fee_rate,
-        book=inputs.book if (is_market or (takes and not main.order_type.is_trigger)) else None,
+        book=inputs.book if (is_market or ioc or (takes and not main.order_type.is_trigger)) else None,
         limit_price=None if is_market else (main.trigger_price if main.order_type.is_trigger else main.price),
-        rules=inputs.rules,
+        rules=inputs.rules, immediate_only=ioc,
     )
     return Preview(
         venue=plan.venue, market=plan.market, side=main.side, size=main.size,

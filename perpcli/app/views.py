@@ -92,8 +92,26 @@ def position_risk(p: PositionSnapshot, *, mark: Decimal | None, margin_used: Dec
     return {"return_on_margin_pct": roe, "liquidation_distance_pct": distance}
 
 
+def margin_ratio(market: Any, s: AccountSnapshot, marks: Mapping[str, Decimal]) -> Decimal | None:
+    """The margin ratio `perp watch` shows (ledger MarginSummary.margin_ratio: maintenance margin /
+    cross account value, 1 = liquidation), from the venue's snapshot under each market's rules."""
+    from perpcli.app.preview import cash_of, position_risks
+    from perpcli.domain.errors import PerpError
+    from perpcli.ledger.margin import summarize
+
+    def instrument_of(symbol: str) -> Any:
+        try:
+            return market.instrument(symbol)
+        except PerpError:
+            return None  # a market the venue no longer lists: left out, as the TUI does
+
+    quote = next((b.asset for b in s.balances if not b.asset.startswith("spot:")), "USDC")
+    risks = position_risks(s, instrument_of, marks.get, market.margin_rules)
+    return summarize(cash_of(s, quote), risks).margin_ratio
+
+
 def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
-                marks: Mapping[str, Decimal]) -> dict[str, Any]:
+                marks: Mapping[str, Decimal], margin_ratio: Decimal | None = None) -> dict[str, Any]:
     equity = s.account_value or ZERO
     notional = sum((abs(p.size) * marks.get(p.symbol, p.entry_price) for p in s.positions), ZERO)
     used = s.margin_used or ZERO
@@ -107,7 +125,7 @@ def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
         "withdrawable": shown.usd(s.withdrawable),
         "notional": shown.usd(notional),
         "leverage": _ratio(notional, equity),
-        "margin_ratio": _ratio(used, equity),
+        "margin_ratio": shown.ratio(margin_ratio),
         "positions": len([p for p in s.positions if p.size != 0]),
         "open_orders": len(s.open_orders),
         # Spot balances (e.g. after `perp transfer --to spot`): not margin, but the trader's money.

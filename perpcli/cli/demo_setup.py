@@ -51,8 +51,17 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def start_devnet(port: int | None, address: str, funds: str) -> Any:
-    """An in-process devnet (the configured port, or a free one if taken) with `address` funded."""
+# The demo account: a modest balance holding leveraged positions, so the first screen shows what
+# a trader watches (liquidation prices and the distance to them, the margin ratio, funding)
+# rather than an idle 100k account whose positions can never be liquidated.
+# (market, side is long, leverage, notional as a multiple of the balance)
+DEMO_POSITIONS: tuple[tuple[str, bool, int, str], ...] = (("BTC", True, 10, "3"), ("ETH", False, 5, "1"))
+
+
+def start_devnet(port: int | None, address: str, funds: str, *,
+                 positions: tuple[tuple[str, bool, int, str], ...] = DEMO_POSITIONS) -> Any:
+    """An in-process devnet (the configured port, or a free one if taken) with `address` funded
+    and holding `positions` (opened at market once the synthetic makers quote)."""
     from decimal import Decimal
 
     from perpcli.config import settings
@@ -65,12 +74,54 @@ def start_devnet(port: int | None, address: str, funds: str) -> Any:
     handle = start_in_thread(host=host, port=chosen)
     engine = handle.devnet.engine
 
-    def fund() -> None:
-        if not engine.account_exists(address):
-            engine.fund(address, Decimal(funds), handle.devnet.now_ms())
+    def fund() -> bool:
+        if engine.account_exists(address):
+            return False
+        engine.fund(address, Decimal(funds), handle.devnet.now_ms())
+        return True
 
-    handle.call(fund)
+    if handle.call(fund) and positions:
+        open_positions(handle, address, Decimal(funds), positions)
     return handle
+
+
+def open_positions(handle: Any, address: str, balance: Any, positions: tuple[tuple[str, bool, int, str], ...],
+                   *, wait_s: float = 15.0) -> list[str]:
+    """Open the demo positions at market on the devnet engine; returns the markets opened.
+
+    The synthetic makers quote a moment after the devnet starts: wait (bounded) for each book,
+    then buy or sell the notional at the leverage. A market that does not fill is left flat
+    (the demo still runs; the tour says what it holds)."""
+    import time
+    from decimal import ROUND_DOWN, Decimal
+
+    engine = handle.devnet.engine
+    opened: list[str] = []
+    deadline = time.monotonic() + wait_s
+    for coin, is_long, leverage, multiple in positions:
+        while handle.call(engine.mid_price, coin) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+        def open_one(coin: str = coin, is_long: bool = is_long, leverage: int = leverage,
+                     multiple: str = multiple) -> bool:
+            market = engine.market(coin)
+            mid = engine.mid_price(coin)
+            if market is None or mid is None:
+                return False
+            now = handle.devnet.now_ms()
+            engine.update_leverage(address, market.asset, True, leverage, now)
+            size = (balance * Decimal(multiple) / mid).quantize(Decimal(1).scaleb(-market.sz_decimals), ROUND_DOWN)
+            result = engine.market_order(address, coin, is_long, size, now)
+            return getattr(result, "error", None) is None
+
+        if handle.call(open_one):
+            opened.append(coin)
+    return opened
+
+
+def holding() -> str:
+    return ", ".join(f"{coin} {'long' if long else 'short'} {lev}x ({multiple}x the balance)"
+                     for coin, long, lev, multiple in DEMO_POSITIONS)
 
 
 def tour(url: str, key_path: Path, address: str) -> str:
@@ -81,6 +132,7 @@ def tour(url: str, key_path: Path, address: str) -> str:
         "perpcli demo: a local exchange is running (Hyperliquid protocol, testnet semantics, no real money).\n"
         f"  devnet      {url}\n"
         f"  demo key    {address} (funded; devnet only; stored at {key_path})\n"
+        f"  holding     {holding()}\n"
         "\n"
         "In another terminal:\n"
         f"  export PERPCLI_PRIVATE_KEY=$(grep -v '^#' {key_path})\n"

@@ -13,7 +13,7 @@ def show_account() -> None:
         snap = t.account()
         marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices([p.symbol for p in snap.positions])}
         row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
-                                marks=marks)
+                                marks=marks, margin_ratio=views.margin_ratio(s.market, snap, marks))
     venue_cmd.emit_doc(row)
 
 

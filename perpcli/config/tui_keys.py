@@ -21,12 +21,15 @@ class KeySpec:
     label: str  # short footer label
     doc: str  # one line for the help screen and config file
     show: bool = True  # shown in the footer
+    # Handled as the key arrives, before keys already typed after it are routed (see
+    # WatchApp.check_action): keys typed right after `t` must land in the ticket.
+    priority: bool = False
 
 
 KEYS: tuple[KeySpec, ...] = (
     KeySpec("buy_best", "b", "buy_best", "Buy", "Buy the ticket size at the best ask now (limit IOC at the touch)."),
     KeySpec("sell_best", "s", "sell_best", "Sell", "Sell the ticket size at the best bid now (limit IOC at the touch)."),
-    KeySpec("ticket", "t", "focus_ticket", "Ticket", "Move the focus to the order ticket."),
+    KeySpec("ticket", "t", "focus_ticket", "Ticket", "Move the focus to the order ticket.", priority=True),
     KeySpec("cancel_selected", "c", "cancel_selected", "Cancel", "Cancel the order selected in the orders table."),
     KeySpec("cancel_all", "C", "cancel_all", "Cancel all", "Cancel every open order on this venue."),
     KeySpec("close_position", "x", "close_position", "Close", "Close the selected position (or this market's) at market."),

@@ -121,6 +121,7 @@ class Account:
         "anomalies",
         "version",
         "max_remembered_fills",
+        "snapshot_time_ms",
     )
 
     def __init__(self, venue: str, account: str, *, quote: str = "USDC", max_remembered_fills: int = 100_000):
@@ -137,6 +138,8 @@ class Account:
         self.anomalies: deque[Anomaly] = deque(maxlen=1000)  # the latest refusals, bounded
         self.version = 0
         self.max_remembered_fills = max_remembered_fills
+        # The venue time of the newest snapshot adopted: it already holds every fill up to then.
+        self.snapshot_time_ms = 0
 
     # ----- reads ------------------------------------------------------------------------------
 
@@ -261,6 +264,10 @@ class Account:
         self._fill_order.append(key)
         if len(self._fill_order) > self.max_remembered_fills:
             self._fill_keys.discard(self._fill_order.popleft())
+        if self.snapshot_time_ms and fill.time_ms <= self.snapshot_time_ms:
+            # A fill replayed after the snapshot was adopted (Hyperliquid re-sends recent fills
+            # when userFills is subscribed): the snapshot's positions already include it.
+            return False
         position = self.position(fill.symbol)
         position, realised = position.with_fill(fill.size * fill.side.sign, fill.price, fill.fee)
         self.positions[fill.symbol] = position
@@ -410,6 +417,7 @@ class Account:
             if local.status.is_live and key not in venue_orders:
                 found.append(OrderNotAtVenue(local))
         self._adopt(venue_balances, venue_positions, venue_orders)
+        self.snapshot_time_ms = max(self.snapshot_time_ms, snapshot.time_ms)
         return found
 
     def _adopt(

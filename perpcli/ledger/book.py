@@ -762,8 +762,9 @@ class OrderBook:
             count += 1
         return Depth(size, notional, count)
 
-    def execution(self, side: Side, size: Decimal) -> Execution:
-        """Average price, worst price and slippage for taking `size` now (BUY walks the asks).
+    def execution(self, side: Side, size: Decimal, limit: Decimal | None = None) -> Execution:
+        """Average price, worst price and slippage for taking `size` now (BUY walks the asks),
+        never past `limit` when given (what a limit order can take: the rest does not fill now).
 
         Slippage is measured against the mid (or the best price when one side is empty) and
         signed so that a positive number is a cost to the taker.
@@ -777,6 +778,8 @@ class OrderBook:
         prices = s.iter_best_first()  # first: it parses a lazily loaded side
         levels = s.levels
         for px in prices:
+            if limit is not None and (px > limit if side is Side.BUY else px < limit):
+                break
             take = levels[px]
             if take > remaining:
                 take = remaining

@@ -224,6 +224,14 @@ class MarginSummary:
     liquidatable: bool  # cross account below its maintenance margin
     positions: tuple[PositionMargin, ...]
 
+    @property
+    def margin_ratio(self) -> Decimal | None:
+        """The margin ratio as the venue's web app shows it: cross maintenance margin over the
+        cross account value, so 1 (100%) is liquidation. None when the cross account is empty."""
+        if self.cross_account_value > 0:
+            return self.cross_maintenance_margin / self.cross_account_value
+        return Decimal(1) if self.cross_maintenance_margin > 0 else None
+
 
 def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk, ...]) -> MarginSummary:
     """Everything the venue's clearinghouseState reports, from cash and marked positions."""
@@ -340,6 +348,7 @@ class OrderPreview:
     liquidation_price: Decimal | None
     max_leverage: int  # allowed at the resulting notional
     sufficient_margin: bool
+    filled: Decimal | None = None  # what fills now or eventually (an IOC: only what the book holds)
 
 
 def resulting_position(
@@ -377,6 +386,7 @@ def preview_order(
     book: OrderBook | None = None,
     limit_price: Decimal | None = None,
     rules: MarginRules | None = None,
+    immediate_only: bool = False,
 ) -> OrderPreview:
     """What an order would do: expected fill from the live book (or at the limit price for a
     resting order), fee, margin, resulting position, account leverage and liquidation price.
@@ -386,7 +396,8 @@ def preview_order(
     stale, gapped or crossed book never prices a market order (RiskRefused). Isolated mode
     assumes the margin required is added to the position from cash. On a venue where every
     trade is its own position (`rules.nets_positions` False) the order opens a new position
-    beside any held one.
+    beside any held one. An `immediate_only` (IOC) limit fills only what the book holds up to
+    its price: the rest is cancelled, so the preview counts only that part (`filled`).
     """
     if size <= 0:
         raise ValidationError("order size must be positive", rule="size_positive")
@@ -405,7 +416,16 @@ def preview_order(
     else:
         price = limit_price
         filled = size
-        if book is not None and book.is_usable:  # a marketable limit takes liquidity up to its price
+        if immediate_only:
+            if book is None or not book.is_usable:
+                raise RiskRefused(f"no usable book for {instrument.symbol}: cannot price an IOC order", guard="book")
+            execution = book.execution(side, size, limit=limit_price)
+            if execution.average_price is None:
+                raise RiskRefused(f"nothing on the {instrument.symbol} book at {limit_price} or better: "
+                                  "an IOC there would not fill", guard="book")
+            price, worst, slippage = execution.average_price, execution.worst_price, execution.slippage
+            filled, fillable = execution.filled, execution.complete
+        elif book is not None and book.is_usable:  # a marketable limit takes liquidity up to its price
             execution = book.execution(side, size)
             if execution.average_price is not None and (
                 (side is Side.BUY and execution.worst_price <= limit_price)
@@ -448,6 +468,12 @@ def preview_order(
     before = summarize(cash, positions)
     free_before = before.cross_account_value - before.cross_margin_used
     sufficient = leverage <= allowed and (change <= 0 or change + fee <= free_before)
+    if immediate_only and filled < size and limit_price is not None:
+        # The venue checks the margin of the whole order before any of it fills.
+        whole, _, _ = resulting_position(cur_size, cur_entry, size * side.sign, limit_price)
+        whole_change = rules.initial_margin(abs(whole) * limit_price, leverage) - (
+            current.initial_margin if current else ZERO)
+        sufficient = sufficient and (whole_change <= 0 or whole_change + fee <= free_before)
     return OrderPreview(
         side=side,
         size=size,
@@ -465,6 +491,7 @@ def preview_order(
         liquidation_price=liq,
         max_leverage=allowed,
         sufficient_margin=sufficient,
+        filled=filled,
     )
 
 

@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Tab, Tabs
+from textual.widgets import Footer, Input, Tab, Tabs
 
 from perpcli.app.order_plan import OrderPlan, OrderRequest, plan_order
 from perpcli.app.preview import PreviewInputs
@@ -36,12 +36,19 @@ from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.palette import MarketCommands
-from perpcli.tui.preview import OrderPreview, compute_preview, preview_text, source_inputs, ticket_context
+from perpcli.tui.preview import (
+    OrderPreview,
+    compute_preview,
+    order_question,
+    preview_text,
+    source_inputs,
+    ticket_context,
+)
 from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
-from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, outcome_line
+from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, fmt_num, outcome_line
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
 from perpcli.tui.widgets.market import MarketState, MarketView
@@ -49,6 +56,8 @@ from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
 
 ZERO = Decimal(0)
+NARROW_BELOW = 110  # columns: below this the orders share the bottom with the positions
+SHORT_BELOW = 34  # rows: below this the bottom panel and the tab bar shrink
 
 
 class Trader(Protocol):
@@ -98,8 +107,11 @@ def _quiet_on_teardown(method: Callable[..., Any]) -> Callable[..., Any]:
 class WatchApp(App):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "perp watch"
-    BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id) for k in KEYS]
+    BINDINGS = [Binding(k.key, k.action, k.label, show=k.show, id=k.id, priority=k.priority) for k in KEYS]
     COMMANDS = App.COMMANDS | {MarketCommands}
+    # Screen classes app.tcss lays out by: 80x24 is "-narrow -short", 160x48 "-wide -tall".
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_BELOW, "-tall")]
 
     def __init__(
         self,
@@ -132,6 +144,12 @@ class WatchApp(App):
         self.repaints = 0  # StoreChanged messages handled (for tests and the benchmark)
         self.last_action_result: Any = None
         self._chart_interval = self.config.chart_interval
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Plain text by default: venue errors and outcome lines carry brackets (`[insufficient_margin]`)
+        that Textual markup would swallow."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # ----- layout -------------------------------------------------------------------------------
 
@@ -362,10 +380,14 @@ class WatchApp(App):
         if "account" in topics or any(t.startswith("mark:") for t in topics):
             self._refresh_account()
             self._refresh_preview()
+            if active is not None and f"mark:{active.symbol}" in topics:
+                self._refresh_market(active, trades=False)
         elif active is not None and f"book:{active.symbol}" in topics and self._main("#ticket-type").value == "market":
             self._refresh_preview()
         if "status" in topics:
             self._tick_status()
+        if isinstance(self.screen, ConfirmScreen) and self.screen.is_live:
+            self.screen.reprice_now()  # the dialog shows the order a yes would send, as of now
 
     def _refresh_market(self, view: MarketState, force: bool = False, *, trades: bool = True) -> None:
         if not view.ladder.is_mounted or view is not self.active_view:
@@ -381,6 +403,10 @@ class WatchApp(App):
         view.ladder.set_book(bids, asks, stale=has_levels and not source.book_usable(view.symbol), note=note)
         if bids and asks:
             view.series.add_price((bids[0][0] + asks[0][0]) / 2, int(time.time() * 1000))
+        mark = source.mark(view.symbol)
+        if mark is not None:
+            funding = "" if mark.funding_rate is None else f"  funding {fmt_num(mark.funding_rate * 100, 4)}%"
+            view.chart.set_note(f"mark {fmt_num(mark.mark_price, view.price_places)}{funding}")
         if trades or force:
             view.tape.set_trades(source.trades(view.symbol, 100))
         if force:
@@ -437,6 +463,7 @@ class WatchApp(App):
         bar.set_view(acct, " ".join(label_parts))
         self._main(PositionsTable).set_positions(positions)
         self._main(OrdersTable).set_orders(orders)
+        self._label_bottom()
 
     @_quiet_on_teardown
     def _tick_status(self) -> None:
@@ -489,16 +516,37 @@ class WatchApp(App):
             return
         form = form or ticket.form()
         try:
-            plan, inputs = self._plan(form)
-            view = self.active_view
-            assert view is not None
-            preview = compute_preview(plan, inputs)
+            plan, preview = self._priced(form)
         except PerpError as e:
             self.last_preview = None
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)
             return
         self.last_preview = preview
-        ticket.show_preview(preview_text(preview), ok=view.venue in self.traders)
+        trader = self.traders.get(plan.venue)
+        refusal = self._refusal(trader, plan) if trader is not None else None  # what Enter would meet
+        text = preview_text(preview, self._price_places(plan), warning=refusal)
+        ticket.show_preview(text, ok=trader is not None and refusal is None)
+
+    def _priced(self, form: TicketForm, *, ioc: bool = False) -> tuple[OrderPlan, OrderPreview]:
+        """The order the form describes, planned at the current book, and its preview."""
+        plan, inputs = self._plan(form, ioc=ioc)
+        return plan, compute_preview(plan, inputs)
+
+    def _places_of(self, symbol: str) -> int | None:
+        """The price decimals a market's tab shows (None: no tab for it)."""
+        return next((v.price_places for v in self.views.values() if v.symbol == symbol), None)
+
+    def _price_places(self, plan: OrderPlan) -> int | None:
+        view = self.views.get(tab_id(plan.venue, plan.market))
+        return view.price_places if view is not None else None
+
+    @staticmethod
+    def _refusal(trader: Trader, plan: OrderPlan) -> str | None:
+        try:
+            trader.check_risk(plan)
+        except PerpError as e:
+            return str(e)
+        return None
 
     def on_ticket_changed(self, message: Ticket.Changed) -> None:
         self._refresh_preview(message.form)
@@ -511,7 +559,13 @@ class WatchApp(App):
     def on_ticket_submitted(self, message: Ticket.Submitted) -> None:
         self._submit(message.form)
 
-    def _submit(self, form: TicketForm, *, ioc: bool = False) -> None:
+    def _submit(self, form: TicketForm, *, ioc: bool = False,
+                reform: Callable[[], TicketForm] | None = None) -> None:
+        """Plan, check and send an order; above the confirmation notional, ask first.
+
+        `reform` rebuilds the form at confirmation time (a quick buy re-reads the touch). The
+        dialog re-plans on every repaint and a yes sends exactly the order it shows.
+        """
         view = self.active_view
         if view is None:
             return
@@ -519,27 +573,39 @@ class WatchApp(App):
         if trader is None:
             self.notify(f"no key for {view.venue}: market data only", severity="error")
             return
-        try:
-            plan, _ = self._plan(form, ioc=ioc)
+
+        def priced() -> tuple[OrderPlan, OrderPreview]:
+            plan, preview = self._priced(reform() if reform is not None else form, ioc=ioc)
             trader.check_risk(plan)
+            return plan, preview
+
+        try:
+            plan, preview = priced()
         except PerpError as e:
             self.last_action_result = ("place", None, str(e))
             self.notify(str(e), severity="error", title="not sent")
             return
-        if trader.needs_confirmation(plan.notional):
-            question = Text(f"{plan.side.value.upper()} {plan.main.size} {plan.market} at {plan.main.price} "
-                            f"(notional {plan.notional:.2f} USD)?\n\n", style="bold")
-            preview = self.last_preview
-            if preview is not None and preview.market == plan.market and preview.size == plan.main.size:
-                question.append_text(preview_text(preview))  # what was on the ticket when confirmed
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._send(trader, "place", plan)
-
-            self.push_screen(ConfirmScreen(question), answered)
+        if not trader.needs_confirmation(plan.notional):
+            self._send(trader, "place", plan)
             return
-        self._send(trader, "place", plan)
+
+        def reprice() -> tuple[Text, OrderPlan | None]:
+            try:
+                plan, preview = priced()
+            except PerpError as e:
+                return Text(f"Nothing would be sent now: {e}\n", style="bold red"), None
+            return order_question(plan, preview, self._price_places(plan)), plan
+
+        screen = ConfirmScreen(order_question(plan, preview, self._price_places(plan)), payload=plan,
+                               reprice=reprice)
+
+        def answered(yes: bool | None) -> None:
+            if yes and screen.payload is not None:
+                self._send(trader, "place", screen.payload)
+            elif yes:
+                self.notify("the order could not be priced when confirmed", severity="error", title="not sent")
+
+        self.push_screen(screen, answered)
 
     def _send(self, trader: Trader, what: str, *args: Any) -> None:
         """Run an app-layer action in a thread worker; report its outcome as a notification."""
@@ -566,25 +632,32 @@ class WatchApp(App):
         for r in result or []:
             note = getattr(r, "note", None)
             bad = bad or getattr(r, "status", "") in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
-            lines.append(outcome_line(r))
+            lines.append(outcome_line(r, self._places_of(getattr(r, "market", ""))))
         self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
 
     # ----- hotkeys ------------------------------------------------------------------------------
 
     def _at_best(self, side: Side) -> None:
+        """A limit IOC for the ticket size at the touch. The touch is read when the order is
+        sent (after the confirmation, if one is asked), and the preview shows what an IOC
+        there fills: only what the best level holds, the rest is cancelled."""
         view = self.active_view
         if view is None:
             return
-        book = self.sources[view.venue].book(view.symbol)
-        level = None
-        if book is not None and book.is_usable:
-            level = book.best_ask() if side is Side.BUY else book.best_bid()
-        if level is None:
-            self.notify(f"{view.symbol}: no usable book to price from", severity="error")
-            return
-        form = replace(self._main(Ticket).form(), market=view.symbol, side=side, order_type="limit",
-                       price=str(level[0]), post_only=False, tp="", sl="")
-        self._submit(form, ioc=True)
+        base = replace(self._main(Ticket).form(), market=view.symbol, side=side, order_type="limit",
+                       post_only=False, tp="", sl="")
+
+        def at_touch() -> TicketForm:
+            source = self.sources[view.venue]
+            book = source.book(view.symbol)
+            level = None
+            if book is not None and source.book_usable(view.symbol):
+                level = book.best_ask() if side is Side.BUY else book.best_bid()
+            if level is None:
+                raise PerpError(f"{view.symbol}: no usable book to price from")
+            return replace(base, price=str(level[0]))
+
+        self._submit(base, ioc=True, reform=at_touch)
 
     def action_buy_best(self) -> None:
         self._at_best(Side.BUY)
@@ -592,19 +665,50 @@ class WatchApp(App):
     def action_sell_best(self) -> None:
         self._at_best(Side.SELL)
 
+    def _focus_now(self, widget: Any) -> None:
+        """Move the focus before the next key is handled. (`Widget.focus` defers the move to
+        after the queued events: keys typed right after `t` would go to the old focus.)"""
+        if self.screen_stack and self.screen is self.screen_stack[0]:
+            self.screen.set_focus(widget)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_ticket":
+            # A priority binding fires before the focused widget sees the key: in a text field
+            # or over a dialog (the palette's search) the key is just a letter.
+            # None: shown greyed in the footer there, not hidden.
+            return (self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)) or None
+        return True
+
     def action_focus_ticket(self) -> None:
-        self._main("#ticket-size").focus()
+        self._focus_now(self._main("#ticket-size"))
 
     def action_focus_book(self) -> None:
         view = self.active_view
         if view is not None:
-            view.ladder.focus()
+            self._focus_now(view.ladder)
 
     def action_focus_orders(self) -> None:
-        self._main(OrdersTable).focus()
+        self._show_bottom(orders=True)
+        self._focus_now(self._main(OrdersTable))
 
     def action_focus_positions(self) -> None:
-        self._main(PositionsTable).focus()
+        self._show_bottom(orders=False)
+        self._focus_now(self._main(PositionsTable))
+
+    def _show_bottom(self, *, orders: bool) -> None:
+        """On a narrow terminal the open orders and the positions take turns at the bottom."""
+        base = self.screen_stack[0]
+        if base.has_class("-show-orders") != orders:
+            base.set_class(orders, "-show-orders")
+            base.refresh(layout=True)
+            self._label_bottom()
+
+    def _label_bottom(self) -> None:
+        base = self.screen_stack[0]
+        positions, orders = self._main(PositionsTable), self._main(OrdersTable)
+        narrow = base.has_class("-narrow")
+        positions.border_subtitle = f"o: open orders ({len(orders.orders)})" if narrow else ""
+        orders.border_subtitle = f"p: positions ({len(positions.positions)})" if narrow else ""
 
     def _trader_for(self, venue: str | None = None) -> Trader | None:
         view = self.active_view
@@ -643,20 +747,65 @@ class WatchApp(App):
             self.notify("no position to close", severity="warning")
             return
         trader = self._trader_for()
-        if trader is not None:
+        if trader is None:
+            return
+        pos = table.positions[symbol]
+        price = pos.mark if pos.mark is not None else pos.entry
+        notional = abs(pos.size) * price
+        if not trader.needs_confirmation(notional):  # the same rule as an order of that size
             self._send(trader, "close", symbol)
+            return
+        side = "SELL" if pos.size > 0 else "BUY"
+        question = Text(f"Close {symbol}: {side} {fmt_num(abs(pos.size))} reduce-only at market "
+                        f"(notional {fmt_num(notional, 2)} USD at mark {fmt_num(price, self._places_of(symbol))}, "
+                        "1% worst-price bound)?",
+                        style="bold")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._send(trader, "close", symbol)
+
+        self.push_screen(ConfirmScreen(question), answered)
 
     def action_flatten(self) -> None:
         trader = self._trader_for()
         if trader is None:
             return
+        orders, positions, known = self._exposure()
+        if known and not orders and not positions:
+            self.notify("nothing to flatten: no open orders, no positions", title="flatten")
+            return
+        if not known:
+            what = "cancel every open order and close every position at market"
+        else:
+            parts = []
+            if orders:
+                parts.append(f"cancel {len(orders)} open order{'s' * (len(orders) != 1)}")
+            if positions:
+                parts.append(f"close {len(positions)} position{'s' * (len(positions) != 1)} "
+                             f"({', '.join(positions)}) at market")
+            what = " and ".join(parts)
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._send(trader, "flatten")
 
-        self.push_screen(ConfirmScreen("Flatten: cancel every open order and close every position at market?"),
-                         answered)
+        self.push_screen(ConfirmScreen(f"Flatten: {what}?"), answered)
+
+    def _exposure(self) -> tuple[list[Order], list[str], bool]:
+        """(open orders, markets with a position, whether every traded account is loaded yet)."""
+        orders: list[Order] = []
+        positions: list[str] = []
+        known = True
+        for venue in self.traders:
+            source = self.sources.get(venue)
+            snap = source.account() if source is not None else None
+            if snap is None:
+                known = False
+                continue
+            orders.extend(snap.open_orders)
+            positions.extend(p.symbol for p in snap.positions if p.size)
+        return orders, positions, known
 
     def action_help(self) -> None:
         active = {k.id: k.key for k in KEYS}

@@ -53,8 +53,8 @@ def account_figures(
         summary.account_value, summary.margin_used, summary.total_notional,
         free_collateral=summary.withdrawable, maintenance=summary.cross_maintenance_margin,
     )
-    if summary.cross_account_value > 0:
-        acct = AccountView(acct.equity, acct.margin_used, acct.free_collateral, acct.notional,
-                           summary.leverage.quantize(Decimal("0.01")), summary.cross_maintenance_margin,
-                           summary.cross_maintenance_margin / summary.cross_account_value)
+    # One margin ratio everywhere: the ledger's (maintenance / cross account value, 100% = liquidation).
+    acct = AccountView(acct.equity, acct.margin_used, acct.free_collateral, acct.notional,
+                       summary.leverage.quantize(Decimal("0.01")), summary.cross_maintenance_margin,
+                       summary.margin_ratio)
     return acct, views, summary

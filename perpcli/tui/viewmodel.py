@@ -322,7 +322,7 @@ def fmt_age(ms: int | None) -> str:
 # ----------------------------------------------------------------------------- action outcomes
 
 
-def outcome_line(result: object) -> str:
+def outcome_line(result: object, price_places: int | None = None) -> str:
     """One line of the last-action notice for an order/cancel/action outcome: market, status,
     the kind a script would branch on (`error_kind`), then the venue's own words."""
     market = getattr(result, "market", "") or getattr(result, "action", "")
@@ -330,6 +330,13 @@ def outcome_line(result: object) -> str:
     kind = getattr(result, "error_kind", None)
     err = getattr(result, "error", None)
     line = f"{market} {status}".strip()
+    filled, size = getattr(result, "filled", None), getattr(result, "size", None)
+    if filled:  # what actually traded: an IOC at the touch may fill only part of its size
+        line += f" {fmt_num(filled)}" + (f" of {fmt_num(size)}" if size and filled < size else "")
+        avg = getattr(result, "avg_price", None)
+        line += f" @ {fmt_num(avg, price_places)}" if avg is not None else ""  # a VWAP: at the tick
+        if size and filled < size and status == "filled":
+            line += f"; {fmt_num(size - filled)} not filled (cancelled)"
     if kind is not None:
         line += f" [{getattr(kind, 'value', kind)}]"
     note = getattr(result, "note", None)

@@ -12,7 +12,7 @@ import typer
 
 from perpcli.cli.number_params import real, whole
 
-DEMO_FUNDS = "100000"
+DEMO_FUNDS = "10000"  # with leveraged positions (demo_setup.DEMO_POSITIONS): liquidation is in view
 
 
 def register(app: typer.Typer) -> None:

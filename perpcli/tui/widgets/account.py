@@ -32,6 +32,19 @@ class AccountBar(Widget):
         if v is None:
             text.append(self.empty_text, style="dim")
             return text
+        ratio = v.margin_ratio
+        style = "green" if ratio is None or ratio < 0.5 else "yellow" if ratio < 0.8 else "bold red"
+        ratio_text = "-" if ratio is None else f"{fmt_num(ratio * 100, 2)}%"
+        if self.size.width and self.size.width < 100:  # narrow: the same figures, short labels, no gauge
+            text.append("eq ", style="dim")
+            text.append(fmt_num(v.equity, 2))
+            text.append("  margin ratio ", style="dim")
+            text.append(ratio_text, style=style)
+            for label, value in (("  lev ", f"{v.leverage}x"), ("  free ", fmt_num(v.free_collateral, 2)),
+                                 ("  margin ", fmt_num(v.margin_used, 2))):
+                text.append(label, style="dim")
+                text.append(value)
+            return text
         text.append("equity ", style="dim")
         text.append(fmt_num(v.equity, 2))
         text.append("  margin ", style="dim")
@@ -41,10 +54,8 @@ class AccountBar(Widget):
         text.append("  lev ", style="dim")
         text.append(f"{v.leverage}x")
         text.append("  margin ratio ", style="dim")
-        ratio = v.margin_ratio
-        style = "green" if ratio is None or ratio < 0.5 else "yellow" if ratio < 0.8 else "bold red"
         text.append("[" + gauge(ratio, 12) + "]", style=style)
-        text.append(" -" if ratio is None else f" {fmt_num(ratio * 100, 2)}%", style=style)
+        text.append(f" {ratio_text}", style=style)
         return text
 
 

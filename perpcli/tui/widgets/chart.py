@@ -30,10 +30,18 @@ class ChartWidget(LinesWidget):
         self.min_interval = 1.0 / max_fps
         self._drawn_version = -1
         self._last_paint = 0.0
+        self.note = ""
 
     def set_series(self, series: CandleSeries) -> None:
         self.series = series
+        self.note = ""
         self.invalidate()
+
+    def set_note(self, note: str) -> None:
+        """The market's mark and funding, shown after the last price."""
+        if note != self.note:
+            self.note = note
+            self.invalidate()
 
     def on_resize(self, event: Resize) -> None:
         self.invalidate()
@@ -47,7 +55,12 @@ class ChartWidget(LinesWidget):
 
     def build_rows(self, width: int, height: int) -> list[Row]:
         self._drawn_version = self.series.version
-        plot_w = max(0, width - AXIS)
+        # The axis is as wide as its labels (a narrow chart keeps its columns for candles).
+        span = self.series.bars(max(1, width - 4))
+        labels = [fmt_num(b, self.price_places) for b in
+                  (max((x.high for x in span), default=None), min((x.low for x in span), default=None)) if b is not None]
+        axis = min(AXIS, max([4, *(len(lb) + 1 for lb in labels)]))
+        plot_w = max(0, width - axis)
         plot_h = max(2, height - 1)
         vol_rows = max(1, plot_h // 5)
         bars = self.series.bars(plot_w)
@@ -55,6 +68,8 @@ class ChartWidget(LinesWidget):
         last = bars[-1].close if bars else None
         rows: list[Row] = [[(f"{self.series.interval} ", BOLD),
                             (f"last {fmt_num(last, self.price_places)}  bars {len(bars)}", DIM)]]
+        if self.note:
+            rows[0].append((f"  {self.note}", None))
         hi = max((b.high for b in bars), default=None)
         lo = min((b.low for b in bars), default=None)
         price_rows = plot_h - vol_rows
@@ -75,6 +90,6 @@ class ChartWidget(LinesWidget):
                 label = fmt_num(lo, self.price_places)
             elif r == price_rows:
                 label = "vol"
-            row.append((f" {label:>{AXIS - 1}}", DIM))
+            row.append((f" {label:>{axis - 1}}", DIM))
             rows.append(row)
         return rows

@@ -75,8 +75,18 @@ class LadderWidget(LinesWidget, can_focus=True):
         depth = max(1, (height - 2) // 2)
         ladder = self.ladder = build_ladder(self.bids, self.asks, depth)
         pp, sp = self.price_places, self.size_places
-        bar_width = max(0, width - 38)
-        rows: list[Row] = [[(f"{'price':>12} {'size':>11} {'total':>12}", DIM)]]
+        # Column widths from the numbers shown; a narrow ladder drops the cumulative column.
+        levels = ladder.asks + ladder.bids
+        pw = max([12 if width >= 38 else 5, *(len(fmt_num(r.price, pp)) + 1 for r in levels)])
+        sw = max([11 if width >= 38 else 4, *(len(fmt_num(r.size, sp)) for r in levels)])
+        tw = max([12, *(len(fmt_num(r.cum_size, sp)) for r in levels)])
+        with_total = width >= pw + sw + tw + 3
+        bar_width = max(0, width - (pw + sw + tw + 3 if with_total else pw + sw + 2))
+
+        def qty(r) -> str:
+            return f"{fmt_num(r.size, sp):>{sw}} " + (f"{fmt_num(r.cum_size, sp):>{tw}} " if with_total else "")
+
+        rows: list[Row] = [[(f"{'price':>{pw}} {'size':>{sw}}" + (f" {'total':>{tw}}" if with_total else ""), DIM)]]
         index: list[tuple[Decimal, bool] | None] = [None]
         cursor = self.cursor
         ask_rows = list(ladder.asks)[::-1]  # worst at the top, best just above the spread line
@@ -85,16 +95,18 @@ class LadderWidget(LinesWidget, can_focus=True):
             index.append(None)
         for r in ask_rows:
             style = ASK_SEL if cursor == len(rows) else ASK
-            rows.append([(f"{fmt_num(r.price, pp):>12} ", style),
-                         (f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ", None),
+            rows.append([(f"{fmt_num(r.price, pp):>{pw}} ", style), (qty(r), None),
                          ("█" * int(r.bar * bar_width), ASK_BAR)])
             index.append((r.price, False))
         mid: Row = []
         if self.stale:
             mid += [(" STALE ", STALE), (" ", None)]
         if ladder.mid is not None:
-            mid.append((f"mid {fmt_num(ladder.mid, pp + 1)}  spread {fmt_num(ladder.spread, pp)} "
-                        f"({ladder.spread_bps} bps)", BOLD))
+            line = (f"mid {fmt_num(ladder.mid, pp + 1)}  spread {fmt_num(ladder.spread, pp)} "
+                    f"({ladder.spread_bps} bps)")
+            if len(line) > width:  # narrow: the spread in bps is what fits
+                line = f"mid {fmt_num(ladder.mid, pp + 1)} {ladder.spread_bps}bp"
+            mid.append((line, BOLD))
         else:
             mid.append(("no book yet", BOLD))
         if self.note:
@@ -103,8 +115,7 @@ class LadderWidget(LinesWidget, can_focus=True):
         index.append(None)
         for r in ladder.bids:
             style = BID_SEL if cursor == len(rows) else BID
-            rows.append([(f"{fmt_num(r.price, pp):>12} ", style),
-                         (f"{fmt_num(r.size, sp):>11} {fmt_num(r.cum_size, sp):>12} ", None),
+            rows.append([(f"{fmt_num(r.price, pp):>{pw}} ", style), (qty(r), None),
                          ("█" * int(r.bar * bar_width), BID_BAR)])
             index.append((r.price, True))
         self._rows = index

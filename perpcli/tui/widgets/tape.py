@@ -1,4 +1,4 @@
-"""The trade tape: newest public prints first, coloured by the taker's side."""
+"""The trade tape: newest public prints first, coloured by the taker's side, at local time."""
 
 from __future__ import annotations
 
@@ -33,9 +33,16 @@ class TapeWidget(LinesWidget):
         self.invalidate()
 
     def build_rows(self, width: int, height: int) -> list[Row]:
-        rows: list[Row] = [[(f"{'price':>12} {'size':>10}  time", DIM)]]
-        for t in self.trades[: max(0, height - 1)]:
-            clock = time.strftime("%H:%M:%S", time.gmtime(t.time_ms / 1000))
-            rows.append([(f"{fmt_num(t.price, self.price_places):>12} ", BUY if t.side is Side.BUY else SELL),
-                         (f"{fmt_num(t.size, self.size_places):>10}  {clock}", None)])
+        shown = self.trades[: max(0, height - 1)]
+        pw = max([5, *(len(fmt_num(t.price, self.price_places)) for t in shown)])
+        sw = max([4, *(len(fmt_num(t.size, self.size_places)) for t in shown)])
+        if width >= 34:
+            pw, sw = max(pw, 12), max(sw, 10)
+        with_time = width >= pw + sw + 11  # a narrow tape keeps price and size, drops the clock
+        rows: list[Row] = [[(f"{'price':>{pw}} {'size':>{sw}}" + ("  time" if with_time else ""), DIM)]]
+        for t in shown:
+            # the trader's own clock, as every other screen on their desk shows it
+            clock = "  " + time.strftime("%H:%M:%S", time.localtime(t.time_ms / 1000)) if with_time else ""
+            rows.append([(f"{fmt_num(t.price, self.price_places):>{pw}} ", BUY if t.side is Side.BUY else SELL),
+                         (f"{fmt_num(t.size, self.size_places):>{sw}}{clock}", None)])
         return rows

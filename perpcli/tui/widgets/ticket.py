@@ -38,6 +38,7 @@ class Ticket(Vertical):
         self.market = market
         self.border_title = "Ticket"
         self._preview_shown: Text | str | None = None
+        self._per_market: dict[str, dict[str, str]] = {}  # market -> its price, TP/SL and size fields
 
     def compose(self) -> ComposeResult:
         yield Label(self.market, id="ticket-market")
@@ -78,10 +79,29 @@ class Ticket(Vertical):
         )
 
     def set_market(self, market: str) -> None:
+        """Show another market: its own price, TP/SL and size come back (blank the first time).
+
+        A price is only meaningful on its own market, and so is a size in units; a size in
+        USD or % carries over, as it means the same on any market.
+        """
         if market != self.market:
+            if self.market:
+                self._per_market[self.market] = self._market_fields()
             self.market = market
             self.query_one("#ticket-market", Label).update(market, layout=False)
+            saved = self._per_market.get(market)
+            if saved is None:
+                mode = str(self.query_one("#ticket-size-mode", Select).value)
+                keep = self.query_one("#ticket-size", Input).value if mode != "units" else ""
+                saved = {"#ticket-price": "", "#ticket-tp": "", "#ticket-sl": "", "#ticket-size": keep,
+                         "#ticket-size-mode": mode}
+            for selector, value in saved.items():
+                self.query_one(selector).value = value
             self._changed()
+
+    def _market_fields(self) -> dict[str, str]:
+        return {sel: str(self.query_one(sel).value)
+                for sel in ("#ticket-price", "#ticket-tp", "#ticket-sl", "#ticket-size-mode", "#ticket-size")}
 
     def set_price(self, price: Decimal) -> None:
         self.query_one("#ticket-price", Input).value = str(price)

@@ -140,3 +140,16 @@ def perpcli_home(monkeypatch):
     settings.configure()
     sources.configure()
     return home
+
+
+@pytest.fixture(autouse=True)
+def python_default_decimal_context():
+    """Every test starts from Python's default Decimal context. ccxt (a test-only oracle)
+    changes the calling thread's context for good when it formats a number (rounding half-up,
+    Underflow trapped); perpcli never imports ccxt, so without this reset the tests after a
+    ccxt test would run under arithmetic no user ever gets, and results would depend on order."""
+    import decimal
+
+    decimal.setcontext(decimal.Context())
+    yield
+    decimal.setcontext(decimal.Context())

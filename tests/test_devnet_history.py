@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from decimal import Decimal as D
 
 import pytest
@@ -101,7 +101,7 @@ def test_hourly_funding_before_launch_follows_the_ledger_formula():
     assert rows[0].time == T0 - T0 % HOUR - 30 * DAY + HOUR
     assert all(b.time - a.time == HOUR for a, b in zip(rows, rows[1:], strict=False))
     for r in rows:
-        assert r.funding_rate == hourly_funding_rate(r.premium).quantize(Decimal("1e-8"))
+        assert r.funding_rate == hourly_funding_rate(r.premium).quantize(Decimal("1e-8"), rounding=ROUND_HALF_EVEN)
     assert len({r.funding_rate for r in rows}) > 20  # it moves (outside the clamp, as on the venue)
     # paging by time reaches the launch hour, then live funding continues after it
     tail = eng.funding_history("BTC", T0 - 3 * HOUR)

@@ -138,10 +138,18 @@ async def test_seeded_devnet_screen_140x40():
         app, source = build_app(md, markets=["BTC", "ETH"], trading=trading, settings=settings.current(),
                                 config=config)
         async with app.run_test(size=(140, 40)) as pilot:
-            assert await wait_until(pilot, lambda: "mid 95,250.00" in app.active_view.ladder.text()
-                                    and app.query_one("#orders").row_count == 2
-                                    and "funding" in app.active_view.chart.text(), timeout=15)
+            def settled() -> bool:
+                # On a loaded machine a socket can take a second try to open: snap the screen
+                # once both book streams are up again, not while they reconnect.
+                screen = screen_text(app)
+                return ("mid 95,250.00" in app.active_view.ladder.text()
+                        and app.query_one("#orders").row_count == 2
+                        and "funding" in app.active_view.chart.text()
+                        and "● l2Book:BTC" in screen and "● l2Book:ETH" in screen and "RECONNECTING" not in screen)
+
+            assert await wait_until(pilot, settled, timeout=30)
             await pilot.pause(0.5)
+            assert await wait_until(pilot, settled, timeout=15)
             text = screen_text(app)
         md.close()
     finally:

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from perpcli.devnet import faults as fault_kinds
+from perpcli.devnet.aster.face import AsterFace
 from perpcli.devnet.auth import recover_signer
 from perpcli.devnet.control_guard import control_refusal
 from perpcli.devnet.engine import Engine, EngineConfig
@@ -59,6 +60,7 @@ class DevnetConfig:
     tick_interval: float = 0.25  # seconds between engine clock advances (funding, triggers, pushes)
     ws_idle_timeout: float = 60.0  # close websockets silent this long
     ip_weight_limit: int = 0  # REST weight per IP per minute (venue: 1200); 0 = unlimited
+    aster_weight_limit: int = 0  # the Aster face's REST weight per IP per minute (venue: 2400); 0 = unlimited
     max_connections: int = 512  # open sockets; beyond it the longest-idle one is closed (transport.py)
     request_timeout: float = 10.0  # seconds to receive one request (head + body) and write its answer
     keepalive_timeout: float = 30.0  # seconds a connection may sit idle before/between requests
@@ -99,8 +101,9 @@ class Devnet:
         self.desk = ExchangeDesk(self.engine, recover_signer, is_mainnet=config.is_mainnet, twaps=TwapBook())
         self.info = InfoDesk(self.engine, self.desk, self.now_ms)
         self.hub = WsHub(self)
+        self.aster = AsterFace(self, is_mainnet=config.is_mainnet, weight_limit=config.aster_weight_limit)
         limits = ConnectionLimits(config.max_connections, config.request_timeout, config.keepalive_timeout)
-        self.server = HttpWsServer(self.handle_http, self.hub, limits=limits)
+        self.server = HttpWsServer(self.handle_http, self.hub, limits=limits, ws_route=self.aster.ws_route)
         self.market = self._new_market()
         self.port: int | None = None
         self.clock_offset_ms = 0  # moved forward by the `advance` control hook
@@ -165,6 +168,7 @@ class Devnet:
         if events:
             try:
                 self.hub.publish(events)
+                self.aster.publish(events)
             except Exception:  # a push bug must not turn an executed action into a 500
                 log.exception("devnet: publishing %d events failed", len(events))
 
@@ -197,6 +201,8 @@ class Devnet:
             if fate == fault_kinds.EXECUTE_THEN_SILENCE:
                 await asyncio.sleep(SILENCE_SECONDS)  # executed; the answer never comes
             return HttpResponse(200, _json_bytes(answer), hang=fate != fault_kinds.PASS)
+        if self.aster.owns_path(req.path):
+            return await self.aster.handle_http(req)
         if req.path.startswith("/devnet/"):
             if not is_loopback(req.peer_host):
                 return HttpResponse(403, b"control endpoints answer loopback peers only", "text/plain")

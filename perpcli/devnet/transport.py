@@ -54,6 +54,7 @@ class HttpRequest:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     peer_host: str
+    query: str = ""  # the raw query string (after "?"), for faces that read GET parameters
 
 
 @dataclass
@@ -62,6 +63,7 @@ class HttpResponse:
     body: bytes
     content_type: str = "application/json"
     hang: bool = False  # fault injection: close the connection without answering
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers (a face's rate-limit counters)
 
 
 HttpHandler = Callable[[HttpRequest], Awaitable[HttpResponse]]
@@ -86,6 +88,7 @@ class WsConnection:
         self.closed = False
         self.held_frames: list[bytes] = []  # fault injection: frames held back for reordering
         self.subscriptions: dict = {}  # owned by the ws hub (identifier -> subscription)
+        self.path = ""  # the request target it was opened with (path and query)
 
     def send_text(self, data: bytes | str) -> None:
         if self.closed or self.protocol.state is not OPEN:
@@ -197,10 +200,13 @@ class HttpWsServer:
         *,
         ws_path: str = "/ws",
         limits: ConnectionLimits | None = None,
+        ws_route: Callable[[str], WsApp | None] | None = None,
     ) -> None:
         self.http_handler = http_handler
         self.ws_app = ws_app
         self.ws_path = ws_path
+        # Other websocket paths (a second venue face): path -> the app serving it, or None.
+        self.ws_route = ws_route
         self.limits = limits or ConnectionLimits()
         self.max_connections = self.limits.max_connections
         self.server: asyncio.base_events.Server | None = None
@@ -289,13 +295,15 @@ class HttpWsServer:
                     return
                 self._waiting.pop(writer, None)
                 if upgrade:
-                    if path.split("?", 1)[0] != self.ws_path or method != "GET":
+                    app = self._ws_app_for(path) if method == "GET" else None
+                    if app is None:
                         not_found = HttpResponse(404, b"not found", "text/plain")
                         await _answer_and_close(writer, not_found, limits.request_timeout)
                         return
-                    await self._serve_websocket(head, reader, writer, peer_host)
+                    await self._serve_websocket(head, reader, writer, peer_host, app, path)
                     return
-                request = HttpRequest(method, path.split("?", 1)[0], headers, body, peer_host)
+                bare, _, query = path.partition("?")
+                request = HttpRequest(method, bare, headers, body, peer_host, query)
                 try:
                     response = await self.http_handler(request)
                 except Exception:  # a devnet bug must not kill the connection loop silently
@@ -339,9 +347,21 @@ class HttpWsServer:
             raise _TooLarge("body too large")
         return await reader.readexactly(length) if length else b""
 
+    def _ws_app_for(self, path: str) -> WsApp | None:
+        if path.split("?", 1)[0] == self.ws_path:
+            return self.ws_app
+        return self.ws_route(path) if self.ws_route is not None else None
+
     async def _serve_websocket(
-        self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer_host: str
+        self,
+        head: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer_host: str,
+        app: WsApp | None = None,
+        path: str = "",
     ) -> None:
+        app = app or self.ws_app
         protocol = ServerProtocol(max_size=2**20)
         protocol.receive_data(head)
         events = protocol.events_received()
@@ -356,10 +376,11 @@ class HttpWsServer:
             writer.close()
             return
         conn = WsConnection(protocol, writer, peer_host)
+        conn.path = path
         self.ws_connections.add(conn)
         fragments: list[bytes] = []
         try:
-            self.ws_app.on_open(conn)
+            app.on_open(conn)
             while not conn.closed:
                 try:
                     data = await reader.read(65536)
@@ -380,7 +401,7 @@ class HttpWsServer:
                                 text = message.decode()
                             except UnicodeDecodeError:
                                 continue
-                            await self.ws_app.on_text(conn, text)
+                            await app.on_text(conn, text)
                     elif frame.opcode is OP_CLOSE:
                         pass  # the protocol queued the echo close frame
                 conn._flush()
@@ -389,7 +410,7 @@ class HttpWsServer:
         finally:
             conn.closed = True
             self.ws_connections.discard(conn)
-            self.ws_app.on_close(conn)
+            app.on_close(conn)
             if not writer.is_closing():
                 writer.close()
 
@@ -446,7 +467,8 @@ def _response_bytes(response: HttpResponse, *, close: bool) -> bytes:
         f"HTTP/1.1 {response.status} {reason}\r\n"
         f"Content-Type: {response.content_type}\r\n"
         f"Content-Length: {len(response.body)}\r\n"
-        f"{'Connection: close' if close else 'Connection: keep-alive'}\r\n\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in response.headers)
+        + f"{'Connection: close' if close else 'Connection: keep-alive'}\r\n\r\n"
     ).encode()
     return head + response.body
 

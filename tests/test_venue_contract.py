@@ -2,6 +2,7 @@
 
 Parametrised over
 - "devnet": the Hyperliquid adapter against an in-process `perp devnet`;
+- "aster-devnet": the Aster adapter against the same in-process devnet's Aster face;
 - "fakex":  tests/fake_venue, an in-memory venue with deliberately different conventions
   (string order ids, its own client-id format, Binance-style error codes and margin brackets,
   a diff-based book feed sequenced by perpcli's own ledger/book.py, no modify), plugged in
@@ -40,12 +41,19 @@ from perpcli.venues.base import AckStatus, CancelTarget, LiveFeed, MarketData, P
 from perpcli.venues.capabilities import Capabilities
 from tests.support import register_secret
 
-VENUES = ["devnet", "fakex"]
+VENUES = ["devnet", "aster-devnet", "fakex"]
 TIMEOUT = 10.0
 
 # What the Hyperliquid adapter does not do yet. Each entry: test name -> reason; strict, so
 # the entry must go the day its test passes. (Empty: the devnet passes every check.)
 DEVNET_PENDING: dict[str, str] = {}
+# What the Aster adapter (or the devnet's Aster face) does not do yet; strict like the above.
+ASTER_PENDING: dict[str, str] = {
+    "test_place_rest_query_and_cancel_by_oid": "adapter: order_status finds open orders only (Aster looks an "
+                                               "order up per symbol, and the adapter does not keep the symbol)",
+    "test_order_updates_since_recovers_what_a_stream_missed": "adapter: order history is not built yet",
+    "test_account_stream_each_fact_once": "devnet Aster face: the listenKey user-data stream is not served yet",
+}
 
 
 # ----------------------------------------------------------------------------- harnesses
@@ -158,6 +166,59 @@ class DevnetHarness(Harness):
         self.handle.stop()
 
 
+class AsterDevnetHarness(DevnetHarness):
+    """The Aster adapter against the devnet's Aster face (same engine, same port)."""
+
+    name = "aster-devnet"
+    market = "ETH"
+
+    def __init__(self) -> None:
+        from perpcli.devnet.server import start_in_thread
+        from tests.cli_devnet import wait_for_books
+
+        self.handle = start_in_thread(port=0, seed=21, market_interval=0.2)
+        wait_for_books(self.handle.url)
+        self.md = registry.open_venue(registry.get_entry("aster-devnet").config(url=self.handle.url))
+        self.md.sleep = lambda s: time.sleep(min(s, 0.05))
+
+    def trader(self, tmp_path) -> Any:
+        from perpcli.keys.nonces import MicrosecondNonceAllocator
+        from tests.cli_devnet import control
+
+        signer = _fresh_signer()
+        control(self.handle.url, "fund", {"user": signer.address, "amount": "10000"})
+        return self.md.trading(signer, nonces=MicrosecondNonceAllocator(signer.address, directory=tmp_path))
+
+    @contextlib.contextmanager
+    def request_lost(self, t: Any) -> Iterator[Any]:
+        from perpcli.domain.errors import VenueRejected
+        from perpcli.venues.aster.rest import SentNoAnswer
+
+        rest = t.rest
+        real = rest.signed
+        held: list[tuple[str, str, str]] = []
+
+        def lose_first(method: str, path: str, wire: str) -> Any:
+            if not held and path.endswith(("/order", "/batchOrders")) and method == "POST":
+                held.append((method, path, wire))
+                raise SentNoAnswer("test: the request was lost on the way")
+            return real(method, path, wire)
+
+        class Late:
+            def deliver(self) -> bool:
+                try:
+                    real(*held[0])
+                except VenueRejected:  # e.g. its nonce was burned by /noop
+                    return False
+                return True
+
+        rest.signed = lose_first
+        try:
+            yield Late()
+        finally:
+            rest.signed = real
+
+
 class FakeHarness(Harness):
     name = "fakex"
     market = "ETHUSDT"
@@ -234,7 +295,12 @@ def install_plugin(directory) -> Any:
 
 @pytest.fixture(scope="module", params=VENUES)
 def h(request, tmp_path_factory):
-    harness: Harness = DevnetHarness() if request.param == "devnet" else FakeHarness(tmp_path_factory.mktemp("plugin"))
+    if request.param == "devnet":
+        harness: Harness = DevnetHarness()
+    elif request.param == "aster-devnet":
+        harness = AsterDevnetHarness()
+    else:
+        harness = FakeHarness(tmp_path_factory.mktemp("plugin"))
     yield harness
     harness.close()
 
@@ -245,8 +311,9 @@ def _pending_on_devnet(request):
     if "h" not in request.fixturenames:
         return
     venue = request.node.callspec.params.get("h") if hasattr(request.node, "callspec") else None
-    reason = DEVNET_PENDING.get(request.node.originalname)
-    if venue == "devnet" and reason:
+    pending = {"devnet": DEVNET_PENDING, "aster-devnet": ASTER_PENDING}.get(venue, {})
+    reason = pending.get(request.node.originalname)
+    if reason:
         request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
 
 
@@ -516,7 +583,7 @@ def test_capabilities_are_honoured(h, t):
             with pytest.raises(UsageError):
                 call()
             refused += 1
-    assert (refused > 0) is (h.name == "fakex")  # the fake differs from Hyperliquid on purpose
+    assert (refused > 0) is (h.name != "devnet")  # the others differ from Hyperliquid
 
 
 # ----------------------------------------------------------------------------- streams

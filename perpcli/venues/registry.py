@@ -56,6 +56,9 @@ class VenueEntry:
     # "package.module:callable" building the venue's OfflineSigning from a VenueConfig without
     # its adapter (`perp sign` on a machine that never touches the network); "" = the adapter's.
     offline: str = ""
+    # What a given --url's websocket base appends (Hyperliquid's rule: "/ws"); the devnet's
+    # Aster face lives under "/aster" because the bare /ws is its Hyperliquid face's.
+    ws_path: str = "/ws"
 
     def load_capabilities(self) -> Capabilities:
         fn = _resolve(self.capabilities)
@@ -63,17 +66,17 @@ class VenueEntry:
 
     def config(self, *, url: str | None = None, network: str | None = None, **options: Any) -> VenueConfig:
         base_url = (url or self.url).rstrip("/")
-        ws = self.ws_url if url is None and self.ws_url else _ws_from_http(base_url)
+        ws = self.ws_url if url is None and self.ws_url else _ws_from_http(base_url, self.ws_path)
         return VenueConfig(name=self.name, network=network or self.network, url=base_url, ws_url=ws, options=options)
 
 
-def _ws_from_http(url: str) -> str:
-    """Hyperliquid's own rule: replace the leading http with ws and append /ws."""
+def _ws_from_http(url: str, path: str = "/ws") -> str:
+    """Hyperliquid's own rule: replace the leading http with ws and append /ws (or `path`)."""
     if url.startswith("https://"):
-        return "wss://" + url[len("https://") :] + "/ws"
+        return "wss://" + url[len("https://") :] + path
     if url.startswith("http://"):
-        return "ws://" + url[len("http://") :] + "/ws"
-    return url + "/ws"
+        return "ws://" + url[len("http://") :] + path
+    return url + path
 
 
 _HL_CAPS = "perpcli.venues.hyperliquid.capabilities:hyperliquid_capabilities"
@@ -149,7 +152,8 @@ BUILTIN: dict[str, VenueEntry] = {
         capabilities=_ASTER_CAPS,
         network="testnet",
         url=DEVNET_DEFAULT_URL,
-        ws_url="ws://127.0.0.1:8787",
+        ws_url="ws://127.0.0.1:8787/aster",
+        ws_path="/aster",
         description="local perp devnet, Aster face (testnet semantics)",
         capability_args=("aster-devnet", "perp devnet, Aster face (local)", "testnet"),
         offline=_ASTER_OFFLINE,

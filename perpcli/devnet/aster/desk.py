@@ -311,8 +311,7 @@ class AsterDesk:
         return self.order_row(user, oid)
 
     def _last_oid_of(self, user: str) -> int:
-        acct = self.engine._accounts[user]
-        return acct.open_oids[-1]
+        return list(self.engine._accounts[user].open_oids)[-1]
 
     def _expired_row(self, m, params, client_id, kind, tif, qty, px, reduce_only, now) -> dict:
         self.engine._next_oid += 1
@@ -407,15 +406,11 @@ class AsterDesk:
         result = self.engine.modify(user, oid, spec, now)
         if isinstance(result, OrderError):
             raise from_engine(result.error)
-        new_oid = self._newest_oid(user, oid)
+        new_oid = result.oid if isinstance(result, Resting | Filled) else oid
         if new_oid != oid and meta is not None:  # the engine re-keys a modified order
             self.orders[new_oid] = meta
             self._book(user).client_ids[meta.client_id] = new_oid
         return self.order_row(user, new_oid)
-
-    def _newest_oid(self, user: str, old: int) -> int:
-        acct = self.engine._accounts[user]
-        return old if old in acct.open_oids else (acct.open_oids[-1] if acct.open_oids else old)
 
     def get_openOrders(self, params, user, now):  # noqa: N802
         self.engine.ensure_account(user, now)

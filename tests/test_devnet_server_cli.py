@@ -51,6 +51,8 @@ def test_devnet_starts_prints_url_serves_and_stops_on_sigint(tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+    # both faces, one port: the Aster face's REST and websocket are named beside Hyperliquid's
+    assert f"Aster face {url}/fapi/v3 (--venue aster-devnet), websocket ws{url[4:]}/aster" in err
     assert state.exists()  # saved on shutdown
     saved = json.loads(state.read_text())
     assert saved["version"] == 1 and "engine" in saved

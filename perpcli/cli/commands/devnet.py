@@ -280,13 +280,17 @@ def _run_foreground(
 
         def ready(devnet) -> None:
             ws = "ws" + devnet.url[len("http") :] + "/ws"
+            aster_ws = "ws" + devnet.url[len("http") :] + "/aster"
             if json_out:
-                output.emit_json({"url": devnet.url, "ws": ws, "network": "mainnet" if mainnet else "testnet"})
+                output.emit_json({"url": devnet.url, "ws": ws, "network": "mainnet" if mainnet else "testnet",
+                                  "aster": {"url": devnet.url, "rest": devnet.url + "/fapi/v3", "ws": aster_ws}})
             else:
                 sys.stdout.write(devnet.url + "\n")
                 sys.stdout.flush()
+                output.info(f"perp devnet: Hyperliquid face {devnet.url} (--venue devnet), websocket {ws}; "
+                            f"Aster face {devnet.url}/fapi/v3 (--venue aster-devnet), websocket {aster_ws}")
                 output.info(
-                    f"perp devnet: {'mainnet' if mainnet else 'testnet'} semantics, websocket {ws}, "
+                    f"perp devnet: {'mainnet' if mainnet else 'testnet'} semantics, "
                     f"auto-fund {'on (' + str(balance) + ' USDC)' if auto_fund else 'off'}"
                     + ("" if deadman_volume else ", deadman volume rule lifted")
                     + (f", state {state}" if state else "")

@@ -1,0 +1,227 @@
+"""The devnet's Aster face: Aster's REST paths, signature and nonce checks, error codes, the
+diff depth stream, and the CLI end to end with `--venue aster-devnet` (same engine, same port
+as the Hyperliquid face)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+import urllib.request
+from decimal import Decimal
+
+import pytest
+
+from perpcli.devnet.server import start_in_thread
+from perpcli.keys.signer import Signer
+from perpcli.venues.aster.signing import signed_query
+from tests.cli_devnet import control, info, run, wait_for_books
+from tests.support import register_secret
+
+CHAIN = 714  # the devnet runs testnet semantics
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    h = start_in_thread(port=0, seed=11, market_interval=0.2)
+    wait_for_books(h.url)
+    yield h
+    h.stop()
+
+
+def fresh_key() -> tuple[str, Signer]:
+    key = "0x" + secrets.token_hex(32)
+    register_secret(key)
+    return key, Signer.from_hex(key)
+
+
+def call(url: str, method: str, path: str, wire: str = "") -> tuple[int, object]:
+    target = f"{url}{path}" + (f"?{wire}" if method == "GET" and wire else "")
+    data = wire.encode() if method != "GET" else None
+    req = urllib.request.Request(target, data=data, method=method,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def signed(signer: Signer, params: list[tuple[str, object]], *, nonce: int | None = None,
+           user: str | None = None) -> str:
+    nonce = nonce if nonce is not None else time.time_ns() // 1000
+    return signed_query(signer, params, nonce=nonce, user=user or signer.address, signer_address=signer.address,
+                        chain_id=CHAIN).wire
+
+
+def test_public_market_data_in_aster_shapes(devnet):
+    status, ex = call(devnet.url, "GET", "/fapi/v3/exchangeInfo")
+    assert status == 200
+    rows = {s["symbol"]: s for s in ex["symbols"]}
+    assert {"BTCUSDT", "ETHUSDT", "SOLUSDT", "1000PEPEUSDT"} <= set(rows)
+    filters = {f["filterType"]: f for f in rows["ETHUSDT"]["filters"]}
+    assert filters["LOT_SIZE"]["stepSize"] == "0.0001" and filters["MIN_NOTIONAL"]["notional"] == "10"
+    _, depth = call(devnet.url, "GET", "/fapi/v3/depth", "symbol=BTCUSDT&limit=5")
+    assert len(depth["bids"]) == 5 and Decimal(depth["bids"][0][0]) < Decimal(depth["asks"][0][0])
+    _, prem = call(devnet.url, "GET", "/fapi/v3/premiumIndex", "symbol=BTCUSDT")
+    assert prem["symbol"] == "BTCUSDT" and Decimal(prem["markPrice"]) > 0 and prem["nextFundingTime"] > 0
+    status, bad = call(devnet.url, "GET", "/fapi/v3/depth", "symbol=NOPEUSDT")
+    assert status == 400 and bad == {"code": -1121, "msg": "Invalid symbol."}
+
+
+def test_a_fresh_address_is_funded_when_it_reads_its_balance(devnet):
+    _, signer = fresh_key()
+    status, rows = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))
+    assert status == 200, rows
+    assert rows[0]["asset"] == "USDT" and Decimal(rows[0]["balance"]) == 100_000
+    # the same engine account: the Hyperliquid face sees the same collateral
+    state = info(devnet.url, {"type": "clearinghouseState", "user": signer.address})
+    assert Decimal(state["marginSummary"]["accountValue"]) == 100_000
+
+
+def test_signature_and_nonce_rules(devnet):
+    _, signer = fresh_key()
+    _, other = fresh_key()
+    nonce = time.time_ns() // 1000
+    wire = signed(signer, [], nonce=nonce)
+    assert call(devnet.url, "GET", "/fapi/v3/balance", wire)[0] == 200
+    assert call(devnet.url, "GET", "/fapi/v3/balance", wire) == (400, {"code": -4225, "msg": "Nonce already used."})
+    stale = signed(signer, [], nonce=nonce - 120_000_000)  # two minutes old
+    assert call(devnet.url, "GET", "/fapi/v3/balance", stale)[1]["code"] == -1021
+    tampered = signed(signer, [("symbol", "BTCUSDT")]).replace("BTCUSDT", "ETHUSDT")
+    assert call(devnet.url, "GET", "/fapi/v3/openOrders", tampered)[1]["code"] == -1022
+    # a key that is neither the user nor an agent of the user
+    assert call(devnet.url, "GET", "/fapi/v3/balance", signed(other, [], user=signer.address))[1]["code"] == -2015
+    # noop spends a nonce: the request it stands for can never run afterwards
+    late = time.time_ns() // 1000
+    assert call(devnet.url, "POST", "/fapi/v3/noop", signed(signer, [], nonce=late))[0] == 200
+    order = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.001")],
+                   nonce=late)
+    assert call(devnet.url, "POST", "/fapi/v3/order", order)[1]["code"] == -4225
+
+
+def test_order_errors_use_aster_codes(devnet):
+    _, signer = fresh_key()
+    big = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "500")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", big) == (400, {"code": -2019, "msg": "Margin is insufficient."})
+    off_grid = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
+                               ("quantity", "0.01"), ("price", "1000.05")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", off_grid)[1]["code"] == -4014
+    missing = signed(signer, [("symbol", "ETHUSDT"), ("origClientOrderId", "nope")])
+    assert call(devnet.url, "DELETE", "/fapi/v3/order", missing)[1]["code"] == -2013
+
+
+def test_order_lifecycle_by_client_order_id(devnet):
+    _, signer = fresh_key()
+    _, depth = call(devnet.url, "GET", "/fapi/v3/depth", "symbol=ETHUSDT&limit=5")
+    price = (Decimal(depth["bids"][0][0]) * Decimal("0.95")).quantize(Decimal("0.1"))
+    place = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
+                            ("quantity", "0.01"), ("price", price), ("newClientOrderId", "Mixed-Case.id:1")])
+    status, row = call(devnet.url, "POST", "/fapi/v3/order", place)
+    assert status == 200 and row["status"] == "NEW" and row["clientOrderId"] == "Mixed-Case.id:1"
+    _, got = call(devnet.url, "GET", "/fapi/v3/order",
+                  signed(signer, [("symbol", "ETHUSDT"), ("origClientOrderId", "Mixed-Case.id:1")]))
+    assert got["orderId"] == row["orderId"] and got["type"] == "LIMIT" and got["timeInForce"] == "GTC"
+    _, gone = call(devnet.url, "DELETE", "/fapi/v3/order",
+                   signed(signer, [("symbol", "ETHUSDT"), ("origClientOrderId", "Mixed-Case.id:1")]))
+    assert gone["status"] == "CANCELED"
+    _, still = call(devnet.url, "GET", "/fapi/v3/order", signed(signer, [("symbol", "ETHUSDT"),
+                                                                         ("orderId", row["orderId"])]))
+    assert still["status"] == "CANCELED"
+
+
+def test_depth_diffs_chain_and_bridge_a_snapshot(devnet):
+    """Subscribe, then snapshot: the diffs chain by pu == previous u, one bridges the snapshot's
+    lastUpdateId, and snapshot + diffs equals a fresh snapshot."""
+    import websockets
+
+    ws_url = "ws" + devnet.url[len("http"):] + "/ws/ethusdt@depth@100ms"
+
+    async def scenario():
+        async with websockets.connect(ws_url) as ws:
+            _, snap = await asyncio.to_thread(call, devnet.url, "GET", "/fapi/v3/depth", "symbol=ETHUSDT&limit=1000")
+            last = snap["lastUpdateId"]
+            bids = {Decimal(p): q for p, q in snap["bids"]}
+            asks = {Decimal(p): q for p, q in snap["asks"]}
+            prev_u, bridged, applied = None, False, 0
+            while applied < 6:
+                ev = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert ev["e"] == "depthUpdate" and ev["s"] == "ETHUSDT"
+                if prev_u is not None:
+                    assert ev["pu"] == prev_u
+                prev_u = ev["u"]
+                if ev["u"] < last:
+                    continue
+                if not bridged:
+                    assert ev["U"] <= last <= ev["u"]
+                    bridged = True
+                for side, levels in ((bids, ev["b"]), (asks, ev["a"])):
+                    for p, q in levels:
+                        if Decimal(q) == 0:
+                            side.pop(Decimal(p), None)
+                        else:
+                            side[Decimal(p)] = q
+                applied += 1
+            _, fresh = await asyncio.to_thread(call, devnet.url, "GET", "/fapi/v3/depth", "symbol=ETHUSDT&limit=1000")
+            # the fresh snapshot's own bridging diff is the next one; apply it, then compare
+            while True:
+                ev = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert ev["pu"] == prev_u
+                prev_u = ev["u"]
+                for side, levels in ((bids, ev["b"]), (asks, ev["a"])):
+                    for p, q in levels:
+                        if Decimal(q) == 0:
+                            side.pop(Decimal(p), None)
+                        else:
+                            side[Decimal(p)] = q
+                if ev["u"] >= fresh["lastUpdateId"]:
+                    break
+            assert ev["u"] == fresh["lastUpdateId"]
+            assert sorted(bids.items(), reverse=True) == [(Decimal(p), q) for p, q in fresh["bids"]]
+            assert sorted(asks.items()) == [(Decimal(p), q) for p, q in fresh["asks"]]
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_hyperliquid_ws_keeps_its_path(devnet):
+    """The bare /ws stays the Hyperliquid face's: its greeting comes first."""
+    import websockets
+
+    async def scenario():
+        async with websockets.connect("ws" + devnet.url[len("http"):] + "/ws") as ws:
+            return await asyncio.wait_for(ws.recv(), 5)
+
+    assert asyncio.run(scenario()) == "Websocket connection established."
+
+
+def test_cli_end_to_end_on_aster_devnet(devnet, monkeypatch):
+    key, signer = fresh_key()
+
+    def perp(*args):
+        return run(devnet.url, "--venue", "aster-devnet", "--json", *args, key=key, monkeypatch=monkeypatch)
+
+    acct = perp("account")
+    assert acct.code == 0, acct.err
+    assert "100000" in acct.out
+    r = perp("buy", "ETH", "0.01", "--limit", "-3%", "--cloid", "perp-e2e-1", "--yes")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["status"] == "resting" and doc["cloid"] == "perp-e2e-1"
+    orders = perp("orders").json()
+    assert [o["cloid"] for o in orders] == ["perp-e2e-1"]
+    c = perp("cancel", "--cloid", "perp-e2e-1", "--yes")
+    assert c.code == 0, c.err
+    assert perp("orders").json() == []
+    m = perp("buy", "ETH", "0.01", "--market", "--slippage", "3%", "--yes")
+    assert m.code == 0, m.err
+    assert m.json()["status"] == "filled"
+    pos = perp("positions").json()
+    assert len(pos) == 1 and Decimal(pos[0]["size"]) == Decimal("0.01")
+    control(devnet.url, "fund", {"user": signer.address, "amount": "5"})  # `perp devnet fund` credits this face too
+    bal = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))[1]
+    assert Decimal(bal[0]["balance"]) > Decimal("100004")
+    lev = perp("leverage", "BTC", "1", "--yes")
+    assert lev.code == 0, lev.err
+    big = perp("buy", "BTC", "2", "--market", "--slippage", "3%", "--yes")
+    assert big.code == 3 and big.err.startswith("perp: error:") and "Margin is insufficient" in big.err

@@ -52,7 +52,6 @@ ASTER_PENDING: dict[str, str] = {
     "test_place_rest_query_and_cancel_by_oid": "adapter: order_status finds open orders only (Aster looks an "
                                                "order up per symbol, and the adapter does not keep the symbol)",
     "test_order_updates_since_recovers_what_a_stream_missed": "adapter: order history is not built yet",
-    "test_account_stream_each_fact_once": "devnet Aster face: the listenKey user-data stream is not served yet",
 }
 
 

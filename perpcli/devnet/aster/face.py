@@ -2,7 +2,8 @@
 
 REST lives at the venue's own paths, `/fapi/v3/...`, beside the Hyperliquid face's /info and
 /exchange. Websockets: `/ws/<stream>` (raw), `/stream?streams=a/b` (combined, wrapped in
-`{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream); the bare `/ws` belongs to
+`{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream: ORDER_TRADE_UPDATE per order
+change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding); the bare `/ws` belongs to
 the Hyperliquid face, so the Aster face also answers all of these under `/aster`
 (`/aster/ws` takes SUBSCRIBE like the venue's bare `/ws`) — the `aster-devnet` venue connects
 there.
@@ -209,6 +210,9 @@ class AsterFace(WsApp):
     def publish(self, events: list) -> None:
         if not self.connections or not events:
             return
+        listeners = {c.listen_user for c in self.connections if c.listen_user}  # type: ignore[attr-defined]
+        if listeners:
+            self._publish_user(events, listeners)
         wanted = {k for c in self.connections for k in c.subscriptions.values()}
         if not wanted:
             return
@@ -236,6 +240,60 @@ class AsterFace(WsApp):
                                                          "p": p["markPrice"], "i": p["indexPrice"],
                                                          "P": p["estimatedSettlePrice"], "r": p["lastFundingRate"],
                                                          "T": p["nextFundingTime"]})
+
+
+    # ----- the user-data stream (listenKey) -------------------------------------------------
+
+    def _publish_user(self, events: list, listeners: set[str]) -> None:
+        now = self.app.now_ms()
+        out: dict[str, list[dict]] = {}
+        balances: set[str] = set()
+        for ev in events:
+            user = getattr(ev, "user", None)
+            if user not in listeners:
+                continue
+            if isinstance(ev, r.OrderUpdates):
+                for rec in ev.updates:
+                    if (rec.status == "filled" or symbol_of(rec.order.coin) not in self.desk.markets.by_symbol
+                            or self.app.engine.order_status(user, rec.order.oid) is None):
+                        continue  # a fill is announced by its TRADE event
+                    row = self.desk.order_row(user, rec.order.oid)
+                    x = "NEW" if rec.status == "open" else ("EXPIRED" if row["status"] == "EXPIRED" else "CANCELED")
+                    status = row["status"] if rec.status == "open" else x
+                    out.setdefault(user, []).append(_order_event(row, x, status, now))
+            elif isinstance(ev, r.UserFills):
+                for f in ev.fills:
+                    if (symbol_of(f.coin) not in self.desk.markets.by_symbol
+                            or self.app.engine.order_status(user, f.oid) is None):
+                        continue
+                    row = self.desk.order_row(user, f.oid)
+                    event = _order_event(row, "TRADE", row["status"], now)
+                    event["o"].update({"l": _plain(f.sz), "L": _plain(f.px), "n": _plain(f.fee), "N": "USDT",
+                                       "t": f.tid, "m": not f.crossed, "rp": _plain(f.closed_pnl), "T": f.time})
+                    out.setdefault(user, []).append(event)
+                balances.add(user)
+            elif isinstance(ev, r.UserFunding | r.UserLedger):
+                balances.add(user)
+        for user in balances:
+            bal = self.desk.get_balance({}, user, now)[0]
+            out.setdefault(user, []).append({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
+                "m": "ORDER", "B": [{"a": "USDT", "wb": bal["balance"], "cw": bal["crossWalletBalance"],
+                                    "bc": "0"}], "P": []}})
+        for conn in list(self.connections):
+            frames = out.get(conn.listen_user)  # type: ignore[attr-defined]
+            if frames:
+                send, conn.held_frames = self.app.faults.disturb_frames([_json(f) for f in frames], conn.held_frames)
+                for f in send:
+                    conn.send_text(f)
+
+
+def _order_event(row: dict, execution: str, status: str, now: int) -> dict:
+    return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
+        "s": row["symbol"], "c": row["clientOrderId"], "S": row["side"], "o": row["type"], "f": row["timeInForce"],
+        "q": row["origQty"], "p": row["price"], "ap": row["avgPrice"], "sp": row["stopPrice"], "x": execution,
+        "X": status, "i": row["orderId"], "l": "0", "z": row["executedQty"], "L": "0", "T": now, "t": 0,
+        "b": "0", "a": "0", "m": False, "R": row["reduceOnly"], "wt": row["workingType"], "ot": row["origType"],
+        "ps": "BOTH", "cp": row["closePosition"], "rp": "0"}}
 
 
 def _changes(old: dict, new: dict) -> list[list[str]]:

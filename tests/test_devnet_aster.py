@@ -225,3 +225,18 @@ def test_cli_end_to_end_on_aster_devnet(devnet, monkeypatch):
     assert lev.code == 0, lev.err
     big = perp("buy", "BTC", "2", "--market", "--slippage", "3%", "--yes")
     assert big.code == 3 and big.err.startswith("perp: error:") and "Margin is insufficient" in big.err
+
+
+def test_weights_are_reported_and_429_beyond_the_limit():
+    h = start_in_thread(port=0, market_interval=0, aster_weight_limit=25)
+    try:
+        used = []
+        for _ in range(2):
+            with urllib.request.urlopen(f"{h.url}/fapi/v3/depth?symbol=BTCUSDT&limit=5", timeout=10) as r:
+                used.append(r.headers["X-MBX-USED-WEIGHT-1M"])
+        assert used == ["10", "20"]  # depth weighs 10
+        status, body = call(h.url, "GET", "/fapi/v3/depth", "symbol=BTCUSDT&limit=5")
+        assert status == 429 and body["code"] == -1003
+        assert call(h.url, "GET", "/fapi/v3/ping")[0] == 200  # weight 1 still fits
+    finally:
+        h.stop()

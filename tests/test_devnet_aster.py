@@ -240,3 +240,34 @@ def test_weights_are_reported_and_429_beyond_the_limit():
         assert call(h.url, "GET", "/fapi/v3/ping")[0] == 200  # weight 1 still fits
     finally:
         h.stop()
+
+
+def test_combined_streams_and_subscribe_on_the_aster_path(devnet):
+    import websockets
+
+    base = "ws" + devnet.url[len("http"):]
+    _, signer = fresh_key()
+
+    async def scenario():
+        seen: set[str] = set()
+        async with websockets.connect(base + "/stream?streams=btcusdt@markPrice@1s/btcusdt@bookTicker") as ws:
+            while seen != {"btcusdt@markPrice@1s", "btcusdt@bookTicker"}:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert msg["data"]["s"] == "BTCUSDT"
+                seen.add(msg["stream"])
+        async with websockets.connect(base + "/aster/ws") as ws:
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["ethusdt@aggTrade"], "id": 7}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"result": None, "id": 7}
+            await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["nopeusdt@aggTrade"], "id": 8}))
+            refused = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert refused["id"] == 8 and refused["error"]["code"] == 2
+            order = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.01")])
+            status, row = await asyncio.to_thread(call, devnet.url, "POST", "/fapi/v3/order", order)
+            assert status == 200 and row["status"] == "FILLED", row
+            while True:
+                ev = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if ev.get("e") == "aggTrade" and ev["m"] is False and Decimal(ev["q"]) >= Decimal("0.0001"):
+                    assert ev["s"] == "ETHUSDT"
+                    return
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

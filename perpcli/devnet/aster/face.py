@@ -126,13 +126,14 @@ class AsterFace(WsApp):
         except ValueError:
             msg = None
         if not isinstance(msg, dict) or not isinstance(msg.get("params", []), list):
-            conn.send_text(_json({"code": 3, "msg": "Invalid JSON: expected an object"}))
+            conn.send_text(_json({"error": {"code": 3, "msg": "Invalid JSON: expected an object"}, "id": None}))
             return
         method, ident = msg.get("method"), msg.get("id")
         if method == "SUBSCRIBE":
             bad = [p for p in msg.get("params", []) if not isinstance(p, str) or self._parse(p) is None]
             if bad:
-                conn.send_text(_json({"code": 2, "msg": f"Invalid request: unknown stream {bad[0]!r}", "id": ident}))
+                conn.send_text(_json({"error": {"code": 2, "msg": f"Invalid request: unknown stream {bad[0]!r}"},
+                                      "id": ident}))
                 return
             for name in msg["params"]:
                 self._add(conn, name)
@@ -144,7 +145,8 @@ class AsterFace(WsApp):
         elif method == "LIST_SUBSCRIPTIONS":
             conn.send_text(_json({"result": sorted(conn.subscriptions), "id": ident}))
         else:
-            conn.send_text(_json({"code": 2, "msg": f"Invalid request: unknown method {method!r}", "id": ident}))
+            conn.send_text(_json({"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r}"},
+                                      "id": ident}))
 
     def _parse(self, name: str) -> tuple[str, str] | None:
         """(kind, engine coin) of a stream name, or None when this face does not serve it."""

@@ -271,3 +271,25 @@ def test_combined_streams_and_subscribe_on_the_aster_path(devnet):
                     return
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_stop_orders_rest_as_aster_types(devnet):
+    _, signer = fresh_key()
+    _, prem = call(devnet.url, "GET", "/fapi/v3/premiumIndex", "symbol=ETHUSDT")
+    mark = Decimal(prem["markPrice"])
+    buy = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.02")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", buy)[1]["status"] == "FILLED"
+    stop = (mark * Decimal("0.9")).quantize(Decimal("0.1"))
+    sl = signed(signer, [("symbol", "ETHUSDT"), ("side", "SELL"), ("type", "STOP_MARKET"), ("stopPrice", stop),
+                         ("closePosition", "true"), ("newClientOrderId", "sl-1")])
+    status, row = call(devnet.url, "POST", "/fapi/v3/order", sl)
+    assert status == 200, row
+    assert (row["type"], row["status"], row["closePosition"], row["origQty"]) == ("STOP_MARKET", "NEW", True, "0.02")
+    assert Decimal(row["stopPrice"]) == stop
+    _, rows = call(devnet.url, "GET", "/fapi/v3/openOrders", signed(signer, [("symbol", "ETHUSDT")]))
+    assert [(r["clientOrderId"], r["type"]) for r in rows] == [("sl-1", "STOP_MARKET")]
+    nothing = signed(signer, [("symbol", "BTCUSDT"), ("side", "SELL"), ("type", "TAKE_PROFIT_MARKET"),
+                              ("stopPrice", "200000"), ("closePosition", "true")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", nothing)[1]["code"] == -2022  # no BTC position to close
+    done = call(devnet.url, "DELETE", "/fapi/v3/allOpenOrders", signed(signer, [("symbol", "ETHUSDT")]))
+    assert done[0] == 200 and call(devnet.url, "GET", "/fapi/v3/openOrders", signed(signer, []))[1] == []

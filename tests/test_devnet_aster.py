@@ -293,3 +293,29 @@ def test_stop_orders_rest_as_aster_types(devnet):
     assert call(devnet.url, "POST", "/fapi/v3/order", nothing)[1]["code"] == -2022  # no BTC position to close
     done = call(devnet.url, "DELETE", "/fapi/v3/allOpenOrders", signed(signer, [("symbol", "ETHUSDT")]))
     assert done[0] == 200 and call(devnet.url, "GET", "/fapi/v3/openOrders", signed(signer, []))[1] == []
+
+
+def test_perp_devnet_flag_sets_the_aster_weight_limit():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perpcli", "devnet", "--port", "0", "--market-interval", "0", "--history-days", "0",
+         "--aster-weight-limit", "15"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        assert call(url, "GET", "/fapi/v3/depth", "symbol=BTCUSDT&limit=5")[0] == 200
+        assert call(url, "GET", "/fapi/v3/depth", "symbol=BTCUSDT&limit=5")[0] == 429
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0

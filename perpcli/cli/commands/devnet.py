@@ -69,6 +69,10 @@ def register(app: typer.Typer) -> None:
             0, "--ip-weight-limit", click_type=whole(),
             help="REST weight per IP per minute, 429 above it (venue: 1200; 0 = off).",
         ),
+        aster_weight_limit: int = typer.Option(
+            0, "--aster-weight-limit", click_type=whole(),
+            help="The Aster face's REST weight per IP per minute, 429 above it (venue: 2400; 0 = off).",
+        ),
         drop_ws_every: float = typer.Option(
             0.0, "--drop-ws-every", click_type=real(), help="Fault: drop every websocket each N seconds."
         ),
@@ -162,6 +166,7 @@ def register(app: typer.Typer) -> None:
             ws_idle_timeout=ws_idle_timeout,
             history_days=history_days,
             ip_weight_limit=ip_weight_limit,
+            aster_weight_limit=aster_weight_limit,
             max_connections=max_connections,
             request_timeout=request_timeout,
             keepalive_timeout=keepalive_timeout,
@@ -241,6 +246,7 @@ def _control(url: str, command: str, body: dict) -> dict:
 def _run_foreground(
     *, host, port, seed, balance, state, auto_fund, deadman_volume, mainnet, market_interval, ws_idle_timeout,
     ip_weight_limit, max_connections, request_timeout, keepalive_timeout, faults, json_out, history_days=30,
+    aster_weight_limit=0,
 ):
     import asyncio
     import signal
@@ -263,6 +269,7 @@ def _run_foreground(
         ws_idle_timeout=ws_idle_timeout,
         history_days=history_days,
         ip_weight_limit=ip_weight_limit,
+        aster_weight_limit=aster_weight_limit,
         max_connections=max_connections,
         request_timeout=request_timeout,
         keepalive_timeout=keepalive_timeout,

@@ -28,6 +28,7 @@ class VenueChoice:
     vault_address: str | None = None
     builder: str | None = None
     builder_fee: int = 0
+    account: str | None = None  # venues.<name>.account: the key (or address) used here by default
 
 
 def choose_venue(
@@ -53,7 +54,9 @@ def choose_venue(
     vault = vault_address or _setting(settings, f"venues.{name}.vault_address") or None
     builder = _setting(settings, f"venues.{name}.builder") or None
     fee = int(_setting(settings, f"venues.{name}.builder_fee_tenths_bp") or 0)
-    return VenueChoice(name=name, config=cfg, vault_address=vault, builder=builder, builder_fee=fee)
+    account = _setting(settings, f"venues.{name}.account") or None
+    return VenueChoice(name=name, config=cfg, vault_address=vault, builder=builder, builder_fee=fee,
+                       account=account)
 
 
 def _setting(settings: Any, key: str) -> Any:
@@ -90,8 +93,11 @@ class Session:
         passphrase_file: str | None = None,
         address: str | None = None,
     ) -> Session:
-        """A session from explicit choices (the CLI passes its global options)."""
+        """A session from explicit choices (the CLI passes its global options). Without --account
+        (and --address), the venue's own configured account is used (venues.<name>.account)."""
         choice = choose_venue(settings, venue=venue, url=url, network=network, vault_address=vault_address)
+        if account is None and address is None:
+            account = choice.account
         return cls(choice=choice, account=account, passphrase_file=passphrase_file, address=address)
 
     @property

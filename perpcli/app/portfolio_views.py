@@ -1,0 +1,109 @@
+"""Read models of the cross-venue book (`perp portfolio`): one function per row kind, so the
+--json schema (docs/json.md) is defined in one place. Same conventions as app/views.py: Decimals
+at the precision of their kind; percentages to 2 places; APRs as fractions (0.1095 = 10.95%).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from perpcli.app import display as shown
+from perpcli.app.portfolio import Book, HeldPosition, VenueBook
+from perpcli.ledger.portfolio import Exposure
+
+PCT = Decimal("0.01")
+
+
+def _pct(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(PCT)
+
+
+def venue_row(v: VenueBook, *, now_ms: int) -> dict[str, Any]:
+    """One venue: its figures, or `status: "unreachable"` (or "error") and why. A missing
+    venue's figures are null, never 0: nothing is known about them."""
+    closest = v.closest
+    if not v.ok:
+        kind = "unreachable" if int(v.error.exit_code) == 5 else "error"  # type: ignore[union-attr]
+        return {"venue": v.venue, "status": kind, "error": str(v.error), "exit_code": int(v.error.exit_code),  # type: ignore[union-attr]
+                "account": None, "equity": None, "margin_used": None, "free_collateral": None, "leverage": None,
+                "unrealized_pnl": None, "positions": None, "closest_liquidation_market": None,
+                "closest_liquidation_distance_pct": None, "data_age_ms": None}
+    return {
+        "venue": v.venue,
+        "status": "ok",
+        "error": None,
+        "exit_code": 0,
+        "account": v.account,
+        "equity": shown.usd(v.equity),
+        "margin_used": shown.usd(v.margin_used),
+        "free_collateral": shown.usd(v.free_collateral),
+        "leverage": shown.ratio(v.leverage),
+        "unrealized_pnl": shown.usd(v.unrealized_pnl),
+        "positions": len(v.positions),
+        "closest_liquidation_market": closest.symbol if closest else None,
+        "closest_liquidation_distance_pct": _pct(closest.liquidation_distance_pct) if closest else None,
+        "data_age_ms": v.age_ms(now_ms),
+    }
+
+
+def position_row(p: HeldPosition) -> dict[str, Any]:
+    inst = p.instrument
+    return {
+        "venue": p.venue,
+        "market": p.symbol,
+        "underlying": p.underlying,
+        "side": "long" if p.size > 0 else "short",
+        "size": shown.size(inst, abs(p.size)),
+        "units": p.units,
+        "notional": shown.usd(abs(p.notional)),
+        "entry_price": shown.price(inst, p.entry_price),
+        "mark_price": shown.price(inst, p.mark),
+        "unrealized_pnl": shown.usd(p.unrealized_pnl),
+        "liquidation_price": shown.price(inst, p.liquidation_price),
+        "liquidation_distance_pct": _pct(p.liquidation_distance_pct),
+        "funding_apr": shown.rate(p.funding_apr),
+    }
+
+
+def exposure_row(e: Exposure) -> dict[str, Any]:
+    """Net exposure to one underlying across venues (signed: + long)."""
+    return {
+        "underlying": e.underlying,
+        "net_size": e.net_size,
+        "net_notional": shown.usd(e.net_notional),
+        "gross_notional": shown.usd(e.gross_notional),
+        "venues": list(e.venues),
+    }
+
+
+def totals_row(book: Book) -> dict[str, Any]:
+    """Sums over the venues that answered; `partial` and `missing` say which did not."""
+    equity = book.total("equity")
+    gross = book.total("gross_notional")
+    closest = book.closest
+    return {
+        "equity": shown.usd(equity),
+        "margin_used": shown.usd(book.total("margin_used")),
+        "free_collateral": shown.usd(book.total("free_collateral")),
+        "unrealized_pnl": shown.usd(book.total("unrealized_pnl")),
+        "gross_notional": shown.usd(gross),
+        "leverage": shown.ratio(gross / equity) if equity > 0 else None,
+        "closest_liquidation": None if closest is None else {
+            "venue": closest.venue, "market": closest.symbol,
+            "distance_pct": _pct(closest.liquidation_distance_pct)},
+        "venues": [v.venue for v in book.answered],
+        "missing": [v.venue for v in book.missing],
+        "partial": book.partial,
+    }
+
+
+def portfolio_doc(book: Book) -> dict[str, Any]:
+    """The `perp portfolio --json` document."""
+    return {
+        "time": book.now_ms,
+        "totals": totals_row(book),
+        "venues": [venue_row(v, now_ms=book.now_ms) for v in book.venues],
+        "positions": [position_row(p) for p in book.positions],
+        "exposure": [exposure_row(e) for e in book.exposures],
+    }

@@ -1,0 +1,91 @@
+"""`perp portfolio`: the user's whole book across venues, as one account.
+
+Exit codes: 0 when every venue answered. When one did not, the full answer is still printed
+(that venue shown as unreachable, totals marked partial) and the command ends with the exit
+code of the first venue in portfolio order that did not answer (5: unreachable, 4: the key
+has no account there, 2: the venue is not set up), with one stderr line naming each missing
+venue.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def venue_list(text: str | None) -> list[str]:
+    return [v.strip() for v in (text or "").split(",") if v.strip()]
+
+
+def open_session_for(name: str, *, many: bool):
+    """The Session for one venue of the book, from the global options and the settings."""
+    from perpcli.app.session import Session
+    from perpcli.cli import context
+    from perpcli.config import settings
+    from perpcli.domain.errors import UsageError
+
+    opts = context.current()
+    extra = opts.extra or {}
+    if many and (extra.get("url") or extra.get("vault_address")):
+        raise UsageError("--url and --vault apply to one venue: set venues.<name>.url (or --venues NAME)")
+    return Session.open(settings.current(), venue=name, url=extra.get("url"), network=extra.get("network"),
+                        vault_address=extra.get("vault_address"), account=opts.account,
+                        passphrase_file=opts.passphrase_file, address=opts.address)
+
+
+def chosen_venues(venues: str | None) -> list[str]:
+    """--venues, else the global --venue, else the configured portfolio."""
+    from perpcli.app.portfolio import portfolio_venues
+    from perpcli.cli import context
+    from perpcli.config import settings
+
+    named = venue_list(venues) or ([context.current().venue] if context.current().venue else [])
+    return portfolio_venues(settings.current(), named)
+
+
+def _now_ms() -> int:
+    import time
+
+    return time.time_ns() // 1_000_000
+
+
+def show_portfolio(venues: str | None) -> None:
+    from perpcli.app import portfolio, portfolio_views
+    from perpcli.cli import output, venue_cmd
+
+    names = chosen_venues(venues)
+    book = portfolio.gather(lambda n: open_session_for(n, many=len(names) > 1), names, _now_ms)
+    doc = portfolio_views.portfolio_doc(book)
+    if venue_cmd.json_mode():
+        output.emit_json(doc)
+    else:
+        _print_human(doc)
+    if book.partial:
+        venue_cmd.exit_with(book.exit_code(), book.missing_line())
+
+
+def _print_human(doc: dict) -> None:
+    import sys
+
+    from perpcli.cli import output
+
+    output.emit_table(doc["venues"], ["venue", "status", "equity", "margin_used", "free_collateral", "leverage",
+                                      "unrealized_pnl", "positions", "closest_liquidation_distance_pct",
+                                      "data_age_ms"], title="Venues")
+    sys.stdout.write("\n")
+    output.emit_table(doc["positions"], ["venue", "market", "underlying", "side", "size", "notional", "entry_price",
+                                         "mark_price", "unrealized_pnl", "liquidation_price",
+                                         "liquidation_distance_pct", "funding_apr"], title="Positions")
+    sys.stdout.write("\n")
+    output.emit_table(doc["exposure"], ["underlying", "net_size", "net_notional", "gross_notional", "venues"],
+                      title="Net exposure by underlying")
+    sys.stdout.write("\n")
+    totals = dict(doc["totals"])
+    output.emit_kv(totals, title="Totals (USD)" + (" - PARTIAL" if totals["partial"] else ""))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("portfolio", help="Your book across venues: equity, margin, positions, net exposure.")
+    def portfolio_cmd(
+        venues: str = typer.Option(None, "--venues", help="Comma-separated venues (default: portfolio.venues)."),
+    ) -> None:
+        show_portfolio(venues)

@@ -1,0 +1,185 @@
+"""One account across venues: `perp portfolio` and `perp funding --compare` on two real venues.
+
+The Hyperliquid devnet (in-process, loopback) and the in-memory fake venue (plugged in by entry
+point, at its default URL) are combined through the seam as the CLI does; one EVM key holds an
+account on both. The partial-answer case points the devnet at a closed port.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from contextlib import redirect_stderr, redirect_stdout
+from decimal import Decimal
+
+import pytest
+
+from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.keys.signer import Signer
+from perpcli.venues import registry
+from tests.support import Result
+
+FAKE_URL = "fake://default"  # the fake venue's own default: no setting names a plugin's URL
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    from perpcli.devnet.server import start_in_thread
+    from tests.cli_devnet import wait_for_books
+
+    handle = start_in_thread(port=0, seed=16, market_interval=0.2)
+    wait_for_books(handle.url)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def fakex(tmp_path_factory):
+    import sys
+
+    from tests.fake_venue.exchange import RUNNING, FakeExchange
+    from tests.fake_venue.server import FakeVenueServer
+    from tests.test_venue_contract import install_plugin
+
+    exchange = FakeExchange(venue="fakex")
+    server = FakeVenueServer(exchange).start()
+    RUNNING[FAKE_URL] = (exchange, server.ws_url)
+    plugin_dir = install_plugin(tmp_path_factory.mktemp("plugin-portfolio"))
+    yield exchange
+    RUNNING.pop(FAKE_URL, None)
+    server.stop()
+    if str(plugin_dir) in sys.path:
+        sys.path.remove(str(plugin_dir))
+
+
+@pytest.fixture(scope="module")
+def book(devnet, fakex):
+    """One key, long 0.01 BTC on the devnet and short 0.004 BTC on the fake venue."""
+    from tests.cli_devnet import new_key
+
+    hexkey, address = new_key(devnet.url)
+    signer = Signer.from_hex(hexkey)
+    fakex.fund(address, Decimal(10000))
+    dev = registry.open_venue(registry.get_entry("devnet").config(url=devnet.url)).trading(signer)
+    [ack] = dev.submit([OrderIntent(venue="devnet", symbol="BTC", side=Side.BUY, size=Decimal("0.01"),
+                                    order_type=OrderType.MARKET, price=_far(dev.market, "BTC", up=True),
+                                    tif=TimeInForce.IOC)])
+    assert ack.filled == Decimal("0.01"), ack
+    fake = registry.open_venue(registry.get_entry("fakex").config(url=FAKE_URL)).trading(signer)
+    [ack] = fake.submit([OrderIntent(venue="fakex", symbol="BTCUSDT", side=Side.SELL, size=Decimal("0.004"),
+                                     order_type=OrderType.MARKET, price=_far(fake.market, "BTCUSDT", up=False),
+                                     tif=TimeInForce.IOC)])
+    assert ack.filled == Decimal("0.004"), ack
+    return hexkey, address
+
+
+def _far(market, symbol: str, *, up: bool) -> Decimal:
+    """A protective IOC price 3% through the mark, on the market's tick."""
+    from perpcli.domain import order_rules
+
+    inst = market.instrument(symbol)
+    _, mark = market.reference_prices(symbol)
+    return order_rules.conform_price(inst, mark * (Decimal("1.03") if up else Decimal("0.97")),
+                                     order_rules.Rounding.NEAREST)
+
+
+def perp(monkeypatch, key: str, *args: str, devnet_url: str, venues: str = "devnet,fakex") -> Result:
+    from perpcli.cli.main import main
+
+    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", key)
+    monkeypatch.setenv("PERPCLI_VENUES_DEVNET_URL", devnet_url)
+    monkeypatch.setenv("PERPCLI_PORTFOLIO_VENUES", venues)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_portfolio_combines_two_venues_and_nets_by_underlying(monkeypatch, devnet, book):
+    key, address = book
+    res = perp(monkeypatch, key, "--json", "portfolio", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    by_venue = {v["venue"]: v for v in doc["venues"]}
+    assert set(by_venue) == {"devnet", "fakex"}
+    assert all(v["status"] == "ok" and v["account"] == address for v in by_venue.values())
+    totals = doc["totals"]
+    assert totals["partial"] is False and totals["missing"] == []
+    for field in ("equity", "margin_used", "free_collateral", "unrealized_pnl"):
+        assert Decimal(totals[field]) == sum(Decimal(v[field]) for v in by_venue.values()), field
+    sides = {(p["venue"], p["market"]): (p["underlying"], p["side"], Decimal(p["size"])) for p in doc["positions"]}
+    assert sides == {("devnet", "BTC"): ("BTC", "long", Decimal("0.01")),
+                     ("fakex", "BTCUSDT"): ("BTC", "short", Decimal("0.004"))}
+    [btc] = [e for e in doc["exposure"] if e["underlying"] == "BTC"]
+    assert Decimal(btc["net_size"]) == Decimal("0.006") and btc["venues"] == ["devnet", "fakex"]
+    for p in doc["positions"]:
+        assert p["funding_apr"] is not None and Decimal(p["notional"]) > 0
+        assert p["liquidation_distance_pct"] is None or Decimal(p["liquidation_distance_pct"]) > 0
+    assert all(v["data_age_ms"] is not None and v["data_age_ms"] >= 0 for v in by_venue.values())
+
+
+def test_portfolio_shows_an_unreachable_venue_and_partial_totals(monkeypatch, devnet, book):
+    key, _ = book
+    res = perp(monkeypatch, key, "--json", "portfolio", devnet_url=_closed_port_url())
+    assert res.code == 5, res.err
+    doc = json.loads(res.out)
+    by_venue = {v["venue"]: v for v in doc["venues"]}
+    assert by_venue["devnet"]["status"] == "unreachable" and by_venue["devnet"]["equity"] is None
+    assert by_venue["devnet"]["exit_code"] == 5
+    assert doc["totals"]["partial"] is True and doc["totals"]["missing"] == ["devnet"]
+    assert doc["totals"]["venues"] == ["fakex"]
+    assert Decimal(doc["totals"]["equity"]) == Decimal(by_venue["fakex"]["equity"])
+    [line] = res.err.strip().splitlines()
+    assert line.startswith("perp: error: partial portfolio: no answer from devnet") and "fakex" in line
+
+
+def test_portfolio_human_output_names_the_missing_venue(monkeypatch, devnet, book):
+    key, _ = book
+    res = perp(monkeypatch, key, "portfolio", devnet_url=_closed_port_url())
+    assert res.code == 5
+    assert "unreachable" in res.out and "partial\tyes" in res.out and "missing\tdevnet" in res.out
+    assert "BTCUSDT" in res.out and "Traceback" not in res.err
+
+
+def test_portfolio_venues_default_to_venues_with_an_account(monkeypatch):
+    from perpcli.app.portfolio import portfolio_venues
+    from perpcli.config.settings import Settings
+
+    assert portfolio_venues(Settings.load(environ={})) == ["devnet"]  # default.venue alone
+    env = {"PERPCLI_VENUES_HYPERLIQUID_ACCOUNT": "main", "PERPCLI_VENUES_OSTIUM_ACCOUNT": "0x" + "1" * 40}
+    assert portfolio_venues(Settings.load(environ=env)) == ["hyperliquid", "ostium"]
+    env["PERPCLI_PORTFOLIO_VENUES"] = "ostium, devnet,ostium"
+    assert portfolio_venues(Settings.load(environ=env)) == ["ostium", "devnet"]
+    assert portfolio_venues(Settings.load(environ=env), ["hyperliquid"]) == ["hyperliquid"]
+
+
+def test_portfolio_list_setting_is_checked(tmp_path):
+    from perpcli.config.settings import Settings
+    from perpcli.domain.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text('[portfolio]\nvenues = ["hyperliquid", "ostium"]\n')
+    assert Settings.load(config_path=path, environ={}).get("portfolio.venues") == ("hyperliquid", "ostium")
+    path.write_text('[portfolio]\nvenues = "hyperliquid"\n')  # a string in the file is one name
+    assert Settings.load(config_path=path, environ={}).get("portfolio.venues") == ("hyperliquid",)
+    path.write_text("[portfolio]\nvenues = [1, 2]\n")
+    with pytest.raises(ConfigError, match="a list of names"):
+        Settings.load(config_path=path, environ={})
+
+
+def test_a_venue_account_is_used_when_no_account_is_named():
+    from perpcli.app.session import Session
+    from perpcli.config.settings import Settings
+
+    env = {"PERPCLI_VENUES_DEVNET_ACCOUNT": "trader"}
+    assert Session.open(Settings.load(environ=env), venue="devnet").account == "trader"
+    assert Session.open(Settings.load(environ=env), venue="devnet", account="other").account == "other"
+    assert Session.open(Settings.load(environ=env), venue="hyperliquid").account is None

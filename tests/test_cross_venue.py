@@ -183,3 +183,57 @@ def test_a_venue_account_is_used_when_no_account_is_named():
     assert Session.open(Settings.load(environ=env), venue="devnet").account == "trader"
     assert Session.open(Settings.load(environ=env), venue="devnet", account="other").account == "other"
     assert Session.open(Settings.load(environ=env), venue="hyperliquid").account is None
+
+
+# ----------------------------------------------------------------------------- funding --compare
+
+
+def test_funding_compare_normalises_1h_and_8h_intervals(monkeypatch, devnet, fakex):
+    res = perp(monkeypatch, "0x" + "11" * 32, "--json", "funding", "--compare", "BTC", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    quotes = {q["venue"]: q for q in doc["quotes"]}
+    assert set(quotes) == {"devnet", "fakex"} and doc["missing"] == []
+    assert quotes["devnet"]["interval_hours"] == 1 and quotes["fakex"]["interval_hours"] == 8
+    for q in quotes.values():
+        assert Decimal(q["apr"]) == (Decimal(q["rate"]) * 8760 / q["interval_hours"]).quantize(Decimal("1e-8"))
+        assert q["underlying"] == "BTC" and Decimal(q["mark_price"]) > 0
+    [pair] = doc["pairs"]
+    assert {pair["long_venue"], pair["short_venue"]} == {"devnet", "fakex"}
+    assert Decimal(pair["short_apr"]) >= Decimal(pair["long_apr"])
+    assert Decimal(pair["carry_apr"]) == Decimal(pair["short_apr"]) - Decimal(pair["long_apr"])
+
+
+def test_funding_compare_without_names_lists_underlyings_on_two_venues(monkeypatch, devnet, fakex):
+    res = perp(monkeypatch, "0x" + "11" * 32, "--json", "funding", "--compare", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    assert {p["underlying"] for p in json.loads(res.out)["pairs"]} == {"BTC", "ETH"}  # the fake lists only these
+
+
+def test_funding_compare_watch_names_a_missing_venue(monkeypatch, fakex):
+    res = perp(monkeypatch, "0x" + "11" * 32, "--json", "funding", "--compare", "ETH", "--watch", "--every",
+               "0.05", "--count", "2", devnet_url=_closed_port_url())
+    assert res.code == 5
+    docs = [json.loads(line) for line in res.out.splitlines()]
+    assert len(docs) == 2 and all(d["missing"][0]["venue"] == "devnet" for d in docs)
+    assert [q["venue"] for q in docs[0]["quotes"]] == ["fakex"]
+    assert docs[0]["pairs"][0]["long_venue"] is None  # one venue: no pair to hold
+    assert res.err.startswith("perp: error: partial funding board: no answer from devnet")
+
+
+def test_best_pair_is_long_the_lowest_apr_and_short_the_highest():
+    from perpcli.app.funding_board import Quote, build
+    from perpcli.venues.base import FundingRate
+
+    quotes = [
+        Quote("hl", "BTC", FundingRate("BTC", Decimal("0.0000125"), 1), Decimal("100000")),  # 10.95% APR
+        Quote("aster", "BTC", FundingRate("BTCUSDT", Decimal("0.0001"), 8), Decimal("100100")),  # 10.95%
+        Quote("ostium", "BTC", FundingRate("BTC-USD", Decimal("-0.00005"), 8), Decimal("99900")),  # -5.475%
+        Quote("hl", "ETH", FundingRate("ETH", Decimal("0.00001"), 1), Decimal("3000")),
+    ]
+    [line] = build(quotes)
+    assert line.best_long.venue == "ostium" and line.best_short.venue == "hl"  # ties: by venue name
+    assert line.carry_apr == Decimal("0.0000125") * 8760 + Decimal("0.00005") * 1095
+    assert line.pair_basis_pct == (Decimal("100000") - Decimal("99900")) / Decimal("99900") * 100
+    assert [x.underlying for x in build(quotes, ["eth"])] == ["ETH"]
+    assert build(quotes, ["eth"])[0].best_long is None

@@ -107,3 +107,51 @@ def portfolio_doc(book: Book) -> dict[str, Any]:
         "positions": [position_row(p) for p in book.positions],
         "exposure": [exposure_row(e) for e in book.exposures],
     }
+
+
+def funding_quote_row(line: Any, q: Any) -> dict[str, Any]:
+    """One venue's funding for one underlying (`perp funding --compare`)."""
+    inst = q.instrument
+    return {
+        "underlying": line.underlying,
+        "venue": q.venue,
+        "market": q.symbol,
+        "interval_hours": q.rate.interval_hours,
+        "rate": shown.rate(q.rate.rate),
+        "apr": shown.rate(q.rate.apr),
+        "predicted_apr": shown.rate(q.rate.predicted_apr),
+        "mark_price": shown.price(inst, q.mark),
+        "basis_pct": _basis(line.basis_pct(q)),
+    }
+
+
+def funding_pair_row(line: Any) -> dict[str, Any]:
+    """The best long/short venue pair for one underlying; nulls when fewer than two venues."""
+    long, short = line.best_long, line.best_short
+    return {
+        "underlying": line.underlying,
+        "venues": len({q.venue for q in line.quotes}),
+        "long_venue": long.venue if long else None,
+        "long_market": long.symbol if long else None,
+        "long_apr": shown.rate(long.rate.apr) if long else None,
+        "short_venue": short.venue if short else None,
+        "short_market": short.symbol if short else None,
+        "short_apr": shown.rate(short.rate.apr) if short else None,
+        "carry_apr": shown.rate(line.carry_apr),
+        "basis_pct": _basis(line.pair_basis_pct),
+    }
+
+
+def _basis(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal("0.0001"))
+
+
+def funding_board_doc(board: Any) -> dict[str, Any]:
+    """The `perp funding --compare --json` document."""
+    return {
+        "time": board.time_ms,
+        "venues": list(board.venues),
+        "missing": [{"venue": v, "error": str(e), "exit_code": int(e.exit_code)} for v, e in board.missing],
+        "quotes": [funding_quote_row(line, q) for line in board.lines for q in line.quotes],
+        "pairs": [funding_pair_row(line) for line in board.lines],
+    }

@@ -83,6 +83,56 @@ def _print_human(doc: dict) -> None:
     output.emit_kv(totals, title="Totals (USD)" + (" - PARTIAL" if totals["partial"] else ""))
 
 
+def show_funding_compare(underlyings: list[str] | None, venues: str | None, *, watch: bool = False,
+                         every: float = 5.0, count: int | None = None) -> None:
+    """`perp funding --compare`: exit codes as for `perp portfolio` (a venue that does not
+    answer is listed under `missing` and its code ends the command). With --watch, a new board
+    every `every` seconds (--json: one document per line) until Ctrl-C or `count` boards."""
+    import time
+
+    from perpcli.app import funding_board, portfolio_views
+    from perpcli.cli import output, venue_cmd
+    from perpcli.domain.errors import UsageError
+
+    if every <= 0:
+        raise UsageError("--every must be a positive number of seconds")
+    if count is not None and count < 1:
+        raise UsageError("--count must be 1 or more")
+    names = chosen_venues(venues)
+    shown = 0
+    while True:
+        board = funding_board.gather(lambda n: open_session_for(n, many=len(names) > 1), names,
+                                     underlyings or [], _now_ms)
+        doc = portfolio_views.funding_board_doc(board)
+        if venue_cmd.json_mode():
+            (output.emit_ndjson if watch else output.emit_json)(doc)
+        else:
+            _print_board(doc, clear=watch)
+        shown += 1
+        if not watch or (count is not None and shown >= count):
+            break
+        time.sleep(every)
+    if board.missing:
+        venue_cmd.exit_with(board.exit_code(), board.missing_line())
+
+
+def _print_board(doc: dict, *, clear: bool) -> None:
+    import sys
+
+    from perpcli.cli import output
+
+    if clear and sys.stdout.isatty():
+        sys.stdout.write("\x1b[2J\x1b[H")
+    output.emit_table(doc["quotes"], ["underlying", "venue", "market", "interval_hours", "apr", "predicted_apr",
+                                      "mark_price", "basis_pct"], title="Funding by venue (APR)")
+    sys.stdout.write("\n")
+    output.emit_table(doc["pairs"], ["underlying", "long_venue", "long_apr", "short_venue", "short_apr",
+                                     "carry_apr", "basis_pct"], title="Best long/short pair")
+    if doc["missing"]:
+        sys.stdout.write("missing\t" + ", ".join(m["venue"] for m in doc["missing"]) + "\n")
+    sys.stdout.flush()
+
+
 def register(app: typer.Typer) -> None:
     @app.command("portfolio", help="Your book across venues: equity, margin, positions, net exposure.")
     def portfolio_cmd(

@@ -237,3 +237,107 @@ def test_best_pair_is_long_the_lowest_apr_and_short_the_highest():
     assert line.pair_basis_pct == (Decimal("100000") - Decimal("99900")) / Decimal("99900") * 100
     assert [x.underlying for x in build(quotes, ["eth"])] == ["ETH"]
     assert build(quotes, ["eth"])[0].best_long is None
+
+
+# ----------------------------------------------------------------------------- cross-venue actions
+
+
+def _fresh_book(devnet, fakex, *, orders: bool = True) -> tuple[str, list]:
+    """A new key long BTC on the devnet, short BTC and long ETH on the fake venue, with a resting
+    order on each venue. Returns the key and both venues' Trading sides."""
+    from tests.cli_devnet import new_key
+
+    hexkey, address = new_key(devnet.url)
+    signer = Signer.from_hex(hexkey)
+    fakex.fund(address, Decimal(10000))
+    dev = registry.open_venue(registry.get_entry("devnet").config(url=devnet.url)).trading(signer)
+    fake = registry.open_venue(registry.get_entry("fakex").config(url=FAKE_URL)).trading(signer)
+
+    def taker(t, symbol: str, side: Side, size: str) -> None:
+        [ack] = t.submit([OrderIntent(venue=t.venue, symbol=symbol, side=side, size=Decimal(size),
+                                      order_type=OrderType.MARKET, price=_far(t.market, symbol, up=side is Side.BUY),
+                                      tif=TimeInForce.IOC)])
+        assert ack.filled == Decimal(size), ack
+
+    def resting(t, symbol: str, size: str) -> None:
+        from perpcli.domain import order_rules
+
+        inst = t.market.instrument(symbol)
+        _, mark = t.market.reference_prices(symbol)
+        px = order_rules.conform_price(inst, mark * Decimal("0.96"), order_rules.Rounding.DOWN)
+        [ack] = t.submit([OrderIntent(venue=t.venue, symbol=symbol, side=Side.BUY, size=Decimal(size), price=px,
+                                      cloid=t.market.new_client_id())])
+        assert ack.status.value == "resting", ack
+
+    taker(dev, "BTC", Side.BUY, "0.01")
+    taker(fake, "BTCUSDT", Side.SELL, "0.004")
+    taker(fake, "ETHUSDT", Side.BUY, "0.05")
+    if orders:
+        resting(dev, "ETH", "0.01")
+        resting(fake, "ETHUSDT", "0.01")
+    return hexkey, [dev, fake]
+
+
+def _held(t) -> list[str]:
+    return sorted(p.symbol for p in t.positions().positions if p.size)
+
+
+def test_flatten_all_venues_leaves_nothing_anywhere(monkeypatch, devnet, fakex):
+    key, venues = _fresh_book(devnet, fakex)
+    res = perp(monkeypatch, key, "--json", "flatten", "--all-venues", "--yes", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert doc["action"] == "flatten" and [v["venue"] for v in doc["venues"]] == ["devnet", "fakex"]
+    assert all(v["status"] == "ok" and v["exit_code"] == 0 for v in doc["venues"])
+    by_venue = {v["venue"]: v for v in doc["venues"]}
+    assert len(by_venue["fakex"]["closes"]) == 2 and len(by_venue["devnet"]["cancels"]) == 1
+    for t in venues:
+        assert _held(t) == [] and t.open_orders() == [], t.venue
+    assert "devnet: cancel 1 order(s); close long 0.01 BTC at market" in res.err
+
+
+def test_flatten_all_venues_goes_on_when_one_venue_fails(monkeypatch, devnet, fakex):
+    key, [dev, fake] = _fresh_book(devnet, fakex)
+    res = perp(monkeypatch, key, "--json", "flatten", "--all-venues", "--yes", devnet_url=_closed_port_url())
+    assert res.code == 5, res.err
+    by_venue = {v["venue"]: v for v in json.loads(res.out)["venues"]}
+    assert by_venue["devnet"]["status"] == "failed" and by_venue["devnet"]["exit_code"] == 5
+    assert "connection refused" in by_venue["devnet"]["error"]
+    assert by_venue["fakex"]["status"] == "ok"
+    assert _held(fake) == [] and fake.open_orders() == []
+    assert _held(dev) == ["BTC"] and len(dev.open_orders()) == 1  # the unreachable venue was left as it was
+    assert res.err.strip().splitlines()[-1] == ("perp: error: flatten incomplete on devnet (exit 5): "
+                                                "see the results above")
+    perp(monkeypatch, key, "flatten", "--all-venues", "--yes", devnet_url=devnet.url)  # tidy up
+
+
+def test_close_an_underlying_on_every_venue(monkeypatch, devnet, fakex):
+    key, [dev, fake] = _fresh_book(devnet, fakex, orders=False)
+    res = perp(monkeypatch, key, "--json", "close", "BTC", "--all-venues", "--yes", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    closes = [(v["venue"], c["market"], c["side"]) for v in json.loads(res.out)["venues"] for c in v["closes"]]
+    assert closes == [("devnet", "BTC", "sell"), ("fakex", "BTCUSDT", "buy")]
+    assert _held(dev) == [] and _held(fake) == ["ETHUSDT"]  # ETH is another underlying
+
+
+def test_cancel_all_venues_needs_yes_off_a_terminal_and_dry_run_sends_nothing(monkeypatch, devnet, fakex):
+    key, [dev, fake] = _fresh_book(devnet, fakex)
+    res = perp(monkeypatch, key, "cancel", "--all", "--all-venues", devnet_url=devnet.url)
+    assert res.code == 2 and "without --yes" in res.err
+    res = perp(monkeypatch, key, "--dry-run", "cancel", "--all", "--all-venues", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    assert len(json.loads(res.out)["requests"]) == 2
+    assert len(dev.open_orders()) == 1 and len(fake.open_orders()) == 1
+    res = perp(monkeypatch, key, "--json", "cancel", "--all", "--all-venues", "--yes", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    assert dev.open_orders() == [] and fake.open_orders() == []
+    assert _held(dev) == ["BTC"]  # cancel leaves positions alone
+    res = perp(monkeypatch, key, "cancel", "--market", "BTC", "--all-venues", devnet_url=devnet.url)
+    assert res.code == 2 and "--all-venues goes with --all alone" in res.err
+
+
+def test_worst_exit_code_across_venues():
+    from perpcli.app.cross_venue import worst
+
+    assert worst([0, 0]) == 0
+    assert worst([3, 5]) == 5 and worst([5, 6, 3]) == 6 and worst([2, 3]) == 3

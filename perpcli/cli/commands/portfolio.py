@@ -133,6 +133,49 @@ def _print_board(doc: dict, *, clear: bool) -> None:
     sys.stdout.flush()
 
 
+def run_all_venues(action: str, *, underlying: str | None = None, slippage: str = "1%") -> None:
+    """`flatten --all-venues`, `cancel --all --all-venues`, `close UNDERLYING --all-venues`: one
+    confirmation listing what each venue will do, then every venue at once. Each venue is
+    reported on its own; the exit code is the worst venue's (6 over 1 over 5, 4, 3, 7, 2)."""
+    from perpcli.app import cross_venue, order_plan
+    from perpcli.cli import context, output, venue_cmd
+    from perpcli.domain.errors import UsageError
+
+    opts = context.current()
+    if opts.venue:
+        raise UsageError("--all-venues acts on the portfolio's venues (portfolio.venues): drop --venue")
+    slip = order_plan.parse_percent(slippage, what="--slippage")
+    names = chosen_venues(None)
+    plans = cross_venue.plan(lambda n: open_session_for(n, many=len(names) > 1), names,
+                             cancel_orders=action in ("flatten", "cancel"),
+                             close_positions=action in ("flatten", "close"), underlying=underlying)
+    try:
+        for vp in plans:
+            output.info(vp.describe())
+        work = sum(len(vp.cancels) + len(vp.closes) for vp in plans)
+        if work and not opts.dry_run:
+            venue_cmd.require_yes_or_confirm(f"{action} on {len(plans)} venue(s) as listed")
+        outcomes = cross_venue.execute(plans, slippage_pct=slip, dry_run=opts.dry_run)
+    finally:
+        cross_venue.close_all(plans)
+    doc = {"action": action, "venues": [o.to_json() for o in outcomes]}
+    if opts.dry_run:
+        venue_cmd.emit_dry_run([r for o in outcomes for r in o.requests], doc)
+    elif venue_cmd.json_mode():
+        output.emit_json(doc)
+    else:
+        output.emit_table([{"venue": v["venue"], "status": v["status"], "exit_code": v["exit_code"],
+                            "canceled": sum(c["status"] == "canceled" for c in v["cancels"]),
+                            "closed": sum(c["status"] == "filled" for c in v["closes"]),
+                            "error": v["error"] or next((c["error"] for c in v["closes"] + v["cancels"]
+                                                         if c["error"]), None)}
+                           for v in doc["venues"]], ["venue", "status", "exit_code", "canceled", "closed", "error"])
+    code = cross_venue.worst([o.exit_code for o in outcomes])
+    if code:
+        failed = ", ".join(f"{o.venue} (exit {int(o.exit_code)})" for o in outcomes if o.exit_code)
+        venue_cmd.exit_with(code, f"{action} incomplete on {failed}: see the results above")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("portfolio", help="Your book across venues: equity, margin, positions, net exposure.")
     def portfolio_cmd(

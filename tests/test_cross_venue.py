@@ -341,3 +341,16 @@ def test_worst_exit_code_across_venues():
 
     assert worst([0, 0]) == 0
     assert worst([3, 5]) == 5 and worst([5, 6, 3]) == 6 and worst([2, 3]) == 3
+
+
+def test_old_figures_are_marked_stale_but_still_counted():
+    from perpcli.app.portfolio import Book, VenueBook
+    from perpcli.app.portfolio_views import portfolio_doc
+    from perpcli.domain.events import AccountSnapshot
+
+    snap = AccountSnapshot(venue="v", account="0xa", time_ms=1_000, account_value=Decimal("100"))
+    book = Book((VenueBook("v", "0xa", snap), VenueBook("w", "0xa", snap)), now_ms=20_000)
+    doc = portfolio_doc(book, stale_after_ms=10_000)
+    assert [v["status"] for v in doc["venues"]] == ["stale", "stale"] and doc["venues"][0]["data_age_ms"] == 19_000
+    assert doc["totals"]["stale"] == ["v", "w"] and doc["totals"]["equity"] == Decimal("200")
+    assert [v["status"] for v in portfolio_doc(book, stale_after_ms=30_000)["venues"]] == ["ok", "ok"]

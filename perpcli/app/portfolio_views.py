@@ -19,9 +19,10 @@ def _pct(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(PCT)
 
 
-def venue_row(v: VenueBook, *, now_ms: int) -> dict[str, Any]:
+def venue_row(v: VenueBook, *, now_ms: int, stale_after_ms: int | None = None) -> dict[str, Any]:
     """One venue: its figures, or `status: "unreachable"` (or "error") and why. A missing
-    venue's figures are null, never 0: nothing is known about them."""
+    venue's figures are null, never 0: nothing is known about them. Figures older than
+    `stale_after_ms` (the venue's own timestamp) are `status: "stale"`: shown, and counted."""
     closest = v.closest
     if not v.ok:
         kind = "unreachable" if int(v.error.exit_code) == 5 else "error"  # type: ignore[union-attr]
@@ -29,9 +30,11 @@ def venue_row(v: VenueBook, *, now_ms: int) -> dict[str, Any]:
                 "account": None, "equity": None, "margin_used": None, "free_collateral": None, "leverage": None,
                 "unrealized_pnl": None, "positions": None, "closest_liquidation_market": None,
                 "closest_liquidation_distance_pct": None, "data_age_ms": None}
+    age = v.age_ms(now_ms)
+    stale = stale_after_ms is not None and age is not None and age > stale_after_ms
     return {
         "venue": v.venue,
-        "status": "ok",
+        "status": "stale" if stale else "ok",
         "error": None,
         "exit_code": 0,
         "account": v.account,
@@ -43,7 +46,7 @@ def venue_row(v: VenueBook, *, now_ms: int) -> dict[str, Any]:
         "positions": len(v.positions),
         "closest_liquidation_market": closest.symbol if closest else None,
         "closest_liquidation_distance_pct": _pct(closest.liquidation_distance_pct) if closest else None,
-        "data_age_ms": v.age_ms(now_ms),
+        "data_age_ms": age,
     }
 
 
@@ -98,12 +101,15 @@ def totals_row(book: Book) -> dict[str, Any]:
     }
 
 
-def portfolio_doc(book: Book) -> dict[str, Any]:
+def portfolio_doc(book: Book, *, stale_after_ms: int | None = None) -> dict[str, Any]:
     """The `perp portfolio --json` document."""
+    venues = [venue_row(v, now_ms=book.now_ms, stale_after_ms=stale_after_ms) for v in book.venues]
+    totals = totals_row(book)
+    totals["stale"] = [v["venue"] for v in venues if v["status"] == "stale"]
     return {
         "time": book.now_ms,
-        "totals": totals_row(book),
-        "venues": [venue_row(v, now_ms=book.now_ms) for v in book.venues],
+        "totals": totals,
+        "venues": venues,
         "positions": [position_row(p) for p in book.positions],
         "exposure": [exposure_row(e) for e in book.exposures],
     }

@@ -51,10 +51,12 @@ def _now_ms() -> int:
 def show_portfolio(venues: str | None) -> None:
     from perpcli.app import portfolio, portfolio_views
     from perpcli.cli import output, venue_cmd
+    from perpcli.config import settings
 
     names = chosen_venues(venues)
     book = portfolio.gather(lambda n: open_session_for(n, many=len(names) > 1), names, _now_ms)
-    doc = portfolio_views.portfolio_doc(book)
+    stale_after_ms = int(settings.current().get("stream.stale_after_seconds") * 1000)
+    doc = portfolio_views.portfolio_doc(book, stale_after_ms=stale_after_ms)
     if venue_cmd.json_mode():
         output.emit_json(doc)
     else:

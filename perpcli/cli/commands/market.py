@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from perpcli.cli.number_params import whole
+from perpcli.cli.number_params import real, whole
 
 
 def register(app: typer.Typer) -> None:
@@ -107,8 +107,10 @@ def register(app: typer.Typer) -> None:
         venues: str = typer.Option(None, "--venues", help="With --compare: comma-separated venues "
                                    "(default: portfolio.venues)."),
         watch: bool = typer.Option(False, "--watch", help="With --compare: refresh until Ctrl-C."),
-        every: float = typer.Option(5.0, "--every", help="With --watch: seconds between refreshes."),
-        count: int = typer.Option(None, "--count", help="With --watch: stop after this many boards."),
+        every: float = typer.Option(5.0, "--every", click_type=real(0.01, 86400),
+                                    help="With --watch: seconds between refreshes."),
+        count: int = typer.Option(None, "--count", click_type=whole(1),
+                                  help="With --watch: stop after this many boards."),
     ) -> None:
         from perpcli.app import views
         from perpcli.cli import venue_cmd

@@ -84,10 +84,13 @@ def _far(market, symbol: str, *, up: bool) -> Decimal:
                                      order_rules.Rounding.NEAREST)
 
 
-def perp(monkeypatch, key: str, *args: str, devnet_url: str, venues: str = "devnet,fakex") -> Result:
+def perp(monkeypatch, key: str | None, *args: str, devnet_url: str, venues: str = "devnet,fakex") -> Result:
     from perpcli.cli.main import main
 
-    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", key)
+    if key is None:  # the stored keys and config decide
+        monkeypatch.delenv("PERPCLI_PRIVATE_KEY", raising=False)
+    else:
+        monkeypatch.setenv("PERPCLI_PRIVATE_KEY", key)
     monkeypatch.setenv("PERPCLI_VENUES_DEVNET_URL", devnet_url)
     monkeypatch.setenv("PERPCLI_PORTFOLIO_VENUES", venues)
     out, err = io.StringIO(), io.StringIO()
@@ -354,3 +357,35 @@ def test_old_figures_are_marked_stale_but_still_counted():
     assert [v["status"] for v in doc["venues"]] == ["stale", "stale"] and doc["venues"][0]["data_age_ms"] == 19_000
     assert doc["totals"]["stale"] == ["v", "w"] and doc["totals"]["equity"] == Decimal("200")
     assert [v["status"] for v in portfolio_doc(book, stale_after_ms=30_000)["venues"]] == ["ok", "ok"]
+
+
+def test_one_stored_key_is_unlocked_once_for_every_venue(monkeypatch, devnet, fakex):
+    from perpcli.keys import keystore, sources, store
+
+    key, [dev, fake] = _fresh_book(devnet, fakex, orders=False)
+    signer = Signer.from_hex(key)
+    store.write("main", keystore.encrypt(bytes.fromhex(key[2:]), "pw", address=signer.address, scrypt_n=2))
+    calls = []
+    real_unlock = sources.unlock
+    monkeypatch.setattr(sources, "unlock", lambda *a, **k: calls.append(a) or real_unlock(*a, **k))
+    monkeypatch.setenv("PERPCLI_PASSPHRASE", "pw")
+    monkeypatch.setenv("PERPCLI_DEFAULT_ACCOUNT", "main")
+    res = perp(monkeypatch, None, "--json", "flatten", "--all-venues", "--yes", devnet_url=devnet.url)
+    assert res.code == 0, res.err
+    assert len(calls) == 1 and _held(dev) == [] and _held(fake) == []
+
+
+def test_an_agent_key_of_one_venue_is_not_carried_to_another():
+    from perpcli.app.session import Session
+    from perpcli.config.settings import Settings
+    from perpcli.domain.errors import AuthError
+    from perpcli.keys import keystore, store
+
+    agent = Signer.from_hex("0x" + "22" * 32)
+    doc = keystore.encrypt(bytes.fromhex("22" * 32), "pw", address=agent.address, scrypt_n=2)
+    doc[store.BINDING_FIELD] = store.agent_binding("0x" + "3" * 40, "devnet")
+    store.write("bot", doc)
+    agent_named = Signer.from_hex("0x" + "22" * 32, name="bot")
+    Session.open(Settings.load(environ={}), venue="devnet").adopt_signer(agent_named)  # its own venue: fine
+    with pytest.raises(AuthError, match="agent for"):
+        Session.open(Settings.load(environ={}), venue="hyperliquid").adopt_signer(agent_named)

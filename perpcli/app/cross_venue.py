@@ -100,12 +100,18 @@ def plan(open_session: Callable[[str], Any], venues: Sequence[str], *, cancel_or
     """Read each venue (in parallel; keys are unlocked one at a time) and say what will be done."""
     from perpcli.app.portfolio import _KEY_LOCK
 
+    unlocked: dict[str | None, Any] = {}  # the session's --account (None: default rules) -> its key
+
     def one(name: str) -> VenuePlan:
         vp = VenuePlan(name)
         try:
             vp.session = open_session(name)
-            with _KEY_LOCK:
+            with _KEY_LOCK:  # one passphrase prompt at a time, and each key unlocked once
+                who = vp.session.account
+                if who in unlocked and not vp.session.watch_only:
+                    vp.session.adopt_signer(unlocked[who])
                 vp.trading = vp.session.trading()
+                unlocked.setdefault(who, vp.session.signer())
             if cancel_orders:
                 vp.cancels = actions.cancel_targets(vp.trading, oid=None, cloid=None, market=None, everything=True)
             if close_positions:

@@ -123,6 +123,17 @@ class Session:
                                                       venue=self.venue)
         return self._signer
 
+    def adopt_signer(self, signer: Any) -> None:
+        """Sign with a key another venue's session of this command already unlocked (one EVM key
+        serving several venues: one passphrase, not one per venue). A stored agent key approved
+        on another venue is refused here, as resolve_signer would refuse it (exit 4)."""
+        from perpcli.keys import sources
+
+        name = getattr(signer, "name", "")
+        if name and name != sources.ENV_KEY:
+            sources.check_binding(name, self.venue)
+        self._signer = signer
+
     @property
     def watch_only(self) -> bool:
         """True when this session was opened on an address: nothing can be signed in it."""

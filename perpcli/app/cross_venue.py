@@ -98,7 +98,7 @@ def _matches(underlying: str | None, market: Any, symbol: str) -> bool:
 def plan(open_session: Callable[[str], Any], venues: Sequence[str], *, cancel_orders: bool,
          close_positions: bool, underlying: str | None = None) -> list[VenuePlan]:
     """Read each venue (in parallel; keys are unlocked one at a time) and say what will be done."""
-    from perpcli.app.portfolio import _KEY_LOCK
+    from perpcli.app.session import KEY_LOCK
 
     unlocked: dict[str | None, Any] = {}  # the session's --account (None: default rules) -> its key
 
@@ -106,12 +106,12 @@ def plan(open_session: Callable[[str], Any], venues: Sequence[str], *, cancel_or
         vp = VenuePlan(name)
         try:
             vp.session = open_session(name)
-            with _KEY_LOCK:  # one passphrase prompt at a time, and each key unlocked once
+            with KEY_LOCK:  # each key unlocked once (the lock is re-entrant: signer() takes it too)
                 who = vp.session.account
                 if who in unlocked and not vp.session.watch_only:
                     vp.session.adopt_signer(unlocked[who])
-                vp.trading = vp.session.trading()
                 unlocked.setdefault(who, vp.session.signer())
+            vp.trading = vp.session.trading()  # asks the venue whom the key trades for (exit 4)
             if cancel_orders:
                 vp.cancels = actions.cancel_targets(vp.trading, oid=None, cloid=None, market=None, everything=True)
             if close_positions:

@@ -11,7 +11,6 @@ with USD.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -177,16 +176,11 @@ def _short(error: PerpError | None) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-# Sessions from several threads may each want a key: one passphrase prompt at a time.
-_KEY_LOCK = threading.Lock()
-
-
 def read_venue(session: Any, clock_ms: Callable[[], int]) -> VenueBook:
     """One venue's account, positions, marks and funding, read through the seam."""
     name = session.venue
     try:
-        with _KEY_LOCK:
-            reader = session.reader()
+        reader = session.reader()  # keys are resolved one at a time (session.KEY_LOCK)
         snap = reader.account()
         held = reader.positions()
         open_positions = [p for p in held.positions if p.size]

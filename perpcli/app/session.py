@@ -13,12 +13,17 @@ Where the venue is reached: `--venue` (or default.venue), then `--url` with an e
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from perpcli.domain.errors import UsageError
 from perpcli.venues import registry
 from perpcli.venues.base import MarketData, Trading, TradingOptions
+
+# Sessions of one command may run in threads (one per venue): keys are resolved one at a time,
+# so two venues never prompt for a passphrase at once.
+KEY_LOCK = threading.RLock()
 
 
 @dataclass
@@ -116,11 +121,12 @@ class Session:
         if self._signer is None:
             from perpcli.keys import sources
 
-            if self.address:
-                self._signer = sources.resolve_reader(address=self.address)
-            else:
-                self._signer = sources.resolve_signer(self.account, passphrase_file=self.passphrase_file,
-                                                      venue=self.venue)
+            with KEY_LOCK:
+                if self.address:
+                    self._signer = sources.resolve_reader(address=self.address)
+                else:
+                    self._signer = sources.resolve_signer(self.account, passphrase_file=self.passphrase_file,
+                                                          venue=self.venue)
         return self._signer
 
     def adopt_signer(self, signer: Any) -> None:
@@ -162,8 +168,9 @@ class Session:
         if self._reader is None:
             from perpcli.keys import sources
 
-            who = sources.resolve_reader(self.account, address=self.address, passphrase_file=self.passphrase_file,
-                                         venue=self.venue)
+            with KEY_LOCK:
+                who = sources.resolve_reader(self.account, address=self.address,
+                                             passphrase_file=self.passphrase_file, venue=self.venue)
             self._reader = self.market.trading(who, options=self._options())
             self._reader_named = bool(getattr(who, "name", ""))
         if self._reader_named:

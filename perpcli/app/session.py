@@ -13,12 +13,17 @@ Where the venue is reached: `--venue` (or default.venue), then `--url` with an e
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from perpcli.domain.errors import UsageError
 from perpcli.venues import registry
 from perpcli.venues.base import MarketData, Trading, TradingOptions
+
+# Sessions of one command may run in threads (one per venue): keys are resolved one at a time,
+# so two venues never prompt for a passphrase at once.
+KEY_LOCK = threading.RLock()
 
 
 @dataclass
@@ -28,6 +33,7 @@ class VenueChoice:
     vault_address: str | None = None
     builder: str | None = None
     builder_fee: int = 0
+    account: str | None = None  # venues.<name>.account: the key (or address) used here by default
 
 
 def choose_venue(
@@ -53,7 +59,9 @@ def choose_venue(
     vault = vault_address or _setting(settings, f"venues.{name}.vault_address") or None
     builder = _setting(settings, f"venues.{name}.builder") or None
     fee = int(_setting(settings, f"venues.{name}.builder_fee_tenths_bp") or 0)
-    return VenueChoice(name=name, config=cfg, vault_address=vault, builder=builder, builder_fee=fee)
+    account = _setting(settings, f"venues.{name}.account") or None
+    return VenueChoice(name=name, config=cfg, vault_address=vault, builder=builder, builder_fee=fee,
+                       account=account)
 
 
 def _setting(settings: Any, key: str) -> Any:
@@ -90,8 +98,11 @@ class Session:
         passphrase_file: str | None = None,
         address: str | None = None,
     ) -> Session:
-        """A session from explicit choices (the CLI passes its global options)."""
+        """A session from explicit choices (the CLI passes its global options). Without --account
+        (and --address), the venue's own configured account is used (venues.<name>.account)."""
         choice = choose_venue(settings, venue=venue, url=url, network=network, vault_address=vault_address)
+        if account is None and address is None:
+            account = choice.account
         return cls(choice=choice, account=account, passphrase_file=passphrase_file, address=address)
 
     @property
@@ -110,12 +121,24 @@ class Session:
         if self._signer is None:
             from perpcli.keys import sources
 
-            if self.address:
-                self._signer = sources.resolve_reader(address=self.address)
-            else:
-                self._signer = sources.resolve_signer(self.account, passphrase_file=self.passphrase_file,
-                                                      venue=self.venue)
+            with KEY_LOCK:
+                if self.address:
+                    self._signer = sources.resolve_reader(address=self.address)
+                else:
+                    self._signer = sources.resolve_signer(self.account, passphrase_file=self.passphrase_file,
+                                                          venue=self.venue)
         return self._signer
+
+    def adopt_signer(self, signer: Any) -> None:
+        """Sign with a key another venue's session of this command already unlocked (one EVM key
+        serving several venues: one passphrase, not one per venue). A stored agent key approved
+        on another venue is refused here, as resolve_signer would refuse it (exit 4)."""
+        from perpcli.keys import sources
+
+        name = getattr(signer, "name", "")
+        if name and name != sources.ENV_KEY:
+            sources.check_binding(name, self.venue)
+        self._signer = signer
 
     @property
     def watch_only(self) -> bool:
@@ -145,8 +168,9 @@ class Session:
         if self._reader is None:
             from perpcli.keys import sources
 
-            who = sources.resolve_reader(self.account, address=self.address, passphrase_file=self.passphrase_file,
-                                         venue=self.venue)
+            with KEY_LOCK:
+                who = sources.resolve_reader(self.account, address=self.address,
+                                             passphrase_file=self.passphrase_file, venue=self.venue)
             self._reader = self.market.trading(who, options=self._options())
             self._reader_named = bool(getattr(who, "name", ""))
         if self._reader_named:

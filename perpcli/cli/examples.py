@@ -19,6 +19,7 @@ EXAMPLES: dict[str, str] = {
     "funding": "perp funding BTC",
     "account": "perp account --address 0x1111111111111111111111111111111111111111",
     "positions": "perp positions --json",
+    "portfolio": "perp portfolio --venues hyperliquid,ostium",
     "orders": "perp orders --market BTC",
     "fills": "perp fills --since 1d --market ETH",
     "funding-history": "perp funding-history --since 30d",

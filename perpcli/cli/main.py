@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.venues",
     "perpcli.cli.commands.market",
     "perpcli.cli.commands.account",
+    "perpcli.cli.commands.portfolio",
     "perpcli.cli.commands.trade",
     "perpcli.cli.commands.funds",
     "perpcli.cli.commands.stream",

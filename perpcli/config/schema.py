@@ -18,7 +18,7 @@ from perpcli.config.tui_keys import KEYS as _TUI_KEYS
 @dataclass(frozen=True)
 class Setting:
     key: str  # dotted: "risk.max_leverage"
-    kind: str  # "str" | "int" | "bool" | "decimal" | "address" | "url"
+    kind: str  # "str" | "int" | "bool" | "decimal" | "address" | "url" | "list" (of names)
     default: Any
     doc: str
     secret: bool = False
@@ -32,6 +32,16 @@ class Setting:
 _OSTIUM_PRICES = "https://metadata-backend.prod.bedrock.ostium.io/PricePublish/latest-prices"
 
 VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet", "ostium", "ostium-testnet", "ostium-devnet")
+
+
+def _account(venue: str) -> Setting:
+    """One EVM key may hold accounts on several venues, or each venue its own key (or agent key):
+    this names the one used on `venue` when --account is not given."""
+    return Setting(f"venues.{venue}.account", "str", "",
+                   f"Key name (or 0x address, read-only) used on {venue} when --account is not given; an "
+                   "agent key must be one approved on this venue. Empty: default.account rules. A venue "
+                   "with an account here is part of your portfolio unless portfolio.venues says otherwise.")
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("default.venue", "str", "devnet",
@@ -47,9 +57,11 @@ SETTINGS: tuple[Setting, ...] = (
             "scrypt work factor for new keystores (a power of two; geth's standard is 262144). "
             "Lower unlocks faster and resists guessing less."),
     Setting("venues.devnet.url", "url", "http://127.0.0.1:8787", "Base URL of the local devnet (perp devnet)."),
+    _account("devnet"),
     Setting("venues.devnet.mainnet", "bool", False,
             "Sign for mainnet semantics on the devnet (the devnet defaults to testnet semantics)."),
     Setting("venues.hyperliquid.url", "url", "https://api.hyperliquid.xyz", "Hyperliquid mainnet API."),
+    _account("hyperliquid"),
     Setting("venues.hyperliquid.vault_address", "address", "",
             "Trade for this vault or sub-account (signed by your key). Empty: your own account."),
     Setting("venues.hyperliquid.builder", "address", "",
@@ -57,6 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("venues.hyperliquid.builder_fee_tenths_bp", "int", 0,
             "Builder fee in tenths of a basis point, used only when a builder is set."),
     Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
+    _account("hyperliquid-testnet"),
     *(s for name, rpc, prices in (
         ("ostium", "https://arb1.arbitrum.io/rpc", _OSTIUM_PRICES),
         ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc", _OSTIUM_PRICES),
@@ -64,6 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
         Setting(f"venues.{name}.url", "url", rpc,
                 f"JSON-RPC node for {name} (--rpc-url overrides). A public one by default; your own RPC is "
                 "faster and keeps your trading pattern to yourself."),
+        _account(name),
         Setting(f"venues.{name}.price_url", "str", prices,
                 f"Oracle price feed for {name} (Ostium's latest-prices shape). Empty: none configured."),
         Setting(f"venues.{name}.max_fee_gwei", "decimal", Decimal("1"),
@@ -77,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
                 "Longest perpcli waits for a receipt; later, the outcome is unknown (exit 6) and is "
                 "settled by transaction hash, never by sending again."),
     )),
+    Setting("portfolio.venues", "list", (),
+            "Venues that make up your book in `perp portfolio` and `perp funding --compare`, e.g. "
+            "[\"hyperliquid\", \"ostium\"] (environment: comma-separated). Empty: every venue with a "
+            "venues.<name>.account, else default.venue alone."),
     Setting("risk.max_order_notional", "decimal", Decimal("1000000"),
             "Refuse any single order above this notional in USD (exit 7). 0 disables the guard."),
     Setting("risk.max_leverage", "int", 20,

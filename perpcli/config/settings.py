@@ -86,6 +86,15 @@ def coerce(setting: Setting, raw: Any, where: str) -> Any:
         if not value.is_finite() or value < 0:
             raise bad("a finite decimal number >= 0")
         return value
+    if kind == "list":
+        # TOML gives an array; the environment a comma-separated string ("hyperliquid,ostium").
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(x, str) for x in items):
+            raise bad("a list of names")
+        names = tuple(x.strip() for x in items if x.strip())
+        if any(not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", x) for x in names):
+            raise bad("a list of names (letters, digits, '-', '_' and '.')")
+        return tuple(dict.fromkeys(names))  # a name given twice counts once
     if not isinstance(raw, str):
         raise bad("a string")
     if setting.choices and raw not in setting.choices:

@@ -21,6 +21,8 @@ def _toml_value(v) -> str:
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, Decimal):
         return f'"{v}"'
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from perpcli.domain.instrument import Instrument, MarginTable
 from perpcli.ledger.account import Account
@@ -77,6 +78,39 @@ class Portfolio:
     closest_to_liquidation: PortfolioPosition | None
 
 
+class Held(Protocol):
+    """What netting needs of a position, wherever it was read from."""
+
+    @property
+    def venue(self) -> str: ...
+    @property
+    def underlying(self) -> str: ...
+    @property
+    def units(self) -> Decimal: ...  # signed, in units of the underlying
+    @property
+    def notional(self) -> Decimal: ...  # signed, at the venue's own mark
+
+
+def net_exposures(positions: Iterable[Held]) -> tuple[Exposure, ...]:
+    """Group positions by canonical underlying so opposite ones net (long 1 BTC on one venue and
+    short 0.4 on another is +0.6 BTC); largest gross notional first."""
+    groups: dict[str, list[Held]] = {}
+    for p in positions:
+        groups.setdefault(p.underlying, []).append(p)
+    exposures = [
+        Exposure(
+            underlying,
+            sum((p.units for p in group), ZERO),
+            sum((p.notional for p in group), ZERO),
+            sum((abs(p.notional) for p in group), ZERO),
+            tuple(sorted({p.venue for p in group})),
+        )
+        for underlying, group in groups.items()
+    ]
+    exposures.sort(key=lambda e: (-e.gross_notional, e.underlying))
+    return tuple(exposures)
+
+
 def build_portfolio(
     accounts: Iterable[Account],
     marks: Mapping[tuple[str, str], Decimal],
@@ -129,26 +163,13 @@ def build_portfolio(
                 tuple(sorted(unmarked)),
             )
         )
-    groups: dict[str, list[PortfolioPosition]] = {}
-    for p in positions:
-        groups.setdefault(p.underlying, []).append(p)
-    exposures = [
-        Exposure(
-            underlying,
-            sum((p.units for p in group), ZERO),
-            sum((p.notional for p in group), ZERO),
-            sum((abs(p.notional) for p in group), ZERO),
-            tuple(sorted({p.venue for p in group})),
-        )
-        for underlying, group in groups.items()
-    ]
-    exposures.sort(key=lambda e: (-e.gross_notional, e.underlying))
+    exposures = net_exposures(positions)
     at_risk = [p for p in positions if p.liquidation_distance is not None]
     closest = min(at_risk, key=lambda p: p.liquidation_distance) if at_risk else None  # type: ignore[arg-type,return-value]
     return Portfolio(
         total_equity=sum((line.equity for line in lines), ZERO),
         total_margin_used=sum((line.margin_used for line in lines), ZERO),
-        exposures=tuple(exposures),
+        exposures=exposures,
         positions=tuple(positions),
         accounts=tuple(lines),
         closest_to_liquidation=closest,

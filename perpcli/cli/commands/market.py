@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from perpcli.cli.number_params import whole
+from perpcli.cli.number_params import real, whole
 
 
 def register(app: typer.Typer) -> None:
@@ -99,10 +99,30 @@ def register(app: typer.Typer) -> None:
         venue_cmd.emit_rows([views.candle_row(c) for c in cs[-count:]],
                             ["open_time", "open", "high", "low", "close", "volume", "trades"])
 
-    @app.command("funding", help="Current and predicted funding (per interval and as APR).")
-    def funding(markets: list[str] = typer.Argument(None, help="Markets (default: all).")) -> None:
+    @app.command("funding", help="Current and predicted funding (per interval and as APR); "
+                 "--compare: across venues.")
+    def funding(
+        markets: list[str] = typer.Argument(None, help="Markets (with --compare: underlyings; default: all)."),
+        compare: bool = typer.Option(False, "--compare", help="Compare venues: APR, mark, basis, best pair."),
+        venues: str = typer.Option(None, "--venues", help="With --compare: comma-separated venues "
+                                   "(default: portfolio.venues)."),
+        watch: bool = typer.Option(False, "--watch", help="With --compare: refresh until Ctrl-C."),
+        every: float = typer.Option(5.0, "--every", click_type=real(0.01, 86400),
+                                    help="With --watch: seconds between refreshes."),
+        count: int = typer.Option(None, "--count", click_type=whole(1),
+                                  help="With --watch: stop after this many boards."),
+    ) -> None:
         from perpcli.app import views
         from perpcli.cli import venue_cmd
+
+        if compare:
+            from perpcli.cli.commands.portfolio import show_funding_compare
+
+            return show_funding_compare(markets, venues, watch=watch, every=every, count=count)
+        if watch or venues:
+            from perpcli.domain.errors import UsageError
+
+            raise UsageError("--watch and --venues go with --compare")
 
         with venue_cmd.session() as s:
             rates = s.market.funding(markets or None)

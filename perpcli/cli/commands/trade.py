@@ -165,10 +165,17 @@ def register(app: typer.Typer) -> None:
         cloid: str = typer.Option(None, "--cloid"),
         market: str = typer.Option(None, "--market"),
         everything: bool = typer.Option(False, "--all"),
+        all_venues: bool = typer.Option(False, "--all-venues", help="With --all: on every venue of the portfolio."),
     ) -> None:
         from perpcli.app import actions
         from perpcli.cli import context, output, venue_cmd
 
+        if all_venues:
+            if not everything or oid is not None or cloid is not None or market is not None:
+                raise_usage("--all-venues goes with --all alone")
+            from perpcli.cli.commands.portfolio import run_all_venues
+
+            return run_all_venues("cancel")
         by_id = oid is not None or cloid is not None
         chosen = [x for x in (oid is not None, cloid is not None, market is not None and not by_id, everything) if x]
         if len(chosen) != 1:
@@ -242,10 +249,17 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option(None, "--size", help="Close only this much."),
         limit: str = typer.Option(None, "--limit", help="Limit price instead of market."),
         slippage: str = typer.Option("1%", "--slippage"),
+        all_venues: bool = typer.Option(False, "--all-venues", help="Close MARKET's underlying on every venue."),
     ) -> None:
         from perpcli.app import actions, order_plan
         from perpcli.cli import context, venue_cmd
 
+        if all_venues:
+            if size is not None or limit is not None:
+                raise_usage("--all-venues closes whole positions at market: drop --size and --limit")
+            from perpcli.cli.commands.portfolio import run_all_venues
+
+            return run_all_venues("close", underlying=market, slippage=slippage)
         sz = order_plan.parse_decimal(size, what="--size") if size is not None else None
         px = order_plan.parse_decimal(limit, what="--limit") if limit is not None else None
         slip = order_plan.parse_percent(slippage, what="--slippage")
@@ -262,9 +276,17 @@ def register(app: typer.Typer) -> None:
         _emit_results(outcome.results)
 
     @app.command("flatten", help="Cancel every open order and close every position at market.")
-    def flatten(slippage: str = typer.Option("1%", "--slippage")) -> None:
+    def flatten(
+        slippage: str = typer.Option("1%", "--slippage"),
+        all_venues: bool = typer.Option(False, "--all-venues", help="On every venue of the portfolio."),
+    ) -> None:
         from perpcli.app import actions, order_plan
         from perpcli.cli import context, output, venue_cmd
+
+        if all_venues:
+            from perpcli.cli.commands.portfolio import run_all_venues
+
+            return run_all_venues("flatten", slippage=slippage)
 
         slip = order_plan.parse_percent(slippage, what="--slippage")
         opts = context.current()

@@ -209,6 +209,8 @@ class ExchangeDesk:
     builder_approvals: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # user -> builder -> max pct
     requests_used: dict[str, int] = field(default_factory=dict)
     twaps: object | None = None
+    abstraction: dict[str, str] = field(default_factory=dict)  # user -> mode set by an action
+    big_blocks: dict[str, bool] = field(default_factory=dict)  # user -> evmUserModify choice
 
     # -- the whole request ---------------------------------------------------------------------
 
@@ -293,6 +295,8 @@ class ExchangeDesk:
                 u: {b: str(v) for b, v in m.items()} for u, m in self.builder_approvals.items()
             },
             "requests_used": dict(self.requests_used),
+            "abstraction": dict(self.abstraction),
+            "big_blocks": dict(self.big_blocks),
         }
 
     def load_json(self, data: dict) -> None:
@@ -301,6 +305,8 @@ class ExchangeDesk:
             u: {b: Decimal(v) for b, v in m.items()} for u, m in data.get("builder_approvals", {}).items()
         }
         self.requests_used = {k: int(v) for k, v in data.get("requests_used", {}).items()}
+        self.abstraction = {k: str(v) for k, v in data.get("abstraction", {}).items()}
+        self.big_blocks = {k: bool(v) for k, v in data.get("big_blocks", {}).items()}
 
 
 # ---------------------------------------------------------------------------------------------

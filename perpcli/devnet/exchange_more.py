@@ -8,7 +8,7 @@ venue's JSON answer or raises ActionError with the venue's text.
 
 from __future__ import annotations
 
-from perpcli.devnet.exchange import DEFAULT_OK, _address, _bool, _decimal, _int, _need, _str, ok
+from perpcli.devnet.exchange import DEFAULT_OK, BadBody, _address, _bool, _decimal, _int, _need, _str, ok
 from perpcli.devnet.records import ActionError
 
 VAULT_MISSING = "Vault does not exist."
@@ -65,7 +65,67 @@ def _vault_transfer(desk, user: str, env, now: int, _agent: bool) -> dict:
     raise ActionError(VAULT_MISSING)  # the devnet lists no vaults (vaultDetails answers null)
 
 
+# Account abstraction. The devnet keeps each perp dex's collateral apart (the venue's
+# "disabled" mode); the modes that pool collateral across dexs or with spot are not modelled,
+# and are refused in one line rather than accepted and silently ignored.
+_AGENT_MODES = {"i": "disabled", "u": "unifiedAccount", "p": "portfolioMargin"}
+_USER_MODES = frozenset(_AGENT_MODES.values())
+POOLED_NOT_MODELLED = "{mode} is not available on this devnet: each perp dex keeps its own collateral"
+
+
+def _set_mode(desk, user: str, mode: str) -> dict:
+    if mode != "disabled":
+        raise ActionError(POOLED_NOT_MODELLED.format(mode=mode))
+    desk.abstraction[user] = mode
+    return DEFAULT_OK
+
+
+def _acting_user(env, user: str, action_type: str) -> None:
+    """User-signed abstraction actions name the user; only that user may sign them."""
+    named = _address(_need(env.action, "user", action_type), "user")
+    if named != user:
+        raise ActionError(f"Invalid user: {named} does not match signer {user}")
+
+
+def _user_set_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
+    _acting_user(env, user, "userSetAbstraction")
+    mode = _str(_need(env.action, "abstraction", "userSetAbstraction"), "abstraction")
+    if mode not in _USER_MODES:
+        raise BadBody(f"unknown variant `{mode}`, expected one of `unifiedAccount`, `portfolioMargin`, `disabled`")
+    return _set_mode(desk, user, mode)
+
+
+def _agent_set_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
+    code = _str(_need(env.action, "abstraction", "agentSetAbstraction"), "abstraction")
+    if code not in _AGENT_MODES:
+        raise BadBody(f"unknown variant `{code}`, expected one of `i`, `u`, `p`")
+    return _set_mode(desk, user, _AGENT_MODES[code])
+
+
+def _user_dex_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
+    _acting_user(env, user, "userDexAbstraction")
+    if _bool(_need(env.action, "enabled", "userDexAbstraction"), "enabled"):
+        raise ActionError(POOLED_NOT_MODELLED.format(mode="Dex abstraction"))
+    return DEFAULT_OK  # disabling what is already off
+
+
+def _agent_enable_dex_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
+    raise ActionError(POOLED_NOT_MODELLED.format(mode="Dex abstraction"))
+
+
+def _evm_user_modify(desk, user: str, env, now: int, _agent: bool) -> dict:
+    """`evmUserModify` (the SDK's use_big_blocks): the user's HyperEVM block-size choice.
+    The devnet runs no EVM; the choice is kept, as the venue keeps it, and changes nothing."""
+    desk.big_blocks[user] = _bool(_need(env.action, "usingBigBlocks", "evmUserModify"), "usingBigBlocks")
+    return DEFAULT_OK
+
+
 HANDLERS = {
+    "userSetAbstraction": _user_set_abstraction,
+    "agentSetAbstraction": _agent_set_abstraction,
+    "userDexAbstraction": _user_dex_abstraction,
+    "agentEnableDexAbstraction": _agent_enable_dex_abstraction,
+    "evmUserModify": _evm_user_modify,
     "createSubAccount": _create_sub_account,
     "subAccountTransfer": _sub_account_transfer,
     "subAccountSpotTransfer": _sub_account_spot_transfer,

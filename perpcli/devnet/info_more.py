@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from perpcli.devnet import render
+from perpcli.devnet.deploy_auction import PERP_DEX_AUCTION, SPOT_TOKEN_AUCTION
 from perpcli.devnet.exchange import BadBody
 from perpcli.devnet.info import _dex, _field, _user
 from perpcli.devnet.markets import MAX_MARKET_ORDER_NTLS
@@ -149,8 +150,9 @@ def _maxMarketOrderNtls(desk, req):  # noqa: N802
 
 
 def _userAbstraction(desk, req):  # noqa: N802
-    _user(req)
-    return "default"  # each perp dex keeps its own collateral (no dex abstraction, no unified account)
+    # Each perp dex keeps its own collateral: "default" until the user picks "disabled", which
+    # is the same thing said explicitly (the pooled modes are refused by the devnet).
+    return desk.desk.abstraction.get(_user(req), "default")
 
 
 def _approvedBuilders(desk, req):  # noqa: N802
@@ -186,6 +188,21 @@ def _empty_list_of_user(desk, req):
     """Reads of what the devnet does not model (staking): an account that has none of it."""
     _user(req)
     return []
+
+
+def _perpDeployAuctionStatus(desk, req):  # noqa: N802
+    return PERP_DEX_AUCTION.status(desk.now_ms())
+
+
+def _spotDeployState(desk, req):  # noqa: N802
+    _user(req)
+    # Token deployments the user has in progress: none can be started on the devnet.
+    return {"states": [], "gasAuction": SPOT_TOKEN_AUCTION.status(desk.now_ms())}
+
+
+def _userToMultiSigSigners(desk, req):  # noqa: N802
+    _user(req)
+    return None  # the venue answers null for a user that is not multi-sig (the devnet has none)
 
 
 def _webData2(desk, req):  # noqa: N802
@@ -253,4 +270,7 @@ HANDLERS = {
     "delegatorHistory": _empty_list_of_user,
     "userDexAbstraction": _userDexAbstraction,
     "webData2": _webData2,
+    "perpDeployAuctionStatus": _perpDeployAuctionStatus,
+    "spotDeployState": _spotDeployState,
+    "userToMultiSigSigners": _userToMultiSigSigners,
 }

@@ -78,6 +78,12 @@ def _dec(value: object, where: str) -> str:
     return to_wire(value, what=where)
 
 
+def _amount_as_sent(value: object, where: str) -> str:
+    """A decimal the venue keeps as a string: checked, then hashed exactly as received."""
+    _dec(value, where)
+    return value  # type: ignore[return-value]  # _dec proved it is a str
+
+
 def _str(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{where} must be a string, got {value!r}", rule="action-shape")
@@ -275,7 +281,8 @@ def _c_sub_account_spot_transfer(a: Mapping[str, Any]) -> dict:
         "subAccountUser": check_address(a["subAccountUser"], what="subAccountUser"),
         "isDeposit": _bool(a["isDeposit"], "isDeposit"),
         "token": _str(a["token"], "token"),
-        "amount": _dec(a["amount"], "amount"),
+        # A string field on the venue, hashed as sent: the official SDK sends str(1.0) = "1.0".
+        "amount": _amount_as_sent(a["amount"], "amount"),
     }
 
 

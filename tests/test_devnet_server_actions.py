@@ -144,6 +144,35 @@ def test_builder_fee_approval_gates_builder_orders(http):
     assert "builderFee" not in theirs and theirs["fee"] == "0.0225"
 
 
+def test_builder_fees_are_credited_to_the_builder_and_claimed_by_it(http, devnet):
+    """The fee a fill charges for a builder reaches the builder, through the referral reward
+    claim as on the venue: unclaimed until `claimRewards`, then in its perp balance."""
+    builder_key = "0x" + "e5" * 32
+    builder = address(builder_key)
+    first_look(devnet.url, builder)
+    approve = actions.approve_builder_fee_action(builder, Decimal("0.1"), nonce=NONCES.next())
+    assert http.post("/exchange", signed_user(KEY_B, approve)) == OK
+    order = actions.order_action([actions.OrderSpec(2, True, Decimal(200), Decimal(1))],
+                                 builder=actions.BuilderFee(builder, 50))  # 5 bp
+    oid = http.post("/exchange", signed_l1(KEY_B, order))["response"]["data"]["statuses"][0]["resting"]["oid"]
+    res = http.post("/exchange", signed_l1(KEY_A, limit_order(2, False, "200", "1", tif="Ioc")))
+    assert "filled" in res["response"]["data"]["statuses"][0], res
+    fill = next(f for f in http.info({"type": "userFills", "user": B}) if f["oid"] == oid)
+    assert fill["builderFee"] == "0.1"  # 5 bp of $200
+    referral = http.info({"type": "referral", "user": builder})
+    assert (referral["builderRewards"], referral["unclaimedRewards"], referral["claimedRewards"]) == ("0.1", "0.1", "0.0")
+    value = lambda: Decimal(http.info({"type": "clearinghouseState", "user": builder})["withdrawable"])  # noqa: E731
+    before = value()
+    assert http.post("/exchange", signed_l1(builder_key, {"type": "claimRewards"})) == OK
+    assert value() - before == Decimal("0.1")
+    referral = http.info({"type": "referral", "user": builder})
+    assert (referral["builderRewards"], referral["unclaimedRewards"], referral["claimedRewards"]) == ("0.1", "0.0", "0.1")
+    row = http.info({"type": "userNonFundingLedgerUpdates", "user": builder})[-1]["delta"]
+    assert row == {"type": "rewardsClaim", "amount": "0.1"}
+    again = http.post("/exchange", signed_l1(builder_key, {"type": "claimRewards"}))
+    assert again == {"status": "err", "response": "No rewards to claim"}
+
+
 def test_hip3_dex_reads_and_orders(http):
     meta = http.info({"type": "meta", "dex": "xyz"})
     gold = next(i for i, u in enumerate(meta["universe"]) if u["name"] == "xyz:GOLD")

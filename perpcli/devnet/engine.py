@@ -940,6 +940,10 @@ class Engine(
             taker.user, taker, px, qty, taker_fee + tb if tb else taker_fee, True, txhash, tid, now_ms, liquidation, tb
         )
         self._apply_fill(maker.user, maker, px, qty, maker_fee + mb if mb else maker_fee, False, txhash, tid, now_ms, None, mb)
+        if tb:
+            self.credit_builder(taker.builder[0], tb)
+        if mb:
+            self.credit_builder(maker.builder[0], mb)
         if taker.is_buy:
             trade = Trade(coin, "B", px, qty, now_ms, txhash, tid, taker.user, maker.user)
         else:

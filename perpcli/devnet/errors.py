@@ -48,6 +48,7 @@ class Errors:
     REFERRAL_CODE_UNKNOWN = "Referral code does not exist"
     REFERRAL_SELF = "Cannot refer yourself"
     REFERRAL_ALREADY = "Referrer already set"
+    NO_REWARDS = "No rewards to claim"
     DUPLICATE_CLOID = "Duplicate cloid."
     TOO_MANY_ORDERS = "Too many open orders."
     SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."

@@ -120,7 +120,13 @@ def _evm_user_modify(desk, user: str, env, now: int, _agent: bool) -> dict:
     return DEFAULT_OK
 
 
+def _claim_rewards(desk, user: str, env, now: int, _agent: bool) -> dict:
+    desk.engine.claim_rewards(user, now)
+    return DEFAULT_OK
+
+
 HANDLERS = {
+    "claimRewards": _claim_rewards,
     "userSetAbstraction": _user_set_abstraction,
     "agentSetAbstraction": _agent_set_abstraction,
     "userDexAbstraction": _user_dex_abstraction,

@@ -32,6 +32,7 @@ def _referral(desk, req):
     by = engine.referred_by(user)
     code = engine.referral_code_of(user)
     vlm = engine.cum_volume(user)
+    earned, unclaimed = engine.builder_rewards(user)  # builders are paid through this claim
     if code is not None:
         states = [
             {
@@ -52,9 +53,9 @@ def _referral(desk, req):
     return {
         "referredBy": None if by is None else {"referrer": by[0], "code": by[1]},
         "cumVlm": render.dec(vlm),
-        "unclaimedRewards": "0.0",
-        "claimedRewards": "0.0",
-        "builderRewards": "0.0",
+        "unclaimedRewards": render.dec(unclaimed),
+        "claimedRewards": render.dec(engine.claimed_rewards(user)),
+        "builderRewards": render.dec(earned),
         "referrerState": state,
         "rewardHistory": [],
         "tokenToState": [],

@@ -274,8 +274,8 @@ def _plain(value: object) -> object:
     return value
 
 
-# Ledger kinds whose delta carries no `usdc` field (the amount is `amount` of `token`).
-_TOKEN_DELTAS = frozenset({"spotTransfer", "send"})
+# Ledger kinds whose delta carries no `usdc` field (the amount is `amount`, of `token` if any).
+_TOKEN_DELTAS = frozenset({"spotTransfer", "send", "rewardsClaim"})
 
 
 def ledger_row(u: r.LedgerUpdate) -> dict:

@@ -1,4 +1,4 @@
-"""Sub-accounts, referral codes and isolated-only top-ups for the devnet engine.
+"""Sub-accounts, referral codes, builder rewards and isolated-only top-ups for the devnet engine.
 
 A mixin of `Engine`. A sub-account is an account of its own (balances, positions, orders,
 histories) whose master may act for it: the master signs with `vaultAddress` set to the
@@ -23,7 +23,8 @@ _MICRO = Decimal("0.000001")
 
 
 class EngineSubAccounts:
-    """Sub-accounts (name, address, master), referral codes and `topUpIsolatedOnlyMargin`."""
+    """Sub-accounts (name, address, master), referral codes, builder rewards and
+    `topUpIsolatedOnlyMargin`."""
 
     # -- sub-accounts --------------------------------------------------------------------------
 
@@ -148,6 +149,40 @@ class EngineSubAccounts:
         referrer = referrer.lower()
         return [(u, t) for u, (r, _c, t) in self._referred_by.items() if r == referrer]
 
+    # -- builder rewards -----------------------------------------------------------------------
+
+    def credit_builder(self, builder: str, fee: Decimal) -> None:
+        """A fill paid `fee` to `builder`: it accrues as the builder's unclaimed reward (the
+        venue pays builders through the referral reward claim, not straight into the account)."""
+        row = self._builder_rewards.get(builder)
+        if row is None:
+            row = self._builder_rewards[builder] = [ZERO, ZERO]
+        row[0] += fee
+        row[1] += fee
+
+    def builder_rewards(self, user: str) -> tuple[Decimal, Decimal]:
+        """(builder fees earned all time, builder fees not yet claimed) of `user`."""
+        earned, unclaimed = self._builder_rewards.get(user.lower(), (ZERO, ZERO))
+        return earned, unclaimed
+
+    def claimed_rewards(self, user: str) -> Decimal:
+        return self._claimed_rewards.get(user.lower(), ZERO)
+
+    def claim_rewards(self, user: str, now_ms: int) -> Decimal:
+        """`claimRewards`: every unclaimed reward into the perp balance, one `rewardsClaim` row."""
+        self._advance(now_ms)
+        acct = self._account(user, now_ms)
+        row = self._builder_rewards.get(acct.address)
+        amount = row[1] if row is not None else ZERO
+        if amount <= 0:
+            raise ActionError(Errors.NO_REWARDS)
+        row[1] = ZERO
+        acct.usdc += amount
+        self._claimed_rewards[acct.address] = self.claimed_rewards(acct.address) + amount
+        self._ledger(acct, "rewardsClaim", amount, (("amount", amount),))
+        self._flush()
+        return amount
+
     # -- isolated-only margin ------------------------------------------------------------------
 
     def top_up_isolated_only_margin(self, user: str, asset: int, leverage: Decimal, now_ms: int) -> None:
@@ -176,6 +211,8 @@ class EngineSubAccounts:
             "subs": {m: [list(s) for s in subs] for m, subs in self._subs.items()},
             "referral_codes": dict(self._referral_codes),
             "referred_by": {u: list(row) for u, row in self._referred_by.items()},
+            "builder_rewards": {b: [str(e), str(u)] for b, (e, u) in self._builder_rewards.items()},
+            "claimed_rewards": {u: str(v) for u, v in self._claimed_rewards.items()},
         }
 
     def load_sub_state(self, data: dict | None) -> None:
@@ -184,3 +221,7 @@ class EngineSubAccounts:
         self._sub_master = {a: m for m, subs in self._subs.items() for _n, a in subs}
         self._referral_codes = dict(data.get("referral_codes", {}))
         self._referred_by = {u: (r, c, t) for u, (r, c, t) in data.get("referred_by", {}).items()}
+        self._builder_rewards = {
+            b: [Decimal(e), Decimal(u)] for b, (e, u) in data.get("builder_rewards", {}).items()
+        }
+        self._claimed_rewards = {u: Decimal(v) for u, v in data.get("claimed_rewards", {}).items()}

@@ -459,6 +459,20 @@ def test_ws_greeting_ping_subscribe_unsubscribe(devnet):
         assert err["data"].startswith("Error parsing JSON into valid websocket request")
 
 
+def test_ws_l2_book_fast_sends_five_levels_a_side(devnet, http):
+    for i in range(7):
+        res = http.post("/exchange", signed_l1(KEY_B, limit_order(BTC, False, str(91101 + i), "0.001")))
+        assert res["status"] == "ok", res
+    with connect(devnet.ws_url) as ws:
+        for sub in ({"type": "l2Book", "coin": "BTC", "fast": True}, {"type": "l2Book", "coin": "BTC"}):
+            ws.send(json.dumps({"method": "subscribe", "subscription": sub}))
+        books = [ws_until(ws, lambda m: m["channel"] == "l2Book")["data"] for _ in range(2)]
+        assert sorted(len(b["levels"][1]) for b in books)[0] == 5  # fast: the best five
+        assert sorted(len(b["levels"][1]) for b in books)[1] >= 7
+        ws.send(json.dumps({"method": "subscribe", "subscription": {"type": "l2Book", "coin": "ETH", "fast": 1}}))
+        assert ws_until(ws, lambda m: m["channel"] == "error")["data"].startswith("Invalid subscription")
+
+
 def test_ws_post_info_and_action(devnet):
     with connect(devnet.ws_url) as ws:
         ws.send(json.dumps({"method": "post", "id": 7, "request": {"type": "info", "payload": {"type": "allMids"}}}))

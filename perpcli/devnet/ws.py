@@ -61,7 +61,9 @@ def frame(channel: str, data) -> str:
 class Subscription:
     """One accepted subscription: the object as the client sent it plus its parsed fields."""
 
-    __slots__ = ("original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "mantissa", "key", "last")
+    __slots__ = (
+        "original", "type", "coin", "user", "dex", "interval", "n_sig_figs", "mantissa", "depth", "key", "last"
+    )
 
     def __init__(self, original: dict) -> None:
         self.original = original
@@ -73,6 +75,8 @@ class Subscription:
         self.interval: str | None = original.get("interval")
         self.n_sig_figs: int | None = original.get("nSigFigs")
         self.mantissa: int | None = original.get("mantissa")
+        # l2Book levels per side: 20, or 5 with `fast` (the venue's quicker, shallower book)
+        self.depth: int = 5 if original.get("fast") is True else 20
         self.key = subscription_key(original)
         self.last: object = None  # last pushed value, for change-only channels (bbo)
 
@@ -155,6 +159,8 @@ class WsHub(WsApp):
                 return "bad nSigFigs"
             if mantissa is not None and (n_sig != 5 or mantissa not in (1, 2, 5) or isinstance(mantissa, bool)):
                 return "bad mantissa"
+            if not isinstance(sub.get("fast", False), bool):
+                return "bad fast"
         if sub.get("type") == "candle" and sub.get("interval") not in (
             "1m 3m 5m 15m 30m 1h 2h 4h 8h 12h 1d 3d 1w 1M".split()
         ):
@@ -282,7 +288,7 @@ class WsHub(WsApp):
         return []
 
     def _book(self, s: Subscription) -> dict:
-        return render.l2_book(self.app.engine.l2_book(s.coin, 20, s.n_sig_figs, s.mantissa))
+        return render.l2_book(self.app.engine.l2_book(s.coin, s.depth, s.n_sig_figs, s.mantissa))
 
     def _mids(self, dex: str) -> dict:
         return {"mids": {c: render.dec(px) for c, px in self.app.engine.all_mids(dex).items()}}

@@ -26,7 +26,7 @@ $(BASE): pyproject.toml
 	@touch $@
 
 $(TESTS): $(BASE)
-	@echo "==> installing the test tools: pytest, ruff, hypothesis, hyperliquid-python-sdk"
+	@echo "==> installing the test tools: pytest, ruff, hypothesis, hyperliquid-python-sdk, ccxt, async-hyperliquid"
 	$(PIP) -e '.[test]'
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@

@@ -8,11 +8,15 @@ HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BASE := $(VENV)/.installed-base-$(HASH)
 TESTS := $(VENV)/.installed-test-$(HASH)
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
-# anvil (a local EVM node, for the Ostium chain tests) is a binary inside an npm package; it is
-# optional: without node/npm (or off Linux x86-64) those tests skip with one line saying so.
+# npm test tools, installed into .tools in one `npm install` (a later --no-save install would
+# remove whatever an earlier one put there): anvil (a local EVM node for the Ostium chain tests;
+# a binary inside an npm package, Linux x86-64 only) and the npm Hyperliquid client with viem,
+# the wallet it signs with (driven against a devnet by tests/test_devnet_nktkas_client.py).
+# Optional: without node/npm those tests skip with one line saying so.
 ANVIL_PKG := @foundry-rs/anvil-linux-amd64@1.7.1
+NKTKAS_PKGS := @nktkas/hyperliquid@0.33.3 viem@2.57.20
 TOOLS := .tools
-ANVIL_STAMP := $(TOOLS)/.anvil-$(subst /,_,$(ANVIL_PKG))
+NPM_STAMP := $(TOOLS)/.npm-$(subst /,_,$(ANVIL_PKG))-nktkas-0.33.3-viem-2.57.20
 
 .PHONY: demo test lint bench install clean
 
@@ -31,16 +35,18 @@ $(TESTS): $(BASE)
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@
 
-$(ANVIL_STAMP):
-	@echo "==> installing anvil (a local EVM node for the Ostium chain tests) from npm into $(TOOLS)"
+$(NPM_STAMP):
+	@echo "==> installing npm test tools into $(TOOLS): anvil (Ostium chain tests), @nktkas/hyperliquid and viem (devnet client test)"
 	@mkdir -p $(TOOLS)
-	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "note: no anvil package for $$(uname -sm); Ostium chain tests will skip"; \
-	elif ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; Ostium chain tests will skip (install node to run them)"; \
-	elif timeout 300 npm install --no-save --silent --prefix $(TOOLS) $(ANVIL_PKG) >/dev/null 2>&1; then echo "installed anvil into $(TOOLS)"; \
-	else echo "note: could not install $(ANVIL_PKG) with npm; Ostium chain tests will skip"; fi
+	@if ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; the Ostium chain tests and the npm client's devnet test will skip (install node to run them)"; \
+	else pkgs="$(NKTKAS_PKGS)"; \
+	  if [ "$$(uname -sm)" = "Linux x86_64" ]; then pkgs="$(ANVIL_PKG) $$pkgs"; else echo "note: no anvil package for $$(uname -sm); Ostium chain tests will skip"; fi; \
+	  if timeout 300 npm install --no-save --silent --prefix $(TOOLS) $$pkgs >/dev/null 2>&1; then echo "installed $$pkgs into $(TOOLS)"; \
+	  else echo "note: could not install $$pkgs with npm; the tests that need them will skip"; fi; \
+	fi
 	@touch $@
 
-install: $(TESTS) $(ANVIL_STAMP)
+install: $(TESTS) $(NPM_STAMP)
 
 demo: $(BASE)
 	$(BIN)/perp demo
@@ -48,7 +54,7 @@ demo: $(BASE)
 lint: $(TESTS)
 	$(BIN)/ruff check perpcli tests bench
 
-test: lint $(ANVIL_STAMP)
+test: lint $(NPM_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(TESTS)

@@ -117,3 +117,52 @@ await call("setReferrer", () => trader.setReferrer({ code: "NOPE" }));
 await call("vaultTransfer", () => trader.vaultTransfer({ vaultAddress: someone, isDeposit: true, usd: 1_000_000 }));
 await call("clearinghouseState_after", () => info.clearinghouseState({ user: me }));
 await call("clearinghouseState_xyz_after", () => info.clearinghouseState({ user: me, dex: "xyz" }));
+
+// -- websocket subscriptions ------------------------------------------------------------------
+// Node 20 has no global WebSocket; ws (installed with viem) stands in, as the client's docs allow.
+if (!globalThis.WebSocket) globalThis.WebSocket = (await load("ws/wrapper.mjs")).WebSocket;
+const wsUrl = url.replace(/^http/, "ws") + "/ws";
+const wsTransport = new hl.WebSocketTransport({ isTestnet: true, url: wsUrl, timeout: 10_000 });
+const subs = new hl.SubscriptionClient({ transport: wsTransport });
+const got = {};
+const channels = {
+  l2Book: (cb) => subs.l2Book({ coin: "SOL" }, cb),
+  trades: (cb) => subs.trades({ coin: "SOL" }, cb),
+  allMids: (cb) => subs.allMids(cb),
+  bbo: (cb) => subs.bbo({ coin: "SOL" }, cb),
+  candle: (cb) => subs.candle({ coin: "SOL", interval: "1m" }, cb),
+  activeAssetCtx: (cb) => subs.activeAssetCtx({ coin: "SOL" }, cb),
+  activeAssetData: (cb) => subs.activeAssetData({ user: me, coin: "SOL" }, cb),
+  clearinghouseState: (cb) => subs.clearinghouseState({ user: me }, cb),
+  openOrders: (cb) => subs.openOrders({ user: me }, cb),
+  orderUpdates: (cb) => subs.orderUpdates({ user: me }, cb),
+  userEvents: (cb) => subs.userEvents({ user: me }, cb),
+  userFills: (cb) => subs.userFills({ user: me }, cb),
+  userFundings: (cb) => subs.userFundings({ user: me }, cb),
+  userNonFundingLedgerUpdates: (cb) => subs.userNonFundingLedgerUpdates({ user: me }, cb),
+  userHistoricalOrders: (cb) => subs.userHistoricalOrders({ user: me }, cb),
+  twapStates: (cb) => subs.twapStates({ user: me }, cb),
+  spotState: (cb) => subs.spotState({ user: me }, cb),
+};
+const handles = [];
+for (const [name, subscribe] of Object.entries(channels)) {
+  try {
+    handles.push(await subscribe((data) => { got[name] ??= data; }));
+  } catch (e) {
+    got[name] = { subscribeError: String(e && e.message ? e.message : e) };
+  }
+}
+await maker.order({ orders: [{ a: 2, b: false, p: "181.5", s: "1", r: false, t: gtc }], grouping: "na" });
+await trader.order({ orders: [{ a: 2, b: true, p: "181.5", s: "1", r: false, t: { limit: { tif: "Ioc" } } }], grouping: "na" });
+const deadline = Date.now() + 5000;
+while (Date.now() < deadline && Object.keys(got).length < Object.keys(channels).length) {
+  await new Promise((r) => setTimeout(r, 50));
+}
+for (const name of Object.keys(channels)) {
+  const data = got[name];
+  if (data === undefined) console.log(JSON.stringify({ name: `ws_${name}`, ok: false, error: "no message in 5 s" }));
+  else if (data.subscribeError) console.log(JSON.stringify({ name: `ws_${name}`, ok: false, error: data.subscribeError }));
+  else console.log(JSON.stringify({ name: `ws_${name}`, ok: true, value: data }));
+}
+for (const h of handles) await h.unsubscribe().catch(() => {});
+await wsTransport.close();

@@ -1,8 +1,8 @@
 """The npm client @nktkas/hyperliquid, unchanged, against a devnet.
 
 A TypeScript client with its own request schemas, canonical key order and signing (through
-viem): tests/nktkas_driver.mjs makes its main reads and actions against a devnet in one node
-run and prints one JSON line per call; each call is a case here. `make install` puts the
+viem): tests/nktkas_driver.mjs makes its main reads, actions and websocket subscriptions
+against a devnet in one node run and prints one JSON line per call; each call is a case here. `make install` puts the
 client into .tools when node/npm are present; without them this file skips with one line.
 """
 
@@ -104,6 +104,25 @@ def test_actions_moved_the_account(calls):
     assert Decimal("0.1") <= Decimal(pos["szi"]) <= Decimal("0.15")  # the fill, and any TWAP slice since
     xyz = _value(calls, "clearinghouseState_xyz_after")  # sendAsset moved 3 USDC to the xyz dex
     assert Decimal(xyz["withdrawable"]) == Decimal(100_003)
+
+
+SUBSCRIPTIONS = [
+    "l2Book", "trades", "allMids", "bbo", "candle", "activeAssetCtx", "activeAssetData", "clearinghouseState",
+    "openOrders", "orderUpdates", "userEvents", "userFills", "userFundings", "userNonFundingLedgerUpdates",
+    "userHistoricalOrders", "twapStates", "spotState",
+]
+
+
+@pytest.mark.parametrize("name", SUBSCRIPTIONS)
+def test_subscription_delivers(calls, name):
+    """Each subscription is acknowledged and delivers a message its listener receives (a
+    snapshot, or the push the driver's SOL trade causes) within five seconds."""
+    _value(calls, f"ws_{name}")
+
+
+def test_subscriptions_carry_the_trade(calls):
+    assert _value(calls, "ws_trades")[0]["px"] == "181.5"
+    assert _value(calls, "ws_orderUpdates")[0]["status"] == "filled"
 
 
 # VENUE_REFUSES: the client raises the venue's own text for these, as it would against the venue.

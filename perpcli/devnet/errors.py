@@ -49,6 +49,10 @@ class Errors:
     REFERRAL_SELF = "Cannot refer yourself"
     REFERRAL_ALREADY = "Referrer already set"
     NO_REWARDS = "No rewards to claim"
+    # [devnet] wording: account abstraction the devnet does not model, and a user-signed
+    # abstraction action naming another user than its signer
+    ABSTRACTION_NOT_MODELLED = "{mode} is not available on this devnet: each perp dex keeps its own collateral"
+    ABSTRACTION_USER = "Invalid user: {user} does not match signer {signer}"
     DUPLICATE_CLOID = "Duplicate cloid."
     TOO_MANY_ORDERS = "Too many open orders."
     SCHEDULE_TOO_EARLY = "Scheduled cancel time too early, must be at least 5 seconds from now."

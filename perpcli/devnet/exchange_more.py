@@ -8,6 +8,7 @@ venue's JSON answer or raises ActionError with the venue's text.
 
 from __future__ import annotations
 
+from perpcli.devnet.errors import Errors
 from perpcli.devnet.exchange import DEFAULT_OK, BadBody, _address, _bool, _decimal, _int, _need, _str, ok
 from perpcli.devnet.records import ActionError
 
@@ -70,12 +71,11 @@ def _vault_transfer(desk, user: str, env, now: int, _agent: bool) -> dict:
 # and are refused in one line rather than accepted and silently ignored.
 _AGENT_MODES = {"i": "disabled", "u": "unifiedAccount", "p": "portfolioMargin"}
 _USER_MODES = frozenset(_AGENT_MODES.values())
-POOLED_NOT_MODELLED = "{mode} is not available on this devnet: each perp dex keeps its own collateral"
 
 
 def _set_mode(desk, user: str, mode: str) -> dict:
     if mode != "disabled":
-        raise ActionError(POOLED_NOT_MODELLED.format(mode=mode))
+        raise ActionError(Errors.ABSTRACTION_NOT_MODELLED.format(mode=mode))
     desk.abstraction[user] = mode
     return DEFAULT_OK
 
@@ -84,7 +84,7 @@ def _acting_user(env, user: str, action_type: str) -> None:
     """User-signed abstraction actions name the user; only that user may sign them."""
     named = _address(_need(env.action, "user", action_type), "user")
     if named != user:
-        raise ActionError(f"Invalid user: {named} does not match signer {user}")
+        raise ActionError(Errors.ABSTRACTION_USER.format(user=named, signer=user))
 
 
 def _user_set_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
@@ -105,12 +105,12 @@ def _agent_set_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict
 def _user_dex_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
     _acting_user(env, user, "userDexAbstraction")
     if _bool(_need(env.action, "enabled", "userDexAbstraction"), "enabled"):
-        raise ActionError(POOLED_NOT_MODELLED.format(mode="Dex abstraction"))
+        raise ActionError(Errors.ABSTRACTION_NOT_MODELLED.format(mode="Dex abstraction"))
     return DEFAULT_OK  # disabling what is already off
 
 
 def _agent_enable_dex_abstraction(desk, user: str, env, now: int, _agent: bool) -> dict:
-    raise ActionError(POOLED_NOT_MODELLED.format(mode="Dex abstraction"))
+    raise ActionError(Errors.ABSTRACTION_NOT_MODELLED.format(mode="Dex abstraction"))
 
 
 def _evm_user_modify(desk, user: str, env, now: int, _agent: bool) -> dict:

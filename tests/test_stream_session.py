@@ -275,3 +275,36 @@ def test_replay_rejects_a_malformed_recording(tmp_path, bad):
     path.write_text('{"seq":0,"dir":"in","mono":1,"epoch":2,"conn":1,"key":null,"text":"x"}\n' + bad + "\n")
     with pytest.raises(ValueError, match="bad.ndjson:2"):
         list(read_recording(path))
+
+
+async def test_first_connection_is_connecting_and_a_deliberate_close_is_not_a_lost_connection():
+    """Issue 13: a stream starting up said `reconnecting` before anything had failed, and Ctrl-C
+    printed `stale … connection lost` for every feed. Only a real loss is reported as one."""
+    market = ToyMarket(COINS, random.Random(3))
+    sink = make_sink()
+    async with ToyServer(market, ToyServerSettings(tick=0.002), random.Random(4)) as server:
+        session = StreamSession(
+            server.url, ToyProtocol(), sink, settings=fast_settings(3, stale_after=5.0),
+            snapshot_fetcher=server.fetch_snapshot,
+        )
+        await session.subscribe(depth_sub("BTC"))
+        async with session:
+            await eventually(lambda: sink.usable(("depth", "BTC")), what="live")
+            started = list(sink.statuses)
+            for conn in server.conns:  # now lose the connection for real
+                conn.frames_left = 1
+            await eventually(lambda: session.stats.connects >= 2 and sink.usable(("depth", "BTC")), what="back")
+            recovered = list(sink.statuses[len(started):])
+            closing_from = len(sink.statuses)
+        closed = sink.statuses[closing_from:]
+
+    before_live = [(s.stream, s.state) for s in started]
+    assert ("toy-ws", ConnectionState.CONNECTING) in before_live
+    assert ("depth:BTC", ConnectionState.CONNECTING) in before_live
+    assert all(state is not ConnectionState.RECONNECTING for _, state in before_live), before_live
+    # a real loss still says so: stale, then reconnecting
+    assert any(s.stream == "depth:BTC" and s.state is ConnectionState.STALE for s in recovered)
+    assert any(s.stream == "toy-ws" and s.state is ConnectionState.RECONNECTING for s in recovered)
+    assert not any(s.state is ConnectionState.CONNECTING for s in recovered)
+    # closing on purpose: every feed and the connection are DOWN ("closed"), none is stale
+    assert closed and all(s.state is ConnectionState.DOWN and s.detail == "closed" for s in closed), closed

@@ -178,9 +178,10 @@ class BalanceUpdate:
 
 
 class ConnectionState(str, Enum):
+    CONNECTING = "connecting"  # first attempt: nothing has failed yet
     CONNECTED = "connected"
     STALE = "stale"  # connected, but nothing arrived for too long: do not trust the data
-    RECONNECTING = "reconnecting"
+    RECONNECTING = "reconnecting"  # it was up (or an attempt failed) and is being restored
     DOWN = "down"  # gave up (or not started)
 
 

@@ -153,8 +153,11 @@ class FeedState(str, Enum):
     CLOSED = "closed"
 
 
+# Connection states reported on every attempt, even when unchanged (each retry is news).
+_EVERY_ATTEMPT = (ConnectionState.CONNECTING, ConnectionState.RECONNECTING)
+
 _FEED_TO_CONNECTION = {
-    FeedState.SYNCING: ConnectionState.RECONNECTING,
+    FeedState.SYNCING: ConnectionState.RECONNECTING,  # a feed that was live once (see _set_feed_state)
     FeedState.LIVE: ConnectionState.CONNECTED,
     FeedState.STALE: ConnectionState.STALE,
     FeedState.CLOSED: ConnectionState.DOWN,
@@ -268,6 +271,7 @@ class StreamSession:
         self.backoff = dataclasses.replace(self.settings.backoff, attempt=0)
         self.subscriptions: dict[Hashable, Subscription] = {}
         self.feed_states: dict[Hashable, FeedState] = {}
+        self._was_live: set[Hashable] = set()  # feeds that have been LIVE: a later sync is a recovery
         self.connection_state = ConnectionState.DOWN
         self.tracker = StalenessTracker(self.settings.stale_after)
         self.failure: BaseException | None = None
@@ -312,6 +316,7 @@ class StreamSession:
         self.tracker.forget(key)
         self._set_feed_state(key, FeedState.CLOSED)
         self.feed_states.pop(key, None)
+        self._was_live.discard(key)
         if self._ws is not None:
             try:
                 for frame in self.protocol.unsubscribe_frames(sub):
@@ -403,7 +408,9 @@ class StreamSession:
     # ----------------------------------------------------------------- one connection
 
     async def _serve_one_connection(self) -> None:
-        self._set_connection_state(ConnectionState.RECONNECTING, "connecting")
+        # "reconnecting" only once something failed: a first attempt is just connecting.
+        first = self.stats.connects == 0 and not self.stats.last_error
+        self._set_connection_state(ConnectionState.CONNECTING if first else ConnectionState.RECONNECTING, "connecting")
         app_ping = self.protocol.ping_frame() is not None
         ws = await self._connector(
             self.url,
@@ -489,6 +496,8 @@ class StreamSession:
         if self.recorder is not None:
             self.recorder.record("disconnect", self.stats.last_error)
         self.tracker.mark_all_stale(self.clock.monotonic())
+        if self._closing:
+            return  # closed on purpose (Ctrl-C, end of --seconds): aclose reports every feed CLOSED
         for key in self.subscriptions:
             self._set_feed_state(key, FeedState.STALE, "connection lost")
 
@@ -852,7 +861,7 @@ class StreamSession:
 
     def _set_connection_state(self, state: ConnectionState, detail: str = "", age: float | None = None) -> None:
         """Record and report the connection's health; every reconnect attempt is reported."""
-        if state is self.connection_state and state is not ConnectionState.RECONNECTING:
+        if state is self.connection_state and state not in _EVERY_ATTEMPT:
             return
         self.connection_state = state
         if age is None:
@@ -866,5 +875,10 @@ class StreamSession:
         sub = self.subscriptions.get(key)
         name = sub.name if sub is not None else str(key)
         age = self.tracker.age(key, self.clock.monotonic())
-        self.sink.status(key, self._status(name, _FEED_TO_CONNECTION[state], detail or state.value, age))
+        shown = _FEED_TO_CONNECTION[state]
+        if state is FeedState.SYNCING and key not in self._was_live:
+            shown = ConnectionState.CONNECTING  # its first sync: nothing was lost
+        elif state is FeedState.LIVE:
+            self._was_live.add(key)
+        self.sink.status(key, self._status(name, shown, detail or state.value, age))
 

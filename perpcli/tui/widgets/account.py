@@ -97,7 +97,7 @@ class StatusLine(Widget):
             elif s.state is ConnectionState.RECONNECTING:
                 text.append(" RECONNECTING ", style="bold black on yellow")
                 text.append(" ")
-            elif s.age_ms is None and not s.detail:
+            elif s.state is ConnectionState.CONNECTING or (s.age_ms is None and not s.detail):
                 text.append("… ", style="yellow")  # not connected yet: nothing has failed
             else:
                 text.append(" DOWN ", style="bold white on red")

@@ -604,3 +604,25 @@ async def test_an_outcome_with_brackets_is_shown_as_written():
         await pilot.pause(0.1)
         await pilot.press("b")
         assert await wait_until(pilot, lambda: "BTC rejected [insufficient_margin]: Insufficient" in screen_text(app))
+
+
+async def test_palette_finds_markets_in_any_case_and_by_what_they_track():
+    """Issue 13: market names are case-insensitive everywhere — `xyz:gold`, `btc` — and the
+    palette, like `perp price XAU`, finds a market by its underlying too."""
+    from dataclasses import replace
+
+    from perpcli.tui.palette import MarketCommands
+    from tests.tui_support import instrument
+
+    src = FakeSource(("BTC", "xyz:GOLD", "kPEPE"))
+    src.instruments["xyz:GOLD"] = replace(instrument("xyz:GOLD"), underlying="XAU")
+    app = WatchApp({"fake": src}, [("fake", "BTC")], traders={"fake": FakeTrader(src)})
+    async with app.run_test(size=SIZE) as pilot:
+        palette = MarketCommands(app.screen)
+        for query, symbol in (("xyz:gold", "xyz:GOLD"), ("XYZ:GOLD", "xyz:GOLD"), ("xau", "xyz:GOLD"),
+                              ("btc", "BTC"), ("kpepe", "kPEPE")):
+            hits = sorted([h async for h in palette.search(query)], key=lambda h: -h.score)
+            assert hits, query
+            await hits[0].command()
+            await pilot.pause(0.05)
+            assert app.active_view.symbol == symbol, query

@@ -24,8 +24,13 @@ class MarketCommands(Provider):
             if venue not in app.sources:
                 out.append((f"venue {venue}", f"connect to {venue} (market data) and list its markets",
                             partial(app.connect_venue, venue)))
+            source = app.sources.get(venue)
             for symbol in symbols:
-                out.append((f"{venue}: {symbol}", f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
+                text = f"{venue}: {symbol}"
+                tracks = _underlying(source, symbol)
+                if tracks and tracks.casefold() != symbol.casefold():
+                    text += f" ({tracks})"  # found as `xau` too, as `perp price XAU` finds xyz:GOLD
+                out.append((text, f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
         for interval in INTERVAL_ORDER:
             out.append((f"chart interval {interval}", "candle interval of the chart",
                         partial(app.set_chart_interval, interval)))
@@ -41,3 +46,13 @@ class MarketCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), cmd, help=help_text)
+
+
+def _underlying(source: Any, symbol: str) -> str:
+    """What a market tracks, when its source knows (the search matches it, any case)."""
+    if source is None:
+        return ""
+    try:
+        return str(source.instrument(symbol).underlying or "")
+    except Exception:  # noqa: BLE001 - a market the source cannot describe is still listed by symbol
+        return ""

@@ -117,6 +117,7 @@ def register(app: typer.Typer) -> None:
             raise_usage("--minutes must be between 5 and 1440")
         opts = context.current()
         with venue_cmd.session() as s:
+            market = s.market.instrument(market).symbol  # `btc` is shown and confirmed as BTC
             trading = s.trading()
             mid, mark = s.market.reference_prices(market)
             actions.check_standing_order(RiskLimits.from_settings(settings.current()), trading, market, Side(side),
@@ -151,11 +152,13 @@ def register(app: typer.Typer) -> None:
 
         opts = context.current()
         with venue_cmd.session() as s:
+            market = s.market.instrument(market).symbol
             trading = s.trading()
             prepared = trading.prepare_twap_cancel(market, twap_id)
             if not opts.dry_run:
-                venue_cmd.require_yes_or_confirm(f"cancel TWAP {twap_id}")
-            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={"twap_id": twap_id})
+                venue_cmd.require_yes_or_confirm(f"cancel TWAP {twap_id} on {market}")
+            out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run,
+                                             detail={"market": market, "twap_id": twap_id})
         _emit_action(out, reqs)
 
     @app.command("cancel", help="Cancel by OID, --cloid, every order of --market, or --all. "
@@ -337,8 +340,9 @@ def register(app: typer.Typer) -> None:
         if value < 1:
             raise_usage("leverage must be at least 1")
         opts = context.current()
-        actions.leverage_guard(RiskLimits.from_settings(settings.current()), market, value)
         with venue_cmd.session() as s:
+            market = s.market.instrument(market).symbol  # `btc` is guarded, confirmed and shown as BTC
+            actions.leverage_guard(RiskLimits.from_settings(settings.current()), market, value)
             trading = s.trading()
             if not cross and not isolated:
                 is_cross = trading.leverage_setting(market).cross
@@ -348,7 +352,7 @@ def register(app: typer.Typer) -> None:
             if not opts.dry_run:
                 venue_cmd.require_yes_or_confirm(f"set {market} leverage to {value}x")
             out, reqs = actions.run_prepared(trading, prepared, dry_run=opts.dry_run, detail={
-                "market": s.market.instrument(market).symbol, "leverage": value,
+                "market": market, "leverage": value,
                 "margin_mode": "cross" if is_cross else "isolated"})
         _emit_action(out, reqs)
 
@@ -366,6 +370,7 @@ def register(app: typer.Typer) -> None:
         amt = order_plan.parse_decimal(amount, what="AMOUNT")
         opts = context.current()
         with venue_cmd.session() as s:
+            market = s.market.instrument(market).symbol
             trading = s.trading()
             prepared = trading.prepare_margin(market, amt if direction == "add" else -amt)
             if not opts.dry_run:

@@ -126,6 +126,17 @@ class HyperliquidMarketData:
         """The HIP-3 dex a market name lives on ("" for the default dex)."""
         return market.split(":", 1)[0] if ":" in market else ""
 
+    def _dex_named(self, dex: str) -> str:
+        """The builder dex a typed prefix names, in any case ("XYZ:gold" is on dex xyz): dex
+        names are the venue's lowercase words, and a market name is case-insensitive as a whole."""
+        if not dex:
+            return ""
+        names = self.dex_names()
+        if dex in names:
+            return dex
+        same = [n for n in names if n and n.casefold() == dex.casefold()]
+        return same[0] if len(same) == 1 else dex
+
     def _spot_token_names(self) -> list[str]:
         tokens = (self.rest.info({"type": "spotMeta"}) or {}).get("tokens") or []
         names = {int(t["index"]): str(t["name"]) for t in tokens}
@@ -148,7 +159,7 @@ class HyperliquidMarketData:
         """
         from perpcli.domain.market_lookup import find_market
 
-        dex = self.dex_of(market)
+        dex = self._dex_named(self.dex_of(market))
         exact = self._load_dex(dex).get(market)
         if exact is not None and market not in self._delisted.get(dex, frozenset()):
             return exact  # the common case, without a scan

@@ -209,6 +209,33 @@ def funding_payment_row(f: FundingPayment, inst: Instrument | None = None) -> di
     }
 
 
+def twap_row(t: Any, inst: Instrument | None = None, *, now_ms: int) -> dict[str, Any]:
+    """A TWAP (venues/base.py TwapState) as `perp twap list` shows it: how much of the size is
+    done, at what average price, and how much of its time has passed (both in %)."""
+    span = max(1, t.ends_ms - t.started_ms)
+    until = now_ms if t.running or t.ended_ms is None else t.ended_ms
+    elapsed = min(max(until - t.started_ms, 0), span)
+    return {
+        "venue": t.venue,
+        "market": t.symbol,
+        "twap_id": t.twap_id,
+        "side": t.side.value,
+        "size": shown.size(inst, t.size),
+        "executed_size": shown.size(inst, t.executed_size),
+        "executed_pct": (t.progress * 100).quantize(PCT_PLACES),
+        "average_price": shown.price(inst, t.average_price),
+        "executed_notional": shown.usd(t.executed_notional),
+        "minutes": t.minutes,
+        "time_elapsed_pct": (Decimal(elapsed) / Decimal(span) * 100).quantize(PCT_PLACES),
+        "reduce_only": t.reduce_only,
+        "randomize": t.randomize,
+        "status": t.status,
+        "started_at": t.started_ms,
+        "ends_at": t.ends_ms,
+        "ended_at": t.ended_ms,
+    }
+
+
 def trade_row(t: Trade) -> dict[str, Any]:
     return {"venue": t.venue, "market": t.symbol, "side": t.side.value, "price": t.price, "size": t.size,
             "time": t.time_ms, "trade_id": t.trade_id}

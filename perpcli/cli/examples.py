@@ -60,6 +60,7 @@ EXAMPLES: dict[str, str] = {
     "twap buy": "perp twap buy BTC 0.5 --minutes 30",
     "twap sell": "perp twap sell ETH 2 --minutes 60 --randomize",
     "twap cancel": "perp twap cancel BTC 12",
+    "twap list": "perp twap list --all",
     "agent approve": "perp agent approve bot --valid-days 30",
     "agent list": "perp agent list --address 0x1111111111111111111111111111111111111111",
     "agent revoke": "perp agent revoke bot",

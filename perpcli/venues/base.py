@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from perpcli.domain.errors import ErrorKind
-from perpcli.domain.orders import OrderIntent
+from perpcli.domain.orders import OrderIntent, Side
 
 if TYPE_CHECKING:
     from perpcli.domain.events import (
@@ -231,6 +231,47 @@ class AgentKey:
 
 
 @dataclass
+class TwapState:
+    """One TWAP of the account: what it set out to do, how far it got, and whether it still runs.
+
+    `status` is `running`, `finished`, `terminated` (canceled) or `error`; `executed_size` and
+    `executed_notional` count the slices filled so far (their ratio is the average price).
+    """
+
+    venue: str
+    twap_id: int
+    symbol: str
+    side: Side
+    size: Decimal
+    executed_size: Decimal
+    executed_notional: Decimal
+    minutes: int
+    started_ms: int
+    status: str = "running"
+    reduce_only: bool = False
+    randomize: bool = False
+    ended_ms: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def ends_ms(self) -> int:
+        """When the schedule ends (the venue sends its last slice by then)."""
+        return self.started_ms + self.minutes * 60_000
+
+    @property
+    def progress(self) -> Decimal:
+        """Share of the size executed, 0..1."""
+        return self.executed_size / self.size if self.size else Decimal(0)
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.executed_notional / self.executed_size if self.executed_size else None
+
+
+@dataclass
 class TradingOptions:
     """Per-venue choices from config and flags, passed as data (never venue code in callers).
 
@@ -362,6 +403,7 @@ class Trading(Protocol):
     def leverage_setting(self, market: str) -> LeverageSetting: ...
     def fee_rates(self) -> FeeRates: ...  # the account's own (source="account"); cached per process
     def agents(self) -> list[AgentKey]: ...
+    def twaps(self, *, include_ended: bool = False) -> list[TwapState]: ...  # running ones, newest first
     def stream_account(self) -> AsyncIterator[Event]: ...
 
     # ----- orders: prepare (sign) then send; submit = both

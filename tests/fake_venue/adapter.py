@@ -501,6 +501,9 @@ class FakeTrading:
     def prepare_twap_cancel(self, market: str, twap_id: int) -> Prepared:
         raise _unsupported(self.venue, "TWAP orders")
 
+    def twaps(self, *, include_ended: bool = False) -> list:
+        raise _unsupported(self.venue, "TWAP orders")
+
     def prepare_transfer(self, kind: str, amount: Decimal, *, destination: str | None = None,
                          to_perp: bool = True) -> Prepared:
         raise _unsupported(self.venue, f"{kind} transfers")

@@ -144,6 +144,26 @@ def register(app: typer.Typer) -> None:
                   randomize: bool = typer.Option(False, "--randomize")) -> None:
         _twap("sell", market, size, minutes, reduce_only, randomize)
 
+    @twap.command("list", help="Running TWAPs with their progress (--all: also those that ended).")
+    def twap_list(include_ended: bool = typer.Option(False, "--all", help="Also finished and canceled TWAPs.")) -> None:
+        import time
+
+        from perpcli.app import views
+        from perpcli.cli import venue_cmd
+
+        with venue_cmd.session() as s:
+            states = s.reader().twaps(include_ended=include_ended)  # a read: the address is enough
+            now_ms = time.time_ns() // 1_000_000
+            rows = [views.twap_row(t, s.market.instrument(t.symbol), now_ms=now_ms) for t in states]
+        if not rows and not venue_cmd.json_mode():
+            from perpcli.cli import output
+
+            output.info("no running TWAPs" if not include_ended else "no TWAPs")
+            return
+        venue_cmd.emit_rows(rows, ["twap_id", "market", "side", "size", "executed_size", "executed_pct",
+                                   "average_price", "time_elapsed_pct", "status", "started_at", "ends_at",
+                                   *(["ended_at"] if include_ended else [])])
+
     @twap.command("cancel", help="Cancel a running TWAP.")
     def twap_cancel(market: str = typer.Argument(...),
                     twap_id: int = typer.Argument(..., click_type=whole())) -> None:

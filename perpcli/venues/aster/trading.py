@@ -500,6 +500,9 @@ class AsterTrading:
     def prepare_twap_cancel(self, market: str, twap_id: int) -> Prepared:
         raise UsageError("Aster has no TWAP orders")
 
+    def twaps(self, *, include_ended: bool = False) -> list[Any]:
+        raise UsageError("Aster has no TWAP orders")
+
     def prepare_transfer(self, kind: str, amount: Decimal, **kwargs: Any) -> Prepared:
         raise UsageError("transfers are not part of Aster's v3 futures API; use the Aster app")
 

@@ -44,6 +44,7 @@ from perpcli.venues.base import (
     Positions,
     Prepared,
     TradingOptions,
+    TwapState,
 )
 from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
@@ -265,6 +266,18 @@ class HyperliquidTrading:
                      valid_until_ms=r.get("validUntil"))
             for r in rows
         ]
+
+    def twaps(self, *, include_ended: bool = False) -> list[TwapState]:
+        """Running TWAPs with their progress (and, with include_ended, the ones that ended)."""
+        from perpcli.venues.hyperliquid.codec_twap import twap_states
+
+        user = self.account_address
+        history = self.rest.info({"type": "twapHistory", "user": user}) or []
+        if not history:
+            return []  # never ran a TWAP: one read is enough
+        fills = self.rest.info({"type": "userTwapSliceFills", "user": user}) or []
+        states = twap_states(history, fills, venue=self.venue)
+        return states if include_ended else [t for t in states if t.running]
 
     # ----- signing --------------------------------------------------------------------------
 

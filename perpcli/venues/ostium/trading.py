@@ -172,6 +172,7 @@ class OstiumTrading:
     prepare_schedule_cancel = _not_yet("a dead man's switch")
     prepare_twap = _not_yet("TWAP")
     prepare_twap_cancel = _not_yet("TWAP")
+    twaps = _not_yet("TWAP")
     prepare_transfer = _not_yet("transfers")
     transfer = _not_yet("transfers")
     prepare_approve_agent = _not_yet("agent keys (setDelegate)")

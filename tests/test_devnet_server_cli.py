@@ -135,3 +135,66 @@ def test_devnet_history_days_sets_the_seeded_past_and_is_bounded(capsys):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_devnet(*args: str, env: dict) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perpcli", "devnet", "--market-interval", "0", "--history-days", "0", *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+    )
+    return proc, proc.stdout.readline().strip()
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    try:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err
+
+
+def test_devnet_listens_where_the_devnet_settings_say_unless_a_flag_says_otherwise():
+    """Issue 13: `devnet.host`, `devnet.port`, `devnet.initial_balance` and `devnet.auto_fund`
+    were documented settings that `perp devnet` ignored (its flags had their own defaults)."""
+    port = _free_port()
+    env = {"PERPCLI_DEVNET_PORT": str(port), "PERPCLI_DEVNET_HOST": "127.0.0.1",
+           "PERPCLI_DEVNET_INITIAL_BALANCE": "250"}
+    proc, url = _start_devnet(env=env)
+    try:
+        assert url == f"http://127.0.0.1:{port}", proc.stderr.read() if not url else url
+        fresh = _post(url, "/info", {"type": "clearinghouseState", "user": "0x" + "61" * 20})
+        assert Decimal(fresh["marginSummary"]["accountValue"]) == 250  # devnet.initial_balance
+    finally:
+        err = _stop(proc)
+    assert proc.returncode == 0, err
+
+    proc, url = _start_devnet("--port", "0", "--initial-balance", "7", env=env)  # flags win
+    try:
+        assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{port}"
+        fresh = _post(url, "/info", {"type": "clearinghouseState", "user": "0x" + "62" * 20})
+        assert Decimal(fresh["marginSummary"]["accountValue"]) == 7
+    finally:
+        _stop(proc)
+
+    proc, url = _start_devnet("--port", "0", env={**env, "PERPCLI_DEVNET_AUTO_FUND": "false"})
+    try:
+        fresh = _post(url, "/info", {"type": "clearinghouseState", "user": "0x" + "63" * 20})
+        assert Decimal(fresh["marginSummary"]["accountValue"]) == 0  # devnet.auto_fund = false
+    finally:
+        _stop(proc)
+
+
+def test_devnet_help_names_the_settings_behind_its_defaults(capsys):
+    out = invoke(["devnet", "--help"], capsys).out
+    assert "devnet.port" in out and "devnet.host" in out and "devnet.initial_balance" in out

@@ -31,22 +31,28 @@ def register(app: typer.Typer) -> None:
     @devnet_app.callback(invoke_without_command=True)
     def devnet(
         ctx: typer.Context,
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback unless --public)."),
+        host: str = typer.Option(
+            None, "--host", show_default=False,
+            help="Address to listen on (loopback unless --public).  [default: setting devnet.host, 127.0.0.1]",
+        ),
         port: int = typer.Option(
-            8787, "--port", click_type=whole(), help="Port to listen on (0 = any free port)."
+            None, "--port", click_type=whole(), show_default=False,
+            help="Port to listen on (0 = any free port).  [default: setting devnet.port, 8787]",
         ),
         seed: int = typer.Option(
             0, "--seed", click_type=whole(), help="Seed of the synthetic market and fault patterns."
         ),
         initial_balance: str = typer.Option(
-            "100000", "--initial-balance", help="USDC credited to a new address on first use."
+            None, "--initial-balance", show_default=False,
+            help="USDC credited to a new address on first use.  [default: setting devnet.initial_balance, 100000]",
         ),
         state: Path | None = typer.Option(
             None, "--state", help="Load exchange state from FILE at start; save it there on shutdown."
         ),
         no_auto_fund: bool = typer.Option(
             False, "--no-auto-fund",
-            help="Never fund a new address when its own state is first read (only `perp devnet fund` does).",
+            help="Never fund a new address when its own state is first read (only `perp devnet fund` does;"
+            " default: setting devnet.auto_fund).",
         ),
         no_deadman_volume: bool = typer.Option(
             False, "--no-deadman-volume",
@@ -115,11 +121,18 @@ def register(app: typer.Typer) -> None:
             return
         from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
+        from perpcli.config import settings
         from perpcli.domain.errors import UsageError
 
+        # A flag wins; else the devnet.* settings (config file, PERPCLI_DEVNET_* variables).
+        configured = settings.current()
+        host = host if host is not None else str(configured.get("devnet.host"))
+        port = port if port is not None else int(configured.get("devnet.port"))
+        auto_fund = not no_auto_fund and bool(configured.get("devnet.auto_fund"))
         if not _is_loopback_host(host) and not public:
             raise UsageError(f"refusing to listen on {host}: the devnet is for loopback; add --public to expose it")
-        balance = parse_decimal(initial_balance, what="--initial-balance", allow_zero=True)
+        balance = (parse_decimal(initial_balance, what="--initial-balance", allow_zero=True)
+                   if initial_balance is not None else configured.get("devnet.initial_balance"))
         if not 0 <= port <= 65535:
             raise UsageError("--port must be between 0 and 65535")
         if max_connections < 1:
@@ -159,7 +172,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             balance=balance,
             state=state,
-            auto_fund=not no_auto_fund,
+            auto_fund=auto_fund,
             deadman_volume=not no_deadman_volume,
             mainnet=mainnet,
             market_interval=market_interval,

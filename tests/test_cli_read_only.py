@@ -15,7 +15,7 @@ from perpcli.devnet.server import start_in_thread
 from perpcli.keys import keystore
 from tests.cli_devnet import new_key, run, wait_for_books
 
-READS = (["account"], ["positions"], ["orders"], ["fills"], ["funding-history"], ["agent", "list"])
+READS = (["account"], ["positions"], ["orders"], ["fills"], ["funding-history"], ["agent", "list"], ["twap", "list"])
 
 
 @pytest.fixture(scope="module")

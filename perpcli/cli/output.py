@@ -149,13 +149,66 @@ def emit_table(
         return
     from rich.console import Console  # only drawn on a terminal
     from rich.table import Table
+    from rich.text import Text
 
+    cells = [[_cell(r.get(c), c) for c in columns] for r in rows]
+    numeric = [_is_numeric_column(c, [row[i] for row in cells]) for i, c in enumerate(columns)]
     table = Table(title=title, show_edge=False, header_style="bold cyan")
-    for n in names:
-        table.add_column(n)
-    for r in rows:
-        table.add_row(*(_cell(r.get(c), c) for c in columns))
+    for n, num in zip(names, numeric, strict=True):
+        table.add_column(n, justify="right" if num else "left")
+    for row in cells:
+        shown = []
+        for c, v, num in zip(columns, row, numeric, strict=True):
+            text = _thousands(v) if num and not _is_id(c) else v
+            shown.append(Text(text, style=_style(c, v)))
+        table.add_row(*shown)
     Console(file=out).print(table)
+
+
+def _is_id(column: str) -> bool:
+    """Ids and counts are copied, not read as amounts: no thousands separators in them."""
+    name = column.rsplit(".", 1)[-1]
+    return name in ("oid", "cloid", "line", "count", "leverage") or name.endswith(("_id", "id"))
+
+
+def _is_numeric_column(column: str, values: list[str]) -> bool:
+    """A column whose every shown value is a number (or '-') is right-aligned on a terminal."""
+    seen = False
+    for v in values:
+        if v == "-":
+            continue
+        try:
+            Decimal(v)
+        except ArithmeticError:
+            return False
+        seen = True
+    return seen and not column.endswith("cloid")
+
+
+def _thousands(value: str) -> str:
+    """'94619.44' -> '94,619.44': separators in the whole part, the digits otherwise as given
+    (the value is already rounded to its market's rules; nothing is rounded here)."""
+    if value == "-" or "e" in value.lower():
+        return value
+    sign = "-" if value.startswith("-") else ""
+    whole, dot, frac = value.lstrip("+-").partition(".")
+    if not whole.isdigit():
+        return value
+    return f"{sign}{int(whole):,}{dot}{frac}"
+
+
+def _style(column: str, value: str) -> str:
+    """Side and PnL coloured on a terminal (rich drops colour under NO_COLOR)."""
+    name = column.rsplit(".", 1)[-1]
+    if name == "side":
+        return {"buy": "green", "sell": "red", "long": "green", "short": "red"}.get(value, "")
+    if "pnl" in name and value not in ("-", "0"):
+        try:
+            d = Decimal(value)
+        except ArithmeticError:
+            return ""
+        return "green" if d > 0 else "red" if d < 0 else ""
+    return ""
 
 
 def emit_kv(pairs: Mapping[str, Any], *, title: str | None = None, stream=None) -> None:

@@ -150,6 +150,30 @@ def test_another_user_is_refused_by_the_agent(perpcli_home, key):
         assert json.loads(me.removeprefix(b"ok:"))["running"] is True
 
 
+def test_idle_lock_and_end_of_life_are_due_on_time():
+    from perpcli.session.server import AgentState
+
+    st = AgentState(started_at=1000.0, expires_at=1000.0 + 8 * 3600, idle_lock_s=1800, venues=["devnet"],
+                    keys={"main": "0x" + "ab" * 20}, last_used=1000.0)
+    assert st.due(1000.0 + 1799) is None
+    assert st.due(1000.0 + 1800) == "lock"
+    st.keys.clear()  # locked already: nothing more to drop
+    assert st.due(1000.0 + 1800) is None
+    assert st.due(1000.0 + 8 * 3600) == "expire"
+    st.keys["main"], st.idle_lock_s = "0x" + "ab" * 20, 0  # 0: never idle-locks
+    assert st.due(1000.0 + 8 * 3600 - 1) is None
+
+
+def test_session_durations():
+    from perpcli.cli.commands.session import parse_duration
+    from perpcli.domain.errors import UsageError
+
+    assert [parse_duration(t) for t in ("8h", "30m", "90s", "2d", "3")] == [28800, 1800, 90, 172800, 10800]
+    for bad in ("0h", "-1h", "1.5h", "8 hours", "", "９h"):
+        with pytest.raises(UsageError):
+            parse_duration(bad)
+
+
 def test_the_client_never_forwards_a_secret():
     env = {"PERPCLI_PRIVATE_KEY": "0x" + "11" * 32, "PERPCLI_PASSPHRASE": "pw", "PERPCLI_RISK_MAX_LEVERAGE": "5",
            "NO_COLOR": "1", "HOME": "/root", "AWS_SECRET_ACCESS_KEY": "x"}

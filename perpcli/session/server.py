@@ -64,6 +64,14 @@ class AgentState:
     declined: int = 0
     locked_reason: str = ""
 
+    def due(self, now: float) -> str | None:
+        """What the clock asks for now: "expire" (past --for), "lock" (idle too long with a key held), or None."""
+        if now >= self.expires_at:
+            return "expire"
+        if self.idle_lock_s and self.keys and now - self.last_used >= self.idle_lock_s:
+            return "lock"
+        return None
+
     def doc(self) -> dict[str, Any]:
         now = time.time()
         return {"running": True, "pid": os.getpid(), "socket": protocol.socket_path(),
@@ -128,11 +136,11 @@ class Agent:
     def _watch(self) -> None:
         """Idle lock and end of life, checked once a second."""
         while not self._stop.wait(1.0):
-            now = time.time()
-            if now >= self.state.expires_at:
+            due = self.state.due(time.time())
+            if due == "expire":
                 self.lock("session expired")
                 self.stop()
-            elif self.state.idle_lock_s and self.state.keys and now - self.state.last_used >= self.state.idle_lock_s:
+            elif due == "lock":
                 self.lock(f"idle for {int(self.state.idle_lock_s)} s")
 
     def _shutdown(self) -> None:

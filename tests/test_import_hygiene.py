@@ -70,3 +70,34 @@ def test_ostium_loads_its_evm_libraries_only_when_it_encodes():
                        timeout=60)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1]) == {"before": [], "after": ["eth_abi"]}
+
+
+THIN_CLIENT = """
+import json, sys
+sys.argv = {argv!r}
+from perpcli.cli.entry import run
+try:
+    run()
+finally:
+    mods = sorted(m for m in sys.modules if m.startswith("perpcli") or m in {heavy!r})
+    sys.stderr.write("MODULES=" + json.dumps(mods + [m for m in ("typer", "click", "decimal", "coincurve")
+                                                       if m in sys.modules]) + "\\n")
+"""
+
+
+def test_the_session_thin_client_imports_almost_nothing(perpcli_home):
+    """With a session running, `perp positions --json` is a thin client: no Typer, no venue, no app
+    code, no signing library; only perpcli.session's client and protocol."""
+    from tests import session_helpers as sh
+
+    _, pw = sh.stored_key(perpcli_home)
+    with sh.running(pw):
+        # Nothing listens on port 9 here: the agent answers exit 5 (network), which it ran, not this process.
+        argv = ["perp", "--url", "http://127.0.0.1:9", "--network", "testnet", "--json", "positions"]
+        p = subprocess.run([sys.executable, "-c", THIN_CLIENT.format(argv=argv, heavy=HEAVY)], capture_output=True,
+                           text=True, cwd=str(REPO), timeout=60)
+        assert sh.status()["commands_served"] == 1
+    assert p.returncode == 5, p.stderr
+    loaded = json.loads(p.stderr.split("MODULES=")[1])
+    assert loaded == ["perpcli", "perpcli.cli", "perpcli.cli.entry", "perpcli.session", "perpcli.session.client",
+                      "perpcli.session.protocol"], loaded

@@ -71,6 +71,29 @@ def _setting(settings: Any, key: str) -> Any:
         return None
 
 
+# A long-lived process (the session agent, perpcli/session/server.py) shares one MarketData per
+# venue endpoint across commands, so HTTP keep-alive connections stay warm. Only an adapter that
+# offers `begin_command()` (drop what one command reads once and trusts: marks, rules) is shared;
+# any other is opened and closed per command, as ever, so no command sees another's stale data.
+# None (every normal command): each Session opens its own and closes it when done.
+_shared_markets: dict[tuple, MarketData] | None = None
+
+
+def share_markets(on: bool = True) -> None:
+    """Keep venues open across Sessions in this process (on) or close them with each Session (off)."""
+    global _shared_markets
+    if on and _shared_markets is None:
+        _shared_markets = {}
+    elif not on and _shared_markets is not None:
+        for market in _shared_markets.values():
+            market.close()
+        _shared_markets = None
+
+
+def _endpoint(cfg: registry.VenueConfig) -> tuple:
+    return (cfg.name, cfg.network, cfg.url, cfg.ws_url, repr(sorted(cfg.options.items())))
+
+
 @dataclass
 class Session:
     """One command's view of one venue (and, for trading, one key)."""
@@ -84,6 +107,7 @@ class Session:
     _reader: Trading | None = None
     _reader_named: bool = False  # the read address came from a key (not given outright)
     _signer: Any = field(default=None, repr=False)
+    _owns_market: bool = False  # False while the market is shared (see share_markets)
 
     @classmethod
     def open(
@@ -113,7 +137,16 @@ class Session:
     def market(self) -> MarketData:
         """The keyless side (imports the adapter on first use)."""
         if self._market is None:
-            self._market = registry.open_venue(self.choice.config)
+            shared = _shared_markets.get(_endpoint(self.choice.config)) if _shared_markets is not None else None
+            if shared is not None:
+                shared.begin_command()
+                self._market = shared
+            else:
+                self._market = registry.open_venue(self.choice.config)
+                if _shared_markets is not None and hasattr(self._market, "begin_command"):
+                    _shared_markets[_endpoint(self.choice.config)] = self._market
+                else:
+                    self._owns_market = True
         return self._market
 
     def signer(self) -> Any:
@@ -178,7 +211,7 @@ class Session:
         return self._reader
 
     def close(self) -> None:
-        if self._market is not None:
+        if self._market is not None and self._owns_market:
             self._market.close()
 
     def __enter__(self) -> Session:

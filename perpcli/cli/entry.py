@@ -11,10 +11,16 @@ def run() -> None:
 
         sys.stdout.write(f"perp {__version__}\n")
         raise SystemExit(0)
-    # The hottest commands (buy/sell/positions/account/orders in plain form) skip Typer.
-    from perpcli.cli.fast import try_run
+    # A running `perp session` agent runs these commands itself (the key unlocked, connections
+    # warm): this process then only prints its answer. One stat when no agent runs.
+    from perpcli.session.client import try_delegate
 
-    code = try_run(sys.argv[1:])
+    code = try_delegate(sys.argv[1:])
+    if code is None:
+        # The hottest commands (buy/sell/positions/account/orders in plain form) skip Typer.
+        from perpcli.cli.fast import try_run
+
+        code = try_run(sys.argv[1:])
     if code is not None:
         try:
             sys.stdout.flush()

@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.funds",
     "perpcli.cli.commands.stream",
     "perpcli.cli.commands.sign",
+    "perpcli.cli.commands.session",
     "perpcli.cli.commands.completion",
 ]
 

@@ -119,6 +119,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Longest a TCP connect, and then a TLS handshake, may take (exit 5: nothing was sent)."),
     Setting("net.max_body_bytes", "int", 32 * 1024 * 1024,
             "Largest HTTP answer body accepted from a venue, in bytes; a bigger one is a failed request."),
+    Setting("session.idle_lock_minutes", "int", 30,
+            "A running `perp session` drops its unlocked keys after this many minutes without a command "
+            "(reads keep working; the next order asks for the passphrase again). 0: never."),
+    Setting("session.max_hours", "int", 8,
+            "How long `perp session start` runs when --for is not given; it then stops on its own."),
     Setting("devnet.host", "str", "127.0.0.1", "Address `perp devnet` listens on (anything but loopback needs --public)."),
     Setting("devnet.port", "int", 8787, "Port `perp devnet` listens on."),
     Setting("devnet.initial_balance", "decimal", Decimal("100000"),

@@ -69,8 +69,51 @@ def _default_passphrase_file() -> str | None:
     return _defaults["passphrase_file"]
 
 
+class KeyNotHeld(AuthError):
+    """Inside a session agent: the command needs a key the agent has not unlocked (or has locked).
+    The agent answers "run it yourself" and the client asks its own passphrase, as without a session."""
+
+
+# A session agent (perpcli/session/server.py) unlocks keys once and keeps them here, by name; with
+# `held_only` it never asks for a passphrase (it has no terminal): an unheld key raises KeyNotHeld.
+_held: dict[str, Signer] = {}
+_agent = {"held_only": False, "missed": False}
+
+
+def hold(signer: Signer) -> None:
+    _held[signer.name] = signer
+
+
+def drop_held() -> None:
+    """Forget every held key (`perp session lock`, idle lock): the Signer objects go with them."""
+    _held.clear()
+
+
+def held_names() -> list[str]:
+    return sorted(_held)
+
+
+def serve_held_only(on: bool = True) -> None:
+    _agent["held_only"] = on
+
+
+def missed_key(*, reset: bool = False) -> bool:
+    """Whether a command asked for a key the agent does not hold (since the last reset). The
+    command's own error handling may swallow KeyNotHeld; this flag survives it."""
+    missed = bool(_agent["missed"])
+    if reset:
+        _agent["missed"] = False
+    return missed
+
+
 def unlock(name: str, *, passphrase_file: str | None = None) -> Signer:
-    """Decrypt a named keystore into a Signer."""
+    """Decrypt a named keystore into a Signer (or, in a session agent, hand out the held one)."""
+    held = _held.get(name)
+    if held is not None:
+        return held
+    if _agent["held_only"]:
+        _agent["missed"] = True
+        raise KeyNotHeld(f"the session holds no unlocked key {name!r}")
     from perpcli.keys.signer import Signer
 
     doc = store.read(name)

@@ -91,6 +91,14 @@ class HyperliquidMarketData:
     def close(self) -> None:
         self.rest.close()
 
+    def begin_command(self) -> None:
+        """A long-lived process (the session agent) reuses this object for many commands: keep
+        the warm connection and the dex list, drop what one command may read once and trust
+        (marks, funding, instrument rules), so no command prices an order from an older one."""
+        self._instruments.clear()
+        self._delisted.clear()
+        self._meta_ctx.clear()
+
     def now_ms(self) -> int:
         return self._clock_ms()
 

@@ -8,7 +8,7 @@ each fill once (by `Fill.key`), each trade once, and each order status change on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from perpcli.domain.events import ConnectionStatus, Event, Fill, OrderUpdate, Trade
@@ -80,3 +80,38 @@ class LiveModel(BookSink):
             self.order_updates.append(event)
         if self._on_new is not None:
             self._on_new(event)
+
+
+async def iterate(feed: Any, venue: str, subs: Sequence[Any], *, books: Mapping[Hashable, str] | None = None
+                  ) -> AsyncIterator[Event]:
+    """Domain events from a venue's live subscriptions, as an async iterator (what the venue
+    protocol's `stream_*` methods return). `feed` is the venue's LiveFeed; `books` names the
+    subscriptions that are book feeds (key -> symbol): each yields a fresh BookSnapshot per
+    applied update, sequenced by the feed's own rule and resynced from its REST snapshot when
+    it has one. Facts (trades, fills, order updates) come once each across reconnects; health
+    changes come as ConnectionStatus. Closing the iterator closes the socket.
+
+    One implementation for every adapter: they differ only in their LiveFeed."""
+    import asyncio
+
+    from perpcli.net.stream import StreamSession
+
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
+                      on_book=(lambda key, book: queue.put_nowait(book.to_snapshot())) if books else None)
+    for key, symbol in (books or {}).items():
+        model.book(venue, symbol, key, feed.book_sync_rule)
+    session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-iter", snapshot_fetcher=feed.snapshot)
+    for sub in subs:
+        await session.subscribe(sub)
+    async with session:
+        runner = session.start()
+        while True:
+            get = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({get, runner}, return_when=asyncio.FIRST_COMPLETED)
+            if get in done:
+                yield get.result()
+                continue
+            get.cancel()
+            runner.result()  # re-raises a non-retryable failure
+            return

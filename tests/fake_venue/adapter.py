@@ -238,34 +238,13 @@ class FakeMarketData:
         return FakeTrading(self, signer, options=options or TradingOptions(), nonces=nonces)
 
 
-async def iterate(feed: FakeLiveFeed, subs: Sequence[Subscription], *,
-                  books: dict[Any, str] | None = None) -> AsyncIterator[Any]:
-    """Domain events from live subscriptions through perpcli's own StreamSession and book
-    sequencing (PREV_CHAIN): book feeds yield the synced book as a BookSnapshot per applied
-    update, facts come once each, health changes as ConnectionStatus."""
-    from perpcli.net.stream import StreamSession
-    from perpcli.venues.live import LiveModel
+def iterate(feed: FakeLiveFeed, subs: Sequence[Subscription], *,
+            books: dict[Any, str] | None = None) -> AsyncIterator[Any]:
+    """Domain events through perpcli's own venue-neutral iterator (StreamSession and the book's
+    PREV_CHAIN sequencing): a plugin venue needs nothing of its own here but its LiveFeed."""
+    from perpcli.venues.live import iterate as live_iterate
 
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
-                      on_book=lambda key, book: queue.put_nowait(book.to_snapshot()))
-    for key, symbol in (books or {}).items():
-        model.add_book(key, feed.protocol.venue, symbol, feed.book_sync_rule)
-    session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{feed.protocol.venue}-iter",
-                            snapshot_fetcher=feed.snapshot)
-    for sub in subs:
-        await session.subscribe(sub)
-    async with session:
-        runner = session.start()
-        while True:
-            get = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({get, runner}, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                yield get.result()
-                continue
-            get.cancel()
-            runner.result()
-            return
+    return live_iterate(feed, feed.protocol.venue, subs, books=books)
 
 
 class FakeTrading:

@@ -166,33 +166,10 @@ class AsterUserProtocol(AsterProtocol):
         return super().decode(text)
 
 
-async def iterate(feed: AsterFeed, venue: str, subs: Sequence[Subscription], *, books: bool = False) -> Any:
-    """Domain events from live subscriptions, as an async iterator (`stream_book`,
-    `stream_trades`). Book feeds yield a fresh BookSnapshot per applied diff once synced onto a
-    REST snapshot; trades come once each; health changes come as ConnectionStatus (a gap makes
-    the book STALE until it is resynced). Closing the iterator closes the socket."""
-    import asyncio
+def iterate(feed: AsterFeed, venue: str, subs: Sequence[Subscription], *, books: bool = False) -> Any:
+    """Domain events from live subscriptions (see `perpcli.venues.live.iterate`): a depth
+    subscription is a book feed synced onto the REST snapshot (U/u/pu) when `books`."""
+    from perpcli.venues.live import iterate as live_iterate
 
-    from perpcli.net.stream import StreamSession
-    from perpcli.venues.live import LiveModel
-
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
-                      on_book=(lambda key, book: queue.put_nowait(book.to_snapshot())) if books else None)
-    for sub in subs:
-        if sub.key[0] == "depth":  # type: ignore[index]
-            model.book(venue, sub.key[1], sub.key, feed.book_sync_rule)  # type: ignore[index]
-    session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-iter", snapshot_fetcher=feed.snapshot)
-    for sub in subs:
-        await session.subscribe(sub)
-    async with session:
-        runner = session.start()
-        while True:
-            get = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({get, runner}, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                yield get.result()
-                continue
-            get.cancel()
-            runner.result()  # re-raises a non-retryable failure
-            return
+    book_keys = {sub.key: sub.key[1] for sub in subs if sub.key[0] == "depth"} if books else None  # type: ignore[index]
+    return live_iterate(feed, venue, subs, books=book_keys)

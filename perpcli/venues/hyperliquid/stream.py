@@ -144,34 +144,12 @@ def _key_of_error(text: str) -> Hashable | None:
     return None
 
 
-async def iterate(ws_url: str, venue: str, subs: Sequence[Subscription], *, account: str = "",
-                  books: bool = False) -> AsyncIterator[object]:
-    """Domain events from live subscriptions, as an async iterator (the venue protocol's
-    `stream_*` methods). Book feeds yield a fresh BookSnapshot per applied update; facts
-    (trades, fills, order updates) come once each, deduplicated across reconnects; connection
-    health changes come as ConnectionStatus. Closing the iterator closes the socket."""
-    import asyncio
+def iterate(ws_url: str, venue: str, subs: Sequence[Subscription], *, account: str = "",
+            books: bool = False) -> AsyncIterator[object]:
+    """Domain events from live subscriptions (see `perpcli.venues.live.iterate`); every l2Book
+    subscription is a book feed when `books`."""
+    from perpcli.venues.live import iterate as live_iterate
 
-    from perpcli.net.stream import StreamSession
-    from perpcli.venues.live import LiveModel
-
-    queue: asyncio.Queue[object] = asyncio.Queue()
-    model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait,
-                      on_book=(lambda key, book: queue.put_nowait(book.to_snapshot())) if books else None)
-    for sub in subs:
-        if sub.key[0] == "l2Book":
-            model.book(venue, sub.key[1], sub.key)
-    session = StreamSession(ws_url, HyperliquidProtocol(venue, account), model, name=f"{venue}-iter")
-    for sub in subs:
-        await session.subscribe(sub)
-    async with session:
-        runner = session.start()
-        while True:
-            get = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({get, runner}, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                yield get.result()
-                continue
-            get.cancel()
-            runner.result()  # re-raises a non-retryable failure
-            return
+    feed = HyperliquidFeed(ws_url, venue, account)
+    book_keys = {sub.key: sub.key[1] for sub in subs if sub.key[0] == "l2Book"} if books else None
+    return live_iterate(feed, venue, subs, books=book_keys)

@@ -552,3 +552,20 @@ def test_stream_orders_backfills_what_a_reconnect_lost(devnet, monkeypatch):
     assert sorted(final) == sorted(cloids), (out, err)
     reconnects = [x for x in out.splitlines() if '"state":"connected"' in x]
     assert len(reconnects) >= 2  # the drops really happened
+
+
+def test_account_totals_cover_every_margin_account_with_positions(perp, devnet):
+    """Issue 13 item 9: a position on a builder dex (its own collateral) is in `perp account`'s
+    totals, and equity, margin used, notional and leverage all describe the same positions."""
+    key, _ = new_key(devnet.url)
+    assert perp("buy", "BTC", "0.002", "--market", "--slippage", "3%", "--yes", key=key).code == 0
+    assert perp("buy", "xyz:GOLD", "0.1", "--market", "--slippage", "3%", "--yes", key=key).code == 0
+    doc = perp("--json", "account", key=key).json()
+    parts = {a["name"]: a for a in doc["margin_accounts"]}
+    assert set(parts) == {"", "xyz"} and doc["positions"] == 2
+    for field in ("equity", "margin_used", "notional"):
+        assert Decimal(doc[field]) == sum(Decimal(a[field]) for a in parts.values()), field
+    assert Decimal(parts["xyz"]["notional"]) > 0 and Decimal(parts[""]["notional"]) > 0
+    assert Decimal(doc["leverage"]) == (Decimal(doc["notional"]) / Decimal(doc["equity"])).quantize(Decimal("0.0001"))
+    human = perp("account", key=key)
+    assert human.code == 0 and "margin_accounts.xyz.equity" in human.out and "{" not in human.out

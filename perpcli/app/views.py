@@ -110,26 +110,46 @@ def margin_ratio(market: Any, s: AccountSnapshot, marks: Mapping[str, Decimal]) 
     return summarize(cash_of(s, quote), risks).margin_ratio
 
 
-def account_row(s: AccountSnapshot, *, venue: str, signer: str, role: str,
-                marks: Mapping[str, Decimal], margin_ratio: Decimal | None = None) -> dict[str, Any]:
-    equity = s.account_value or ZERO
-    notional = sum((abs(p.size) * marks.get(p.symbol, p.entry_price) for p in s.positions), ZERO)
-    used = s.margin_used or ZERO
+def account_row(accounts: Sequence[tuple[str, AccountSnapshot]], *, venue: str, signer: str, role: str,
+                marks: Mapping[str, Decimal], margin_ratios: Mapping[str, Decimal | None] | None = None
+                ) -> dict[str, Any]:
+    """`perp account`: totals over every margin account the venue keeps for the account (the
+    main one first; Hyperliquid's builder dexes each hold their own collateral), so equity,
+    margin used, notional and leverage always describe the same positions; `margin_accounts`
+    breaks them down. `margin_ratio` is the highest of the accounts': the one nearest liquidation."""
+    ratios = margin_ratios or {}
+    parts = []
+    for name, s in accounts:
+        notional = sum((abs(p.size) * marks.get(p.symbol, p.entry_price) for p in s.positions), ZERO)
+        parts.append((name, s, notional))
+    equity = sum((s.account_value or ZERO for _, s, _ in parts), ZERO)
+    used = sum((s.margin_used or ZERO for _, s, _ in parts), ZERO)
+    withdrawable = sum((s.withdrawable or ZERO for _, s, _ in parts), ZERO)
+    notional = sum((n for _, _, n in parts), ZERO)
+    known = [r for r in ratios.values() if r is not None]
+    main = accounts[0][1]
     return {
         "venue": venue,
-        "account": s.account,
+        "account": main.account,
         "signer": signer,
         "signer_role": role,
         "equity": shown.usd(equity),
         "margin_used": shown.usd(used),
-        "withdrawable": shown.usd(s.withdrawable),
+        "withdrawable": shown.usd(withdrawable),
         "notional": shown.usd(notional),
         "leverage": _ratio(notional, equity),
-        "margin_ratio": shown.ratio(margin_ratio),
-        "positions": len([p for p in s.positions if p.size != 0]),
-        "open_orders": len(s.open_orders),
+        "margin_ratio": shown.ratio(max(known)) if known else None,
+        "positions": sum(len([p for p in s.positions if p.size != 0]) for _, s, _ in parts),
+        "open_orders": sum(len(s.open_orders) for _, s, _ in parts),
+        "margin_accounts": [
+            {"name": name, "equity": shown.usd(s.account_value or ZERO), "margin_used": shown.usd(s.margin_used or ZERO),
+             "withdrawable": shown.usd(s.withdrawable), "notional": shown.usd(n), "leverage": _ratio(n, s.account_value or ZERO),
+             "margin_ratio": shown.ratio(ratios.get(name)),
+             "positions": len([p for p in s.positions if p.size != 0])}
+            for name, s, n in parts
+        ],
         # Spot balances (e.g. after `perp transfer --to spot`): not margin, but the trader's money.
-        "spot": {b.asset.removeprefix("spot:"): b.total for b in s.balances
+        "spot": {b.asset.removeprefix("spot:"): b.total for b in main.balances
                  if b.asset.startswith("spot:") and b.total != 0},
     }
 

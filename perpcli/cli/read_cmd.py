@@ -10,11 +10,19 @@ from perpcli.cli import venue_cmd
 def show_account() -> None:
     with venue_cmd.session() as s:
         t = s.reader()
-        snap = t.account()
-        marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices([p.symbol for p in snap.positions])}
-        row = views.account_row(snap, venue=s.venue, signer=t.signer_address, role=t.resolve_account().role,
-                                marks=marks, margin_ratio=views.margin_ratio(s.market, snap, marks))
-    venue_cmd.emit_doc(row)
+        accounts = t.margin_accounts()  # the main one, and each HIP-3 dex's where there is something
+        held = [p.symbol for a in accounts for p in a.snapshot.positions]
+        marks = {mp.symbol: mp.mark_price for mp in s.market.mark_prices(held)} if held else {}
+        ratios = {a.name: views.margin_ratio(s.market, a.snapshot, marks) for a in accounts}
+        row = views.account_row([(a.name, a.snapshot) for a in accounts], venue=s.venue, signer=t.signer_address,
+                                role=t.resolve_account().role, marks=marks, margin_ratios=ratios)
+    # People read the breakdown as dotted keys (margin_accounts.xyz.equity), and only when
+    # there is more than the main account; JSON always carries the list.
+    human = {k: v for k, v in row.items() if k != "margin_accounts"}
+    if len(row["margin_accounts"]) > 1:
+        human["margin_accounts"] = {(a["name"] or "main"): {k: v for k, v in a.items() if k != "name"}
+                                    for a in row["margin_accounts"]}
+    venue_cmd.emit_doc(row, human=human)
 
 
 def show_positions() -> None:

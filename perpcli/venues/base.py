@@ -285,6 +285,15 @@ class TradingOptions:
 
 
 @dataclass
+class MarginAccount:
+    """One margin account the key's account holds on a venue: `name` is "" for the main one
+    (Hyperliquid's builder dexes each keep their own collateral and are named by the dex)."""
+
+    name: str
+    snapshot: AccountSnapshot
+
+
+@dataclass
 class Positions:
     """Open positions and the mark each was valued at by the venue (when it says)."""
 
@@ -394,6 +403,7 @@ class Trading(Protocol):
 
     # ----- reads
     def account(self, market: str | None = None) -> AccountSnapshot: ...
+    def margin_accounts(self) -> list[MarginAccount]: ...
     def positions(self) -> Positions: ...
     def open_orders(self) -> list[Order]: ...
     def fills(self, since_ms: int | None = None) -> list[Fill]: ...

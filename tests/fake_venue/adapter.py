@@ -52,6 +52,7 @@ from perpcli.venues.base import (
     FundingRate,
     KeyRole,
     LeverageSetting,
+    MarginAccount,
     Positions,
     Prepared,
     TradingOptions,
@@ -298,6 +299,9 @@ class FakeTrading:
                                  leverage=int(p["leverage"]), unrealized_pnl=Decimal(p["unRealizedProfit"]),
                                  liquidation_price=Decimal(p["liquidationPrice"]) or None)
                 for p in info["positions"]]
+
+    def margin_accounts(self) -> list[MarginAccount]:
+        return [MarginAccount("", self.account())]
 
     def account(self, market: str | None = None) -> AccountSnapshot:
         info = self._info()

@@ -38,6 +38,7 @@ from perpcli.venues.base import (
     CancelTarget,
     KeyRole,
     LeverageSetting,
+    MarginAccount,
     Positions,
     Prepared,
     TradingOptions,
@@ -197,6 +198,9 @@ class AsterTrading:
 
     def _position_rows(self) -> list[Any]:
         return list(self._read("/fapi/v3/positionRisk") or [])
+
+    def margin_accounts(self) -> list[MarginAccount]:
+        return [MarginAccount("", self.account())]  # one account per key on Aster
 
     def account(self, market: str | None = None) -> Any:
         balances = self._read("/fapi/v3/balance") or []

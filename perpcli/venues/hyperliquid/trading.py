@@ -41,6 +41,7 @@ from perpcli.venues.base import (
     CancelTarget,
     KeyRole,
     LeverageSetting,
+    MarginAccount,
     Positions,
     Prepared,
     TradingOptions,
@@ -184,6 +185,18 @@ class HyperliquidTrading:
             except VenueRejected:
                 spot = []
         return codec.account_snapshot(state or {}, venue=self.venue, account=user, orders=orders, spot_balances=spot)
+
+    def margin_accounts(self) -> list[MarginAccount]:
+        """The main dex's margin account, and each builder dex's that holds a position or an
+        order (each dex keeps its own collateral). A builder dex with idle collateral only is
+        left out: the devnet funds every dex of a new address, and counting that money in
+        `perp account` would double a fresh key's equity."""
+        out = [MarginAccount("", self.account())]
+        for dex in self._dexes(True)[1:]:
+            snap = self.account(f"{dex}:")
+            if any(p.size != 0 for p in snap.positions) or snap.open_orders:
+                out.append(MarginAccount(dex, snap))
+        return out
 
     def positions(self, *, all_dexes: bool = True) -> Positions:
         """Open positions on every dex and the mark each was valued at (positionValue / size)."""

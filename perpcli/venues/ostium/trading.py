@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from perpcli.domain.errors import NetworkError, UsageError
 from perpcli.domain.events import AccountSnapshot, Balance
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
-from perpcli.venues.base import KeyRole, LeverageSetting, Positions
+from perpcli.venues.base import KeyRole, LeverageSetting, MarginAccount, Positions
 from perpcli.venues.ostium import instruments as pairs
 from perpcli.venues.ostium.calls import address
 from perpcli.venues.ostium.positions import OpenTrade
@@ -130,6 +130,9 @@ class OstiumTrading:
                      orig_size=size, status=OrderStatus.OPEN, oid=f"{int(pair)}:{int(index)}",
                      order_type=OrderType.STOP_MARKET if stop else OrderType.LIMIT, tif=TimeInForce.GTC,
                      trigger_price=price if stop else None, time_ms=int(created_at) * 1000)
+
+    def margin_accounts(self) -> list[MarginAccount]:
+        return [MarginAccount("", self.account())]  # per-trade isolated: one wallet holds them all
 
     def account(self, market: str | None = None) -> AccountSnapshot:
         wallet = self.market.reads.usdc_balance(self._address)

@@ -79,113 +79,48 @@ def _ws_from_http(url: str, path: str = "/ws") -> str:
     return url + path
 
 
-_HL_CAPS = "perpcli.venues.hyperliquid.capabilities:hyperliquid_capabilities"
-_HL_FACTORY = "perpcli.venues.hyperliquid.adapter:open_venue"
-
 DEVNET_DEFAULT_URL = "http://127.0.0.1:8787"
-
-_ASTER_CAPS = "perpcli.venues.aster.capabilities:aster_capabilities"
-_ASTER_OFFLINE = "perpcli.venues.aster.offline:open_offline"
-_ASTER_FACTORY = "perpcli.venues.aster.adapter:open_venue"
 # Ostium: the URL is the JSON-RPC node (a public one by default; `--rpc-url` or
 # venues.<name>.url for the user's own). Networks: perpcli/venues/ostium/networks.py.
-_OSTIUM_CAPS = "perpcli.venues.ostium.capabilities:ostium_capabilities"
-_OSTIUM_FACTORY = "perpcli.venues.ostium.adapter:open_venue"
 OSTIUM_DEVNET_DEFAULT_URL = "http://127.0.0.1:8545"
 
-BUILTIN: dict[str, VenueEntry] = {
-    "hyperliquid": VenueEntry(
-        name="hyperliquid",
-        factory=_HL_FACTORY,
-        capabilities=_HL_CAPS,
-        network="mainnet",
-        url="https://api.hyperliquid.xyz",
-        ws_url="wss://api.hyperliquid.xyz/ws",
-        description="Hyperliquid mainnet (real money)",
-        capability_args=("hyperliquid", "Hyperliquid", "mainnet"),
-    ),
-    "hyperliquid-testnet": VenueEntry(
-        name="hyperliquid-testnet",
-        factory=_HL_FACTORY,
-        capabilities=_HL_CAPS,
-        network="testnet",
-        url="https://api.hyperliquid-testnet.xyz",
-        ws_url="wss://api.hyperliquid-testnet.xyz/ws",
-        description="Hyperliquid testnet (test funds)",
-        capability_args=("hyperliquid-testnet", "Hyperliquid testnet", "testnet"),
-    ),
-    "devnet": VenueEntry(
-        name="devnet",
-        factory=_HL_FACTORY,
-        capabilities=_HL_CAPS,
-        network="testnet",
-        url=DEVNET_DEFAULT_URL,
-        description="local perp devnet (Hyperliquid protocol, testnet semantics)",
-        capability_args=("devnet", "perp devnet (local)", "testnet"),
-    ),
-    # Aster: market data over REST and offline signing (`perp sign/submit --venue aster`).
-    "aster": VenueEntry(
-        name="aster",
-        factory=_ASTER_FACTORY,
-        capabilities=_ASTER_CAPS,
-        network="mainnet",
-        url="https://fapi.asterdex.com",
-        ws_url="wss://fstream.asterdex.com",
-        description="Aster Pro API v3 mainnet (real money)",
-        capability_args=("aster", "Aster", "mainnet"),
-        offline=_ASTER_OFFLINE,
-    ),
-    "aster-testnet": VenueEntry(
-        name="aster-testnet",
-        factory=_ASTER_FACTORY,
-        capabilities=_ASTER_CAPS,
-        network="testnet",
-        url="https://fapi.asterdex-testnet.com",
-        ws_url="wss://fstream.asterdex-testnet.com",
-        description="Aster Pro API v3 testnet (test funds)",
-        capability_args=("aster-testnet", "Aster testnet", "testnet"),
-        offline=_ASTER_OFFLINE,
-    ),
-    "aster-devnet": VenueEntry(
-        name="aster-devnet",
-        factory=_ASTER_FACTORY,
-        capabilities=_ASTER_CAPS,
-        network="testnet",
-        url=DEVNET_DEFAULT_URL,
-        ws_url="ws://127.0.0.1:8787/aster",
-        ws_path="/aster",
-        description="local perp devnet, Aster face (testnet semantics)",
-        capability_args=("aster-devnet", "perp devnet, Aster face (local)", "testnet"),
-        offline=_ASTER_OFFLINE,
-    ),
-    "ostium": VenueEntry(
-        name="ostium",
-        factory=_OSTIUM_FACTORY,
-        capabilities=_OSTIUM_CAPS,
-        network="mainnet",
-        url="https://arb1.arbitrum.io/rpc",
-        description="Ostium on Arbitrum One: gold, oil, FX, indices, stocks (real money)",
-        capability_args=("ostium", "Ostium (Arbitrum One)", "mainnet"),
-    ),
-    "ostium-testnet": VenueEntry(
-        name="ostium-testnet",
-        factory=_OSTIUM_FACTORY,
-        capabilities=_OSTIUM_CAPS,
-        network="testnet",
-        url="https://sepolia-rollup.arbitrum.io/rpc",
-        description="Ostium on Arbitrum Sepolia (test funds)",
-        capability_args=("ostium-testnet", "Ostium testnet (Arbitrum Sepolia)", "testnet"),
-    ),
-    "ostium-devnet": VenueEntry(
-        name="ostium-devnet",
-        factory=_OSTIUM_FACTORY,
-        capabilities=_OSTIUM_CAPS,
-        network="testnet",
-        url=OSTIUM_DEVNET_DEFAULT_URL,
-        description="Ostium on a local EVM node (chain 31337)",
-        capability_args=("ostium-devnet", "Ostium devnet (local EVM node)", "testnet"),
-    ),
-}
+
+def _builtin(package: str, name: str, title: str, network: str, url: str, description: str, *,
+             ws_url: str = "", ws_path: str = "/ws", offline: bool = False) -> VenueEntry:
+    """A built-in venue: its package's adapter, capabilities (and offline signer) by convention
+    (`perpcli.venues.<package>.adapter:open_venue`, `.capabilities:<package>_capabilities`,
+    `.offline:open_offline`), named as strings so nothing is imported until it is used."""
+    base = f"perpcli.venues.{package}"
+    return VenueEntry(
+        name=name, factory=f"{base}.adapter:open_venue", capabilities=f"{base}.capabilities:{package}_capabilities",
+        network=network, url=url, ws_url=ws_url, ws_path=ws_path, description=description,
+        capability_args=(name, title, network), offline=f"{base}.offline:open_offline" if offline else "",
+    )
+
+
+BUILTIN: dict[str, VenueEntry] = {e.name: e for e in (
+    _builtin("hyperliquid", "hyperliquid", "Hyperliquid", "mainnet", "https://api.hyperliquid.xyz",
+             "Hyperliquid mainnet (real money)", ws_url="wss://api.hyperliquid.xyz/ws"),
+    _builtin("hyperliquid", "hyperliquid-testnet", "Hyperliquid testnet", "testnet",
+             "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet (test funds)",
+             ws_url="wss://api.hyperliquid-testnet.xyz/ws"),
+    _builtin("hyperliquid", "devnet", "perp devnet (local)", "testnet", DEVNET_DEFAULT_URL,
+             "local perp devnet (Hyperliquid protocol, testnet semantics)"),
+    # Aster: REST + websocket adapter and offline signing (`perp sign/submit --venue aster`).
+    _builtin("aster", "aster", "Aster", "mainnet", "https://fapi.asterdex.com", "Aster Pro API v3 mainnet (real money)",
+             ws_url="wss://fstream.asterdex.com", offline=True),
+    _builtin("aster", "aster-testnet", "Aster testnet", "testnet", "https://fapi.asterdex-testnet.com",
+             "Aster Pro API v3 testnet (test funds)", ws_url="wss://fstream.asterdex-testnet.com", offline=True),
+    _builtin("aster", "aster-devnet", "perp devnet, Aster face (local)", "testnet", DEVNET_DEFAULT_URL,
+             "local perp devnet, Aster face (testnet semantics)", ws_url="ws://127.0.0.1:8787/aster",
+             ws_path="/aster", offline=True),
+    _builtin("ostium", "ostium", "Ostium (Arbitrum One)", "mainnet", "https://arb1.arbitrum.io/rpc",
+             "Ostium on Arbitrum One: gold, oil, FX, indices, stocks (real money)"),
+    _builtin("ostium", "ostium-testnet", "Ostium testnet (Arbitrum Sepolia)", "testnet",
+             "https://sepolia-rollup.arbitrum.io/rpc", "Ostium on Arbitrum Sepolia (test funds)"),
+    _builtin("ostium", "ostium-devnet", "Ostium devnet (local EVM node)", "testnet", OSTIUM_DEVNET_DEFAULT_URL,
+             "Ostium on a local EVM node (chain 31337)"),
+)}
 
 
 def _resolve(ref: str) -> Callable[..., Any]:

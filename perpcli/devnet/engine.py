@@ -794,27 +794,19 @@ class Engine(
                     self._cancel_order(maker, "insufficientSpotBalanceRejected", now_ms)
                     continue
                 self._match_spot(o, maker, qty, now_ms)
-                filled += qty
-                notional += qty * maker.px
-                if first_px is None:
-                    first_px = maker.px
-                elif maker.px != first_px:
-                    one_price = False
-                if maker.sz == 0:
-                    self._maker_done(macct, maker, now_ms, touched)
-                continue
-            mpos = macct.positions.get(coin)
-            mszi = mpos.szi if mpos is not None else ZERO
-            if maker.reduce_only:
-                if mszi == 0 or (mszi > 0) == maker.is_buy:
-                    self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
+            else:
+                mpos = macct.positions.get(coin)
+                mszi = mpos.szi if mpos is not None else ZERO
+                if maker.reduce_only:
+                    if mszi == 0 or (mszi > 0) == maker.is_buy:
+                        self._cancel_order(maker, "reduceOnlyCanceled", now_ms)
+                        continue
+                    if qty > abs(mszi):
+                        qty = abs(mszi)
+                elif not self._maker_margin_ok(macct, maker, qty, mszi):
+                    self._cancel_order(maker, "marginCanceled", now_ms)
                     continue
-                if qty > abs(mszi):
-                    qty = abs(mszi)
-            elif not self._maker_margin_ok(macct, maker, qty, mszi):
-                self._cancel_order(maker, "marginCanceled", now_ms)
-                continue
-            self._match(o, maker, qty, now_ms)
+                self._match(o, maker, qty, now_ms)
             filled += qty
             notional += qty * maker.px
             if first_px is None:

@@ -69,3 +69,21 @@ def run(url: str, *args: str, key: str | None = None, stdin: str | None = None, 
         sys.stdin = old_stdin
     record("perp " + " ".join(args), out.getvalue(), err.getvalue())
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def devnet_fixture(seed: int, *, coins=("BTC", "ETH"), market_interval: float = 0.2, **options):
+    """A module-scoped `devnet` fixture: a devnet on a free loopback port, its books ready.
+    Test modules write `devnet = devnet_fixture(seed=7)`; the `perp` fixture (conftest.py) runs
+    the CLI in-process against it."""
+    import pytest
+
+    from perpcli.devnet.server import start_in_thread
+
+    @pytest.fixture(scope="module")
+    def devnet():
+        h = start_in_thread(port=0, seed=seed, market_interval=market_interval, **options)
+        wait_for_books(h.url, coins=coins)
+        yield h
+        h.stop()
+
+    return devnet

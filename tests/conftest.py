@@ -153,3 +153,14 @@ def python_default_decimal_context():
     decimal.setcontext(decimal.Context())
     yield
     decimal.setcontext(decimal.Context())
+
+
+@pytest.fixture
+def perp(devnet, monkeypatch):
+    """`perp ARGS` in-process against the module's `devnet` fixture (see cli_devnet.devnet_fixture)."""
+    from tests.cli_devnet import run
+
+    def _run(*args, key=None, stdin=None):
+        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
+
+    return _run

@@ -8,26 +8,9 @@ import json
 import re
 from pathlib import Path
 
-import pytest
+from tests.cli_devnet import devnet_fixture, new_key
 
-from perpcli.devnet.server import start_in_thread
-from tests.cli_devnet import new_key, run, wait_for_books
-
-
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=11, market_interval=0.2)
-    wait_for_books(h.url)
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-def perp(devnet, monkeypatch):
-    def _run(*args, key=None, stdin=None):
-        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
-
-    return _run
+devnet = devnet_fixture(seed=11)
 
 
 def test_post_only_that_would_cross_is_post_only_would_cross(perp, devnet):

@@ -23,29 +23,15 @@ import pytest
 from perpcli.app import actions
 from perpcli.app import order_plan as op
 from perpcli.app.risk import RiskLimits
-from perpcli.devnet.server import start_in_thread
 from perpcli.domain.errors import RiskRefused, ValidationError
 from perpcli.domain.instrument import Instrument
 from perpcli.domain.orders import Side
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=19, market_interval=0.2)
-    wait_for_books(h.url, coins=("BTC", "ETH", "SOL"))
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-def perp(devnet, monkeypatch):
-    def _run(*args, key=None, stdin=None):
-        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
-
-    return _run
+devnet = devnet_fixture(seed=19, coins=("BTC", "ETH", "SOL"))
 
 
 def sent(devnet, address: str) -> int:

@@ -8,16 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from perpcli.devnet.server import start_in_thread
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key, run
 
-
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=17, market_interval=0.2)
-    wait_for_books(h.url, coins=("BTC", "xyz:GOLD"))
-    yield h
-    h.stop()
+devnet = devnet_fixture(seed=17, coins=("BTC", "xyz:GOLD"))
 
 
 @pytest.fixture

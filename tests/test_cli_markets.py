@@ -8,18 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from perpcli.devnet.server import start_in_thread
 from perpcli.domain.errors import UsageError
 from perpcli.venues import registry
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key, run
 
-
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=11, market_interval=0.2)
-    wait_for_books(h.url)
-    yield h
-    h.stop()
+devnet = devnet_fixture(seed=11)
 
 
 @pytest.fixture

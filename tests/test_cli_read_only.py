@@ -11,27 +11,13 @@ import json
 
 import pytest
 
-from perpcli.devnet.server import start_in_thread
 from perpcli.keys import keystore
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key
 
 READS = (["account"], ["positions"], ["orders"], ["fills"], ["funding-history"], ["agent", "list"], ["twap", "list"])
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=11, market_interval=0.2)
-    wait_for_books(h.url)
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-def perp(devnet, monkeypatch):
-    def _run(*args, key=None, stdin=None):
-        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
-
-    return _run
+devnet = devnet_fixture(seed=11)
 
 
 @pytest.fixture

@@ -18,26 +18,13 @@ from decimal import Decimal
 import pytest
 
 from perpcli.devnet.server import start_in_thread
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key, run
 from tests.support import REPO
 
 LOCAL_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=5, market_interval=0.2, deadman_min_volume=Decimal(0))  # `perp deadman` works
-    wait_for_books(h.url)
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-def perp(devnet, monkeypatch):
-    def _run(*args, key=None, stdin=None):
-        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
-
-    return _run
+devnet = devnet_fixture(seed=5, deadman_min_volume=Decimal(0))  # `perp deadman` works
 
 
 def _perp_process(*args: str) -> subprocess.Popen:

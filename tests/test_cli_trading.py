@@ -9,23 +9,9 @@ from decimal import Decimal
 import pytest
 
 from perpcli.devnet.server import start_in_thread
-from tests.cli_devnet import control, new_key, run, wait_for_books
+from tests.cli_devnet import control, devnet_fixture, new_key, run
 
-
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=7, market_interval=0.2, deadman_min_volume=Decimal(0))  # `perp deadman` works
-    wait_for_books(h.url)
-    yield h
-    h.stop()
-
-
-@pytest.fixture
-def perp(devnet, monkeypatch):
-    def _run(*args, key=None, stdin=None):
-        return run(devnet.url, *args, key=key, stdin=stdin, monkeypatch=monkeypatch)
-
-    return _run
+devnet = devnet_fixture(seed=7, deadman_min_volume=Decimal(0))  # `perp deadman` works
 
 
 def exchange_count(devnet, address: str) -> int:

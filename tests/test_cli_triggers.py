@@ -9,18 +9,11 @@ from decimal import Decimal as D
 import pytest
 
 from perpcli.app import views
-from perpcli.devnet.server import start_in_thread
 from perpcli.domain.orders import OrderType, Side
 from perpcli.venues.hyperliquid import codec
-from tests.cli_devnet import new_key, run, wait_for_books
+from tests.cli_devnet import devnet_fixture, new_key, run
 
-
-@pytest.fixture(scope="module")
-def devnet():
-    h = start_in_thread(port=0, seed=17, market_interval=0.2)
-    wait_for_books(h.url)
-    yield h
-    h.stop()
+devnet = devnet_fixture(seed=17)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 // Compiles perpcli's Ostium devnet contracts with solc-js (npm `solc`, pure JS) and writes one
 // artifact per deployed contract: {contract, abi, runtime_bytecode, compiler} into ../artifacts.
 // Usage (from the repository root): node perpcli/devnet/ostium/contracts/build.mjs .tools/node_modules/solc
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -25,6 +26,12 @@ const sources = {};
 for (const name of readdirSync(here).filter((f) => f.endsWith(".sol")).sort()) {
   sources[name] = { content: readFileSync(join(here, name), "utf8") };
 }
+// What the artifacts were built from: the test suite recomputes it to catch a source edited
+// without `make ostium-contracts`.
+const digest = createHash("sha256");
+for (const name of Object.keys(sources)) digest.update(name + "\n" + sources[name].content);
+const sourcesSha256 = digest.digest("hex");
+
 const input = {
   language: "Solidity",
   sources,
@@ -47,6 +54,7 @@ for (const [artifact, [file, contract]] of Object.entries(TARGETS)) {
   const body = {
     contract,
     source: file,
+    sources_sha256: sourcesSha256,
     compiler: `solc-js ${solc.version()}`,
     settings: { viaIR: true, optimizer_runs: 200, evmVersion: "cancun" },
     abi: c.abi,

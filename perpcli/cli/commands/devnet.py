@@ -307,7 +307,6 @@ def _start_ostium(host: str, options: dict, *, seed: int, balance, auto_fund: bo
     """The Ostium face (anvil + contracts + keeper + proxy), or None with one line saying why not."""
     from perpcli.cli import output
     from perpcli.devnet.ostium.node import AnvilMissing, OstiumDevnet, OstiumDevnetConfig
-    from perpcli.domain.errors import UsageError
 
     config = OstiumDevnetConfig(host=host, port=options["port"], seed=seed, initial_balance=balance,
                                 auto_fund=auto_fund, hours=options["hours"])
@@ -315,9 +314,9 @@ def _start_ostium(host: str, options: dict, *, seed: int, balance, auto_fund: bo
         return OstiumDevnet(config).start()
     except AnvilMissing as e:
         output.warn(f"perp devnet: no Ostium face: {e}")
-    except OSError as e:
-        raise UsageError(f"cannot start the Ostium face on {host}:{options['port']}: {e.strerror or e} "
-                         "(--ostium-port to choose another port, --no-ostium to skip it)") from None
+    except OSError as e:  # the port is taken (another node on 8545?): the other faces still run
+        output.warn(f"perp devnet: no Ostium face: cannot listen on {host}:{options['port']}: {e.strerror or e} "
+                    "(--ostium-port to choose another port)")
     except RuntimeError as e:  # anvil failed to start or deploy
         output.warn(f"perp devnet: no Ostium face: {e}")
     return None

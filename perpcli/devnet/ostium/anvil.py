@@ -41,6 +41,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """Linux: anvil gets SIGTERM when the thread that started it dies, so a devnet killed with
+    SIGKILL (or a crashed test run) leaves no node behind. Elsewhere a no-op."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class AnvilError(RuntimeError):
     pass
 
@@ -55,7 +69,8 @@ class AnvilProcess:
         self._proc = subprocess.Popen(
             [str(binary), "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(chain_id),
              "--base-fee", str(base_fee_wei), "--accounts", "0", "--silent"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent)
         try:
             self._wait_listening(15.0)
         except BaseException:

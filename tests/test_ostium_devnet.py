@@ -124,13 +124,12 @@ def test_the_keeper_takes_profit_at_the_tp(ostium, tmp_path):
     me.approve()
     ostium.set_price("EURUSD", "1.085")
     me.outcome(me.open(**market_order(EURUSD, "1.085", tp=D("1.095"), leverage=D(20))))
-    assert len(me.reads.open_trades(me.address, [EURUSD])) == 1
+    (trade,) = me.reads.open_trades(me.address, [EURUSD])
     before = me.reads.usdc_balance(me.address)
     ostium.set_price("EURUSD", "1.1")
     ostium.wait_until(lambda: not me.reads.open_trades(me.address, [EURUSD]), what="the TP trigger")
-    (tp,) = [e for e in me.settled_events("LimitCloseExecuted") if e.args["orderType"] == 0
-             and me.reads.usdc_balance(me.address) > before]
-    assert tp.args["price"] == 1095 * 10**15  # filled at the TP price
+    (tp,) = [e for e in me.settled_events("LimitCloseExecuted") if e.args["tradeId"] == trade.trade_id]
+    assert tp.args["orderType"] == 0 and tp.args["price"] == 1095 * 10**15  # a TP, filled at the TP price
     assert me.reads.usdc_balance(me.address) > before + D(100)
 
 
@@ -144,8 +143,8 @@ def test_the_keeper_liquidates_past_the_liquidation_price(ostium, tmp_path):
     ostium.set_price("CL", str(trade.liquidation_price + 1))
     ostium.wait_until(lambda: not me.reads.open_trades(me.address, [CL]), what="the liquidation")
     assert me.reads.usdc_balance(me.address) == D(9900)  # nothing comes back
-    liquidations = [e for e in me.settled_events("LimitCloseExecuted") if e.args["orderType"] == 2]
-    assert liquidations and liquidations[-1].args["usdcSentToTrader"] == 0
+    (liquidation,) = [e for e in me.settled_events("LimitCloseExecuted") if e.args["tradeId"] == trade.trade_id]
+    assert liquidation.args["orderType"] == 2 and liquidation.args["usdcSentToTrader"] == 0
 
 
 def test_an_order_on_a_closed_market_is_cancelled_by_the_keeper_with_the_reason(ostium, tmp_path):

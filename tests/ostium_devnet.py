@@ -69,6 +69,20 @@ class OstiumDevnetSession:
     def set_open(self, symbol: str, is_open: bool | None) -> dict:
         return control(self.rpc_url, "market", {"symbol": symbol, "open": is_open})
 
+    def pause_keeper(self, paused: bool = True) -> dict:
+        """A stuck keeper: orders stay `accepted` until resumed (or reclaimed after the timeout)."""
+        return control(self.rpc_url, "keeper", {"paused": paused})
+
+    def mine(self, blocks: int) -> None:
+        """Advance the chain (marketOrdersTimeout counts blocks)."""
+        from perpcli.venues.ostium.rpc import JsonRpc
+
+        rpc = JsonRpc(self.node_url)
+        try:
+            rpc.call("anvil_mine", [hex(blocks)])
+        finally:
+            rpc.close()
+
     def wait_until(self, check: Callable[[], Any], timeout_s: float = 10.0, what: str = "the keeper") -> Any:
         deadline = time.monotonic() + timeout_s
         while True:

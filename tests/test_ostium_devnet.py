@@ -27,7 +27,7 @@ from tests.ostium_devnet import control, ostium_devnet_fixture, skip_without_anv
 skip_without_anvil()
 
 ostium = ostium_devnet_fixture()
-XAU, XAG, CL, EURUSD = 5, 8, 7, 2
+XAU, XAG, CL, EURUSD, GBPUSD = 5, 8, 7, 2, 3
 
 
 class Trader:
@@ -131,6 +131,45 @@ def test_the_keeper_takes_profit_at_the_tp(ostium, tmp_path):
     (tp,) = [e for e in me.settled_events("LimitCloseExecuted") if e.args["tradeId"] == trade.trade_id]
     assert tp.args["orderType"] == 0 and tp.args["price"] == 1095 * 10**15  # a TP, filled at the TP price
     assert me.reads.usdc_balance(me.address) > before + D(100)
+
+
+def test_the_keeper_stops_out_a_short_and_fills_a_stop_order(ostium, tmp_path):
+    me = Trader(ostium, tmp_path)
+    me.approve()
+    ostium.set_price("GBPUSD", "1.27")
+    me.outcome(me.open(**market_order(GBPUSD, "1.27", buy=False, sl=D("1.28"), leverage=D(20))))
+    (trade,) = me.reads.open_trades(me.address, [GBPUSD])
+    me.open(pair_index=GBPUSD, buy=True, collateral=D(100), leverage=D(10), order_type=OrderType.STOP, price=D("1.29"))
+    ostium.set_price("GBPUSD", "1.285")  # through the short's SL, below the buy stop
+    ostium.wait_until(lambda: not any(t.trade_id == trade.trade_id
+                                      for t in me.reads.open_trades(me.address, [GBPUSD])), what="the SL trigger")
+    (sl,) = [e for e in me.settled_events("LimitCloseExecuted") if e.args["tradeId"] == trade.trade_id]
+    assert sl.args["orderType"] == 1 and sl.args["price"] == 128 * 10**16  # an SL, filled at the SL price
+    assert len(me.trading.open_orders()) == 1  # the stop still rests
+    ostium.set_price("GBPUSD", "1.295")
+    ostium.wait_until(lambda: me.reads.open_trades(me.address, [GBPUSD]), what="the stop trigger")
+    (opened,) = me.reads.open_trades(me.address, [GBPUSD])
+    assert opened.trade.buy and opened.trade.open_price >= D("1.29") and me.trading.open_orders() == []
+
+
+def test_a_stuck_order_is_reclaimed_after_the_timeout(ostium, tmp_path):
+    me = Trader(ostium, tmp_path)
+    me.approve()
+    ostium.pause_keeper()
+    try:
+        order_id = me.open(**market_order(XAU, "2650"))
+        assert me.outcome(order_id, timeout_s=0.5) is None  # still accepted: nobody answered
+        with pytest.raises(VenueRejected) as early:
+            me.send(DEVNET.trading, calls.open_trade_market_timeout(order_id))
+        assert f"WaitTimeout({order_id})" in str(early.value) and early.value.error_kind is ErrorKind.INVALID_REQUEST
+        ostium.mine(30)
+        done = me.send(DEVNET.trading, calls.open_trade_market_timeout(order_id))
+    finally:
+        ostium.pause_keeper(False)
+    assert [e.name for e in events.decode_logs(done.receipt.logs) if e.name.startswith("MarketOpenTimeout")] == [
+        "MarketOpenTimeoutExecutedV2"]
+    assert me.reads.usdc_balance(me.address) == D(10000)  # the collateral came back
+    assert me.reads.open_trades(me.address, [XAU]) == []
 
 
 def test_the_keeper_liquidates_past_the_liquidation_price(ostium, tmp_path):

@@ -10,7 +10,8 @@ on anvil's private port (the keeper's and governance's impersonated accounts liv
 
 Routes: POST / (JSON-RPC, single or batch); GET /latest-prices (Ostium's feed shape); POST
 /devnet/fund {"user", "amount"} (USDC and gas); POST /devnet/price {"symbol", "mid"|null};
-POST /devnet/market {"symbol", "open": true|false|null}; GET /devnet/status.
+POST /devnet/market {"symbol", "open": true|false|null}; POST /devnet/keeper {"paused": bool} (a
+stuck keeper: orders stay accepted, so the timeout refunds can be tried); GET /devnet/status.
 """
 
 from __future__ import annotations

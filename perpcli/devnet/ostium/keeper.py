@@ -51,6 +51,7 @@ class Keeper:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
+        self.paused = False  # a stuck keeper, on request: orders stay accepted (timeouts become callable)
         self.settled = 0
 
     # ----- the loop --------------------------------------------------------------------------
@@ -73,7 +74,8 @@ class Keeper:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                if not self.paused:
+                    self.tick()
             except (NodeError, RpcError, OSError) as e:
                 log.warning("ostium keeper: %s", e)
             except Exception as e:  # noqa: BLE001 - the keeper must outlive one bad answer

@@ -190,4 +190,12 @@ class OstiumDevnet:
             self.keeper_poke()
             q = self.prices.quote(pair)
             return {"symbol": q.symbol, "open": q.market_open}
-        raise KeyError(f"no Ostium devnet control {command!r} (fund, price, market)")
+        if command == "keeper":
+            paused = args.get("paused")
+            if not isinstance(paused, bool):
+                raise ValueError("'paused' is true (the keeper stops answering) or false")
+            if self.keeper is not None:
+                self.keeper.paused = paused
+                self.keeper_poke()
+            return {"paused": paused}
+        raise KeyError(f"no Ostium devnet control {command!r} (fund, price, market, keeper)")

@@ -28,7 +28,8 @@ def _is_loopback_host(host: str) -> bool:
 
 def register(app: typer.Typer) -> None:
     devnet_app = typer.Typer(
-        help="A local Hyperliquid-compatible exchange: the offline default and the ground for tests.",
+        help="A local Hyperliquid-compatible exchange (with Aster and Ostium faces; Ostium on a local EVM chain): "
+        "the offline default and the ground for tests.",
         invoke_without_command=True,
         no_args_is_help=False,
     )

@@ -8,17 +8,22 @@ HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BASE := $(VENV)/.installed-base-$(HASH)
 TESTS := $(VENV)/.installed-test-$(HASH)
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
-# npm test tools, installed into .tools in one `npm install` (a later --no-save install would
-# remove whatever an earlier one put there): anvil (a local EVM node for the Ostium chain tests;
-# a binary inside an npm package, Linux x86-64 only) and the npm Hyperliquid client with viem,
-# the wallet it signs with (driven against a devnet by tests/test_devnet_nktkas_client.py).
-# Optional: without node/npm those tests skip with one line saying so.
+# npm tools, each group installed by one `npm install` into its own folder (a later --no-save
+# install into the same folder would remove whatever an earlier one put there):
+# - anvil (a local EVM node: the Ostium face of `perp devnet` and the Ostium chain tests; a
+#   binary inside an npm package, Linux x86-64 only) into .tools/anvil, for `make demo` too;
+# - the test tools into .tools: the npm Hyperliquid client with viem, the wallet it signs with
+#   (driven against a devnet by tests/test_devnet_nktkas_client.py), and solc-js, the Solidity
+#   compiler that `make ostium-contracts` runs (the compiled contracts are committed).
+# Optional: without node/npm the Ostium devnet and those tests skip with one line saying so.
 ANVIL_PKG := @foundry-rs/anvil-linux-amd64@1.7.1
 NKTKAS_PKGS := @nktkas/hyperliquid@0.33.3 viem@2.57.20
+SOLC_PKG := solc@0.8.28
 TOOLS := .tools
-NPM_STAMP := $(TOOLS)/.npm-$(subst /,_,$(ANVIL_PKG))-nktkas-0.33.3-viem-2.57.20
+ANVIL_STAMP := $(TOOLS)/anvil/.npm-$(subst /,_,$(ANVIL_PKG))
+NPM_STAMP := $(TOOLS)/.npm-nktkas-0.33.3-viem-2.57.20-$(SOLC_PKG)
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean ostium-contracts
 
 $(BASE): pyproject.toml
 	@test -x $(BIN)/python || { echo "==> creating $(VENV) with $(PY)"; $(PY) -m venv $(VENV); }
@@ -35,27 +40,41 @@ $(TESTS): $(BASE)
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@
 
+$(ANVIL_STAMP):
+	@mkdir -p $(TOOLS)/anvil
+	@if ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; the devnet's Ostium face and the Ostium chain tests will skip (install node to run them)"; \
+	elif [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "note: no anvil package for $$(uname -sm); the devnet's Ostium face and chain tests will skip (put anvil on PATH)"; \
+	else echo "==> installing anvil (a local EVM node for the devnet's Ostium face) into $(TOOLS)/anvil"; \
+	  if timeout 300 npm install --no-save --silent --prefix $(TOOLS)/anvil $(ANVIL_PKG) >/dev/null 2>&1; then echo "installed $(ANVIL_PKG) into $(TOOLS)/anvil"; \
+	  else echo "note: could not install $(ANVIL_PKG) with npm; the devnet's Ostium face and chain tests will skip"; fi; \
+	fi
+	@touch $@
+
 $(NPM_STAMP):
-	@echo "==> installing npm test tools into $(TOOLS): anvil (Ostium chain tests), @nktkas/hyperliquid and viem (devnet client test)"
+	@echo "==> installing npm test tools into $(TOOLS): @nktkas/hyperliquid and viem (devnet client test), solc (make ostium-contracts)"
 	@mkdir -p $(TOOLS)
-	@if ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; the Ostium chain tests and the npm client's devnet test will skip (install node to run them)"; \
-	else pkgs="$(NKTKAS_PKGS)"; \
-	  if [ "$$(uname -sm)" = "Linux x86_64" ]; then pkgs="$(ANVIL_PKG) $$pkgs"; else echo "note: no anvil package for $$(uname -sm); Ostium chain tests will skip"; fi; \
+	@if ! command -v npm >/dev/null 2>&1; then echo "note: node/npm not found; the npm client's devnet test will skip (install node to run it)"; \
+	else pkgs="$(NKTKAS_PKGS) $(SOLC_PKG)"; \
 	  if timeout 300 npm install --no-save --silent --prefix $(TOOLS) $$pkgs >/dev/null 2>&1; then echo "installed $$pkgs into $(TOOLS)"; \
 	  else echo "note: could not install $$pkgs with npm; the tests that need them will skip"; fi; \
 	fi
 	@touch $@
 
-install: $(TESTS) $(NPM_STAMP)
+install: $(TESTS) $(ANVIL_STAMP) $(NPM_STAMP)
 
-demo: $(BASE)
+demo: $(BASE) $(ANVIL_STAMP)
 	$(BIN)/perp demo
 
 lint: $(TESTS)
 	$(BIN)/ruff check perpcli tests bench
 
-test: lint $(NPM_STAMP)
+test: lint $(ANVIL_STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest
+
+# The Ostium devnet's contracts: Solidity in perpcli/devnet/ostium/contracts, compiled by
+# solc-js into perpcli/devnet/ostium/artifacts (committed: tests and users need no compiler).
+ostium-contracts: $(NPM_STAMP)
+	node perpcli/devnet/ostium/contracts/build.mjs $(TOOLS)/node_modules/solc
 
 bench: $(TESTS)
 	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -1,14 +1,13 @@
 """A real local EVM node (anvil, from npm) for the Ostium chain-side tests.
 
-`make install` puts the binary under .tools/ when node/npm are present; anvil on PATH works
-too. Without it the tests that need it skip with one line saying what to install.
+`make install` puts the binary under .tools/anvil when node/npm are present; anvil on PATH
+works too (perpcli.devnet.ostium.anvil finds it, for the devnet and these tests alike).
+Without it the tests that need it skip with one line saying what to install.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -17,24 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO
+from perpcli.devnet.ostium.anvil import INSTALL_HINT, anvil_binary
 
-NPM_PACKAGE = "@foundry-rs/anvil-linux-amd64@1.7.1"
-LOCAL_BINARY = REPO / ".tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
-SKIP_REASON = (f"anvil not installed: run `make install` with node/npm present "
-               f"(npm install --no-save --prefix .tools {NPM_PACKAGE}) or put anvil on PATH")
+SKIP_REASON = INSTALL_HINT
 
 # anvil's (and hardhat's) first dev account: public, funded with 10000 ETH on every anvil.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADDRESS = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
 DEV_KEY_2 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-
-
-def anvil_binary() -> Path | None:
-    if LOCAL_BINARY.is_file() and os.access(LOCAL_BINARY, os.X_OK):
-        return LOCAL_BINARY
-    found = shutil.which("anvil")
-    return Path(found) if found else None
 
 
 def require_anvil() -> Path:

@@ -73,7 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     *(s for name, rpc, prices in (
         ("ostium", "https://arb1.arbitrum.io/rpc", _OSTIUM_PRICES),
         ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc", _OSTIUM_PRICES),
-        ("ostium-devnet", "http://127.0.0.1:8545", "")) for s in (
+        ("ostium-devnet", "http://127.0.0.1:8545", "http://127.0.0.1:8545/latest-prices")) for s in (
         Setting(f"venues.{name}.url", "url", rpc,
                 f"JSON-RPC node for {name} (--rpc-url overrides). A public one by default; your own RPC is "
                 "faster and keeps your trading pattern to yourself."),

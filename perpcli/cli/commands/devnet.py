@@ -1,4 +1,8 @@
-"""`perp devnet`: run the local Hyperliquid-compatible exchange; `perp devnet fund` credits an address.
+"""`perp devnet`: run the local Hyperliquid-compatible exchange (with its Aster face) and the
+Ostium face (anvil, perpcli's Ostium contracts, a keeper, a JSON-RPC proxy with the prices
+feed); `perp devnet fund` credits an address on all of them.
+
+Without anvil the Ostium face is left out with one line saying what to install.
 
 The server runs in the foreground until Ctrl-C (or SIGTERM), printing its URL on stdout (data)
 and notes on stderr. It listens on loopback only unless `--public` is given. `fund` talks to a
@@ -15,6 +19,7 @@ import typer
 from perpcli.cli.number_params import real, whole
 
 DEFAULT_URL = "http://127.0.0.1:8787"
+OSTIUM_DEFAULT_URL = "http://127.0.0.1:8545"
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -23,7 +28,8 @@ def _is_loopback_host(host: str) -> bool:
 
 def register(app: typer.Typer) -> None:
     devnet_app = typer.Typer(
-        help="A local Hyperliquid-compatible exchange: the offline default and the ground for tests.",
+        help="A local Hyperliquid-compatible exchange (with Aster and Ostium faces; Ostium on a local EVM chain): "
+        "the offline default and the ground for tests.",
         invoke_without_command=True,
         no_args_is_help=False,
     )
@@ -116,6 +122,17 @@ def register(app: typer.Typer) -> None:
         ws_reorder: float = typer.Option(
             0.0, "--ws-reorder", click_type=real(), help="Fault: delay this fraction of ws pushes by one."
         ),
+        ostium_port: int = typer.Option(
+            8545, "--ostium-port", click_type=whole(),
+            help="Port of the Ostium face (JSON-RPC proxy + latest-prices; 0 = any free port).",
+        ),
+        ostium_hours: str = typer.Option(
+            "real", "--ostium-hours",
+            help="Ostium markets follow their trading hours ('real') or are always open ('always').",
+        ),
+        no_ostium: bool = typer.Option(
+            False, "--no-ostium", help="Do not start the Ostium face (anvil and the Ostium contracts)."
+        ),
     ) -> None:
         if ctx.invoked_subcommand is not None:
             return
@@ -141,6 +158,10 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--history-days must be between 0 and 365")
         if not request_timeout > 0 or not keepalive_timeout > 0:
             raise UsageError("--request-timeout and --keepalive-timeout must be positive")
+        if not 0 <= ostium_port <= 65535:
+            raise UsageError("--ostium-port must be between 0 and 65535")
+        if ostium_hours not in ("real", "always"):
+            raise UsageError("--ostium-hours is 'real' or 'always'")
         if state is not None and not state.absolute().parent.is_dir():
             raise UsageError(f"--state {state}: folder {state.absolute().parent} does not exist")
 
@@ -185,12 +206,14 @@ def register(app: typer.Typer) -> None:
             keepalive_timeout=keepalive_timeout,
             faults=faults,
             json_out=context.current().json,
+            ostium=None if no_ostium else {"port": ostium_port, "hours": ostium_hours},
         )
 
     @devnet_app.command(
         "fund",
-        help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint). "
-        "The devnet is found at the global --url, else venues.devnet.url (PERPCLI_VENUES_DEVNET_URL).\n\n"
+        help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint), and USDC plus gas on its "
+        "Ostium chain. The devnet is found at the global --url, else venues.devnet.url (PERPCLI_VENUES_DEVNET_URL); "
+        "the Ostium face at venues.ostium-devnet.url.\n\n"
         "Example: perp devnet fund 0x1111111111111111111111111111111111111111 10000",
     )
     def fund(
@@ -199,7 +222,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from perpcli.app.order_plan import parse_decimal  # ASCII digits only, bounded
         from perpcli.cli import context, output
-        from perpcli.domain.errors import UsageError
+        from perpcli.domain.errors import NetworkError, UsageError
 
         url = context.current().extra.get("url") or configured_devnet_url()
 
@@ -208,10 +231,19 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{address!r} is not a 0x-address")
         amt = parse_decimal(amount, what="AMOUNT")
         answer = _control(url, "fund", {"user": a, "amount": str(amt)})
+        ostium_url = configured_ostium_url()
+        try:
+            ostium_answer = _control(ostium_url, "fund", {"user": a, "amount": str(amt)})
+        except NetworkError:
+            ostium_answer = None
         if context.current().json:
-            output.emit_json(answer)
+            output.emit_json({**answer, "ostium": ostium_answer})
         else:
             output.info(f"credited {amt} USDC to {a} on {url}")
+            if ostium_answer is not None:
+                output.info(f"credited {amt} USDC and 1 ETH of gas to {a} on the Ostium chain at {ostium_url}")
+            else:
+                output.info(f"no Ostium face at {ostium_url}: nothing credited on the local chain")
 
     app.add_typer(devnet_app, name="devnet")
 
@@ -221,6 +253,22 @@ def configured_devnet_url() -> str:
     from perpcli.config import settings
 
     return settings.current().get("venues.devnet.url") or DEFAULT_URL
+
+
+def configured_ostium_url() -> str:
+    """Where the devnet's Ostium face is: venues.ostium-devnet.url (its JSON-RPC proxy)."""
+    from perpcli.config import settings
+
+    return settings.current().get("venues.ostium-devnet.url") or OSTIUM_DEFAULT_URL
+
+
+def ostium_reach_hint(url: str) -> str | None:
+    """How to point `--venue ostium-devnet` at an Ostium face started on another port."""
+    if url.rstrip("/") == configured_ostium_url().rstrip("/"):
+        return None
+    return (f"perp devnet: --venue ostium-devnet looks for the chain at {configured_ostium_url()}; to reach this "
+            f"one run `export PERPCLI_VENUES_OSTIUM_DEVNET_URL={url} "
+            f"PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL={url}/latest-prices`")
 
 
 def reach_hint(url: str) -> str | None:
@@ -256,10 +304,29 @@ def _control(url: str, command: str, body: dict) -> dict:
         raise NetworkError(f"cannot reach the devnet at {url}: {getattr(e, 'reason', e)}") from None
 
 
+def _start_ostium(host: str, options: dict, *, seed: int, balance, auto_fund: bool):
+    """The Ostium face (anvil + contracts + keeper + proxy), or None with one line saying why not."""
+    from perpcli.cli import output
+    from perpcli.devnet.ostium.node import AnvilMissing, OstiumDevnet, OstiumDevnetConfig
+
+    config = OstiumDevnetConfig(host=host, port=options["port"], seed=seed, initial_balance=balance,
+                                auto_fund=auto_fund, hours=options["hours"])
+    try:
+        return OstiumDevnet(config).start()
+    except AnvilMissing as e:
+        output.warn(f"perp devnet: no Ostium face: {e}")
+    except OSError as e:  # the port is taken (another node on 8545?): the other faces still run
+        output.warn(f"perp devnet: no Ostium face: cannot listen on {host}:{options['port']}: {e.strerror or e} "
+                    "(--ostium-port to choose another port)")
+    except RuntimeError as e:  # anvil failed to start or deploy
+        output.warn(f"perp devnet: no Ostium face: {e}")
+    return None
+
+
 def _run_foreground(
     *, host, port, seed, balance, state, auto_fund, deadman_volume, mainnet, market_interval, ws_idle_timeout,
     ip_weight_limit, max_connections, request_timeout, keepalive_timeout, faults, json_out, history_days=30,
-    aster_weight_limit=0,
+    aster_weight_limit=0, ostium=None,
 ):
     import asyncio
     import signal
@@ -301,9 +368,12 @@ def _run_foreground(
         def ready(devnet) -> None:
             ws = "ws" + devnet.url[len("http") :] + "/ws"
             aster_ws = "ws" + devnet.url[len("http") :] + "/aster"
+            ostium_face = ({"rpc": ostium_devnet.url, "prices": ostium_devnet.prices_url,
+                            "chain_id": ostium_devnet.config.chain_id} if ostium_devnet is not None else None)
             if json_out:
                 output.emit_json({"url": devnet.url, "ws": ws, "network": "mainnet" if mainnet else "testnet",
-                                  "aster": {"url": devnet.url, "rest": devnet.url + "/fapi/v3", "ws": aster_ws}})
+                                  "aster": {"url": devnet.url, "rest": devnet.url + "/fapi/v3", "ws": aster_ws},
+                                  "ostium": ostium_face})
             else:
                 sys.stdout.write(devnet.url + "\n")
                 sys.stdout.flush()
@@ -316,6 +386,12 @@ def _run_foreground(
                     + (f", state {state}" if state else "")
                     + "; Ctrl-C to stop"
                 )
+                if ostium_face is not None:
+                    output.info(f"perp devnet: Ostium face {ostium_face['rpc']} (--venue ostium-devnet; JSON-RPC, "
+                                f"chain {ostium_face['chain_id']}), prices {ostium_face['prices']}")
+                    hint = ostium_reach_hint(ostium_face["rpc"])
+                    if hint:
+                        output.info(hint)
             hint = reach_hint(devnet.url)
             if hint and not json_out:
                 output.info(hint)
@@ -324,10 +400,14 @@ def _run_foreground(
 
     from perpcli.domain.errors import UsageError
 
+    ostium_devnet = _start_ostium(host, ostium, seed=seed, balance=balance, auto_fund=auto_fund) if ostium else None
     try:
         asyncio.run(main())
     except OSError as e:
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     except (ValueError, KeyError, TypeError) as e:  # a state file that is not a devnet state
         raise UsageError(f"cannot load devnet state from {state}: {e}") from None
+    finally:
+        if ostium_devnet is not None:
+            ostium_devnet.stop()
     output.info("perp devnet: stopped" + (f"; state saved to {state}" if state else ""))

@@ -104,7 +104,14 @@ def test_signature_and_nonce_rules(devnet):
 def test_order_errors_use_aster_codes(devnet):
     _, signer = fresh_key()
     big = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "500")])
-    assert call(devnet.url, "POST", "/fapi/v3/order", big) == (400, {"code": -2019, "msg": "Margin is insufficient."})
+    # ~47M notional: past every bracket that allows the default 20x (the brackets cap it first)
+    assert call(devnet.url, "POST", "/fapi/v3/order", big) == (
+        400, {"code": -2027, "msg": "Exceeded the maximum allowable position at current leverage."})
+    assert call(devnet.url, "POST", "/fapi/v3/leverage",
+                signed(signer, [("symbol", "BTCUSDT"), ("leverage", "2")]))[0] == 200
+    # ~285k at 2x is within its bracket (10x there) but needs ~142k of the 100k funded
+    wide = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "3")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", wide) == (400, {"code": -2019, "msg": "Margin is insufficient."})
     off_grid = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
                                ("quantity", "0.01"), ("price", "1000.05")])
     assert call(devnet.url, "POST", "/fapi/v3/order", off_grid)[1]["code"] == -4014
@@ -319,3 +326,21 @@ def test_perp_devnet_flag_sets_the_aster_weight_limit():
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_the_adapter_reads_the_full_bracket_table_with_a_key(devnet):
+    """Keyless, the adapter knows only exchangeInfo's first bracket; with a key it reads the
+    signed leverageBracket table, so a position past the first bracket is valued right."""
+    from perpcli.venues.aster.adapter import AsterMarketData
+
+    keyless = AsterMarketData(devnet.url, venue="aster-devnet", network="testnet")
+    inst = keyless.instrument("BTCUSDT")
+    (only,) = keyless.margin_rules(inst).brackets
+    assert (only.floor, only.max_leverage) == (0, 40)
+    keyed = AsterMarketData(devnet.url, venue="aster-devnet", network="testnet")
+    keyed.trading(fresh_key()[1])
+    rules = keyed.margin_rules(keyed.instrument("BTCUSDT"))
+    assert [b.max_leverage for b in rules.brackets] == [40, 20, 10, 5, 2, 1]
+    assert rules.bracket(Decimal(300_000)).mmr == Decimal("0.05") and rules.bracket(Decimal(300_000)).cum == 6875
+    keyless.close()
+    keyed.close()

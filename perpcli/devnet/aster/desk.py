@@ -26,6 +26,7 @@ from perpcli.ledger.margin_rules import BracketRules
 
 ZERO = Decimal(0)
 V3 = "/fapi/v3/"
+SPOT_V3 = "/api/v3/"
 WEIGHT_LIMIT = 2400
 WEIGHTS = {"depth": 10, "ticker/24hr": 40, "ticker/bookTicker": 5, "klines": 5, "aggTrades": 20,
            "batchOrders": 5, "countdownCancelAll": 10, "openOrders": 40, "positionRisk": 5, "balance": 5,
@@ -102,6 +103,8 @@ class AsterDesk:
     # ----- entry -------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: str, body: bytes, now_ms: int) -> tuple[int, object]:
+        if path.startswith(SPOT_V3):
+            return self._spot(method, path[len(SPOT_V3):], now_ms)
         name = path[len(V3):]
         try:
             public = getattr(self, "get_" + name.replace("/", "_"), None) if method == "GET" else None
@@ -119,6 +122,18 @@ class AsterDesk:
         except ActionError as e:
             err = from_engine(str(e))
             return err.status, err.body()
+
+    def _spot(self, method: str, name: str, now: int) -> tuple[int, object]:
+        """Aster's spot API (`/api/v3/...`, the venue's sapi host) lists no market on the
+        devnet: its exchangeInfo is empty, so a client that loads both APIs (ccxt's
+        load_markets) sees the perps alone; everything else there is unknown."""
+        if method == "GET" and name == "exchangeInfo":
+            return 200, {"timezone": "UTC", "serverTime": now, "rateLimits": [], "exchangeFilters": [],
+                         "assets": [], "symbols": []}
+        if method == "GET" and name in ("ping", "time"):
+            return 200, {} if name == "ping" else {"serverTime": now}
+        return 404, AsterError(-1000, f"Unknown endpoint {method} {SPOT_V3}{name}: the devnet has no "
+                                      f"Aster spot markets.").body()
 
     def _adopt(self, user: str, now_ms: int) -> None:
         """An account this face serves is margined by Aster's brackets (devnet/margin_rules.py)
@@ -333,7 +348,7 @@ class AsterDesk:
                 "executedQty": "0", "cumQty": "0", "cumQuote": "0", "timeInForce": tif, "type": kind,
                 "origType": kind, "reduceOnly": reduce_only, "closePosition": False, "side": params["side"],
                 "positionSide": "BOTH", "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
-                "updateTime": now}
+                "time": now, "updateTime": now}
 
     def post_batchOrders(self, params, user, now):  # noqa: N802
         import json

@@ -8,6 +8,11 @@ the Hyperliquid face, so the Aster face also answers all of these under `/aster`
 (`/aster/ws` takes SUBSCRIBE like the venue's bare `/ws`) — the `aster-devnet` venue connects
 there.
 
+Market streams: diff depth, partial depth (`<s>@depth5|10|20[@100ms]`, the top levels whole),
+`@bookTicker`, `@aggTrade`, `@markPrice[@1s]` and `@ticker` (24h); the venue pushes the
+partial books and tickers on a timer, the face at each change and once on subscription.
+`/api/v3/...` (the venue's spot API, another host there) answers an empty market list.
+
 Diff depth (`<s>@depth@100ms`): every published change of a book gets the next update id u
 (U = u, pu = the previous u). A REST depth snapshot takes a fresh id and publishes it as a
 (possibly empty) diff, so a client subscribed before it asked always holds the diff that
@@ -23,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from perpcli.devnet import faults as fault_kinds
 from perpcli.devnet import records as r
-from perpcli.devnet.aster.desk import V3, AsterDesk, _plain, agg_trade, weight
+from perpcli.devnet.aster.desk import SPOT_V3, V3, AsterDesk, _plain, agg_trade, weight
 from perpcli.devnet.aster.markets import symbol_of
 from perpcli.devnet.ratelimit import WeightBudget
 from perpcli.devnet.transport import HttpRequest, HttpResponse, WsApp, WsConnection
@@ -31,6 +36,7 @@ from perpcli.devnet.transport import HttpRequest, HttpResponse, WsApp, WsConnect
 log = logging.getLogger("perpcli.devnet")
 PREFIX = "/aster"
 BOOK_DEPTH = 1000
+PARTIAL_DEPTHS = {"depth5": 5, "depth10": 10, "depth20": 20}  # `<s>@depth<N>[@100ms|@250ms|@500ms]`
 SILENCE_SECONDS = 3600.0
 
 
@@ -54,7 +60,9 @@ class AsterFace(WsApp):
     # ----- HTTP ----------------------------------------------------------------------------------
 
     def owns_path(self, path: str) -> bool:
-        return path.startswith(V3) or path.startswith(PREFIX + V3)
+        if path.startswith(PREFIX + "/"):
+            path = path[len(PREFIX):]
+        return path.startswith(V3) or path.startswith(SPOT_V3)
 
     async def handle_http(self, req: HttpRequest) -> HttpResponse:
         path = req.path[len(PREFIX):] if req.path.startswith(PREFIX + "/") else req.path
@@ -115,6 +123,8 @@ class AsterFace(WsApp):
                 names = [n for n in rest.split("/") if n]
         for name in names:
             self._add(conn, name)
+        for name in names:
+            self._first_frame(conn, name)
 
     def on_close(self, conn: WsConnection) -> None:
         self.connections.discard(conn)
@@ -138,6 +148,8 @@ class AsterFace(WsApp):
             for name in msg["params"]:
                 self._add(conn, name)
             conn.send_text(_json({"result": None, "id": ident}))
+            for name in msg["params"]:
+                self._first_frame(conn, name)
         elif method == "UNSUBSCRIBE":
             for name in msg.get("params", []):
                 conn.subscriptions.pop(name, None)
@@ -156,8 +168,42 @@ class AsterFace(WsApp):
             return None
         if kind in ("depth", "depth@100ms", "depth@500ms", "depth@0ms"):
             return "depth", m.name
-        if kind in ("aggTrade", "bookTicker", "markPrice", "markPrice@1s"):
-            return kind.split("@")[0], m.name
+        base, _, speed = kind.partition("@")
+        if base in PARTIAL_DEPTHS and speed in ("", "100ms", "250ms", "500ms"):
+            return base, m.name  # partial book: the top N levels, whole, at each change
+        if kind in ("aggTrade", "bookTicker", "markPrice", "markPrice@1s", "ticker"):
+            return base, m.name
+        return None
+
+    def _first_frame(self, conn: WsConnection, name: str) -> None:
+        """Streams the venue pushes on a timer (partial books, 24h tickers, mark prices) send
+        their current state at once on subscription here, then at each change — a subscriber
+        has its first frame without waiting for the market to move."""
+        parsed = conn.subscriptions.get(name)
+        if parsed is None:
+            return
+        event = self._state_event(*parsed, self.app.now_ms())
+        if event is not None:
+            conn.send_text(_json({"stream": name, "data": event}) if conn.combined else _json(event))  # type: ignore[attr-defined]
+
+    def _state_event(self, kind: str, coin: str, now: int) -> dict | None:
+        engine = self.app.engine
+        if kind in PARTIAL_DEPTHS:
+            snap = engine.l2_book(coin, depth=PARTIAL_DEPTHS[kind])
+            seq = self._seq.get(coin) or now * 1000
+            return {"e": "depthUpdate", "E": now, "T": now, "s": symbol_of(coin), "U": seq, "u": seq, "pu": seq - 1,
+                    "b": [[_plain(lv.px), _plain(lv.sz)] for lv in snap.bids],
+                    "a": [[_plain(lv.px), _plain(lv.sz)] for lv in snap.asks]}
+        if kind == "ticker":
+            t = self.desk.get_ticker_24hr({"symbol": symbol_of(coin)}, now)
+            return {"e": "24hrTicker", "E": now, "s": t["symbol"], "p": t["priceChange"], "P": t["priceChangePercent"],
+                    "w": t["weightedAvgPrice"], "c": t["lastPrice"], "Q": t["lastQty"], "o": t["openPrice"],
+                    "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"],
+                    "O": t["openTime"], "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}
+        if kind == "markPrice":
+            p = self.desk._premium(engine.markets.perp_by_name(coin), now)
+            return {"e": "markPriceUpdate", "E": now, "s": p["symbol"], "p": p["markPrice"], "i": p["indexPrice"],
+                    "P": p["estimatedSettlePrice"], "r": p["lastFundingRate"], "T": p["nextFundingTime"]}
         return None
 
     def _add(self, conn: WsConnection, name: str) -> None:
@@ -224,6 +270,9 @@ class AsterFace(WsApp):
             if isinstance(ev, r.BookChanged):
                 if ("depth", ev.coin) in wanted:
                     self._sync(ev.coin, force=False)
+                for kind in PARTIAL_DEPTHS:
+                    if (kind, ev.coin) in wanted:
+                        self._push((kind, ev.coin), self._state_event(kind, ev.coin, now))
                 if ("bookTicker", ev.coin) in wanted:
                     tick = self.desk._book_ticker(engine.markets.perp_by_name(ev.coin), now)
                     self._push(("bookTicker", ev.coin), {"e": "bookTicker", "u": now, "E": now, "T": now,
@@ -235,13 +284,9 @@ class AsterFace(WsApp):
                     row = agg_trade(t)
                     self._push(("aggTrade", ev.coin), {"e": "aggTrade", "E": now, "s": symbol_of(ev.coin), **row})
             elif isinstance(ev, r.PricesChanged):
-                for kind, coin in wanted:
-                    if kind == "markPrice":
-                        p = self.desk._premium(engine.markets.perp_by_name(coin), now)
-                        self._push(("markPrice", coin), {"e": "markPriceUpdate", "E": now, "s": p["symbol"],
-                                                         "p": p["markPrice"], "i": p["indexPrice"],
-                                                         "P": p["estimatedSettlePrice"], "r": p["lastFundingRate"],
-                                                         "T": p["nextFundingTime"]})
+                for kind, coin in sorted(wanted):
+                    if kind in ("markPrice", "ticker"):
+                        self._push((kind, coin), self._state_event(kind, coin, now))
 
 
     # ----- the user-data stream (listenKey) -------------------------------------------------

@@ -344,3 +344,35 @@ def test_the_adapter_reads_the_full_bracket_table_with_a_key(devnet):
     assert rules.bracket(Decimal(300_000)).mmr == Decimal("0.05") and rules.bracket(Decimal(300_000)).cum == 6875
     keyless.close()
     keyed.close()
+
+
+def test_user_data_stream_carries_orders_balance_and_positions(devnet):
+    """listenKey, then `/ws/<listenKey>`: a fill arrives as ORDER_TRADE_UPDATE (TRADE) and an
+    ACCOUNT_UPDATE with the new wallet balance and the position it moved (`P`)."""
+    import websockets
+
+    _, signer = fresh_key()
+    status, answer = call(devnet.url, "POST", "/fapi/v3/listenKey", signed(signer, []))
+    assert status == 200, answer
+    ws_url = "ws" + devnet.url[len("http"):] + "/aster/ws/" + answer["listenKey"]
+
+    async def scenario():
+        async with websockets.connect(ws_url) as ws:
+            order = signed(signer, [("symbol", "ETHUSDT"), ("side", "SELL"), ("type", "MARKET"), ("quantity", "0.05")])
+            status, placed = await asyncio.to_thread(call, devnet.url, "POST", "/fapi/v3/order", order)
+            assert status == 200 and placed["status"] == "FILLED", placed
+            seen: dict[str, dict] = {}
+            while "ACCOUNT_UPDATE" not in seen:
+                ev = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                seen.setdefault(ev["e"], ev)
+            return placed, seen
+
+    placed, seen = asyncio.run(asyncio.wait_for(scenario(), 30))
+    trade = seen["ORDER_TRADE_UPDATE"]["o"]
+    assert (trade["x"], trade["i"], trade["s"]) == ("TRADE", placed["orderId"], "ETHUSDT")
+    update = seen["ACCOUNT_UPDATE"]["a"]
+    _, balance = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))
+    assert update["B"][0]["a"] == "USDT" and Decimal(update["B"][0]["wb"]) == Decimal(balance[0]["balance"])
+    (moved,) = update["P"]
+    assert (moved["s"], moved["pa"], moved["mt"], moved["ps"]) == ("ETHUSDT", "-0.05", "cross", "BOTH")
+    assert Decimal(moved["ep"]) == Decimal(placed["avgPrice"])

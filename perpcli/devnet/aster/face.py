@@ -3,7 +3,8 @@
 REST lives at the venue's own paths, `/fapi/v3/...`, beside the Hyperliquid face's /info and
 /exchange. Websockets: `/ws/<stream>` (raw), `/stream?streams=a/b` (combined, wrapped in
 `{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream: ORDER_TRADE_UPDATE per order
-change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding); the bare `/ws` belongs to
+change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding, and the
+positions the fills moved); the bare `/ws` belongs to
 the Hyperliquid face, so the Aster face also answers all of these under `/aster`
 (`/aster/ws` takes SUBSCRIBE like the venue's bare `/ws`) — the `aster-devnet` venue connects
 there.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from perpcli.devnet import faults as fault_kinds
@@ -294,7 +296,7 @@ class AsterFace(WsApp):
     def _publish_user(self, events: list, listeners: set[str]) -> None:
         now = self.app.now_ms()
         out: dict[str, list[dict]] = {}
-        balances: set[str] = set()
+        balances: dict[str, dict[str, None]] = {}  # user -> coins whose position moved (ordered)
         for ev in events:
             user = getattr(ev, "user", None)
             if user not in listeners:
@@ -318,20 +320,31 @@ class AsterFace(WsApp):
                     event["o"].update({"l": _plain(f.sz), "L": _plain(f.px), "n": _plain(f.fee), "N": "USDT",
                                        "t": f.tid, "m": not f.crossed, "rp": _plain(f.closed_pnl), "T": f.time})
                     out.setdefault(user, []).append(event)
-                balances.add(user)
+                    balances.setdefault(user, {})[f.coin] = None
+                balances.setdefault(user, {})
             elif isinstance(ev, r.UserFunding | r.UserLedger):
-                balances.add(user)
-        for user in balances:
+                balances.setdefault(user, {})
+        for user, coins in balances.items():
             bal = self.desk.get_balance({}, user, now)[0]
             out.setdefault(user, []).append({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
                 "m": "ORDER", "B": [{"a": "USDT", "wb": bal["balance"], "cw": bal["crossWalletBalance"],
-                                    "bc": "0"}], "P": []}})
+                                    "bc": "0"}],
+                "P": [self._position_update(user, coin, now) for coin in coins]}})
         for conn in list(self.connections):
             frames = out.get(conn.listen_user)  # type: ignore[attr-defined]
             if frames:
                 send, conn.held_frames = self.app.faults.disturb_frames([_json(f) for f in frames], conn.held_frames)
                 for f in send:
                     conn.send_text(f)
+
+
+    def _position_update(self, user: str, coin: str, now: int) -> dict:
+        """ACCOUNT_UPDATE's entry for a position a fill moved (flat positions included, at 0)."""
+        (row,) = self.desk.get_positionRisk({"symbol": symbol_of(coin)}, user, now)
+        realized = sum((f.closed_pnl for f in self.app.engine.user_fills(user) if f.coin == coin), Decimal(0))
+        return {"s": row["symbol"], "pa": row["positionAmt"], "ep": row["entryPrice"], "bep": row["entryPrice"],
+                "cr": _plain(realized), "up": row["unRealizedProfit"], "mt": row["marginType"], "iw": row["isolatedWallet"],
+                "ps": "BOTH"}
 
 
 def _order_event(row: dict, execution: str, status: str, now: int) -> dict:

@@ -99,6 +99,9 @@ def test_public_market_data(devnet):
     assert rate["fundingRate"] is not None and rate["nextFundingTimestamp"] > rate["timestamp"]
     rates = ex.fetch_funding_rates()
     assert {BTC, ETH} <= set(rates)
+    history = ex.fetch_funding_rate_history(BTC, limit=5)
+    assert len(history) == 5 and all(h["symbol"] == BTC and h["fundingRate"] is not None for h in history)
+    assert ex.fetch_funding_intervals([BTC])[BTC]["interval"] == "1h"  # the devnet funds hourly
 
 
 def test_balance_leverage_and_margin_mode(trader):
@@ -163,6 +166,18 @@ def test_orders_lifecycle(trader):
     assert position["maintenanceMarginPercentage"] == 0.0125  # the first bracket, from leverageBracket
 
 
+def test_batch_orders_and_cancel_all(trader):
+    bid = trader.fetch_order_book(ETH, 5)["bids"][0][0]
+    prices = [float(trader.price_to_precision(ETH, bid * f)) for f in (0.9, 0.91)]
+    placed = trader.create_orders([{"symbol": ETH, "type": "limit", "side": "buy", "amount": 0.01, "price": p}
+                                   for p in prices])
+    assert [o["status"] for o in placed] == ["open", "open"] and [o["price"] for o in placed] == prices
+    assert {o["id"] for o in trader.fetch_open_orders(ETH)} == {o["id"] for o in placed}
+    trader.cancel_all_orders(ETH)
+    assert trader.fetch_open_orders(ETH) == []
+    assert {trader.fetch_order(o["id"], ETH)["status"] for o in placed} == {"canceled"}
+
+
 def test_position_past_the_first_bracket(trader):
     """ccxt reads the face's brackets: an isolated position above 50k takes the second
     bracket's rate, and ccxt reports the face's liquidation price (computed there from the same
@@ -176,11 +191,13 @@ def test_position_past_the_first_bracket(trader):
     (position,) = trader.fetch_positions([BTC])
     assert position["marginMode"] == "isolated" and position["notional"] > 50_000
     assert position["maintenanceMarginPercentage"] == 0.025
+    # isolated: the liquidation price depends on the position's own wallet, not the mark
     raw = trader.fapiPrivateGetV3PositionRisk({"symbol": "BTCUSDT"})[0]
     liq = Decimal(raw["liquidationPrice"])
     assert Decimal(str(position["liquidationPrice"])) == liq
-    assert 0.85 * position["entryPrice"] < liq < 0.95 * position["entryPrice"]  # ~10% margin, 2.5% kept
-    assert position["collateral"] == pytest.approx(float(raw["isolatedMargin"]))
+    entry = Decimal(str(position["entryPrice"]))
+    assert entry * Decimal("0.85") < liq < entry * Decimal("0.95")  # ~10% margin, 2.5% kept
+    assert position["collateral"] == float(position["info"]["isolatedMargin"])
     trader.create_order(BTC, "market", "sell", position["contracts"], None, {"reduceOnly": True})
     assert trader.fetch_positions([BTC]) == []
     trader.set_margin_mode("cross", BTC)

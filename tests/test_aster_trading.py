@@ -233,6 +233,9 @@ def test_perp_buy_and_account_through_the_cli(aster, capsys, monkeypatch):
                                                "maxWithdrawAmount": "1000"}], {})
     aster.routes["/fapi/v3/positionRisk"] = (200, [], {})
     aster.routes["/fapi/v3/openOrders"] = (200, [], {})
+    aster.routes["/fapi/v3/leverageBracket"] = (200, [{"symbol": "BTCUSDT", "brackets": [  # a keyed preview reads it
+        {"bracket": "1", "initialLeverage": "20", "notionalCap": "1000000", "notionalFloor": "0",
+         "maintMarginRatio": "0.025", "cum": "0"}]}], {})
     base = ["--venue", "aster", "--url", aster.url, "--network", "testnet", "--json"]
     r = invoke([*base, "--yes", "buy", "BTC", "0.01", "--limit", "60000"], capsys, monkeypatch=monkeypatch)
     assert r.code == 0, r.err

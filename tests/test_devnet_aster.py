@@ -104,7 +104,14 @@ def test_signature_and_nonce_rules(devnet):
 def test_order_errors_use_aster_codes(devnet):
     _, signer = fresh_key()
     big = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "500")])
-    assert call(devnet.url, "POST", "/fapi/v3/order", big) == (400, {"code": -2019, "msg": "Margin is insufficient."})
+    # ~47M notional: past every bracket that allows the default 20x (the brackets cap it first)
+    assert call(devnet.url, "POST", "/fapi/v3/order", big) == (
+        400, {"code": -2027, "msg": "Exceeded the maximum allowable position at current leverage."})
+    assert call(devnet.url, "POST", "/fapi/v3/leverage",
+                signed(signer, [("symbol", "BTCUSDT"), ("leverage", "2")]))[0] == 200
+    # ~285k at 2x is within its bracket (10x there) but needs ~142k of the 100k funded
+    wide = signed(signer, [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "3")])
+    assert call(devnet.url, "POST", "/fapi/v3/order", wide) == (400, {"code": -2019, "msg": "Margin is insufficient."})
     off_grid = signed(signer, [("symbol", "ETHUSDT"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
                                ("quantity", "0.01"), ("price", "1000.05")])
     assert call(devnet.url, "POST", "/fapi/v3/order", off_grid)[1]["code"] == -4014
@@ -319,3 +326,53 @@ def test_perp_devnet_flag_sets_the_aster_weight_limit():
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_the_adapter_reads_the_full_bracket_table_with_a_key(devnet):
+    """Keyless, the adapter knows only exchangeInfo's first bracket; with a key it reads the
+    signed leverageBracket table, so a position past the first bracket is valued right."""
+    from perpcli.venues.aster.adapter import AsterMarketData
+
+    keyless = AsterMarketData(devnet.url, venue="aster-devnet", network="testnet")
+    inst = keyless.instrument("BTCUSDT")
+    (only,) = keyless.margin_rules(inst).brackets
+    assert (only.floor, only.max_leverage) == (0, 40)
+    keyed = AsterMarketData(devnet.url, venue="aster-devnet", network="testnet")
+    keyed.trading(fresh_key()[1])
+    rules = keyed.margin_rules(keyed.instrument("BTCUSDT"))
+    assert [b.max_leverage for b in rules.brackets] == [40, 20, 10, 5, 2, 1]
+    assert rules.bracket(Decimal(300_000)).mmr == Decimal("0.05") and rules.bracket(Decimal(300_000)).cum == 6875
+    keyless.close()
+    keyed.close()
+
+
+def test_user_data_stream_carries_orders_balance_and_positions(devnet):
+    """listenKey, then `/ws/<listenKey>`: a fill arrives as ORDER_TRADE_UPDATE (TRADE) and an
+    ACCOUNT_UPDATE with the new wallet balance and the position it moved (`P`)."""
+    import websockets
+
+    _, signer = fresh_key()
+    status, answer = call(devnet.url, "POST", "/fapi/v3/listenKey", signed(signer, []))
+    assert status == 200, answer
+    ws_url = "ws" + devnet.url[len("http"):] + "/aster/ws/" + answer["listenKey"]
+
+    async def scenario():
+        async with websockets.connect(ws_url) as ws:
+            order = signed(signer, [("symbol", "ETHUSDT"), ("side", "SELL"), ("type", "MARKET"), ("quantity", "0.05")])
+            status, placed = await asyncio.to_thread(call, devnet.url, "POST", "/fapi/v3/order", order)
+            assert status == 200 and placed["status"] == "FILLED", placed
+            seen: dict[str, dict] = {}
+            while "ACCOUNT_UPDATE" not in seen:
+                ev = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                seen.setdefault(ev["e"], ev)
+            return placed, seen
+
+    placed, seen = asyncio.run(asyncio.wait_for(scenario(), 30))
+    trade = seen["ORDER_TRADE_UPDATE"]["o"]
+    assert (trade["x"], trade["i"], trade["s"]) == ("TRADE", placed["orderId"], "ETHUSDT")
+    update = seen["ACCOUNT_UPDATE"]["a"]
+    _, balance = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))
+    assert update["B"][0]["a"] == "USDT" and Decimal(update["B"][0]["wb"]) == Decimal(balance[0]["balance"])
+    (moved,) = update["P"]
+    assert (moved["s"], moved["pa"], moved["mt"], moved["ps"]) == ("ETHUSDT", "-0.05", "cross", "BOTH")
+    assert Decimal(moved["ep"]) == Decimal(placed["avgPrice"])

@@ -105,6 +105,7 @@ class Account:
         "created_ms",
         "history_limit",
         "wallets",
+        "margin_venue",
     )
 
     def __init__(self, address: str, created_ms: int) -> None:
@@ -127,3 +128,6 @@ class Account:
         self.created_ms = created_ms
         self.history_limit: int | None = None  # rows of each history kept; None = the engine's default
         self.wallets: dict[str, Wallet] = {}  # builder dex name -> its collateral
+        # Whose margin rules value the positions (margin_rules.MARGIN_VENUES): "" Hyperliquid's,
+        # "aster" Binance-style brackets once the Aster face has served the account.
+        self.margin_venue = ""

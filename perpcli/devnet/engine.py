@@ -14,7 +14,9 @@ pushes websocket channels from them.
 
 Margin math (initial/maintenance margin, account value, withdrawable, liquidation price) is
 the client's own model in `perpcli.ledger.margin`, so the devnet and the terminal cannot
-disagree about the venue's rules.
+disagree about the venue's rules. The per-venue hook: an account's `margin_venue` picks the
+rules its positions are valued by (Hyperliquid's tiers, or the Aster face's Binance-style
+brackets: liquidation price, maintenance, withdrawable and the leverage each notional allows).
 
 Layout: this module holds the order path (validation, matching, statuses, cancels, modifies,
 the dead-man switch), leverage and margin, time and prices, and the event buffers. Mixins hold
@@ -733,11 +735,15 @@ class Engine(
             new_ntl = increase * px
         else:
             new_ntl = (abs(szi) + increase) * px
-        tiers = self._table(m).tiers
-        # Below the second tier the first applies, whose max is the market's (enforced by
-        # updateLeverage); only bigger positions need the ledger's tier lookup.
-        if len(tiers) > 1 and new_ntl >= tiers[1].lower_bound and lev > mr.max_leverage_at(self._table(m), new_ntl):
-            return Errors.TIER_LIMIT
+        if acct.margin_venue:  # Binance-style brackets: the leverage must fit the new notional's
+            if lev > self._rules(acct, m).max_leverage(new_ntl):
+                return Errors.TIER_LIMIT
+        else:
+            tiers = self._table(m).tiers
+            # Below the second tier the first applies, whose max is the market's (enforced by
+            # updateLeverage); only bigger positions need the ledger's tier lookup.
+            if len(tiers) > 1 and new_ntl >= tiers[1].lower_bound and lev > mr.max_leverage_at(self._table(m), new_ntl):
+                return Errors.TIER_LIMIT
         if need > self._available(acct, m.dex):
             return Errors.MARGIN
         return None
@@ -1332,7 +1338,7 @@ class Engine(
             if pos.is_cross != is_cross:
                 raise ActionError(Errors.SWITCH_WITH_POSITION)
             ntl = abs(pos.szi) * self._mark[m.name]
-            if leverage > mr.max_leverage_at(self._table(m), ntl):
+            if leverage > mr.max_leverage_at(self._table(m), ntl, self._rules(acct, m)):
                 raise ActionError(Errors.LEVERAGE)
             old_lev = pos.leverage
             pos.leverage = leverage
@@ -1397,11 +1403,32 @@ class Engine(
 
     # -- the margin model (perpcli.ledger.margin rules via margin_rules) --------------------
 
-    def _risk_of(self, pos: Position) -> mr.PositionRisk:
+    def _risk_of(self, pos: Position, venue: str = mr.HYPERLIQUID) -> mr.PositionRisk:
         m = self.markets.perp_by_name(pos.coin)
+        rules = mr.venue_rules(venue, self._table(m), m.max_leverage, m.only_isolated) if venue else None
         return mr.position_risk(
-            pos.coin, pos.szi, pos.entry_px, self._mark[pos.coin], pos.leverage, self._table(m), pos.is_cross, pos.iso_margin
+            pos.coin, pos.szi, pos.entry_px, self._mark[pos.coin], pos.leverage, self._table(m), pos.is_cross,
+            pos.iso_margin, rules,
         )
+
+    def _rules(self, acct: Account, m: PerpMarket) -> mr.MarginRules:
+        """The margin rules `acct` is valued by on market `m` (its margin venue's)."""
+        return mr.venue_rules(acct.margin_venue, self._table(m), m.max_leverage, m.only_isolated)
+
+    def set_margin_venue(self, user: str, venue: str) -> None:
+        """Value `user`'s positions by `venue`'s margin rules from now on (a face marks the
+        accounts it serves; one account is margined one way, whichever face then reads it).
+        Liquidation is re-checked at once: the rules may differ."""
+        if venue not in mr.MARGIN_VENUES:
+            raise ValueError(f"unknown margin venue {venue!r}")
+        acct = self._accounts.get(user.lower())
+        if acct is None or acct.margin_venue == venue:
+            return
+        acct.margin_venue = venue
+        self._buf_accounts[acct.address] = None
+        for coin in list(acct.positions):
+            self._check_liquidations(coin)
+        self._flush()
 
     def _upnl(self, pos: Position) -> Decimal:
         return self._risk_of(pos).unrealized_pnl
@@ -1409,7 +1436,7 @@ class Engine(
     def _summary(self, acct: Account, dex: str = "") -> mr.MarginSummary:
         """The ledger's view of the account on one perp dex. Its `cash` includes isolated pots."""
         positions = self._positions_of_dex(acct, dex)
-        risks = [self._risk_of(p) for p in positions]
+        risks = [self._risk_of(p, acct.margin_venue) for p in positions]
         cash = self._balance(acct, dex)[0] + sum((p.iso_margin for p in positions if not p.is_cross), ZERO)
         return mr.summarize(cash, risks)
 
@@ -1432,6 +1459,11 @@ class Engine(
         """What a new order's initial margin must fit in (the engine's pre-trade check)."""
         acct = self._accounts.get(user.lower())
         return self._available(acct, dex) if acct else ZERO
+
+    def margin_reserved(self, user: str, dex: str = "") -> Decimal:
+        """The initial margin the account's resting orders hold on one perp dex."""
+        acct = self._accounts.get(user.lower())
+        return self._balance(acct, dex)[1] if acct else ZERO
 
     # ================================================================ convenience for the market and tests
 

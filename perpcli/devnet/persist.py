@@ -280,6 +280,7 @@ def _account_to_json(a: Account) -> dict:
         "created_ms": a.created_ms,
         "history_limit": a.history_limit,
         "wallets": {dex: [str(w.usdc), str(w.reserved)] for dex, w in a.wallets.items()},
+        "margin_venue": a.margin_venue,
     }
 
 
@@ -301,6 +302,7 @@ def _account_from_json(d: dict) -> Account:
     a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
     a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
     a.history_limit = d.get("history_limit")
+    a.margin_venue = d.get("margin_venue", "")
     for dex, (usdc, reserved) in d.get("wallets", {}).items():
         w = a.wallets[dex] = Wallet()
         w.usdc, w.reserved = Decimal(usdc), Decimal(reserved)

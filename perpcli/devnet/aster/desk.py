@@ -17,13 +17,16 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from perpcli.devnet import margin_rules as mr
 from perpcli.devnet.aster.auth import NonceBook, parse_params, verify
 from perpcli.devnet.aster.errors import AsterError, from_engine
 from perpcli.devnet.aster.markets import QUOTE, AsterMarkets, symbol_of
 from perpcli.devnet.records import ActionError, Filled, OrderError, OrderSpec, Resting, TriggerSpec
+from perpcli.ledger.margin_rules import BracketRules
 
 ZERO = Decimal(0)
 V3 = "/fapi/v3/"
+SPOT_V3 = "/api/v3/"
 WEIGHT_LIMIT = 2400
 WEIGHTS = {"depth": 10, "ticker/24hr": 40, "ticker/bookTicker": 5, "klines": 5, "aggTrades": 20,
            "batchOrders": 5, "countdownCancelAll": 10, "openOrders": 40, "positionRisk": 5, "balance": 5,
@@ -100,6 +103,8 @@ class AsterDesk:
     # ----- entry -------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: str, body: bytes, now_ms: int) -> tuple[int, object]:
+        if path.startswith(SPOT_V3):
+            return self._spot(method, path[len(SPOT_V3):], now_ms)
         name = path[len(V3):]
         try:
             public = getattr(self, "get_" + name.replace("/", "_"), None) if method == "GET" else None
@@ -110,12 +115,34 @@ class AsterDesk:
                 raise AsterError(-1000, f"Unknown endpoint {method} {path}.", status=404)
             wire = query if method == "GET" else (body.decode("utf-8", "replace") or query)
             req = verify(wire, chain_id=self.chain_id, now_ms=now_ms, nonces=self.nonces, may_sign=self._may_sign)
+            self._adopt(req.user, now_ms)
             return 200, handler(req.params, req.user, now_ms)
         except AsterError as e:
             return e.status, e.body()
         except ActionError as e:
             err = from_engine(str(e))
             return err.status, err.body()
+
+    def _spot(self, method: str, name: str, now: int) -> tuple[int, object]:
+        """Aster's spot API (`/api/v3/...`, the venue's sapi host) lists no market on the
+        devnet: its exchangeInfo is empty, so a client that loads both APIs (ccxt's
+        load_markets) sees the perps alone; everything else there is unknown."""
+        if method == "GET" and name == "exchangeInfo":
+            return 200, {"timezone": "UTC", "serverTime": now, "rateLimits": [], "exchangeFilters": [],
+                         "assets": [], "symbols": []}
+        if method == "GET" and name in ("ping", "time"):
+            return 200, {} if name == "ping" else {"serverTime": now}
+        return 404, AsterError(-1000, f"Unknown endpoint {method} {SPOT_V3}{name}: the devnet has no "
+                                      f"Aster spot markets.").body()
+
+    def _adopt(self, user: str, now_ms: int) -> None:
+        """An account this face serves is margined by Aster's brackets (devnet/margin_rules.py)
+        from its first signed request on, before that request touches the engine."""
+        self.engine.ensure_account(user, now_ms)
+        self.engine.set_margin_venue(user, mr.ASTER)
+
+    def brackets(self, m) -> BracketRules:
+        return mr.aster_brackets(m.max_leverage, m.only_isolated)
 
     def _may_sign(self, signer: str, user: str) -> bool:
         if signer == user:
@@ -321,7 +348,7 @@ class AsterDesk:
                 "executedQty": "0", "cumQty": "0", "cumQuote": "0", "timeInForce": tif, "type": kind,
                 "origType": kind, "reduceOnly": reduce_only, "closePosition": False, "side": params["side"],
                 "positionSide": "BOTH", "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
-                "updateTime": now}
+                "time": now, "updateTime": now}
 
     def post_batchOrders(self, params, user, now):  # noqa: N802
         import json
@@ -472,11 +499,15 @@ class AsterDesk:
     def get_balance(self, params, user, now):
         self.engine.ensure_account(user, now)
         view = self.engine.clearinghouse_state(user)
-        wallet = self.engine.perp_balance(user)
+        cross_wallet = self.engine.perp_balance(user)
+        # The wallet balance counts the isolated positions' wallets too (Binance's `balance`);
+        # crossWalletBalance is what is left outside them.
+        isolated = sum((_isolated_wallet(p) for p in view.asset_positions if p.leverage_type == "isolated"), ZERO)
         cross_upnl = sum((p.unrealized_pnl for p in view.asset_positions if p.leverage_type == "cross"), ZERO)
-        return [{"accountAlias": "devnet", "asset": QUOTE, "balance": _plain(wallet),
-                 "crossWalletBalance": _plain(wallet), "crossUnPnl": _plain(cross_upnl),
-                 "availableBalance": _plain(view.withdrawable), "maxWithdrawAmount": _plain(view.withdrawable),
+        free = max(self.engine.margin_available(user), ZERO)
+        return [{"accountAlias": "devnet", "asset": QUOTE, "balance": _plain(cross_wallet + isolated),
+                 "crossWalletBalance": _plain(cross_wallet), "crossUnPnl": _plain(cross_upnl),
+                 "availableBalance": _plain(free), "maxWithdrawAmount": _plain(view.withdrawable),
                  "marginAvailable": True, "updateTime": now}]
 
     def get_positionRisk(self, params, user, now):  # noqa: N802
@@ -491,7 +522,8 @@ class AsterDesk:
                 data = self.engine.active_asset_data(user, market.name)
                 rows.append({"symbol": symbol_of(market.name), "positionAmt": "0", "entryPrice": "0",
                              "markPrice": _plain(mark), "unRealizedProfit": "0", "liquidationPrice": "0",
-                             "leverage": str(data.leverage_value), "maxNotionalValue": "1000000",
+                             "leverage": str(data.leverage_value),
+                             "maxNotionalValue": self._max_notional(market, data.leverage_value),
                              "marginType": "cross" if data.leverage_type == "cross" else "isolated",
                              "isolatedMargin": "0", "isAutoAddMargin": "false", "positionSide": "BOTH",
                              "notional": "0", "isolatedWallet": "0", "updateTime": 0})
@@ -501,34 +533,57 @@ class AsterDesk:
                          "entryPrice": _plain(p.entry_px), "markPrice": _plain(mark),
                          "unRealizedProfit": _plain(p.unrealized_pnl),
                          "liquidationPrice": _plain(p.liquidation_px) if p.liquidation_px is not None else "0",
-                         "leverage": str(p.leverage_value), "maxNotionalValue": "1000000",
+                         "leverage": str(p.leverage_value),
+                         "maxNotionalValue": self._max_notional(market, p.leverage_value),
                          "marginType": "isolated" if iso else "cross",
                          "isolatedMargin": _plain(p.margin_used) if iso else "0", "isAutoAddMargin": "false",
                          "positionSide": "BOTH", "notional": _plain(p.szi * mark),
-                         "isolatedWallet": _plain(p.raw_usd) if iso and p.raw_usd is not None else "0",
+                         "isolatedWallet": _plain(_isolated_wallet(p)) if iso else "0",
                          "updateTime": now})
         return rows
 
+    def _max_notional(self, m, leverage: int) -> str:
+        return _plain(mr.max_notional_at(self.brackets(m), leverage))
+
     def get_account(self, params, user, now):
+        """Binance's v2 account: totals, the USDT asset and every symbol's margin figures (each
+        position's initial margin at its leverage, maintenance by the symbol's brackets)."""
         balance = self.get_balance(params, user, now)[0]
         view = self.engine.clearinghouse_state(user)
-        positions = [r for r in self.get_positionRisk({}, user, now)]
+        held = {p.coin: p for p in view.asset_positions}
         upnl = sum((p.unrealized_pnl for p in view.asset_positions), ZERO)
+        reserved = self.engine.margin_reserved(user)
+        positions, total_im, total_mm = [], ZERO, ZERO
+        for r in self.get_positionRisk({}, user, now):
+            m = self.markets.by_symbol[r["symbol"]]
+            p = held.get(m.name)
+            notional = abs(Decimal(r["notional"]))
+            im = notional / int(r["leverage"]) if p is not None else ZERO
+            b = self.brackets(m).bracket(notional)
+            mm = notional * b.mmr - b.cum if p is not None else ZERO
+            total_im += im
+            total_mm += mm
+            positions.append({"symbol": r["symbol"], "initialMargin": _plain(im), "maintMargin": _plain(mm),
+                              "unrealizedProfit": r["unRealizedProfit"], "positionInitialMargin": _plain(im),
+                              "openOrderInitialMargin": "0", "leverage": r["leverage"],
+                              "isolated": r["marginType"] == "isolated", "entryPrice": r["entryPrice"],
+                              "maxNotional": r["maxNotionalValue"], "positionSide": "BOTH",
+                              "positionAmt": r["positionAmt"], "notional": r["notional"],
+                              "isolatedWallet": r["isolatedWallet"], "updateTime": r["updateTime"]})
+        margin_balance = view.margin_summary.account_value
+        asset = {"asset": QUOTE, "walletBalance": balance["balance"], "unrealizedProfit": _plain(upnl),
+                 "marginBalance": _plain(margin_balance), "maintMargin": _plain(total_mm),
+                 "initialMargin": _plain(total_im + reserved), "positionInitialMargin": _plain(total_im),
+                 "openOrderInitialMargin": _plain(reserved), "crossWalletBalance": balance["crossWalletBalance"],
+                 "crossUnPnl": balance["crossUnPnl"], "availableBalance": balance["availableBalance"],
+                 "maxWithdrawAmount": balance["maxWithdrawAmount"], "marginAvailable": True, "updateTime": now}
         return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "updateTime": now,
-                "totalInitialMargin": _plain(view.margin_summary.total_margin_used),
-                "totalMaintMargin": _plain(view.cross_maintenance_margin_used),
+                "totalInitialMargin": asset["initialMargin"], "totalMaintMargin": asset["maintMargin"],
                 "totalWalletBalance": balance["balance"], "totalUnrealizedProfit": _plain(upnl),
-                "totalMarginBalance": _plain(view.margin_summary.account_value),
-                "totalCrossWalletBalance": balance["balance"], "totalCrossUnPnl": balance["crossUnPnl"],
-                "availableBalance": balance["availableBalance"], "maxWithdrawAmount": balance["maxWithdrawAmount"],
-                "assets": [{"asset": QUOTE, "walletBalance": balance["balance"], "unrealizedProfit": _plain(upnl),
-                            "marginBalance": _plain(view.margin_summary.account_value),
-                            "availableBalance": balance["availableBalance"],
-                            "maxWithdrawAmount": balance["maxWithdrawAmount"], "updateTime": now}],
-                "positions": [{"symbol": r["symbol"], "positionAmt": r["positionAmt"], "entryPrice": r["entryPrice"],
-                               "unrealizedProfit": r["unRealizedProfit"], "leverage": r["leverage"],
-                               "isolated": r["marginType"] == "isolated", "positionSide": "BOTH",
-                               "updateTime": r["updateTime"]} for r in positions]}
+                "totalMarginBalance": _plain(margin_balance), "totalPositionInitialMargin": _plain(total_im),
+                "totalOpenOrderInitialMargin": _plain(reserved), "totalCrossWalletBalance": balance["crossWalletBalance"],
+                "totalCrossUnPnl": balance["crossUnPnl"], "availableBalance": balance["availableBalance"],
+                "maxWithdrawAmount": balance["maxWithdrawAmount"], "assets": [asset], "positions": positions}
 
     get_accountWithJoinMargin = get_account  # noqa: N815
 
@@ -568,10 +623,12 @@ class AsterDesk:
     def get_leverageBracket(self, params, user, now):  # noqa: N802
         m = self.markets.market(params.get("symbol"), required=False)
         def row(market):
-            mmr = Decimal(1) / (2 * market.max_leverage)
+            rules = self.brackets(market)
             return {"symbol": symbol_of(market.name), "brackets": [
-                {"bracket": 1, "initialLeverage": market.max_leverage, "notionalCap": 1_000_000_000,
-                 "notionalFloor": 0, "maintMarginRatio": float(mmr), "cum": 0.0}]}
+                {"bracket": str(i + 1), "initialLeverage": str(b.max_leverage),
+                 "notionalCap": _plain(mr.notional_cap(rules, i)), "notionalFloor": _plain(b.floor),
+                 "maintMarginRatio": _plain(b.mmr), "cum": _plain(b.cum)}
+                for i, b in enumerate(rules.brackets)]}
         return row(m) if m is not None else [row(x) for x in self.markets.by_symbol.values()]
 
     def post_leverage(self, params, user, now):
@@ -581,7 +638,7 @@ class AsterDesk:
             raise AsterError(-4028, f"Leverage {params.get('leverage')} is not valid")
         data = self.engine.active_asset_data(user, m.name)
         self.engine.update_leverage(user, m.asset, data.leverage_type == "cross", lev, now)
-        return {"leverage": lev, "maxNotionalValue": "1000000", "symbol": symbol_of(m.name)}
+        return {"leverage": lev, "maxNotionalValue": self._max_notional(m, lev), "symbol": symbol_of(m.name)}
 
     def post_marginType(self, params, user, now):  # noqa: N802
         m = self.markets.market(params.get("symbol"))
@@ -640,6 +697,11 @@ class AsterDesk:
 
 PUBLIC = frozenset({"ping", "time", "exchangeInfo", "depth", "ticker/bookTicker", "ticker/price", "ticker/24hr",
                     "premiumIndex", "fundingInfo", "fundingRate", "klines", "aggTrades", "trades"})
+
+
+def _isolated_wallet(p) -> Decimal:
+    """An isolated position's wallet: its margin excluding uPnL (isolatedMargin = this + uPnL)."""
+    return p.margin_used - p.unrealized_pnl
 
 
 def agg_trade(t) -> dict:

@@ -3,10 +3,16 @@
 REST lives at the venue's own paths, `/fapi/v3/...`, beside the Hyperliquid face's /info and
 /exchange. Websockets: `/ws/<stream>` (raw), `/stream?streams=a/b` (combined, wrapped in
 `{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream: ORDER_TRADE_UPDATE per order
-change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding); the bare `/ws` belongs to
+change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding, and the
+positions the fills moved); the bare `/ws` belongs to
 the Hyperliquid face, so the Aster face also answers all of these under `/aster`
 (`/aster/ws` takes SUBSCRIBE like the venue's bare `/ws`) — the `aster-devnet` venue connects
 there.
+
+Market streams: diff depth, partial depth (`<s>@depth5|10|20[@100ms]`, the top levels whole),
+`@bookTicker`, `@aggTrade`, `@markPrice[@1s]` and `@ticker` (24h); the venue pushes the
+partial books and tickers on a timer, the face at each change and once on subscription.
+`/api/v3/...` (the venue's spot API, another host there) answers an empty market list.
 
 Diff depth (`<s>@depth@100ms`): every published change of a book gets the next update id u
 (U = u, pu = the previous u). A REST depth snapshot takes a fresh id and publishes it as a
@@ -19,11 +25,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from perpcli.devnet import faults as fault_kinds
 from perpcli.devnet import records as r
-from perpcli.devnet.aster.desk import V3, AsterDesk, _plain, agg_trade, weight
+from perpcli.devnet.aster.desk import SPOT_V3, V3, AsterDesk, _plain, agg_trade, weight
 from perpcli.devnet.aster.markets import symbol_of
 from perpcli.devnet.ratelimit import WeightBudget
 from perpcli.devnet.transport import HttpRequest, HttpResponse, WsApp, WsConnection
@@ -31,6 +38,7 @@ from perpcli.devnet.transport import HttpRequest, HttpResponse, WsApp, WsConnect
 log = logging.getLogger("perpcli.devnet")
 PREFIX = "/aster"
 BOOK_DEPTH = 1000
+PARTIAL_DEPTHS = {"depth5": 5, "depth10": 10, "depth20": 20}  # `<s>@depth<N>[@100ms|@250ms|@500ms]`
 SILENCE_SECONDS = 3600.0
 
 
@@ -54,7 +62,9 @@ class AsterFace(WsApp):
     # ----- HTTP ----------------------------------------------------------------------------------
 
     def owns_path(self, path: str) -> bool:
-        return path.startswith(V3) or path.startswith(PREFIX + V3)
+        if path.startswith(PREFIX + "/"):
+            path = path[len(PREFIX):]
+        return path.startswith(V3) or path.startswith(SPOT_V3)
 
     async def handle_http(self, req: HttpRequest) -> HttpResponse:
         path = req.path[len(PREFIX):] if req.path.startswith(PREFIX + "/") else req.path
@@ -115,6 +125,8 @@ class AsterFace(WsApp):
                 names = [n for n in rest.split("/") if n]
         for name in names:
             self._add(conn, name)
+        for name in names:
+            self._first_frame(conn, name)
 
     def on_close(self, conn: WsConnection) -> None:
         self.connections.discard(conn)
@@ -138,6 +150,8 @@ class AsterFace(WsApp):
             for name in msg["params"]:
                 self._add(conn, name)
             conn.send_text(_json({"result": None, "id": ident}))
+            for name in msg["params"]:
+                self._first_frame(conn, name)
         elif method == "UNSUBSCRIBE":
             for name in msg.get("params", []):
                 conn.subscriptions.pop(name, None)
@@ -156,8 +170,42 @@ class AsterFace(WsApp):
             return None
         if kind in ("depth", "depth@100ms", "depth@500ms", "depth@0ms"):
             return "depth", m.name
-        if kind in ("aggTrade", "bookTicker", "markPrice", "markPrice@1s"):
-            return kind.split("@")[0], m.name
+        base, _, speed = kind.partition("@")
+        if base in PARTIAL_DEPTHS and speed in ("", "100ms", "250ms", "500ms"):
+            return base, m.name  # partial book: the top N levels, whole, at each change
+        if kind in ("aggTrade", "bookTicker", "markPrice", "markPrice@1s", "ticker"):
+            return base, m.name
+        return None
+
+    def _first_frame(self, conn: WsConnection, name: str) -> None:
+        """Streams the venue pushes on a timer (partial books, 24h tickers, mark prices) send
+        their current state at once on subscription here, then at each change — a subscriber
+        has its first frame without waiting for the market to move."""
+        parsed = conn.subscriptions.get(name)
+        if parsed is None:
+            return
+        event = self._state_event(*parsed, self.app.now_ms())
+        if event is not None:
+            conn.send_text(_json({"stream": name, "data": event}) if conn.combined else _json(event))  # type: ignore[attr-defined]
+
+    def _state_event(self, kind: str, coin: str, now: int) -> dict | None:
+        engine = self.app.engine
+        if kind in PARTIAL_DEPTHS:
+            snap = engine.l2_book(coin, depth=PARTIAL_DEPTHS[kind])
+            seq = self._seq.get(coin) or now * 1000
+            return {"e": "depthUpdate", "E": now, "T": now, "s": symbol_of(coin), "U": seq, "u": seq, "pu": seq - 1,
+                    "b": [[_plain(lv.px), _plain(lv.sz)] for lv in snap.bids],
+                    "a": [[_plain(lv.px), _plain(lv.sz)] for lv in snap.asks]}
+        if kind == "ticker":
+            t = self.desk.get_ticker_24hr({"symbol": symbol_of(coin)}, now)
+            return {"e": "24hrTicker", "E": now, "s": t["symbol"], "p": t["priceChange"], "P": t["priceChangePercent"],
+                    "w": t["weightedAvgPrice"], "c": t["lastPrice"], "Q": t["lastQty"], "o": t["openPrice"],
+                    "h": t["highPrice"], "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"],
+                    "O": t["openTime"], "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"]}
+        if kind == "markPrice":
+            p = self.desk._premium(engine.markets.perp_by_name(coin), now)
+            return {"e": "markPriceUpdate", "E": now, "s": p["symbol"], "p": p["markPrice"], "i": p["indexPrice"],
+                    "P": p["estimatedSettlePrice"], "r": p["lastFundingRate"], "T": p["nextFundingTime"]}
         return None
 
     def _add(self, conn: WsConnection, name: str) -> None:
@@ -224,6 +272,9 @@ class AsterFace(WsApp):
             if isinstance(ev, r.BookChanged):
                 if ("depth", ev.coin) in wanted:
                     self._sync(ev.coin, force=False)
+                for kind in PARTIAL_DEPTHS:
+                    if (kind, ev.coin) in wanted:
+                        self._push((kind, ev.coin), self._state_event(kind, ev.coin, now))
                 if ("bookTicker", ev.coin) in wanted:
                     tick = self.desk._book_ticker(engine.markets.perp_by_name(ev.coin), now)
                     self._push(("bookTicker", ev.coin), {"e": "bookTicker", "u": now, "E": now, "T": now,
@@ -235,13 +286,9 @@ class AsterFace(WsApp):
                     row = agg_trade(t)
                     self._push(("aggTrade", ev.coin), {"e": "aggTrade", "E": now, "s": symbol_of(ev.coin), **row})
             elif isinstance(ev, r.PricesChanged):
-                for kind, coin in wanted:
-                    if kind == "markPrice":
-                        p = self.desk._premium(engine.markets.perp_by_name(coin), now)
-                        self._push(("markPrice", coin), {"e": "markPriceUpdate", "E": now, "s": p["symbol"],
-                                                         "p": p["markPrice"], "i": p["indexPrice"],
-                                                         "P": p["estimatedSettlePrice"], "r": p["lastFundingRate"],
-                                                         "T": p["nextFundingTime"]})
+                for kind, coin in sorted(wanted):
+                    if kind in ("markPrice", "ticker"):
+                        self._push((kind, coin), self._state_event(kind, coin, now))
 
 
     # ----- the user-data stream (listenKey) -------------------------------------------------
@@ -249,7 +296,7 @@ class AsterFace(WsApp):
     def _publish_user(self, events: list, listeners: set[str]) -> None:
         now = self.app.now_ms()
         out: dict[str, list[dict]] = {}
-        balances: set[str] = set()
+        balances: dict[str, dict[str, None]] = {}  # user -> coins whose position moved (ordered)
         for ev in events:
             user = getattr(ev, "user", None)
             if user not in listeners:
@@ -273,20 +320,31 @@ class AsterFace(WsApp):
                     event["o"].update({"l": _plain(f.sz), "L": _plain(f.px), "n": _plain(f.fee), "N": "USDT",
                                        "t": f.tid, "m": not f.crossed, "rp": _plain(f.closed_pnl), "T": f.time})
                     out.setdefault(user, []).append(event)
-                balances.add(user)
+                    balances.setdefault(user, {})[f.coin] = None
+                balances.setdefault(user, {})
             elif isinstance(ev, r.UserFunding | r.UserLedger):
-                balances.add(user)
-        for user in balances:
+                balances.setdefault(user, {})
+        for user, coins in balances.items():
             bal = self.desk.get_balance({}, user, now)[0]
             out.setdefault(user, []).append({"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
                 "m": "ORDER", "B": [{"a": "USDT", "wb": bal["balance"], "cw": bal["crossWalletBalance"],
-                                    "bc": "0"}], "P": []}})
+                                    "bc": "0"}],
+                "P": [self._position_update(user, coin, now) for coin in coins]}})
         for conn in list(self.connections):
             frames = out.get(conn.listen_user)  # type: ignore[attr-defined]
             if frames:
                 send, conn.held_frames = self.app.faults.disturb_frames([_json(f) for f in frames], conn.held_frames)
                 for f in send:
                     conn.send_text(f)
+
+
+    def _position_update(self, user: str, coin: str, now: int) -> dict:
+        """ACCOUNT_UPDATE's entry for a position a fill moved (flat positions included, at 0)."""
+        (row,) = self.desk.get_positionRisk({"symbol": symbol_of(coin)}, user, now)
+        realized = sum((f.closed_pnl for f in self.app.engine.user_fills(user) if f.coin == coin), Decimal(0))
+        return {"s": row["symbol"], "pa": row["positionAmt"], "ep": row["entryPrice"], "bep": row["entryPrice"],
+                "cr": _plain(realized), "up": row["unRealizedProfit"], "mt": row["marginType"], "iw": row["isolatedWallet"],
+                "ps": "BOTH"}
 
 
 def _order_event(row: dict, execution: str, status: str, now: int) -> dict:

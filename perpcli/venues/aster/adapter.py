@@ -79,6 +79,9 @@ class AsterMarketData:
         self._halted: frozenset[str] = frozenset()
         self._maint_rates: dict[str, Decimal] = {}
         self._intervals: dict[str, int] | None = None
+        # With a key (trading.py sets it): reads the signed leverageBracket table, once.
+        self.bracket_source: Callable[[], Any] | None = None
+        self._brackets: dict[str, BracketRules] | None = None
 
     @property
     def network(self) -> str:
@@ -213,11 +216,20 @@ class AsterMarketData:
     # ----- margin and fees -------------------------------------------------------------------
 
     def margin_rules(self, instrument: Instrument) -> BracketRules:
-        """The first bracket as exchangeInfo publishes it (max leverage from the initial margin
-        percent, maintenance rate from maintMarginPercent). The full bracket table is account
-        data (leverageBracket, signed): the keyed side refines these."""
+        """The symbol's maintenance brackets. With a key: the full table from the signed
+        leverageBracket endpoint (read once per process). Keyless: only the first bracket, as
+        exchangeInfo publishes it (max leverage from the initial margin percent, maintenance
+        rate from maintMarginPercent) — right for positions inside it, too lenient beyond."""
         from perpcli.ledger.margin_rules import Bracket, BracketRules
 
+        if self.bracket_source is not None:
+            if self._brackets is None:
+                from perpcli.venues.aster.codec_account import leverage_brackets
+
+                self._brackets = leverage_brackets(self.bracket_source())
+            full = self._brackets.get(instrument.symbol)
+            if full is not None:
+                return full
         self._load()
         mmr = self._maint_rates.get(instrument.symbol, Decimal(1) / (2 * instrument.max_leverage))
         return BracketRules(brackets=(Bracket(floor=Decimal(0), max_leverage=instrument.max_leverage, mmr=mmr,

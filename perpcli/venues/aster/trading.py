@@ -84,6 +84,7 @@ class AsterTrading:
         self.nonces = nonces if nonces is not None else MicrosecondNonceAllocator(signer.address)
         self._fees: Any = None
         self.sleep = market.sleep
+        market.bracket_source = lambda: self._read("/fapi/v3/leverageBracket")  # the full bracket table
 
     @property
     def capabilities(self) -> Any:

@@ -122,10 +122,12 @@ def account_row(accounts: Sequence[tuple[str, AccountSnapshot]], *, venue: str, 
     for name, s in accounts:
         notional = sum((abs(p.size) * marks.get(p.symbol, p.entry_price) for p in s.positions), ZERO)
         parts.append((name, s, notional))
-    equity = sum((s.account_value or ZERO for _, s, _ in parts), ZERO)
-    used = sum((s.margin_used or ZERO for _, s, _ in parts), ZERO)
-    withdrawable = sum((s.withdrawable or ZERO for _, s, _ in parts), ZERO)
-    notional = sum((n for _, _, n in parts), ZERO)
+    # Totals add up the parts as shown (to the cent), so a reader summing the breakdown gets
+    # exactly the total: rounding the exact sum instead can differ by a cent.
+    equity = sum((shown.usd(s.account_value or ZERO) for _, s, _ in parts), ZERO)
+    used = sum((shown.usd(s.margin_used or ZERO) for _, s, _ in parts), ZERO)
+    withdrawable = sum((shown.usd(s.withdrawable or ZERO) for _, s, _ in parts), ZERO)
+    notional = sum((shown.usd(n) for _, _, n in parts), ZERO)
     known = [r for r in ratios.values() if r is not None]
     main = accounts[0][1]
     return {

@@ -40,7 +40,7 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.ledger.account import Account
 from perpcli.ledger.book import OrderBook, SyncAction, SyncRule
-from perpcli.ledger.portfolio import Portfolio, build_portfolio
+from perpcli.ledger.portfolio import Portfolio, PortfolioTracker
 
 Key = tuple[str, ...]
 
@@ -106,6 +106,7 @@ class Store:
         self.version = 0
         self._key_versions: dict[Key, int] = {}
         self._subscriptions: set[Subscription] = set()
+        self._portfolio = PortfolioTracker()
 
     # ----- the change feed ----------------------------------------------------------------------
 
@@ -216,5 +217,11 @@ class Store:
         return None if mark is None else mark.mark_price
 
     def portfolio(self) -> Portfolio:
-        marks = {key: m.mark_price for key, m in self.marks.items()}
-        return build_portfolio(self.accounts.values(), marks, self.instruments)
+        """Every account valued at the store's marks (ledger/portfolio.py); only the accounts
+        whose account, instruments or held markets' marks changed since the last call are
+        valued again."""
+        return self._portfolio.portfolio(self.accounts, self._mark_of, self.instruments, self.key_version)
+
+    def _mark_of(self, key: tuple[str, str]) -> Decimal | None:
+        mark = self.marks.get(key)
+        return None if mark is None else mark.mark_price

@@ -99,7 +99,8 @@ class Store:
         self.trades_kept = trades_kept
         self.books: dict[tuple[str, str], OrderBook] = {}
         self.marks: dict[tuple[str, str], MarkPrice] = {}
-        self.trades: dict[tuple[str, str], deque[Trade]] = {}
+        self.trades: dict[tuple[str, str], deque[Trade]] = {}  # each print once, oldest first
+        self._trade_ids: dict[tuple[str, str], set[tuple[int, str]]] = {}  # (time, id) of the prints held
         self.accounts: dict[tuple[str, str], Account] = {}
         self.connections: dict[tuple[str, str], ConnectionStatus] = {}
         self.instruments: dict[tuple[str, str], Instrument] = {}
@@ -169,10 +170,20 @@ class Store:
             self.marks[(event.venue, event.symbol)] = event
             return Applied(self._changed(("mark", event.venue, event.symbol)))
         if isinstance(event, Trade):
-            ring = self.trades.get((event.venue, event.symbol))
+            where = (event.venue, event.symbol)
+            ring = self.trades.get(where)
             if ring is None:
-                ring = self.trades[(event.venue, event.symbol)] = deque(maxlen=self.trades_kept)
+                ring = self.trades[where] = deque(maxlen=self.trades_kept)
+                self._trade_ids[where] = set()
+            ids = self._trade_ids[where]
+            tid = (event.time_ms, str(event.trade_id))
+            if tid in ids:
+                return Applied(None)  # a print re-sent after a resubscribe: already held
+            if len(ring) == ring.maxlen:
+                old = ring[0]
+                ids.discard((old.time_ms, str(old.trade_id)))
             ring.append(event)
+            ids.add(tid)
             return Applied(self._changed(("trades", event.venue, event.symbol)))
         if isinstance(event, (Fill, OrderUpdate, FundingPayment, BalanceUpdate, AccountSnapshot)):
             acct = self.account(event.venue, event.account)

@@ -3,7 +3,10 @@ parsed once) must leave exactly the book the eager path leaves, frame after fram
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+from dataclasses import asdict
 from decimal import Decimal
 
 import pytest
@@ -76,6 +79,8 @@ def test_the_lazy_snapshot_is_the_eager_snapshot_for_every_reader():
     assert lazy.bids == ((Decimal("2397.5"), Decimal("1.25")), (Decimal("2397"), Decimal("0.5")))
     assert lazy.asks == ((Decimal("2398"), Decimal("3")),) and lazy.time_ms == 7 and lazy.symbol == "ETH"
     assert isinstance(lazy, BookSnapshot)
+    assert copy.copy(lazy) == eager and pickle.loads(pickle.dumps(lazy)) == eager
+    assert asdict(lazy) == asdict(eager)
 
 
 @pytest.mark.parametrize("odd", [

@@ -104,6 +104,10 @@ class BookSnapshotText(BookSnapshot):
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple:
+        """Copied or pickled as the eager BookSnapshot it equals."""
+        return (BookSnapshot, (self.venue, self.symbol, self.bids, self.asks, self.time_ms, self.sequence))
+
 
 @dataclass(frozen=True, slots=True)
 class BookDiff:

@@ -159,7 +159,8 @@ class _Side:
         # A loaded snapshot kept as parallel best-first arrays (order checked) until something
         # needs the dict: building it hashes every new price, which a snapshot feed whose
         # books are only ever read at the top never needs.
-        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
+        # (prices, sizes, levels): the levels as given, so a top-N read is a slice.
+        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...], tuple[Level, ...]] | None = None
 
     def overflow(self) -> None:
         self.added = []
@@ -182,7 +183,7 @@ class _Side:
             prices, sizes = zip(*levels, strict=True)
             ordered = all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None)))
             if ordered and all(sizes):
-                self.snap = (prices, sizes)
+                self.snap = (prices, sizes, levels if type(levels) is tuple else tuple(levels))
                 self.levels = {}
                 self.keys = []
                 self.best = prices[0]
@@ -202,7 +203,7 @@ class _Side:
         snap = self.snap
         if snap is not None:
             self.snap = None
-            prices, sizes = snap
+            prices, sizes, _ = snap
             self.levels = dict(zip(prices, sizes, strict=True))
             self.keys = list(reversed(prices)) if self.is_bid else list(prices)
 
@@ -337,7 +338,8 @@ class _Side:
             self.parse()
         snap = self.snap
         if snap is not None:
-            return tuple(zip(snap[0][:n], snap[1][:n], strict=True))
+            levels = snap[2]
+            return levels if len(levels) <= n else levels[:n]
         keys = self.sync()
         chosen = keys[: -n - 1 : -1] if self.is_bid else keys[:n]
         out = tuple(zip(chosen, map(self.levels.__getitem__, chosen), strict=True))

@@ -6,8 +6,8 @@ standard scrypt work factor, as the recommended set-up has it: without a session
 process decrypts it; with one, the agent decrypted it once. The SDK script signs with the raw key
 (it has no keystore path of its own), which flatters it. Also `perp positions --json` both ways,
 and N orders (default 100) from a shell loop, one after another, through the session and the
-same loop without one: orders accepted (the devnet refuses a reused nonce, as the venue does, so
-every order accepted means no nonce clash; refusals for the nonce are counted apart) and the REST
+same loop without one: orders accepted, the nonces the devnet received (all distinct, or the bench
+fails; the devnet also refuses a reused nonce, as the venue does, and such refusals are counted) and the REST
 weight each order spent at the devnet. The agent keeps one Hyperliquid weight budget (1200/min per
 IP, as the venue counts it) for all its commands, where separate processes each start with a full
 one (the venue would hold them to the same per-IP budget): past the first burst, each order through
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> None:
 
     handle = start_in_thread(port=0, market_interval=0, ip_weight_limit=10**9)  # counts weight, never refuses
     spent = _count_weight(handle.devnet.weights)
+    nonces = _record_nonces(handle.devnet)
     home = tempfile.mkdtemp(prefix="perpcli-bench-")
     py = sys.executable
     perp = str(Path(py).with_name("perp"))
@@ -75,12 +76,12 @@ def main(argv: list[str]) -> None:
             status = json.loads(subprocess.run([*perp_cmd, "--json", "session", "status"], env=base,
                                                capture_output=True, text=True, check=True).stdout)
             served_before = status["commands_served"]
-            loop = _shell_loop(buy, count, base, spent)
+            loop = _shell_loop(buy, count, base, spent, nonces)
             served = json.loads(subprocess.run([*perp_cmd, "--json", "session", "status"], env=base,
                                                capture_output=True, text=True, check=True).stdout)["commands_served"]
         finally:
             subprocess.run([*perp_cmd, "session", "stop"], env=base, capture_output=True)
-        plain_loop = _shell_loop(buy, count, locked, spent)
+        plain_loop = _shell_loop(buy, count, locked, spent, nonces)
     finally:
         handle.stop()
     if status["commands_served"] < 2 * (runs + 1) or served - served_before != count:
@@ -88,10 +89,12 @@ def main(argv: list[str]) -> None:
                          "not measured through it")
     for name, result in (("through the session", loop), ("without a session", plain_loop)):
         print(f"{count} orders from a shell loop {name}: {result['accepted']} accepted, {result['nonce_refused']} "
-              f"refused for their nonce, {result['unique_oids']} distinct order ids; "
+              f"refused for their nonce, {result['unique_oids']} distinct order ids, {result['unique_nonces']} "
+              f"distinct nonces in {result['nonces']} requests; "
               f"{result['weight_per_order']:.0f} request weight per order; {result['seconds']:.1f} s",
               file=sys.stderr)
-        if result["accepted"] != count or result["unique_oids"] != count or result["nonce_refused"]:
+        if (result["accepted"] != count or result["unique_oids"] != count or result["nonce_refused"]
+                or result["unique_nonces"] != result["nonces"]):
             raise SystemExit(f"{count} orders {name}: {result['accepted']} accepted")
     sdk_t = (sdk_a + sdk_b) / 2
     metrics = [
@@ -124,9 +127,26 @@ def _count_weight(budget) -> list[int]:
     return total
 
 
-def _shell_loop(buy: list[str], count: int, env: dict, spent: list[int]) -> dict:
+def _record_nonces(devnet) -> list[int]:
+    """Every nonce the devnet's /exchange receives, in arrival order."""
+    seen: list[int] = []
+    answer = devnet.exchange_answer
+
+    def recorded(body: bytes) -> dict:
+        try:
+            seen.append(int(json.loads(body)["nonce"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+        return answer(body)
+
+    devnet.exchange_answer = recorded
+    return seen
+
+
+def _shell_loop(buy: list[str], count: int, env: dict, spent: list[int], nonces: list[int]) -> dict:
     """`for i in $(seq N); do perp buy ...; done`: one process after another."""
     weight0 = spent[0]
+    first_nonce = len(nonces)
     docs, times, nonce_refused = [], [], 0
     t0 = time.perf_counter()
     for _ in range(count):
@@ -140,7 +160,8 @@ def _shell_loop(buy: list[str], count: int, env: dict, spent: list[int]) -> dict
             nonce_refused += 1
     return {"accepted": len(docs), "unique_oids": len({d.get("oid") for d in docs}), "nonce_refused": nonce_refused,
             "median_ms": statistics.median(times), "seconds": time.perf_counter() - t0,
-            "weight_per_order": (spent[0] - weight0) / count}
+            "weight_per_order": (spent[0] - weight0) / count,
+            "nonces": len(nonces) - first_nonce, "unique_nonces": len(set(nonces[first_nonce:]))}
 
 
 if __name__ == "__main__":

@@ -368,13 +368,13 @@ def test_decoder_empty_sides_and_hostile_numbers():
         assert decode_l2book_text(frame) is None
         last = HL_FRAME.replace('"sz":"0.11543"', f'"sz":"{bad}"')
         assert decode_l2book_text(last) is None
-    # two dots in one number: refused by both fast paths (a lazily kept text always parses)
+    # two dots pass the cheap text check; parsing refuses them (eagerly: None; lazily: MALFORMED)
     two_dots = HL_FRAME.replace('"sz":"0.5"', '"sz":"1.2.3"')
     assert decode_l2book_levels(two_dots) is None
-    assert decode_l2book_text(two_dots) is None
-    # a text that is not a number, handed to the book directly: MALFORMED, never an exception
+    lazy = decode_l2book_text(two_dots)  # the cheap text check passes it: the parse refuses it
+    assert lazy is not None
     book = OrderBook("hyperliquid", "BTC")
-    book.load_text([("113377.0", "1.2.3")], [("113397.0", "1")], time_ms=1)
+    book.load_text(lazy[2], lazy[3], time_ms=lazy[1])
     assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
     with pytest.raises(BookFrameError):
         decode_l2book(two_dots)

@@ -14,6 +14,12 @@ Where the time goes (bench/book.py prints the figures, ours beside a bare `json.
 `OrderBook.load_text` defers them to the first read; `decode_l2book_levels` + `OrderBook.load`
 parses eagerly. A string -> Decimal memo across frames was tried and dropped (hashing fresh
 strings cost about as much as parsing them).
+
+The stream path (`decode_l2book_lazy`, bench/ingest.py) skips the JSON parser altogether: it
+cuts the frame into level texts (`split_l2book`) and hands the store a BookSnapshotText; the
+book parses levels when read, and one whole level text (price, size and count) that repeats
+the previous snapshot's reuses its parse (ledger/book.py), which, unlike a memo per number,
+saves two parses for one lookup.
 """
 
 from __future__ import annotations
@@ -61,16 +67,14 @@ def decode_l2book_text(
 ) -> tuple[str, int, list[tuple[str, str]], list[tuple[str, str]]] | None:
     """(coin, time, bids, asks) with each level a checked (price, size) decimal-string pair.
 
-    For `OrderBook.load_text` and BookSnapshotText, which parse them only when read. Every
-    string is a plain decimal (digits, optionally one dot and more digits), so parsing it
-    cannot fail, or the result is None.
+    For `OrderBook.load_text`, which parses them only when the book is read. Every string
+    is a plain decimal (digits, optionally one dot and more digits; a second dot further on,
+    as in "1.2.3", is left for the parse to refuse) or the result is None.
     """
     decoded = _decode_frame(frame)
     if decoded is None:
         return None
     data, bid_levels, ask_levels = decoded
-    if b".." in frame[frame.find('"levels":') + 9 :].encode().translate(None, b"0123456789"):
-        return None  # a second dot in one number ("1.2.3")
     return (
         data.coin,
         data.time,

@@ -5,11 +5,14 @@ All against one local devnet (started here, no synthetic flow). The key is a key
 standard scrypt work factor, as the recommended set-up has it: without a session every order
 process decrypts it; with one, the agent decrypted it once. The SDK script signs with the raw key
 (it has no keystore path of its own), which flatters it. Also `perp positions --json` both ways,
-and N orders (default 100) placed one after another through the session, checked for nonce
-clashes. The agent keeps one Hyperliquid REST weight budget (1200/min per IP, as the venue counts it)
-for all its commands, where separate processes each start with a full one: past the first burst,
-each order waits for its weight (the userRole check alone weighs 60), so the loop shows the steady
-rate the venue would allow.
+and N orders (default 100) from a shell loop, one after another, through the session and the
+same loop without one: orders accepted, the nonces the devnet received (all distinct, or the bench
+fails; the devnet also refuses a reused nonce, as the venue does, and such refusals are counted) and the REST
+weight each order spent at the devnet. The agent keeps one Hyperliquid weight budget (1200/min per
+IP, as the venue counts it) for all its commands, where separate processes each start with a full
+one (the venue would hold them to the same per-IP budget): past the first burst, each order through
+the session waits for its weight, so that loop shows the steady rate the venue would allow; the key's
+role (userRole, weight 60) is asked once per session, not per order.
 
 Run: python bench/session.py [--json] [--runs N] [--loop N]
 """
@@ -38,7 +41,9 @@ def main(argv: list[str]) -> None:
     from perpcli.devnet.server import start_in_thread
     from perpcli.keys.signer import Signer
 
-    handle = start_in_thread(port=0, market_interval=0)
+    handle = start_in_thread(port=0, market_interval=0, ip_weight_limit=10**9)  # counts weight, never refuses
+    spent = _count_weight(handle.devnet.weights)
+    nonces = _record_nonces(handle.devnet)
     home = tempfile.mkdtemp(prefix="perpcli-bench-")
     py = sys.executable
     perp = str(Path(py).with_name("perp"))
@@ -70,20 +75,27 @@ def main(argv: list[str]) -> None:
             session_pos, _ = interleaved_medians(positions, [py, "-c", "pass"], runs, base)
             status = json.loads(subprocess.run([*perp_cmd, "--json", "session", "status"], env=base,
                                                capture_output=True, text=True, check=True).stdout)
-            loop, loop_ms = [], []
-            for _ in range(count):
-                t = time.perf_counter()
-                loop.append(subprocess.run(buy, capture_output=True, text=True, env=base))
-                loop_ms.append((time.perf_counter() - t) * 1000)
+            served_before = status["commands_served"]
+            loop = _shell_loop(buy, count, base, spent, nonces)
+            served = json.loads(subprocess.run([*perp_cmd, "--json", "session", "status"], env=base,
+                                               capture_output=True, text=True, check=True).stdout)["commands_served"]
         finally:
             subprocess.run([*perp_cmd, "session", "stop"], env=base, capture_output=True)
+        plain_loop = _shell_loop(buy, count, locked, spent, nonces)
     finally:
         handle.stop()
-    accepted = [json.loads(p.stdout) for p in loop if p.returncode == 0]
-    if status["commands_served"] < 2 * (runs + 1):
-        raise SystemExit(f"the session served only {status['commands_served']} commands: not measured through it")
-    if len(accepted) != count or len({d["oid"] for d in accepted}) != count:
-        raise SystemExit(f"{count} orders through the session: {len(accepted)} accepted")
+    if status["commands_served"] < 2 * (runs + 1) or served - served_before != count:
+        raise SystemExit(f"the session served only {served - served_before} of the loop's {count} orders: "
+                         "not measured through it")
+    for name, result in (("through the session", loop), ("without a session", plain_loop)):
+        print(f"{count} orders from a shell loop {name}: {result['accepted']} accepted, {result['nonce_refused']} "
+              f"refused for their nonce, {result['unique_oids']} distinct order ids, {result['unique_nonces']} "
+              f"distinct nonces in {result['nonces']} requests; "
+              f"{result['weight_per_order']:.0f} request weight per order; {result['seconds']:.1f} s",
+              file=sys.stderr)
+        if (result["accepted"] != count or result["unique_oids"] != count or result["nonce_refused"]
+                or result["unique_nonces"] != result["nonces"]):
+            raise SystemExit(f"{count} orders {name}: {result['accepted']} accepted")
     sdk_t = (sdk_a + sdk_b) / 2
     metrics = [
         metric("perp buy --json through a session (keystore key)", "ms", session_buy, sdk_t,
@@ -92,12 +104,64 @@ def main(argv: list[str]) -> None:
                "perp buy --json without a session (keystore decrypted per process)"),
         metric("perp positions --json through a session", "ms", session_pos, plain_pos,
                "perp positions --json without a session"),
-        metric(f"{count} sequential perp buy through a session (all accepted, no nonce clash), median", "ms",
-               statistics.median(loop_ms), plain_buy, "perp buy --json without a session"),
-        metric(f"  the same {count}, total", "s", sum(loop_ms) / 1000, plain_buy * count / 1000,
-               f"{count} x perp buy --json without a session"),
+        metric(f"{count} perp buy from a shell loop through a session (all accepted, no nonce clash), median",
+               "ms", loop["median_ms"], plain_loop["median_ms"], "the same loop without a session"),
+        metric(f"  the same {count}, total (the session waits for the per-IP weight budget)", "s",
+               loop["seconds"], plain_loop["seconds"], "the same loop without a session (a fresh budget each)"),
+        metric("  request weight per order", "weight", loop["weight_per_order"], plain_loop["weight_per_order"],
+               "the same loop without a session"),
     ]
     report(f"perp session on a loopback devnet, median of {runs} runs (ratio = baseline / ours)", metrics, argv)
+
+
+def _count_weight(budget) -> list[int]:
+    """The devnet's weight budget, wrapped to add up what every request spends (one-item list)."""
+    total = [0]
+    allow = budget.allow
+
+    def counted(ip: str, weight: int, now_ms: int) -> bool:
+        total[0] += weight
+        return allow(ip, weight, now_ms)
+
+    budget.allow = counted
+    return total
+
+
+def _record_nonces(devnet) -> list[int]:
+    """Every nonce the devnet's /exchange receives, in arrival order."""
+    seen: list[int] = []
+    answer = devnet.exchange_answer
+
+    def recorded(body: bytes) -> dict:
+        try:
+            seen.append(int(json.loads(body)["nonce"]))
+        except (ValueError, KeyError, TypeError):
+            pass
+        return answer(body)
+
+    devnet.exchange_answer = recorded
+    return seen
+
+
+def _shell_loop(buy: list[str], count: int, env: dict, spent: list[int], nonces: list[int]) -> dict:
+    """`for i in $(seq N); do perp buy ...; done`: one process after another."""
+    weight0 = spent[0]
+    first_nonce = len(nonces)
+    docs, times, nonce_refused = [], [], 0
+    t0 = time.perf_counter()
+    for _ in range(count):
+        t = time.perf_counter()
+        p = subprocess.run(buy, capture_output=True, text=True, env=env)
+        times.append((time.perf_counter() - t) * 1000)
+        doc = json.loads(p.stdout) if p.stdout.strip().startswith("{") else {}
+        if p.returncode == 0:
+            docs.append(doc)
+        elif doc.get("error_kind") == "nonce":
+            nonce_refused += 1
+    return {"accepted": len(docs), "unique_oids": len({d.get("oid") for d in docs}), "nonce_refused": nonce_refused,
+            "median_ms": statistics.median(times), "seconds": time.perf_counter() - t0,
+            "weight_per_order": (spent[0] - weight0) / count,
+            "nonces": len(nonces) - first_nonce, "unique_nonces": len(set(nonces[first_nonce:]))}
 
 
 if __name__ == "__main__":

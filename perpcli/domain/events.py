@@ -14,9 +14,11 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from perpcli.domain.instrument import MarginMode
 from perpcli.domain.orders import Order, OrderStatus, Side
@@ -40,6 +42,71 @@ class BookSnapshot:
     asks: tuple[Level, ...]
     time_ms: int = 0
     sequence: int | None = None
+
+
+def levels_of_pairs(pairs: list[tuple[str, str]]) -> list[Level]:
+    """(price, size) pairs of plain decimal strings, parsed."""
+    dec = Decimal
+    return [(dec(px), dec(sz)) for px, sz in pairs]
+
+
+class BookSnapshotText(BookSnapshot):
+    """A BookSnapshot whose levels are still the venue's text, best first, parsed when read.
+
+    Snapshot feeds push whole books faster than anyone reads them (Hyperliquid sends every
+    subscribed coin every block), and parsing a frame's 80 decimal strings costs more than
+    cutting the frame up. Each level is kept as the venue's text (`bid_text`, `ask_text`) with
+    `parse_levels`, the venue codec's function from level texts to exact (price, size) levels,
+    which checks them (ValueError if one is not a level). The ledger's book keeps the texts and
+    parses what is read (`OrderBook.load_text`); anything else reading `bids` / `asks` gets
+    them parsed, once, so this is a BookSnapshot (and equal to the eager one) for every consumer.
+    """
+
+    __slots__ = ("bid_text", "ask_text", "parse_levels", "_parsed")
+
+    def __init__(self, venue: str, symbol: str, bid_text: list, ask_text: list, time_ms: int = 0,
+                 sequence: int | None = None, *,
+                 parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs) -> None:
+        put = object.__setattr__  # frozen, as its base
+        put(self, "venue", venue)
+        put(self, "symbol", symbol)
+        put(self, "time_ms", time_ms)
+        put(self, "sequence", sequence)
+        put(self, "bid_text", bid_text)
+        put(self, "ask_text", ask_text)
+        put(self, "parse_levels", parse_levels)
+        put(self, "_parsed", None)
+
+    def _levels(self) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        parsed = self._parsed
+        if parsed is None:
+            parse = self.parse_levels
+            parsed = (tuple(parse(self.bid_text)), tuple(parse(self.ask_text)))
+            object.__setattr__(self, "_parsed", parsed)
+        return parsed
+
+    @property  # type: ignore[override]
+    def bids(self) -> tuple[Level, ...]:
+        return self._levels()[0]
+
+    @property  # type: ignore[override]
+    def asks(self) -> tuple[Level, ...]:
+        return self._levels()[1]
+
+    def _key(self) -> tuple:
+        return (self.venue, self.symbol, self.bids, self.asks, self.time_ms, self.sequence)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BookSnapshot):
+            return self._key() == (other.venue, other.symbol, other.bids, other.asks, other.time_ms, other.sequence)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __reduce__(self) -> tuple:
+        """Copied or pickled as the eager BookSnapshot it equals."""
+        return (BookSnapshot, (self.venue, self.symbol, self.bids, self.asks, self.time_ms, self.sequence))
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,14 +50,16 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from itertools import islice
+from itertools import filterfalse, islice
 from operator import gt as _gt
 from operator import lt as _lt
+from typing import Any
 
-from perpcli.domain.events import BookDiff, BookSnapshot, Level
+from perpcli.domain.events import BookDiff, BookSnapshot, BookSnapshotText, Level, levels_of_pairs
 from perpcli.domain.orders import Side
 
 ZERO = Decimal(0)
@@ -129,6 +131,8 @@ class _Side:
         "pending_cap",
         "raw",
         "snap",
+        "memo",
+        "parse_levels",
     )
 
     def __init__(self, is_bid: bool) -> None:
@@ -149,10 +153,14 @@ class _Side:
         self.pending_cap = 4096
         # (price, size) as the venue's decimal strings, best first, not parsed yet.
         self.raw: list[tuple[str, str]] | None = None
+        # The last parsed snapshot's levels by their text (see `parse`): one snapshot's worth.
+        self.memo: dict[Any, Level] = {}
+        self.parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs  # raw levels -> levels
         # A loaded snapshot kept as parallel best-first arrays (order checked) until something
         # needs the dict: building it hashes every new price, which a snapshot feed whose
         # books are only ever read at the top never needs.
-        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...]] | None = None
+        # (prices, sizes, levels): the levels as given, so a top-N read is a slice.
+        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...], tuple[Level, ...]] | None = None
 
     def overflow(self) -> None:
         self.added = []
@@ -175,7 +183,7 @@ class _Side:
             prices, sizes = zip(*levels, strict=True)
             ordered = all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None)))
             if ordered and all(sizes):
-                self.snap = (prices, sizes)
+                self.snap = (prices, sizes, levels if type(levels) is tuple else tuple(levels))
                 self.levels = {}
                 self.keys = []
                 self.best = prices[0]
@@ -195,11 +203,11 @@ class _Side:
         snap = self.snap
         if snap is not None:
             self.snap = None
-            prices, sizes = snap
+            prices, sizes, _ = snap
             self.levels = dict(zip(prices, sizes, strict=True))
             self.keys = list(reversed(prices)) if self.is_bid else list(prices)
 
-    def load_raw(self, levels: list[tuple[str, str]]) -> None:
+    def load_raw(self, levels: list[Any], parse_levels: Callable[[list[Any]], list[Level]]) -> None:
         """Replace with the venue's (price, size) decimal strings, best first, parsed on first
         read. Only the best price is parsed now (the crossed check needs it); it is trusted to
         be the venue's first level until `parse` parses and orders everything.
@@ -216,24 +224,38 @@ class _Side:
             self.resort = False
             self.top_edge = None
         self.raw = levels
+        self.parse_levels = parse_levels
         try:
-            self.best = Decimal(levels[0][0]) if levels else None
-        except InvalidOperation:  # left for parse() to report
+            # The best level's text is usually the last snapshot's too: parsed once.
+            self.best = (self.memo.get(levels[0]) or parse_levels(levels[:1])[0])[0] if levels else None
+        except (InvalidOperation, ValueError, IndexError):  # left for parse() to report
             self.best = None
         self.best_exact = True
 
     def parse(self) -> bool:
         """Parse a lazily loaded side into `snap`; False (and an empty side) if a text is not
-        a number."""
+        a number.
+
+        A level whose (price, size) text is the same as in the previously parsed snapshot
+        reuses that parse: consecutive snapshots of one book share most levels, and a dict
+        lookup of the text pair (in C, over the whole side) costs a fraction of two Decimal
+        parses. Same text, same exact value.
+        """
         raw = self.raw
         if raw is None:
             return True
-        try:
-            dec = Decimal  # a comprehension: map(Decimal, ...) measured slower (bench/book.py)
-            levels = [(dec(px), dec(sz)) for px, sz in raw]
-        except (InvalidOperation, ValueError):
-            self.load((), best_first=True)
-            return False
+        memo = self.memo
+        new = list(filterfalse(memo.__contains__, raw))  # C loops; a Python one only for the new
+        if new:
+            try:
+                memo.update(zip(new, self.parse_levels(new), strict=True))
+            except (InvalidOperation, ValueError, IndexError):
+                self.memo = {}
+                self.load((), best_first=True)
+                return False
+        levels = list(map(memo.__getitem__, raw))
+        if len(memo) > 4 * len(raw) + 64:  # keep about one snapshot's worth
+            self.memo = dict(zip(raw, levels, strict=True))
         self.load(levels, best_first=True)
         return True
 
@@ -316,7 +338,8 @@ class _Side:
             self.parse()
         snap = self.snap
         if snap is not None:
-            return tuple(zip(snap[0][:n], snap[1][:n], strict=True))
+            levels = snap[2]
+            return levels if len(levels) <= n else levels[:n]
         keys = self.sync()
         chosen = keys[: -n - 1 : -1] if self.is_bid else keys[:n]
         out = tuple(zip(chosen, map(self.levels.__getitem__, chosen), strict=True))
@@ -422,7 +445,13 @@ class OrderBook:
     # ----- snapshots ------------------------------------------------------------------------
 
     def apply_snapshot(self, snapshot: BookSnapshot) -> SyncAction:
-        """Replace the book. For chained feeds, replays buffered diffs that follow it."""
+        """Replace the book. For chained feeds, replays buffered diffs that follow it.
+
+        A snapshot still in the venue's strings (BookSnapshotText) is loaded as strings and
+        parsed when read."""
+        if type(snapshot) is BookSnapshotText:
+            return self.load_text(snapshot.bid_text, snapshot.ask_text, sequence=snapshot.sequence,
+                                  time_ms=snapshot.time_ms, parse_levels=snapshot.parse_levels)
         return self.load(snapshot.bids, snapshot.asks, sequence=snapshot.sequence, time_ms=snapshot.time_ms)
 
     def load(
@@ -442,11 +471,12 @@ class OrderBook:
 
     def load_text(
         self,
-        bids: list[tuple[str, str]],
-        asks: list[tuple[str, str]],
+        bids: list[Any],
+        asks: list[Any],
         *,
         sequence: int | None = None,
         time_ms: int = 0,
+        parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs,
     ) -> SyncAction:
         """A snapshot as the venue's (price, size) decimal strings, best first, parsed on
         first read.
@@ -459,8 +489,14 @@ class OrderBook:
         """
         if self._snapshot_is_old(sequence, time_ms):
             return SyncAction.DROP
-        self._bids.load_raw(bids)
-        self._asks.load_raw(asks)
+        self._bids.load_raw(bids, parse_levels)
+        self._asks.load_raw(asks, parse_levels)
+        bid, ask = self._bids.best, self._asks.best
+        if bid is not None and ask is not None and bid >= ask:
+            # Crossed by the trusted first levels: parse now, so only the book's true best
+            # prices (an empty first level or an unordered side says otherwise) decide.
+            self._bids.parse()
+            self._asks.parse()
         return self._snapshot_loaded(sequence, time_ms)
 
     def _snapshot_is_old(self, sequence: int | None, time_ms: int) -> bool:

@@ -12,7 +12,7 @@ Sizes are netted in units of the underlying: a contract is `Instrument.multiplie
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -121,56 +121,134 @@ def build_portfolio(
     (venue, symbol)."""
     instruments = instruments or {}
     rules = rules or {}
+    return combine([account_part(a, marks.get, instruments, rules) for a in accounts])
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPart:
+    """One account's share of the portfolio: its line and its marked positions."""
+
+    line: AccountLine
+    positions: tuple[PortfolioPosition, ...]
+
+
+def account_part(
+    account: Account,
+    mark_of: Callable[[tuple[str, str]], Decimal | None],
+    instruments: Mapping[tuple[str, str], Instrument],
+    rules: Mapping[tuple[str, str], MarginRules],
+) -> AccountPart:
+    """One account valued at its venue's marks. Only its open positions' markets are read
+    (what the margin model reads), so its cost does not grow with the markets watched."""
+    venue = account.venue
+    held = [pos.symbol for pos in account.positions.values() if pos.size]
+    venue_marks = {}
+    for sym in held:
+        mark = mark_of((venue, sym))
+        if mark is not None:
+            venue_marks[sym] = mark
+    tables: dict[str, MarginTable] = {}
+    venue_rules = {}
+    for sym in held:
+        inst = instruments.get((venue, sym))
+        if inst is not None:
+            tables[sym] = inst.margin_tiers
+        market_rules = rules.get((venue, sym))
+        if market_rules is not None:
+            venue_rules[sym] = market_rules
+    summary = account.margin_summary(venue_marks, tables, venue_rules)
+    by_symbol = {p.symbol: p for p in summary.positions}
     positions: list[PortfolioPosition] = []
-    lines: list[AccountLine] = []
-    for account in accounts:
-        venue = account.venue
-        venue_marks = {sym: px for (v, sym), px in marks.items() if v == venue}
-        tables: dict[str, MarginTable] = {
-            sym: inst.margin_tiers for (v, sym), inst in instruments.items() if v == venue
-        }
-        venue_rules = {sym: r for (v, sym), r in rules.items() if v == venue}
-        summary = account.margin_summary(venue_marks, tables, venue_rules)
-        by_symbol = {p.symbol: p for p in summary.positions}
-        unmarked = []
-        for pos in account.positions.values():
-            if not pos.size:
-                continue
-            mark = venue_marks.get(pos.symbol)
-            margin_row = by_symbol.get(pos.symbol)
-            if mark is None or margin_row is None:
-                unmarked.append(pos.symbol)
-                continue
-            inst = instruments.get((venue, pos.symbol))
-            positions.append(
-                PortfolioPosition(
-                    venue,
-                    account.account,
-                    pos.symbol,
-                    inst.underlying if inst else underlying_of(pos.symbol),
-                    pos.size,
-                    mark,
-                    pos.size * mark,
-                    margin_row.unrealized_pnl,
-                    margin_row.liquidation_price,
-                    margin_row.liquidation_distance,
-                    inst.underlying_units(pos.size) if inst else pos.size,
-                )
-            )
-        lines.append(
-            AccountLine(
-                venue, account.account, summary.account_value, summary.margin_used, summary.withdrawable,
-                tuple(sorted(unmarked)),
+    unmarked = []
+    for pos in account.positions.values():
+        if not pos.size:
+            continue
+        mark = venue_marks.get(pos.symbol)
+        margin_row = by_symbol.get(pos.symbol)
+        if mark is None or margin_row is None:
+            unmarked.append(pos.symbol)
+            continue
+        inst = instruments.get((venue, pos.symbol))
+        positions.append(
+            PortfolioPosition(
+                venue,
+                account.account,
+                pos.symbol,
+                inst.underlying if inst else underlying_of(pos.symbol),
+                pos.size,
+                mark,
+                pos.size * mark,
+                margin_row.unrealized_pnl,
+                margin_row.liquidation_price,
+                margin_row.liquidation_distance,
+                inst.underlying_units(pos.size) if inst else pos.size,
             )
         )
-    exposures = net_exposures(positions)
+    line = AccountLine(venue, account.account, summary.account_value, summary.margin_used, summary.withdrawable,
+                       tuple(sorted(unmarked)))
+    return AccountPart(line, tuple(positions))
+
+
+def combine(parts: Sequence[AccountPart]) -> Portfolio:
+    """The portfolio of some accounts' parts, in their order: totals, netting, the closest."""
+    positions = [p for part in parts for p in part.positions]
     at_risk = [p for p in positions if p.liquidation_distance is not None]
     closest = min(at_risk, key=lambda p: p.liquidation_distance) if at_risk else None  # type: ignore[arg-type,return-value]
     return Portfolio(
-        total_equity=sum((line.equity for line in lines), ZERO),
-        total_margin_used=sum((line.margin_used for line in lines), ZERO),
-        exposures=exposures,
+        total_equity=sum((part.line.equity for part in parts), ZERO),
+        total_margin_used=sum((part.line.margin_used for part in parts), ZERO),
+        exposures=net_exposures(positions),
         positions=tuple(positions),
-        accounts=tuple(lines),
+        accounts=tuple(part.line for part in parts),
         closest_to_liquidation=closest,
     )
+
+
+class PortfolioTracker:
+    """`build_portfolio` for a live holder of accounts and marks (the store), recomputing
+    only the accounts whose inputs changed since the last call.
+
+    A mark moves many times a second and a screen asks for the portfolio at every repaint;
+    valuing every account on every venue each time costs as much as the accounts held. An
+    account's part depends on the account itself, its venue's instruments, and the marks of
+    the markets it holds (cross margin ties its positions together, so the account is the unit
+    recomputed). The caller says when each of those last changed (`version_of(key)`, keys as the
+    store's: ("account", venue, account), ("instruments", venue), ("mark", venue, symbol)); a
+    part whose versions are unchanged is reused, and only the totals and the netting, which
+    are sums over parts, are redone. The result equals `build_portfolio` on the same inputs.
+    """
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], tuple[tuple, AccountPart]] = {}
+        self.recomputed = 0  # account parts valued (the rest were reused)
+
+    def portfolio(
+        self,
+        accounts: Mapping[tuple[str, str], Account],
+        mark_of: Callable[[tuple[str, str]], Decimal | None],
+        instruments: Mapping[tuple[str, str], Instrument],
+        version_of: Callable[[tuple[str, ...]], int],
+        rules: Mapping[tuple[str, str], MarginRules] | None = None,
+    ) -> Portfolio:
+        rules = rules or {}
+        kept = self._parts
+        parts: list[AccountPart] = []
+        now: dict[tuple[str, str], tuple[tuple, AccountPart]] = {}
+        for key, account in accounts.items():
+            venue = account.venue
+            signature = (
+                version_of(("account", venue, account.account)),
+                version_of(("instruments", venue)),
+                account.version,
+                tuple((sym, version_of(("mark", venue, sym))) for sym, pos in account.positions.items() if pos.size),
+            )
+            cached = kept.get(key)
+            if cached is not None and cached[0] == signature:
+                part = cached[1]
+            else:
+                part = account_part(account, mark_of, instruments, rules)
+                self.recomputed += 1
+            now[key] = (signature, part)
+            parts.append(part)
+        self._parts = now
+        return combine(parts)

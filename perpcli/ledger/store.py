@@ -40,7 +40,7 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.ledger.account import Account
 from perpcli.ledger.book import OrderBook, SyncAction, SyncRule
-from perpcli.ledger.portfolio import Portfolio, build_portfolio
+from perpcli.ledger.portfolio import Portfolio, PortfolioTracker
 
 Key = tuple[str, ...]
 
@@ -99,13 +99,15 @@ class Store:
         self.trades_kept = trades_kept
         self.books: dict[tuple[str, str], OrderBook] = {}
         self.marks: dict[tuple[str, str], MarkPrice] = {}
-        self.trades: dict[tuple[str, str], deque[Trade]] = {}
+        self.trades: dict[tuple[str, str], deque[Trade]] = {}  # each print once, oldest first
+        self._trade_ids: dict[tuple[str, str], set[tuple[int, str]]] = {}  # (time, id) of the prints held
         self.accounts: dict[tuple[str, str], Account] = {}
         self.connections: dict[tuple[str, str], ConnectionStatus] = {}
         self.instruments: dict[tuple[str, str], Instrument] = {}
         self.version = 0
         self._key_versions: dict[Key, int] = {}
         self._subscriptions: set[Subscription] = set()
+        self._portfolio = PortfolioTracker()
 
     # ----- the change feed ----------------------------------------------------------------------
 
@@ -168,10 +170,20 @@ class Store:
             self.marks[(event.venue, event.symbol)] = event
             return Applied(self._changed(("mark", event.venue, event.symbol)))
         if isinstance(event, Trade):
-            ring = self.trades.get((event.venue, event.symbol))
+            where = (event.venue, event.symbol)
+            ring = self.trades.get(where)
             if ring is None:
-                ring = self.trades[(event.venue, event.symbol)] = deque(maxlen=self.trades_kept)
+                ring = self.trades[where] = deque(maxlen=self.trades_kept)
+                self._trade_ids[where] = set()
+            ids = self._trade_ids[where]
+            tid = (event.time_ms, str(event.trade_id))
+            if tid in ids:
+                return Applied(None)  # a print re-sent after a resubscribe: already held
+            if len(ring) == ring.maxlen:
+                old = ring[0]
+                ids.discard((old.time_ms, str(old.trade_id)))
             ring.append(event)
+            ids.add(tid)
             return Applied(self._changed(("trades", event.venue, event.symbol)))
         if isinstance(event, (Fill, OrderUpdate, FundingPayment, BalanceUpdate, AccountSnapshot)):
             acct = self.account(event.venue, event.account)
@@ -216,5 +228,11 @@ class Store:
         return None if mark is None else mark.mark_price
 
     def portfolio(self) -> Portfolio:
-        marks = {key: m.mark_price for key, m in self.marks.items()}
-        return build_portfolio(self.accounts.values(), marks, self.instruments)
+        """Every account valued at the store's marks (ledger/portfolio.py); only the accounts
+        whose account, instruments or held markets' marks changed since the last call are
+        valued again."""
+        return self._portfolio.portfolio(self.accounts, self._mark_of, self.instruments, self.key_version)
+
+    def _mark_of(self, key: tuple[str, str]) -> Decimal | None:
+        mark = self.marks.get(key)
+        return None if mark is None else mark.mark_price

@@ -23,11 +23,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from perpcli.domain.events import (
     AccountSnapshot,
     Balance,
+    BookDiff,
     BookSnapshot,
     ConnectionState,
     MarkPrice,
@@ -68,7 +70,7 @@ class _CountingStoreSink(StoreSink):
 
     def apply(self, key: Any, events: Any) -> SyncVerdict:
         for event in events:
-            if isinstance(event, BookSnapshot):
+            if isinstance(event, (BookSnapshot, BookDiff)):
                 self.book_messages += 1
         return super().apply(key, events)
 
@@ -160,20 +162,9 @@ class LiveSource:
         return self.store.usable_book(self.venue, symbol) is not None
 
     def trades(self, symbol: str, limit: int) -> list[Trade]:
-        """Newest first; a print re-sent after a resubscribe is shown once."""
+        """Newest first (the store holds each print once, a resubscribe's re-sends dropped)."""
         ring = self.store.trades.get((self.venue, symbol))
-        if not ring:
-            return []
-        out: list[Trade] = []
-        seen: set[tuple[int, str]] = set()
-        for t in reversed(ring):
-            key = (t.time_ms, str(t.trade_id))
-            if key not in seen:
-                seen.add(key)
-                out.append(t)
-                if len(out) >= limit:
-                    break
-        return out
+        return list(islice(reversed(ring), limit)) if ring else []
 
     def mark(self, symbol: str) -> MarkPrice | None:
         return self.store.marks.get((self.venue, symbol))

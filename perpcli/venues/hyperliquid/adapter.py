@@ -23,7 +23,7 @@ from perpcli.domain.events import (
 from perpcli.domain.instrument import Instrument
 from perpcli.keys.signer import Signer
 from perpcli.net.http1 import Limits
-from perpcli.venues.base import Candle, FundingRate, TradingOptions
+from perpcli.venues.base import Candle, FundingRate, KeyRole, TradingOptions
 from perpcli.venues.hyperliquid import codec
 from perpcli.venues.hyperliquid.endpoints import Endpoint, endpoint
 from perpcli.venues.hyperliquid.rest import RestClient
@@ -76,6 +76,7 @@ class HyperliquidMarketData:
         self._instruments: dict[str, dict[str, Instrument]] = {}  # dex -> symbol -> Instrument
         self._delisted: dict[str, frozenset[str]] = {}
         self._meta_ctx: dict[str, tuple[dict, list]] = {}
+        self._roles: dict[str, KeyRole] = {}  # signer -> whom it signs for (see known_role)
 
     @property
     def network(self) -> str:
@@ -98,6 +99,28 @@ class HyperliquidMarketData:
         self._instruments.clear()
         self._delisted.clear()
         self._meta_ctx.clear()
+        # Not the key roles: whom a key signs for changes only by an approval or a revocation,
+        # which the venue reports as a role error on the next signed request (forget_role);
+        # asking again per command costs a userRole read, the heaviest /info weight.
+
+    # ----- whom a key signs for, across commands -------------------------------------------
+
+    def known_role(self, signer: str) -> KeyRole | None:
+        """A registered role this object already learnt for `signer`, unless it has expired."""
+        role = self._roles.get(signer.lower())
+        if role is not None and role.valid_until_ms is not None and role.valid_until_ms <= self._clock_ms():
+            self._roles.pop(signer.lower(), None)
+            return None
+        return role
+
+    def remember_role(self, role: KeyRole) -> None:
+        """Keep a registered role; an unknown key is asked again (it may be funded meanwhile)."""
+        if role.registered:
+            self._roles[role.signer.lower()] = role
+
+    def forget_role(self, signer: str) -> None:
+        """The venue refused a request as not authorised: ask whom the key signs for again."""
+        self._roles.pop(signer.lower(), None)
 
     def now_ms(self) -> int:
         return self._clock_ms()

@@ -14,17 +14,24 @@ Where the time goes (bench/book.py prints the figures, ours beside a bare `json.
 `OrderBook.load_text` defers them to the first read; `decode_l2book_levels` + `OrderBook.load`
 parses eagerly. A string -> Decimal memo across frames was tried and dropped (hashing fresh
 strings cost about as much as parsing them).
+
+The stream path (`decode_l2book_lazy`, bench/ingest.py) skips the JSON parser altogether: it
+cuts the frame into level texts (`split_l2book`) and hands the store a BookSnapshotText; the
+book parses levels when read, and one whole level text (price, size and count) that repeats
+the previous snapshot's reuses its parse (ledger/book.py), which, unlike a memo per number,
+saves two parses for one lookup.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
-from perpcli.domain.events import BookSnapshot, Level
+from perpcli.domain.events import BookSnapshot, BookSnapshotText, Level
 
 VENUE = "hyperliquid"
 
@@ -204,3 +211,80 @@ def _render(value: Decimal) -> str:
     """Server-style decimal text: whole numbers keep `.0` (`"2397.0"`), others are minimal."""
     text = f"{value.normalize():f}"
     return text if "." in text else text + ".0"
+
+
+# ----- a stream's decoder: levels kept as the venue's text until read -----------------------------
+
+_HEAD = '{"channel":"l2Book","data":{"coin":"'
+# A plain decimal as Decimal() and the json path read it: ASCII digits with at most one dot.
+_PLAIN = r"([0-9]+\.?[0-9]*|\.[0-9]+)"
+_LEVEL_TEXT = re.compile(f'"px":"{_PLAIN}","sz":"{_PLAIN}","n":[0-9]+')
+
+
+def split_l2book(frame: str) -> tuple[str, int, list[str], list[str]] | None:
+    """(coin, time, bid texts, ask texts), each level's text `"px":"P","sz":"S","n":N` best
+    first, cut out of the frame but not parsed (`levels_of_texts` checks and parses what is
+    read), or None when the frame is not in the venue's layout (the caller then takes the
+    json path, so an unusual frame is slower, never wrong).
+
+    No JSON parser and no pass per level: the frame must have the fixed head, a printable coin
+    without escapes, a plain integer time and `"levels":[[...],[...]]}}`, and its level text
+    must hold nothing but digits, the JSON punctuation and the keys' letters in the venue's
+    order, level after level (one C pass: no other key, key order, sign, exponent, space or
+    non-ASCII digit gets through). What that leaves unchecked (an empty number, a stray dot
+    or quote) is refused when the level is parsed, which makes the book MALFORMED: never a
+    wrong price.
+    """
+    if not frame.startswith(_HEAD) or not frame.endswith("]]}}"):
+        return None
+    start = len(_HEAD)
+    quote = frame.find('"', start)
+    coin = frame[start:quote]
+    if quote < 0 or not coin or "\\" in coin or not coin.isprintable():
+        return None
+    at = frame.find(',"levels":[[', quote)
+    when = frame[quote + 9 : at]
+    if at < 0 or frame[quote : quote + 9] != '","time":' or not when.isascii() or not when.isdigit() or len(when) > 19:
+        return None
+    inner = frame[at + 12 : -4]  # between "[[" and "]]}}"
+    cut = inner.find("],[")
+    if cut < 0:
+        return None
+    bid_part, ask_part = inner[:cut], inner[cut + 3 :]
+    if (bid_part and (bid_part[0] != "{" or bid_part[-1] != "}")) or (
+            ask_part and (ask_part[0] != "{" or ask_part[-1] != "}")):
+        return None
+    bids = bid_part[1:-1].split("},{") if bid_part else []
+    asks = ask_part[1:-1].split("},{") if ask_part else []
+    if inner.encode().translate(None, _LEVEL_PUNCTUATION) != _KEY_LETTERS * (len(bids) + len(asks)):
+        return None
+    return coin, int(when), bids, asks
+
+
+def levels_of_texts(texts: list[str]) -> list[Level]:
+    """Level texts from `split_l2book` -> exact (price, size) levels; each must be exactly
+    `"px":"<decimal>","sz":"<decimal>","n":<digits>` with plain decimals (ASCII digits and at
+    most one dot), else BookFrameError."""
+    dec = Decimal
+    match = _LEVEL_TEXT.fullmatch
+    out = []
+    for text in texts:
+        m = match(text)
+        if m is None:
+            raise BookFrameError(f"malformed l2Book level {text!r:.80}")
+        px, sz = m.groups()
+        out.append((dec(px), dec(sz)))
+    return out
+
+
+def decode_l2book_lazy(frame: str, *, venue: str = VENUE) -> BookSnapshot:
+    """Like `decode_l2book`, with the levels left as the venue's text until read
+    (BookSnapshotText): what a stream feeding the store uses. An unusual frame takes the
+    eager path (and a malformed one raises BookFrameError there); a level that passes the cut
+    but not the parse makes the book MALFORMED when read."""
+    fast = split_l2book(frame)
+    if fast is None:
+        return decode_l2book(frame, venue=venue)
+    coin, time_ms, bids, asks = fast
+    return BookSnapshotText(venue, coin, bids, asks, time_ms, parse_levels=levels_of_texts)
+

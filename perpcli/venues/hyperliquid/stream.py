@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from perpcli.ledger.book import SyncRule
 from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
 from perpcli.venues.hyperliquid import codec
-from perpcli.venues.hyperliquid.codec_book import decode_l2book
+from perpcli.venues.hyperliquid.codec_book import decode_l2book_lazy
 
 PING = '{"method":"ping"}'
 
@@ -91,7 +91,7 @@ class HyperliquidProtocol:
         if not text.startswith("{"):
             return [Inbound(FrameKind.IGNORE, detail=text[:80])]  # "Websocket connection established."
         if text.startswith('{"channel":"l2Book"'):
-            snap = decode_l2book(text, venue=self.venue)
+            snap = decode_l2book_lazy(text, venue=self.venue)  # levels parsed when read
             return [Inbound(FrameKind.DATA, ("l2Book", snap.symbol), (snap,))]
         msg = json.loads(text)
         channel = msg.get("channel")

@@ -111,7 +111,11 @@ class HyperliquidTrading:
         return self._signer.address
 
     def resolve_account(self) -> KeyRole:
-        """Ask the venue whom this key signs for (once per process)."""
+        """Ask the venue whom this key signs for: once per market-data object, so once per
+        process, and once per key in a session agent (which keeps its market data across
+        commands) until the venue refuses a request as not authorised."""
+        if self._role is None:
+            self._role = self.market.known_role(self.signer_address)
         if self._role is None:
             role = self.rest.info({"type": "userRole", "user": self.signer_address})
             extra = None
@@ -123,7 +127,15 @@ class HyperliquidTrading:
                     except VenueRejected:
                         extra = None
             self._role = codec.key_role(self.signer_address, role if isinstance(role, dict) else {}, extra)
+            self.market.remember_role(self._role)
         return self._role
+
+    def _refused_as_unauthorised(self, kinds: Sequence[ErrorKind | None]) -> None:
+        """A role error from the venue (key revoked, agent expired, wrong signer): whom the key
+        signs for must be asked again, by this command's next request and the next command's."""
+        if ErrorKind.AUTH in kinds:
+            self._role = None
+            self.market.forget_role(self.signer_address)
 
     def require_registered(self) -> KeyRole:
         role = self.resolve_account()
@@ -368,6 +380,7 @@ class HyperliquidTrading:
             if prepared.kind == "modify":
                 return [self.settle_modify(prepared)]
             return self.settle(prepared)
+        self._refused_as_unauthorised([a.error_kind for a in acks])
         return [self._existing_if_duplicate(a) for a in acks]
 
     def _mark_older(self, found: list[Ack], nonce: int, *, killed: bool | None) -> None:
@@ -504,6 +517,8 @@ class HyperliquidTrading:
         """The venue names the signer it recovered. If that is not our key, the venue hashed
         something else than we signed: almost always the wrong network (mainnet vs testnet)."""
         err = codec.exchange_error(resp)
+        if err:
+            self._refused_as_unauthorised([venue_errors.error_kind(err)])
         if err and venue_errors.is_unknown_signer(err):
             recovered = codec.recovered_address(err)
             if recovered is not None and recovered != self.signer_address:
@@ -520,7 +535,9 @@ class HyperliquidTrading:
             ok, err, detail = codec.action_result(resp)
         except (SentNoAnswer, codec.MalformedAnswer) as e:  # it left; what came back says nothing
             return self.settle_action(prepared, e.message)
-        return ActionResult(ok=ok, error=err, detail=detail, error_kind=venue_errors.error_kind(err))
+        kind = venue_errors.error_kind(err)
+        self._refused_as_unauthorised([kind])
+        return ActionResult(ok=ok, error=err, detail=detail, error_kind=kind)
 
     def settle_action(self, prepared: Prepared, why: str) -> ActionResult:
         """A non-order action (transfer, withdrawal, leverage, agent...) whose answer never came.

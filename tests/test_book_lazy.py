@@ -1,0 +1,133 @@
+"""The lazy l2Book path (levels kept as the venue's text, parsed when read, repeated texts
+parsed once) must leave exactly the book the eager path leaves, frame after frame."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from dataclasses import asdict
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perpcli.domain.events import BookSnapshot, BookSnapshotText
+from perpcli.ledger.book import BookState, OrderBook, ResyncReason
+from perpcli.ledger.store import Store
+from perpcli.net.sink import StoreSink
+from perpcli.venues.hyperliquid.codec_book import (
+    BookFrameError,
+    decode_l2book,
+    decode_l2book_lazy,
+    split_l2book,
+)
+from perpcli.venues.hyperliquid.stream import HyperliquidProtocol, book_subscription
+
+VENUE = "hyperliquid"
+
+numbers = st.builds(
+    lambda whole, frac: f"{whole}.{frac}" if frac else str(whole),
+    st.integers(0, 120), st.one_of(st.just(""), st.sampled_from(["0", "5", "25", "125", "00", "10"])),
+)
+level = st.tuples(numbers, numbers, st.integers(0, 30))
+side = st.lists(level, max_size=8)
+
+
+def frame(coin: str, time_ms: int, bids, asks) -> str:
+    def render(levels):
+        return [{"px": px, "sz": sz, "n": n} for px, sz, n in levels]
+
+    data = {"coin": coin, "time": time_ms, "levels": [render(bids), render(asks)]}
+    return json.dumps({"channel": "l2Book", "data": data}, separators=(",", ":"))
+
+
+def state_of(book: OrderBook) -> tuple:
+    return (book.is_usable, book.state, book.resync_reason, book.top(20), book.bbo(), len(book), book.time_ms)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(side, side, st.booleans()), min_size=1, max_size=12))
+def test_lazy_book_equals_eager_book_after_every_frame(frames):
+    """Random sides (unordered, repeated prices, zero sizes, crossed) with levels that repeat
+    from frame to frame; the lazy book is read after some frames only, as a screen reads."""
+    store = Store()
+    sink = StoreSink(store, VENUE)
+    key = book_subscription("BTC").key
+    lazy = sink.track_book(key, "BTC")
+    sink.feed_states[key] = None  # no stream health involved: only the book's own verdicts
+    lazy.stale = False
+    eager = OrderBook(VENUE, "BTC")
+    decode = HyperliquidProtocol(VENUE).decode
+    for i, (bids, asks, read) in enumerate(frames):
+        text = frame("BTC", 1_000 + i, bids, asks)
+        inbound = decode(text)[0]
+        assert isinstance(inbound.events[0], BookSnapshotText)
+        assert inbound.events[0] == decode_l2book(text)
+        sink.apply(inbound.key, inbound.events)
+        eager.apply_snapshot(decode_l2book(text))
+        if read or i == len(frames) - 1:
+            assert state_of(lazy) == state_of(eager)
+
+
+def test_the_lazy_snapshot_is_the_eager_snapshot_for_every_reader():
+    text = frame("ETH", 7, [("2397.5", "1.25", 3), ("2397", "0.5", 1)], [("2398", "3", 2)])
+    lazy = decode_l2book_lazy(text)
+    eager = decode_l2book(text)
+    assert isinstance(lazy, BookSnapshotText) and lazy == eager and eager == lazy and hash(lazy) == hash(eager)
+    assert lazy.bids == ((Decimal("2397.5"), Decimal("1.25")), (Decimal("2397"), Decimal("0.5")))
+    assert lazy.asks == ((Decimal("2398"), Decimal("3")),) and lazy.time_ms == 7 and lazy.symbol == "ETH"
+    assert isinstance(lazy, BookSnapshot)
+    assert copy.copy(lazy) == eager and pickle.loads(pickle.dumps(lazy)) == eager
+    assert asdict(lazy) == asdict(eager)
+
+
+@pytest.mark.parametrize("odd", [
+    # valid JSON in another layout: the lazy decoder declines and the json path decides
+    lambda f: f.replace('{"px":"2397","sz":"0.5","n":1}', '{"sz":"0.5","px":"2397","n":1}'),
+    lambda f: json.dumps(json.loads(f)),
+    lambda f: f.replace('"n":2}', '"n":2,"x":"y"}'),
+    lambda f: f.replace('"data":{"coin":"ETH","time":7', '"data":{"time":7,"coin":"ETH"'),
+    lambda f: f.replace('"coin":"ETH"', '"coin":"E\\u0054H"'),
+])
+def test_unusual_frames_take_the_json_path(odd):
+    text = odd(frame("ETH", 7, [("2397.5", "1.25", 3), ("2397", "0.5", 1)], [("2398", "3", 2)]))
+    assert split_l2book(text) is None
+    assert decode_l2book_lazy(text) == decode_l2book(text)
+
+
+@pytest.mark.parametrize("bad", ["-1.0", "1e5", "NaN", "1_000", " 1", "\u0661", "+1"])
+def test_numbers_json_accepts_but_we_do_not_never_reach_the_lazy_path(bad):
+    text = frame("ETH", 7, [("2397", bad, 1)], [("2398", "3", 2)])
+    assert split_l2book(text) is None
+
+
+@pytest.mark.parametrize("bad", ["1..2", "", ".", "1.2.3"])
+def test_a_malformed_number_makes_the_book_malformed_never_a_price(bad):
+    text = frame("ETH", 7, [("2397", "1", 1), ("2396", bad, 1)], [("2398", "3", 2)])
+    snap = decode_l2book_lazy(text)  # the cut passes it (digits and dots only)
+    book = OrderBook(VENUE, "ETH")
+    book.apply_snapshot(snap)
+    assert not book.is_usable and book.state is BookState.RESYNC
+    assert book.resync_reason is ResyncReason.MALFORMED
+    with pytest.raises(BookFrameError):
+        snap.bids  # noqa: B018 - a reader of the event itself gets the codec's error
+    with pytest.raises(BookFrameError):
+        decode_l2book(text)
+
+
+@pytest.mark.parametrize("odd", [".5", "5."])
+def test_odd_but_valid_numbers_read_as_the_json_path_reads_them(odd):
+    text = frame("ETH", 7, [("2397", "1", 1), ("2396", odd, 1)], [("2398", "3", 2)])
+    lazy, eager = OrderBook(VENUE, "ETH"), OrderBook(VENUE, "ETH")
+    lazy.apply_snapshot(decode_l2book_lazy(text))
+    eager.apply_snapshot(decode_l2book(text))
+    assert state_of(lazy) == state_of(eager) and lazy.is_usable
+
+
+def test_a_crossed_lazy_book_is_caught_on_load():
+    text = frame("ETH", 7, [("2399", "1", 1)], [("2398", "3", 2)])
+    book = OrderBook(VENUE, "ETH")
+    book.apply_snapshot(decode_l2book_lazy(text))
+    assert not book.is_usable and book.resync_reason is ResyncReason.CROSSED

@@ -58,6 +58,7 @@ class AsterFeed:
     book_sync_rule = SyncRule.PREV_CHAIN
 
     def __init__(self, ws_base: str, venue: str, snapshot: Callable[[Subscription], Awaitable[str]]) -> None:
+        self.ws_base = ws_base
         self.ws_url = ws_endpoint(ws_base)
         self.protocol = AsterProtocol(venue)
         self.snapshot = snapshot
@@ -69,10 +70,17 @@ class AsterFeed:
         return trades_subscription(symbol)
 
     def fills(self, account: str) -> Subscription:
-        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+        raise UsageError("Aster's account events come on their own socket (the listenKey user-data stream): "
+                         "see account_socket")
 
     def orders(self, account: str) -> Subscription:
-        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+        return self.fills(account)
+
+    def account_socket(self, trading: Any) -> Any:
+        """The listenKey user-data socket of `trading`'s account (user_stream.py)."""
+        from perpcli.venues.aster.user_stream import account_socket
+
+        return account_socket(trading, self.ws_base, self.protocol.venue)
 
 
 USER_KEY = ("user",)
@@ -140,10 +148,12 @@ class AsterUserProtocol(AsterProtocol):
     """The listenKey stream of one account: order and account updates; `on_expired` is called
     when the venue says the key expired (a new one must be created and connected)."""
 
-    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None) -> None:
+    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None,
+                 on_order: Callable[[str, str, str | None], None] | None = None) -> None:
         super().__init__(venue)
         self.account = account
         self._on_expired = on_expired
+        self._on_order = on_order  # (symbol, oid, cloid) of each order event: where REST finds it later
 
     def decode(self, text: str) -> Sequence[Inbound]:
         from decimal import Decimal
@@ -156,6 +166,10 @@ class AsterUserProtocol(AsterProtocol):
         kind = msg.get("e") if isinstance(msg, dict) else None
         if kind in ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"):
             events = codec_account.user_events(msg, venue=self.venue, account=self.account)
+            if self._on_order is not None:
+                for ev in events:
+                    if isinstance(ev, codec_account.OrderUpdate):
+                        self._on_order(ev.order.symbol, ev.order.oid, ev.order.cloid)
             return [Inbound(FrameKind.DATA, USER_KEY, tuple(events))]
         if kind == "listenKeyExpired":
             if self._on_expired is not None:

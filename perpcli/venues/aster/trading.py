@@ -127,54 +127,27 @@ class AsterTrading:
     def keep_listen_key_alive(self) -> None:
         self._send_one(self._request("PUT", "/fapi/v3/listenKey", {}))
 
-    async def stream_account(self) -> Any:
+    def stream_account(self) -> Any:
         """This account's order updates, fills and balances from the user-data stream, plus
         ConnectionStatus events. The listenKey is kept alive (PUT every 30 min) and created
-        anew when the venue says it expired. Facts come once each across reconnects."""
-        import asyncio
+        anew when the venue says it expired (user_stream.py); after each reconnect what the
+        socket missed is read back over REST. Facts come once each across reconnects."""
+        import time
 
-        from perpcli.net.stream import StreamSession
-        from perpcli.venues.aster.stream import AsterUserProtocol, user_subscription, ws_endpoint
-        from perpcli.venues.live import LiveModel
+        from perpcli.venues.live import iterate
 
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait)
-        while True:
-            key = await asyncio.to_thread(self.listen_key)
-            expired = asyncio.Event()
-            protocol = AsterUserProtocol(self.venue, self.account_address, on_expired=expired.set)
-            url = f"{ws_endpoint(self.market.ws_url or self.market.url)}/{key}"
-            session = StreamSession(url, protocol, model, name=f"{self.venue}-user")
-            await session.subscribe(user_subscription())
-            async with session:
-                runner = session.start()
-                keepalive = asyncio.ensure_future(self._keepalive())
-                expiry = asyncio.ensure_future(expired.wait())
-                try:
-                    while True:
-                        get = asyncio.ensure_future(queue.get())
-                        done, _ = await asyncio.wait({get, runner, expiry, keepalive},
-                                                     return_when=asyncio.FIRST_COMPLETED)
-                        if get in done:
-                            yield get.result()
-                            continue
-                        get.cancel()
-                        if runner in done:
-                            runner.result()  # re-raises a non-retryable failure
-                            return
-                        if keepalive in done:
-                            keepalive.result()  # a failed keepalive ends the stream, said plainly
-                        break  # the key expired: a new one, a new connection
-                finally:
-                    keepalive.cancel()
-                    expiry.cancel()
+        feed = self.market.live_feed(self.account_address)
+        socket = feed.account_socket(self)
+        started_ms = time.time_ns() // 1_000_000
 
-    async def _keepalive(self) -> None:
-        import asyncio
+        async def backfill() -> list[Any]:
+            import asyncio
 
-        while True:
-            await asyncio.sleep(self.listen_key_keepalive_s)
-            await asyncio.to_thread(self.keep_listen_key_alive)
+            updates = await asyncio.to_thread(self.order_updates_since, started_ms)
+            fills = await asyncio.to_thread(self.fills, started_ms)
+            return [*updates, *fills]
+
+        return iterate(feed, self.venue, [socket.subscription], socket=socket, backfill=backfill)
 
     # ----- signing and sending --------------------------------------------------------------
 
@@ -219,7 +192,8 @@ class AsterTrading:
         self._remember_rows(rows)
         return codec.open_orders(rows, venue=self.venue)
 
-    def _remember(self, symbol: str, *ids: str | None) -> None:
+    def note_order(self, symbol: str, *ids: str | None) -> None:
+        """Remember the symbol of an order id / client order id (Aster looks orders up per symbol)."""
         for i in ids:
             if i:
                 self._symbol_of[str(i)] = symbol
@@ -227,7 +201,7 @@ class AsterTrading:
     def _remember_rows(self, rows: Sequence[Any]) -> None:
         for r in rows:
             if isinstance(r, dict) and r.get("symbol"):
-                self._remember(str(r["symbol"]), str(r.get("orderId") or ""), str(r.get("clientOrderId") or ""))
+                self.note_order(str(r["symbol"]), str(r.get("orderId") or ""), str(r.get("clientOrderId") or ""))
 
     def _income(self, since_ms: int | None, end_ms: int | None = None, income_type: str | None = None) -> list[Any]:
         """Income rows from `since_ms` (the venue's default: the last 7 days), oldest first,
@@ -467,7 +441,7 @@ class AsterTrading:
             return [Ack(AckStatus.REJECTED, cloid=c, error=e.message, error_kind=e.error_kind) for c in cloids]
         acks = [codec.order_ack(answer, cloid=cloids[0])] if len(cloids) == 1 else codec.batch_acks(answer, cloids)
         for ack, symbol in zip(acks, prepared.markets, strict=False):
-            self._remember(symbol, ack.oid, ack.cloid)
+            self.note_order(symbol, ack.oid, ack.cloid)
         return acks
 
     def settle(self, prepared: Prepared) -> list[Ack]:
@@ -571,7 +545,7 @@ class AsterTrading:
         except VenueRejected as e:
             return Ack(AckStatus.REJECTED, oid=oid, error=e.message, error_kind=e.error_kind)
         ack = codec.order_ack(answer, cloid=intent.cloid)
-        self._remember(str(prepared.markets[0]), ack.oid, ack.cloid)
+        self.note_order(str(prepared.markets[0]), ack.oid, ack.cloid)
         return ack
 
     # ----- other actions ---------------------------------------------------------------------

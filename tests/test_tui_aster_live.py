@@ -88,3 +88,37 @@ def test_orders_fills_and_positions_arrive_on_the_account_socket(devnet, source)
                 await runner
 
     asyncio.run(scenario())
+
+
+async def test_demo_app_shows_aster_tabs_beside_hyperliquid_with_the_aster_account(devnet, tmp_path):
+    """`perp demo`'s screen: Hyperliquid's markets, then the Aster face's in their own tabs, each
+    venue with its own source, trader and account (the demo's Aster order shows on the Aster side)."""
+    from perpcli.cli.demo_setup import ASTER_DEMO_CLIENT_ID, seed_aster
+    from perpcli.config import settings
+    from perpcli.tui.run import DEMO_ASTER_MARKETS, build_app
+    from tests.tui_support import wait_until
+
+    key = "0x" + secrets.token_hex(32)
+    register_secret(key)
+    signer = Signer.from_hex(key)
+    control(devnet.url, "fund", {"user": signer.address, "amount": "10000"})
+    assert seed_aster(devnet, signer.address, Decimal(10000)) == ["SOLUSDT", "ETHUSDT"]
+    settings.configure()
+    hl = registry.open_venue(registry.get_entry("devnet").config(url=devnet.url, network="testnet"))
+    aster = registry.open_venue(registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet"))
+    try:
+        app, _ = build_app(hl, markets=["BTC"], trading=hl.trading(signer), settings=settings.current(),
+                           also=[(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert await wait_until(pilot, lambda: len(app.views) == 3, timeout=10)
+            assert [(v.venue, v.symbol) for v in app.views.values()] == [
+                ("devnet", "BTC"), ("aster-devnet", "ETHUSDT"), ("aster-devnet", "SOLUSDT")]
+            assert set(app.traders) == {"devnet", "aster-devnet"}
+            src = app.sources["aster-devnet"]
+            assert await wait_until(pilot, lambda: src.account() is not None, timeout=10)
+            snap = src.account()
+            assert [o.cloid for o in snap.open_orders] == [ASTER_DEMO_CLIENT_ID]
+            assert [p.symbol for p in snap.positions] == ["SOLUSDT"]
+    finally:
+        hl.close()
+        aster.close()

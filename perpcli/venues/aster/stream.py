@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import UsageError
@@ -29,6 +30,8 @@ from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
 from perpcli.venues.aster import codec
 
 DEPTH_SNAPSHOT_LIMIT = 1000  # the docs' sync recipe: GET /depth?limit=1000
+# One decoder for every frame (json.loads with parse_float builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 def depth_subscription(symbol: str) -> Subscription:
@@ -120,9 +123,7 @@ class AsterProtocol:
         return [codec.book_snapshot(depth, venue=self.venue, symbol=symbol)]
 
     def decode(self, text: str) -> Sequence[Inbound]:
-        from decimal import Decimal
-
-        msg: Any = json.loads(text, parse_float=Decimal)
+        msg: Any = _DECODER.decode(text)
         if not isinstance(msg, dict):
             return [Inbound(FrameKind.IGNORE, detail=text[:80])]
         if "stream" in msg and isinstance(msg.get("data"), dict):

@@ -81,7 +81,7 @@ class AsterTrading:
         self.rest = market.rest
         self._signer = signer
         self._signer_cs = checksum_address(signer.address)
-        account = options.account_override or signer.address
+        account = options.account_override or _bound_master(signer, market.venue) or signer.address
         self._account_cs = checksum_address(account)
         self.nonces = nonces if nonces is not None else MicrosecondNonceAllocator(signer.address)
         self._fees: Any = None
@@ -625,6 +625,22 @@ class AsterTrading:
                     continue
                 return ActionResult(False, error=e.message, error_kind=e.error_kind, detail={"answers": answers})
         return ActionResult(True, detail={"answers": answers, **prepared.extra})
+
+
+def _bound_master(signer: Any, venue: str) -> str | None:
+    """The account a stored agent key was approved for here (`perp agent approve` records it in
+    the key file): Aster names the account in every request and has no look-up of an agent's
+    account, so without this an agent key would act for its own, empty, address."""
+    from perpcli.keys import sources, store
+
+    name = getattr(signer, "name", "")
+    if not name or name == sources.ENV_KEY:
+        return None
+    try:
+        master, bound = store.binding_of(store.read(name))
+    except Exception:  # noqa: BLE001 - not a stored key (a session's, a test's): no binding
+        return None
+    return master if master and bound == venue else None
 
 
 def _match_times(rates: dict[tuple[str, int], Decimal], prices: dict[tuple[str, int], Decimal], symbol: str,

@@ -177,6 +177,10 @@ def test_cancel_modify_leverage_margin_and_dead_man_switch(aster):
     assert result.ok and result.detail["countdown_ms"] == 60_000
     ((_, armed),) = sent(aster, "/fapi/v3/countdownCancelAll")  # one symbol with open orders: one request
     assert armed["symbol"] == "BTCUSDT" and armed["countdownTime"] == "60000"
+    assert "note" not in result.detail
+    aster.routes["/fapi/v3/openOrders"] = (200, [], {})
+    idle = t.send(t.prepare_schedule_cancel(NOW_US // 1000 + 60_000))
+    assert idle.ok and "nothing was armed" in idle.detail["note"]  # said, not implied
     assert set(aster.signed_by) == {SIGNER.address}
 
 

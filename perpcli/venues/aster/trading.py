@@ -578,8 +578,11 @@ class AsterTrading:
         symbols = sorted({o.symbol for o in self.open_orders()})
         requests = [self._request("POST", "/fapi/v3/countdownCancelAll",
                                   {"symbol": s, "countdownTime": countdown}) for s in symbols]
-        return Prepared(kind="schedule_cancel", body={"requests": requests}, markets=symbols,
-                        extra={"countdown_ms": countdown})
+        extra: dict[str, object] = {"countdown_ms": countdown}
+        if countdown and not symbols:
+            extra["note"] = ("no open orders, so nothing was armed: Aster's countdown runs per market that has "
+                             "open orders; arm it again after placing orders")
+        return Prepared(kind="schedule_cancel", body={"requests": requests}, markets=symbols, extra=extra)
 
     def prepare_twap(self, market: str, **kwargs: Any) -> Prepared:
         raise UsageError("Aster has no TWAP orders")

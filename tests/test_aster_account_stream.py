@@ -197,3 +197,24 @@ def test_perp_stream_orders_on_aster_survives_a_listen_key_expiry(devnet, monkey
                  and e["stream"] == "aster-devnet-orders"]
     assert len(connected) >= 2, out  # the expired key's socket was replaced
     assert "listenKey=" not in out + err and "/ws/" not in out + err  # the key is a credential: never shown
+
+
+def test_an_unanswered_listen_key_request_is_retried_not_fatal():
+    """POST listenKey is idempotent (it returns the live key or a new one): a request without an
+    answer makes the session reconnect (NetworkError, retryable), never end the stream."""
+    from perpcli.domain.errors import NetworkError
+    from perpcli.net.backoff import RetryDecision, classify_exception
+    from perpcli.venues.aster.rest import SentNoAnswer
+    from perpcli.venues.aster.user_stream import ListenKeyConnector
+
+    class Lost:
+        listen_key_keepalive_s = 1800.0
+
+        def listen_key(self) -> str:
+            raise SentNoAnswer("no answer after sending")
+
+    connector = ListenKeyConnector(Lost(), "ws://127.0.0.1:1")
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(connector("ws://127.0.0.1:1/ws/<listenKey>"))
+    assert classify_exception(caught.value) is RetryDecision.RETRY
+

@@ -54,7 +54,12 @@ class ListenKeyConnector:
         self.keys_created = 0  # connections opened with a key from POST listenKey
 
     async def __call__(self, url: str, **kwargs: Any) -> _KeptAlive:
-        key = await asyncio.to_thread(self.trading.listen_key)
+        from perpcli.domain.errors import NetworkError, OutcomeUnknown
+
+        try:
+            key = await asyncio.to_thread(self.trading.listen_key)
+        except OutcomeUnknown as e:  # POST listenKey is idempotent: an unanswered one is retried
+            raise NetworkError(f"listenKey: {e}") from None
         self.keys_created += 1
         ws = await self._connect(f"{self.ws_base}/{key}", **kwargs)
         interval = self.keepalive_s if self.keepalive_s is not None else self.trading.listen_key_keepalive_s

@@ -348,3 +348,20 @@ def test_user_stream_order_trade_update_and_account_update():
     (bal,) = A.user_events(acct, venue=VENUE, account="0xabc")
     assert isinstance(bal, BalanceUpdate) and bal.total == D("122624.12345678") and bal.reason == "ORDER"
     assert A.user_events({"e": "listenKeyExpired", "E": 1}, venue=VENUE, account="0xabc") == []
+
+
+def test_depth_levels_share_price_decimals_and_the_cache_stays_bounded(monkeypatch):
+    from perpcli.venues.aster import codec
+
+    monkeypatch.setattr(codec, "_NUMBERS", {})
+    monkeypatch.setattr(codec, "_NUMBERS_KEPT", 3)
+    first = codec._levels([["100.10", "1.5"], ["99.9", "0"]])
+    assert first == ((D("100.10"), D("1.5")), (D("99.9"), D("0")))
+    again = codec._levels([["100.10", "2"]])
+    assert again[0][0] is first[0][0] and str(again[0][0]) == "100.10"  # the same price text, one Decimal
+    assert codec._levels([[D("7.5"), 3]]) == ((D("7.5"), D(3)),)  # numbers already parsed pass through
+    for px in ("1", "2", "3", "4"):
+        codec._levels([[px, "1"]])
+    assert len(codec._NUMBERS) <= 3
+    with pytest.raises(ValueError):
+        codec._levels([[1.5, "1"]])  # a float never becomes a price

@@ -177,12 +177,15 @@ def test_cancel_modify_leverage_margin_and_dead_man_switch(aster):
     assert result.ok and result.detail["countdown_ms"] == 60_000
     ((_, armed),) = sent(aster, "/fapi/v3/countdownCancelAll")  # one symbol with open orders: one request
     assert armed["symbol"] == "BTCUSDT" and armed["countdownTime"] == "60000"
+    assert "note" not in result.detail
+    aster.routes["/fapi/v3/openOrders"] = (200, [], {})
+    idle = t.send(t.prepare_schedule_cancel(NOW_US // 1000 + 60_000))
+    assert idle.ok and "nothing was armed" in idle.detail["note"]  # said, not implied
     assert set(aster.signed_by) == {SIGNER.address}
 
 
 def test_account_reads(aster):
-    aster.routes["/fapi/v3/balance"] = (200, [{"asset": "USDT", "balance": "1000", "crossUnPnl": "-10",
-                                               "maxWithdrawAmount": "900", "availableBalance": "950"}], {})
+    aster.routes["/fapi/v3/accountWithJoinMargin"] = (200, ACCOUNT_TOTALS, {})
     aster.routes["/fapi/v3/positionRisk"] = (200, [{"symbol": "BTCUSDT", "positionAmt": "0.010", "entryPrice": "60000",
                                                     "markPrice": "59000", "unRealizedProfit": "-10",
                                                     "liquidationPrice": "30000", "leverage": "10",
@@ -191,6 +194,7 @@ def test_account_reads(aster):
     t = trading(aster)
     snap = t.account()
     assert snap.account_value == D(990) and snap.withdrawable == D(900) and len(snap.open_orders) == 1
+    assert snap.margin_used == D(60) and [(b.asset, b.total) for b in snap.balances] == [("USDT", D(1000))]
     pos = t.positions()
     assert pos.positions[0].liquidation_price == D(30000) and pos.marks == {"BTCUSDT": D(59000)}
     assert t.leverage_setting("BTC").leverage == 10
@@ -203,9 +207,78 @@ def test_account_reads(aster):
     assert f.trade_id == 9 and f.oid == "42"
     aster.routes["/fapi/v3/order"] = (200, order_answer(), {})
     assert t.order_status(cloid="perp-1").oid == "42"
+    aster.routes["/fapi/v3/order"] = (400, {"code": -2013, "msg": "Order does not exist."}, {})
     assert t.order_status(cloid="nope") is None
-    with pytest.raises(UsageError):
-        t.funding_history(0)
+
+
+ACCOUNT_TOTALS = {"totalInitialMargin": "60", "totalMaintMargin": "3", "totalWalletBalance": "1000",
+                  "totalUnrealizedProfit": "-10", "totalMarginBalance": "990", "availableBalance": "930",
+                  "maxWithdrawAmount": "900",
+                  "assets": [{"asset": "USDT", "walletBalance": "1000", "unrealizedProfit": "-10",
+                              "marginBalance": "990", "maxWithdrawAmount": "900"},
+                             {"asset": "BNB", "walletBalance": "0"}]}
+
+
+def test_a_finished_order_is_found_in_a_fresh_process(aster):
+    """A process that never saw the order finds it among the symbols the account touched,
+    finished orders included (GET /order answers those too)."""
+    aster.routes["/fapi/v3/openOrders"] = (200, [], {})
+    aster.routes["/fapi/v3/positionRisk"] = (200, [], {})
+    aster.routes["/fapi/v3/income"] = (200, [{"symbol": "ETHUSDT", "incomeType": "COMMISSION", "income": "-0.1",
+                                              "time": 5, "tranId": 1}], {})
+    aster.routes["/fapi/v3/order"] = (200, order_answer(status="CANCELED", symbol="ETHUSDT"), {})
+    ack = trading(aster).order_status(oid="42")
+    assert ack.status is AckStatus.CANCELED and ack.oid == "42" and ack.price == D(60000) and ack.size == D("0.010")
+    ((_, asked),) = sent(aster, "/fapi/v3/order")
+    assert asked["symbol"] == "ETHUSDT" and asked["orderId"] == "42"
+    aster.routes["/fapi/v3/order"] = (200, order_answer(status="FILLED", executed="0.010"), {})
+    assert trading(aster).order_status(cloid="perp-1").status is AckStatus.FILLED
+    assert trading(aster).order_status(oid="not-a-number") is None
+
+
+def test_order_history_is_each_changed_order_in_its_latest_state(aster):
+    from perpcli.domain.orders import OrderStatus
+
+    aster.routes["/fapi/v3/openOrders"] = (200, [order_answer(oid=7, cloid="a", updateTime=NOW_US // 1000)], {})
+    aster.routes["/fapi/v3/positionRisk"] = (200, [], {})
+    aster.routes["/fapi/v3/income"] = (200, [], {})
+    aster.routes["/fapi/v3/allOrders"] = (200, [
+        order_answer(oid=5, cloid="old", status="FILLED", executed="0.010", updateTime=100),
+        order_answer(oid=6, cloid="b", status="CANCELED", updateTime=NOW_US // 1000 - 500),
+        order_answer(oid=7, cloid="a", updateTime=NOW_US // 1000)], {})
+    updates = trading(aster).order_updates_since(NOW_US // 1000 - 1000)
+    assert [(u.order.oid, u.status) for u in updates] == [("6", OrderStatus.CANCELED), ("7", OrderStatus.OPEN)]
+    assert [q["symbol"] for _, q in sent(aster, "/fapi/v3/allOrders")] == ["BTCUSDT"]
+
+
+def test_funding_history_pairs_each_payment_with_its_rate_and_size(aster):
+    hour = 3_600_000
+    t0 = 1_780_000_000_000 // hour * hour
+    aster.routes["/fapi/v3/income"] = (200, [
+        {"symbol": "BTCUSDT", "incomeType": "FUNDING_FEE", "income": "-0.6", "asset": "USDT", "time": t0 + 3,
+         "tranId": 1},
+        {"symbol": "BTCUSDT", "incomeType": "FUNDING_FEE", "income": "0.3", "asset": "USDT", "time": t0 + 8 * hour,
+         "tranId": 2}], {})
+    aster.routes["/fapi/v3/fundingRate"] = (200, [
+        {"symbol": "BTCUSDT", "fundingRate": "0.0001", "fundingTime": t0, "markPrice": "60000"},
+        {"symbol": "BTCUSDT", "fundingRate": "-0.00005", "fundingTime": t0 + 8 * hour}], {})
+    aster.routes["/fapi/v3/klines"] = (200, [[t0 + 8 * hour, "60000.0", "60010", "59990", "60005", "1", t0 + 9 * hour - 1,
+                                              "1", 1, "1", "1", "0"]], {})
+    first, second = trading(aster).funding_history(t0 - hour)
+    assert (first.amount, first.rate, first.position_size, first.time_ms) == (D("-0.6"), D("0.0001"), D("0.1"), t0 + 3)
+    # no markPrice in the row: the 1h candle opening at the funding time prices it
+    assert (second.amount, second.rate, second.position_size) == (D("0.3"), D("-0.00005"), D("0.1"))
+    ((_, asked),) = sent(aster, "/fapi/v3/income")
+    assert asked["incomeType"] == "FUNDING_FEE" and asked["startTime"] == str(t0 - hour)
+
+
+def test_agent_list(aster):
+    aster.routes["/fapi/v3/agent"] = (200, [{"agentAddress": "0x2610D3935A008036AF0AE12D014C8904b75fC5E9",
+                                             "agentName": "bot", "ipWhitelist": "", "expired": 1867945395040,
+                                             "canPerpTrade": True, "canWithdraw": False}], {})
+    (agent,) = trading(aster).agents()
+    assert (agent.name, agent.address, agent.valid_until_ms) == (
+        "bot", "0x2610d3935a008036af0ae12d014c8904b75fc5e9", 1867945395040)
 
 
 def test_agent_approval_is_signed_by_the_main_key_on_chain_56(aster):
@@ -229,8 +302,9 @@ def test_perp_buy_and_account_through_the_cli(aster, capsys, monkeypatch):
 
     monkeypatch.setenv("PERPCLI_PRIVATE_KEY", KEY)
     aster.routes["/fapi/v3/order"] = lambda q: (200, order_answer(), {})
-    aster.routes["/fapi/v3/balance"] = (200, [{"asset": "USDT", "balance": "1000", "crossUnPnl": "0",
-                                               "maxWithdrawAmount": "1000"}], {})
+    aster.routes["/fapi/v3/accountWithJoinMargin"] = (200, {"totalMarginBalance": "1000", "maxWithdrawAmount": "1000",
+                                                            "totalInitialMargin": "0",
+                                                            "assets": [{"asset": "USDT", "walletBalance": "1000"}]}, {})
     aster.routes["/fapi/v3/positionRisk"] = (200, [], {})
     aster.routes["/fapi/v3/openOrders"] = (200, [], {})
     aster.routes["/fapi/v3/leverageBracket"] = (200, [{"symbol": "BTCUSDT", "brackets": [  # a keyed preview reads it

@@ -45,8 +45,20 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
         assert pos.returncode == 0, pos.stderr
         rows = {p["market"]: p for p in json.loads(pos.stdout)}
         assert float(rows["BTC"]["size"]) > 0 and float(rows["ETH"]["size"]) < 0
-        assert all(p["liquidation_price"] is not None and p["leverage"] in (10, 5) for p in rows.values())
+        assert all(p["liquidation_price"] is not None and p["leverage"] in (10, 5)
+                   for p in rows.values() if p["market"] in ("BTC", "ETH"))
         assert "holding     BTC long 10x" in text
+        # The same devnet's Aster face: the demo's Aster position and resting order, in Aster's protocol.
+        assert f"perp --venue aster-devnet --url {url} --network testnet orders" in text
+        aster = ["--venue", "aster-devnet", "--url", url, "--network", "testnet", "--json"]
+        orders = subprocess.run([sys.executable, "-m", "perpcli", *aster, "orders"], capture_output=True, text=True,
+                                env=run_env, timeout=60)
+        assert orders.returncode == 0, orders.stderr
+        assert [(o["market"], o["cloid"]) for o in json.loads(orders.stdout)] == [("ETHUSDT", "demo-aster-bid")]
+        held = subprocess.run([sys.executable, "-m", "perpcli", *aster, "positions"], capture_output=True, text=True,
+                              env=run_env, timeout=60)
+        assert held.returncode == 0, held.stderr
+        assert {p["market"] for p in json.loads(held.stdout)} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

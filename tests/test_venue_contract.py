@@ -48,11 +48,8 @@ TIMEOUT = 10.0
 # the entry must go the day its test passes. (Empty: the devnet passes every check.)
 DEVNET_PENDING: dict[str, str] = {}
 # What the Aster adapter (or the devnet's Aster face) does not do yet; strict like the above.
-ASTER_PENDING: dict[str, str] = {
-    "test_place_rest_query_and_cancel_by_oid": "adapter: order_status finds open orders only (Aster looks an "
-                                               "order up per symbol, and the adapter does not keep the symbol)",
-    "test_order_updates_since_recovers_what_a_stream_missed": "adapter: order history is not built yet",
-}
+# (Empty: the Aster face passes every check.)
+ASTER_PENDING: dict[str, str] = {}
 
 
 # ----------------------------------------------------------------------------- harnesses

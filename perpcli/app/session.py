@@ -198,6 +198,12 @@ class Session:
         """
         if self._trading is not None:
             return self._trading
+        if self.market.capabilities.signed_reads:
+            # The venue signs every account read: an address alone cannot read it.
+            if self.address:
+                raise UsageError(f"{self.venue} signs every account read, so --address cannot read an account "
+                                 "there; use a key (--account NAME)")
+            return self.trading()
         if self._reader is None:
             from perpcli.keys import sources
 

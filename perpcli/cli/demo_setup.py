@@ -82,7 +82,65 @@ def start_devnet(port: int | None, address: str, funds: str, *,
 
     if handle.call(fund) and positions:
         open_positions(handle, address, Decimal(funds), positions)
+        seed_aster(handle, address, Decimal(funds))
     return handle
+
+
+# What the demo does through the Aster face (the same engine and account, Aster's protocol):
+# a position opened and an order resting as an Aster client would (symbol, long, leverage,
+# notional as a multiple of the balance), so the Aster tab and `--venue aster-devnet` show them.
+ASTER_DEMO_POSITION: tuple[str, bool, int, str] = ("SOLUSDT", True, 5, "0.5")
+ASTER_DEMO_ORDER: tuple[str, str, str] = ("ETHUSDT", "0.95", "500")  # a buy 5% under the mid, $500
+ASTER_DEMO_CLIENT_ID = "demo-aster-bid"
+
+
+def seed_aster(handle: Any, address: str, balance: Any, *, wait_s: float = 15.0) -> list[str]:
+    """Open ASTER_DEMO_POSITION at market and rest ASTER_DEMO_ORDER through the devnet's Aster
+    desk (as its REST handlers do after checking a signature); returns the symbols touched.
+    A book not quoting in time is skipped (the demo still runs)."""
+    import time
+    from decimal import ROUND_DOWN, Decimal
+
+    from perpcli.devnet.aster.errors import AsterError
+
+    desk = handle.devnet.aster.desk
+    engine = handle.devnet.engine
+    user = address.lower()
+    symbol, is_long, leverage, multiple = ASTER_DEMO_POSITION
+    order_symbol, below, notional = ASTER_DEMO_ORDER
+    deadline = time.monotonic() + wait_s
+    for sym in (symbol, order_symbol):
+        coin = desk.markets.market(sym).name
+        while handle.call(engine.mid_price, coin) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def place() -> list[str]:
+        now = handle.devnet.now_ms()
+        done = []
+        try:
+            m = desk.markets.market(symbol)
+            mid = engine.mid_price(m.name)
+            if mid is not None:
+                desk.post_leverage({"symbol": symbol, "leverage": str(leverage)}, user, now)
+                qty = (balance * Decimal(multiple) / mid).quantize(desk.markets.step(m), ROUND_DOWN)
+                desk.post_order({"symbol": symbol, "side": "BUY" if is_long else "SELL", "type": "MARKET",
+                                 "quantity": str(qty)}, user, now)
+                done.append(symbol)
+            m = desk.markets.market(order_symbol)
+            mid = engine.mid_price(m.name)
+            if mid is not None:
+                px = desk.markets.round_price(m, mid * Decimal(below), down=True)
+                qty = (Decimal(notional) / px).quantize(desk.markets.step(m), ROUND_DOWN)
+                desk.post_order({"symbol": order_symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                                 "quantity": str(qty), "price": str(px), "newClientOrderId": ASTER_DEMO_CLIENT_ID},
+                                user, now)
+                done.append(order_symbol)
+        except AsterError:
+            pass  # the demo runs without it; the tour says what it holds
+        handle.devnet.publish()  # stream subscribers hear of it as of any order
+        return done
+
+    return handle.call(place)
 
 
 def open_positions(handle: Any, address: str, balance: Any, positions: tuple[tuple[str, bool, int, str], ...],
@@ -120,19 +178,26 @@ def open_positions(handle: Any, address: str, balance: Any, positions: tuple[tup
 
 
 def holding() -> str:
-    return ", ".join(f"{coin} {'long' if long else 'short'} {lev}x ({multiple}x the balance)"
-                     for coin, long, lev, multiple in DEMO_POSITIONS)
+    symbol, long, lev, multiple = ASTER_DEMO_POSITION
+    return ", ".join([*(f"{coin} {'long' if long else 'short'} {lev}x ({multiple}x the balance)"
+                        for coin, long, lev, multiple in DEMO_POSITIONS),
+                      f"{symbol} {'long' if long else 'short'} {lev}x (opened through the Aster face)"])
 
 
 def tour(url: str, key_path: Path, address: str) -> str:
     default = url.rstrip("/") == "http://127.0.0.1:8787"
     reach = "" if default else f" --url {url} --network testnet"
     p = f"perp{reach}"
+    a = f"perp --venue aster-devnet{reach}"
+    order_symbol, _, _ = ASTER_DEMO_ORDER
     return (
-        "perpcli demo: a local exchange is running (Hyperliquid protocol, testnet semantics, no real money).\n"
+        "perpcli demo: a local exchange is running with two faces, Hyperliquid's protocol (--venue devnet)\n"
+        "and Aster's (--venue aster-devnet): one engine, one account (testnet semantics, no real money).\n"
         f"  devnet      {url}\n"
         f"  demo key    {address} (funded; devnet only; stored at {key_path})\n"
         f"  holding     {holding()}\n"
+        f"  resting     {order_symbol} buy {ASTER_DEMO_ORDER[2]} USD 5% under the mid (client id "
+        f"{ASTER_DEMO_CLIENT_ID}, placed through the Aster face)\n"
         "\n"
         "In another terminal:\n"
         f"  export PERPCLI_PRIVATE_KEY=$(grep -v '^#' {key_path})\n"
@@ -144,6 +209,9 @@ def tour(url: str, key_path: Path, address: str) -> str:
         f"  {p} positions                            # what you hold\n"
         f"  {p} stream fills                         # NDJSON until Ctrl-C\n"
         f"  {p} close BTC --yes                      # reduce-only close\n"
+        f"  {a} positions          # the same account in Aster's protocol\n"
+        f"  {a} orders             # the resting Aster order\n"
+        f"  {a} stream orders      # Aster's listenKey user-data stream\n"
         "\n"
         "Ctrl-C here stops the devnet."
     )

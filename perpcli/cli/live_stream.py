@@ -10,6 +10,7 @@ from perpcli.app import views
 from perpcli.cli import output, venue_cmd
 from perpcli.domain.events import ConnectionStatus, Fill, OrderUpdate, Trade
 from perpcli.net.stream import StreamSession
+from perpcli.venues import live
 from perpcli.venues.live import LiveModel
 
 
@@ -76,17 +77,24 @@ async def run_stream(kind: str, market: str | None, *, depth: int, seconds: floa
 
     model = LiveModel(on_new=on_new, on_book=on_book, on_status=lambda s: emit(_status_line(s)))
     feed = md.live_feed(account)  # the venue's protocol and subscriptions, as data
+    # Venues that keep account events off the market socket give them their own (Aster: listenKey).
+    socket = live.account_socket(feed, trading) if trading is not None else None
     if kind == "book":
         sub = feed.book(symbol)
         model.book(venue, symbol, sub.key, feed.book_sync_rule)
     elif kind == "trades":
         sub = feed.trades(symbol)
+    elif socket is not None:
+        sub = socket.subscription
     elif kind == "fills":
         sub = feed.fills(account)
     else:
         sub = feed.orders(account)
-    ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}", snapshot_fetcher=feed.snapshot,
-                       on_reconnect=backfill if trading is not None else None)
+    if socket is not None:
+        ws = live.account_session(socket, model, name=f"{venue}-{kind}", on_reconnect=backfill)
+    else:
+        ws = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-{kind}", snapshot_fetcher=feed.snapshot,
+                           on_reconnect=backfill if trading is not None else None)
     await ws.subscribe(sub)
     try:
         async with ws:

@@ -258,6 +258,8 @@ class Devnet:
             self.engine.advance(self.now_ms())
             self.publish()
             return {"status": "ok", "time": self.now_ms()}
+        if command == "aster_expire_listen_key":
+            return {"status": "ok", "ended": self.aster.expire_listen_keys(now, user=str(body["user"]).lower())}
         if command == "save":
             target = self._save_target(body.get("path"))
             try:

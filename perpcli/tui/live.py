@@ -44,6 +44,7 @@ from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
 from perpcli.net.stream import StreamSession, StreamSettings, SyncVerdict
 from perpcli.tui.widgets.account import StreamHealth
+from perpcli.venues import live as live_venue
 from perpcli.venues.base import CancelTarget, MarketData, Trading
 
 log = logging.getLogger("perpcli.tui.live")
@@ -73,6 +74,26 @@ class _CountingStoreSink(StoreSink):
             if isinstance(event, (BookSnapshot, BookDiff)):
                 self.book_messages += 1
         return super().apply(key, events)
+
+
+class _AccountStoreSink(StoreSink):
+    """StoreSink for an account socket: its facts go to the store; its connection health is
+    kept to itself (shown as its own stream line), because `Store.venue_healthy` gates the
+    venue's books on every connection it knows and an account socket never prices an order."""
+
+    def __init__(self, store: Store, venue: str, on_fact: Callable[[], None]) -> None:
+        super().__init__(store, venue)
+        self._on_fact = on_fact
+
+    def apply(self, key: Any, events: Any) -> SyncVerdict:
+        verdict = super().apply(key, events)
+        if events:
+            self._on_fact()  # the venue's positions (liquidation price...) follow over REST
+        return verdict
+
+    def status(self, key: Any, status: Any) -> None:
+        if key is not None:
+            super().status(key, status)
 
 
 def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
@@ -121,6 +142,15 @@ class LiveSource:
         self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                      settings=settings, on_reconnect=self._on_reconnect,
                                      snapshot_fetcher=self.feed.snapshot)
+        # Venues that keep account events off the market socket give them their own (Aster's
+        # listenKey stream): a second session into the same store, reconciled the same way.
+        self.account_session: StreamSession | None = None
+        socket = live_venue.account_socket(self.feed, trading) if trading is not None else None
+        if socket is not None:
+            self._account_sub = socket.subscription
+            self.account_session = live_venue.account_session(
+                socket, _AccountStoreSink(self.store, self.venue, self.request_account_refresh), name=f"{self.venue}-account", settings=settings,
+                on_reconnect=self._on_reconnect)
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
         self._reconciled = False  # the Account has seen one REST snapshot: show it from then on
@@ -199,6 +229,9 @@ class LiveSource:
     def streams(self) -> list[StreamHealth]:
         s = self.session
         out = [StreamHealth(f"{self.venue} ws", s.connection_state, _age_ms(s.age()), detail=s.stats.last_error)]
+        a = self.account_session
+        if a is not None:
+            out.append(StreamHealth(f"{self.venue} account", a.connection_state, None, detail=a.stats.last_error))
         for key, sub in list(s.subscriptions.items()):
             if key not in self._book_keys:
                 continue
@@ -245,14 +278,19 @@ class LiveSource:
         for symbol in list(self._wanted):
             await self._subscribe_market(symbol)
         if self.trading is not None and self.account_address:
-            for sub in (self.feed.orders(self.account_address), self.feed.fills(self.account_address)):
-                await self.session.subscribe(sub)
+            if self.account_session is not None:
+                await self.account_session.subscribe(self._account_sub)
+            else:
+                for sub in (self.feed.orders(self.account_address), self.feed.fills(self.account_address)):
+                    await self.session.subscribe(sub)
             self._account_due.set()
         tasks = [
             asyncio.create_task(self._poll_marks(), name="tui:marks"),
             asyncio.create_task(self._reconcile_account(), name="tui:account"),
         ]
         self.session.start()
+        if self.account_session is not None:
+            self.account_session.start()
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -260,6 +298,8 @@ class LiveSource:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.session.aclose()
+            if self.account_session is not None:
+                await self.account_session.aclose()
 
     # ----- the store's change feed -> topics ------------------------------------------------------
 

@@ -52,9 +52,12 @@ def build_app(
     config: WatchConfig | None = None,
     stream: StreamSettings | None = None,
     read_only: bool = False,
+    also: Sequence[tuple[Any, Any, Sequence[str]]] = (),
 ) -> tuple[WatchApp, LiveSource]:
     """The app for one venue's market-data side (+ trading side when a key is loaded).
-    `read_only`: `trading` only reads the account (a watched address); no order actions."""
+    `read_only`: `trading` only reads the account (a watched address); no order actions.
+    `also`: more venues on screen from the start, each (market data, trading or None, markets),
+    their tabs after the first venue's."""
     from perpcli.ledger.store import Store
     from perpcli.tui.live import TRADES_KEPT
 
@@ -86,9 +89,22 @@ def build_app(
         md.instruments()  # metadata now, in the worker, so the screen never waits for it
         return LiveSource(md, settings=stream or stream_settings(settings), store=store)
 
+    sources: dict[str, Any] = {source.venue: source}
+    tabs = [(source.venue, m) for m in markets]
+    for other_md, other_trading, other_markets in also:
+        other = LiveSource(other_md, trading=other_trading, settings=stream or stream_settings(settings), store=store)
+        sources[other.venue] = other
+        tabs.extend((other.venue, other_md.instrument(m).symbol) for m in other_markets)
+        if other_trading is not None and not read_only:
+            if limits is None:
+                from perpcli.app.risk import RiskLimits
+
+                limits = RiskLimits.from_settings(settings)
+            traders[other.venue] = LiveTrader(other, other_trading, limits)
+
     app = WatchApp(
-        {source.venue: source},
-        [(source.venue, m) for m in markets],
+        sources,
+        tabs,
         traders=traders,
         config=config or watch_config(settings),
         start_feed=start_feed,
@@ -99,6 +115,7 @@ def build_app(
 
 
 DEMO_MARKETS = ("BTC", "ETH", "SOL")
+DEMO_ASTER_MARKETS = ("ETHUSDT", "SOLUSDT")  # the same devnet's Aster face, in tabs after Hyperliquid's
 
 
 def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS) -> None:
@@ -118,9 +135,12 @@ def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS)
     lines = [ln for ln in files.lines(Path(key_path).read_text()) if ln and not ln.startswith("#")]
     signer = Signer.from_hex(lines[0], name="demo")
     md = registry.open_venue(registry.get_entry("devnet").config(url=url, network="testnet"))
+    aster = registry.open_venue(registry.get_entry("aster-devnet").config(url=url, network="testnet"))
     try:
         trading = md.trading(signer)
-        app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current())
+        app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current(),
+                           also=[(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
         app.run()
     finally:
         md.close()
+        aster.close()

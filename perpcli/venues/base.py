@@ -301,6 +301,25 @@ class Positions:
     marks: dict[str, Decimal] = field(default_factory=dict)
 
 
+@dataclass
+class AccountSocket:
+    """A separate, authenticated websocket carrying one account's events, for venues that keep
+    them off the market socket (Aster's listenKey user-data stream).
+
+    Run it as its own `StreamSession(ws_url, protocol, sink, connector=connector)` with
+    `subscription`, which carries fills and order updates together. `connector` authenticates
+    every connection (a new or renewed credential each time, kept alive while connected, and
+    the connection closed when the venue says the credential expired), so a reconnect is also
+    the re-authentication; the session's reconnect hook reconciles over REST. `ws_url` is where
+    it connects with the credential left out: it is what statuses and logs show.
+    """
+
+    ws_url: str
+    protocol: StreamProtocol
+    connector: Callable[..., Awaitable[Any]]
+    subscription: Subscription
+
+
 @runtime_checkable
 class LiveFeed(Protocol):
     """How to stream one venue through `net.stream.StreamSession`: its websocket URL, its
@@ -312,6 +331,9 @@ class LiveFeed(Protocol):
     # For diff feeds: the REST snapshot a feed resyncs from (StreamSession's snapshot_fetcher);
     # None where every book message is whole (a resync is the next message).
     snapshot: Callable[[Subscription], Awaitable[str]] | None
+    # Where account events need their own authenticated socket: builds it for a keyed side
+    # (venues/live.py `account_socket`). None: `fills`/`orders` ride this feed's socket.
+    account_socket: Callable[[Trading], AccountSocket] | None
 
     def book(self, symbol: str) -> Subscription: ...
     def trades(self, symbol: str) -> Subscription: ...

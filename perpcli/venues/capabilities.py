@@ -38,6 +38,7 @@ class Capabilities:
     twap: bool = False
     book_stream: str = "none"  # "snapshot" | "diff" | "none"
     account_stream: bool = False
+    signed_reads: bool = False  # account reads are signed requests: reading an account needs its key
     builder_markets: bool = False  # HIP-3 style dex-prefixed markets
     signing: str = ""  # short human note, e.g. "EIP-712 phantom agent"
 

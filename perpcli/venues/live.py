@@ -8,7 +8,7 @@ each fill once (by `Fill.key`), each trade once, and each order status change on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from perpcli.domain.events import ConnectionStatus, Event, Fill, OrderUpdate, Trade
@@ -82,7 +82,25 @@ class LiveModel(BookSink):
             self._on_new(event)
 
 
-async def iterate(feed: Any, venue: str, subs: Sequence[Any], *, books: Mapping[Hashable, str] | None = None
+def account_socket(feed: Any, trading: Any) -> Any:
+    """The separate authenticated socket `feed`'s venue carries `trading`'s account events on
+    (base.AccountSocket), or None when fills and order updates ride the market socket. A feed
+    written before the seam had this member counts as the latter."""
+    build = getattr(feed, "account_socket", None)
+    return build(trading) if build is not None and trading is not None else None
+
+
+def account_session(socket: Any, sink: Any, *, name: str, settings: Any = None,
+                    on_reconnect: Callable[[], Awaitable[None]] | None = None) -> Any:
+    """A StreamSession on an AccountSocket (its connector authenticates each connection)."""
+    from perpcli.net.stream import StreamSession
+
+    return StreamSession(socket.ws_url, socket.protocol, sink, name=name, settings=settings,
+                         on_reconnect=on_reconnect, connector=socket.connector)
+
+
+async def iterate(feed: Any, venue: str, subs: Sequence[Any], *, books: Mapping[Hashable, str] | None = None,
+                  socket: Any = None, backfill: Callable[[], Awaitable[Sequence[Event]]] | None = None
                   ) -> AsyncIterator[Event]:
     """Domain events from a venue's live subscriptions, as an async iterator (what the venue
     protocol's `stream_*` methods return). `feed` is the venue's LiveFeed; `books` names the
@@ -90,6 +108,10 @@ async def iterate(feed: Any, venue: str, subs: Sequence[Any], *, books: Mapping[
     applied update, sequenced by the feed's own rule and resynced from its REST snapshot when
     it has one. Facts (trades, fills, order updates) come once each across reconnects; health
     changes come as ConnectionStatus. Closing the iterator closes the socket.
+
+    `socket` (a base.AccountSocket) runs the subscriptions on that authenticated socket instead
+    of the feed's; `backfill`, called after every reconnect, returns what the account did while
+    the socket was down (fills, order updates from REST): each fact not seen yet is yielded.
 
     One implementation for every adapter: they differ only in their LiveFeed."""
     import asyncio
@@ -101,7 +123,24 @@ async def iterate(feed: Any, venue: str, subs: Sequence[Any], *, books: Mapping[
                       on_book=(lambda key, book: queue.put_nowait(book.to_snapshot())) if books else None)
     for key, symbol in (books or {}).items():
         model.book(venue, symbol, key, feed.book_sync_rule)
-    session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-iter", snapshot_fetcher=feed.snapshot)
+
+    async def reconcile() -> None:
+        assert backfill is not None
+        seen = {(u.order.oid, u.order.status, u.order.size) for u in model.order_updates}
+        for event in await backfill():
+            if isinstance(event, OrderUpdate):
+                o = event.order
+                if (o.oid, o.status, o.size) in seen:
+                    continue
+                seen.add((o.oid, o.status, o.size))
+            model.on_event(event)
+
+    hook = reconcile if backfill is not None else None
+    if socket is not None:
+        session = account_session(socket, model, name=f"{venue}-account", on_reconnect=hook)
+    else:
+        session = StreamSession(feed.ws_url, feed.protocol, model, name=f"{venue}-iter",
+                                snapshot_fetcher=feed.snapshot, on_reconnect=hook)
     for sub in subs:
         await session.subscribe(sub)
     async with session:

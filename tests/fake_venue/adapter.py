@@ -94,6 +94,7 @@ class FakeLiveFeed:
     protocol: StreamProtocol
     exchange: FakeExchange
     book_sync_rule: SyncRule = SyncRule.PREV_CHAIN  # Binance-style U/u/pu chaining
+    account_socket: None = None  # account events ride the market socket
 
     def book(self, symbol: str) -> Subscription:
         return wire.depth_subscription(symbol)

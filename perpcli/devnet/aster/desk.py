@@ -110,10 +110,12 @@ class AsterDesk:
             public = getattr(self, "get_" + name.replace("/", "_"), None) if method == "GET" else None
             if public is not None and name in PUBLIC:
                 return 200, public(parse_params(query), now_ms)
+            wire = query if method == "GET" else (body.decode("utf-8", "replace") or query)
+            if (method, name) == ("POST", "registerAndApproveAgent"):  # the main wallet's signature, not v3's
+                return 200, self.register_agent(wire, now_ms)
             handler = getattr(self, f"{method.lower()}_{name.replace('/', '_')}", None)
             if handler is None or name in PUBLIC:
                 raise AsterError(-1000, f"Unknown endpoint {method} {path}.", status=404)
-            wire = query if method == "GET" else (body.decode("utf-8", "replace") or query)
             req = verify(wire, chain_id=self.chain_id, now_ms=now_ms, nonces=self.nonces, may_sign=self._may_sign)
             self._adopt(req.user, now_ms)
             return 200, handler(req.params, req.user, now_ms)
@@ -671,6 +673,46 @@ class AsterDesk:
             raise AsterError(-1102, "Mandatory parameter 'countdownTime' was not sent, was empty/null, or malformed.")
         self.engine.schedule_cancel(user, now + ms if ms else None, now)
         return {"symbol": symbol_of(m.name), "countdownTime": str(ms)}
+
+    # ----- agents (API wallets) ---------------------------------------------------------------
+
+    def register_agent(self, wire: str, now: int) -> dict:
+        """POST registerAndApproveAgent: the main wallet signs the literal fields (decoded, in
+        the order sent) on chain `signatureChainId` (56); the agent may then sign for it."""
+        from perpcli.devnet.aster.auth import parse_params
+        from perpcli.venues.aster.signing import recover_signer
+
+        msg, sep, signature = wire.rpartition("&signature=")
+        if not sep or not signature:
+            raise AsterError(-1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+        params = parse_params(msg)
+        missing = [k for k in ("user", "nonce", "agentName", "agentAddress", "expired", "signatureChainId")
+                   if not params.get(k)]
+        if missing:
+            raise AsterError(-1102, f"Mandatory parameter '{missing[0]}' was not sent, was empty/null, or malformed.")
+        if not params["nonce"].isdigit() or not params["expired"].isdigit() or params["signatureChainId"] != "56":
+            raise AsterError(-1130, "Data sent for parameter 'nonce', 'expired' or 'signatureChainId' is not valid.")
+        literal = "&".join(f"{k}={v}" for k, v in params.items())
+        user = params["user"].lower()
+        try:
+            recovered = recover_signer(literal, signature, chain_id=56)
+        except ValueError:
+            raise AsterError(-1022, "Signature for this request is not valid.") from None
+        if recovered != user:
+            raise AsterError(-1022, "Signature for this request is not valid.")
+        if params.get("canWithdraw") == "true" and not params.get("ipWhitelist", "").strip():
+            raise AsterError(-1130, "An agent allowed to withdraw needs an IP whitelist.")
+        nonce = int(params["nonce"])
+        self.nonces.check(user, nonce, now)
+        self.nonces.spend(user, nonce)
+        self.engine.approve_agent(user, params["agentAddress"], f"{params['agentName']} valid_until "
+                                  f"{params['expired']}", now)
+        return {"code": 200, "msg": "success"}
+
+    def get_agent(self, params, user, now):
+        return [{"agentAddress": a.address, "agentName": a.name, "ipWhitelist": "", "expired": a.valid_until or 0,
+                 "source": "api", "canRead": True, "canSpotTrade": False, "canPerpTrade": True, "canWithdraw": False}
+                for a in self.engine.agents_of(user, now)]
 
     def post_noop(self, params, user, now):
         return {"code": 200, "msg": "success"}

@@ -121,6 +121,7 @@ class AsterFace(WsApp):
             owner = self.desk.listen_keys.get(rest)
             if owner is not None:
                 conn.listen_user = owner[0]  # type: ignore[attr-defined]
+                conn.listen_key = rest  # type: ignore[attr-defined]
             else:
                 names = [n for n in rest.split("/") if n]
         for name in names:
@@ -260,6 +261,7 @@ class AsterFace(WsApp):
     def publish(self, events: list) -> None:
         if not self.connections or not events:
             return
+        self.expire_listen_keys(self.app.now_ms())
         listeners = {c.listen_user for c in self.connections if c.listen_user}  # type: ignore[attr-defined]
         if listeners:
             self._publish_user(events, listeners)
@@ -292,6 +294,22 @@ class AsterFace(WsApp):
 
 
     # ----- the user-data stream (listenKey) -------------------------------------------------
+
+    def expire_listen_keys(self, now: int, *, user: str | None = None) -> int:
+        """End listenKeys past their 60 minutes (or, with `user`, that user's key now, a test
+        hook): as the venue does, the key is forgotten and its sockets get `listenKeyExpired`
+        and nothing more (they stay open, silent). Returns how many keys ended."""
+        keys = self.desk.listen_keys
+        ended = [k for k, (u, until) in keys.items() if (u == user if user is not None else until <= now)]
+        for key in ended:
+            owner, _ = keys.pop(key)
+            frame = _json({"e": "listenKeyExpired", "E": now, "listenKey": key})
+            for conn in list(self.connections):
+                if getattr(conn, "listen_key", None) == key:
+                    conn.send_text(frame)
+                    conn.listen_user = None  # type: ignore[attr-defined]
+                    conn.listen_key = None  # type: ignore[attr-defined]
+        return len(ended)
 
     def _publish_user(self, events: list, listeners: set[str]) -> None:
         now = self.app.now_ms()

@@ -42,6 +42,7 @@ def aster_capabilities(name: str, title: str, default_network: str) -> Capabilit
         twap=False,
         book_stream="diff",
         account_stream=True,
+        signed_reads=True,  # v3 signs balance, positions, orders... (and the listenKey) with the key
         builder_markets=False,
         signing="EIP-712 Message{msg} over the exact url-encoded request (µs nonce, user, signer)",
     )

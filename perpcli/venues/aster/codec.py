@@ -129,8 +129,31 @@ def rate_limits(info: Mapping[str, Any]) -> dict[str, int]:
 # ----- books ---------------------------------------------------------------------------------
 
 
+_NUMBERS: dict[str, Decimal] = {}  # price text -> Decimal: book prices repeat frame after frame
+_NUMBERS_KEPT = 50_000
+
+
+def _number(text: Any) -> Decimal:
+    value = _NUMBERS.get(text) if text.__class__ is str else None
+    if value is None:
+        value = D(text)
+        if text.__class__ is str:
+            if len(_NUMBERS) >= _NUMBERS_KEPT:
+                _NUMBERS.clear()
+            _NUMBERS[text] = value
+    return value
+
+
 def _levels(rows: Iterable[Sequence[Any]]) -> tuple[Level, ...]:
-    return tuple((D(p), D(q)) for p, q, *_ in rows)
+    """[[price, size], ...] -> levels: the per-level hot path of every depth diff. Decimals are
+    immutable, so a price level seen before shares its Decimal (sizes vary too much to)."""
+    get = _NUMBERS.get
+    dec = Decimal
+    out = []
+    for r in rows:
+        p, q = r[0], r[1]
+        out.append((get(p) or _number(p), dec(q) if q.__class__ is str else D(q)))
+    return tuple(out)
 
 
 def book_snapshot(depth: Mapping[str, Any], *, venue: str, symbol: str) -> BookSnapshot:

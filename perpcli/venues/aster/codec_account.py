@@ -18,6 +18,7 @@ from perpcli.domain.events import (
     Balance,
     BalanceUpdate,
     Fill,
+    FundingPayment,
     OrderUpdate,
     PositionSnapshot,
 )
@@ -26,7 +27,7 @@ from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInFor
 from perpcli.ledger.margin_rules import Bracket, BracketRules
 from perpcli.venues.aster.codec import D, D_or_none
 from perpcli.venues.aster.errors import kind_of, refusal
-from perpcli.venues.base import Ack, AckStatus
+from perpcli.venues.base import Ack, AckStatus, AgentKey
 
 ZERO = Decimal(0)
 
@@ -224,6 +225,31 @@ def account_snapshot(
     )
 
 
+def account_totals(answer: Mapping[str, Any], position_rows: Sequence[Mapping[str, Any]], *, venue: str, account: str,
+                   time_ms: int, open_order_rows: Sequence[Mapping[str, Any]] = ()) -> AccountSnapshot:
+    """accountWithJoinMargin + positionRisk (+ openOrders) -> one snapshot with the venue's totals.
+
+    account value = totalMarginBalance (wallet, isolated wallets included, plus every
+    position's unrealised PnL); margin used = totalInitialMargin; withdrawable =
+    maxWithdrawAmount. Cash balances are each asset's walletBalance.
+    """
+    pos, _ = positions(position_rows)
+    assets = answer.get("assets") or ()
+    cash = tuple(Balance(asset=str(a["asset"]), total=D(a.get("walletBalance", "0"))) for a in assets
+                 if D(a.get("walletBalance", "0")) != 0)
+    return AccountSnapshot(
+        venue=venue,
+        account=account,
+        time_ms=time_ms,
+        balances=cash,
+        positions=tuple(pos),
+        open_orders=tuple(open_orders(open_order_rows, venue=venue)),
+        account_value=D_or_none(answer.get("totalMarginBalance")),
+        withdrawable=D_or_none(answer.get("maxWithdrawAmount")),
+        margin_used=D_or_none(answer.get("totalInitialMargin")),
+    )
+
+
 # ----- fills and income ----------------------------------------------------------------------
 
 
@@ -249,6 +275,62 @@ def fill(row: Mapping[str, Any], *, venue: str, account: str) -> Fill:
 
 def fills(rows: Iterable[Mapping[str, Any]], *, venue: str, account: str) -> list[Fill]:
     return [fill(r, venue=venue, account=account) for r in rows]
+
+
+def order_updates(rows: Iterable[Mapping[str, Any]], *, venue: str, account: str, since_ms: int) -> list[OrderUpdate]:
+    """allOrders rows changed at or after `since_ms` -> each order's latest state, oldest first."""
+    out = []
+    for r in rows:
+        changed = int(r.get("updateTime") or r.get("time") or 0)
+        if changed >= since_ms:
+            o = order(r, venue=venue)
+            out.append(OrderUpdate(venue=venue, account=account, order=o, time_ms=changed,
+                                   reason=str(r.get("status") or "")))
+    return sorted(out, key=lambda u: (u.time_ms, u.order.oid))
+
+
+def lookup_ack(row: Mapping[str, Any]) -> Ack:
+    """GET /order (a status look-up) -> Ack with the order as the venue holds it: a finished
+    order keeps its final word (filled, cancelled), a live one rests."""
+    ack = order_ack(row, cloid=str(row.get("clientOrderId") or "") or None)
+    ack.price = D_or_none(row.get("price")) or None
+    ack.size = D_or_none(row.get("origQty"))
+    ack.time_ms = int(row.get("time") or 0) or None
+    return ack
+
+
+def agents(rows: Iterable[Mapping[str, Any]]) -> list[AgentKey]:
+    """GET /fapi/v3/agent rows -> the API wallets approved for the account."""
+    return [AgentKey(name=str(r.get("agentName") or ""), address=str(r.get("agentAddress") or "").lower(),
+                     valid_until_ms=int(r["expired"]) if r.get("expired") not in (None, "") else None)
+            for r in rows if isinstance(r, Mapping)]
+
+
+def funding_payments(income_rows: Iterable[Mapping[str, Any]], rates: Mapping[tuple[str, int], Decimal],
+                     prices: Mapping[tuple[str, int], Decimal], lots: Mapping[str, Decimal], *, venue: str,
+                     account: str) -> list[FundingPayment]:
+    """FUNDING_FEE income rows -> FundingPayments. An income row carries the amount only: the
+    rate is the fundingRate row of the same symbol and time, and the position size is what that
+    amount means at that rate and price (|amount| / (|rate| x price), on the symbol's lot grid;
+    a long pays a positive rate). Without a rate (or a zero one) the size is unknown: 0."""
+    out = []
+    for r in income_rows:
+        if r.get("incomeType") != "FUNDING_FEE":
+            continue
+        symbol, when, amount = str(r["symbol"]), int(r["time"]), D(r["income"])
+        rate = rates.get((symbol, when), ZERO)
+        price = prices.get((symbol, when))
+        size = ZERO
+        if rate and price:
+            size = abs(amount) / (abs(rate) * price)
+            lot = lots.get(symbol)
+            if lot:
+                size = (size / lot).quantize(Decimal(1)) * lot
+            paid = amount < 0
+            size = size if paid == (rate > 0) else -size
+        out.append(FundingPayment(venue=venue, account=account, symbol=symbol, amount=amount, rate=rate,
+                                  position_size=size, time_ms=when))
+    return sorted(out, key=lambda p: p.time_ms)
 
 
 def income_total(rows: Iterable[Mapping[str, Any]], income_type: str) -> Decimal:

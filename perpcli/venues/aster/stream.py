@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import UsageError
@@ -29,6 +30,8 @@ from perpcli.net.stream import FrameKind, Inbound, Resync, Subscription
 from perpcli.venues.aster import codec
 
 DEPTH_SNAPSHOT_LIMIT = 1000  # the docs' sync recipe: GET /depth?limit=1000
+# One decoder for every frame (json.loads with parse_float builds a new one per call).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 
 def depth_subscription(symbol: str) -> Subscription:
@@ -58,6 +61,7 @@ class AsterFeed:
     book_sync_rule = SyncRule.PREV_CHAIN
 
     def __init__(self, ws_base: str, venue: str, snapshot: Callable[[Subscription], Awaitable[str]]) -> None:
+        self.ws_base = ws_base
         self.ws_url = ws_endpoint(ws_base)
         self.protocol = AsterProtocol(venue)
         self.snapshot = snapshot
@@ -69,10 +73,17 @@ class AsterFeed:
         return trades_subscription(symbol)
 
     def fills(self, account: str) -> Subscription:
-        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+        raise UsageError("Aster's account events come on their own socket (the listenKey user-data stream): "
+                         "see account_socket")
 
     def orders(self, account: str) -> Subscription:
-        raise UsageError("Aster's user-data stream (listenKey) is not built yet")
+        return self.fills(account)
+
+    def account_socket(self, trading: Any) -> Any:
+        """The listenKey user-data socket of `trading`'s account (user_stream.py)."""
+        from perpcli.venues.aster.user_stream import account_socket
+
+        return account_socket(trading, self.ws_base, self.protocol.venue)
 
 
 USER_KEY = ("user",)
@@ -112,9 +123,7 @@ class AsterProtocol:
         return [codec.book_snapshot(depth, venue=self.venue, symbol=symbol)]
 
     def decode(self, text: str) -> Sequence[Inbound]:
-        from decimal import Decimal
-
-        msg: Any = json.loads(text, parse_float=Decimal)
+        msg: Any = _DECODER.decode(text)
         if not isinstance(msg, dict):
             return [Inbound(FrameKind.IGNORE, detail=text[:80])]
         if "stream" in msg and isinstance(msg.get("data"), dict):
@@ -140,10 +149,12 @@ class AsterUserProtocol(AsterProtocol):
     """The listenKey stream of one account: order and account updates; `on_expired` is called
     when the venue says the key expired (a new one must be created and connected)."""
 
-    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None) -> None:
+    def __init__(self, venue: str, account: str, on_expired: Callable[[], None] | None = None,
+                 on_order: Callable[[str, str, str | None], None] | None = None) -> None:
         super().__init__(venue)
         self.account = account
         self._on_expired = on_expired
+        self._on_order = on_order  # (symbol, oid, cloid) of each order event: where REST finds it later
 
     def decode(self, text: str) -> Sequence[Inbound]:
         from decimal import Decimal
@@ -156,6 +167,10 @@ class AsterUserProtocol(AsterProtocol):
         kind = msg.get("e") if isinstance(msg, dict) else None
         if kind in ("ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"):
             events = codec_account.user_events(msg, venue=self.venue, account=self.account)
+            if self._on_order is not None:
+                for ev in events:
+                    if isinstance(ev, codec_account.OrderUpdate):
+                        self._on_order(ev.order.symbol, ev.order.oid, ev.order.cloid)
             return [Inbound(FrameKind.DATA, USER_KEY, tuple(events))]
         if kind == "listenKeyExpired":
             if self._on_expired is not None:

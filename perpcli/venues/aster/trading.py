@@ -14,9 +14,11 @@
 
 - The account stream is the listenKey user-data stream, kept alive and re-created on expiry.
 
-Not built yet (say so, exit 2): funding history records (income rows carry no rate or size),
-order history, agent listing, TWAP and transfers (Aster has no TWAP; transfers are not part of
-the v3 futures API).
+- Aster looks an order up per symbol. The symbol of every order this process placed, modified
+  or listed is remembered; an order it never saw is searched for among the symbols the account
+  touched (open orders, positions, and income of the last 7 days).
+
+Refused (exit 2): TWAP (Aster has none) and transfers (not part of the v3 futures API).
 """
 
 from __future__ import annotations
@@ -79,12 +81,13 @@ class AsterTrading:
         self.rest = market.rest
         self._signer = signer
         self._signer_cs = checksum_address(signer.address)
-        account = options.account_override or signer.address
+        account = options.account_override or _bound_master(signer, market.venue) or signer.address
         self._account_cs = checksum_address(account)
         self.nonces = nonces if nonces is not None else MicrosecondNonceAllocator(signer.address)
         self._fees: Any = None
         self.sleep = market.sleep
         market.bracket_source = lambda: self._read("/fapi/v3/leverageBracket")  # the full bracket table
+        self._symbol_of: dict[str, str] = {}  # order id or client order id -> symbol, as seen
 
     @property
     def capabilities(self) -> Any:
@@ -109,9 +112,6 @@ class AsterTrading:
     def require_registered(self) -> KeyRole:
         return self.resolve_account()
 
-    def _not_built(self, what: str) -> UsageError:
-        return UsageError(f"{what} on {self.venue} is not built yet")
-
     # ----- the account stream (listenKey) -----------------------------------------------------
 
     listen_key_keepalive_s = 30 * 60.0  # the key lives 60 min; a PUT every 30 keeps it
@@ -127,54 +127,27 @@ class AsterTrading:
     def keep_listen_key_alive(self) -> None:
         self._send_one(self._request("PUT", "/fapi/v3/listenKey", {}))
 
-    async def stream_account(self) -> Any:
+    def stream_account(self) -> Any:
         """This account's order updates, fills and balances from the user-data stream, plus
         ConnectionStatus events. The listenKey is kept alive (PUT every 30 min) and created
-        anew when the venue says it expired. Facts come once each across reconnects."""
-        import asyncio
+        anew when the venue says it expired (user_stream.py); after each reconnect what the
+        socket missed is read back over REST. Facts come once each across reconnects."""
+        import time
 
-        from perpcli.net.stream import StreamSession
-        from perpcli.venues.aster.stream import AsterUserProtocol, user_subscription, ws_endpoint
-        from perpcli.venues.live import LiveModel
+        from perpcli.venues.live import iterate
 
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        model = LiveModel(on_new=queue.put_nowait, on_status=queue.put_nowait)
-        while True:
-            key = await asyncio.to_thread(self.listen_key)
-            expired = asyncio.Event()
-            protocol = AsterUserProtocol(self.venue, self.account_address, on_expired=expired.set)
-            url = f"{ws_endpoint(self.market.ws_url or self.market.url)}/{key}"
-            session = StreamSession(url, protocol, model, name=f"{self.venue}-user")
-            await session.subscribe(user_subscription())
-            async with session:
-                runner = session.start()
-                keepalive = asyncio.ensure_future(self._keepalive())
-                expiry = asyncio.ensure_future(expired.wait())
-                try:
-                    while True:
-                        get = asyncio.ensure_future(queue.get())
-                        done, _ = await asyncio.wait({get, runner, expiry, keepalive},
-                                                     return_when=asyncio.FIRST_COMPLETED)
-                        if get in done:
-                            yield get.result()
-                            continue
-                        get.cancel()
-                        if runner in done:
-                            runner.result()  # re-raises a non-retryable failure
-                            return
-                        if keepalive in done:
-                            keepalive.result()  # a failed keepalive ends the stream, said plainly
-                        break  # the key expired: a new one, a new connection
-                finally:
-                    keepalive.cancel()
-                    expiry.cancel()
+        feed = self.market.live_feed(self.account_address)
+        socket = feed.account_socket(self)
+        started_ms = time.time_ns() // 1_000_000
 
-    async def _keepalive(self) -> None:
-        import asyncio
+        async def backfill() -> list[Any]:
+            import asyncio
 
-        while True:
-            await asyncio.sleep(self.listen_key_keepalive_s)
-            await asyncio.to_thread(self.keep_listen_key_alive)
+            updates = await asyncio.to_thread(self.order_updates_since, started_ms)
+            fills = await asyncio.to_thread(self.fills, started_ms)
+            return [*updates, *fills]
+
+        return iterate(feed, self.venue, [socket.subscription], socket=socket, backfill=backfill)
 
     # ----- signing and sending --------------------------------------------------------------
 
@@ -204,17 +177,67 @@ class AsterTrading:
         return [MarginAccount("", self.account())]  # one account per key on Aster
 
     def account(self, market: str | None = None) -> Any:
-        balances = self._read("/fapi/v3/balance") or []
+        totals = self._read("/fapi/v3/accountWithJoinMargin") or {}
         orders = self._read("/fapi/v3/openOrders") or []
-        return codec.account_snapshot(balances, self._position_rows(), venue=self.venue, account=self.account_address,
-                                      time_ms=self.market.now_ms(), open_order_rows=orders)
+        self._remember_rows(orders)
+        return codec.account_totals(totals, self._position_rows(), venue=self.venue, account=self.account_address,
+                                    time_ms=self.market.now_ms(), open_order_rows=orders)
 
     def positions(self, *, all_dexes: bool = True) -> Positions:
         pos, marks = codec.positions(self._position_rows())
         return Positions(pos, marks)
 
     def open_orders(self, *, all_dexes: bool = True) -> list[Any]:
-        return codec.open_orders(self._read("/fapi/v3/openOrders") or [], venue=self.venue)
+        rows = self._read("/fapi/v3/openOrders") or []
+        self._remember_rows(rows)
+        return codec.open_orders(rows, venue=self.venue)
+
+    def note_order(self, symbol: str, *ids: str | None) -> None:
+        """Remember the symbol of an order id / client order id (Aster looks orders up per symbol)."""
+        for i in ids:
+            if i:
+                self._symbol_of[str(i)] = symbol
+
+    def _remember_rows(self, rows: Sequence[Any]) -> None:
+        for r in rows:
+            if isinstance(r, dict) and r.get("symbol"):
+                self.note_order(str(r["symbol"]), str(r.get("orderId") or ""), str(r.get("clientOrderId") or ""))
+
+    def _income(self, since_ms: int | None, end_ms: int | None = None, income_type: str | None = None) -> list[Any]:
+        """Income rows from `since_ms` (the venue's default: the last 7 days), oldest first,
+        paged by time (1000 rows a page)."""
+        out: list[Any] = []
+        seen: set[tuple] = set()
+        start = since_ms
+        while True:
+            params: dict[str, object] = {"limit": 1000}
+            if income_type:
+                params["incomeType"] = income_type
+            if start is not None:
+                params["startTime"] = start
+            if end_ms is not None:
+                params["endTime"] = end_ms
+            rows = list(self._read("/fapi/v3/income", params) or [])
+            for r in rows:
+                key = (r.get("tranId"), r.get("incomeType"), r.get("time"), r.get("symbol"))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(r)
+            if len(rows) < 1000 or start is None:
+                return out
+            last = max(int(r["time"]) for r in rows)
+            if last == start:
+                return out
+            start = last
+
+    def _account_symbols(self, since_ms: int | None = None) -> list[str]:
+        """The symbols this account touched: orders seen by this process, open orders,
+        positions, and income (fills, funding) since `since_ms` (default: the last 7 days)."""
+        symbols = set(self._symbol_of.values())
+        symbols.update(o.symbol for o in self.open_orders())
+        symbols.update(str(r["symbol"]) for r in self._position_rows() if codec.D(r.get("positionAmt", "0")) != 0)
+        symbols.update(str(r["symbol"]) for r in self._income(since_ms) if r.get("symbol"))
+        return sorted(symbols)
 
     def fills(self, since_ms: int | None = None) -> list[Any]:
         """userTrades needs a symbol: the symbols come from the account's commission income
@@ -233,13 +256,48 @@ class AsterTrading:
         return sorted(out, key=lambda f: f.time_ms)
 
     def funding_history(self, since_ms: int, end_ms: int | None = None) -> list[Any]:
-        raise self._not_built("funding history")
+        """FUNDING_FEE income since `since_ms`, each with the rate of that funding (fundingRate)
+        and the position size that amount means at that rate (the price is the fundingRate
+        row's markPrice where the venue sends it, else the 1h candle opening at that time)."""
+        rows = [r for r in self._income(since_ms, end_ms, "FUNDING_FEE") if r.get("incomeType") == "FUNDING_FEE"]
+        if not rows:
+            return []
+        rates: dict[tuple[str, int], Decimal] = {}
+        prices: dict[tuple[str, int], Decimal] = {}
+        lots: dict[str, Decimal] = {}
+        for symbol in sorted({str(r["symbol"]) for r in rows}):
+            times = sorted(int(r["time"]) for r in rows if r["symbol"] == symbol)
+            window = {"symbol": symbol, "startTime": times[0] - 60_000, "endTime": times[-1] + 60_000, "limit": 1000}
+            history = self.rest.public("/fapi/v3/fundingRate", window) or []
+            for h in history:
+                rates[(symbol, int(h["fundingTime"]))] = codec.D(h["fundingRate"])
+                if codec.D_or_none(h.get("markPrice")):
+                    prices[(symbol, int(h["fundingTime"]))] = codec.D(h["markPrice"])
+            _match_times(rates, prices, symbol, times)
+            if any((symbol, t) not in prices for t in times):
+                for c in self.market.candles(symbol, "1h", times[0] - 3_600_000, times[-1] + 3_600_000):
+                    for t in times:
+                        if c.open_ms <= t < c.close_ms + 1 and (symbol, t) not in prices:
+                            prices[(symbol, t)] = c.open
+            try:
+                lots[symbol] = self.market.instrument(symbol).lot_size
+            except ValidationError:
+                pass  # a delisted market: sizes off the grid
+        return codec.funding_payments(rows, rates, prices, lots, venue=self.venue, account=self.account_address)
 
     def order_updates_since(self, since_ms: int) -> list[Any]:
-        raise self._not_built("order history")
+        """Each order of the account that changed since `since_ms`, in its latest state
+        (allOrders per symbol the account touched; what a stream missed while it was down)."""
+        out = []
+        for symbol in self._account_symbols(min(since_ms, self.market.now_ms() - 7 * 86_400_000)):
+            rows = self._read("/fapi/v3/allOrders", {"symbol": symbol, "limit": 1000}) or []
+            self._remember_rows(rows)
+            out.extend(codec.order_updates(rows, venue=self.venue, account=self.account_address, since_ms=since_ms))
+        return sorted(out, key=lambda u: (u.time_ms, u.order.oid))
 
     def agents(self) -> list[Any]:
-        raise self._not_built("listing agents")
+        """The API wallets (agents) approved for the account: GET /fapi/v3/agent."""
+        return codec.agents(self._read("/fapi/v3/agent") or [])
 
     def _status(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
         params: dict[str, object] = {"symbol": symbol}
@@ -256,13 +314,34 @@ class AsterTrading:
         return codec.order_ack(row, cloid=cloid)
 
     def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
-        """Aster looks orders up per symbol: an open order is found among all open orders."""
+        """An order's status, open or finished (filled, cancelled, expired). Aster looks orders
+        up per symbol: the one remembered for this id, else each symbol the account touched."""
         if (oid is None) == (cloid is None):
             raise UsageError("give exactly one of oid or cloid")
-        for o in self.open_orders():
-            if (oid is not None and o.oid == oid) or (cloid is not None and o.cloid == cloid):
-                return self._status(o.symbol, oid=o.oid)
+        if oid is not None and not str(oid).isdigit():
+            return None  # not an Aster order id: no order has it
+        known = self._symbol_of.get(str(oid if oid is not None else cloid))
+        candidates = [known] if known else self._account_symbols()
+        for symbol in candidates:
+            ack = self._lookup(symbol, oid=oid, cloid=cloid)
+            if ack is not None:
+                return ack
         return None
+
+    def _lookup(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+        params: dict[str, object] = {"symbol": symbol}
+        if oid is not None:
+            params["orderId"] = oid
+        else:
+            params["origClientOrderId"] = cloid
+        try:
+            row = self._read("/fapi/v3/order", params)
+        except VenueRejected as e:
+            if e.error_kind is ErrorKind.ORDER_NOT_FOUND:
+                return None
+            raise
+        self._remember_rows([row])
+        return codec.lookup_ack(row)
 
     def leverage_setting(self, market: str) -> LeverageSetting:
         symbol = self.market.instrument(market).symbol
@@ -360,9 +439,10 @@ class AsterTrading:
             return self.settle(prepared)
         except VenueRejected as e:  # the whole request was refused
             return [Ack(AckStatus.REJECTED, cloid=c, error=e.message, error_kind=e.error_kind) for c in cloids]
-        if len(cloids) == 1:
-            return [codec.order_ack(answer, cloid=cloids[0])]
-        return codec.batch_acks(answer, cloids)
+        acks = [codec.order_ack(answer, cloid=cloids[0])] if len(cloids) == 1 else codec.batch_acks(answer, cloids)
+        for ack, symbol in zip(acks, prepared.markets, strict=False):
+            self.note_order(symbol, ack.oid, ack.cloid)
+        return acks
 
     def settle(self, prepared: Prepared) -> list[Ack]:
         """Find out what happened to orders whose answer never came. Never resends them."""
@@ -464,7 +544,9 @@ class AsterTrading:
                        "its new price and size (check `perp orders`)")
         except VenueRejected as e:
             return Ack(AckStatus.REJECTED, oid=oid, error=e.message, error_kind=e.error_kind)
-        return codec.order_ack(answer, cloid=intent.cloid)
+        ack = codec.order_ack(answer, cloid=intent.cloid)
+        self.note_order(str(prepared.markets[0]), ack.oid, ack.cloid)
+        return ack
 
     # ----- other actions ---------------------------------------------------------------------
 
@@ -496,8 +578,11 @@ class AsterTrading:
         symbols = sorted({o.symbol for o in self.open_orders()})
         requests = [self._request("POST", "/fapi/v3/countdownCancelAll",
                                   {"symbol": s, "countdownTime": countdown}) for s in symbols]
-        return Prepared(kind="schedule_cancel", body={"requests": requests}, markets=symbols,
-                        extra={"countdown_ms": countdown})
+        extra: dict[str, object] = {"countdown_ms": countdown}
+        if countdown and not symbols:
+            extra["note"] = ("no open orders, so nothing was armed: Aster's countdown runs per market that has "
+                             "open orders; arm it again after placing orders")
+        return Prepared(kind="schedule_cancel", body={"requests": requests}, markets=symbols, extra=extra)
 
     def prepare_twap(self, market: str, **kwargs: Any) -> Prepared:
         raise UsageError("Aster has no TWAP orders")
@@ -543,3 +628,35 @@ class AsterTrading:
                     continue
                 return ActionResult(False, error=e.message, error_kind=e.error_kind, detail={"answers": answers})
         return ActionResult(True, detail={"answers": answers, **prepared.extra})
+
+
+def _bound_master(signer: Any, venue: str) -> str | None:
+    """The account a stored agent key was approved for here (`perp agent approve` records it in
+    the key file): Aster names the account in every request and has no look-up of an agent's
+    account, so without this an agent key would act for its own, empty, address."""
+    from perpcli.keys import sources, store
+
+    name = getattr(signer, "name", "")
+    if not name or name == sources.ENV_KEY:
+        return None
+    try:
+        master, bound = store.binding_of(store.read(name))
+    except Exception:  # noqa: BLE001 - not a stored key (a session's, a test's): no binding
+        return None
+    return master if master and bound == venue else None
+
+
+def _match_times(rates: dict[tuple[str, int], Decimal], prices: dict[tuple[str, int], Decimal], symbol: str,
+                 times: Sequence[int]) -> None:
+    """Income is booked a few milliseconds after the funding time the rate is quoted for: key
+    each payment's rate (and price) by the payment's own time, from the nearest funding time
+    within a minute."""
+    quoted = sorted(t for s, t in rates if s == symbol)
+    for t in times:
+        if (symbol, t) in rates or not quoted:
+            continue
+        nearest = min(quoted, key=lambda q: abs(q - t))
+        if abs(nearest - t) <= 60_000:
+            rates[(symbol, t)] = rates[(symbol, nearest)]
+            if (symbol, nearest) in prices:
+                prices[(symbol, t)] = prices[(symbol, nearest)]

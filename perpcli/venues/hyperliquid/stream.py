@@ -50,6 +50,7 @@ class HyperliquidFeed:
 
     book_sync_rule = SyncRule.SNAPSHOTS_ONLY  # every l2Book message is the whole book
     snapshot = None  # so a resync is simply the next message: no REST snapshot to fetch
+    account_socket = None  # account channels ride the market socket
 
     def __init__(self, ws_url: str, venue: str, account: str = "") -> None:
         self.ws_url = ws_url

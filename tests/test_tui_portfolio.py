@@ -171,6 +171,10 @@ async def test_a_dropped_venue_is_stale_in_the_status_bar_and_the_totals_say_par
         fund(b, "500", [], {"BTC": "100"})
         await pilot.pause(0.1)
         status = app.query_one(StatusLine)
+        b.set_health(ConnectionState.CONNECTING, age_ms=None)  # an account before the socket: not stale
+        assert await wait_until(pilot, lambda: [v.status for v in status.venues] == ["connected", "connecting"])
+        assert not app.portfolio().partial
+        b.set_health(ConnectionState.CONNECTED)
         assert await wait_until(pilot, lambda: [v.status for v in status.venues] == ["connected", "connected"])
         b.set_health(ConnectionState.RECONNECTING, age_ms=12_000)
         assert await wait_until(pilot, lambda: [v.status for v in status.venues] == ["connected", "STALE"])
@@ -196,14 +200,15 @@ async def test_the_account_bar_follows_the_tab_and_positions_name_their_venue():
     async with app.run_test(size=SIZE) as pilot:
         fund(a, "1000", [position("BTC", "1", "100")], {"BTC": "100"})
         fund(b, "500", [position("BTC", "-1", "100")], {"BTC": "100"})
-        await pilot.pause(0.15)
         bar = app.query_one(AccountBar)
-        assert bar.label.startswith("alpha") and bar.view.equity == D("1000")
+        assert await wait_until(pilot, lambda: bar.label.startswith("alpha") and bar.view is not None)
+        assert bar.view.equity == D("1000")
         await app.run_action("next_market")
         assert await wait_until(pilot, lambda: bar.label.startswith("beta"))
         assert bar.view.equity == D("500") and "P portfolio" in bar.label
         table = app.query_one(PositionsTable)
-        assert set(table.positions) == {"alpha:BTC", "beta:BTC"}
+        assert await wait_until(pilot, lambda: set(table.positions) == {"alpha:BTC", "beta:BTC"})
+        assert await wait_until(pilot, lambda: "alpha:BTC" in screen_text(app) and "beta:BTC" in screen_text(app))
         await app.run_action("close_position")  # the beta tab: beta's BTC position, beta's trader
         assert await wait_until(pilot, lambda: app.traders["beta"].calls == [("close", "BTC")])
         assert app.traders["alpha"].calls == []

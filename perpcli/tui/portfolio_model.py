@@ -16,7 +16,7 @@ from typing import Any
 
 from perpcli.app import funding_board, portfolio, portfolio_views
 from perpcli.domain.errors import NetworkError, PerpError, UsageError
-from perpcli.tui.venue_health import CONNECTED, VenueHealth
+from perpcli.tui.venue_health import STALE, UNREACHABLE, VenueHealth
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def live_portfolio(sources: Mapping[str, Any], health: Mapping[str, VenueHealth]
             venue, snap, instrument_of=_instrument_of(source), mark_of=_mark_of(source),
             rules_of=lambda inst, s=source: s.margin_rules(inst.symbol), quote=quote_of(source),
             apr_of=_apr_of(source), read_ms=read_ms))
-        if h is not None and h.status != CONNECTED:
+        if h is not None and h.status in (STALE, UNREACHABLE):  # (still connecting: nothing is old yet)
             stale.append(venue)
     doc = portfolio_views.portfolio_doc(portfolio.book_of(books, now_ms))
     for row in doc["venues"]:

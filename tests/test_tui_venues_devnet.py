@@ -406,3 +406,15 @@ def test_perp_watch_opens_venue_prefixed_markets_as_tabs_with_one_key(monkeypatc
     # the key was resolved once and adopted by the second venue (one warning, no "market data only")
     assert err.getvalue().count("signing with the key in PERPCLI_PRIVATE_KEY") == 1
     assert "market data only" not in err.getvalue()
+
+
+async def test_an_oracle_market_as_the_first_tab_shows_its_panel_from_the_start():
+    settings.configure()
+    oracle = ScriptedOracle()
+    app, _ = build_watch([VenueFeed(oracle, None, ["XAU"])], settings=settings.current(), stream=STREAM)
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.market_view.oracle
+        assert await wait_until(pilot, lambda: panel.display and "2,650.20" in panel.text, timeout=10)
+        assert await wait_until(pilot, lambda: "2,650.15" in screen_text(app))
+        assert not app.market_view.ladder.display
+        assert oracle.reads >= 1

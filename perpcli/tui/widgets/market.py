@@ -97,14 +97,11 @@ class MarketView(Horizontal):
             yield self.tape
         yield self.oracle
 
-    def on_mount(self) -> None:
-        self.oracle.display = False
-
     def show(self, state: MarketState) -> None:
-        if self.ladder.display == state.oracle:  # switching between a book and an oracle market
+        if self.oracle.display != state.oracle:  # between a book and an oracle market (CSS: hidden first)
             self.ladder.display = self.chart_col.display = not state.oracle
             self.oracle.display = state.oracle
-            self.oracle.text = ""
+        self.oracle.text = ""
         for widget in (self.ladder, self.tape):
             widget.price_places, widget.size_places = state.price_places, state.size_places
         self.ladder.cursor = None

@@ -331,7 +331,7 @@ class ScriptedOracleAccount:
                                positions=(pos,))
 
     def fee_rates(self):
-        return FeeRates(D("0.0003"), D("0.0003"), "public schedule")
+        raise UsageError("oraclex has no venue-wide fee schedule")  # as Ostium: the account still loads
 
     def leverage_setting(self, market):
         return LeverageSetting(None, False)

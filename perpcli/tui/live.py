@@ -124,6 +124,7 @@ class LiveSource:
         self._account_key = self.account_address
         self._leverage: dict[str, tuple[int | None, bool]] = {}
         self._fees: Any = None  # the account's fee rates, read once by the account worker
+        self._fees_unknown = False  # the venue has no account fee rates to read
         self._rules: dict[str, Any] = {}
         self._funding: dict[str, FundingRate] = {}
         self.funding_error = ""
@@ -384,8 +385,12 @@ class LiveSource:
 
     def _fetch_account(self) -> AccountSnapshot:
         snap = self.trading.account()
-        if self._fees is None:
-            self._fees = self.trading.fee_rates()  # cached by the adapter: asked once
+        if self._fees is None and not self._fees_unknown:
+            try:
+                self._fees = self.trading.fee_rates()  # cached by the adapter: asked once
+            except UsageError as e:  # the venue cannot say (Ostium: per pair and trade): not asked again
+                self._fees_unknown = True
+                self.errors.append(f"fees: {e}")
         for symbol in list(self._wanted):
             setting = self.trading.leverage_setting(symbol)
             self._leverage[symbol] = (setting.leverage, setting.cross)

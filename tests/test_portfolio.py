@@ -83,3 +83,30 @@ def test_positions_without_a_mark_are_listed_not_guessed():
     p = build_portfolio([hl], {})
     assert p.positions == () and p.accounts[0].unmarked == ("ETH",)
     assert p.closest_to_liquidation is None and p.total_equity == D(1000)
+
+
+def test_a_live_account_is_valued_at_live_marks_as_a_venue_book():
+    """perp watch's portfolio: cash and positions from the store, equity and margin from the
+    margin model at this moment's marks (the figures the preview uses), then the same Book."""
+    from perpcli.app.portfolio import book_of, live_venue_book
+    from perpcli.domain.events import AccountSnapshot, Balance, PositionSnapshot
+    from perpcli.ledger.margin_rules import HyperliquidRules
+
+    insts = {"BTC": _inst("hl", "BTC", "BTC", lev=20), "ETH": _inst("hl", "ETH", "ETH", lev=20)}
+    snap = AccountSnapshot("hl", "0xa", 5, balances=(Balance("USDC", D("10000")),),
+                           positions=(PositionSnapshot("BTC", D("0.5"), D("50000"), leverage=10),
+                                      PositionSnapshot("ETH", D("-2"), D("3000"), leverage=5)))
+    marks = {"BTC": D("52000"), "ETH": D("3100")}
+    book = live_venue_book("hl", snap, instrument_of=insts.get, mark_of=marks.get,
+                           rules_of=HyperliquidRules.for_instrument, quote="USDC",
+                           apr_of=lambda s: D("0.1") if s == "BTC" else None, read_ms=1234)
+    upnl = D("0.5") * 2000 + D("-2") * 100  # +1000 on BTC, -200 on ETH
+    assert book.unrealized_pnl == upnl and book.equity == D("10000") + upnl
+    assert book.margin_used == D("0.5") * 52000 / 10 + 2 * D("3100") / 5  # initial margin at the marks
+    assert book.free_collateral == book.equity - book.margin_used
+    assert book.snapshot.time_ms == 1234 and book.age_ms(2234) == 1000
+    btc, eth = book.positions
+    assert (btc.notional, btc.funding_apr, eth.notional, eth.units) == (D("26000"), D("0.1"), D("-6200"), D("-2"))
+    assert btc.liquidation_price is not None and btc.liquidation_price < D("52000")  # a long: below the mark
+    whole = book_of([book], 9)
+    assert [(e.underlying, e.net_size) for e in whole.exposures] == [("BTC", D("0.5")), ("ETH", D("-2"))]

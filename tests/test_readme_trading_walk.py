@@ -35,6 +35,8 @@ pytestmark = pytest.mark.timeout(240)
 # Lines that cannot run unattended, and why (each is covered elsewhere).
 NOT_RUNNABLE = {
     "perp watch BTC ETH": "the interactive terminal UI (tests/test_tui_*.py drive it with Textual's Pilot)",
+    "perp watch BTC aster-devnet:BTCUSDT ostium:XAU": "the terminal UI across venues "
+                                                       "(tests/test_tui_venues_devnet.py runs the command line)",
 }
 UNTIL_CTRL_C = ("perp stream ",)  # bounded with --seconds here (tests/test_cli_stream_lifecycle.py: Ctrl-C)
 

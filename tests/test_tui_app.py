@@ -330,6 +330,9 @@ async def test_palette_lists_every_venue_and_another_venue_opens_in_a_worker():
         assert "other: SOL" in texts and "venue other" not in texts
         other.push_book("SOL", BIDS, ASKS)
         assert await wait_until(pilot, lambda: "mid 100.250" in app.active_view.ladder.text())
+        # two venues on screen now: every tab, the first one too, says whose market it is
+        tabs = app.query_one("#market-tabs")
+        assert [tabs.get_tab(t).label.plain for t in app.views] == ["fake:BTC", "other:SOL"]
 
 
 async def test_chart_backfills_past_candles_per_interval_in_a_worker():

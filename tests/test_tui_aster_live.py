@@ -95,7 +95,7 @@ async def test_demo_app_shows_aster_tabs_beside_hyperliquid_with_the_aster_accou
     venue with its own source, trader and account (the demo's Aster order shows on the Aster side)."""
     from perpcli.cli.demo_setup import ASTER_DEMO_CLIENT_ID, seed_aster
     from perpcli.config import settings
-    from perpcli.tui.run import DEMO_ASTER_MARKETS, build_app
+    from perpcli.tui.run import DEMO_ASTER_MARKETS, VenueFeed, build_app
     from tests.tui_support import wait_until
 
     key = "0x" + secrets.token_hex(32)
@@ -108,7 +108,7 @@ async def test_demo_app_shows_aster_tabs_beside_hyperliquid_with_the_aster_accou
     aster = registry.open_venue(registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet"))
     try:
         app, _ = build_app(hl, markets=["BTC"], trading=hl.trading(signer), settings=settings.current(),
-                           also=[(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
+                           others=[VenueFeed(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
         async with app.run_test(size=(160, 48)) as pilot:
             assert await wait_until(pilot, lambda: len(app.views) == 3, timeout=10)
             assert [(v.venue, v.symbol) for v in app.views.values()] == [

@@ -229,5 +229,57 @@ def gather(open_session: Callable[[str], Any], venues: Sequence[str], clock_ms: 
 
     with ThreadPoolExecutor(max_workers=min(8, len(venues)), thread_name_prefix="portfolio") as pool:
         books = tuple(pool.map(one, venues))
+    return book_of(books, clock_ms())
+
+
+def book_of(books: Sequence[VenueBook], now_ms: int) -> Book:
+    """The venues' answers as one book: exposure netted over the venues that answered."""
     positions = [p for b in books if b.ok for p in b.positions]
-    return Book(venues=books, now_ms=clock_ms(), exposures=net_exposures(positions))
+    return Book(venues=tuple(books), now_ms=now_ms, exposures=net_exposures(positions))
+
+
+def live_venue_book(
+    venue: str,
+    snapshot: AccountSnapshot,
+    *,
+    instrument_of: Callable[[str], Instrument | None],
+    mark_of: Callable[[str], Decimal | None],
+    rules_of: Callable[[Instrument], Any],
+    quote: str,
+    apr_of: Callable[[str], Decimal | None] = lambda symbol: None,
+    read_ms: int = 0,
+) -> VenueBook:
+    """One venue's figures from a live account (the TUI's store) at live marks.
+
+    WHY recompute rather than take the snapshot's figures: a streamed account carries cash
+    and positions, not the venue's equity; the margin model (the one the preview and the
+    account bar use) values them at the marks of this moment, so the portfolio moves with
+    the market. `read_ms` is when the account was last confirmed by the venue: the data age.
+    """
+    from dataclasses import replace
+
+    from perpcli.app.preview import cash_of, position_risks
+    from perpcli.ledger import margin
+
+    risks = position_risks(snapshot, instrument_of, mark_of, rules_of)
+    summary = margin.summarize(cash_of(snapshot, quote), risks)
+    rows = {r.symbol: r for r in summary.positions}
+    held = []
+    for p in snapshot.positions:
+        if not p.size:
+            continue
+        inst = instrument_of(p.symbol)
+        mark = mark_of(p.symbol)
+        row = rows.get(p.symbol)
+        held.append(HeldPosition(
+            venue=venue, symbol=p.symbol,
+            underlying=inst.underlying if inst else underlying_of(p.symbol),
+            size=p.size, units=inst.underlying_units(p.size) if inst else p.size,
+            entry_price=p.entry_price, mark=mark,
+            notional=p.size * (mark if mark is not None else p.entry_price),
+            unrealized_pnl=row.unrealized_pnl if row else None,
+            liquidation_price=row.liquidation_price if row else p.liquidation_price,
+            funding_apr=apr_of(p.symbol), instrument=inst))
+    valued = replace(snapshot, time_ms=read_ms, account_value=summary.account_value,
+                     margin_used=summary.margin_used, withdrawable=summary.withdrawable)
+    return VenueBook(venue, account=snapshot.account, snapshot=valued, positions=tuple(held), read_ms=read_ms)

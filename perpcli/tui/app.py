@@ -30,12 +30,13 @@ from textual.widgets import Footer, Input, Tab, Tabs
 
 from perpcli.app.order_plan import OrderPlan, OrderRequest, plan_order
 from perpcli.app.preview import PreviewInputs
-from perpcli.config.tui_keys import KEYS
+from perpcli.config.tui_keys import BY_ID, KEYS
 from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
 from perpcli.tui.palette import MarketCommands
+from perpcli.tui.portfolio_model import LivePortfolio, live_funding_board, live_portfolio
 from perpcli.tui.preview import (
     OrderPreview,
     compute_preview,
@@ -47,11 +48,13 @@ from perpcli.tui.preview import (
 from perpcli.tui.risk_view import account_figures
 from perpcli.tui.screens.confirm import ConfirmScreen
 from perpcli.tui.screens.help import HelpScreen
+from perpcli.tui.screens.portfolio import FundingScreen, PortfolioScreen
 from perpcli.tui.ticket_model import TicketForm, to_request
+from perpcli.tui.venue_health import VenueHealth, venue_health
 from perpcli.tui.viewmodel import INTERVAL_ORDER, INTERVALS_MS, Bar, fmt_num, outcome_line
 from perpcli.tui.widgets.account import AccountBar, StatusLine
 from perpcli.tui.widgets.ladder import LadderWidget
-from perpcli.tui.widgets.market import MarketState, MarketView
+from perpcli.tui.widgets.market import MarketState, MarketView, oracle_text
 from perpcli.tui.widgets.tables import OrdersTable, PositionsTable
 from perpcli.tui.widgets.ticket import Ticket
 
@@ -232,6 +235,9 @@ class WatchApp(App):
         source.add_listener(self.bridge.notify)
         if self._start_feed is not None:
             self._start_feed(self, source)
+        tabs = self._main("#market-tabs", Tabs)
+        for tid, view in self.views.items():  # a second venue: every tab now says whose it is
+            tabs.get_tab(tid).label = self._tab_title(view.venue, view.symbol)
         markets = list(source.markets())
         symbol = then_open or (markets[0] if markets else None)
         if symbol is not None:
@@ -262,8 +268,9 @@ class WatchApp(App):
                     price_places=inst.price_decimals if inst.price_decimals < 8 else 2,
                     size_places=inst.size_decimals,
                     interval=self._chart_interval,
+                    oracle=not getattr(source, "has_book", True),
                 )
-                title = symbol if len(self.sources) < 2 else f"{venue}:{symbol}"
+                title = self._tab_title(venue, symbol)
                 await tabs.add_tab(Tab(title, id=tid))
                 self._backfill(self.views[tid])
                 ensure = getattr(source, "ensure_market", None)
@@ -271,6 +278,10 @@ class WatchApp(App):
                     ensure(symbol)
         if activate or self._active is None:
             self._activate(tid)
+
+    def _tab_title(self, venue: str, symbol: str) -> str:
+        """The market alone with one venue on screen; `venue:market` once several are."""
+        return symbol if len(self.sources) < 2 else f"{venue}:{symbol}"
 
     @_quiet_on_teardown
     def _activate(self, tid: str) -> None:
@@ -290,8 +301,9 @@ class WatchApp(App):
         if view is None:
             return
         self.market_view.show(view)
-        self._main(Ticket).set_market(view.symbol)
+        self._main(Ticket).set_market(view.symbol, key=self._active, title=self._tab_title(view.venue, view.symbol))
         self._refresh_market(view, force=True)
+        self._refresh_account()  # the account bar follows the venue of the tab
 
     @_quiet_on_teardown
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -388,11 +400,19 @@ class WatchApp(App):
             self._tick_status()
         if isinstance(self.screen, ConfirmScreen) and self.screen.is_live:
             self.screen.reprice_now()  # the dialog shows the order a yes would send, as of now
+        if isinstance(self.screen, PortfolioScreen) and (
+                "account" in topics or "status" in topics or any(t.startswith("mark:") for t in topics)):
+            self.screen.repaint()  # positions are valued at the marks: a new mark moves the figures
+        elif isinstance(self.screen, FundingScreen) and ("funding" in topics or "status" in topics):
+            self.screen.repaint()
 
     def _refresh_market(self, view: MarketState, force: bool = False, *, trades: bool = True) -> None:
         if not view.ladder.is_mounted or view is not self.active_view:
             return
         source = self.sources[view.venue]
+        if view.oracle:
+            self._refresh_oracle(view, source)
+            return
         book = source.book(view.symbol)
         bids, asks = top_levels(book, max(view.ladder.depth, 1))
         note = ""
@@ -413,6 +433,17 @@ class WatchApp(App):
             view.chart.invalidate()
         else:
             view.chart.maybe_refresh()
+
+    def _refresh_oracle(self, view: MarketState, source: WatchSource) -> None:
+        """A book-less market: the oracle's bid/mid/ask and the market's hours."""
+        quote_of = getattr(source, "quote", None)
+        quote = quote_of(view.symbol) if quote_of is not None else None
+        try:
+            hours = source.instrument(view.symbol).trading_hours
+        except PerpError:
+            hours = None
+        now_ms = int(time.time() * 1000)
+        self.market_view.oracle.set_text(oracle_text(view.symbol, quote, hours, now_ms, view.price_places))
 
     def _mark_of(self, source: WatchSource) -> Callable[[str], Decimal | None]:
         def mark_of(symbol: str) -> Decimal | None:
@@ -445,22 +476,32 @@ class WatchApp(App):
             return  # shutting down
         positions: list = []
         orders: list[Order] = []
-        acct = None
-        label_parts = []
-        for venue, source in self.sources.items():
-            snap = source.account()
+        accounts = {}
+        snaps = {venue: source.account() for venue, source in self.sources.items()}
+        several = sum(snap is not None for snap in snaps.values()) > 1
+        for venue, snap in snaps.items():
             if snap is None:
                 continue
-            label_parts.append(venue)
+            source = self.sources[venue]
             acct, views, _ = account_figures(snap, self._instrument_of(source), self._mark_of(source),
                                              lambda i, s=source: s.margin_rules(i.symbol), self._quote_of(source))
-            positions.extend(views)
+            accounts[venue] = acct
+            positions.extend(replace(v, venue=venue) for v in views)
             orders.extend(snap.open_orders)
+        # The bar shows one account: the active tab's venue (the one the ticket trades on); the
+        # portfolio screen (P) adds them all up.
+        active = self.active_view
+        shown = active.venue if active is not None and active.venue in accounts else next(iter(accounts), None)
+        acct = accounts.get(shown) if shown is not None else None
         bar = self._main(AccountBar)
         if acct is None and self.traders and not bar.empty_text.endswith("…"):
             bar.empty_text = "account: loading the venue's snapshot…"
             bar.refresh()
-        bar.set_view(acct, " ".join(label_parts))
+        label = shown or ""
+        if several:
+            key = (self.config.keymap or {}).get("portfolio", BY_ID["portfolio"].key)
+            label += f"  (+{len(accounts) - 1} venue{'s' * (len(accounts) > 2)}: {key} portfolio)"
+        bar.set_view(acct, label)
         self._main(PositionsTable).set_positions(positions)
         self._main(OrdersTable).set_orders(orders)
         self._label_bottom()
@@ -472,7 +513,49 @@ class WatchApp(App):
         streams = []
         for source in self.sources.values():
             streams.extend(source.streams())
-        self._main(StatusLine).set_streams(streams)
+        status = self._main(StatusLine)
+        status.set_streams(streams)
+        status.set_venues(list(self.venue_health().values()) if len(self.sources) > 1 else [])
+
+    def venue_health(self) -> dict[str, VenueHealth]:
+        """Each venue's verdict: connected, STALE (its figures are old) or unreachable."""
+        out = {}
+        for venue, source in self.sources.items():
+            has_data = source.account() is not None or any(
+                source.book(v.symbol) is not None for v in self.views.values() if v.venue == venue)
+            out[venue] = venue_health(venue, source.streams(), has_data=has_data)
+        return out
+
+    def portfolio(self) -> LivePortfolio:
+        """The whole book across venues, from the store at live marks (the P screen)."""
+        return live_portfolio(self.sources, self.venue_health(), int(time.time() * 1000), self._quote_of)
+
+    def funding_board(self) -> dict[str, Any]:
+        """The funding board across venues (the f screen): portfolio_views.funding_board_doc."""
+        focus = {self._underlying(v.venue, v.symbol) for v in self.views.values()}
+        focus |= {p["underlying"] for p in self.portfolio().doc["positions"]}
+        return live_funding_board(self.sources, int(time.time() * 1000), focus)
+
+    def _underlying(self, venue: str, symbol: str) -> str:
+        try:
+            return self.sources[venue].instrument(symbol).underlying
+        except (PerpError, KeyError):
+            return symbol
+
+    def action_portfolio(self) -> None:
+        self._toggle_screen(PortfolioScreen, lambda: PortfolioScreen(self.portfolio))
+
+    def action_funding_board(self) -> None:
+        self._toggle_screen(FundingScreen, lambda: FundingScreen(self.funding_board))
+
+    def _toggle_screen(self, kind: type, make: Callable[[], Any]) -> None:
+        """Open a live screen over the trading screen; its own key again (or Escape) closes it."""
+        if isinstance(self.screen, kind):
+            self.pop_screen()
+            return
+        while len(self.screen_stack) > 1 and isinstance(self.screen, (PortfolioScreen, FundingScreen)):
+            self.pop_screen()  # one live screen at a time: P on the funding board goes to the portfolio
+        self.push_screen(make())
 
     def on_worker_state_changed(self, event: Any) -> None:
         """A feed that dies is shown, never silently lost (the status line turns DOWN too)."""
@@ -737,19 +820,19 @@ class WatchApp(App):
 
     def action_close_position(self) -> None:
         table = self._main(PositionsTable)
-        symbol = table.selected_symbol() if self.focused is table else None
+        pos = table.selected_position() if self.focused is table else None
         view = self.active_view
-        if symbol is None and view is not None and view.symbol in table.positions:
-            symbol = view.symbol
-        if symbol is None:
-            symbol = table.selected_symbol()
-        if symbol is None:
+        if pos is None and view is not None:
+            pos = table.position_of(view.venue, view.symbol)
+        if pos is None:
+            pos = table.selected_position()
+        if pos is None:
             self.notify("no position to close", severity="warning")
             return
-        trader = self._trader_for()
+        symbol = pos.symbol
+        trader = self._trader_for(pos.venue or None)  # the venue that holds it, not the tab's
         if trader is None:
             return
-        pos = table.positions[symbol]
         price = pos.mark if pos.mark is not None else pos.entry
         notional = abs(pos.size) * price
         if not trader.needs_confirmation(notional):  # the same rule as an order of that size
@@ -769,9 +852,10 @@ class WatchApp(App):
 
     def action_flatten(self) -> None:
         trader = self._trader_for()
-        if trader is None:
+        view = self.active_view
+        if trader is None or view is None:
             return
-        orders, positions, known = self._exposure()
+        orders, positions, known = self._exposure(view.venue)
         if known and not orders and not positions:
             self.notify("nothing to flatten: no open orders, no positions", title="flatten")
             return
@@ -790,22 +874,17 @@ class WatchApp(App):
             if yes:
                 self._send(trader, "flatten")
 
-        self.push_screen(ConfirmScreen(f"Flatten: {what}?"), answered)
+        where = f" on {view.venue}" if len(self.traders) > 1 else ""
+        self.push_screen(ConfirmScreen(f"Flatten{where}: {what}?"), answered)
 
-    def _exposure(self) -> tuple[list[Order], list[str], bool]:
-        """(open orders, markets with a position, whether every traded account is loaded yet)."""
-        orders: list[Order] = []
-        positions: list[str] = []
-        known = True
-        for venue in self.traders:
-            source = self.sources.get(venue)
-            snap = source.account() if source is not None else None
-            if snap is None:
-                known = False
-                continue
-            orders.extend(snap.open_orders)
-            positions.extend(p.symbol for p in snap.positions if p.size)
-        return orders, positions, known
+    def _exposure(self, venue: str) -> tuple[list[Order], list[str], bool]:
+        """(open orders, markets with a position, whether the account is loaded yet) on the
+        venue a flatten acts on: the active tab's."""
+        source = self.sources.get(venue)
+        snap = source.account() if source is not None else None
+        if snap is None:
+            return [], [], False
+        return list(snap.open_orders), [p.symbol for p in snap.positions if p.size], True
 
     def action_help(self) -> None:
         active = {k.id: k.key for k in KEYS}

@@ -26,6 +26,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from perpcli.domain.errors import UsageError
 from perpcli.domain.events import (
     AccountSnapshot,
     Balance,
@@ -45,7 +46,7 @@ from perpcli.net.sink import StoreSink
 from perpcli.net.stream import StreamSession, StreamSettings, SyncVerdict
 from perpcli.tui.widgets.account import StreamHealth
 from perpcli.venues import live as live_venue
-from perpcli.venues.base import CancelTarget, MarketData, Trading
+from perpcli.venues.base import CancelTarget, FundingRate, MarketData, Trading
 
 log = logging.getLogger("perpcli.tui.live")
 
@@ -54,6 +55,7 @@ TRADES_KEPT = 500
 MARK_REFRESH_S = 2.0
 ACCOUNT_REFRESH_S = 10.0
 ACCOUNT_DEBOUNCE_S = 0.15
+FUNDING_REFRESH_S = 15.0  # funding moves slowly; the board needs no more
 
 
 # ----------------------------------------------------------------------------- venue streams
@@ -112,7 +114,12 @@ def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
 
 
 class LiveSource:
-    """WatchSource over a live venue. Build, then `await run()` in a worker until cancelled."""
+    """WatchSource over a live venue. Build, then `await run()` in a worker until cancelled.
+
+    Its account, marks and funding side serves every venue; the book stream is what a venue
+    without a book (tui/oracle_source.py) replaces."""
+
+    has_book = True
 
     def __init__(
         self,
@@ -128,36 +135,24 @@ class LiveSource:
         self.venue: str = market_data.venue
         self.trading = trading
         self.account_address = trading.account_address if trading is not None else ""
-        self.feed = market_data.live_feed(self.account_address)  # protocol + subscriptions, as data
-        self.ws_url = self.feed.ws_url
-        self.protocol = protocol or self.feed.protocol
-        self._book_keys: set[Any] = set()
         # One store for every venue on screen (the app passes it in); this source writes its
         # venue's keys and reads only those.
         self.store = store if store is not None else Store(trades_kept=TRADES_KEPT)
-        self.sink = _CountingStoreSink(self.store, self.venue)
         self._feed = self.store.subscribe(notify=self._store_changed)
         self._drain_scheduled = False
-        self.store.book_rules[self.venue] = self.feed.book_sync_rule  # the venue's continuity rule
-        self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
-                                     settings=settings, on_reconnect=self._on_reconnect,
-                                     snapshot_fetcher=self.feed.snapshot)
-        # Venues that keep account events off the market socket give them their own (Aster's
-        # listenKey stream): a second session into the same store, reconciled the same way.
         self.account_session: StreamSession | None = None
-        socket = live_venue.account_socket(self.feed, trading) if trading is not None else None
-        if socket is not None:
-            self._account_sub = socket.subscription
-            self.account_session = live_venue.account_session(
-                socket, _AccountStoreSink(self.store, self.venue, self.request_account_refresh), name=f"{self.venue}-account", settings=settings,
-                on_reconnect=self._on_reconnect)
+        self._attach_stream(protocol, settings)
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
         self._reconciled = False  # the Account has seen one REST snapshot: show it from then on
         self._account_key = self.account_address
         self._leverage: dict[str, tuple[int | None, bool]] = {}
         self._fees: Any = None  # the account's fee rates, read once by the account worker
+        self._fees_unknown = False  # the venue has no account fee rates to read
         self._rules: dict[str, Any] = {}
+        self._funding: dict[str, FundingRate] = {}
+        self.funding_error = ""
+        self.account_read_ms = 0  # when the venue last confirmed the account (local clock)
         self._listeners: list[Callable[[str], None]] = []
         self._wanted: list[str] = list(markets)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -167,6 +162,26 @@ class LiveSource:
         # actions (cancel-all lists then cancels; flatten cancels then closes), so two actions
         # started from the keyboard never interleave their steps. Reads do not take it.
         self.action_lock = threading.Lock()
+
+    def _attach_stream(self, protocol: Any, settings: StreamSettings | None) -> None:
+        """The venue's book, trade and account streams, into the store."""
+        self.feed = self.md.live_feed(self.account_address)  # protocol + subscriptions, as data
+        self.ws_url = self.feed.ws_url
+        self.protocol = protocol or self.feed.protocol
+        self._book_keys: set[Any] = set()
+        self.sink = _CountingStoreSink(self.store, self.venue)
+        self.store.book_rules[self.venue] = self.feed.book_sync_rule  # the venue's continuity rule
+        self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
+                                     settings=settings, on_reconnect=self._on_reconnect,
+                                     snapshot_fetcher=self.feed.snapshot)
+        # Venues that keep account events off the market socket give them their own (Aster's
+        # listenKey stream): a second session into the same store, reconciled the same way.
+        socket = live_venue.account_socket(self.feed, self.trading) if self.trading is not None else None
+        if socket is not None:
+            self._account_sub = socket.subscription
+            self.account_session = live_venue.account_session(
+                socket, _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
+                name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect)
 
     # ----- WatchSource (reads; cheap, no I/O) ---------------------------------------------------
 
@@ -281,13 +296,15 @@ class LiveSource:
             if self.account_session is not None:
                 await self.account_session.subscribe(self._account_sub)
             else:
-                for sub in (self.feed.orders(self.account_address), self.feed.fills(self.account_address)):
+                try:
+                    subs = (self.feed.orders(self.account_address), self.feed.fills(self.account_address))
+                except UsageError as e:  # no account stream: REST snapshots alone keep the account
+                    self.errors.append(f"account stream: {e}")
+                    subs = ()
+                for sub in subs:
                     await self.session.subscribe(sub)
             self._account_due.set()
-        tasks = [
-            asyncio.create_task(self._poll_marks(), name="tui:marks"),
-            asyncio.create_task(self._reconcile_account(), name="tui:account"),
-        ]
+        tasks = self._background()
         self.session.start()
         if self.account_session is not None:
             self.account_session.start()
@@ -334,6 +351,31 @@ class LiveSource:
             elif kind == "conn":
                 self._notify("status")
 
+    def _background(self) -> list[asyncio.Task]:
+        """The REST pollers beside the market feed: marks, the account, funding."""
+        return [
+            asyncio.create_task(self._poll_marks(), name=f"tui:marks:{self.venue}"),
+            asyncio.create_task(self._reconcile_account(), name=f"tui:account:{self.venue}"),
+            asyncio.create_task(self._poll_funding(), name=f"tui:funding:{self.venue}"),
+        ]
+
+    def funding_rates(self) -> dict[str, FundingRate]:
+        """The venue's funding per market, as last polled (empty until the first answer)."""
+        return dict(self._funding)
+
+    async def _poll_funding(self) -> None:
+        """Funding for every market of the venue (one REST call), for the funding board."""
+        while True:
+            try:
+                rates = await asyncio.to_thread(self.md.funding)
+            except Exception as e:  # noqa: BLE001 - the board says why this venue has no rates
+                self.funding_error = str(e).splitlines()[0] if str(e) else type(e).__name__
+            else:
+                self._funding = {r.symbol: r for r in rates}
+                self.funding_error = ""
+                self._notify("funding")
+            await asyncio.sleep(FUNDING_REFRESH_S)
+
     async def _poll_marks(self) -> None:
         while True:
             try:
@@ -368,13 +410,18 @@ class LiveSource:
                 log.warning("%s account: %s", self.venue, e)
                 continue
             self._account_key = snap.account  # the venue's spelling: stream events use the same
+            self.account_read_ms = time.time_ns() // 1_000_000
             self.store.reconcile(snap)  # the venue's truth wins; the store's feed says "account"
             self._reconciled = True
 
     def _fetch_account(self) -> AccountSnapshot:
         snap = self.trading.account()
-        if self._fees is None:
-            self._fees = self.trading.fee_rates()  # cached by the adapter: asked once
+        if self._fees is None and not self._fees_unknown:
+            try:
+                self._fees = self.trading.fee_rates()  # cached by the adapter: asked once
+            except UsageError as e:  # the venue cannot say (Ostium: per pair and trade): not asked again
+                self._fees_unknown = True
+                self.errors.append(f"fees: {e}")
         for symbol in list(self._wanted):
             setting = self.trading.leverage_setting(symbol)
             self._leverage[symbol] = (setting.leverage, setting.cross)

@@ -1,4 +1,5 @@
-"""Command palette entries: every market of every venue, connecting other venues, chart intervals."""
+"""Command palette entries: every market of every venue, connecting other venues, the portfolio and
+funding board screens, chart intervals."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class MarketCommands(Provider):
                 if tracks and tracks.casefold() != symbol.casefold():
                     text += f" ({tracks})"  # found as `xau` too, as `perp price XAU` finds xyz:GOLD
                 out.append((text, f"open {symbol} on {venue}", partial(app.open_market, venue, symbol)))
+        out.append(("portfolio", "every venue's account, all positions, net exposure by underlying",
+                    app.action_portfolio))
+        out.append(("funding board", "funding APR per venue, basis, best long/short pair", app.action_funding_board))
         for interval in INTERVAL_ORDER:
             out.append((f"chart interval {interval}", "candle interval of the chart",
                         partial(app.set_chart_interval, interval)))

@@ -7,6 +7,7 @@ command module itself imports only typer (textual is loaded here, when the app s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from perpcli.config.tui_keys import keymap_from_settings
@@ -42,6 +43,28 @@ def watch_config(settings: Any, **overrides: Any) -> WatchConfig:
     return cfg
 
 
+@dataclass
+class VenueFeed:
+    """One venue of `perp watch`: its market-data side, the account side when a key (or an
+    address) is loaded, and the markets to open as tabs."""
+
+    market_data: Any
+    trading: Any = None
+    markets: Sequence[str] = ()
+    read_only: bool = False  # `trading` only reads the account (a watched address): no order actions
+
+
+def make_source(market_data: Any, *, store: Any, trading: Any = None, markets: Sequence[str] = (),
+                stream: StreamSettings) -> Any:
+    """The live source for a venue: a streamed book, or (no book, per its Capabilities) the
+    oracle's quotes."""
+    from perpcli.tui.oracle_source import OracleSource, has_book
+
+    if has_book(market_data):
+        return LiveSource(market_data, trading=trading, settings=stream, store=store, markets=markets)
+    return OracleSource(market_data, trading=trading, markets=markets, store=store, stale_after=stream.stale_after)
+
+
 def build_app(
     market_data: Any,
     *,
@@ -52,34 +75,56 @@ def build_app(
     config: WatchConfig | None = None,
     stream: StreamSettings | None = None,
     read_only: bool = False,
-    also: Sequence[tuple[Any, Any, Sequence[str]]] = (),
-) -> tuple[WatchApp, LiveSource]:
-    """The app for one venue's market-data side (+ trading side when a key is loaded).
-    `read_only`: `trading` only reads the account (a watched address); no order actions.
-    `also`: more venues on screen from the start, each (market data, trading or None, markets),
-    their tabs after the first venue's."""
+    others: Sequence[VenueFeed] = (),
+) -> tuple[WatchApp, Any]:
+    """The app for one venue's market-data side (+ trading side when a key is loaded), and
+    `others`: more venues opened as tabs beside it (`perp watch BTC aster-devnet:BTCUSDT`).
+    Returns the app and the first venue's source."""
+    app, sources = build_watch([VenueFeed(market_data, trading, markets, read_only), *others], settings=settings,
+                               limits=limits, config=config, stream=stream)
+    return app, sources[0]
+
+
+def build_watch(
+    feeds: Sequence[VenueFeed],
+    *,
+    settings: Any,
+    limits: Any = None,
+    config: WatchConfig | None = None,
+    stream: StreamSettings | None = None,
+) -> tuple[WatchApp, list[Any]]:
+    """The app over several venues sharing one Store: a source per venue, a trader for each
+    venue with a key. The first venue's markets default to its first three."""
     from perpcli.ledger.store import Store
     from perpcli.tui.live import TRADES_KEPT
 
     store = Store(trades_kept=TRADES_KEPT)  # the one holder of live state, shared by every venue
-    source = LiveSource(market_data, trading=trading, settings=stream or stream_settings(settings), store=store)
-    # Load the instruments now (REST), so the screen never waits for them later.
-    known = market_data.instruments()
-    if not markets:
-        markets = [i.symbol for i in known[:DEFAULT_MARKET_COUNT]]
-    markets = [market_data.instrument(m).symbol for m in markets]  # unknown market: UsageError now
+    stream = stream or stream_settings(settings)
+    sources: list[Any] = []
+    tabs: list[tuple[str, str]] = []
     traders = {}
-    if trading is not None and not read_only:
-        if limits is None:
-            from perpcli.app.risk import RiskLimits
+    for i, feed in enumerate(feeds):
+        md = feed.market_data
+        # Load the instruments now (REST), so the screen never waits for them later.
+        known = md.instruments()
+        markets = list(feed.markets)
+        if not markets and i == 0:
+            markets = [inst.symbol for inst in known[:DEFAULT_MARKET_COUNT]]
+        markets = [md.instrument(m).symbol for m in markets]  # unknown market: UsageError now
+        source = make_source(md, store=store, trading=feed.trading, stream=stream)  # tabs subscribe
+        sources.append(source)
+        tabs.extend((source.venue, m) for m in markets)
+        if feed.trading is not None and not feed.read_only:
+            if limits is None:
+                from perpcli.app.risk import RiskLimits
 
-            limits = RiskLimits.from_settings(settings)
-        traders[source.venue] = LiveTrader(source, trading, limits)
+                limits = RiskLimits.from_settings(settings)
+            traders[source.venue] = LiveTrader(source, feed.trading, limits)
 
     def start_feed(app: WatchApp, src: Any) -> None:
         app.run_worker(src.run(), name=f"feed:{src.venue}", group="feeds", exit_on_error=False)
 
-    def open_other_venue(name: str) -> LiveSource:
+    def open_other_venue(name: str) -> Any:
         """Another configured venue, market data only (blocking: called from a thread worker)."""
         from perpcli.app.session import choose_venue
         from perpcli.venues import registry
@@ -87,31 +132,19 @@ def build_app(
         choice = choose_venue(settings, venue=name)
         md = registry.open_venue(choice.config)
         md.instruments()  # metadata now, in the worker, so the screen never waits for it
-        return LiveSource(md, settings=stream or stream_settings(settings), store=store)
+        return make_source(md, store=store, stream=stream)
 
-    sources: dict[str, Any] = {source.venue: source}
-    tabs = [(source.venue, m) for m in markets]
-    for other_md, other_trading, other_markets in also:
-        other = LiveSource(other_md, trading=other_trading, settings=stream or stream_settings(settings), store=store)
-        sources[other.venue] = other
-        tabs.extend((other.venue, other_md.instrument(m).symbol) for m in other_markets)
-        if other_trading is not None and not read_only:
-            if limits is None:
-                from perpcli.app.risk import RiskLimits
-
-                limits = RiskLimits.from_settings(settings)
-            traders[other.venue] = LiveTrader(other, other_trading, limits)
-
+    first = sources[0].venue
     app = WatchApp(
-        sources,
+        {s.venue: s for s in sources},
         tabs,
         traders=traders,
         config=config or watch_config(settings),
         start_feed=start_feed,
         open_venue=open_other_venue,
-        venues=venue_names(source.venue),
+        venues=[*(s.venue for s in sources), *(n for n in venue_names(first) if n not in {s.venue for s in sources})],
     )
-    return app, source
+    return app, sources
 
 
 DEMO_MARKETS = ("BTC", "ETH", "SOL")
@@ -139,7 +172,7 @@ def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS)
     try:
         trading = md.trading(signer)
         app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current(),
-                           also=[(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
+                           others=[VenueFeed(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
         app.run()
     finally:
         md.close()

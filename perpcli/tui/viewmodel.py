@@ -231,6 +231,7 @@ class PositionView:
     liq_distance_pct: Decimal | None  # how far mark must move (against us) to reach liq, in %
     funding: Decimal | None  # funding paid since open (> 0 paid)
     leverage: int | None
+    venue: str = ""  # the venue holding it (the table names it once several venues hold positions)
 
 
 def position_view(

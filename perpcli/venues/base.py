@@ -362,6 +362,27 @@ class OfflineSigning(Protocol):
     def submit(self, signed: object, *, url: str, timeout_s: float) -> SubmitAnswer: ...
 
 
+class OracleQuote(Protocol):
+    """One market's price on a venue without a book (Capabilities.kind "oracle"): the oracle's
+    bid, mid and ask (a trade fills at bid or ask; the mid is the mark) and whether the
+    market trades now."""
+
+    symbol: str
+    bid: Decimal
+    mid: Decimal
+    ask: Decimal
+    market_open: bool
+    time_ms: int
+
+
+@runtime_checkable
+class OracleQuotes(Protocol):
+    """What a venue without a book offers instead (the market-data side of an oracle venue):
+    `quote(market, fresh=True)` reads the feed again, else the last reading is reused."""
+
+    def quote(self, market: str, *, fresh: bool = False) -> OracleQuote: ...
+
+
 @runtime_checkable
 class MarketData(Protocol):
     """The keyless side of a venue."""

@@ -5,17 +5,41 @@ the ticket, the hotkeys and the account panels come alive; without one the termi
 "market data only" and every order action is refused before anything is signed.
 `--no-trading` (or `--address 0x...`) shows the account panels read-only, from the address
 alone: no passphrase is asked and no key is decrypted.
+
+Markets of other venues open as tabs beside the venue in use: `VENUE:MARKET` names a market
+on another venue (`perp watch BTC aster-devnet:BTCUSDT ostium:XAU`). A prefix that is not a
+venue's name is part of the market's own name (Hyperliquid's builder markets: `xyz:GOLD`).
+The same key serves every venue it is valid on (one passphrase); a venue where it is not
+known opens market data only, with one warning line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 import typer
+
+
+def split_markets(args: Sequence[str], default_venue: str, venues: Collection[str]) -> dict[str, list[str]]:
+    """Market arguments grouped by venue, in the order given (the default venue first).
+    `VENUE:MARKET` is a market of VENUE when VENUE is a venue's name; anything else is a
+    market of the default venue."""
+    out: dict[str, list[str]] = {default_venue: []}
+    for arg in args:
+        prefix, sep, rest = arg.partition(":")
+        if sep and prefix.lower() in venues and rest:
+            out.setdefault(prefix.lower(), []).append(rest)
+        else:
+            out[default_venue].append(arg)
+    return out
 
 
 def register(app: typer.Typer) -> None:
     @app.command("watch", help="Live terminal: order book, chart, trades, positions, orders and an order ticket.")
     def watch(
-        markets: list[str] = typer.Argument(None, help="Markets to open as tabs (default: the first three)."),
+        markets: list[str] = typer.Argument(
+            None, help="Markets to open as tabs (default: the first three); VENUE:MARKET opens another venue's "
+                       "market beside them, e.g. aster-devnet:BTCUSDT."),
         no_trading: bool = typer.Option(
             False, "--no-trading",
             help="Read-only: account panels from --address or the stored key's address; never decrypt a key."),
@@ -24,23 +48,59 @@ def register(app: typer.Typer) -> None:
 
         from perpcli.cli import output, venue_cmd
         from perpcli.config import settings
-        from perpcli.domain.errors import AuthError, UsageError
+        from perpcli.domain.errors import UsageError
 
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise UsageError("perp watch needs a terminal (stdin and stdout must be a TTY)")
         session = venue_cmd.session()  # global options -> Session (app/ must not read the CLI context)
-        trading = None
-        read_only = no_trading or session.watch_only
+        sessions = [session]
         try:
-            trading = session.reader() if read_only else session.trading()
-        except (AuthError, UsageError) as e:
-            output.warn(f"market data only: {e}")
-        # textual is imported here, not at module level: `perp --help` must not pay for it.
-        from perpcli.tui.run import build_app
+            read_only = no_trading or session.watch_only
+            from perpcli.venues import registry
 
-        app, _ = build_app(session.market, markets=markets or [], trading=trading, settings=settings.current(),
-                           read_only=read_only)
-        try:
+            grouped = split_markets(markets or [], session.venue, registry.all_venues())
+            trading = _account_side(session, read_only, output)
+            others = []
+            for name, symbols in grouped.items():
+                if name == session.venue:
+                    continue
+                other = _open_other(name)
+                sessions.append(other)
+                adopt = trading is not None and not read_only and not other.watch_only
+                others.append((other, symbols, _account_side(other, read_only, output, named=True,
+                                                             key=session.signer() if adopt else None)))
+            # textual is imported here, not at module level: `perp --help` must not pay for it.
+            from perpcli.tui.run import VenueFeed, build_app
+
+            feeds = [VenueFeed(o.market, t, symbols, read_only) for o, symbols, t in others]
+            app, _ = build_app(session.market, markets=grouped[session.venue], trading=trading,
+                               settings=settings.current(), read_only=read_only, others=feeds)
             app.run()
         finally:
-            session.close()
+            for s in sessions:
+                s.close()
+
+
+def _open_other(name: str):
+    """Another venue's session: the same --account / --address, that venue's own settings."""
+    from perpcli.app.session import Session
+    from perpcli.cli import context
+    from perpcli.config import settings
+
+    opts = context.current()
+    return Session.open(settings.current(), venue=name, account=opts.account, passphrase_file=opts.passphrase_file,
+                        address=opts.address)
+
+
+def _account_side(session, read_only: bool, output, *, named: bool = False, key=None):
+    """The venue's account side, or None (market data only) with one warning line saying why.
+    `key`: a signer another venue's session already unlocked (one key, one passphrase)."""
+    from perpcli.domain.errors import AuthError, UsageError
+
+    try:
+        if key is not None:
+            session.adopt_signer(key)
+        return session.reader() if read_only else session.trading()
+    except (AuthError, UsageError) as e:
+        output.warn(f"{session.venue + ': ' if named else ''}market data only: {e}")
+        return None

@@ -4,6 +4,7 @@ the stream status line (latency, message age, STALE / RECONNECTING badges per st
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
@@ -69,10 +70,19 @@ class StreamHealth:
 
 
 class StatusLine(Widget):
+    """One badge per stream; with several venues on screen, one badge per venue instead
+    (connected / STALE / unreachable and the age of its data)."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.streams: list[StreamHealth] = []
+        self.venues: list[Any] = []  # tui.venue_health.VenueHealth, when several venues are shown
         self.message = ""
+
+    def set_venues(self, venues: list[Any]) -> None:
+        if venues != self.venues:
+            self.venues = venues
+            self.refresh()
 
     def set_streams(self, streams: list[StreamHealth]) -> None:
         if streams != self.streams:
@@ -85,6 +95,8 @@ class StatusLine(Widget):
             self.refresh()
 
     def render(self) -> Text:
+        if self.venues:
+            return self._render_venues()
         text = Text(no_wrap=True, overflow="crop")
         if not self.streams:
             text.append("streams: connecting…", style="dim")
@@ -109,5 +121,26 @@ class StatusLine(Widget):
             text.append(f"{lat} age {fmt_age(s.age_ms)}", style="dim")
             text.append("   ")
         if self.message:
+            text.append(self.message, style="yellow")
+        return text
+
+    def _render_venues(self) -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        for i, v in enumerate(self.venues):
+            if i:
+                text.append(" │ ", style="dim")
+            if v.status == "connected":
+                text.append("● ", style="green")
+            elif v.status == "connecting":
+                text.append("… ", style="yellow")
+            else:
+                text.append(f" {v.status.upper()} ", style="bold white on red")
+                text.append(" ")
+            text.append(v.venue)
+            text.append(f" {fmt_age(v.age_ms)}", style="dim")
+            if v.status == "unreachable" and v.detail:
+                text.append(f" ({v.detail[:40]})", style="red")
+        if self.message:
+            text.append("   ")
             text.append(self.message, style="yellow")
         return text

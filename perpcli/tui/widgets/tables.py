@@ -114,23 +114,27 @@ class OrdersTable(FittedTable):
 
     @staticmethod
     def row_key(order: Order) -> str:
-        return str(order.oid) if order.oid is not None else f"c:{order.cloid}"
+        """Venue and id: ids are the venue's own, so two venues may issue the same one."""
+        return f"{order.venue}:" + (str(order.oid) if order.oid is not None else f"c:{order.cloid}")
 
     def set_orders(self, orders: list[Order]) -> None:
-        orders = sorted(orders, key=lambda o: (o.symbol, o.side.value, -o.price))
+        """`orders` of every venue; rows are named `venue:market` once two venues hold orders."""
+        orders = sorted(orders, key=lambda o: (o.symbol, o.side.value, -o.price, o.venue))
         shown = tuple((self.row_key(o), o.price, o.size, o.status) for o in orders)
         if shown == self._shown:
             return
         self._shown = shown
         self.orders = {self.row_key(o): o for o in orders}
-        self.show_rows([(self.row_key(o), self.cells(o)) for o in orders])
+        qualify = len({o.venue for o in orders}) > 1
+        self.show_rows([(self.row_key(o), self.cells(o, f"{o.venue}:{o.symbol}" if qualify else None))
+                        for o in orders])
 
     @staticmethod
-    def cells(o: Order) -> dict[str, Text]:
+    def cells(o: Order, name: str | None = None) -> dict[str, Text]:
         flags = " ".join(f for f, on in (("RO", o.reduce_only), ("post", o.tif is not None and o.tif.value == "alo"),
                                          ("waits", o.parent_oid is not None)) if on)
         return {
-            "market": Text(o.symbol),
+            "market": Text(name or o.symbol),
             "side": Text(o.side.value, style="green" if o.side is Side.BUY else "red"),
             "type": Text(o.order_type.value),
             "price": Text(fmt_num(o.price)),
@@ -160,19 +164,22 @@ class PositionsTable(FittedTable):
         self.positions: dict[str, PositionView] = {}
 
     def set_positions(self, views: list[PositionView]) -> None:
-        views = sorted(views, key=lambda v: v.symbol)
+        """`views` of every venue; rows are named `venue:market` once two venues hold positions."""
+        views = sorted(views, key=lambda v: (v.symbol, v.venue))
         shown = tuple(views)
         if shown == self._shown:
             return
         self._shown = shown
-        self.positions = {v.symbol: v for v in views}
-        self.show_rows([(v.symbol, self.cells(v)) for v in views])
+        qualify = len({v.venue for v in views}) > 1
+        keyed = [(f"{v.venue}:{v.symbol}" if qualify else v.symbol, v) for v in views]
+        self.positions = dict(keyed)
+        self.show_rows([(key, self.cells(v, key)) for key, v in keyed])
 
     @staticmethod
-    def cells(v: PositionView) -> dict[str, Text]:
+    def cells(v: PositionView, name: str | None = None) -> dict[str, Text]:
         dist = v.liq_distance_pct
         return {
-            "market": Text(v.symbol),
+            "market": Text(name or v.symbol),
             "size": Text(fmt_num(v.size), style="green" if v.size > 0 else "red"),
             "entry": Text(fmt_num(v.entry)),
             "mark": Text(fmt_num(v.mark)),
@@ -186,4 +193,13 @@ class PositionsTable(FittedTable):
         }
 
     def selected_symbol(self) -> str | None:
-        return self.selected_key()
+        view = self.selected_position()
+        return view.symbol if view is not None else None
+
+    def selected_position(self) -> PositionView | None:
+        key = self.selected_key()
+        return self.positions.get(key) if key else None
+
+    def position_of(self, venue: str, symbol: str) -> PositionView | None:
+        """This market's position on this venue."""
+        return next((v for v in self.positions.values() if v.symbol == symbol and v.venue in ("", venue)), None)

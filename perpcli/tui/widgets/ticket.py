@@ -38,7 +38,8 @@ class Ticket(Vertical):
         self.market = market
         self.border_title = "Ticket"
         self._preview_shown: Text | str | None = None
-        self._per_market: dict[str, dict[str, str]] = {}  # market -> its price, TP/SL and size fields
+        self._per_market: dict[str, dict[str, str]] = {}  # tab -> its price, TP/SL and size fields
+        self._key = market  # the tab the fields belong to (venue and market: BTC on two venues differs)
 
     def compose(self) -> ComposeResult:
         yield Label(self.market, id="ticket-market")
@@ -78,18 +79,20 @@ class Ticket(Vertical):
             post_only=q("#ticket-post", Checkbox).value,
         )
 
-    def set_market(self, market: str) -> None:
-        """Show another market: its own price, TP/SL and size come back (blank the first time).
+    def set_market(self, market: str, key: str | None = None, title: str | None = None) -> None:
+        """Show another market tab: its own price, TP/SL and size come back (blank the first time).
 
-        A price is only meaningful on its own market, and so is a size in units; a size in
-        USD or % carries over, as it means the same on any market.
+        `key` names the tab (default: the market); the same symbol on two venues is two tabs
+        with two sets of fields. A price is only meaningful on its own market, and so is a
+        size in units; a size in USD or % carries over, as it means the same on any market.
         """
-        if market != self.market:
-            if self.market:
-                self._per_market[self.market] = self._market_fields()
-            self.market = market
-            self.query_one("#ticket-market", Label).update(market, layout=False)
-            saved = self._per_market.get(market)
+        key = key or market
+        if key != self._key:
+            if self._key:
+                self._per_market[self._key] = self._market_fields()
+            self.market, self._key = market, key
+            self.query_one("#ticket-market", Label).update(title or market, layout=False)
+            saved = self._per_market.get(key)
             if saved is None:
                 mode = str(self.query_one("#ticket-size-mode", Select).value)
                 keep = self.query_one("#ticket-size", Input).value if mode != "units" else ""

@@ -1,0 +1,107 @@
+"""`perp watch` with Ostium on its devnet (a real EVM node): an XAU market's tab shows the
+oracle's bid/ask and hours beside the Hyperliquid devnet's book, and a trade opened on chain
+(settled by the devnet's keeper) is a position in the table and the portfolio, netted as XAU.
+Without anvil the module skips with one line saying what to install."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from perpcli.app import display
+from perpcli.config import settings
+from perpcli.keys.signer import Signer
+from perpcli.net.stream import StreamSettings
+from perpcli.tui.run import VenueFeed, build_watch
+from perpcli.tui.screens.portfolio import PortfolioScreen
+from perpcli.tui.widgets.account import StatusLine
+from perpcli.tui.widgets.tables import PositionsTable
+from perpcli.venues import registry
+from tests.ostium_devnet import ostium_devnet_fixture, skip_without_anvil
+from tests.tui_support import screen_text, wait_until
+
+skip_without_anvil()
+
+ostium = ostium_devnet_fixture()
+XAU = 5
+SIZE = (160, 48)
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    from perpcli.devnet.server import start_in_thread
+    from tests.cli_devnet import wait_for_books
+
+    handle = start_in_thread(port=0, seed=31, market_interval=0.1)
+    wait_for_books(handle.url)
+    yield handle
+    handle.stop()
+
+
+def open_xau_long(session, tmp_path) -> tuple[Signer, object]:
+    """A funded key opens a 10x XAU long with 100 USDC on chain; the keeper settles it."""
+    from perpcli.venues.ostium import adapter, calls, events, settlement
+    from perpcli.venues.ostium.calls import OpenTrade, OrderType
+    from perpcli.venues.ostium.chain import FeePolicy
+    from perpcli.venues.ostium.networks import DEVNET
+    from perpcli.venues.ostium.nonces import EvmNonceAllocator
+
+    key, address = session.new_key("10000")
+    signer = Signer.from_hex(key)
+    conf = adapter.OstiumSettings(fees=FeePolicy(max_fee_gwei=D(1)), receipt_timeout_s=15,
+                                  price_url=session.prices_url, request_timeout_s=5)
+    market = registry.open_venue(registry.get_entry("ostium-devnet").config(url=session.rpc_url, ostium=conf))
+    chain = market.chain
+    chain.poll_s = 0.02
+    nonces = EvmNonceAllocator(DEVNET.chain_id, address, directory=tmp_path)
+
+    def send(to: str, data: bytes):
+        return chain.send_and_wait(chain.prepare(signer, to, data, nonces), nonces=nonces)
+
+    send(DEVNET.usdc, calls.approve(DEVNET.trading_storage, D(1_000_000)))
+    session.set_price("XAU", "2650")
+    done = send(DEVNET.trading, calls.open_trade(OpenTrade(
+        trader=address, pair_index=XAU, buy=True, collateral=D(100), leverage=D(10),
+        order_type=OrderType.MARKET, price=D(2650), slippage_pct=D(1))))
+    order_id = events.initiated_order_id(done.receipt.logs)
+    outcome = settlement.await_outcome(chain, market.reads.contract("callbacks"), order_id,
+                                       done.receipt.block_number, 10, poll_s=0.02)
+    assert outcome is not None and outcome.executed
+    return signer, market
+
+
+async def test_ostium_tab_and_position_beside_the_hyperliquid_devnet(devnet, ostium, tmp_path):
+    settings.configure()
+    signer, market = open_xau_long(ostium, tmp_path)
+    reader = market.trading(signer)
+    [held] = reader.positions().positions
+    dev_md = registry.open_venue(registry.get_entry("devnet").config(url=devnet.url))
+    app, _ = build_watch([VenueFeed(dev_md, None, ["BTC"]), VenueFeed(market, reader, ["XAU"], read_only=True)],
+                         settings=settings.current(), stream=StreamSettings(stale_after=5.0))
+    async with app.run_test(size=SIZE) as pilot:
+        assert [(v.venue, v.symbol, v.oracle) for v in app.views.values()] == [
+            ("devnet", "BTC", False), ("ostium-devnet", "XAU-USD", True)]
+        await app.run_action("next_market")
+        panel = app.market_view.oracle
+        quote = market.quote("XAU", fresh=True)
+        assert await wait_until(pilot, lambda: "OPEN" in panel.text and "bid" in panel.text, timeout=15)
+        assert quote.bid < quote.mid < quote.ask
+        assert await wait_until(pilot, lambda: "XAU-USD" in screen_text(app) and "ask" in screen_text(app))
+        status = app.query_one(StatusLine)
+        assert await wait_until(pilot, lambda: {v.venue: v.status for v in status.venues}
+                                == {"devnet": "connected", "ostium-devnet": "connected"}, timeout=15)
+        table = app.query_one(PositionsTable)
+        assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
+        inst = market.instrument("XAU")
+        shown_size = display.size(inst, held.size)  # on the market's lot, as every table shows sizes
+        assert table.position_of("ostium-devnet", "XAU-USD").size == shown_size
+        await pilot.press("P")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PortfolioScreen) and app.screen.paints > 0)
+        doc = app.portfolio().doc
+        [xau] = doc["positions"]
+        assert (xau["venue"], xau["market"], xau["underlying"], xau["side"]) == (
+            "ostium-devnet", "XAU-USD", "XAU", "long")
+        assert xau["size"] == shown_size and xau["entry_price"] == display.price(inst, held.entry_price)
+        [exposure] = doc["exposure"]
+        assert exposure["underlying"] == "XAU" and exposure["net_size"] == held.size  # nets exactly

@@ -81,15 +81,16 @@ def exposure_row(e: Exposure) -> dict[str, Any]:
 
 
 def totals_row(book: Book) -> dict[str, Any]:
-    """Sums over the venues that answered; `partial` and `missing` say which did not."""
-    equity = book.total("equity")
+    """Sums over the venues that answered; `partial` and `missing` say which did not. A total
+    adds up the venues' figures as shown (to the cent), so the rows always sum to it."""
+    equity = _shown_total(book, "equity")
     gross = book.total("gross_notional")
     closest = book.closest
     return {
-        "equity": shown.usd(equity),
-        "margin_used": shown.usd(book.total("margin_used")),
-        "free_collateral": shown.usd(book.total("free_collateral")),
-        "unrealized_pnl": shown.usd(book.total("unrealized_pnl")),
+        "equity": equity,
+        "margin_used": _shown_total(book, "margin_used"),
+        "free_collateral": _shown_total(book, "free_collateral"),
+        "unrealized_pnl": _shown_total(book, "unrealized_pnl"),
         "gross_notional": shown.usd(gross),
         "leverage": shown.ratio(gross / equity) if equity > 0 else None,
         "closest_liquidation": None if closest is None else {
@@ -99,6 +100,10 @@ def totals_row(book: Book) -> dict[str, Any]:
         "missing": [v.venue for v in book.missing],
         "partial": book.partial,
     }
+
+
+def _shown_total(book: Book, what: str) -> Decimal:
+    return sum((shown.usd(getattr(v, what)) or Decimal(0) for v in book.answered), Decimal(0))
 
 
 def portfolio_doc(book: Book, *, stale_after_ms: int | None = None) -> dict[str, Any]:

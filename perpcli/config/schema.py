@@ -31,7 +31,8 @@ class Setting:
 
 _OSTIUM_PRICES = "https://metadata-backend.prod.bedrock.ostium.io/PricePublish/latest-prices"
 
-VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet", "ostium", "ostium-testnet", "ostium-devnet")
+VENUE_NAMES = ("devnet", "hyperliquid", "hyperliquid-testnet", "aster", "aster-testnet", "aster-devnet",
+               "ostium", "ostium-testnet", "ostium-devnet")
 
 
 def _account(venue: str) -> Setting:
@@ -70,6 +71,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Builder fee in tenths of a basis point, used only when a builder is set."),
     Setting("venues.hyperliquid-testnet.url", "url", "https://api.hyperliquid-testnet.xyz", "Hyperliquid testnet API."),
     _account("hyperliquid-testnet"),
+    *(s for name, url in (
+        ("aster", "https://fapi.asterdex.com"),
+        ("aster-testnet", "https://fapi.asterdex-testnet.com"),
+        ("aster-devnet", "http://127.0.0.1:8787")) for s in (
+        Setting(f"venues.{name}.url", "url", url,
+                f"Base URL of {name}'s REST API (--url overrides); its websocket follows the same host."),
+        _account(name),
+        Setting(f"venues.{name}.vault_address", "address", "",
+                f"Trade on {name} for this account with an approved agent key (Aster's agent trades for "
+                "the account that approved it). Empty: the account the key belongs to or was approved for."),
+    )),
     *(s for name, rpc, prices in (
         ("ostium", "https://arb1.arbitrum.io/rpc", _OSTIUM_PRICES),
         ("ostium-testnet", "https://sepolia-rollup.arbitrum.io/rpc", _OSTIUM_PRICES),

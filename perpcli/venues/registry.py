@@ -66,7 +66,10 @@ class VenueEntry:
 
     def config(self, *, url: str | None = None, network: str | None = None, **options: Any) -> VenueConfig:
         base_url = (url or self.url).rstrip("/")
-        ws = self.ws_url if url is None and self.ws_url else _ws_from_http(base_url, self.ws_path)
+        # The venue's own URL (also what a config default names) keeps its own websocket host
+        # (Aster's REST and stream hosts differ); another URL gets its websocket by the rule.
+        own = url is None or base_url == self.url.rstrip("/")
+        ws = self.ws_url if own and self.ws_url else _ws_from_http(base_url, self.ws_path)
         return VenueConfig(name=self.name, network=network or self.network, url=base_url, ws_url=ws, options=options)
 
 

@@ -95,6 +95,8 @@ class Agent:
         self._stop = threading.Event()
         self._base_env = {k: v for k, v in os.environ.items() if k not in protocol.SECRET_ENV}
         self._inode = os.stat(protocol.socket_path()).st_ino
+        self.on_stop = "cancel"  # what a stop does with algo-owned orders (`session stop --on-stop`)
+        self.algos: Any = None  # the algo host (perpcli/app/algos/host.py), once serving
 
     # ----- keys ---------------------------------------------------------------------------------
 
@@ -111,6 +113,8 @@ class Agent:
         from perpcli.keys import sources
 
         sources.drop_held()
+        if self.algos is not None:
+            self.algos.drop_keys()  # no algo keeps a signing session past a lock
         if self.state.keys:
             self.state.locked_reason = reason
         self.state.keys.clear()
@@ -144,6 +148,8 @@ class Agent:
                 self.lock(f"idle for {int(self.state.idle_lock_s)} s")
 
     def _shutdown(self) -> None:
+        if self.algos is not None:
+            self.algos.stop(self.on_stop)
         self.lock("session stopped")
         try:
             self.listener.close()
@@ -177,7 +183,13 @@ class Agent:
             self.lock("locked by request")
             return {"locked": True, "dropped": had}
         if op == "stop":
-            return {"stopping": True}
+            if request.get("on_stop") in ("cancel", "leave"):
+                self.on_stop = request["on_stop"]
+            return {"stopping": True, "on_stop": self.on_stop}
+        if op == "algo":
+            from perpcli.session import algo_ops
+
+            return algo_ops.answer(self, request)
         if op == "run":
             with self._run_lock:
                 self.state.last_used = time.time()
@@ -306,6 +318,9 @@ def detach_and_serve(listener: socket.socket, state: AgentState, signer: Any) ->
 
         app_session.share_markets(True)
         threading.Thread(target=agent.warm, daemon=True).start()
+        from perpcli.session import algo_ops
+
+        algo_ops.serve(agent)
         agent.serve_forever()
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
         import traceback

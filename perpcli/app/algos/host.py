@@ -19,6 +19,7 @@ places a second child for one the venue already holds.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -102,7 +103,11 @@ class Run:
                 self.execute(self.algo.cancel())
             for cloid in self.algo.working():
                 self.poll(cloid)
-            self.execute(self.algo.on_quote(q))
+            seen = json.dumps(self.algo.state, sort_keys=True)
+            actions = self.algo.on_quote(q)
+            if not actions and json.dumps(self.algo.state, sort_keys=True) != seen:
+                self.journal.state(self.algo.state)  # e.g. a trailing stop that moved
+            self.execute(actions)
         except Exception as e:  # noqa: BLE001 - a keyed call failed (network, key locked): pause, retry
             self.pause(f"venue call failed: {_why(e)}")
             return

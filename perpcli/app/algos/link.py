@@ -100,7 +100,9 @@ class VenueLink:
     def quote(self) -> Quote:
         md = self.session.market
         book = md.book(self.symbol, depth=1)
-        _mid, mark = md.reference_prices(self.symbol)
+        # fresh: an adapter caches marks for one command's life; an algo lives longer than that
+        (mp,) = md.mark_prices([self.symbol], fresh=True)
+        mark = mp.mark_price
         return Quote(now_ms=time.time_ns() // 1_000_000, bid=book.bids[0][0] if book.bids else None,
                      ask=book.asks[0][0] if book.asks else None, mark=mark)
 

@@ -304,3 +304,21 @@ def test_a_torn_last_line_is_a_record_that_never_happened(perpcli_home):
         f.write('{"t": "befo')
     rep = J.read(j.path)
     assert rep.status == "running" and rep.unknown == []
+
+
+def test_cancelling_an_oco_takes_down_its_legs():
+    a = oco()
+    a.on_child(ChildUpdate("e", "done", D("0.01")))
+    a.on_child(ChildUpdate("c0", "open"))
+    a.on_child(ChildUpdate("c1", "open"))
+    assert a.cancel() == [Cancel("c0"), Cancel("c1")] and a.status == "canceled"
+
+
+def test_running_algos_keep_the_session_from_idle_locking_but_not_from_expiring():
+    from perpcli.session.server import AgentState
+
+    st = AgentState(started_at=0.0, expires_at=10_000.0, idle_lock_s=60, venues=["devnet"], last_used=0.0)
+    st.keys["main"] = "0x" + "ab" * 20
+    assert st.due(100.0) == "lock"
+    assert st.due(100.0, algos_running=True) is None
+    assert st.due(10_000.0, algos_running=True) == "expire"

@@ -64,11 +64,12 @@ class AgentState:
     declined: int = 0
     locked_reason: str = ""
 
-    def due(self, now: float) -> str | None:
-        """What the clock asks for now: "expire" (past --for), "lock" (idle too long with a key held), or None."""
+    def due(self, now: float, *, algos_running: bool = False) -> str | None:
+        """What the clock asks for now: "expire" (past --for), "lock" (idle too long with a key held), or None.
+        Running algos are use: an idle lock would silently pause a trailing stop."""
         if now >= self.expires_at:
             return "expire"
-        if self.idle_lock_s and self.keys and now - self.last_used >= self.idle_lock_s:
+        if self.idle_lock_s and self.keys and not algos_running and now - self.last_used >= self.idle_lock_s:
             return "lock"
         return None
 
@@ -140,7 +141,7 @@ class Agent:
     def _watch(self) -> None:
         """Idle lock and end of life, checked once a second."""
         while not self._stop.wait(1.0):
-            due = self.state.due(time.time())
+            due = self.state.due(time.time(), algos_running=self.algos is not None and self.algos.busy())
             if due == "expire":
                 self.lock("session expired")
                 self.stop()

@@ -174,12 +174,13 @@ class Algo:
 
     def cancel(self, reason: str = "canceled by request") -> list[Action]:
         """Stop: cancel every live child; the algo is canceled (its fills stand)."""
-        actions: list[Action] = [Cancel(c) for c in self.working() if self.cancelable(c)]
+        actions: list[Action] = [Cancel(c) for c in self.working()]
         self.finish("canceled", reason)
         return actions
 
     def cancelable(self, cloid: str) -> bool:
-        """Whether `cancel` and a session stop with --on-stop cancel take this child down."""
+        """Whether a session stop with --on-stop cancel takes this child down (a cancel of the
+        algo itself takes down every child)."""
         return True
 
     # ----- for subclasses -------------------------------------------------------------------

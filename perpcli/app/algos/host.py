@@ -312,6 +312,10 @@ class Host:
                 run.journal.log(f"suspended: the session stopped (--on-stop {on_stop})")
                 run.link.drop()
 
+    def busy(self) -> bool:
+        """Whether any algo still runs here."""
+        return any(not r.algo.finished and not r.stopping for r in list(self.runs.values()))
+
     def drop_keys(self) -> None:
         with self.lock:
             for run in self.runs.values():

@@ -9,7 +9,8 @@ no protection). An entry that ends with nothing filled ends the algo; so do two 
 both gone.
 
 A session stop never cancels the legs (--on-stop cancel takes down orders that trade, not the
-protection of a position); the next session adopts them again by client order id.
+protection of a position); the next session adopts them again by client order id. Cancelling
+the algo itself (`perp algo cancel`) takes down the legs and what is left of the entry.
 
 spec: market, side (the entry's), entry_cloid, tp, sl (either may be None).
 """

@@ -322,3 +322,77 @@ def test_running_algos_keep_the_session_from_idle_locking_but_not_from_expiring(
     assert st.due(100.0) == "lock"
     assert st.due(100.0, algos_running=True) is None
     assert st.due(10_000.0, algos_running=True) == "expire"
+
+
+class SteppingLink(FakeLink):
+    """A scripted venue for driving the host step by step."""
+
+    def __init__(self):
+        super().__init__({})
+        self.quotes = [q(100, 101, 100)]
+        self.fail_place: Exception | None = None
+        self.fail_quote = False
+
+    def quote(self):
+        if self.fail_quote:
+            raise ConnectionError("connection refused")
+        return self.quotes[-1]
+
+    def intent(self, p):
+        return intent_for("fake", inst(), p)
+
+    def check(self, intent, mark):
+        pass
+
+    def place(self, intent):
+        self.placed.append(intent.cloid)
+        self.known[intent.cloid] = Ack(AckStatus.RESTING, cloid=intent.cloid)
+        if self.fail_place is not None:
+            raise self.fail_place
+        return self.known[intent.cloid]
+
+    def cancel(self, cloid):
+        self.known[cloid] = Ack(AckStatus.CANCELED, cloid=cloid)
+        return True
+
+
+def _host_run(perpcli_home, monkeypatch, link):
+    from perpcli.app.algos import host as H
+
+    monkeypatch.setattr(H, "VenueLink", lambda *a, **k: link)
+    monkeypatch.setattr(H.Host, "_limits", lambda self: None)
+    monkeypatch.setattr(H, "link_cloids", lambda _link: ids())
+    spec = {"kind": "chase", "market": "BTC", "side": "buy", "size": "1", "tick": "0.5", "ticks": 1, "cap": None}
+    return H.Host(owner="process").launch(spec, {"venue": "fake"}, background=False)
+
+
+def test_an_order_whose_answer_never_came_is_looked_up_not_sent_again(perpcli_home, monkeypatch):
+    from perpcli.domain.errors import OutcomeUnknown
+
+    link = SteppingLink()
+    run = _host_run(perpcli_home, monkeypatch, link)
+    link.fail_place = OutcomeUnknown("no answer")
+    run.step()
+    assert link.placed == ["c0"] and run.algo.state["children"]["c0"]["state"] == "unknown"
+    link.fail_place = None
+    run.step()  # the venue holds it: adopted as the working child
+    run.step()
+    assert link.placed == ["c0"] and run.algo.working() == ["c0"]
+    assert run.algo.state["children"]["c0"]["state"] == "open"
+
+
+def test_a_failed_read_pauses_and_the_first_good_one_resyncs_then_resumes(perpcli_home, monkeypatch):
+    link = SteppingLink()
+    run = _host_run(perpcli_home, monkeypatch, link)
+    run.step()
+    link.fail_quote = True
+    link.quotes.append(q(105, 106, 105))
+    link.known["c0"] = Ack(AckStatus.FILLED, cloid="c0", filled=D(1))  # filled while we could not see
+    run.step()
+    assert run.status == "paused" and link.placed == ["c0"]  # nothing traded on no data
+    link.fail_quote = False
+    run.step()
+    assert run.status == "done" and link.placed == ["c0"]
+    messages = [r["msg"] for r in J.read(run.journal.path).logs]
+    assert any(m.startswith("paused: no fresh market data") for m in messages)
+    assert any(m.startswith("resumed after") for m in messages)

@@ -149,7 +149,7 @@ class Run:
                 self.cancel(a)
 
     def place(self, p: Place) -> None:
-        from perpcli.domain.errors import PerpError
+        from perpcli.domain.errors import OutcomeUnknown, PerpError
 
         try:
             intent = self.link.intent(p)
@@ -162,8 +162,10 @@ class Run:
         n = self.journal.before({**p.to_json(), "price": str(intent.price) if intent.price else None}, self.algo.state)
         try:
             ack = self.link.place(intent)
+        except OutcomeUnknown as e:  # it may have landed: settled by client order id at the next step
+            upd = ChildUpdate(p.cloid, "unknown", error=_why(e))
         except PerpError as e:  # raised before anything was sent (network, key): not placed
-            upd = ChildUpdate(p.cloid, "done", error=f"not sent: {e}")
+            upd = ChildUpdate(p.cloid, "done", error=f"not sent: {_why(e)}")
         else:
             upd = update_of(p.cloid, ack, kind=p.kind)
             self.sent.append((p, intent, ack))

@@ -244,7 +244,7 @@ def _rebuild(monkeypatch, rep, link):
 
     monkeypatch.setattr(H, "VenueLink", lambda *a, **k: link)
     monkeypatch.setattr(H.Host, "_limits", lambda self: None)
-    return H.Host(owner="session").rebuild(rep)
+    return H.Host(owner="session", poll_s=0).rebuild(rep)
 
 
 def _journal_with_unanswered_place(perpcli_home):
@@ -333,7 +333,7 @@ class SteppingLink(FakeLink):
         self.fail_place: Exception | None = None
         self.fail_quote = False
 
-    def quote(self):
+    def quote(self, *, with_mark):
         if self.fail_quote:
             raise ConnectionError("connection refused")
         return self.quotes[-1]
@@ -343,6 +343,9 @@ class SteppingLink(FakeLink):
 
     def check(self, intent, mark):
         pass
+
+    def mark(self):
+        return self.quotes[-1].mark
 
     def place(self, intent):
         self.placed.append(intent.cloid)
@@ -363,7 +366,7 @@ def _host_run(perpcli_home, monkeypatch, link):
     monkeypatch.setattr(H.Host, "_limits", lambda self: None)
     monkeypatch.setattr(H, "link_cloids", lambda _link: ids())
     spec = {"kind": "chase", "market": "BTC", "side": "buy", "size": "1", "tick": "0.5", "ticks": 1, "cap": None}
-    return H.Host(owner="process").launch(spec, {"venue": "fake"}, background=False)
+    return H.Host(owner="process", poll_s=0).launch(spec, {"venue": "fake"}, background=False)
 
 
 def test_an_order_whose_answer_never_came_is_looked_up_not_sent_again(perpcli_home, monkeypatch):

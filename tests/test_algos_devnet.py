@@ -22,6 +22,16 @@ from tests.support import run_perp
 pytestmark = pytest.mark.timeout(180)
 
 
+@pytest.fixture(autouse=True)
+def quick_algos(perpcli_home, monkeypatch):
+    """Algos read the devnet five times a second (the default, once a second, suits a venue's
+    request budget; a loopback devnet has none worth saving)."""
+    from perpcli.config import settings
+
+    monkeypatch.setenv("PERPCLI_SESSION_ALGO_POLL_MS", "200")  # inherited by the session agent too
+    settings.configure()
+
+
 @pytest.fixture
 def devnet():
     h = start_in_thread(port=0, seed=29, market_interval=0)

@@ -104,6 +104,8 @@ class Algo:
     """
 
     kind = ""
+    needs_mark = False  # whether each quote must carry the venue's mark (a read that costs more)
+    poll_every = 1  # steps every N poll intervals
 
     def __init__(self, spec: dict[str, Any], state: dict[str, Any] | None = None,
                  new_cloid: Callable[[], str] | None = None) -> None:

@@ -30,7 +30,7 @@ from perpcli.app.algos import journal as J
 from perpcli.app.algos.core import Action, Algo, Cancel, ChildUpdate, Place, build
 from perpcli.app.algos.link import VenueLink, update_of
 
-POLL_S = 0.3
+MIN_POLL_S = 0.05
 RESUMABLE = ("running", "paused", "suspended", "unwatched")
 _session_host: Host | None = None
 
@@ -84,11 +84,11 @@ class Run:
                     break
                 self.step()
             if not self.algo.finished:
-                time.sleep(self.host.poll_s)
+                time.sleep(self.host.poll_s * self.algo.poll_every)
 
     def step(self) -> None:
         try:
-            q = self.link.quote()
+            q = self.link.quote(with_mark=self.algo.needs_mark)
         except Exception as e:  # noqa: BLE001 - any failed read pauses; the next step retries
             self.pause(f"no fresh market data from {self.link.reach.get('venue')}: {_why(e)}")
             return
@@ -153,7 +153,8 @@ class Run:
 
         try:
             intent = self.link.intent(p)
-            self.link.check(intent, self.last_quote.mark if self.last_quote else None)
+            mark = self.last_quote.mark if self.last_quote and self.last_quote.mark else self.link.mark()
+            self.link.check(intent, mark)
         except PerpError as e:  # refused here (a guard, the market's rules): never sent
             self.journal.log(f"not sent ({p.role} {p.side} {p.size}): {e}")
             self.apply(ChildUpdate(p.cloid, "done", error=f"refused locally: {e}"))
@@ -210,10 +211,14 @@ def _why(e: BaseException) -> str:
 
 
 class Host:
-    def __init__(self, *, owner: str = "session", lock: Any = None, poll_s: float = POLL_S) -> None:
+    def __init__(self, *, owner: str = "session", lock: Any = None, poll_s: float | None = None) -> None:
         self.owner = owner
         self.lock = lock if lock is not None else threading.RLock()
-        self.poll_s = poll_s
+        if poll_s is None:
+            from perpcli.config import settings
+
+            poll_s = int(settings.current().get("session.algo_poll_ms")) / 1000
+        self.poll_s = max(MIN_POLL_S, poll_s)
         self.runs: dict[str, Run] = {}
 
     def _limits(self) -> Any:

@@ -97,14 +97,15 @@ class VenueLink:
             self._session.close()
         self._session = None
 
-    def quote(self) -> Quote:
-        md = self.session.market
-        book = md.book(self.symbol, depth=1)
-        # fresh: an adapter caches marks for one command's life; an algo lives longer than that
-        (mp,) = md.mark_prices([self.symbol], fresh=True)
-        mark = mp.mark_price
+    def quote(self, *, with_mark: bool) -> Quote:
+        book = self.session.market.book(self.symbol, depth=1)
         return Quote(now_ms=time.time_ns() // 1_000_000, bid=book.bids[0][0] if book.bids else None,
-                     ask=book.asks[0][0] if book.asks else None, mark=mark)
+                     ask=book.asks[0][0] if book.asks else None, mark=self.mark() if with_mark else None)
+
+    def mark(self) -> Decimal:
+        # fresh: an adapter caches marks for one command's life; an algo lives longer than that
+        (mp,) = self.session.market.mark_prices([self.symbol], fresh=True)
+        return mp.mark_price
 
     def intent(self, p: Place) -> OrderIntent:
         return intent_for(self.session.venue, self.session.market.instrument(self.symbol), p)

@@ -23,6 +23,8 @@ MAX_TRIES = 5
 @register
 class Trail(Algo):
     kind = "trail"
+    needs_mark = True
+    poll_every = 3  # a mark read weighs five times a book read: fewer, so a trail fits the venue's budget
 
     def initial_state(self) -> dict[str, Any]:
         return {**super().initial_state(), "extreme": None, "stop": None, "triggered": False, "tries": 0}

@@ -399,3 +399,35 @@ def test_a_failed_read_pauses_and_the_first_good_one_resyncs_then_resumes(perpcl
     messages = [r["msg"] for r in J.read(run.journal.path).logs]
     assert any(m.startswith("paused: no fresh market data") for m in messages)
     assert any(m.startswith("resumed after") for m in messages)
+
+
+def test_an_oco_asks_again_for_a_cancel_that_did_not_take():
+    a = oco()
+    a.on_child(ChildUpdate("e", "done", D("0.01")))
+    a.on_child(ChildUpdate("c0", "open"))
+    a.on_child(ChildUpdate("c1", "open"))
+    assert a.on_child(ChildUpdate("c1", "done", D("0.01"))) == [Cancel("c0")]
+    assert a.on_quote(q(1, 2)) == []  # in flight
+    a.state["children"]["c0"].pop("cancel_sent")  # the host saw it still open: the cancel did not take
+    assert a.on_quote(q(1, 2)) == [Cancel("c0")]
+    a.on_child(ChildUpdate("c0", "done"))
+    assert a.status == "done" and a.state["reason"] == "sl executed"
+
+
+def test_a_cancel_lost_in_a_pause_is_asked_again(perpcli_home, monkeypatch):
+    link = SteppingLink()
+    run = _host_run(perpcli_home, monkeypatch, link)
+    run.step()
+    link.quotes.append(q(102, 103, 102))
+    link.cancel = lambda cloid: (_ for _ in ()).throw(ConnectionError("reset"))  # noqa: E731
+    link.status = lambda cloid, real=link.status: (_ for _ in ()).throw(ConnectionError("reset")) \
+        if cloid == "c0" and link.fail_status else real(cloid)
+    link.fail_status = True
+    run.step()
+    assert run.status == "paused"
+    link.fail_status = False
+    del link.cancel
+    run.step()  # resync: c0 still open, its cancel may be asked again
+    assert run.algo.state["children"]["c0"].get("cancel_sent") is True  # and it was, at once
+    run.step()
+    assert link.placed == ["c0", "c1"] and run.algo.working() == ["c1"]

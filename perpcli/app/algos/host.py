@@ -133,6 +133,8 @@ class Run:
     def poll(self, cloid: str) -> None:
         child = self.algo.state["children"][cloid]
         upd = update_of(cloid, self.link.status(cloid), kind=child.get("kind", ""))
+        if upd.state == "open":
+            child.pop("cancel_sent", None)  # a cancel that never took (e.g. across a pause): it may be asked again
         before = (child["state"], child["filled"])
         actions = self.algo.on_child(upd)
         if (child["state"], child["filled"]) != before or actions:

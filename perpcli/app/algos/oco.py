@@ -38,7 +38,15 @@ class Oco(Algo):
         return self.state["children"][cloid]["role"] == "entry"
 
     def decide(self, quote: Quote) -> list[Action]:
-        return []  # everything here is driven by the children
+        """Driven by the children; only a cancel that did not take (after a leg executed) is asked again."""
+        if self.state["phase"] != "closing":
+            return []
+        out: list[Action] = []
+        for c in self.working():
+            if not self.state["children"][c].get("cancel_sent"):
+                self.state["children"][c]["cancel_sent"] = True
+                out.append(Cancel(c))
+        return out
 
     def entry_filled(self) -> Decimal:
         return Decimal(self.state["children"][self.spec["entry_cloid"]]["filled"])

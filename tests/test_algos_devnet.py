@@ -296,3 +296,27 @@ def test_aster_bracket_in_a_session_cancels_the_other_leg(perpcli_home, devnet, 
     finally:
         sh.perp("session", "stop")
         sh.kill(doc0["pid"])
+
+
+def test_a_session_adopts_a_bracket_whose_entry_rested_without_one(perpcli_home, devnet, maker, session_key):
+    address, pw = session_key
+    aster = ("--venue", "aster-devnet", "--url", devnet.url, "--network", "testnet", "--passphrase-file", str(pw),
+             "--json")
+    r = sh.perp(*aster, "buy", "BTC", "0.01", "--limit", "94990", "--tp", "95040", "--sl", "94000", "--yes")
+    assert r.code == 0, r.err
+    out = r.json()
+    assert out["status"] == "resting" and "children" not in out
+    assert "the entry rests" in out["note"] and "start `perp session`" in out["note"]
+    aid = only_algo()
+    assert doc(aid)["status"] == "unwatched"
+    doc0 = sh.start(pw, "--venues", "devnet")
+    try:
+        wait_for("the adoption", lambda: doc(aid)["status"] == "running")
+        maker("sell", None, "0.05", "--market", "--slippage", "1%")  # fills the entry (the best bid)
+        wait_for("the legs", lambda: len(open_orders(devnet.url, address)) == 2)
+        assert doc(aid)["detail"]["phase"] == "legs"
+        assert sorted(o["orderType"] for o in info(devnet.url, {"type": "frontendOpenOrders", "user": address})) \
+            == ["Stop Market", "Take Profit Market"]
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc0["pid"])

@@ -158,6 +158,12 @@ def test_aster_bracket_without_a_session_places_the_legs_and_says_nothing_watche
     orders = run(devnet.url, "--venue", "aster-devnet", "--json", "orders", key=key, monkeypatch=monkeypatch).json()
     assert sorted(o["type"] for o in orders) == ["stop_market", "take_profit_market"]
     assert all(o["reduce_only"] for o in orders)
+    # No session runs it: `perp algo cancel` takes its legs down from this process, from the journal.
+    c = run(devnet.url, "--venue", "aster-devnet", "--json", "algo", "cancel", rep.algo_id, "--yes", key=key,
+            monkeypatch=monkeypatch)
+    assert c.code == 0, c.err
+    assert c.json()["status"] == "canceled" and c.json()["working"] == []
+    assert run(devnet.url, "--venue", "aster-devnet", "--json", "orders", key=key, monkeypatch=monkeypatch).json() == []
 
 
 # ----- in a session -------------------------------------------------------------------------

@@ -198,6 +198,7 @@ def test_a_chase_in_the_session_outlives_its_terminal_and_resumes_without_a_dupl
         (child,) = open_orders(devnet.url, address)
         listed = cli(devnet, "algo", "list")
         assert listed.code == 0 and [a["id"] for a in listed.json()] == [aid]
+        assert sh.status()["algos_running"] == 1
 
         stop = sh.perp("--json", "session", "stop", "--on-stop", "leave")
         assert stop.code == 0, stop.err

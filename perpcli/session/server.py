@@ -178,7 +178,10 @@ class Agent:
     def answer(self, request: dict) -> dict:
         op = request.get("op")
         if op == "status":
-            return self.state.doc()
+            doc = self.state.doc()
+            if self.algos is not None:
+                doc["algos_running"] = sum(not r.algo.finished for r in list(self.algos.runs.values()))
+            return doc
         if op == "lock":
             had = bool(self.state.keys)
             self.lock("locked by request")

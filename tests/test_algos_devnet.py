@@ -327,3 +327,21 @@ def test_a_session_adopts_a_bracket_whose_entry_rested_without_one(perpcli_home,
     finally:
         sh.perp("session", "stop")
         sh.kill(doc0["pid"])
+
+
+def test_a_session_that_expires_cancels_its_algo_orders_before_dropping_the_key(
+        perpcli_home, devnet, maker, session_key):
+    import os
+
+    from perpcli.session import protocol
+
+    address, pw = session_key
+    doc0 = sh.start(pw, "--venues", "devnet", "--for", "6s")
+    try:
+        aid = cli(devnet, "chase", "buy", "BTC", "0.05", "--yes").json()["id"]
+        wait_for("the chase at the bid", lambda: working_price(aid) == 94950)
+        wait_for("the end of the session", lambda: not os.path.exists(protocol.socket_path()), timeout=20)
+        assert open_orders(devnet.url, address) == []
+        assert doc(aid)["status"] == "suspended"
+    finally:
+        sh.kill(doc0["pid"])

@@ -143,6 +143,8 @@ class Agent:
         while not self._stop.wait(1.0):
             due = self.state.due(time.time(), algos_running=self.algos is not None and self.algos.busy())
             if due == "expire":
+                if self.algos is not None:
+                    self.algos.stop(self.on_stop)  # while the key is still held: it cancels their orders
                 self.lock("session expired")
                 self.stop()
             elif due == "lock":

@@ -221,6 +221,7 @@ class Host:
 
             poll_s = int(settings.current().get("session.algo_poll_ms")) / 1000
         self.poll_s = max(MIN_POLL_S, poll_s)
+        self.stopped = False
         self.runs: dict[str, Run] = {}
 
     def _limits(self) -> Any:
@@ -304,7 +305,10 @@ class Host:
     def stop(self, on_stop: str = "cancel") -> None:
         """The session ends: `cancel` takes down the orders each algo owns (an OCO's legs stay:
         they protect a position), `leave` leaves them; either way the algo is suspended and the
-        next session resumes it from its journal."""
+        next session resumes it from its journal. Once: later calls do nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
         for run in self.runs.values():
             run.stopping = True
         for run in self.runs.values():
@@ -315,8 +319,10 @@ class Host:
                 if run.algo.finished:
                     continue
                 if on_stop == "cancel":
-                    with contextlib.suppress(Exception):
+                    try:
                         run.execute([Cancel(c) for c in run.algo.working() if run.algo.cancelable(c)])
+                    except Exception as e:  # noqa: BLE001 - say so; the next session looks them up again
+                        run.journal.log(f"could not cancel its orders at the stop: {_why(e)}")
                 run.journal.state(run.algo.state, status="suspended")
                 run.journal.log(f"suspended: the session stopped (--on-stop {on_stop})")
                 run.link.drop()

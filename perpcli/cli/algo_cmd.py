@@ -88,7 +88,8 @@ def start_chase(side: str, market: str, size: str, max_distance: str | None, tic
         spec = {"kind": "chase", "market": inst.symbol, "side": side, "size": str(sz), "tick": str(tick),
                 "ticks": ticks, "cap": str(cap) if cap is not None else None,
                 "max_distance": f"{dist}%" if dist is not None else None}
-        _launch(s, spec, f"chase: {side} {sz} {inst.symbol} from {touch}" + (f" up to {cap}" if cap else ""),
+        _launch(s, spec, f"chase: {side} {sz} {inst.symbol} from {rules.plain(touch)}"
+                + (f" up to {rules.plain(cap)}" if cap else ""),
                 notional=sz * (cap or touch))
 
 

@@ -431,3 +431,20 @@ def test_a_cancel_lost_in_a_pause_is_asked_again(perpcli_home, monkeypatch):
     assert run.algo.state["children"]["c0"].get("cancel_sent") is True  # and it was, at once
     run.step()
     assert link.placed == ["c0", "c1"] and run.algo.working() == ["c1"]
+
+
+def test_a_child_refused_by_a_risk_guard_is_never_sent_and_ends_the_algo(perpcli_home, monkeypatch):
+    from perpcli.domain.errors import RiskRefused
+
+    link = SteppingLink()
+
+    def refuse(intent, mark):
+        raise RiskRefused("order notional above risk.max_order_notional (guard max_order_notional)",
+                          guard="max_order_notional")
+
+    link.check = refuse
+    run = _host_run(perpcli_home, monkeypatch, link)
+    run.step()
+    assert link.placed == [] and run.status == "failed" and "guard max_order_notional" in run.algo.state["reason"]
+    rep = J.read(run.journal.path)
+    assert rep.unknown == [] and any(r["msg"].startswith("not sent") for r in rep.logs)

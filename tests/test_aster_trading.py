@@ -379,3 +379,24 @@ async def test_account_stream_follows_the_listen_key_and_recreates_it(aster):
     methods = [m for m, p, _, _ in aster.seen if p == "/fapi/v3/listenKey"]
     assert methods.count("POST") == 2 and "PUT" in methods  # created twice, kept alive meanwhile
     assert set(aster.signed_by) == {SIGNER.address}
+
+
+def test_a_close_position_exit_sends_closeposition_without_a_size(aster):
+    """An OCO leg (app/algos/oco.py): it closes whatever position is held when it fires."""
+    aster.routes["/fapi/v3/order"] = (200, order_answer(), {})
+    t = trading(aster)
+    t.submit([OrderIntent(venue="aster-devnet", symbol="BTC", side=Side.SELL, size=D("0.01"),
+                          order_type=OrderType.TAKE_PROFIT_MARKET, price=D("54000"), trigger_price=D("62000"),
+                          reduce_only=True, cloid="tp-1", close_position=True)])
+    ((_, params),) = sent(aster, "/fapi/v3/order")
+    assert params["type"] == "TAKE_PROFIT_MARKET" and params["stopPrice"] == "62000"
+    assert params["closePosition"] == "true" and "quantity" not in params and "reduceOnly" not in params
+
+
+def test_order_status_with_a_market_finds_a_finished_order(aster):
+    aster.routes["/fapi/v3/order"] = (200, order_answer(status="FILLED", executed="0.010", cloid="tp-1"), {})
+    t = trading(aster)
+    ack = t.order_status(cloid="tp-1", market="BTC")
+    assert ack.status is AckStatus.FILLED and ack.filled == D("0.010")
+    ((method, params),) = sent(aster, "/fapi/v3/order")
+    assert method == "GET" and params["origClientOrderId"] == "tp-1" and params["symbol"] == "BTCUSDT"

@@ -69,6 +69,13 @@ EXAMPLES: dict[str, str] = {
     "agent approve": "perp agent approve bot --valid-days 30",
     "agent list": "perp agent list --address 0x1111111111111111111111111111111111111111",
     "agent revoke": "perp agent revoke bot",
+    "chase": "perp chase buy BTC 0.5 --max-distance 0.3%",
+    "trail": "perp trail sell BTC 0.5 --distance 1%",
+    "algo": "perp algo list --all",
+    "algo list": "perp algo list --json",
+    "algo show": "perp algo show a-mxbub817-9e4d",
+    "algo logs": "perp algo logs a-mxbub817-9e4d",
+    "algo cancel": "perp algo cancel a-mxbub817-9e4d",
 }
 
 

@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "perpcli.cli.commands.stream",
     "perpcli.cli.commands.sign",
     "perpcli.cli.commands.session",
+    "perpcli.cli.commands.algo",
     "perpcli.cli.commands.completion",
 ]
 

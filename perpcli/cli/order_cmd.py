@@ -74,7 +74,14 @@ def place_order(args: OrderArgs) -> None:
                 f"{a.side} {plan.main.size} {plan.market} (~{plan.notional.quantize(1)} USD) on {s.venue}",
                 notional=plan.notional, threshold=limits.confirm_above_notional,
             )
-        outcome = actions.place(s, trading, plan, dry_run=opts.dry_run, bracket_policy=limits.on_bracket_failure)
+        if plan.grouping != "na" and not trading.capabilities.bracket_orders:
+            from perpcli.app.algos import bracket
+            from perpcli.cli.algo_cmd import launch_in_session, reach_of
+
+            outcome = bracket.place_with_oco(s, trading, plan, dry_run=opts.dry_run, reach=reach_of(s),
+                                             launch=launch_in_session)
+        else:
+            outcome = actions.place(s, trading, plan, dry_run=opts.dry_run, bracket_policy=limits.on_bracket_failure)
     if opts.dry_run:
         main, *children = outcome.results
         venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})

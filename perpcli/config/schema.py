@@ -136,6 +136,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(reads keep working; the next order asks for the passphrase again). 0: never."),
     Setting("session.max_hours", "int", 8,
             "How long `perp session start` runs when --for is not given; it then stops on its own."),
+    Setting("session.algo_poll_ms", "int", 1000,
+            "How often each algo (chase, twap, oco) reads its venue: the touch and its own orders, about 4 "
+            "request weight per read on Hyperliquid (1200 a minute per IP); a trail also reads the mark (20) "
+            "and does it every third interval."),
     Setting("devnet.host", "str", "127.0.0.1", "Address `perp devnet` listens on (anything but loopback needs --public)."),
     Setting("devnet.port", "int", 8787, "Port `perp devnet` listens on."),
     Setting("devnet.initial_balance", "decimal", Decimal("100000"),

@@ -135,6 +135,9 @@ class OrderIntent:
     reduce_only: bool = False
     trigger_price: Decimal | None = None
     cloid: str | None = None
+    # A trigger-market exit that closes whatever position is held when it fires (Aster's
+    # closePosition); a venue without the notion sends it reduce-only with `size`.
+    close_position: bool = False
 
     def __post_init__(self) -> None:
         if self.size <= 0:

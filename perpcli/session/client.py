@@ -104,6 +104,12 @@ def _interrupted(argv: list[str]) -> int:
 
 def call(op: str) -> dict | None:
     """A control request (status, lock, stop) to this user's agent; None when none is running."""
+    return request({"op": op})
+
+
+def request(doc: dict, *, timeout_s: float = CONNECT_TIMEOUT_S * 5) -> dict | None:
+    """One control document (an op and its fields) to this user's agent; its answer, or None
+    when no agent runs (or it went away without answering)."""
     path = protocol.socket_path()
     if not os.path.exists(path):
         return None
@@ -112,8 +118,8 @@ def call(op: str) -> dict | None:
         return None
     with sock:
         try:
-            sock.settimeout(CONNECT_TIMEOUT_S * 5)
-            sock.sendall(protocol.encode({"v": protocol.VERSION, "op": op}))
+            sock.settimeout(timeout_s)
+            sock.sendall(protocol.encode({**doc, "v": protocol.VERSION}))
             sock.shutdown(socket.SHUT_WR)
             reply = protocol.decode(protocol.read_all(sock))
         except (OSError, ValueError):

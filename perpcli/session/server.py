@@ -64,11 +64,12 @@ class AgentState:
     declined: int = 0
     locked_reason: str = ""
 
-    def due(self, now: float) -> str | None:
-        """What the clock asks for now: "expire" (past --for), "lock" (idle too long with a key held), or None."""
+    def due(self, now: float, *, algos_running: bool = False) -> str | None:
+        """What the clock asks for now: "expire" (past --for), "lock" (idle too long with a key held), or None.
+        Running algos are use: an idle lock would silently pause a trailing stop."""
         if now >= self.expires_at:
             return "expire"
-        if self.idle_lock_s and self.keys and now - self.last_used >= self.idle_lock_s:
+        if self.idle_lock_s and self.keys and not algos_running and now - self.last_used >= self.idle_lock_s:
             return "lock"
         return None
 
@@ -95,6 +96,8 @@ class Agent:
         self._stop = threading.Event()
         self._base_env = {k: v for k, v in os.environ.items() if k not in protocol.SECRET_ENV}
         self._inode = os.stat(protocol.socket_path()).st_ino
+        self.on_stop = "cancel"  # what a stop does with algo-owned orders (`session stop --on-stop`)
+        self.algos: Any = None  # the algo host (perpcli/app/algos/host.py), once serving
 
     # ----- keys ---------------------------------------------------------------------------------
 
@@ -111,6 +114,8 @@ class Agent:
         from perpcli.keys import sources
 
         sources.drop_held()
+        if self.algos is not None:
+            self.algos.drop_keys()  # no algo keeps a signing session past a lock
         if self.state.keys:
             self.state.locked_reason = reason
         self.state.keys.clear()
@@ -136,14 +141,18 @@ class Agent:
     def _watch(self) -> None:
         """Idle lock and end of life, checked once a second."""
         while not self._stop.wait(1.0):
-            due = self.state.due(time.time())
+            due = self.state.due(time.time(), algos_running=self.algos is not None and self.algos.busy())
             if due == "expire":
+                if self.algos is not None:
+                    self.algos.stop(self.on_stop)  # while the key is still held: it cancels their orders
                 self.lock("session expired")
                 self.stop()
             elif due == "lock":
                 self.lock(f"idle for {int(self.state.idle_lock_s)} s")
 
     def _shutdown(self) -> None:
+        if self.algos is not None:
+            self.algos.stop(self.on_stop)
         self.lock("session stopped")
         try:
             self.listener.close()
@@ -171,13 +180,22 @@ class Agent:
     def answer(self, request: dict) -> dict:
         op = request.get("op")
         if op == "status":
-            return self.state.doc()
+            doc = self.state.doc()
+            if self.algos is not None:
+                doc["algos_running"] = sum(not r.algo.finished for r in list(self.algos.runs.values()))
+            return doc
         if op == "lock":
             had = bool(self.state.keys)
             self.lock("locked by request")
             return {"locked": True, "dropped": had}
         if op == "stop":
-            return {"stopping": True}
+            if request.get("on_stop") in ("cancel", "leave"):
+                self.on_stop = request["on_stop"]
+            return {"stopping": True, "on_stop": self.on_stop}
+        if op == "algo":
+            from perpcli.session import algo_ops
+
+            return algo_ops.answer(self, request)
         if op == "run":
             with self._run_lock:
                 self.state.last_used = time.time()
@@ -306,6 +324,9 @@ def detach_and_serve(listener: socket.socket, state: AgentState, signer: Any) ->
 
         app_session.share_markets(True)
         threading.Thread(target=agent.warm, daemon=True).start()
+        from perpcli.session import algo_ops
+
+        algo_ops.serve(agent)
         agent.serve_forever()
     except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
         import traceback

@@ -332,7 +332,8 @@ class FakeTrading:
         return [OrderUpdate(self.venue, self.account_address, wire.order(r, venue=self.venue), int(r["updateTime"]),
                             reason=r["status"]) for r in rows]
 
-    def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+    def order_status(self, *, oid: str | None = None, cloid: str | None = None,
+                     market: str | None = None) -> Ack | None:
         if (oid is None) == (cloid is None):
             raise UsageError("give exactly one of oid or cloid")
         row = self.exchange.query_order(self.account_address, oid=oid, client_id=cloid)

@@ -84,20 +84,27 @@ def lock() -> None:
     venue_cmd.emit_doc({"running": reply is not None, "locked": True})
 
 
-@session_app.command("stop", help="Stop the session agent (its keys go with it).")
-def stop() -> None:
+@session_app.command("stop", help="Stop the session agent (its keys go with it); its algos are suspended and "
+                     "resume at the next start.")
+def stop(
+    on_stop: str = typer.Option("cancel", "--on-stop", help="cancel (default): cancel the orders algos own "
+                                "(not an OCO's TP/SL); leave: leave them working."),
+) -> None:
     import os
     import time
 
     from perpcli.cli import output, venue_cmd
+    from perpcli.domain.errors import UsageError
     from perpcli.session import client, protocol
 
-    reply = client.call("stop")
+    if on_stop not in ("cancel", "leave"):
+        raise UsageError(f"--on-stop must be cancel or leave, got {on_stop!r}")
+    reply = client.request({"op": "stop", "on_stop": on_stop})
     if reply is None:
         output.info("no session is running")
         venue_cmd.emit_doc({"stopped": False, "running": False})
         return
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # algos cancel their orders first (--on-stop cancel)
     while os.path.exists(protocol.socket_path()) and time.monotonic() < deadline:
         time.sleep(0.05)  # the agent removes its socket as its last act
     venue_cmd.emit_doc({"stopped": True, "running": False})

@@ -102,10 +102,18 @@ def register(app: typer.Typer) -> None:
             return
         _emit_results(outcome.results, as_list=True)
 
-    twap = typer.Typer(help="Time-weighted orders executed by the venue.", no_args_is_help=True)
+    twap = typer.Typer(help="Time-weighted orders: executed by the venue where it has a native TWAP, else (or with "
+                            "--client) sliced by perpcli (in the session when one runs).", no_args_is_help=True)
     app.add_typer(twap, name="twap")
 
-    def _twap(side: str, market: str, size: str, minutes: int, reduce_only: bool, randomize: bool) -> None:
+    def _twap(side: str, market: str, size: str, minutes: int, reduce_only: bool, randomize: bool,
+              client: bool = False, slices: int | None = None, slippage: str = "1%") -> None:
+        if client or slices is not None or not _native_twap():
+            if randomize:
+                raise_usage("--randomize is for the venue's native TWAP; a client-side TWAP slices evenly")
+            from perpcli.cli.algo_cmd import start_twap
+
+            return start_twap(side, market, size, minutes, slices, reduce_only, slippage)
         from perpcli.app import actions, order_plan
         from perpcli.app.risk import RiskLimits
         from perpcli.cli import context, venue_cmd
@@ -134,15 +142,21 @@ def register(app: typer.Typer) -> None:
     def twap_buy(market: str = typer.Argument(...), size: str = typer.Argument(...),
                  minutes: int = typer.Option(..., "--minutes", click_type=whole()),
                  reduce_only: bool = typer.Option(False, "--reduce-only"),
-                 randomize: bool = typer.Option(False, "--randomize")) -> None:
-        _twap("buy", market, size, minutes, reduce_only, randomize)
+                 randomize: bool = typer.Option(False, "--randomize"),
+                 client: bool = typer.Option(False, "--client", help=CLIENT_HELP),
+                 slices: int = typer.Option(None, "--slices", click_type=whole(), help="Client-side: how many slices."),
+                 slippage: str = typer.Option("1%", "--slippage", help="Client-side: worst price of a slice.")) -> None:
+        _twap("buy", market, size, minutes, reduce_only, randomize, client, slices, slippage)
 
     @twap.command("sell", help="TWAP sell SIZE over --minutes.")
     def twap_sell(market: str = typer.Argument(...), size: str = typer.Argument(...),
                   minutes: int = typer.Option(..., "--minutes", click_type=whole()),
                   reduce_only: bool = typer.Option(False, "--reduce-only"),
-                  randomize: bool = typer.Option(False, "--randomize")) -> None:
-        _twap("sell", market, size, minutes, reduce_only, randomize)
+                  randomize: bool = typer.Option(False, "--randomize"),
+                  client: bool = typer.Option(False, "--client", help=CLIENT_HELP),
+                  slices: int = typer.Option(None, "--slices", click_type=whole(), help="Client-side: how many slices."),
+                  slippage: str = typer.Option("1%", "--slippage", help="Client-side: worst price of a slice.")) -> None:
+        _twap("sell", market, size, minutes, reduce_only, randomize, client, slices, slippage)
 
     @twap.command("list", help="Running TWAPs with their progress (--all: also those that ended).")
     def twap_list(include_ended: bool = typer.Option(False, "--all", help="Also finished and canceled TWAPs.")) -> None:
@@ -460,6 +474,23 @@ strings ("0.01"), never JSON numbers (floats are inexact); flags are true/false.
 Exactly one of limit, market_order or stop. Each result line is an order result
 (docs/json.md); a bad line n gets {"line": n, "status": "invalid", ...} and the rest go on.
 Exit code: the worst outcome (6 unknown, 3 rejected, 2 invalid input, else 0)."""
+
+
+CLIENT_HELP = ("Slice here (in the session when one runs) instead of the venue's native TWAP; "
+               "the default on venues without one.")
+
+
+def _native_twap() -> bool:
+    """Whether the chosen venue runs TWAPs itself (Capabilities.twap; no adapter import)."""
+    from perpcli.app.session import choose_venue
+    from perpcli.cli import context
+    from perpcli.config import settings
+    from perpcli.venues import registry
+
+    opts = context.current()
+    name = choose_venue(settings.current(), venue=opts.venue, url=(opts.extra or {}).get("url"),
+                        network=(opts.extra or {}).get("network")).name
+    return bool(registry.get_entry(name).load_capabilities().twap)
 
 
 def _emit_action(out, reqs) -> None:

@@ -313,13 +313,17 @@ class AsterTrading:
             raise
         return codec.order_ack(row, cloid=cloid)
 
-    def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+    def order_status(self, *, oid: str | None = None, cloid: str | None = None,
+                     market: str | None = None) -> Ack | None:
         """An order's status, open or finished (filled, cancelled, expired). Aster looks orders
-        up per symbol: the one remembered for this id, else each symbol the account touched."""
+        up per symbol: `market` when the caller knows it, else the one remembered for this id,
+        else each symbol the account touched."""
         if (oid is None) == (cloid is None):
             raise UsageError("give exactly one of oid or cloid")
         if oid is not None and not str(oid).isdigit():
             return None  # not an Aster order id: no order has it
+        if market is not None:
+            return self._lookup(self.market.instrument(market).symbol, oid=oid, cloid=cloid)
         known = self._symbol_of.get(str(oid if oid is not None else cloid))
         candidates = [known] if known else self._account_symbols()
         for symbol in candidates:
@@ -400,9 +404,12 @@ class AsterTrading:
             assert intent.trigger_price is not None
             p.update(type=_TRIGGER_TYPES[ot], quantity=_plain(size), stopPrice=_plain(intent.trigger_price),
                      workingType="MARK_PRICE")
+            if intent.close_position and ot in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET):
+                del p["quantity"]  # closes the whole position when it fires; no size, no reduceOnly
+                p["closePosition"] = "true"
             if ot in (OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT):
                 p.update(price=_plain(checked_price), timeInForce=_TIF.get(intent.tif, "GTC"))
-        if intent.reduce_only:
+        if intent.reduce_only and "closePosition" not in p:
             p["reduceOnly"] = "true"
         if intent.cloid:
             p["newClientOrderId"] = self.market.check_client_id(intent.cloid)
@@ -424,7 +431,7 @@ class AsterTrading:
             request = self._request("POST", "/fapi/v3/batchOrders", {"batchOrders": params})
         return Prepared(kind="order", body={"requests": [request]},
                         requests=[(str(p.get("newClientOrderId")) if p.get("newClientOrderId") else None,
-                                   Decimal(str(p["quantity"]))) for p in params],
+                                   Decimal(str(p.get("quantity", "0")))) for p in params],
                         markets=[str(p["symbol"]) for p in params])
 
     def submit(self, intents: Sequence[OrderIntent], *, grouping: str = "na") -> list[Ack]:

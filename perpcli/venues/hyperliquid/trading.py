@@ -254,7 +254,8 @@ class HyperliquidTrading:
         updates = codec.order_updates(rows, venue=self.venue, account=self.account_address)
         return sorted((u for u in updates if u.time_ms >= since_ms), key=lambda u: u.time_ms)
 
-    def order_status(self, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+    def order_status(self, *, oid: str | None = None, cloid: str | None = None,
+                     market: str | None = None) -> Ack | None:
         if (oid is None) == (cloid is None):
             raise UsageError("give exactly one of oid or cloid")
         key: int | str = _venue_oid(oid) if oid is not None else A.check_cloid(cloid)

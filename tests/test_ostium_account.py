@@ -59,9 +59,9 @@ def test_positions_without_marks_still_show_the_chains_numbers():
     assert gold.unrealized_pnl is None and gold.liquidation_price == D("2410") and held.marks == {}
 
 
-def test_actions_say_they_are_not_wired_yet():
+def test_book_style_orders_say_how_ostium_sizes_a_trade():
     with serving(account_node()) as url:
         t = reader(url)
-        with pytest.raises(UsageError, match="orders is not supported"):
+        with pytest.raises(UsageError, match="size-only orders .* --collateral N --leverage L"):
             t.submit([])
         assert t.resolve_account().role == "user" and t.leverage_setting("XAU").leverage is None

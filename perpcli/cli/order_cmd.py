@@ -35,6 +35,8 @@ class OrderArgs:
     preview: bool = False
     usd: str | None = None
     risk: str | None = None
+    collateral: str | None = None  # venues that margin each trade on its own (Ostium)
+    no_wait: bool = False  # keeper venues: return once accepted
 
 
 def place_order(args: OrderArgs) -> None:
@@ -44,8 +46,18 @@ def place_order(args: OrderArgs) -> None:
     from perpcli.config import settings
     from perpcli.domain.orders import Side
 
-    # 1. Grammar first: nothing touches the network until the request is well formed.
     a = args
+    with venue_cmd.session() as s:  # opening reads no network; the venue's order form decides the path
+        from perpcli.app.collateral import uses_collateral_orders
+        from perpcli.venues import registry
+
+        if uses_collateral_orders(registry.get_entry(s.venue).load_capabilities()):
+            from perpcli.cli.collateral_cmd import place_collateral_order
+
+            return place_collateral_order(a, s)
+    if a.collateral is not None or a.no_wait:
+        raise UsageError("--collateral and --no-wait apply to venues that margin each trade on its own (Ostium)")
+    # 1. Grammar first: nothing touches the network until the request is well formed.
     size_spec = order_plan.parse_size(a.size, usd=a.usd, risk=a.risk)
     price_spec = order_plan.parse_price_flags(limit=a.limit, market=a.market_order, stop=a.stop, slippage=a.slippage)
     req = order_plan.OrderRequest(

@@ -4,9 +4,9 @@ USDC in the wallet is the free collateral (Ostium has no cross margin: each trad
 own); open trades are positions (positions.py) and open limit/stop orders are orders. Reads
 need only an address (`--address`), so nothing here asks for a key.
 
-Sending orders is not wired to the CLI yet: the transactions (calls.py), their checks
-(sizing.py), the chain side (chain.py) and settlement (settlement.py) exist; every action here
-says so in one line instead of pretending.
+Orders go through the seam's CollateralTrading form (ordering.py: quote, approve, open,
+close, TP/SL, margin, cancel of a resting order, settling what an earlier command left); the
+OrderIntent form of book venues, and what Ostium does not have, say so in one line.
 """
 
 from __future__ import annotations
@@ -18,8 +18,21 @@ from typing import TYPE_CHECKING, Any
 from perpcli.domain.errors import NetworkError, UsageError
 from perpcli.domain.events import AccountSnapshot, Balance
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
-from perpcli.venues.base import KeyRole, LeverageSetting, MarginAccount, Positions
+from perpcli.venues.base import (
+    Ack,
+    ActionResult,
+    CancelResult,
+    CancelTarget,
+    CollateralOrder,
+    KeyRole,
+    LeverageSetting,
+    MarginAccount,
+    OpenQuote,
+    Positions,
+    Prepared,
+)
 from perpcli.venues.ostium import instruments as pairs
+from perpcli.venues.ostium import ordering
 from perpcli.venues.ostium.calls import address
 from perpcli.venues.ostium.positions import OpenTrade
 from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
@@ -27,14 +40,18 @@ from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, u
 if TYPE_CHECKING:
     from perpcli.venues.capabilities import Capabilities
     from perpcli.venues.ostium.adapter import OstiumMarketData
+    from perpcli.venues.ostium.journal import TxJournal
+    from perpcli.venues.ostium.nonces import EvmNonceAllocator
+
 
 def _not_yet(what: str) -> Any:
     def refuse(self: OstiumTrading, *args: Any, **kwargs: Any) -> Any:
-        raise UsageError(f"{self.venue}: {what} is not supported by this perpcli version yet "
-                         "(Ostium account reads work; sending from the CLI is not wired)")
+        raise UsageError(f"{self.venue}: {what} is not supported by this perpcli version")
 
     return refuse
 
+
+_SIZE_ONLY = "size-only orders (a trade is collateral x leverage: `perp buy MARKET --collateral N --leverage L`)"
 
 # Ostium's limit-order types (getOpenLimitOrder.orderType): LIMIT opens when the price comes to
 # it, STOP when the price goes through it.
@@ -46,6 +63,9 @@ class OstiumTrading:
         self.market = market
         self.venue = market.venue
         self._address = address(str(who.address), "account")
+        self.signer = who  # signs only when it can (a reader built from --address refuses)
+        self._nonces: EvmNonceAllocator | None = None
+        self._journal: TxJournal | None = None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -118,7 +138,7 @@ class OstiumTrading:
                 (raw,) = chain.call_function("trading_storage", "getOpenLimitOrder", storage, self._address,
                                              spec.pair_index, index)
                 out.append(self._order(spec.symbol, raw))
-        return out
+        return out + ordering.pending_orders(self)
 
     def _order(self, symbol: str, raw: tuple) -> Order:
         collateral, target, _tp, _sl, _trader, leverage, created_at, _updated, pair, order_type, index, buy, _day = raw
@@ -152,6 +172,75 @@ class OstiumTrading:
         """Ostium has no account-level leverage: each trade picks its own."""
         return LeverageSetting(leverage=None, cross=False)
 
+    # ----- orders: the CollateralTrading form (ordering.py) -------------------------------
+
+    def nonces(self) -> EvmNonceAllocator:
+        if self._nonces is None:
+            from perpcli.venues.ostium.nonces import EvmNonceAllocator
+
+            self._nonces = EvmNonceAllocator(self.market.ostium_network.chain_id, self._address)
+        return self._nonces
+
+    def journal(self) -> TxJournal:
+        if self._journal is None:
+            from perpcli.venues.ostium.journal import TxJournal
+
+            self._journal = TxJournal(self.market.ostium_network.chain_id, self._address)
+        return self._journal
+
+    def quote_open(self, order: CollateralOrder) -> OpenQuote:
+        return ordering.quote_open(self, order)
+
+    def prepare_open(self, quote: OpenQuote) -> list[Prepared]:
+        return ordering.prepare_open(self, quote)
+
+    def prepare_close_trade(self, market: str, *, percent: Decimal, slippage_pct: Decimal,
+                            trade_id: str | None = None) -> Prepared:
+        return ordering.prepare_close(self, market, percent=percent, slippage_pct=slippage_pct, trade_id=trade_id)
+
+    def prepare_tpsl(self, market: str, *, tp: Decimal | None, sl: Decimal | None, clear_tp: bool = False,
+                     clear_sl: bool = False, trade_id: str | None = None) -> list[Prepared]:
+        return ordering.prepare_tpsl(self, market, tp=tp, sl=sl, clear_tp=clear_tp, clear_sl=clear_sl,
+                                     trade_id=trade_id)
+
+    def send_order(self, prepared: Any) -> Ack:
+        return ordering.send_order(self, list(prepared))
+
+    def await_settlement(self, ack: Ack, timeout_s: float | None = None) -> Ack:
+        return ordering.await_settlement(self, ack, timeout_s)
+
+    def settle_earlier(self) -> list[Ack]:
+        return ordering.settle_earlier(self)
+
+    def prepare_margin(self, market: str, amount: Decimal) -> Prepared:
+        return ordering.prepare_margin(self, market, amount)
+
+    def prepare_cancel(self, targets: Any) -> Prepared:
+        return ordering.prepare_cancel(self, [t.oid or "" for t in targets])
+
+    def send_cancel(self, prepared: Prepared, targets: Any) -> list[CancelResult]:
+        res = self.send(prepared)
+        return [CancelResult(ok=res.ok, oid=t.oid, error=res.error, error_kind=res.error_kind) for t in targets]
+
+    def cancel(self, target: CancelTarget) -> CancelResult:
+        return self.send_cancel(self.prepare_cancel([target]), [target])[0]
+
+    def send(self, prepared: Prepared) -> ActionResult:
+        """One immediate action (TP/SL update, top-up, cancel, a remove-collateral request)."""
+        from perpcli.domain.errors import OutcomeUnknown, VenueRejected
+
+        try:
+            settled = ordering.send_signed(self, prepared)
+        except VenueRejected as e:
+            return ActionResult(False, error=e.message, error_kind=e.error_kind)
+        except OutcomeUnknown:
+            raise
+        ack = ordering.ack_of_receipt(self, prepared.kind, settled, {})
+        detail = dict(ack.detail)
+        if ack.status.value == "accepted":
+            detail["note"] = "accepted: the keeper confirms it in its own transaction"
+        return ActionResult(True, detail=detail)
+
     # ----- not in this version: one clear line each, nothing sent --------------------------
 
     fills = _not_yet("fills")
@@ -161,17 +250,13 @@ class OstiumTrading:
     fee_rates = _not_yet("fee rates")
     agents = _not_yet("agent keys (delegates)")
     stream_account = _not_yet("account stream")
-    prepare_orders = _not_yet("orders")
-    send_orders = _not_yet("orders")
-    submit = _not_yet("orders")
-    prepare_cancel = _not_yet("cancel")
-    send_cancel = _not_yet("cancel")
-    cancel = _not_yet("cancel")
+    prepare_orders = _not_yet(_SIZE_ONLY)
+    send_orders = _not_yet(_SIZE_ONLY)
+    submit = _not_yet(_SIZE_ONLY)
     prepare_modify = _not_yet("modify")
     modify = _not_yet("modify")
     prepare_leverage = _not_yet("leverage (Ostium sets it per trade)")
     set_leverage = _not_yet("leverage (Ostium sets it per trade)")
-    prepare_margin = _not_yet("margin (topUpCollateral/removeCollateral)")
     prepare_schedule_cancel = _not_yet("a dead man's switch")
     prepare_twap = _not_yet("TWAP")
     prepare_twap_cancel = _not_yet("TWAP")
@@ -179,4 +264,3 @@ class OstiumTrading:
     prepare_transfer = _not_yet("transfers")
     transfer = _not_yet("transfers")
     prepare_approve_agent = _not_yet("agent keys (setDelegate)")
-    send = _not_yet("actions")

@@ -1,0 +1,215 @@
+"""`perp buy/sell/close/tpsl/cancel` on Ostium against a scripted chain: what is signed, the
+honest states (accepted -> filled / canceled, resting, unknown), exit codes and JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal as D
+
+import pytest
+
+from perpcli.venues.ostium import abi, ordering
+from tests.anvil_node import DEV_KEY
+from tests.ostium_node import serving
+from tests.ostium_trading_node import E18, TRADER, TradingChain
+from tests.support import invoke
+
+TUESDAY_MS = int(datetime(2026, 3, 10, 15, tzinfo=UTC).timestamp() * 1000)
+SATURDAY_MS = int(datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture
+def chain(perpcli_home, monkeypatch):
+    node = TradingChain()
+    with serving(node) as url:
+        monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_URL", url)
+        monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL", url + "/prices")
+        monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_RECEIPT_TIMEOUT_S", "3")
+        monkeypatch.setenv("PERPCLI_PRIVATE_KEY", DEV_KEY)
+        at(monkeypatch, TUESDAY_MS)
+        yield node
+
+
+def at(monkeypatch, ms: int) -> None:
+    """The clock the order path checks trading hours against."""
+    monkeypatch.setattr(ordering.time, "time_ns", lambda: ms * 1_000_000)
+
+
+def perp(capsys, monkeypatch, *args):
+    return invoke(["--venue", "ostium-devnet", "--yes", "--json", *args], capsys, monkeypatch=monkeypatch)
+
+
+def sent_calls(node, name, contract="trading"):
+    fn = abi.function(contract, name)
+    return [s for s in node.sent if s.tx.data[:4] == fn.selector]
+
+
+def test_market_open_with_tp_sl_is_accepted_then_executed_into_a_position(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--leverage", "10", "--market",
+             "--tp", "2800", "--sl", "2500")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["order_id"], doc["trade_id"]) == ("filled", "42", "5:0")
+    assert (D(doc["collateral"]), D(doc["leverage"]), D(doc["avg_price"])) == (D(500), D(10), D("2650.1"))
+    assert D(doc["liquidation_price"]) == D("2411.591") and D(doc["tp"]) == D(2800) and D(doc["sl"]) == D(2500)
+    [tx] = sent_calls(chain, "openTrade")
+    trade, builder, kind, slippage = abi_args(tx)
+    assert trade[:4] == (500 * 10**6, 26501 * E18 // 10, 2800 * E18, 2500 * E18) and trade[5] == 1000
+    assert builder == ("0x" + "00" * 20, 0) and kind == 0 and slippage == 100  # 1% default; never a builder fee
+    assert doc["tx_hash"] == tx.hash_hex and doc["nonce"] == 0 and doc["approved"] is None
+
+
+def abi_args(signed):
+    from eth_abi import decode
+
+    fn = abi.function("trading", "openTrade")
+    return decode(list(fn.input_types), signed.tx.data[4:])
+
+
+def test_no_wait_returns_at_accepted_with_the_order_id(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "sell", "BTC", "--usd", "5000", "--leverage", "5", "--market", "--no-wait")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["order_id"], doc["trade_id"]) == ("accepted", "42", None)
+    trade, *_ = abi_args(sent_calls(chain, "openTrade")[0])
+    assert trade[0] == 1000 * 10**6 and trade[8] is False  # 5000 USD at 5x: 1000 USDC collateral
+
+
+def test_keeper_cancellation_is_reported_with_its_reason_and_exit_3(chain, capsys, monkeypatch):
+    chain.keeper_cancels = 2  # MARKET_CLOSED
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "200", "--leverage", "10", "--market")
+    assert r.code == 3
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["reason"], doc["error_kind"]) == ("canceled", "market closed", "market_closed")
+    assert "refunded" in doc["error"]
+
+
+def test_a_keeper_that_never_answers_leaves_the_order_accepted_exit_6(chain, capsys, monkeypatch):
+    chain.keeper_away = True
+    monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_RECEIPT_TIMEOUT_S", "0.3")
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "200", "--leverage", "10", "--market")
+    assert r.code == 6
+    assert json.loads(r.out)["status"] == "accepted" and "has not settled order 42" in r.err
+
+
+def test_base_size_is_converted_exactly_at_the_oracle_ask(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "buy", "BTC", "0.05", "--leverage", "3", "--market", "--no-wait")
+    assert r.code == 0, r.err
+    trade, *_ = abi_args(sent_calls(chain, "openTrade")[0])
+    # 0.05 x 100010 = 5000.5 USD at 3x: 1666.833333 USDC, rounded down to the micro-USDC
+    assert trade[0] == 1_666_833_333 and trade[1] == 100_010 * E18
+
+
+def test_short_allowance_sends_an_exact_approval_first(chain, capsys, monkeypatch):
+    chain.set_allowance(0)
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "300", "--leverage", "10", "--market", "--no-wait")
+    assert r.code == 0, r.err
+    approve, open_ = chain.sent
+    assert approve.tx.data[:4] == abi.function("usdc", "approve").selector and approve.tx.nonce == 0
+    assert open_.tx.nonce == 1
+    assert D(json.loads(r.out)["approved"]) == D("300.1")  # collateral + the pair's oracle fee
+    assert "allowance is short" in r.err
+
+
+def test_limit_order_rests_with_its_pair_and_index(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--leverage", "10", "--limit", "2600")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["order_id"], D(doc["price"])) == ("resting", "5:0", D(2600))
+    trade, _b, kind, slippage = abi_args(sent_calls(chain, "openTrade")[0])
+    assert kind == 1 and slippage == 0 and trade[1] == 2600 * E18
+
+
+def test_stop_order_is_a_stop(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "sell", "XAU", "--collateral", "500", "--leverage", "10", "--stop", "2600")
+    assert r.code == 0, r.err
+    assert abi_args(sent_calls(chain, "openTrade")[0])[2] == 2
+
+
+@pytest.mark.parametrize(("args", "rule_words"), [
+    (("--leverage", "150"), "outside this pair's 2x-100x"),
+    (("--leverage", "2"), "below XAU-USD's minimum of 1500"),
+])
+def test_local_refusals_exit_2_before_any_transaction(chain, capsys, monkeypatch, args, rule_words):
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--market", *args)
+    assert r.code == 2 and rule_words in r.err
+    assert chain.sent == []
+
+
+def test_closed_market_is_refused_locally_naming_the_next_open(chain, capsys, monkeypatch):
+    at(monkeypatch, SATURDAY_MS)
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--leverage", "10", "--market")
+    assert r.code == 2 and "closed" in r.err and "2026-03-15" in r.err
+    assert chain.sent == []
+
+
+def test_oracle_says_closed_is_refused_locally(chain, capsys, monkeypatch):
+    chain.prices[1]["isMarketOpen"] = False
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--leverage", "10", "--market")
+    assert r.code == 2 and "closed now, says Ostium's oracle" in r.err and chain.sent == []
+
+
+def test_a_revert_in_simulation_is_rejected_with_its_kind_and_nothing_sent(chain, capsys, monkeypatch):
+    from tests.ostium_node import custom_error
+
+    chain.estimate_revert = custom_error("WrongLeverage", 20000) if _has("WrongLeverage") else b""
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "500", "--leverage", "10", "--market")
+    assert r.code == 3 and "WrongLeverage" in r.err
+    assert chain.sent == []
+
+
+def _has(name):
+    return any(e.name == name for e in abi.errors_by_selector().values())
+
+
+def test_preview_shows_oracle_price_liquidation_fees_and_sends_nothing(chain, capsys, monkeypatch):
+    chain.opening_fee(5, 5000 * 10**6, 1000, True, 2_000_000, 500_000)
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--leverage", "10", "--market", "--preview")
+    assert r.code == 0, r.err
+    p = json.loads(r.out)
+    assert (D(p["oracle_price"]), D(p["expected_price"]), D(p["worst_price"])) == (D("2650.05"), D("2650.1"),
+                                                                                  D("2676.601"))
+    assert (D(p["opening_fee"]), D(p["oracle_fee"]), D(p["collateral"]), D(p["notional"])) == (
+        D("2.5"), D("0.1"), D(500), D(5000))
+    # kept after the fee 497.5; threshold 1 - 25% x 10/100 = 0.975; size 5000/2650.1
+    size = D(5000) / D("2650.1")
+    assert D(p["liquidation_price"]) == (D("2650.1") - D("0.975") * D("497.5") / size).quantize(D("0.00001"))
+    assert chain.sent == []
+
+
+def test_close_a_share_at_market_then_the_keepers_payout(chain, capsys, monkeypatch):
+    chain.hold_trade((500 * 10**6, 100_000 * E18, 0, 0, TRADER, 1000, 0, 0, True, False), 91_000 * E18)
+    r = perp(capsys, monkeypatch, "close", "BTC", "--percent", "50")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["trade_id"], D(doc["usdc_to_trader"])) == ("filled", "0:0", D(250))
+    [tx] = sent_calls(chain, "closeTradeMarket")
+    fn = abi.function("trading", "closeTradeMarket")
+    from eth_abi import decode
+
+    pair, index, pct, price, slip = decode(list(fn.input_types), tx.tx.data[4:])
+    assert (pair, index, pct, price, slip) == (0, 0, 5000, 100_005 * E18, 100)
+
+
+def test_tp_update_and_cancel_of_a_resting_order(chain, capsys, monkeypatch):
+    chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 0, True, False), 2400 * E18)
+    r = perp(capsys, monkeypatch, "tpsl", "XAU", "--tp", "2900")
+    assert r.code == 0, r.err
+    assert [(x["type"], x["status"], D(x["tp"])) for x in json.loads(r.out)] == [("tp", "ok", D(2900))]
+    r = perp(capsys, monkeypatch, "tpsl", "XAU", "--tp", "2000")
+    assert r.code == 2 and "take-profit 2000 must be above" in r.err
+    r = perp(capsys, monkeypatch, "cancel", "5:1", "--market", "XAU")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)[0]["status"] == "canceled" and len(sent_calls(chain, "cancelOpenLimitOrder")) == 1
+
+
+def test_book_venue_flags_do_not_apply_and_say_so(chain, capsys, monkeypatch):
+    r = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "500", "--market", "--reduce-only")
+    assert r.code == 2 and "--reduce-only does not apply" in r.err
+
+
+def test_collateral_flag_on_a_book_venue_is_refused(perpcli_home, capsys, monkeypatch):
+    r = invoke(["--venue", "hyperliquid", "--json", "buy", "BTC", "--collateral", "5", "--market"], capsys,
+               monkeypatch=monkeypatch)
+    assert r.code == 2 and "--collateral and --no-wait apply to venues" in r.err

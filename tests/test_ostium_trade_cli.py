@@ -213,3 +213,51 @@ def test_collateral_flag_on_a_book_venue_is_refused(perpcli_home, capsys, monkey
     r = invoke(["--venue", "hyperliquid", "--json", "buy", "BTC", "--collateral", "5", "--market"], capsys,
                monkeypatch=monkeypatch)
     assert r.code == 2 and "--collateral and --no-wait apply to venues" in r.err
+
+
+def test_killed_after_broadcast_the_next_commands_settle_by_hash_and_send_nothing_twice(chain, capsys, monkeypatch):
+    """The issue's done-when: `perp buy` killed between broadcast and receipt; `perp orders`
+    shows the order as unknown (by hash), and once mined the next command reports it filled."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.support import REPO
+
+    chain.hold = True
+    monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_RECEIPT_TIMEOUT_S", "60")
+    proc = subprocess.Popen([sys.executable, "-m", "perpcli", "--venue", "ostium-devnet", "--yes", "--json", "buy",
+                             "BTC", "--collateral", "200", "--leverage", "10", "--market"], cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not chain.sent and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert chain.sent, proc.communicate(timeout=5)
+        time.sleep(0.3)  # it is now waiting for the receipt
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+    [first] = chain.sent
+
+    r = perp(capsys, monkeypatch, "orders")
+    assert r.code == 0, r.err
+    [row] = json.loads(r.out)
+    assert (row["status"], row["oid"], row["market"]) == ("unknown", first.hash_hex, "BTC-USD")
+
+    chain.hold = False
+    chain.mine()  # the node mines it, and the keeper executes it
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "200", "--leverage", "10", "--market")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    [earlier] = doc["earlier"]
+    assert (earlier["tx_hash"], earlier["status"], earlier["order_id"], earlier["trade_id"]) == (
+        first.hash_hex, "filled", "42", "0:0")
+    assert f"earlier transaction {first.hash_hex}" in r.err
+    assert [s.hash_hex for s in chain.sent].count(first.hash_hex) == 1  # never broadcast again
+    assert [s.tx.nonce for s in chain.sent] == [0, 1] and doc["order_id"] == "43"
+    r = perp(capsys, monkeypatch, "orders")
+    assert json.loads(r.out) == []

@@ -261,3 +261,17 @@ def test_killed_after_broadcast_the_next_commands_settle_by_hash_and_send_nothin
     assert [s.tx.nonce for s in chain.sent] == [0, 1] and doc["order_id"] == "43"
     r = perp(capsys, monkeypatch, "orders")
     assert json.loads(r.out) == []
+
+
+def test_portfolio_holds_ostium_trades_by_canonical_underlying(chain, capsys, monkeypatch):
+    chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 0, True, False), 2400 * E18)
+    r = invoke(["--json", "portfolio", "--venues", "ostium-devnet"], capsys, monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    [pos] = doc["positions"]
+    assert (pos["market"], pos["underlying"], D(pos["liquidation_price"])) == ("XAU-USD", "XAU", D(2400))
+    assert D(pos["units"]) == D(5000) / D(2650) and pos["funding_apr"] is None  # unknown, not a dropped venue
+    [exposure] = doc["exposure"]
+    assert exposure["underlying"] == "XAU" and D(exposure["net_notional"]) == D("5000.09")
+    # the wallet holds the free USDC; each trade its own collateral: equity counts both
+    assert (D(doc["totals"]["equity"]), D(doc["totals"]["margin_used"])) == (D("10500.09"), D(500))

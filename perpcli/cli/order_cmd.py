@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perpcli.domain.errors import UsageError
+from perpcli.venues.base import CollateralTrading
 
 
 @dataclass
@@ -47,16 +48,8 @@ def place_order(args: OrderArgs) -> None:
     from perpcli.domain.orders import Side
 
     a = args
-    with venue_cmd.session() as s:  # opening reads no network; the venue's order form decides the path
-        from perpcli.app.collateral import uses_collateral_orders
-        from perpcli.venues import registry
-
-        if uses_collateral_orders(registry.get_entry(s.venue).load_capabilities()):
-            from perpcli.cli.collateral_cmd import place_collateral_order
-
-            return place_collateral_order(a, s)
-    if a.collateral is not None or a.no_wait:
-        raise UsageError("--collateral and --no-wait apply to venues that margin each trade on its own (Ostium)")
+    if a.collateral is not None or a.no_wait:  # only a collateral x leverage venue (Ostium) takes these
+        return _collateral_order(a)
     # 1. Grammar first: nothing touches the network until the request is well formed.
     size_spec = order_plan.parse_size(a.size, usd=a.usd, risk=a.risk)
     price_spec = order_plan.parse_price_flags(limit=a.limit, market=a.market_order, stop=a.stop, slippage=a.slippage)
@@ -75,6 +68,10 @@ def place_order(args: OrderArgs) -> None:
         if req.cloid is not None:  # the venue's client-id rule, before any key is read
             req.cloid = s.market.check_client_id(req.cloid, what="--cloid")
         trading = s.trading()
+        if isinstance(trading, CollateralTrading):  # a venue whose orders are collateral x leverage
+            from perpcli.cli.collateral_cmd import place_collateral_order
+
+            return place_collateral_order(a, s)
         plan = actions.plan(s, trading, req)
         actions.check_risk(limits, plan)
         if a.preview:
@@ -99,6 +96,19 @@ def place_order(args: OrderArgs) -> None:
         venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
         return
     emit_results(outcome.results, unknown_step=outcome.unknown_step, warnings=outcome.warnings)
+
+
+def _collateral_order(a: OrderArgs) -> None:
+    from perpcli.app.collateral import uses_collateral_orders
+    from perpcli.cli import venue_cmd
+    from perpcli.cli.collateral_cmd import place_collateral_order
+    from perpcli.venues import registry
+
+    with venue_cmd.session() as s:
+        if not uses_collateral_orders(registry.get_entry(s.venue).load_capabilities()):
+            raise UsageError(f"--collateral and --no-wait apply to venues that margin each trade on its own "
+                             f"(Ostium), not {s.venue}")
+        place_collateral_order(a, s)
 
 
 def _with_children(main, children) -> dict:

@@ -117,6 +117,11 @@ class TradingChain(ScriptedChain):
             pair, index, tp = decode(list(f.input_types), args)
             return True, [event_log("trading", "TpUpdated", TRADING, tradeId=77, trader=TRADER, pairIndex=pair,
                                     index=index, newTp=tp)]
+        if (f := fn("trading", "removeCollateral")) is not None:
+            pair, index, amount = decode(list(f.input_types), args)
+            self.next_order_id += 1
+            return True, [event_log("trading", "RemoveCollateralInitiated", TRADING, tradeId=77,
+                                    orderId=self.next_order_id, trader=TRADER, pairIndex=pair, removeAmount=amount)]
         if (f := fn("trading", "cancelOpenLimitOrder")) is not None:
             pair, index = decode(list(f.input_types), args)
             return True, [event_log("trading", "OpenLimitCanceled", TRADING, trader=TRADER, pairIndex=pair, index=index)]

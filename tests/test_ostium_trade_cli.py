@@ -275,3 +275,32 @@ def test_portfolio_holds_ostium_trades_by_canonical_underlying(chain, capsys, mo
     assert exposure["underlying"] == "XAU" and D(exposure["net_notional"]) == D("5000.09")
     # the wallet holds the free USDC; each trade its own collateral: equity counts both
     assert (D(doc["totals"]["equity"]), D(doc["totals"]["margin_used"])) == (D("10500.09"), D(500))
+
+
+def test_margin_add_is_a_top_up_and_remove_waits_for_the_keeper(chain, capsys, monkeypatch):
+    chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 0, True, False), 2400 * E18)
+    r = perp(capsys, monkeypatch, "margin", "XAU", "add", "50")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["status"] == "ok" and doc["detail"]["tx_hash"] == chain.sent[-1].hash_hex
+    fn = abi.function("trading", "topUpCollateral")
+    assert chain.sent[-1].tx.data == fn.encode(5, 0, 50 * 10**6)
+    r = perp(capsys, monkeypatch, "margin", "XAU", "remove", "600")
+    assert r.code == 2 and "the trade holds 500" in r.err
+    r = perp(capsys, monkeypatch, "margin", "XAU", "remove", "100")
+    assert r.code == 0, r.err
+    detail = json.loads(r.out)["detail"]
+    assert detail["order_id"] == 42 and "keeper confirms" in detail["note"]
+
+
+def test_dry_run_prints_the_calls_and_sends_nothing(chain, capsys, monkeypatch):
+    chain.set_allowance(0)
+    r = invoke(["--venue", "ostium-devnet", "--json", "--dry-run", "buy", "XAU", "--collateral", "500", "--leverage",
+                "10", "--market"], capsys, monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    approve, open_ = doc["requests"]
+    assert (approve["function"], D(approve["amount"]), open_["function"]) == ("approve", D("500.1"), "openTrade")
+    assert open_["data"].startswith("0x" + abi.function("trading", "openTrade").selector.hex())
+    assert doc["order"]["status"] == "dry_run" and doc["preview"]["approval_needed"] is True
+    assert chain.sent == []

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perpcli.app import display as shown
 from perpcli.domain.errors import ErrorKind, ExitCode, UsageError
 from perpcli.domain.orders import Side
 from perpcli.venues.base import Ack, AckStatus, CollateralOrder, CollateralTrading, OpenQuote
+
+if TYPE_CHECKING:
+    from perpcli.domain.instrument import Instrument
 
 ZERO = Decimal(0)
 
@@ -66,21 +69,21 @@ class TradeResult:
 
 
 def result_of(ack: Ack | None, *, venue: str, market: str, side: str | None, kind: str,
-              quote: OpenQuote | None = None) -> TradeResult:
+              quote: OpenQuote | None = None, instrument: Instrument | None = None) -> TradeResult:
+    """The result in the trader's units: prices on the market's grid, sizes on its lot."""
     d = ack.detail if ack is not None else {}
-    inst = quote.instrument if quote is not None else None
+    inst = quote.instrument if quote is not None else instrument
     res = TradeResult(
         venue=venue, market=market, side=side, type=kind, status=ack.status.value if ack is not None else "dry_run",
         collateral=_dec(d.get("collateral")) or (quote.collateral if quote else None),
         leverage=_dec(d.get("leverage")) or (quote.leverage if quote else None),
-        size=(ack.size if ack is not None and ack.size is not None else
-              shown.size(inst, quote.size) if quote is not None and inst is not None else None),
+        size=shown.size(inst, ack.size if ack is not None and ack.size is not None else
+                        quote.size if quote is not None else None),
         price=quote.order.price if quote is not None and quote.order.price is not None else
         (quote.reference_price if quote is not None else None),
         order_id=ack.oid if ack is not None else None, trade_id=_str(d.get("trade_id")),
-        avg_price=shown.price(inst, ack.avg_price) if ack is not None and inst is not None else
-        (ack.avg_price if ack is not None else None),
-        liquidation_price=_dec(d.get("liquidation_price")),
+        avg_price=shown.price(inst, ack.avg_price) if ack is not None else None,
+        liquidation_price=shown.price(inst, _dec(d.get("liquidation_price"))),
         tp=_dec(d.get("tp")) if "tp" in d else (quote.order.tp if quote else None),
         sl=_dec(d.get("sl")) if "sl" in d else (quote.order.sl if quote else None),
         tx_hash=_str(d.get("tx_hash")), nonce=int(d["nonce"]) if isinstance(d.get("nonce"), int) else None,
@@ -154,15 +157,16 @@ def close_trade(trading: CollateralTrading, market: str, *, percent: Decimal, sl
     prepared = trading.prepare_close_trade(market, percent=percent, slippage_pct=slippage_pct, trade_id=trade_id)
     b = prepared.body
     sym = str(b.get("market", market))
+    inst = trading.market.instrument(sym)  # type: ignore[attr-defined]
     side = str(b.get("side")) if b.get("side") else None
-    size = b.get("size") if isinstance(b.get("size"), Decimal) else None
+    size = shown.size(inst, b.get("size")) if isinstance(b.get("size"), Decimal) else None  # type: ignore[arg-type]
     if dry_run:
         return Outcome([TradeResult(venue=venue, market=sym, side=side, type="close", status="dry_run", size=size,
                                     trade_id=_str(b.get("trade_id")))], [b])
     ack = trading.send_order([prepared])
     if wait:
         ack = trading.await_settlement(ack)
-    res = result_of(ack, venue=venue, market=sym, side=side, kind="close")
+    res = result_of(ack, venue=venue, market=sym, side=side, kind="close", instrument=inst)
     res.trade_id = res.trade_id or _str(b.get("trade_id"))
     res.size = res.size or size
     return Outcome([res])

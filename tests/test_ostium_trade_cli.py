@@ -94,8 +94,9 @@ def test_a_keeper_that_never_answers_leaves_the_order_accepted_exit_6(chain, cap
 
 
 def test_base_size_is_converted_exactly_at_the_oracle_ask(chain, capsys, monkeypatch):
-    r = perp(capsys, monkeypatch, "buy", "BTC", "0.05", "--leverage", "3", "--market", "--no-wait")
+    r = perp(capsys, monkeypatch, "buy", "BTC", "0.05", "--leverage", "3", "--market")  # the plain form
     assert r.code == 0, r.err
+    assert json.loads(r.out)["status"] == "filled"
     trade, *_ = abi_args(sent_calls(chain, "openTrade")[0])
     # 0.05 x 100010 = 5000.5 USD at 3x: 1666.833333 USDC, rounded down to the micro-USDC
     assert trade[0] == 1_666_833_333 and trade[1] == 100_010 * E18
@@ -304,3 +305,20 @@ def test_dry_run_prints_the_calls_and_sends_nothing(chain, capsys, monkeypatch):
     assert open_["data"].startswith("0x" + abi.function("trading", "openTrade").selector.hex())
     assert doc["order"]["status"] == "dry_run" and doc["preview"]["approval_needed"] is True
     assert chain.sent == []
+
+
+def test_modify_moves_a_resting_orders_price_keeping_its_tp_sl(chain, capsys, monkeypatch):
+    from tests.ostium_node import TRADING_STORAGE
+
+    resting = (500 * 10**6, 2600 * E18, 2900 * E18, 0, TRADER, 1000, 1773000000, 1773000000, 5, 1, 0, True, False)
+    chain.expect(TRADING_STORAGE, "trading_storage", "openLimitOrdersCount", (TRADER, 5), [1])
+    chain.expect(TRADING_STORAGE, "trading_storage", "hasOpenLimitOrder", (TRADER, 5, 0), [True])
+    chain.expect(TRADING_STORAGE, "trading_storage", "getOpenLimitOrder", (TRADER, 5, 0), [resting])
+    r = perp(capsys, monkeypatch, "modify", "5:0", "--price", "2610.5")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["oid"], D(doc["price"])) == ("resting", "5:0", D("2610.5"))
+    fn = abi.function("trading", "updateOpenLimitOrder")
+    assert chain.sent[-1].tx.data == fn.encode(5, 0, 26105 * E18 // 10, 2900 * E18, 0)
+    r = perp(capsys, monkeypatch, "modify", "5:0", "--size", "1")
+    assert r.code == 2 and "cannot resize a resting order" in r.err

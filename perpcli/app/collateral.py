@@ -116,6 +116,11 @@ def exit_code_for(results: list[TradeResult], *, waited: bool) -> ExitCode:
 # ----- the use cases ---------------------------------------------------------------------------
 
 
+_KIND_OF_CALL = {"openTrade": "open", "closeTradeMarket": "close", "updateTp": "tp", "updateSl": "sl",
+                 "topUpCollateral": "margin", "removeCollateral": "margin", "cancelOpenLimitOrder": "cancel",
+                 "updateOpenLimitOrder": "modify"}
+
+
 def earlier(trading: CollateralTrading, venue: str) -> list[TradeResult]:
     """What transactions of an earlier, interrupted command became (settled by hash and nonce)."""
     out = []
@@ -124,7 +129,8 @@ def earlier(trading: CollateralTrading, venue: str) -> list[TradeResult]:
         parts = label.split()
         market = parts[1] if len(parts) > 1 else ""
         side = parts[2] if len(parts) > 2 and parts[2] in ("buy", "sell") else None
-        out.append(result_of(ack, venue=venue, market=market, side=side, kind=parts[0] if parts else "transaction"))
+        kind = _KIND_OF_CALL.get(parts[0], parts[0]) if parts else "transaction"
+        out.append(result_of(ack, venue=venue, market=market, side=side, kind=kind))
     return out
 
 

@@ -267,6 +267,32 @@ def prepare_cancel(t: OstiumTrading, oids: Sequence[str]) -> Prepared:
                 {"function": "cancelOpenLimitOrder", "oid": oids[0]}, spec.symbol if spec else "")
 
 
+def prepare_modify(t: OstiumTrading, oid: str, price: Decimal | None, size: Decimal | None) -> Prepared:
+    """updateOpenLimitOrder: a resting order's new trigger price, keeping its TP and SL. Ostium
+    cannot resize a resting order (its collateral is already held): that is refused here."""
+    try:
+        pair, index = parse_order_id(oid)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    storage = t.market.ostium_network.trading_storage
+    (raw,) = t.market.chain.call_function("trading_storage", "getOpenLimitOrder", storage, t.account_address, pair,
+                                          index)
+    current = t._order(pairs.spec_for_index(pair).symbol if pairs.spec_for_index(pair) else str(pair), raw)
+    if size is not None and size != current.size:
+        raise UsageError("Ostium cannot resize a resting order (its collateral is held): cancel it and place a new "
+                         "one; `modify --price` moves its trigger")
+    new_price = price if price is not None else current.price
+    if new_price != new_price.quantize(sizing.PRICE_QUANTUM):
+        raise ValidationError(f"price {new_price} has more than {pairs.PRICE_MAX_DECIMALS} decimals",
+                              rule="price-decimals", nearest=new_price.quantize(sizing.PRICE_QUANTUM))
+    tp = price_from_wire(int(raw[2])) if int(raw[2]) else None
+    sl = price_from_wire(int(raw[3])) if int(raw[3]) else None
+    data = calls.update_open_limit_order(pair, index, new_price, tp, sl)
+    return call("modify", t.market.ostium_network.trading, data, {
+        "function": "updateOpenLimitOrder", "market": current.symbol, "oid": oid, "price": new_price, "tp": tp,
+        "sl": sl}, current.symbol)
+
+
 # ----- sending -------------------------------------------------------------------------------
 
 

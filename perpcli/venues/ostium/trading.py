@@ -20,6 +20,7 @@ from perpcli.domain.events import AccountSnapshot, Balance
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from perpcli.venues.base import (
     Ack,
+    AckStatus,
     ActionResult,
     CancelResult,
     CancelTarget,
@@ -215,6 +216,23 @@ class OstiumTrading:
     def prepare_margin(self, market: str, amount: Decimal) -> Prepared:
         return ordering.prepare_margin(self, market, amount)
 
+    def prepare_modify(self, oid: str, intent: Any) -> Prepared:
+        """A resting limit order's new price (`perp modify OID --price`); the size stays."""
+        return ordering.prepare_modify(self, oid, intent.price, intent.size)
+
+    def send_orders(self, prepared: Prepared) -> list[Ack]:
+        """Only a modify arrives here (new orders go through `send_order`)."""
+        if prepared.kind != "modify":
+            raise UsageError(f"{self.venue}: {_SIZE_ONLY} is not supported by this perpcli version")
+        ack = self.send_order([prepared])
+        if ack.status is AckStatus.FILLED:  # mined: the order rests at its new price
+            ack = Ack(AckStatus.RESTING, oid=str(prepared.body["oid"]), price=prepared.body["price"],  # type: ignore[arg-type]
+                      detail=ack.detail)
+        return [ack]
+
+    def modify(self, oid: str, intent: Any) -> Ack:
+        return self.send_orders(self.prepare_modify(oid, intent))[0]
+
     def prepare_cancel(self, targets: Any) -> Prepared:
         return ordering.prepare_cancel(self, [t.oid or "" for t in targets])
 
@@ -251,10 +269,7 @@ class OstiumTrading:
     agents = _not_yet("agent keys (delegates)")
     stream_account = _not_yet("account stream")
     prepare_orders = _not_yet(_SIZE_ONLY)
-    send_orders = _not_yet(_SIZE_ONLY)
     submit = _not_yet(_SIZE_ONLY)
-    prepare_modify = _not_yet("modify")
-    modify = _not_yet("modify")
     prepare_leverage = _not_yet("leverage (Ostium sets it per trade)")
     set_leverage = _not_yet("leverage (Ostium sets it per trade)")
     prepare_schedule_cancel = _not_yet("a dead man's switch")

@@ -322,3 +322,20 @@ def test_modify_moves_a_resting_orders_price_keeping_its_tp_sl(chain, capsys, mo
     assert chain.sent[-1].tx.data == fn.encode(5, 0, 26105 * E18 // 10, 2900 * E18, 0)
     r = perp(capsys, monkeypatch, "modify", "5:0", "--size", "1")
     assert r.code == 2 and "cannot resize a resting order" in r.err
+
+
+def test_flatten_cancels_resting_orders_and_closes_every_trade(chain, capsys, monkeypatch):
+    from tests.ostium_node import TRADING_STORAGE
+
+    chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 0, True, False), 2400 * E18)
+    resting = (500 * 10**6, 2600 * E18, 0, 0, TRADER, 1000, 1773000000, 1773000000, 5, 1, 1, True, False)
+    chain.expect(TRADING_STORAGE, "trading_storage", "openLimitOrdersCount", (TRADER, 5), [1])
+    chain.expect(TRADING_STORAGE, "trading_storage", "hasOpenLimitOrder", (TRADER, 5, 0), [False])
+    chain.expect(TRADING_STORAGE, "trading_storage", "hasOpenLimitOrder", (TRADER, 5, 1), [True])
+    chain.expect(TRADING_STORAGE, "trading_storage", "getOpenLimitOrder", (TRADER, 5, 1), [resting])
+    r = perp(capsys, monkeypatch, "flatten")
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    assert [(c["oid"], c["status"]) for c in doc["cancels"]] == [("5:1", "canceled")]
+    assert [(c["trade_id"], c["status"], c["type"]) for c in doc["closes"]] == [("5:0", "filled", "close")]
+    assert len(sent_calls(chain, "cancelOpenLimitOrder")) == 1 and len(sent_calls(chain, "closeTradeMarket")) == 1

@@ -391,6 +391,7 @@ class CollateralTrading(Protocol):
     def send_order(self, prepared: Sequence[Prepared]) -> Ack: ...  # the last one is the order
     def await_settlement(self, ack: Ack, timeout_s: float | None = None) -> Ack: ...
     def settle_earlier(self) -> list[Ack]: ...
+    def open_trade_ids(self) -> list[tuple[str, str]]: ...  # (market, trade id) of every open trade
 
 
 @runtime_checkable

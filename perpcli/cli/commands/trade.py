@@ -375,6 +375,11 @@ def register(app: typer.Typer) -> None:
             return run_all_venues("flatten", slippage=slippage)
 
         slip = order_plan.parse_percent(slippage, what="--slippage")
+        with venue_cmd.session() as s:
+            if _is_collateral_venue(s.venue):  # trades closed one by one, at market
+                from perpcli.cli.collateral_cmd import flatten_collateral
+
+                return flatten_collateral(s, slippage_pct=slip)
         opts = context.current()
         with venue_cmd.session() as s:
             trading = s.trading()

@@ -213,6 +213,10 @@ class OstiumTrading:
     def settle_earlier(self) -> list[Ack]:
         return ordering.settle_earlier(self)
 
+    def open_trade_ids(self) -> list[tuple[str, str]]:
+        return [(pairs.spec_for_index(t.trade.pair_index).symbol, t.order_id)  # type: ignore[union-attr]
+                for t in self.open_trades()]
+
     def prepare_margin(self, market: str, amount: Decimal) -> Prepared:
         return ordering.prepare_margin(self, market, amount)
 

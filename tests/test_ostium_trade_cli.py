@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 import pytest
 
@@ -32,8 +33,8 @@ def chain(perpcli_home, monkeypatch):
 
 
 def at(monkeypatch, ms: int) -> None:
-    """The clock the order path checks trading hours against."""
-    monkeypatch.setattr(ordering.time, "time_ns", lambda: ms * 1_000_000)
+    """The clock the order path checks trading hours against (that module's only)."""
+    monkeypatch.setattr(ordering, "time", SimpleNamespace(time_ns=lambda: ms * 1_000_000))
 
 
 def perp(capsys, monkeypatch, *args):

@@ -173,6 +173,8 @@ class ScriptedChain(ScriptedNode):
             self.sent.append(signed)
             if signed.hash_hex in self.receipts or any(p.hash_hex == signed.hash_hex for p in self.pending):
                 return signed.hash_hex
+            # a same-nonce transaction from the same sender replaces the one in the pool
+            self.pending = [p for p in self.pending if (p.sender, p.tx.nonce) != (signed.sender, signed.tx.nonce)]
             self.pending.append(signed)
             if not self.hold:
                 self.mine()

@@ -155,14 +155,10 @@ def test_oracle_says_closed_is_refused_locally(chain, capsys, monkeypatch):
 def test_a_revert_in_simulation_is_rejected_with_its_kind_and_nothing_sent(chain, capsys, monkeypatch):
     from tests.ostium_node import custom_error
 
-    chain.estimate_revert = custom_error("WrongLeverage", 20000) if _has("WrongLeverage") else b""
+    chain.estimate_revert = custom_error("WrongLeverage", 20000)
     r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "500", "--leverage", "10", "--market")
     assert r.code == 3 and "WrongLeverage" in r.err
-    assert chain.sent == []
-
-
-def _has(name):
-    return any(e.name == name for e in abi.errors_by_selector().values())
+    assert json.loads(r.out)["error"]["kind"] == "max_leverage" and chain.sent == []
 
 
 def test_preview_shows_oracle_price_liquidation_fees_and_sends_nothing(chain, capsys, monkeypatch):
@@ -340,3 +336,49 @@ def test_flatten_cancels_resting_orders_and_closes_every_trade(chain, capsys, mo
     assert [(c["oid"], c["status"]) for c in doc["cancels"]] == [("5:1", "canceled")]
     assert [(c["trade_id"], c["status"], c["type"]) for c in doc["closes"]] == [("5:0", "filled", "close")]
     assert len(sent_calls(chain, "cancelOpenLimitOrder")) == 1 and len(sent_calls(chain, "closeTradeMarket")) == 1
+
+
+def test_unmined_at_the_timeout_is_unknown_then_a_same_nonce_replacement_cancels_it(chain, capsys, monkeypatch):
+    chain.hold = True
+    monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_RECEIPT_TIMEOUT_S", "0.5")
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "200", "--leverage", "10", "--market")
+    [held] = chain.sent
+    assert r.code == 6 and f"transaction {held.hash_hex} (nonce 0)" in r.err and "do not send the order again" in r.err
+    assert json.loads(r.out)["status"] == "unknown"
+    [row] = json.loads(perp(capsys, monkeypatch, "orders").out)
+    assert (row["status"], row["oid"]) == ("unknown", held.hash_hex)
+
+    chain.hold = False
+    r = perp(capsys, monkeypatch, "cancel", held.hash_hex)
+    assert r.code == 0, r.err
+    _, replacement = chain.sent
+    assert replacement.tx.nonce == 0 and replacement.tx.to == TRADER and replacement.tx.data == b""
+    assert replacement.tx.max_fee_per_gas > held.tx.max_fee_per_gas
+    assert chain.receipts.get(held.hash_hex) is None  # it can never execute now
+    r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "200", "--leverage", "10", "--market")
+    assert r.code == 0, r.err
+    earlier = json.loads(r.out)["earlier"]
+    assert [(e["tx_hash"], e["status"], e["error_kind"]) for e in earlier] == [(held.hash_hex, "canceled", "nonce")]
+    assert json.loads(r.out)["nonce"] == 1
+
+
+def test_a_market_order_the_keeper_never_settles_is_reclaimed_after_its_timeout(chain, capsys, monkeypatch):
+    from tests.ostium_node import TRADING_STORAGE, custom_error
+
+    trade = (200 * 10**6, 0, 0, 0, TRADER, 1000, 0, 0, True, False)
+    chain.expect(TRADING_STORAGE, "trading_storage", "getPendingOrderIds", (TRADER,), [[42]])
+    chain.expect(TRADING_STORAGE, "trading_storage", "reqID_pendingMarketOrder", (42,),
+                 [101, 100_010 * E18, 100, trade, 0])
+    [row] = json.loads(perp(capsys, monkeypatch, "orders").out)
+    assert (row["oid"], row["status"], row["market"], row["side"]) == ("42", "pending", "BTC-USD", "buy")
+    chain.estimate_revert = custom_error("WaitTimeout", *[0] * len(_error_inputs("WaitTimeout")))
+    r = perp(capsys, monkeypatch, "cancel", "42")
+    assert r.code == 3 and "timeout has not passed" in r.err and chain.sent == []
+    chain.estimate_revert = None
+    r = perp(capsys, monkeypatch, "cancel", "42")
+    assert r.code == 0, r.err
+    assert chain.sent[-1].tx.data == abi.function("trading", "openTradeMarketTimeout").encode(42)
+
+
+def _error_inputs(name):
+    return next(e.input_types for e in abi.errors_by_selector().values() if e.name == name)

@@ -251,20 +251,64 @@ def prepare_margin(t: OstiumTrading, market: str, amount: Decimal, trade_id: str
 
 
 def prepare_cancel(t: OstiumTrading, oids: Sequence[str]) -> Prepared:
-    """cancelOpenLimitOrder for each resting limit/stop order, by its pair:index."""
-    parsed = []
-    for oid in oids:
+    """One transaction per order, by what the order is:
+    - a resting limit/stop (`PAIR:INDEX`): cancelOpenLimitOrder;
+    - a market order the keeper has not settled (its orderId): the timeout call that reclaims it
+      (openTradeMarketTimeout / closeTradeMarketTimeout), which the contract refuses until its
+      marketOrdersTimeout has passed (simulated first: nothing is sent then);
+    - a transaction sent but not mined (its hash, from the journal): a replacement with the same
+      nonce and higher fees, the only way to make sure it never executes."""
+    steps = [_cancel_step(t, oid) for oid in oids]
+    if not steps:
+        raise UsageError("nothing to cancel")
+    return Prepared(kind="cancel", body={"cancels": [s.body for s in steps]}, markets=[m for s in steps
+                    for m in s.markets], extra={"steps": steps})
+
+
+def _cancel_step(t: OstiumTrading, oid: str) -> Prepared:
+    trading = t.market.ostium_network.trading
+    if oid.startswith("0x") and len(oid) == 66:
+        for entry, signed in _journaled(t.journal()):
+            if signed.hash_hex == oid.lower():
+                return Prepared(kind="replace", body={"replace": oid, "nonce": signed.tx.nonce,
+                                                      "label": entry.get("label", "")}, extra={"signed": signed})
+        raise ValidationError(f"no transaction {oid} awaiting its receipt here (see `perp orders`)",
+                              rule="order-not-found")
+    if oid.isdigit():
+        storage = t.market.ostium_network.trading_storage
         try:
-            parsed.append(parse_order_id(oid))
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-    if len(parsed) != 1:
-        raise UsageError("Ostium cancels one resting order per transaction: give one order id")
-    pair, index = parsed[0]
+            _block, _wanted, _slip, trade, pct = t.market.chain.call_function(
+                "trading_storage", "reqID_pendingMarketOrder", storage, int(oid))
+        except (UsageError, VenueRejected) as e:
+            raise ValidationError(f"order {oid} is not pending with the keeper ({e.message})",
+                                  rule="order-not-found") from None
+        if str(trade[4]).lower() != t.account_address:
+            raise ValidationError(f"order {oid} is not a pending order of {t.account_address}", rule="order-not-found")
+        spec = pairs.spec_for_index(int(trade[6]))
+        market = spec.symbol if spec else ""
+        if int(pct) > 0:
+            return call("cancel", trading, calls.close_trade_market_timeout(int(oid), False),
+                        {"function": "closeTradeMarketTimeout", "oid": oid, "market": market}, market)
+        return call("cancel", trading, calls.open_trade_market_timeout(int(oid)),
+                    {"function": "openTradeMarketTimeout", "oid": oid, "market": market}, market)
+    try:
+        pair, index = parse_order_id(oid)
+    except ValueError as e:
+        raise UsageError(f"{e}; a keeper order is its orderId, an unmined transaction its hash") from None
     spec = pairs.spec_for_index(pair)
-    data = calls.cancel_open_limit_order(pair, index)
-    return call("cancel", t.market.ostium_network.trading, data,
-                {"function": "cancelOpenLimitOrder", "oid": oids[0]}, spec.symbol if spec else "")
+    return call("cancel", trading, calls.cancel_open_limit_order(pair, index),
+                {"function": "cancelOpenLimitOrder", "oid": oid}, spec.symbol if spec else "")
+
+
+def send_replacement(t: OstiumTrading, step: Prepared) -> Settlement:
+    """Sign and send the same-nonce replacement of a journaled transaction; the original is
+    settled (replaced, or mined after all) by the next look at the journal."""
+    from perpcli.venues.ostium.transactions import sign
+
+    original = step.extra["signed"]
+    chain = t.market.chain
+    replacement = sign(chain.replacement(original), t.signer)  # type: ignore[arg-type]
+    return chain.send_and_wait(replacement, journal=t.journal(), label=f"replace {original.hash_hex}")
 
 
 def prepare_modify(t: OstiumTrading, oid: str, price: Decimal | None, size: Decimal | None) -> Prepared:

@@ -241,8 +241,21 @@ class OstiumTrading:
         return ordering.prepare_cancel(self, [t.oid or "" for t in targets])
 
     def send_cancel(self, prepared: Prepared, targets: Any) -> list[CancelResult]:
-        res = self.send(prepared)
-        return [CancelResult(ok=res.ok, oid=t.oid, error=res.error, error_kind=res.error_kind) for t in targets]
+        """Each cancel in its own transaction, in order; one that fails does not stop the others."""
+        from perpcli.domain.errors import VenueRejected
+
+        out = []
+        for step, target in zip(prepared.extra["steps"], targets, strict=True):  # type: ignore[call-overload]
+            if step.kind == "replace":
+                try:
+                    ordering.send_replacement(self, step)
+                    res = ActionResult(True)
+                except VenueRejected as e:
+                    res = ActionResult(False, error=e.message, error_kind=e.error_kind)
+            else:
+                res = self.send(step)
+            out.append(CancelResult(ok=res.ok, oid=target.oid, error=res.error, error_kind=res.error_kind))
+        return out
 
     def cancel(self, target: CancelTarget) -> CancelResult:
         return self.send_cancel(self.prepare_cancel([target]), [target])[0]

@@ -158,7 +158,8 @@ def test_a_revert_in_simulation_is_rejected_with_its_kind_and_nothing_sent(chain
     chain.estimate_revert = custom_error("WrongLeverage", 20000)
     r = perp(capsys, monkeypatch, "buy", "BTC", "--collateral", "500", "--leverage", "10", "--market")
     assert r.code == 3 and "WrongLeverage" in r.err
-    assert json.loads(r.out)["error"]["kind"] == "max_leverage" and chain.sent == []
+    doc = json.loads(r.out)
+    assert (doc["status"], doc["error_kind"]) == ("rejected", "max_leverage") and chain.sent == []
 
 
 def test_preview_shows_oracle_price_liquidation_fees_and_sends_nothing(chain, capsys, monkeypatch):

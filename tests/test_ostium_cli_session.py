@@ -64,6 +64,7 @@ def test_open_with_tp_sl_partial_close_tp_hit_and_usdc_to_the_cent(ostium, trade
     r, positions = perp(capsys, monkeypatch, "positions")
     [pos] = positions
     assert (pos["market"], pos["margin_mode"], D(pos["margin_used"])) == ("XAU-USD", "isolated", D(100))
+    assert pos["position_id"] == doc["trade_id"]
     assert D(pos["liquidation_price"]) == D(doc["liquidation_price"])
 
     ostium.set_price("XAU", "2700")

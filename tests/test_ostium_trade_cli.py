@@ -383,3 +383,11 @@ def test_a_market_order_the_keeper_never_settles_is_reclaimed_after_its_timeout(
 
 def _error_inputs(name):
     return next(e.input_types for e in abi.errors_by_selector().values() if e.name == name)
+
+
+def test_each_trade_is_its_own_position_with_the_id_close_takes(chain, capsys, monkeypatch):
+    chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 1, True, False), 2400 * E18)
+    [pos] = json.loads(perp(capsys, monkeypatch, "positions").out)
+    assert (pos["market"], pos["position_id"], pos["margin_mode"]) == ("XAU-USD", "5:1", "isolated")
+    r = invoke(["--venue", "ostium-devnet", "positions"], capsys, monkeypatch=monkeypatch)
+    assert "position_id" in r.out.splitlines()[0] and "5:1" in r.out

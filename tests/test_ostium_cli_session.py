@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from perpcli.venues.ostium import ordering
+from perpcli.venues.ostium import ordering, quoting
 from tests.ostium_devnet import ostium_devnet_fixture, skip_without_anvil
 from tests.support import invoke
 
@@ -32,7 +32,7 @@ def trader(ostium, perpcli_home, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PERPCLI_PRIVATE_KEY", key)
     monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_RECEIPT_TIMEOUT_S", "20")
-    monkeypatch.setattr(ordering, "time", SimpleNamespace(time_ns=lambda: TUESDAY_NS))
+    monkeypatch.setattr(quoting, "time", SimpleNamespace(time_ns=lambda: TUESDAY_NS))
     return address
 
 
@@ -106,7 +106,7 @@ def test_closed_market_is_refused_before_any_transaction(ostium, trader, capsys,
         ostium.set_open("XAU", None)
     assert r.code == 2 and "closed now, says Ostium's oracle" in r.err
     assert doc["error"]["kind"] == "market_closed"
-    monkeypatch.setattr(ordering, "time", SimpleNamespace(  # Saturday: closed by its hours, next open named
+    monkeypatch.setattr(quoting, "time", SimpleNamespace(  # Saturday: closed by its hours, next open named
         time_ns=lambda: int(datetime(2026, 3, 14, 12, tzinfo=UTC).timestamp()) * 10**9))
     r, doc = perp(capsys, monkeypatch, "buy", "XAU", "--collateral", "100", "--leverage", "10", "--market")
     assert r.code == 2 and "opens at 2026-03-15" in r.err
@@ -159,7 +159,7 @@ def test_killed_after_broadcast_on_a_real_chain_settles_by_hash_without_resendin
     ostium.set_price("XAU", "2650")
     args = ["--venue", "ostium-devnet", "--yes", "--json", "buy", "XAU", "--collateral", "100", "--leverage", "10",
             "--market"]
-    clocked = ("import sys, types; import perpcli.venues.ostium.ordering as o; "
+    clocked = ("import sys, types; import perpcli.venues.ostium.quoting as o; "
                f"o.time = types.SimpleNamespace(time_ns=lambda: {TUESDAY_NS}); sys.argv = ['perp', *{args!r}]; "
                "from perpcli.cli.entry import run; run()")
     # an allowance first (mined normally), so the one transaction held back is the openTrade

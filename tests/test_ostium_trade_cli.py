@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from perpcli.venues.ostium import abi, ordering
+from perpcli.venues.ostium import abi, quoting
 from tests.anvil_node import DEV_KEY
 from tests.ostium_node import serving
 from tests.ostium_trading_node import E18, TRADER, TradingChain
@@ -34,7 +34,7 @@ def chain(perpcli_home, monkeypatch):
 
 def at(monkeypatch, ms: int) -> None:
     """The clock the order path checks trading hours against (that module's only)."""
-    monkeypatch.setattr(ordering, "time", SimpleNamespace(time_ns=lambda: ms * 1_000_000))
+    monkeypatch.setattr(quoting, "time", SimpleNamespace(time_ns=lambda: ms * 1_000_000))
 
 
 def perp(capsys, monkeypatch, *args):

@@ -1,4 +1,6 @@
-"""The Ostium order path: quote, sign, send, and follow a trade until the keeper settles it.
+"""The Ostium order path: build the calls, sign, send, and follow an order until the keeper
+settles it (quoting.py checks and prices an open first; recovery.py settles what an earlier
+command left).
 
 An Ostium order is two transactions apart from its outcome. The trader's transaction (an
 openTrade, a closeTradeMarket) is mined first and only *starts* the order: its receipt carries
@@ -19,9 +21,7 @@ is preceded by an `approve` for exactly what the trade needs (never an unlimited
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -33,112 +33,19 @@ from perpcli.domain.errors import (
     ValidationError,
     VenueRejected,
 )
-from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
-from perpcli.venues.base import Ack, AckStatus, CollateralOrder, OpenQuote, Prepared
+from perpcli.venues.base import Ack, AckStatus, OpenQuote, Prepared
 from perpcli.venues.ostium import calls, events, sizing
 from perpcli.venues.ostium import instruments as pairs
-from perpcli.venues.ostium.chain import TxState
 from perpcli.venues.ostium.positions import parse_order_id
-from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
-from perpcli.venues.ostium.settlement import await_outcome, find_outcome
+from perpcli.venues.ostium.scaling import price_from_wire
+from perpcli.venues.ostium.settlement import await_outcome
 
 if TYPE_CHECKING:
     from perpcli.venues.ostium.chain import Settlement
-    from perpcli.venues.ostium.journal import TxJournal
     from perpcli.venues.ostium.trading import OstiumTrading
-    from perpcli.venues.ostium.transactions import SignedTx
 
-KINDS = {"market": calls.OrderType.MARKET, "limit": calls.OrderType.LIMIT, "stop": calls.OrderType.STOP}
 CLOSE_ORDER_EVENTS = frozenset({"MarketCloseOrderInitiated", "MarketCloseOrderInitiatedV2"})
 LIMIT_PLACED_EVENTS = frozenset({"OpenLimitPlaced", "OpenLimitPlacedV2"})
-
-
-@dataclass
-class OstiumOpenQuote(OpenQuote):
-    """The seam's OpenQuote plus the checked openTrade it was priced from (read back only by
-    the adapter that made it)."""
-
-    planned: sizing.PlannedTrade | None = None
-    allowance: Decimal = Decimal(0)
-
-
-# ----- quoting -------------------------------------------------------------------------------
-
-
-def quote_open(t: OstiumTrading, order: CollateralOrder) -> OstiumOpenQuote:
-    """Every rule Ostium would enforce, checked here first (exit 2 names the fix), and what the
-    trade costs: the oracle price, collateral x leverage, fees, and the wallet it comes from."""
-    md = t.market
-    kind = KINDS.get(order.kind)
-    if kind is None:
-        raise UsageError(f"{md.venue} takes market, limit or stop orders, not {order.kind!r}")
-    spec = md.pair(order.symbol)
-    inst = md.instrument(spec.symbol)
-    limits = md.limits(spec.pair_index)
-    buy = order.side is Side.BUY
-    quote = _oracle(md, spec.symbol, needed=kind is calls.OrderType.MARKET)
-    if kind is calls.OrderType.MARKET:
-        assert quote is not None
-        reference = quote.ask if buy else quote.bid
-    else:
-        if order.price is None:
-            raise UsageError(f"a {order.kind} order needs its price")
-        reference = order.price
-    leverage = order.leverage if order.leverage is not None else Decimal(pairs.margin_rules(limits).default_leverage())
-    planned = sizing.plan_open(
-        venue=md.venue, spec=spec, limits=limits, trader=t.account_address, buy=buy,
-        sizing=sizing.Sizing(collateral=order.collateral, notional=order.notional, size=order.size),
-        leverage=leverage, order_type=kind, now_ms=time.time_ns() // 1_000_000, price=reference, tp=order.tp,
-        sl=order.sl, slippage_pct=order.slippage_pct, oracle_open=quote.market_open if quote else None,
-    )
-    opening, oracle_fee = _fees(t, spec.pair_index, planned)
-    wallet = md.reads.usdc_balance(t.account_address)
-    needed = planned.collateral + (oracle_fee or 0)
-    if wallet < needed:
-        raise ValidationError(f"the wallet holds {wallet} USDC; this trade needs {needed} USDC (collateral"
-                              f"{' + oracle fee' if oracle_fee else ''})", rule="free-collateral")
-    allowance = md.reads.usdc_allowance(t.account_address)
-    return OstiumOpenQuote(
-        order=order, instrument=inst, reference_price=planned.reference_price,
-        oracle_price=quote.mid if quote is not None else planned.reference_price, collateral=planned.collateral,
-        leverage=leverage, notional=planned.notional, size=planned.size,
-        rules=pairs.margin_rules(limits, leverage), opening_fee=opening, oracle_fee=oracle_fee, wallet=wallet,
-        approval_needed=allowance < needed, planned=planned, allowance=allowance,
-    )
-
-
-def _oracle(md: Any, symbol: str, *, needed: bool) -> Any:
-    """The oracle quote now; a market order cannot be priced without it, a limit order can."""
-    try:
-        return md.quote(symbol, fresh=True)
-    except (UsageError, NetworkError):
-        if needed:
-            raise
-        return None
-
-
-def _fees(t: OstiumTrading, pair_index: int, planned: sizing.PlannedTrade) -> tuple[Decimal | None, Decimal | None]:
-    """(opening fee, oracle fee) in USDC as the chain computes them; None where the contracts do
-    not answer (the preview then says the fee is unknown rather than guessing)."""
-    from perpcli.venues.ostium.scaling import leverage_to_wire, usdc_to_wire
-
-    reads = t.market.reads
-    chain = t.market.chain
-    size = usdc_to_wire(planned.notional)
-    opening = oracle = None
-    try:
-        dev, vault = chain.call_function("pairs_info", "getOpeningFee", reads.contract("pairInfos"), pair_index,
-                                         size, leverage_to_wire(planned.call.leverage),
-                                         size if planned.call.buy else -size)
-        opening = usdc_from_wire(int(dev) + int(vault))
-    except (UsageError, VenueRejected, NetworkError):
-        pass
-    try:
-        (raw,) = chain.call_function("pairs_storage", "pairOracleFee", reads.contract("pairsStorage"), pair_index)
-        oracle = usdc_from_wire(int(raw))
-    except (UsageError, VenueRejected, NetworkError):
-        pass
-    return opening, oracle
 
 
 # ----- preparing -----------------------------------------------------------------------------
@@ -152,6 +59,8 @@ def call(kind: str, to: str, data: bytes, what: dict[str, Any], market: str = ""
 
 
 def prepare_open(t: OstiumTrading, quote: OpenQuote) -> list[Prepared]:
+    from perpcli.venues.ostium.quoting import OstiumOpenQuote
+
     if not isinstance(quote, OstiumOpenQuote) or quote.planned is None:
         raise UsageError("an Ostium open must be quoted by Ostium first")
     net = t.market.ostium_network
@@ -268,7 +177,7 @@ def prepare_cancel(t: OstiumTrading, oids: Sequence[str]) -> Prepared:
 def _cancel_step(t: OstiumTrading, oid: str) -> Prepared:
     trading = t.market.ostium_network.trading
     if oid.startswith("0x") and len(oid) == 66:
-        for entry, signed in _journaled(t.journal()):
+        for entry, signed in t.journal().transactions():
             if signed.hash_hex == oid.lower():
                 return Prepared(kind="replace", body={"replace": oid, "nonce": signed.tx.nonce,
                                                       "label": entry.get("label", "")}, extra={"signed": signed})
@@ -443,112 +352,3 @@ def _liquidation_price(t: OstiumTrading, pair: int, index: int) -> Decimal | Non
     except (UsageError, VenueRejected, NetworkError):
         return None
     return found[0].liquidation_price if found else None
-
-
-# ----- what an earlier command left behind ----------------------------------------------------------
-
-
-def settle_earlier(t: OstiumTrading) -> list[Ack]:
-    """Every transaction an earlier command journaled and never saw settle (killed, timed out),
-    settled from the chain by hash and nonce. Nothing is sent: a pending one stays journaled
-    (its outcome is unknown), a mined one is reported with what its order became."""
-    return [ack for ack, _signed, _entry in _settle_journal(t)]
-
-
-def _settle_journal(t: OstiumTrading) -> list[tuple[Ack, SignedTx, dict]]:
-    journal = t.journal()
-    out = []
-    for entry, signed in _journaled(journal):
-        settled = t.market.chain.settle(signed)
-        detail: dict[str, object] = {"tx_hash": signed.hash_hex, "nonce": signed.tx.nonce,
-                                     "label": entry.get("label", "")}
-        if settled.state is TxState.SUCCEEDED:
-            journal.forget(signed.hash_hex)
-            ack = ack_of_receipt(t, "order" if "openTrade" in str(entry.get("label")) else "action", settled, detail)
-            if ack.status is AckStatus.ACCEPTED:
-                found = find_outcome(t.market.chain, t.market.reads.contract("callbacks"), int(ack.oid or 0),
-                                     int(ack.detail.get("block", 0)))  # type: ignore[call-overload]
-                if found is not None:
-                    ack = ack_of_outcome(t, found, ack.detail)
-        elif settled.state is TxState.REVERTED:
-            journal.forget(signed.hash_hex)
-            try:
-                t.market.chain.raise_unless_succeeded(settled)
-                raise AssertionError("a reverted transaction raises")
-            except VenueRejected as e:
-                ack = Ack(AckStatus.REJECTED, error=e.message, error_kind=e.error_kind, detail=detail)
-        elif settled.state is TxState.REPLACED:
-            journal.forget(signed.hash_hex)
-            ack = Ack(AckStatus.CANCELED, error="replaced by another transaction with the same nonce: it never "
-                      "executed", error_kind=ErrorKind.NONCE, detail=detail)
-        else:
-            ack = Ack(AckStatus.UNKNOWN, detail={**detail, "state": settled.state.value},
-                      error=f"transaction {signed.hash_hex} (nonce {signed.tx.nonce}) is {settled.state.value}: "
-                            "not mined yet; it may still execute. Not sent again")
-        out.append((ack, signed, entry))
-    return out
-
-
-def _journaled(journal: TxJournal) -> list[tuple[dict, SignedTx]]:
-    from perpcli.venues.ostium.transactions import decode
-
-    out = []
-    for entry in journal.entries():
-        try:
-            out.append((entry, decode(bytes.fromhex(entry["raw"][2:]))))
-        except ValueError:
-            continue  # not a transaction we could have sent
-    return out
-
-
-# ----- pending orders as the order list shows them --------------------------------------------------
-
-
-def pending_orders(t: OstiumTrading) -> list[Order]:
-    """Market orders the keeper has not settled yet (TradingStorage's pending order ids), shown as
-    pending with their orderId; journaled transactions not yet mined, as unknown (settling the
-    journal first, so one mined meanwhile shows as what it became, never twice)."""
-    chain, storage = t.market.chain, t.market.ostium_network.trading_storage
-    out: list[Order] = []
-    for ack, signed, entry in _settle_journal(t):
-        order = _journaled_order(t, signed, entry) if ack.status is AckStatus.UNKNOWN else None
-        if order is not None:
-            out.append(order)
-    try:
-        (ids,) = chain.call_function("trading_storage", "getPendingOrderIds", storage, t.account_address)
-    except (UsageError, VenueRejected, NetworkError):
-        ids = []
-    for order_id in ids:
-        try:
-            _block, wanted, _slip, trade, pct = chain.call_function("trading_storage", "reqID_pendingMarketOrder",
-                                                                     storage, int(order_id))
-        except (UsageError, VenueRejected, NetworkError):
-            continue
-        x = events.TradeTuple.from_wire(trade) if int(trade[0]) or int(trade[1]) else None
-        spec = pairs.spec_for_index(int(trade[6]))
-        price = price_from_wire(int(wanted))
-        size = abs(x.size) if x is not None and x.open_price else Decimal(0)
-        if not size and price:
-            size = usdc_from_wire(int(trade[0])) * leverage_from_wire(int(trade[5])) / price
-        out.append(Order(venue=t.venue, symbol=spec.symbol if spec else str(int(trade[6])),
-                         side=Side.BUY if trade[8] else Side.SELL, price=price, size=size, orig_size=size,
-                         status=OrderStatus.PENDING, oid=str(int(order_id)), order_type=OrderType.MARKET,
-                         tif=TimeInForce.IOC, reduce_only=int(pct) > 0))
-    return out
-
-
-def _journaled_order(t: OstiumTrading, signed: SignedTx, entry: dict) -> Order | None:
-    """An openTrade still in the journal (not known to be mined): its outcome is unknown."""
-    from eth_abi import decode
-
-    fn = calls.abi.function("trading", "openTrade")
-    if signed.tx.data[:4] != fn.selector:
-        return None
-    trade, _builder, kind, _slip = decode(list(fn.input_types), signed.tx.data[4:])
-    x = events.TradeTuple.from_wire(trade)
-    spec = pairs.spec_for_index(x.pair_index)
-    return Order(venue=t.venue, symbol=spec.symbol if spec else str(x.pair_index),
-                 side=Side.BUY if x.buy else Side.SELL, price=x.open_price, size=abs(x.size), orig_size=abs(x.size),
-                 status=OrderStatus.UNKNOWN, oid=signed.hash_hex,
-                 order_type=OrderType.MARKET if int(kind) == 0 else OrderType.LIMIT,
-                 time_ms=int(entry.get("at", 0)) * 1000)

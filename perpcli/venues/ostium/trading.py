@@ -33,7 +33,7 @@ from perpcli.venues.base import (
     Prepared,
 )
 from perpcli.venues.ostium import instruments as pairs
-from perpcli.venues.ostium import ordering
+from perpcli.venues.ostium import ordering, quoting, recovery
 from perpcli.venues.ostium.calls import address
 from perpcli.venues.ostium.positions import OpenTrade
 from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
@@ -139,7 +139,7 @@ class OstiumTrading:
                 (raw,) = chain.call_function("trading_storage", "getOpenLimitOrder", storage, self._address,
                                              spec.pair_index, index)
                 out.append(self._order(spec.symbol, raw))
-        return out + ordering.pending_orders(self)
+        return out + recovery.pending_orders(self)
 
     def _order(self, symbol: str, raw: tuple) -> Order:
         collateral, target, _tp, _sl, _trader, leverage, created_at, _updated, pair, order_type, index, buy, _day = raw
@@ -190,7 +190,7 @@ class OstiumTrading:
         return self._journal
 
     def quote_open(self, order: CollateralOrder) -> OpenQuote:
-        return ordering.quote_open(self, order)
+        return quoting.quote_open(self, order)
 
     def prepare_open(self, quote: OpenQuote) -> list[Prepared]:
         return ordering.prepare_open(self, quote)
@@ -211,7 +211,7 @@ class OstiumTrading:
         return ordering.await_settlement(self, ack, timeout_s)
 
     def settle_earlier(self) -> list[Ack]:
-        return ordering.settle_earlier(self)
+        return recovery.settle_earlier(self)
 
     def open_trade_ids(self) -> list[tuple[str, str]]:
         return [(pairs.spec_for_index(t.trade.pair_index).symbol, t.order_id)  # type: ignore[union-attr]

@@ -4,9 +4,10 @@ USDC in the wallet is the free collateral (Ostium has no cross margin: each trad
 own); open trades are positions (positions.py) and open limit/stop orders are orders. Reads
 need only an address (`--address`), so nothing here asks for a key.
 
-Orders go through the seam's CollateralTrading form (ordering.py: quote, approve, open,
-close, TP/SL, margin, cancel of a resting order, settling what an earlier command left); the
-OrderIntent form of book venues, and what Ostium does not have, say so in one line.
+Orders go through the seam's CollateralTrading form: quoting.py checks and prices an open,
+ordering.py builds, signs, sends and follows every call (approve, open, close, TP/SL, margin,
+modify, cancel), recovery.py settles what an earlier command left. The OrderIntent form of
+book venues, and what Ostium does not have, say so in one line.
 """
 
 from __future__ import annotations

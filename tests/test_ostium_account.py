@@ -43,7 +43,8 @@ def test_account_by_address_without_a_key():
     with serving(account_node()) as url:
         snap = reader(url).account()
     assert snap.balances[0].asset == "USDC" and snap.balances[0].total == D("2500.123456")
-    assert snap.withdrawable == D("2500.123456") and snap.margin_used == D("150")
+    # the two trades' collateral (100 + 50) and the 100 USDC the resting stop holds
+    assert snap.withdrawable == D("2500.123456") and snap.margin_used == D("250")
     assert [p.symbol for p in snap.positions] == ["XAU-USD", "CL-USD"]
     assert snap.account_value is None  # no price feed on this devnet: equity is not guessed
     [order] = snap.open_orders

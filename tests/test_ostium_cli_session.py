@@ -93,6 +93,9 @@ def test_a_limit_order_rests_then_triggers(ostium, trader, capsys, monkeypatch):
     assert (doc["status"], doc["order_id"]) == ("resting", "8:0")
     r, orders = perp(capsys, monkeypatch, "orders")
     assert [(o["oid"], o["status"], D(o["price"])) for o in orders] == [("8:0", "open", D("30.5"))]
+    r, account = perp(capsys, monkeypatch, "account")  # the resting order holds its collateral
+    assert usdc_by_eth_call(ostium.rpc_url, trader) == D(account["withdrawable"]) == D(9800)
+    assert (D(account["margin_used"]), D(account["equity"])) == (D(200), D(10000))
     ostium.set_price("XAG", "30.4")
     ostium.wait_until(lambda: perp(capsys, monkeypatch, "positions")[1], what="the limit trigger")
     assert perp(capsys, monkeypatch, "orders")[1] == []

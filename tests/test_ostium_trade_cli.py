@@ -372,6 +372,8 @@ def test_a_market_order_the_keeper_never_settles_is_reclaimed_after_its_timeout(
                  [101, 100_010 * E18, 100, trade, 0])
     [row] = json.loads(perp(capsys, monkeypatch, "orders").out)
     assert (row["oid"], row["status"], row["market"], row["side"]) == ("42", "pending", "BTC-USD", "buy")
+    account = json.loads(perp(capsys, monkeypatch, "account").out)  # the pending open holds 200 USDC
+    assert (D(account["margin_used"]), D(account["equity"])) == (D(200), D(10200))
     chain.estimate_revert = custom_error("WaitTimeout", *[0] * len(_error_inputs("WaitTimeout")))
     r = perp(capsys, monkeypatch, "cancel", "42")
     assert r.code == 3 and "timeout has not passed" in r.err and chain.sent == []

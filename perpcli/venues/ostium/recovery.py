@@ -70,12 +70,14 @@ def _settle_journal(t: OstiumTrading) -> list[tuple[Ack, SignedTx, dict]]:
     return out
 
 
-def pending_orders(t: OstiumTrading) -> list[Order]:
+def pending_orders(t: OstiumTrading) -> tuple[list[Order], Decimal]:
     """Market orders the keeper has not settled yet (TradingStorage's pending order ids), shown as
     pending with their orderId; journaled transactions not yet mined, as unknown (settling the
-    journal first, so one mined meanwhile shows as what it became, never twice)."""
+    journal first, so one mined meanwhile shows as what it became, never twice). Also the USDC
+    the pending opens hold: the contract pulled it from the wallet when it accepted them."""
     chain, storage = t.market.chain, t.market.ostium_network.trading_storage
     out: list[Order] = []
+    held = Decimal(0)
     for ack, signed, entry in _settle_journal(t):
         order = _journaled_order(t, signed, entry) if ack.status is AckStatus.UNKNOWN else None
         if order is not None:
@@ -100,7 +102,9 @@ def pending_orders(t: OstiumTrading) -> list[Order]:
                          side=Side.BUY if trade[8] else Side.SELL, price=price, size=size, orig_size=size,
                          status=OrderStatus.PENDING, oid=str(int(order_id)), order_type=OrderType.MARKET,
                          tif=TimeInForce.IOC, reduce_only=int(pct) > 0))
-    return out
+        if int(pct) == 0:  # an open (a close's collateral is still the trade's)
+            held += usdc_from_wire(int(trade[0]))
+    return out, held
 
 
 def _journaled_order(t: OstiumTrading, signed: SignedTx, entry: dict) -> Order | None:

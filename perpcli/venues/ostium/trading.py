@@ -118,13 +118,19 @@ class OstiumTrading:
         return {s: quotes[s].mid for s in symbols if s in quotes}
 
     def open_orders(self) -> list[Order]:
-        """Resting limit and stop orders (a market order is never resting: it is accepted, then
-        settled by the keeper)."""
+        """Resting limit and stop orders, then market orders the keeper has not settled (pending)
+        and transactions not yet mined (unknown)."""
+        return self._orders_and_collateral()[0]
+
+    def _orders_and_collateral(self) -> tuple[list[Order], Decimal]:
+        """The orders, and the USDC they hold: the contract pulls a limit or market open's
+        collateral from the wallet when it takes the order, long before any trade exists."""
         self.market.chain.check_chain_id()
         reads = self.market.reads
         storage = self.market.ostium_network.trading_storage
         chain = self.market.chain
         out: list[Order] = []
+        held = Decimal(0)
         for spec in self._listed():
             (count,) = chain.call_function("trading_storage", "openLimitOrdersCount", storage, self._address,
                                            spec.pair_index)
@@ -140,7 +146,9 @@ class OstiumTrading:
                 (raw,) = chain.call_function("trading_storage", "getOpenLimitOrder", storage, self._address,
                                              spec.pair_index, index)
                 out.append(self._order(spec.symbol, raw))
-        return out + recovery.pending_orders(self)
+                held += usdc_from_wire(int(raw[0]))
+        pending, in_flight = recovery.pending_orders(self)
+        return out + pending, held + in_flight
 
     def _order(self, symbol: str, raw: tuple) -> Order:
         collateral, target, _tp, _sl, _trader, leverage, created_at, _updated, pair, order_type, index, buy, _day = raw
@@ -157,15 +165,18 @@ class OstiumTrading:
         return [MarginAccount("", self.account())]  # per-trade isolated: one wallet holds them all
 
     def account(self, market: str | None = None) -> AccountSnapshot:
+        """Free USDC is the wallet; margin used is every trade's collateral plus what resting and
+        pending orders hold; equity adds the trades' PnL net of accrued fees (None unpriced)."""
         wallet = self.market.reads.usdc_balance(self._address)
         held = self.positions()
-        orders = self.open_orders()
-        used = sum((p.isolated_margin or Decimal(0) for p in held.positions), Decimal(0))
+        orders, in_orders = self._orders_and_collateral()
+        used = sum((p.isolated_margin or Decimal(0) for p in held.positions), Decimal(0)) + in_orders
         priced = all(p.unrealized_pnl is not None for p in held.positions)
         equity = None
         if priced:
-            equity = wallet + sum((p.isolated_margin + p.unrealized_pnl - (p.funding_since_open or 0)  # type: ignore[operator]
-                                   for p in held.positions), Decimal(0))
+            equity = wallet + in_orders + sum(
+                (p.isolated_margin + p.unrealized_pnl - (p.funding_since_open or 0)  # type: ignore[operator]
+                 for p in held.positions), Decimal(0))
         return AccountSnapshot(venue=self.venue, account=self._address, time_ms=time.time_ns() // 1_000_000,
                                balances=(Balance("USDC", wallet),), positions=tuple(held.positions),
                                open_orders=tuple(orders), account_value=equity, withdrawable=wallet, margin_used=used)

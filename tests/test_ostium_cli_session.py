@@ -147,6 +147,49 @@ def rpc(url: str, method: str, params: list) -> object:
         return json.loads(r.read()).get("result")
 
 
+def clocked_perp(args: list[str]) -> str:
+    """`python -c` source running `perp ARGS` with the order path's clock on a Tuesday (XAU open by
+    perpcli's hours whatever day the test runs)."""
+    return ("import sys, types; import perpcli.venues.ostium.quoting as o; "
+            f"o.time = types.SimpleNamespace(time_ns=lambda: {TUESDAY_NS}); sys.argv = ['perp', *{args!r}]; "
+            "from perpcli.cli.entry import run; run()")
+
+
+def approve_directly(ostium, amount: D) -> None:
+    """A USDC allowance sent with the adapter itself (the key in PERPCLI_PRIVATE_KEY)."""
+    from perpcli.keys import sources
+    from perpcli.venues import registry
+    from perpcli.venues.ostium import calls
+    from perpcli.venues.ostium.networks import DEVNET
+
+    market = registry.open_venue(registry.get_entry("ostium-devnet").config(url=ostium.rpc_url))
+    trading = market.trading(sources.resolve_signer(None, venue="ostium-devnet"))
+    assert trading.send(ordering.call("approve", DEVNET.usdc, calls.approve(DEVNET.trading_storage, amount),
+                                      {"function": "approve"})).ok
+
+
+def test_two_processes_buying_with_one_key_at_once_both_fill(ostium, trader, capsys, monkeypatch):
+    import subprocess
+    import sys
+
+    from tests.support import REPO
+
+    ostium.set_price("XAU", "2650")
+    approve_directly(ostium, D(1000))
+    args = ["--venue", "ostium-devnet", "--yes", "--json", "buy", "XAU", "--collateral", "100", "--leverage", "10",
+            "--market"]
+    procs = [subprocess.Popen([sys.executable, "-c", clocked_perp(args)], cwd=str(REPO), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    docs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        docs.append(json.loads(out))
+    assert sorted(d["nonce"] for d in docs) == [1, 2]  # after the approval's 0: no clash, no gap
+    assert sorted(d["trade_id"] for d in docs) == ["5:0", "5:1"] and {d["status"] for d in docs} == {"filled"}
+    assert sorted(p["position_id"] for p in perp(capsys, monkeypatch, "positions")[1]) == ["5:0", "5:1"]
+
+
 def test_killed_after_broadcast_on_a_real_chain_settles_by_hash_without_resending(ostium, trader, capsys, monkeypatch):
     """anvil stops mining; `perp buy` broadcasts and is killed waiting for its receipt. `perp
     orders` reports it unknown by hash; once mined (and settled by the keeper) the next command
@@ -162,19 +205,8 @@ def test_killed_after_broadcast_on_a_real_chain_settles_by_hash_without_resendin
     ostium.set_price("XAU", "2650")
     args = ["--venue", "ostium-devnet", "--yes", "--json", "buy", "XAU", "--collateral", "100", "--leverage", "10",
             "--market"]
-    clocked = ("import sys, types; import perpcli.venues.ostium.quoting as o; "
-               f"o.time = types.SimpleNamespace(time_ns=lambda: {TUESDAY_NS}); sys.argv = ['perp', *{args!r}]; "
-               "from perpcli.cli.entry import run; run()")
-    # an allowance first (mined normally), so the one transaction held back is the openTrade
-    from perpcli.keys import sources
-    from perpcli.venues import registry
-    from perpcli.venues.ostium import calls
-    from perpcli.venues.ostium.networks import DEVNET
-
-    market = registry.open_venue(registry.get_entry("ostium-devnet").config(url=ostium.rpc_url))
-    trading = market.trading(sources.resolve_signer(None, venue="ostium-devnet"))
-    assert trading.send(ordering.call("approve", DEVNET.usdc, calls.approve(DEVNET.trading_storage, D(1000)),
-                                      {"function": "approve"})).ok
+    clocked = clocked_perp(args)
+    approve_directly(ostium, D(1000))  # mined normally, so the one transaction held back is the openTrade
     rpc(ostium.node_url, "evm_setAutomine", [False])
     try:
         proc = subprocess.Popen([sys.executable, "-c", clocked], cwd=str(REPO), stdout=subprocess.PIPE,

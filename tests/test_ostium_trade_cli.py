@@ -393,3 +393,14 @@ def test_each_trade_is_its_own_position_with_the_id_close_takes(chain, capsys, m
     assert (pos["market"], pos["position_id"], pos["margin_mode"]) == ("XAU-USD", "5:1", "isolated")
     r = invoke(["--venue", "ostium-devnet", "positions"], capsys, monkeypatch=monkeypatch)
     assert "position_id" in r.out.splitlines()[0] and "5:1" in r.out
+
+
+def test_a_watched_address_previews_but_cannot_send(chain, capsys, monkeypatch):
+    monkeypatch.delenv("PERPCLI_PRIVATE_KEY")
+    args = ["--venue", "ostium-devnet", "--address", TRADER, "--json", "buy", "BTC", "--collateral", "200",
+            "--leverage", "10", "--market"]
+    r = invoke([*args, "--preview"], capsys, monkeypatch=monkeypatch)
+    assert r.code == 0, r.err
+    assert D(json.loads(r.out)["collateral"]) == D(200)
+    r = invoke(["--yes", *args], capsys, monkeypatch=monkeypatch)
+    assert r.code == 4 and chain.sent == []

@@ -116,21 +116,13 @@ def exit_code_for(results: list[TradeResult], *, waited: bool) -> ExitCode:
 # ----- the use cases ---------------------------------------------------------------------------
 
 
-_KIND_OF_CALL = {"openTrade": "open", "closeTradeMarket": "close", "updateTp": "tp", "updateSl": "sl",
-                 "topUpCollateral": "margin", "removeCollateral": "margin", "cancelOpenLimitOrder": "cancel",
-                 "updateOpenLimitOrder": "modify"}
-
-
 def earlier(trading: CollateralTrading, venue: str) -> list[TradeResult]:
     """What transactions of an earlier, interrupted command became (settled by hash and nonce)."""
     out = []
     for ack in trading.settle_earlier():
-        label = str(ack.detail.get("label", ""))
-        parts = label.split()
-        market = parts[1] if len(parts) > 1 else ""
-        side = parts[2] if len(parts) > 2 and parts[2] in ("buy", "sell") else None
-        kind = _KIND_OF_CALL.get(parts[0], parts[0]) if parts else "transaction"
-        out.append(result_of(ack, venue=venue, market=market, side=side, kind=kind))
+        d = ack.detail
+        out.append(result_of(ack, venue=venue, market=_str(d.get("market")) or "", side=_str(d.get("side")),
+                             kind=_str(d.get("type")) or "transaction"))
     return out
 
 

@@ -380,6 +380,9 @@ class CollateralTrading(Protocol):
     the reason); a limit or stop is RESTING. A transaction that left without a receipt is
     UNKNOWN with its hash and nonce in `detail`, and `settle_earlier` (which every later
     command on the key calls first) settles it by hash and nonce — never by sending again.
+    `detail` keys, all optional: tx_hash, nonce, order_id, trade_id, collateral, leverage,
+    liquidation_price, tp, sl, approved, usdc_to_trader, reason; settle_earlier's Acks add
+    type, market, side and label (what the transaction was).
     """
 
     def quote_open(self, order: CollateralOrder) -> OpenQuote: ...

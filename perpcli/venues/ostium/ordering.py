@@ -259,10 +259,29 @@ def send_signed(t: OstiumTrading, prepared: Prepared) -> Settlement:
     return chain.send_and_wait(signed, nonces=t.nonces(), journal=t.journal(), label=_label(prepared))
 
 
+# What each call is, in the seam's words (trade results' `type`), for labels read back later.
+KIND_OF_CALL = {"openTrade": "open", "closeTradeMarket": "close", "updateTp": "tp", "updateSl": "sl",
+                "topUpCollateral": "margin", "removeCollateral": "margin", "cancelOpenLimitOrder": "cancel",
+                "openTradeMarketTimeout": "cancel", "closeTradeMarketTimeout": "cancel",
+                "updateOpenLimitOrder": "modify", "approve": "approve"}
+
+
 def _label(prepared: Prepared) -> str:
+    """The journal's label: `KIND [MARKET [SIDE]]`, e.g. "open XAU-USD buy" (label_fields reads it)."""
     b = prepared.body
-    parts = [str(b.get(k)) for k in ("function", "market", "side", "type", "trade_id") if b.get(k) is not None]
-    return " ".join(parts)
+    kind = KIND_OF_CALL.get(str(b.get("function")), str(b.get("function") or prepared.kind))
+    return " ".join([kind, *(str(b[k]) for k in ("market", "side") if b.get(k) is not None)])
+
+
+def label_fields(label: str) -> dict[str, object]:
+    """`type`, `market` and `side` of a journal label, as an Ack's detail carries them."""
+    parts = label.split()
+    out: dict[str, object] = {"type": parts[0] if parts else "transaction"}
+    if len(parts) > 1:
+        out["market"] = parts[1]
+    if len(parts) > 2 and parts[2] in ("buy", "sell"):
+        out["side"] = parts[2]
+    return out
 
 
 def _unknown(e: OutcomeUnknown, prepared: Prepared) -> Ack:

@@ -42,10 +42,11 @@ def _settle_journal(t: OstiumTrading) -> list[tuple[Ack, SignedTx, dict]]:
     for entry, signed in journal.transactions():
         settled = t.market.chain.settle(signed)
         detail: dict[str, object] = {"tx_hash": signed.hash_hex, "nonce": signed.tx.nonce,
-                                     "label": entry.get("label", "")}
+                                     "label": entry.get("label", ""),
+                                     **ordering.label_fields(str(entry.get("label", "")))}
         if settled.state is TxState.SUCCEEDED:
             journal.forget(signed.hash_hex)
-            ack = ordering.ack_of_receipt(t, "order" if "openTrade" in str(entry.get("label")) else "action", settled, detail)
+            ack = ordering.ack_of_receipt(t, "order" if detail["type"] == "open" else "action", settled, detail)
             if ack.status is AckStatus.ACCEPTED:
                 found = find_outcome(t.market.chain, t.market.reads.contract("callbacks"), int(ack.oid or 0),
                                      int(ack.detail.get("block", 0)))  # type: ignore[call-overload]

@@ -43,7 +43,8 @@ def test_account_by_address_without_a_key():
     with serving(account_node()) as url:
         snap = reader(url).account()
     assert snap.balances[0].asset == "USDC" and snap.balances[0].total == D("2500.123456")
-    assert snap.withdrawable == D("2500.123456") and snap.margin_used == D("150")
+    # the two trades' collateral (100 + 50) and the 100 USDC the resting stop holds
+    assert snap.withdrawable == D("2500.123456") and snap.margin_used == D("250")
     assert [p.symbol for p in snap.positions] == ["XAU-USD", "CL-USD"]
     assert snap.account_value is None  # no price feed on this devnet: equity is not guessed
     [order] = snap.open_orders
@@ -59,9 +60,9 @@ def test_positions_without_marks_still_show_the_chains_numbers():
     assert gold.unrealized_pnl is None and gold.liquidation_price == D("2410") and held.marks == {}
 
 
-def test_actions_say_they_are_not_wired_yet():
+def test_book_style_orders_say_how_ostium_sizes_a_trade():
     with serving(account_node()) as url:
         t = reader(url)
-        with pytest.raises(UsageError, match="orders is not supported"):
+        with pytest.raises(UsageError, match="size-only orders .* --collateral N --leverage L"):
             t.submit([])
         assert t.resolve_account().role == "user" and t.leverage_setting("XAU").leverage is None

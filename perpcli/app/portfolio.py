@@ -189,7 +189,7 @@ def read_venue(session: Any, clock_ms: Callable[[], int]) -> VenueBook:
         missing_marks = [s for s in symbols if s not in marks]
         if missing_marks:
             marks.update({mp.symbol: mp.mark_price for mp in session.market.mark_prices(missing_marks)})
-        aprs = {r.symbol: r.apr for r in session.market.funding(symbols)} if symbols else {}
+        aprs = _funding_aprs(session.market, symbols)
         rows = []
         for p in open_positions:
             inst = _instrument(session.market, p.symbol)
@@ -204,6 +204,17 @@ def read_venue(session: Any, clock_ms: Callable[[], int]) -> VenueBook:
         return VenueBook(name, account=snap.account, snapshot=snap, positions=tuple(rows), read_ms=clock_ms())
     except PerpError as e:
         return VenueBook(name, read_ms=clock_ms(), error=e)
+
+
+def _funding_aprs(market: Any, symbols: list[str]) -> dict[str, Decimal]:
+    """Funding as APR per market; a venue that cannot say (Ostium's rollover is per trade) leaves
+    it unknown rather than dropping the venue's positions from the book."""
+    if not symbols:
+        return {}
+    try:
+        return {r.symbol: r.apr for r in market.funding(symbols)}
+    except UsageError:
+        return {}
 
 
 def _instrument(market: Any, symbol: str) -> Instrument | None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from perpcli.domain.events import AccountSnapshot, PositionSnapshot
     from perpcli.ledger.book import OrderBook
     from perpcli.ledger.margin_rules import MarginRules
+    from perpcli.venues.base import OpenQuote
 
 ZERO = Decimal(0)
 
@@ -340,3 +341,42 @@ def rest_inputs(market_data: Any, trading: Any, market: str, *, mark: Decimal | 
         rules_of=rules_of, fees=trading.fee_rates(), book=book,
         leverage_setting=(setting.leverage, setting.cross),
     )
+
+
+# ----- venues without a book that margin each trade on its own (Ostium) -------------------------
+
+
+def collateral_preview(q: OpenQuote) -> dict[str, Any]:
+    """The preview of a collateral x leverage open (`--preview`, and what is confirmed before
+    sending): the oracle price, the trade's own isolated liquidation price under its margin
+    rules (the pair's threshold at this leverage), the fees, and the wallet after.
+
+    The opening fee comes out of the collateral, so the liquidation price is computed on what
+    the trade keeps; an unknown fee (the venue did not say) leaves the collateral whole.
+    """
+    from perpcli.domain.instrument import MarginTable
+
+    inst, order = q.instrument, q.order
+    sign = Decimal(1) if order.side is Side.BUY else Decimal(-1)
+    kept = q.collateral - (q.opening_fee or ZERO)
+    risk = margin.PositionRisk(
+        inst.symbol, sign * q.size, q.reference_price, q.reference_price, max(1, int(q.leverage)),
+        MarginTable.single(inst.max_leverage), MarginMode.ISOLATED, kept, q.rules,
+    )
+    liq = q.rules.liquidation_price(risk, kept)
+    worst = None
+    if order.kind == "market":
+        factor = (100 + order.slippage_pct) / 100 if order.side is Side.BUY else (100 - order.slippage_pct) / 100
+        worst = q.reference_price * factor
+    return {
+        "venue": inst.venue, "market": inst.symbol, "side": order.side.value, "type": order.kind,
+        "oracle_price": q.oracle_price, "expected_price": q.reference_price,
+        "worst_price": shown.price(inst, worst), "slippage_pct": order.slippage_pct if order.kind == "market" else None,
+        "collateral": q.collateral, "leverage": q.leverage, "notional": shown.usd(q.notional),
+        "size": shown.size(inst, q.size), "margin_mode": MarginMode.ISOLATED.value,
+        "opening_fee": q.opening_fee, "oracle_fee": q.oracle_fee,
+        "liquidation_price": shown.price(inst, liq),
+        "loss_threshold": getattr(q.rules, "liquidation_threshold", None),  # of the collateral, at liquidation
+        "tp": order.tp, "sl": order.sl, "wallet": q.wallet,
+        "wallet_after": q.wallet - q.collateral - (q.oracle_fee or ZERO), "approval_needed": q.approval_needed,
+    }

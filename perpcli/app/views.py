@@ -72,6 +72,7 @@ def position_row(p: PositionSnapshot, *, venue: str, mark: Decimal | None,
         "margin_mode": p.margin_mode.value,
         "margin_used": shown.usd(used),
         **position_risk(p, mark=mark, margin_used=used),
+        "position_id": p.position_id,
     }
 
 

@@ -30,6 +30,7 @@ EXAMPLES: dict[str, str] = {
     "modify": "perp modify 77738308 --price 64500",
     "close": "perp close ETH --limit 3500",
     "flatten": "perp flatten --yes",
+    "tpsl": "perp tpsl XAU --tp 2900 --sl none --venue ostium",
     "leverage": "perp leverage BTC 10 --isolated",
     "margin": "perp margin BTC add 100",
     "deadman": "perp deadman 60s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from perpcli.domain.errors import UsageError
+from perpcli.venues.base import CollateralTrading
 
 
 @dataclass
@@ -35,6 +36,8 @@ class OrderArgs:
     preview: bool = False
     usd: str | None = None
     risk: str | None = None
+    collateral: str | None = None  # venues that margin each trade on its own (Ostium)
+    no_wait: bool = False  # keeper venues: return once accepted
 
 
 def place_order(args: OrderArgs) -> None:
@@ -44,8 +47,10 @@ def place_order(args: OrderArgs) -> None:
     from perpcli.config import settings
     from perpcli.domain.orders import Side
 
-    # 1. Grammar first: nothing touches the network until the request is well formed.
     a = args
+    if a.collateral is not None or a.no_wait:  # only a collateral x leverage venue (Ostium) takes these
+        return _collateral_order(a)
+    # 1. Grammar first: nothing touches the network until the request is well formed.
     size_spec = order_plan.parse_size(a.size, usd=a.usd, risk=a.risk)
     price_spec = order_plan.parse_price_flags(limit=a.limit, market=a.market_order, stop=a.stop, slippage=a.slippage)
     req = order_plan.OrderRequest(
@@ -63,6 +68,10 @@ def place_order(args: OrderArgs) -> None:
         if req.cloid is not None:  # the venue's client-id rule, before any key is read
             req.cloid = s.market.check_client_id(req.cloid, what="--cloid")
         trading = s.trading()
+        if isinstance(trading, CollateralTrading):  # a venue whose orders are collateral x leverage
+            from perpcli.cli.collateral_cmd import place_collateral_order
+
+            return place_collateral_order(a, s)
         plan = actions.plan(s, trading, req)
         actions.check_risk(limits, plan)
         if a.preview:
@@ -87,6 +96,19 @@ def place_order(args: OrderArgs) -> None:
         venue_cmd.emit_dry_run(outcome.requests, {"order": _with_children(main, children)})
         return
     emit_results(outcome.results, unknown_step=outcome.unknown_step, warnings=outcome.warnings)
+
+
+def _collateral_order(a: OrderArgs) -> None:
+    from perpcli.app.collateral import uses_collateral_orders
+    from perpcli.cli import venue_cmd
+    from perpcli.cli.collateral_cmd import place_collateral_order
+    from perpcli.venues import registry
+
+    with venue_cmd.session() as s:
+        if not uses_collateral_orders(registry.get_entry(s.venue).load_capabilities()):
+            raise UsageError(f"--collateral and --no-wait apply to venues that margin each trade on its own "
+                             f"(Ostium), not {s.venue}")
+        place_collateral_order(a, s)
 
 
 def _with_children(main, children) -> dict:

@@ -32,7 +32,8 @@ def show_positions() -> None:
                 for p in held.positions]
     venue_cmd.emit_rows(rows, ["market", "size", "entry_price", "mark_price", "unrealized_pnl",
                                "return_on_margin_pct", "liquidation_price", "liquidation_distance_pct",
-                               "leverage", "margin_mode", "margin_used"])
+                               "leverage", "margin_mode", "margin_used",
+                               *(["position_id"] if any(r["position_id"] for r in rows) else [])])
 
 
 def show_orders(market: str | None = None) -> None:

@@ -288,6 +288,9 @@ class PositionSnapshot:
     unrealized_pnl: Decimal | None = None
     liquidation_price: Decimal | None = None
     funding_since_open: Decimal | None = None  # > 0 paid (Hyperliquid cumFunding sign)
+    # Set where one market may hold several positions, each its own (Ostium's per-trade
+    # "PAIR:INDEX"): what a close or a TP/SL update names. None where a market nets to one.
+    position_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

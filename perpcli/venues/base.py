@@ -102,6 +102,9 @@ class Ack:
     price: Decimal | None = None
     size: Decimal | None = None
     time_ms: int | None = None
+    # What a venue adds that a person or script needs to follow the order up: a transaction
+    # hash and nonce, the position a keeper opened ("trade_id"), a refund. Plain JSON values.
+    detail: dict[str, object] = field(default_factory=dict)
 
     @property
     def settled(self) -> bool:
@@ -318,6 +321,80 @@ class AccountSocket:
     protocol: StreamProtocol
     connector: Callable[..., Awaitable[Any]]
     subscription: Subscription
+
+
+@dataclass
+class CollateralOrder:
+    """A new trade on a venue that margins every trade on its own collateral (Ostium).
+
+    Such a venue sizes a trade as collateral x leverage; a USD notional or a base size is
+    converted by the venue, exactly, at its reference price (exactly one of the three is set).
+    `kind` is "market", "limit" (opens when the price comes to `price`) or "stop" (when the
+    price goes through it); `tp`/`sl` ride on the trade itself, not as separate orders.
+    """
+
+    symbol: str
+    side: Side
+    leverage: Decimal | None = None  # None: the venue's default for a new trade on the market
+    kind: str = "market"
+    collateral: Decimal | None = None
+    notional: Decimal | None = None
+    size: Decimal | None = None
+    price: Decimal | None = None
+    tp: Decimal | None = None
+    sl: Decimal | None = None
+    slippage_pct: Decimal = Decimal(1)
+
+
+@dataclass
+class OpenQuote:
+    """A CollateralOrder checked and priced by the venue before anything is signed: what the
+    preview shows (app/preview.collateral_preview) and what `prepare_open` then signs.
+
+    `rules` are this trade's margin rules (on a per-trade venue the liquidation threshold may
+    depend on the leverage); fees are in the collateral asset, None where the venue did not say.
+    """
+
+    order: CollateralOrder
+    instrument: Instrument
+    reference_price: Decimal  # the oracle's ask (buy) or bid (sell) for a market order; else the trigger
+    oracle_price: Decimal  # the oracle mid: what PnL and liquidation are marked at
+    collateral: Decimal
+    leverage: Decimal
+    notional: Decimal
+    size: Decimal  # units of the underlying at the reference price
+    rules: MarginRules
+    opening_fee: Decimal | None
+    oracle_fee: Decimal | None
+    wallet: Decimal  # free collateral in the wallet
+    approval_needed: bool  # the venue's spender may not pull the collateral yet: an approval goes first
+
+
+@runtime_checkable
+class CollateralTrading(Protocol):
+    """The keyed side of a venue whose trades carry their own collateral and are filled later by
+    a keeper (Capabilities.order_form == "collateral"). Its orders are CollateralOrders.
+
+    A market order's Ack is ACCEPTED with the venue's order id until `await_settlement` sees
+    the keeper's answer (FILLED: `detail["trade_id"]` is the position; CANCELED: refunded, with
+    the reason); a limit or stop is RESTING. A transaction that left without a receipt is
+    UNKNOWN with its hash and nonce in `detail`, and `settle_earlier` (which every later
+    command on the key calls first) settles it by hash and nonce — never by sending again.
+    `detail` keys, all optional: tx_hash, nonce, order_id, trade_id, collateral, leverage,
+    liquidation_price, tp, sl, approved, usdc_to_trader, reason; settle_earlier's Acks add
+    type, market, side and label (what the transaction was).
+    """
+
+    def quote_open(self, order: CollateralOrder) -> OpenQuote: ...
+    def prepare_open(self, quote: OpenQuote) -> list[Prepared]: ...  # an approval first when needed
+    def prepare_close_trade(self, market: str, *, percent: Decimal, slippage_pct: Decimal,
+                            trade_id: str | None = None) -> Prepared: ...
+    def prepare_tpsl(self, market: str, *, tp: Decimal | None, sl: Decimal | None, clear_tp: bool = False,
+                     clear_sl: bool = False, trade_id: str | None = None) -> list[Prepared]: ...
+    def send_order(self, prepared: Sequence[Prepared]) -> Ack: ...  # the last one is the order
+    def await_settlement(self, ack: Ack, timeout_s: float | None = None) -> Ack: ...
+    def settle_earlier(self) -> list[Ack]: ...
+    def open_trade_ids(self) -> list[tuple[str, str]]: ...  # (market, trade id) of every open trade
 
 
 @runtime_checkable

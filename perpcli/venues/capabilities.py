@@ -41,6 +41,9 @@ class Capabilities:
     signed_reads: bool = False  # account reads are signed requests: reading an account needs its key
     builder_markets: bool = False  # HIP-3 style dex-prefixed markets
     signing: str = ""  # short human note, e.g. "EIP-712 phantom agent"
+    # "size": orders are OrderIntents sized in base units; "collateral": each trade carries its own
+    # collateral x leverage and orders are CollateralOrders (venues.base.CollateralTrading)
+    order_form: str = "size"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -27,6 +27,33 @@ def _emit_results(results, *, as_list: bool = False) -> None:
     emit_results(results, as_list=as_list)
 
 
+def _is_collateral_venue(venue: str) -> bool:
+    from perpcli.app.collateral import uses_collateral_orders
+    from perpcli.venues import registry
+
+    return uses_collateral_orders(registry.get_entry(venue).load_capabilities())
+
+
+def _collateral_close(market, size, limit, slippage, percent, trade, no_wait) -> bool:
+    """`perp close` on a collateral venue (a share of one trade at market); False elsewhere."""
+    from perpcli.app import order_plan
+    from perpcli.cli import venue_cmd
+    from perpcli.cli.collateral_cmd import close_collateral
+
+    with venue_cmd.session() as s:
+        if not _is_collateral_venue(s.venue):
+            if percent is not None or trade is not None or no_wait:
+                raise_usage("--percent, --trade and --no-wait apply to venues that margin each trade on its own")
+            return False
+        if size is not None or limit is not None:
+            raise_usage(f"{s.venue} closes a trade at market by percentage: use --percent N, not --size/--limit")
+        pct = order_plan.parse_percent(percent, what="--percent") if percent is not None else None
+        close_collateral(s, market, percent=pct if pct is not None else order_plan.HUNDRED,
+                         slippage_pct=order_plan.parse_percent(slippage, what="--slippage"), trade_id=trade,
+                         wait=not no_wait)
+    return True
+
+
 def _make_order_command(app: typer.Typer, side: str) -> None:
     @app.command(side, help=f"{side.capitalize()} MARKET SIZE with exactly one of --limit, --market or --stop.")
     def order_cmd(
@@ -49,13 +76,15 @@ def _make_order_command(app: typer.Typer, side: str) -> None:
         preview: bool = typer.Option(False, "--preview", help="Show margin impact; send nothing."),
         usd: str = typer.Option(None, "--usd", help="Size as USD notional."),
         risk: str = typer.Option(None, "--risk", help="Size so that hitting --sl loses this % of equity."),
+        collateral: str = typer.Option(None, "--collateral", help="Size as USDC collateral x --leverage (Ostium)."),
+        no_wait: bool = typer.Option(False, "--no-wait", help="Keeper venues: return once accepted."),
     ) -> None:
         from perpcli.cli.order_cmd import OrderArgs, place_order
 
         place_order(OrderArgs(
             side=side, market=market, size=size, limit=limit, market_order=market_order, stop=stop, slippage=slippage,
             tp=tp, sl=sl, reduce_only=reduce_only, post_only=post_only, ioc=ioc, cloid=cloid, leverage=leverage,
-            isolated=isolated, preview=preview, usd=usd, risk=risk))
+            isolated=isolated, preview=preview, usd=usd, risk=risk, collateral=collateral, no_wait=no_wait))
 
 
 def register(app: typer.Typer) -> None:
@@ -287,10 +316,15 @@ def register(app: typer.Typer) -> None:
         limit: str = typer.Option(None, "--limit", help="Limit price instead of market."),
         slippage: str = typer.Option("1%", "--slippage"),
         all_venues: bool = typer.Option(False, "--all-venues", help="Close MARKET's underlying on every venue."),
+        percent: str = typer.Option(None, "--percent", help="Close this % of the trade (Ostium)."),
+        trade: str = typer.Option(None, "--trade", help="Which trade, PAIR:INDEX, when a market has several."),
+        no_wait: bool = typer.Option(False, "--no-wait", help="Keeper venues: return once accepted."),
     ) -> None:
         from perpcli.app import actions, order_plan
         from perpcli.cli import context, venue_cmd
 
+        if not all_venues and _collateral_close(market, size, limit, slippage, percent, trade, no_wait):
+            return
         if all_venues:
             if size is not None or limit is not None:
                 raise_usage("--all-venues closes whole positions at market: drop --size and --limit")
@@ -312,6 +346,21 @@ def register(app: typer.Typer) -> None:
             return
         _emit_results(outcome.results)
 
+    @app.command("tpsl", help="Set or remove (`none`) a trade's take-profit and stop-loss (Ostium).")
+    def tpsl(
+        market: str = typer.Argument(...),
+        tp: str = typer.Option(None, "--tp", help="Take-profit price, or none."),
+        sl: str = typer.Option(None, "--sl", help="Stop-loss price, or none."),
+        trade: str = typer.Option(None, "--trade", help="Which trade, PAIR:INDEX, when a market has several."),
+    ) -> None:
+        from perpcli.cli import venue_cmd
+        from perpcli.cli.collateral_cmd import tpsl_collateral
+
+        with venue_cmd.session() as s:
+            if not _is_collateral_venue(s.venue):
+                raise_usage(f"{s.venue}: place TP/SL as trigger orders (perp sell MARKET SIZE --stop PX --reduce-only)")
+            tpsl_collateral(s, market, tp=tp, sl=sl, trade_id=trade)
+
     @app.command("flatten", help="Cancel every open order and close every position at market.")
     def flatten(
         slippage: str = typer.Option("1%", "--slippage"),
@@ -326,6 +375,11 @@ def register(app: typer.Typer) -> None:
             return run_all_venues("flatten", slippage=slippage)
 
         slip = order_plan.parse_percent(slippage, what="--slippage")
+        with venue_cmd.session() as s:
+            if _is_collateral_venue(s.venue):  # trades closed one by one, at market
+                from perpcli.cli.collateral_cmd import flatten_collateral
+
+                return flatten_collateral(s, slippage_pct=slip)
         opts = context.current()
         with venue_cmd.session() as s:
             trading = s.trading()

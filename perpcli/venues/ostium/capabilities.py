@@ -17,6 +17,7 @@ def ostium_capabilities(name: str, title: str, default_network: str) -> Capabili
         title=title,
         kind="oracle",
         settlement="keeper",
+        order_form="collateral",
         networks=("mainnet", "testnet"),
         default_network=default_network,
         collateral="USDC",

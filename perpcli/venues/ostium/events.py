@@ -70,7 +70,7 @@ _REASON_KINDS = {
 SETTLEMENT_EVENTS = frozenset({
     "MarketOpenExecuted", "MarketOpenCanceled", "MarketCloseExecutedV2", "MarketCloseExecuted",
     "MarketCloseCanceled", "LimitOpenExecuted", "LimitCloseExecuted", "AutomationOpenOrderCanceled",
-    "AutomationCloseOrderCanceled",
+    "AutomationCloseOrderCanceled", "RemoveCollateralExecuted", "RemoveCollateralRejected",
 })
 INITIATED_EVENTS = frozenset({"MarketOpenOrderInitiated", "MarketCloseOrderInitiated", "MarketCloseOrderInitiatedV2",
                               "AutomationOpenOrderInitiated", "AutomationCloseOrderInitiated"})
@@ -220,6 +220,8 @@ def outcome_of(order_id: int, events: list[Event]) -> OrderOutcome | None:
             return OrderOutcome(order_id, True, event.name, price=price_from_wire(a["price"]),
                                 usdc_to_trader=usdc_from_wire(a["usdcSentToTrader"]),
                                 percent_closed=Decimal(pct) / 100 if pct is not None else Decimal(100))
+        if event.name == "RemoveCollateralExecuted":
+            return OrderOutcome(order_id, True, event.name, usdc_to_trader=usdc_from_wire(a["removeAmount"]))
         reason = a.get("cancelReason")
         try:
             cancel = CancelReason(int(reason)) if reason is not None else None

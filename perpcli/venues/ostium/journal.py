@@ -68,6 +68,19 @@ class TxJournal:
                 out.append(entry)
         return out
 
+    def transactions(self) -> list[tuple[dict, SignedTx]]:
+        """Each entry with its decoded transaction; an entry that does not decode is skipped (it
+        cannot be one this journal recorded before broadcasting)."""
+        from perpcli.venues.ostium.transactions import decode
+
+        out = []
+        for entry in self.entries():
+            try:
+                out.append((entry, decode(bytes.fromhex(entry["raw"][2:]))))
+            except ValueError:
+                continue
+        return out
+
     def unsettled(self) -> list[SignedTx]:
         from perpcli.venues.ostium.transactions import decode
 

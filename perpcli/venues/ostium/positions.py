@@ -53,6 +53,7 @@ class OpenTrade:
             unrealized_pnl=self.unrealized_pnl(mark) if mark is not None else None,
             liquidation_price=self.liquidation_price,
             funding_since_open=self.rollover_fee + self.funding_fee,
+            position_id=self.order_id,
         )
 
 

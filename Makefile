@@ -5,9 +5,13 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-BASE := $(VENV)/.installed-base-$(HASH)
-TESTS := $(VENV)/.installed-test-$(HASH)
+BASE := $(VENV)/.installed-base-$(HASH)-compat
+TESTS := $(VENV)/.installed-test-$(HASH)-compat
 PIP := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
+# The editable install puts the checkout on sys.path (a plain .pth line) instead of setuptools'
+# import-hook finder, which every `perp` process would load at start-up and consult on each
+# import (bench/cold_start.py and bench/session.py measure what a command costs).
+EDITABLE := --config-settings editable_mode=compat
 # npm tools, each group installed by one `npm install` into its own folder (a later --no-save
 # install into the same folder would remove whatever an earlier one put there):
 # - anvil (a local EVM node: the Ostium face of `perp devnet` and the Ostium chain tests; a
@@ -30,13 +34,13 @@ $(BASE): pyproject.toml
 	@echo "==> updating pip in $(VENV)"
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@echo "==> installing perpcli and its runtime dependencies (first run: about a minute)"
-	$(PIP) -e .
+	$(PIP) $(EDITABLE) -e .
 	@rm -f $(VENV)/.installed-base-*
 	@touch $@
 
 $(TESTS): $(BASE)
 	@echo "==> installing the test tools: pytest, ruff, hypothesis, hyperliquid-python-sdk, ccxt, async-hyperliquid"
-	$(PIP) -e '.[test]'
+	$(PIP) $(EDITABLE) -e '.[test]'
 	@rm -f $(VENV)/.installed-test-*
 	@touch $@
 

@@ -127,3 +127,27 @@ def test_a_fresh_key_reading_its_aster_account_is_funded_there_alone(monkeypatch
     assert D(acct.json()["equity"]) == 100_000  # auto-funded on its first read of its own state
     # the Hyperliquid face's account of the key is not the one that read: still unseen
     assert not devnet.call(devnet.devnet.engine.account_exists, address)
+
+
+def test_a_state_saved_when_the_faces_shared_accounts_loads_as_the_hyperliquid_faces():
+    """Before the faces had their own accounts, an address the Aster face had served was saved
+    as one account marked `margin_venue: "aster"`. It loads as the Hyperliquid face's account,
+    valued by Hyperliquid's tiers; the Aster face starts without an account for it."""
+    from perpcli.devnet.aster.desk import AsterDesk
+    from perpcli.devnet.engine import Engine
+
+    t0 = 1_800_000_000_000
+    user = "0x" + "ab" * 20
+    engine = Engine(start_ms=t0)
+    engine.fund(user, D(1000), t0)
+    state = json.loads(json.dumps(engine.to_json()))
+    [saved] = [a for a in state["accounts"] if a["address"] == user]
+    saved["margin_venue"] = "aster"  # how such an account was saved
+    loaded = Engine.from_json(state)
+    assert loaded._accounts[user].margin_venue == "" and loaded.perp_balance(user) == 1000
+    aster_id = AsterDesk(loaded).account(user)
+    assert not loaded.account_exists(aster_id)
+    # saved again, each face's account keeps its own rules
+    loaded.fund(aster_id, D(5), t0)
+    again = Engine.from_json(json.loads(json.dumps(loaded.to_json())))
+    assert again._accounts[aster_id].margin_venue == "aster" and again._accounts[user].margin_venue == ""

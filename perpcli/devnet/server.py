@@ -2,8 +2,8 @@
 
 `Devnet` wires the pure engine to the faces: POST /info (info.py), POST /exchange
 (exchange.py + auth.py), /ws (ws.py), and loopback-only control endpoints under /devnet/
-(fund an address — its accounts on both faces —, set faults, move an oracle price, save state; who may call them is
-control_guard.py's rule, and save writes only the --state file). A timer advances the engine
+(fund an address, on both faces' accounts; set faults, move an oracle price, save state; who
+may call them is control_guard.py's rule, and save writes only the --state file). A timer advances the engine
 clock (funding, scheduled cancels, triggers) and runs the synthetic market flow, and every
 engine event is fanned out to websocket subscribers. It all runs in one asyncio loop.
 

@@ -151,3 +151,47 @@ def test_a_state_saved_when_the_faces_shared_accounts_loads_as_the_hyperliquid_f
     loaded.fund(aster_id, D(5), t0)
     again = Engine.from_json(json.loads(json.dumps(loaded.to_json())))
     assert again._accounts[aster_id].margin_venue == "aster" and again._accounts[user].margin_venue == ""
+
+
+def test_an_agent_acts_only_on_the_face_that_approved_it():
+    """An API wallet approved on one venue is unknown to another: the Hyperliquid face's agent
+    cannot sign for the key's Aster account, and one registered on the Aster face acts there
+    alone (listed under its own address)."""
+    import secrets
+    from urllib.parse import urlencode
+
+    from perpcli.devnet.aster.desk import AsterDesk
+    from perpcli.devnet.engine import Engine
+    from perpcli.keys.signer import Signer
+    from perpcli.venues.aster.signing import agent_approval_params, sign_agent_approval, signed_query
+    from tests.support import register_secret
+
+    def signer() -> Signer:
+        key = "0x" + secrets.token_hex(32)
+        register_secret(key)
+        return Signer.from_hex(key)
+
+    now = 1_800_000_000_000
+    engine = Engine(start_ms=now)
+    desk = AsterDesk(engine, is_mainnet=False)
+    owner, hl_agent, aster_agent = signer(), signer(), signer()
+    nonces = iter(range(now * 1000, now * 1000 + 100))
+
+    def signed_get(path: str, who: Signer):
+        wire = signed_query(who, [], nonce=next(nonces), user=owner.address, signer_address=who.address,
+                            chain_id=714).wire
+        return desk.handle("GET", path, wire, b"", now)
+
+    engine.approve_agent(owner.address, hl_agent.address, "", now)  # the Hyperliquid face's approveAgent
+    assert signed_get("/fapi/v3/balance", hl_agent)[1]["code"] == -2015
+    fields = agent_approval_params(user=owner.address, nonce=next(nonces), agent_name="bot",
+                                   agent_address=aster_agent.address, expired_ms=now + 86_400_000)
+    body = urlencode(fields) + "&signature=" + sign_agent_approval(owner, fields)
+    assert desk.handle("POST", "/fapi/v3/registerAndApproveAgent", "", body.encode(), now) == \
+        (200, {"code": 200, "msg": "success"})
+    status, rows = signed_get("/fapi/v3/balance", aster_agent)
+    assert status == 200 and rows[0]["asset"] == "USDT"
+    assert [a["agentAddress"] for a in signed_get("/fapi/v3/agent", owner)[1]] == [aster_agent.address.lower()]
+    # the Hyperliquid face resolves its own agent to the key, and knows nothing of the Aster one
+    assert engine.resolve_signer(hl_agent.address, now) == owner.address.lower()
+    assert engine.resolve_signer(aster_agent.address, now) is None

@@ -44,11 +44,13 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
                               "positions"], capture_output=True, text=True, env=run_env, timeout=60)
         assert pos.returncode == 0, pos.stderr
         rows = {p["market"]: p for p in json.loads(pos.stdout)}
+        assert set(rows) == {"BTC", "ETH"}  # the Aster face's SOL position is on the key's Aster account only
         assert float(rows["BTC"]["size"]) > 0 and float(rows["ETH"]["size"]) < 0
         assert all(p["liquidation_price"] is not None and p["leverage"] in (10, 5)
                    for p in rows.values() if p["market"] in ("BTC", "ETH"))
         assert "holding     BTC long 10x" in text
-        # The same devnet's Aster face: the demo's Aster position and resting order, in Aster's protocol.
+        # The same devnet's Aster face: the key's own Aster account, with the demo's Aster position
+        # and resting order (and none of the Hyperliquid face's positions).
         assert f"perp --venue aster-devnet --url {url} --network testnet orders" in text
         aster = ["--venue", "aster-devnet", "--url", url, "--network", "testnet", "--json"]
         orders = subprocess.run([sys.executable, "-m", "perpcli", *aster, "orders"], capture_output=True, text=True,
@@ -58,7 +60,7 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
         held = subprocess.run([sys.executable, "-m", "perpcli", *aster, "positions"], capture_output=True, text=True,
                               env=run_env, timeout=60)
         assert held.returncode == 0, held.stderr
-        assert {p["market"] for p in json.loads(held.stdout)} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+        assert {p["market"] for p in json.loads(held.stdout)} == {"SOLUSDT"}
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

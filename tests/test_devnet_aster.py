@@ -1,6 +1,6 @@
 """The devnet's Aster face: Aster's REST paths, signature and nonce checks, error codes, the
-diff depth stream, and the CLI end to end with `--venue aster-devnet` (same engine, same port
-as the Hyperliquid face)."""
+diff depth stream, and the CLI end to end with `--venue aster-devnet` (same engine and port as
+the Hyperliquid face, each face with its own accounts)."""
 
 from __future__ import annotations
 
@@ -75,9 +75,15 @@ def test_a_fresh_address_is_funded_when_it_reads_its_balance(devnet):
     status, rows = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))
     assert status == 200, rows
     assert rows[0]["asset"] == "USDT" and Decimal(rows[0]["balance"]) == 100_000
-    # the same engine account: the Hyperliquid face sees the same collateral
+    status, order = call(devnet.url, "POST", "/fapi/v3/order", signed(signer, [
+        ("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "0.01")]))
+    assert status == 200 and order["status"] == "FILLED", order
+    # the key's account on the Hyperliquid face is another account, funded on its own first read,
+    # holding none of what this face traded
     state = info(devnet.url, {"type": "clearinghouseState", "user": signer.address})
-    assert Decimal(state["marginSummary"]["accountValue"]) == 100_000
+    assert state["assetPositions"] == [] and Decimal(state["marginSummary"]["accountValue"]) == 100_000
+    _, held = call(devnet.url, "GET", "/fapi/v3/positionRisk", signed(signer, [("symbol", "BTCUSDT")]))
+    assert Decimal(held[0]["positionAmt"]) == Decimal("0.01")
 
 
 def test_signature_and_nonce_rules(devnet):
@@ -225,7 +231,8 @@ def test_cli_end_to_end_on_aster_devnet(devnet, monkeypatch):
     assert m.json()["status"] == "filled"
     pos = perp("positions").json()
     assert len(pos) == 1 and Decimal(pos[0]["size"]) == Decimal("0.01")
-    control(devnet.url, "fund", {"user": signer.address, "amount": "5"})  # `perp devnet fund` credits this face too
+    funded = control(devnet.url, "fund", {"user": signer.address, "amount": "5"})
+    assert funded["faces"] == ["hyperliquid", "aster"]  # `perp devnet fund` credits this face's account too
     bal = call(devnet.url, "GET", "/fapi/v3/balance", signed(signer, []))[1]
     assert Decimal(bal[0]["balance"]) > Decimal("100004")
     lev = perp("leverage", "BTC", "1", "--yes")

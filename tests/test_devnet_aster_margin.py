@@ -159,7 +159,7 @@ def test_local_model_agrees_with_position_risk_cross_and_isolated_across_bracket
 def test_the_engine_liquidates_an_aster_account_by_its_brackets():
     """1 BTC isolated at 10x (95k: the second bracket, 2.5% MM, cum 625) liquidates near 87.05k
     by the brackets, 86.58k by Hyperliquid's tiers. At 86.8k the Aster account is liquidated
-    and an identical Hyperliquid-face account is not."""
+    and the same key's identical position on the Hyperliquid face (its other account) is not."""
     face = Face()
     face.quote("BTC", D(95_000), D(5))
     trader = fresh_signer()
@@ -167,8 +167,10 @@ def test_the_engine_liquidates_an_aster_account_by_its_brackets():
     face.call(trader, "POST", "leverage", [("symbol", "BTCUSDT"), ("leverage", "10")])
     face.call(trader, "POST", "order", [("symbol", "BTCUSDT"), ("side", "BUY"), ("type", "MARKET"),
                                         ("quantity", "1")])
-    other = "0x" + "e" * 40  # the same position through the engine, never served by the Aster face
+    mine = face.desk.account(trader.address)  # the key's account on the Aster face
+    other = trader.address.lower()  # the same key's account on the Hyperliquid face
     engine = face.engine
+    assert engine.position(other, "BTC") == 0  # the Aster trade is not on the Hyperliquid account
     engine.fund(other, D(100_000), face.now)
     engine.update_leverage(other, 0, False, 10, face.now)
     engine.place_orders(other, [OrderSpec(0, True, engine.market_order_px("BTC", True, D("0.05")), D(1), False,
@@ -176,16 +178,16 @@ def test_the_engine_liquidates_an_aster_account_by_its_brackets():
     summary, *_ = local_view(face, trader)
     (row,) = summary.positions
     assert D(87_000) < row.liquidation_price < D(87_100)
-    assert engine.position(other, "BTC") == 1 and engine.position(trader.address, "BTC") == 1
+    assert engine.position(other, "BTC") == 1 and engine.position(mine, "BTC") == 1
 
     face.quote("BTC", D(86_800), D(5))
-    assert engine.position(trader.address, "BTC") == 0  # liquidated by its brackets
+    assert engine.position(mine, "BTC") == 0  # liquidated by its brackets
     assert engine.position(other, "BTC") == 1  # Hyperliquid's tiers: still above its 86.58k
     rows = face.call(trader, "GET", "positionRisk", [("symbol", "BTCUSDT")])
     assert rows[0]["positionAmt"] == "0"
-    # a saved devnet keeps which accounts are margined by brackets
-    saved = json.loads(json.dumps(engine.to_json()))
-    assert Engine.from_json(saved)._accounts[trader.address.lower()].margin_venue == "aster"
+    # a saved devnet loads each face's accounts with their own rules
+    loaded = Engine.from_json(json.loads(json.dumps(engine.to_json())))
+    assert loaded._accounts[mine].margin_venue == "aster" and loaded._accounts[other].margin_venue == ""
 
 
 @pytest.mark.parametrize("max_leverage", [40, 25, 20, 10])

@@ -79,3 +79,45 @@ def test_two_venues_share_one_store_and_each_source_reports_only_its_own():
     store.apply(MarkPrice("other", "SOL", D("150"), 1))
     assert seen_b == ["mark:SOL"] and seen_a == []
     assert b.mark("SOL").mark_price == D("150") and a.mark("SOL") is None
+
+
+def test_marks_are_polled_for_every_position_not_only_the_open_tabs():
+    """A position in a market with no tab is valued at its mark too (the positions table, the
+    portfolio): the mark poll asks for the tabs' markets and every held one."""
+    import asyncio
+
+    from perpcli.domain.events import AccountSnapshot, PositionSnapshot
+    from perpcli.tui.live import LiveSource
+
+    asked: list[list[str] | None] = []
+
+    class MD:
+        venue = "devnet"
+
+        def instruments(self):
+            return []
+
+        def live_feed(self, account=""):
+            return HyperliquidFeed("ws://127.0.0.1:1/ws", self.venue, account)
+
+        def mark_prices(self, symbols=None, *, fresh=False):
+            asked.append(None if symbols is None else list(symbols))
+            return [MarkPrice("devnet", s, D("100"), 1) for s in symbols or ()]
+
+    class Trading:
+        account_address = "0xabc"
+
+    src = LiveSource(MD(), trading=Trading(), markets=["BTC"])
+    src.store.reconcile(AccountSnapshot("devnet", "0xabc", 1, positions=(
+        PositionSnapshot("SOL", D("2"), D("150")), PositionSnapshot("BTC", D("-1"), D("90000")))))
+
+    async def one_poll():
+        task = asyncio.create_task(src._poll_marks())
+        while not asked:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(one_poll())
+    assert asked[0] == ["BTC", "SOL"]
+    assert src.mark("SOL").mark_price == D("100")  # the positions table has a mark for it

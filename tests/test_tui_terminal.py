@@ -48,7 +48,11 @@ def test_demo_runs_in_a_terminal_and_quits_cleanly():
         assert read_until(master, b"aster-devnet", out, 30), "the Aster face never showed"
         assert read_until(master, b"mid ", out, 20), "no book was drawn"
         os.write(master, b"q")
-        assert proc.wait(20) == 0
+        # Keep reading while it exits: a full pty buffer would block the app's last repaint.
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            read_until(master, b"\x00never", out, 0.2)
+        assert proc.wait(1) == 0
         read_until(master, b"\x00never", out, 1.0)  # drain what is left
     finally:
         if proc.poll() is None:

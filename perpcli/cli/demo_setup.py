@@ -73,11 +73,15 @@ def start_devnet(port: int | None, address: str, funds: str, *,
     chosen = wanted if wanted and _port_free(host, wanted) else 0
     handle = start_in_thread(host=host, port=chosen)
     engine = handle.devnet.engine
+    aster_account = handle.devnet.aster.desk.account(address)
 
     def fund() -> bool:
+        """The key's account on each face (two accounts, as on two venues), funded alike."""
         if engine.account_exists(address):
             return False
-        engine.fund(address, Decimal(funds), handle.devnet.now_ms())
+        now = handle.devnet.now_ms()
+        engine.fund(address, Decimal(funds), now)
+        engine.fund(aster_account, Decimal(funds), now)
         return True
 
     if handle.call(fund) and positions:
@@ -86,9 +90,10 @@ def start_devnet(port: int | None, address: str, funds: str, *,
     return handle
 
 
-# What the demo does through the Aster face (the same engine and account, Aster's protocol):
-# a position opened and an order resting as an Aster client would (symbol, long, leverage,
-# notional as a multiple of the balance), so the Aster tab and `--venue aster-devnet` show them.
+# What the demo does through the Aster face (the same engine's books, the key's own Aster
+# account): a position opened and an order resting as an Aster client would (symbol, long,
+# leverage, notional as a multiple of the balance), so the Aster tab and `--venue aster-devnet`
+# show them — and only they: the Hyperliquid face's account holds DEMO_POSITIONS alone.
 ASTER_DEMO_POSITION: tuple[str, bool, int, str] = ("SOLUSDT", True, 5, "0.5")
 ASTER_DEMO_ORDER: tuple[str, str, str] = ("ETHUSDT", "0.95", "500")  # a buy 5% under the mid, $500
 ASTER_DEMO_CLIENT_ID = "demo-aster-bid"
@@ -96,8 +101,8 @@ ASTER_DEMO_CLIENT_ID = "demo-aster-bid"
 
 def seed_aster(handle: Any, address: str, balance: Any, *, wait_s: float = 15.0) -> list[str]:
     """Open ASTER_DEMO_POSITION at market and rest ASTER_DEMO_ORDER through the devnet's Aster
-    desk (as its REST handlers do after checking a signature); returns the symbols touched.
-    A book not quoting in time is skipped (the demo still runs)."""
+    desk, on the address's Aster account (as its REST handlers do after checking a signature);
+    returns the symbols touched. A book not quoting in time is skipped (the demo still runs)."""
     import time
     from decimal import ROUND_DOWN, Decimal
 
@@ -105,7 +110,7 @@ def seed_aster(handle: Any, address: str, balance: Any, *, wait_s: float = 15.0)
 
     desk = handle.devnet.aster.desk
     engine = handle.devnet.engine
-    user = address.lower()
+    user = desk.account(address)
     symbol, is_long, leverage, multiple = ASTER_DEMO_POSITION
     order_symbol, below, notional = ASTER_DEMO_ORDER
     deadline = time.monotonic() + wait_s
@@ -181,7 +186,7 @@ def holding() -> str:
     symbol, long, lev, multiple = ASTER_DEMO_POSITION
     return ", ".join([*(f"{coin} {'long' if long else 'short'} {lev}x ({multiple}x the balance)"
                         for coin, long, lev, multiple in DEMO_POSITIONS),
-                      f"{symbol} {'long' if long else 'short'} {lev}x (opened through the Aster face)"])
+                      f"{symbol} {'long' if long else 'short'} {lev}x (on the Aster account)"])
 
 
 def tour(url: str, key_path: Path, address: str) -> str:
@@ -192,9 +197,10 @@ def tour(url: str, key_path: Path, address: str) -> str:
     order_symbol, _, _ = ASTER_DEMO_ORDER
     return (
         "perpcli demo: a local exchange is running with two faces, Hyperliquid's protocol (--venue devnet)\n"
-        "and Aster's (--venue aster-devnet): one engine, one account (testnet semantics, no real money).\n"
+        "and Aster's (--venue aster-devnet): one engine's books, and the demo key has an account on each\n"
+        "face, as one key has on two venues (testnet semantics, no real money).\n"
         f"  devnet      {url}\n"
-        f"  demo key    {address} (funded; devnet only; stored at {key_path})\n"
+        f"  demo key    {address} (funded on both faces; devnet only; stored at {key_path})\n"
         f"  holding     {holding()}\n"
         f"  resting     {order_symbol} buy {ASTER_DEMO_ORDER[2]} USD 5% under the mid (client id "
         f"{ASTER_DEMO_CLIENT_ID}, placed through the Aster face)\n"
@@ -209,7 +215,7 @@ def tour(url: str, key_path: Path, address: str) -> str:
         f"  {p} positions                            # what you hold\n"
         f"  {p} stream fills                         # NDJSON until Ctrl-C\n"
         f"  {p} close BTC --yes                      # reduce-only close\n"
-        f"  {a} positions          # the same account in Aster's protocol\n"
+        f"  {a} positions          # the key's Aster account, in Aster's protocol\n"
         f"  {a} orders             # the resting Aster order\n"
         f"  {a} stream orders      # Aster's listenKey user-data stream\n"
         "\n"

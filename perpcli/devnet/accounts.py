@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from perpcli.devnet.faces import margin_venue_of
+
 ZERO = Decimal(0)
 
 
@@ -83,7 +85,8 @@ class Wallet:
 class Account:
     """A master account. `usdc` is the default perp dex's (cross) balance and `reserved` the
     margin its resting orders hold; `wallets` the same for each builder dex the account has
-    touched; `spot` holds spot token totals."""
+    touched; `spot` holds spot token totals. `address` is the engine's account id: the
+    address itself for the Hyperliquid face, `aster:<address>` for the Aster face (faces.py)."""
 
     __slots__ = (
         "address",
@@ -128,6 +131,6 @@ class Account:
         self.created_ms = created_ms
         self.history_limit: int | None = None  # rows of each history kept; None = the engine's default
         self.wallets: dict[str, Wallet] = {}  # builder dex name -> its collateral
-        # Whose margin rules value the positions (margin_rules.MARGIN_VENUES): "" Hyperliquid's,
-        # "aster" Binance-style brackets once the Aster face has served the account.
-        self.margin_venue = ""
+        # Whose margin rules value the positions (margin_rules.MARGIN_VENUES), fixed by the face
+        # the account belongs to: "" Hyperliquid's tiers, "aster" Binance-style brackets.
+        self.margin_venue = margin_venue_of(address)

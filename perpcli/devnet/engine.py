@@ -17,6 +17,8 @@ the client's own model in `perpcli.ledger.margin`, so the devnet and the termina
 disagree about the venue's rules. The per-venue hook: an account's `margin_venue` picks the
 rules its positions are valued by (Hyperliquid's tiers, or the Aster face's Binance-style
 brackets: liquidation price, maintenance, withdrawable and the leverage each notional allows).
+It is fixed by the face the account belongs to (faces.py: each face keys its own accounts
+over the one set of books, so an address is two accounts, never one margined two ways).
 
 Layout: this module holds the order path (validation, matching, statuses, cancels, modifies,
 the dead-man switch), leverage and margin, time and prices, and the event buffers. Mixins hold
@@ -1414,21 +1416,6 @@ class Engine(
     def _rules(self, acct: Account, m: PerpMarket) -> mr.MarginRules:
         """The margin rules `acct` is valued by on market `m` (its margin venue's)."""
         return mr.venue_rules(acct.margin_venue, self._table(m), m.max_leverage, m.only_isolated)
-
-    def set_margin_venue(self, user: str, venue: str) -> None:
-        """Value `user`'s positions by `venue`'s margin rules from now on (a face marks the
-        accounts it serves; one account is margined one way, whichever face then reads it).
-        Liquidation is re-checked at once: the rules may differ."""
-        if venue not in mr.MARGIN_VENUES:
-            raise ValueError(f"unknown margin venue {venue!r}")
-        acct = self._accounts.get(user.lower())
-        if acct is None or acct.margin_venue == venue:
-            return
-        acct.margin_venue = venue
-        self._buf_accounts[acct.address] = None
-        for coin in list(acct.positions):
-            self._check_liquidations(coin)
-        self._flush()
 
     def _upnl(self, pos: Position) -> Decimal:
         return self._risk_of(pos).unrealized_pnl

@@ -280,7 +280,6 @@ def _account_to_json(a: Account) -> dict:
         "created_ms": a.created_ms,
         "history_limit": a.history_limit,
         "wallets": {dex: [str(w.usdc), str(w.reserved)] for dex, w in a.wallets.items()},
-        "margin_venue": a.margin_venue,
     }
 
 
@@ -302,7 +301,11 @@ def _account_from_json(d: dict) -> Account:
     a.funding = [_dec(FundingPayment, f) for f in d["funding"]]
     a.ledger = [_dec(LedgerUpdate, u) for u in d["ledger"]]
     a.history_limit = d.get("history_limit")
-    a.margin_venue = d.get("margin_venue", "")
+    # The margin rules follow the account's face (faces.py), not a saved flag. States saved
+    # while both faces shared one account per address carry `margin_venue: "aster"` on the
+    # accounts the Aster face had served: such an account loads as what its id says, the
+    # Hyperliquid face's, valued by Hyperliquid's tiers again; the Aster face starts with
+    # no account for that address and funds one the first time the address reads its state.
     for dex, (usdc, reserved) in d.get("wallets", {}).items():
         w = a.wallets[dex] = Wallet()
         w.usdc, w.reserved = Decimal(usdc), Decimal(reserved)

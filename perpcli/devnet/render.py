@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from perpcli.devnet import records as r
+from perpcli.devnet.faces import public_address
 
 
 def dec(value: Decimal | int) -> str:
@@ -98,7 +99,7 @@ def fill(f: r.Fill) -> dict:
         row["builderFee"] = dec(f.builder_fee)
     if f.liquidation is not None:
         row["liquidation"] = {
-            "liquidatedUser": f.liquidation.liquidated_user,
+            "liquidatedUser": public_address(f.liquidation.liquidated_user),
             "markPx": dec(f.liquidation.mark_px),
             "method": f.liquidation.method,
         }
@@ -114,7 +115,7 @@ def trade(t: r.Trade) -> dict:
         "time": t.time,
         "hash": t.hash,
         "tid": t.tid,
-        "users": [t.buyer, t.seller],
+        "users": [public_address(t.buyer), public_address(t.seller)],  # the other face's accounts unnamed
     }
 
 

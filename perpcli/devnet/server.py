@@ -2,8 +2,8 @@
 
 `Devnet` wires the pure engine to the faces: POST /info (info.py), POST /exchange
 (exchange.py + auth.py), /ws (ws.py), and loopback-only control endpoints under /devnet/
-(fund an address, set faults, move an oracle price, save state; who may call them is
-control_guard.py's rule, and save writes only the --state file). A timer advances the engine
+(fund an address, on both faces' accounts; set faults, move an oracle price, save state; who
+may call them is control_guard.py's rule, and save writes only the --state file). A timer advances the engine
 clock (funding, scheduled cancels, triggers) and runs the synthetic market flow, and every
 engine event is fanned out to websocket subscribers. It all runs in one asyncio loop.
 
@@ -31,6 +31,7 @@ from perpcli.devnet.auth import recover_signer
 from perpcli.devnet.control_guard import control_refusal
 from perpcli.devnet.engine import Engine, EngineConfig
 from perpcli.devnet.exchange import BadBody, ExchangeDesk
+from perpcli.devnet.faces import aster_account
 from perpcli.devnet.faults import FaultConfig, FaultInjector
 from perpcli.devnet.info import InfoDesk
 from perpcli.devnet.market import SyntheticMarket
@@ -238,8 +239,14 @@ class Devnet:
             dexs = [str(body["dex"])] if "dex" in body else [d.name for d in self.engine.markets.dexs]
             for dex in dexs:
                 self.engine.fund(user, amount, now, dex)
+            # The address's account on the Aster face is another account (faces.py): credited
+            # too, on the default dex its USDT markets margin on.
+            faces = ["hyperliquid"]
+            if "" in dexs:
+                self.engine.fund(aster_account(user), amount, now)
+                faces.append("aster")
             self.publish()
-            return {"status": "ok", "user": user, "amount": str(amount)}
+            return {"status": "ok", "user": user, "amount": str(amount), "faces": faces}
         if command == "faults":
             self.faults.config.update(body)
             return {"status": "ok", "faults": self.faults.config.to_json()}
@@ -259,7 +266,8 @@ class Devnet:
             self.publish()
             return {"status": "ok", "time": self.now_ms()}
         if command == "aster_expire_listen_key":
-            return {"status": "ok", "ended": self.aster.expire_listen_keys(now, user=str(body["user"]).lower())}
+            user = aster_account(str(body["user"]))
+            return {"status": "ok", "ended": self.aster.expire_listen_keys(now, user=user)}
         if command == "save":
             target = self._save_target(body.get("path"))
             try:

@@ -379,7 +379,7 @@ class LiveSource:
     async def _poll_marks(self) -> None:
         while True:
             try:
-                marks = await asyncio.to_thread(self._fetch_marks)
+                marks = await asyncio.to_thread(self._fetch_marks, self.mark_symbols())
             except Exception as e:  # noqa: BLE001 - keep polling; shown in the status line
                 self.errors.append(f"marks: {e}")
                 log.warning("%s marks: %s", self.venue, e)
@@ -388,9 +388,20 @@ class LiveSource:
                     self.store.apply(m)
             await asyncio.sleep(MARK_REFRESH_S)
 
-    def _fetch_marks(self) -> list[MarkPrice]:
+    def mark_symbols(self) -> list[str]:
+        """The markets whose marks the screen values something at: every open tab's, and every
+        market the account holds a position in — the positions table and the portfolio show
+        each position at its mark, tab or no tab. Read on the loop (the store is not shared
+        with the fetching thread)."""
+        symbols = list(self._wanted)
+        acct = self.store.accounts.get((self.venue, self._account_key))
+        if acct is not None:
+            symbols.extend(s for s, p in acct.positions.items() if p.size and s not in symbols)
+        return symbols
+
+    def _fetch_marks(self, symbols: list[str]) -> list[MarkPrice]:
         # A live view needs new marks each time (one-shot commands may use the adapter's cache).
-        return list(self.md.mark_prices(list(self._wanted) or None, fresh=True))
+        return list(self.md.mark_prices(symbols or None, fresh=True))
 
     async def _reconcile_account(self) -> None:
         assert self._account_due is not None

@@ -129,6 +129,6 @@ class OracleSource(LiveSource):
             out[symbol] = q
         return out
 
-    def _fetch_marks(self) -> list:
+    def _fetch_marks(self, symbols: list[str]) -> list:
         # The marks come from the same oracle feed: the mark poll reads what the quote poll read.
-        return list(self.md.mark_prices(list(self._wanted) or None, fresh=False)) if self._quotes else []
+        return list(self.md.mark_prices(symbols or None, fresh=False)) if self._quotes else []

@@ -211,8 +211,8 @@ def register(app: typer.Typer) -> None:
 
     @devnet_app.command(
         "fund",
-        help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint), and USDC plus gas on its "
-        "Ostium chain. The devnet is found at the global --url, else venues.devnet.url (PERPCLI_VENUES_DEVNET_URL); "
+        help="Credit USDC to ADDRESS on a running devnet (loopback control endpoint): its account on the "
+        "Hyperliquid face and its separate account on the Aster face, and USDC plus gas on its Ostium chain. The devnet is found at the global --url, else venues.devnet.url (PERPCLI_VENUES_DEVNET_URL); "
         "the Ostium face at venues.ostium-devnet.url.\n\n"
         "Example: perp devnet fund 0x1111111111111111111111111111111111111111 10000",
     )
@@ -239,7 +239,9 @@ def register(app: typer.Typer) -> None:
         if context.current().json:
             output.emit_json({**answer, "ostium": ostium_answer})
         else:
-            output.info(f"credited {amt} USDC to {a} on {url}")
+            faces = " and ".join({"hyperliquid": "Hyperliquid", "aster": "Aster"}.get(f, f)
+                                 for f in answer.get("faces", ["hyperliquid"]))
+            output.info(f"credited {amt} USDC to {a} on {url} (its {faces} accounts)")
             if ostium_answer is not None:
                 output.info(f"credited {amt} USDC and 1 ETH of gas to {a} on the Ostium chain at {ostium_url}")
             else:

@@ -2,10 +2,16 @@
 
 Public reads (exchangeInfo, depth, tickers, premiumIndex, klines, aggTrades, funding) need no
 signature. Every other call is a signed v3 request, checked by auth.py over the bytes
-received (query for GET, form body otherwise) before it touches the engine. USDT collateral
-is the engine account's perp balance (the Hyperliquid face's USDC): `perp devnet fund`
-credits both faces at once, and an address never seen is funded the first time it reads its
-own state (balance, account, positions), as on the Hyperliquid face.
+received (query for GET, form body otherwise) before it touches the engine.
+
+The face has its own accounts (faces.py): a request for `user` acts on the engine account
+`aster:<user>`, never on the Hyperliquid face's account of the same address, and is always
+margined by Aster's brackets. The books are the engine's, shared with the Hyperliquid face
+(one liquidity). Every handler below takes that engine account id, not the address. USDT
+collateral is the account's perp balance: `perp devnet fund` credits it beside the
+Hyperliquid face's account, and an address never seen is funded the first time it reads its
+own state (balance, account, positions), as on the Hyperliquid face. Agents approved here
+act here only.
 
 The engine knows orders by oid; Aster's client order ids (any 1-36 characters, case kept) and
 order types live here, per account, beside it.
@@ -21,6 +27,7 @@ from perpcli.devnet import margin_rules as mr
 from perpcli.devnet.aster.auth import NonceBook, parse_params, verify
 from perpcli.devnet.aster.errors import AsterError, from_engine
 from perpcli.devnet.aster.markets import QUOTE, AsterMarkets, symbol_of
+from perpcli.devnet.faces import address_of, aster_account
 from perpcli.devnet.records import ActionError, Filled, OrderError, OrderSpec, Resting, TriggerSpec
 from perpcli.ledger.margin_rules import BracketRules
 
@@ -97,7 +104,7 @@ class AsterDesk:
         self.nonces = NonceBook()
         self.orders: dict[int, OrderMeta] = {}
         self.accounts: dict[str, AccountBook] = {}
-        self.listen_keys = listen_keys if listen_keys is not None else {}  # key -> user
+        self.listen_keys = listen_keys if listen_keys is not None else {}  # key -> (account, expiry ms)
         self.depth_ids = None  # set by the stream hub: symbol -> lastUpdateId for a snapshot
 
     # ----- entry -------------------------------------------------------------------------------
@@ -117,8 +124,9 @@ class AsterDesk:
             if handler is None or name in PUBLIC:
                 raise AsterError(-1000, f"Unknown endpoint {method} {path}.", status=404)
             req = verify(wire, chain_id=self.chain_id, now_ms=now_ms, nonces=self.nonces, may_sign=self._may_sign)
-            self._adopt(req.user, now_ms)
-            return 200, handler(req.params, req.user, now_ms)
+            account = self.account(req.user)
+            self.engine.ensure_account(account, now_ms)
+            return 200, handler(req.params, account, now_ms)
         except AsterError as e:
             return e.status, e.body()
         except ActionError as e:
@@ -137,19 +145,19 @@ class AsterDesk:
         return 404, AsterError(-1000, f"Unknown endpoint {method} {SPOT_V3}{name}: the devnet has no "
                                       f"Aster spot markets.").body()
 
-    def _adopt(self, user: str, now_ms: int) -> None:
-        """An account this face serves is margined by Aster's brackets (devnet/margin_rules.py)
-        from its first signed request on, before that request touches the engine."""
-        self.engine.ensure_account(user, now_ms)
-        self.engine.set_margin_venue(user, mr.ASTER)
+    @staticmethod
+    def account(address: str) -> str:
+        """This face's engine account for `address` (what every handler's `user` is)."""
+        return aster_account(address)
 
     def brackets(self, m) -> BracketRules:
         return mr.aster_brackets(m.max_leverage, m.only_isolated)
 
     def _may_sign(self, signer: str, user: str) -> bool:
+        """The user itself, or an agent approved on this face (registerAndApproveAgent)."""
         if signer == user:
             return True
-        return self.engine.resolve_signer(signer, self.engine.now_ms) == user
+        return self.engine.resolve_signer(aster_account(signer), self.engine.now_ms) == aster_account(user)
 
     def _book(self, user: str) -> AccountBook:
         book = self.accounts.get(user)
@@ -705,12 +713,12 @@ class AsterDesk:
         nonce = int(params["nonce"])
         self.nonces.check(user, nonce, now)
         self.nonces.spend(user, nonce)
-        self.engine.approve_agent(user, params["agentAddress"], f"{params['agentName']} valid_until "
-                                  f"{params['expired']}", now)
+        self.engine.approve_agent(aster_account(user), aster_account(params["agentAddress"]),
+                                  f"{params['agentName']} valid_until {params['expired']}", now)
         return {"code": 200, "msg": "success"}
 
     def get_agent(self, params, user, now):
-        return [{"agentAddress": a.address, "agentName": a.name, "ipWhitelist": "", "expired": a.valid_until or 0,
+        return [{"agentAddress": address_of(a.address), "agentName": a.name, "ipWhitelist": "", "expired": a.valid_until or 0,
                  "source": "api", "canRead": True, "canSpotTrade": False, "canPerpTrade": True, "canWithdraw": False}
                 for a in self.engine.agents_of(user, now)]
 

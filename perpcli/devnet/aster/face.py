@@ -2,7 +2,8 @@
 
 REST lives at the venue's own paths, `/fapi/v3/...`, beside the Hyperliquid face's /info and
 /exchange. Websockets: `/ws/<stream>` (raw), `/stream?streams=a/b` (combined, wrapped in
-`{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream: ORDER_TRADE_UPDATE per order
+`{"stream", "data"}`) and `/ws/<listenKey>` (the user-data stream of the key's account on this
+face, never its Hyperliquid-face account: ORDER_TRADE_UPDATE per order
 change and per fill, ACCOUNT_UPDATE with the new balance after fills and funding, and the
 positions the fills moved); the bare `/ws` belongs to
 the Hyperliquid face, so the Aster face also answers all of these under `/aster`

@@ -148,3 +148,29 @@ async def test_shutdown_leaves_no_task_and_no_warning(caplog):
             assert mine == []
     gc.collect()
     assert not [r for r in caplog.records if "destroyed" in r.getMessage() or "never retrieved" in r.getMessage()]
+
+
+class _WebsocketPingProtocol(ToyProtocol):
+    """A venue without an app-level ping (Aster): the websocket library pings instead."""
+
+    def ping_frame(self) -> str | None:
+        return None
+
+
+async def test_a_quiet_socket_with_websocket_pings_is_not_stale():
+    # Aster's user-data stream says nothing between account events; its feed never goes stale
+    # (stale_after=inf), and no app-level frame can prove the link alive: it must stay
+    # CONNECTED (a dead link is closed by the websocket library's own ping timeout).
+    import dataclasses
+    import math
+
+    quiet_feed = dataclasses.replace(l2book_sub("ETH"), stale_after=math.inf)
+    async with quiet_server() as server:
+        session = StreamSession(server.url, _WebsocketPingProtocol(), BookSink(),
+                                settings=fast_settings(5, ping_interval=0.02, pong_timeout=0.02))
+        await session.subscribe(quiet_feed)
+        async with session:
+            await eventually(lambda: session.connection_state is ConnectionState.CONNECTED, what="connected")
+            await asyncio.sleep(0.5)  # many times every silence limit of the settings
+            assert session.connection_state is ConnectionState.CONNECTED
+            assert session.stats.connects == 1

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -287,10 +288,13 @@ class StreamSession:
         self._helper_failed: asyncio.Future[None] | None = None
         self._requests: dict[Hashable, asyncio.Future[Any]] = {}
         # The connection is judged on any frame (pongs included), so its silence limit must
-        # leave room for one ping round trip.
+        # leave room for one ping round trip. Without an app-level ping (the websocket library
+        # pings, and closes the socket when a pong is missing) no frame proves the link alive:
+        # a quiet socket (Aster's user-data stream between account events) is not a stale
+        # one, so only each feed's own silence limit applies.
         self._connection_stale_after = max(
             self.settings.stale_after, self.settings.ping_interval + self.settings.pong_timeout
-        )
+        ) if self.protocol.ping_frame() is not None else math.inf
 
     # ----------------------------------------------------------------- subscriptions
 

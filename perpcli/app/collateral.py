@@ -203,3 +203,81 @@ def order_of(*, market: str, side: Side, kind: str, leverage: Decimal | None, co
     return CollateralOrder(symbol=market, side=side, leverage=leverage, kind=kind, collateral=collateral,
                            notional=usd, size=size, price=price, tp=tp, sl=sl,
                            slippage_pct=slippage_pct if slippage_pct is not None else Decimal(1))
+
+
+@dataclass
+class FlattenPlan:
+    """What flattening one collateral venue will do: cancel every resting limit/stop order (one
+    transaction each) and close every trade at market. Market orders still with the keeper are
+    counted so the confirmation can say they settle on their own."""
+
+    resting: list[Any] = field(default_factory=list)  # domain Orders
+    trades: list[tuple[str, str]] = field(default_factory=list)  # (market, trade id)
+    pending: int = 0
+
+    def describe(self) -> str:
+        parts = []
+        if self.resting:
+            parts.append(f"cancel {len(self.resting)} order(s)")
+        if self.trades:
+            parts.append(f"close {len(self.trades)} trade(s) at market "
+                         f"({', '.join(f'{m} {t}' for m, t in self.trades)})")
+        if self.pending:
+            parts.append(f"{self.pending} market order(s) still with the keeper")
+        return "; ".join(parts) if parts else "nothing to do"
+
+
+@dataclass
+class FlattenOutcome:
+    cancels: list[Any] = field(default_factory=list)  # actions.CancelOutcome
+    closes: list[TradeResult] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        code = exit_code_for(self.closes, waited=True)
+        if not code and any(c.status not in ("canceled", "dry_run") for c in self.cancels):
+            return ExitCode.REJECTED
+        return code
+
+
+def flatten_plan(trading: CollateralTrading, *, underlying: str | None = None) -> FlattenPlan:
+    """Read what is resting and open (only `underlying`'s markets when given)."""
+    from perpcli.domain.orders import OrderStatus
+
+    def wanted(symbol: str) -> bool:
+        if underlying is None:
+            return True
+        want = underlying.upper()
+        if symbol.upper() == want:
+            return True
+        try:
+            return trading.market.instrument(symbol).underlying.upper() == want  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a market the venue no longer lists matches nothing
+            return False
+
+    orders = trading.open_orders()  # type: ignore[attr-defined]
+    resting = [o for o in orders if o.status is OrderStatus.OPEN and wanted(o.symbol)]
+    pending = sum(1 for o in orders if o.status is not OrderStatus.OPEN and wanted(o.symbol))
+    trades = [(m, t) for m, t in trading.open_trade_ids() if wanted(m)]
+    return FlattenPlan(resting=resting, trades=trades, pending=pending)
+
+
+def flatten(trading: CollateralTrading, plan: FlattenPlan, *, venue: str, slippage_pct: Decimal,
+            dry_run: bool, cancel_orders: bool = True, close_trades: bool = True) -> FlattenOutcome:
+    """Cancel the plan's resting orders, then close its trades one by one, each awaited."""
+    from perpcli.app import actions
+    from perpcli.venues.base import CancelTarget
+
+    out = FlattenOutcome()
+    for o in plan.resting if cancel_orders else []:
+        done, reqs = actions.cancel(trading, [CancelTarget(o.symbol, oid=o.oid)], dry_run=dry_run)  # type: ignore[arg-type]
+        out.cancels.extend(done)
+        out.requests.extend(reqs)
+    for market, trade_id in plan.trades if close_trades else []:
+        closed = close_trade(trading, market, percent=Decimal(100), slippage_pct=slippage_pct, trade_id=trade_id,
+                             venue=venue, dry_run=dry_run, wait=True)
+        out.closes.extend(closed.results)
+        out.requests.extend(closed.requests)
+    return out
+

@@ -20,6 +20,7 @@ from perpcli.domain.orders import Side
 from perpcli.venues.base import Ack, AckStatus, CollateralOrder, CollateralTrading, OpenQuote
 
 if TYPE_CHECKING:
+    from perpcli.domain.events import AccountSnapshot
     from perpcli.domain.instrument import Instrument
 
 ZERO = Decimal(0)
@@ -281,3 +282,30 @@ def flatten(trading: CollateralTrading, plan: FlattenPlan, *, venue: str, slippa
         out.requests.extend(closed.requests)
     return out
 
+
+def in_margin_model_terms(snapshot: AccountSnapshot, quote: str = "USDC") -> AccountSnapshot:
+    """A collateral venue's account in the terms of the shared margin model (ledger/margin.py),
+    which the TUI uses to value every account at live marks.
+
+    The venue reports its wallet as the balance (USDC outside every trade and order) and each
+    trade's collateral as its isolated margin. The model reads the balance as cash *including*
+    what positions and orders hold, and an isolated margin as allocation + uPnL (Hyperliquid's
+    marginUsed, which the store takes the uPnL back out of). Read as reported, the live equity
+    would leave out every trade's and order's collateral; translated, cash + uPnL is the venue's
+    own equity (wallet + collateral in orders + each trade's collateral + PnL - accrued fees).
+    """
+    from dataclasses import replace
+
+    from perpcli.domain.events import Balance
+
+    held = [p for p in snapshot.positions if p.size]
+    in_trades = sum((p.isolated_margin or ZERO for p in held), ZERO)
+    fees = sum((p.funding_since_open or ZERO for p in held), ZERO)
+    in_orders = max(ZERO, (snapshot.margin_used or ZERO) - in_trades)
+    wallet = next((b.total for b in snapshot.balances if b.asset == quote), ZERO)
+    cash = wallet + in_orders + in_trades - fees
+    balances = tuple(Balance(b.asset, cash) if b.asset == quote else b for b in snapshot.balances) or (
+        Balance(quote, cash),)
+    positions = tuple(replace(p, isolated_margin=(p.isolated_margin or ZERO) + (p.unrealized_pnl or ZERO))
+                      if p.isolated_margin is not None else p for p in snapshot.positions)
+    return replace(snapshot, balances=balances, positions=positions)

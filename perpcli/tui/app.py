@@ -487,7 +487,7 @@ class WatchApp(App):
                                              lambda i, s=source: s.margin_rules(i.symbol), self._quote_of(source))
             accounts[venue] = acct
             positions.extend(replace(v, venue=venue) for v in views)
-            orders.extend(snap.open_orders)
+            orders.extend(_on_lot(o, self._instrument_of(source)(o.symbol)) for o in snap.open_orders)
         # The bar shows one account: the active tab's venue (the one the ticket trades on); the
         # portfolio screen (P) adds them all up.
         active = self.active_view
@@ -890,3 +890,14 @@ class WatchApp(App):
         active = {k.id: k.key for k in KEYS}
         active.update(self.config.keymap or {})
         self.push_screen(HelpScreen(active))
+
+
+def _on_lot(order: Order, inst: Any) -> Order:
+    """An order's size on its market's lot, as the positions show sizes (a venue that sizes an
+    order from collateral x leverage / price, like Ostium, reports it to 28 digits)."""
+    from perpcli.app import display
+
+    size = display.size(inst, order.size) if inst is not None else None
+    if size is None or size == order.size:
+        return order
+    return replace(order, size=size, orig_size=display.size(inst, order.orig_size) or size)

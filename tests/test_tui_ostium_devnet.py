@@ -166,3 +166,31 @@ async def test_ostium_pending_and_resting_orders_liquidation_and_equity_as_the_v
             assert D(totals["equity"]).quantize(D("0.01")) == venue.account_value.quantize(D("0.01"))
     finally:
         ostium.pause_keeper(False)
+
+
+async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_through_the_keeper(ostium, tmp_path):
+    """With a key, an Ostium tab's ticket says plainly that it cannot place collateral x leverage
+    orders (naming the command that does), and F flattens the venue its own way: the resting
+    order cancelled, the trade closed at market and settled by the keeper."""
+    from perpcli.tui.collateral_trader import CollateralTrader
+    from perpcli.tui.widgets.ticket import Ticket
+
+    settings.configure()
+    signer, market = open_xau_long(ostium, tmp_path)
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
+    trading = market.trading(signer)
+    app, _ = build_watch([VenueFeed(market, trading, ["XAU"])], settings=settings.current(),
+                         stream=StreamSettings(stale_after=5.0))
+    assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = app.query_one(Ticket)
+        assert await wait_until(pilot, lambda: "read-only" in str(ticket._preview_shown), timeout=15)
+        assert "perp --venue ostium-devnet buy XAU --collateral" in str(ticket._preview_shown)
+        table = app.query_one(PositionsTable)
+        assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
+        await pilot.press("F", "y")
+        assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+        what, results, error = app.last_action_result
+        assert (what, error) == ("flatten", None)
+        assert sorted(r.status for r in results) == ["canceled", "filled"], results
+    assert not trading.positions().positions and not trading.open_orders()

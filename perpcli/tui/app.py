@@ -571,6 +571,10 @@ class WatchApp(App):
         if view is None:
             raise PerpError("no market open")
         source = self.sources[view.venue]
+        if _collateral_venue(source):  # said on the tab's ticket, before Enter
+            from perpcli.tui.collateral_trader import ticket_refusal
+
+            raise PerpError(ticket_refusal(view.venue, view.symbol))
         inst = source.instrument(form.market or view.symbol)
         book = source.book(inst.symbol)
         mid = book.mid() if book is not None else None
@@ -901,3 +905,10 @@ def _on_lot(order: Order, inst: Any) -> Order:
     if size is None or size == order.size:
         return order
     return replace(order, size=size, orig_size=display.size(inst, order.orig_size) or size)
+
+
+def _collateral_venue(source: Any) -> bool:
+    """Whether a venue's orders are collateral x leverage (Ostium), from its Capabilities."""
+    from perpcli.app.collateral import uses_collateral_orders
+
+    return uses_collateral_orders(getattr(getattr(source, "md", None), "capabilities", None))

@@ -65,6 +65,17 @@ def make_source(market_data: Any, *, store: Any, trading: Any = None, markets: S
     return OracleSource(market_data, trading=trading, markets=markets, store=store, stale_after=stream.stale_after)
 
 
+def trader_for(source: Any, trading: Any, limits: Any) -> Any:
+    """The venue's own way to act from the screen: order-book orders, or collateral trades."""
+    from perpcli.app.collateral import uses_collateral_orders
+
+    if uses_collateral_orders(getattr(source.md, "capabilities", None)):
+        from perpcli.tui.collateral_trader import CollateralTrader
+
+        return CollateralTrader(source, trading, limits)
+    return LiveTrader(source, trading, limits)
+
+
 def build_app(
     market_data: Any,
     *,
@@ -119,7 +130,7 @@ def build_watch(
                 from perpcli.app.risk import RiskLimits
 
                 limits = RiskLimits.from_settings(settings)
-            traders[source.venue] = LiveTrader(source, feed.trading, limits)
+            traders[source.venue] = trader_for(source, feed.trading, limits)
 
     def start_feed(app: WatchApp, src: Any) -> None:
         app.run_worker(src.run(), name=f"feed:{src.venue}", group="feeds", exit_on_error=False)

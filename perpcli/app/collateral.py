@@ -307,5 +307,38 @@ def in_margin_model_terms(snapshot: AccountSnapshot, quote: str = "USDC") -> Acc
     balances = tuple(Balance(b.asset, cash) if b.asset == quote else b for b in snapshot.balances) or (
         Balance(quote, cash),)
     positions = tuple(replace(p, isolated_margin=(p.isolated_margin or ZERO) + (p.unrealized_pnl or ZERO))
-                      if p.isolated_margin is not None else p for p in snapshot.positions)
+                      if p.isolated_margin is not None else p for p in _one_per_market(held))
     return replace(snapshot, balances=balances, positions=positions)
+
+
+def _one_per_market(trades: list[Any]) -> list[Any]:
+    """Trades on one market as one position, as the store keeps positions (by market).
+
+    Each Ostium trade is its own position; the store would keep only the last one of a market.
+    Summed, the uPnL at any mark stays exact (it is linear in size: the entry is the
+    size-weighted mean) and so does the collateral; the liquidation price becomes the one of
+    the combined collateral, where `perp positions` lists each trade with its own."""
+    from dataclasses import replace
+
+    by_market: dict[str, list[Any]] = {}
+    for p in trades:
+        by_market.setdefault(p.symbol, []).append(p)
+    out = []
+    for group in by_market.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        size = sum((p.size for p in group), ZERO)
+        if not size:  # a long and a short that cancel: nothing for the model to value
+            continue
+        entry = sum((p.size * p.entry_price for p in group), ZERO) / size
+        leverages = {p.leverage for p in group}
+        out.append(replace(
+            group[0], size=size, entry_price=entry,
+            leverage=leverages.pop() if len(leverages) == 1 else None,
+            isolated_margin=sum((p.isolated_margin or ZERO for p in group), ZERO),
+            unrealized_pnl=None if any(p.unrealized_pnl is None for p in group)
+            else sum((p.unrealized_pnl for p in group), ZERO),
+            liquidation_price=None, funding_since_open=sum((p.funding_since_open or ZERO for p in group), ZERO),
+            position_id=None))
+    return out

@@ -94,7 +94,7 @@ def _check_ostium(text: str, env: dict) -> None:
 
 def test_without_anvil_the_demo_skips_ostium_in_one_line_naming_what_to_install(monkeypatch, perpcli_home):
     from perpcli.cli import demo_setup
-    from perpcli.devnet.ostium import anvil
+    from perpcli.devnet.ostium import anvil, node  # noqa: F401 - node binds the real probe before the patch
 
     monkeypatch.setattr(anvil, "anvil_binary", lambda: None)
     face, line = demo_setup.start_ostium("0x" + "11" * 20, "10000")

@@ -213,14 +213,14 @@ def start_ostium(address: str, funds: str) -> tuple[OstiumFace | None, str]:
     from decimal import Decimal
 
     from perpcli.config import settings
-    from perpcli.devnet.ostium.anvil import anvil_binary
-    from perpcli.devnet.ostium.node import INSTALL_HINT, OstiumDevnet, OstiumDevnetConfig
+    from perpcli.devnet.ostium import anvil
 
-    if anvil_binary() is None:
-        return None, f"perp demo: Ostium skipped: {INSTALL_HINT}"
+    if anvil.anvil_binary() is None:
+        return None, f"perp demo: Ostium skipped: {anvil.INSTALL_HINT}"
     from urllib.parse import urlparse
 
     from perpcli.devnet.ostium.demo import seed_trade
+    from perpcli.devnet.ostium.node import OstiumDevnet, OstiumDevnetConfig
 
     host = "127.0.0.1"
     wanted = urlparse(str(settings.current().get("venues.ostium-devnet.url"))).port or 0

@@ -61,6 +61,7 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
                               env=run_env, timeout=60)
         assert held.returncode == 0, held.stderr
         assert {p["market"] for p in json.loads(held.stdout)} == {"SOLUSDT"}
+        _check_ostium(text, run_env)
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
@@ -69,3 +70,34 @@ def test_demo_runs_a_devnet_with_a_funded_key(perpcli_home):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _check_ostium(text: str, env: dict) -> None:
+    """With anvil installed the demo also runs the Ostium chain and holds one XAU trade there
+    (with its liquidation price); without it, one line says Ostium is skipped and what to install."""
+    from perpcli.devnet.ostium.anvil import anvil_binary
+
+    if anvil_binary() is None:
+        assert "perp demo: Ostium skipped: anvil not found" in text and "make install" in text
+        return
+    found = re.search(r"chain\s+(http://127\.0\.0\.1:\d+) \(prices (\S+)\)", text)
+    assert found, text
+    assert "holding     XAU-USD long 500 USDC x 10" in text
+    ostium_env = dict(env, PERPCLI_VENUES_OSTIUM_DEVNET_URL=found.group(1),
+                      PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL=found.group(2))
+    pos = subprocess.run([sys.executable, "-m", "perpcli", "--venue", "ostium-devnet", "--json", "positions"],
+                         capture_output=True, text=True, env=ostium_env, timeout=60)
+    assert pos.returncode == 0, pos.stderr
+    [xau] = json.loads(pos.stdout)
+    assert xau["market"] == "XAU-USD" and float(xau["size"]) > 0 and xau["liquidation_price"] is not None
+
+
+def test_without_anvil_the_demo_skips_ostium_in_one_line_naming_what_to_install(monkeypatch, perpcli_home):
+    from perpcli.cli import demo_setup
+    from perpcli.devnet.ostium import anvil, node  # noqa: F401 - node binds the real probe before the patch
+
+    monkeypatch.setattr(anvil, "anvil_binary", lambda: None)
+    face, line = demo_setup.start_ostium("0x" + "11" * 20, "10000")
+    assert face is None and "\n" not in line
+    assert line.startswith("perp demo: Ostium skipped: anvil not found: run `make install`")
+    assert "Ostium" not in demo_setup.tour("http://127.0.0.1:8787", perpcli_home / "k", "0x" + "11" * 20)

@@ -105,3 +105,92 @@ async def test_ostium_tab_and_position_beside_the_hyperliquid_devnet(devnet, ost
         assert xau["size"] == shown_size and xau["entry_price"] == display.price(inst, held.entry_price)
         [exposure] = doc["exposure"]
         assert exposure["underlying"] == "XAU" and exposure["net_size"] == held.size  # nets exactly
+
+
+def _send_open(market, signer, tmp_path, *, symbol: str, kind: str, price: str, collateral: str = "100"):
+    """An openTrade from `signer` on chain (mined; the keeper settles it, or not, on its own)."""
+    from perpcli.venues.ostium import calls, instruments
+    from perpcli.venues.ostium.calls import OpenTrade, OrderType
+    from perpcli.venues.ostium.networks import DEVNET
+    from perpcli.venues.ostium.nonces import EvmNonceAllocator
+
+    nonces = EvmNonceAllocator(DEVNET.chain_id, signer.address, directory=tmp_path)
+    spec = instruments.spec_for_symbol(symbol)
+    data = calls.open_trade(OpenTrade(trader=signer.address, pair_index=spec.pair_index, buy=True,
+                                      collateral=D(collateral), leverage=D(10), order_type=OrderType[kind],
+                                      price=D(price), slippage_pct=D(1) if kind == "MARKET" else D(0)))
+    chain = market.chain
+    return chain.send_and_wait(chain.prepare(signer, DEVNET.trading, data, nonces), nonces=nonces)
+
+
+async def test_ostium_pending_and_resting_orders_liquidation_and_equity_as_the_venue_says(devnet, ostium, tmp_path):
+    """A keeper-pending market order shows as pending and a limit order as resting (not filled,
+    not missing); the trade shows its liquidation price; the account bar and the portfolio
+    screen show the venue's own equity (`perp account`: the wallet, plus the collateral held
+    by the trade and by both orders, plus PnL), not the wallet alone."""
+    from perpcli.tui.widgets.account import AccountBar
+    from perpcli.tui.widgets.tables import OrdersTable
+
+    settings.configure()
+    signer, market = open_xau_long(ostium, tmp_path)
+    ostium.set_price("XAG", "31")
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
+    ostium.pause_keeper(True)
+    try:
+        _send_open(market, signer, tmp_path, symbol="XAG-USD", kind="MARKET", price="31")
+        reader = market.trading(signer)
+        venue = reader.account()
+        assert sorted(o.status.value for o in venue.open_orders) == ["open", "pending"]
+        [held] = venue.positions
+        assert venue.account_value > venue.withdrawable + 290  # the trade's and both orders' collateral count
+        app, _ = build_watch([VenueFeed(market, reader, ["XAU"], read_only=True)], settings=settings.current(),
+                             stream=StreamSettings(stale_after=5.0))
+        async with app.run_test(size=SIZE) as pilot:
+            orders = app.query_one(OrdersTable)
+            assert await wait_until(pilot, lambda: len(orders.orders) == 2, timeout=20)
+            flags = {o.symbol: OrdersTable.cells(o)["flags"].plain for o in orders.orders.values()}
+            assert flags == {"XAG-USD": "pending", "XAU-USD": ""}, flags
+            assert await wait_until(pilot, lambda: "pending" in screen_text(app))  # painted, not only held
+            table = app.query_one(PositionsTable)
+            assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None
+                                    and table.position_of("ostium-devnet", "XAU-USD").mark is not None, timeout=20)
+            row = table.position_of("ostium-devnet", "XAU-USD")
+            inst = market.instrument("XAU")
+            assert row.liq_price == display.price(inst, held.liquidation_price)
+            bar = app.query_one(AccountBar)
+            assert await wait_until(pilot, lambda: bar.view is not None)
+            assert bar.view.equity.quantize(D("0.01")) == venue.account_value.quantize(D("0.01"))
+            await pilot.press("P")
+            assert await wait_until(pilot, lambda: isinstance(app.screen, PortfolioScreen) and app.screen.paints > 0)
+            totals = app.portfolio().doc["totals"]
+            assert D(totals["equity"]).quantize(D("0.01")) == venue.account_value.quantize(D("0.01"))
+    finally:
+        ostium.pause_keeper(False)
+
+
+async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_through_the_keeper(ostium, tmp_path):
+    """With a key, an Ostium tab's ticket says plainly that it cannot place collateral x leverage
+    orders (naming the command that does), and F flattens the venue its own way: the resting
+    order cancelled, the trade closed at market and settled by the keeper."""
+    from perpcli.tui.collateral_trader import CollateralTrader
+    from perpcli.tui.widgets.ticket import Ticket
+
+    settings.configure()
+    signer, market = open_xau_long(ostium, tmp_path)
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
+    trading = market.trading(signer)
+    app, _ = build_watch([VenueFeed(market, trading, ["XAU"])], settings=settings.current(),
+                         stream=StreamSettings(stale_after=5.0))
+    assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = app.query_one(Ticket)
+        assert await wait_until(pilot, lambda: "read-only" in str(ticket._preview_shown), timeout=15)
+        assert "perp --venue ostium-devnet buy XAU --collateral" in str(ticket._preview_shown)
+        table = app.query_one(PositionsTable)
+        assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
+        await pilot.press("F", "y")
+        assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+        what, results, error = app.last_action_result
+        assert (what, error) == ("flatten", None)
+        assert sorted(r.status for r in results) == ["canceled", "filled"], results
+    assert not trading.positions().positions and not trading.open_orders()

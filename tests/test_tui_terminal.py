@@ -14,6 +14,7 @@ import sys
 import termios
 import time
 
+from perpcli.devnet.ostium.anvil import anvil_binary
 from tests.support import REPO, record, register_secret
 
 
@@ -47,6 +48,8 @@ def test_demo_runs_in_a_terminal_and_quits_cleanly():
         # The demo shows both devnet faces: the status line has one health badge per venue.
         assert read_until(master, b"aster-devnet", out, 30), "the Aster face never showed"
         assert read_until(master, b"mid ", out, 20), "no book was drawn"
+        if anvil_binary() is not None:  # the demo's Ostium chain: its tab and health badge too
+            assert read_until(master, b"ostium-devnet", out, 20), "the Ostium tab never showed"
         os.write(master, b"q")
         # Keep reading while it exits: a full pty buffer would block the app's last repaint.
         deadline = time.monotonic() + 20

@@ -20,6 +20,7 @@ from perpcli.domain.orders import Side
 from perpcli.venues.base import Ack, AckStatus, CollateralOrder, CollateralTrading, OpenQuote
 
 if TYPE_CHECKING:
+    from perpcli.domain.events import AccountSnapshot
     from perpcli.domain.instrument import Instrument
 
 ZERO = Decimal(0)
@@ -203,3 +204,141 @@ def order_of(*, market: str, side: Side, kind: str, leverage: Decimal | None, co
     return CollateralOrder(symbol=market, side=side, leverage=leverage, kind=kind, collateral=collateral,
                            notional=usd, size=size, price=price, tp=tp, sl=sl,
                            slippage_pct=slippage_pct if slippage_pct is not None else Decimal(1))
+
+
+@dataclass
+class FlattenPlan:
+    """What flattening one collateral venue will do: cancel every resting limit/stop order (one
+    transaction each) and close every trade at market. Market orders still with the keeper are
+    counted so the confirmation can say they settle on their own."""
+
+    resting: list[Any] = field(default_factory=list)  # domain Orders
+    trades: list[tuple[str, str]] = field(default_factory=list)  # (market, trade id)
+    pending: int = 0
+
+    def describe(self) -> str:
+        parts = []
+        if self.resting:
+            parts.append(f"cancel {len(self.resting)} order(s)")
+        if self.trades:
+            parts.append(f"close {len(self.trades)} trade(s) at market "
+                         f"({', '.join(f'{m} {t}' for m, t in self.trades)})")
+        if self.pending:
+            parts.append(f"{self.pending} market order(s) still with the keeper")
+        return "; ".join(parts) if parts else "nothing to do"
+
+
+@dataclass
+class FlattenOutcome:
+    cancels: list[Any] = field(default_factory=list)  # actions.CancelOutcome
+    closes: list[TradeResult] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        code = exit_code_for(self.closes, waited=True)
+        if not code and any(c.status not in ("canceled", "dry_run") for c in self.cancels):
+            return ExitCode.REJECTED
+        return code
+
+
+def flatten_plan(trading: CollateralTrading, *, underlying: str | None = None) -> FlattenPlan:
+    """Read what is resting and open (only `underlying`'s markets when given)."""
+    from perpcli.domain.orders import OrderStatus
+
+    def wanted(symbol: str) -> bool:
+        if underlying is None:
+            return True
+        want = underlying.upper()
+        if symbol.upper() == want:
+            return True
+        try:
+            return trading.market.instrument(symbol).underlying.upper() == want  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - a market the venue no longer lists matches nothing
+            return False
+
+    orders = trading.open_orders()  # type: ignore[attr-defined]
+    resting = [o for o in orders if o.status is OrderStatus.OPEN and wanted(o.symbol)]
+    pending = sum(1 for o in orders if o.status is not OrderStatus.OPEN and wanted(o.symbol))
+    trades = [(m, t) for m, t in trading.open_trade_ids() if wanted(m)]
+    return FlattenPlan(resting=resting, trades=trades, pending=pending)
+
+
+def flatten(trading: CollateralTrading, plan: FlattenPlan, *, venue: str, slippage_pct: Decimal,
+            dry_run: bool, cancel_orders: bool = True, close_trades: bool = True) -> FlattenOutcome:
+    """Cancel the plan's resting orders, then close its trades one by one, each awaited."""
+    from perpcli.app import actions
+    from perpcli.venues.base import CancelTarget
+
+    out = FlattenOutcome()
+    for o in plan.resting if cancel_orders else []:
+        done, reqs = actions.cancel(trading, [CancelTarget(o.symbol, oid=o.oid)], dry_run=dry_run)  # type: ignore[arg-type]
+        out.cancels.extend(done)
+        out.requests.extend(reqs)
+    for market, trade_id in plan.trades if close_trades else []:
+        closed = close_trade(trading, market, percent=Decimal(100), slippage_pct=slippage_pct, trade_id=trade_id,
+                             venue=venue, dry_run=dry_run, wait=True)
+        out.closes.extend(closed.results)
+        out.requests.extend(closed.requests)
+    return out
+
+
+def in_margin_model_terms(snapshot: AccountSnapshot, quote: str = "USDC") -> AccountSnapshot:
+    """A collateral venue's account in the terms of the shared margin model (ledger/margin.py),
+    which the TUI uses to value every account at live marks.
+
+    The venue reports its wallet as the balance (USDC outside every trade and order) and each
+    trade's collateral as its isolated margin. The model reads the balance as cash *including*
+    what positions and orders hold, and an isolated margin as allocation + uPnL (Hyperliquid's
+    marginUsed, which the store takes the uPnL back out of). Read as reported, the live equity
+    would leave out every trade's and order's collateral; translated, cash + uPnL is the venue's
+    own equity (wallet + collateral in orders + each trade's collateral + PnL - accrued fees).
+    """
+    from dataclasses import replace
+
+    from perpcli.domain.events import Balance
+
+    held = [p for p in snapshot.positions if p.size]
+    in_trades = sum((p.isolated_margin or ZERO for p in held), ZERO)
+    fees = sum((p.funding_since_open or ZERO for p in held), ZERO)
+    in_orders = max(ZERO, (snapshot.margin_used or ZERO) - in_trades)
+    wallet = next((b.total for b in snapshot.balances if b.asset == quote), ZERO)
+    cash = wallet + in_orders + in_trades - fees
+    balances = tuple(Balance(b.asset, cash) if b.asset == quote else b for b in snapshot.balances) or (
+        Balance(quote, cash),)
+    positions = tuple(replace(p, isolated_margin=(p.isolated_margin or ZERO) + (p.unrealized_pnl or ZERO))
+                      if p.isolated_margin is not None else p for p in _one_per_market(held))
+    return replace(snapshot, balances=balances, positions=positions)
+
+
+def _one_per_market(trades: list[Any]) -> list[Any]:
+    """Trades on one market as one position, as the store keeps positions (by market).
+
+    Each Ostium trade is its own position; the store would keep only the last one of a market.
+    Summed, the uPnL at any mark stays exact (it is linear in size: the entry is the
+    size-weighted mean) and so does the collateral; the liquidation price becomes the one of
+    the combined collateral, where `perp positions` lists each trade with its own."""
+    from dataclasses import replace
+
+    by_market: dict[str, list[Any]] = {}
+    for p in trades:
+        by_market.setdefault(p.symbol, []).append(p)
+    out = []
+    for group in by_market.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        size = sum((p.size for p in group), ZERO)
+        if not size:  # a long and a short that cancel: nothing for the model to value
+            continue
+        entry = sum((p.size * p.entry_price for p in group), ZERO) / size
+        leverages = {p.leverage for p in group}
+        out.append(replace(
+            group[0], size=size, entry_price=entry,
+            leverage=leverages.pop() if len(leverages) == 1 else None,
+            isolated_margin=sum((p.isolated_margin or ZERO for p in group), ZERO),
+            unrealized_pnl=None if any(p.unrealized_pnl is None for p in group)
+            else sum((p.unrealized_pnl for p in group), ZERO),
+            liquidation_price=None, funding_since_open=sum((p.funding_since_open or ZERO for p in group), ZERO),
+            position_id=None))
+    return out

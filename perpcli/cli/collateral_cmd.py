@@ -179,33 +179,21 @@ def tpsl_collateral(s: Any, market: str, *, tp: str | None, sl: str | None, trad
 
 def flatten_collateral(s: Any, *, slippage_pct: Decimal) -> None:
     """Cancel every resting order (one transaction each) and close every trade at market."""
-    from perpcli.app import actions, collateral
+    from perpcli.app import collateral
     from perpcli.cli import context, output, venue_cmd
-    from perpcli.domain.orders import OrderStatus
-    from perpcli.venues.base import CancelTarget
 
     opts = context.current()
     trading = collateral.collateral_side(s.trading())
     earlier = report_earlier(trading, s.venue)
-    resting = [o for o in trading.open_orders() if o.status is OrderStatus.OPEN]  # type: ignore[attr-defined]
-    trades = trading.open_trade_ids()
+    plan = collateral.flatten_plan(trading)
     if not opts.dry_run:
-        venue_cmd.require_yes_or_confirm(f"cancel {len(resting)} order(s) and close {len(trades)} trade(s) on "
-                                         f"{s.venue}")
-    cancels, requests = [], []
-    for o in resting:
-        done, reqs = actions.cancel(trading, [CancelTarget(o.symbol, oid=o.oid)], dry_run=opts.dry_run)  # type: ignore[arg-type]
-        cancels.extend(done)
-        requests.extend(reqs)
-    closes = []
-    for market, trade_id in trades:
-        out = collateral.close_trade(trading, market, percent=Decimal(100), slippage_pct=slippage_pct,
-                                     trade_id=trade_id, venue=s.venue, dry_run=opts.dry_run, wait=True)
-        closes.extend(out.results)
-        requests.extend(out.requests)
+        venue_cmd.require_yes_or_confirm(f"cancel {len(plan.resting)} order(s) and close {len(plan.trades)} "
+                                         f"trade(s) on {s.venue}")
+    done = collateral.flatten(trading, plan, venue=s.venue, slippage_pct=slippage_pct, dry_run=opts.dry_run)
+    cancels, closes = done.cancels, done.closes
     doc: dict[str, Any] = {"cancels": [c.to_json() for c in cancels], "closes": [r.to_json() for r in closes]}
     if opts.dry_run:
-        venue_cmd.emit_dry_run(requests, doc)
+        venue_cmd.emit_dry_run(done.requests, doc)
         return
     if earlier:
         doc["earlier"] = [r.to_json() for r in earlier]
@@ -215,8 +203,5 @@ def flatten_collateral(s: Any, *, slippage_pct: Decimal) -> None:
         output.info(f"canceled {sum(c.status == 'canceled' for c in cancels)} order(s)")
         if closes:
             output.emit_table(doc["closes"], RESULT_COLUMNS)
-    code = collateral.exit_code_for(closes, waited=True)
-    if any(c.status != "canceled" for c in cancels) and not code:
-        code = 3
-    if code:
-        venue_cmd.exit_with(code, "flatten incomplete: see the results above")
+    if done.exit_code:
+        venue_cmd.exit_with(done.exit_code, "flatten incomplete: see the results above")

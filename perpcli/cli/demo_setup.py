@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,55 @@ def open_positions(handle: Any, address: str, balance: Any, positions: tuple[tup
     return opened
 
 
+@dataclass
+class OstiumFace:
+    """The demo's Ostium chain (`devnet`, an OstiumDevnet) and whether its XAU trade settled."""
+
+    devnet: Any
+    seeded: bool
+
+    @property
+    def url(self) -> str:
+        return self.devnet.url
+
+    @property
+    def prices_url(self) -> str:
+        return self.devnet.prices_url
+
+    def stop(self) -> None:
+        self.devnet.stop()
+
+
+def start_ostium(address: str, funds: str) -> tuple[OstiumFace | None, str]:
+    """The demo's Ostium face: a local EVM chain (anvil, installed into .tools by the Makefile)
+    with perpcli's Ostium contracts and keeper, on the configured port when free (else any),
+    `address` funded and holding the demo XAU trade. Without anvil (or when it cannot start):
+    None and the one line saying that Ostium is skipped and what to install.
+
+    Its markets are always open: the demo shows gold trading on any day (perpcli's own hours
+    check still refuses a new order while the real market is closed)."""
+    from decimal import Decimal
+
+    from perpcli.config import settings
+    from perpcli.devnet.ostium import anvil
+
+    if anvil.anvil_binary() is None:
+        return None, f"perp demo: Ostium skipped: {anvil.INSTALL_HINT}"
+    from urllib.parse import urlparse
+
+    from perpcli.devnet.ostium.demo import seed_trade
+    from perpcli.devnet.ostium.node import OstiumDevnet, OstiumDevnetConfig
+
+    host = "127.0.0.1"
+    wanted = urlparse(str(settings.current().get("venues.ostium-devnet.url"))).port or 0
+    port = wanted if wanted and _port_free(host, wanted) else 0
+    try:
+        devnet = OstiumDevnet(OstiumDevnetConfig(host=host, port=port, hours="always")).start()
+    except (OSError, RuntimeError) as e:
+        return None, f"perp demo: Ostium skipped: the local chain did not start ({e})"
+    return OstiumFace(devnet, seed_trade(devnet, address, Decimal(funds))), ""
+
+
 def holding() -> str:
     symbol, long, lev, multiple = ASTER_DEMO_POSITION
     return ", ".join([*(f"{coin} {'long' if long else 'short'} {lev}x ({multiple}x the balance)"
@@ -189,7 +239,33 @@ def holding() -> str:
                       f"{symbol} {'long' if long else 'short'} {lev}x (on the Aster account)"])
 
 
-def tour(url: str, key_path: Path, address: str) -> str:
+def ostium_tour(face: OstiumFace | None) -> str:
+    """The tour's Ostium lines (none when the demo runs without it)."""
+    if face is None:
+        return ""
+    from perpcli.devnet.ostium.demo import DEMO_TRADE
+
+    symbol, long, collateral, leverage = DEMO_TRADE
+    held = (f"{symbol} {'long' if long else 'short'} {collateral} USDC x {leverage} (opened on chain, settled by "
+            "the keeper)" if face.seeded else "nothing (the demo trade did not settle in time)")
+    from perpcli.cli.commands.devnet import configured_ostium_url
+
+    reach = "" if face.url.rstrip("/") == configured_ostium_url().rstrip("/") else (
+        f"  export PERPCLI_VENUES_OSTIUM_DEVNET_URL={face.url} PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL={face.prices_url}\n")
+    o = "perp --venue ostium-devnet"
+    return (
+        "\nOstium (gold, oil, FX, indices, stocks) on a local EVM chain (--venue ostium-devnet):\n"
+        f"  chain       {face.url} (prices {face.prices_url})\n"
+        f"  holding     {held}\n"
+        f"{reach}"
+        f"  {o} markets        # oracle prices and trading hours\n"
+        f"  {o} positions      # the trade, with its liquidation price\n"
+        f"  {o} account        # wallet, collateral in trades, equity\n"
+        f"  {o} buy XAU --collateral 100 --leverage 5 --market --preview   # while gold trades\n"
+    )
+
+
+def tour(url: str, key_path: Path, address: str, ostium: OstiumFace | None = None) -> str:
     default = url.rstrip("/") == "http://127.0.0.1:8787"
     reach = "" if default else f" --url {url} --network testnet"
     p = f"perp{reach}"
@@ -218,6 +294,7 @@ def tour(url: str, key_path: Path, address: str) -> str:
         f"  {a} positions          # the key's Aster account, in Aster's protocol\n"
         f"  {a} orders             # the resting Aster order\n"
         f"  {a} stream orders      # Aster's listenKey user-data stream\n"
+        f"{ostium_tour(ostium)}"
         "\n"
         "Ctrl-C here stops the devnet."
     )

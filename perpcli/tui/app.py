@@ -487,7 +487,7 @@ class WatchApp(App):
                                              lambda i, s=source: s.margin_rules(i.symbol), self._quote_of(source))
             accounts[venue] = acct
             positions.extend(replace(v, venue=venue) for v in views)
-            orders.extend(snap.open_orders)
+            orders.extend(_on_lot(o, self._instrument_of(source)(o.symbol)) for o in snap.open_orders)
         # The bar shows one account: the active tab's venue (the one the ticket trades on); the
         # portfolio screen (P) adds them all up.
         active = self.active_view
@@ -571,6 +571,10 @@ class WatchApp(App):
         if view is None:
             raise PerpError("no market open")
         source = self.sources[view.venue]
+        if _collateral_venue(source):  # said on the tab's ticket, before Enter
+            from perpcli.tui.collateral_trader import ticket_refusal
+
+            raise PerpError(ticket_refusal(view.venue, view.symbol))
         inst = source.instrument(form.market or view.symbol)
         book = source.book(inst.symbol)
         mid = book.mid() if book is not None else None
@@ -890,3 +894,21 @@ class WatchApp(App):
         active = {k.id: k.key for k in KEYS}
         active.update(self.config.keymap or {})
         self.push_screen(HelpScreen(active))
+
+
+def _on_lot(order: Order, inst: Any) -> Order:
+    """An order's size on its market's lot, as the positions show sizes (a venue that sizes an
+    order from collateral x leverage / price, like Ostium, reports it to 28 digits)."""
+    from perpcli.app import display
+
+    size = display.size(inst, order.size) if inst is not None else None
+    if size is None or size == order.size:
+        return order
+    return replace(order, size=size, orig_size=display.size(inst, order.orig_size) or size)
+
+
+def _collateral_venue(source: Any) -> bool:
+    """Whether a venue's orders are collateral x leverage (Ostium), from its Capabilities."""
+    from perpcli.app.collateral import uses_collateral_orders
+
+    return uses_collateral_orders(getattr(getattr(source, "md", None), "capabilities", None))

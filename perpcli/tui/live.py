@@ -21,11 +21,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from perpcli.app.collateral import in_margin_model_terms, uses_collateral_orders
 from perpcli.domain.errors import UsageError
 from perpcli.domain.events import (
     AccountSnapshot,
@@ -38,7 +39,7 @@ from perpcli.domain.events import (
     Trade,
 )
 from perpcli.domain.instrument import Instrument
-from perpcli.domain.orders import Order
+from perpcli.domain.orders import Order, OrderStatus
 from perpcli.ledger.account import Account
 from perpcli.ledger.book import OrderBook
 from perpcli.ledger.store import Store
@@ -56,6 +57,9 @@ MARK_REFRESH_S = 2.0
 ACCOUNT_REFRESH_S = 10.0
 ACCOUNT_DEBOUNCE_S = 0.15
 FUNDING_REFRESH_S = 15.0  # funding moves slowly; the board needs no more
+# Orders a venue itself reports as not settled yet (a keeper-filled market order; a transaction
+# not mined): the store keeps only live ones as open orders, so the view adds these back.
+_VENUE_PENDING = frozenset({OrderStatus.PENDING, OrderStatus.UNKNOWN})
 
 
 # ----------------------------------------------------------------------------- venue streams
@@ -145,6 +149,7 @@ class LiveSource:
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
         self._reconciled = False  # the Account has seen one REST snapshot: show it from then on
+        self._unsettled: tuple[Order, ...] = ()  # orders the venue reports pending (Ostium's keeper)
         self._account_key = self.account_address
         self._leverage: dict[str, tuple[int | None, bool]] = {}
         self._fees: Any = None  # the account's fee rates, read once by the account worker
@@ -219,7 +224,10 @@ class LiveSource:
         if not self._reconciled:
             return None
         acct = self.store.accounts.get((self.venue, self._account_key))
-        return None if acct is None else snapshot_view(acct)
+        if acct is None:
+            return None
+        view = snapshot_view(acct)
+        return replace(view, open_orders=view.open_orders + self._unsettled) if self._unsettled else view
 
     def candles(self, symbol: str, interval: str, start_ms: int, end_ms: int) -> list[Any]:
         """Past candles from the venue (blocking REST: call it from a worker thread)."""
@@ -422,11 +430,14 @@ class LiveSource:
                 continue
             self._account_key = snap.account  # the venue's spelling: stream events use the same
             self.account_read_ms = time.time_ns() // 1_000_000
+            self._unsettled = tuple(o for o in snap.open_orders if o.status in _VENUE_PENDING)
             self.store.reconcile(snap)  # the venue's truth wins; the store's feed says "account"
             self._reconciled = True
 
     def _fetch_account(self) -> AccountSnapshot:
         snap = self.trading.account()
+        if uses_collateral_orders(getattr(self.md, "capabilities", None)):  # the wallet, and each trade's collateral
+            snap = in_margin_model_terms(snap)
         if self._fees is None and not self._fees_unknown:
             try:
                 self._fees = self.trading.fee_rates()  # cached by the adapter: asked once

@@ -65,6 +65,17 @@ def make_source(market_data: Any, *, store: Any, trading: Any = None, markets: S
     return OracleSource(market_data, trading=trading, markets=markets, store=store, stale_after=stream.stale_after)
 
 
+def trader_for(source: Any, trading: Any, limits: Any) -> Any:
+    """The venue's own way to act from the screen: order-book orders, or collateral trades."""
+    from perpcli.app.collateral import uses_collateral_orders
+
+    if uses_collateral_orders(getattr(source.md, "capabilities", None)):
+        from perpcli.tui.collateral_trader import CollateralTrader
+
+        return CollateralTrader(source, trading, limits)
+    return LiveTrader(source, trading, limits)
+
+
 def build_app(
     market_data: Any,
     *,
@@ -119,7 +130,7 @@ def build_watch(
                 from perpcli.app.risk import RiskLimits
 
                 limits = RiskLimits.from_settings(settings)
-            traders[source.venue] = LiveTrader(source, feed.trading, limits)
+            traders[source.venue] = trader_for(source, feed.trading, limits)
 
     def start_feed(app: WatchApp, src: Any) -> None:
         app.run_worker(src.run(), name=f"feed:{src.venue}", group="feeds", exit_on_error=False)
@@ -149,9 +160,10 @@ def build_watch(
 
 DEMO_MARKETS = ("BTC", "ETH", "SOL")
 DEMO_ASTER_MARKETS = ("ETHUSDT", "SOLUSDT")  # the same devnet's Aster face, in tabs after Hyperliquid's
+DEMO_OSTIUM_MARKETS = ("XAU",)  # the demo's Ostium chain (when anvil is installed), after Aster's
 
 
-def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS) -> None:
+def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS, *, ostium: Any = None) -> None:
     """`perp demo` on a terminal: the live app against the in-process devnet, with the demo key.
 
     `key_path` is the devnet-only demo key file written by perpcli/cli/demo_setup.py (comment
@@ -169,11 +181,18 @@ def watch_devnet(url: str, key_path: Any, markets: Sequence[str] = DEMO_MARKETS)
     signer = Signer.from_hex(lines[0], name="demo")
     md = registry.open_venue(registry.get_entry("devnet").config(url=url, network="testnet"))
     aster = registry.open_venue(registry.get_entry("aster-devnet").config(url=url, network="testnet"))
+    others = [VenueFeed(aster, aster.trading(signer), DEMO_ASTER_MARKETS)]
+    gold = None
+    if ostium is not None:  # the demo's Ostium chain (demo_setup.OstiumFace): its tab after Aster's
+        gold = registry.open_venue(registry.get_entry("ostium-devnet").config(url=ostium.url,
+                                                                               price_url=ostium.prices_url))
+        others.append(VenueFeed(gold, gold.trading(signer), DEMO_OSTIUM_MARKETS))
     try:
         trading = md.trading(signer)
-        app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current(),
-                           others=[VenueFeed(aster, aster.trading(signer), DEMO_ASTER_MARKETS)])
+        app, _ = build_app(md, markets=list(markets), trading=trading, settings=settings.current(), others=others)
         app.run()
     finally:
         md.close()
         aster.close()
+        if gold is not None:
+            gold.close()

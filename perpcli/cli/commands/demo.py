@@ -29,21 +29,26 @@ def register(app: typer.Typer) -> None:
         import time
 
         from perpcli.cli import output
-        from perpcli.cli.demo_setup import demo_key, start_devnet, tour
+        from perpcli.cli.demo_setup import demo_key, start_devnet, start_ostium, tour
 
         key_path, address = demo_key()
-        handle = start_devnet(port, address, DEMO_FUNDS)
-        if seconds == 0 and sys.stdin.isatty() and sys.stdout.isatty():
-            # On a terminal the demo is the live terminal itself (textual loads only here).
-            from perpcli.tui.run import watch_devnet
-
-            try:
-                watch_devnet(handle.url, key_path)
-            finally:
-                handle.stop()
-            return
+        ostium, skipped = start_ostium(address, DEMO_FUNDS)
+        if skipped:
+            output.warn(skipped)
         try:
-            output.info(tour(handle.url, key_path, address))
+            handle = start_devnet(port, address, DEMO_FUNDS)
+        except BaseException:
+            if ostium is not None:
+                ostium.stop()
+            raise
+        try:
+            if seconds == 0 and sys.stdin.isatty() and sys.stdout.isatty():
+                # On a terminal the demo is the live terminal itself (textual loads only here).
+                from perpcli.tui.run import watch_devnet
+
+                watch_devnet(handle.url, key_path, ostium=ostium)
+                return
+            output.info(tour(handle.url, key_path, address, ostium))
             if seconds > 0:
                 time.sleep(seconds)
             else:
@@ -51,3 +56,5 @@ def register(app: typer.Typer) -> None:
                     time.sleep(3600)
         finally:
             handle.stop()
+            if ostium is not None:
+                ostium.stop()

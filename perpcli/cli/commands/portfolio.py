@@ -154,7 +154,7 @@ def run_all_venues(action: str, *, underlying: str | None = None, slippage: str 
     try:
         for vp in plans:
             output.info(vp.describe())
-        work = sum(len(vp.cancels) + len(vp.closes) for vp in plans)
+        work = sum(vp.work for vp in plans)
         if work and not opts.dry_run:
             venue_cmd.require_yes_or_confirm(f"{action} on {len(plans)} venue(s) as listed")
         outcomes = cross_venue.execute(plans, slippage_pct=slip, dry_run=opts.dry_run)

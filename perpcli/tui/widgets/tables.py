@@ -13,7 +13,7 @@ from decimal import Decimal
 from rich.text import Text
 from textual.widgets import DataTable
 
-from perpcli.domain.orders import Order, Side
+from perpcli.domain.orders import Order, OrderStatus, Side
 from perpcli.tui.viewmodel import PositionView, fmt_num
 
 
@@ -132,7 +132,10 @@ class OrdersTable(FittedTable):
     @staticmethod
     def cells(o: Order, name: str | None = None) -> dict[str, Text]:
         flags = " ".join(f for f, on in (("RO", o.reduce_only), ("post", o.tif is not None and o.tif.value == "alo"),
-                                         ("waits", o.parent_oid is not None)) if on)
+                                         ("waits", o.parent_oid is not None),
+                                         # not yet settled: with Ostium's keeper, or a transaction not mined
+                                         ("pending", o.status is OrderStatus.PENDING),
+                                         ("unknown", o.status is OrderStatus.UNKNOWN)) if on)
         return {
             "market": Text(name or o.symbol),
             "side": Text(o.side.value, style="green" if o.side is Side.BUY else "red"),

@@ -50,7 +50,8 @@ class OstiumSettings:
 
 
 def venue_settings(options: dict[str, Any], venue: str) -> OstiumSettings:
-    """From `options["ostium"]` when given (tests, embedding), else from venues.<venue>.* and net.*."""
+    """From `options["ostium"]` when given (tests, embedding), else from venues.<venue>.* and net.*
+    (`options["price_url"]`, when given, is the price feed: `perp demo` names the one it started)."""
     if isinstance(options.get("ostium"), OstiumSettings):
         return options["ostium"]
     from perpcli.config import settings
@@ -61,7 +62,7 @@ def venue_settings(options: dict[str, Any], venue: str) -> OstiumSettings:
                        priority_fee_gwei=Decimal(get(f"venues.{venue}.priority_fee_gwei"))),
         confirmations=int(get(f"venues.{venue}.confirmations")),
         receipt_timeout_s=float(get(f"venues.{venue}.receipt_timeout_s")),
-        price_url=str(get(f"venues.{venue}.price_url")),
+        price_url=str(options.get("price_url") or get(f"venues.{venue}.price_url")),  # a devnet started here
         request_timeout_s=float(get("net.request_timeout_s")),
         max_body_bytes=int(get("net.max_body_bytes")),
     )

@@ -20,6 +20,7 @@ def serve(agent: Any) -> None:
     from perpcli.app.algos import host
 
     agent.algos = host.serve_in_session(agent._run_lock)
+    agent.algos.streams = agent.streams
     threading.Thread(target=agent.algos.resume_all, name="algo-resume", daemon=True).start()
 
 

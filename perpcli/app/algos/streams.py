@@ -1,0 +1,210 @@
+"""The session agent's live market data: one websocket stream per venue, into one Store.
+
+Algos in the agent read the touch from here instead of asking the venue over REST each step.
+Each venue gets one `StreamSession` (the same machinery the TUI and `perp stream` use: reconnect,
+STALE detection, book resync) writing through a `StoreSink` into the agent's one `Store`; a
+market's book is subscribed the first time an algo trades it.
+
+The rule that keeps algos honest: a touch is handed out only while the venue's connection and
+that market's book feed are both CONNECTED and the book is in sync (`Store.usable_book`).
+Anything else (STALE, RECONNECTING, DOWN, a book awaiting its snapshot) raises `NotFresh`, which
+the host turns into a pause; the first fresh read resumes the algo after looking its children up.
+A venue without a stream (its adapter has no websocket feed) gets None: the algo reads REST, as
+without a session.
+
+The streams run on their own asyncio loop in one thread; algo threads read through
+`run_coroutine_threadsafe`, so the books are only ever touched on that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.errors import NetworkError
+from perpcli.domain.events import ConnectionState
+from perpcli.ledger.store import Store
+from perpcli.net.sink import StoreSink
+from perpcli.net.stream import StreamSession, StreamSettings
+
+FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
+READ_TIMEOUT_S = 2.0
+
+
+class NotFresh(NetworkError):
+    """The venue's stream cannot vouch for the book right now: pause, never trade on it."""
+
+
+@dataclass
+class _VenueStream:
+    venue: str
+    ws_url: str
+    feed: Any
+    sink: StoreSink
+    session: StreamSession
+    market: Any  # the agent's shared MarketData the stream was opened for
+    books: dict[str, Hashable] = field(default_factory=dict)  # symbol -> subscription key
+
+
+class LiveStreams:
+    """The agent's streams and their Store. `start()` once; `close()` at the end."""
+
+    def __init__(self, settings: StreamSettings | None = None) -> None:
+        self.settings = settings
+        self.store = Store()
+        self._venues: dict[str, _VenueStream] = {}
+        self._no_stream: set[str] = set()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- life -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="session-streams", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._loop = None
+
+        async def close_all() -> None:
+            for vs in list(self._venues.values()):
+                await vs.session.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+        except Exception:  # noqa: BLE001, S110 - closing anyway: the process is ending
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ----- what algos call ------------------------------------------------------------------
+
+    def touch(self, market: Any, symbol: str) -> tuple[Decimal | None, Decimal | None] | None:
+        """The best bid and ask of `symbol` from the venue's stream (None where the venue has no
+        stream: read REST). Raises NotFresh when the stream cannot vouch for them."""
+        vs, fresh = self._ensure(market, symbol)
+        if vs is None:
+            return None
+        deadline = time.monotonic() + (FIRST_BOOK_WAIT_S if fresh else 0)
+        while True:
+            answer = self._call(self._read_touch(vs, symbol))
+            if not isinstance(answer, str):
+                return answer
+            if time.monotonic() >= deadline:
+                raise NotFresh(f"{vs.venue} {symbol} stream {answer}")
+            time.sleep(0.02)
+
+    def warm(self, market: Any) -> None:
+        """Connect the venue's stream now (no market yet), so the first algo finds it open."""
+        self._ensure(market, None)
+
+    def health(self) -> list[dict[str, Any]]:
+        """Per venue: the connection and each book feed, with the age of their last message."""
+        if self._loop is None:
+            return []
+        try:
+            return self._call(self._health())
+        except NotFresh:
+            return []
+
+    # ----- on the streams' loop -------------------------------------------------------------
+
+    async def _read_touch(self, vs: _VenueStream, symbol: str) -> tuple[Decimal | None, Decimal | None] | str:
+        """The touch, or the one word on why the stream cannot give it (stale, reconnecting...)."""
+        s = vs.session
+        if s.connection_state is not ConnectionState.CONNECTED:
+            return s.connection_state.value
+        state = vs.sink.feed_states.get(vs.books[symbol], ConnectionState.DOWN)
+        if state is not ConnectionState.CONNECTED:
+            return state.value
+        book = self.store.usable_book(vs.venue, symbol)
+        if book is None:
+            return "out of sync"
+        bid, ask = book.best_bid(), book.best_ask()
+        return (bid[0] if bid else None), (ask[0] if ask else None)
+
+    async def _health(self) -> list[dict[str, Any]]:
+        out = []
+        for vs in self._venues.values():
+            s = vs.session
+            books = []
+            for symbol, key in vs.books.items():
+                state = vs.sink.feed_states.get(key, ConnectionState.DOWN)
+                if s.connection_state is not ConnectionState.CONNECTED and state is ConnectionState.CONNECTED:
+                    state = s.connection_state
+                books.append({"market": symbol, "state": state.value, "age_ms": _age_ms(s.age(key)),
+                              "usable": self.store.usable_book(vs.venue, symbol) is not None})
+            out.append({"venue": vs.venue, "url": vs.ws_url, "state": s.connection_state.value,
+                        "age_ms": _age_ms(s.age()), "reconnects": max(0, s.stats.connects - 1),
+                        "last_error": s.stats.last_error or None, "books": books})
+        return out
+
+    async def _open(self, vs: _VenueStream) -> None:
+        vs.session.start()
+
+    async def _subscribe(self, vs: _VenueStream, symbol: str) -> None:
+        sub = vs.feed.book(symbol)
+        vs.books[symbol] = sub.key
+        vs.sink.track_book(sub.key, symbol)
+        await vs.session.subscribe(sub)
+
+    # ----- plumbing -------------------------------------------------------------------------
+
+    def _ensure(self, market: Any, symbol: str | None) -> tuple[_VenueStream | None, bool]:
+        """The venue's stream (opened on first use) with `symbol`'s book subscribed; True when
+        the book was subscribed just now. (None, False) where the venue has no stream."""
+        venue = market.venue
+        with self._lock:
+            if venue in self._no_stream or self._loop is None:
+                return None, False
+            vs = self._venues.get(venue)
+            if vs is None:
+                try:
+                    feed = market.live_feed("")
+                except Exception:  # noqa: BLE001 - no websocket feed on this venue: REST it is
+                    self._no_stream.add(venue)
+                    return None, False
+                sink = StoreSink(self.store, venue)
+                self.store.book_rules[venue] = feed.book_sync_rule
+                session = StreamSession(feed.ws_url, feed.protocol, sink, name=f"{venue}-session",
+                                        settings=self.settings, snapshot_fetcher=feed.snapshot)
+                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market)
+                self._call(self._open(vs))
+            elif vs.market is not market and vs.ws_url != market.live_feed("").ws_url:
+                return None, False  # a second endpoint of one venue (the store keys books by venue)
+            if symbol is None or symbol in vs.books:
+                return vs, False
+            self._call(self._subscribe(vs, symbol))
+            return vs, True
+
+    def _call(self, coro: Any) -> Any:
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            raise NotFresh("the session's streams are closed")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=READ_TIMEOUT_S)
+
+
+def stream_settings() -> StreamSettings:
+    """The [stream] settings, as the TUI takes them."""
+    from perpcli.config import settings
+
+    cfg = settings.current()
+    return StreamSettings(stale_after=float(cfg.get("stream.stale_after_seconds")),
+                          ping_interval=float(cfg.get("stream.ping_interval_seconds")))
+
+
+def _age_ms(age: float) -> int | None:
+    return None if age == float("inf") else int(age * 1000)

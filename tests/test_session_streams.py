@@ -51,6 +51,8 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         assert s["venue"] == "devnet" and s["state"] == "connected" and s["url"].startswith("ws://")
         assert [(b["market"], b["state"], b["usable"]) for b in s["books"]] == [("BTC", "connected", True)]
         assert s["books"][0]["age_ms"] is not None
+        human = sh.perp("session", "status")
+        assert human.code == 0 and "devnet connected" in human.out and ", BTC connected" in human.out
 
         control(devnet.url, "oracle", {"coin": "BTC", "px": "95010"})
         maker("buy", "94980")
@@ -97,3 +99,12 @@ def test_a_venue_without_a_stream_is_read_over_rest():
         assert streams.health() == []
     finally:
         streams.close()
+
+
+def test_status_says_each_stream_state_and_age_on_one_line():
+    from perpcli.cli.commands.session import _stream_line
+
+    v = {"venue": "aster", "state": "reconnecting", "age_ms": 4200,
+         "books": [{"market": "BTC", "state": "stale", "age_ms": 12000}, {"market": "ETH", "state": "down",
+                                                                        "age_ms": None}]}
+    assert _stream_line(v) == "aster reconnecting 4200 ms, BTC stale 12000 ms, ETH down no message yet"

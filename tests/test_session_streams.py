@@ -14,6 +14,7 @@ import pytest
 
 from perpcli.app.algos import journal, views
 from perpcli.app.algos.streams import LiveStreams
+from perpcli.session import client
 from tests import session_helpers as sh
 from tests.cli_devnet import control
 from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
@@ -69,6 +70,8 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         assert D(child["limitPx"]) == D(94980)
         assert sum(m.startswith("chase: buy") for m in messages(aid)) == 2
         assert doc(aid)["status"] == "paused"
+        listed = client.request({"op": "algo", "action": "list"})  # what the TUI's algos screen asks
+        assert [(a["id"], a["kind"], a["status"]) for a in listed["algos"]] == [(aid, "chase", "paused")]
 
         control(devnet.url, "faults", {"ws_down": 0})
         wait_for("the resume", lambda: doc(aid)["status"] == "running", timeout=60)

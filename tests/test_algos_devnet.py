@@ -29,9 +29,6 @@ def quick_algos(perpcli_home, monkeypatch):
     from perpcli.config import settings
 
     monkeypatch.setenv("PERPCLI_SESSION_ALGO_POLL_MS", "200")  # inherited by the session agent too
-    # The devnet pushes a book only when it changes; a session's algos pause on a book silent
-    # this long (STALE), which these tests, moving the book by hand, are not about.
-    monkeypatch.setenv("PERPCLI_STREAM_STALE_AFTER_SECONDS", "120")
     settings.configure()
 
 

@@ -43,7 +43,8 @@ def stream_of(status: dict) -> dict:
 def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     address, pw = session_key
-    doc0 = sh.start(pw, "--venues", "devnet")  # quick_algos: a quiet book is not STALE here
+    # The devnet pushes a book only when it changes: a second without a move makes it STALE.
+    doc0 = sh.start(pw, "--venues", "devnet", env={"PERPCLI_STREAM_STALE_AFTER_SECONDS": "1"})
     try:
         assert sh.status()["streams"] == []  # a stream opens for the first market an algo trades
         aid = cli(devnet, "chase", "buy", "BTC", "0.05", "--yes").json()["id"]
@@ -54,6 +55,11 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         assert s["books"][0]["age_ms"] is not None
         human = sh.perp("session", "status")
         assert human.code == 0 and "devnet connected" in human.out and ", BTC connected" in human.out
+
+        time.sleep(2.0)  # a quiet book: STALE, yet checked against the venue's REST book, so no pause
+        quiet = stream_of(sh.status())["books"][0]
+        assert quiet["state"] == "stale" and quiet["age_ms"] >= 1000
+        assert doc(aid)["status"] == "running" and not any(m.startswith("paused") for m in messages(aid))
 
         control(devnet.url, "oracle", {"coin": "BTC", "px": "95010"})
         maker("buy", "94980")
@@ -92,6 +98,28 @@ class _NoStreamMarket:
 
     def live_feed(self, account: str = ""):
         raise RuntimeError("no websocket market stream")
+
+
+class _RestBook:
+    def __init__(self, bid: str, ask: str) -> None:
+        self.bids, self.asks = [(D(bid), D(1))], [(D(ask), D(1))]
+
+
+class _RestMarket:
+    def __init__(self, bid: str, ask: str) -> None:
+        self.answer = _RestBook(bid, ask)
+
+    def book(self, symbol: str, depth: int = 20):
+        return self.answer
+
+
+def test_a_silent_stream_is_used_only_where_the_venue_rest_book_agrees():
+    from perpcli.app.algos.streams import NotFresh, _verified
+
+    touch = (D(94950), D(95050))
+    assert _verified(_RestMarket("94950", "95050"), "BTC", touch, "devnet") == touch
+    with pytest.raises(NotFresh, match="stream stale: its touch 94950/95050 is not the venue's 94980/95050"):
+        _verified(_RestMarket("94980", "95050"), "BTC", touch, "devnet")
 
 
 def test_a_venue_without_a_stream_is_read_over_rest():

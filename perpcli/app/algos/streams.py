@@ -6,9 +6,13 @@ STALE detection, book resync) writing through a `StoreSink` into the agent's one
 market's book is subscribed the first time an algo trades it.
 
 The rule that keeps algos honest: a touch is handed out only while the venue's connection and
-that market's book feed are both CONNECTED and the book is in sync (`Store.usable_book`).
-Anything else (STALE, RECONNECTING, DOWN, a book awaiting its snapshot) raises `NotFresh`, which
-the host turns into a pause; the first fresh read resumes the algo after looking its children up.
+that market's book feed are both CONNECTED and the book is in sync (`Store.usable_book`), or,
+when they are only silent past `stream.stale_after_seconds` (STALE: a quiet market), after one
+REST read of the venue's book agrees with it. Anything else (RECONNECTING, DOWN, a book awaiting
+its snapshot, a silent book the venue contradicts) raises `NotFresh`, which the host turns into
+a pause; the first fresh read resumes the algo after looking its children up. A quiet book must
+not pause an algo: a trailing stop watches the mark, which moves with the oracle while the book
+sleeps.
 A venue without a stream (its adapter has no websocket feed) gets None: the algo reads REST, as
 without a session.
 
@@ -28,6 +32,7 @@ from typing import Any
 
 from perpcli.domain.errors import NetworkError
 from perpcli.domain.events import ConnectionState
+from perpcli.ledger.book import BookState
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
 from perpcli.net.stream import StreamSession, StreamSettings
@@ -38,6 +43,28 @@ READ_TIMEOUT_S = 2.0
 
 class NotFresh(NetworkError):
     """The venue's stream cannot vouch for the book right now: pause, never trade on it."""
+
+
+SILENT = "stale"
+
+
+@dataclass(frozen=True)
+class _Read:
+    touch: tuple[Decimal | None, Decimal | None] | None
+    word: str | None  # None: fresh; SILENT: in sync but quiet past stale_after; else why not usable
+
+
+def _verified(market: Any, symbol: str, touch: Any, venue: str) -> tuple[Decimal | None, Decimal | None]:
+    """A silent stream's touch, if the venue's REST book agrees with it."""
+    book = market.book(symbol, depth=1)
+    rest = (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
+    if rest != touch:
+        raise NotFresh(f"{venue} {symbol} stream stale: its touch {_fmt(touch)} is not the venue's {_fmt(rest)}")
+    return rest
+
+
+def _fmt(touch: Any) -> str:
+    return "/".join("-" if p is None else str(p) for p in touch)
 
 
 @dataclass
@@ -93,17 +120,25 @@ class LiveStreams:
 
     def touch(self, market: Any, symbol: str) -> tuple[Decimal | None, Decimal | None] | None:
         """The best bid and ask of `symbol` from the venue's stream (None where the venue has no
-        stream: read REST). Raises NotFresh when the stream cannot vouch for them."""
+        stream: read REST). Raises NotFresh when the stream cannot vouch for them.
+
+        A feed that is only silent (STALE while its book is still in sync: a quiet market, a
+        venue that pushes a book only when it changes) is checked against one REST read of the
+        venue's book: the same touch is used; a different one means the stream missed something,
+        and the algo pauses. A connection that is down or reconnecting, or a book awaiting its
+        snapshot, always pauses."""
         vs, fresh = self._ensure(market, symbol)
         if vs is None:
             return None
         deadline = time.monotonic() + (FIRST_BOOK_WAIT_S if fresh else 0)
         while True:
-            answer = self._call(self._read_touch(vs, symbol))
-            if not isinstance(answer, str):
-                return answer
+            read = self._call(self._read_touch(vs, symbol))
+            if read.word is None:
+                return read.touch
+            if read.word == SILENT:
+                return _verified(market, symbol, read.touch, vs.venue)
             if time.monotonic() >= deadline:
-                raise NotFresh(f"{vs.venue} {symbol} stream {answer}")
+                raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
             time.sleep(0.02)
 
     def warm(self, market: Any) -> None:
@@ -121,19 +156,20 @@ class LiveStreams:
 
     # ----- on the streams' loop -------------------------------------------------------------
 
-    async def _read_touch(self, vs: _VenueStream, symbol: str) -> tuple[Decimal | None, Decimal | None] | str:
-        """The touch, or the one word on why the stream cannot give it (stale, reconnecting...)."""
+    async def _read_touch(self, vs: _VenueStream, symbol: str) -> _Read:
+        """The touch, or the one word on why the stream cannot give it (reconnecting, down...)."""
         s = vs.session
-        if s.connection_state is not ConnectionState.CONNECTED:
-            return s.connection_state.value
         state = vs.sink.feed_states.get(vs.books[symbol], ConnectionState.DOWN)
-        if state is not ConnectionState.CONNECTED:
-            return state.value
-        book = self.store.usable_book(vs.venue, symbol)
-        if book is None:
-            return "out of sync"
+        silent = ConnectionState.STALE in (s.connection_state, state)
+        if s.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            return _Read(None, s.connection_state.value)
+        if state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            return _Read(None, state.value)
+        book = self.store.books.get((vs.venue, symbol))
+        if book is None or book.state is not BookState.LIVE or not (silent or book.is_usable):
+            return _Read(None, "out of sync")
         bid, ask = book.best_bid(), book.best_ask()
-        return (bid[0] if bid else None), (ask[0] if ask else None)
+        return _Read(((bid[0] if bid else None), (ask[0] if ask else None)), SILENT if silent else None)
 
     async def _health(self) -> list[dict[str, Any]]:
         out = []

@@ -53,6 +53,9 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         assert s["venue"] == "devnet" and s["state"] == "connected" and s["url"].startswith("ws://")
         assert [(b["market"], b["state"], b["usable"]) for b in s["books"]] == [("BTC", "connected", True)]
         assert s["books"][0]["age_ms"] is not None
+        (acct,) = s["accounts"]  # the live account model, fed by the account stream
+        assert acct["account"].lower() == address.lower() and acct["state"] in ("connected", "stale")
+        wait_for("the child in the live account model", lambda: stream_of(sh.status())["accounts"][0]["open_orders"] == 1)
         human = sh.perp("session", "status")
         assert human.code == 0 and "devnet connected" in human.out and ", BTC connected" in human.out
 
@@ -88,6 +91,9 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         wait_for("the fill", lambda: doc(aid)["status"] == "done")
         assert D(doc(aid)["filled"]) == D("0.05")
         assert sum(m.startswith("chase: buy") for m in messages(aid)) == 3
+        wait_for("the fill in the live account model", lambda: (lambda a: (a["open_orders"], a["positions"]))(
+            stream_of(sh.status())["accounts"][0]) == (0, 1))
+        assert stream_of(sh.status())["accounts"][0]["reconnects"] >= 1  # the account stream came back too
     finally:
         sh.perp("session", "stop")
         sh.kill(doc0["pid"])
@@ -137,5 +143,7 @@ def test_status_says_each_stream_state_and_age_on_one_line():
 
     v = {"venue": "aster", "state": "reconnecting", "age_ms": 4200,
          "books": [{"market": "BTC", "state": "stale", "age_ms": 12000}, {"market": "ETH", "state": "down",
-                                                                        "age_ms": None}]}
-    assert _stream_line(v) == "aster reconnecting 4200 ms, BTC stale 12000 ms, ETH down no message yet"
+                                                                        "age_ms": None}],
+         "accounts": [{"account": "0xabcdef0123456789", "state": "connected", "open_orders": 2, "positions": 1}]}
+    assert _stream_line(v) == ("aster reconnecting 4200 ms, BTC stale 12000 ms, ETH down no message yet, "
+                               "account 0xabcdef01 connected (2 open orders, 1 positions)")

@@ -89,6 +89,8 @@ class VenueLink:
     def trading(self) -> Any:
         if self._trading is None:
             self._trading = self.session.trading()
+            if self.streams is not None:  # the session keeps this account's live model from its stream
+                self.streams.follow_account(self.session.market, self._trading.account_address)
         return self._trading
 
     def drop(self) -> None:

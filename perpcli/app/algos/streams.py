@@ -67,6 +67,22 @@ def _fmt(touch: Any) -> str:
     return "/".join("-" if p is None else str(p) for p in touch)
 
 
+class _AccountSink(StoreSink):
+    """StoreSink for an account stream: facts into the store; its connection health kept off
+    the store's venue health (which gates the venue's books: an account socket prices nothing)."""
+
+    def status(self, key: Any, status: Any) -> None:
+        if key is not None:
+            super().status(key, status)
+
+
+@dataclass
+class _AccountStream:
+    venue: str
+    address: str
+    session: StreamSession
+
+
 @dataclass
 class _VenueStream:
     venue: str
@@ -85,6 +101,7 @@ class LiveStreams:
         self.settings = settings
         self.store = Store()
         self._venues: dict[str, _VenueStream] = {}
+        self._accounts: dict[tuple[str, str], _AccountStream | None] = {}  # None: not streamable
         self._no_stream: set[str] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,6 +124,9 @@ class LiveStreams:
         async def close_all() -> None:
             for vs in list(self._venues.values()):
                 await vs.session.aclose()
+            for acc in list(self._accounts.values()):
+                if acc is not None:
+                    await acc.session.aclose()
 
         try:
             asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
@@ -140,6 +160,47 @@ class LiveStreams:
             if time.monotonic() >= deadline:
                 raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
             time.sleep(0.02)
+
+    def follow_account(self, market: Any, address: str) -> None:
+        """Keep the live account model of `address` on this venue in the store: its order updates
+        and fills from the venue's stream, reconciled with a REST snapshot at every (re)connect.
+        Read with a keyless reader (the address alone): the stream never holds a key past a lock.
+        Venues whose account events need an authenticated socket, or whose account reads are
+        signed, are left to REST."""
+        venue = market.venue
+        with self._lock:
+            if self._loop is None or (venue, address) in self._accounts or venue in self._no_stream:
+                return
+            self._accounts[(venue, address)] = None
+            try:
+                feed = market.live_feed(address)
+                if getattr(feed, "account_socket", None) is not None or market.capabilities.signed_reads:
+                    return
+                from perpcli.keys import sources
+
+                reader = market.trading(sources.resolve_reader(address=address))
+                subs = (feed.orders(address), feed.fills(address))
+            except Exception:  # noqa: BLE001 - no account stream here: algos look their orders up over REST
+                return
+            store = self.store
+
+            async def reconcile() -> None:
+                try:
+                    snap = await asyncio.to_thread(reader.account)
+                except Exception:  # noqa: BLE001 - the stream's facts stand; the next reconnect tries again
+                    return
+                store.reconcile(snap)
+
+            session = StreamSession(feed.ws_url, feed.protocol, _AccountSink(store, venue), name=f"{venue}-account",
+                                    settings=self.settings, on_reconnect=reconcile)
+            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session)
+            self._call(self._open_account(acc, subs, reconcile))
+
+    async def _open_account(self, acc: _AccountStream, subs: Any, reconcile: Any) -> None:
+        for sub in subs:
+            await acc.session.subscribe(sub)
+        acc.session.start()
+        asyncio.get_running_loop().create_task(reconcile())
 
     def warm(self, market: Any) -> None:
         """Connect the venue's stream now (no market yet), so the first algo finds it open."""
@@ -184,8 +245,20 @@ class LiveStreams:
                               "usable": self.store.usable_book(vs.venue, symbol) is not None})
             out.append({"venue": vs.venue, "url": vs.ws_url, "state": s.connection_state.value,
                         "age_ms": _age_ms(s.age()), "reconnects": max(0, s.stats.connects - 1),
-                        "last_error": s.stats.last_error or None, "books": books})
+                        "last_error": s.stats.last_error or None, "books": books,
+                        "accounts": [self._account_health(a) for a in self._accounts.values()
+                                     if a is not None and a.venue == vs.venue]})
         return out
+
+    def _account_health(self, acc: _AccountStream) -> dict[str, Any]:
+        """The account stream and what the live account model holds (order, position counts)."""
+        s = acc.session
+        model = next((a for (v, who), a in self.store.accounts.items()
+                      if v == acc.venue and who.lower() == acc.address.lower()), None)
+        return {"account": acc.address, "state": s.connection_state.value, "age_ms": _age_ms(s.age()),
+                "reconnects": max(0, s.stats.connects - 1),
+                "open_orders": None if model is None else len(model.open_orders()),
+                "positions": None if model is None else sum(1 for p in model.positions.values() if p.size)}
 
     async def _open(self, vs: _VenueStream) -> None:
         vs.session.start()

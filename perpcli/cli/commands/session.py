@@ -84,6 +84,8 @@ def _stream_line(v: dict) -> str:
 
     parts = [f"{v['venue']} {v['state']} {age(v.get('age_ms'))}"]
     parts += [f"{b['market']} {b['state']} {age(b.get('age_ms'))}" for b in v.get("books", [])]
+    parts += [f"account {a['account'][:10]} {a['state']} ({a['open_orders']} open orders, {a['positions']} positions)"
+              for a in v.get("accounts", [])]
     return ", ".join(parts)
 
 

@@ -35,10 +35,11 @@ from perpcli.domain.events import ConnectionState
 from perpcli.ledger.book import BookState
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
-from perpcli.net.stream import StreamSession, StreamSettings
+from perpcli.net.stream import FeedState, StreamSession, StreamSettings
 
 FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
 READ_TIMEOUT_S = 2.0
+ACCOUNT_RECONCILE_S = 10.0  # how often the live account model is checked against a REST snapshot
 
 
 class NotFresh(NetworkError):
@@ -81,6 +82,7 @@ class _AccountStream:
     venue: str
     address: str
     session: StreamSession
+    reconciler: Any = None  # the task keeping the model reconciled with REST snapshots
 
 
 @dataclass
@@ -126,6 +128,8 @@ class LiveStreams:
                 await vs.session.aclose()
             for acc in list(self._accounts.values()):
                 if acc is not None:
+                    if acc.reconciler is not None:
+                        acc.reconciler.cancel()
                     await acc.session.aclose()
 
         try:
@@ -163,7 +167,8 @@ class LiveStreams:
 
     def follow_account(self, market: Any, address: str) -> None:
         """Keep the live account model of `address` on this venue in the store: its order updates
-        and fills from the venue's stream, reconciled with a REST snapshot at every (re)connect.
+        and fills from the venue's stream, reconciled with a REST snapshot once its feeds are live,
+        after every reconnect and every ACCOUNT_RECONCILE_S.
         Read with a keyless reader (the address alone): the stream never holds a key past a lock.
         Venues whose account events need an authenticated socket, or whose account reads are
         signed, are left to REST."""
@@ -200,7 +205,20 @@ class LiveStreams:
         for sub in subs:
             await acc.session.subscribe(sub)
         acc.session.start()
-        asyncio.get_running_loop().create_task(reconcile())
+        acc.reconciler = asyncio.get_running_loop().create_task(self._keep_reconciled(acc, reconcile))
+
+    async def _keep_reconciled(self, acc: _AccountStream, reconcile: Any) -> None:
+        """The first snapshot once the account feeds are live (an order placed while they were
+        still subscribing is then in the snapshot), and one every ACCOUNT_RECONCILE_S after,
+        as `perp watch` does, so the model never drifts from the venue."""
+        s = acc.session
+        deadline = time.monotonic() + FIRST_BOOK_WAIT_S
+        while time.monotonic() < deadline and not (
+                s.feed_states and all(st is FeedState.LIVE for st in s.feed_states.values())):
+            await asyncio.sleep(0.05)
+        while True:
+            await reconcile()
+            await asyncio.sleep(ACCOUNT_RECONCILE_S)
 
     def warm(self, market: Any) -> None:
         """Connect the venue's stream now (no market yet), so the first algo finds it open."""

@@ -49,6 +49,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("funding_board", "f", "funding_board", "Funding",
             "Show the funding board: funding APR per venue, basis, best long/short pair (again: back).",
             show=False),
+    KeySpec("algos", "A", "algos", "Algos",
+            "Show the session's algos (chase, twap, trail, OCO): progress and state; c there cancels one.",
+            show=False),
     KeySpec("help", "question_mark", "help", "Help", "Show every key binding."),
     KeySpec("quit", "q", "quit", "Quit", "Leave perp watch (orders stay on the venue)."),
 )

@@ -31,6 +31,7 @@ class FaultConfig:
     rate_silence: float = 0.0  # fraction of /exchange requests executed, then never answered (socket open)
     ws_duplicate: float = 0.0  # fraction of pushed ws frames sent twice
     ws_reorder: float = 0.0  # fraction of pushed ws frames held back and sent after the next one
+    ws_down: float = 0.0  # 1: the /ws endpoint is down (open sockets cut, new ones at once); REST works
 
     def update(self, changes: dict) -> FaultConfig:
         """Apply a partial update from JSON; unknown keys or bad values raise ValueError."""

@@ -249,6 +249,9 @@ class Devnet:
             return {"status": "ok", "user": user, "amount": str(amount), "faces": faces}
         if command == "faults":
             self.faults.config.update(body)
+            if self.faults.config.ws_down:
+                for conn in list(self.server.ws_connections):
+                    conn.drop()
             return {"status": "ok", "faults": self.faults.config.to_json()}
         if command == "oracle":
             coin = str(body["coin"])

@@ -101,6 +101,9 @@ class WsHub(WsApp):
     # -- transport callbacks ---------------------------------------------------------------
 
     def on_open(self, conn: WsConnection) -> None:
+        if self.app.faults.config.ws_down:
+            conn.drop()  # the stream endpoint is down (fault): the handshake succeeds, nothing else
+            return
         self.connections.add(conn)
         conn.send_text(GREETING)
 

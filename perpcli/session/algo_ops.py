@@ -20,6 +20,7 @@ def serve(agent: Any) -> None:
     from perpcli.app.algos import host
 
     agent.algos = host.serve_in_session(agent._run_lock)
+    agent.algos.streams = agent.streams
     threading.Thread(target=agent.algos.resume_all, name="algo-resume", daemon=True).start()
 
 
@@ -32,7 +33,25 @@ def answer(agent: Any, request: dict) -> dict:
         return _launch(agent, host, request)
     if action == "cancel":
         return _cancel(host, str(request.get("id", "")))
+    if action == "list":
+        return {"handled": True, "algos": listing(host, include_ended=bool(request.get("all")))}
     return {"handled": False}
+
+
+def listing(host: Any, *, include_ended: bool) -> list[dict]:
+    """`perp algo list`'s rows, with this agent's own algos at their live status (paused,
+    canceling) rather than the journal's last word: what a TUI attached to the session shows."""
+    from perpcli.app.algos import views
+    from perpcli.app.algos.core import TERMINAL
+
+    live = {run_id: run.status for run_id, run in list(host.runs.items())}
+    out = []
+    for row in views.rows(True):
+        if row["id"] in live:
+            row["status"] = live[row["id"]]
+        if include_ended or row["status"] not in TERMINAL:
+            out.append(row)
+    return out
 
 
 def _launch(agent: Any, host: Any, request: dict) -> dict:

@@ -98,6 +98,7 @@ class Agent:
         self._inode = os.stat(protocol.socket_path()).st_ino
         self.on_stop = "cancel"  # what a stop does with algo-owned orders (`session stop --on-stop`)
         self.algos: Any = None  # the algo host (perpcli/app/algos/host.py), once serving
+        self.streams: Any = None  # the venues' websocket streams and their Store (app/algos/streams.py)
 
     # ----- keys ---------------------------------------------------------------------------------
 
@@ -154,6 +155,8 @@ class Agent:
         if self.algos is not None:
             self.algos.stop(self.on_stop)
         self.lock("session stopped")
+        if self.streams is not None:
+            self.streams.close()
         try:
             self.listener.close()
             if os.stat(protocol.socket_path()).st_ino == self._inode:  # still ours, not a successor's
@@ -183,6 +186,8 @@ class Agent:
             doc = self.state.doc()
             if self.algos is not None:
                 doc["algos_running"] = sum(not r.algo.finished for r in list(self.algos.runs.values()))
+            if self.streams is not None:
+                doc["streams"] = self.streams.health()
             return doc
         if op == "lock":
             had = bool(self.state.keys)
@@ -323,6 +328,10 @@ def detach_and_serve(listener: socket.socket, state: AgentState, signer: Any) ->
         from perpcli.app import session as app_session
 
         app_session.share_markets(True)
+        from perpcli.app.algos import streams
+
+        agent.streams = streams.LiveStreams(streams.stream_settings())
+        agent.streams.start()
         threading.Thread(target=agent.warm, daemon=True).start()
         from perpcli.session import algo_ops
 

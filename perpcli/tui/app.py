@@ -548,12 +548,20 @@ class WatchApp(App):
     def action_funding_board(self) -> None:
         self._toggle_screen(FundingScreen, lambda: FundingScreen(self.funding_board))
 
+    def action_algos(self) -> None:
+        """The session's algos (tui/screens/algos.py), over the session socket."""
+        from perpcli.tui.screens.algos import AlgosScreen
+
+        self._toggle_screen(AlgosScreen, AlgosScreen)
+
     def _toggle_screen(self, kind: type, make: Callable[[], Any]) -> None:
         """Open a live screen over the trading screen; its own key again (or Escape) closes it."""
         if isinstance(self.screen, kind):
             self.pop_screen()
             return
-        while len(self.screen_stack) > 1 and isinstance(self.screen, (PortfolioScreen, FundingScreen)):
+        from perpcli.tui.screens.algos import AlgosScreen
+
+        while len(self.screen_stack) > 1 and isinstance(self.screen, (PortfolioScreen, FundingScreen, AlgosScreen)):
             self.pop_screen()  # one live screen at a time: P on the funding board goes to the portfolio
         self.push_screen(make())
 

@@ -35,6 +35,7 @@ class MarketCommands(Provider):
         out.append(("portfolio", "every venue's account, all positions, net exposure by underlying",
                     app.action_portfolio))
         out.append(("funding board", "funding APR per venue, basis, best long/short pair", app.action_funding_board))
+        out.append(("algos", "the session's algos: progress, state, cancel one", app.action_algos))
         for interval in INTERVAL_ORDER:
             out.append((f"chart interval {interval}", "candle interval of the chart",
                         partial(app.set_chart_interval, interval)))

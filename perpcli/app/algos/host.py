@@ -223,6 +223,7 @@ class Host:
         self.poll_s = max(MIN_POLL_S, poll_s)
         self.stopped = False
         self.runs: dict[str, Run] = {}
+        self.streams: Any = None  # the session's LiveStreams: algos read the touch from them
 
     def _limits(self) -> Any:
         from perpcli.app.risk import RiskLimits
@@ -237,7 +238,7 @@ class Host:
         algo_id = J.new_id()
         journal = J.Journal.create(algo_id)
         journal.write({"t": "start", "spec": spec, "reach": reach, "owner": self.owner, "pid": os.getpid()})
-        link = VenueLink(reach, spec["market"], self._limits())
+        link = VenueLink(reach, spec["market"], self._limits(), self.streams)
         algo = build(spec, None, link_cloids(link))
         run = Run(self, algo_id, algo, journal, link)
         journal.state(algo.state)
@@ -276,7 +277,7 @@ class Host:
         spec, reach = rep.start["spec"], rep.start["reach"]
         journal = J.Journal(J.folder() / f"{rep.algo_id}.jsonl")
         journal.step = rep.last_step
-        link = VenueLink(reach, spec["market"], self._limits())
+        link = VenueLink(reach, spec["market"], self._limits(), self.streams)
         algo = build(spec, rep.state, link_cloids(link))
         run = Run(self, rep.algo_id, algo, journal, link)
         with self.lock:

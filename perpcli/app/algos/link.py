@@ -65,10 +65,11 @@ def update_of(cloid: str, ack: Ack | None, *, kind: str) -> ChildUpdate:
 class VenueLink:
     """One algo's venue: quotes, placing, cancelling and looking up its children."""
 
-    def __init__(self, reach: dict[str, Any], symbol: str, limits: Any) -> None:
+    def __init__(self, reach: dict[str, Any], symbol: str, limits: Any, streams: Any = None) -> None:
         self.reach = reach
         self.symbol = symbol
         self.limits = limits
+        self.streams = streams  # the session's LiveStreams (app/algos/streams.py), or None: REST
         self._session: Any = None
         self._trading: Any = None
 
@@ -88,6 +89,8 @@ class VenueLink:
     def trading(self) -> Any:
         if self._trading is None:
             self._trading = self.session.trading()
+            if self.streams is not None:  # the session keeps this account's live model from its stream
+                self.streams.follow_account(self.session.market, self._trading.account_address)
         return self._trading
 
     def drop(self) -> None:
@@ -98,9 +101,14 @@ class VenueLink:
         self._session = None
 
     def quote(self, *, with_mark: bool) -> Quote:
-        book = self.session.market.book(self.symbol, depth=1)
-        return Quote(now_ms=time.time_ns() // 1_000_000, bid=book.bids[0][0] if book.bids else None,
-                     ask=book.asks[0][0] if book.asks else None, mark=self.mark() if with_mark else None)
+        """The touch from the venue's stream where the session streams it (raising while the
+        stream is not fresh: the host pauses), else from a REST read."""
+        touch = self.streams.touch(self.session.market, self.symbol) if self.streams is not None else None
+        if touch is None:
+            book = self.session.market.book(self.symbol, depth=1)
+            touch = (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
+        return Quote(now_ms=time.time_ns() // 1_000_000, bid=touch[0], ask=touch[1],
+                     mark=self.mark() if with_mark else None)
 
     def mark(self) -> Decimal:
         # fresh: an adapter caches marks for one command's life; an algo lives longer than that

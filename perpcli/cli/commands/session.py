@@ -70,7 +70,23 @@ def status() -> None:
     from perpcli.cli import venue_cmd
     from perpcli.session import client
 
-    venue_cmd.emit_doc(client.call("status") or {"running": False})
+    doc = client.call("status") or {"running": False}
+    human = None
+    if "streams" in doc:
+        human = {**doc, "streams": "; ".join(_stream_line(v) for v in doc["streams"]) or "none yet (opened for algos)"}
+    venue_cmd.emit_doc(doc, human=human)
+
+
+def _stream_line(v: dict) -> str:
+    """One venue's stream health: `devnet connected 120 ms, BTC connected 340 ms`."""
+    def age(ms: int | None) -> str:
+        return "no message yet" if ms is None else f"{ms} ms"
+
+    parts = [f"{v['venue']} {v['state']} {age(v.get('age_ms'))}"]
+    parts += [f"{b['market']} {b['state']} {age(b.get('age_ms'))}" for b in v.get("books", [])]
+    parts += [f"account {a['account'][:10]} {a['state']} ({a['open_orders']} open orders, {a['positions']} positions)"
+              for a in v.get("accounts", [])]
+    return ", ".join(parts)
 
 
 @session_app.command("lock", help="Drop the session's unlocked keys now (reads keep working through it).")

@@ -1,0 +1,337 @@
+"""The session agent's live market data: one websocket stream per venue, into one Store.
+
+Algos in the agent read the touch from here instead of asking the venue over REST each step.
+Each venue gets one `StreamSession` (the same machinery the TUI and `perp stream` use: reconnect,
+STALE detection, book resync) writing through a `StoreSink` into the agent's one `Store`; a
+market's book is subscribed the first time an algo trades it.
+
+The rule that keeps algos honest: a touch is handed out only while the venue's connection and
+that market's book feed are both CONNECTED and the book is in sync (`Store.usable_book`), or,
+when they are only silent past `stream.stale_after_seconds` (STALE: a quiet market), after one
+REST read of the venue's book agrees with it. Anything else (RECONNECTING, DOWN, a book awaiting
+its snapshot, a silent book the venue contradicts) raises `NotFresh`, which the host turns into
+a pause; the first fresh read resumes the algo after looking its children up. A quiet book must
+not pause an algo: a trailing stop watches the mark, which moves with the oracle while the book
+sleeps.
+A venue without a stream (its adapter has no websocket feed) gets None: the algo reads REST, as
+without a session.
+
+The streams run on their own asyncio loop in one thread; algo threads read through
+`run_coroutine_threadsafe`, so the books are only ever touched on that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from perpcli.domain.errors import NetworkError
+from perpcli.domain.events import ConnectionState
+from perpcli.ledger.book import BookState
+from perpcli.ledger.store import Store
+from perpcli.net.sink import StoreSink
+from perpcli.net.stream import FeedState, StreamSession, StreamSettings
+
+FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
+READ_TIMEOUT_S = 2.0
+ACCOUNT_RECONCILE_S = 10.0  # how often the live account model is checked against a REST snapshot
+
+
+class NotFresh(NetworkError):
+    """The venue's stream cannot vouch for the book right now: pause, never trade on it."""
+
+
+SILENT = "stale"
+
+
+@dataclass(frozen=True)
+class _Read:
+    touch: tuple[Decimal | None, Decimal | None] | None
+    word: str | None  # None: fresh; SILENT: in sync but quiet past stale_after; else why not usable
+
+
+def _verified(market: Any, symbol: str, touch: Any, venue: str) -> tuple[Decimal | None, Decimal | None]:
+    """A silent stream's touch, if the venue's REST book agrees with it."""
+    book = market.book(symbol, depth=1)
+    rest = (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
+    if rest != touch:
+        raise NotFresh(f"{venue} {symbol} stream stale: its touch {_fmt(touch)} is not the venue's {_fmt(rest)}")
+    return rest
+
+
+def _fmt(touch: Any) -> str:
+    return "/".join("-" if p is None else str(p) for p in touch)
+
+
+class _AccountSink(StoreSink):
+    """StoreSink for an account stream: facts into the store; its connection health kept off
+    the store's venue health (which gates the venue's books: an account socket prices nothing)."""
+
+    def status(self, key: Any, status: Any) -> None:
+        if key is not None:
+            super().status(key, status)
+
+
+@dataclass
+class _AccountStream:
+    venue: str
+    address: str
+    session: StreamSession
+    reconciler: Any = None  # the task keeping the model reconciled with REST snapshots
+
+
+@dataclass
+class _VenueStream:
+    venue: str
+    ws_url: str
+    feed: Any
+    sink: StoreSink
+    session: StreamSession
+    market: Any  # the agent's shared MarketData the stream was opened for
+    books: dict[str, Hashable] = field(default_factory=dict)  # symbol -> subscription key
+
+
+class LiveStreams:
+    """The agent's streams and their Store. `start()` once; `close()` at the end."""
+
+    def __init__(self, settings: StreamSettings | None = None) -> None:
+        self.settings = settings
+        self.store = Store()
+        self._venues: dict[str, _VenueStream] = {}
+        self._accounts: dict[tuple[str, str], _AccountStream | None] = {}  # None: not streamable
+        self._no_stream: set[str] = set()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- life -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="session-streams", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        self._loop = None
+
+        async def close_all() -> None:
+            for vs in list(self._venues.values()):
+                await vs.session.aclose()
+            for acc in list(self._accounts.values()):
+                if acc is not None:
+                    if acc.reconciler is not None:
+                        acc.reconciler.cancel()
+                    await acc.session.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=5)
+        except Exception:  # noqa: BLE001, S110 - closing anyway: the process is ending
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ----- what algos call ------------------------------------------------------------------
+
+    def touch(self, market: Any, symbol: str) -> tuple[Decimal | None, Decimal | None] | None:
+        """The best bid and ask of `symbol` from the venue's stream (None where the venue has no
+        stream: read REST). Raises NotFresh when the stream cannot vouch for them.
+
+        A feed that is only silent (STALE while its book is still in sync: a quiet market, a
+        venue that pushes a book only when it changes) is checked against one REST read of the
+        venue's book: the same touch is used; a different one means the stream missed something,
+        and the algo pauses. A connection that is down or reconnecting, or a book awaiting its
+        snapshot, always pauses."""
+        vs, fresh = self._ensure(market, symbol)
+        if vs is None:
+            return None
+        deadline = time.monotonic() + (FIRST_BOOK_WAIT_S if fresh else 0)
+        while True:
+            read = self._call(self._read_touch(vs, symbol))
+            if read.word is None:
+                return read.touch
+            if read.word == SILENT:
+                return _verified(market, symbol, read.touch, vs.venue)
+            if time.monotonic() >= deadline:
+                raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
+            time.sleep(0.02)
+
+    def follow_account(self, market: Any, address: str) -> None:
+        """Keep the live account model of `address` on this venue in the store: its order updates
+        and fills from the venue's stream, reconciled with a REST snapshot once its feeds are live,
+        after every reconnect and every ACCOUNT_RECONCILE_S.
+        Read with a keyless reader (the address alone): the stream never holds a key past a lock.
+        Venues whose account events need an authenticated socket, or whose account reads are
+        signed, are left to REST."""
+        venue = market.venue
+        with self._lock:
+            if self._loop is None or (venue, address) in self._accounts or venue in self._no_stream:
+                return
+            self._accounts[(venue, address)] = None
+            try:
+                feed = market.live_feed(address)
+                if getattr(feed, "account_socket", None) is not None or market.capabilities.signed_reads:
+                    return
+                from perpcli.keys import sources
+
+                reader = market.trading(sources.resolve_reader(address=address))
+                subs = (feed.orders(address), feed.fills(address))
+            except Exception:  # noqa: BLE001 - no account stream here: algos look their orders up over REST
+                return
+            store = self.store
+
+            async def reconcile() -> None:
+                try:
+                    snap = await asyncio.to_thread(reader.account)
+                except Exception:  # noqa: BLE001 - the stream's facts stand; the next reconnect tries again
+                    return
+                store.reconcile(snap)
+
+            session = StreamSession(feed.ws_url, feed.protocol, _AccountSink(store, venue), name=f"{venue}-account",
+                                    settings=self.settings, on_reconnect=reconcile)
+            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session)
+            self._call(self._open_account(acc, subs, reconcile))
+
+    async def _open_account(self, acc: _AccountStream, subs: Any, reconcile: Any) -> None:
+        for sub in subs:
+            await acc.session.subscribe(sub)
+        acc.session.start()
+        acc.reconciler = asyncio.get_running_loop().create_task(self._keep_reconciled(acc, reconcile))
+
+    async def _keep_reconciled(self, acc: _AccountStream, reconcile: Any) -> None:
+        """The first snapshot once the account feeds are live (an order placed while they were
+        still subscribing is then in the snapshot), and one every ACCOUNT_RECONCILE_S after,
+        as `perp watch` does, so the model never drifts from the venue."""
+        s = acc.session
+        deadline = time.monotonic() + FIRST_BOOK_WAIT_S
+        while time.monotonic() < deadline and not (
+                s.feed_states and all(st is FeedState.LIVE for st in s.feed_states.values())):
+            await asyncio.sleep(0.05)
+        while True:
+            await reconcile()
+            await asyncio.sleep(ACCOUNT_RECONCILE_S)
+
+    def warm(self, market: Any) -> None:
+        """Connect the venue's stream now (no market yet), so the first algo finds it open."""
+        self._ensure(market, None)
+
+    def health(self) -> list[dict[str, Any]]:
+        """Per venue: the connection and each book feed, with the age of their last message."""
+        if self._loop is None:
+            return []
+        try:
+            return self._call(self._health())
+        except NotFresh:
+            return []
+
+    # ----- on the streams' loop -------------------------------------------------------------
+
+    async def _read_touch(self, vs: _VenueStream, symbol: str) -> _Read:
+        """The touch, or the one word on why the stream cannot give it (reconnecting, down...)."""
+        s = vs.session
+        state = vs.sink.feed_states.get(vs.books[symbol], ConnectionState.DOWN)
+        silent = ConnectionState.STALE in (s.connection_state, state)
+        if s.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            return _Read(None, s.connection_state.value)
+        if state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            return _Read(None, state.value)
+        book = self.store.books.get((vs.venue, symbol))
+        if book is None or book.state is not BookState.LIVE or not (silent or book.is_usable):
+            return _Read(None, "out of sync")
+        bid, ask = book.best_bid(), book.best_ask()
+        return _Read(((bid[0] if bid else None), (ask[0] if ask else None)), SILENT if silent else None)
+
+    async def _health(self) -> list[dict[str, Any]]:
+        out = []
+        for vs in self._venues.values():
+            s = vs.session
+            books = []
+            for symbol, key in vs.books.items():
+                state = vs.sink.feed_states.get(key, ConnectionState.DOWN)
+                if s.connection_state is not ConnectionState.CONNECTED and state is ConnectionState.CONNECTED:
+                    state = s.connection_state
+                books.append({"market": symbol, "state": state.value, "age_ms": _age_ms(s.age(key)),
+                              "usable": self.store.usable_book(vs.venue, symbol) is not None})
+            out.append({"venue": vs.venue, "url": vs.ws_url, "state": s.connection_state.value,
+                        "age_ms": _age_ms(s.age()), "reconnects": max(0, s.stats.connects - 1),
+                        "last_error": s.stats.last_error or None, "books": books,
+                        "accounts": [self._account_health(a) for a in self._accounts.values()
+                                     if a is not None and a.venue == vs.venue]})
+        return out
+
+    def _account_health(self, acc: _AccountStream) -> dict[str, Any]:
+        """The account stream and what the live account model holds (order, position counts)."""
+        s = acc.session
+        model = next((a for (v, who), a in self.store.accounts.items()
+                      if v == acc.venue and who.lower() == acc.address.lower()), None)
+        return {"account": acc.address, "state": s.connection_state.value, "age_ms": _age_ms(s.age()),
+                "reconnects": max(0, s.stats.connects - 1),
+                "open_orders": None if model is None else len(model.open_orders()),
+                "positions": None if model is None else sum(1 for p in model.positions.values() if p.size)}
+
+    async def _open(self, vs: _VenueStream) -> None:
+        vs.session.start()
+
+    async def _subscribe(self, vs: _VenueStream, symbol: str) -> None:
+        sub = vs.feed.book(symbol)
+        vs.books[symbol] = sub.key
+        vs.sink.track_book(sub.key, symbol)
+        await vs.session.subscribe(sub)
+
+    # ----- plumbing -------------------------------------------------------------------------
+
+    def _ensure(self, market: Any, symbol: str | None) -> tuple[_VenueStream | None, bool]:
+        """The venue's stream (opened on first use) with `symbol`'s book subscribed; True when
+        the book was subscribed just now. (None, False) where the venue has no stream."""
+        venue = market.venue
+        with self._lock:
+            if venue in self._no_stream or self._loop is None:
+                return None, False
+            vs = self._venues.get(venue)
+            if vs is None:
+                try:
+                    feed = market.live_feed("")
+                except Exception:  # noqa: BLE001 - no websocket feed on this venue: REST it is
+                    self._no_stream.add(venue)
+                    return None, False
+                sink = StoreSink(self.store, venue)
+                self.store.book_rules[venue] = feed.book_sync_rule
+                session = StreamSession(feed.ws_url, feed.protocol, sink, name=f"{venue}-session",
+                                        settings=self.settings, snapshot_fetcher=feed.snapshot)
+                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market)
+                self._call(self._open(vs))
+            elif vs.market is not market and vs.ws_url != market.live_feed("").ws_url:
+                return None, False  # a second endpoint of one venue (the store keys books by venue)
+            if symbol is None or symbol in vs.books:
+                return vs, False
+            self._call(self._subscribe(vs, symbol))
+            return vs, True
+
+    def _call(self, coro: Any) -> Any:
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            raise NotFresh("the session's streams are closed")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=READ_TIMEOUT_S)
+
+
+def stream_settings() -> StreamSettings:
+    """The [stream] settings, as the TUI takes them."""
+    from perpcli.config import settings
+
+    cfg = settings.current()
+    return StreamSettings(stale_after=float(cfg.get("stream.stale_after_seconds")),
+                          ping_interval=float(cfg.get("stream.ping_interval_seconds")))
+
+
+def _age_ms(age: float) -> int | None:
+    return None if age == float("inf") else int(age * 1000)

@@ -57,3 +57,35 @@ def test_two_trades_on_one_market_both_count_and_equity_moves_with_the_mark():
     later = D("2600")  # uPnL is linear in size: the combined position is exact at any mark
     moved = venue_snapshot([trade("1.886", "2650.13", "500", later), trade("0.5", "2700", "135", later)])
     assert live_equity(translated, later).account_value == moved.account_value
+
+
+def test_margin_used_and_free_count_what_orders_hold_as_the_venue_does():
+    """Margin used is the trades' collateral plus what resting/pending orders hold (not the
+    trades' PnL), free is the wallet: `perp account`'s figures, at any mark."""
+    mark = D("2660")
+    snap = venue_snapshot([trade("1.886", "2650.13", "500", mark), trade("0.5", "2700", "135", mark)])
+    acct = Account("ostium-devnet", "0xabc")
+    acct.reconcile(in_margin_model_terms(snap))
+    assert acct.reserved == IN_ORDERS
+    for at in (mark, D("2600")):
+        summary = acct.margin_summary({"XAU-USD": at}, {}, {"XAU-USD": RULES})
+        assert (summary.margin_used, summary.withdrawable) == (snap.margin_used, snap.withdrawable)
+
+
+def test_reserved_order_collateral_is_used_not_free_and_still_equity():
+    """The model alone: cash held by open orders moves from free to margin used, equity unchanged;
+    a per-trade isolated position's margin used is its collateral, a Hyperliquid one's adds uPnL."""
+    from perpcli.domain.instrument import MarginTable, MarginTier
+    from perpcli.ledger.margin_rules import HyperliquidRules
+
+    table = MarginTable((MarginTier(D(0), 50),))
+    ostium = margin.PositionRisk("XAU-USD", D(1), D(2650), D(2700), 10, table, MarginMode.ISOLATED, D(265), RULES)
+    before = margin.summarize(D(1000), [ostium])
+    after = margin.summarize(D(1000), [ostium], reserved=D(100))
+    assert before.margin_used == D(265) and before.withdrawable == D(735)
+    assert after.margin_used == D(365) and after.withdrawable == D(635)
+    assert after.account_value == before.account_value == D(1050)
+    assert margin.summarize(D(50), [ostium], reserved=D(100)).withdrawable == 0  # never below zero
+    hl = margin.PositionRisk("BTC", D(1), D(2650), D(2700), 10, table, MarginMode.ISOLATED, D(265),
+                             HyperliquidRules(table))
+    assert margin.summarize(D(1000), [hl]).margin_used == D(315)

@@ -164,8 +164,46 @@ async def test_ostium_pending_and_resting_orders_liquidation_and_equity_as_the_v
             assert await wait_until(pilot, lambda: isinstance(app.screen, PortfolioScreen) and app.screen.paints > 0)
             totals = app.portfolio().doc["totals"]
             assert D(totals["equity"]).quantize(D("0.01")) == venue.account_value.quantize(D("0.01"))
+            assert (D(totals["margin_used"]), D(totals["free_collateral"])) == (
+                venue.margin_used.quantize(D("0.01")), venue.withdrawable.quantize(D("0.01")))
     finally:
         ostium.pause_keeper(False)
+
+
+async def test_ostium_margin_used_and_free_are_perp_accounts_with_a_resting_order(devnet, ostium, tmp_path):
+    """With a trade open and a limit order resting, the account bar and the portfolio screen
+    show `perp account --json`'s margin used (the trade's and the order's collateral, not the
+    trade's PnL) and free collateral (the wallet), to the cent, as well as its equity."""
+    from perpcli.tui.viewmodel import fmt_num
+    from perpcli.tui.widgets.account import AccountBar
+    from tests.support import run_perp
+
+    settings.configure()
+    signer, market = open_xau_long(ostium, tmp_path)
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400", collateral="150")
+    ostium.set_price("XAU", "2680")  # the trade in profit: its PnL is equity, not margin used
+    cli = run_perp(["--json", "--venue", "ostium-devnet", "account", "--address", signer.address], env=ostium.env())
+    assert cli.code == 0, cli.err
+    want = {k: D(str(cli.json()[k])) for k in ("equity", "margin_used", "withdrawable")}
+    assert want["margin_used"] == 250  # 100 in the trade, 150 in the resting order
+    reader = market.trading(signer)
+    app, _ = build_watch([VenueFeed(market, reader, ["XAU"], read_only=True)], settings=settings.current(),
+                         stream=StreamSettings(stale_after=5.0))
+    cent = D("0.01")
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(AccountBar)
+        painted = (f"margin {fmt_num(want['margin_used'], 2)}", f"free {fmt_num(want['withdrawable'], 2)}")
+        assert await wait_until(pilot, lambda: all(p in screen_text(app) for p in painted), timeout=20), (
+            painted, bar.view)
+        assert await wait_until(pilot, lambda: bar.view.equity.quantize(cent) == want["equity"], timeout=20), (
+            bar.view, want)
+        assert (bar.view.margin_used.quantize(cent), bar.view.free_collateral.quantize(cent)) == (
+            want["margin_used"], want["withdrawable"])
+        await pilot.press("P")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, PortfolioScreen) and app.screen.paints > 0)
+        totals = app.portfolio().doc["totals"]
+        assert (D(totals["margin_used"]), D(totals["free_collateral"])) == (want["margin_used"], want["withdrawable"])
+        assert D(totals["equity"]) == want["equity"]
 
 
 async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_through_the_keeper(ostium, tmp_path):

@@ -293,6 +293,7 @@ def in_margin_model_terms(snapshot: AccountSnapshot, quote: str = "USDC") -> Acc
     marginUsed, which the store takes the uPnL back out of). Read as reported, the live equity
     would leave out every trade's and order's collateral; translated, cash + uPnL is the venue's
     own equity (wallet + collateral in orders + each trade's collateral + PnL - accrued fees).
+    The orders' collateral is `reserved`, which the model counts as margin used, not free.
     """
     from dataclasses import replace
 
@@ -308,7 +309,7 @@ def in_margin_model_terms(snapshot: AccountSnapshot, quote: str = "USDC") -> Acc
         Balance(quote, cash),)
     positions = tuple(replace(p, isolated_margin=(p.isolated_margin or ZERO) + (p.unrealized_pnl or ZERO))
                       if p.isolated_margin is not None else p for p in _one_per_market(held))
-    return replace(snapshot, balances=balances, positions=positions)
+    return replace(snapshot, balances=balances, positions=positions, reserved=in_orders)
 
 
 def _one_per_market(trades: list[Any]) -> list[Any]:

@@ -273,7 +273,7 @@ def live_venue_book(
     from perpcli.ledger import margin
 
     risks = position_risks(snapshot, instrument_of, mark_of, rules_of)
-    summary = margin.summarize(cash_of(snapshot, quote), risks)
+    summary = margin.summarize(cash_of(snapshot, quote), risks, snapshot.reserved)
     rows = {r.symbol: r for r in summary.positions}
     held = []
     for p in snapshot.positions:

@@ -126,7 +126,7 @@ def margin_state(inputs: PreviewInputs) -> MarginState:
         return MarginState(ZERO, [], margin.summarize(ZERO, []))
     cash = cash_of(inputs.account, inputs.instrument.quote)
     positions = position_risks(inputs.account, inputs.instrument_of, inputs.mark_of, inputs.rules_of)
-    return MarginState(cash, positions, margin.summarize(cash, positions))
+    return MarginState(cash, positions, margin.summarize(cash, positions, inputs.account.reserved))
 
 
 def order_leverage(

@@ -299,7 +299,9 @@ class AccountSnapshot:
 
     `balances` hold collateral as cash (excluding unrealised PnL; Hyperliquid: the USDC
     balance the codec derives from the margin summary). `account_value`, `withdrawable`
-    and `margin_used` are the venue's own figures when it reports them.
+    and `margin_used` are the venue's own figures when it reports them. `reserved` is cash
+    held by open orders on a venue that takes an order's collateral when it is placed
+    (Ostium): the margin model counts it as used and not free.
     """
 
     venue: str
@@ -311,6 +313,7 @@ class AccountSnapshot:
     account_value: Decimal | None = None
     withdrawable: Decimal | None = None
     margin_used: Decimal | None = None
+    reserved: Decimal = Decimal(0)
 
 
 Event = (

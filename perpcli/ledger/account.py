@@ -122,6 +122,7 @@ class Account:
         "version",
         "max_remembered_fills",
         "snapshot_time_ms",
+        "reserved",
     )
 
     def __init__(self, venue: str, account: str, *, quote: str = "USDC", max_remembered_fills: int = 100_000):
@@ -140,6 +141,7 @@ class Account:
         self.max_remembered_fills = max_remembered_fills
         # The venue time of the newest snapshot adopted: it already holds every fill up to then.
         self.snapshot_time_ms = 0
+        self.reserved = ZERO  # cash held by open orders, as the last snapshot said (AccountSnapshot)
 
     # ----- reads ------------------------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class Account:
         tables: dict[str, MarginTable],
         rules: Mapping[str, MarginRules] | None = None,
     ) -> MarginSummary:
-        return summarize(self.cash, self.margin_inputs(marks, tables, rules))
+        return summarize(self.cash, self.margin_inputs(marks, tables, rules), self.reserved)
 
     # ----- our own submissions ------------------------------------------------------------------
 
@@ -417,6 +419,7 @@ class Account:
             if local.status.is_live and key not in venue_orders:
                 found.append(OrderNotAtVenue(local))
         self._adopt(venue_balances, venue_positions, venue_orders)
+        self.reserved = snapshot.reserved
         self.snapshot_time_ms = max(self.snapshot_time_ms, snapshot.time_ms)
         return found
 

@@ -125,8 +125,11 @@ class PositionRisk:
 
     @property
     def margin_used(self) -> Decimal:
-        """Cross: the initial margin; isolated: allocated margin + uPnL (the venue's marginUsed)."""
+        """Cross: the initial margin; isolated: allocated margin + uPnL (the venue's marginUsed),
+        or the allocation alone where the venue counts only the collateral (per-trade isolated)."""
         if self.mode is MarginMode.ISOLATED:
+            if self.rules is not None and not self.rules.pnl_in_margin_used:
+                return self.isolated_margin
             return self.isolated_margin + self.unrealized_pnl
         return self.initial_margin
 
@@ -233,8 +236,13 @@ class MarginSummary:
         return Decimal(1) if self.cross_maintenance_margin > 0 else None
 
 
-def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk, ...]) -> MarginSummary:
-    """Everything the venue's clearinghouseState reports, from cash and marked positions."""
+def summarize(
+    cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk, ...], reserved: Decimal = ZERO
+) -> MarginSummary:
+    """Everything the venue's clearinghouseState reports, from cash and marked positions.
+
+    `reserved` is the part of `cash` held by open orders on a venue that takes an order's
+    collateral at placement (Ostium): it is margin used and not withdrawable, and still equity."""
     cross = [p for p in positions if p.mode is MarginMode.CROSS and p.size]
     isolated = [p for p in positions if p.mode is MarginMode.ISOLATED and p.size]
     upnl = sum((p.unrealized_pnl for p in positions), ZERO)
@@ -246,7 +254,7 @@ def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk,
     cross_mm = sum((p.maintenance_margin for p in cross), ZERO)
     cross_notional = sum((p.notional for p in cross), ZERO)
     total_notional = sum((p.notional for p in positions), ZERO)
-    margin_used = cross_im + sum((p.margin_used for p in isolated), ZERO)
+    margin_used = cross_im + sum((p.margin_used for p in isolated), ZERO) + reserved
     venue_rules = next((p.rules for p in positions if p.rules is not None), None)
     if venue_rules is None:
         withdrawable = hyperliquid_withdrawable(cross_value, cross_im, cross_notional)
@@ -256,6 +264,7 @@ def summarize(cash: Decimal, positions: list[PositionRisk] | tuple[PositionRisk,
             cross_value=cross_value, cross_initial_margin=cross_im, cross_notional=cross_notional,
             cross_unrealized_pnl=cross_upnl,
         )
+    withdrawable = max(ZERO, withdrawable - reserved)
     rows = []
     for p in positions:
         if not p.size:

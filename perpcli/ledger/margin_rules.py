@@ -68,6 +68,7 @@ class MarginRules(Protocol):
 
     kind: str  # "hyperliquid" | "brackets" | "per-trade isolated"
     nets_positions: bool  # False: every trade is its own position (Ostium)
+    pnl_in_margin_used: bool  # an isolated position's margin used: allocation + uPnL, else the allocation
     only_isolated: bool
 
     def max_leverage(self, notional: Decimal) -> int: ...
@@ -99,6 +100,7 @@ class HyperliquidRules:
     only_isolated: bool = False
     kind: str = "hyperliquid"
     nets_positions: bool = True
+    pnl_in_margin_used: bool = True
 
     @classmethod
     def for_instrument(cls, instrument: Instrument) -> HyperliquidRules:
@@ -162,6 +164,7 @@ class BracketRules:
     only_isolated: bool = False
     kind: str = "brackets"
     nets_positions: bool = True
+    pnl_in_margin_used: bool = True
 
     def __post_init__(self) -> None:
         if not self.brackets or self.brackets[0].floor != ZERO:
@@ -233,6 +236,7 @@ class PerTradeIsolatedRules:
     only_isolated: bool = True
     kind: str = "per-trade isolated"
     nets_positions: bool = False
+    pnl_in_margin_used: bool = False  # the venue's margin used is the trades' collateral
 
     def __post_init__(self) -> None:
         if not ZERO < self.liquidation_threshold <= ONE:

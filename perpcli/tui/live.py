@@ -114,7 +114,7 @@ def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
     # Every balance the account holds: the preview picks the market's quote (collateral) asset.
     balances = tuple(Balance(asset, total) for asset, total in acct.balances.items()) or (Balance(acct.quote, acct.cash),)
     return AccountSnapshot(acct.venue, acct.account, time_ms, balances=balances,
-                           positions=positions, open_orders=tuple(acct.open_orders()))
+                           positions=positions, open_orders=tuple(acct.open_orders()), reserved=acct.reserved)
 
 
 class LiveSource:

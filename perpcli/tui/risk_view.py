@@ -31,7 +31,7 @@ def account_figures(
     quote: str,
 ) -> tuple[AccountView, list[PositionView], margin.MarginSummary]:
     risks = position_risks(snapshot, instrument_of, mark_of, rules_of)
-    summary = margin.summarize(cash_of(snapshot, quote), risks)
+    summary = margin.summarize(cash_of(snapshot, quote), risks, snapshot.reserved)
     by_symbol = {r.symbol: r for r in summary.positions}
     views = []
     for p in snapshot.positions:

@@ -200,3 +200,20 @@ def test_the_cut_of_the_level_arrays(levels, want):
     if want is not None:
         assert got[:2] == ("ETH", 7)
         assert decode_l2book_lazy(text) == decode_l2book(text)
+
+
+def test_prices_seen_in_order_before_are_trusted_only_when_all_equal():
+    """A frame with the last in-order frame's prices skips the order check; any other (the same
+    prices reordered, one repeated, one more) is checked and sorted as the eager book is."""
+    sides = [
+        ["3", "2", "1"], ["3", "2", "1"], ["3", "1", "2"], ["3", "2", "1"], ["3", "2", "2"], ["3", "2", "1", "0.5"],
+        ["2", "3", "1"], ["3", "2", "1"],
+    ]
+    lazy, eager = OrderBook(VENUE, "ETH"), OrderBook(VENUE, "ETH")
+    for t, prices in enumerate(sides):
+        bids = [(px, str(t + i + 1), 1) for i, px in enumerate(prices)]  # new sizes every frame
+        text = frame("ETH", t, bids, [("9", "1", 1)])
+        lazy.apply_snapshot(decode_l2book_lazy(text))
+        eager.apply_snapshot(decode_l2book(text))
+        assert state_of(lazy) == state_of(eager)
+        assert [px for px, _ in lazy.top(20)[0]] == sorted({Decimal(p) for p in prices}, reverse=True)

@@ -136,6 +136,7 @@ class _Side:
         "snap",
         "memo",
         "parse_levels",
+        "ordered",
     )
 
     def __init__(self, is_bid: bool) -> None:
@@ -159,6 +160,8 @@ class _Side:
         # The last parsed snapshot's levels by their text (see `parse`): one snapshot's worth.
         self.memo: dict[Any, Level] = {}
         self.parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs  # raw levels -> levels
+        # The prices of the last lazily loaded snapshot found strictly in order, best first.
+        self.ordered: list[Decimal] = []
         # A loaded snapshot kept as parallel best-first arrays (order checked) until something
         # needs the dict: building it hashes every new price, which a snapshot feed whose
         # books are only ever read at the top never needs.
@@ -287,7 +290,11 @@ class _Side:
         # everything in the memo), without its resets: `load_raw` left the parsed forms cleared.
         if levels:
             prices = list(map(_price_of, levels))
-            if all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None))):
+            # The same prices as the last snapshot found in order (a level whose size alone
+            # changed: the usual frame) are in order: comparing with it costs a pointer test per
+            # level that came from the memo, where checking the order compares every pair.
+            if prices == self.ordered or all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None))):
+                self.ordered = prices
                 self.snap = (prices, levels)
                 self.best = prices[0]
                 self.best_exact = True

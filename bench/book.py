@@ -222,10 +222,11 @@ def replay_ccxt_with_reads(cls, messages):
 # ----- l2Book frames -----------------------------------------------------------------------------
 
 
-def l2book_frames(count: int, seed: int) -> list[str]:
+def l2book_frames(count: int, seed: int, *, every_level: bool = False) -> list[str]:
     """Hyperliquid-style frames: 20 levels a side around a walking mid. Sizes belong to
     prices (a level keeps its size when the mid moves); each frame changes a few of them, as
-    consecutive blocks do."""
+    consecutive blocks do, or, with `every_level`, all of them (the worst case for a reader
+    that reuses the previous frame's parse)."""
     rng = random.Random(seed)
     mid = 113_377
     sizes: dict[int, int] = {}
@@ -234,6 +235,8 @@ def l2book_frames(count: int, seed: int) -> list[str]:
     for i in range(count):
         if rng.random() < 0.3:
             mid += rng.choice((-1, 1))
+        if every_level:
+            sizes.clear()
         for _ in range(4):
             sizes[mid - 1 - rng.randrange(20)] = rng.randint(1, 900_000)
             sizes[mid + 1 + rng.randrange(20)] = rng.randint(1, 900_000)

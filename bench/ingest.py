@@ -17,7 +17,9 @@ Rows, all in the same run, best-of CPU time, interleaved:
 Also ours without the read (a frame superseded before anyone looks: the common case for a
 screen redrawing at 20 Hz). Frames: a walking Hyperliquid-style book (bench/book.py's
 generator, 20 levels a side, a few sizes changing per frame, the mid moving now and then),
-replayed with rising times so none is dropped as old.
+replayed with rising times so none is dropped as old. A second workload changes every level's
+size in every frame (nothing of the previous frame's parse can be reused): ours, the eager
+path and the baseline again, on those frames.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def _arg(name: str, default: int) -> int:
     return int(argv[argv.index(name) + 1]) if name in argv else default
 
 
-def frames_of(count: int, seed: int) -> list[str]:
-    base = l2book_frames(200, seed)
+def frames_of(count: int, seed: int, *, every_level: bool = False) -> list[str]:
+    base = l2book_frames(200, seed, every_level=every_level)
     out = []
     for round_ in range((count + len(base) - 1) // len(base)):
         for i, frame in enumerate(base):
@@ -113,12 +115,15 @@ def main() -> None:
     count = _arg("--frames", 2000)
     seed = _arg("--seed", 7)
     frames = frames_of(count, seed)
+    churn = frames_of(count, seed, every_level=True)
     check_same_book(frames)
-    ours_us, unread_us, eager_us, json_us = (
+    check_same_book(churn)
+    ours_us, unread_us, eager_us, json_us, churn_us, churn_eager_us, churn_json_us = (
         t / len(frames) * 1e6
         for t in best_of_interleaved(
             [lambda: ours(frames, read=True), lambda: ours(frames, read=False), lambda: eager(frames),
-             lambda: plain_json(frames)],
+             lambda: plain_json(frames), lambda: ours(churn, read=True), lambda: eager(churn),
+             lambda: plain_json(churn)],
             repeat=7,
         )
     )
@@ -131,6 +136,10 @@ def main() -> None:
         metric("l2Book ingest: ours vs target", "us/frame", ours_us, TARGET_US, f"target {TARGET_US:g} us"),
         metric("l2Book ingest without a read (frame superseded unread)", "us/frame", unread_us, json_us,
                "json.loads + Decimal levels"),
+        metric("every level changing: ours, with the top-20 read", "us/frame", churn_us, churn_json_us,
+               "json.loads + Decimal levels"),
+        metric("every level changing: ours vs the eager path", "us/frame", churn_us, churn_eager_us,
+               "eager decode (before)"),
     ]
     report(f"Hyperliquid l2Book ingest, {len(frames)} frames of 20+20 levels (seed {seed}; CPython "
            f"{sys.version.split()[0]}; best-of-7 CPU time, interleaved)", metrics)

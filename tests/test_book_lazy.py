@@ -131,3 +131,89 @@ def test_a_crossed_lazy_book_is_caught_on_load():
     book = OrderBook(VENUE, "ETH")
     book.apply_snapshot(decode_l2book_lazy(text))
     assert not book.is_usable and book.resync_reason is ResyncReason.CROSSED
+
+
+def _counting(parse):
+    calls: list[str] = []
+
+    def counted(texts):
+        calls.extend(texts)
+        return parse(texts)
+
+    return counted, calls
+
+
+def test_each_new_level_text_is_parsed_once_the_best_level_included():
+    """The best level is parsed at load (the crossed check needs it); the read reuses that
+    parse instead of parsing the same text again."""
+    from perpcli.venues.hyperliquid.codec_book import levels_of_texts
+
+    counted, calls = _counting(levels_of_texts)
+    book = OrderBook(VENUE, "ETH")
+    for t, (best_bid, best_ask) in enumerate([("2397", "2398"), ("2397.5", "2398"), ("2397.5", "2398.5")]):
+        _, _, bids, asks = split_l2book(frame("ETH", t, [(best_bid, "1", 1), ("2396", "2", 1)],
+                                              [(best_ask, "3", 2), ("2399", "4", 1)]))
+        book.load_text(bids, asks, time_ms=t, parse_levels=counted)
+        assert book.top(20)[0][0] == (Decimal(best_bid), Decimal(1)) and book.is_usable
+    assert len(calls) == len(set(calls)) == 6  # 4 texts, then one new best per frame
+
+
+def test_unread_snapshots_keep_the_memo_bounded():
+    book = OrderBook(VENUE, "ETH")
+    for t in range(2_000):  # a new best level each frame, never read
+        book.apply_snapshot(decode_l2book_lazy(frame("ETH", t, [(f"{1000 + t}", "1", 1)], [("99999", "1", 1)])))
+    assert len(book._bids.memo) <= 4 + 64 + 1
+    assert book.best_bid() == (Decimal(2999), Decimal(1))
+
+
+@pytest.mark.parametrize("reads", [(True, True, True), (False, False, True), (True, False, True)])
+def test_an_empty_level_is_dropped_every_time_its_text_repeats(reads):
+    """A level of size 0 (first or deeper) is not a level; it never enters the parse memo, so a
+    later frame repeating its text drops it again rather than trusting it."""
+    frames = [
+        frame("ETH", 1, [("2397", "0", 1), ("2396", "2", 1)], [("2398", "3", 2), ("2399", "0", 1)]),
+        frame("ETH", 2, [("2397", "0", 1), ("2396", "2", 1)], [("2398", "3", 2), ("2399", "0", 1)]),
+        frame("ETH", 3, [("2397", "0", 1), ("2396", "5", 1)], [("2398", "0", 2), ("2399", "0", 1)]),
+    ]
+    lazy, eager = OrderBook(VENUE, "ETH"), OrderBook(VENUE, "ETH")
+    for text, read in zip(frames, reads, strict=True):
+        lazy.apply_snapshot(decode_l2book_lazy(text))
+        eager.apply_snapshot(decode_l2book(text))
+        if read:
+            assert state_of(lazy) == state_of(eager)
+    assert lazy.top(20) == (((Decimal(2396), Decimal(5)),), ())
+
+
+@pytest.mark.parametrize(("levels", "want"), [
+    ("[[],[]]", ([], [])),
+    ('[[{"px":"1","sz":"2","n":3}],[]]', (['"px":"1","sz":"2","n":3'], [])),
+    ('[[],[{"px":"1","sz":"2","n":3}]]', ([], ['"px":"1","sz":"2","n":3'])),
+    ('[[{"px":"2","sz":"1","n":1},{"px":"1","sz":"2","n":3}],[{"px":"4","sz":"5","n":6}]]',
+     (['"px":"2","sz":"1","n":1', '"px":"1","sz":"2","n":3'], ['"px":"4","sz":"5","n":6'])),
+    ("[[{}],[]]", None), ("[[{],[]]", None), ("[[}],[]]", None), ("[[],[{]]", None), ("[[],[}]]", None),
+    ("[[]]", None), ('[[{"px":"1","sz":"2","n":3}]]', None),
+])
+def test_the_cut_of_the_level_arrays(levels, want):
+    text = '{"channel":"l2Book","data":{"coin":"ETH","time":7,"levels":' + levels + "}}"
+    got = split_l2book(text)
+    assert (None if got is None else got[2:]) == want
+    if want is not None:
+        assert got[:2] == ("ETH", 7)
+        assert decode_l2book_lazy(text) == decode_l2book(text)
+
+
+def test_prices_seen_in_order_before_are_trusted_only_when_all_equal():
+    """A frame with the last in-order frame's prices skips the order check; any other (the same
+    prices reordered, one repeated, one more) is checked and sorted as the eager book is."""
+    sides = [
+        ["3", "2", "1"], ["3", "2", "1"], ["3", "1", "2"], ["3", "2", "1"], ["3", "2", "2"], ["3", "2", "1", "0.5"],
+        ["2", "3", "1"], ["3", "2", "1"],
+    ]
+    lazy, eager = OrderBook(VENUE, "ETH"), OrderBook(VENUE, "ETH")
+    for t, prices in enumerate(sides):
+        bids = [(px, str(t + i + 1), 1) for i, px in enumerate(prices)]  # new sizes every frame
+        text = frame("ETH", t, bids, [("9", "1", 1)])
+        lazy.apply_snapshot(decode_l2book_lazy(text))
+        eager.apply_snapshot(decode_l2book(text))
+        assert state_of(lazy) == state_of(eager)
+        assert [px for px, _ in lazy.top(20)[0]] == sorted({Decimal(p) for p in prices}, reverse=True)

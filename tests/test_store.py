@@ -115,3 +115,33 @@ def test_trades_ring_marks_and_portfolio():
     assert p.positions[0].unrealized_pnl == D(10)
     with pytest.raises(TypeError):
         store.apply("not an event")
+
+
+def test_a_reader_closing_from_its_wake_up_misses_nothing_for_the_others():
+    """Closing a subscription while the store is publishing (from its own notify) takes effect
+    for the next change; the readers after it in the same publication still get the key."""
+    store = Store()
+    first = store.subscribe(notify=lambda: first.close())
+    second = store.subscribe()
+    store.apply(_snap(1, 2, 1))
+    assert first.closed and second.poll() == [("book", V, "BTC")]
+    store.apply(_snap(1, 2, 2))
+    assert first.poll() == [("book", V, "BTC")]  # what came before the close, nothing after
+    assert second.poll() == [("book", V, "BTC")]
+    first.close()  # twice is harmless
+    store.apply(_snap(1, 2, 3))
+    assert second.poll() == [("book", V, "BTC")]
+
+
+def test_book_answers_name_their_own_book_and_verdict():
+    """Plain applies of one book share one immutable answer; other books and other verdicts
+    get their own."""
+    store = Store()
+    a1, a2 = store.apply(_snap(1, 2, 1)), store.apply(_snap(1, 3, 2))
+    eth = store.apply(_snap(1, 2, 1, symbol="ETH"))
+    assert a1 == a2 == store.apply(_snap(1, 4, 3)) and a1.key == ("book", V, "BTC")
+    assert a1.book_action is SyncAction.APPLY and eth.key == ("book", V, "ETH")
+    assert store.apply(_snap(1, 2, 0, symbol="ETH")) == type(eth)(None, SyncAction.DROP)  # older
+    crossed = store.apply(_snap(5, 4, 9))
+    assert crossed == type(a1)(("book", V, "BTC"), SyncAction.RESYNC)
+    assert store.key_version(("book", V, "BTC")) == store.version  # the crossing was published

@@ -50,12 +50,13 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from itertools import filterfalse, islice
 from operator import gt as _gt
+from operator import itemgetter
 from operator import lt as _lt
 from typing import Any
 
@@ -63,6 +64,8 @@ from perpcli.domain.events import BookDiff, BookSnapshot, BookSnapshotText, Leve
 from perpcli.domain.orders import Side
 
 ZERO = Decimal(0)
+_price_of = itemgetter(0)
+_size_of = itemgetter(1)
 
 
 class SyncRule(str, Enum):
@@ -133,6 +136,7 @@ class _Side:
         "snap",
         "memo",
         "parse_levels",
+        "ordered",
     )
 
     def __init__(self, is_bid: bool) -> None:
@@ -156,11 +160,13 @@ class _Side:
         # The last parsed snapshot's levels by their text (see `parse`): one snapshot's worth.
         self.memo: dict[Any, Level] = {}
         self.parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs  # raw levels -> levels
+        # The prices of the last lazily loaded snapshot found strictly in order, best first.
+        self.ordered: list[Decimal] = []
         # A loaded snapshot kept as parallel best-first arrays (order checked) until something
         # needs the dict: building it hashes every new price, which a snapshot feed whose
         # books are only ever read at the top never needs.
-        # (prices, sizes, levels): the levels as given, so a top-N read is a slice.
-        self.snap: tuple[tuple[Decimal, ...], tuple[Decimal, ...], tuple[Level, ...]] | None = None
+        # (prices, levels): the levels as given, so a top-N read is a slice.
+        self.snap: tuple[Sequence[Decimal], tuple[Level, ...]] | None = None
 
     def overflow(self) -> None:
         self.added = []
@@ -183,7 +189,7 @@ class _Side:
             prices, sizes = zip(*levels, strict=True)
             ordered = all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None)))
             if ordered and all(sizes):
-                self.snap = (prices, sizes, levels if type(levels) is tuple else tuple(levels))
+                self.snap = (prices, levels if type(levels) is tuple else tuple(levels))
                 self.levels = {}
                 self.keys = []
                 self.best = prices[0]
@@ -203,8 +209,8 @@ class _Side:
         snap = self.snap
         if snap is not None:
             self.snap = None
-            prices, sizes, _ = snap
-            self.levels = dict(zip(prices, sizes, strict=True))
+            prices, levels = snap
+            self.levels = dict(levels)
             self.keys = list(reversed(prices)) if self.is_bid else list(prices)
 
     def load_raw(self, levels: list[Any], parse_levels: Callable[[list[Any]], list[Level]]) -> None:
@@ -225,12 +231,26 @@ class _Side:
             self.top_edge = None
         self.raw = levels
         self.parse_levels = parse_levels
-        try:
-            # The best level's text is usually the last snapshot's too: parsed once.
-            self.best = (self.memo.get(levels[0]) or parse_levels(levels[:1])[0])[0] if levels else None
-        except (InvalidOperation, ValueError, IndexError):  # left for parse() to report
-            self.best = None
         self.best_exact = True
+        if not levels:
+            self.best = None
+            return
+        # The best level's text is usually the last snapshot's too: parsed once, and when it
+        # is new its parse goes into the memo, so `parse` does not parse it again.
+        first = levels[0]
+        memo = self.memo
+        best = memo.get(first)
+        if best is None:
+            try:
+                best = parse_levels(levels[:1])[0]
+            except (InvalidOperation, ValueError, IndexError):  # left for parse() to report
+                self.best = None
+                return
+            if best[1]:  # the memo holds only levels with a size (see `parse`)
+                if len(memo) > 4 * len(levels) + 64:  # unread snapshots must not grow it forever
+                    memo = self.memo = {}
+                memo[first] = best
+        self.best = best[0]
 
     def parse(self) -> bool:
         """Parse a lazily loaded side into `snap`; False (and an empty side) if a text is not
@@ -246,16 +266,39 @@ class _Side:
             return True
         memo = self.memo
         new = list(filterfalse(memo.__contains__, raw))  # C loops; a Python one only for the new
+        self.raw = None
         if new:
             try:
-                memo.update(zip(new, self.parse_levels(new), strict=True))
+                parsed = self.parse_levels(new)
+                memo.update(zip(new, parsed, strict=True))
             except (InvalidOperation, ValueError, IndexError):
                 self.memo = {}
                 self.load((), best_first=True)
                 return False
-        levels = list(map(memo.__getitem__, raw))
+            if not all(map(_size_of, parsed)):
+                # An empty level: `load` drops it. It leaves the memo, which holds only levels
+                # with a size, so the common path below needs no check of the sizes.
+                self.load(list(map(memo.__getitem__, raw)), best_first=True)
+                for text, level in zip(new, parsed, strict=True):
+                    if not level[1]:
+                        memo.pop(text, None)
+                return True
+        levels = tuple(map(memo.__getitem__, raw))
         if len(memo) > 4 * len(raw) + 64:  # keep about one snapshot's worth
             self.memo = dict(zip(raw, levels, strict=True))
+        # What `load` does for the common case (strictly ordered; every size is non-zero, as
+        # everything in the memo), without its resets: `load_raw` left the parsed forms cleared.
+        if levels:
+            prices = list(map(_price_of, levels))
+            # The same prices as the last snapshot found in order (a level whose size alone
+            # changed: the usual frame) are in order: comparing with it costs a pointer test per
+            # level that came from the memo, where checking the order compares every pair.
+            if prices == self.ordered or all(map(_gt if self.is_bid else _lt, prices, islice(prices, 1, None))):
+                self.ordered = prices
+                self.snap = (prices, levels)
+                self.best = prices[0]
+                self.best_exact = True
+                return True
         self.load(levels, best_first=True)
         return True
 
@@ -326,7 +369,7 @@ class _Side:
             self.parse()
         snap = self.snap
         if snap is not None:
-            return (snap[0][0], snap[1][0])
+            return snap[1][0]
         px = self.best_price()
         return None if px is None else (px, self.levels[px])
 
@@ -338,7 +381,7 @@ class _Side:
             self.parse()
         snap = self.snap
         if snap is not None:
-            levels = snap[2]
+            levels = snap[1]
             return levels if len(levels) <= n else levels[:n]
         keys = self.sync()
         chosen = keys[: -n - 1 : -1] if self.is_bid else keys[:n]
@@ -450,8 +493,8 @@ class OrderBook:
         A snapshot still in the venue's strings (BookSnapshotText) is loaded as strings and
         parsed when read."""
         if type(snapshot) is BookSnapshotText:
-            return self.load_text(snapshot.bid_text, snapshot.ask_text, sequence=snapshot.sequence,
-                                  time_ms=snapshot.time_ms, parse_levels=snapshot.parse_levels)
+            return self._load_text(snapshot.bid_text, snapshot.ask_text, snapshot.sequence, snapshot.time_ms,
+                                   snapshot.parse_levels)
         return self.load(snapshot.bids, snapshot.asks, sequence=snapshot.sequence, time_ms=snapshot.time_ms)
 
     def load(
@@ -487,6 +530,10 @@ class OrderBook:
         parse the rest and re-check the book first (a text that is not a number makes the
         book RESYNC with reason MALFORMED, it never raises).
         """
+        return self._load_text(bids, asks, sequence, time_ms, parse_levels)
+
+    def _load_text(self, bids: list[Any], asks: list[Any], sequence: int | None, time_ms: int,
+                   parse_levels: Callable[[list[Any]], list[Level]]) -> SyncAction:
         if self._snapshot_is_old(sequence, time_ms):
             return SyncAction.DROP
         self._bids.load_raw(bids, parse_levels)

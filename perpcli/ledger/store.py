@@ -43,6 +43,7 @@ from perpcli.ledger.book import OrderBook, SyncAction, SyncRule
 from perpcli.ledger.portfolio import Portfolio, PortfolioTracker
 
 Key = tuple[str, ...]
+_APPLY = SyncAction.APPLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,16 @@ class Subscription:
         self.closed = False
 
     def _mark(self, key: Key) -> None:
-        if self._kinds is not None and key[0] not in self._kinds:
+        kinds = self._kinds
+        if kinds is not None and key[0] not in kinds:
             return
-        was_empty = not self._changed
-        self._changed.pop(key, None)  # re-insert: order follows the latest change
-        self._changed[key] = None
-        if was_empty and self._notify is not None:
+        changed = self._changed
+        if changed:
+            changed.pop(key, None)  # re-insert: order follows the latest change
+            changed[key] = None
+            return
+        changed[key] = None
+        if self._notify is not None:
             self._notify()  # edge-triggered: once per batch until the reader polls
 
     @property
@@ -89,7 +94,7 @@ class Subscription:
 
     def close(self) -> None:
         self.closed = True
-        self._store._subscriptions.discard(self)
+        self._store._unsubscribe(self)
 
 
 class Store:
@@ -106,7 +111,10 @@ class Store:
         self.instruments: dict[tuple[str, str], Instrument] = {}
         self.version = 0
         self._key_versions: dict[Key, int] = {}
-        self._subscriptions: set[Subscription] = set()
+        self._subscriptions: tuple[Subscription, ...] = ()  # a tuple: `_changed` walks it per change
+        # Per book (venue, symbol): its change-feed key and the `Applied` of a plain apply,
+        # built once: a book feed publishes many times a second and both are immutable.
+        self._book_applied: dict[tuple[str, str], Applied] = {}
         self._portfolio = PortfolioTracker()
 
     # ----- the change feed ----------------------------------------------------------------------
@@ -118,17 +126,20 @@ class Store:
         `notify` is called (synchronously, from `apply`) when its first pending change
         arrives, and again only after the reader has polled."""
         sub = Subscription(self, frozenset(kinds) if kinds is not None else None, notify)
-        self._subscriptions.add(sub)
+        self._subscriptions = (*self._subscriptions, sub)
         return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        self._subscriptions = tuple(s for s in self._subscriptions if s is not sub)
 
     def key_version(self, key: Key) -> int:
         """The store version at this key's last change (0 = never): a cheap "did it change?"."""
         return self._key_versions.get(key, 0)
 
     def _changed(self, key: Key) -> Key:
-        self.version += 1
-        self._key_versions[key] = self.version
-        for sub in tuple(self._subscriptions):
+        version = self.version = self.version + 1
+        self._key_versions[key] = version
+        for sub in self._subscriptions:  # a tuple: a reader closing meanwhile swaps it, not edits it
             sub._mark(key)
         return key
 
@@ -157,14 +168,23 @@ class Store:
     def apply(self, event: object) -> Applied:
         """Route one domain event to its holder; report the changed key (if any)."""
         if isinstance(event, (BookSnapshot, BookDiff)):
-            book = self.book(event.venue, event.symbol)
+            where = (event.venue, event.symbol)
+            book = self.books.get(where)
+            if book is None:
+                book = self.book(*where)
             before = book.state
             if isinstance(event, BookSnapshot):
                 action = book.apply_snapshot(event)
             else:
                 action = book.apply_diff(event)
-            changed = action in (SyncAction.APPLY, SyncAction.APPLY_FIRST) or book.state is not before
+            if action is _APPLY:  # the usual frame: its key and answer are built once per book
+                applied = self._book_applied.get(where)
+                if applied is None:
+                    applied = self._book_applied[where] = Applied(("book", *where), _APPLY)
+                self._changed(applied.key)  # type: ignore[arg-type]
+                return applied
             key = ("book", event.venue, event.symbol)
+            changed = action is SyncAction.APPLY_FIRST or book.state is not before
             return Applied(self._changed(key) if changed else None, action)
         if isinstance(event, MarkPrice):
             self.marks[(event.venue, event.symbol)] = event

@@ -26,6 +26,10 @@ from perpcli.ledger.store import Store
 from perpcli.net.coalesce import LatestByKey
 from perpcli.net.stream import SyncVerdict
 
+_RESYNC = SyncAction.RESYNC
+_IN_SYNC = SyncVerdict.IN_SYNC
+_LIVE = BookState.LIVE
+
 
 @dataclass(frozen=True, slots=True)
 class FeedView:
@@ -194,15 +198,15 @@ class StoreSink:
         store_apply = self.store.apply
         out_of_sync = False
         for event in events:
-            if store_apply(event).book_action is SyncAction.RESYNC:
+            if store_apply(event).book_action is _RESYNC:
                 out_of_sync = True
         if out_of_sync:
             return SyncVerdict.OUT_OF_SYNC
         where = self.feed_books.get(key)
         if where is None:
-            return SyncVerdict.IN_SYNC
+            return _IN_SYNC
         book = self.store.books.get(where)
-        return SyncVerdict.IN_SYNC if book is not None and book.state is BookState.LIVE else SyncVerdict.WAITING
+        return _IN_SYNC if book is not None and book.state is _LIVE else SyncVerdict.WAITING
 
     def status(self, key: Hashable | None, status: ConnectionStatus) -> None:
         if key is None:

@@ -216,6 +216,7 @@ def _render(value: Decimal) -> str:
 # ----- a stream's decoder: levels kept as the venue's text until read -----------------------------
 
 _HEAD = '{"channel":"l2Book","data":{"coin":"'
+_HEAD_LEN = len(_HEAD)
 # A plain decimal as Decimal() and the json path read it: ASCII digits with at most one dot.
 _PLAIN = r"([0-9]+\.?[0-9]*|\.[0-9]+)"
 _LEVEL_TEXT = re.compile(f'"px":"{_PLAIN}","sz":"{_PLAIN}","n":[0-9]+')
@@ -237,26 +238,34 @@ def split_l2book(frame: str) -> tuple[str, int, list[str], list[str]] | None:
     """
     if not frame.startswith(_HEAD) or not frame.endswith("]]}}"):
         return None
-    start = len(_HEAD)
-    quote = frame.find('"', start)
-    coin = frame[start:quote]
-    if quote < 0 or not coin or "\\" in coin or not coin.isprintable():
-        return None
+    quote = frame.find('"', _HEAD_LEN)
     at = frame.find(',"levels":[[', quote)
-    when = frame[quote + 9 : at]
-    if at < 0 or frame[quote : quote + 9] != '","time":' or not when.isascii() or not when.isdigit() or len(when) > 19:
+    if quote < 0 or at < 0:
         return None
-    inner = frame[at + 12 : -4]  # between "[[" and "]]}}"
-    cut = inner.find("],[")
+    coin = frame[_HEAD_LEN:quote]
+    when = frame[quote + 9 : at]
+    if (not coin or "\\" in coin or not coin.isprintable() or not frame.startswith('","time":', quote)
+            or not when.isascii() or not when.isdigit() or len(when) > 19):
+        return None
+    # Offsets into the frame rather than slices of it: the level text is cut once, by split.
+    start = at + 12  # just after "[["
+    end = len(frame) - 4  # at "]]}}"
+    cut = frame.find("],[", start, end)
     if cut < 0:
         return None
-    bid_part, ask_part = inner[:cut], inner[cut + 3 :]
-    if (bid_part and (bid_part[0] != "{" or bid_part[-1] != "}")) or (
-            ask_part and (ask_part[0] != "{" or ask_part[-1] != "}")):
-        return None
-    bids = bid_part[1:-1].split("},{") if bid_part else []
-    asks = ask_part[1:-1].split("},{") if ask_part else []
-    if inner.encode().translate(None, _LEVEL_PUNCTUATION) != _KEY_LETTERS * (len(bids) + len(asks)):
+    if cut > start:
+        if frame[start] != "{" or frame[cut - 1] != "}":
+            return None
+        bids = frame[start + 1 : cut - 1].split("},{")
+    else:
+        bids = []
+    if cut + 3 < end:
+        if frame[cut + 3] != "{" or frame[end - 1] != "}":
+            return None
+        asks = frame[cut + 4 : end - 1].split("},{")
+    else:
+        asks = []
+    if frame[start:end].encode().translate(None, _LEVEL_PUNCTUATION) != _KEY_LETTERS * (len(bids) + len(asks)):
         return None
     return coin, int(when), bids, asks
 

@@ -165,7 +165,10 @@ def test_top_up_isolated_only_margin_and_vault_transfer(http, master):
     pos = next(p["position"] for p in http.info({"type": "clearinghouseState", "user": user})["assetPositions"] if p["position"]["coin"] == "SOL")
     before = D(pos["marginUsed"])
     action = {"type": "topUpIsolatedOnlyMargin", "asset": 2, "leverage": "5"}
+    # The SDK's nonces are the current millisecond too: step off the ones it used or will use.
+    time.sleep(0.003)
     _ok(http.post("/exchange", signed_l1(MASTER_KEY, action, nonce=int(time.time() * 1000))))
+    time.sleep(0.003)
     info_pos = next(p["position"] for p in http.info({"type": "clearinghouseState", "user": user})["assetPositions"] if p["position"]["coin"] == "SOL")
     assert D(info_pos["marginUsed"]) > before
     assert D(info_pos["marginUsed"]) == pytest.approx(D(info_pos["positionValue"]) / 5, abs=D("0.01"))

@@ -16,11 +16,21 @@ deployed, and one market-open round trip (sign -> mined -> settled by the keeper
   the same devnet and keeper in the same run, rounds interleaved, median of each; both poll
   every 20 ms. A fresh key per round (funded and approved untimed), so no round waits on
   another's trades.
+- whole processes: `perp --venue ostium-devnet --yes --json buy BTC --collateral 100
+  --leverage 10 --market` (BTC: open at any hour the bench runs; start, read the pair and prices, sign, mined, settled, print) beside
+  the same plain web3.py + eth-account script run as its own process (its imports and set-up
+  included), both polling at perp's own fixed interval (250 ms), a fresh funded and approved key
+  each; and `perp --venue ostium-devnet --json account` beside what such a script pays before
+  its first call (`python -c "import web3, eth_account"`). What an Ostium command costs from a
+  shell, where import time counts.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import metric, report  # noqa: E402
+from _common import median_wall_ms, metric, report  # noqa: E402
 
 from perpcli.devnet.ostium import artifacts  # noqa: E402
 from perpcli.devnet.ostium.anvil import INSTALL_HINT, AnvilProcess, anvil_binary  # noqa: E402
@@ -181,6 +191,92 @@ def web3_round_trip(devnet: OstiumDevnet, signer: Signer) -> float:
     return time.perf_counter() - t
 
 
+PERP_POLL_S = 0.25  # perp's receipt and settlement poll (chain.Chain's default)
+
+WEB3_OPEN_SCRIPT = """
+import sys, time
+from eth_account import Account
+from web3 import Web3
+from web3.logs import DISCARD
+url, key, trading_address, callbacks, abi_path, poll = sys.argv[1:7]
+import json
+w3 = Web3(Web3.HTTPProvider(url))
+account = Account.from_key(key)
+trading = w3.eth.contract(address=Web3.to_checksum_address(trading_address), abi=json.load(open(abi_path)))
+trade = (100 * 10**6, 97000 * 10**18, 0, 0, account.address, 1000, 0, 0, True, False)  # BTC
+tx = trading.functions.openTrade(trade, ("0x" + "00" * 20, 0), 0, 100).build_transaction({
+    "from": account.address, "nonce": w3.eth.get_transaction_count(account.address), "chainId": w3.eth.chain_id,
+    "maxPriorityFeePerGas": 0, "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"]})
+raw = account.sign_transaction(tx).raw_transaction
+receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw), poll_latency=float(poll))
+assert receipt["status"] == 1
+order_id = trading.events.MarketOpenOrderInitiated().process_receipt(receipt, errors=DISCARD)[0]["args"]["orderId"]
+topic = "0x" + order_id.to_bytes(32, "big").hex()
+deadline = time.monotonic() + 15
+while not w3.eth.get_logs({"address": Web3.to_checksum_address(callbacks), "fromBlock": receipt["blockNumber"],
+                           "topics": [None, topic]}):
+    assert time.monotonic() < deadline, "not settled"
+    time.sleep(float(poll))
+print(order_id)
+"""
+
+
+def approved_key(devnet: OstiumDevnet) -> Signer:
+    """A fresh key, funded and with TradingStorage approved (untimed), as a trader's would be."""
+    signer = funded_key(devnet)
+    rpc = JsonRpc(devnet.url)
+    chain = Chain(rpc, DEVNET, fees=FeePolicy(max_fee_gwei=Decimal(1)), receipt_timeout_s=15, poll_s=POLL_S)
+    nonces = EvmNonceAllocator(DEVNET.chain_id, signer.address, directory=Path(tempfile.mkdtemp()))
+    chain.send_and_wait(chain.prepare(signer, DEVNET.usdc, calls.approve(DEVNET.trading_storage, Decimal(10_000)),
+                                      nonces), nonces=nonces)
+    rpc.close()
+    return signer
+
+
+def _perp() -> list[str]:
+    perp = Path(sys.executable).with_name("perp")
+    return [str(perp)] if perp.exists() else [sys.executable, "-m", "perpcli"]
+
+
+def _timed(cmd: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    took = time.perf_counter() - t
+    assert p.returncode == 0, (cmd, p.stderr)
+    return took
+
+
+def whole_processes(devnet: OstiumDevnet, rounds: int) -> list[dict]:
+    env = dict(os.environ, PERPCLI_HOME=tempfile.mkdtemp(prefix="perpcli-bench-"),
+               PERPCLI_VENUES_OSTIUM_DEVNET_URL=devnet.url, PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL=devnet.prices_url)
+    env.pop("PERPCLI_CONFIG", None)
+    abi_path = Path(tempfile.mkdtemp()) / "trading.json"
+    abi_path.write_text(json.dumps(list(calls.abi.load("trading"))))
+    buy = [*_perp(), "--venue", "ostium-devnet", "--yes", "--json", "buy", "BTC", "--collateral", "100",
+           "--leverage", "10", "--market"]
+    ours, theirs = [], []
+    for i in range(rounds + 1):  # the first round of each warms the page cache and .pyc files, untimed
+        signer = approved_key(devnet)
+        took = _timed(buy, dict(env, PERPCLI_PRIVATE_KEY="0x" + signer.export_private_key_bytes().hex()))
+        if i:
+            ours.append(took)
+        signer = approved_key(devnet)
+        took = _timed([sys.executable, "-c", WEB3_OPEN_SCRIPT, devnet.url,
+                       "0x" + signer.export_private_key_bytes().hex(), DEVNET.trading, artifacts.CALLBACKS,
+                       str(abi_path), str(PERP_POLL_S)], env)
+        if i:
+            theirs.append(took)
+    reader = dict(env, PERPCLI_PRIVATE_KEY="0x" + approved_key(devnet).export_private_key_bytes().hex())
+    account = median_wall_ms([*_perp(), "--venue", "ostium-devnet", "--json", "account"], rounds, reader)
+    imports = median_wall_ms([sys.executable, "-c", "import web3, eth_account"], rounds, env)
+    return [
+        metric("whole `perp buy BTC --market` process (p50)", "ms", statistics.median(ours) * 1000,
+               statistics.median(theirs) * 1000, "the plain web3.py script as a process"),
+        metric("whole `perp account` process (p50)", "ms", account, imports,
+               "python -c 'import web3, eth_account' (a script's imports alone)"),
+    ]
+
+
 def main(argv: list[str]) -> None:
     if anvil_binary() is None:
         print(f"bench/ostium_devnet.py: skipped: {INSTALL_HINT}")
@@ -197,6 +293,7 @@ def main(argv: list[str]) -> None:
         for _ in range(rounds):
             ours.append(ours_round_trip(devnet, funded_key(devnet)))
             theirs.append(web3_round_trip(devnet, funded_key(devnet)))
+        processes = whole_processes(devnet, rounds)
     finally:
         devnet.stop()
     report("Ostium devnet (anvil + perpcli's contracts + keeper)", [
@@ -205,6 +302,7 @@ def main(argv: list[str]) -> None:
                "web3.py sending the same calls"),
         metric("market open: sign -> mined -> settled (p50)", "ms", statistics.median(ours) * 1000,
                statistics.median(theirs) * 1000, "plain web3.py + eth-account script"),
+        *processes,
     ], argv)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import REPO
 
-# web3, eth-account, eth-abi and rlp serve only the Ostium adapter and load when it encodes a call.
+# The EVM libraries (web3, eth-account, eth-abi, rlp) are not on any command's path: Ostium uses perpcli's own codecs.
 HEAVY = ("textual", "web3", "eth_account", "eth_abi", "rlp", "websockets", "hyperliquid")
 
 PROBE = """
@@ -57,19 +57,60 @@ def test_headless_modules_never_import_textual_or_the_sdk():
 
 OSTIUM_ENCODE = """
 import json, sys
-from decimal import Decimal
-from perpcli.venues.ostium import calls
-before = sorted(m for m in ("eth_abi", "rlp") if m in sys.modules)
+from perpcli.venues.ostium import calls, transactions
 calls.cancel_open_limit_order(7, 0)
-print(json.dumps({"before": before, "after": sorted(m for m in ("eth_abi",) if m in sys.modules)}))
+transactions.decode(bytes.fromhex({raw!r}))
+print(json.dumps(sorted(m for m in {evm!r} if m in sys.modules)))
+"""
+
+# perpcli encodes ABI calls and RLP transactions with its own codecs (venues/ostium/abicodec.py,
+# rlp.py): these libraries cost a large share of an Ostium command's start-up and none is needed.
+EVM_LIBRARIES = ("web3", "eth_account", "eth_abi", "rlp", "eth_utils")
+
+
+def test_ostium_encodes_and_decodes_without_any_evm_library():
+    vectors = json.loads((REPO / "tests" / "vectors" / "ostium_vectors.json").read_text())
+    raw = vectors["signed_tx_vectors"][0]["raw_tx"].removeprefix("0x")
+    p = subprocess.run([sys.executable, "-c", OSTIUM_ENCODE.format(raw=raw, evm=EVM_LIBRARIES)], capture_output=True,
+                       text=True, cwd=str(REPO), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == []
+
+
+OSTIUM_COMMAND = """
+import json, sys
+from types import SimpleNamespace
+from perpcli.venues.ostium import quoting
+quoting.time = SimpleNamespace(time_ns=lambda: {now_ms} * 1_000_000)  # a Tuesday: gold trades
+from perpcli.cli.main import main
+sys.stdout = open("/dev/null", "w")
+code = main({args!r})
+sys.stdout = sys.__stdout__
+print(json.dumps({{"code": code, "loaded": sorted(m for m in {evm!r} if m in sys.modules)}}))
 """
 
 
-def test_ostium_loads_its_evm_libraries_only_when_it_encodes():
-    p = subprocess.run([sys.executable, "-c", OSTIUM_ENCODE], capture_output=True, text=True, cwd=str(REPO),
-                       timeout=60)
+@pytest.mark.parametrize("args", [["account"], ["positions"],
+                                  ["buy", "XAU", "--collateral", "500", "--leverage", "10", "--market"]])
+def test_an_ostium_command_imports_no_evm_library(args, perpcli_home, monkeypatch):
+    """A whole Ostium read or trade (encode, sign, broadcast, receipt, settlement event) against a
+    scripted chain, in a fresh process: no eth-abi, rlp, eth-utils, web3 or eth-account."""
+    from tests.anvil_node import DEV_KEY
+    from tests.ostium_node import serving
+    from tests.ostium_trading_node import TradingChain
+    from tests.test_ostium_trade_cli import TUESDAY_MS
+
+    with serving(TradingChain()) as url:
+        monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_URL", url)
+        monkeypatch.setenv("PERPCLI_VENUES_OSTIUM_DEVNET_PRICE_URL", url + "/prices")
+        monkeypatch.setenv("PERPCLI_PRIVATE_KEY", DEV_KEY)
+        argv = ["--venue", "ostium-devnet", "--yes", "--json", *args]
+        p = subprocess.run([sys.executable, "-c", OSTIUM_COMMAND.format(now_ms=TUESDAY_MS, args=argv,
+                                                                         evm=EVM_LIBRARIES)],
+                           capture_output=True, text=True, cwd=str(REPO), timeout=60)
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout.strip().splitlines()[-1]) == {"before": [], "after": ["eth_abi"]}
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    assert result == {"code": 0, "loaded": []}, p.stderr
 
 
 THIN_CLIENT = """

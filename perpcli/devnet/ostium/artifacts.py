@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from perpcli.keys.hashing import keccak256
+from perpcli.venues.ostium import abicodec
 from perpcli.venues.ostium.abi import canonical_type, signature
 from perpcli.venues.ostium.networks import MAINNET
 
@@ -58,14 +59,10 @@ class Fn:
     selector: bytes
 
     def encode(self, *args: Any) -> bytes:
-        from eth_abi import encode
-
-        return self.selector + encode(list(self.input_types), list(args))
+        return self.selector + abicodec.encode(self.input_types, args)
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
-        from eth_abi import decode
-
-        return tuple(decode(list(self.output_types), data))
+        return abicodec.decode(self.output_types, data)
 
 
 @functools.cache

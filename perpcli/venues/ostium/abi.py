@@ -2,8 +2,8 @@
 
 Ostium's public source is older than its deployed contracts (openTrade and closeTradeMarket
 gained arguments), so every selector here comes from the ABI JSON shipped beside this module,
-never from hand-written signatures. eth-abi does the byte layout; it is imported on first use
-only, so listing venues or reading config never loads it.
+never from hand-written signatures. abicodec (perpcli's own, for its import cost) does the
+byte layout.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any
 
 from perpcli.keys.hashing import keccak256
+from perpcli.venues.ostium import abicodec
 
 CONTRACTS = ("trading", "trading_storage", "callbacks", "pairs_storage", "pairs_info", "usdc", "faucet")
 
@@ -52,16 +53,12 @@ class Function:
 
     def encode(self, *args: Any) -> bytes:
         """Selector + ABI-encoded arguments (tuples as Python tuples, in ABI component order)."""
-        from eth_abi import encode as abi_encode
-
         if len(args) != len(self.input_types):
             raise TypeError(f"{self.name} takes {len(self.input_types)} arguments, got {len(args)}")
-        return self.selector + abi_encode(list(self.input_types), list(args))
+        return self.selector + abicodec.encode(self.input_types, args)
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
-        from eth_abi import decode as abi_decode
-
-        return tuple(abi_decode(list(self.output_types), data))
+        return abicodec.decode(self.output_types, data)
 
 
 @functools.cache
@@ -128,18 +125,16 @@ _PANIC = keccak256(b"Panic(uint256)")[:4]
 
 def decode_revert(data: bytes) -> DecodedRevert:
     """Name and arguments of revert data: a custom error from the ABIs, Error(string) or Panic."""
-    from eth_abi import decode as abi_decode
-
     sel, body = data[:4], data[4:]
     try:
         if sel == _ERROR_STRING:
-            return DecodedRevert("Error", tuple(abi_decode(["string"], body)), data)
+            return DecodedRevert("Error", tuple(abicodec.decode(["string"], body)), data)
         if sel == _PANIC:
-            return DecodedRevert("Panic", tuple(abi_decode(["uint256"], body)), data)
+            return DecodedRevert("Panic", tuple(abicodec.decode(["uint256"], body)), data)
         err = errors_by_selector().get(sel)
         if err is not None:
-            return DecodedRevert(err.name, tuple(abi_decode(list(err.input_types), body)), data)
-    except Exception:  # eth-abi's DecodingError and friends: data shorter than the error claims
+            return DecodedRevert(err.name, tuple(abicodec.decode(list(err.input_types), body)), data)
+    except abicodec.AbiDecodeError:  # data shorter than (or shaped unlike) what the error declares
         pass
     return DecodedRevert("", (), data)
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import IntEnum
 
 from perpcli.domain.errors import ValidationError
-from perpcli.venues.ostium import abi
+from perpcli.venues.ostium import abi, abicodec
 from perpcli.venues.ostium.scaling import (
     builder_fee_to_wire,
     close_percentage_to_wire,
@@ -219,9 +219,7 @@ def delegated_action(trader: str, inner: bytes) -> bytes:
     trader = address(trader, "trader")
     open_fn = abi.function("trading", "openTrade")
     if inner[:4] == open_fn.selector:
-        from eth_abi import decode as abi_decode
-
-        trade = abi_decode(list(open_fn.input_types), inner[4:])[0]
+        trade = abicodec.decode(open_fn.input_types, inner[4:])[0]
         if trade[4].lower() != trader:
             raise ValidationError("a delegated openTrade must name the trader, not the delegate, as Trade.trader",
                                   rule="delegate")

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from perpcli.domain.errors import NetworkError, OutcomeUnknown, RiskRefused, UsageError, VenueRejected
-from perpcli.venues.ostium import abi, errors
+from perpcli.venues.ostium import abi, abicodec, errors
 from perpcli.venues.ostium.rpc import NoAnswer, RpcError
 from perpcli.venues.ostium.transactions import Eip1559Tx, SignedTx, sign
 
@@ -177,7 +177,7 @@ class Chain:
                              f"{self.network.chain_id}): is the RPC URL right, and is Ostium deployed there?")
         try:
             return fn.decode_output(raw)
-        except Exception:  # eth-abi's decoding errors: an answer shaped unlike the ABI
+        except abicodec.AbiDecodeError:  # an answer shaped unlike the ABI
             raise NetworkError(f"the RPC node's answer to {contract}.{name} does not decode", retryable=False) from None
 
     # ----- gas ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 from perpcli.domain.errors import ErrorKind
-from perpcli.venues.ostium import abi
+from perpcli.venues.ostium import abi, abicodec
 from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
 
 
@@ -111,8 +111,6 @@ def _hex_bytes(text: Any) -> bytes:
 def decode_log(log: dict[str, Any]) -> Event | None:
     """One JSON-RPC log as an Event, or None when it is not an Ostium event we know (or is
     malformed: a log we cannot read is not evidence of anything)."""
-    from eth_abi import decode
-
     try:
         topics = [_hex_bytes(t) for t in log.get("topics") or []]
         data = _hex_bytes(log.get("data", "0x"))
@@ -128,9 +126,9 @@ def decode_log(log: dict[str, Any]) -> Event | None:
     args: dict[str, Any] = {}
     try:
         for param, topic in zip(indexed, topics[1:], strict=True):
-            (args[param["name"] or f"arg{len(args)}"],) = decode([abi.canonical_type(param)], topic)
-        values = decode([abi.canonical_type(p) for p in plain], data)
-    except Exception:  # eth-abi decoding errors: a log shaped unlike the ABI says
+            (args[param["name"] or f"arg{len(args)}"],) = abicodec.decode([abi.canonical_type(param)], topic)
+        values = abicodec.decode([abi.canonical_type(p) for p in plain], data)
+    except abicodec.AbiDecodeError:  # a log shaped unlike the ABI says
         return None
     for param, value in zip(plain, values, strict=True):
         args[param["name"] or f"arg{len(args)}"] = value

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from perpcli.domain.errors import NetworkError
 from perpcli.keys.hashing import keccak256
+from perpcli.venues.ostium import abicodec
 from perpcli.venues.ostium.calls import ZERO_ADDRESS, address
 from perpcli.venues.ostium.events import TradeTuple
 from perpcli.venues.ostium.instruments import PairLimits
@@ -46,13 +47,11 @@ class ChainReads:
     def contract(self, name: str) -> str:
         """A contract's address by its registry name ("callbacks", "pairsStorage", "pairInfos")."""
         if name not in self._addresses:
-            from eth_abi import decode, encode
-
-            data = _GET_CONTRACT_ADDRESS + encode(["bytes32"], [name.encode().ljust(32, b"\0")])
+            data = _GET_CONTRACT_ADDRESS + abicodec.encode(["bytes32"], [name.encode().ljust(32, b"\0")])
             raw = self.chain.eth_call(self.registry, data)
             try:
-                (found,) = decode(["address"], raw)
-            except Exception:  # eth-abi decoding errors: the node answered something else
+                (found,) = abicodec.decode(["address"], raw)
+            except abicodec.AbiDecodeError:  # the node answered something else
                 raise NetworkError(f"the Ostium registry gave no address for {name!r}", retryable=False) from None
             if int(found, 16) == 0:
                 raise NetworkError(f"the Ostium registry has no {name!r} contract on {self.network.name}",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from perpcli.domain.errors import ErrorKind, NetworkError, UsageError, VenueRejected
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
 from perpcli.venues.base import Ack, AckStatus
-from perpcli.venues.ostium import calls, events, ordering
+from perpcli.venues.ostium import abicodec, calls, events, ordering
 from perpcli.venues.ostium import instruments as pairs
 from perpcli.venues.ostium.chain import TxState
 from perpcli.venues.ostium.scaling import leverage_from_wire, price_from_wire, usdc_from_wire
@@ -110,12 +110,10 @@ def pending_orders(t: OstiumTrading) -> tuple[list[Order], Decimal]:
 
 def _journaled_order(t: OstiumTrading, signed: SignedTx, entry: dict) -> Order | None:
     """An openTrade still in the journal (not known to be mined): its outcome is unknown."""
-    from eth_abi import decode
-
     fn = calls.abi.function("trading", "openTrade")
     if signed.tx.data[:4] != fn.selector:
         return None
-    trade, _builder, kind, _slip = decode(list(fn.input_types), signed.tx.data[4:])
+    trade, _builder, kind, _slip = abicodec.decode(fn.input_types, signed.tx.data[4:])
     x = events.TradeTuple.from_wire(trade)
     spec = pairs.spec_for_index(x.pair_index)
     return Order(venue=t.venue, symbol=spec.symbol if spec else str(x.pair_index),

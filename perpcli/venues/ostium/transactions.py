@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from perpcli.keys.hashing import keccak256
 from perpcli.keys.signer import SECP256K1_N, recover_address
+from perpcli.venues.ostium import rlp
 from perpcli.venues.ostium.calls import address
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ class Eip1559Tx:
                 bytes.fromhex(self.to[2:]), self.value, bytes(self.data), []]
 
     def signing_digest(self) -> bytes:
-        import rlp
-
         return keccak256(bytes([TX_TYPE]) + rlp.encode(self._fields()))
 
     def max_cost_wei(self) -> int:
@@ -78,8 +77,6 @@ class SignedTx:
 
 
 def sign(tx: Eip1559Tx, signer: Signer) -> SignedTx:
-    import rlp
-
     sig = signer.sign_digest(tx.signing_digest())
     if sig.s > _HALF_N:  # EIP-2: high-s is invalid; libsecp256k1 never produces one, but say so if it does
         raise ValueError("signer produced a high-s signature")
@@ -89,13 +86,11 @@ def sign(tx: Eip1559Tx, signer: Signer) -> SignedTx:
 
 def decode(raw: bytes) -> SignedTx:
     """A raw type-2 transaction with its recovered sender; ValueError for anything else."""
-    import rlp
-
     if not raw or raw[0] != TX_TYPE:
         raise ValueError("not an EIP-1559 (type 2) transaction")
     try:
         items = rlp.decode(raw[1:])
-    except rlp.exceptions.DecodingError as e:
+    except rlp.RlpDecodeError as e:
         raise ValueError(f"bad RLP: {e}") from None
     if not isinstance(items, list) or len(items) != 12 or items[8] != []:
         raise ValueError("a type-2 transaction has 12 fields and (here) an empty access list")

@@ -4,6 +4,7 @@ it — the same record whatever case the trader typed."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -28,6 +29,10 @@ def perp(devnet, monkeypatch):
     ["candles", "xyz:gold", "--count", "1"], ["funding", "xyz:gold"], ["price", "xyz:gold"],
 ])
 def test_market_data_in_any_case(perp, args):
+    if args[0] == "candles":  # a candle exists once the devnet printed a gold trade (slow on a loaded machine)
+        deadline = time.monotonic() + 20
+        while not perp("trades", "xyz:GOLD") and time.monotonic() < deadline:
+            time.sleep(0.2)
     doc = perp(*args)
     rows = doc if isinstance(doc, list) else [doc]
     assert rows or args[0] == "trades"  # a fresh devnet may not have printed a gold trade yet

@@ -57,7 +57,9 @@ def test_a_session_chase_follows_the_stream_pauses_while_it_is_down_and_resumes(
         assert acct["account"].lower() == address.lower() and acct["state"] in ("connected", "stale")
         wait_for("the child in the live account model", lambda: stream_of(sh.status())["accounts"][0]["open_orders"] == 1)
         human = sh.perp("session", "status")
-        assert human.code == 0 and "devnet connected" in human.out and ", BTC connected" in human.out
+        # One line per venue; the book may already be STALE (quiet for over a second) by now.
+        assert human.code == 0 and "devnet connected" in human.out
+        assert ", BTC connected" in human.out or ", BTC stale" in human.out
 
         time.sleep(2.0)  # a quiet book: STALE, yet checked against the venue's REST book, so no pause
         quiet = stream_of(sh.status())["books"][0]

@@ -18,39 +18,12 @@ import pytest
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.signer import Signer
 from perpcli.venues import registry
+from tests.cli_devnet import devnet_fixture
+from tests.fake_venue.fixture import FAKE_URL, fake_venue_fixture
 from tests.support import Result
 
-FAKE_URL = "fake://default"  # the fake venue's own default: no setting names a plugin's URL
-
-
-@pytest.fixture(scope="module")
-def devnet():
-    from perpcli.devnet.server import start_in_thread
-    from tests.cli_devnet import wait_for_books
-
-    handle = start_in_thread(port=0, seed=16, market_interval=0.2)
-    wait_for_books(handle.url)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def fakex(tmp_path_factory):
-    import sys
-
-    from tests.fake_venue.exchange import RUNNING, FakeExchange
-    from tests.fake_venue.server import FakeVenueServer
-    from tests.test_venue_contract import install_plugin
-
-    exchange = FakeExchange(venue="fakex")
-    server = FakeVenueServer(exchange).start()
-    RUNNING[FAKE_URL] = (exchange, server.ws_url)
-    plugin_dir = install_plugin(tmp_path_factory.mktemp("plugin-portfolio"))
-    yield exchange
-    RUNNING.pop(FAKE_URL, None)
-    server.stop()
-    if str(plugin_dir) in sys.path:
-        sys.path.remove(str(plugin_dir))
+devnet = devnet_fixture(seed=16, market_interval=0.2)
+fakex = fake_venue_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import sys
 from decimal import Decimal as D
 
-import pytest
-
 from perpcli.config import settings
 from perpcli.domain import order_rules
 from perpcli.domain.errors import NetworkError, UsageError
@@ -33,39 +31,16 @@ from perpcli.tui.widgets.ticket import Ticket
 from perpcli.venues import registry
 from perpcli.venues.base import LeverageSetting
 from perpcli.venues.capabilities import Capabilities
+from tests.cli_devnet import devnet_fixture
+from tests.fake_venue.fixture import FAKE_URL, fake_venue_fixture
 from tests.tui_support import screen_text, wait_until
 
 SIZE = (160, 48)
-FAKE_URL = "fake://default"
 STREAM = StreamSettings(stale_after=2.0)
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    from perpcli.devnet.server import start_in_thread
-    from tests.cli_devnet import wait_for_books
-
-    handle = start_in_thread(port=0, seed=23, market_interval=0.1)
-    wait_for_books(handle.url)
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def fakex(tmp_path_factory):
-    from tests.fake_venue.exchange import RUNNING, FakeExchange
-    from tests.fake_venue.server import FakeVenueServer
-    from tests.test_venue_contract import install_plugin
-
-    exchange = FakeExchange(venue="fakex")
-    server = FakeVenueServer(exchange).start()
-    RUNNING[FAKE_URL] = (exchange, server.ws_url)
-    plugin_dir = install_plugin(tmp_path_factory.mktemp("plugin-tui"))
-    yield exchange
-    RUNNING.pop(FAKE_URL, None)
-    server.stop()
-    if str(plugin_dir) in sys.path:
-        sys.path.remove(str(plugin_dir))
+devnet = devnet_fixture(seed=23, market_interval=0.1)
+fakex = fake_venue_fixture()
 
 
 def _far(market, symbol: str, *, up: bool) -> D:

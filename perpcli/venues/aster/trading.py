@@ -299,19 +299,23 @@ class AsterTrading:
         """The API wallets (agents) approved for the account: GET /fapi/v3/agent."""
         return codec.agents(self._read("/fapi/v3/agent") or [])
 
-    def _status(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+    def _order_row(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> dict | None:
+        """GET /fapi/v3/order by order id or client id; None when the venue knows no such order."""
         params: dict[str, object] = {"symbol": symbol}
         if oid is not None:
             params["orderId"] = oid
         else:
             params["origClientOrderId"] = cloid
         try:
-            row = self._read("/fapi/v3/order", params)
+            return self._read("/fapi/v3/order", params)
         except VenueRejected as e:
             if e.error_kind is ErrorKind.ORDER_NOT_FOUND:
                 return None
             raise
-        return codec.order_ack(row, cloid=cloid)
+
+    def _status(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
+        row = self._order_row(symbol, oid=oid, cloid=cloid)
+        return None if row is None else codec.order_ack(row, cloid=cloid)
 
     def order_status(self, *, oid: str | None = None, cloid: str | None = None,
                      market: str | None = None) -> Ack | None:
@@ -333,17 +337,9 @@ class AsterTrading:
         return None
 
     def _lookup(self, symbol: str, *, oid: str | None = None, cloid: str | None = None) -> Ack | None:
-        params: dict[str, object] = {"symbol": symbol}
-        if oid is not None:
-            params["orderId"] = oid
-        else:
-            params["origClientOrderId"] = cloid
-        try:
-            row = self._read("/fapi/v3/order", params)
-        except VenueRejected as e:
-            if e.error_kind is ErrorKind.ORDER_NOT_FOUND:
-                return None
-            raise
+        row = self._order_row(symbol, oid=oid, cloid=cloid)
+        if row is None:
+            return None
         self._remember_rows([row])
         return codec.lookup_ack(row)
 

@@ -338,3 +338,17 @@ def test_which_commands_the_thin_client_hands_over():
                   ["devnet", "start"], ["demo"], ["completion", "bash"], ["chase", "buy", "BTC", "1"],
                   ["--venue", "buy"], [], ["--", "buy"]):
         assert go(local) is None, local
+
+
+def test_a_command_that_may_ask_at_the_terminal_runs_there():
+    """On a terminal, a command that sends or changes something without --yes may prompt: the agent
+    declines it (the client runs it itself, where the prompt is); with --yes, or a read, it runs it."""
+    from perpcli.session.server import Agent
+
+    agent = object.__new__(Agent)  # run() declines before it touches the agent's state
+    terminal = {"stdin": True, "stdout": True, "stderr": True}
+    for argv in (["cancel", "--all"], ["leverage", "BTC", "5"], ["close", "BTC"], ["flatten"], ["buy", "BTC", "1"],
+                 ["agent", "revoke", "bot"]):
+        reply = agent.run({"argv": argv, "tty": terminal})
+        assert reply == {"handled": False, "reason": "may need to ask at the terminal"}, argv
+    assert agent.run({"argv": ["keys", "list"], "tty": {}})["handled"] is False  # never the agent's

@@ -135,7 +135,8 @@ def _lost(argv: list[str]) -> int | None:
         return None
     from perpcli.cli.failures import fail
 
-    return fail("the session agent ended before answering: the order may have been sent; "
+    what = "the order" if path[0] in ("buy", "sell") else f"`perp {' '.join(path)}`"
+    return fail(f"the session agent ended before answering: {what} may have been sent; "
                 "check `perp orders` and `perp fills` before retrying", 6, json_out="--json" in argv)
 
 

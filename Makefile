@@ -72,8 +72,14 @@ demo: $(BASE) $(ANVIL_STAMP)
 lint: $(TESTS)
 	$(BIN)/ruff check perpcli tests bench
 
+# The CLI modules below run a second time with every command a session would take going through
+# a session agent (tests/via_session.py): the same checks, so the same output and exit codes.
+VIA_SESSION_TESTS = tests/test_cli_trading.py tests/test_cli_read_only.py tests/test_cli_markets.py \
+	tests/test_cli_guards.py tests/test_cli_triggers.py tests/test_cli_error_kinds.py tests/test_zz_secret_leak.py
+
 test: lint $(ANVIL_STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest
+	PERPCLI_TEST_VIA_SESSION=1 $(BIN)/python -m pytest -q $(VIA_SESSION_TESTS)
 
 # The Ostium devnet's contracts: Solidity in perpcli/devnet/ostium/contracts, compiled by
 # solc-js into perpcli/devnet/ostium/artifacts (committed: tests and users need no compiler).

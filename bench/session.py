@@ -5,7 +5,8 @@ All against one local devnet (started here, no synthetic flow). The key is a key
 standard scrypt work factor, as the recommended set-up has it: without a session every order
 process decrypts it; with one, the agent decrypted it once. The SDK script signs with the raw key
 (it has no keystore path of its own), which flatters it. Also `perp positions --json` both ways,
-and N orders (default 100) from a shell loop, one after another, through the session and the
+two commands the agent runs through the full Typer CLI rather than the fast path (`perp leverage
+--json --yes`, signed; `perp fills --json`, a read) both ways, and N orders (default 100) from a shell loop, one after another, through the session and the
 same loop without one: orders accepted, the nonces the devnet received (all distinct, or the bench
 fails; the devnet also refuses a reused nonce, as the venue does, and such refusals are counted) and the REST
 weight each order spent at the devnet. The agent keeps one Hyperliquid weight budget (1200/min per
@@ -62,6 +63,12 @@ def main(argv: list[str]) -> None:
         reach = ["--url", url, "--network", "testnet", "--json"]
         buy = [*perp_cmd, *reach, "buy", "ETH", "0.01", "--limit", "-2%", "--yes"]
         positions = [*perp_cmd, *reach, "positions"]
+        leverage = [*perp_cmd, *reach, "leverage", "ETH", "5", "--yes"]  # the same setting each time
+        fills = [*perp_cmd, *reach, "fills"]
+        for cmd in (leverage, fills):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=locked)
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(cmd[len(perp_cmd) + len(reach):])} failed: {done.stderr}")
         first = subprocess.run(buy, capture_output=True, text=True, env=locked)
         if first.returncode != 0 or json.loads(first.stdout)["status"] != "resting":
             raise SystemExit(f"perp buy failed: {first.stderr or first.stdout}")
@@ -69,10 +76,12 @@ def main(argv: list[str]) -> None:
 
         plain_buy, sdk_a = interleaved_medians(buy, sdk, runs, locked)
         plain_pos, _ = interleaved_medians(positions, [py, "-c", "pass"], runs, locked)
+        plain_lev, plain_fills = interleaved_medians(leverage, fills, runs, locked)
         subprocess.run([*perp_cmd, "session", "start", "--for", "1h"], env=locked, check=True, capture_output=True)
         try:
             session_buy, sdk_b = interleaved_medians(buy, sdk, runs, base)
             session_pos, _ = interleaved_medians(positions, [py, "-c", "pass"], runs, base)
+            session_lev, session_fills = interleaved_medians(leverage, fills, runs, base)
             status = json.loads(subprocess.run([*perp_cmd, "--json", "session", "status"], env=base,
                                                capture_output=True, text=True, check=True).stdout)
             served_before = status["commands_served"]
@@ -84,7 +93,7 @@ def main(argv: list[str]) -> None:
         plain_loop = _shell_loop(buy, count, locked, spent, nonces)
     finally:
         handle.stop()
-    if status["commands_served"] < 2 * (runs + 1) or served - served_before != count:
+    if status["commands_served"] < 4 * (runs + 1) or served - served_before != count:
         raise SystemExit(f"the session served only {served - served_before} of the loop's {count} orders: "
                          "not measured through it")
     for name, result in (("through the session", loop), ("without a session", plain_loop)):
@@ -104,6 +113,10 @@ def main(argv: list[str]) -> None:
                "perp buy --json without a session (keystore decrypted per process)"),
         metric("perp positions --json through a session", "ms", session_pos, plain_pos,
                "perp positions --json without a session"),
+        metric("perp leverage ETH 5 --json --yes through a session (full CLI in the agent)", "ms", session_lev,
+               plain_lev, "perp leverage --json without a session (keystore decrypted per process)"),
+        metric("perp fills --json through a session (full CLI in the agent)", "ms", session_fills, plain_fills,
+               "perp fills --json without a session"),
         metric(f"{count} perp buy from a shell loop through a session (all accepted, no nonce clash), median",
                "ms", loop["median_ms"], plain_loop["median_ms"], "the same loop without a session"),
         metric(f"  the same {count}, total (the session waits for the per-IP weight budget)", "s",

@@ -52,7 +52,10 @@ def new_key(url: str, fund: str | None = "10000") -> tuple[str, str]:
 
 
 def run(url: str, *args: str, key: str | None = None, stdin: str | None = None, monkeypatch=None) -> Result:
-    """Run `perp --url URL --network testnet ARGS` in-process and capture stdout/stderr."""
+    """Run `perp --url URL --network testnet ARGS` in-process and capture stdout/stderr (with
+    PERPCLI_TEST_VIA_SESSION=1, through a session agent when a session would run it: tests/via_session.py)."""
+    from tests import via_session
+
     if monkeypatch is not None:
         if key is None:
             monkeypatch.delenv("PERPCLI_PRIVATE_KEY", raising=False)
@@ -64,7 +67,10 @@ def run(url: str, *args: str, key: str | None = None, stdin: str | None = None, 
         sys.stdin = io.StringIO(stdin)
     try:
         with redirect_stdout(out), redirect_stderr(err):
-            code = main(["--url", url, "--network", "testnet", *args])
+            argv = ["--url", url, "--network", "testnet", *args]
+            code = via_session.delegate(argv, key) if via_session.ENABLED else None
+            if code is None:
+                code = main(argv)
     finally:
         sys.stdin = old_stdin
     record("perp " + " ".join(args), out.getvalue(), err.getvalue())

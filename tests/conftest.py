@@ -139,7 +139,10 @@ def perpcli_home(monkeypatch):
     context.set_current(context.GlobalOptions())
     settings.configure()
     sources.configure()
-    return home
+    yield home
+    from tests import via_session
+
+    via_session.stop(str(home))
 
 
 @pytest.fixture(autouse=True)

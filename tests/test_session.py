@@ -181,7 +181,7 @@ def test_the_client_never_forwards_a_secret():
 
 
 def _stable(text: str) -> str:
-    """Dry-run bodies differ in nonce and signature; placed orders in oid and cloid."""
+    """Dry-run bodies differ in nonce and signature; placed orders in oid and cloid; a book in its time."""
     try:
         doc = json.loads(text)
     except ValueError:
@@ -189,7 +189,7 @@ def _stable(text: str) -> str:
     if isinstance(doc, dict):
         for body in doc.get("requests", []):
             body.pop("nonce"), body.pop("signature")
-        doc.pop("oid", None), doc.pop("cloid", None)
+        doc.pop("oid", None), doc.pop("cloid", None), doc.pop("time", None)
     return json.dumps(doc, sort_keys=True)
 
 
@@ -282,3 +282,73 @@ def test_killing_the_session_mid_order_leaves_no_duplicate(perpcli_home, key, de
 
 def _has_order(url: str, address: str, cloid: str) -> bool:
     return any(o.get("cloid") == cloid for o in info(url, {"type": "frontendOpenOrders", "user": address}))
+
+
+def test_every_account_and_venue_command_runs_in_the_session_with_the_same_results(perpcli_home, key, devnet):
+    """Beyond the fast path: the agent runs the whole CLI (cancel, leverage, close, fills, book...),
+    and each answer is what the same command prints on its own."""
+    _, pw = key
+    reach = _reach(devnet, pw)
+
+    def cases(cloid):  # each run its own client order id: a cloid once used stays taken
+        return [
+            [*reach, "--json", "buy", "BTC", "0.01", "--limit", "80000", "--cloid", cloid, "--reduce-only", "--yes"],
+            [*reach, "--json", "buy", "BTC", "0.01", "--limit", "80000", "--cloid", cloid, "--yes"],
+            [*reach, "--json", "cancel", "--cloid", cloid, "--market", "BTC", "--yes"],
+            [*reach, "cancel", "--cloid", cloid, "--market", "BTC", "--yes"],  # gone already: exit 3
+            [*reach, "--json", "modify", "12345", "--price", "81000", "--yes"],
+            [*reach, "--json", "leverage", "BTC", "7", "--isolated", "--yes"],
+            [*reach, "leverage", "BTC", "3", "--yes"],
+            [*reach, "--json", "close", "BTC", "--yes"],
+            [*reach, "--json", "flatten", "--yes"], [*reach, "flatten"],  # no --yes off a terminal
+            [*reach, "--json", "fills"], [*reach, "fills", "--since", "1d"],
+            [*reach, "--json", "funding-history"],
+            [*reach, "--json", "book", "BTC", "--depth", "3"], [*reach, "--json", "markets"],
+            [*reach, "--json", "price", "BTC", "ETH"], [*reach, "cancel", "--bogus"],
+            [*reach, "--json", "--quiet", "orders", "--market=BTC"],  # `=` form: the fast path declines it
+        ]
+    first, second = "0x" + "78" * 16, "0x" + "79" * 16
+    without = [sh.perp(*argv) for argv in cases(first)]
+    with sh.running(pw):
+        served = sh.status()["commands_served"]
+        with_session = [sh.perp(*argv) for argv in cases(second)]
+        assert sh.status()["commands_served"] == served + len(without)  # every case went through the agent
+        local = sh.perp(*reach, "keys", "list")  # stays here
+        assert local.code == 0 and sh.status()["commands_served"] == served + len(without)
+    for argv, a, b in zip(cases("CLOID"), without, with_session, strict=True):
+        assert a.code == b.code, (argv, a.err, b.err)
+        assert _stable(a.out.replace(first, "CLOID")) == _stable(b.out.replace(second, "CLOID")), (argv, a.out, b.out)
+        assert a.err.replace(first, "CLOID") == b.err.replace(second, "CLOID"), argv
+    assert {r.code for r in without} >= {0, 2, 3}
+    assert with_session[2].json() and without[9].code == 2
+
+
+def test_which_commands_the_thin_client_hands_over():
+    from perpcli.cli.context import GLOBALS
+    from perpcli.session import client
+
+    assert client.GLOBAL_VALUE_FLAGS == {f for g in GLOBALS if g.takes_value for f in g.flags}
+    go = client.command_path
+    assert go(["--url", "http://x", "--network", "testnet", "--json", "cancel", "--all"]) == ("cancel",)
+    assert go(["--account=main", "fills"]) == ("fills",)
+    assert go(["agent", "list"]) == ("agent", "list") and go(["twap", "buy", "BTC", "1"]) == ("twap", "buy")
+    for local in (["keys", "list"], ["watch"], ["session", "status"], ["config", "show"], ["sign", "-"],
+                  ["agent", "approve", "bot"], ["twap", "buy", "BTC", "1", "--client"], ["batch"],
+                  ["buy", "--help"], ["-h"], ["--version"], ["funding", "--compare", "--watch"],
+                  ["devnet", "start"], ["demo"], ["completion", "bash"], ["chase", "buy", "BTC", "1"],
+                  ["--venue", "buy"], [], ["--", "buy"]):
+        assert go(local) is None, local
+
+
+def test_a_command_that_may_ask_at_the_terminal_runs_there():
+    """On a terminal, a command that sends or changes something without --yes may prompt: the agent
+    declines it (the client runs it itself, where the prompt is); with --yes, or a read, it runs it."""
+    from perpcli.session.server import Agent
+
+    agent = object.__new__(Agent)  # run() declines before it touches the agent's state
+    terminal = {"stdin": True, "stdout": True, "stderr": True}
+    for argv in (["cancel", "--all"], ["leverage", "BTC", "5"], ["close", "BTC"], ["flatten"], ["buy", "BTC", "1"],
+                 ["agent", "revoke", "bot"]):
+        reply = agent.run({"argv": argv, "tty": terminal})
+        assert reply == {"handled": False, "reason": "may need to ask at the terminal"}, argv
+    assert agent.run({"argv": ["keys", "list"], "tty": {}})["handled"] is False  # never the agent's

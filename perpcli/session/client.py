@@ -17,15 +17,34 @@ import sys
 
 from perpcli.session import protocol
 
-# Commands the agent runs (cli/fast.py's set); anything else never touches the socket.
-DELEGABLE = frozenset(("buy", "sell", "positions", "account", "orders"))
-ORDER_COMMANDS = frozenset(("buy", "sell"))
+# Commands the agent runs (the first word after the global options; a group names its
+# subcommands): every command that signs with the user's key or reads an account or a venue.
+# Everything else — watch, demo, devnet, session, keys, config, completion, sign, stream, algo
+# commands (they talk to the agent themselves), `--help` — never touches the socket.
+DELEGABLE = frozenset((
+    "buy", "sell", "cancel", "modify", "close", "flatten", "scale", "leverage", "margin", "tpsl",
+    "deadman", "transfer", "send", "withdraw",
+    "positions", "orders", "account", "fills", "funding-history", "portfolio",
+    "price", "book", "markets", "funding", "trades", "candles",
+))
+# Groups whose listed subcommands go through. `agent approve` stays here: it writes a new
+# keystore and asks for its passphrase. `twap` is the venue's native TWAP (signed orders);
+# `twap --client` is a session algo, which talks to the agent its own way (cli/algo_cmd.py).
+DELEGABLE_GROUPS = {"agent": frozenset(("list", "revoke")), "twap": frozenset(("buy", "sell", "list"))}
+# Commands that send or change something: on a terminal they may ask to confirm, which needs the
+# person at it. Without --yes (or --dry-run) the client runs them itself, where the prompt is.
+CONFIRMING = frozenset(("buy", "sell", "cancel", "modify", "close", "flatten", "scale", "leverage", "margin",
+                        "tpsl", "deadman", "transfer", "send", "withdraw", "portfolio", "agent", "twap"))
+# The global options that take a value (cli/context.py GLOBALS; tests/test_session.py keeps the
+# two in step): not imported, since this module must stay import-free.
+GLOBAL_VALUE_FLAGS = frozenset(("--venue", "--account", "--address", "--config", "--passphrase-file", "--url",
+                                "--rpc-url", "--network", "--vault-address"))
 CONNECT_TIMEOUT_S = 2.0
 
 
 def try_delegate(argv: list[str]) -> int | None:
     """The command's exit code when a session ran it, else None (run it here, as without one)."""
-    if not DELEGABLE.intersection(argv) or protocol.SECRET_ENV[0] in os.environ:
+    if command_path(argv) is None or protocol.SECRET_ENV[0] in os.environ:
         return None  # not a session command, or the user named a raw key for this command
     path = protocol.socket_path()
     if not os.path.exists(path):
@@ -49,6 +68,31 @@ def try_delegate(argv: list[str]) -> int | None:
     sys.stdout.write(reply.get("out", ""))
     sys.stderr.write(reply.get("err", ""))
     return int(reply["code"])
+
+
+def command_path(argv: list[str]) -> tuple[str, ...] | None:
+    """The command (and subcommand, for a group) argv names when the agent may run it, else None.
+    Help anywhere, `--`, or a `--flag=value` global keeps it here: Typer's own path handles those."""
+    words: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("--", "-h", "--help", "--version", "--watch"):
+            return None  # help, or a view that refreshes until Ctrl-C: it stays with the terminal
+        if tok.split("=", 1)[0] in GLOBAL_VALUE_FLAGS:
+            i += 1 if "=" in tok else 2
+            continue
+        if not tok.startswith("-") and len(words) < 2:
+            words.append(tok)
+        i += 1
+    if not words:
+        return None
+    if words[0] in DELEGABLE:
+        return (words[0],)
+    group = DELEGABLE_GROUPS.get(words[0])
+    if group is not None and len(words) == 2 and words[1] in group and "--client" not in argv:
+        return (words[0], words[1])
+    return None
 
 
 def _connect(path: str) -> socket.socket | None:
@@ -84,21 +128,24 @@ def _ttys() -> dict[str, bool]:
 
 
 def _lost(argv: list[str]) -> int | None:
-    """The agent went away without answering. A read is simply run here; an order may have been
-    sent, so it is never sent again: the outcome is unknown (exit 6), as for a lost connection."""
-    if not ORDER_COMMANDS.intersection(argv):
+    """The agent went away without answering. A read is simply run here; an order (or any other
+    change) may have been sent, so it is never sent again: the outcome is unknown (exit 6), as for a lost connection."""
+    path = command_path(argv)
+    if path is None or path[0] not in CONFIRMING:
         return None
     from perpcli.cli.failures import fail
 
-    return fail("the session agent ended before answering: the order may have been sent; "
+    what = "the order" if path[0] in ("buy", "sell") else f"`perp {' '.join(path)}`"
+    return fail(f"the session agent ended before answering: {what} may have been sent; "
                 "check `perp orders` and `perp fills` before retrying", 6, json_out="--json" in argv)
 
 
 def _interrupted(argv: list[str]) -> int:
     from perpcli.cli.failures import fail
 
+    path = command_path(argv) or ("",)
     note = " (the session finishes an order it already started: check `perp orders`)" \
-        if ORDER_COMMANDS.intersection(argv) else ""
+        if path[0] in CONFIRMING else ""
     return fail("interrupted" + note, 130, json_out="--json" in argv)
 
 

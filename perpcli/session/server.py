@@ -4,18 +4,26 @@ It is the `perp session start` process, forked into the background after the key
 (the key crosses no pipe and no file: the child simply has the parent's memory). It listens on a
 Unix socket (0600, in a 0700 folder) and serves only connections from its own uid (SO_PEERCRED).
 
-A "run" request is a command line. The agent runs it with the very bodies the CLI runs
-(cli/fast.py -> cli/order_cmd.py, cli/read_cmd.py) with stdout, stderr and stdin replaced by
-buffers that report the client's terminal flags, the client's working folder and PERPCLI_*/display
-variables, and answers with the captured output and exit code: so what the client prints is
-what it would have printed without a session. Commands run one at a time (the CLI bodies use
-process-wide state); each is a few round trips on a warm connection, and nonces come from the same
-file-locked allocator every perp process uses, so commands with and without a session never clash.
+A "run" request is a command line. The agent runs it with the very code the CLI runs — the
+Typer-free fast path (cli/fast.py) for the plain forms it takes, else the whole Typer CLI
+(cli/main.main) — with stdout, stderr and stdin replaced by buffers that report the client's
+terminal flags, the client's working folder and PERPCLI_*/display variables, and answers with the
+captured output and exit code: so what the client prints is what it would have printed without a
+session. Which commands come here at all is the client's list (session/client.py DELEGABLE).
+
+Commands run one at a time, fast path and full CLI alike: a command runs with the process's
+sys.stdout/stderr/stdin, os.environ and working folder swapped for the client's, and with the
+process-wide global options and settings (cli/context.py, config/settings.py), none of which two
+commands can share at once. Each is a few round trips on a warm connection; nonces come from the
+same file-locked allocator every perp process uses, so commands with and without a session never
+clash. Each full-CLI run starts from a fresh process's defaults (global options, the thread's
+Decimal context); rich consoles are made per call on the captured stream.
 
 The agent declines (and the client runs the command itself, as without a session) whatever it
-cannot do exactly: a form the fast path does not take, a command that may need to ask the person
-at the terminal, or a key it does not hold (locked, or another key) — in that last case before
-anything is signed.
+cannot do exactly: a command that may need to ask the person at the terminal (one that sends or
+changes something, on a terminal, without --yes/--dry-run/--preview: the prompt stays with the
+terminal, where it is today), or a key it does not hold (locked, or another key) — in that last
+case before anything is signed.
 """
 
 from __future__ import annotations
@@ -229,17 +237,21 @@ class Agent:
     # ----- running a command --------------------------------------------------------------------
 
     def run(self, request: dict) -> dict:
+        """Run one client command line here, as the client would have: the fast path when it takes
+        the form, else the full Typer CLI (cli/main.main), both with captured streams."""
         from perpcli.cli import fast
         from perpcli.keys import sources
+        from perpcli.session import client
 
         argv = [str(a) for a in request.get("argv", [])]
         tty = request.get("tty") or {}
+        path = client.command_path(argv)
+        if path is None:
+            return {"handled": False, "reason": "not a command the session runs"}
         parsed = fast.parse(argv)
-        if parsed is None:
-            return {"handled": False, "reason": "not a form the session runs"}
-        glob, command, params = parsed
-        if command in ("buy", "sell") and tty.get("stdin") and tty.get("stderr") and not (
-                glob.get("yes") or glob.get("dry_run") or params.get("preview")):
+        if tty.get("stdin") and tty.get("stderr") and path[0] in client.CONFIRMING and not (
+                {"--yes", "-y", "--dry-run", "--preview"} & set(argv)):
+            # It may ask the person at the terminal: the client runs it itself, where the prompt is.
             return {"handled": False, "reason": "may need to ask at the terminal"}
         saved = (dict(os.environ), os.getcwd(), sys.stdin, sys.stdout, sys.stderr)
         out, err = _Capture(bool(tty.get("stdout"))), _Capture(bool(tty.get("stderr")))
@@ -248,7 +260,7 @@ class Agent:
             os.chdir(str(request.get("cwd") or "/"))
             sys.stdin, sys.stdout, sys.stderr = _Capture(bool(tty.get("stdin"))), out, err
             sources.missed_key(reset=True)
-            code = fast.try_run(argv)
+            code = fast.try_run(argv) if parsed is not None else _run_full(argv)
         except OSError as e:  # the client's folder is gone: let it run the command itself
             return {"handled": False, "reason": f"cannot run here: {e.strerror}"}
         finally:
@@ -273,6 +285,24 @@ class Agent:
                            if str(k) not in protocol.SECRET_ENV and str(k) != "PERPCLI_HOME"})
         if tty.get("columns") and "COLUMNS" not in env:
             os.environ["COLUMNS"] = str(int(tty["columns"]))
+
+
+def _run_full(argv: list[str]) -> int:
+    """The whole Typer CLI, in this process, as `perp ARGV` would run it (cli/main.main never
+    raises; a SystemExit from a command body is its exit code, as in a process of its own).
+    Each run starts from the defaults a fresh process has: the global options, and Python's
+    default Decimal context for this thread (a command may change its own)."""
+    import decimal
+
+    from perpcli.cli import context
+    from perpcli.cli.main import main
+
+    context.set_current(context.GlobalOptions())
+    decimal.setcontext(decimal.Context())
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
 # ----- starting -----------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from perpcli.venues.base import (
     Prepared,
     TradingOptions,
 )
+from perpcli.venues.settle import settle_unanswered, unanswered_acks
 
 if TYPE_CHECKING:
     from perpcli.venues.aster.adapter import AsterMarketData
@@ -449,38 +450,16 @@ class AsterTrading:
 
     def settle(self, prepared: Prepared) -> list[Ack]:
         """Find out what happened to orders whose answer never came. Never resends them."""
-        acks: list[Ack | None] = [None] * len(prepared.requests)
-
-        def poll() -> None:
-            for i, (cloid, _) in enumerate(prepared.requests):
-                if acks[i] is None and cloid:
-                    try:
-                        acks[i] = self._status(prepared.markets[i], cloid=cloid)
-                    except Exception:  # noqa: BLE001 - still unknown; try again or burn the nonce
-                        acks[i] = None
-
-        for attempt in range(SETTLE_POLLS):
-            poll()
-            if all(a is not None for a in acks):
-                return [a for a in acks if a is not None]
-            if attempt + 1 < SETTLE_POLLS:
-                self.sleep(SETTLE_POLL_INTERVAL_S)
+        cloids = [cloid for cloid, _ in prepared.requests]
         nonce = int(prepared.body["requests"][0]["nonce"])  # type: ignore[index]
-        burned = self._burn_nonce(nonce)
-        if burned is False:  # the noop lost: the original landed after all
-            poll()
-        out = []
-        for i, (cloid, _) in enumerate(prepared.requests):
-            if acks[i] is not None:
-                out.append(acks[i])
-            elif burned is True:
-                out.append(Ack(AckStatus.REJECTED, cloid=cloid, error="no answer came; the request was cancelled "
-                               "before it executed (its nonce was spent with a noop): not placed",
-                               error_kind=ErrorKind.NONCE))
-            else:
-                out.append(Ack(AckStatus.UNKNOWN, cloid=cloid, error="no answer from the venue; the order may or "
-                               "may not be placed (check `perp orders`)"))
-        return out
+        acks, burned = settle_unanswered(
+            cloids, lambda i, cloid: self._status(prepared.markets[i], cloid=cloid),
+            lambda: self._burn_nonce(nonce), self.sleep, polls=SETTLE_POLLS, interval_s=SETTLE_POLL_INTERVAL_S)
+        return unanswered_acks(
+            acks, cloids, burned,
+            rejected="no answer came; the request was cancelled before it executed (its nonce was spent with "
+                     "a noop): not placed",
+            unknown="no answer from the venue; the order may or may not be placed (check `perp orders`)")
 
     def _burn_nonce(self, nonce: int) -> bool | None:
         """POST /fapi/v3/noop with the same nonce: True = spent (the original can never run),

@@ -51,6 +51,7 @@ from perpcli.venues.hyperliquid import actions as A
 from perpcli.venues.hyperliquid import codec, numbers
 from perpcli.venues.hyperliquid import errors as venue_errors
 from perpcli.venues.hyperliquid.rest import SentNoAnswer
+from perpcli.venues.settle import settle_unanswered, unanswered_acks
 
 if TYPE_CHECKING:
     from perpcli.venues.hyperliquid.adapter import HyperliquidMarketData
@@ -452,54 +453,31 @@ class HyperliquidTrading:
 
     def settle(self, prepared: Prepared) -> list[Ack]:
         """Find out what happened to orders whose answer never came. Never resends them."""
-        acks: list[Ack | None] = [None] * len(prepared.requests)
+        cloids = [cloid for cloid, _ in prepared.requests]
 
-        def poll() -> None:
-            for i, (cloid, _) in enumerate(prepared.requests):
-                if acks[i] is None and cloid:
-                    try:
-                        acks[i] = self.order_status(cloid=cloid)
-                    except Exception:  # noqa: BLE001 - still unknown; try again or kill below
-                        acks[i] = None
-
-        def children_follow_parent() -> bool:
-            """TP/SL children wait inside the venue for their parent and may not be queryable
-            yet: once the parent is known to have landed, they are accepted with it."""
+        def settled(acks: list[Ack | None]) -> bool:
+            """All found; or TP/SL children, which wait inside the venue for their parent and may
+            not be queryable yet, are accepted with a parent known to have landed."""
+            if all(a is not None for a in acks):
+                return True
             parent = acks[0]
             if prepared.grouping == "na" or parent is None or parent.status is AckStatus.REJECTED:
                 return False
             for i in range(1, len(acks)):
                 if acks[i] is None:
-                    acks[i] = Ack(AckStatus.ACCEPTED, cloid=prepared.requests[i][0],
-                                  error="TP/SL child: placed with its parent")
+                    acks[i] = Ack(AckStatus.ACCEPTED, cloid=cloids[i], error="TP/SL child: placed with its parent")
             return True
 
         nonce = _nonce_of(prepared)
-        for attempt in range(SETTLE_POLLS):
-            poll()
-            if all(a is not None for a in acks) or children_follow_parent():
-                found = [a for a in acks if a is not None]
-                self._mark_older(found, nonce, killed=None)
-                return found
-            if attempt + 1 < SETTLE_POLLS:
-                self.market.sleep(SETTLE_POLL_INTERVAL_S)
-        # Still unseen: burn the nonce with a noop so the original can never execute later.
-        killed = self._kill_nonce(nonce)
-        if killed is False:  # the noop lost: the original landed after all
-            poll()
-            children_follow_parent()
+        # Still unseen after the polls: the nonce is burned with a noop so the original can never
+        # execute later.
+        acks, killed = settle_unanswered(
+            cloids, lambda _i, cloid: self.order_status(cloid=cloid), lambda: self._kill_nonce(nonce),
+            self.market.sleep, polls=SETTLE_POLLS, interval_s=SETTLE_POLL_INTERVAL_S, complete=settled)
         self._mark_older([a for a in acks if a is not None], nonce, killed=killed)
-        out = []
-        for a, (cloid, _) in zip(acks, prepared.requests, strict=True):
-            if a is not None:
-                out.append(a)
-            elif killed is True:
-                out.append(Ack(AckStatus.REJECTED, cloid=cloid,
-                               error="no answer came; the request was cancelled before it executed (nonce spent)",
-                               error_kind=ErrorKind.NONCE))  # safe to sign again: the original is dead
-            else:
-                out.append(Ack(AckStatus.UNKNOWN, cloid=cloid, error="no answer from the venue and no trace of the order"))
-        return out
+        return unanswered_acks(  # rejected: safe to sign again, the original is dead
+            acks, cloids, killed, rejected="no answer came; the request was cancelled before it executed (nonce spent)",
+            unknown="no answer from the venue and no trace of the order")
 
     def _kill_nonce(self, nonce: int) -> bool | None:
         """True: noop took the nonce (original is dead). False: nonce already used. None: unknown."""

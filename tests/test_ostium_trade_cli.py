@@ -191,6 +191,13 @@ def test_close_a_share_at_market_then_the_keepers_payout(chain, capsys, monkeypa
     assert (pair, index, pct, price, slip) == (0, 0, 5000, 100_005 * E18, 100)
 
 
+def test_a_close_above_100_percent_is_refused_before_any_read(chain, capsys, monkeypatch):
+    calls = len(chain.calls)
+    r = perp(capsys, monkeypatch, "close", "BTC", "--percent", "150")
+    assert r.code == 2 and r.err.strip() == "perp: error: --percent closes at most 100% of a trade, got '150'"
+    assert chain.sent == [] and len(chain.calls) == calls  # nothing read from the chain, nothing sent
+
+
 def test_tp_update_and_cancel_of_a_resting_order(chain, capsys, monkeypatch):
     chain.hold_trade((500 * 10**6, 2650 * E18, 0, 0, TRADER, 1000, 5, 0, True, False), 2400 * E18)
     r = perp(capsys, monkeypatch, "tpsl", "XAU", "--tp", "2900")

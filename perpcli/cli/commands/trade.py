@@ -48,6 +48,8 @@ def _collateral_close(market, size, limit, slippage, percent, trade, no_wait) ->
         if size is not None or limit is not None:
             raise_usage(f"{s.venue} closes a trade at market by percentage: use --percent N, not --size/--limit")
         pct = order_plan.parse_percent(percent, what="--percent") if percent is not None else None
+        if pct is not None and pct > order_plan.HUNDRED:
+            raise_usage(f"--percent closes at most 100% of a trade, got {percent!r}")
         close_collateral(s, market, percent=pct if pct is not None else order_plan.HUNDRED,
                          slippage_pct=order_plan.parse_percent(slippage, what="--slippage"), trade_id=trade,
                          wait=not no_wait)

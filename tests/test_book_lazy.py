@@ -19,8 +19,10 @@ from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
 from perpcli.venues.hyperliquid.codec_book import (
     BookFrameError,
+    _levels_one_by_one,
     decode_l2book,
     decode_l2book_lazy,
+    levels_of_texts,
     split_l2book,
 )
 from perpcli.venues.hyperliquid.stream import HyperliquidProtocol, book_subscription
@@ -84,23 +86,65 @@ def test_the_lazy_snapshot_is_the_eager_snapshot_for_every_reader():
 
 
 @pytest.mark.parametrize("odd", [
-    # valid JSON in another layout: the lazy decoder declines and the json path decides
-    lambda f: f.replace('{"px":"2397","sz":"0.5","n":1}', '{"sz":"0.5","px":"2397","n":1}'),
+    # valid JSON with another head: the lazy decoder declines and the json path decides
     lambda f: json.dumps(json.loads(f)),
-    lambda f: f.replace('"n":2}', '"n":2,"x":"y"}'),
     lambda f: f.replace('"data":{"coin":"ETH","time":7', '"data":{"time":7,"coin":"ETH"'),
     lambda f: f.replace('"coin":"ETH"', '"coin":"E\\u0054H"'),
 ])
-def test_unusual_frames_take_the_json_path(odd):
+def test_frames_with_an_unusual_head_take_the_json_path(odd):
     text = odd(frame("ETH", 7, [("2397.5", "1.25", 3), ("2397", "0.5", 1)], [("2398", "3", 2)]))
     assert split_l2book(text) is None
     assert decode_l2book_lazy(text) == decode_l2book(text)
 
 
-@pytest.mark.parametrize("bad", ["-1.0", "1e5", "NaN", "1_000", " 1", "\u0661", "+1"])
-def test_numbers_json_accepts_but_we_do_not_never_reach_the_lazy_path(bad):
-    text = frame("ETH", 7, [("2397", bad, 1)], [("2398", "3", 2)])
-    assert split_l2book(text) is None
+@pytest.mark.parametrize("odd", [
+    # valid JSON levels in another layout: cut as usual, each such level read as JSON
+    lambda f: f.replace('{"px":"2397","sz":"0.5","n":1}', '{"sz":"0.5","px":"2397","n":1}'),
+    lambda f: f.replace('"n":2}', '"n":2,"x":"y"}'),
+    lambda f: f.replace('{"px":"2397","sz":"0.5","n":1}', '{"px": "2397", "sz": "0.5", "n": 1}'),
+    lambda f: f.replace('"n":1}', '"n":1.5}'),
+])
+def test_levels_in_another_layout_read_as_the_json_path_reads_them(odd):
+    text = odd(frame("ETH", 7, [("2397.5", "1.25", 3), ("2397", "0.5", 1)], [("2398", "3", 2)]))
+    assert text != frame("ETH", 7, [("2397.5", "1.25", 3), ("2397", "0.5", 1)], [("2398", "3", 2)])
+    assert split_l2book(text) is not None
+    lazy, eager = OrderBook(VENUE, "ETH"), OrderBook(VENUE, "ETH")
+    lazy.apply_snapshot(decode_l2book_lazy(text))
+    eager.apply_snapshot(decode_l2book(text))
+    assert state_of(lazy) == state_of(eager) and lazy.is_usable
+    assert decode_l2book_lazy(text) == decode_l2book(text)
+
+
+@pytest.mark.parametrize("odd", ["-1.0", "1e5", "NaN", "1_000", " 1", "\u0661", "+1", "-0", "Infinity", "1e999"])
+def test_numbers_outside_the_plain_form_read_as_the_json_path_reads_them(odd):
+    """Whatever the json path makes of a number (a value, or a refusal of the frame), the lazy
+    book makes the same: the value, or a MALFORMED book that prices nothing."""
+    text = frame("ETH", 7, [("2397", "1", 1), ("2396", odd, 1)], [("2398", "3", 2)])
+    lazy = OrderBook(VENUE, "ETH")
+    lazy.apply_snapshot(decode_l2book_lazy(text))
+    try:
+        want = decode_l2book(text)
+    except BookFrameError:
+        assert not lazy.is_usable and lazy.resync_reason is ResyncReason.MALFORMED
+        return
+    eager = OrderBook(VENUE, "ETH")
+    eager.apply_snapshot(want)
+    assert state_of(lazy) == state_of(eager)
+
+
+plain = st.from_regex(r"\A([0-9]{1,12}(\.[0-9]{0,10})?|\.[0-9]{1,10})\Z")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(plain, plain, st.integers(0, 10**6)), min_size=1, max_size=25))
+def test_level_texts_read_exactly_as_decimal_reads_them(levels):
+    """The batched read (msgspec making the Decimals) and the one-by-one read give the very
+    Decimal that Decimal(text) gives: same value, same exponent."""
+    texts = [f'"px":"{px}","sz":"{sz}","n":{n}' for px, sz, n in levels]
+    got = levels_of_texts(texts)
+    want = [(Decimal(px), Decimal(sz)) for px, sz, _ in levels]
+    assert [(str(px), str(sz)) for px, sz in got] == [(str(px), str(sz)) for px, sz in want]
+    assert [(str(px), str(sz)) for px, sz in _levels_one_by_one(texts)] == [(str(px), str(sz)) for px, sz in want]
 
 
 @pytest.mark.parametrize("bad", ["1..2", "", ".", "1.2.3"])
@@ -162,7 +206,7 @@ def test_unread_snapshots_keep_the_memo_bounded():
     book = OrderBook(VENUE, "ETH")
     for t in range(2_000):  # a new best level each frame, never read
         book.apply_snapshot(decode_l2book_lazy(frame("ETH", t, [(f"{1000 + t}", "1", 1)], [("99999", "1", 1)])))
-    assert len(book._bids.memo) <= 4 + 64 + 1
+    assert len(book._bids.memo) <= 8 + 128 + 1
     assert book.best_bid() == (Decimal(2999), Decimal(1))
 
 
@@ -190,7 +234,7 @@ def test_an_empty_level_is_dropped_every_time_its_text_repeats(reads):
     ('[[],[{"px":"1","sz":"2","n":3}]]', ([], ['"px":"1","sz":"2","n":3'])),
     ('[[{"px":"2","sz":"1","n":1},{"px":"1","sz":"2","n":3}],[{"px":"4","sz":"5","n":6}]]',
      (['"px":"2","sz":"1","n":1', '"px":"1","sz":"2","n":3'], ['"px":"4","sz":"5","n":6'])),
-    ("[[{}],[]]", None), ("[[{],[]]", None), ("[[}],[]]", None), ("[[],[{]]", None), ("[[],[}]]", None),
+    ("[[{}],[]]", ([""], [])), ("[[{],[]]", None), ("[[}],[]]", None), ("[[],[{]]", None), ("[[],[}]]", None),
     ("[[]]", None), ('[[{"px":"1","sz":"2","n":3}]]', None),
 ])
 def test_the_cut_of_the_level_arrays(levels, want):
@@ -199,7 +243,14 @@ def test_the_cut_of_the_level_arrays(levels, want):
     assert (None if got is None else got[2:]) == want
     if want is not None:
         assert got[:2] == ("ETH", 7)
-        assert decode_l2book_lazy(text) == decode_l2book(text)
+        try:
+            eager = decode_l2book(text)
+        except BookFrameError:  # cut, but not levels: the book prices nothing
+            book = OrderBook(VENUE, "ETH")
+            book.apply_snapshot(decode_l2book_lazy(text))
+            assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
+        else:
+            assert decode_l2book_lazy(text) == eager
 
 
 def test_prices_seen_in_order_before_are_trusted_only_when_all_equal():

@@ -179,16 +179,20 @@ def _book_session():
 
 @pytest.mark.parametrize(("px", "sz"), [("NaN", "1"), ("-100", "1"), ("100", "-1"), ("Infinity", "1"),
                                          ("1e3", "sNaN"), ("100", "-0.5e1")])
-def test_non_finite_or_negative_level_is_a_decode_error_not_data(px, sz):
-    """The session restarts the connection on a decode error (every feed resyncs, STALE until
-    then); the book keeps no tampered level and never raises out of its own checks."""
-    from perpcli.net.stream import StreamDecodeError
+def test_non_finite_or_negative_level_prices_nothing(px, sz):
+    """A frame with such a level makes the book MALFORMED when read (it prices nothing and
+    keeps no tampered level, never raising out of its own checks); the next good frame, the
+    whole book again, makes it usable."""
+    from perpcli.ledger.book import ResyncReason
 
     session, model, key = _book_session()
-    with pytest.raises(StreamDecodeError, match="l2Book"):
-        session.handle_frame(_book_frame(px, sz, t=6))
-    book = model.books[key].to_snapshot()
-    assert all(p.is_finite() and p >= 0 and s.is_finite() and s >= 0 for p, s in book.bids + book.asks)
+    session.handle_frame(_book_frame(px, sz, t=6))
+    book = model.books[key]
+    assert not book.is_usable and book.resync_reason is ResyncReason.MALFORMED
+    snapshot = book.to_snapshot()
+    assert all(p.is_finite() and p >= 0 and s.is_finite() and s >= 0 for p, s in snapshot.bids + snapshot.asks)
+    session.handle_frame(_book_frame("100", t=7))
+    assert book.is_usable
 
 
 def test_crossed_frame_makes_the_book_unusable_and_resyncs():

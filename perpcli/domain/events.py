@@ -67,22 +67,24 @@ class BookSnapshotText(BookSnapshot):
     def __init__(self, venue: str, symbol: str, bid_text: list, ask_text: list, time_ms: int = 0,
                  sequence: int | None = None, *,
                  parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs) -> None:
-        put = object.__setattr__  # frozen, as its base
-        put(self, "venue", venue)
-        put(self, "symbol", symbol)
-        put(self, "time_ms", time_ms)
-        put(self, "sequence", sequence)
-        put(self, "bid_text", bid_text)
-        put(self, "ask_text", ask_text)
-        put(self, "parse_levels", parse_levels)
-        put(self, "_parsed", None)
+        # Frozen, as its base: each slot is set through its own descriptor (what
+        # object.__setattr__ ends up calling, without the attribute lookup: one of these is
+        # built per book frame a stream receives).
+        _SET_VENUE(self, venue)
+        _SET_SYMBOL(self, symbol)
+        _SET_TIME(self, time_ms)
+        _SET_SEQUENCE(self, sequence)
+        _SET_BID_TEXT(self, bid_text)
+        _SET_ASK_TEXT(self, ask_text)
+        _SET_PARSE_LEVELS(self, parse_levels)
+        _SET_PARSED(self, None)
 
     def _levels(self) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         parsed = self._parsed
         if parsed is None:
             parse = self.parse_levels
             parsed = (tuple(parse(self.bid_text)), tuple(parse(self.ask_text)))
-            object.__setattr__(self, "_parsed", parsed)
+            _SET_PARSED(self, parsed)
         return parsed
 
     @property  # type: ignore[override]
@@ -107,6 +109,16 @@ class BookSnapshotText(BookSnapshot):
     def __reduce__(self) -> tuple:
         """Copied or pickled as the eager BookSnapshot it equals."""
         return (BookSnapshot, (self.venue, self.symbol, self.bids, self.asks, self.time_ms, self.sequence))
+
+
+_SET_VENUE = BookSnapshot.__dict__["venue"].__set__
+_SET_SYMBOL = BookSnapshot.__dict__["symbol"].__set__
+_SET_TIME = BookSnapshot.__dict__["time_ms"].__set__
+_SET_SEQUENCE = BookSnapshot.__dict__["sequence"].__set__
+_SET_BID_TEXT = BookSnapshotText.__dict__["bid_text"].__set__
+_SET_ASK_TEXT = BookSnapshotText.__dict__["ask_text"].__set__
+_SET_PARSE_LEVELS = BookSnapshotText.__dict__["parse_levels"].__set__
+_SET_PARSED = BookSnapshotText.__dict__["_parsed"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,7 @@ class _Side:
         "memo",
         "parse_levels",
         "ordered",
+        "other",
     )
 
     def __init__(self, is_bid: bool) -> None:
@@ -157,8 +158,12 @@ class _Side:
         self.pending_cap = 4096
         # (price, size) as the venue's decimal strings, best first, not parsed yet.
         self.raw: list[tuple[str, str]] | None = None
-        # The last parsed snapshot's levels by their text (see `parse`): one snapshot's worth.
+        # Recently parsed levels by their text (see `parse`): a few snapshots' worth. One dict
+        # for both sides of a book (OrderBook shares it; it is cleared, never rebound), so a
+        # snapshot's two sides are looked up and parsed in one pass.
         self.memo: dict[Any, Level] = {}
+        # The book's other side: `parse` parses both sides at once when both are waiting.
+        self.other: _Side = self
         self.parse_levels: Callable[[list[Any]], list[Level]] = levels_of_pairs  # raw levels -> levels
         # The prices of the last lazily loaded snapshot found strictly in order, best first.
         self.ordered: list[Decimal] = []
@@ -247,8 +252,8 @@ class _Side:
                 self.best = None
                 return
             if best[1]:  # the memo holds only levels with a size (see `parse`)
-                if len(memo) > 4 * len(levels) + 64:  # unread snapshots must not grow it forever
-                    memo = self.memo = {}
+                if len(memo) > 8 * len(levels) + 128:  # unread snapshots must not grow it forever
+                    memo.clear()
                 memo[first] = best
         self.best = best[0]
 
@@ -256,13 +261,19 @@ class _Side:
         """Parse a lazily loaded side into `snap`; False (and an empty side) if a text is not
         a number.
 
-        A level whose (price, size) text is the same as in the previously parsed snapshot
-        reuses that parse: consecutive snapshots of one book share most levels, and a dict
-        lookup of the text pair (in C, over the whole side) costs a fraction of two Decimal
-        parses. Same text, same exact value.
+        A level whose text (price, size and count) is the same as in a recently parsed
+        snapshot reuses that parse: consecutive snapshots of one book share most levels, and a
+        dict lookup of the text (in C, over the whole side) costs a fraction of two Decimal
+        parses; by text rather than by place, a level is found again wherever the touch moved
+        it. Same text, same exact value. When the other side of the book waits too (a snapshot
+        read for the first time: the usual case), both go through one lookup pass and one
+        parse call (`_parse_pair`).
         """
         raw = self.raw
         if raw is None:
+            return True
+        other = self.other
+        if other.raw is not None and other.parse_levels is self.parse_levels and self._parse_pair(other):
             return True
         memo = self.memo
         new = list(filterfalse(memo.__contains__, raw))  # C loops; a Python one only for the new
@@ -272,7 +283,7 @@ class _Side:
                 parsed = self.parse_levels(new)
                 memo.update(zip(new, parsed, strict=True))
             except (InvalidOperation, ValueError, IndexError):
-                self.memo = {}
+                memo.clear()
                 self.load((), best_first=True)
                 return False
             if not all(map(_size_of, parsed)):
@@ -284,10 +295,41 @@ class _Side:
                         memo.pop(text, None)
                 return True
         levels = tuple(map(memo.__getitem__, raw))
-        if len(memo) > 4 * len(raw) + 64:  # keep about one snapshot's worth
-            self.memo = dict(zip(raw, levels, strict=True))
-        # What `load` does for the common case (strictly ordered; every size is non-zero, as
-        # everything in the memo), without its resets: `load_raw` left the parsed forms cleared.
+        if len(memo) > 8 * len(raw) + 128:  # keep a few snapshots' worth
+            memo.clear()
+            memo.update(zip(raw, levels, strict=True))
+        self._adopt(levels)
+        return True
+
+    def _parse_pair(self, other: _Side) -> bool:
+        """Parse this side and the other together (one lookup pass, one parse call), or
+        return False having changed nothing when a new level is not a number or is empty:
+        then each side takes `parse` alone, which sorts out which side and which level."""
+        raw, other_raw = self.raw, other.raw
+        texts = raw + other_raw  # type: ignore[operator]
+        memo = self.memo
+        new = list(filterfalse(memo.__contains__, texts))
+        if new:
+            try:
+                parsed = self.parse_levels(new)
+            except (InvalidOperation, ValueError, IndexError):
+                return False
+            if not all(map(_size_of, parsed)):
+                return False
+            memo.update(zip(new, parsed, strict=True))
+        levels = tuple(map(memo.__getitem__, texts))
+        if len(memo) > 4 * len(texts) + 128:  # keep a few snapshots' worth
+            memo.clear()
+            memo.update(zip(texts, levels, strict=True))
+        count = len(raw)  # type: ignore[arg-type]
+        self.raw = other.raw = None
+        self._adopt(levels[:count])
+        other._adopt(levels[count:])
+        return True
+
+    def _adopt(self, levels: tuple[Level, ...]) -> None:
+        """Take parsed best-first levels, every size non-zero: what `load` does for the common
+        case (strictly ordered) without its resets (`load_raw` left the parsed forms cleared)."""
         if levels:
             prices = list(map(_price_of, levels))
             # The same prices as the last snapshot found in order (a level whose size alone
@@ -298,9 +340,8 @@ class _Side:
                 self.snap = (prices, levels)
                 self.best = prices[0]
                 self.best_exact = True
-                return True
+                return
         self.load(levels, best_first=True)
-        return True
 
     def materialize(self) -> bool:
         """Bring the side into dict + sorted-list form (parsing and building as needed)."""
@@ -448,6 +489,8 @@ class OrderBook:
         self.rule = rule
         self._bids = _Side(is_bid=True)
         self._asks = _Side(is_bid=False)
+        self._asks.memo = self._bids.memo  # a level's text means the same on either side
+        self._bids.other, self._asks.other = self._asks, self._bids
         self.state = BookState.EMPTY
         self.resync_reason: ResyncReason | None = None
         self.sequence: int | None = None  # last applied u / nonce / message id

@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from perpcli.domain.errors import NetworkError, OutcomeUnknown, PerpError
 from perpcli.domain.events import ConnectionState, ConnectionStatus, Event
@@ -86,9 +86,13 @@ class FrameKind(str, Enum):
     RESPONSE = "response"  # the answer to a `request` (Hyperliquid `post`), matched by request_id
 
 
-@dataclass(frozen=True)
-class Inbound:
-    """What the protocol made of one incoming frame."""
+class Inbound(NamedTuple):
+    """What the protocol made of one incoming frame.
+
+    A NamedTuple rather than a frozen dataclass: one is built for every frame a socket
+    receives, and a frozen dataclass sets each field through object.__setattr__ (several
+    times the cost of a tuple; bench/ingest.py). Immutable all the same.
+    """
 
     kind: FrameKind
     key: Hashable | None = None

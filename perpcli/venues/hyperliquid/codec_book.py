@@ -17,9 +17,10 @@ strings cost about as much as parsing them).
 
 The stream path (`decode_l2book_lazy`, bench/ingest.py) skips the JSON parser altogether: it
 cuts the frame into level texts (`split_l2book`) and hands the store a BookSnapshotText; the
-book parses levels when read, and one whole level text (price, size and count) that repeats
-the previous snapshot's reuses its parse (ledger/book.py), which, unlike a memo per number,
-saves two parses for one lookup.
+book parses levels when read, and a whole level text (price, size and count) that repeats a
+recent snapshot's reuses its parse (ledger/book.py), which, unlike a memo per number, saves
+two parses for one lookup. The new level texts are checked and parsed together
+(`levels_of_texts`: one C pass proves the venue's layout, msgspec makes the Decimals).
 """
 
 from __future__ import annotations
@@ -215,40 +216,33 @@ def _render(value: Decimal) -> str:
 
 # ----- a stream's decoder: levels kept as the venue's text until read -----------------------------
 
-_HEAD = '{"channel":"l2Book","data":{"coin":"'
-_HEAD_LEN = len(_HEAD)
+# The venue's fixed head, up to the level arrays: one C match finds the coin (no quote, no
+# escape) and the time (a plain integer) where a dozen Python-level finds and checks did.
+_HEAD = re.compile(r'\{"channel":"l2Book","data":\{"coin":"([^"\\]+)","time":([0-9]{1,19}),"levels":\[\[')
 # A plain decimal as Decimal() and the json path read it: ASCII digits with at most one dot.
 _PLAIN = r"([0-9]+\.?[0-9]*|\.[0-9]+)"
 _LEVEL_TEXT = re.compile(f'"px":"{_PLAIN}","sz":"{_PLAIN}","n":[0-9]+')
 
 
 def split_l2book(frame: str) -> tuple[str, int, list[str], list[str]] | None:
-    """(coin, time, bid texts, ask texts), each level's text `"px":"P","sz":"S","n":N` best
-    first, cut out of the frame but not parsed (`levels_of_texts` checks and parses what is
-    read), or None when the frame is not in the venue's layout (the caller then takes the
-    json path, so an unusual frame is slower, never wrong).
+    """(coin, time, bid texts, ask texts), each level's text (`"px":"P","sz":"S","n":N` in the
+    venue's layout) best first, cut out of the frame but neither checked nor parsed, or None
+    when the frame's head or tail is not the venue's (the caller then takes the json path).
 
     No JSON parser and no pass per level: the frame must have the fixed head, a printable coin
-    without escapes, a plain integer time and `"levels":[[...],[...]]}}`, and its level text
-    must hold nothing but digits, the JSON punctuation and the keys' letters in the venue's
-    order, level after level (one C pass: no other key, key order, sign, exponent, space or
-    non-ASCII digit gets through). What that leaves unchecked (an empty number, a stray dot
-    or quote) is refused when the level is parsed, which makes the book MALFORMED: never a
-    wrong price.
+    without escapes, a plain integer time and `"levels":[[{...}],[{...}]]}}`. The levels are
+    checked when parsed, by `levels_of_texts`: the venue's own layout by one regular
+    expression, anything else (another key order, an extra key, spaces) as JSON with the json
+    path's checks, and what is not a level at all makes the book MALFORMED when read. So an
+    unusual level is slower, never wrong, and a frame nobody reads is never checked at all.
     """
-    if not frame.startswith(_HEAD) or not frame.endswith("]]}}"):
+    head = _HEAD.match(frame)
+    if head is None or not frame.endswith("]]}}"):
         return None
-    quote = frame.find('"', _HEAD_LEN)
-    at = frame.find(',"levels":[[', quote)
-    if quote < 0 or at < 0:
+    coin, when = head.groups()
+    if not coin.isprintable():
         return None
-    coin = frame[_HEAD_LEN:quote]
-    when = frame[quote + 9 : at]
-    if (not coin or "\\" in coin or not coin.isprintable() or not frame.startswith('","time":', quote)
-            or not when.isascii() or not when.isdigit() or len(when) > 19):
-        return None
-    # Offsets into the frame rather than slices of it: the level text is cut once, by split.
-    start = at + 12  # just after "[["
+    start = head.end()  # just after "[["
     end = len(frame) - 4  # at "]]}}"
     cut = frame.find("],[", start, end)
     if cut < 0:
@@ -265,35 +259,90 @@ def split_l2book(frame: str) -> tuple[str, int, list[str], list[str]] | None:
         asks = frame[cut + 4 : end - 1].split("},{")
     else:
         asks = []
-    if frame[start:end].encode().translate(None, _LEVEL_PUNCTUATION) != _KEY_LETTERS * (len(bids) + len(asks)):
-        return None
     return coin, int(when), bids, asks
 
 
 def levels_of_texts(texts: list[str]) -> list[Level]:
-    """Level texts from `split_l2book` -> exact (price, size) levels; each must be exactly
-    `"px":"<decimal>","sz":"<decimal>","n":<digits>` with plain decimals (ASCII digits and at
-    most one dot), else BookFrameError."""
+    """Level texts from `split_l2book` -> exact (price, size) levels, else BookFrameError.
+
+    Texts all in the venue's layout (`"px":"<decimal>","sz":"<decimal>","n":<digits>`) are
+    read in one go: one C pass over the joined texts proves the layout (with the digits and
+    dots taken out, exactly the keys and punctuation, level after level), then msgspec reads
+    them as one JSON array, making each Decimal in C (a number that is not one, as "1..2" or
+    "", fails there). Anything else is read level by level: the venue's layout by a regular
+    expression, any other text as the JSON object it should be, with the json path's checks
+    (`_number`), so a level the json path would accept reads the same here and one it would
+    refuse raises.
+    """
+    if not texts:
+        return []
+    joined = "},{".join(texts)
+    if joined.encode().translate(None, _DIGITS_AND_DOT) == _skeleton(len(texts)):
+        try:
+            return [(level.px, level.sz) for level in _DECODE_LEVELS("[{" + joined + "}]")]
+        except msgspec.DecodeError:  # ValidationError is one: a value that is not a decimal
+            pass
+    return _levels_one_by_one(texts)
+
+
+_DIGITS_AND_DOT = b"0123456789."
+_LEVEL_SKELETON = b'"px":"","sz":"","n":'
+_SKELETONS: dict[int, bytes] = {}
+
+
+def _skeleton(count: int) -> bytes:
+    """What `count` level texts joined by "},{" leave when their digits and dots are taken out."""
+    skeleton = _SKELETONS.get(count)
+    if skeleton is None:
+        skeleton = b"},{".join([_LEVEL_SKELETON] * count)
+        if len(_SKELETONS) < 256:  # level counts repeat; the cache stays small
+            _SKELETONS[count] = skeleton
+    return skeleton
+
+
+class _DecimalLevel(msgspec.Struct, gc=False):
+    px: Decimal
+    sz: Decimal
+
+
+_DECODE_LEVELS = msgspec.json.Decoder(list[_DecimalLevel]).decode
+
+
+def _levels_one_by_one(texts: list[str]) -> list[Level]:
     dec = Decimal
     match = _LEVEL_TEXT.fullmatch
     out = []
     for text in texts:
         m = match(text)
         if m is None:
-            raise BookFrameError(f"malformed l2Book level {text!r:.80}")
+            out.append(_level_of_json(text))
+            continue
         px, sz = m.groups()
         out.append((dec(px), dec(sz)))
     return out
 
 
+def _level_of_json(text: str) -> Level:
+    """One level text not in the venue's layout, read as JSON (slow; never the venue's frames)."""
+    try:
+        level = json.loads("{" + text + "}")
+    except ValueError:
+        raise BookFrameError(f"malformed l2Book level {text!r:.80}") from None
+    if not isinstance(level, dict) or "px" not in level or "sz" not in level:
+        raise BookFrameError(f"malformed l2Book level {text!r:.80}")
+    try:
+        return _number(level["px"], "px"), _number(level["sz"], "sz")
+    except InvalidOperation:
+        raise BookFrameError(f"malformed l2Book level {text!r:.80}") from None
+
+
 def decode_l2book_lazy(frame: str, *, venue: str = VENUE) -> BookSnapshot:
     """Like `decode_l2book`, with the levels left as the venue's text until read
-    (BookSnapshotText): what a stream feeding the store uses. An unusual frame takes the
-    eager path (and a malformed one raises BookFrameError there); a level that passes the cut
-    but not the parse makes the book MALFORMED when read."""
+    (BookSnapshotText): what a stream feeding the store uses. A frame whose head or tail is
+    unusual takes the eager path (and a malformed one raises BookFrameError there); a level
+    that is not one makes the book MALFORMED when read."""
     fast = split_l2book(frame)
     if fast is None:
         return decode_l2book(frame, venue=venue)
     coin, time_ms, bids, asks = fast
     return BookSnapshotText(venue, coin, bids, asks, time_ms, parse_levels=levels_of_texts)
-

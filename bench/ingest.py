@@ -8,8 +8,8 @@ to the store's subscribers (StoreSink.apply -> Store.apply), then a reader takes
 levels a side (OrderBook.top(20): every level of a Hyperliquid frame, as exact Decimals).
 Rows, all in the same run, best-of CPU time, interleaved:
 
-- ours: that path (levels kept as the venue's checked strings, parsed when read; a level whose
-  text repeats the previous frame's reuses its parse);
+- ours: that path (levels kept as the venue's text, checked and parsed when read, both sides
+  in one pass; a level whose text repeats a recent frame's reuses its parse);
 - the eager path it replaced: the same, with every level parsed at decode (decode_l2book ->
   BookSnapshot), as the stream did before;
 - baseline: plain `json.loads` of the frame and its levels into Decimal pairs (no book, no store).

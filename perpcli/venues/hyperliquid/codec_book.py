@@ -274,8 +274,8 @@ def levels_of_texts(texts: list[str]) -> list[Level]:
     (`_number`), so a level the json path would accept reads the same here and one it would
     refuse raises.
     """
-    if not texts:
-        return []
+    if len(texts) < 3:  # a level or two (the best level, parsed at load): the regex is cheaper
+        return _levels_one_by_one(texts)
     joined = "},{".join(texts)
     if joined.encode().translate(None, _DIGITS_AND_DOT) == _skeleton(len(texts)):
         try:

@@ -18,6 +18,9 @@ without a session.
 
 The streams run on their own asyncio loop in one thread; algo threads read through
 `run_coroutine_threadsafe`, so the books are only ever touched on that loop.
+
+`perp watch` attaches to these same connections (`attach`, app/feed_taps.py): each client gets
+the frames of what it subscribed, and the agent keeps one connection per venue for everyone.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from perpcli.app import feed_taps
 from perpcli.domain.errors import NetworkError
 from perpcli.domain.events import ConnectionState
 from perpcli.ledger.book import BookState
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
-from perpcli.net.stream import FeedState, StreamSession, StreamSettings
+from perpcli.net.stream import FeedState, Resync, StreamSession, StreamSettings
 
 FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
 READ_TIMEOUT_S = 2.0
-ACCOUNT_RECONCILE_S = 10.0  # how often the live account model is checked against a REST snapshot
+ACCOUNT_RECONCILE_S = 10.0
+ATTACH_WAIT_S = 3.0  # a client attaching while the venue connection opens: how long it waits for it  # how often the live account model is checked against a REST snapshot
 
 
 class NotFresh(NetworkError):
@@ -68,13 +73,28 @@ def _fmt(touch: Any) -> str:
     return "/".join("-" if p is None else str(p) for p in touch)
 
 
-class _AccountSink(StoreSink):
+class _TappedSink(StoreSink):
+    """StoreSink that also tells the connection's attached clients when it drops."""
+
+    def __init__(self, store: Store, venue: str, taps: feed_taps.Taps) -> None:
+        super().__init__(store, venue)
+        self.taps = taps
+
+    def status(self, key: Any, status: Any) -> None:
+        if key is None:
+            self.taps.connection(status.state, status.detail)
+        super().status(key, status)
+
+
+class _AccountSink(_TappedSink):
     """StoreSink for an account stream: facts into the store; its connection health kept off
     the store's venue health (which gates the venue's books: an account socket prices nothing)."""
 
     def status(self, key: Any, status: Any) -> None:
         if key is not None:
-            super().status(key, status)
+            StoreSink.status(self, key, status)
+        else:
+            self.taps.connection(status.state, status.detail)
 
 
 @dataclass
@@ -82,6 +102,8 @@ class _AccountStream:
     venue: str
     address: str
     session: StreamSession
+    feed: Any = None
+    taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)
     reconciler: Any = None  # the task keeping the model reconciled with REST snapshots
 
 
@@ -93,6 +115,7 @@ class _VenueStream:
     sink: StoreSink
     session: StreamSession
     market: Any  # the agent's shared MarketData the stream was opened for
+    taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)  # attached `perp watch` clients
     books: dict[str, Hashable] = field(default_factory=dict)  # symbol -> subscription key
 
 
@@ -196,9 +219,11 @@ class LiveStreams:
                     return
                 store.reconcile(snap)
 
-            session = StreamSession(feed.ws_url, feed.protocol, _AccountSink(store, venue), name=f"{venue}-account",
+            taps = feed_taps.Taps()
+            session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps),
+                                    _AccountSink(store, venue, taps), name=f"{venue}-account",
                                     settings=self.settings, on_reconnect=reconcile)
-            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session)
+            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session, feed, taps)
             self._call(self._open_account(acc, subs, reconcile))
 
     async def _open_account(self, acc: _AccountStream, subs: Any, reconcile: Any) -> None:
@@ -219,6 +244,55 @@ class LiveStreams:
         while True:
             await reconcile()
             await asyncio.sleep(ACCOUNT_RECONCILE_S)
+
+    def attach(self, market: Any, account: str, sock: Any, ws_url: str) -> tuple[str, bool] | None:
+        """Serve one `perp watch` client on this venue's connection (`account` empty: its books
+        and trades) or on `account`'s stream (its order updates and fills). None once it is
+        being served; else why not, and whether asking again later may work (the connection is
+        not up right now) or not (nothing streamed here for it: the client streams on its own).
+        `ws_url` is the endpoint the client would connect to itself: another one is refused."""
+        if account:
+            self.follow_account(market, account)
+            with self._lock:
+                acc = self._accounts.get((market.venue, account))
+            if acc is None:
+                return f"the session keeps no account stream of {account} on {market.venue}", False
+            session, feed, taps, kinds = acc.session, acc.feed, acc.taps, ("orders", "fills")
+
+            async def subscribe(kind: str, arg: str) -> None:
+                await self._tap_subscribe(session, getattr(feed, kind)(arg))
+        else:
+            vs, _ = self._ensure(market, None)
+            if vs is None:
+                return f"the session does not stream {market.venue}", False
+            session, feed, taps, kinds = vs.session, vs.feed, vs.taps, ("book", "trades")
+
+            async def subscribe(kind: str, arg: str) -> None:
+                if kind == "book" and arg not in vs.books:
+                    await self._subscribe(vs, arg)
+                else:
+                    await self._tap_subscribe(session, getattr(feed, kind)(arg))
+        if feed.ws_url != ws_url:
+            return f"the session streams {market.venue} from {feed.ws_url}, not {ws_url}", False
+        deadline = time.monotonic() + ATTACH_WAIT_S
+        while session.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            if time.monotonic() >= deadline:
+                return f"the session's {market.venue} connection is {session.connection_state.value}", True
+            time.sleep(0.05)
+        loop = self._loop
+        if loop is None:
+            return "the session is stopping", False
+        asyncio.run_coroutine_threadsafe(feed_taps.serve(sock, taps, feed, kinds, subscribe), loop)
+        return None
+
+    async def _tap_subscribe(self, session: StreamSession, sub: Any) -> None:
+        """A feed a client asked for: subscribed at the venue if new; if the agent streams it
+        already, subscribed again there so the venue's first answer (a snapshot) reaches the
+        newcomer. Feeds resynced from REST need not: the client fetches its own snapshot."""
+        if sub.key not in session.subscriptions:
+            await session.subscribe(sub)
+        elif sub.resync is not Resync.REST_SNAPSHOT:
+            await session.resend(sub.key)
 
     def warm(self, market: Any) -> None:
         """Connect the venue's stream now (no market yet), so the first algo finds it open."""
@@ -282,6 +356,8 @@ class LiveStreams:
         vs.session.start()
 
     async def _subscribe(self, vs: _VenueStream, symbol: str) -> None:
+        if symbol in vs.books:  # a client subscribed it first (attach)
+            return
         sub = vs.feed.book(symbol)
         vs.books[symbol] = sub.key
         vs.sink.track_book(sub.key, symbol)
@@ -303,11 +379,13 @@ class LiveStreams:
                 except Exception:  # noqa: BLE001 - no websocket feed on this venue: REST it is
                     self._no_stream.add(venue)
                     return None, False
-                sink = StoreSink(self.store, venue)
+                taps = feed_taps.Taps()
+                sink = _TappedSink(self.store, venue, taps)
                 self.store.book_rules[venue] = feed.book_sync_rule
-                session = StreamSession(feed.ws_url, feed.protocol, sink, name=f"{venue}-session",
-                                        settings=self.settings, snapshot_fetcher=feed.snapshot)
-                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market)
+                session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps), sink,
+                                        name=f"{venue}-session", settings=self.settings,
+                                        snapshot_fetcher=feed.snapshot)
+                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market, taps)
                 self._call(self._open(vs))
             elif vs.market is not market and vs.ws_url != market.live_feed("").ws_url:
                 return None, False  # a second endpoint of one venue (the store keys books by venue)

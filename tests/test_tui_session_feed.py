@@ -1,0 +1,224 @@
+"""`perp watch` attached to a `perp session` agent: the watch's live source takes its books,
+trades and account events from the agent's venue connections, opens no websocket of its own,
+follows the agent's connection health, and streams on its own once the agent goes.
+
+The agent is a real background process on a quiet devnet (the book moves when the test moves
+it); the watch's LiveSource runs headless in this process, as the app runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from perpcli.config import settings
+from perpcli.domain.events import ConnectionState
+from perpcli.ledger.store import Store
+from perpcli.net.backoff import Backoff
+from perpcli.net.stream import StreamSettings
+from perpcli.session import protocol
+from perpcli.tui.live import LiveSource
+from perpcli.tui.run import session_reach
+from perpcli.venues import registry
+from tests import session_helpers as sh
+from tests.cli_devnet import control
+from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
+    cli,
+    devnet,
+    maker,
+    quick_algos,
+    session_key,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+QUICK = StreamSettings(stale_after=1.0, backoff=Backoff(base=0.1, factor=2.0, cap=0.5))
+
+
+@pytest.fixture
+def own_sockets(monkeypatch):
+    """Counts the websockets this process opens itself (and refuses them while `allowed` is False)."""
+    opened: list[str] = []
+    state = {"allowed": False}
+    from websockets.asyncio import client as ws_client
+
+    real = ws_client.connect
+
+    def connect(url: str, **kwargs):
+        opened.append(url)
+        if not state["allowed"]:
+            raise AssertionError(f"the watch opened its own websocket to {url}")
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(ws_client, "connect", connect)  # what net/stream.py's default connector opens
+    return opened, state
+
+
+def open_venue(net):
+    cfg = registry.get_entry("devnet").config(url=net.url, network="testnet")
+    return cfg, registry.open_venue(cfg)
+
+
+async def until(what, check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ws_connections(net) -> int:
+    return control(net.url, "status", {})["wsConnections"]
+
+
+async def test_the_watch_streams_through_the_session_then_on_its_own_when_it_goes(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    address, pw = session_key
+    opened, sockets = own_sockets
+    doc = sh.start(pw, "--venues", "devnet")
+    cfg, md = open_venue(devnet)
+    try:
+        settings.configure()
+        reach = session_reach(cfg)
+        assert reach == {"venue": "devnet", "url": devnet.url, "network": "testnet"}
+        from perpcli.keys import sources
+
+        trading = md.trading(sources.resolve_reader(address=address))
+        source = LiveSource(md, trading=trading, settings=QUICK, store=Store(), markets=["BTC"], attach=reach)
+        task = asyncio.create_task(source.run())
+        try:
+            await until("the book through the session", lambda: source.book_usable("BTC"))
+            assert source.attached and opened == []
+            assert [s.name for s in source.streams()][:2] == ["devnet via session", "devnet account"]
+            # The devnet sees the agent's sockets only: its market stream and the account's.
+            assert ws_connections(devnet) == 2
+            best = source.book("BTC").best_bid()[0]
+            maker("buy", str(best + 10))
+            await until("the new bid through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
+            # A trade and the key's own fill and position, streamed through the session.
+            frames_before = source.account_session.stats.frames_in
+            assert cli(devnet, "buy", "BTC", "0.01", "--market", "--slippage", "1%", "--yes").code == 0
+            await until("the trade", lambda: source.trades("BTC", 10))
+            await until("the fill on the account stream", lambda: source.account_session.stats.frames_in > frames_before)
+            acct = source.store.accounts.get(("devnet", source._account_key))
+            await until("the position", lambda: acct is not None and any(p.size for p in acct.positions.values()))
+            assert opened == [] and source.attached
+
+            sockets["allowed"] = True
+            sh.perp("session", "stop")  # the agent goes mid-watch
+            await until("the watch on its own", lambda: not source.attached, timeout=10)
+            assert "own stream" in source.stream_note and source.streams()[0].name == "devnet ws"
+            await until("its own book", lambda: source.book_usable("BTC"))
+            assert opened and opened[0].startswith("ws://")
+            maker("buy", str(best + 20))
+            await until("the book keeps moving", lambda: source.book("BTC").best_bid()[0] == best + 20)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])
+        md.close()
+
+
+async def test_the_agent_losing_the_venue_makes_the_attached_book_stale_until_it_is_back(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    _address, pw = session_key
+    opened, _ = own_sockets
+    doc = sh.start(pw, "--venues", "devnet")
+    cfg, md = open_venue(devnet)
+    try:
+        settings.configure()
+        source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(cfg))
+        task = asyncio.create_task(source.run())
+        try:
+            await until("the book through the session", lambda: source.book_usable("BTC"))
+            control(devnet.url, "faults", {"ws_down": 1})  # the agent's socket is cut; REST still answers
+            await until("the book paused", lambda: not source.book_usable("BTC"))
+            assert source.session.connection_state is not ConnectionState.CONNECTED
+            assert any(s.state is not ConnectionState.CONNECTED for s in source.streams())
+            assert source.attached  # waiting for the agent's connection, not streaming on its own
+            control(devnet.url, "faults", {"ws_down": 0})
+            await until("the book back", lambda: source.book_usable("BTC"), timeout=30)
+            assert source.attached and opened == []
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])
+        md.close()
+
+
+def test_without_a_session_the_watch_streams_on_its_own(perpcli_home, devnet):  # noqa: F811
+    cfg, md = open_venue(devnet)
+    try:
+        assert session_reach(cfg) is None
+        source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(cfg))
+        assert not source.attached and source.streams()[0].name == "devnet ws"
+    finally:
+        md.close()
+
+
+def _feed_hello_as(uid: int, path: str, hello: dict) -> bytes:
+    """The agent's raw answer to a feed hello from a process running as `uid` (forked: only
+    stdlib socket calls run in the child)."""
+    import socket
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_end)
+            if uid != os.getuid():
+                os.setgid(uid)
+                os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(protocol.frame(protocol.FRAME_JSON, json.dumps(hello).encode()))
+            data = s.recv(protocol.HEADER_SIZE + 4096)
+            os.write(write_end, b"ok:" + data)
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            os.write(write_end, f"error:{type(e).__name__}".encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return b"".join(chunks)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
+def test_another_user_gets_no_feed(perpcli_home, devnet, session_key):  # noqa: F811
+    _, pw = session_key
+    hello = {"v": protocol.VERSION, "op": "watch", "venue": "devnet", "url": devnet.url, "network": "testnet",
+             "ws_url": devnet.url.replace("http", "ws", 1) + "/ws", "account": ""}
+    with sh.running(pw, "--venues", "devnet"):
+        path = protocol.socket_path()
+        door = Path(tempfile.mkdtemp(prefix="perp-door-"))
+        os.chmod(door, 0o755)
+        os.link(path, door / "agent.sock")
+        os.chmod(path, 0o666)
+        try:
+            nobody = _feed_hello_as(65534, str(door / "agent.sock"), hello)
+            me = _feed_hello_as(os.getuid(), str(door / "agent.sock"), hello)
+        finally:
+            os.chmod(path, 0o600)
+            shutil.rmtree(door)
+    assert nobody in (b"ok:", b"error:ConnectionResetError", b"error:BrokenPipeError"), nobody
+    answer = me.removeprefix(b"ok:")
+    assert answer[protocol.HEADER_SIZE:] == protocol.FRAME_JSON + b'{"ok":true}', answer

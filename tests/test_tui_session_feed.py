@@ -222,3 +222,63 @@ def test_another_user_gets_no_feed(perpcli_home, devnet, session_key):  # noqa: 
     assert nobody in (b"ok:", b"error:ConnectionResetError", b"error:BrokenPipeError"), nobody
     answer = me.removeprefix(b"ok:")
     assert answer[protocol.HEADER_SIZE:] == protocol.FRAME_JSON + b'{"ok":true}', answer
+
+
+def test_feed_frames_are_length_prefixed_bounded_and_told_apart_from_requests():
+    f = protocol.frame(protocol.FRAME_TEXT, b'{"channel":"l2Book"}')
+    assert protocol.frame_length(f[:protocol.HEADER_SIZE]) == len(f) - protocol.HEADER_SIZE
+    assert protocol.is_framed(f[:1]) and not protocol.is_framed(protocol.encode({"v": 1, "op": "status"})[:1])
+    with pytest.raises(ValueError):
+        protocol.frame(protocol.FRAME_TEXT, b"x" * protocol.MAX_FRAME)
+    with pytest.raises(ValueError):
+        protocol.frame_length((protocol.MAX_FRAME + 1).to_bytes(4, "big"))
+    with pytest.raises(ValueError):
+        protocol.frame_length(b"\0\0\0\0")
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.backlog = 0
+        self.aborted = False
+
+    def get_write_buffer_size(self) -> int:
+        return self.backlog
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.transport = _Transport()
+        self.written: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+        self.transport.backlog += len(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_client_gets_only_what_it_subscribed_and_a_slow_one_is_cut_off():
+    from perpcli.app import feed_taps
+    from perpcli.net.stream import FrameKind, Inbound
+
+    taps = feed_taps.Taps()
+    fast, slow, other = (feed_taps.Tap(_Writer()) for _ in range(3))
+    for tap in (fast, slow):
+        tap.keys.add(("l2Book", "BTC"))
+    other.keys.add(("l2Book", "ETH"))
+    taps.clients.update((fast, slow, other))
+    btc = [Inbound(FrameKind.DATA, ("l2Book", "BTC"))]
+    taps.forward('{"btc":1}', btc)
+    taps.forward('{"pong":1}', [Inbound(FrameKind.PONG)])
+    assert fast.writer.written == [protocol.frame(protocol.FRAME_TEXT, b'{"btc":1}')] == slow.writer.written
+    assert other.writer.written == []
+    slow.writer.transport.get_write_buffer_size = lambda: feed_taps.MAX_BACKLOG + 1
+    slow.writer.transport.abort = lambda: setattr(slow.writer.transport, "aborted", True)
+    taps.forward('{"btc":2}', btc)
+    assert slow.closed and slow.writer.transport.aborted and len(slow.writer.written) == 1
+    assert len(fast.writer.written) == 2
+    taps.connection(ConnectionState.RECONNECTING, "connection lost")  # the agent's own socket dropped
+    assert fast.closed and fast.writer.closed and not taps.clients
+    assert fast.writer.written[-1] == protocol.frame(protocol.FRAME_JSON, b'{"down": "connection lost"}')

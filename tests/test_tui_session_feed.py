@@ -282,3 +282,80 @@ def test_a_client_gets_only_what_it_subscribed_and_a_slow_one_is_cut_off():
     taps.connection(ConnectionState.RECONNECTING, "connection lost")  # the agent's own socket dropped
     assert fast.closed and fast.writer.closed and not taps.clients
     assert fast.writer.written[-1] == protocol.frame(protocol.FRAME_JSON, b'{"down": "connection lost"}')
+
+
+async def test_an_aster_book_of_diffs_streams_through_the_session(perpcli_home, devnet, session_key, own_sockets):  # noqa: F811
+    """Aster's depth is diffs bridged onto a REST snapshot: the diffs come through the agent, the
+    snapshot is the watch's own REST read, and the book is in sync as on its own socket."""
+    _, pw = session_key
+    opened, _ = own_sockets
+    doc = sh.start(pw, "--venues", "devnet")
+    cfg = registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet")
+    md = registry.open_venue(cfg)
+    try:
+        settings.configure()
+        source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTCUSDT"], attach=session_reach(cfg))
+        task = asyncio.create_task(source.run())
+        try:
+            await until("the Aster book through the session", lambda: source.book_usable("BTCUSDT"))
+            assert source.attached and opened == [] and source.session.stats.snapshots_fetched >= 1
+            assert source.session.stats.frames_in > 0  # diffs, through the agent
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])
+        md.close()
+
+
+async def test_aster_account_events_come_from_the_socket_the_agent_opens_with_its_key(
+        perpcli_home, devnet, own_sockets):  # noqa: F811 - fixtures imported above
+    """Aster's account events need a listenKey socket, opened with the key: attached, the agent
+    opens it with the key it holds and forwards its frames; once the session is locked it holds
+    no key, drops that socket, and the watch streams on its own."""
+    import secrets
+
+    from perpcli.keys.signer import Signer
+    from tests.support import register_secret, run_perp
+
+    opened, sockets = own_sockets
+    hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
+    pw = perpcli_home / "passphrase.txt"
+    pw.write_text("correct horse\n")
+    os.chmod(pw, 0o600)
+    assert run_perp(["--passphrase-file", str(pw), "keys", "import", "main"], input=hexkey + "\n",
+                    env=sh.CHEAP_SCRYPT).code == 0
+    doc = sh.start(pw, "--venues", "devnet")
+    cfg = registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet")
+    md = registry.open_venue(cfg)
+    try:
+        settings.configure()
+        trading = md.trading(Signer.from_hex(hexkey))
+        source = LiveSource(md, trading=trading, settings=QUICK, store=Store(), markets=["BTCUSDT"],
+                            attach=session_reach(cfg))
+        task = asyncio.create_task(source.run())
+        try:
+            await until("the account socket through the session",
+                        lambda: source.account_session.connection_state is ConnectionState.CONNECTED)
+            r = sh.perp("--venue", "aster-devnet", "--url", devnet.url, "--network", "testnet", "--json", "buy",
+                        "BTCUSDT", "0.01", "--limit", "90000", "--yes")
+            assert r.code == 0, r.err
+            await until("the order update through the session", lambda: source.account_session.stats.frames_in > 0)
+            assert source.attached and opened == []  # no listenKey socket of its own, no market socket
+
+            sockets["allowed"] = True
+            assert sh.perp("session", "lock").code == 0  # the key is dropped: so is its account socket
+            await until("the watch on its own", lambda: not source.attached, timeout=10)
+            assert "holds no key" in source.stream_note
+            await until("its own account socket", lambda: source.account_session.connection_state
+                        is ConnectionState.CONNECTED)
+            assert any("/ws/" in url for url in opened)  # its own listenKey socket
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])
+        md.close()

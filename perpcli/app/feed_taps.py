@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from perpcli.domain.events import ConnectionState
@@ -116,13 +116,14 @@ class TeeProtocol:
         return getattr(self.inner, name)
 
 
-# subscribe(kind, argument) -> the Subscription the agent now streams for it
+# subscribe(kind, argument): make sure the agent streams that feed
 Subscriber = Callable[[str, str], Awaitable[Any]]
 
 
-async def serve(sock: Any, taps: Taps, feed: Any, kinds: Sequence[str], subscribe: Subscriber) -> None:
+async def serve(sock: Any, taps: Taps, kinds: Mapping[str, Callable[[str], Any]], subscribe: Subscriber) -> None:
     """One attached client until it goes: accept, then follow its `sub`/`unsub` requests.
-    `kinds` are the LiveFeed members it may ask for on this connection (book, trades; or orders, fills)."""
+    `kinds`: what it may ask for on this connection, each building the Subscription from its
+    argument (the LiveFeed's book, trades; or an account's orders, fills, or its one socket feed)."""
     reader, writer = await asyncio.open_connection(sock=sock)
     tap = Tap(writer)
     taps.clients.add(tap)
@@ -137,7 +138,7 @@ async def serve(sock: Any, taps: Taps, feed: Any, kinds: Sequence[str], subscrib
             spec = doc.get("feed")
             if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in kinds and isinstance(spec[1], str)):
                 break
-            key = getattr(feed, spec[0])(spec[1]).key
+            key = kinds[spec[0]](spec[1]).key
             if doc.get("op") == "sub":
                 tap.keys.add(key)  # before subscribing: the venue's first answer is for this client too
                 await subscribe(spec[0], spec[1])

@@ -62,15 +62,35 @@ def _serve(agent: Any, hello: dict, conn: socket.socket) -> tuple[str, bool] | N
 
     if agent.streams is None:
         return "the session streams nothing", False
+    account = str(hello.get("account") or "")
+    trading = None
     try:
         with agent._run_lock:  # settings and the environment are the agent's own here, not a command's
             session = Session.open(settings.current(), venue=str(hello.get("venue") or ""),
                                    url=hello.get("url") or None, network=hello.get("network") or None)
             market = session.market
+            if account and getattr(market.live_feed(account), "account_socket", None) is not None:
+                # The account's events need a socket opened with its key: only a key held here opens it.
+                trading = _held_trading(session, account)
+                if trading is None:
+                    return f"the session holds no key for {account} on {session.venue}", False
     except PerpError as e:
         return f"the session cannot open this venue: {e.message}", False
     try:
         conn.settimeout(None)
-        return agent.streams.attach(market, str(hello.get("account") or ""), conn, str(hello.get("ws_url") or ""))
+        return agent.streams.attach(market, account, conn, str(hello.get("ws_url") or ""), trading)
     finally:
         session.close()  # the agent's shared market stays open (app/session.py share_markets)
+
+
+def _held_trading(session: Any, account: str) -> Any:
+    """The keyed side of the key the agent holds for `account`, or None (locked, another key)."""
+    from perpcli.domain.errors import PerpError
+    from perpcli.keys import sources
+
+    try:
+        trading = session.trading()
+    except PerpError:
+        sources.missed_key(reset=True)
+        return None
+    return trading if trading.account_address.lower() == account.lower() else None

@@ -128,6 +128,8 @@ class Agent:
         sources.drop_held()
         if self.algos is not None:
             self.algos.drop_keys()  # no algo keeps a signing session past a lock
+        if self.streams is not None:
+            self.streams.drop_keyed()  # nor an account socket opened with the key (Aster's listenKey)
         if self.state.keys:
             self.state.locked_reason = reason
         self.state.keys.clear()

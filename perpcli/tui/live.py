@@ -195,7 +195,7 @@ class LiveSource:
         agent while attached, else on sockets of our own."""
         # Venues that keep account events off the market socket give them their own (Aster's
         # listenKey stream): a second session into the same store, reconciled the same way.
-        # It stays ours when attached: the listenKey is opened with the key this process holds.
+        # Attached, the agent opens it with the key it holds, and this process decodes its frames.
         socket = live_venue.account_socket(self.feed, self.trading) if self.trading is not None else None
         self.account_session, self._account_subs = None, ()
         if self.attached:
@@ -208,15 +208,21 @@ class LiveSource:
                 self.ws_url, attached.AttachedProtocol(self.protocol, self._specs), self.sink,
                 name=f"{self.venue}-ws", settings=settings, on_reconnect=self._on_reconnect,
                 snapshot_fetcher=self.feed.snapshot, connector=attached.connector({**hello, "account": ""}))
-            if socket is None and self.trading is not None and self.account_address:
-                # Account channels ride the venue's market socket: one connection of the agent's per account.
-                self._account_subs = self._account_feeds()
+            if self.trading is not None and self.account_address:
+                # One connection of the agent's per account: the venue's market socket carrying
+                # that account's channels, or the account's own socket (Aster's listenKey).
+                if socket is None:
+                    self._account_subs, inner = self._account_feeds(), self.protocol
+                else:
+                    self._account_subs, inner = (socket.subscription,), socket.protocol
+                    self._specs[socket.subscription.key] = ("account", self.account_address)
                 if self._account_subs:
                     self.account_session = StreamSession(
-                        self.ws_url, attached.AttachedProtocol(self.protocol, self._specs),
+                        self.ws_url, attached.AttachedProtocol(inner, self._specs),
                         _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
                         name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect,
                         connector=attached.connector({**hello, "account": self.account_address}))
+                return
         else:
             self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
                                          settings=settings, on_reconnect=self._on_reconnect,

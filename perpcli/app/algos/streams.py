@@ -102,8 +102,9 @@ class _AccountStream:
     venue: str
     address: str
     session: StreamSession
-    feed: Any = None
+    kinds: dict[str, Any] = field(default_factory=dict)  # what a client may subscribe: name -> f(address)
     taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)
+    keyed: bool = False  # an authenticated socket, opened with the held key (closed by drop_keyed)
     reconciler: Any = None  # the task keeping the model reconciled with REST snapshots
 
 
@@ -188,26 +189,35 @@ class LiveStreams:
                 raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
             time.sleep(0.02)
 
-    def follow_account(self, market: Any, address: str) -> None:
+    def follow_account(self, market: Any, address: str, trading: Any = None) -> None:
         """Keep the live account model of `address` on this venue in the store: its order updates
         and fills from the venue's stream, reconciled with a REST snapshot once its feeds are live,
         after every reconnect and every ACCOUNT_RECONCILE_S.
         Read with a keyless reader (the address alone): the stream never holds a key past a lock.
-        Venues whose account events need an authenticated socket, or whose account reads are
-        signed, are left to REST."""
+        Venues whose account events need an authenticated socket (Aster's listenKey), or whose
+        account reads are signed, are left to REST, unless `trading` (the held key's keyed side)
+        is given: then the authenticated socket is opened with it, and `drop_keyed` closes it
+        when the key is dropped."""
         venue = market.venue
         with self._lock:
-            if self._loop is None or (venue, address) in self._accounts or venue in self._no_stream:
+            known = self._accounts.get((venue, address), False)
+            if self._loop is None or venue in self._no_stream or known or (known is None and trading is None):
                 return
             self._accounts[(venue, address)] = None
+            socket = None
             try:
                 feed = market.live_feed(address)
-                if getattr(feed, "account_socket", None) is not None or market.capabilities.signed_reads:
+                build = getattr(feed, "account_socket", None)
+                if build is not None and trading is not None:
+                    socket = build(trading)
+                    reader, subs = trading, (socket.subscription,)
+                elif build is not None or market.capabilities.signed_reads:
                     return
-                from perpcli.keys import sources
+                else:
+                    from perpcli.keys import sources
 
-                reader = market.trading(sources.resolve_reader(address=address))
-                subs = (feed.orders(address), feed.fills(address))
+                    reader = market.trading(sources.resolve_reader(address=address))
+                    subs = (feed.orders(address), feed.fills(address))
             except Exception:  # noqa: BLE001 - no account stream here: algos look their orders up over REST
                 return
             store = self.store
@@ -220,10 +230,18 @@ class LiveStreams:
                 store.reconcile(snap)
 
             taps = feed_taps.Taps()
-            session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps),
-                                    _AccountSink(store, venue, taps), name=f"{venue}-account",
-                                    settings=self.settings, on_reconnect=reconcile)
-            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session, feed, taps)
+            if socket is None:
+                session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps),
+                                        _AccountSink(store, venue, taps), name=f"{venue}-account",
+                                        settings=self.settings, on_reconnect=reconcile)
+                kinds = {"orders": feed.orders, "fills": feed.fills}
+            else:
+                session = StreamSession(socket.ws_url, feed_taps.TeeProtocol(socket.protocol, taps),
+                                        _AccountSink(store, venue, taps), name=f"{venue}-account",
+                                        settings=self.settings, on_reconnect=reconcile, connector=socket.connector)
+                kinds = {"account": lambda _address, sub=socket.subscription: sub}
+            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session, kinds, taps,
+                                                                    keyed=socket is not None)
             self._call(self._open_account(acc, subs, reconcile))
 
     async def _open_account(self, acc: _AccountStream, subs: Any, reconcile: Any) -> None:
@@ -245,35 +263,40 @@ class LiveStreams:
             await reconcile()
             await asyncio.sleep(ACCOUNT_RECONCILE_S)
 
-    def attach(self, market: Any, account: str, sock: Any, ws_url: str) -> tuple[str, bool] | None:
+    def attach(self, market: Any, account: str, sock: Any, ws_url: str,
+               trading: Any = None) -> tuple[str, bool] | None:
         """Serve one `perp watch` client on this venue's connection (`account` empty: its books
         and trades) or on `account`'s stream (its order updates and fills). None once it is
         being served; else why not, and whether asking again later may work (the connection is
         not up right now) or not (nothing streamed here for it: the client streams on its own).
-        `ws_url` is the endpoint the client would connect to itself: another one is refused."""
+        `ws_url` is the endpoint the client would connect to itself: another one is refused.
+        `trading`: the held key's keyed side, for an account whose events need a socket opened
+        with it (Aster's listenKey)."""
         if account:
-            self.follow_account(market, account)
+            self.follow_account(market, account, trading)
             with self._lock:
                 acc = self._accounts.get((market.venue, account))
             if acc is None:
                 return f"the session keeps no account stream of {account} on {market.venue}", False
-            session, feed, taps, kinds = acc.session, acc.feed, acc.taps, ("orders", "fills")
+            session, taps, kinds = acc.session, acc.taps, acc.kinds
+            streamed = market.live_feed(account).ws_url
 
             async def subscribe(kind: str, arg: str) -> None:
-                await self._tap_subscribe(session, getattr(feed, kind)(arg))
+                await self._tap_subscribe(session, kinds[kind](arg))
         else:
             vs, _ = self._ensure(market, None)
             if vs is None:
                 return f"the session does not stream {market.venue}", False
-            session, feed, taps, kinds = vs.session, vs.feed, vs.taps, ("book", "trades")
+            session, taps, streamed = vs.session, vs.taps, vs.ws_url
+            kinds = {"book": vs.feed.book, "trades": vs.feed.trades}
 
             async def subscribe(kind: str, arg: str) -> None:
                 if kind == "book" and arg not in vs.books:
                     await self._subscribe(vs, arg)
                 else:
-                    await self._tap_subscribe(session, getattr(feed, kind)(arg))
-        if feed.ws_url != ws_url:
-            return f"the session streams {market.venue} from {feed.ws_url}, not {ws_url}", False
+                    await self._tap_subscribe(session, kinds[kind](arg))
+        if streamed != ws_url:
+            return f"the session streams {market.venue} from {streamed}, not {ws_url}", False
         deadline = time.monotonic() + ATTACH_WAIT_S
         while session.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
             if time.monotonic() >= deadline:
@@ -282,7 +305,7 @@ class LiveStreams:
         loop = self._loop
         if loop is None:
             return "the session is stopping", False
-        asyncio.run_coroutine_threadsafe(feed_taps.serve(sock, taps, feed, kinds, subscribe), loop)
+        asyncio.run_coroutine_threadsafe(feed_taps.serve(sock, taps, kinds, subscribe), loop)
         return None
 
     async def _tap_subscribe(self, session: StreamSession, sub: Any) -> None:
@@ -293,6 +316,29 @@ class LiveStreams:
             await session.subscribe(sub)
         elif sub.resync is not Resync.REST_SNAPSHOT:
             await session.resend(sub.key)
+
+    def drop_keyed(self) -> None:
+        """Close every account socket opened with a held key (the key was just dropped); their
+        attached clients are told it went down. Keyless streams go on."""
+        loop = self._loop
+        if loop is None:
+            return
+        with self._lock:
+            keyed = [(k, a) for k, a in self._accounts.items() if a is not None and a.keyed]
+            for k, _ in keyed:
+                del self._accounts[k]
+
+        async def close(accounts: list) -> None:
+            for _, acc in accounts:
+                if acc.reconciler is not None:
+                    acc.reconciler.cancel()
+                await acc.session.aclose()
+
+        if keyed:
+            try:
+                asyncio.run_coroutine_threadsafe(close(keyed), loop).result(timeout=5)
+            except Exception:  # noqa: BLE001, S110 - the key is gone either way; its socket dies with the listenKey
+                pass
 
     def warm(self, market: Any) -> None:
         """Connect the venue's stream now (no market yet), so the first algo finds it open."""

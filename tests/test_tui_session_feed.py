@@ -100,6 +100,14 @@ async def test_the_watch_streams_through_the_session_then_on_its_own_when_it_goe
             assert [s.name for s in source.streams()][:2] == ["devnet via session", "devnet account"]
             # The devnet sees the agent's sockets only: its market stream and the account's.
             assert ws_connections(devnet) == 2
+            # A second watch on the same quiet book: the agent's one connection serves it too, and
+            # it gets the book at once (the venue's answer to a subscription), not at the next move.
+            second = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=reach)
+            task2 = asyncio.create_task(second.run())
+            await until("the second watch's book", lambda: second.book_usable("BTC"), timeout=5)
+            assert ws_connections(devnet) == 2 and opened == []
+            task2.cancel()
+            await asyncio.gather(task2, return_exceptions=True)
             best = source.book("BTC").best_bid()[0]
             maker("buy", str(best + 10))
             await until("the new bid through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
@@ -355,6 +363,36 @@ async def test_aster_account_events_come_from_the_socket_the_agent_opens_with_it
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])
+        md.close()
+
+
+async def test_the_terminal_says_it_streams_through_the_session_and_when_it_streams_on_its_own(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    from perpcli.tui.run import build_app
+    from perpcli.tui.widgets.account import StatusLine
+    from tests.tui_support import wait_until
+
+    _, pw = session_key
+    _, sockets = own_sockets
+    doc = sh.start(pw, "--venues", "devnet")
+    cfg, md = open_venue(devnet)
+    try:
+        settings.configure()
+        app, source = build_app(md, markets=["BTC"], settings=settings.current(), stream=QUICK,
+                                reach=session_reach(cfg))
+        async with app.run_test(size=(160, 48)) as pilot:
+            status = app.query_one(StatusLine)
+            assert await wait_until(pilot, lambda: "devnet via session" in status.render().plain
+                                    and "mid " in app.active_view.ladder.text(), timeout=10)
+            sockets["allowed"] = True
+            sh.perp("session", "stop")
+            assert await wait_until(pilot, lambda: "devnet: own stream: no session agent" in status.render().plain,
+                                    timeout=10)
+            assert "devnet ws" in status.render().plain
+            await app.action_quit()
     finally:
         sh.perp("session", "stop")
         sh.kill(doc["pid"])

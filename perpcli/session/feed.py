@@ -79,6 +79,8 @@ def _serve(agent: Any, hello: dict, conn: socket.socket) -> tuple[str, bool] | N
     try:
         conn.settimeout(None)
         return agent.streams.attach(market, account, conn, str(hello.get("ws_url") or ""), trading)
+    except Exception as e:  # noqa: BLE001 - whatever it was, the client streams on its own and says why
+        return f"the session cannot stream this: {type(e).__name__}: {e}", False
     finally:
         session.close()  # the agent's shared market stays open (app/session.py share_markets)
 

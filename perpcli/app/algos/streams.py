@@ -43,8 +43,8 @@ from perpcli.net.stream import FeedState, Resync, StreamSession, StreamSettings
 
 FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
 READ_TIMEOUT_S = 2.0
-ACCOUNT_RECONCILE_S = 10.0
-ATTACH_WAIT_S = 3.0  # a client attaching while the venue connection opens: how long it waits for it  # how often the live account model is checked against a REST snapshot
+ACCOUNT_RECONCILE_S = 10.0  # how often the live account model is checked against a REST snapshot
+ATTACH_WAIT_S = 3.0  # a client attaching while the venue connection opens: how long it waits for it
 
 
 class NotFresh(NetworkError):
@@ -297,6 +297,8 @@ class LiveStreams:
                     await self._tap_subscribe(session, kinds[kind](arg))
         if streamed != ws_url:
             return f"the session streams {market.venue} from {streamed}, not {ws_url}", False
+        if session.failure is not None:  # it gave up on the venue: asking again will not help
+            return f"the session's {market.venue} stream failed: {session.failure}", False
         deadline = time.monotonic() + ATTACH_WAIT_S
         while session.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
             if time.monotonic() >= deadline:

@@ -334,6 +334,15 @@ class StreamSession:
                     raise
                 # The connection is going away; the feed is gone from the list either way.
 
+    async def resend(self, key: Hashable) -> None:
+        """Subscribe a feed again at the venue (unsubscribe, subscribe) without resetting its
+        state here: the venue's answer to a new subscription (its snapshot) then also reaches a
+        newcomer sharing this connection (the session agent's attached clients). Nothing while
+        disconnected: the next connection subscribes every feed anyway."""
+        sub = self.subscriptions.get(key)
+        if sub is not None and self._ws is not None:
+            await self._resubscribe(sub)
+
     def _check_feed(self, sub: Subscription) -> None:
         if sub.resync is Resync.REST_SNAPSHOT and self.snapshot_fetcher is None:
             raise ValueError(f"{sub.name}: a REST-snapshot feed needs a snapshot_fetcher")

@@ -1,7 +1,10 @@
 """What travels over the session socket, and where the socket lives.
 
 One request per connection: the client writes one JSON document and shuts its side down; the
-agent answers with one JSON document and closes. Requests carry the command line as typed and
+agent answers with one JSON document and closes. The one exception is the feed (`perp watch`
+attached to the session, session/feed.py): a connection that stays open, in length-prefixed
+frames both ways. Its first byte tells them apart: a JSON request starts with "{", a frame with
+the high byte of its length, which MAX_FRAME keeps at zero. Requests carry the command line as typed and
 the bits of the client's environment that change what a command prints (terminal flags, colour
 and width variables, PERPCLI_* settings) — never a key or a passphrase, which the client does
 not have and the agent never sends.
@@ -73,6 +76,37 @@ def read_all(sock: socket.socket) -> bytes:
         if size > MAX_MESSAGE:
             raise ValueError("session message too large")
         chunks.append(chunk)
+
+
+# ----- the feed's frames ----------------------------------------------------------------------
+# A frame is a 4-byte big-endian length, then that many bytes: one kind byte and the body.
+# FRAME_TEXT: a text frame exactly as the venue sent it (UTF-8); FRAME_JSON: a control document.
+FRAME_TEXT = b"F"
+FRAME_JSON = b"J"
+MAX_FRAME = 8 * 1024 * 1024  # under 2**24: a frame's first byte is always 0, never "{"
+_LENGTH = struct.Struct(">I")
+
+
+def frame(kind: bytes, body: bytes) -> bytes:
+    if len(body) + 1 > MAX_FRAME:
+        raise ValueError("session frame too large")
+    return _LENGTH.pack(len(body) + 1) + kind + body
+
+
+def frame_length(header: bytes) -> int:
+    """The length a frame header announces (kind byte and body); refuses anything over MAX_FRAME."""
+    (size,) = _LENGTH.unpack(header)
+    if not 1 <= size <= MAX_FRAME:
+        raise ValueError("not a session frame")
+    return size
+
+
+HEADER_SIZE = _LENGTH.size
+
+
+def is_framed(first_byte: bytes) -> bool:
+    """A connection that starts with a frame (the feed), not a JSON request."""
+    return first_byte == b"\0"
 
 
 def decode(data: bytes) -> dict:

@@ -11,6 +11,9 @@ terminal flags, the client's working folder and PERPCLI_*/display variables, and
 captured output and exit code: so what the client prints is what it would have printed without a
 session. Which commands come here at all is the client's list (session/client.py DELEGABLE).
 
+A connection that starts with a frame instead of a JSON request is a `perp watch` attaching to
+the agent's venue streams (session/feed.py); the same peer check comes first.
+
 Commands run one at a time, fast path and full CLI alike: a command runs with the process's
 sys.stdout/stderr/stdin, os.environ and working folder swapped for the client's, and with the
 process-wide global options and settings (cli/context.py, config/settings.py), none of which two
@@ -125,6 +128,8 @@ class Agent:
         sources.drop_held()
         if self.algos is not None:
             self.algos.drop_keys()  # no algo keeps a signing session past a lock
+        if self.streams is not None:
+            self.streams.drop_keyed()  # nor an account socket opened with the key (Aster's listenKey)
         if self.state.keys:
             self.state.locked_reason = reason
         self.state.keys.clear()
@@ -176,6 +181,18 @@ class Agent:
         app_session.share_markets(False)
 
     def _serve_one(self, conn: socket.socket) -> None:
+        try:
+            if (protocol.peer_allowed(protocol.peer_uid(conn), os.getuid())
+                    and protocol.is_framed(conn.recv(1, socket.MSG_PEEK))):
+                from perpcli.session import feed
+
+                if feed.attach(self, conn):
+                    return  # `perp watch` attached: the streams loop owns the connection now
+                conn.close()
+                return
+        except (OSError, ValueError):
+            conn.close()
+            return
         with conn:
             try:
                 if not protocol.peer_allowed(protocol.peer_uid(conn), os.getuid()):

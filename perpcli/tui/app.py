@@ -515,7 +515,18 @@ class WatchApp(App):
             streams.extend(source.streams())
         status = self._main(StatusLine)
         status.set_streams(streams)
-        status.set_venues(list(self.venue_health().values()) if len(self.sources) > 1 else [])
+        several = len(self.sources) > 1
+        status.set_venues(list(self.venue_health().values()) if several else [])
+        status.set_message(self._session_note(several))
+
+    def _session_note(self, several: bool) -> str:
+        """Which venues stream through the `perp session` agent (with one venue its stream's name
+        says so), and why a venue streams on its own although a session was there."""
+        attached = [v for v, s in self.sources.items() if getattr(s, "attached", False)]
+        notes = [f"{v}: {s.stream_note}" for v, s in self.sources.items() if getattr(s, "stream_note", "")]
+        if several and attached:
+            notes.insert(0, f"via session: {', '.join(attached)}")
+        return "; ".join(notes)
 
     def venue_health(self) -> dict[str, VenueHealth]:
         """Each venue's verdict: connected, STALE (its figures are old) or unreachable."""

@@ -9,6 +9,11 @@ each reconnect, after every order action and every 10 s, so the tables never dri
 venue. The store's coalescing change feed is drained once per loop turn into topics for the
 bridge (see bridge.py), which coalesces again to the repaint rate.
 
+With a `perp session` agent running (`attach`: how the agent reaches this venue), books, trades
+and the account's events come from the agent's own venue connections instead (tui/attached.py):
+the same frames, decoded and applied here by the same code. If the agent is gone or does not
+stream this venue, the source opens its own sockets and says so in its stream line.
+
 All network work happens in `run()` (an asyncio task the app starts as a worker) and in
 `asyncio.to_thread` for the blocking REST client, so nothing here blocks the screen.
 """
@@ -134,6 +139,7 @@ class LiveSource:
         settings: StreamSettings | None = None,
         markets: Sequence[str] = (),
         store: Store | None = None,
+        attach: dict[str, str] | None = None,
     ) -> None:
         self.md = market_data
         self.venue: str = market_data.venue
@@ -145,6 +151,12 @@ class LiveSource:
         self._feed = self.store.subscribe(notify=self._store_changed)
         self._drain_scheduled = False
         self.account_session: StreamSession | None = None
+        self._settings = settings
+        self._reach = attach  # venue, url, network: how the session agent opens this venue
+        self.attached = attach is not None  # streaming through the session agent (until it goes)
+        self.stream_note = ""  # why the source streams on its own although a session was asked
+        self._specs: dict[Any, tuple[str, str]] = {}  # subscription key -> (LiveFeed member, argument)
+        self._account_subs: tuple[Any, ...] = ()
         self._attach_stream(protocol, settings)
         self._instruments: dict[str, Instrument] = {}
         self._latency_ms: dict[str, int] = {}
@@ -176,17 +188,61 @@ class LiveSource:
         self._book_keys: set[Any] = set()
         self.sink = _CountingStoreSink(self.store, self.venue)
         self.store.book_rules[self.venue] = self.feed.book_sync_rule  # the venue's continuity rule
-        self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
-                                     settings=settings, on_reconnect=self._on_reconnect,
-                                     snapshot_fetcher=self.feed.snapshot)
+        self._open_sessions(settings)
+
+    def _open_sessions(self, settings: StreamSettings | None) -> None:
+        """The market session (and the account's, where it has its own), through the session
+        agent while attached, else on sockets of our own."""
         # Venues that keep account events off the market socket give them their own (Aster's
         # listenKey stream): a second session into the same store, reconciled the same way.
+        # Attached, the agent opens it with the key it holds, and this process decodes its frames.
         socket = live_venue.account_socket(self.feed, self.trading) if self.trading is not None else None
+        self.account_session, self._account_subs = None, ()
+        if self.attached:
+            from perpcli.tui import attached
+
+            hello = {**(self._reach or {}), "ws_url": self.ws_url}
+            # Named as its own sockets would be: the store's health of the venue is per stream name,
+            # so a fallback's own socket takes the attached one's place there.
+            self.session = StreamSession(
+                self.ws_url, attached.AttachedProtocol(self.protocol, self._specs), self.sink,
+                name=f"{self.venue}-ws", settings=settings, on_reconnect=self._on_reconnect,
+                snapshot_fetcher=self.feed.snapshot, connector=attached.connector({**hello, "account": ""}))
+            if self.trading is not None and self.account_address:
+                # One connection of the agent's per account: the venue's market socket carrying
+                # that account's channels, or the account's own socket (Aster's listenKey).
+                if socket is None:
+                    self._account_subs, inner = self._account_feeds(), self.protocol
+                else:
+                    self._account_subs, inner = (socket.subscription,), socket.protocol
+                    self._specs[socket.subscription.key] = ("account", self.account_address)
+                if self._account_subs:
+                    self.account_session = StreamSession(
+                        self.ws_url, attached.AttachedProtocol(inner, self._specs),
+                        _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
+                        name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect,
+                        connector=attached.connector({**hello, "account": self.account_address}))
+                return
+        else:
+            self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
+                                         settings=settings, on_reconnect=self._on_reconnect,
+                                         snapshot_fetcher=self.feed.snapshot)
         if socket is not None:
-            self._account_sub = socket.subscription
+            self._account_subs = (socket.subscription,)
             self.account_session = live_venue.account_session(
                 socket, _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
                 name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect)
+
+    def _account_feeds(self) -> tuple[Any, ...]:
+        """The account's order updates and fills on the venue's socket (none: REST alone keeps it)."""
+        try:
+            subs = (self.feed.orders(self.account_address), self.feed.fills(self.account_address))
+        except UsageError as e:  # no account stream: REST snapshots alone keep the account
+            self.errors.append(f"account stream: {e}")
+            return ()
+        self._specs[subs[0].key] = ("orders", self.account_address)
+        self._specs[subs[1].key] = ("fills", self.account_address)
+        return subs
 
     # ----- WatchSource (reads; cheap, no I/O) ---------------------------------------------------
 
@@ -251,7 +307,8 @@ class LiveSource:
 
     def streams(self) -> list[StreamHealth]:
         s = self.session
-        out = [StreamHealth(f"{self.venue} ws", s.connection_state, _age_ms(s.age()), detail=s.stats.last_error)]
+        label = f"{self.venue} via session" if self.attached else f"{self.venue} ws"
+        out = [StreamHealth(label, s.connection_state, _age_ms(s.age()), detail=s.stats.last_error or self.stream_note)]
         a = self.account_session
         if a is not None:
             out.append(StreamHealth(f"{self.venue} account", a.connection_state, None, detail=a.stats.last_error))
@@ -281,10 +338,12 @@ class LiveSource:
             self._loop.create_task(self._subscribe_market(symbol))
 
     async def _subscribe_market(self, symbol: str) -> None:
-        book = self.feed.book(symbol)
+        book, trades = self.feed.book(symbol), self.feed.trades(symbol)
         self._book_keys.add(book.key)
+        self._specs[book.key] = ("book", symbol)
+        self._specs[trades.key] = ("trades", symbol)
         self.sink.track_book(book.key, symbol)
-        for sub in (book, self.feed.trades(symbol)):
+        for sub in (book, trades):
             await self.session.subscribe(sub)
 
     def _book_symbol(self, key: Any) -> str | None:
@@ -298,24 +357,13 @@ class LiveSource:
         self._loop = asyncio.get_running_loop()
         self._account_due = asyncio.Event()
         self.store.set_instruments(self.venue, self.md.instruments())  # cached by the adapter
-        for symbol in list(self._wanted):
-            await self._subscribe_market(symbol)
+        await self._subscribe_all()
         if self.trading is not None and self.account_address:
-            if self.account_session is not None:
-                await self.account_session.subscribe(self._account_sub)
-            else:
-                try:
-                    subs = (self.feed.orders(self.account_address), self.feed.fills(self.account_address))
-                except UsageError as e:  # no account stream: REST snapshots alone keep the account
-                    self.errors.append(f"account stream: {e}")
-                    subs = ()
-                for sub in subs:
-                    await self.session.subscribe(sub)
             self._account_due.set()
         tasks = self._background()
-        self.session.start()
-        if self.account_session is not None:
-            self.account_session.start()
+        self._start_sessions()
+        if self.attached:
+            tasks.append(asyncio.create_task(self._keep_attached(), name=f"tui:session:{self.venue}"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -325,6 +373,44 @@ class LiveSource:
             await self.session.aclose()
             if self.account_session is not None:
                 await self.account_session.aclose()
+
+    async def _subscribe_all(self) -> None:
+        for symbol in list(self._wanted):
+            await self._subscribe_market(symbol)
+        if self.trading is None or not self.account_address:
+            return
+        if self.account_session is not None:
+            for sub in self._account_subs:
+                await self.account_session.subscribe(sub)
+        else:
+            for sub in self._account_feeds():
+                await self.session.subscribe(sub)
+
+    def _start_sessions(self) -> list[asyncio.Task]:
+        return [s.start() for s in (self.session, self.account_session) if s is not None]
+
+    async def _keep_attached(self) -> None:
+        """While attached: if the session agent goes (or cannot serve this venue), stream on our
+        own at once, so the screen never sits on data nobody updates."""
+        runners = [s.start() for s in (self.session, self.account_session) if s is not None]
+        await asyncio.wait(runners, return_when=asyncio.FIRST_COMPLETED)
+        failed = next((s.failure for s in (self.session, self.account_session) if s is not None and s.failure), None)
+        if failed is None:
+            return  # closed on purpose
+        await self._fall_back(str(failed))
+
+    async def _fall_back(self, reason: str) -> None:
+        old = [s for s in (self.session, self.account_session) if s is not None]
+        self.attached = False
+        self.stream_note = f"own stream: {reason}"
+        self.errors.append(f"{self.venue}: {self.stream_note}")
+        log.warning("%s: %s", self.venue, self.stream_note)
+        for s in old:
+            await s.aclose()
+        self._open_sessions(self._settings)
+        await self._subscribe_all()
+        self._start_sessions()
+        self.request_account_refresh()  # whatever happened while switching: the venue says
 
     # ----- the store's change feed -> topics ------------------------------------------------------
 

@@ -52,16 +52,27 @@ class VenueFeed:
     trading: Any = None
     markets: Sequence[str] = ()
     read_only: bool = False  # `trading` only reads the account (a watched address): no order actions
+    reach: dict[str, str] | None = None  # how a session agent opens this venue (session_reach)
+
+
+def session_reach(config: Any) -> dict[str, str] | None:
+    """How the running session agent would open this venue (its VenueConfig), so the watch takes
+    its streams from the agent; None when no agent runs (the watch streams on its own)."""
+    from perpcli.tui import attached
+
+    if not attached.available():
+        return None
+    return {"venue": config.name, "url": config.url, "network": config.network}
 
 
 def make_source(market_data: Any, *, store: Any, trading: Any = None, markets: Sequence[str] = (),
-                stream: StreamSettings) -> Any:
-    """The live source for a venue: a streamed book, or (no book, per its Capabilities) the
-    oracle's quotes."""
+                stream: StreamSettings, reach: dict[str, str] | None = None) -> Any:
+    """The live source for a venue: a streamed book (through the session agent when `reach`
+    says how it opens the venue), or (no book, per its Capabilities) the oracle's quotes."""
     from perpcli.tui.oracle_source import OracleSource, has_book
 
     if has_book(market_data):
-        return LiveSource(market_data, trading=trading, settings=stream, store=store, markets=markets)
+        return LiveSource(market_data, trading=trading, settings=stream, store=store, markets=markets, attach=reach)
     return OracleSource(market_data, trading=trading, markets=markets, store=store, stale_after=stream.stale_after)
 
 
@@ -87,11 +98,12 @@ def build_app(
     stream: StreamSettings | None = None,
     read_only: bool = False,
     others: Sequence[VenueFeed] = (),
+    reach: dict[str, str] | None = None,
 ) -> tuple[WatchApp, Any]:
     """The app for one venue's market-data side (+ trading side when a key is loaded), and
     `others`: more venues opened as tabs beside it (`perp watch BTC aster-devnet:BTCUSDT`).
     Returns the app and the first venue's source."""
-    app, sources = build_watch([VenueFeed(market_data, trading, markets, read_only), *others], settings=settings,
+    app, sources = build_watch([VenueFeed(market_data, trading, markets, read_only, reach), *others], settings=settings,
                                limits=limits, config=config, stream=stream)
     return app, sources[0]
 
@@ -122,7 +134,7 @@ def build_watch(
         if not markets and i == 0:
             markets = [inst.symbol for inst in known[:DEFAULT_MARKET_COUNT]]
         markets = [md.instrument(m).symbol for m in markets]  # unknown market: UsageError now
-        source = make_source(md, store=store, trading=feed.trading, stream=stream)  # tabs subscribe
+        source = make_source(md, store=store, trading=feed.trading, stream=stream, reach=feed.reach)  # tabs subscribe
         sources.append(source)
         tabs.extend((source.venue, m) for m in markets)
         if feed.trading is not None and not feed.read_only:
@@ -143,7 +155,7 @@ def build_watch(
         choice = choose_venue(settings, venue=name)
         md = registry.open_venue(choice.config)
         md.instruments()  # metadata now, in the worker, so the screen never waits for it
-        return make_source(md, store=store, stream=stream)
+        return make_source(md, store=store, stream=stream, reach=session_reach(choice.config))
 
     first = sources[0].venue
     app = WatchApp(

@@ -18,6 +18,9 @@ without a session.
 
 The streams run on their own asyncio loop in one thread; algo threads read through
 `run_coroutine_threadsafe`, so the books are only ever touched on that loop.
+
+`perp watch` attaches to these same connections (`attach`, app/feed_taps.py): each client gets
+the frames of what it subscribed, and the agent keeps one connection per venue for everyone.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from perpcli.app import feed_taps
 from perpcli.domain.errors import NetworkError
 from perpcli.domain.events import ConnectionState
 from perpcli.ledger.book import BookState
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
-from perpcli.net.stream import FeedState, StreamSession, StreamSettings
+from perpcli.net.stream import FeedState, Resync, StreamSession, StreamSettings
 
 FIRST_BOOK_WAIT_S = 5.0  # a market just subscribed: how long the first read waits for its book
 READ_TIMEOUT_S = 2.0
 ACCOUNT_RECONCILE_S = 10.0  # how often the live account model is checked against a REST snapshot
+ATTACH_WAIT_S = 3.0  # a client attaching while the venue connection opens: how long it waits for it
 
 
 class NotFresh(NetworkError):
@@ -68,13 +73,28 @@ def _fmt(touch: Any) -> str:
     return "/".join("-" if p is None else str(p) for p in touch)
 
 
-class _AccountSink(StoreSink):
+class _TappedSink(StoreSink):
+    """StoreSink that also tells the connection's attached clients when it drops."""
+
+    def __init__(self, store: Store, venue: str, taps: feed_taps.Taps) -> None:
+        super().__init__(store, venue)
+        self.taps = taps
+
+    def status(self, key: Any, status: Any) -> None:
+        if key is None:
+            self.taps.connection(status.state, status.detail)
+        super().status(key, status)
+
+
+class _AccountSink(_TappedSink):
     """StoreSink for an account stream: facts into the store; its connection health kept off
     the store's venue health (which gates the venue's books: an account socket prices nothing)."""
 
     def status(self, key: Any, status: Any) -> None:
         if key is not None:
-            super().status(key, status)
+            StoreSink.status(self, key, status)
+        else:
+            self.taps.connection(status.state, status.detail)
 
 
 @dataclass
@@ -82,6 +102,9 @@ class _AccountStream:
     venue: str
     address: str
     session: StreamSession
+    kinds: dict[str, Any] = field(default_factory=dict)  # what a client may subscribe: name -> f(address)
+    taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)
+    keyed: bool = False  # an authenticated socket, opened with the held key (closed by drop_keyed)
     reconciler: Any = None  # the task keeping the model reconciled with REST snapshots
 
 
@@ -93,6 +116,7 @@ class _VenueStream:
     sink: StoreSink
     session: StreamSession
     market: Any  # the agent's shared MarketData the stream was opened for
+    taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)  # attached `perp watch` clients
     books: dict[str, Hashable] = field(default_factory=dict)  # symbol -> subscription key
 
 
@@ -165,26 +189,35 @@ class LiveStreams:
                 raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
             time.sleep(0.02)
 
-    def follow_account(self, market: Any, address: str) -> None:
+    def follow_account(self, market: Any, address: str, trading: Any = None) -> None:
         """Keep the live account model of `address` on this venue in the store: its order updates
         and fills from the venue's stream, reconciled with a REST snapshot once its feeds are live,
         after every reconnect and every ACCOUNT_RECONCILE_S.
         Read with a keyless reader (the address alone): the stream never holds a key past a lock.
-        Venues whose account events need an authenticated socket, or whose account reads are
-        signed, are left to REST."""
+        Venues whose account events need an authenticated socket (Aster's listenKey), or whose
+        account reads are signed, are left to REST, unless `trading` (the held key's keyed side)
+        is given: then the authenticated socket is opened with it, and `drop_keyed` closes it
+        when the key is dropped."""
         venue = market.venue
         with self._lock:
-            if self._loop is None or (venue, address) in self._accounts or venue in self._no_stream:
+            known = self._accounts.get((venue, address), False)
+            if self._loop is None or venue in self._no_stream or known or (known is None and trading is None):
                 return
             self._accounts[(venue, address)] = None
+            socket = None
             try:
                 feed = market.live_feed(address)
-                if getattr(feed, "account_socket", None) is not None or market.capabilities.signed_reads:
+                build = getattr(feed, "account_socket", None)
+                if build is not None and trading is not None:
+                    socket = build(trading)
+                    reader, subs = trading, (socket.subscription,)
+                elif build is not None or market.capabilities.signed_reads:
                     return
-                from perpcli.keys import sources
+                else:
+                    from perpcli.keys import sources
 
-                reader = market.trading(sources.resolve_reader(address=address))
-                subs = (feed.orders(address), feed.fills(address))
+                    reader = market.trading(sources.resolve_reader(address=address))
+                    subs = (feed.orders(address), feed.fills(address))
             except Exception:  # noqa: BLE001 - no account stream here: algos look their orders up over REST
                 return
             store = self.store
@@ -196,9 +229,19 @@ class LiveStreams:
                     return
                 store.reconcile(snap)
 
-            session = StreamSession(feed.ws_url, feed.protocol, _AccountSink(store, venue), name=f"{venue}-account",
-                                    settings=self.settings, on_reconnect=reconcile)
-            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session)
+            taps = feed_taps.Taps()
+            if socket is None:
+                session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps),
+                                        _AccountSink(store, venue, taps), name=f"{venue}-account",
+                                        settings=self.settings, on_reconnect=reconcile)
+                kinds = {"orders": feed.orders, "fills": feed.fills}
+            else:
+                session = StreamSession(socket.ws_url, feed_taps.TeeProtocol(socket.protocol, taps),
+                                        _AccountSink(store, venue, taps), name=f"{venue}-account",
+                                        settings=self.settings, on_reconnect=reconcile, connector=socket.connector)
+                kinds = {"account": lambda _address, sub=socket.subscription: sub}
+            acc = self._accounts[(venue, address)] = _AccountStream(venue, address, session, kinds, taps,
+                                                                    keyed=socket is not None)
             self._call(self._open_account(acc, subs, reconcile))
 
     async def _open_account(self, acc: _AccountStream, subs: Any, reconcile: Any) -> None:
@@ -219,6 +262,85 @@ class LiveStreams:
         while True:
             await reconcile()
             await asyncio.sleep(ACCOUNT_RECONCILE_S)
+
+    def attach(self, market: Any, account: str, sock: Any, ws_url: str,
+               trading: Any = None) -> tuple[str, bool] | None:
+        """Serve one `perp watch` client on this venue's connection (`account` empty: its books
+        and trades) or on `account`'s stream (its order updates and fills). None once it is
+        being served; else why not, and whether asking again later may work (the connection is
+        not up right now) or not (nothing streamed here for it: the client streams on its own).
+        `ws_url` is the endpoint the client would connect to itself: another one is refused.
+        `trading`: the held key's keyed side, for an account whose events need a socket opened
+        with it (Aster's listenKey)."""
+        if account:
+            self.follow_account(market, account, trading)
+            with self._lock:
+                acc = self._accounts.get((market.venue, account))
+            if acc is None:
+                return f"the session keeps no account stream of {account} on {market.venue}", False
+            session, taps, kinds = acc.session, acc.taps, acc.kinds
+            streamed = market.live_feed(account).ws_url
+
+            async def subscribe(kind: str, arg: str) -> None:
+                await self._tap_subscribe(session, kinds[kind](arg))
+        else:
+            vs, _ = self._ensure(market, None)
+            if vs is None:
+                return f"the session does not stream {market.venue}", False
+            session, taps, streamed = vs.session, vs.taps, vs.ws_url
+            kinds = {"book": vs.feed.book, "trades": vs.feed.trades}
+
+            async def subscribe(kind: str, arg: str) -> None:
+                if kind == "book" and arg not in vs.books:
+                    await self._subscribe(vs, arg)
+                else:
+                    await self._tap_subscribe(session, kinds[kind](arg))
+        if streamed != ws_url:
+            return f"the session streams {market.venue} from {streamed}, not {ws_url}", False
+        if session.failure is not None:  # it gave up on the venue: asking again will not help
+            return f"the session's {market.venue} stream failed: {session.failure}", False
+        deadline = time.monotonic() + ATTACH_WAIT_S
+        while session.connection_state not in (ConnectionState.CONNECTED, ConnectionState.STALE):
+            if time.monotonic() >= deadline:
+                return f"the session's {market.venue} connection is {session.connection_state.value}", True
+            time.sleep(0.05)
+        loop = self._loop
+        if loop is None:
+            return "the session is stopping", False
+        asyncio.run_coroutine_threadsafe(feed_taps.serve(sock, taps, kinds, subscribe), loop)
+        return None
+
+    async def _tap_subscribe(self, session: StreamSession, sub: Any) -> None:
+        """A feed a client asked for: subscribed at the venue if new; if the agent streams it
+        already, subscribed again there so the venue's first answer (a snapshot) reaches the
+        newcomer. Feeds resynced from REST need not: the client fetches its own snapshot."""
+        if sub.key not in session.subscriptions:
+            await session.subscribe(sub)
+        elif sub.resync is not Resync.REST_SNAPSHOT:
+            await session.resend(sub.key)
+
+    def drop_keyed(self) -> None:
+        """Close every account socket opened with a held key (the key was just dropped); their
+        attached clients are told it went down. Keyless streams go on."""
+        loop = self._loop
+        if loop is None:
+            return
+        with self._lock:
+            keyed = [(k, a) for k, a in self._accounts.items() if a is not None and a.keyed]
+            for k, _ in keyed:
+                del self._accounts[k]
+
+        async def close(accounts: list) -> None:
+            for _, acc in accounts:
+                if acc.reconciler is not None:
+                    acc.reconciler.cancel()
+                await acc.session.aclose()
+
+        if keyed:
+            try:
+                asyncio.run_coroutine_threadsafe(close(keyed), loop).result(timeout=5)
+            except Exception:  # noqa: BLE001, S110 - the key is gone either way; its socket dies with the listenKey
+                pass
 
     def warm(self, market: Any) -> None:
         """Connect the venue's stream now (no market yet), so the first algo finds it open."""
@@ -282,6 +404,8 @@ class LiveStreams:
         vs.session.start()
 
     async def _subscribe(self, vs: _VenueStream, symbol: str) -> None:
+        if symbol in vs.books:  # a client subscribed it first (attach)
+            return
         sub = vs.feed.book(symbol)
         vs.books[symbol] = sub.key
         vs.sink.track_book(sub.key, symbol)
@@ -303,11 +427,13 @@ class LiveStreams:
                 except Exception:  # noqa: BLE001 - no websocket feed on this venue: REST it is
                     self._no_stream.add(venue)
                     return None, False
-                sink = StoreSink(self.store, venue)
+                taps = feed_taps.Taps()
+                sink = _TappedSink(self.store, venue, taps)
                 self.store.book_rules[venue] = feed.book_sync_rule
-                session = StreamSession(feed.ws_url, feed.protocol, sink, name=f"{venue}-session",
-                                        settings=self.settings, snapshot_fetcher=feed.snapshot)
-                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market)
+                session = StreamSession(feed.ws_url, feed_taps.TeeProtocol(feed.protocol, taps), sink,
+                                        name=f"{venue}-session", settings=self.settings,
+                                        snapshot_fetcher=feed.snapshot)
+                vs = self._venues[venue] = _VenueStream(venue, feed.ws_url, feed, sink, session, market, taps)
                 self._call(self._open(vs))
             elif vs.market is not market and vs.ws_url != market.live_feed("").ws_url:
                 return None, False  # a second endpoint of one venue (the store keys books by venue)

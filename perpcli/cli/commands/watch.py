@@ -6,6 +6,10 @@ the ticket, the hotkeys and the account panels come alive; without one the termi
 `--no-trading` (or `--address 0x...`) shows the account panels read-only, from the address
 alone: no passphrase is asked and no key is decrypted.
 
+With a `perp session` running, books, trades and account events come from the session's own
+venue connections (no websocket of its own); without one, or when it goes, the watch streams on
+its own (tui/attached.py).
+
 Markets of other venues open as tabs beside the venue in use: `VENUE:MARKET` names a market
 on another venue (`perp watch BTC aster-devnet:BTCUSDT ostium:XAU`). A prefix that is not a
 venue's name is part of the market's own name (Hyperliquid's builder markets: `xyz:GOLD`).
@@ -35,7 +39,9 @@ def split_markets(args: Sequence[str], default_venue: str, venues: Collection[st
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("watch", help="Live terminal: order book, chart, trades, positions, orders and an order ticket.")
+    @app.command("watch", help="Live terminal: order book, chart, trades, positions, orders and an order ticket. "
+                               "With a `perp session` running it streams through the session's connections "
+                               "(its own sockets without one, or if the session goes).")
     def watch(
         markets: list[str] = typer.Argument(
             None, help="Markets to open as tabs (default: the first three); VENUE:MARKET opens another venue's "
@@ -70,11 +76,13 @@ def register(app: typer.Typer) -> None:
                 others.append((other, symbols, _account_side(other, read_only, output, named=True,
                                                              key=session.signer() if adopt else None)))
             # textual is imported here, not at module level: `perp --help` must not pay for it.
-            from perpcli.tui.run import VenueFeed, build_app
+            from perpcli.tui.run import VenueFeed, build_app, session_reach
 
-            feeds = [VenueFeed(o.market, t, symbols, read_only) for o, symbols, t in others]
+            feeds = [VenueFeed(o.market, t, symbols, read_only, session_reach(o.choice.config))
+                     for o, symbols, t in others]
             app, _ = build_app(session.market, markets=grouped[session.venue], trading=trading,
-                               settings=settings.current(), read_only=read_only, others=feeds)
+                               settings=settings.current(), read_only=read_only, others=feeds,
+                               reach=session_reach(session.choice.config))
             app.run()
         finally:
             for s in sessions:

@@ -349,7 +349,7 @@ def test_what_the_client_may_run_again_after_losing_the_agent():
     for argv in (["positions"], ["--json", "fills"], ["twap", "list"], ["agent", "list"], ["portfolio"],
                  ["--dry-run", "buy", "BTC", "1"], ["cancel", "--all", "--dry-run"], ["buy", "BTC", "1", "--preview"]):
         assert safe(*argv), argv
-    for argv in (["buy", "BTC", "1", "--yes"], ["twap", "buy", "BTC", "1"],
+    for argv in (["buy", "BTC", "1", "--yes"], ["twap", "buy", "BTC", "1"], ["twap", "cancel", "BTC", "1"],
                  ["agent", "revoke", "bot"], ["cancel", "--all"], ["leverage", "BTC", "3"], ["--account", "--dry-run",
                  "buy", "BTC", "1"], ["close", "BTC", "--preview"], ["withdraw", "10"]):
         assert not safe(*argv), argv
@@ -407,6 +407,7 @@ def test_which_commands_the_thin_client_hands_over():
     assert go(["--url", "http://x", "--network", "testnet", "--json", "cancel", "--all"]) == ("cancel",)
     assert go(["--account=main", "fills"]) == ("fills",)
     assert go(["agent", "list"]) == ("agent", "list") and go(["twap", "buy", "BTC", "1"]) == ("twap", "buy")
+    assert go(["twap", "cancel", "BTC", "7"]) == ("twap", "cancel")
     for local in (["keys", "list"], ["watch"], ["session", "status"], ["config", "show"], ["sign", "-"],
                   ["agent", "approve", "bot"], ["twap", "buy", "BTC", "1", "--client"], ["batch"],
                   ["buy", "--help"], ["-h"], ["--version"], ["funding", "--compare", "--watch"],

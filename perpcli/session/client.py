@@ -30,7 +30,7 @@ DELEGABLE = frozenset((
 # Groups whose listed subcommands go through. `agent approve` stays here: it writes a new
 # keystore and asks for its passphrase. `twap` is the venue's native TWAP (signed orders);
 # `twap --client` is a session algo, which talks to the agent its own way (cli/algo_cmd.py).
-DELEGABLE_GROUPS = {"agent": frozenset(("list", "revoke")), "twap": frozenset(("buy", "sell", "list"))}
+DELEGABLE_GROUPS = {"agent": frozenset(("list", "revoke")), "twap": frozenset(("buy", "sell", "cancel", "list"))}
 # Commands that send or change something: on a terminal they may ask to confirm, which needs the
 # person at it. Without --yes (or --dry-run) the client runs them itself, where the prompt is.
 CONFIRMING = frozenset(("buy", "sell", "cancel", "modify", "close", "flatten", "scale", "leverage", "margin",

@@ -64,15 +64,15 @@ def test_trading_commands_in_any_case_report_the_venues_spelling(perp, devnet):
 
 
 def test_a_typed_name_is_confirmed_as_the_venue_spells_it(devnet, monkeypatch):
-    """The confirmation question names the market the order goes to, not what was typed."""
-    from perpcli.cli import venue_cmd
-
-    asked: list[str] = []
-    monkeypatch.setattr(venue_cmd, "require_yes_or_confirm", lambda question: asked.append(question))
+    """The confirmation question names the market the order goes to, not what was typed. Off a
+    terminal and without --yes the command refuses with that question (with a session too: the
+    agent asks nothing, it answers what the command says)."""
     key, _ = new_key(devnet.url)
+    asked = []
     for args in (["twap", "buy", "btc", "0.01", "--minutes", "5"], ["twap", "cancel", "xyz:gold", "1"],
                  ["margin", "xyz:gold", "add", "1"], ["leverage", "btc", "2"]):
-        run(devnet.url, *args, key=key, monkeypatch=monkeypatch)
-    assert len(asked) == 4, asked
+        r = run(devnet.url, *args, key=key, monkeypatch=monkeypatch)
+        assert r.code == 2 and "without --yes" in r.err, (args, r.err)
+        asked.append(r.err.split("refusing to ", 1)[1])
     assert "BTC" in asked[0] and "xyz:GOLD" in asked[1] and "xyz:GOLD" in asked[2] and "BTC" in asked[3], asked
     assert not any("btc" in q or "xyz:gold" in q for q in asked), asked

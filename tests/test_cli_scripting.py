@@ -142,12 +142,18 @@ def test_json_errors_are_a_json_object_on_stdout_too(perp, devnet, monkeypatch):
     assert perp("price", "NOPE").out == ""  # human mode: stderr only
 
 
-def test_quiet_silences_notes_and_warnings_but_not_errors(perp, devnet):
+def test_quiet_silences_notes_and_warnings_but_not_errors(perp, devnet, monkeypatch):
     key, _ = new_key(devnet.url)
-    loud = perp("leverage", "BTC", "3", "--yes", key=key)
-    assert "warning" in loud.err  # signing with the key in PERPCLI_PRIVATE_KEY
-    quiet = perp("-q", "leverage", "BTC", "3", "--yes", key=key)
+    loud = perp("cancel", "--all", "--yes", key=key)
+    assert loud.code == 0 and "no open orders to cancel" in loud.err
+    quiet = perp("-q", "cancel", "--all", "--yes", key=key)
     assert quiet.code == 0 and quiet.err == "" and quiet.out == loud.out
+    # The key in PERPCLI_PRIVATE_KEY (with that variable set a session client runs the command itself).
+    monkeypatch.setenv("PERPCLI_PRIVATE_KEY", key)
+    warned = run(devnet.url, "leverage", "BTC", "3", "--yes")
+    assert warned.code == 0 and "warning: signing with the key in PERPCLI_PRIVATE_KEY" in warned.err
+    silent = run(devnet.url, "-q", "leverage", "BTC", "3", "--yes")
+    assert silent.code == 0 and silent.err == "" and silent.out == warned.out
     failed = perp("--quiet", "price", "NOPE")
     assert failed.code == 2 and failed.err.startswith("perp: error:")
 

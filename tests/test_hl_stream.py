@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from perpcli.domain.events import BookSnapshot, Fill
+from perpcli.domain.events import BookSnapshot, Fill, MarkPrice
 from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
 from perpcli.keys.nonces import NonceAllocator
 from perpcli.keys.signer import Signer
@@ -52,6 +52,22 @@ def test_frames_in():
     assert fills.key == ("userFills", "0xabc") and isinstance(fills.events[0], Fill)
     assert p.decode('{"channel":"trades","data":[]}')[0].kind is FrameKind.IGNORE
     assert p.decode('{"channel":"somethingNew","data":{}}')[0].kind is FrameKind.IGNORE
+
+
+def test_marks_in():
+    p = hl.HyperliquidProtocol("devnet")
+    sub = hl.HyperliquidFeed("ws://x", "devnet").marks("xyz:GOLD")
+    assert json.loads(p.subscribe_frames(sub)[0])["subscription"] == {"type": "activeAssetCtx", "coin": "xyz:GOLD"}
+    frame = p.decode(json.dumps({"channel": "activeAssetCtx", "data": {"coin": "xyz:GOLD", "ctx": {
+        "markPx": "2031.5", "oraclePx": "2030", "midPx": "2031.6", "funding": "0.0000125", "openInterest": "7.5",
+        "prevDayPx": "2000", "dayNtlVlm": "0", "premium": "0", "impactPxs": None, "dayBaseVlm": "0"}}}))[0]
+    assert frame.kind is FrameKind.DATA and frame.key == sub.key
+    (mark,) = frame.events
+    assert isinstance(mark, MarkPrice) and (mark.venue, mark.symbol, mark.mark_price, mark.oracle_price) == (
+        "devnet", "xyz:GOLD", Decimal("2031.5"), Decimal(2030))
+    err = p.decode('{"channel":"error","data":"Invalid subscription {\\"type\\":\\"activeAssetCtx\\",'
+                   '\\"coin\\":\\"NOPE\\"}"}')[0]
+    assert err.kind is FrameKind.ERROR and err.key == ("activeAssetCtx", "NOPE")
 
 
 def test_live_model_dedupes_fills():

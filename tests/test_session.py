@@ -5,6 +5,7 @@ The agent is a real background process; the devnet runs in this process on a fre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -280,6 +282,79 @@ def test_killing_the_session_mid_order_leaves_no_duplicate(perpcli_home, key, de
         assert sh.status()["running"]
 
 
+@contextlib.contextmanager
+def _agent_killed_mid_request(devnet, pid: int, *, address: str | None = None):
+    """The agent (pid) is killed while the devnet holds its first /info request naming `address`
+    (or, without one, its first /exchange request): it dies before answering its client. The
+    request then goes on (an action executes: it was sent)."""
+    owner, name = (devnet.devnet.info, "handle_body") if address else (devnet.devnet, "exchange_answer")
+    original = getattr(owner, name)
+    hit = threading.Event()
+
+    def held(body, *args, **kwargs):
+        if not hit.is_set() and (address is None or address.lower()[2:] in bytes(body).decode().lower()):
+            hit.set()
+            sh.kill(pid)
+            deadline = time.monotonic() + 5
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return original(body, *args, **kwargs)
+
+    setattr(owner, name, held)
+    try:
+        yield hit
+    finally:
+        delattr(owner, name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command", [["positions"], ["twap", "list"]])
+def test_a_read_the_agent_dies_on_is_run_by_the_client(perpcli_home, key, devnet, command):
+    """A command that changes nothing at a venue has no unknown outcome: when the agent is killed
+    before answering it, the client runs it itself and prints that, with one warning line."""
+    address, pw = key
+    argv = ["--url", devnet.url, "--network", "testnet", "--json", *command]
+    with sh.running(pw) as doc, _agent_killed_mid_request(devnet, doc["pid"], address=address) as hit:
+        r = sh.perp(*argv)
+    assert hit.is_set()
+    assert r.code == 0, r.err
+    assert r.err == "perp: warning: the session agent ended before answering; running the command without it\n"
+    assert r.json() == sh.perp(*_reach(devnet, pw), "--json", *command).json()
+
+
+def test_a_change_the_agent_dies_on_is_an_unknown_outcome(perpcli_home, key, devnet):
+    """A command that signs and sends is never run again by the client: exit 6, no warning line."""
+    _, pw = key
+    argv = ["--url", devnet.url, "--network", "testnet", "--json", "leverage", "BTC", "3", "--yes"]
+    with sh.running(pw) as doc, _agent_killed_mid_request(devnet, doc["pid"]) as hit:
+        r = sh.perp(*argv)
+    assert hit.is_set()
+    assert r.code == 6 and r.json()["error"]["exit_code"] == 6
+    assert r.err.startswith("perp: error: the session agent ended before answering") and "warning" not in r.err
+
+
+def test_what_the_client_may_run_again_after_losing_the_agent():
+    from perpcli.session import client
+
+    def safe(*argv):
+        return client.changes_nothing(list(argv), client.command_path(list(argv)) or ("",))
+
+    for argv in (["positions"], ["--json", "fills"], ["twap", "list"], ["agent", "list"], ["portfolio"],
+                 ["--dry-run", "buy", "BTC", "1"], ["cancel", "--all", "--dry-run"], ["buy", "BTC", "1", "--preview"]):
+        assert safe(*argv), argv
+    for argv in (["buy", "BTC", "1", "--yes"], ["twap", "buy", "BTC", "1"], ["twap", "cancel", "BTC", "1"],
+                 ["agent", "revoke", "bot"], ["cancel", "--all"], ["leverage", "BTC", "3"], ["--account", "--dry-run",
+                 "buy", "BTC", "1"], ["close", "BTC", "--preview"], ["withdraw", "10"]):
+        assert not safe(*argv), argv
+
+
 def _has_order(url: str, address: str, cloid: str) -> bool:
     return any(o.get("cloid") == cloid for o in info(url, {"type": "frontendOpenOrders", "user": address}))
 
@@ -332,6 +407,7 @@ def test_which_commands_the_thin_client_hands_over():
     assert go(["--url", "http://x", "--network", "testnet", "--json", "cancel", "--all"]) == ("cancel",)
     assert go(["--account=main", "fills"]) == ("fills",)
     assert go(["agent", "list"]) == ("agent", "list") and go(["twap", "buy", "BTC", "1"]) == ("twap", "buy")
+    assert go(["twap", "cancel", "BTC", "7"]) == ("twap", "cancel")
     for local in (["keys", "list"], ["watch"], ["session", "status"], ["config", "show"], ["sign", "-"],
                   ["agent", "approve", "bot"], ["twap", "buy", "BTC", "1", "--client"], ["batch"],
                   ["buy", "--help"], ["-h"], ["--version"], ["funding", "--compare", "--watch"],

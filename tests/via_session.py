@@ -41,6 +41,8 @@ def delegate(argv: list[str], key: str | None) -> int | None:
 
     if client.command_path(argv) is None:
         return None
+    if key is None and os.environ.get("PERPCLI_PRIVATE_KEY"):
+        return None  # a raw key named in the environment: the client runs the command itself
     home = os.environ["PERPCLI_HOME"]
     known = _keys.setdefault(home, {})
     name = None

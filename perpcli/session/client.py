@@ -30,11 +30,19 @@ DELEGABLE = frozenset((
 # Groups whose listed subcommands go through. `agent approve` stays here: it writes a new
 # keystore and asks for its passphrase. `twap` is the venue's native TWAP (signed orders);
 # `twap --client` is a session algo, which talks to the agent its own way (cli/algo_cmd.py).
-DELEGABLE_GROUPS = {"agent": frozenset(("list", "revoke")), "twap": frozenset(("buy", "sell", "list"))}
+DELEGABLE_GROUPS = {"agent": frozenset(("list", "revoke")), "twap": frozenset(("buy", "sell", "cancel", "list"))}
 # Commands that send or change something: on a terminal they may ask to confirm, which needs the
 # person at it. Without --yes (or --dry-run) the client runs them itself, where the prompt is.
 CONFIRMING = frozenset(("buy", "sell", "cancel", "modify", "close", "flatten", "scale", "leverage", "margin",
                         "tpsl", "deadman", "transfer", "send", "withdraw", "portfolio", "agent", "twap"))
+# Commands that change nothing at a venue (reads; and anything under --dry-run, which signs but
+# sends nothing, or buy/sell --preview): if the agent goes away before answering one, its outcome
+# is never unknown, so the client runs it itself. Everything else may have been sent (exit 6).
+READ_ONLY = frozenset((
+    ("positions",), ("orders",), ("account",), ("fills",), ("funding-history",), ("portfolio",),
+    ("price",), ("book",), ("markets",), ("funding",), ("trades",), ("candles",),
+    ("agent", "list"), ("twap", "list"),
+))
 # The global options that take a value (cli/context.py GLOBALS; tests/test_session.py keeps the
 # two in step): not imported, since this module must stay import-free.
 GLOBAL_VALUE_FLAGS = frozenset(("--venue", "--account", "--address", "--config", "--passphrase-file", "--url",
@@ -128,16 +136,40 @@ def _ttys() -> dict[str, bool]:
 
 
 def _lost(argv: list[str]) -> int | None:
-    """The agent went away without answering. A read is simply run here; an order (or any other
-    change) may have been sent, so it is never sent again: the outcome is unknown (exit 6), as for a lost connection."""
-    path = command_path(argv)
-    if path is None or path[0] not in CONFIRMING:
+    """The agent went away without answering. A command that changes nothing at a venue is run
+    here, as without a session (None), after one warning line; anything else may have been sent,
+    so it is never sent again: the outcome is unknown (exit 6), as for a lost connection."""
+    path = command_path(argv) or ("",)
+    if changes_nothing(argv, path):
+        if not {"-q", "--quiet"} & _flags(argv):
+            sys.stderr.write("perp: warning: the session agent ended before answering; "
+                             "running the command without it\n")
         return None
     from perpcli.cli.failures import fail
 
     what = "the order" if path[0] in ("buy", "sell") else f"`perp {' '.join(path)}`"
     return fail(f"the session agent ended before answering: {what} may have been sent; "
                 "check `perp orders` and `perp fills` before retrying", 6, json_out="--json" in argv)
+
+
+def changes_nothing(argv: list[str], path: tuple[str, ...]) -> bool:
+    """Whether the command, as typed, can change nothing at a venue (so running it again is safe)."""
+    flags = _flags(argv)
+    return path in READ_ONLY or "--dry-run" in flags or (path[0] in ("buy", "sell") and "--preview" in flags)
+
+
+def _flags(argv: list[str]) -> set[str]:
+    """The flags typed (never the value of a global option that takes one)."""
+    out, i = set(), 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok.split("=", 1)[0] in GLOBAL_VALUE_FLAGS and "=" not in tok:
+            i += 2
+            continue
+        if tok.startswith("-"):
+            out.add(tok.split("=", 1)[0])
+        i += 1
+    return out
 
 
 def _interrupted(argv: list[str]) -> int:

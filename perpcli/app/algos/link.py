@@ -72,6 +72,7 @@ class VenueLink:
         self.streams = streams  # the session's LiveStreams (app/algos/streams.py), or None: REST
         self._session: Any = None
         self._trading: Any = None
+        self.mark_streamed = False  # the last quote's mark came from the stream (no REST weight)
 
     @property
     def session(self) -> Any:
@@ -102,13 +103,19 @@ class VenueLink:
 
     def quote(self, *, with_mark: bool) -> Quote:
         """The touch from the venue's stream where the session streams it (raising while the
-        stream is not fresh: the host pauses), else from a REST read."""
+        stream is not fresh: the host pauses), else from a REST read. The mark likewise: the
+        streamed one while its feed is fresh, else a REST read."""
         touch = self.streams.touch(self.session.market, self.symbol) if self.streams is not None else None
         if touch is None:
             book = self.session.market.book(self.symbol, depth=1)
             touch = (book.bids[0][0] if book.bids else None, book.asks[0][0] if book.asks else None)
-        return Quote(now_ms=time.time_ns() // 1_000_000, bid=touch[0], ask=touch[1],
-                     mark=self.mark() if with_mark else None)
+        mark = None
+        if with_mark:
+            mark = self.streams.mark(self.session.market, self.symbol) if self.streams is not None else None
+            self.mark_streamed = mark is not None
+            if mark is None:
+                mark = self.mark()
+        return Quote(now_ms=time.time_ns() // 1_000_000, bid=touch[0], ask=touch[1], mark=mark)
 
     def mark(self) -> Decimal:
         # fresh: an adapter caches marks for one command's life; an algo lives longer than that

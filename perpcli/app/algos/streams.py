@@ -118,6 +118,7 @@ class _VenueStream:
     market: Any  # the agent's shared MarketData the stream was opened for
     taps: feed_taps.Taps = field(default_factory=feed_taps.Taps)  # attached `perp watch` clients
     books: dict[str, Hashable] = field(default_factory=dict)  # symbol -> subscription key
+    marks: dict[str, Hashable] = field(default_factory=dict)  # symbol -> its mark feed's key
 
 
 class LiveStreams:
@@ -188,6 +189,19 @@ class LiveStreams:
             if time.monotonic() >= deadline:
                 raise NotFresh(f"{vs.venue} {symbol} stream {read.word}")
             time.sleep(0.02)
+
+    def mark(self, market: Any, symbol: str) -> Decimal | None:
+        """The mark of `symbol` from the venue's stream while that feed is live and heard from
+        within `stream.stale_after_seconds`; else None, and the algo reads the venue's REST mark
+        (a mark feed just subscribed, down, reconnecting or silent is never used). None too
+        where the venue's feed has no mark channel."""
+        vs, _ = self._ensure(market, None)
+        if vs is None or not hasattr(vs.feed, "marks"):
+            return None
+        with self._lock:
+            if symbol not in vs.marks:
+                self._call(self._subscribe_mark(vs, symbol))
+        return self._call(self._read_mark(vs, symbol))
 
     def follow_account(self, market: Any, address: str, trading: Any = None) -> None:
         """Keep the live account model of `address` on this venue in the store: its order updates
@@ -371,6 +385,19 @@ class LiveStreams:
             return _Read(None, "out of sync")
         bid, ask = book.best_bid(), book.best_ask()
         return _Read(((bid[0] if bid else None), (ask[0] if ask else None)), SILENT if silent else None)
+
+    async def _read_mark(self, vs: _VenueStream, symbol: str) -> Decimal | None:
+        s, key = vs.session, vs.marks[symbol]
+        if s.connection_state is not ConnectionState.CONNECTED or \
+                vs.sink.feed_states.get(key) is not ConnectionState.CONNECTED or s.age(key) > s.settings.stale_after:
+            return None
+        mark = self.store.marks.get((vs.venue, symbol))
+        return None if mark is None else mark.mark_price
+
+    async def _subscribe_mark(self, vs: _VenueStream, symbol: str) -> None:
+        sub = vs.feed.marks(symbol)
+        vs.marks[symbol] = sub.key
+        await vs.session.subscribe(sub)
 
     async def _health(self) -> list[dict[str, Any]]:
         out = []

@@ -284,21 +284,27 @@ def mids(data: dict) -> dict[str, Decimal]:
 
 @answer_of("metaAndAssetCtxs")
 def mark_prices(meta: dict, ctxs: Sequence[dict], *, venue: str, time_ms: int) -> list[MarkPrice]:
-    out = []
-    for a, c in zip(meta.get("universe") or [], ctxs, strict=False):
-        out.append(
-            MarkPrice(
-                venue=venue,
-                symbol=a["name"],
-                mark_price=P(c["markPx"], "markPx"),
-                time_ms=time_ms,
-                oracle_price=P_or_none(c.get("oraclePx"), "oraclePx"),
-                mid_price=P_or_none(c.get("midPx"), "midPx"),
-                funding_rate=D_or_none(c.get("funding")),
-                open_interest=D_or_none(c.get("openInterest")),
-            )
-        )
-    return out
+    return [_mark_of(a["name"], c, venue, time_ms) for a, c in zip(meta.get("universe") or [], ctxs, strict=False)]
+
+
+@answer_of("activeAssetCtx")
+def active_asset_ctx(data: dict, *, venue: str) -> MarkPrice:
+    """One perp market's context pushed on the websocket ({"coin", "ctx"}). The frame carries no
+    time (time_ms 0): its freshness is the feed's, which the stream session tracks."""
+    return _mark_of(str(data["coin"]), data["ctx"], venue, 0)
+
+
+def _mark_of(symbol: str, c: dict, venue: str, time_ms: int) -> MarkPrice:
+    return MarkPrice(
+        venue=venue,
+        symbol=symbol,
+        mark_price=P(c["markPx"], "markPx"),
+        time_ms=time_ms,
+        oracle_price=P_or_none(c.get("oraclePx"), "oraclePx"),
+        mid_price=P_or_none(c.get("midPx"), "midPx"),
+        funding_rate=D_or_none(c.get("funding")),
+        open_interest=D_or_none(c.get("openInterest")),
+    )
 
 
 @answer_of("funding")

@@ -9,6 +9,7 @@ way from a subscription and from a frame so the session can deliver each frame t
 - userFills:    ("userFills", user)     first message isSnapshot -> resync = resubscribe
 - orderUpdates: ("orderUpdates",)       messages carry no user: one account per connection
 - userEvents:   ("user",)               channel name differs from the subscription type
+- activeAssetCtx: ("activeAssetCtx", coin)  a perp's mark and funding, pushed as they move
 
 Pure apart from json: no I/O, no clock. Fills are re-delivered in snapshots after every
 reconnect; consumers dedupe by `Fill.key` (see perpcli/app/live.py).
@@ -33,6 +34,11 @@ def book_subscription(coin: str) -> Subscription:
 
 def trades_subscription(coin: str) -> Subscription:
     return Subscription(("trades", coin), {"type": "trades", "coin": coin}, f"trades:{coin}", Resync.NEXT_MESSAGE)
+
+
+def marks_subscription(coin: str) -> Subscription:
+    return Subscription(("activeAssetCtx", coin), {"type": "activeAssetCtx", "coin": coin}, f"activeAssetCtx:{coin}",
+                        Resync.NEXT_MESSAGE)
 
 
 def fills_subscription(user: str) -> Subscription:
@@ -61,6 +67,10 @@ class HyperliquidFeed:
 
     def trades(self, symbol: str) -> Subscription:
         return trades_subscription(symbol)
+
+    def marks(self, symbol: str) -> Subscription:
+        """The market's mark (MarkPrice events): a feed not every venue's LiveFeed has."""
+        return marks_subscription(symbol)
 
     def fills(self, account: str) -> Subscription:
         return fills_subscription(account)
@@ -112,6 +122,9 @@ class HyperliquidProtocol:
             if not trades:
                 return [Inbound(FrameKind.IGNORE)]
             return [Inbound(FrameKind.DATA, ("trades", trades[0].symbol), tuple(trades))]
+        if channel == "activeAssetCtx":
+            mark = codec.active_asset_ctx(data, venue=self.venue)
+            return [Inbound(FrameKind.DATA, ("activeAssetCtx", mark.symbol), (mark,))]
         if channel in ("userFills", "orderUpdates", "user"):
             _, events, _ = codec.ws_events(msg, venue=self.venue, account=self.account)
             if channel == "userFills":
@@ -136,7 +149,7 @@ def _key_of_error(text: str) -> Hashable | None:
     if not isinstance(sub, dict):
         return None
     t = sub.get("type")
-    if t in ("l2Book", "trades"):
+    if t in ("l2Book", "trades", "activeAssetCtx"):
         return (t, sub.get("coin"))
     if t == "userFills":
         return ("userFills", str(sub.get("user", "")).lower())

@@ -187,3 +187,13 @@ async def test_stream_book_heals_a_gap_with_a_fresh_snapshot():
         assert saw_not_connected  # the feed was reported not live while it resynced
         depth_calls = [s for s in rest_server.seen if s[1] == "/fapi/v3/depth"]
         assert len(depth_calls) == 2 and "limit=1000" in depth_calls[0][2]
+
+
+def test_the_feed_streams_marks_for_algos_that_trail_them():
+    """LiveFeed.marks: the markPrice stream, whose frames arrive under the subscription's key."""
+    feed = AsterFeed("ws://127.0.0.1:9", "aster", snapshot=None)  # type: ignore[arg-type]
+    sub = feed.marks("BTCUSDT")
+    assert sub.params == "btcusdt@markPrice@1s"
+    (inbound,) = feed.protocol.decode('{"e": "markPriceUpdate", "E": 1, "s": "BTCUSDT", "p": "101.5", "i": "1",'
+                                      ' "P": "1", "r": "0.0001", "T": 2}')
+    assert inbound.key == sub.key and inbound.events[0].mark_price == Decimal("101.5")

@@ -411,6 +411,9 @@ class LiveFeed(Protocol):
     # Where account events need their own authenticated socket: builds it for a keyed side
     # (venues/live.py `account_socket`). None: `fills`/`orders` ride this feed's socket.
     account_socket: Callable[[Trading], AccountSocket] | None
+    # The market's mark price as it moves (MarkPrice events), for algos that trail the mark;
+    # None where the venue streams none (then they read it over REST).
+    marks: Callable[[str], Subscription] | None
 
     def book(self, symbol: str) -> Subscription: ...
     def trades(self, symbol: str) -> Subscription: ...

@@ -95,6 +95,7 @@ class FakeLiveFeed:
     exchange: FakeExchange
     book_sync_rule: SyncRule = SyncRule.PREV_CHAIN  # Binance-style U/u/pu chaining
     account_socket: None = None  # account events ride the market socket
+    marks: None = None  # no mark stream: algos read the mark over REST
 
     def book(self, symbol: str) -> Subscription:
         return wire.depth_subscription(symbol)

@@ -196,7 +196,7 @@ class LiveStreams:
         (a mark feed just subscribed, down, reconnecting or silent is never used). None too
         where the venue's feed has no mark channel."""
         vs, _ = self._ensure(market, None)
-        if vs is None or not hasattr(vs.feed, "marks"):
+        if vs is None or getattr(vs.feed, "marks", None) is None:  # LiveFeed.marks: None, no mark stream
             return None
         with self._lock:
             if symbol not in vs.marks:

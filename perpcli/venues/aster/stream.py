@@ -72,6 +72,9 @@ class AsterFeed:
     def trades(self, symbol: str) -> Subscription:
         return trades_subscription(symbol)
 
+    def marks(self, symbol: str) -> Subscription:
+        return mark_subscription(symbol)
+
     def fills(self, account: str) -> Subscription:
         raise UsageError("Aster's account events come on their own socket (the listenKey user-data stream): "
                          "see account_socket")

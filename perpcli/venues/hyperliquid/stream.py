@@ -69,7 +69,7 @@ class HyperliquidFeed:
         return trades_subscription(symbol)
 
     def marks(self, symbol: str) -> Subscription:
-        """The market's mark (MarkPrice events): a feed not every venue's LiveFeed has."""
+        """The market's mark and funding as they move (MarkPrice events; LiveFeed.marks)."""
         return marks_subscription(symbol)
 
     def fills(self, account: str) -> Subscription:

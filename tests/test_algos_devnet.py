@@ -301,6 +301,10 @@ def test_aster_bracket_in_a_session_cancels_the_other_leg(perpcli_home, devnet, 
         assert [c["status"] for c in out["children"]] == ["resting", "resting"]
         assert "runs in the session" in out["note"]
         aid = only_algo()
+        # The agent follows the account on its listenKey socket, opened with the key it holds.
+        wait_for("the Aster account stream", lambda: [
+            a["state"] for v in sh.status()["streams"] if v["venue"] == "aster-devnet" for a in v["accounts"]
+        ] == ["connected"])
         control(devnet.url, "oracle", {"coin": "BTC", "px": "96000"})  # mark 95050: the TP fires
         wait_for("one-cancels-other", lambda: doc(aid)["status"] == "done")
         assert doc(aid)["reason"] == "tp executed"

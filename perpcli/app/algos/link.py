@@ -91,7 +91,9 @@ class VenueLink:
         if self._trading is None:
             self._trading = self.session.trading()
             if self.streams is not None:  # the session keeps this account's live model from its stream
-                self.streams.follow_account(self.session.market, self._trading.account_address)
+                # With the keyed side: where the account's events need a socket opened with the key
+                # (Aster's listenKey), the agent opens it, and closes it when the key is dropped.
+                self.streams.follow_account(self.session.market, self._trading.account_address, self._trading)
         return self._trading
 
     def drop(self) -> None:

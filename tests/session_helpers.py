@@ -60,3 +60,45 @@ def running(passphrase_file: Path, *extra: str, env: dict | None = None):
 def kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)
+
+
+def talk_as(uid: int, path: str, payload: bytes, *, until_closed: bool) -> bytes:
+    """What the agent at `path` answers `payload` sent by a process running as `uid` (forked
+    here: only stdlib socket calls run in the child), as b"ok:" + the answer or b"error:NAME".
+    `until_closed`: a request, sent then half-closed, read until the agent hangs up; else one
+    read (a feed hello, whose connection stays open once accepted)."""
+    import socket
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become uid, ask, report through the pipe, and leave at once
+        code = 0
+        try:
+            os.close(read_end)
+            if uid != os.getuid():
+                os.setgid(uid)
+                os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(payload)
+            if until_closed:
+                s.shutdown(socket.SHUT_WR)
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            else:
+                data = s.recv(65536)
+            os.write(write_end, b"ok:" + data)
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            os.write(write_end, f"error:{type(e).__name__}".encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return b"".join(chunks)

@@ -93,40 +93,8 @@ def test_peer_uid_check():
 
 
 def _status_as(uid: int, path: str) -> bytes:
-    """The agent's raw answer to a status request from a process running as `uid` (forked here:
-    only stdlib socket calls run in the child)."""
-    import socket
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: become uid, ask, report through the pipe, and leave at once
-        code = 0
-        try:
-            os.close(read_end)
-            if uid != os.getuid():
-                os.setgid(uid)
-                os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(10)
-            s.connect(path)
-            s.sendall(b'{"v":1,"op":"status"}')
-            s.shutdown(socket.SHUT_WR)
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-            os.write(write_end, b"ok:" + data)
-        except BaseException as e:  # noqa: BLE001 - reported to the parent
-            os.write(write_end, f"error:{type(e).__name__}".encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return b"".join(chunks)
+    """The agent's raw answer to a status request from a process running as `uid`."""
+    return sh.talk_as(uid, path, b'{"v":1,"op":"status"}', until_closed=True)
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")

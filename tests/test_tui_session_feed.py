@@ -178,37 +178,8 @@ def test_without_a_session_the_watch_streams_on_its_own(perpcli_home, devnet):  
 
 
 def _feed_hello_as(uid: int, path: str, hello: dict) -> bytes:
-    """The agent's raw answer to a feed hello from a process running as `uid` (forked: only
-    stdlib socket calls run in the child)."""
-    import socket
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            os.close(read_end)
-            if uid != os.getuid():
-                os.setgid(uid)
-                os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(10)
-            s.connect(path)
-            s.sendall(protocol.frame(protocol.FRAME_JSON, json.dumps(hello).encode()))
-            data = s.recv(protocol.HEADER_SIZE + 4096)
-            os.write(write_end, b"ok:" + data)
-        except BaseException as e:  # noqa: BLE001 - reported to the parent
-            os.write(write_end, f"error:{type(e).__name__}".encode())
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while chunk := os.read(read_end, 65536):
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return b"".join(chunks)
+    """The agent's raw answer to a feed hello from a process running as `uid`."""
+    return sh.talk_as(uid, path, protocol.frame(protocol.FRAME_JSON, json.dumps(hello).encode()), until_closed=False)
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")

@@ -311,3 +311,30 @@ def test_signing_the_agent_died_on_sent_nothing(perpcli_home):
         trading.prepare_leverage("BTC", 3, cross=True)
     with pytest.raises(NetworkError, match="not answering"):  # no agent at all now
         trading.prepare_leverage("BTC", 3, cross=True)
+
+
+async def test_the_status_line_says_the_sessions_key_signs_the_orders(
+        perpcli_home, devnet, session_key, no_decrypt):  # noqa: F811 - fixtures imported above
+    from perpcli.tui.run import build_app
+    from perpcli.tui.widgets.account import StatusLine
+    from tests.tui_support import wait_until
+
+    _address, pw = session_key
+    doc = sh.start(pw, "--venues", "devnet")
+    session = watch_session(devnet)
+    try:
+        trading = session_trading.held_by_session(session)
+        assert trading is not None
+        with pytest.raises(AttributeError, match="not signed through the session"):
+            trading.prepare_modify  # noqa: B018 - a keyed call the watch never makes is not the reader's
+        app, _ = build_app(session.market, markets=["BTC"], trading=trading, settings=settings.current(),
+                           stream=QUICK, reach=session_reach(session.choice.config))
+        async with app.run_test(size=(160, 48)) as pilot:
+            status = app.query_one(StatusLine)
+            assert await wait_until(pilot, lambda: "orders signed by the session: devnet" in status.render().plain,
+                                    timeout=10)
+            await app.action_quit()
+    finally:
+        session.close()
+        sh.perp("session", "stop")
+        sh.kill(doc["pid"])

@@ -35,6 +35,10 @@ _LOST = ("the session agent ended before answering: {what} may have been sent; "
          "check the orders and fills before trying again")
 
 
+# Keyed calls the watch never makes (the CLI makes them, through the agent's own commands).
+_KEYED_ELSEWHERE = frozenset(("cancel", "modify", "set_leverage", "transfer"))
+
+
 class NotHeld(AuthError):
     """The agent holds no unlocked key for this watch now (locked, or another key): nothing was signed."""
 
@@ -102,6 +106,8 @@ class SessionTrading:
         link.base["account"] = account
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("prepare_") or name in _KEYED_ELSEWHERE:
+            raise AttributeError(f"{name} is not signed through the session")  # never the reader's refusal
         return getattr(self._reader, name)  # venue, market, account_address, reads
 
     def prepare_orders(self, intents: Sequence[Any], *, grouping: str = "na") -> Any:

@@ -224,6 +224,24 @@ def resolve_signer(account: str | None = None, *, passphrase_file: str | None = 
     return unlock(name, passphrase_file=passphrase_file)
 
 
+def stored_key_name(account: str | None = None, *, venue: str | None = None) -> str | None:
+    """The stored key `resolve_signer` would unlock for `account`, found without unlocking it;
+    None when it would sign with PERPCLI_PRIVATE_KEY instead. Refuses as resolve_signer would
+    (no key, several, an agent key of another venue). `perp watch` names it to a session agent."""
+    if account:
+        if _is_address(account) and store.find_by_address(account) is None:
+            return None  # the environment's key of that address, or resolve_signer's refusal
+        name = _named(account)
+    elif env_signer() is not None:
+        return None
+    else:
+        name = default_key_name()
+        if name is None:
+            raise _no_key()
+    check_binding(name, venue)
+    return name
+
+
 def _stored_address(name: str) -> WatchOnly | None:
     """The address a stored keystore declares, read without decrypting (None: it declares none)."""
     from perpcli.keys.watch_only import WatchOnly

@@ -12,7 +12,8 @@ captured output and exit code: so what the client prints is what it would have p
 session. Which commands come here at all is the client's list (session/client.py DELEGABLE).
 
 A connection that starts with a frame instead of a JSON request is a `perp watch` attaching to
-the agent's venue streams (session/feed.py); the same peer check comes first.
+the agent's venue streams (session/feed.py); the same peer check comes first. A "trade" request
+is one keyed Trading call of a `perp watch` (session/trade_ops.py).
 
 Commands run one at a time, fast path and full CLI alike: a command runs with the process's
 sys.stdout/stderr/stdin, os.environ and working folder swapped for the client's, and with the
@@ -226,6 +227,10 @@ class Agent:
             from perpcli.session import algo_ops
 
             return algo_ops.answer(self, request)
+        if op == "trade":  # `perp watch` signing and sending with the key held here
+            from perpcli.session import trade_ops
+
+            return trade_ops.answer(self, request)
         if op == "run":
             with self._run_lock:
                 self.state.last_used = time.time()

@@ -526,6 +526,9 @@ class WatchApp(App):
         notes = [f"{v}: {s.stream_note}" for v, s in self.sources.items() if getattr(s, "stream_note", "")]
         if several and attached:
             notes.insert(0, f"via session: {', '.join(attached)}")
+        signed = [v for v, t in self.traders.items() if getattr(getattr(t, "trading", None), "via_session", False)]
+        if signed:  # the session agent's key signs these venues' orders (tui/session_trading.py)
+            notes.append(f"orders signed by the session: {', '.join(signed)}")
         return "; ".join(notes)
 
     def venue_health(self) -> dict[str, VenueHealth]:

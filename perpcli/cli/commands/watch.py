@@ -8,7 +8,8 @@ alone: no passphrase is asked and no key is decrypted.
 
 With a `perp session` running, books, trades and account events come from the session's own
 venue connections (no websocket of its own); without one, or when it goes, the watch streams on
-its own (tui/attached.py).
+its own (tui/attached.py). When the session holds the key, the watch's orders are signed and
+sent by the session (tui/session_trading.py): no passphrase is asked here.
 
 Markets of other venues open as tabs beside the venue in use: `VENUE:MARKET` names a market
 on another venue (`perp watch BTC aster-devnet:BTCUSDT ostium:XAU`). A prefix that is not a
@@ -72,7 +73,9 @@ def register(app: typer.Typer) -> None:
                     continue
                 other = _open_other(name)
                 sessions.append(other)
-                adopt = trading is not None and not read_only and not other.watch_only
+                # A key signing in the session agent is not in this process: each venue asks the agent itself.
+                adopt = (trading is not None and not read_only and not other.watch_only
+                         and not getattr(trading, "via_session", False))
                 others.append((other, symbols, _account_side(other, read_only, output, named=True,
                                                              key=session.signer() if adopt else None)))
             # textual is imported here, not at module level: `perp --help` must not pay for it.
@@ -102,12 +105,19 @@ def _open_other(name: str):
 
 def _account_side(session, read_only: bool, output, *, named: bool = False, key=None):
     """The venue's account side, or None (market data only) with one warning line saying why.
-    `key`: a signer another venue's session already unlocked (one key, one passphrase)."""
+    `key`: a signer another venue's session already unlocked (one key, one passphrase).
+    With a session agent holding the key, orders are signed there and nothing is unlocked here."""
     from perpcli.domain.errors import AuthError, UsageError
 
     try:
         if key is not None:
             session.adopt_signer(key)
+        elif not read_only:
+            from perpcli.tui.session_trading import held_by_session
+
+            held = held_by_session(session)
+            if held is not None:
+                return held
         return session.reader() if read_only else session.trading()
     except (AuthError, UsageError) as e:
         output.warn(f"{session.venue + ': ' if named else ''}market data only: {e}")

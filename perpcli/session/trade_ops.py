@@ -1,0 +1,99 @@
+"""The agent's side of `perp watch` trading with the key the session holds (tui/session_trading.py).
+
+The watch keeps everything a trader sees — plans, risk guards, previews, confirmations
+(app/actions.py, the ticket) — and hands only the keyed Trading seam calls here: signing
+(`prepare_*`) and sending (`send*`, `submit`). Each runs on a Trading built for the call from
+the key held now, with the TradingOptions the watch would have signed with, and the nonce
+allocator every perp process of that signer shares (keys/nonces.py), one at a time with the
+agent's commands and algo steps (its run lock).
+
+Nothing is signed unless the key the watch named is held here now (a lock drops it at once)
+and still trades the account the watch shows: otherwise the answer is "not held", before any
+signature. A result that cannot be written back after a send is reported as unknown, never
+as done or failed, so the watch never resends it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from perpcli.session import seam_codec
+
+SIGNING = frozenset(("prepare_orders", "prepare_cancel", "prepare_leverage"))
+SENDING = frozenset(("send_orders", "send_cancel", "send", "submit"))
+
+
+def answer(agent: Any, request: dict) -> dict:
+    method = str(request.get("method") or "")
+    if method != "hello" and method not in SIGNING | SENDING:
+        return {"failed": f"{method!r} is not a Trading call the session runs"}
+    with agent._run_lock:  # one at a time with the agent's commands, feeds and algo steps
+        agent.state.last_used = time.time()
+        try:
+            reply = _call(request, method)
+        finally:
+            agent.state.last_used = time.time()
+    if method != "hello":  # `perp session status` counts a watch's calls with the commands
+        if reply.get("held") is False:
+            agent.state.declined += 1
+        else:
+            agent.state.served += 1
+    return reply
+
+
+def _call(request: dict, method: str) -> dict:
+    from perpcli.domain.errors import PerpError
+    from perpcli.keys import sources
+
+    try:
+        trading = _held_trading(request)
+        if trading is None:
+            return {"held": False, "why": "the session holds no unlocked key " + repr(str(request.get("key")))}
+        if method == "hello":  # which account the held key trades (the venue must know the key)
+            trading.require_registered()
+            result: Any = {"account": trading.account_address, "signer": trading.signer_address}
+        elif trading.account_address.lower() != str(request.get("account") or "").lower():
+            return {"held": False, "why": f"the session's key {request.get('key')!r} no longer trades "
+                                          f"{request.get('account')}"}
+        else:
+            args = seam_codec.decode(request.get("args") or [])
+            kwargs = seam_codec.decode(request.get("kwargs") or {"$M": {}})
+            result = getattr(trading, method)(*args, **kwargs)
+    except PerpError as e:
+        return {"error": seam_codec.encode_error(e)}
+    except Exception as e:  # noqa: BLE001 - a bug here must not look like a venue's answer
+        sys.stderr.write(f"perp session: watch {method}: {type(e).__name__}: {e}\n")
+        return {"unknown" if method in SENDING else "failed": f"{type(e).__name__}: {e}"}
+    finally:
+        sources.missed_key(reset=True)  # a key not held is answered here, not left for the next command
+    try:
+        return {"ok": True, "result": seam_codec.encode(result)}
+    except TypeError as e:
+        return {"unknown" if method in SENDING else "failed": f"the answer cannot be written back: {e}"}
+
+
+def _held_trading(request: dict) -> Any:
+    """The Trading of the key the watch named, as held now, or None (locked, or not this key)."""
+    from perpcli.app.session import Session
+    from perpcli.config import settings
+    from perpcli.keys import sources
+    from perpcli.keys.sources import KeyNotHeld
+
+    reach = request.get("reach") or {}
+    name = str(request.get("key") or "")
+    options = seam_codec.decode(request.get("options"))
+    if not name or not isinstance(options, seam_codec.TradingOptions):
+        raise ValueError("a session trade names its key and options")
+    session = Session.open(settings.current(), venue=str(reach.get("venue") or ""), url=reach.get("url") or None,
+                           network=reach.get("network") or None)
+    try:
+        sources.check_binding(name, session.venue)
+        try:
+            signer = sources.unlock(name)  # the held key only: the agent serves held keys alone
+        except KeyNotHeld:
+            return None
+        return session.market.trading(signer, options=options)
+    finally:
+        session.close()  # the agent's shared market stays open (app/session.py share_markets)

@@ -1,0 +1,170 @@
+"""`perp watch` trading with the key a running `perp session` agent holds: no passphrase here.
+
+The smallest seam that changes nothing a trader sees: the TUI keeps its LiveTrader and the
+whole app layer (plans, risk guards, previews, confirmations, bracket policy) exactly as
+without a session, on a Trading whose reads are a reader's (the account's address, as
+`--no-trading` reads it: no key in this process) and whose keyed calls — the ones
+app/actions.py and the trader make: prepare_orders/cancel/leverage, send_orders, send_cancel,
+send, submit — run in the agent on the key it holds, under its run lock and with the nonces
+every perp process of that signer shares (session/trade_ops.py). Values cross as explicit JSON
+(session/seam_codec.py), a venue's refusal and a PerpError come back as they would here.
+
+Offered only where that split is exact: a venue whose account reads need no signature, whose
+account events need no keyed socket and which takes book orders (Hyperliquid's protocol).
+Elsewhere, or when the agent is locked, holds another key or does not answer, the watch
+unlocks its key itself as without a session (cli/commands/watch.py).
+
+When the agent goes while a call is out: a signing call reports it (nothing was sent); a
+sending call cannot know, so its orders come back `unknown` (a cancel or an action raises
+OutcomeUnknown) and nothing is ever sent again from here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from perpcli.domain.errors import AuthError, NetworkError, OutcomeUnknown, PerpError
+from perpcli.session import protocol, seam_codec
+from perpcli.venues.base import Ack, AckStatus, TradingOptions
+
+CONNECT_TIMEOUT_S = 2.0
+_LOST = ("the session agent ended before answering: {what} may have been sent; "
+         "check the orders and fills before trying again")
+
+
+# Keyed calls the watch never makes (the CLI makes them, through the agent's own commands).
+_KEYED_ELSEWHERE = frozenset(("cancel", "modify", "set_leverage", "transfer"))
+
+
+class NotHeld(AuthError):
+    """The agent holds no unlocked key for this watch now (locked, or another key): nothing was signed."""
+
+
+class _Link:
+    """One agent request per Trading call (the socket's one-request-per-connection form)."""
+
+    def __init__(self, reach: dict[str, Any], key: str, options: TradingOptions) -> None:
+        self.base = {"v": protocol.VERSION, "op": "trade", "reach": reach, "key": key,
+                     "options": seam_codec.encode(options), "account": ""}
+
+    def call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+             *, what: str = "") -> Any:
+        request = {**self.base, "method": method, "args": seam_codec.encode(list(args)),
+                   "kwargs": seam_codec.encode(kwargs or {})}
+        sock = _connect()
+        if sock is None:
+            raise NetworkError(f"the session agent is not answering; nothing was {'sent' if what else 'signed'}")
+        with sock:
+            try:
+                sock.sendall(protocol.encode(request))
+                sock.shutdown(socket.SHUT_WR)
+                reply = protocol.decode(protocol.read_all(sock))
+            except (OSError, ValueError):
+                if what:  # it may have reached the venue: never sent again, reported unknown
+                    raise OutcomeUnknown(_LOST.format(what=what)) from None
+                raise NetworkError("the session agent ended before signing; nothing was sent") from None
+        if reply.get("ok"):
+            return seam_codec.decode(reply.get("result"))
+        if isinstance(reply.get("error"), dict):
+            raise seam_codec.decode_error(reply["error"])
+        if reply.get("held") is False:
+            raise NotHeld(f"{reply.get('why')}; nothing was signed — restart the session (`perp session stop`, "
+                          "`perp session start`) or `perp watch` (which then unlocks the key itself)")
+        if "unknown" in reply and what:
+            raise OutcomeUnknown(f"{_LOST.format(what=what)} ({reply['unknown']})")
+        why = reply.get("failed") or reply.get("unknown") or reply.get("error") or "no answer"
+        raise RuntimeError(f"session agent: {why}")
+
+
+def _connect() -> socket.socket | None:
+    """A connection to this user's agent (its uid checked), or None."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CONNECT_TIMEOUT_S)
+        sock.connect(protocol.socket_path())
+        if not protocol.peer_allowed(protocol.peer_uid(sock), os.getuid()):
+            sock.close()
+            return None
+        sock.settimeout(None)  # a send takes as long as the venue (and settling a lost answer) does
+        return sock
+    except OSError:
+        sock.close()
+        return None
+
+
+class SessionTrading:
+    """A Trading whose keyed calls the session agent runs; everything else is the reader's."""
+
+    via_session = True  # the watch names it in its status line; no key of its own to adopt elsewhere
+
+    def __init__(self, reader: Any, link: _Link, account: str) -> None:
+        self._reader = reader
+        self._link = link
+        link.base["account"] = account
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("prepare_") or name in _KEYED_ELSEWHERE:
+            raise AttributeError(f"{name} is not signed through the session")  # never the reader's refusal
+        return getattr(self._reader, name)  # venue, market, account_address, reads
+
+    def prepare_orders(self, intents: Sequence[Any], *, grouping: str = "na") -> Any:
+        return self._link.call("prepare_orders", [list(intents)], {"grouping": grouping})
+
+    def send_orders(self, prepared: Any) -> list[Ack]:
+        try:
+            return self._link.call("send_orders", [prepared], what="the order")
+        except OutcomeUnknown as e:  # each order's fate is unknown: shown so, settled by its cloid later
+            return [Ack(AckStatus.UNKNOWN, cloid=cloid, error=e.message) for cloid, _ in prepared.requests]
+
+    def submit(self, intents: Sequence[Any], *, grouping: str = "na") -> list[Ack]:
+        return self.send_orders(self.prepare_orders(intents, grouping=grouping))
+
+    def prepare_cancel(self, targets: Sequence[Any]) -> Any:
+        return self._link.call("prepare_cancel", [list(targets)])
+
+    def send_cancel(self, prepared: Any, targets: Sequence[Any]) -> list[Any]:
+        return self._link.call("send_cancel", [prepared, list(targets)], what="the cancel")
+
+    def prepare_leverage(self, market: str, leverage: int, *, cross: bool) -> Any:
+        return self._link.call("prepare_leverage", [market, leverage], {"cross": cross})
+
+    def send(self, prepared: Any) -> Any:
+        return self._link.call("send", [prepared], what=f"the {prepared.kind} request")
+
+
+def held_by_session(session: Any) -> SessionTrading | None:
+    """The watch's Trading on the key the session agent holds for this account, or None: no
+    agent, a venue where the split is not exact, or an agent that is locked or holds another
+    key (then the watch unlocks the key itself, as without a session). `session` is the
+    command's app/session.Session; its key is never unlocked here."""
+    from perpcli.app.collateral import uses_collateral_orders
+    from perpcli.keys import sources
+    from perpcli.keys.watch_only import WatchOnly
+
+    if not os.path.exists(protocol.socket_path()) or session.watch_only:
+        return None
+    md = session.market
+    caps = md.capabilities
+    if caps.signed_reads or uses_collateral_orders(caps) or getattr(md.live_feed(), "account_socket", None):
+        return None
+    try:
+        name = sources.stored_key_name(session.account, venue=session.venue)
+    except PerpError:
+        return None  # the local path says why, as it always has
+    if name is None:
+        return None  # a key in the environment: nothing to unlock here
+    config = session.choice.config
+    options = session._options()  # the options this watch would sign with, sent for the agent to use
+    link = _Link({"venue": config.name, "url": config.url, "network": config.network}, name, options)
+    try:
+        who = link.call("hello")
+    except (NotHeld, NetworkError, RuntimeError):
+        return None  # not held, not answering, or an agent that does not take this call
+    # Any other refusal (the venue does not know the key) is the watch's, as if unlocked here.
+    reader = md.trading(WatchOnly(who["signer"], name=name), options=options)
+    if reader.account_address.lower() != str(who["account"]).lower():
+        return None
+    return SessionTrading(reader, link, who["account"])

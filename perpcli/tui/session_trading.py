@@ -197,6 +197,8 @@ def held_by_session(session: Any) -> SessionTrading | None:
     caps = md.capabilities
     if uses_collateral_orders(caps):
         return None  # its trader signs collateral trades, not these calls (tui/collateral_trader.py)
+    if not caps.signed_reads and getattr(md.live_feed(), "account_socket", None):
+        return None  # a keyed account socket whose calls only a venue signing its reads forwards
     try:
         name = sources.stored_key_name(session.account, venue=session.venue)
     except PerpError:

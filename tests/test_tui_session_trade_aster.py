@@ -155,6 +155,7 @@ def test_an_aster_refusal_and_reads_are_the_same_through_the_session_as_without_
         [res] = actions.place(session, held, actions.plan(session, held, request(Side.BUY, "0.02", limit="94000")),
                               dry_run=False).results
         assert res.status == "resting"
+        served = sh.status()["commands_served"]
         assert held.open_orders() == own.open_orders() and len(own.open_orders()) == 1
         assert held.positions() == own.positions()
         assert held.leverage_setting(BTC) == own.leverage_setting(BTC)
@@ -162,6 +163,7 @@ def test_an_aster_refusal_and_reads_are_the_same_through_the_session_as_without_
         mine, theirs = held.account(), own.account()
         assert (mine.balances, mine.positions, mine.open_orders) == (theirs.balances, theirs.positions,
                                                                      theirs.open_orders)
+        assert sh.status()["commands_served"] == served  # a screen's polls are not a trader's use
         # An error raised on the agent's side arrives as the same class, message and attributes.
         with pytest.raises(ValidationError) as e:
             held.prepare_cancel([CancelTarget("NOPE", oid="1")])
@@ -252,8 +254,10 @@ def test_every_tab_whose_key_the_agent_holds_uses_it_and_the_others_ask_once(
                                   False, output)
 
         # Held: the Hyperliquid tab and the Aster tab both sign (and Aster reads) in the agent.
-        assert [type(t) for t in tabs("main")] == [session_trading.SessionTrading,
-                                                    session_trading.SignedReadsTrading]
+        held = tabs("main")
+        assert [type(t) for t in held] == [session_trading.SessionTrading, session_trading.SignedReadsTrading]
+        with pytest.raises(RuntimeError, match="reads an account without its key"):  # the watch reads it itself
+            held[0]._link.call("account", read=True)
         state["refused"] = False
         # Not held ("other"): asked once, for the first tab; the Aster tab adopts that key.
         sides = tabs("other")

@@ -2,7 +2,9 @@
 
 The values that cross are few and all plain data: order intents, cancel targets, the signed
 `Prepared` request, and what the venue answered (Ack, CancelResult, ActionResult), plus a
-PerpError raised on the agent's side. Each is written out explicitly: Decimal as its string,
+PerpError raised on the agent's side. Where the venue signs its account reads (Aster), what
+the watch reads crosses too: the account snapshot (balances, positions, open orders), the
+positions, the leverage setting and the fee rates. Each is written out explicitly: Decimal as its string,
 an enum by class name and value, a dataclass by class name and fields, and only the classes
 named below are rebuilt on reading (anything else is refused). JSON rather than pickle, so a
 reply can never make the reader run code, whoever wrote it.
@@ -20,20 +22,28 @@ from typing import Any
 
 from perpcli.domain import errors
 from perpcli.domain.errors import ErrorKind, PerpError
-from perpcli.domain.orders import OrderIntent, OrderType, Side, TimeInForce
+from perpcli.domain.events import AccountSnapshot, Balance, PositionSnapshot
+from perpcli.domain.instrument import MarginMode
+from perpcli.domain.orders import Order, OrderIntent, OrderStatus, OrderType, Side, TimeInForce
+from perpcli.ledger.fees import FeeRates
 from perpcli.venues.base import (
     Ack,
     AckStatus,
     ActionResult,
     CancelResult,
     CancelTarget,
+    LeverageSetting,
+    Positions,
     Prepared,
     TradingOptions,
 )
 
 _CLASSES = {c.__name__: c for c in (OrderIntent, CancelTarget, Prepared, Ack, CancelResult, ActionResult,
-                                    TradingOptions)}
-_ENUMS = {c.__name__: c for c in (Side, OrderType, TimeInForce, AckStatus, ErrorKind)}
+                                    TradingOptions,
+                                    # the account reads (venues that sign them)
+                                    AccountSnapshot, Balance, PositionSnapshot, Order, Positions,
+                                    LeverageSetting, FeeRates)}
+_ENUMS = {c.__name__: c for c in (Side, OrderType, TimeInForce, AckStatus, ErrorKind, MarginMode, OrderStatus)}
 _ERRORS = {c.__name__: c for c in vars(errors).values()
            if isinstance(c, type) and issubclass(c, PerpError)}
 

@@ -11,6 +11,11 @@ Nothing is signed unless the key the watch named is held here now (a lock drops 
 and still trades the account the watch shows: otherwise the answer is "not held", before any
 signature. A result that cannot be written back after a send is reported as unknown, never
 as done or failed, so the watch never resends it.
+
+Where the venue signs its account reads too (Aster), the watch's reads of the account come here
+as well (READING), signed with the same key and nonces. They are a screen's background polls,
+not a trader's use: they neither count as commands served nor hold off the idle lock, as a
+watch's reads on Hyperliquid (made in the watch itself) never reach the agent at all.
 """
 
 from __future__ import annotations
@@ -23,19 +28,30 @@ from perpcli.session import seam_codec
 
 SIGNING = frozenset(("prepare_orders", "prepare_cancel", "prepare_leverage"))
 SENDING = frozenset(("send_orders", "send_cancel", "send", "submit"))
+# The account reads `perp watch` makes (tui/live.py, app/preview.py, app/actions.py), and the
+# listenKey calls of Aster's account socket when the watch opens it itself.
+READING = frozenset(("account", "positions", "open_orders", "leverage_setting", "fee_rates",
+                     "listen_key", "keep_listen_key_alive"))
+# A read of the venue's market side that needs the key: Aster's full leverage-bracket table (the
+# venue's own rows, parsed by the watch as by any Aster process), which a Trading built for a key
+# plugs into its market as `bracket_source`.
+BRACKET_TABLE = "bracket_table"
 
 
 def answer(agent: Any, request: dict) -> dict:
     method = str(request.get("method") or "")
-    if method != "hello" and method not in SIGNING | SENDING:
+    if method != "hello" and method not in SIGNING | SENDING | READING | {BRACKET_TABLE}:
         return {"failed": f"{method!r} is not a Trading call the session runs"}
+    use = method not in READING | {BRACKET_TABLE}
     with agent._run_lock:  # one at a time with the agent's commands, feeds and algo steps
-        agent.state.last_used = time.time()
+        if use:
+            agent.state.last_used = time.time()
         try:
             reply = _call(request, method)
         finally:
-            agent.state.last_used = time.time()
-    if method != "hello":  # `perp session status` counts a watch's calls with the commands
+            if use:
+                agent.state.last_used = time.time()
+    if method != "hello" and use:  # `perp session status` counts a watch's calls with the commands
         if reply.get("held") is False:
             agent.state.declined += 1
         else:
@@ -57,6 +73,13 @@ def _call(request: dict, method: str) -> dict:
         elif trading.account_address.lower() != str(request.get("account") or "").lower():
             return {"held": False, "why": f"the session's key {request.get('key')!r} no longer trades "
                                           f"{request.get('account')}"}
+        elif method in READING | {BRACKET_TABLE} and not trading.capabilities.signed_reads:
+            return {"failed": f"{trading.venue} reads an account without its key: the watch reads it itself"}
+        elif method == BRACKET_TABLE:
+            source = getattr(trading.market, "bracket_source", None)
+            if source is None:
+                return {"failed": f"{trading.venue} has no keyed bracket table"}
+            result = source()
         else:
             args = seam_codec.decode(request.get("args") or [])
             kwargs = seam_codec.decode(request.get("kwargs") or {"$M": {}})

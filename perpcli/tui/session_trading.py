@@ -9,14 +9,19 @@ send, submit — run in the agent on the key it holds, under its run lock and wi
 every perp process of that signer shares (session/trade_ops.py). Values cross as explicit JSON
 (session/seam_codec.py), a venue's refusal and a PerpError come back as they would here.
 
-Offered only where that split is exact: a venue whose account reads need no signature, whose
-account events need no keyed socket and which takes book orders (Hyperliquid's protocol).
-Elsewhere, or when the agent is locked, holds another key or does not answer, the watch
-unlocks its key itself as without a session (cli/commands/watch.py).
+A venue that signs its account reads (Aster) cannot be read from an address: there the
+account reads the watch makes (account, positions, open orders, leverage setting, fee rates,
+the full leverage-bracket table the margin preview uses, and the listenKey calls of its
+account socket when the watch opens that socket itself) run in the agent too
+(SignedReadsTrading). The account socket of an attached watch is opened by the agent itself.
+
+Offered on venues that take book orders. A venue of collateral x leverage trades (Ostium) keeps
+its own trader, and elsewhere, or when the agent is locked, holds another key or does not
+answer, the watch unlocks its key itself as without a session (cli/commands/watch.py).
 
 When the agent goes while a call is out: a signing call reports it (nothing was sent); a
 sending call cannot know, so its orders come back `unknown` (a cancel or an action raises
-OutcomeUnknown) and nothing is ever sent again from here.
+OutcomeUnknown) and nothing is ever sent again from here; a read fails as a network read does.
 """
 
 from __future__ import annotations
@@ -51,12 +56,14 @@ class _Link:
                      "options": seam_codec.encode(options), "account": ""}
 
     def call(self, method: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
-             *, what: str = "") -> Any:
+             *, what: str = "", read: bool = False) -> Any:
+        """`what` names what a sending call may have sent; `read`: a read, which changes nothing."""
         request = {**self.base, "method": method, "args": seam_codec.encode(list(args)),
                    "kwargs": seam_codec.encode(kwargs or {})}
         sock = _connect()
         if sock is None:
-            raise NetworkError(f"the session agent is not answering; nothing was {'sent' if what else 'signed'}")
+            raise NetworkError("the session agent is not answering" if read else
+                               f"the session agent is not answering; nothing was {'sent' if what else 'signed'}")
         with sock:
             try:
                 sock.sendall(protocol.encode(request))
@@ -65,6 +72,8 @@ class _Link:
             except (OSError, ValueError):
                 if what:  # it may have reached the venue: never sent again, reported unknown
                     raise OutcomeUnknown(_LOST.format(what=what)) from None
+                if read:
+                    raise NetworkError(f"the session agent ended before answering the {method} read") from None
                 raise NetworkError("the session agent ended before signing; nothing was sent") from None
         if reply.get("ok"):
             return seam_codec.decode(reply.get("result"))
@@ -135,6 +144,44 @@ class SessionTrading:
         return self._link.call("send", [prepared], what=f"the {prepared.kind} request")
 
 
+class SignedReadsTrading(SessionTrading):
+    """A SessionTrading on a venue that signs its account reads (Aster): the reads the watch
+    makes are the agent's too, signed with the key it holds (session/trade_ops.py READING)."""
+
+    def __init__(self, reader: Any, link: _Link, account: str) -> None:
+        super().__init__(reader, link, account)
+        self._fees: Any = None
+        if getattr(reader.market, "bracket_source", None) is not None:
+            # Building the reader pointed the market's full bracket table at a read it cannot sign.
+            reader.market.bracket_source = lambda: link.call("bracket_table", read=True)
+
+    def _read(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._link.call(method, args, kwargs, read=True)
+
+    def account(self, market: str | None = None) -> Any:
+        return self._read("account", *([market] if market is not None else []))
+
+    def positions(self, **kwargs: Any) -> Any:
+        return self._read("positions", **kwargs)
+
+    def open_orders(self, **kwargs: Any) -> list[Any]:
+        return self._read("open_orders", **kwargs)
+
+    def leverage_setting(self, market: str) -> Any:
+        return self._read("leverage_setting", market)
+
+    def fee_rates(self) -> Any:
+        if self._fees is None:  # asked once, as the adapter asks once per Trading
+            self._fees = self._read("fee_rates")
+        return self._fees
+
+    def listen_key(self) -> str:
+        return self._read("listen_key")
+
+    def keep_listen_key_alive(self) -> None:
+        self._read("keep_listen_key_alive")
+
+
 def held_by_session(session: Any) -> SessionTrading | None:
     """The watch's Trading on the key the session agent holds for this account, or None: no
     agent, a venue where the split is not exact, or an agent that is locked or holds another
@@ -148,8 +195,10 @@ def held_by_session(session: Any) -> SessionTrading | None:
         return None
     md = session.market
     caps = md.capabilities
-    if caps.signed_reads or uses_collateral_orders(caps) or getattr(md.live_feed(), "account_socket", None):
-        return None
+    if uses_collateral_orders(caps):
+        return None  # its trader signs collateral trades, not these calls (tui/collateral_trader.py)
+    if not caps.signed_reads and getattr(md.live_feed(), "account_socket", None):
+        return None  # a keyed account socket whose calls only a venue signing its reads forwards
     try:
         name = sources.stored_key_name(session.account, venue=session.venue)
     except PerpError:
@@ -167,4 +216,5 @@ def held_by_session(session: Any) -> SessionTrading | None:
     reader = md.trading(WatchOnly(who["signer"], name=name), options=options)
     if reader.account_address.lower() != str(who["account"]).lower():
         return None
-    return SessionTrading(reader, link, who["account"])
+    kind = SignedReadsTrading if caps.signed_reads else SessionTrading
+    return kind(reader, link, who["account"])

@@ -66,18 +66,9 @@ def register(app: typer.Typer) -> None:
             from perpcli.venues import registry
 
             grouped = split_markets(markets or [], session.venue, registry.all_venues())
-            trading = _account_side(session, read_only, output)
-            others = []
-            for name, symbols in grouped.items():
-                if name == session.venue:
-                    continue
-                other = _open_other(name)
-                sessions.append(other)
-                # A key signing in the session agent is not in this process: each venue asks the agent itself.
-                adopt = (trading is not None and not read_only and not other.watch_only
-                         and not getattr(trading, "via_session", False))
-                others.append((other, symbols, _account_side(other, read_only, output, named=True,
-                                                             key=session.signer() if adopt else None)))
+            sessions.extend(_open_other(name) for name in grouped if name != session.venue)
+            trading, *sides = _account_sides(sessions, read_only, output)
+            others = [(o, grouped[o.venue], t) for o, t in zip(sessions[1:], sides, strict=True)]
             # textual is imported here, not at module level: `perp --help` must not pay for it.
             from perpcli.tui.run import VenueFeed, build_app, session_reach
 
@@ -103,21 +94,42 @@ def _open_other(name: str):
                         address=opts.address)
 
 
+def _account_sides(sessions, read_only: bool, output) -> list:
+    """Each tab's account side, the venue in use first: the session agent's where it holds that
+    venue's key, else the key unlocked here — asked once, then adopted by the tabs after it."""
+    sides: list = []
+    unlocked = None
+    for i, s in enumerate(sessions):
+        side = _account_side(s, read_only, output, named=i > 0, key=None if s.watch_only else unlocked)
+        sides.append(side)
+        unlocked = unlocked or _unlocked_here(s, side, read_only)
+    return sides
+
+
+def _unlocked_here(session, trading, read_only: bool):
+    """The key this process unlocked for `session`'s tab (for the next tabs to adopt), or None:
+    read-only, market data only, or signed by the session agent (no key here)."""
+    if read_only or trading is None or session.watch_only or getattr(trading, "via_session", False):
+        return None
+    return session.signer()
+
+
 def _account_side(session, read_only: bool, output, *, named: bool = False, key=None):
     """The venue's account side, or None (market data only) with one warning line saying why.
-    `key`: a signer another venue's session already unlocked (one key, one passphrase).
-    With a session agent holding the key, orders are signed there and nothing is unlocked here."""
+    With a session agent holding this venue's key, orders are signed there and nothing is
+    unlocked here; otherwise `key` is a signer another tab of this watch already unlocked (one
+    key, one passphrase), else the key is unlocked here."""
     from perpcli.domain.errors import AuthError, UsageError
 
     try:
-        if key is not None:
-            session.adopt_signer(key)
-        elif not read_only:
+        if not read_only:
             from perpcli.tui.session_trading import held_by_session
 
             held = held_by_session(session)
             if held is not None:
                 return held
+            if key is not None:
+                session.adopt_signer(key)
         return session.reader() if read_only else session.trading()
     except (AuthError, UsageError) as e:
         output.warn(f"{session.venue + ': ' if named else ''}market data only: {e}")

@@ -170,9 +170,8 @@ async def test_the_agent_losing_the_venue_makes_the_attached_book_stale_until_it
 def test_without_a_session_the_watch_streams_on_its_own(perpcli_home, devnet):  # noqa: F811
     cfg, md = open_venue(devnet)
     try:
-        assert session_reach(cfg) is None
         source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(cfg))
-        assert not source.attached and source.streams()[0].name == "devnet ws"
+        assert not source.attached and source.streams()[0].name == "devnet ws" and source.stream_note == ""
     finally:
         md.close()
 

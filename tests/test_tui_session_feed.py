@@ -41,6 +41,9 @@ from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
 pytestmark = pytest.mark.timeout(120)
 
 QUICK = StreamSettings(stale_after=1.0, backoff=Backoff(base=0.1, factor=2.0, cap=0.5))
+# The devnet's book is quiet between the tests' orders: where a test asks whether the book stayed
+# usable, only a resync or a closed stream may make it unusable, not a second of silence.
+CALM = StreamSettings(stale_after=60.0, backoff=QUICK.backoff)
 
 
 @pytest.fixture
@@ -83,7 +86,7 @@ class Watch:
 
 @contextlib.asynccontextmanager
 async def watching(net, passphrase_file=None, *, venue: str = "devnet", markets=("BTC",), trading=None,
-                   run: bool = True, attach_every: float | None = None):
+                   run: bool = True, attach_every: float | None = None, stream: StreamSettings = QUICK):
     """A session agent (when `passphrase_file` is given), then a watch of `markets` on `venue` of
     the devnet: its LiveSource (`trading(md)` its account side) running as the app runs it, unless
     not `run` (the test builds the app itself). Afterwards the watch stops, every agent started
@@ -95,7 +98,7 @@ async def watching(net, passphrase_file=None, *, venue: str = "devnet", markets=
             w.start_session(passphrase_file)
         settings.configure()
         if run:
-            w.source = LiveSource(w.md, trading=trading(w.md) if trading else None, settings=QUICK, store=Store(),
+            w.source = LiveSource(w.md, trading=trading(w.md) if trading else None, settings=stream, store=Store(),
                                   markets=list(markets), attach=session_reach(w.cfg))
             if attach_every is not None:
                 w.source.attach_every = attach_every
@@ -353,3 +356,102 @@ async def test_the_terminal_says_it_streams_through_the_session_and_when_it_stre
                                     timeout=10)
             assert "devnet ws" in status.render().plain
             await app.action_quit()
+
+
+async def _sampled(check, into: list[bool]) -> None:
+    """Record `check()` every 10 ms until cancelled (what the screen would read, turn by turn)."""
+    while True:
+        into.append(check())
+        await asyncio.sleep(0.01)
+
+
+async def test_a_watch_started_without_a_session_attaches_when_one_starts(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    _, pw = session_key
+    opened, sockets = own_sockets
+    sockets["allowed"] = True
+    async with watching(devnet, attach_every=0.3, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        assert not source.attached and len(opened) == 1 and ws_connections(devnet) == 1
+        own = source.session
+        usable: list[bool] = []
+        sampler = asyncio.create_task(_sampled(lambda: source.book_usable("BTC"), usable))
+        await asyncio.to_thread(w.start_session, pw)
+        await until("the watch through the session", lambda: source.attached, timeout=10)
+        await asyncio.sleep(0.2)
+        sampler.cancel()
+        # Make before break: the book never read unusable while the watch switched over.
+        assert usable and all(usable), usable.count(False)
+        assert source.streams()[0].name == "devnet via session" and source.stream_note == ""
+        # Its own socket is closed: the devnet sees the agent's connection alone.
+        assert own.connection_state is ConnectionState.DOWN and source.session is not own
+        await until("its own socket gone at the devnet", lambda: ws_connections(devnet) == 1)
+        best = source.book("BTC").best_bid()[0]
+        maker("buy", str(best + 10))
+        await until("the book moving through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
+        assert source.book_usable("BTC") and source.session.stats.frames_in > 0
+        assert len(opened) == 1 and source.attached  # no socket of its own since
+
+
+async def test_a_watch_falls_back_when_the_session_stops_and_attaches_again_when_it_is_back(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    _, pw = session_key
+    opened, sockets = own_sockets
+    async with watching(devnet, pw, attach_every=0.3) as w:
+        source = w.source
+        await until("the book through the session", lambda: source.book_usable("BTC"))
+        best = source.book("BTC").best_bid()[0]
+        sockets["allowed"] = True
+        await asyncio.to_thread(sh.perp, "session", "stop")
+        await until("the watch on its own", lambda: not source.attached, timeout=10)
+        assert source.stream_note.startswith("own stream: ")
+        maker("buy", str(best + 10))
+        await until("its own book moving", lambda: source.book("BTC").best_bid()[0] == best + 10
+                    and source.book_usable("BTC"))
+        own = source.session
+        await asyncio.to_thread(w.start_session, pw)
+        await until("the watch through the session again", lambda: source.attached, timeout=10)
+        assert source.stream_note == "" and source.streams()[0].name == "devnet via session"
+        assert own.connection_state is ConnectionState.DOWN and len(opened) == 1
+        maker("buy", str(best + 20))
+        await until("the book moving through the session", lambda: source.book("BTC").best_bid()[0] == best + 20)
+        assert source.book_usable("BTC") and source.attached and len(opened) == 1
+
+
+@pytest.mark.parametrize("retry", [False, True], ids=["refused", "venue-down"])
+async def test_an_agent_that_refuses_is_asked_again_only_at_the_interval(perpcli_home, devnet, own_sockets, retry):  # noqa: F811
+    """An agent that will not serve the venue (`retry`: not now, its own connection is down) is
+    asked once per interval, never at a stream's reconnect pace; the watch streams on its own
+    meanwhile and says why."""
+    opened, sockets = own_sockets
+    sockets["allowed"] = True
+    asked: list[float] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = protocol.frame_length(await reader.readexactly(protocol.HEADER_SIZE))
+        await reader.readexactly(size)
+        asked.append(time.monotonic())
+        why = {"ok": False, "why": "the session does not stream devnet", "retry": retry}
+        writer.write(protocol.frame(protocol.FRAME_JSON, json.dumps(why).encode()))
+        await writer.drain()
+        writer.close()
+
+    every = 0.4
+    async with watching(devnet, attach_every=every, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        os.makedirs(protocol.session_dir(), mode=0o700, exist_ok=True)
+        server = await asyncio.start_unix_server(refuse, path=protocol.socket_path())
+        try:
+            await until("the agent asked", lambda: asked, timeout=5)
+            await asyncio.sleep(6 * every)
+        finally:
+            server.close()
+            await server.wait_closed()
+        assert 2 <= len(asked) <= 8, len(asked)
+        gaps = [b - a for a, b in zip(asked, asked[1:], strict=False)]
+        assert min(gaps) >= every * 0.9, gaps
+        assert not source.attached and len(opened) == 1 and source.book_usable("BTC")
+        assert "own stream: session: the session does not stream devnet" == source.stream_note
+        assert source.streams()[0].detail == source.stream_note  # what the status line shows

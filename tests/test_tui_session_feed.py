@@ -455,3 +455,23 @@ async def test_an_agent_that_refuses_is_asked_again_only_at_the_interval(perpcli
         assert not source.attached and len(opened) == 1 and source.book_usable("BTC")
         assert "own stream: session: the session does not stream devnet" == source.stream_note
         assert source.streams()[0].detail == source.stream_note  # what the status line shows
+
+
+async def test_a_failed_attempt_to_attach_leaves_the_watch_on_its_own_stream(perpcli_home, devnet, own_sockets):  # noqa: F811
+    _, sockets = own_sockets
+    sockets["allowed"] = True
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    async with watching(devnet, attach_every=0.2, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        source._try_attach = broken
+        os.makedirs(protocol.session_dir(), mode=0o700, exist_ok=True)
+        Path(protocol.socket_path()).touch()  # what `available()` looks for
+        await until("the reason shown", lambda: "cannot attach to the session: RuntimeError: boom" in source.stream_note)
+        tries = [t for t in asyncio.all_tasks() if t.get_name() == "tui:session:devnet"]
+        await asyncio.sleep(0.5)
+        assert tries and not tries[0].done()  # it keeps looking, at its interval
+        assert source.book_usable("BTC") and not source.attached

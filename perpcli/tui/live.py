@@ -429,8 +429,12 @@ class LiveSource:
                     return  # closed on purpose
             else:
                 await asyncio.sleep(self.attach_every)
-                if session_feed.available():
+                if not session_feed.available():
+                    continue
+                try:
                     await self._try_attach()
+                except Exception as e:  # noqa: BLE001 - our own sockets stream on; say why, try again later
+                    self._on_own(f"cannot attach to the session: {type(e).__name__}: {e}")
 
     async def _keep_attached(self) -> bool:
         """While attached: if the session agent goes (or cannot serve this venue), stream on our

@@ -9,6 +9,7 @@ it); the watch's LiveSource runs headless in this process, as the app runs it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -40,6 +41,9 @@ from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
 pytestmark = pytest.mark.timeout(120)
 
 QUICK = StreamSettings(stale_after=1.0, backoff=Backoff(base=0.1, factor=2.0, cap=0.5))
+# The devnet's book is quiet between the tests' orders: where a test asks whether the book stayed
+# usable, only a resync or a closed stream may make it unusable, not a second of silence.
+CALM = StreamSettings(stale_after=60.0, backoff=QUICK.backoff)
 
 
 @pytest.fixture
@@ -61,9 +65,53 @@ def own_sockets(monkeypatch):
     return opened, state
 
 
-def open_venue(net):
-    cfg = registry.get_entry("devnet").config(url=net.url, network="testnet")
+def open_venue(net, venue: str = "devnet"):
+    cfg = registry.get_entry(venue).config(url=net.url, network="testnet")
     return cfg, registry.open_venue(cfg)
+
+
+class Watch:
+    """One headless watch of these tests: its venue, its LiveSource, the session agents started for it."""
+
+    def __init__(self, cfg, md) -> None:
+        self.cfg, self.md = cfg, md
+        self.source: LiveSource | None = None
+        self.agents: list[dict] = []
+
+    def start_session(self, passphrase_file) -> dict:
+        """`perp session start --venues devnet` (blocking: from a test's loop, run it in a thread)."""
+        self.agents.append(sh.start(passphrase_file, "--venues", "devnet"))
+        return self.agents[-1]
+
+
+@contextlib.asynccontextmanager
+async def watching(net, passphrase_file=None, *, venue: str = "devnet", markets=("BTC",), trading=None,
+                   run: bool = True, attach_every: float | None = None, stream: StreamSettings = QUICK):
+    """A session agent (when `passphrase_file` is given), then a watch of `markets` on `venue` of
+    the devnet: its LiveSource (`trading(md)` its account side) running as the app runs it, unless
+    not `run` (the test builds the app itself). Afterwards the watch stops, every agent started
+    for it is stopped (and killed), and the venue is closed."""
+    w = Watch(*open_venue(net, venue))
+    task = None
+    try:
+        if passphrase_file is not None:
+            w.start_session(passphrase_file)
+        settings.configure()
+        if run:
+            w.source = LiveSource(w.md, trading=trading(w.md) if trading else None, settings=stream, store=Store(),
+                                  markets=list(markets), attach=session_reach(w.cfg))
+            if attach_every is not None:
+                w.source.attach_every = attach_every
+            task = asyncio.create_task(w.source.run())
+        yield w
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        sh.perp("session", "stop")
+        for doc in w.agents:
+            sh.kill(doc["pid"])
+        w.md.close()
 
 
 async def until(what, check, timeout: float = 15.0):
@@ -83,96 +131,69 @@ async def test_the_watch_streams_through_the_session_then_on_its_own_when_it_goe
         perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
     address, pw = session_key
     opened, sockets = own_sockets
-    doc = sh.start(pw, "--venues", "devnet")
-    cfg, md = open_venue(devnet)
-    try:
-        settings.configure()
-        reach = session_reach(cfg)
-        assert reach == {"venue": "devnet", "url": devnet.url, "network": "testnet"}
-        from perpcli.keys import sources
+    from perpcli.keys import sources
 
-        trading = md.trading(sources.resolve_reader(address=address))
-        source = LiveSource(md, trading=trading, settings=QUICK, store=Store(), markets=["BTC"], attach=reach)
-        task = asyncio.create_task(source.run())
-        try:
-            await until("the book through the session", lambda: source.book_usable("BTC"))
-            assert source.attached and opened == []
-            assert [s.name for s in source.streams()][:2] == ["devnet via session", "devnet account"]
-            # The devnet sees the agent's sockets only: its market stream and the account's.
-            assert ws_connections(devnet) == 2
-            # A second watch on the same quiet book: the agent's one connection serves it too, and
-            # it gets the book at once (the venue's answer to a subscription), not at the next move.
-            second = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=reach)
-            task2 = asyncio.create_task(second.run())
-            await until("the second watch's book", lambda: second.book_usable("BTC"), timeout=5)
-            assert ws_connections(devnet) == 2 and opened == []
-            task2.cancel()
-            await asyncio.gather(task2, return_exceptions=True)
-            best = source.book("BTC").best_bid()[0]
-            maker("buy", str(best + 10))
-            await until("the new bid through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
-            # A trade and the key's own fill and position, streamed through the session.
-            frames_before = source.account_session.stats.frames_in
-            assert cli(devnet, "buy", "BTC", "0.01", "--market", "--slippage", "1%", "--yes").code == 0
-            await until("the trade", lambda: source.trades("BTC", 10))
-            await until("the fill on the account stream", lambda: source.account_session.stats.frames_in > frames_before)
-            acct = source.store.accounts.get(("devnet", source._account_key))
-            await until("the position", lambda: acct is not None and any(p.size for p in acct.positions.values()))
-            assert opened == [] and source.attached
+    async with watching(devnet, pw, trading=lambda md: md.trading(sources.resolve_reader(address=address))) as w:
+        assert session_reach(w.cfg) == {"venue": "devnet", "url": devnet.url, "network": "testnet"}
+        source = w.source
+        await until("the book through the session", lambda: source.book_usable("BTC"))
+        assert source.attached and opened == []
+        assert [s.name for s in source.streams()][:2] == ["devnet via session", "devnet account"]
+        # The devnet sees the agent's sockets only: its market stream and the account's.
+        assert ws_connections(devnet) == 2
+        # A second watch on the same quiet book: the agent's one connection serves it too, and
+        # it gets the book at once (the venue's answer to a subscription), not at the next move.
+        second = LiveSource(w.md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(w.cfg))
+        task2 = asyncio.create_task(second.run())
+        await until("the second watch's book", lambda: second.book_usable("BTC"), timeout=5)
+        assert ws_connections(devnet) == 2 and opened == []
+        task2.cancel()
+        await asyncio.gather(task2, return_exceptions=True)
+        best = source.book("BTC").best_bid()[0]
+        maker("buy", str(best + 10))
+        await until("the new bid through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
+        # A trade and the key's own fill and position, streamed through the session.
+        frames_before = source.account_session.stats.frames_in
+        assert cli(devnet, "buy", "BTC", "0.01", "--market", "--slippage", "1%", "--yes").code == 0
+        await until("the trade", lambda: source.trades("BTC", 10))
+        await until("the fill on the account stream", lambda: source.account_session.stats.frames_in > frames_before)
+        acct = source.store.accounts.get(("devnet", source._account_key))
+        await until("the position", lambda: acct is not None and any(p.size for p in acct.positions.values()))
+        assert opened == [] and source.attached
 
-            sockets["allowed"] = True
-            sh.kill(doc["pid"])  # the agent dies mid-watch (its socket file stays behind)
-            await until("the watch on its own", lambda: not source.attached, timeout=10)
-            assert "own stream: no session agent" in source.stream_note
-            assert source.streams()[0].name == "devnet ws"
-            await until("its own book", lambda: source.book_usable("BTC"))
-            assert opened and opened[0].startswith("ws://")
-            maker("buy", str(best + 20))
-            await until("the book keeps moving", lambda: source.book("BTC").best_bid()[0] == best + 20)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    finally:
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
-        md.close()
+        sockets["allowed"] = True
+        sh.kill(w.agents[0]["pid"])  # the agent dies mid-watch (its socket file stays behind)
+        await until("the watch on its own", lambda: not source.attached, timeout=10)
+        assert "own stream: no session agent" in source.stream_note
+        assert source.streams()[0].name == "devnet ws"
+        await until("its own book", lambda: source.book_usable("BTC"))
+        assert opened and opened[0].startswith("ws://")
+        maker("buy", str(best + 20))
+        await until("the book keeps moving", lambda: source.book("BTC").best_bid()[0] == best + 20)
 
 
 async def test_the_agent_losing_the_venue_makes_the_attached_book_stale_until_it_is_back(
         perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
     _address, pw = session_key
     opened, _ = own_sockets
-    doc = sh.start(pw, "--venues", "devnet")
-    cfg, md = open_venue(devnet)
-    try:
-        settings.configure()
-        source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(cfg))
-        task = asyncio.create_task(source.run())
-        try:
-            await until("the book through the session", lambda: source.book_usable("BTC"))
-            control(devnet.url, "faults", {"ws_down": 1})  # the agent's socket is cut; REST still answers
-            await until("the book paused", lambda: not source.book_usable("BTC"))
-            assert source.session.connection_state is not ConnectionState.CONNECTED
-            assert any(s.state is not ConnectionState.CONNECTED for s in source.streams())
-            assert source.attached  # waiting for the agent's connection, not streaming on its own
-            control(devnet.url, "faults", {"ws_down": 0})
-            await until("the book back", lambda: source.book_usable("BTC"), timeout=30)
-            assert source.attached and opened == []
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    finally:
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
-        md.close()
+    async with watching(devnet, pw) as w:
+        source = w.source
+        await until("the book through the session", lambda: source.book_usable("BTC"))
+        control(devnet.url, "faults", {"ws_down": 1})  # the agent's socket is cut; REST still answers
+        await until("the book paused", lambda: not source.book_usable("BTC"))
+        assert source.session.connection_state is not ConnectionState.CONNECTED
+        assert any(s.state is not ConnectionState.CONNECTED for s in source.streams())
+        assert source.attached  # waiting for the agent's connection, not streaming on its own
+        control(devnet.url, "faults", {"ws_down": 0})
+        await until("the book back", lambda: source.book_usable("BTC"), timeout=30)
+        assert source.attached and opened == []
 
 
 def test_without_a_session_the_watch_streams_on_its_own(perpcli_home, devnet):  # noqa: F811
     cfg, md = open_venue(devnet)
     try:
-        assert session_reach(cfg) is None
         source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(cfg))
-        assert not source.attached and source.streams()[0].name == "devnet ws"
+        assert not source.attached and source.streams()[0].name == "devnet ws" and source.stream_note == ""
     finally:
         md.close()
 
@@ -269,24 +290,11 @@ async def test_an_aster_book_of_diffs_streams_through_the_session(perpcli_home, 
     snapshot is the watch's own REST read, and the book is in sync as on its own socket."""
     _, pw = session_key
     opened, _ = own_sockets
-    doc = sh.start(pw, "--venues", "devnet")
-    cfg = registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet")
-    md = registry.open_venue(cfg)
-    try:
-        settings.configure()
-        source = LiveSource(md, settings=QUICK, store=Store(), markets=["BTCUSDT"], attach=session_reach(cfg))
-        task = asyncio.create_task(source.run())
-        try:
-            await until("the Aster book through the session", lambda: source.book_usable("BTCUSDT"))
-            assert source.attached and opened == [] and source.session.stats.snapshots_fetched >= 1
-            assert source.session.stats.frames_in > 0  # diffs, through the agent
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    finally:
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
-        md.close()
+    async with watching(devnet, pw, venue="aster-devnet", markets=["BTCUSDT"]) as w:
+        source = w.source
+        await until("the Aster book through the session", lambda: source.book_usable("BTCUSDT"))
+        assert source.attached and opened == [] and source.session.stats.snapshots_fetched >= 1
+        assert source.session.stats.frames_in > 0  # diffs, through the agent
 
 
 async def test_aster_account_events_come_from_the_socket_the_agent_opens_with_its_key(
@@ -307,38 +315,24 @@ async def test_aster_account_events_come_from_the_socket_the_agent_opens_with_it
     os.chmod(pw, 0o600)
     assert run_perp(["--passphrase-file", str(pw), "keys", "import", "main"], input=hexkey + "\n",
                     env=sh.CHEAP_SCRYPT).code == 0
-    doc = sh.start(pw, "--venues", "devnet")
-    cfg = registry.get_entry("aster-devnet").config(url=devnet.url, network="testnet")
-    md = registry.open_venue(cfg)
-    try:
-        settings.configure()
-        trading = md.trading(Signer.from_hex(hexkey))
-        source = LiveSource(md, trading=trading, settings=QUICK, store=Store(), markets=["BTCUSDT"],
-                            attach=session_reach(cfg))
-        task = asyncio.create_task(source.run())
-        try:
-            await until("the account socket through the session",
-                        lambda: source.account_session.connection_state is ConnectionState.CONNECTED)
-            r = sh.perp("--venue", "aster-devnet", "--url", devnet.url, "--network", "testnet", "--json", "buy",
-                        "BTCUSDT", "0.01", "--limit", "90000", "--yes")
-            assert r.code == 0, r.err
-            await until("the order update through the session", lambda: source.account_session.stats.frames_in > 0)
-            assert source.attached and opened == []  # no listenKey socket of its own, no market socket
+    async with watching(devnet, pw, venue="aster-devnet", markets=["BTCUSDT"],
+                        trading=lambda md: md.trading(Signer.from_hex(hexkey))) as w:
+        source = w.source
+        await until("the account socket through the session",
+                    lambda: source.account_session.connection_state is ConnectionState.CONNECTED)
+        r = sh.perp("--venue", "aster-devnet", "--url", devnet.url, "--network", "testnet", "--json", "buy",
+                    "BTCUSDT", "0.01", "--limit", "90000", "--yes")
+        assert r.code == 0, r.err
+        await until("the order update through the session", lambda: source.account_session.stats.frames_in > 0)
+        assert source.attached and opened == []  # no listenKey socket of its own, no market socket
 
-            sockets["allowed"] = True
-            assert sh.perp("session", "lock").code == 0  # the key is dropped: so is its account socket
-            await until("the watch on its own", lambda: not source.attached, timeout=10)
-            assert "holds no key" in source.stream_note
-            await until("its own account socket", lambda: source.account_session.connection_state
-                        is ConnectionState.CONNECTED)
-            assert any("/ws/" in url for url in opened)  # its own listenKey socket
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    finally:
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
-        md.close()
+        sockets["allowed"] = True
+        assert sh.perp("session", "lock").code == 0  # the key is dropped: so is its account socket
+        await until("the watch on its own", lambda: not source.attached, timeout=10)
+        assert "holds no key" in source.stream_note
+        await until("its own account socket", lambda: source.account_session.connection_state
+                    is ConnectionState.CONNECTED)
+        assert any("/ws/" in url for url in opened)  # its own listenKey socket
 
 
 async def test_the_terminal_says_it_streams_through_the_session_and_when_it_streams_on_its_own(
@@ -349,12 +343,9 @@ async def test_the_terminal_says_it_streams_through_the_session_and_when_it_stre
 
     _, pw = session_key
     _, sockets = own_sockets
-    doc = sh.start(pw, "--venues", "devnet")
-    cfg, md = open_venue(devnet)
-    try:
-        settings.configure()
-        app, source = build_app(md, markets=["BTC"], settings=settings.current(), stream=QUICK,
-                                reach=session_reach(cfg))
+    async with watching(devnet, pw, run=False) as w:
+        app, source = build_app(w.md, markets=["BTC"], settings=settings.current(), stream=QUICK,
+                                reach=session_reach(w.cfg))
         async with app.run_test(size=(160, 48)) as pilot:
             status = app.query_one(StatusLine)
             assert await wait_until(pilot, lambda: "devnet via session" in status.render().plain
@@ -365,7 +356,122 @@ async def test_the_terminal_says_it_streams_through_the_session_and_when_it_stre
                                     timeout=10)
             assert "devnet ws" in status.render().plain
             await app.action_quit()
-    finally:
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
-        md.close()
+
+
+async def _sampled(check, into: list[bool]) -> None:
+    """Record `check()` every 10 ms until cancelled (what the screen would read, turn by turn)."""
+    while True:
+        into.append(check())
+        await asyncio.sleep(0.01)
+
+
+async def test_a_watch_started_without_a_session_attaches_when_one_starts(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    _, pw = session_key
+    opened, sockets = own_sockets
+    sockets["allowed"] = True
+    async with watching(devnet, attach_every=0.3, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        assert not source.attached and len(opened) == 1 and ws_connections(devnet) == 1
+        own = source.session
+        usable: list[bool] = []
+        sampler = asyncio.create_task(_sampled(lambda: source.book_usable("BTC"), usable))
+        await asyncio.to_thread(w.start_session, pw)
+        await until("the watch through the session", lambda: source.attached, timeout=10)
+        await asyncio.sleep(0.2)
+        sampler.cancel()
+        # Make before break: the book never read unusable while the watch switched over.
+        assert usable and all(usable), usable.count(False)
+        assert source.streams()[0].name == "devnet via session" and source.stream_note == ""
+        # Its own socket is closed: the devnet sees the agent's connection alone.
+        assert own.connection_state is ConnectionState.DOWN and source.session is not own
+        await until("its own socket gone at the devnet", lambda: ws_connections(devnet) == 1)
+        best = source.book("BTC").best_bid()[0]
+        maker("buy", str(best + 10))
+        await until("the book moving through the session", lambda: source.book("BTC").best_bid()[0] == best + 10)
+        assert source.book_usable("BTC") and source.session.stats.frames_in > 0
+        assert len(opened) == 1 and source.attached  # no socket of its own since
+
+
+async def test_a_watch_falls_back_when_the_session_stops_and_attaches_again_when_it_is_back(
+        perpcli_home, devnet, maker, session_key, own_sockets):  # noqa: F811 - fixtures imported above
+    _, pw = session_key
+    opened, sockets = own_sockets
+    async with watching(devnet, pw, attach_every=0.3) as w:
+        source = w.source
+        await until("the book through the session", lambda: source.book_usable("BTC"))
+        best = source.book("BTC").best_bid()[0]
+        sockets["allowed"] = True
+        await asyncio.to_thread(sh.perp, "session", "stop")
+        await until("the watch on its own", lambda: not source.attached, timeout=10)
+        assert source.stream_note.startswith("own stream: ")
+        maker("buy", str(best + 10))
+        await until("its own book moving", lambda: source.book("BTC").best_bid()[0] == best + 10
+                    and source.book_usable("BTC"))
+        own = source.session
+        await asyncio.to_thread(w.start_session, pw)
+        await until("the watch through the session again", lambda: source.attached, timeout=10)
+        assert source.stream_note == "" and source.streams()[0].name == "devnet via session"
+        assert own.connection_state is ConnectionState.DOWN and len(opened) == 1
+        maker("buy", str(best + 20))
+        await until("the book moving through the session", lambda: source.book("BTC").best_bid()[0] == best + 20)
+        assert source.book_usable("BTC") and source.attached and len(opened) == 1
+
+
+@pytest.mark.parametrize("retry", [False, True], ids=["refused", "venue-down"])
+async def test_an_agent_that_refuses_is_asked_again_only_at_the_interval(perpcli_home, devnet, own_sockets, retry):  # noqa: F811
+    """An agent that will not serve the venue (`retry`: not now, its own connection is down) is
+    asked once per interval, never at a stream's reconnect pace; the watch streams on its own
+    meanwhile and says why."""
+    opened, sockets = own_sockets
+    sockets["allowed"] = True
+    asked: list[float] = []
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = protocol.frame_length(await reader.readexactly(protocol.HEADER_SIZE))
+        await reader.readexactly(size)
+        asked.append(time.monotonic())
+        why = {"ok": False, "why": "the session does not stream devnet", "retry": retry}
+        writer.write(protocol.frame(protocol.FRAME_JSON, json.dumps(why).encode()))
+        await writer.drain()
+        writer.close()
+
+    every = 0.4
+    async with watching(devnet, attach_every=every, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        os.makedirs(protocol.session_dir(), mode=0o700, exist_ok=True)
+        server = await asyncio.start_unix_server(refuse, path=protocol.socket_path())
+        try:
+            await until("the agent asked", lambda: asked, timeout=5)
+            await asyncio.sleep(6 * every)
+        finally:
+            server.close()
+            await server.wait_closed()
+        assert 2 <= len(asked) <= 8, len(asked)
+        gaps = [b - a for a, b in zip(asked, asked[1:], strict=False)]
+        assert min(gaps) >= every * 0.9, gaps
+        assert not source.attached and len(opened) == 1 and source.book_usable("BTC")
+        assert "own stream: session: the session does not stream devnet" == source.stream_note
+        assert source.streams()[0].detail == source.stream_note  # what the status line shows
+
+
+async def test_a_failed_attempt_to_attach_leaves_the_watch_on_its_own_stream(perpcli_home, devnet, own_sockets):  # noqa: F811
+    _, sockets = own_sockets
+    sockets["allowed"] = True
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    async with watching(devnet, attach_every=0.2, stream=CALM) as w:
+        source = w.source
+        await until("its own book", lambda: source.book_usable("BTC"))
+        source._try_attach = broken
+        os.makedirs(protocol.session_dir(), mode=0o700, exist_ok=True)
+        Path(protocol.socket_path()).touch()  # what `available()` looks for
+        await until("the reason shown", lambda: "cannot attach to the session: RuntimeError: boom" in source.stream_note)
+        tries = [t for t in asyncio.all_tasks() if t.get_name() == "tui:session:devnet"]
+        await asyncio.sleep(0.5)
+        assert tries and not tries[0].done()  # it keeps looking, at its interval
+        assert source.book_usable("BTC") and not source.attached

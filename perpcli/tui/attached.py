@@ -11,7 +11,8 @@ reconnects through the agent (which takes it back once it is connected again).
 What goes up differs: a subscription is named by its LiveFeed member and argument (("book",
 "BTC"), ("fills", "0x...")), which the agent subscribes on its own connection; pings are the
 agent's business. `SessionGone` (no agent, another user's, or one that does not stream this
-venue at this endpoint) is not retried: the source then streams on its own (tui/live.py).
+venue at this endpoint) is not retried by the stream: the source then streams on its own and
+tries the agent again every few seconds (tui/live.py, through a `Trial` connector).
 """
 
 from __future__ import annotations
@@ -107,6 +108,31 @@ async def _read_frame(reader: asyncio.StreamReader, *, eof: type[BaseException])
     except asyncio.IncompleteReadError:
         raise eof() from None
     return body[:1], body[1:]
+
+
+class Trial:
+    """A connector on trial (a watch streaming on its own, trying the agent): one attempt only.
+    Its refusal is kept for the watch to show; a second attempt before the watch took the stream
+    on (the agent dropped it while it synced) is refused here without asking the agent again, so
+    an agent that refuses is asked once per try, whatever the stream's backoff. Once `taken`, it
+    reconnects through the agent as any attached stream does."""
+
+    def __init__(self, connect: Any) -> None:
+        self.connect = connect
+        self.tried = False
+        self.taken = False
+        self.refusal = ""
+
+    async def __call__(self, url: str, **options: Any) -> _AgentSocket:
+        if self.tried and not self.taken:
+            raise SessionGone("the session dropped the stream before it was in sync")
+        self.tried = True
+        try:
+            return await self.connect(url, **options)
+        except PerpError as e:
+            if not self.taken:
+                self.refusal = str(e)
+            raise
 
 
 def connector(hello: dict[str, Any]) -> Any:

@@ -12,7 +12,9 @@ bridge (see bridge.py), which coalesces again to the repaint rate.
 With a `perp session` agent running (`attach`: how the agent reaches this venue), books, trades
 and the account's events come from the agent's own venue connections instead (tui/attached.py):
 the same frames, decoded and applied here by the same code. If the agent is gone or does not
-stream this venue, the source opens its own sockets and says so in its stream line.
+stream this venue, the source opens its own sockets and says so in its stream line; streaming on
+its own, it looks for an agent every few seconds and attaches to one that serves the venue, make
+before break (`_try_attach`).
 
 All network work happens in `run()` (an asyncio task the app starts as a worker) and in
 `asyncio.to_thread` for the blocking REST client, so nothing here blocks the screen.
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from perpcli.app.collateral import in_margin_model_terms, uses_collateral_orders
 from perpcli.domain.errors import UsageError
@@ -49,7 +51,8 @@ from perpcli.ledger.account import Account
 from perpcli.ledger.book import OrderBook
 from perpcli.ledger.store import Store
 from perpcli.net.sink import StoreSink
-from perpcli.net.stream import StreamSession, StreamSettings, SyncVerdict
+from perpcli.net.stream import FeedState, StreamSession, StreamSettings, SyncVerdict
+from perpcli.tui import attached as session_feed
 from perpcli.tui.widgets.account import StreamHealth
 from perpcli.venues import live as live_venue
 from perpcli.venues.base import CancelTarget, FundingRate, MarketData, Trading
@@ -62,6 +65,8 @@ MARK_REFRESH_S = 2.0
 ACCOUNT_REFRESH_S = 10.0
 ACCOUNT_DEBOUNCE_S = 0.15
 FUNDING_REFRESH_S = 15.0  # funding moves slowly; the board needs no more
+ATTACH_EVERY_S = 3.0  # streaming on its own: how often to look for a session agent (or ask a refusing one again)
+ATTACH_SYNC_S = 10.0  # how long an agent's streams may take to sync before the attempt is given up
 # Orders a venue itself reports as not settled yet (a keeper-filled market order; a transaction
 # not mined): the store keeps only live ones as open orders, so the view adds these back.
 _VENUE_PENDING = frozenset({OrderStatus.PENDING, OrderStatus.UNKNOWN})
@@ -107,6 +112,16 @@ class _AccountStoreSink(StoreSink):
             super().status(key, status)
 
 
+class _Streams(NamedTuple):
+    """A source's connections: the market session, the account's own (if any), what that one
+    subscribes, and the sink the market session writes through."""
+
+    session: StreamSession
+    account_session: StreamSession | None
+    account_subs: tuple[Any, ...]
+    sink: _CountingStoreSink
+
+
 def snapshot_view(acct: Account, time_ms: int = 0) -> AccountSnapshot:
     """The store's Account as the read model the panels take (positions, orders, cash)."""
     positions = tuple(
@@ -129,6 +144,7 @@ class LiveSource:
     without a book (tui/oracle_source.py) replaces."""
 
     has_book = True
+    attach_every = ATTACH_EVERY_S
 
     def __init__(
         self,
@@ -153,7 +169,8 @@ class LiveSource:
         self.account_session: StreamSession | None = None
         self._settings = settings
         self._reach = attach  # venue, url, network: how the session agent opens this venue
-        self.attached = attach is not None  # streaming through the session agent (until it goes)
+        # Streaming through the session agent (while it serves this venue; see _follow_session).
+        self.attached = attach is not None and session_feed.available()
         self.stream_note = ""  # why the source streams on its own although a session was asked
         self._specs: dict[Any, tuple[str, str]] = {}  # subscription key -> (LiveFeed member, argument)
         self._account_subs: tuple[Any, ...] = ()
@@ -193,45 +210,53 @@ class LiveSource:
     def _open_sessions(self, settings: StreamSettings | None) -> None:
         """The market session (and the account's, where it has its own), through the session
         agent while attached, else on sockets of our own."""
+        self.session, self.account_session, self._account_subs, _ = self._build_streams(
+            self.attached, self.sink, self.store, settings)
+
+    def _build_streams(self, via_agent: bool, sink: _CountingStoreSink, store: Store,
+                       settings: StreamSettings | None, trial: Callable[[Any], Any] | None = None) -> _Streams:
+        """The streams into `store` (not started): through the session agent, or on our own sockets.
+        `trial` wraps the agent connectors of streams on trial (see `_try_attach`)."""
         # Venues that keep account events off the market socket give them their own (Aster's
         # listenKey stream): a second session into the same store, reconciled the same way.
         # Attached, the agent opens it with the key it holds, and this process decodes its frames.
         socket = live_venue.account_socket(self.feed, self.trading) if self.trading is not None else None
-        self.account_session, self._account_subs = None, ()
-        if self.attached:
-            from perpcli.tui import attached
-
+        account_sink = _AccountStoreSink(store, self.venue, self.request_account_refresh)
+        if via_agent:
             hello = {**(self._reach or {}), "ws_url": self.ws_url}
+
+            def connector(account: str) -> Any:
+                connect = session_feed.connector({**hello, "account": account})
+                return trial(connect) if trial is not None else connect
+
             # Named as its own sockets would be: the store's health of the venue is per stream name,
             # so a fallback's own socket takes the attached one's place there.
-            self.session = StreamSession(
-                self.ws_url, attached.AttachedProtocol(self.protocol, self._specs), self.sink,
+            session = StreamSession(
+                self.ws_url, session_feed.AttachedProtocol(self.protocol, self._specs), sink,
                 name=f"{self.venue}-ws", settings=settings, on_reconnect=self._on_reconnect,
-                snapshot_fetcher=self.feed.snapshot, connector=attached.connector({**hello, "account": ""}))
-            if self.trading is not None and self.account_address:
-                # One connection of the agent's per account: the venue's market socket carrying
-                # that account's channels, or the account's own socket (Aster's listenKey).
-                if socket is None:
-                    self._account_subs, inner = self._account_feeds(), self.protocol
-                else:
-                    self._account_subs, inner = (socket.subscription,), socket.protocol
-                    self._specs[socket.subscription.key] = ("account", self.account_address)
-                if self._account_subs:
-                    self.account_session = StreamSession(
-                        self.ws_url, attached.AttachedProtocol(inner, self._specs),
-                        _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
-                        name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect,
-                        connector=attached.connector({**hello, "account": self.account_address}))
-                return
-        else:
-            self.session = StreamSession(self.ws_url, self.protocol, self.sink, name=f"{self.venue}-ws",
-                                         settings=settings, on_reconnect=self._on_reconnect,
-                                         snapshot_fetcher=self.feed.snapshot)
-        if socket is not None:
-            self._account_subs = (socket.subscription,)
-            self.account_session = live_venue.account_session(
-                socket, _AccountStoreSink(self.store, self.venue, self.request_account_refresh),
-                name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect)
+                snapshot_fetcher=self.feed.snapshot, connector=connector(""))
+            if self.trading is None or not self.account_address:
+                return _Streams(session, None, (), sink)
+            # One connection of the agent's per account: the venue's market socket carrying
+            # that account's channels, or the account's own socket (Aster's listenKey).
+            if socket is None:
+                subs, inner = self._account_feeds(), self.protocol
+            else:
+                subs, inner = (socket.subscription,), socket.protocol
+                self._specs[socket.subscription.key] = ("account", self.account_address)
+            account = StreamSession(
+                self.ws_url, session_feed.AttachedProtocol(inner, self._specs), account_sink,
+                name=f"{self.venue}-account", settings=settings, on_reconnect=self._on_reconnect,
+                connector=connector(self.account_address)) if subs else None
+            return _Streams(session, account, subs, sink)
+        session = StreamSession(self.ws_url, self.protocol, sink, name=f"{self.venue}-ws",
+                                settings=settings, on_reconnect=self._on_reconnect,
+                                snapshot_fetcher=self.feed.snapshot)
+        if socket is None:
+            return _Streams(session, None, (), sink)
+        account = live_venue.account_session(socket, account_sink, name=f"{self.venue}-account",
+                                             settings=settings, on_reconnect=self._on_reconnect)
+        return _Streams(session, account, (socket.subscription,), sink)
 
     def _account_feeds(self) -> tuple[Any, ...]:
         """The account's order updates and fills on the venue's socket (none: REST alone keeps it)."""
@@ -337,14 +362,18 @@ class LiveSource:
         if self._loop is not None:
             self._loop.create_task(self._subscribe_market(symbol))
 
-    async def _subscribe_market(self, symbol: str) -> None:
+    async def _subscribe_market(self, symbol: str, on: _Streams | None = None) -> None:
+        on = self._current() if on is None else on
         book, trades = self.feed.book(symbol), self.feed.trades(symbol)
         self._book_keys.add(book.key)
         self._specs[book.key] = ("book", symbol)
         self._specs[trades.key] = ("trades", symbol)
-        self.sink.track_book(book.key, symbol)
+        on.sink.track_book(book.key, symbol)
         for sub in (book, trades):
-            await self.session.subscribe(sub)
+            await on.session.subscribe(sub)
+
+    def _current(self) -> _Streams:
+        return _Streams(self.session, self.account_session, self._account_subs, self.sink)
 
     def _book_symbol(self, key: Any) -> str | None:
         where = self.sink.feed_books.get(key)
@@ -362,8 +391,8 @@ class LiveSource:
             self._account_due.set()
         tasks = self._background()
         self._start_sessions()
-        if self.attached:
-            tasks.append(asyncio.create_task(self._keep_attached(), name=f"tui:session:{self.venue}"))
+        if self._reach is not None:  # through the session agent whenever one serves this venue
+            tasks.append(asyncio.create_task(self._follow_session(), name=f"tui:session:{self.venue}"))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -374,43 +403,145 @@ class LiveSource:
             if self.account_session is not None:
                 await self.account_session.aclose()
 
-    async def _subscribe_all(self) -> None:
+    async def _subscribe_all(self, on: _Streams | None = None) -> None:
+        on = self._current() if on is None else on
         for symbol in list(self._wanted):
-            await self._subscribe_market(symbol)
+            await self._subscribe_market(symbol, on)
         if self.trading is None or not self.account_address:
             return
-        if self.account_session is not None:
-            for sub in self._account_subs:
-                await self.account_session.subscribe(sub)
+        if on.account_session is not None:
+            for sub in on.account_subs:
+                await on.account_session.subscribe(sub)
         else:
             for sub in self._account_feeds():
-                await self.session.subscribe(sub)
+                await on.session.subscribe(sub)
 
     def _start_sessions(self) -> list[asyncio.Task]:
         return [s.start() for s in (self.session, self.account_session) if s is not None]
 
-    async def _keep_attached(self) -> None:
+    async def _follow_session(self) -> None:
+        """Through the session agent while it serves this venue; on our own sockets otherwise,
+        looking for an agent (a new one, or the one that came back) every `attach_every`: the
+        socket file first, then one attempt."""
+        while True:
+            if self.attached:
+                if not await self._keep_attached():
+                    return  # closed on purpose
+            else:
+                await asyncio.sleep(self.attach_every)
+                if not session_feed.available():
+                    continue
+                try:
+                    await self._try_attach()
+                except Exception as e:  # noqa: BLE001 - our own sockets stream on; say why, try again later
+                    self._on_own(f"cannot attach to the session: {type(e).__name__}: {e}")
+
+    async def _keep_attached(self) -> bool:
         """While attached: if the session agent goes (or cannot serve this venue), stream on our
-        own at once, so the screen never sits on data nobody updates."""
+        own at once, so the screen never sits on data nobody updates. False: closed on purpose."""
         runners = [s.start() for s in (self.session, self.account_session) if s is not None]
         await asyncio.wait(runners, return_when=asyncio.FIRST_COMPLETED)
         failed = next((s.failure for s in (self.session, self.account_session) if s is not None and s.failure), None)
         if failed is None:
-            return  # closed on purpose
+            return False
         await self._fall_back(str(failed))
+        return True
 
     async def _fall_back(self, reason: str) -> None:
         old = [s for s in (self.session, self.account_session) if s is not None]
         self.attached = False
-        self.stream_note = f"own stream: {reason}"
-        self.errors.append(f"{self.venue}: {self.stream_note}")
-        log.warning("%s: %s", self.venue, self.stream_note)
+        self._on_own(reason)
         for s in old:
             await s.aclose()
         self._open_sessions(self._settings)
         await self._subscribe_all()
         self._start_sessions()
         self.request_account_refresh()  # whatever happened while switching: the venue says
+
+    def _on_own(self, reason: str) -> None:
+        """Say why the venue streams on its own (the status line, the errors, the log), once per reason."""
+        note = f"own stream: {reason}"
+        if note != self.stream_note:
+            self.stream_note = note
+            self.errors.append(f"{self.venue}: {note}")
+            log.warning("%s: %s", self.venue, note)
+
+    async def _try_attach(self) -> None:
+        """Make before break: the agent's streams open beside our own, into a store of their own,
+        and take over only once every book on them is in sync (see `_take_over`), so the screen
+        never shows data nobody updates. A refusal, a stream the agent drops, or one not in sync
+        within ATTACH_SYNC_S leaves our own sockets as they are and says why; the next attempt
+        is `attach_every` away (a trial connector never asks the agent twice)."""
+        staging = Store(book_rules=dict(self.store.book_rules), trades_kept=self.store.trades_kept)
+        trials: list[session_feed.Trial] = []
+
+        def on_trial(connect: Any) -> session_feed.Trial:
+            trials.append(session_feed.Trial(connect))
+            return trials[-1]
+
+        new = self._build_streams(True, _CountingStoreSink(staging, self.venue), staging, self._settings, on_trial)
+        candidates = [s for s in (new.session, new.account_session) if s is not None]
+        old: list[StreamSession] = []  # once `new` took over: the streams it replaced
+        try:
+            await self._subscribe_all(new)
+            for s in candidates:
+                s.start()
+            why = await self._trial_outcome(new, trials)
+            if why:
+                self._on_own(why)
+                return
+            old = self._take_over(new, staging)
+            for t in trials:
+                t.taken = True  # from now on it reconnects through the agent, as attached streams do
+        finally:  # shielded: a watch closing meanwhile leaves no socket open
+            await asyncio.shield(asyncio.gather(*(s.aclose() for s in (old or candidates))))
+        log.info("%s: streaming through the session", self.venue)
+        await self._subscribe_all()  # markets opened while the agent's streams were syncing
+        self.request_account_refresh()  # whatever happened while switching: the venue says
+
+    async def _trial_outcome(self, new: _Streams, trials: Sequence[session_feed.Trial]) -> str:
+        """'' once the agent's streams are connected and every book on them is in sync; else why not."""
+        sessions = [s for s in (new.session, new.account_session) if s is not None]
+        deadline = time.monotonic() + ATTACH_SYNC_S
+        while True:
+            why = next((t.refusal for t in trials if t.refusal), "") or next(
+                (str(s.failure) for s in sessions if s.failure is not None), "")
+            if why:
+                return why
+            books = [k for k in self._book_keys if k in new.session.subscriptions]
+            if all(s.connection_state is ConnectionState.CONNECTED for s in sessions) and all(
+                    new.session.feed_states.get(k) is FeedState.LIVE for k in books):
+                return ""
+            if time.monotonic() >= deadline:
+                return f"the session's streams were not in sync within {ATTACH_SYNC_S:g}s"
+            await asyncio.sleep(0.05)
+
+    def _take_over(self, new: _Streams, staging: Store) -> list[StreamSession]:
+        """Switch to `new` in one step (no await in here): its in-sync books, as they are, and the
+        prints it saw move into the shared store; the old streams' sinks now write into the
+        staging store, so their closing marks nothing here stale; `new` writes here from its next
+        frame. Returns the old streams, for the caller to close."""
+        old = [s for s in (self.session, self.account_session) if s is not None]
+        for s in old:
+            s.sink.store = staging  # type: ignore[attr-defined] - StoreSinks, all of them
+        for where in set(new.sink.feed_books.values()):
+            book = staging.books.pop(where, None)
+            if book is not None:
+                self.store.books[where] = book
+                self.store.mark_book_changed(*where)
+        for ring in staging.trades.values():
+            for trade in ring:
+                self.store.apply(trade)  # each print once: the store drops those it holds
+        for s in (new.session, new.account_session):
+            if s is not None:
+                s.sink.store = self.store  # type: ignore[attr-defined]
+        status = staging.connections.get((self.venue, new.session.name))
+        if status is not None:
+            self.store.apply(status)
+        new.sink.book_messages = self.sink.book_messages
+        self.session, self.account_session, self._account_subs, self.sink = new
+        self.attached, self.stream_note = True, ""
+        return old
 
     # ----- the store's change feed -> topics ------------------------------------------------------
 

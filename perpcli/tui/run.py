@@ -55,13 +55,9 @@ class VenueFeed:
     reach: dict[str, str] | None = None  # how a session agent opens this venue (session_reach)
 
 
-def session_reach(config: Any) -> dict[str, str] | None:
-    """How the running session agent would open this venue (its VenueConfig), so the watch takes
-    its streams from the agent; None when no agent runs (the watch streams on its own)."""
-    from perpcli.tui import attached
-
-    if not attached.available():
-        return None
+def session_reach(config: Any) -> dict[str, str]:
+    """How a session agent would open this venue (its VenueConfig), so the watch takes its streams
+    from the agent whenever one runs: at the start, or later (tui/live.py `_follow_session`)."""
     return {"venue": config.name, "url": config.url, "network": config.network}
 
 

@@ -57,6 +57,18 @@ def running(passphrase_file: Path, *extra: str, env: dict | None = None):
         kill(doc["pid"])
 
 
+@contextlib.contextmanager
+def agent_and_session(passphrase_file: Path, open_session):
+    """A session agent on the devnet for the block, and the venue Session a watch opens beside
+    it (`open_session()`), closed before the agent stops."""
+    with running(passphrase_file, "--venues", "devnet") as doc:
+        session = open_session()
+        try:
+            yield doc, session
+        finally:
+            session.close()
+
+
 def kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signal.SIGKILL)

@@ -57,6 +57,11 @@ def watch_session(net) -> Session:
     return Session.open(settings.current(), venue="devnet", url=net.url, network="testnet")
 
 
+def agent_and_watch(pw, net, *args, **kw):
+    """A session agent holding the key, and the Session the watch opens for its venue."""
+    return sh.agent_and_session(pw, lambda: watch_session(net, *args, **kw))
+
+
 def request(side: Side, size: str, *, limit: str | None = None, post_only: bool = False) -> OrderRequest:
     price = PriceSpec("limit", limit=Decimal(limit)) if limit else PriceSpec("market", slippage_pct=Decimal(1))
     return OrderRequest(market="BTC", side=side, size=SizeSpec("base", Decimal(size)), price=price,
@@ -70,9 +75,7 @@ def served() -> int:
 async def test_the_watch_places_and_cancels_with_the_sessions_key_and_no_passphrase(
         perpcli_home, devnet, maker, session_key, no_decrypt):  # noqa: F811 - fixtures imported above
     address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         from perpcli.cli import output
         from perpcli.cli.commands.watch import _account_side
 
@@ -108,18 +111,21 @@ async def test_the_watch_places_and_cancels_with_the_sessions_key_and_no_passphr
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
+
+
+def assert_the_agents_errors_read_as_here(held, own) -> None:
+    """An error raised on the agent's side arrives as the same class, message and attributes."""
+    with pytest.raises(ValidationError) as there:
+        held.prepare_cancel([CancelTarget("NOPE", oid="1")])
+    with pytest.raises(ValidationError) as here:
+        own.prepare_cancel([CancelTarget("NOPE", oid="1")])
+    assert (there.value.message, there.value.rule) == (here.value.message, here.value.rule)
 
 
 def test_a_refused_order_reads_the_same_through_the_session_as_without_it(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     _address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert held is not None
         own = Session.open(settings.current(), venue="devnet", url=devnet.url, network="testnet",
@@ -131,24 +137,13 @@ def test_a_refused_order_reads_the_same_through_the_session_as_without_it(
             [res] = actions.place(session, trading, plan, dry_run=False).results
             outcomes.append((res.status, res.error, res.error_kind))
         assert outcomes[0] == outcomes[1] and outcomes[0][0] == "rejected" and outcomes[0][1]
-        # An error raised on the agent's side arrives as the same class, message and attributes.
-        with pytest.raises(ValidationError) as e:
-            held.prepare_cancel([CancelTarget("NOPE", oid="1")])
-        with pytest.raises(ValidationError) as here:
-            own.prepare_cancel([CancelTarget("NOPE", oid="1")])
-        assert (e.value.message, e.value.rule) == (here.value.message, here.value.rule)
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
+        assert_the_agents_errors_read_as_here(held, own)
 
 
 def test_a_locked_session_leaves_the_watch_to_unlock_its_own_key(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     _address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert held is not None
         assert sh.perp("session", "lock").code == 0
@@ -167,10 +162,6 @@ def test_a_locked_session_leaves_the_watch_to_unlock_its_own_key(
         assert own is not None and not getattr(own, "via_session", False)
         [res] = actions.place(session, own, plan, dry_run=False).results
         assert res.status == "resting"
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
 
 
 def test_another_key_in_the_session_is_not_used(perpcli_home, devnet, session_key, monkeypatch):  # noqa: F811
@@ -194,39 +185,40 @@ def test_another_key_in_the_session_is_not_used(perpcli_home, devnet, session_ke
         sh.kill(doc["pid"])
 
 
+def place_while_the_agent_dies(net, doc: dict, session, held, plan, reached) -> object:
+    """Place `plan` through the agent while the venue executes but never answers, kill the agent
+    once `reached()` says the order is at the venue, and return the one order's result."""
+    import time
+
+    control(net.url, "faults", {"rate_silence": 1})  # executed, never answered: the agent waits
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(actions.place(session, held, plan, dry_run=False)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not reached() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reached(), "the order never reached the venue"
+        sh.kill(doc["pid"])  # the agent dies while it waits for the venue's answer
+        worker.join(20)
+    finally:
+        control(net.url, "faults", {"rate_silence": 0})
+    [res] = out[0].results
+    return res
+
+
 def test_an_order_the_agent_died_on_is_unknown_and_never_sent_again(
         perpcli_home, devnet, maker, session_key, no_decrypt):  # noqa: F811 - fixtures imported above
     _address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert held is not None
         plan = actions.plan(session, held, request(Side.BUY, "0.01", limit="94000"))
-        control(devnet.url, "faults", {"rate_silence": 1})  # executed, never answered: the agent waits
-        out: list = []
-        worker = threading.Thread(target=lambda: out.append(actions.place(session, held, plan, dry_run=False)))
-        worker.start()
-        try:
-            import time
-
-            deadline = time.monotonic() + 20
-            while not held.open_orders() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert held.open_orders(), "the order never reached the venue"
-            sh.kill(doc["pid"])  # the agent dies while it waits for the venue's answer
-            worker.join(20)
-        finally:
-            control(devnet.url, "faults", {"rate_silence": 0})
-        [res] = out[0].results
+        res = place_while_the_agent_dies(devnet, doc, session, held, plan, lambda: held.open_orders())
         assert res.status == "unknown" and "may have been sent" in res.error
         assert actions.exit_code_for([res]) == 6
         # The venue has exactly the one order, found by its client id: nothing was sent twice.
         assert [o.cloid for o in held.open_orders()] == [plan.intents[0].cloid]
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
 
 
 # ----- without a devnet ------------------------------------------------------------------------
@@ -320,9 +312,7 @@ async def test_the_status_line_says_the_sessions_key_signs_the_orders(
     from tests.tui_support import wait_until
 
     _address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         trading = session_trading.held_by_session(session)
         assert trading is not None
         with pytest.raises(AttributeError, match="not signed through the session"):
@@ -334,7 +324,3 @@ async def test_the_status_line_says_the_sessions_key_signs_the_orders(
             assert await wait_until(pilot, lambda: "orders signed by the session: devnet" in status.render().plain,
                                     timeout=10)
             await app.action_quit()
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from decimal import Decimal
 
@@ -26,7 +25,6 @@ from perpcli.app.session import Session
 from perpcli.cli import output
 from perpcli.cli.commands.watch import _account_side, _account_sides
 from perpcli.config import settings
-from perpcli.domain.errors import ValidationError
 from perpcli.domain.events import AccountSnapshot, Balance, ConnectionState, PositionSnapshot
 from perpcli.domain.instrument import MarginMode
 from perpcli.domain.orders import Order, OrderStatus, OrderType, Side, TimeInForce
@@ -37,7 +35,7 @@ from perpcli.session import seam_codec
 from perpcli.tui import session_trading
 from perpcli.tui.live import LiveSource, LiveTrader
 from perpcli.tui.run import session_reach
-from perpcli.venues.base import CancelTarget, LeverageSetting, Positions
+from perpcli.venues.base import LeverageSetting, Positions
 from tests import session_helpers as sh
 from tests.cli_devnet import control
 from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
@@ -48,6 +46,7 @@ from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
     session_key,
 )
 from tests.test_tui_session_feed import QUICK, own_sockets, until  # noqa: F401 - own_sockets: a fixture
+from tests.test_tui_session_trade import assert_the_agents_errors_read_as_here, place_while_the_agent_dies
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -77,6 +76,11 @@ def watch_session(net, venue: str = ASTER, **kw) -> Session:
     return Session.open(settings.current(), venue=venue, url=net.url, network="testnet", **kw)
 
 
+def agent_and_watch(pw, net, *args, **kw):
+    """A session agent holding the key, and the Session the watch opens for its venue."""
+    return sh.agent_and_session(pw, lambda: watch_session(net, *args, **kw))
+
+
 def request(side: Side, size: str, *, limit: str | None = None, post_only: bool = False) -> OrderRequest:
     price = PriceSpec("limit", limit=Decimal(limit)) if limit else PriceSpec("market", slippage_pct=Decimal(1))
     return OrderRequest(market=BTC, side=side, size=SizeSpec("base", Decimal(size)), price=price,
@@ -87,9 +91,7 @@ async def test_the_aster_watch_reads_places_and_cancels_through_the_session(
         perpcli_home, devnet, maker, session_key, decrypts, own_sockets):  # noqa: F811 - fixtures imported above
     address, pw = session_key
     opened, _ = own_sockets
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         trading = _account_side(session, False, output)  # what `perp watch --venue aster-devnet` does
         assert isinstance(trading, session_trading.SignedReadsTrading)
         assert trading.account_address.lower() == address.lower()
@@ -129,18 +131,12 @@ async def test_the_aster_watch_reads_places_and_cancels_through_the_session(
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
 
 
 def test_an_aster_refusal_and_reads_are_the_same_through_the_session_as_without_it(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     _address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert isinstance(held, session_trading.SignedReadsTrading)
         own = watch_session(devnet, passphrase_file=str(pw)).trading()
@@ -164,24 +160,13 @@ def test_an_aster_refusal_and_reads_are_the_same_through_the_session_as_without_
         assert (mine.balances, mine.positions, mine.open_orders) == (theirs.balances, theirs.positions,
                                                                      theirs.open_orders)
         assert sh.status()["commands_served"] == served  # a screen's polls are not a trader's use
-        # An error raised on the agent's side arrives as the same class, message and attributes.
-        with pytest.raises(ValidationError) as e:
-            held.prepare_cancel([CancelTarget("NOPE", oid="1")])
-        with pytest.raises(ValidationError) as here:
-            own.prepare_cancel([CancelTarget("NOPE", oid="1")])
-        assert (e.value.message, e.value.rule) == (here.value.message, here.value.rule)
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
+        assert_the_agents_errors_read_as_here(held, own)
 
 
 def test_a_locked_session_refuses_the_aster_watch_before_signing(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert held is not None
         plan = actions.plan(session, held, request(Side.BUY, "0.01", limit="94000"))
@@ -194,35 +179,16 @@ def test_a_locked_session_refuses_the_aster_watch_before_signing(
         assert aster_orders(devnet, address) == []  # nothing rests
         assert sh.status()["commands_served"] == before
         assert session_trading.held_by_session(watch_session(devnet)) is None  # a new watch unlocks its own
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
 
 
 def test_an_aster_order_the_agent_died_on_is_unknown_and_never_sent_again(
         perpcli_home, devnet, maker, session_key, decrypts):  # noqa: F811 - fixtures imported above
     address, pw = session_key
-    doc = sh.start(pw, "--venues", "devnet")
-    session = watch_session(devnet)
-    try:
+    with agent_and_watch(pw, devnet) as (doc, session):
         held = session_trading.held_by_session(session)
         assert held is not None
         plan = actions.plan(session, held, request(Side.BUY, "0.01", limit="94000"))
-        control(devnet.url, "faults", {"rate_silence": 1})  # executed, never answered: the agent waits
-        out: list = []
-        worker = threading.Thread(target=lambda: out.append(actions.place(session, held, plan, dry_run=False)))
-        worker.start()
-        try:
-            deadline = time.monotonic() + 20
-            while not aster_orders(devnet, address) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert aster_orders(devnet, address), "the order never reached the venue"
-            sh.kill(doc["pid"])  # the agent dies while it waits for the venue's answer
-            worker.join(20)
-        finally:
-            control(devnet.url, "faults", {"rate_silence": 0})
-        [res] = out[0].results
+        res = place_while_the_agent_dies(devnet, doc, session, held, plan, lambda: aster_orders(devnet, address))
         assert res.status == "unknown" and "may have been sent" in res.error
         assert actions.exit_code_for([res]) == 6
         time.sleep(0.5)  # anything sent again would have landed by now
@@ -232,10 +198,6 @@ def test_an_aster_order_the_agent_died_on_is_unknown_and_never_sent_again(
         state["refused"] = False
         own = watch_session(devnet, passphrase_file=str(pw)).trading()
         assert [o.cloid for o in own.open_orders()] == [plan.intents[0].cloid]
-    finally:
-        session.close()
-        sh.perp("session", "stop")
-        sh.kill(doc["pid"])
 
 
 def test_every_tab_whose_key_the_agent_holds_uses_it_and_the_others_ask_once(

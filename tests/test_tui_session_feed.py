@@ -139,8 +139,9 @@ async def test_the_watch_streams_through_the_session_then_on_its_own_when_it_goe
         await until("the book through the session", lambda: source.book_usable("BTC"))
         assert source.attached and opened == []
         assert [s.name for s in source.streams()][:2] == ["devnet via session", "devnet account"]
-        # The devnet sees the agent's sockets only: its market stream and the account's.
-        assert ws_connections(devnet) == 2
+        # The devnet sees the agent's sockets only: its market stream and the account's (which may
+        # still be connecting when the book is already usable).
+        await until("the agent's two sockets", lambda: ws_connections(devnet) == 2)
         # A second watch on the same quiet book: the agent's one connection serves it too, and
         # it gets the book at once (the venue's answer to a subscription), not at the next move.
         second = LiveSource(w.md, settings=QUICK, store=Store(), markets=["BTC"], attach=session_reach(w.cfg))

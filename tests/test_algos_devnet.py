@@ -267,12 +267,14 @@ def test_a_client_side_twap_slices_in_the_session(perpcli_home, devnet, maker, s
     maker("sell", "95060", "1")
     doc0 = sh.start(pw, "--venues", "devnet")
     try:
-        r = cli(devnet, "twap", "buy", "BTC", "0.04", "--minutes", "1", "--slices", "4", "--client", "--yes")
+        # 20 slices of 0.01 a minute: one every 3 s (the shortest schedule the command takes is a
+        # minute; more slices would put the next one too close to the cancel below)
+        r = cli(devnet, "twap", "buy", "BTC", "0.2", "--minutes", "1", "--slices", "20", "--client", "--yes")
         assert r.code == 0, r.err
         aid = r.json()["id"]
-        assert r.json()["detail"] == {"slices_due": 1, "slices": 4, "interval_s": 15}
+        assert r.json()["detail"] == {"slices_due": 1, "slices": 20, "interval_s": 3}
         assert D(r.json()["filled"]) == D("0.01")  # the first slice went at once
-        wait_for("the second slice", lambda: D(doc(aid)["filled"]) == D("0.02"), timeout=25)
+        wait_for("the second slice", lambda: D(doc(aid)["filled"]) == D("0.02"), timeout=10)
         cancel = cli(devnet, "algo", "cancel", aid, "--yes")
         assert cancel.json()["status"] == "canceled" and D(cancel.json()["filled"]) == D("0.02")
         fills = info(devnet.url, {"type": "userFills", "user": address})

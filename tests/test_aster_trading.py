@@ -353,7 +353,7 @@ async def test_account_stream_follows_the_listen_key_and_recreates_it(aster):
             await ws.send('{"e": "listenKeyExpired", "E": 1576653824250}')
         else:
             await ws.send(ORDER_UPDATE % (2, 22))
-        await asyncio.sleep(30)
+        await ws.wait_closed()  # held open until the client (or the server's close) ends it
 
     server = await serve(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

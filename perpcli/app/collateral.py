@@ -242,20 +242,28 @@ class FlattenOutcome:
         return code
 
 
+def belongs_to(underlying: str | None, market: Any, symbol: str) -> bool:
+    """A market belongs to the underlying asked for (None: every market): its own name, or its
+    instrument's underlying; a market the venue cannot describe matches nothing."""
+    from perpcli.domain.errors import PerpError
+
+    if underlying is None:
+        return True
+    want = underlying.upper()
+    if symbol.upper() == want:
+        return True
+    try:
+        return market.instrument(symbol).underlying.upper() == want
+    except PerpError:
+        return False
+
+
 def flatten_plan(trading: CollateralTrading, *, underlying: str | None = None) -> FlattenPlan:
     """Read what is resting and open (only `underlying`'s markets when given)."""
     from perpcli.domain.orders import OrderStatus
 
     def wanted(symbol: str) -> bool:
-        if underlying is None:
-            return True
-        want = underlying.upper()
-        if symbol.upper() == want:
-            return True
-        try:
-            return trading.market.instrument(symbol).underlying.upper() == want  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - a market the venue no longer lists matches nothing
-            return False
+        return belongs_to(underlying, trading.market, symbol)  # type: ignore[attr-defined]
 
     orders = trading.open_orders()  # type: ignore[attr-defined]
     resting = [o for o in orders if o.status is OrderStatus.OPEN and wanted(o.symbol)]

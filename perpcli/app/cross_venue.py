@@ -101,19 +101,6 @@ class VenueOutcome:
                 **({"earlier": [r.to_json() for r in self.earlier]} if self.earlier else {})}
 
 
-def _matches(underlying: str | None, market: Any, symbol: str) -> bool:
-    """A position belongs to the underlying asked for (None: every position)."""
-    if underlying is None:
-        return True
-    want = underlying.upper()
-    if symbol.upper() == want:
-        return True
-    try:
-        return market.instrument(symbol).underlying.upper() == want
-    except PerpError:
-        return False
-
-
 def plan(open_session: Callable[[str], Any], venues: Sequence[str], *, cancel_orders: bool,
          close_positions: bool, underlying: str | None = None) -> list[VenuePlan]:
     """Read each venue (in parallel; keys are unlocked one at a time) and say what will be done."""
@@ -144,7 +131,7 @@ def plan(open_session: Callable[[str], Any], venues: Sequence[str], *, cancel_or
                 vp.cancels = actions.cancel_targets(vp.trading, oid=None, cloid=None, market=None, everything=True)
             if close_positions:
                 vp.closes = [p for p in actions.open_positions(vp.trading)
-                             if p.size and _matches(underlying, vp.session.market, p.symbol)]
+                             if p.size and collateral.belongs_to(underlying, vp.session.market, p.symbol)]
         except PerpError as e:
             vp.error = e
         return vp

@@ -81,26 +81,35 @@ def try_delegate(argv: list[str]) -> int | None:
 def command_path(argv: list[str]) -> tuple[str, ...] | None:
     """The command (and subcommand, for a group) argv names when the agent may run it, else None.
     Help anywhere, `--`, or a `--flag=value` global keeps it here: Typer's own path handles those."""
-    words: list[str] = []
-    i = 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok in ("--", "-h", "--help", "--version", "--watch"):
-            return None  # help, or a view that refreshes until Ctrl-C: it stays with the terminal
-        if tok.split("=", 1)[0] in GLOBAL_VALUE_FLAGS:
-            i += 1 if "=" in tok else 2
-            continue
-        if not tok.startswith("-") and len(words) < 2:
-            words.append(tok)
-        i += 1
-    if not words:
-        return None
+    words, flags = _scan(argv)
+    if flags & {"--", "-h", "--help", "--version", "--watch"} or not words:
+        return None  # help, or a view that refreshes until Ctrl-C: it stays with the terminal
     if words[0] in DELEGABLE:
         return (words[0],)
     group = DELEGABLE_GROUPS.get(words[0])
-    if group is not None and len(words) == 2 and words[1] in group and "--client" not in argv:
+    if group is not None and len(words) >= 2 and words[1] in group and "--client" not in argv:
         return (words[0], words[1])
     return None
+
+
+def _scan(argv: list[str]) -> tuple[list[str], set[str]]:
+    """The first two words and every flag typed, never counting a global option's value as either
+    (`--venue aster` is one flag; `--venue=aster` is the flag `--venue`)."""
+    words: list[str] = []
+    flags: set[str] = set()
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        name = tok.split("=", 1)[0]
+        if name in GLOBAL_VALUE_FLAGS and "=" not in tok:
+            i += 2
+            continue
+        if tok.startswith("-"):
+            flags.add(name)
+        elif len(words) < 2:
+            words.append(tok)
+        i += 1
+    return words, flags
 
 
 def _connect(path: str) -> socket.socket | None:
@@ -141,7 +150,7 @@ def _lost(argv: list[str]) -> int | None:
     so it is never sent again: the outcome is unknown (exit 6), as for a lost connection."""
     path = command_path(argv) or ("",)
     if changes_nothing(argv, path):
-        if not {"-q", "--quiet"} & _flags(argv):
+        if not {"-q", "--quiet"} & _scan(argv)[1]:
             sys.stderr.write("perp: warning: the session agent ended before answering; "
                              "running the command without it\n")
         return None
@@ -154,22 +163,8 @@ def _lost(argv: list[str]) -> int | None:
 
 def changes_nothing(argv: list[str], path: tuple[str, ...]) -> bool:
     """Whether the command, as typed, can change nothing at a venue (so running it again is safe)."""
-    flags = _flags(argv)
+    flags = _scan(argv)[1]
     return path in READ_ONLY or "--dry-run" in flags or (path[0] in ("buy", "sell") and "--preview" in flags)
-
-
-def _flags(argv: list[str]) -> set[str]:
-    """The flags typed (never the value of a global option that takes one)."""
-    out, i = set(), 0
-    while i < len(argv):
-        tok = argv[i]
-        if tok.split("=", 1)[0] in GLOBAL_VALUE_FLAGS and "=" not in tok:
-            i += 2
-            continue
-        if tok.startswith("-"):
-            out.add(tok.split("=", 1)[0])
-        i += 1
-    return out
 
 
 def _interrupted(argv: list[str]) -> int:

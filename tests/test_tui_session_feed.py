@@ -386,7 +386,8 @@ async def test_a_watch_started_without_a_session_attaches_when_one_starts(
         assert usable and all(usable), usable.count(False)
         assert source.streams()[0].name == "devnet via session" and source.stream_note == ""
         # Its own socket is closed: the devnet sees the agent's connection alone.
-        assert own.connection_state is ConnectionState.DOWN and source.session is not own
+        assert source.session is not own
+        await until("its own socket closed", lambda: own.connection_state is ConnectionState.DOWN)
         await until("its own socket gone at the devnet", lambda: ws_connections(devnet) == 1)
         best = source.book("BTC").best_bid()[0]
         maker("buy", str(best + 10))
@@ -414,7 +415,9 @@ async def test_a_watch_falls_back_when_the_session_stops_and_attaches_again_when
         await asyncio.to_thread(w.start_session, pw)
         await until("the watch through the session again", lambda: source.attached, timeout=10)
         assert source.stream_note == "" and source.streams()[0].name == "devnet via session"
-        assert own.connection_state is ConnectionState.DOWN and len(opened) == 1
+        # Its own socket closes just after the take-over (the switch is made before the break).
+        await until("its own socket closed", lambda: own.connection_state is ConnectionState.DOWN)
+        assert len(opened) == 1
         maker("buy", str(best + 20))
         await until("the book moving through the session", lambda: source.book("BTC").best_bid()[0] == best + 20)
         assert source.book_usable("BTC") and source.attached and len(opened) == 1

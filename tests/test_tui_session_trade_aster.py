@@ -163,6 +163,29 @@ def test_an_aster_refusal_and_reads_are_the_same_through_the_session_as_without_
         assert_the_agents_errors_read_as_here(held, own)
 
 
+def test_a_read_only_aster_watch_reads_through_the_session_and_signs_nothing(
+        perpcli_home, devnet, maker, session_key, decrypts):  # noqa: F811 - fixtures imported above
+    """`perp watch --no-trading` on Aster: its reads are signed by the agent (no passphrase, no
+    decrypt here); every keyed call is refused in this process, before the agent is asked."""
+    address, pw = session_key
+    with agent_and_watch(pw, devnet) as (doc, session):
+        reader = _account_side(session, True, output)  # what `perp watch --no-trading` does
+        assert isinstance(reader, session_trading.SignedReadsOnly) and not reader.via_session
+        assert reader.account_address.lower() == address.lower()
+        assert reader.account().open_orders == () and reader.fee_rates().source == ACCOUNT
+        served = sh.status()["commands_served"]
+        plan = actions.plan(session, reader, request(Side.BUY, "0.01", limit="94000"))
+        for call in (lambda: reader.prepare_orders(plan.intents), lambda: reader.submit(plan.intents),
+                     lambda: reader.prepare_cancel([]), lambda: reader.prepare_leverage(BTC, 3, cross=True)):
+            with pytest.raises(session_trading.AuthError, match="read-only"):
+                call()
+        assert aster_orders(devnet, address) == [] and sh.status()["commands_served"] == served
+        # --address on Aster stays the local refusal (an address cannot read there), keyless.
+        assert session_trading.held_by_session(watch_session(devnet, address=address), read_only=True) is None
+        # Hyperliquid reads from the address alone: the agent is not asked for a read-only watch.
+        assert session_trading.held_by_session(watch_session(devnet, venue="devnet"), read_only=True) is None
+
+
 def test_a_locked_session_refuses_the_aster_watch_before_signing(
         perpcli_home, devnet, maker, session_key):  # noqa: F811 - fixtures imported above
     address, pw = session_key

@@ -182,11 +182,25 @@ class SignedReadsTrading(SessionTrading):
         self._read("keep_listen_key_alive")
 
 
-def held_by_session(session: Any) -> SessionTrading | None:
+class SignedReadsOnly(SignedReadsTrading):
+    """`perp watch --no-trading` on a venue that signs its account reads: the agent signs the
+    reads; nothing that signs an order, a cancel or an action is ever asked of it from here."""
+
+    via_session = False  # nothing of this watch's is signed by the session but its reads
+
+    def _refused(self, *_: Any, **__: Any) -> Any:
+        raise AuthError("read-only (--no-trading): nothing is signed from this watch")
+
+    prepare_orders = send_orders = submit = prepare_cancel = send_cancel = prepare_leverage = send = _refused
+
+
+def held_by_session(session: Any, *, read_only: bool = False) -> SessionTrading | None:
     """The watch's Trading on the key the session agent holds for this account, or None: no
     agent, a venue where the split is not exact, or an agent that is locked or holds another
     key (then the watch unlocks the key itself, as without a session). `session` is the
-    command's app/session.Session; its key is never unlocked here."""
+    command's app/session.Session; its key is never unlocked here. `read_only`
+    (`--no-trading`): only a venue that signs its account reads needs the agent (elsewhere the
+    address alone reads the account): its reads are signed there, and nothing else."""
     from perpcli.app.collateral import uses_collateral_orders
     from perpcli.keys import sources
     from perpcli.keys.watch_only import WatchOnly
@@ -197,6 +211,8 @@ def held_by_session(session: Any) -> SessionTrading | None:
     caps = md.capabilities
     if uses_collateral_orders(caps):
         return None  # its trader signs collateral trades, not these calls (tui/collateral_trader.py)
+    if read_only and (not caps.signed_reads or session.address):
+        return None  # an address reads the account here (or is refused here, on Aster), keyless
     if not caps.signed_reads and getattr(md.live_feed(), "account_socket", None):
         return None  # a keyed account socket whose calls only a venue signing its reads forwards
     try:
@@ -216,5 +232,5 @@ def held_by_session(session: Any) -> SessionTrading | None:
     reader = md.trading(WatchOnly(who["signer"], name=name), options=options)
     if reader.account_address.lower() != str(who["account"]).lower():
         return None
-    kind = SignedReadsTrading if caps.signed_reads else SessionTrading
+    kind = (SignedReadsOnly if read_only else SignedReadsTrading) if caps.signed_reads else SessionTrading
     return kind(reader, link, who["account"])

@@ -117,19 +117,19 @@ def _unlocked_here(session, trading, read_only: bool):
 def _account_side(session, read_only: bool, output, *, named: bool = False, key=None):
     """The venue's account side, or None (market data only) with one warning line saying why.
     With a session agent holding this venue's key, orders are signed there and nothing is
-    unlocked here; otherwise `key` is a signer another tab of this watch already unlocked (one
+    unlocked here (read-only on a venue that signs its account reads: those reads are signed
+    there); otherwise `key` is a signer another tab of this watch already unlocked (one
     key, one passphrase), else the key is unlocked here."""
     from perpcli.domain.errors import AuthError, UsageError
 
     try:
-        if not read_only:
-            from perpcli.tui.session_trading import held_by_session
+        from perpcli.tui.session_trading import held_by_session
 
-            held = held_by_session(session)
-            if held is not None:
-                return held
-            if key is not None:
-                session.adopt_signer(key)
+        held = held_by_session(session, read_only=read_only)
+        if held is not None:
+            return held
+        if key is not None and not read_only:
+            session.adopt_signer(key)
         return session.reader() if read_only else session.trading()
     except (AuthError, UsageError) as e:
         output.warn(f"{session.venue + ': ' if named else ''}market data only: {e}")

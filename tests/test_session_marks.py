@@ -47,6 +47,9 @@ def test_a_streamed_mark_is_given_only_while_its_feed_is_fresh(perpcli_home, dev
     try:
         market = session.market
         wait_for("the streamed mark", lambda: streams.mark(market, "BTC") == rest_mark(devnet.url))
+        (health,) = streams.health()  # what `perp session status` shows of the mark feed
+        assert [(m["market"], m["state"], m["mark"]) for m in health["marks"]] == [
+            ("BTC", "connected", str(rest_mark(devnet.url)))]
         wait_for("a silent feed set aside", lambda: streams.mark(market, "BTC") is None, timeout=10)
         control(devnet.url, "oracle", {"coin": "BTC", "px": "96000"})
         moved = rest_mark(devnet.url)

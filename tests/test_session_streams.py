@@ -146,6 +146,9 @@ def test_status_says_each_stream_state_and_age_on_one_line():
     v = {"venue": "aster", "state": "reconnecting", "age_ms": 4200,
          "books": [{"market": "BTC", "state": "stale", "age_ms": 12000}, {"market": "ETH", "state": "down",
                                                                         "age_ms": None}],
+         "marks": [{"market": "BTC", "state": "stale", "age_ms": 12000, "mark": "95012.5"},
+                   {"market": "ETH", "state": "down", "age_ms": None, "mark": None}],
          "accounts": [{"account": "0xabcdef0123456789", "state": "connected", "open_orders": 2, "positions": 1}]}
     assert _stream_line(v) == ("aster reconnecting 4200 ms, BTC stale 12000 ms, ETH down no message yet, "
+                               "BTC mark 95012.5 stale 12000 ms, ETH mark - down no message yet, "
                                "account 0xabcdef01 connected (2 open orders, 1 positions)")

@@ -361,7 +361,8 @@ class LiveStreams:
         self._ensure(market, None)
 
     def health(self) -> list[dict[str, Any]]:
-        """Per venue: the connection and each book feed, with the age of their last message."""
+        """Per venue: the connection, each book and mark feed, with the age of their last message,
+        and the account streams."""
         if self._loop is None:
             return []
         try:
@@ -410,9 +411,17 @@ class LiveStreams:
                     state = s.connection_state
                 books.append({"market": symbol, "state": state.value, "age_ms": _age_ms(s.age(key)),
                               "usable": self.store.usable_book(vs.venue, symbol) is not None})
+            marks = []
+            for symbol, key in vs.marks.items():  # the mark feeds trails price from (`_read_mark`)
+                state = vs.sink.feed_states.get(key, ConnectionState.DOWN)
+                if s.connection_state is not ConnectionState.CONNECTED and state is ConnectionState.CONNECTED:
+                    state = s.connection_state
+                mark = self.store.marks.get((vs.venue, symbol))
+                marks.append({"market": symbol, "state": state.value, "age_ms": _age_ms(s.age(key)),
+                              "mark": None if mark is None else str(mark.mark_price)})
             out.append({"venue": vs.venue, "url": vs.ws_url, "state": s.connection_state.value,
                         "age_ms": _age_ms(s.age()), "reconnects": max(0, s.stats.connects - 1),
-                        "last_error": s.stats.last_error or None, "books": books,
+                        "last_error": s.stats.last_error or None, "books": books, "marks": marks,
                         "accounts": [self._account_health(a) for a in self._accounts.values()
                                      if a is not None and a.venue == vs.venue]})
         return out

@@ -7,6 +7,7 @@ agent is a forked background process); foreground ones run the CLI in this proce
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from decimal import Decimal as D
@@ -257,6 +258,33 @@ def test_session_stop_cancels_algo_orders_by_default_and_a_stale_venue_pauses_th
         assert open_orders(devnet.url, address) == []
         logs = sh.perp("algo", "logs", aid)
         assert "suspended: the session stopped (--on-stop cancel)" in logs.out
+    finally:
+        sh.perp("session", "stop")
+        sh.kill(doc0["pid"])
+
+
+def test_a_stop_that_cannot_cancel_says_which_orders_are_left_working(perpcli_home, devnet, maker, session_key):
+    """Locked first: the agent holds no key to cancel with, so `session stop` (cancel, the
+    default) names the algo and its order, and exits 4 (the key), instead of saying it stopped
+    as if its orders were gone."""
+    address, pw = session_key
+    doc0 = sh.start(pw, "--venues", "devnet")
+    try:
+        aid = cli(devnet, "chase", "buy", "BTC", "0.05", "--yes").json()["id"]
+        wait_for("the chase at the bid", lambda: working_price(aid) == 94950)
+        [resting] = open_orders(devnet.url, address)
+        assert sh.perp("session", "lock").code == 0
+        stop = sh.perp("--json", "session", "stop")
+        assert stop.code == 4, (stop.code, stop.err)
+        [left] = json.loads(stop.out)["not_cancelled"]
+        assert left["id"] == aid and left["cloids"] == [resting["cloid"]] and left["exit_code"] == 4
+        assert f"algo {aid} (chase buy 0.05 BTC): not cancelled, may still be working" in stop.err
+        hint = f"perp --venue devnet --url {devnet.url} --network testnet cancel --cloid {resting['cloid']}"
+        assert f"`{hint}`" in stop.err
+        assert [o["cloid"] for o in open_orders(devnet.url, address)] == [resting["cloid"]]  # as it said
+        cancel = sh.perp(*hint.split()[1:], "--yes", "--passphrase-file", str(pw))  # the line's own command
+        assert cancel.code == 0, cancel.err
+        assert open_orders(devnet.url, address) == []
     finally:
         sh.perp("session", "stop")
         sh.kill(doc0["pid"])

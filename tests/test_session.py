@@ -71,7 +71,7 @@ def test_start_status_lock_stop(perpcli_home, key, devnet):
     finally:
         stopped = sh.perp("--json", "session", "stop")
         sh.kill(doc["pid"])
-    assert stopped.code == 0 and stopped.json() == {"stopped": True, "running": False}
+    assert stopped.code == 0 and stopped.json() == {"stopped": True, "running": False, "not_cancelled": []}
     assert not os.path.exists(protocol.socket_path())
     assert sh.status() == {"running": False}
 

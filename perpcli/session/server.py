@@ -222,7 +222,10 @@ class Agent:
         if op == "stop":
             if request.get("on_stop") in ("cancel", "leave"):
                 self.on_stop = request["on_stop"]
-            return {"stopping": True, "on_stop": self.on_stop}
+            # The algos stop before the answer (the rest of the agent after it): whoever asked
+            # hears which orders a failed cancel left working.
+            left = self.algos.stop(self.on_stop) if self.algos is not None else []
+            return {"stopping": True, "on_stop": self.on_stop, "not_cancelled": left}
         if op == "algo":
             from perpcli.session import algo_ops
 

@@ -303,30 +303,41 @@ class Host:
         run.cancel_requested = True
         return run
 
-    def stop(self, on_stop: str = "cancel") -> None:
+    def stop(self, on_stop: str = "cancel") -> list[dict[str, Any]]:
         """The session ends: `cancel` takes down the orders each algo owns (an OCO's legs stay:
         they protect a position), `leave` leaves them; either way the algo is suspended and the
-        next session resumes it from its journal. Once: later calls do nothing."""
+        next session resumes it from its journal. Once: later calls do nothing.
+
+        Returns, with `cancel`, the algos whose orders may still be working because their cancel
+        failed (the key locked, the venue down or refusing): the person who asked for the stop
+        must hear it, not find it in a log (`perp session stop` prints them and exits non-zero)."""
         if self.stopped:
-            return
+            return []
         self.stopped = True
         for run in self.runs.values():
             run.stopping = True
         for run in self.runs.values():
             if run.thread is not None:
                 run.thread.join(timeout=10)
+        left: list[dict[str, Any]] = []
         with self.lock:
             for run in self.runs.values():
                 if run.algo.finished:
                     continue
                 if on_stop == "cancel":
+                    failure: Exception | None = None
                     try:
                         run.execute([Cancel(c) for c in run.algo.working() if run.algo.cancelable(c)])
                     except Exception as e:  # noqa: BLE001 - say so; the next session looks them up again
+                        failure = e
                         run.journal.log(f"could not cancel its orders at the stop: {_why(e)}")
+                    still = [c for c in run.algo.working() if run.algo.cancelable(c)]
+                    if still:
+                        left.append(_not_cancelled(run, still, failure))
                 run.journal.state(run.algo.state, status="suspended")
                 run.journal.log(f"suspended: the session stopped (--on-stop {on_stop})")
                 run.link.drop()
+        return left
 
     def busy(self) -> bool:
         """Whether any algo still runs here."""
@@ -336,6 +347,24 @@ class Host:
         with self.lock:
             for run in self.runs.values():
                 run.link.drop()
+
+
+def _not_cancelled(run: Run, cloids: list[str], failure: Exception | None) -> dict[str, Any]:
+    """One algo whose orders a stop could not take down: which, why, and the exit code it means
+    (the failure's own: a locked key is 4, a venue not answering 5; a cancel the venue answered
+    but whose order still shows open, 3; an order whose fate is unknown, 6)."""
+    from perpcli.domain.errors import ExitCode
+
+    children = run.algo.state["children"]
+    if failure is not None:
+        why, code = _why(failure), int(getattr(failure, "exit_code", ExitCode.INTERNAL))
+    elif any(children[c]["state"] == "unknown" for c in cloids):
+        why, code = "the outcome of an order is unknown", int(ExitCode.UNKNOWN_OUTCOME)
+    else:
+        why, code = "the venue did not take the cancel", int(ExitCode.REJECTED)
+    reach = run.link.reach
+    return {"id": run.id, "algo": describe(run.algo.spec), "venue": reach.get("venue"), "url": reach.get("url"),
+            "network": reach.get("network"), "cloids": cloids, "why": why, "exit_code": code}
 
 
 def link_cloids(link: VenueLink) -> Any:

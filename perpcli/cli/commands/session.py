@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import typer
 
+# How long `session stop` waits for the agent's answer: its algos cancel their orders first, a
+# venue's round trips each (an algo thread is given 10 s to finish its step).
+STOP_ANSWER_S = 120.0
+
 session_app = typer.Typer(help="Unlock a key once; later commands run through a background agent.",
                           no_args_is_help=True)
 
@@ -117,12 +121,21 @@ def stop(
 
     if on_stop not in ("cancel", "leave"):
         raise UsageError(f"--on-stop must be cancel or leave, got {on_stop!r}")
-    reply = client.request({"op": "stop", "on_stop": on_stop})
+    # The agent answers once its algos have stopped (cancelling their orders first): that can
+    # take a venue's round trips per algo.
+    reply = client.request({"op": "stop", "on_stop": on_stop}, timeout_s=STOP_ANSWER_S)
     if reply is None:
         output.info("no session is running")
         venue_cmd.emit_doc({"stopped": False, "running": False})
         return
-    deadline = time.monotonic() + 30  # algos cancel their orders first (--on-stop cancel)
+    deadline = time.monotonic() + 30
     while os.path.exists(protocol.socket_path()) and time.monotonic() < deadline:
         time.sleep(0.05)  # the agent removes its socket as its last act
-    venue_cmd.emit_doc({"stopped": True, "running": False})
+    left = reply.get("not_cancelled") or []
+    for algo in left:
+        reach = "".join(f"--{k} {algo[k]} " for k in ("venue", "url", "network") if algo.get(k))
+        output.warn(f"algo {algo['id']} ({algo['algo']}): not cancelled, may still be working: {algo['why']}; "
+                    + "; ".join(f"`perp {reach}cancel --cloid {c}`" for c in algo["cloids"]))
+    venue_cmd.emit_doc({"stopped": True, "running": False, "not_cancelled": left})
+    if left:  # the stop happened; what was asked of the orders did not: scripts must see it
+        raise typer.Exit(left[0]["exit_code"])

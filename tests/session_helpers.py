@@ -18,9 +18,9 @@ from tests.support import Result, register_secret, run_perp
 CHEAP_SCRYPT = {"PERPCLI_KEYS_SCRYPT_N": "1024"}
 
 
-def stored_key(home: Path, name: str = "main") -> tuple[str, Path]:
-    """A fresh key saved as keystore NAME in home; returns (address, passphrase file)."""
-    hexkey = "0x" + secrets.token_hex(32)
+def stored_key(home: Path, name: str = "main", hexkey: str | None = None) -> tuple[str, Path]:
+    """A fresh key (or `hexkey`) saved as keystore NAME in home; returns (address, passphrase file)."""
+    hexkey = hexkey or "0x" + secrets.token_hex(32)
     register_secret(hexkey)
     pw = home / "passphrase.txt"
     pw.write_text("correct horse\n")

@@ -5,6 +5,7 @@ Without anvil the module skips with one line saying what to install."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 
 import pytest
@@ -18,7 +19,7 @@ from perpcli.tui.screens.portfolio import PortfolioScreen
 from perpcli.tui.widgets.account import StatusLine
 from perpcli.tui.widgets.tables import PositionsTable
 from perpcli.venues import registry
-from tests.ostium_devnet import ostium_devnet_fixture, skip_without_anvil
+from tests.ostium_devnet import control, ostium_devnet_fixture, skip_without_anvil
 from tests.tui_support import screen_text, wait_until
 
 skip_without_anvil()
@@ -39,15 +40,20 @@ def devnet():
     handle.stop()
 
 
-def open_xau_long(session, tmp_path) -> tuple[Signer, object]:
-    """A funded key opens a 10x XAU long with 100 USDC on chain; the keeper settles it."""
+def open_xau_long(session, tmp_path, key: str | None = None) -> tuple[Signer, object]:
+    """A funded key (a fresh one, or `key`, funded here) opens a 10x XAU long with 100 USDC on
+    chain; the keeper settles it."""
     from perpcli.venues.ostium import adapter, calls, events, settlement
     from perpcli.venues.ostium.calls import OpenTrade, OrderType
     from perpcli.venues.ostium.chain import FeePolicy
     from perpcli.venues.ostium.networks import DEVNET
     from perpcli.venues.ostium.nonces import EvmNonceAllocator
 
-    key, address = session.new_key("10000")
+    if key is None:
+        key, address = session.new_key("10000")
+    else:
+        address = Signer.from_hex(key).address
+        control(session.rpc_url, "fund", {"user": address, "amount": "10000"})
     signer = Signer.from_hex(key)
     conf = adapter.OstiumSettings(fees=FeePolicy(max_fee_gwei=D(1)), receipt_timeout_s=15,
                                   price_url=session.prices_url, request_timeout_s=5)
@@ -231,4 +237,64 @@ async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_thr
         what, results, error = app.last_action_result
         assert (what, error) == ("flatten", None)
         assert sorted(r.status for r in results) == ["canceled", "filled"], results
+    assert not trading.positions().positions and not trading.open_orders()
+
+
+async def test_an_ostium_tab_flattens_through_the_session_agent_without_a_passphrase(
+        ostium, perpcli_home, tmp_path, monkeypatch):
+    """With a `perp session` holding the key, an Ostium tab asks nothing and decrypts nothing:
+    its account is read from the address, and F's cancel and close (with the keeper's
+    settlement) run whole in the agent, which signs them."""
+    import secrets
+
+    from perpcli.app.session import Session
+    from perpcli.cli import output
+    from perpcli.cli.commands.watch import _account_side
+    from perpcli.keys import keystore
+    from perpcli.tui import session_trading
+    from perpcli.tui.collateral_trader import CollateralTrader
+    from tests import session_helpers as sh
+    from tests.support import register_secret
+
+    hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
+    address, pw = sh.stored_key(perpcli_home, hexkey=hexkey)
+    signer, market = open_xau_long(ostium, tmp_path, key=hexkey)
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
+    for name, value in ostium.env().items():
+        monkeypatch.setenv(name, value)
+
+    def no_decrypt(*a, **k):
+        raise AssertionError("the watch decrypted the key")
+
+    monkeypatch.setattr(keystore, "decrypt", no_decrypt)
+    with sh.running(pw, "--venues", "ostium-devnet"):
+        settings.configure()
+        session = Session.open(settings.current(), venue="ostium-devnet")
+        try:
+            trading = _account_side(session, False, output)  # what `perp watch --venue ostium-devnet` does
+            assert isinstance(trading, session_trading.SessionCollateral)
+            assert trading.account_address.lower() == address.lower()
+            served = sh.status()["commands_served"]
+            app, _ = build_watch([VenueFeed(session.market, trading, ["XAU"])], settings=settings.current(),
+                                 stream=StreamSettings(stale_after=5.0))
+            assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
+            async with app.run_test(size=SIZE) as pilot:
+                table = app.query_one(PositionsTable)
+                assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None,
+                                        timeout=20)
+                assert "orders signed by the session: ostium-devnet" in screen_text(app)
+                source = app.traders["ostium-devnet"].source
+                assert await wait_until(pilot, lambda: len(source.account().open_orders) == 1, timeout=20)
+                [resting] = source.account().open_orders
+                [cancelled] = await asyncio.to_thread(app.traders["ostium-devnet"].cancel, [resting])  # c
+                assert (cancelled.status, cancelled.oid) == ("canceled", resting.oid), cancelled
+                await pilot.press("F", "y")
+                assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+                what, results, error = app.last_action_result
+                assert (what, error) == ("flatten", None)
+                assert [r.status for r in results] == ["filled"], results
+            assert sh.status()["commands_served"] == served + 2  # the cancel and the flatten, signed there
+        finally:
+            session.close()
     assert not trading.positions().positions and not trading.open_orders()

@@ -4,7 +4,8 @@ The values that cross are few and all plain data: order intents, cancel targets,
 `Prepared` request, and what the venue answered (Ack, CancelResult, ActionResult), plus a
 PerpError raised on the agent's side. Where the venue signs its account reads (Aster), what
 the watch reads crosses too: the account snapshot (balances, positions, open orders), the
-positions, the leverage setting and the fee rates. Each is written out explicitly: Decimal as its string,
+positions, the leverage setting and the fee rates. On a collateral venue (Ostium) the watch hands over
+a whole close/flatten/cancel-all and gets back what each cancel and close did. Each is written out explicitly: Decimal as its string,
 an enum by class name and value, a dataclass by class name and fields, and only the classes
 named below are rebuilt on reading (anything else is refused). JSON rather than pickle, so a
 reply can never make the reader run code, whoever wrote it.
@@ -20,6 +21,8 @@ import enum
 from decimal import Decimal
 from typing import Any
 
+from perpcli.app.actions import CancelOutcome
+from perpcli.app.collateral import TradeResult
 from perpcli.domain import errors
 from perpcli.domain.errors import ErrorKind, PerpError
 from perpcli.domain.events import AccountSnapshot, Balance, PositionSnapshot
@@ -42,7 +45,9 @@ _CLASSES = {c.__name__: c for c in (OrderIntent, CancelTarget, Prepared, Ack, Ca
                                     TradingOptions,
                                     # the account reads (venues that sign them)
                                     AccountSnapshot, Balance, PositionSnapshot, Order, Positions,
-                                    LeverageSetting, FeeRates)}
+                                    LeverageSetting, FeeRates,
+                                    # what a collateral venue's flatten did (Ostium: trade_ops.COLLATERAL)
+                                    CancelOutcome, TradeResult)}
 _ENUMS = {c.__name__: c for c in (Side, OrderType, TimeInForce, AckStatus, ErrorKind, MarginMode, OrderStatus)}
 _ERRORS = {c.__name__: c for c in vars(errors).values()
            if isinstance(c, type) and issubclass(c, PerpError)}

@@ -27,7 +27,13 @@ from typing import Any
 from perpcli.session import seam_codec
 
 SIGNING = frozenset(("prepare_orders", "prepare_cancel", "prepare_leverage"))
-SENDING = frozenset(("send_orders", "send_cancel", "send", "submit"))
+# A collateral venue's close / flatten / cancel-all (Ostium: one transaction per cancel and per
+# close, each close awaited until the keeper settles it), run here whole, as `perp --venue ostium
+# flatten` runs through the session: its prepared requests carry calldata and the transaction
+# journal's signed replacements, which are the venue adapter's own business, not the watch's.
+COLLATERAL_FLATTEN = "collateral_flatten"
+COLLATERAL_CANCEL = "collateral_cancel"  # chosen orders, each by its own transaction
+SENDING = frozenset(("send_orders", "send_cancel", "send", "submit", COLLATERAL_FLATTEN, COLLATERAL_CANCEL))
 # The account reads `perp watch` makes (tui/live.py, app/preview.py, app/actions.py), and the
 # listenKey calls of Aster's account socket when the watch opens it itself.
 READING = frozenset(("account", "positions", "open_orders", "leverage_setting", "fee_rates",
@@ -75,6 +81,12 @@ def _call(request: dict, method: str) -> dict:
                                           f"{request.get('account')}"}
         elif method in READING | {BRACKET_TABLE} and not trading.capabilities.signed_reads:
             return {"failed": f"{trading.venue} reads an account without its key: the watch reads it itself"}
+        elif method == COLLATERAL_FLATTEN:
+            result = _collateral_flatten(trading, **seam_codec.decode(request.get("kwargs") or {"$M": {}}))
+        elif method == COLLATERAL_CANCEL:
+            from perpcli.app import actions
+
+            result, _ = actions.cancel(trading, list(seam_codec.decode(request.get("args") or [])[0]), dry_run=False)
         elif method == BRACKET_TABLE:
             source = getattr(trading.market, "bracket_source", None)
             if source is None:
@@ -95,6 +107,20 @@ def _call(request: dict, method: str) -> dict:
         return {"ok": True, "result": seam_codec.encode(result)}
     except TypeError as e:
         return {"unknown" if method in SENDING else "failed": f"the answer cannot be written back: {e}"}
+
+
+def _collateral_flatten(trading: Any, *, underlying: str | None, cancel_orders: bool, close_trades: bool,
+                        slippage_pct: Any) -> list[Any]:
+    """The watch's close (one underlying's trades), cancel-all or flatten on a collateral venue,
+    as tui/collateral_trader.py runs it without a session: the venue read now, then each cancel
+    and each close (awaited) in turn. What each did, cancels first."""
+    from perpcli.app import collateral
+
+    side = collateral.collateral_side(trading)
+    plan = collateral.flatten_plan(side, underlying=underlying)
+    done = collateral.flatten(side, plan, venue=trading.venue, slippage_pct=slippage_pct, dry_run=False,
+                              cancel_orders=cancel_orders, close_trades=close_trades)
+    return [*done.cancels, *done.closes]
 
 
 def _held_trading(request: dict) -> Any:

@@ -5,16 +5,21 @@ Closing, flattening and cancelling go through the same use cases as `perp --venu
 close/flatten/cancel` (app/collateral.py): each trade closed at market and awaited, each
 resting order cancelled by its own transaction. The ticket cannot express an order as
 collateral x leverage yet, so a new order is refused with one plain sentence naming the
-command that places it (the tab says so before Enter: see `TICKET_REFUSAL`).
+command that places it (the tab says so before Enter: see `TICKET_REFUSAL`). With a `perp
+session` holding the key, each close, flatten or cancel-all runs in the agent
+(tui/session_trading.py SessionCollateral): no passphrase in the watch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from perpcli.domain.errors import UsageError
+from perpcli.domain.orders import Order
 from perpcli.tui.live import LiveTrader
+from perpcli.venues.base import CancelTarget
 
 CLOSE_SLIPPAGE_PCT = Decimal(1)
 
@@ -42,11 +47,26 @@ class CollateralTrader(LiveTrader):
 
         try:
             with self.source.action_lock:
+                flatten_there = getattr(self.trading, "collateral_flatten", None)
+                if flatten_there is not None:  # the session agent holds the key: the whole use case runs there
+                    return flatten_there(underlying=underlying, cancel_orders=cancel_orders,
+                                         close_trades=close_trades, slippage_pct=CLOSE_SLIPPAGE_PCT)
                 side = self._side()
                 plan = collateral.flatten_plan(side, underlying=underlying)
                 done = collateral.flatten(side, plan, venue=self.source.venue, slippage_pct=CLOSE_SLIPPAGE_PCT,
                                           dry_run=False, cancel_orders=cancel_orders, close_trades=close_trades)
                 return [*done.cancels, *done.closes]
+        finally:
+            self.source.request_account_refresh()
+
+    def cancel(self, orders: Sequence[Order]) -> list[Any]:
+        """The chosen orders, each by its own transaction; in the session agent when it holds the key."""
+        cancel_there = getattr(self.trading, "collateral_cancel", None)
+        if cancel_there is None:
+            return super().cancel(orders)
+        try:
+            with self.source.action_lock:
+                return cancel_there([CancelTarget(o.symbol, oid=o.oid, cloid=o.cloid) for o in orders])
         finally:
             self.source.request_account_refresh()
 

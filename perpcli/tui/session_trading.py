@@ -15,9 +15,11 @@ the full leverage-bracket table the margin preview uses, and the listenKey calls
 account socket when the watch opens that socket itself) run in the agent too
 (SignedReadsTrading). The account socket of an attached watch is opened by the agent itself.
 
-Offered on venues that take book orders. A venue of collateral x leverage trades (Ostium) keeps
-its own trader, and elsewhere, or when the agent is locked, holds another key or does not
-answer, the watch unlocks its key itself as without a session (cli/commands/watch.py).
+On a venue of collateral x leverage trades (Ostium) the watch's trader keeps its own plans and
+confirmations, reads the account from its address, and hands each close, flatten or cancel-all
+to the agent whole (SessionCollateral): its transactions carry calldata, nonces and journal-held
+replacements that are the adapter's own. Where the agent is locked, holds another key or does
+not answer, the watch unlocks its key itself as without a session (cli/commands/watch.py).
 
 When the agent goes while a call is out: a signing call reports it (nothing was sent); a
 sending call cannot know, so its orders come back `unknown` (a cancel or an action raises
@@ -144,6 +146,27 @@ class SessionTrading:
         return self._link.call("send", [prepared], what=f"the {prepared.kind} request")
 
 
+class SessionCollateral(SessionTrading):
+    """A collateral venue's Trading (Ostium) whose reads are the address's, here, and whose
+    close, flatten, cancel-all and cancels run whole in the agent (trade_ops.COLLATERAL_*); no
+    single keyed seam call crosses: the ticket places nothing there (tui/collateral_trader.py)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith(("prepare_", "send")) or name in _KEYED_ELSEWHERE or name in (
+                "submit", "modify", "await_settlement", "settle_earlier"):
+            raise AttributeError(f"{name} is not signed through the session")
+        return getattr(self._reader, name)
+
+    def collateral_flatten(self, *, underlying: str | None, cancel_orders: bool, close_trades: bool,
+                           slippage_pct: Any) -> list[Any]:
+        return self._link.call("collateral_flatten", kwargs={
+            "underlying": underlying, "cancel_orders": cancel_orders, "close_trades": close_trades,
+            "slippage_pct": slippage_pct}, what="the close or cancel")
+
+    def collateral_cancel(self, targets: Sequence[Any]) -> list[Any]:
+        return self._link.call("collateral_cancel", [list(targets)], what="the cancel")
+
+
 class SignedReadsTrading(SessionTrading):
     """A SessionTrading on a venue that signs its account reads (Aster): the reads the watch
     makes are the agent's too, signed with the key it holds (session/trade_ops.py READING)."""
@@ -209,11 +232,10 @@ def held_by_session(session: Any, *, read_only: bool = False) -> SessionTrading 
         return None
     md = session.market
     caps = md.capabilities
-    if uses_collateral_orders(caps):
-        return None  # its trader signs collateral trades, not these calls (tui/collateral_trader.py)
-    if read_only and (not caps.signed_reads or session.address):
+    collateral = uses_collateral_orders(caps)  # its closes and cancels cross whole (SessionCollateral)
+    if read_only and (collateral or not caps.signed_reads or session.address):
         return None  # an address reads the account here (or is refused here, on Aster), keyless
-    if not caps.signed_reads and getattr(md.live_feed(), "account_socket", None):
+    if not (collateral or caps.signed_reads) and getattr(md.live_feed(), "account_socket", None):
         return None  # a keyed account socket whose calls only a venue signing its reads forwards
     try:
         name = sources.stored_key_name(session.account, venue=session.venue)
@@ -232,5 +254,10 @@ def held_by_session(session: Any, *, read_only: bool = False) -> SessionTrading 
     reader = md.trading(WatchOnly(who["signer"], name=name), options=options)
     if reader.account_address.lower() != str(who["account"]).lower():
         return None
-    kind = (SignedReadsOnly if read_only else SignedReadsTrading) if caps.signed_reads else SessionTrading
+    if collateral:
+        kind: type[SessionTrading] = SessionCollateral
+    elif caps.signed_reads:
+        kind = SignedReadsOnly if read_only else SignedReadsTrading
+    else:
+        kind = SessionTrading
     return kind(reader, link, who["account"])

@@ -33,7 +33,7 @@ def portfolio_venues(settings: Any, chosen: Sequence[str] | None = None) -> list
 
     names = list(dict.fromkeys(chosen or ())) or list(settings.get("portfolio.venues"))
     if not names:
-        names = [v for v in VENUE_NAMES if _get(settings, f"venues.{v}.account")]
+        names = [v for v in (*VENUE_NAMES, *registry.plugin_venues()) if _get(settings, f"venues.{v}.account")]
     if not names:
         names = [settings.get("default.venue")]
     for name in names:

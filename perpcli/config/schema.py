@@ -155,3 +155,29 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+
+KINDS = ("str", "int", "bool", "decimal", "address", "url", "list")
+
+
+def plugin_venue_settings(entry: Any) -> tuple[Setting, ...]:
+    """The settings of a venue a plugin registers (venues/registry.py VenueEntry): its URL and
+    account, as every venue has, then the ones its entry declares. A declaration that is not one
+    (a key that is not a plain name, an unknown kind, a default of the wrong type) is refused
+    with the plugin named, rather than read some other way."""
+    from perpcli.domain.errors import ConfigError
+
+    name = entry.name
+    out = [Setting(f"venues.{name}.url", "url", entry.url, f"Base URL of {name} (a venue plugin)."), _account(name)]
+    for declared in entry.settings:
+        try:
+            key, kind, default, doc = declared
+        except (TypeError, ValueError):
+            raise ConfigError(f"venue plugin {name!r}: a setting must be (key, kind, default, doc), "
+                              f"got {declared!r:.60}") from None
+        if not (isinstance(key, str) and key.replace("_", "").isalnum() and key.isascii()) or kind not in KINDS:
+            raise ConfigError(f"venue plugin {name!r}: setting {key!r:.40} of kind {kind!r:.20} is not one "
+                              f"(keys: letters, digits and '_'; kinds: {', '.join(KINDS)})")
+        if f"venues.{name}.{key}" in {s.key for s in out}:
+            raise ConfigError(f"venue plugin {name!r}: setting {key!r} is declared twice (url and account are given)")
+        out.append(Setting(f"venues.{name}.{key}", kind, default, str(doc)))
+    return tuple(out)

@@ -131,9 +131,34 @@ def load_file(path: Path) -> dict[str, Any]:
 # PERPCLI_* variables that are not settings (read by keys/, config/paths.py and the test suite).
 OTHER_VARIABLES = frozenset({"PERPCLI_HOME", "PERPCLI_CONFIG", "PERPCLI_PRIVATE_KEY", "PERPCLI_PASSPHRASE"})
 _SECTIONS = tuple(sorted({"PERPCLI_" + s.key.split(".", 1)[0].upper() + "_" for s in SETTINGS}))
+_BUILTIN_VENUE_VARS = frozenset(s.env_var for s in SETTINGS if s.key.startswith("venues."))
 
 
-def check_environment(env: Any) -> None:
+def plugin_settings() -> dict[str, Setting]:
+    """Every venue plugin's settings by key (schema.plugin_venue_settings), their defaults
+    checked as a file's values are. Loads the plugins' entry points: only asked for when a
+    venues.* key, variable or read names no built-in setting."""
+    from perpcli.config.schema import plugin_venue_settings
+    from perpcli.venues import registry
+
+    out: dict[str, Setting] = {}
+    for entry in registry.plugin_venues().values():
+        for setting in plugin_venue_settings(entry):
+            coerce(setting, setting.default if setting.kind != "decimal" else str(setting.default),
+                   f"venue plugin {entry.name!r} default")
+            out[setting.key] = setting
+    return out
+
+
+def _names_a_plugin_setting(key: str) -> bool:
+    """venues.<name>.<key> of a venue that is not built in: only a plugin can define it."""
+    from perpcli.config.schema import VENUE_NAMES
+
+    parts = key.split(".")
+    return len(parts) == 3 and parts[0] == "venues" and parts[1] not in VENUE_NAMES
+
+
+def check_environment(env: Any, more: Any = ()) -> None:
     """A misspelled PERPCLI_* variable is an error, as a misspelled key in the file is: silently
     ignoring PERPCLI_RISK_MAX_LEVRAGE=5 would trade with a guard the user believes is set.
 
@@ -141,7 +166,7 @@ def check_environment(env: Any) -> None:
     PERPCLI_* name within a typo of a known one; unrelated tools' PERPCLI_* names are left alone."""
     import difflib
 
-    known = {s.env_var for s in SETTINGS} | OTHER_VARIABLES
+    known = {s.env_var for s in (*SETTINGS, *more)} | OTHER_VARIABLES
     for name in env:
         if not name.startswith("PERPCLI_") or name in known:
             continue
@@ -155,9 +180,10 @@ def check_environment(env: Any) -> None:
 class Settings:
     """Resolved settings with provenance. Build with `Settings.load()`."""
 
-    def __init__(self, values: dict[str, Value], file: Path) -> None:
+    def __init__(self, values: dict[str, Value], file: Path, plugins: dict[str, Setting] | None = None) -> None:
         self._values = values
         self.file = file
+        self._plugins = plugins  # venue plugins' settings, once looked up (None: not yet)
 
     @classmethod
     def load(cls, *, config_path: str | os.PathLike | None = None, flags: dict[str, Any] | None = None,
@@ -167,14 +193,21 @@ class Settings:
         file = Path(explicit).expanduser() if explicit else paths.config_file()
         if explicit and not file.exists():
             raise ConfigError(f"config file {file}: does not exist")
-        values = {s.key: Value(s.default, "default") for s in SETTINGS}
-        for key, raw in load_file(file).items():
-            setting = BY_KEY.get(key)
+        in_file = load_file(file)
+        builtin_vars = _BUILTIN_VENUE_VARS
+        plugins: dict[str, Setting] | None = None
+        if any(key not in BY_KEY and _names_a_plugin_setting(key) for key in in_file) or any(
+                name.startswith("PERPCLI_VENUES_") and name not in builtin_vars for name in env):
+            plugins = plugin_settings()  # a plugin venue's settings are named: look them up
+        extra = tuple((plugins or {}).values())
+        values = {s.key: Value(s.default, "default") for s in (*SETTINGS, *extra)}
+        for key, raw in in_file.items():
+            setting = BY_KEY.get(key) or (plugins or {}).get(key)
             if setting is None:
                 raise ConfigError(f"config file {file}: unknown setting {key!r} (see config.example.toml)")
             values[key] = Value(coerce(setting, raw, f"config file {file}"), f"file:{file}")
-        check_environment(env)
-        for setting in SETTINGS:
+        check_environment(env, extra)
+        for setting in (*SETTINGS, *extra):
             if setting.env_var in env:
                 raw = env[setting.env_var]
                 values[setting.key] = Value(coerce(setting, raw, f"environment {setting.env_var}"),
@@ -184,16 +217,32 @@ class Settings:
                 continue
             setting = BY_KEY[key]
             values[key] = Value(coerce(setting, raw, f"option for {key}"), f"flag:{key}")
-        return cls(values, file)
+        return cls(values, file, plugins)
+
+    def include_plugins(self) -> Settings:
+        """Look up the venue plugins' settings (once), at their defaults where nothing set them."""
+        if self._plugins is None:
+            self._plugins = plugin_settings()
+            for setting in self._plugins.values():
+                self._values.setdefault(setting.key, Value(setting.default, "default"))
+        return self
+
+    def _value(self, key: str) -> Value:
+        value = self._values.get(key)
+        if value is None and self._plugins is None and _names_a_plugin_setting(key):
+            value = self.include_plugins()._values.get(key)  # a plugin venue's setting nobody set
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str) -> Any:
-        return self._values[key].value
+        return self._value(key).value
 
     def source(self, key: str) -> str:
-        return self._values[key].source
+        return self._value(key).source
 
     def items(self):
-        for s in SETTINGS:
+        for s in (*SETTINGS, *(self._plugins or {}).values()):
             yield s, self._values[s.key]
 
     def __getitem__(self, key: str) -> Any:

@@ -59,6 +59,12 @@ class VenueEntry:
     # What a given --url's websocket base appends (Hyperliquid's rule: "/ws"); the devnet's
     # Aster face lives under "/aster" because the bare /ws is its Hyperliquid face's.
     ws_path: str = "/ws"
+    # A plugin venue's own settings beyond venues.<name>.url and .account (which every venue
+    # takes): (key, kind, default, doc) tuples, read as venues.<name>.<key> from the config file
+    # and PERPCLI_VENUES_<NAME>_<KEY>, validated as the built-in settings are (config/schema.py
+    # kinds: str, int, bool, decimal, address, url, list). Built-in venues' settings live in
+    # config/schema.py itself.
+    settings: tuple[tuple[str, str, Any, str], ...] = ()
 
     def load_capabilities(self) -> Capabilities:
         fn = _resolve(self.capabilities)
@@ -150,6 +156,11 @@ def _entry_point_venues() -> dict[str, VenueEntry]:
         if isinstance(entry, VenueEntry) and entry.name not in BUILTIN:
             found[entry.name] = replace(entry, builtin=False)
     return found
+
+
+def plugin_venues() -> dict[str, VenueEntry]:
+    """The venues third-party packages register (entry points), by name; none built in."""
+    return _entry_point_venues()
 
 
 def all_venues() -> dict[str, VenueEntry]:

@@ -18,7 +18,7 @@ def show() -> None:
     from perpcli.cli import context, output
     from perpcli.config import settings
 
-    s = settings.current()
+    s = settings.current().include_plugins()  # a venue plugin's settings are settings too
     rows = []
     for setting, value in s.items():
         shown = "<set>" if setting.secret and value.value else value.value

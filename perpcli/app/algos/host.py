@@ -222,6 +222,7 @@ class Host:
             poll_s = int(settings.current().get("session.algo_poll_ms")) / 1000
         self.poll_s = max(MIN_POLL_S, poll_s)
         self.stopped = False
+        self._stopping = threading.Lock()
         self.runs: dict[str, Run] = {}
         self.streams: Any = None  # the session's LiveStreams: algos read the touch from them
 
@@ -311,9 +312,10 @@ class Host:
         Returns, with `cancel`, the algos whose orders may still be working because their cancel
         failed (the key locked, the venue down or refusing): the person who asked for the stop
         must hear it, not find it in a log (`perp session stop` prints them and exits non-zero)."""
-        if self.stopped:
-            return []
-        self.stopped = True
+        with self._stopping:  # the agent's stop request and its expiry may come at once: one stop
+            if self.stopped:
+                return []
+            self.stopped = True
         for run in self.runs.values():
             run.stopping = True
         for run in self.runs.values():

@@ -82,7 +82,7 @@ def test_a_plugin_setting_nobody_set_reads_its_default(tmp_path, entry_points):
     ("[venues.fake-venue]\nnope = 1\n", {}, "unknown setting 'venues.fake-venue.nope'"),
     ("", {"PERPCLI_VENUES_FAKE_VENUE_NOPE": "1"}, "PERPCLI_VENUES_FAKE_VENUE_NOPE: unknown setting"),
     ("[venues.fake-venue]\ndepth = \"many\"\n", {}, "venues.fake-venue.depth: expected a whole number"),
-    ("", {"PERPCLI_VENUES_FAKE_VENUE_URL": "ftp://x"}, "venues.fake-venue.url: expected an http(s) URL"),
+    ("", {"PERPCLI_VENUES_FAKE_VENUE_FEE_CAP": "-1"}, "venues.fake-venue.fee_cap: expected a finite decimal"),
     ("[venues.other-venue]\nurl = \"https://x\"\n", {}, "unknown setting 'venues.other-venue.url'"),
 ])
 def test_a_wrong_plugin_setting_is_refused_naming_it(tmp_path, entry_points, text, env, message):

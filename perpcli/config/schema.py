@@ -167,7 +167,8 @@ def plugin_venue_settings(entry: Any) -> tuple[Setting, ...]:
     from perpcli.domain.errors import ConfigError
 
     name = entry.name
-    out = [Setting(f"venues.{name}.url", "url", entry.url, f"Base URL of {name} (a venue plugin)."), _account(name)]
+    # The URL is the plugin's to read (an in-memory or non-HTTP venue has its own scheme).
+    out = [Setting(f"venues.{name}.url", "str", entry.url, f"Base URL of {name} (a venue plugin)."), _account(name)]
     for declared in entry.settings:
         try:
             key, kind, default, doc = declared

@@ -1,8 +1,13 @@
 """The pure parts of an Ostium tab's ticket: the form read as `perp buy --collateral` reads its
-flags (tui/collateral_ticket.py), and the guards a quoted open is held to (app/collateral.check_risk)."""
+flags (tui/collateral_ticket.py), the guards a quoted open is held to (app/collateral.check_risk),
+the open crossing to a session agent as explicit JSON, and an agent that dies mid-open."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import threading
 from decimal import Decimal as D
 
 import pytest
@@ -12,9 +17,10 @@ from perpcli.app.preview import collateral_preview
 from perpcli.app.risk import RiskLimits
 from perpcli.domain.errors import RiskRefused, UsageError
 from perpcli.domain.orders import Side
+from perpcli.session import protocol, seam_codec
 from perpcli.tui.collateral_ticket import confirm_question, order_of_form, preview_text
 from perpcli.tui.ticket_model import TicketForm
-from perpcli.venues.base import CollateralOrder, OpenQuote
+from perpcli.venues.base import CollateralOrder, OpenQuote, TradingOptions
 from perpcli.venues.ostium import instruments
 
 LIMITS = instruments.PairLimits(min_leverage=D("2"), max_leverage=D("100"), min_position_usd=D("100"),
@@ -90,3 +96,45 @@ def test_the_preview_and_the_question_name_the_liquidation_price_of_the_document
         "refused: too big (guard max_order_notional)")
     asked = confirm_question(doc, "ostium-devnet").plain
     assert f"liquidation {doc['liquidation_price']:,f}" in asked and "approval is sent first" in asked
+
+
+def test_an_open_crosses_to_the_agent_as_explicit_json():
+    order = order_of_form(form(tp="2800"))
+    limits = RiskLimits(max_order_notional=D(5000), max_leverage=20, confirm_above_notional=D(1500))
+    for value in (order, limits):
+        assert seam_codec.decode(json.loads(json.dumps(seam_codec.encode(value)))) == value
+
+
+def _dying_agent() -> None:
+    """An agent socket that reads one request and closes without answering (it died)."""
+    path = protocol.socket_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            protocol.read_all(conn)
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+class _Reader:
+    venue = "ostium-devnet"
+
+
+def test_an_open_the_agent_died_on_comes_back_unknown_and_is_not_sent_again(perpcli_home):
+    from perpcli.tui import session_trading
+
+    link = session_trading._Link({"venue": "ostium-devnet"}, "main", TradingOptions())
+    trading = session_trading.SessionCollateral(_Reader(), link, "0xabc")
+    _dying_agent()
+    [result] = trading.collateral_open(order_of_form(form()), RiskLimits())
+    assert (result.status, result.market, result.side, result.collateral) == ("unknown", "XAU-USD", "buy", D(500))
+    assert "may have been sent" in result.error
+    assert collateral.exit_code_for([result], waited=True) == 6
+    with pytest.raises(AttributeError):  # nothing of the open is signed or sent from the watch itself
+        trading.send_order([])

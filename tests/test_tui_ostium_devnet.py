@@ -406,3 +406,66 @@ async def test_the_ticket_opens_an_xau_trade_with_the_clis_liquidation_price_and
         assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
     [held] = trading.positions().positions
     assert held.isolated_margin <= D(200) and held.leverage == D(10)
+
+
+async def test_the_ticket_opens_through_the_session_agent_without_a_passphrase(
+        ostium, perpcli_home, tmp_path, monkeypatch):
+    """With a `perp session` holding the key, the ticket's open runs whole in the agent (quoted
+    again there with the held key, guarded, approved, awaited): the watch decrypts nothing. BTC
+    trades around the clock by perpcli's hours, so the agent (a process of its own, whose clock
+    no test can pin) opens it on any day."""
+    import secrets
+
+    from perpcli.app.session import Session
+    from perpcli.cli import output
+    from perpcli.cli.commands.watch import _account_side
+    from perpcli.keys import keystore
+    from perpcli.tui import session_trading
+    from perpcli.tui.widgets.ticket import Ticket
+    from tests import session_helpers as sh
+    from tests.support import register_secret
+
+    hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
+    address, pw = sh.stored_key(perpcli_home, hexkey=hexkey)
+    control(ostium.rpc_url, "fund", {"user": address, "amount": "10000"})
+    for name, value in ostium.env().items():
+        monkeypatch.setenv(name, value)
+
+    def no_decrypt(*a, **k):
+        raise AssertionError("the watch decrypted the key")
+
+    monkeypatch.setattr(keystore, "decrypt", no_decrypt)
+    with sh.running(pw, "--venues", "ostium-devnet"):
+        settings.configure()
+        session = Session.open(settings.current(), venue="ostium-devnet")
+        try:
+            trading = _account_side(session, False, output)
+            assert isinstance(trading, session_trading.SessionCollateral)
+            served = sh.status()["commands_served"]
+            app, _ = build_watch([VenueFeed(session.market, trading, ["BTC"])], settings=settings.current(),
+                                 stream=StreamSettings(stale_after=5.0))
+            async with app.run_test(size=SIZE) as pilot:
+                ticket = app.query_one(Ticket)
+                flow = app.collateral_ticket
+                assert await wait_until(pilot, lambda: ticket.collateral, timeout=15)
+                ticket.set_type("market")
+                await _type_into(pilot, app, "#ticket-size", "100")
+                await _type_into(pilot, app, "#ticket-leverage", "10")
+                assert await wait_until(pilot, lambda: flow.shown is not None and flow.shown["leverage"] == D(10)
+                                        and not ticket.query_one("#ticket-place").disabled, timeout=15)
+                assert flow.shown["market"] == "BTC-USD" and flow.shown["liquidation_price"] > 0
+                await pilot.press("enter")  # 1,000 USD: not above risk.confirm_above_notional, no question
+                assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+                what, results, error = app.last_action_result
+                assert (what, error) == ("open", None)
+                [opened] = results
+                assert (opened.status, opened.market, opened.trade_id) == ("filled", "BTC-USD", "0:0"), opened
+                table = app.query_one(PositionsTable)
+                assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "BTC-USD") is not None,
+                                        timeout=20)
+            assert sh.status()["commands_served"] == served + 1  # the open, signed there
+        finally:
+            session.close()
+    [held] = trading.positions().positions
+    assert held.symbol == "BTC-USD" and held.leverage == D(10)

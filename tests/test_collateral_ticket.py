@@ -138,3 +138,20 @@ def test_an_open_the_agent_died_on_comes_back_unknown_and_is_not_sent_again(perp
     assert collateral.exit_code_for([result], waited=True) == 6
     with pytest.raises(AttributeError):  # nothing of the open is signed or sent from the watch itself
         trading.send_order([])
+
+
+def test_an_open_the_keeper_refunded_or_left_unsettled_is_an_error_notice():
+    """The watch's notice of a ticket open: filled is news, a keeper's refund or no settlement
+    within the wait is not what was asked for (exit 3 / 6 in the CLI) and is shown as an error."""
+    from perpcli.app.collateral import TradeResult
+    from perpcli.tui.app import WatchApp
+
+    app = WatchApp({}, [])
+    said: list[tuple[str, str]] = []
+    app.notify = lambda message, *, title="", severity="information", **_: said.append((severity, message))
+    for status in ("filled", "canceled", "accepted", "unknown"):
+        app._action_done("open", [TradeResult(venue="ostium-devnet", market="XAU-USD", side="buy", type="market",
+                                              status=status)], None)
+    assert [s for s, _ in said] == ["information", "error", "error", "error"]
+    assert said[1][1].startswith("XAU-USD canceled")
+    assert app.last_action_result[0] == "open"

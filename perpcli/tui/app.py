@@ -303,6 +303,7 @@ class WatchApp(App):
         if view is None:
             return
         self.market_view.show(view)
+        self.collateral_ticket.forget()  # a tab of its own: its ticket is quoted afresh
         self._main(Ticket).set_market(view.symbol, key=self._active, title=self._tab_title(view.venue, view.symbol),
                                       collateral=_collateral_venue(self.sources[view.venue]))
         self._refresh_market(view, force=True)

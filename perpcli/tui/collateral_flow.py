@@ -50,7 +50,7 @@ class CollateralTicket:
         try:
             order = order_of_form(replace(form, market=view.symbol))
         except PerpError as e:  # not a whole order yet: said at once, nothing read
-            self._forget()
+            self.forget()
             ticket.show_preview(Text(str(e), style="yellow"), ok=False)
             return
         asked = (view.venue, order)
@@ -66,7 +66,8 @@ class CollateralTicket:
             self._timer.stop()
         self._timer = self.app.set_timer(DEBOUNCE_S, lambda: self._quote(serial, view.venue, order))
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
+        """Drop the quote asked or shown: another tab's ticket is shown now (its preview replaced it)."""
         self._asked, self.shown = None, None
         self._serial += 1
         if self._timer is not None:
@@ -79,6 +80,7 @@ class CollateralTicket:
 
         trader = self.app.traders.get(venue)
         source = self.app.sources.get(venue)
+        # Without a key, a watched address still quotes (its wallet): a preview Place cannot send.
         trading = trader.trading if trader is not None else getattr(source, "trading", None)
         if trading is None:
             self._show(serial, None, f"no account on {venue}: load a key (or watch an address) to quote a trade")
@@ -94,19 +96,19 @@ class CollateralTicket:
             except Exception as e:  # noqa: BLE001 - shown on the ticket, never crashes the terminal
                 self.app.call_from_thread(self._show, serial, None, f"{type(e).__name__}: {e}")
                 return
-            refusal = "no key loaded: preview only" if trader is None else None
+            refusal = None
             if trader is not None:
                 try:
                     trader.check_quote(q)
                 except PerpError as e:
                     refusal = str(e)
-            self.app.call_from_thread(self._show, serial, doc, refusal)
+            self.app.call_from_thread(self._show, serial, doc, refusal, sendable=trader is not None)
 
         self.app.run_worker(work, thread=True, group="collateral-quote", exclusive=False, name=f"quote:{venue}")
 
-    def _show(self, serial: int, doc: dict[str, Any] | None, refusal: str | None) -> None:
-        if serial != self._serial or not self.app.is_running:
-            return  # the form changed meanwhile: its own quote is on its way
+    def _show(self, serial: int, doc: dict[str, Any] | None, refusal: str | None, *, sendable: bool = False) -> None:
+        if serial != self._serial or not self.app.is_running or not self._on_screen():
+            return  # the form (or the tab) changed meanwhile
         try:
             ticket = self.app._main(Ticket)
         except NoMatches:
@@ -115,7 +117,16 @@ class CollateralTicket:
         if doc is None:
             ticket.show_preview(Text(str(refusal), style="yellow"), ok=False)
             return
-        ticket.show_preview(preview_text(doc, warning=refusal), ok=refusal is None)
+        text = preview_text(doc, warning=refusal)
+        if not sendable:
+            text.append("\nno key loaded: a preview only", style="yellow")
+        ticket.show_preview(text, ok=sendable and refusal is None)
+
+    def _on_screen(self) -> bool:
+        """Whether the tab the quote was asked for is still the active one."""
+        view = self.app.active_view
+        return self._asked is not None and view is not None and (view.venue, view.symbol) == (
+            self._asked[0], self._asked[1].symbol)
 
     # ----- Place --------------------------------------------------------------------------------
 

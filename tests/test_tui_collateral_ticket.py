@@ -91,10 +91,13 @@ def _preview(app) -> str:
 
 
 async def test_typing_is_quoted_once_the_keys_pause_and_a_tab_switch_quotes_afresh():
+    """...and a reduce-only ticked on the book venue's tab neither blocks the collateral tab (where
+    it is hidden and means nothing) nor is lost when the trader comes back."""
     app, trader = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await app.run_action("next_market")
         ticket = app.query_one(Ticket)
+        ticket.query_one("#ticket-reduce").value = True
+        await app.run_action("next_market")
         assert await wait_until(pilot, lambda: ticket.collateral)
         assert not ticket.query_one("#ticket-flags").display
         ticket.set_type("market")
@@ -107,6 +110,7 @@ async def test_typing_is_quoted_once_the_keys_pause_and_a_tab_switch_quotes_afre
         await app.run_action("prev_market")  # the book venue's tab: its own ticket and preview
         assert await wait_until(pilot, lambda: not ticket.collateral and "liq " not in _preview(app))
         assert ticket.query_one("#ticket-flags").display and not ticket.query_one("#ticket-leverage").display
+        assert ticket.form().reduce_only
         await app.run_action("next_market")  # back: its fields, quoted again, never the other tab's text
         assert await wait_until(pilot, lambda: "x 12 = 3,000 USD" in _preview(app))
         assert ticket.query_one("#ticket-leverage").value == "12" and len(trader.trading.asked) == asked + 1

@@ -85,8 +85,10 @@ class Ticket(Vertical):
             price=q("#ticket-price", Input).value,
             tp=q("#ticket-tp", Input).value,
             sl=q("#ticket-sl", Input).value,
-            reduce_only=q("#ticket-reduce", Checkbox).value,
-            post_only=q("#ticket-post", Checkbox).value,
+            # hidden on a collateral x leverage tab, so they do not count there (and come back as they
+            # were on a book venue's tab)
+            reduce_only=q("#ticket-reduce", Checkbox).value and not self.collateral,
+            post_only=q("#ticket-post", Checkbox).value and not self.collateral,
             leverage=q("#ticket-leverage", Input).value,
         )
 
@@ -125,8 +127,6 @@ class Ticket(Vertical):
         self.query_one("#ticket-size-mode", Select).set_options(_COLLATERAL_SIZES if collateral else _BOOK_SIZES)
         self.query_one("#ticket-leverage", Input).display = collateral
         self.query_one("#ticket-flags").display = not collateral
-        for flag in ("#ticket-reduce", "#ticket-post"):  # hidden: never left on where it means nothing
-            self.query_one(flag, Checkbox).value = False
 
     def _market_fields(self) -> dict[str, str]:
         return {sel: str(self.query_one(sel).value)

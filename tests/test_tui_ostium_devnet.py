@@ -6,6 +6,7 @@ Without anvil the module skips with one line saying what to install."""
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -212,10 +213,10 @@ async def test_ostium_margin_used_and_free_are_perp_accounts_with_a_resting_orde
         assert D(totals["equity"]) == want["equity"]
 
 
-async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_through_the_keeper(ostium, tmp_path):
-    """With a key, an Ostium tab's ticket says plainly that it cannot place collateral x leverage
-    orders (naming the command that does), and F flattens the venue its own way: the resting
-    order cancelled, the trade closed at market and settled by the keeper."""
+async def test_an_ostium_tab_asks_for_collateral_and_flatten_closes_through_the_keeper(ostium, tmp_path):
+    """With a key, an Ostium tab's ticket takes collateral x leverage (no reduce-only or post-only
+    there), and F flattens the venue its own way: the resting order cancelled, the trade closed
+    at market and settled by the keeper."""
     from perpcli.tui.collateral_trader import CollateralTrader
     from perpcli.tui.widgets.ticket import Ticket
 
@@ -228,8 +229,10 @@ async def test_an_ostium_tab_says_its_ticket_is_read_only_and_flatten_closes_thr
     assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
     async with app.run_test(size=SIZE) as pilot:
         ticket = app.query_one(Ticket)
-        assert await wait_until(pilot, lambda: "read-only" in str(ticket._preview_shown), timeout=15)
-        assert "perp --venue ostium-devnet buy XAU --collateral" in str(ticket._preview_shown)
+        assert await wait_until(pilot, lambda: "enter the collateral (USDC)" in str(ticket._preview_shown),
+                                timeout=15)
+        assert ticket.collateral and ticket.query_one("#ticket-leverage").display
+        assert not ticket.query_one("#ticket-flags").display
         table = app.query_one(PositionsTable)
         assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
         await pilot.press("F", "y")
@@ -298,3 +301,171 @@ async def test_an_ostium_tab_flattens_through_the_session_agent_without_a_passph
         finally:
             session.close()
     assert not trading.positions().positions and not trading.open_orders()
+
+
+def _ostium_market(session):
+    """The devnet's Ostium venue as a watch opens it, polling the chain briskly."""
+    from perpcli.venues.ostium import adapter
+    from perpcli.venues.ostium.chain import FeePolicy
+
+    conf = adapter.OstiumSettings(fees=FeePolicy(max_fee_gwei=D(1)), receipt_timeout_s=15,
+                                  price_url=session.prices_url, request_timeout_s=5)
+    market = registry.open_venue(registry.get_entry("ostium-devnet").config(url=session.rpc_url, ostium=conf))
+    market.chain.poll_s = 0.02
+    return market
+
+
+async def _type_into(pilot, app, selector: str, text: str) -> None:
+    """Focus a ticket field, clear it and type `text` into it, key by key."""
+    field = app.query_one(selector)
+    app.screen.set_focus(field)
+    await pilot.pause()
+    field.value = ""
+    await pilot.press(*text)
+
+
+async def test_the_ticket_opens_an_xau_trade_with_the_clis_liquidation_price_and_refuses_a_bad_one(
+        ostium, tmp_path, capsys, monkeypatch):
+    """An Ostium tab's ticket, driven by keys: 200 USDC x 10 at market on XAU previews the very
+    liquidation price `perp buy --preview --json` reports; leverage above the pair's maximum (and
+    above risk.max_leverage) is refused on the preview and by Enter, with nothing sent; then Place,
+    confirmed (2,000 USD is above risk.confirm_above_notional), opens the trade, the keeper fills
+    it, and it is a row in the positions table."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from perpcli.app.collateral import TradeResult
+    from perpcli.tui.screens.confirm import ConfirmScreen
+    from perpcli.tui.viewmodel import fmt_num
+    from perpcli.tui.widgets.ticket import Ticket
+    from perpcli.venues.ostium import quoting
+    from tests.support import invoke
+
+    tuesday_ns = int(datetime(2026, 3, 10, 15, tzinfo=UTC).timestamp()) * 10**9  # XAU open by perpcli's hours
+    monkeypatch.setattr(quoting, "time", SimpleNamespace(time_ns=lambda: tuesday_ns))
+    key, address = ostium.new_key("10000")
+    for name, value in {**ostium.env(), "PERPCLI_PRIVATE_KEY": key}.items():
+        monkeypatch.setenv(name, value)
+    ostium.set_price("XAU", "2650")  # and there it stays: the devnet's prices move only when a test sets them
+    # What the CLI previews for the same inputs (asked before the app runs: textual holds stdout then).
+    cli = invoke(["--venue", "ostium-devnet", "--json", "buy", "XAU", "--collateral", "200", "--leverage", "10",
+                  "--market", "--preview"], capsys, monkeypatch=monkeypatch)
+    assert cli.code == 0, cli.err
+    liq = D(json.loads(cli.out)["liquidation_price"])
+    settings.configure()
+    market = _ostium_market(ostium)
+    trading = market.trading(Signer.from_hex(key))
+    app, _ = build_watch([VenueFeed(market, trading, ["XAU"])], settings=settings.current(),
+                         stream=StreamSettings(stale_after=5.0))
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = app.query_one(Ticket)
+        place = ticket.query_one("#ticket-place")
+        flow = app.collateral_ticket
+        assert await wait_until(pilot, lambda: ticket.collateral, timeout=15)
+        ticket.set_type("market")
+        await _type_into(pilot, app, "#ticket-size", "200")
+
+        def quoted(leverage: str):
+            return lambda: flow.shown is not None and flow.shown["leverage"] == D(leverage) and \
+                flow.shown["collateral"] == D(200)
+
+        # above the pair's 100x: the venue's own rule, said on the ticket; Enter sends nothing
+        await _type_into(pilot, app, "#ticket-leverage", "500")
+        assert await wait_until(pilot, lambda: "outside this pair's" in str(ticket._preview_shown), timeout=15)
+        assert place.disabled
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=15)
+        what, results, error = app.last_action_result
+        assert (what, results) == ("open", None) and "outside this pair's" in error
+        # within the pair's range but above risk.max_leverage (20): the guard refuses on the preview
+        await _type_into(pilot, app, "#ticket-leverage", "30")
+        assert await wait_until(pilot, quoted("30"), timeout=15)
+        assert "refused:" in str(ticket._preview_shown) and "guard max_leverage" in str(ticket._preview_shown)
+        assert place.disabled
+        assert market.chain.nonce(address) == 0  # nothing sent
+
+        await _type_into(pilot, app, "#ticket-leverage", "10")
+        assert await wait_until(pilot, quoted("10"), timeout=15)
+        assert not place.disabled and "refused" not in str(ticket._preview_shown)
+        assert flow.shown["liquidation_price"] == liq
+        assert f"liq {fmt_num(liq)}" in str(ticket._preview_shown)  # painted as the CLI says it
+
+        app.last_action_result = None
+        app.screen.set_focus(ticket.query_one("#ticket-size"))
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=15)
+        assert f"liquidation {fmt_num(liq)}" in app.screen.question.plain
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+        what, results, error = app.last_action_result
+        assert (what, error) == ("open", None)
+        [opened] = results
+        assert isinstance(opened, TradeResult) and (opened.status, opened.trade_id) == ("filled", "5:0"), opened
+        assert opened.approved == D(200)  # a fresh key: the allowance was short, an approval went first
+        table = app.query_one(PositionsTable)
+        assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None, timeout=20)
+    [held] = trading.positions().positions
+    assert held.isolated_margin <= D(200) and held.leverage == D(10)
+
+
+async def test_the_ticket_opens_through_the_session_agent_without_a_passphrase(
+        ostium, perpcli_home, tmp_path, monkeypatch):
+    """With a `perp session` holding the key, the ticket's open runs whole in the agent (quoted
+    again there with the held key, guarded, approved, awaited): the watch decrypts nothing. BTC
+    trades around the clock by perpcli's hours, so the agent (a process of its own, whose clock
+    no test can pin) opens it on any day."""
+    import secrets
+
+    from perpcli.app.session import Session
+    from perpcli.cli import output
+    from perpcli.cli.commands.watch import _account_side
+    from perpcli.keys import keystore
+    from perpcli.tui import session_trading
+    from perpcli.tui.widgets.ticket import Ticket
+    from tests import session_helpers as sh
+    from tests.support import register_secret
+
+    hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
+    address, pw = sh.stored_key(perpcli_home, hexkey=hexkey)
+    control(ostium.rpc_url, "fund", {"user": address, "amount": "10000"})
+    for name, value in ostium.env().items():
+        monkeypatch.setenv(name, value)
+
+    def no_decrypt(*a, **k):
+        raise AssertionError("the watch decrypted the key")
+
+    monkeypatch.setattr(keystore, "decrypt", no_decrypt)
+    with sh.running(pw, "--venues", "ostium-devnet"):
+        settings.configure()
+        session = Session.open(settings.current(), venue="ostium-devnet")
+        try:
+            trading = _account_side(session, False, output)
+            assert isinstance(trading, session_trading.SessionCollateral)
+            served = sh.status()["commands_served"]
+            app, _ = build_watch([VenueFeed(session.market, trading, ["BTC"])], settings=settings.current(),
+                                 stream=StreamSettings(stale_after=5.0))
+            async with app.run_test(size=SIZE) as pilot:
+                ticket = app.query_one(Ticket)
+                flow = app.collateral_ticket
+                assert await wait_until(pilot, lambda: ticket.collateral, timeout=15)
+                ticket.set_type("market")
+                await _type_into(pilot, app, "#ticket-size", "100")
+                await _type_into(pilot, app, "#ticket-leverage", "10")
+                assert await wait_until(pilot, lambda: flow.shown is not None and flow.shown["leverage"] == D(10)
+                                        and not ticket.query_one("#ticket-place").disabled, timeout=15)
+                assert flow.shown["market"] == "BTC-USD" and flow.shown["liquidation_price"] > 0
+                await pilot.press("enter")  # 1,000 USD: not above risk.confirm_above_notional, no question
+                assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+                what, results, error = app.last_action_result
+                assert (what, error) == ("open", None)
+                [opened] = results
+                assert (opened.status, opened.market, opened.trade_id) == ("filled", "BTC-USD", "0:0"), opened
+                table = app.query_one(PositionsTable)
+                assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "BTC-USD") is not None,
+                                        timeout=20)
+            assert sh.status()["commands_served"] == served + 1  # the open, signed there
+        finally:
+            session.close()
+    [held] = trading.positions().positions
+    assert held.symbol == "BTC-USD" and held.leverage == D(10)

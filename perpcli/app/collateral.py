@@ -131,6 +131,19 @@ def quote(trading: CollateralTrading, order: CollateralOrder) -> OpenQuote:
     return trading.quote_open(order)
 
 
+def check_risk(limits: Any, q: OpenQuote) -> None:
+    """The pre-trade guards (app/risk.py) on a quoted open: its notional, its leverage (set by
+    the order itself: every trade carries its own) and its price against the oracle's mid (a
+    stop triggers at market, so only a market or limit price is banded). RiskRefused when one
+    breaks; `perp buy` and the watch's ticket both call this, so they refuse the same orders."""
+    from perpcli.app.risk import OrderCheck, check_order
+
+    check_order(limits, OrderCheck(market=q.instrument.symbol, notional=q.notional,
+                                   price=q.reference_price if q.order.kind != "stop" else None, mark=q.oracle_price,
+                                   leverage=int(q.leverage.to_integral_value(rounding="ROUND_CEILING")),
+                                   side=q.order.side, leverage_set=True))
+
+
 @dataclass
 class Outcome:
     results: list[TradeResult]

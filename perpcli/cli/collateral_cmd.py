@@ -23,7 +23,7 @@ def place_collateral_order(a: Any, s: Any) -> None:
     """`a` is order_cmd.OrderArgs; `s` the open Session."""
     from perpcli.app import collateral, order_plan
     from perpcli.app import preview as pv
-    from perpcli.app.risk import OrderCheck, RiskLimits, check_order
+    from perpcli.app.risk import RiskLimits
     from perpcli.cli import context, output, venue_cmd
     from perpcli.config import settings
     from perpcli.domain.orders import Side
@@ -57,10 +57,7 @@ def place_collateral_order(a: Any, s: Any) -> None:
     trading = collateral.collateral_side(s.reader() if a.preview else s.trading())
     earlier = [] if a.preview else report_earlier(trading, s.venue)
     q = collateral.quote(trading, order)
-    check_order(limits, OrderCheck(market=q.instrument.symbol, notional=q.notional,
-                                   price=q.reference_price if kind != "stop" else None, mark=q.oracle_price,
-                                   leverage=int(q.leverage.to_integral_value(rounding="ROUND_CEILING")),
-                                   side=order.side, leverage_set=True))
+    collateral.check_risk(limits, q)
     shown = pv.collateral_preview(q)
     if a.preview:
         venue_cmd.emit_doc(shown)

@@ -5,7 +5,8 @@ The values that cross are few and all plain data: order intents, cancel targets,
 PerpError raised on the agent's side. Where the venue signs its account reads (Aster), what
 the watch reads crosses too: the account snapshot (balances, positions, open orders), the
 positions, the leverage setting and the fee rates. On a collateral venue (Ostium) the watch hands over
-a whole close/flatten/cancel-all and gets back what each cancel and close did. Each is written out explicitly: Decimal as its string,
+a whole open (the CollateralOrder and the RiskLimits it is held to) or close/flatten/cancel-all and gets
+back what each open, cancel and close did. Each is written out explicitly: Decimal as its string,
 an enum by class name and value, a dataclass by class name and fields, and only the classes
 named below are rebuilt on reading (anything else is refused). JSON rather than pickle, so a
 reply can never make the reader run code, whoever wrote it.
@@ -23,6 +24,7 @@ from typing import Any
 
 from perpcli.app.actions import CancelOutcome
 from perpcli.app.collateral import TradeResult
+from perpcli.app.risk import RiskLimits
 from perpcli.domain import errors
 from perpcli.domain.errors import ErrorKind, PerpError
 from perpcli.domain.events import AccountSnapshot, Balance, PositionSnapshot
@@ -35,6 +37,7 @@ from perpcli.venues.base import (
     ActionResult,
     CancelResult,
     CancelTarget,
+    CollateralOrder,
     LeverageSetting,
     Positions,
     Prepared,
@@ -47,7 +50,9 @@ _CLASSES = {c.__name__: c for c in (OrderIntent, CancelTarget, Prepared, Ack, Ca
                                     AccountSnapshot, Balance, PositionSnapshot, Order, Positions,
                                     LeverageSetting, FeeRates,
                                     # what a collateral venue's flatten did (Ostium: trade_ops.COLLATERAL)
-                                    CancelOutcome, TradeResult)}
+                                    CancelOutcome, TradeResult,
+                                    # a collateral venue's open, and the guards it is held to
+                                    CollateralOrder, RiskLimits)}
 _ENUMS = {c.__name__: c for c in (Side, OrderType, TimeInForce, AckStatus, ErrorKind, MarginMode, OrderStatus)}
 _ERRORS = {c.__name__: c for c in vars(errors).values()
            if isinstance(c, type) and issubclass(c, PerpError)}

@@ -33,7 +33,11 @@ SIGNING = frozenset(("prepare_orders", "prepare_cancel", "prepare_leverage"))
 # journal's signed replacements, which are the venue adapter's own business, not the watch's.
 COLLATERAL_FLATTEN = "collateral_flatten"
 COLLATERAL_CANCEL = "collateral_cancel"  # chosen orders, each by its own transaction
-SENDING = frozenset(("send_orders", "send_cancel", "send", "submit", COLLATERAL_FLATTEN, COLLATERAL_CANCEL))
+# The ticket's open (a CollateralOrder and the watch's RiskLimits): quoted here with the held key's
+# wallet and allowance, held to the guards, an approval first when short, the keeper awaited.
+COLLATERAL_OPEN = "collateral_open"
+SENDING = frozenset(("send_orders", "send_cancel", "send", "submit", COLLATERAL_FLATTEN, COLLATERAL_CANCEL,
+                     COLLATERAL_OPEN))
 # The account reads `perp watch` makes (tui/live.py, app/preview.py, app/actions.py), and the
 # listenKey calls of Aster's account socket when the watch opens it itself.
 READING = frozenset(("account", "positions", "open_orders", "leverage_setting", "fee_rates",
@@ -83,6 +87,8 @@ def _call(request: dict, method: str) -> dict:
             return {"failed": f"{trading.venue} reads an account without its key: the watch reads it itself"}
         elif method == COLLATERAL_FLATTEN:
             result = _collateral_flatten(trading, **seam_codec.decode(request.get("kwargs") or {"$M": {}}))
+        elif method == COLLATERAL_OPEN:
+            result = _collateral_open(trading, *seam_codec.decode(request.get("args") or []))
         elif method == COLLATERAL_CANCEL:
             from perpcli.app import actions
 
@@ -121,6 +127,21 @@ def _collateral_flatten(trading: Any, *, underlying: str | None, cancel_orders: 
     done = collateral.flatten(side, plan, venue=trading.venue, slippage_pct=slippage_pct, dry_run=False,
                               cancel_orders=cancel_orders, close_trades=close_trades)
     return [*done.cancels, *done.closes]
+
+
+def _collateral_open(trading: Any, order: Any, limits: Any) -> list[Any]:
+    """The watch's ticket open on a collateral venue, as tui/collateral_trader.py runs it without
+    a session: quoted now, the guards, sent and awaited. What it did (one TradeResult)."""
+    from perpcli.app import collateral
+    from perpcli.app.risk import RiskLimits
+    from perpcli.venues.base import CollateralOrder
+
+    if not isinstance(order, CollateralOrder) or not isinstance(limits, RiskLimits):
+        raise ValueError("a collateral open takes a CollateralOrder and RiskLimits")
+    side = collateral.collateral_side(trading)
+    q = collateral.quote(side, order)
+    collateral.check_risk(limits, q)
+    return collateral.open_trade(side, q, venue=trading.venue, dry_run=False, wait=True).results
 
 
 def _held_trading(request: dict) -> Any:

@@ -35,6 +35,7 @@ from perpcli.domain.errors import PerpError
 from perpcli.domain.orders import Order, Side
 from perpcli.ledger.book import BookState
 from perpcli.tui.bridge import Bridge, StoreChanged, WatchSource, top_levels
+from perpcli.tui.collateral_flow import CollateralTicket
 from perpcli.tui.palette import MarketCommands
 from perpcli.tui.portfolio_model import LivePortfolio, live_funding_board, live_portfolio
 from perpcli.tui.preview import (
@@ -146,6 +147,7 @@ class WatchApp(App):
         self.last_error: str = ""
         self.repaints = 0  # StoreChanged messages handled (for tests and the benchmark)
         self.last_action_result: Any = None
+        self.collateral_ticket = CollateralTicket(self)  # a collateral x leverage tab's preview and Place
         self._chart_interval = self.config.chart_interval
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
@@ -301,7 +303,9 @@ class WatchApp(App):
         if view is None:
             return
         self.market_view.show(view)
-        self._main(Ticket).set_market(view.symbol, key=self._active, title=self._tab_title(view.venue, view.symbol))
+        self.collateral_ticket.forget()  # a tab of its own: its ticket is quoted afresh
+        self._main(Ticket).set_market(view.symbol, key=self._active, title=self._tab_title(view.venue, view.symbol),
+                                      collateral=_collateral_venue(self.sources[view.venue]))
         self._refresh_market(view, force=True)
         self._refresh_account()  # the account bar follows the venue of the tab
 
@@ -593,10 +597,10 @@ class WatchApp(App):
         if view is None:
             raise PerpError("no market open")
         source = self.sources[view.venue]
-        if _collateral_venue(source):  # said on the tab's ticket, before Enter
-            from perpcli.tui.collateral_trader import ticket_refusal
+        if _collateral_venue(source):  # no book to plan at (a quick buy at the touch): said plainly
+            from perpcli.tui.collateral_trader import touch_refusal
 
-            raise PerpError(ticket_refusal(view.venue, view.symbol))
+            raise PerpError(touch_refusal(view.venue))
         inst = source.instrument(form.market or view.symbol)
         book = source.book(inst.symbol)
         mid = book.mid() if book is not None else None
@@ -624,6 +628,10 @@ class WatchApp(App):
         if not ticket.is_mounted:
             return
         form = form or ticket.form()
+        view = self.active_view
+        if view is not None and _collateral_venue(self.sources[view.venue]):
+            self.collateral_ticket.refresh(view, form)  # quoted off the UI thread: it reads the chain
+            return
         try:
             plan, preview = self._priced(form)
         except PerpError as e:
@@ -666,6 +674,10 @@ class WatchApp(App):
         ticket.set_price(message.price)
 
     def on_ticket_submitted(self, message: Ticket.Submitted) -> None:
+        view = self.active_view
+        if view is not None and _collateral_venue(self.sources[view.venue]):
+            self.collateral_ticket.submit(view, message.form)
+            return
         self._submit(message.form)
 
     def _submit(self, form: TicketForm, *, ioc: bool = False,
@@ -741,6 +753,8 @@ class WatchApp(App):
         for r in result or []:
             note = getattr(r, "note", None)
             bad = bad or getattr(r, "status", "") in ("rejected", "unknown") or bool(note and "WITHOUT" in note)
+            # an open the keeper refunded, or has not settled yet: not what was asked for
+            bad = bad or (what == "open" and getattr(r, "status", "") in ("canceled", "accepted"))
             lines.append(outcome_line(r, self._places_of(getattr(r, "market", ""))))
         self.notify("\n".join(lines) or "nothing to do", title=what, severity="error" if bad else "information")
 

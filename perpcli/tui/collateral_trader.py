@@ -1,13 +1,14 @@
 """The TUI's Trader for a venue whose trades each carry their own collateral and settle through
 a keeper (Capabilities.order_form == "collateral"; Ostium).
 
-Closing, flattening and cancelling go through the same use cases as `perp --venue ostium
-close/flatten/cancel` (app/collateral.py): each trade closed at market and awaited, each
-resting order cancelled by its own transaction. The ticket cannot express an order as
-collateral x leverage yet, so a new order is refused with one plain sentence naming the
-command that places it (the tab says so before Enter: see `TICKET_REFUSAL`). With a `perp
-session` holding the key, each close, flatten or cancel-all runs in the agent
-(tui/session_trading.py SessionCollateral): no passphrase in the watch.
+Opening, closing, flattening and cancelling go through the same use cases as `perp --venue
+ostium buy/close/flatten/cancel` (app/collateral.py): an open quoted, held to the same risk
+guards and awaited until the keeper settles it; each trade closed at market and awaited, each
+resting order cancelled by its own transaction. The ticket's form becomes a CollateralOrder
+(tui/collateral_ticket.py); an order-book plan (a quick buy at the touch) has no meaning here
+and is refused with one plain sentence. With a `perp session` holding the key, each open,
+close, flatten or cancel-all runs whole in the agent (tui/session_trading.py
+SessionCollateral): no passphrase in the watch.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ from typing import Any
 from perpcli.domain.errors import UsageError
 from perpcli.domain.orders import Order
 from perpcli.tui.live import LiveTrader
-from perpcli.venues.base import CancelTarget
+from perpcli.venues.base import CancelTarget, CollateralOrder, OpenQuote
 
 CLOSE_SLIPPAGE_PCT = Decimal(1)
 
 
-def ticket_refusal(venue: str, symbol: str) -> str:
-    underlying = symbol.split("-")[0]
-    return (f"{venue} trades by collateral x leverage, which this ticket cannot express yet: orders here are "
-            f"read-only. Place one with `perp --venue {venue} buy {underlying} --collateral 500 --leverage 10 "
-            "--market`; close (x), flatten (F) and cancel (c, C) work here.")
+def touch_refusal(venue: str) -> str:
+    return (f"{venue} has no order book to buy or sell at the touch: it trades by collateral x leverage at the "
+            "oracle's price; open a trade from the ticket (collateral, leverage, Place)")
 
 
 class CollateralTrader(LiveTrader):
@@ -40,7 +39,32 @@ class CollateralTrader(LiveTrader):
         return collateral.collateral_side(self.trading)
 
     def place(self, plan: Any) -> list[Any]:
-        raise UsageError(ticket_refusal(self.source.venue, getattr(plan, "market", "")))
+        raise UsageError(touch_refusal(self.source.venue))
+
+    def check_quote(self, quote: OpenQuote) -> None:
+        """The guards `perp buy` applies to the same quote (RiskRefused)."""
+        from perpcli.app import collateral
+
+        collateral.check_risk(self.limits, quote)
+
+    def open(self, order: CollateralOrder) -> list[Any]:
+        """Open the ticket's trade: quoted again now (the price a market order is bounded by is
+        the oracle's as it is sent), held to the guards, sent (a USDC approval first when the
+        allowance is short) and awaited until the keeper settles it. In the session agent, whole,
+        when it holds the key."""
+        from perpcli.app import collateral
+
+        try:
+            with self.source.action_lock:
+                open_there = getattr(self.trading, "collateral_open", None)
+                if open_there is not None:
+                    return open_there(order, self.limits)
+                side = self._side()
+                q = collateral.quote(side, order)
+                collateral.check_risk(self.limits, q)
+                return collateral.open_trade(side, q, venue=self.source.venue, dry_run=False, wait=True).results
+        finally:
+            self.source.request_account_refresh()
 
     def _flatten(self, *, underlying: str | None, cancel_orders: bool, close_trades: bool) -> list[Any]:
         from perpcli.app import collateral

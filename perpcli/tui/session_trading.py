@@ -15,9 +15,9 @@ the full leverage-bracket table the margin preview uses, and the listenKey calls
 account socket when the watch opens that socket itself) run in the agent too
 (SignedReadsTrading). The account socket of an attached watch is opened by the agent itself.
 
-On a venue of collateral x leverage trades (Ostium) the watch's trader keeps its own plans and
-confirmations, reads the account from its address, and hands each close, flatten or cancel-all
-to the agent whole (SessionCollateral): its transactions carry calldata, nonces and journal-held
+On a venue of collateral x leverage trades (Ostium) the watch's trader keeps its own previews and
+confirmations, reads the account from its address, and hands each open, close, flatten or
+cancel-all to the agent whole (SessionCollateral): its transactions carry calldata, nonces and journal-held
 replacements that are the adapter's own. Where the agent is locked, holds another key or does
 not answer, the watch unlocks its key itself as without a session (cli/commands/watch.py).
 
@@ -147,9 +147,9 @@ class SessionTrading:
 
 
 class SessionCollateral(SessionTrading):
-    """A collateral venue's Trading (Ostium) whose reads are the address's, here, and whose
-    close, flatten, cancel-all and cancels run whole in the agent (trade_ops.COLLATERAL_*); no
-    single keyed seam call crosses: the ticket places nothing there (tui/collateral_trader.py)."""
+    """A collateral venue's Trading (Ostium) whose reads (the ticket's quotes too) are the
+    address's, here, and whose open, close, flatten, cancel-all and cancels run whole in the agent
+    (trade_ops.COLLATERAL_*); no single keyed seam call crosses."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith(("prepare_", "send")) or name in _KEYED_ELSEWHERE or name in (
@@ -165,6 +165,19 @@ class SessionCollateral(SessionTrading):
 
     def collateral_cancel(self, targets: Sequence[Any]) -> list[Any]:
         return self._link.call("collateral_cancel", [list(targets)], what="the cancel")
+
+    def collateral_open(self, order: Any, limits: Any) -> list[Any]:
+        """The ticket's open, quoted again and sent there. An agent gone mid-open may have sent
+        it: the answer is then `unknown` (never an error a trader might retry), and nothing is
+        sent again from here — the next command on the key settles it by hash."""
+        from perpcli.app.collateral import TradeResult
+
+        try:
+            return self._link.call("collateral_open", [order, limits], what="the open")
+        except OutcomeUnknown as e:
+            return [TradeResult(venue=self.venue, market=order.symbol, side=order.side.value, type=order.kind,
+                                status=AckStatus.UNKNOWN.value, collateral=order.collateral, leverage=order.leverage,
+                                error=e.message)]
 
 
 class SignedReadsTrading(SessionTrading):

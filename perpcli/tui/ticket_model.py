@@ -38,6 +38,7 @@ class TicketForm:
     sl: str = ""
     reduce_only: bool = False
     post_only: bool = False
+    leverage: str = ""  # a collateral x leverage venue's ticket only (tui/collateral_ticket.py); blank: its default
 
 
 def _size(form: TicketForm) -> SizeSpec:

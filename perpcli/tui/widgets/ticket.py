@@ -1,6 +1,10 @@
 """The order ticket: side, size (units / USD / % of free collateral / risk to a stop), type,
 price, TP/SL, reduce-only, post-only, and the live preview of what the order would do.
 
+On a tab of a venue that trades by collateral x leverage (Ostium) the same ticket takes a
+leverage and sizes the trade as collateral (USDC), a USD notional or units; reduce-only and
+post-only, which mean nothing there, are hidden (tui/collateral_ticket.py reads that form).
+
 The ticket owns no logic: every change posts `Ticket.Changed` with the whole form; the
 screen plans the order against the store (no network), and hands back the preview text or the
 reason the form is not valid yet. `Place` posts `Ticket.Submitted`.
@@ -17,9 +21,12 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from perpcli.domain.orders import Side
+from perpcli.tui import collateral_ticket
 from perpcli.tui.ticket_model import ORDER_TYPES, SIZE_MODES, TicketForm
 
 SIZE_MODE_LABELS = {"units": "units", "usd": "USD", "pct": "% free", "risk": "% risk"}
+_BOOK_SIZES = [(SIZE_MODE_LABELS[m], m) for m in SIZE_MODES]
+_COLLATERAL_SIZES = [(collateral_ticket.SIZE_MODE_LABELS[m], m) for m in collateral_ticket.SIZE_MODES]
 
 
 class Ticket(Vertical):
@@ -40,6 +47,7 @@ class Ticket(Vertical):
         self._preview_shown: Text | str | None = None
         self._per_market: dict[str, dict[str, str]] = {}  # tab -> its price, TP/SL and size fields
         self._key = market  # the tab the fields belong to (venue and market: BTC on two venues differs)
+        self.collateral = False  # the fields of a collateral x leverage venue (Ostium) are shown
 
     def compose(self) -> ComposeResult:
         yield Label(self.market, id="ticket-market")
@@ -50,13 +58,15 @@ class Ticket(Vertical):
                          id="ticket-type")
         with Horizontal(classes="ticket-row"):
             yield Input(placeholder="size", compact=True, id="ticket-size")
-            yield Select([(SIZE_MODE_LABELS[m], m) for m in SIZE_MODES], value="units", allow_blank=False,
-                         compact=True, id="ticket-size-mode")
+            yield Select(_BOOK_SIZES, value="units", allow_blank=False, compact=True, id="ticket-size-mode")
+        leverage = Input(placeholder="leverage (x)", compact=True, id="ticket-leverage")
+        leverage.display = False  # a collateral x leverage venue's field only
+        yield leverage
         yield Input(placeholder="price (limit / trigger)", compact=True, id="ticket-price")
         with Horizontal(classes="ticket-row"):
             yield Input(placeholder="TP", compact=True, id="ticket-tp")
             yield Input(placeholder="SL", compact=True, id="ticket-sl")
-        with Horizontal(classes="ticket-row"):
+        with Horizontal(classes="ticket-row", id="ticket-flags"):
             yield Checkbox("reduce", compact=True, id="ticket-reduce")
             yield Checkbox("post", compact=True, id="ticket-post")
         yield Static("", id="ticket-preview")
@@ -75,16 +85,21 @@ class Ticket(Vertical):
             price=q("#ticket-price", Input).value,
             tp=q("#ticket-tp", Input).value,
             sl=q("#ticket-sl", Input).value,
-            reduce_only=q("#ticket-reduce", Checkbox).value,
-            post_only=q("#ticket-post", Checkbox).value,
+            # hidden on a collateral x leverage tab, so they do not count there (and come back as they
+            # were on a book venue's tab)
+            reduce_only=q("#ticket-reduce", Checkbox).value and not self.collateral,
+            post_only=q("#ticket-post", Checkbox).value and not self.collateral,
+            leverage=q("#ticket-leverage", Input).value,
         )
 
-    def set_market(self, market: str, key: str | None = None, title: str | None = None) -> None:
+    def set_market(self, market: str, key: str | None = None, title: str | None = None, *,
+                   collateral: bool = False) -> None:
         """Show another market tab: its own price, TP/SL and size come back (blank the first time).
 
         `key` names the tab (default: the market); the same symbol on two venues is two tabs
         with two sets of fields. A price is only meaningful on its own market, and so is a
         size in units; a size in USD or % carries over, as it means the same on any market.
+        `collateral`: the tab's venue trades by collateral x leverage (its fields are shown).
         """
         key = key or market
         if key != self._key:
@@ -92,19 +107,31 @@ class Ticket(Vertical):
                 self._per_market[self._key] = self._market_fields()
             self.market, self._key = market, key
             self.query_one("#ticket-market", Label).update(title or market, layout=False)
+            mode = str(self.query_one("#ticket-size-mode", Select).value)
+            keep = self.query_one("#ticket-size", Input).value if mode != "units" else ""
+            if collateral != self.collateral:
+                self._show_form_of(collateral)
+                keep = keep if mode == "usd" else ""  # a USD notional means the same on either form
+                mode = "usd" if mode == "usd" else str(self.query_one("#ticket-size-mode", Select).value)
             saved = self._per_market.get(key)
             if saved is None:
-                mode = str(self.query_one("#ticket-size-mode", Select).value)
-                keep = self.query_one("#ticket-size", Input).value if mode != "units" else ""
                 saved = {"#ticket-price": "", "#ticket-tp": "", "#ticket-sl": "", "#ticket-size": keep,
-                         "#ticket-size-mode": mode}
+                         "#ticket-size-mode": mode, "#ticket-leverage": ""}
             for selector, value in saved.items():
                 self.query_one(selector).value = value
             self._changed()
 
+    def _show_form_of(self, collateral: bool) -> None:
+        """The fields of a collateral x leverage venue, or of an order-book one."""
+        self.collateral = collateral
+        self.query_one("#ticket-size-mode", Select).set_options(_COLLATERAL_SIZES if collateral else _BOOK_SIZES)
+        self.query_one("#ticket-leverage", Input).display = collateral
+        self.query_one("#ticket-flags").display = not collateral
+
     def _market_fields(self) -> dict[str, str]:
         return {sel: str(self.query_one(sel).value)
-                for sel in ("#ticket-price", "#ticket-tp", "#ticket-sl", "#ticket-size-mode", "#ticket-size")}
+                for sel in ("#ticket-price", "#ticket-tp", "#ticket-sl", "#ticket-size-mode", "#ticket-size",
+                            "#ticket-leverage")}
 
     def set_price(self, price: Decimal) -> None:
         self.query_one("#ticket-price", Input).value = str(price)

@@ -85,6 +85,10 @@ def test_oracle_text_shows_bid_ask_and_the_next_open():
     assert "next open Mon 2026-01-05 14:30 UTC" in text and "Mon 09:30 - Mon 16:00" in text
     open_text = oracle_text("XAU-USD", Q("XAU-USD", D(1), D(2), D(3), True, saturday), None, saturday, 2).plain
     assert "OPEN" in open_text and "CLOSED" not in open_text and "around the clock" in open_text
+    # The oracle still quoting as open while the market's hours say closed: closed, as the
+    # ticket and `perp buy` refuse it, with the next open by the hours.
+    hours_closed = oracle_text("SPX-USD", Q("SPX-USD", D(1), D(2), D(3), True, saturday), hours, saturday, 2).plain
+    assert "CLOSED" in hours_closed and "next open Mon 2026-01-05 14:30 UTC" in hours_closed
 
 
 # ----------------------------------------------------------------------------- the app

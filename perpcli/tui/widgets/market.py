@@ -47,7 +47,9 @@ def oracle_text(symbol: str, quote: Any, hours: Any, now_ms: int, places: int | 
         out.append(f"{fmt_num(spread, places)} ({fmt_num(bps, 2)} bps)\n")
         out.append("  as of  ", style="dim")
         out.append(f"{fmt_age(max(0, now_ms - quote.time_ms))} ago\n\n")
-    is_open = quote.market_open if quote is not None else (hours is None or hours.is_open(now_ms))
+    # Orders are refused when either says closed (the venue's oracle, or the market's hours as
+    # perpcli keeps them: ostium/sizing.py and ordering.py), so the tab says closed then too.
+    is_open = (quote is None or quote.market_open) and (hours is None or hours.is_open(now_ms))
     out.append("  market ", style="dim")
     if is_open:
         out.append(" OPEN ", style="bold black on green")

@@ -162,6 +162,19 @@ def test_outcome_line_shows_the_kind_before_the_venue_words():
         "leverage rejected [max_leverage]: Invalid leverage value")
 
 
+def test_outcome_line_shows_an_ostium_trade_with_its_id_price_and_liquidation():
+    from perpcli.app.collateral import TradeResult
+    from perpcli.tui.viewmodel import outcome_line
+
+    opened = TradeResult(venue="ostium-devnet", market="XAU-USD", side="buy", type="market", status="filled",
+                         size=D("0.754717"), avg_price=D("2650.1325"), trade_id="5:0",
+                         liquidation_price=D("2391.74458"))
+    assert outcome_line(opened, 2) == "XAU-USD filled 0.754717 @ 2,650.13 (trade 5:0), liquidation 2,391.74"
+    refunded = TradeResult(venue="ostium-devnet", market="XAU-USD", side="buy", type="market", status="canceled",
+                           reason="MARKET_CLOSED")
+    assert outcome_line(refunded) == "XAU-USD canceled (MARKET_CLOSED)"  # the keeper's reason for the refund
+
+
 def test_outcome_line_shows_a_partial_fill_as_what_traded_and_what_did_not():
     from perpcli.app.actions import OrderResult
     from perpcli.tui.viewmodel import outcome_line

@@ -338,6 +338,16 @@ def outcome_line(result: object, price_places: int | None = None) -> str:
         line += f" @ {fmt_num(avg, price_places)}" if avg is not None else ""  # a VWAP: at the tick
         if size and filled < size and status == "filled":
             line += f"; {fmt_num(size - filled)} not filled (cancelled)"
+    trade_id = getattr(result, "trade_id", None)
+    if trade_id is not None and not filled:  # a collateral venue's trade (Ostium): what the keeper opened
+        avg = getattr(result, "avg_price", None)
+        line += (f" {fmt_num(size)}" if size is not None else "") + (
+            f" @ {fmt_num(avg, price_places)}" if avg is not None else "") + f" (trade {trade_id})"
+        liq = getattr(result, "liquidation_price", None)
+        line += f", liquidation {fmt_num(liq, price_places)}" if liq is not None else ""
+    reason = getattr(result, "reason", None)
+    if reason:  # why the keeper cancelled it (a collateral venue's refund)
+        line += f" ({reason})"
     if kind is not None:
         line += f" [{getattr(kind, 'value', kind)}]"
     note = getattr(result, "note", None)

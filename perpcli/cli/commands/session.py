@@ -136,6 +136,9 @@ def stop(
         reach = "".join(f"--{k} {algo[k]} " for k in ("venue", "url", "network") if algo.get(k))
         output.warn(f"algo {algo['id']} ({algo['algo']}): not cancelled, may still be working: {algo['why']}; "
                     + "; ".join(f"`perp {reach}cancel --cloid {c}`" for c in algo["cloids"]))
-    venue_cmd.emit_doc({"stopped": True, "running": False, "not_cancelled": left})
+    doc = {"stopped": True, "running": False, "not_cancelled": left}
+    # The human view: the warning lines above already name each algo and order left working.
+    venue_cmd.emit_doc(doc, human={"stopped": True, "running": False,
+                                   **({"not_cancelled": ", ".join(a["id"] for a in left)} if left else {})})
     if left:  # the stop happened; what was asked of the orders did not: scripts must see it
         raise typer.Exit(left[0]["exit_code"])

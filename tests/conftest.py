@@ -8,6 +8,7 @@ appended to a transcript that tests/test_zz_secret_leak.py checks last.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -22,6 +23,13 @@ from tests import support  # noqa: E402  (reads the variables above)
 
 # Fast keystores in tests: geth's standard work factor costs ~0.5 s per unlock.
 os.environ.setdefault("PERPCLI_KEYS_SCRYPT_N", "1024")
+
+# Tests press Ctrl-C on `perp` processes (SIGINT), as a terminal would. A suite started in the
+# background by a non-interactive shell (`make test &`) inherits SIGINT ignored, and so would every
+# process it starts (an ignored signal survives exec), making those presses do nothing: catch it
+# here instead, so the children start with the default, as they do from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _tee_readouterr():

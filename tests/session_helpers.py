@@ -10,6 +10,8 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
+import threading
 from pathlib import Path
 
 from perpcli.keys.signer import Signer
@@ -114,3 +116,27 @@ def talk_as(uid: int, path: str, payload: bytes, *, until_closed: bool) -> bytes
     os.close(read_end)
     os.waitpid(pid, 0)
     return b"".join(chunks)
+
+
+def fake_agent(*, answer: bool) -> threading.Thread:
+    """An agent socket at this user's path that reads one request and then closes unanswered
+    (an agent that died mid-call) or answers ok with no result."""
+    from perpcli.session import protocol
+
+    path = protocol.socket_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            protocol.read_all(conn)
+            if answer:
+                conn.sendall(protocol.encode({"v": protocol.VERSION, "ok": True, "result": None}))
+        listener.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return t

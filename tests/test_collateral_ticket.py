@@ -5,9 +5,6 @@ the open crossing to a session agent as explicit JSON, and an agent that dies mi
 from __future__ import annotations
 
 import json
-import os
-import socket
-import threading
 from decimal import Decimal as D
 
 import pytest
@@ -17,11 +14,12 @@ from perpcli.app.preview import collateral_preview
 from perpcli.app.risk import RiskLimits
 from perpcli.domain.errors import RiskRefused, UsageError
 from perpcli.domain.orders import Side
-from perpcli.session import protocol, seam_codec
+from perpcli.session import seam_codec
 from perpcli.tui.collateral_ticket import confirm_question, order_of_form, preview_text
 from perpcli.tui.ticket_model import TicketForm
 from perpcli.venues.base import CollateralOrder, OpenQuote, TradingOptions
 from perpcli.venues.ostium import instruments
+from tests import session_helpers as sh
 
 LIMITS = instruments.PairLimits(min_leverage=D("2"), max_leverage=D("100"), min_position_usd=D("100"),
                                 liq_margin_threshold_pct=D("25"))
@@ -105,23 +103,6 @@ def test_an_open_crosses_to_the_agent_as_explicit_json():
         assert seam_codec.decode(json.loads(json.dumps(seam_codec.encode(value)))) == value
 
 
-def _dying_agent() -> None:
-    """An agent socket that reads one request and closes without answering (it died)."""
-    path = protocol.socket_path()
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(1)
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            protocol.read_all(conn)
-        listener.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-
-
 class _Reader:
     venue = "ostium-devnet"
 
@@ -131,7 +112,7 @@ def test_an_open_the_agent_died_on_comes_back_unknown_and_is_not_sent_again(perp
 
     link = session_trading._Link({"venue": "ostium-devnet"}, "main", TradingOptions())
     trading = session_trading.SessionCollateral(_Reader(), link, "0xabc")
-    _dying_agent()
+    sh.fake_agent(answer=False)
     [result] = trading.collateral_open(order_of_form(form()), RiskLimits())
     assert (result.status, result.market, result.side, result.collateral) == ("unknown", "XAU-USD", "buy", D(500))
     assert "may have been sent" in result.error

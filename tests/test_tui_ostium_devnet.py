@@ -6,6 +6,7 @@ Without anvil the module skips with one line saying what to install."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from decimal import Decimal as D
@@ -247,27 +248,20 @@ async def test_an_ostium_tab_asks_for_collateral_and_flatten_closes_through_the_
     assert not trading.positions().positions and not trading.open_orders()
 
 
-async def test_an_ostium_tab_flattens_through_the_session_agent_without_a_passphrase(
-        ostium, perpcli_home, tmp_path, monkeypatch):
-    """With a `perp session` holding the key, an Ostium tab asks nothing and decrypts nothing:
-    its account is read from the address, and F's cancel and close (with the keeper's
-    settlement) run whole in the agent, which signs them."""
-    import secrets
-
+@contextlib.contextmanager
+def watch_beside_a_session(ostium, perpcli_home, monkeypatch, *, hexkey: str):
+    """`hexkey` stored as the keystore key a running `perp session` agent holds for the Ostium
+    devnet, the watch's venue settings pointed at it, and the keystore's decrypt refused in this
+    process: yields the watch's Session and the account side `perp watch --venue ostium-devnet`
+    builds (asserted to be the agent's: nothing is unlocked here)."""
     from perpcli.app.session import Session
     from perpcli.cli import output
     from perpcli.cli.commands.watch import _account_side
     from perpcli.keys import keystore
     from perpcli.tui import session_trading
-    from perpcli.tui.collateral_trader import CollateralTrader
     from tests import session_helpers as sh
-    from tests.support import register_secret
 
-    hexkey = "0x" + secrets.token_hex(32)
-    register_secret(hexkey)
     address, pw = sh.stored_key(perpcli_home, hexkey=hexkey)
-    signer, market = open_xau_long(ostium, tmp_path, key=hexkey)
-    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
     for name, value in ostium.env().items():
         monkeypatch.setenv(name, value)
 
@@ -279,31 +273,57 @@ async def test_an_ostium_tab_flattens_through_the_session_agent_without_a_passph
         settings.configure()
         session = Session.open(settings.current(), venue="ostium-devnet")
         try:
-            trading = _account_side(session, False, output)  # what `perp watch --venue ostium-devnet` does
+            trading = _account_side(session, False, output)
             assert isinstance(trading, session_trading.SessionCollateral)
             assert trading.account_address.lower() == address.lower()
-            served = sh.status()["commands_served"]
-            app, _ = build_watch([VenueFeed(session.market, trading, ["XAU"])], settings=settings.current(),
-                                 stream=StreamSettings(stale_after=5.0))
-            assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
-            async with app.run_test(size=SIZE) as pilot:
-                table = app.query_one(PositionsTable)
-                assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None,
-                                        timeout=20)
-                assert "orders signed by the session: ostium-devnet" in screen_text(app)
-                source = app.traders["ostium-devnet"].source
-                assert await wait_until(pilot, lambda: len(source.account().open_orders) == 1, timeout=20)
-                [resting] = source.account().open_orders
-                [cancelled] = await asyncio.to_thread(app.traders["ostium-devnet"].cancel, [resting])  # c
-                assert (cancelled.status, cancelled.oid) == ("canceled", resting.oid), cancelled
-                await pilot.press("F", "y")
-                assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
-                what, results, error = app.last_action_result
-                assert (what, error) == ("flatten", None)
-                assert [r.status for r in results] == ["filled"], results
-            assert sh.status()["commands_served"] == served + 2  # the cancel and the flatten, signed there
+            yield session, trading
         finally:
             session.close()
+
+
+def _fresh_key() -> str:
+    """A new private key (hex), registered for the leak check."""
+    import secrets
+
+    from tests.support import register_secret
+
+    hexkey = "0x" + secrets.token_hex(32)
+    register_secret(hexkey)
+    return hexkey
+
+
+async def test_an_ostium_tab_flattens_through_the_session_agent_without_a_passphrase(
+        ostium, perpcli_home, tmp_path, monkeypatch):
+    """With a `perp session` holding the key, an Ostium tab asks nothing and decrypts nothing:
+    its account is read from the address, and F's cancel and close (with the keeper's
+    settlement) run whole in the agent, which signs them."""
+    from perpcli.tui.collateral_trader import CollateralTrader
+    from tests import session_helpers as sh
+
+    hexkey = _fresh_key()
+    signer, market = open_xau_long(ostium, tmp_path, key=hexkey)
+    _send_open(market, signer, tmp_path, symbol="XAU-USD", kind="LIMIT", price="2400")
+    with watch_beside_a_session(ostium, perpcli_home, monkeypatch, hexkey=hexkey) as (session, trading):
+        served = sh.status()["commands_served"]
+        app, _ = build_watch([VenueFeed(session.market, trading, ["XAU"])], settings=settings.current(),
+                             stream=StreamSettings(stale_after=5.0))
+        assert isinstance(app.traders["ostium-devnet"], CollateralTrader)
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.query_one(PositionsTable)
+            assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "XAU-USD") is not None,
+                                    timeout=20)
+            assert "orders signed by the session: ostium-devnet" in screen_text(app)
+            source = app.traders["ostium-devnet"].source
+            assert await wait_until(pilot, lambda: len(source.account().open_orders) == 1, timeout=20)
+            [resting] = source.account().open_orders
+            [cancelled] = await asyncio.to_thread(app.traders["ostium-devnet"].cancel, [resting])  # c
+            assert (cancelled.status, cancelled.oid) == ("canceled", resting.oid), cancelled
+            await pilot.press("F", "y")
+            assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+            what, results, error = app.last_action_result
+            assert (what, error) == ("flatten", None)
+            assert [r.status for r in results] == ["filled"], results
+        assert sh.status()["commands_served"] == served + 2  # the cancel and the flatten, signed there
     assert not trading.positions().positions and not trading.open_orders()
 
 
@@ -418,58 +438,34 @@ async def test_the_ticket_opens_through_the_session_agent_without_a_passphrase(
     again there with the held key, guarded, approved, awaited): the watch decrypts nothing. BTC
     trades around the clock by perpcli's hours, so the agent (a process of its own, whose clock
     no test can pin) opens it on any day."""
-    import secrets
-
-    from perpcli.app.session import Session
-    from perpcli.cli import output
-    from perpcli.cli.commands.watch import _account_side
-    from perpcli.keys import keystore
-    from perpcli.tui import session_trading
     from perpcli.tui.widgets.ticket import Ticket
     from tests import session_helpers as sh
-    from tests.support import register_secret
 
-    hexkey = "0x" + secrets.token_hex(32)
-    register_secret(hexkey)
-    address, pw = sh.stored_key(perpcli_home, hexkey=hexkey)
-    control(ostium.rpc_url, "fund", {"user": address, "amount": "10000"})
-    for name, value in ostium.env().items():
-        monkeypatch.setenv(name, value)
-
-    def no_decrypt(*a, **k):
-        raise AssertionError("the watch decrypted the key")
-
-    monkeypatch.setattr(keystore, "decrypt", no_decrypt)
-    with sh.running(pw, "--venues", "ostium-devnet"):
-        settings.configure()
-        session = Session.open(settings.current(), venue="ostium-devnet")
-        try:
-            trading = _account_side(session, False, output)
-            assert isinstance(trading, session_trading.SessionCollateral)
-            served = sh.status()["commands_served"]
-            app, _ = build_watch([VenueFeed(session.market, trading, ["BTC"])], settings=settings.current(),
-                                 stream=StreamSettings(stale_after=5.0))
-            async with app.run_test(size=SIZE) as pilot:
-                ticket = app.query_one(Ticket)
-                flow = app.collateral_ticket
-                assert await wait_until(pilot, lambda: ticket.collateral, timeout=15)
-                ticket.set_type("market")
-                await _type_into(pilot, app, "#ticket-size", "100")
-                await _type_into(pilot, app, "#ticket-leverage", "10")
-                assert await wait_until(pilot, lambda: flow.shown is not None and flow.shown["leverage"] == D(10)
-                                        and not ticket.query_one("#ticket-place").disabled, timeout=15)
-                assert flow.shown["market"] == "BTC-USD" and flow.shown["liquidation_price"] > 0
-                await pilot.press("enter")  # 1,000 USD: not above risk.confirm_above_notional, no question
-                assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
-                what, results, error = app.last_action_result
-                assert (what, error) == ("open", None)
-                [opened] = results
-                assert (opened.status, opened.market, opened.trade_id) == ("filled", "BTC-USD", "0:0"), opened
-                table = app.query_one(PositionsTable)
-                assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "BTC-USD") is not None,
-                                        timeout=20)
-            assert sh.status()["commands_served"] == served + 1  # the open, signed there
-        finally:
-            session.close()
+    hexkey = _fresh_key()
+    control(ostium.rpc_url, "fund", {"user": Signer.from_hex(hexkey).address, "amount": "10000"})
+    with watch_beside_a_session(ostium, perpcli_home, monkeypatch, hexkey=hexkey) as (session, trading):
+        served = sh.status()["commands_served"]
+        app, _ = build_watch([VenueFeed(session.market, trading, ["BTC"])], settings=settings.current(),
+                             stream=StreamSettings(stale_after=5.0))
+        async with app.run_test(size=SIZE) as pilot:
+            ticket = app.query_one(Ticket)
+            flow = app.collateral_ticket
+            assert await wait_until(pilot, lambda: ticket.collateral, timeout=15)
+            ticket.set_type("market")
+            await _type_into(pilot, app, "#ticket-size", "100")
+            await _type_into(pilot, app, "#ticket-leverage", "10")
+            assert await wait_until(pilot, lambda: flow.shown is not None and flow.shown["leverage"] == D(10)
+                                    and not ticket.query_one("#ticket-place").disabled, timeout=15)
+            assert flow.shown["market"] == "BTC-USD" and flow.shown["liquidation_price"] > 0
+            await pilot.press("enter")  # 1,000 USD: not above risk.confirm_above_notional, no question
+            assert await wait_until(pilot, lambda: app.last_action_result is not None, timeout=40)
+            what, results, error = app.last_action_result
+            assert (what, error) == ("open", None)
+            [opened] = results
+            assert (opened.status, opened.market, opened.trade_id) == ("filled", "BTC-USD", "0:0"), opened
+            table = app.query_one(PositionsTable)
+            assert await wait_until(pilot, lambda: table.position_of("ostium-devnet", "BTC-USD") is not None,
+                                    timeout=20)
+        assert sh.status()["commands_served"] == served + 1  # the open, signed there
     [held] = trading.positions().positions
     assert held.symbol == "BTC-USD" and held.leverage == D(10)

@@ -8,8 +8,6 @@ this process (and the keystore's decrypt refused outright while the agent is mea
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import threading
 from decimal import Decimal
 
@@ -24,7 +22,7 @@ from perpcli.domain.errors import ErrorKind, NetworkError, OutcomeUnknown, Valid
 from perpcli.domain.orders import OrderIntent, Side
 from perpcli.keys import keystore
 from perpcli.ledger.store import Store
-from perpcli.session import protocol, seam_codec
+from perpcli.session import seam_codec
 from perpcli.tui import session_trading
 from perpcli.tui.live import LiveSource, LiveTrader
 from perpcli.tui.run import session_reach
@@ -250,27 +248,6 @@ def test_seam_values_cross_as_explicit_json_and_nothing_else_is_rebuilt():
                                                                                          Decimal("0.001"))
 
 
-def _fake_agent(answer: bool) -> threading.Thread:
-    """An agent socket that reads one request and then closes unanswered (dies) or answers ok."""
-    path = protocol.socket_path()
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(1)
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            protocol.read_all(conn)
-            if answer:
-                conn.sendall(protocol.encode({"v": protocol.VERSION, "ok": True, "result": None}))
-        listener.close()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    return t
-
-
 def _link() -> session_trading.SessionTrading:
     link = session_trading._Link({"venue": "devnet"}, "main", TradingOptions())
     return session_trading.SessionTrading(object(), link, "0xabc")
@@ -280,7 +257,7 @@ def _link() -> session_trading.SessionTrading:
 def test_a_send_the_agent_died_on_raises_outcome_unknown(perpcli_home, call):
     trading = _link()
     prepared = Prepared(kind="cancel", body={}, requests=[(None, Decimal(0))])
-    _fake_agent(answer=False)
+    sh.fake_agent(answer=False)
     with pytest.raises(OutcomeUnknown, match="may have been sent"):
         if call == "send":
             trading.send(prepared)
@@ -291,14 +268,14 @@ def test_a_send_the_agent_died_on_raises_outcome_unknown(perpcli_home, call):
 def test_an_order_the_agent_died_on_comes_back_unknown_per_order(perpcli_home):
     trading = _link()
     prepared = Prepared(kind="order", body={}, requests=[("0x1", Decimal(1)), ("0x2", Decimal(1))])
-    _fake_agent(answer=False)
+    sh.fake_agent(answer=False)
     acks = trading.send_orders(prepared)
     assert [(a.status, a.cloid) for a in acks] == [(AckStatus.UNKNOWN, "0x1"), (AckStatus.UNKNOWN, "0x2")]
 
 
 def test_signing_the_agent_died_on_sent_nothing(perpcli_home):
     trading = _link()
-    _fake_agent(answer=False)
+    sh.fake_agent(answer=False)
     with pytest.raises(NetworkError, match="nothing was sent"):
         trading.prepare_leverage("BTC", 3, cross=True)
     with pytest.raises(NetworkError, match="not answering"):  # no agent at all now

@@ -107,7 +107,8 @@ def lock() -> None:
 
 
 @session_app.command("stop", help="Stop the session agent (its keys go with it); its algos are suspended and "
-                     "resume at the next start.")
+                     "resume at the next start. An algo order a failed cancel left working is named, with the "
+                     "command that cancels it, and the exit code is the failure's.")
 def stop(
     on_stop: str = typer.Option("cancel", "--on-stop", help="cancel (default): cancel the orders algos own "
                                 "(not an OCO's TP/SL); leave: leave them working."),

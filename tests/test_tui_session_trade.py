@@ -87,28 +87,37 @@ async def test_the_watch_places_and_cancels_with_the_sessions_key_and_no_passphr
         try:
             await until("the account", lambda: source.account() is not None)
             before = served()
-            plan = actions.plan(trader.session, trading, request(Side.BUY, "0.01", limit="94000"))
-            trader.check_risk(plan)
-            [placed] = await asyncio.to_thread(trader.place, plan)
-            assert placed.status == "resting" and placed.error is None, placed
-            assert served() == before + 2  # signed, then sent, by the agent
-            await until("the order in the watch", lambda: any(o.oid == placed.oid for o in source.account().open_orders))
-            order = next(o for o in source.account().open_orders if o.oid == placed.oid)
-            [cancelled] = await asyncio.to_thread(trader.cancel, [order])
-            assert cancelled.status == "canceled", cancelled
-            await until("the order gone", lambda: not any(o.oid == placed.oid for o in source.account().open_orders))
-            # A fill through the agent: a market buy against the maker's ask, shown as a position.
-            [bought] = await asyncio.to_thread(trader.place, actions.plan(trader.session, trading,
-                                                                          request(Side.BUY, "0.01")))
-            assert bought.status == "filled", bought
-            await until("the position in the watch",
-                        lambda: any(p.size == Decimal("0.01") for p in source.account().positions))
-            # Close (a plan that reads the position here, then a reduce-only order signed there).
-            closed = await asyncio.to_thread(trader.close, "BTC")
-            assert [r.status for r in closed] == ["filled"]
+
+            def signed_and_sent_there(_placed) -> None:
+                assert served() == before + 2  # signed, then sent, by the agent
+
+            await place_cancel_fill_and_close(trader, trading, source, "BTC", request, on_shown=signed_and_sent_there)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def place_cancel_fill_and_close(trader, trading, source, market: str, request, *, on_shown=None) -> None:
+    """The watch's trading through the agent as a trader runs it: a resting limit buy shown in the
+    account, then cancelled; a market buy against the maker's ask, shown as a position; that
+    position closed (a plan that reads it here, a reduce-only order signed there). `request`
+    builds the venue's OrderRequest; `on_shown(placed)` runs once the resting order is shown."""
+    plan = actions.plan(trader.session, trading, request(Side.BUY, "0.01", limit="94000"))
+    trader.check_risk(plan)
+    [placed] = await asyncio.to_thread(trader.place, plan)
+    assert placed.status == "resting" and placed.error is None, placed
+    await until("the order in the watch", lambda: any(o.oid == placed.oid for o in source.account().open_orders))
+    if on_shown is not None:
+        on_shown(placed)
+    order = next(o for o in source.account().open_orders if o.oid == placed.oid)
+    [cancelled] = await asyncio.to_thread(trader.cancel, [order])
+    assert cancelled.status == "canceled", cancelled
+    await until("the order gone", lambda: not any(o.oid == placed.oid for o in source.account().open_orders))
+    [bought] = await asyncio.to_thread(trader.place, actions.plan(trader.session, trading, request(Side.BUY, "0.01")))
+    assert bought.status == "filled", bought
+    await until("the position in the watch", lambda: any(p.size == Decimal("0.01") for p in source.account().positions))
+    closed = await asyncio.to_thread(trader.close, market)
+    assert [r.status for r in closed] == ["filled"]
 
 
 def assert_the_agents_errors_read_as_here(held, own) -> None:

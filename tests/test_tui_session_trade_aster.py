@@ -46,7 +46,11 @@ from tests.test_algos_devnet import (  # noqa: F401 - fixtures, used by name
     session_key,
 )
 from tests.test_tui_session_feed import QUICK, own_sockets, until  # noqa: F401 - own_sockets: a fixture
-from tests.test_tui_session_trade import assert_the_agents_errors_read_as_here, place_while_the_agent_dies
+from tests.test_tui_session_trade import (
+    assert_the_agents_errors_read_as_here,
+    place_cancel_fill_and_close,
+    place_while_the_agent_dies,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -106,26 +110,12 @@ async def test_the_aster_watch_reads_places_and_cancels_through_the_session(
             assert source._fees.source == ACCOUNT  # the account's own rates, a signed read
             # The margin preview's full bracket table, read with the agent's key.
             assert len(source.margin_rules(BTC).brackets) > 1
-            plan = actions.plan(trader.session, trading, request(Side.BUY, "0.01", limit="94000"))
-            trader.check_risk(plan)
-            [placed] = await asyncio.to_thread(trader.place, plan)
-            assert placed.status == "resting" and placed.error is None, placed
-            await until("the order in the watch",
-                        lambda: any(o.oid == placed.oid for o in source.account().open_orders))
-            assert source.account_session.stats.frames_in > 0  # its update came on the agent's socket
-            order = next(o for o in source.account().open_orders if o.oid == placed.oid)
-            [cancelled] = await asyncio.to_thread(trader.cancel, [order])
-            assert cancelled.status == "canceled", cancelled
-            await until("the order gone", lambda: not any(o.oid == placed.oid for o in source.account().open_orders))
-            # A fill through the agent, shown as a position; then closed (a plan that reads the
-            # position through the agent, and a reduce-only order signed there).
-            [bought] = await asyncio.to_thread(trader.place, actions.plan(trader.session, trading,
-                                                                          request(Side.BUY, "0.01")))
-            assert bought.status == "filled", bought
-            await until("the position in the watch",
-                        lambda: any(p.size == Decimal("0.01") for p in source.account().positions))
-            closed = await asyncio.to_thread(trader.close, BTC)
-            assert [r.status for r in closed] == ["filled"]
+
+            def on_the_agents_socket(_placed) -> None:
+                assert source.account_session.stats.frames_in > 0  # its update came on the agent's socket
+
+            # Here the position is read through the agent too (Aster signs its reads).
+            await place_cancel_fill_and_close(trader, trading, source, BTC, request, on_shown=on_the_agents_socket)
             await until("no position", lambda: not any(p.size for p in source.account().positions))
             assert source.attached and opened == []  # no socket of its own: no listenKey here
         finally:

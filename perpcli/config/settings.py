@@ -144,8 +144,7 @@ def plugin_settings() -> dict[str, Setting]:
     out: dict[str, Setting] = {}
     for entry in registry.plugin_venues().values():
         for setting in plugin_venue_settings(entry):
-            coerce(setting, setting.default if setting.kind != "decimal" else str(setting.default),
-                   f"venue plugin {entry.name!r} default")
+            coerce(setting, setting.default, f"venue plugin {entry.name!r} default")
             out[setting.key] = setting
     return out
 
@@ -194,10 +193,9 @@ class Settings:
         if explicit and not file.exists():
             raise ConfigError(f"config file {file}: does not exist")
         in_file = load_file(file)
-        builtin_vars = _BUILTIN_VENUE_VARS
         plugins: dict[str, Setting] | None = None
         if any(key not in BY_KEY and _names_a_plugin_setting(key) for key in in_file) or any(
-                name.startswith("PERPCLI_VENUES_") and name not in builtin_vars for name in env):
+                name.startswith("PERPCLI_VENUES_") and name not in _BUILTIN_VENUE_VARS for name in env):
             plugins = plugin_settings()  # a plugin venue's settings are named: look them up
         extra = tuple((plugins or {}).values())
         values = {s.key: Value(s.default, "default") for s in (*SETTINGS, *extra)}
